@@ -1,0 +1,67 @@
+# Maritime — the two set-up commands are `make run` and `make test`; see README.md.
+
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+ARGS ?=
+
+# Local services for `make test` and `make stack` (PostgreSQL with trust auth, Redis).
+PG ?= postgres://postgres@127.0.0.1:5432
+REDIS ?= redis://127.0.0.1:6379
+
+# Tests: a database and Redis key prefix of their own per run (see conftest.py); Redis dbs 14 and 15.
+TEST_ENV := DEBUG=1 DATABASE_URL=$(PG)/postgres REDIS_URL=$(REDIS)/14 CELERY_BROKER_URL=$(REDIS)/15
+# The full local stack: database `maritime`, cache on Redis db 0, broker on db 1.
+STACK_ENV := DEBUG=1 DATABASE_URL=$(PG)/maritime REDIS_URL=$(REDIS)/0 CELERY_BROKER_URL=$(REDIS)/1
+
+.PHONY: run test stack lint format migrations clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+## run: the site on the embedded default (SQLite, local-memory cache, eager tasks, demo data) at http://$(HOST):$(PORT)
+run: $(VENV)/.runtime
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py demo_setup
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+## test: the whole test suite, against PostgreSQL and Redis (ARGS="-k name" to narrow it)
+test: $(VENV)/.dev
+	$(TEST_ENV) $(BIN)/python -m pytest $(ARGS)
+
+## stack: PostgreSQL + Redis, the web process, one worker per queue, beat and Flower (honcho + Procfile)
+stack: $(VENV)/.dev
+	@psql "$(PG)/postgres" -Atc "SELECT 1 FROM pg_database WHERE datname = 'maritime'" | grep -q 1 \
+		|| psql "$(PG)/postgres" -qc "CREATE DATABASE maritime"
+	$(STACK_ENV) $(BIN)/python manage.py migrate --noinput
+	$(STACK_ENV) $(BIN)/python manage.py demo_setup
+	$(STACK_ENV) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --procfile Procfile --port $(PORT)
+
+## lint: ruff check and format check
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## format: apply ruff's fixes and formatting
+format: $(VENV)/.dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## migrations: write migrations for model changes
+migrations: $(VENV)/.runtime
+	$(BIN)/python manage.py makemigrations
+
+## clean: remove the virtualenv and local data (var/)
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,200 @@
+"""Test-wide setup: real PostgreSQL and Redis, isolated per run.
+
+Every run gets its own test database name and its own Redis key prefix (cache and broker), so runs
+side by side never see each other's data, and cleanup deletes only this run's keys.
+"""
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+RUN_ID = os.environ.get("MARITIME_TEST_RUN_ID") or secrets.token_hex(4)
+KEY_PREFIX = f"test-{RUN_ID}"
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    from maritime.celery import app as celery_app
+
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql" or not settings.REDIS_URL:
+        pytest.exit(
+            "The tests run against real PostgreSQL and Redis: use `make test`, "
+            "or set DATABASE_URL, REDIS_URL and CELERY_BROKER_URL.",
+            returncode=2,
+        )
+    settings.CACHES["default"]["KEY_PREFIX"] = f"{KEY_PREFIX}:cache"
+    transport_options = {**settings.CELERY_BROKER_TRANSPORT_OPTIONS, "global_keyprefix": f"{KEY_PREFIX}:broker:"}
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = transport_options
+    celery_app.conf.broker_transport_options = transport_options
+    # Child processes (workers, commands) read the same prefixes from the environment.
+    os.environ["CACHE_KEY_PREFIX"] = settings.CACHES["default"]["KEY_PREFIX"]
+    os.environ["CELERY_BROKER_KEY_PREFIX"] = transport_options["global_keyprefix"]
+
+
+def pytest_unconfigure(config):
+    from django.conf import settings
+
+    for url in {settings.REDIS_URL, settings.CELERY_BROKER_URL}:
+        delete_keys(redis.Redis.from_url(url), f"{KEY_PREFIX}:*")
+
+
+def delete_keys(client: redis.Redis, pattern: str) -> int:
+    """Delete the keys matching `pattern` with SCAN (never KEYS, never FLUSHDB)."""
+    deleted = 0
+    for key in client.scan_iter(match=pattern, count=500):
+        deleted += client.delete(key)
+    return deleted
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    from django.conf import settings
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = f"test_maritime_{RUN_ID}{worker}"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache():
+    """Each test starts with an empty cache: this run's keys only, deleted by pattern."""
+    from django.core.cache import cache
+
+    cache.delete_pattern("*")
+
+
+class BrokerProbe:
+    """Reads this run's queues straight from the broker's Redis database."""
+
+    def __init__(self, client: redis.Redis):
+        self.client = client
+        self.prefix = f"{KEY_PREFIX}:broker:"
+
+    def queue_length(self, queue: str) -> int:
+        return self.client.llen(self.prefix + queue)
+
+    def purge(self) -> None:
+        delete_keys(self.client, self.prefix + "*")
+
+
+@pytest.fixture
+def broker():
+    """The broker's Redis, as seen by this run; its queues are emptied before and after the test."""
+    from django.conf import settings
+
+    probe = BrokerProbe(redis.Redis.from_url(settings.CELERY_BROKER_URL))
+    probe.purge()
+    yield probe
+    probe.purge()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url_of_test_db() -> str:
+    from django.db import connection
+
+    db = connection.settings_dict
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, broker, tmp_path):
+    """Starts real `celery -A maritime worker` processes on the test database and this run's broker keys.
+
+    Usage: `celery_worker_process("emails,default")`; the workers stop at the end of the test.
+    """
+    started: list[tuple[subprocess.Popen, Path]] = []
+    env = {**os.environ, "DATABASE_URL": database_url_of_test_db(), "DATABASE_CONN_MAX_AGE": "0"}
+
+    def start(queues: str) -> subprocess.Popen:
+        log = tmp_path / f"worker-{len(started)}.log"
+        name = f"{KEY_PREFIX}-{len(started)}@%h"
+        command = [sys.executable, "-m", "celery", "-A", "maritime", "worker", "-Q", queues, "-n", name]
+        command += ["--pool", "solo", "--without-mingle", "--without-gossip", "--loglevel", "INFO"]
+        with log.open("w") as out:
+            process = subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT)
+        started.append((process, log))
+        return process
+
+    yield start
+    for process, log in started:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        sys.stdout.write(f"\n--- {log.name} ---\n{log.read_text()[-4000:]}")
+
+
+@pytest.fixture
+def private_redis_server(tmp_path):
+    """A Redis server of this test's own, on a free port, that the test may stop at will."""
+    port = free_port()
+    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = redis.Redis(port=port, socket_connect_timeout=0.2)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                process.kill()
+                raise
+            time.sleep(0.05)
+    process.url = f"redis://127.0.0.1:{port}/0"
+    yield process
+    if process.poll() is None:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium, driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    executable = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    if not os.path.exists(executable):
+        pytest.fail(f"Browser tests need Chromium at {executable} (Debian package `chromium`; .ci/run installs it).")
+    # Playwright's sync API keeps an event loop in this thread; Django's ORM guard would refuse the test's own
+    # database calls while it lives. The live server runs in its own thread and is unaffected.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"]
+    args += ["--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=executable, headless=True, args=args)
+            yield chromium
+            chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url, locale="en-GB")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()

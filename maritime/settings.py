@@ -1,0 +1,392 @@
+"""Maritime settings, read from the environment.
+
+Two modes:
+
+* DEBUG on (the default): anything not configured falls back to the embedded default — SQLite,
+  local-memory cache, eager Celery, console e-mail, demo payments — so a fresh clone runs with no services.
+* DEBUG=0 (production): every real part must be configured; a missing or bad value stops the process
+  at start with a message naming the variable. Production never falls back silently.
+
+Every variable is listed, with its default, in README.md ("Configuration").
+"""
+
+import logging
+import secrets
+from email.utils import getaddresses
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
+
+from maritime.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+    env_url,
+    is_set,
+    redis_location,
+    redis_url_with_db,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("MARITIME_VAR_DIR", str(BASE_DIR / "var")))
+
+logger = logging.getLogger("maritime.settings")
+
+# --- Mode and core --------------------------------------------------------------------------------
+
+DEBUG = env_bool("DEBUG", True)
+PRODUCTION = not DEBUG
+
+
+def _check_production_environment() -> None:
+    """Name every missing variable at once, so an operator fixes them in one go."""
+    required = ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "DEFAULT_FROM_EMAIL"]
+    required += ["STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET"]
+    missing = [name for name in required if not is_set(name)]
+    if not (is_set("REDIS_URL") or is_set("REDIS_HOST")):
+        missing.append("REDIS_URL (or REDIS_HOST)")
+    if missing:
+        raise ImproperlyConfigured(
+            f"Production mode (DEBUG=0) needs {', '.join(missing)} to be set in the environment. "
+            "See README.md, Configuration."
+        )
+
+
+def _embedded_secret_key() -> str:
+    """A key generated once per checkout, kept out of version control in var/."""
+    path = VAR_DIR / "secret_key"
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    try:
+        with path.open("x") as fh:  # "x": two processes starting together never overwrite each other
+            fh.write(secrets.token_urlsafe(50))
+    except FileExistsError:
+        pass
+    return path.read_text().strip()
+
+
+if PRODUCTION:
+    _check_production_environment()
+    SECRET_KEY = env_str("SECRET_KEY")
+    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-"):
+        raise ImproperlyConfigured(
+            "SECRET_KEY is too weak for production: use at least 50 random characters "
+            '(python -c "import secrets; print(secrets.token_urlsafe(50))").'
+        )
+else:
+    SECRET_KEY = env_str("SECRET_KEY") or _embedded_secret_key()
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_celery_results",
+    "django_celery_beat",
+    "maritime",
+    "ferries",
+    "bookings",
+    "payments",
+    "notifications",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "maritime.urls"
+WSGI_APPLICATION = "maritime.wsgi.application"
+ASGI_APPLICATION = "maritime.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------------
+
+if is_set("DATABASE_URL"):
+    try:
+        _database = dj_database_url.parse(
+            env_str("DATABASE_URL"), conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
+        )
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"DATABASE_URL is not a database URL Maritime understands: {exc}") from None
+else:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    _database = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(VAR_DIR / "maritime.sqlite3"),
+        # Writers queue up instead of failing with "database is locked" under the threaded dev server.
+        "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"},
+    }
+
+if PRODUCTION and _database["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must point to PostgreSQL (postgres://…) in production mode (DEBUG=0).")
+if _database["ENGINE"] == "django.db.backends.postgresql":
+    _database["CONN_HEALTH_CHECKS"] = True
+    _database.setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5))
+DATABASES = {"default": _database}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: cache and broker ----------------------------------------------------------------------
+# The cache and the Celery broker live in separate Redis databases (ideally separate servers: the
+# broker with `noeviction`, the cache with an LRU policy), so evicting cache entries can never drop a task.
+
+REDIS_HOST = env_str("REDIS_HOST")
+REDIS_PORT = env_int("REDIS_PORT", 6379, minimum=1, maximum=65535)
+REDIS_DB = env_int("REDIS_DB", 0, minimum=0, maximum=15)
+_REDIS_SCHEMES = {"redis", "rediss", "unix"}
+
+REDIS_URL = env_url("REDIS_URL", schemes=_REDIS_SCHEMES) or (
+    f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}" if REDIS_HOST else ""
+)
+CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", schemes=_REDIS_SCHEMES) or (
+    redis_url_with_db(REDIS_URL, redis_location(REDIS_URL)[2] + 1) if REDIS_URL else ""
+)
+
+if REDIS_URL and CELERY_BROKER_URL and redis_location(REDIS_URL) == redis_location(CELERY_BROKER_URL):
+    _shared = "REDIS_URL (cache) and CELERY_BROKER_URL (broker) point to the same Redis database"
+    if PRODUCTION:
+        raise ImproperlyConfigured(f"{_shared}; give the broker its own database or server.")
+    logger.warning("%s; cache eviction could drop queued tasks.", _shared)
+
+REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 0.5, minimum=0.05, maximum=30)
+CACHE_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "maritime")
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+                "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+                # The cache is for display only: when Redis is down, pages are computed instead of failing.
+                "IGNORE_EXCEPTIONS": True,
+            },
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "KEY_PREFIX": CACHE_KEY_PREFIX}}
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+DJANGO_REDIS_LOGGER = "maritime.cache"
+
+# Sessions live in the database: a Redis outage must not sign anyone out or lose a basket.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# --- Celery ---------------------------------------------------------------------------------------
+# Queues and retry budgets are described in README.md ("Queues"). Routing is by module, here, not in
+# task decorators, so the whole picture is in one place.
+
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = env_bool("CELERY_TASK_EAGER_PROPAGATES", False)
+CELERY_TASK_STORE_EAGER_RESULT = True
+CELERY_BROKER_URL = CELERY_BROKER_URL or "memory://"
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", "django-db")
+CELERY_RESULT_EXTENDED = True
+CELERY_RESULT_EXPIRES = env_int("CELERY_RESULT_EXPIRES", 7 * 24 * 3600, minimum=3600)
+
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_ACCEPT_CONTENT = ["json"]
+
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_DEFAULT_EXCHANGE = "default"
+CELERY_TASK_DEFAULT_ROUTING_KEY = "default"
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, Exchange(name, type="direct"), routing_key=name)
+    for name in ("default", "emails", "payments", "bookings")
+)
+CELERY_TASK_CREATE_MISSING_QUEUES = False
+CELERY_TASK_ROUTES = {
+    "notifications.tasks.*": {"queue": "emails"},
+    "payments.tasks.*": {"queue": "payments"},
+    "bookings.tasks.*": {"queue": "bookings"},
+}
+
+# A task is acknowledged only once done, and handed to another worker if its worker dies mid-way;
+# every task is idempotent, so a repeat is harmless. One message at a time per worker process.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_TASK_TRACK_STARTED = True
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 60, minimum=1)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 90, minimum=2)
+CELERY_WORKER_SEND_TASK_EVENTS = True
+CELERY_TASK_SEND_SENT_EVENT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# The longest retry countdown is 600 s (e-mails). Redis redelivers an unacknowledged message after
+# the visibility timeout, so it must be longer than any countdown or a waiting retry would run twice.
+_broker_socket_timeout = env_float("CELERY_BROKER_SOCKET_TIMEOUT", 5.0, minimum=0.1)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_BROKER_VISIBILITY_TIMEOUT", 900, minimum=660),
+    "socket_timeout": _broker_socket_timeout,
+    "socket_connect_timeout": _broker_socket_timeout,
+    "health_check_interval": 25,
+    "retry_on_timeout": True,
+}
+if key_prefix := env_str("CELERY_BROKER_KEY_PREFIX"):
+    CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = key_prefix
+
+# Publishing happens after commit, inside a request: if the broker is down the request must not hang.
+# Every piece of async work also has a database row that a sweeper re-enqueues, so giving up is safe.
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = "UTC"
+CELERY_ENABLE_UTC = True
+
+# --- E-mail ---------------------------------------------------------------------------------------
+
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 587 if PRODUCTION else 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", PRODUCTION)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL are mutually exclusive; set only one.")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Maritime <bookings@maritime.localhost>")
+SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+ADMINS = [(name, address) for name, address in getaddresses(env_list("ADMINS")) if address]
+EMAIL_SUBJECT_PREFIX = "[Maritime] "
+
+# --- Payments (Stripe) ----------------------------------------------------------------------------
+# Without keys (and only with DEBUG on) payments run through the demo provider: the same webhook
+# path, with events signed by Stripe's own signing code.
+
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
+STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+STRIPE_API_BASE = env_url("STRIPE_API_BASE", "https://api.stripe.com", schemes={"http", "https"})
+STRIPE_TIMEOUT = env_float("STRIPE_TIMEOUT", 10.0, minimum=1)
+PAYMENTS_PROVIDER = "stripe" if STRIPE_SECRET_KEY else "demo"
+
+for _name, _prefixes in (
+    ("STRIPE_SECRET_KEY", ("sk_", "rk_")),
+    ("STRIPE_PUBLISHABLE_KEY", ("pk_",)),
+    ("STRIPE_WEBHOOK_SECRET", ("whsec_",)),
+):
+    _value = env_str(_name)
+    if _value and not _value.startswith(_prefixes):
+        raise ImproperlyConfigured(f"{_name} must start with {' or '.join(_prefixes)}.")
+
+# --- Production security --------------------------------------------------------------------------
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Load balancers probe over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+if env_bool("SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Internationalisation, time, static files -----------------------------------------------------
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("fr", "Français")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "UTC"
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+if DEBUG:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise serves from the finders, but wants the folder
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# Hashed, compressed file names (cache them forever) need `collectstatic` first: on in production.
+STATIC_MANIFEST = env_bool("STATIC_MANIFEST", PRODUCTION)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_MANIFEST
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# --- API ------------------------------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
+    + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Maritime API",
+    "DESCRIPTION": "Search Mediterranean ferry sailings, book, pay and manage bookings.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+}
+
+# --- Logging --------------------------------------------------------------------------------------
+
+LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", choices={"DEBUG", "INFO", "WARNING", "ERROR"})
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}
