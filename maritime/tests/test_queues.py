@@ -1,7 +1,11 @@
 """Tasks reach their queues through the real Redis broker, and real workers consume them."""
 
-import pytest
+from io import StringIO
 
+import pytest
+from django.core.management import CommandError, call_command
+
+from conftest import KEY_PREFIX
 from maritime.celery import app as celery_app
 from maritime.tasks import ping_task
 
@@ -51,3 +55,24 @@ def test_a_worker_takes_only_the_queues_it_is_given(celery_worker_process, broke
     assert consumed.get(timeout=60)["queue"] == "emails"
     assert waiting.state == "PENDING"
     assert broker.queue_length("payments") == 1
+
+
+@pytest.mark.worker
+def test_ping_queues_names_the_worker_of_each_live_queue_and_fails_on_a_silent_one(celery_worker_process, broker):
+    celery_worker_process("emails,bookings")
+    out = StringIO()
+
+    call_command("ping_queues", "emails", "bookings", "--timeout", "60", stdout=out)
+    with pytest.raises(CommandError, match="No worker answered on: payments"):
+        call_command("ping_queues", "payments", "--timeout", "1", stdout=out)
+
+    answers = [line.split(maxsplit=1) for line in out.getvalue().splitlines()]
+    assert [queue for queue, _ in answers] == ["emails", "bookings", "payments"]
+    assert answers[0][1].startswith(KEY_PREFIX)
+    assert answers[1][1].startswith(KEY_PREFIX)
+    assert answers[2][1] == "no worker answered within 1s"
+
+
+def test_ping_queues_refuses_an_unknown_queue_naming_it():
+    with pytest.raises(CommandError, match="unknown queue mails"):
+        call_command("ping_queues", "mails")
