@@ -1,0 +1,286 @@
+"""The ferry network: operators, ports, vessels, routes, sailings with their inventory, and fares.
+
+Money is an integer amount in minor units (cents) with an ISO currency; times are UTC in the
+database and shown in the port's own time zone.
+"""
+
+import zoneinfo
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from ferries.choices import CABIN_BERTHS, Accommodation, Country, PassengerType, Resource, VehicleCategory
+
+CURRENCY_VALIDATOR = RegexValidator(r"^[A-Z]{3}$", _("An ISO 4217 code such as EUR."))
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("%(value)s is not an IANA time zone (e.g. Europe/Paris)."), params={"value": value})
+
+
+def validate_imo(value: str) -> None:
+    """IMO numbers carry a check digit: the first six digits weighted 7..2, summed, last digit of the sum."""
+    if len(value) != 7 or not value.isdigit():
+        raise ValidationError(_("An IMO number has 7 digits."))
+    if sum(int(digit) * weight for digit, weight in zip(value[:6], range(7, 1, -1), strict=True)) % 10 != int(value[6]):
+        raise ValidationError(_("%(value)s fails the IMO check digit."), params={"value": value})
+
+
+class Operator(models.Model):
+    class Integration(models.TextChoices):
+        LOCAL = "local", _("Local inventory (our database)")
+        HTTP = "http", _("Operator API over HTTP")
+
+    code = models.CharField(
+        max_length=8, unique=True, validators=[RegexValidator(r"^[A-Z0-9]{2,8}$", _("2–8 capital letters or digits."))]
+    )
+    name = models.CharField(max_length=100)
+    integration = models.CharField(max_length=10, choices=Integration.choices, default=Integration.LOCAL)
+    api_url = models.URLField(blank=True, help_text=_("Base URL of the operator's API (HTTP integration only)."))
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(integration="local") | ~Q(api_url=""), name="operator_http_needs_api_url"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class Port(models.Model):
+    code = models.CharField(
+        max_length=5,
+        unique=True,
+        validators=[RegexValidator(r"^[A-Z]{2}[A-Z2-9]{3}$", _("A UN/LOCODE such as FRMRS."))],
+        help_text=_("UN/LOCODE"),
+    )
+    name = models.CharField(max_length=100)
+    country = models.CharField(max_length=2, choices=Country.choices)
+    time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
+
+    class Meta:
+        ordering = ["country", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class Vessel(models.Model):
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="vessels")
+    name = models.CharField(max_length=100)
+    imo = models.CharField(_("IMO number"), max_length=7, unique=True, validators=[validate_imo])
+    passenger_capacity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    lane_metres = models.PositiveIntegerField(help_text=_("Vehicle deck length in lane metres; 0 for no vehicles."))
+    max_vehicle_height_cm = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["operator__name", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class VesselAccommodation(models.Model):
+    """How many reserved seats or cabins of one kind a vessel has. Deck passage needs no row."""
+
+    vessel = models.ForeignKey(Vessel, on_delete=models.CASCADE, related_name="accommodations")
+    kind = models.CharField(max_length=20, choices=[c for c in Accommodation.choices if c[0] != Accommodation.DECK])
+    units = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["vessel", "kind"]
+        constraints = [models.UniqueConstraint(fields=["vessel", "kind"], name="vessel_accommodation_once")]
+
+    def __str__(self) -> str:
+        return f"{self.units} × {self.get_kind_display()}"
+
+
+class Route(models.Model):
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="routes")
+    origin = models.ForeignKey(Port, on_delete=models.PROTECT, related_name="departures")
+    destination = models.ForeignKey(Port, on_delete=models.PROTECT, related_name="arrivals")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["origin__name", "destination__name", "operator__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["operator", "origin", "destination"], name="route_once_per_operator"),
+            models.CheckConstraint(condition=~Q(origin=F("destination")), name="route_ports_differ"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.origin.name} → {self.destination.name} ({self.operator.code})"
+
+
+class Sailing(models.Model):
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        CANCELLED = "cancelled", _("Cancelled")
+        DEPARTED = "departed", _("Departed")
+
+    route = models.ForeignKey(Route, on_delete=models.PROTECT, related_name="sailings")
+    vessel = models.ForeignKey(Vessel, on_delete=models.PROTECT, related_name="sailings")
+    ref = models.CharField(max_length=40, unique=True, help_text=_("The operator's reference for this sailing."))
+    departs_at = models.DateTimeField(db_index=True)
+    arrives_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
+
+    class Meta:
+        ordering = ["departs_at"]
+        indexes = [models.Index(fields=["route", "departs_at"], name="sailing_route_departure")]
+        constraints = [
+            models.CheckConstraint(condition=Q(arrives_at__gt=F("departs_at")), name="sailing_arrives_after")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ref} {self.route}"
+
+    @property
+    def duration_minutes(self) -> int:
+        return int((self.arrives_at - self.departs_at).total_seconds() // 60)
+
+
+class SailingInventory(models.Model):
+    """One resource of one sailing: its capacity and how much of it is held or sold.
+
+    Holds and sales change `taken` with a conditional UPDATE; the constraints are the backstop that
+    makes overselling impossible even if a code path forgot the condition.
+    """
+
+    sailing = models.ForeignKey(Sailing, on_delete=models.CASCADE, related_name="inventory")
+    resource = models.CharField(max_length=20, choices=Resource.choices)
+    capacity = models.PositiveIntegerField()
+    taken = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sailing", "resource"]
+        verbose_name_plural = "sailing inventory"
+        constraints = [
+            models.UniqueConstraint(fields=["sailing", "resource"], name="inventory_once_per_resource"),
+            models.CheckConstraint(condition=Q(taken__lte=F("capacity")), name="inventory_never_oversold"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_resource_display()}: {self.taken}/{self.capacity}"
+
+    @property
+    def remaining(self) -> int:
+        return self.capacity - self.taken
+
+
+class CapacityHold(models.Model):
+    """Capacity taken from a local-inventory sailing: held until confirmed, released or expired."""
+
+    class Status(models.TextChoices):
+        HELD = "held", _("Held")
+        CONFIRMED = "confirmed", _("Confirmed")
+        RELEASED = "released", _("Released")
+
+    ref = models.CharField(max_length=32, unique=True)
+    sailing = models.ForeignKey(Sailing, on_delete=models.PROTECT, related_name="holds")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.HELD)
+    quantities = models.JSONField(help_text=_("Resource → amount taken from the sailing's inventory."))
+    expires_at = models.DateTimeField()
+    confirmation_ref = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "expires_at"], name="hold_status_expiry")]
+
+    def __str__(self) -> str:
+        return f"{self.ref} ({self.get_status_display()})"
+
+
+class Fare(models.Model):
+    """A route's prices for one season, with the cancellation policy that comes with them."""
+
+    route = models.ForeignKey(Route, on_delete=models.CASCADE, related_name="fares")
+    name = models.CharField(max_length=60, help_text=_("e.g. Summer 2027"))
+    valid_from = models.DateField(help_text=_("First departure date (port time) the fare applies to."))
+    valid_to = models.DateField(help_text=_("Last departure date (port time) the fare applies to."))
+    currency = models.CharField(max_length=3, default="EUR", validators=[CURRENCY_VALIDATOR])
+    pet_amount_minor = models.PositiveIntegerField(_("price per pet (minor units)"), default=0)
+    refund_full_days = models.PositiveIntegerField(
+        default=7, help_text=_("Full refund when cancelled at least this many days before departure.")
+    )
+    refund_partial_hours = models.PositiveIntegerField(
+        default=24, help_text=_("Partial refund when cancelled at least this many hours before departure.")
+    )
+    refund_partial_percent = models.PositiveIntegerField(default=50)
+
+    class Meta:
+        ordering = ["route", "valid_from"]
+        constraints = [
+            models.CheckConstraint(condition=Q(valid_to__gte=F("valid_from")), name="fare_period_ordered"),
+            models.CheckConstraint(condition=Q(refund_partial_percent__lte=100), name="fare_refund_percent_max"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.route} — {self.name}"
+
+    def clean(self) -> None:
+        if self.valid_from and self.valid_to and self.route_id:
+            overlapping = Fare.objects.filter(
+                route=self.route_id, valid_from__lte=self.valid_to, valid_to__gte=self.valid_from
+            ).exclude(pk=self.pk)
+            if overlapping.exists():
+                raise ValidationError({"valid_from": _("This period overlaps another fare of the same route.")})
+
+
+class PassengerFare(models.Model):
+    fare = models.ForeignKey(Fare, on_delete=models.CASCADE, related_name="passenger_fares")
+    passenger_type = models.CharField(max_length=10, choices=PassengerType.choices)
+    amount_minor = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["fare", "passenger_type"], name="passenger_fare_once")]
+
+    def __str__(self) -> str:
+        return f"{self.get_passenger_type_display()}: {self.amount_minor}"
+
+
+class VehicleFare(models.Model):
+    """The price of a vehicle of one category up to a length; the shortest band that fits applies."""
+
+    fare = models.ForeignKey(Fare, on_delete=models.CASCADE, related_name="vehicle_fares")
+    category = models.CharField(max_length=20, choices=VehicleCategory.choices)
+    max_length_cm = models.PositiveIntegerField()
+    amount_minor = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["category", "max_length_cm"]
+        constraints = [
+            models.UniqueConstraint(fields=["fare", "category", "max_length_cm"], name="vehicle_fare_band_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()} ≤ {self.max_length_cm} cm: {self.amount_minor}"
+
+
+class AccommodationFare(models.Model):
+    """Deck and seats are priced per passenger (infants free); cabins per cabin."""
+
+    fare = models.ForeignKey(Fare, on_delete=models.CASCADE, related_name="accommodation_fares")
+    accommodation = models.CharField(max_length=20, choices=Accommodation.choices)
+    amount_minor = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["fare", "accommodation"], name="accommodation_fare_once")]
+
+    def __str__(self) -> str:
+        unit = _("per cabin") if self.accommodation in CABIN_BERTHS else _("per passenger")
+        return f"{self.get_accommodation_display()}: {self.amount_minor} {unit}"

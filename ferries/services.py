@@ -1,0 +1,134 @@
+"""Writes to the ferry network: scheduling sailings and taking or giving back their capacity.
+
+Capacity is decided here, in PostgreSQL, never from the cache: each resource is taken with a
+conditional UPDATE (`taken + n <= capacity`), in one transaction, resources in a fixed order so
+two holds can never deadlock; the inventory's CHECK constraint is the backstop.
+"""
+
+import datetime as dt
+import secrets
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ferries.cache import cache_service
+from ferries.choices import Resource
+from ferries.errors import OperatorRefused
+from ferries.models import CapacityHold, Route, Sailing, SailingInventory, Vessel
+from ferries.party import Party
+from ferries.selectors import bookable_after
+
+REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: safe to read out
+
+
+def new_ref(prefix: str, length: int = 10) -> str:
+    return prefix + "".join(secrets.choice(REF_ALPHABET) for _ in range(length))
+
+
+def availability_changed(*, sailing_id: int) -> None:
+    """The hook for every change of a sailing's capacity: drops its cached availability after commit."""
+    transaction.on_commit(lambda: cache_service.invalidate_availability(sailing_id))
+
+
+def sailing_schedule(
+    *, route: Route, vessel: Vessel, ref: str, departs_at: dt.datetime, arrives_at: dt.datetime
+) -> Sailing:
+    """A new sailing, its inventory sized from the vessel."""
+    sailing = Sailing(route=route, vessel=vessel, ref=ref, departs_at=departs_at, arrives_at=arrives_at)
+    sailings_schedule(sailings=[sailing])
+    return sailing
+
+
+@transaction.atomic
+def sailings_schedule(*, sailings: list[Sailing]) -> list[Sailing]:
+    """Save new sailings in bulk, each with its inventory sized from its vessel (accommodations prefetched)."""
+    created = Sailing.objects.bulk_create(sailings)
+    rows = []
+    for sailing in created:
+        vessel = sailing.vessel
+        rows.append(SailingInventory(sailing=sailing, resource=Resource.PASSENGERS, capacity=vessel.passenger_capacity))
+        if vessel.lane_metres:
+            rows.append(SailingInventory(sailing=sailing, resource=Resource.LANE_CM, capacity=vessel.lane_metres * 100))
+        rows += [
+            SailingInventory(sailing=sailing, resource=a.kind, capacity=a.units) for a in vessel.accommodations.all()
+        ]
+    SailingInventory.objects.bulk_create(rows)
+    return created
+
+
+@transaction.atomic
+def capacity_hold(*, sailing: Sailing, party: Party, minutes: int) -> CapacityHold:
+    """Take what the party needs from the sailing, or raise OperatorRefused and take nothing."""
+    if sailing.status != Sailing.Status.SCHEDULED or sailing.departs_at < bookable_after():
+        raise OperatorRefused("not_bookable", _("This sailing can no longer be booked."))
+    vehicle = party.vehicle
+    if vehicle and vehicle.height_cm > sailing.vessel.max_vehicle_height_cm:
+        raise OperatorRefused(
+            "vehicle_too_tall",
+            _("Vehicles up to %(max)d cm high fit on %(vessel)s.")
+            % {"max": sailing.vessel.max_vehicle_height_cm, "vessel": sailing.vessel.name},
+        )
+    needs = party.needs()
+    for resource in sorted(needs):
+        _take(sailing, resource, needs[resource])
+    hold = CapacityHold.objects.create(
+        ref=new_ref("H"),
+        sailing=sailing,
+        quantities=needs,
+        expires_at=timezone.now() + dt.timedelta(minutes=minutes),
+    )
+    availability_changed(sailing_id=sailing.pk)
+    return hold
+
+
+@transaction.atomic
+def capacity_confirm(*, hold_ref: str) -> CapacityHold:
+    """Held → confirmed (the capacity stays taken). Confirming again is a no-op."""
+    hold = _locked_hold(hold_ref)
+    if hold.status == CapacityHold.Status.CONFIRMED:
+        return hold
+    if hold.status == CapacityHold.Status.RELEASED:
+        raise OperatorRefused("hold_released", _("This hold was released; its places may have been sold."))
+    hold.status = CapacityHold.Status.CONFIRMED
+    hold.confirmation_ref = new_ref("C")
+    hold.save(update_fields=["status", "confirmation_ref", "updated_at"])
+    return hold
+
+
+@transaction.atomic
+def capacity_release(*, hold_ref: str) -> CapacityHold:
+    """Give the capacity back to the sailing. Releasing again is a no-op."""
+    hold = _locked_hold(hold_ref)
+    if hold.status == CapacityHold.Status.RELEASED:
+        return hold
+    for resource in sorted(hold.quantities):
+        SailingInventory.objects.filter(sailing_id=hold.sailing_id, resource=resource).update(
+            taken=F("taken") - hold.quantities[resource]
+        )
+    hold.status = CapacityHold.Status.RELEASED
+    hold.save(update_fields=["status", "updated_at"])
+    availability_changed(sailing_id=hold.sailing_id)
+    return hold
+
+
+def _take(sailing: Sailing, resource: str, amount: int) -> None:
+    taken = SailingInventory.objects.filter(
+        sailing=sailing, resource=resource, taken__lte=F("capacity") - amount
+    ).update(taken=F("taken") + amount)
+    if taken:
+        return
+    if SailingInventory.objects.filter(sailing=sailing, resource=resource).exists():
+        label = Resource(resource).label
+        raise OperatorRefused("sold_out", _("Sold out: not enough %(what)s left on this sailing.") % {"what": label})
+    raise OperatorRefused(
+        "not_offered", _("%(what)s are not offered on this sailing.") % {"what": Resource(resource).label}
+    )
+
+
+def _locked_hold(hold_ref: str) -> CapacityHold:
+    try:
+        return CapacityHold.objects.select_for_update().get(ref=hold_ref)
+    except CapacityHold.DoesNotExist:
+        raise OperatorRefused("unknown_hold", _("No hold %(ref)s.") % {"ref": hold_ref}) from None

@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_results",
     "django_celery_beat",
     "maritime",
@@ -315,6 +316,27 @@ for _name, _prefixes in (
     if _value and not _value.startswith(_prefixes):
         raise ImproperlyConfigured(f"{_name} must start with {' or '.join(_prefixes)}.")
 
+# --- Ferries and bookings -------------------------------------------------------------------------
+
+
+def _operator_api_urls() -> dict[str, str]:
+    """OPERATOR_API_URLS="CTN=http://127.0.0.1:8100/CTN,GNV=…": operators reached over HTTP at these URLs."""
+    urls = {}
+    for item in env_list("OPERATOR_API_URLS"):
+        code, _, url = item.partition("=")
+        if not code.strip() or not url.strip().startswith(("http://", "https://")):
+            raise ImproperlyConfigured(f"OPERATOR_API_URLS: expected CODE=http(s)://…, got {item!r}.")
+        urls[code.strip().upper()] = url.strip()
+    return urls
+
+
+OPERATOR_API_URLS = _operator_api_urls()
+OPERATOR_TIMEOUT_SECONDS = env_float("OPERATOR_TIMEOUT_SECONDS", 3.0, minimum=0.1, maximum=30)
+OPERATOR_MAX_CONCURRENCY = env_int("OPERATOR_MAX_CONCURRENCY", 16, minimum=1, maximum=128)
+SEARCH_HORIZON_DAYS = env_int("SEARCH_HORIZON_DAYS", 180, minimum=1)
+BOOKING_CUTOFF_MINUTES = env_int("BOOKING_CUTOFF_MINUTES", 60, minimum=0)
+BOOKING_HOLD_MINUTES = env_int("BOOKING_HOLD_MINUTES", 20, minimum=1, maximum=24 * 60)
+
 # --- Production security --------------------------------------------------------------------------
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -377,6 +399,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Logging --------------------------------------------------------------------------------------

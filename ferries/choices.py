@@ -1,0 +1,91 @@
+"""The vocabulary of the ferry business: passenger types, vehicles, accommodation, countries."""
+
+from dataclasses import dataclass
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+MAX_PASSENGERS = 9
+# Space left between vehicles on the deck, added to a vehicle's length when lane metres are taken.
+LANE_GAP_CM = 50
+
+
+class PassengerType(models.TextChoices):
+    ADULT = "adult", _("Adult (12–64)")
+    CHILD = "child", _("Child (4–11)")
+    INFANT = "infant", _("Infant (0–3)")
+    SENIOR = "senior", _("Senior (65+)")
+
+
+# Who may travel on their own and take responsibility for children and infants.
+GROWN_UPS = (PassengerType.ADULT, PassengerType.SENIOR)
+
+
+class VehicleCategory(models.TextChoices):
+    CAR = "car", _("Car")
+    CAR_TRAILER = "car_trailer", _("Car with trailer")
+    VAN = "van", _("Van")
+    CAMPER = "camper", _("Camper")
+    MOTORCYCLE = "motorcycle", _("Motorcycle")
+    BICYCLE = "bicycle", _("Bicycle")
+
+
+@dataclass(frozen=True)
+class VehicleLimits:
+    default_length_cm: int
+    default_height_cm: int
+    min_length_cm: int
+    max_length_cm: int
+    max_height_cm: int
+
+
+VEHICLE_LIMITS = {
+    VehicleCategory.CAR: VehicleLimits(450, 160, 250, 600, 250),
+    VehicleCategory.CAR_TRAILER: VehicleLimits(900, 200, 500, 1800, 400),
+    VehicleCategory.VAN: VehicleLimits(550, 250, 400, 800, 350),
+    VehicleCategory.CAMPER: VehicleLimits(700, 300, 500, 1200, 400),
+    VehicleCategory.MOTORCYCLE: VehicleLimits(220, 140, 150, 350, 200),
+    VehicleCategory.BICYCLE: VehicleLimits(180, 110, 100, 300, 200),
+}
+
+
+class Accommodation(models.TextChoices):
+    DECK = "deck", _("Deck passage")
+    SEAT = "seat", _("Reserved seat")
+    INSIDE_2 = "inside_2", _("Inside cabin, 2 berths")
+    INSIDE_4 = "inside_4", _("Inside cabin, 4 berths")
+    OUTSIDE_2 = "outside_2", _("Outside cabin, 2 berths")
+    OUTSIDE_4 = "outside_4", _("Outside cabin, 4 berths")
+
+
+CABIN_BERTHS = {
+    Accommodation.INSIDE_2: 2,
+    Accommodation.INSIDE_4: 4,
+    Accommodation.OUTSIDE_2: 2,
+    Accommodation.OUTSIDE_4: 4,
+}
+
+
+class Resource(models.TextChoices):
+    """What a sailing can sell out of. Deck passage needs only passenger places."""
+
+    PASSENGERS = "passengers", _("Passenger places")
+    LANE_CM = "lane_cm", _("Vehicle deck (cm)")
+    SEAT = "seat", _("Reserved seats")
+    INSIDE_2 = "inside_2", _("Inside cabins, 2 berths")
+    INSIDE_4 = "inside_4", _("Inside cabins, 4 berths")
+    OUTSIDE_2 = "outside_2", _("Outside cabins, 2 berths")
+    OUTSIDE_4 = "outside_4", _("Outside cabins, 4 berths")
+
+
+class Country(models.TextChoices):
+    """Countries with ports on our network (ISO 3166-1 alpha-2)."""
+
+    DZ = "DZ", _("Algeria")
+    ES = "ES", _("Spain")
+    FR = "FR", _("France")
+    GR = "GR", _("Greece")
+    IT = "IT", _("Italy")
+    MA = "MA", _("Morocco")
+    MT = "MT", _("Malta")
+    TN = "TN", _("Tunisia")

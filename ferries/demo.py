@@ -1,0 +1,311 @@
+"""The demo network: Mediterranean operators, ports, vessels, routes, fares and 90 days of sailings.
+
+Deterministic for a given seed and idempotent: running it again only adds what is missing (new days
+of sailings, a fare season that starts later), so it can run at every `make run`.
+Vessel names are real ships of these lines; IMO numbers are generated, not theirs.
+"""
+
+import datetime as dt
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from ferries.choices import Accommodation, PassengerType, VehicleCategory
+from ferries.models import (
+    AccommodationFare,
+    Fare,
+    Operator,
+    PassengerFare,
+    Port,
+    Route,
+    Sailing,
+    VehicleFare,
+    Vessel,
+    VesselAccommodation,
+)
+from ferries.services import sailings_schedule
+
+PORTS = [
+    ("TNTUN", "Tunis (La Goulette)", "TN", "Africa/Tunis"),
+    ("FRMRS", "Marseille", "FR", "Europe/Paris"),
+    ("ITGOA", "Genoa", "IT", "Europe/Rome"),
+    ("ITCIV", "Civitavecchia", "IT", "Europe/Rome"),
+    ("ITPMO", "Palermo", "IT", "Europe/Rome"),
+    ("ITCTA", "Catania", "IT", "Europe/Rome"),
+    ("ITBRI", "Bari", "IT", "Europe/Rome"),
+    ("ESBCN", "Barcelona", "ES", "Europe/Madrid"),
+    ("ESALG", "Algeciras", "ES", "Europe/Madrid"),
+    ("MAPTM", "Tanger Med", "MA", "Africa/Casablanca"),
+    ("DZALG", "Algiers", "DZ", "Africa/Algiers"),
+    ("MTMLA", "Valletta", "MT", "Europe/Malta"),
+    ("GRPAS", "Patras", "GR", "Europe/Athens"),
+]
+
+OPERATORS = [
+    ("CTN", "Compagnie Tunisienne de Navigation"),
+    ("CLN", "Corsica Linea"),
+    ("GNV", "Grandi Navi Veloci"),
+    ("GRM", "Grimaldi Lines"),
+    ("AFE", "Algérie Ferries"),
+    ("VIR", "Virtu Ferries"),
+    ("MIN", "Minoan Lines"),
+    ("FRS", "FRS Iberia"),
+]
+
+
+@dataclass(frozen=True)
+class VesselSpec:
+    operator: str
+    name: str
+    passengers: int
+    lane_metres: int
+    max_height_cm: int
+    cabins: bool  # overnight ships have seats and cabins; short crossings only deck and seats
+
+
+VESSELS = [
+    VesselSpec("CTN", "Carthage", 2200, 2250, 450, True),
+    VesselSpec("CTN", "Tanit", 3200, 2700, 450, True),
+    VesselSpec("CLN", "Jean Nicoli", 1500, 2000, 450, True),
+    VesselSpec("GNV", "La Suprema", 2900, 2600, 450, True),
+    VesselSpec("GNV", "Excellent", 2250, 2200, 450, True),
+    VesselSpec("GRM", "Cruise Roma", 3000, 3000, 450, True),
+    VesselSpec("GRM", "Cruise Bonaria", 2800, 2800, 450, True),
+    VesselSpec("AFE", "Tariq Ibn Ziyad", 1300, 1700, 420, True),
+    VesselSpec("VIR", "Saint John Paul II", 900, 500, 220, False),
+    VesselSpec("MIN", "Cruise Europa", 2500, 2800, 450, True),
+    VesselSpec("FRS", "Tanger Express", 1000, 600, 400, False),
+]
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    operator: str
+    a: str
+    b: str
+    hours: float  # crossing time
+    departures: tuple[str, ...]  # local departure times from either end
+    weekdays: tuple[int, ...]  # days of the week sailed (Monday = 0)
+    adult_eur: int  # adult deck fare in the low season, euros
+
+
+DAILY = (0, 1, 2, 3, 4, 5, 6)
+
+ROUTES = [
+    RouteSpec("CTN", "TNTUN", "FRMRS", 21, ("12:00",), (0, 2, 4, 6), 140),
+    RouteSpec("CTN", "TNTUN", "ITGOA", 24, ("11:00",), (1, 5), 130),
+    RouteSpec("CLN", "FRMRS", "TNTUN", 22, ("18:00",), (1, 3, 5), 135),
+    RouteSpec("CLN", "FRMRS", "DZALG", 20, ("19:00",), (0, 3), 150),
+    RouteSpec("GNV", "ITGOA", "TNTUN", 24, ("17:00",), (2, 6), 125),
+    RouteSpec("GNV", "ITGOA", "ITPMO", 20, ("20:00",), DAILY, 85),
+    RouteSpec("GNV", "ITGOA", "ESBCN", 19, ("22:00",), (1, 4), 95),
+    RouteSpec("GRM", "ITCIV", "TNTUN", 21, ("19:00",), (0, 3, 5), 120),
+    RouteSpec("GRM", "ITPMO", "TNTUN", 11, ("21:00",), (1, 4, 6), 80),
+    RouteSpec("GRM", "ITCIV", "ESBCN", 20, ("22:00",), DAILY, 90),
+    RouteSpec("AFE", "DZALG", "FRMRS", 20, ("12:00",), (2, 6), 145),
+    RouteSpec("VIR", "ITCTA", "MTMLA", 3, ("07:00", "17:30"), DAILY, 60),
+    RouteSpec("MIN", "ITBRI", "GRPAS", 16, ("19:30",), DAILY, 75),
+    RouteSpec("FRS", "ESALG", "MAPTM", 1.5, ("08:00", "12:00", "16:00", "20:00"), DAILY, 40),
+]
+
+# Low, shoulder and high season: multiplier of the low-season fares.
+SEASONS = [
+    ("Winter", (11, 12, 1, 2, 3), 1.0),
+    ("Spring", (4, 5, 6), 1.25),
+    ("Summer", (7, 8), 1.7),
+    ("Autumn", (9, 10), 1.25),
+]
+
+VEHICLE_BANDS = {  # category: ((up to cm, euros in low season), ...)
+    VehicleCategory.CAR: ((500, 160), (600, 210)),
+    VehicleCategory.CAR_TRAILER: ((1200, 320), (1800, 450)),
+    VehicleCategory.VAN: ((600, 230), (800, 300)),
+    VehicleCategory.CAMPER: ((800, 330), (1200, 460)),
+    VehicleCategory.MOTORCYCLE: ((350, 60),),
+    VehicleCategory.BICYCLE: ((300, 15),),
+}
+CABIN_EUR = {
+    Accommodation.INSIDE_2: 90,
+    Accommodation.INSIDE_4: 120,
+    Accommodation.OUTSIDE_2: 130,
+    Accommodation.OUTSIDE_4: 170,
+}
+
+
+def imo_number(rng: random.Random) -> str:
+    digits = [rng.randint(0, 9) for _ in range(6)]
+    digits[0] = rng.randint(1, 9)
+    check = sum(d * w for d, w in zip(digits, range(7, 1, -1), strict=True)) % 10
+    return "".join(map(str, digits)) + str(check)
+
+
+def seed_network(*, seed: int, days: int, today: dt.date, progress: Callable[[Iterator], Iterator] = iter) -> dict:
+    """Create what is missing of the demo network; answers how many rows of each kind were added."""
+    rng = random.Random(seed)
+    added = {"operators": 0, "ports": 0, "vessels": 0, "routes": 0, "fares": 0, "sailings": 0}
+    with transaction.atomic():
+        operators = {code: _get_or_create(Operator, added, "operators", code=code, defaults={"name": name})
+                     for code, name in OPERATORS}  # fmt: skip
+        ports = {
+            code: _get_or_create(Port, added, "ports", code=code, defaults={"name": n, "country": c, "time_zone": tz})
+            for code, n, c, tz in PORTS
+        }
+        vessels = _vessels(operators, rng, added)
+        routes = _routes(operators, ports, added)
+        for spec_routes in routes.values():
+            for route in spec_routes:
+                added["fares"] += _fares(route, _spec_of(route), today)
+    for spec, pair in progress(list(routes.items())):
+        added["sailings"] += _sailings(spec, pair, vessels[spec.operator], today, days, rng)
+    return added
+
+
+def _get_or_create(model, added: dict, kind: str, **lookup):
+    obj, created = model.objects.get_or_create(**lookup)
+    added[kind] += created
+    return obj
+
+
+def _vessels(operators: dict, rng: random.Random, added: dict) -> dict[str, list[Vessel]]:
+    by_operator: dict[str, list[Vessel]] = {}
+    for spec in VESSELS:
+        imo = imo_number(rng)  # drawn for every vessel, so the sequence does not depend on what exists
+        vessel = Vessel.objects.filter(operator=operators[spec.operator], name=spec.name).first()
+        if vessel is None:
+            vessel = Vessel.objects.create(
+                operator=operators[spec.operator],
+                name=spec.name,
+                imo=imo,
+                passenger_capacity=spec.passengers,
+                lane_metres=spec.lane_metres,
+                max_vehicle_height_cm=spec.max_height_cm,
+            )
+            units = {Accommodation.SEAT: spec.passengers // 8}
+            if spec.cabins:
+                units |= {Accommodation.INSIDE_2: 60, Accommodation.INSIDE_4: 90,
+                          Accommodation.OUTSIDE_2: 45, Accommodation.OUTSIDE_4: 55}  # fmt: skip
+            VesselAccommodation.objects.bulk_create(
+                VesselAccommodation(vessel=vessel, kind=kind, units=n) for kind, n in units.items()
+            )
+            added["vessels"] += 1
+        by_operator.setdefault(spec.operator, []).append(vessel)
+    return by_operator
+
+
+def _routes(operators: dict, ports: dict, added: dict) -> dict[RouteSpec, tuple[Route, Route]]:
+    routes = {}
+    for spec in ROUTES:
+        pair = tuple(
+            _get_or_create(
+                Route, added, "routes", operator=operators[spec.operator], origin=ports[a], destination=ports[b]
+            )
+            for a, b in ((spec.a, spec.b), (spec.b, spec.a))
+        )
+        routes[spec] = pair
+    return routes
+
+
+def _spec_of(route: Route) -> RouteSpec:
+    codes = {route.origin.code, route.destination.code}
+    return next(s for s in ROUTES if s.operator == route.operator.code and {s.a, s.b} == codes)
+
+
+def _season_of(month: int) -> tuple[str, float]:
+    return next((name, factor) for name, months, factor in SEASONS if month in months)
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+
+
+def _season_periods(today: dt.date) -> list[tuple[str, dt.date, dt.date, float]]:
+    """Whole seasons, from the start of the current one until past a year ahead: the same on every run."""
+    start = today.replace(day=1)
+    while _season_of((start - dt.timedelta(days=1)).month)[0] == _season_of(start.month)[0]:
+        start = (start - dt.timedelta(days=1)).replace(day=1)
+    periods = []
+    month = start
+    while month <= today + dt.timedelta(days=366) or _season_of(month.month)[0] == periods[-1][0]:
+        name, factor = _season_of(month.month)
+        last_day = _next_month(month) - dt.timedelta(days=1)
+        if periods and periods[-1][0] == name:
+            periods[-1][2] = last_day
+        else:
+            periods.append([name, month, last_day, factor])
+        month = _next_month(month)
+    return [(_season_name(name, first), first, last, factor) for name, first, last, factor in periods]
+
+
+def _season_name(name: str, first: dt.date) -> str:
+    if name == "Winter":
+        return f"Winter {first.year}/{(first.year + 1) % 100:02d}"
+    return f"{name} {first.year}"
+
+
+def _fares(route: Route, spec: RouteSpec, today: dt.date) -> int:
+    added = 0
+    cabins = spec.hours >= 8
+    for name, start, end, factor in _season_periods(today):
+        if end < today - dt.timedelta(days=1):
+            continue
+        fare, created = Fare.objects.get_or_create(
+            route=route, valid_from=start, defaults={"name": name, "valid_to": end, "pet_amount_minor": 3000}
+        )
+        if not created:
+            continue
+        added += 1
+        adult = round(spec.adult_eur * factor) * 100
+        PassengerFare.objects.bulk_create(
+            PassengerFare(fare=fare, passenger_type=kind, amount_minor=amount)
+            for kind, amount in (
+                (PassengerType.ADULT, adult),
+                (PassengerType.SENIOR, adult * 85 // 100),
+                (PassengerType.CHILD, adult // 2),
+                (PassengerType.INFANT, 0),
+            )
+        )
+        VehicleFare.objects.bulk_create(
+            VehicleFare(fare=fare, category=category, max_length_cm=length, amount_minor=round(eur * factor) * 100)
+            for category, bands in VEHICLE_BANDS.items()
+            for length, eur in bands
+        )
+        accommodation = {Accommodation.DECK: 0, Accommodation.SEAT: 1500}
+        if cabins:
+            accommodation |= {kind: round(eur * factor) * 100 for kind, eur in CABIN_EUR.items()}
+        AccommodationFare.objects.bulk_create(
+            AccommodationFare(fare=fare, accommodation=kind, amount_minor=amount)
+            for kind, amount in accommodation.items()
+        )
+    return added
+
+
+def _sailings(spec: RouteSpec, pair: tuple[Route, Route], vessels: list[Vessel], today, days, rng) -> int:
+    """Sailings both ways on the route's weekdays; the return leaves the day after the outbound arrives."""
+    new = []
+    for offset in range(days):
+        day = today + dt.timedelta(days=offset)
+        for index, route in enumerate(pair):
+            # The way back leaves the day after the ship arrives.
+            shift = 0 if index == 0 or spec.weekdays == DAILY else 1 + int(spec.hours // 24) + 1
+            if (day.weekday() - shift) % 7 not in spec.weekdays:
+                continue
+            for slot, departure in enumerate(spec.departures):
+                vessel = vessels[(offset + slot + index) % len(vessels)]
+                new.append(_sailing(route, vessel, day, departure, spec.hours, rng))
+    existing = set(Sailing.objects.filter(ref__in=[s.ref for s in new]).values_list("ref", flat=True))
+    missing = [s for s in new if s.ref not in existing]
+    sailings_schedule(sailings=missing)
+    return len(missing)
+
+
+def _sailing(route: Route, vessel: Vessel, day: dt.date, departure: str, hours: float, rng) -> Sailing:
+    local = dt.datetime.combine(day, dt.time.fromisoformat(departure), tzinfo=route.origin.tz)
+    # A little variety in crossing times, drawn for every candidate so the sequence stays deterministic.
+    minutes = round(hours * 60) + rng.choice((-30, -15, 0, 0, 15, 30))
+    departs = local.astimezone(dt.UTC)
+    ref = f"{route.operator.code}{local:%y%m%d%H%M}{route.origin.code[2:]}{route.destination.code[2:]}"
+    return Sailing(
+        route=route, vessel=vessel, ref=ref, departs_at=departs, arrives_at=departs + dt.timedelta(minutes=minutes)
+    )

@@ -1,0 +1,18 @@
+"""Errors an operator, local or remote, can answer with."""
+
+
+class OperatorError(Exception):
+    """The operator could not answer (down, slow, malformed reply). Worth retrying later."""
+
+
+class OperatorRefused(Exception):
+    """The operator answered no.
+
+    `code` is machine-readable — sold_out, not_offered, vehicle_too_tall, not_bookable, unknown_hold,
+    hold_released, unknown_sailing — and `message` is for people.
+    """
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message

@@ -1,0 +1,23 @@
+"""Money as an integer of minor units with an ISO 4217 currency; Decimal only for display."""
+
+from decimal import Decimal
+
+# Minor units per currency where they are not cents (the Tunisian dinar has 1000 millimes).
+CURRENCY_EXPONENTS = {"TND": 3, "JPY": 0}
+CURRENCY_SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$"}
+
+
+def money(amount_minor: int, currency: str) -> dict:
+    """The wire shape of an amount, in the database, the API and the cache."""
+    return {"amount_minor": amount_minor, "currency": currency}
+
+
+def to_decimal(amount_minor: int, currency: str) -> Decimal:
+    return Decimal(amount_minor).scaleb(-CURRENCY_EXPONENTS.get(currency, 2))
+
+
+def format_money(amount_minor: int, currency: str) -> str:
+    """€123.50, or 123.500 TND for currencies without a symbol here."""
+    amount = to_decimal(amount_minor, currency)
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    return f"{symbol}{amount:,}" if symbol else f"{amount:,} {currency}"

@@ -1,0 +1,82 @@
+"""What Maritime asks of a ferry operator, whoever answers: our own inventory or the operator's API."""
+
+import abc
+import datetime as dt
+from dataclasses import dataclass
+
+from ferries.errors import OperatorError, OperatorRefused
+from ferries.party import Party
+from ferries.search_query import LegQuery
+
+__all__ = ["Hold", "Offer", "OperatorAdapter", "OperatorError", "OperatorRefused"]
+
+
+@dataclass(frozen=True)
+class Offer:
+    """One sailing as an operator offers it to a party."""
+
+    sailing_ref: str
+    departs_at: dt.datetime
+    arrives_at: dt.datetime
+    vessel: str
+    max_vehicle_height_cm: int
+    price: dict  # Quote.as_dict(): total and lines, in minor units
+    availability: dict  # {"status": sailing status, "remaining": {resource: amount}}
+    sailing_id: int | None = None  # ours, when the operator is our own inventory
+
+
+@dataclass(frozen=True)
+class Hold:
+    hold_ref: str
+    expires_at: dt.datetime
+    price: dict
+
+
+class OperatorAdapter(abc.ABC):
+    def __init__(self, operator):
+        self.operator = operator
+
+    @abc.abstractmethod
+    def search(self, query: LegQuery) -> list[Offer]:
+        """Sailings from query.origin to query.destination leaving on query.day (port time), priced for the party."""
+
+    @abc.abstractmethod
+    def availability(self, sailing_refs: list[str]) -> dict[str, dict]:
+        """{ref: {"status": ..., "remaining": {resource: amount}}} for the refs the operator knows."""
+
+    @abc.abstractmethod
+    def hold(self, *, sailing_ref: str, party: Party, minutes: int) -> Hold:
+        """Take capacity for the party until confirmed, cancelled or expired. Raises OperatorRefused."""
+
+    @abc.abstractmethod
+    def confirm(self, hold_ref: str) -> str:
+        """Turn a hold into a sale; answers the operator's booking reference."""
+
+    @abc.abstractmethod
+    def cancel(self, hold_ref: str) -> None:
+        """Give the capacity back. Cancelling twice is harmless."""
+
+
+def offer_to_wire(offer: Offer) -> dict:
+    """An offer as operators' JSON APIs carry it (no id of ours)."""
+    return {
+        "sailing_ref": offer.sailing_ref,
+        "departs_at": offer.departs_at.isoformat(),
+        "arrives_at": offer.arrives_at.isoformat(),
+        "vessel": offer.vessel,
+        "max_vehicle_height_cm": offer.max_vehicle_height_cm,
+        "price": offer.price,
+        "availability": offer.availability,
+    }
+
+
+def offer_from_wire(data: dict) -> Offer:
+    return Offer(
+        sailing_ref=str(data["sailing_ref"]),
+        departs_at=dt.datetime.fromisoformat(data["departs_at"]),
+        arrives_at=dt.datetime.fromisoformat(data["arrives_at"]),
+        vessel=str(data["vessel"]),
+        max_vehicle_height_cm=int(data["max_vehicle_height_cm"]),
+        price=dict(data["price"]),
+        availability=dict(data["availability"]),
+    )

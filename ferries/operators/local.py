@@ -1,0 +1,76 @@
+"""Operators whose inventory we keep: answered from our own database."""
+
+from ferries.errors import OperatorRefused
+from ferries.models import Route, Sailing
+from ferries.operators.base import Hold, Offer, OperatorAdapter
+from ferries.party import Party
+from ferries.pricing import NotPriced, fare_on, fares_for_routes, quote, route_quote
+from ferries.search_query import LegQuery
+from ferries.selectors import sailing_availability, sailings_on_day
+from ferries.services import capacity_confirm, capacity_hold, capacity_release
+
+
+class LocalInventoryOperator(OperatorAdapter):
+    def search(self, query: LegQuery) -> list[Offer]:
+        routes = list(
+            Route.objects.filter(
+                operator=self.operator,
+                active=True,
+                origin__code=query.origin,
+                destination__code=query.destination,
+            ).select_related("origin")
+        )
+        sailings = list(sailings_on_day(routes=routes, day=query.day))
+        if not sailings:
+            return []
+        fares = fares_for_routes(route_ids=[r.pk for r in routes], dates=[query.day])
+        offers = []
+        for sailing in sailings:
+            try:
+                price = quote(fare=fare_on(fares.get(sailing.route_id, []), query.day), party=query.party)
+            except NotPriced:
+                continue  # the route does not sell this party's journey on that day
+            offers.append(_offer(sailing, price.as_dict()))
+        return offers
+
+    def availability(self, sailing_refs: list[str]) -> dict[str, dict]:
+        sailings = Sailing.objects.filter(route__operator=self.operator, ref__in=sailing_refs).prefetch_related(
+            "inventory"
+        )
+        return {sailing.ref: sailing_availability(sailing) for sailing in sailings}
+
+    def hold(self, *, sailing_ref: str, party: Party, minutes: int) -> Hold:
+        sailing = self._sailing(sailing_ref)
+        try:
+            price = route_quote(
+                route=sailing.route, day=sailing.departs_at.astimezone(sailing.route.origin.tz).date(), party=party
+            )
+        except NotPriced as exc:
+            raise OperatorRefused("not_offered", str(exc)) from None
+        hold = capacity_hold(sailing=sailing, party=party, minutes=minutes)
+        return Hold(hold_ref=hold.ref, expires_at=hold.expires_at, price=price.as_dict())
+
+    def confirm(self, hold_ref: str) -> str:
+        return capacity_confirm(hold_ref=hold_ref).confirmation_ref
+
+    def cancel(self, hold_ref: str) -> None:
+        capacity_release(hold_ref=hold_ref)
+
+    def _sailing(self, ref: str) -> Sailing:
+        try:
+            return Sailing.objects.select_related("vessel", "route__origin").get(route__operator=self.operator, ref=ref)
+        except Sailing.DoesNotExist:
+            raise OperatorRefused("unknown_sailing", f"No sailing {ref}.") from None
+
+
+def _offer(sailing: Sailing, price: dict) -> Offer:
+    return Offer(
+        sailing_ref=sailing.ref,
+        sailing_id=sailing.pk,
+        departs_at=sailing.departs_at,
+        arrives_at=sailing.arrives_at,
+        vessel=sailing.vessel.name,
+        max_vehicle_height_cm=sailing.vessel.max_vehicle_height_cm,
+        price=price,
+        availability=sailing_availability(sailing),
+    )

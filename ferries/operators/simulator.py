@@ -1,0 +1,124 @@
+"""The operator simulator: a ferry operator's JSON API, served from our local inventory.
+
+It lets remote operators be developed, tested and benchmarked here. Each operator is under its
+own path: `http://host:port/CTN/v1/...`. Every request waits `latency` seconds, and answers 503 with
+probability `error_rate`, so slow and failing operators can be played on purpose.
+
+    POST /{CODE}/v1/search                     {"from", "to", "date", "party"} → {"sailings": [...]}
+    POST /{CODE}/v1/availability               {"sailing_refs": [...]}       → {"availability": {...}}
+    POST /{CODE}/v1/holds                      {"sailing_ref", "party", "minutes"}
+                                               → 201 {"hold_ref", "expires_at", "price"}
+    POST /{CODE}/v1/holds/{ref}/confirm        → {"confirmation_ref"}
+    POST /{CODE}/v1/holds/{ref}/cancel         → {"status": "released"}
+
+Refusals answer 409 (or 404) with {"error": {"code", "message"}}.
+"""
+
+import json
+import random
+import re
+import threading
+import time
+from wsgiref.simple_server import WSGIRequestHandler
+
+from django.core.servers.basehttp import ThreadedWSGIServer
+from django.db import close_old_connections
+
+from ferries.errors import OperatorRefused
+from ferries.models import Operator
+from ferries.operators.base import offer_to_wire
+from ferries.operators.local import LocalInventoryOperator
+from ferries.party import Party
+from ferries.search_query import LegQuery
+
+ROUTES = [
+    (re.compile(r"^/(?P<code>[A-Z0-9]{2,8})/v1/search$"), "search"),
+    (re.compile(r"^/(?P<code>[A-Z0-9]{2,8})/v1/availability$"), "availability"),
+    (re.compile(r"^/(?P<code>[A-Z0-9]{2,8})/v1/holds$"), "hold"),
+    (re.compile(r"^/(?P<code>[A-Z0-9]{2,8})/v1/holds/(?P<ref>[A-Z0-9]+)/confirm$"), "confirm"),
+    (re.compile(r"^/(?P<code>[A-Z0-9]{2,8})/v1/holds/(?P<ref>[A-Z0-9]+)/cancel$"), "cancel"),
+]
+
+
+class OperatorSimulator:
+    """A WSGI application; `serve()` runs it on a threaded server."""
+
+    def __init__(self, *, latency: float = 0.0, error_rate: float = 0.0, seed: int | None = None):
+        self.latency = latency
+        self.error_rate = error_rate
+        self._random = random.Random(seed)
+        self._random_lock = threading.Lock()
+        self.requests = 0
+
+    def __call__(self, environ, start_response):
+        self.requests += 1
+        try:
+            status, body = self._handle(environ)
+        finally:
+            close_old_connections()  # each request runs in a thread of its own
+        payload = json.dumps(body).encode()
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
+        return [payload]
+
+    def _handle(self, environ) -> tuple[str, dict]:
+        time.sleep(self.latency)
+        with self._random_lock:
+            failing = self._random.random() < self.error_rate
+        if failing:
+            return "503 Service Unavailable", {"error": {"code": "unavailable", "message": "Try again later."}}
+        if environ["REQUEST_METHOD"] != "POST":
+            return "405 Method Not Allowed", {"error": {"code": "method", "message": "POST only."}}
+        for pattern, action in ROUTES:
+            match = pattern.match(environ.get("PATH_INFO", ""))
+            if match:
+                return self._dispatch(action, match.groupdict(), environ)
+        return "404 Not Found", {"error": {"code": "not_found", "message": "No such endpoint."}}
+
+    def _dispatch(self, action: str, params: dict, environ) -> tuple[str, dict]:
+        operator = Operator.objects.filter(code=params["code"]).first()
+        if operator is None:
+            return "404 Not Found", {"error": {"code": "unknown_operator", "message": "No such operator."}}
+        adapter = LocalInventoryOperator(operator)
+        try:
+            data = json.loads(environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)) or b"{}")
+            return getattr(self, f"_{action}")(adapter, data, params.get("ref"))
+        except OperatorRefused as refusal:
+            return "409 Conflict", {"error": {"code": refusal.code, "message": refusal.message}}
+        except (ValueError, KeyError, TypeError) as exc:
+            return "400 Bad Request", {"error": {"code": "bad_request", "message": repr(exc)}}
+
+    def _search(self, adapter, data, _ref):
+        offers = adapter.search(LegQuery.from_dict(data))
+        return "200 OK", {"sailings": [offer_to_wire(offer) for offer in offers]}
+
+    def _availability(self, adapter, data, _ref):
+        return "200 OK", {"availability": adapter.availability([str(ref) for ref in data["sailing_refs"]])}
+
+    def _hold(self, adapter, data, _ref):
+        hold = adapter.hold(
+            sailing_ref=data["sailing_ref"], party=Party.from_dict(data["party"]), minutes=int(data["minutes"])
+        )
+        return "201 Created", {
+            "hold_ref": hold.hold_ref,
+            "expires_at": hold.expires_at.isoformat(),
+            "price": hold.price,
+        }
+
+    def _confirm(self, adapter, _data, ref):
+        return "200 OK", {"confirmation_ref": adapter.confirm(ref)}
+
+    def _cancel(self, adapter, _data, ref):
+        adapter.cancel(ref)
+        return "200 OK", {"status": "released"}
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
+def make_server(app: OperatorSimulator, host: str = "127.0.0.1", port: int = 0, *, quiet: bool = True):
+    """A threaded HTTP server for the simulator; port 0 picks a free one (`server.server_port`)."""
+    server = ThreadedWSGIServer((host, port), _QuietHandler if quiet else WSGIRequestHandler)
+    server.set_app(app)
+    return server

@@ -1,0 +1,68 @@
+"""Who travels and with what: the party a search prices and a hold takes capacity for."""
+
+import math
+from dataclasses import asdict, dataclass
+
+from ferries.choices import CABIN_BERTHS, LANE_GAP_CM, Accommodation, PassengerType, Resource
+
+
+@dataclass(frozen=True)
+class Vehicle:
+    category: str
+    length_cm: int
+    height_cm: int
+
+
+@dataclass(frozen=True)
+class Party:
+    adults: int = 1
+    children: int = 0
+    infants: int = 0
+    seniors: int = 0
+    vehicle: Vehicle | None = None
+    accommodation: str = Accommodation.DECK
+    pets: int = 0
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Passengers by type, types with nobody left out."""
+        counts = {
+            PassengerType.ADULT: self.adults,
+            PassengerType.CHILD: self.children,
+            PassengerType.INFANT: self.infants,
+            PassengerType.SENIOR: self.seniors,
+        }
+        return {str(kind): n for kind, n in counts.items() if n}
+
+    @property
+    def persons(self) -> int:
+        return self.adults + self.children + self.infants + self.seniors
+
+    @property
+    def occupants(self) -> int:
+        """Passengers who need a seat or a berth: infants travel on a lap."""
+        return self.persons - self.infants
+
+    @property
+    def cabins(self) -> int:
+        berths = CABIN_BERTHS.get(self.accommodation)
+        return math.ceil(self.occupants / berths) if berths else 0
+
+    def needs(self) -> dict[str, int]:
+        """What the party takes from a sailing's inventory."""
+        needs = {Resource.PASSENGERS: self.persons}
+        if self.vehicle:
+            needs[Resource.LANE_CM] = self.vehicle.length_cm + LANE_GAP_CM
+        if self.accommodation == Accommodation.SEAT:
+            needs[Resource.SEAT] = self.occupants
+        elif self.accommodation in CABIN_BERTHS:
+            needs[self.accommodation] = self.cabins
+        return {str(resource): amount for resource, amount in needs.items()}
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Party":
+        vehicle = Vehicle(**data["vehicle"]) if data.get("vehicle") else None
+        return cls(**{**data, "vehicle": vehicle})

@@ -1,0 +1,204 @@
+"""Search sailings across every operator: one answer for the website and the API.
+
+A leg (one direction) is answered from the cache when fresh; otherwise every operator serving the
+port pair is asked at once — remote ones in parallel threads with a bounded wait, our own inventory
+in the request's thread — and the merged answer is cached. A slow or failing operator leaves its
+sailings out and is flagged; the rest of the answer stands (and is cached only briefly).
+
+Availability is laid over the cached sailings at every read, from its own one-minute cache that
+capacity changes invalidate, so "seats left" stays fresh while prices and timetables are reused.
+"""
+
+import datetime as dt
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor, wait
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from ferries.cache import PARTIAL_SEARCH_TTL, SEARCH_TTL, cache_service
+from ferries.choices import Resource
+from ferries.errors import OperatorError
+from ferries.models import Operator, Port, Route, Sailing
+from ferries.operators import adapter_for
+from ferries.operators.base import Offer
+from ferries.operators.local import LocalInventoryOperator
+from ferries.party import Party
+from ferries.search_query import LegQuery, SearchQuery
+from ferries.selectors import bookable_after
+
+logger = logging.getLogger(__name__)
+
+# Below this many places left, a sailing shows as "limited".
+FEW_PLACES = 20
+
+_pool = ThreadPoolExecutor(max_workers=settings.OPERATOR_MAX_CONCURRENCY, thread_name_prefix="operator")
+
+
+def sailing_search(*, query: SearchQuery) -> dict:
+    """{"outbound": [...], "return": [...], "operators": [...], "complete": bool}."""
+    outbound = leg_search(query=query.outbound)
+    inbound = leg_search(query=query.inbound) if query.inbound else None
+    operators = _merge_statuses(outbound["operators"] + (inbound["operators"] if inbound else []))
+    return {
+        "outbound": outbound["sailings"],
+        "return": inbound["sailings"] if inbound else [],
+        "operators": operators,
+        "complete": all(op["status"] == "ok" for op in operators),
+    }
+
+
+def _merge_statuses(statuses: list[dict]) -> list[dict]:
+    """One line per operator; a failure on either leg is the one shown."""
+    merged: dict[str, dict] = {}
+    for status in statuses:
+        if merged.get(status["code"], {}).get("status", "ok") == "ok":
+            merged[status["code"]] = status
+    return list(merged.values())
+
+
+def leg_search(*, query: LegQuery) -> dict:
+    cached = cache_service.get_or_compute_ferry_search(query, lambda: _compute_leg(query))
+    cutoff = bookable_after().isoformat()
+    sailings = [s for s in cached["sailings"] if s["departs_at"] >= cutoff]
+    availability = _availability_of(sailings)
+    for sailing in sailings:
+        sailing["availability"] = party_availability(sailing, availability.get(sailing["sailing_id"]), query.party)
+    return {"sailings": sailings, "operators": cached["operators"]}
+
+
+def party_availability(sailing: dict, availability: dict | None, party: Party) -> dict:
+    """Whether the party fits on the sailing, and how many places are left, from raw remaining capacity."""
+    if availability is None:
+        return {"status": "unknown", "places_left": None}
+    remaining = availability["remaining"]
+    places_left = remaining.get(Resource.PASSENGERS, 0)
+    if availability["status"] != Sailing.Status.SCHEDULED:
+        return {"status": availability["status"], "places_left": 0}
+    vehicle = party.vehicle
+    needs = party.needs()
+    if (vehicle and vehicle.height_cm > sailing["max_vehicle_height_cm"]) or any(r not in remaining for r in needs):
+        return {"status": "unavailable", "places_left": places_left}
+    if any(remaining[resource] < amount for resource, amount in needs.items()):
+        return {"status": "sold_out", "places_left": places_left}
+    return {"status": "limited" if places_left < FEW_PLACES else "available", "places_left": places_left}
+
+
+def _compute_leg(query: LegQuery) -> tuple[dict, int]:
+    origin, destination = _ports(query)
+    routes = Route.objects.filter(
+        origin=origin, destination=destination, active=True, operator__active=True
+    ).select_related("operator")
+    operators = sorted({route.operator for route in routes}, key=lambda op: op.code)
+    offers, statuses = _ask_operators(operators, query)
+    sailings = _sailings(offers, origin, destination)
+    cache_service.set_availabilities({s["sailing_id"]: offer.availability for s, offer in sailings}, after_miss=False)
+    result = {"sailings": [s for s, _offer in sailings], "operators": statuses}
+    complete = all(status["status"] == "ok" for status in statuses)
+    return result, SEARCH_TTL if complete else PARTIAL_SEARCH_TTL
+
+
+def _ports(query: LegQuery) -> tuple[Port, Port]:
+    ports = {port.code: port for port in Port.objects.filter(code__in=[query.origin, query.destination])}
+    errors = {}
+    for field, code in (("from", query.origin), ("to", query.destination)):
+        if code not in ports:
+            errors[field] = [_("Unknown port %(code)s.") % {"code": code}]
+    if errors:
+        raise ValidationError(errors)
+    return ports[query.origin], ports[query.destination]
+
+
+def _ask_operators(operators: list[Operator], query: LegQuery) -> tuple[list[tuple[Operator, Offer]], list[dict]]:
+    """Remote operators in parallel, our own inventory meanwhile in this thread; wait no longer than the timeout."""
+    deadline = time.monotonic() + settings.OPERATOR_TIMEOUT_SECONDS
+    adapters = {op: adapter_for(op) for op in operators}
+    futures = {
+        _pool.submit(adapter.search, query): op
+        for op, adapter in adapters.items()
+        if not isinstance(adapter, LocalInventoryOperator)
+    }
+    offers, statuses = [], {}
+    for op, adapter in adapters.items():
+        if isinstance(adapter, LocalInventoryOperator):
+            offers += [(op, offer) for offer in adapter.search(query)]
+            statuses[op.code] = _status(op, "ok")
+    done, late = wait(futures, timeout=max(deadline - time.monotonic(), 0))
+    for future in late:
+        future.cancel()
+        op = futures[future]
+        logger.warning("operator %s did not answer within %ss", op.code, settings.OPERATOR_TIMEOUT_SECONDS)
+        statuses[op.code] = _status(op, "timeout", _("%(name)s did not answer in time.") % {"name": op.name})
+    for future in done:
+        op = futures[future]
+        try:
+            offers += [(op, offer) for offer in future.result()]
+            statuses[op.code] = _status(op, "ok")
+        except OperatorError as exc:
+            logger.warning("operator %s failed: %s", op.code, exc)
+            statuses[op.code] = _status(op, "error", _("%(name)s is not answering.") % {"name": op.name})
+    return offers, [statuses[op.code] for op in operators]
+
+
+def _status(operator: Operator, status: str, message: str = "") -> dict:
+    return {"code": operator.code, "name": operator.name, "status": status, "message": message}
+
+
+def _sailings(offers: list[tuple[Operator, Offer]], origin: Port, destination: Port) -> list[tuple[dict, Offer]]:
+    """Offers as result rows, with our sailing ids (remote offers are matched to our timetable by ref)."""
+    remote_refs = [offer.sailing_ref for _op, offer in offers if offer.sailing_id is None]
+    ids = dict(Sailing.objects.filter(ref__in=remote_refs).values_list("ref", "pk")) if remote_refs else {}
+    rows = []
+    for operator, offer in offers:
+        sailing_id = offer.sailing_id or ids.get(offer.sailing_ref)
+        if sailing_id is None:
+            logger.warning("operator %s offered sailing %s, unknown here", operator.code, offer.sailing_ref)
+            continue
+        rows.append((_row(sailing_id, operator, offer, origin, destination), offer))
+    rows.sort(key=lambda pair: (pair[0]["departs_at"], pair[0]["operator"]["code"]))
+    return rows
+
+
+def _row(sailing_id: int, operator: Operator, offer: Offer, origin: Port, destination: Port) -> dict:
+    departs, arrives = offer.departs_at.astimezone(dt.UTC), offer.arrives_at.astimezone(dt.UTC)
+    return {
+        "sailing_id": sailing_id,
+        "sailing_ref": offer.sailing_ref,
+        "operator": {"code": operator.code, "name": operator.name},
+        "vessel": offer.vessel,
+        "from": {"code": origin.code, "name": origin.name, "time_zone": origin.time_zone},
+        "to": {"code": destination.code, "name": destination.name, "time_zone": destination.time_zone},
+        "departs_at": departs.isoformat(),
+        "arrives_at": arrives.isoformat(),
+        "departs_local": departs.astimezone(origin.tz).isoformat(),
+        "arrives_local": arrives.astimezone(destination.tz).isoformat(),
+        "duration_minutes": int((arrives - departs).total_seconds() // 60),
+        "max_vehicle_height_cm": offer.max_vehicle_height_cm,
+        "price": offer.price["total"],
+        "price_lines": offer.price["lines"],
+    }
+
+
+def _availability_of(sailings: list[dict]) -> dict[int, dict]:
+    """Availability of these sailings: cached for a minute, else asked again and cached."""
+    ids = [s["sailing_id"] for s in sailings]
+    found = cache_service.get_availabilities(ids)
+    missing = [s for s in sailings if s["sailing_id"] not in found]
+    if not missing:
+        return found
+    fresh = {}
+    by_operator: dict[str, list[dict]] = {}
+    for sailing in missing:
+        by_operator.setdefault(sailing["operator"]["code"], []).append(sailing)
+    for operator in Operator.objects.filter(code__in=by_operator):
+        rows = by_operator[operator.code]
+        try:
+            answer = adapter_for(operator).availability([s["sailing_ref"] for s in rows])
+        except OperatorError as exc:
+            logger.warning("availability from %s failed: %s", operator.code, exc)
+            continue
+        fresh.update({s["sailing_id"]: answer[s["sailing_ref"]] for s in rows if s["sailing_ref"] in answer})
+    cache_service.set_availabilities(fresh)
+    return {**found, **fresh}

@@ -1,0 +1,52 @@
+"""Reads of the ferry network that more than one interface needs."""
+
+import datetime as dt
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from ferries.models import Port, Route, Sailing
+
+
+def bookable_after() -> dt.datetime:
+    """Sales close BOOKING_CUTOFF_MINUTES before departure."""
+    return timezone.now() + dt.timedelta(minutes=settings.BOOKING_CUTOFF_MINUTES)
+
+
+def port_list() -> QuerySet[Port]:
+    """Ports with at least one active route, for search forms and the API."""
+    return Port.objects.filter(departures__active=True, departures__operator__active=True).distinct()
+
+
+def route_list() -> QuerySet[Route]:
+    return Route.objects.filter(active=True, operator__active=True).select_related("operator", "origin", "destination")
+
+
+def local_day_bounds(port: Port, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The UTC instants at which `day` starts and ends in the port's time zone."""
+    start = dt.datetime.combine(day, dt.time.min, tzinfo=port.tz)
+    return start.astimezone(dt.UTC), (start + dt.timedelta(days=1)).astimezone(dt.UTC)
+
+
+def sailings_on_day(*, routes: list[Route], day: dt.date) -> QuerySet[Sailing]:
+    """Scheduled, still bookable sailings of these routes (same origin) leaving on `day`, port time."""
+    if not routes:
+        return Sailing.objects.none()
+    start, end = local_day_bounds(routes[0].origin, day)
+    return (
+        Sailing.objects.filter(
+            route__in=routes,
+            status=Sailing.Status.SCHEDULED,
+            departs_at__gte=max(start, bookable_after()),
+            departs_at__lt=end,
+        )
+        .select_related("vessel", "route")
+        .prefetch_related("inventory")
+        .order_by("departs_at")
+    )
+
+
+def sailing_availability(sailing: Sailing) -> dict:
+    """{"status", "remaining": {resource: amount}} from a sailing with its inventory loaded."""
+    return {"status": sailing.status, "remaining": {row.resource: row.remaining for row in sailing.inventory.all()}}

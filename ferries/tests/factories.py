@@ -1,0 +1,138 @@
+"""Test data for the ferry network. `sailing_factory()` gives a bookable sailing with its inventory."""
+
+import datetime as dt
+
+import factory
+from django.utils import timezone
+
+from ferries.choices import Accommodation, PassengerType, VehicleCategory
+from ferries.models import (
+    AccommodationFare,
+    Fare,
+    Operator,
+    PassengerFare,
+    Port,
+    Route,
+    Sailing,
+    VehicleFare,
+    Vessel,
+    VesselAccommodation,
+)
+from ferries.services import sailing_schedule
+
+
+class OperatorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Operator
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"OP{n:02d}")
+    name = factory.LazyAttribute(lambda o: f"Operator {o.code}")
+
+
+class PortFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Port
+        django_get_or_create = ("code",)
+
+    code = "TNTUN"
+    name = factory.LazyAttribute(
+        lambda o: {"TNTUN": "Tunis", "FRMRS": "Marseille", "ITGOA": "Genoa"}.get(o.code, o.code)
+    )
+    country = factory.LazyAttribute(lambda o: o.code[:2])
+    time_zone = factory.LazyAttribute(
+        lambda o: {"TN": "Africa/Tunis", "FR": "Europe/Paris", "IT": "Europe/Rome"}.get(o.code[:2], "Europe/Paris")
+    )
+
+
+def _imo(n: int) -> str:
+    head = f"{900000 + n % 99999:06d}"
+    return head + str(sum(int(d) * w for d, w in zip(head, range(7, 1, -1), strict=True)) % 10)
+
+
+class VesselFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Vessel
+
+    operator = factory.SubFactory(OperatorFactory)
+    name = factory.Sequence(lambda n: f"Vessel {n}")
+    imo = factory.Sequence(_imo)
+    passenger_capacity = 100
+    lane_metres = 50
+    max_vehicle_height_cm = 400
+
+    @factory.post_generation
+    def accommodations(self, create, extracted, **kwargs):
+        """accommodations={"seat": 20, "inside_2": 5} (the default)."""
+        units = extracted if extracted is not None else {Accommodation.SEAT: 20, Accommodation.INSIDE_2: 5}
+        if create:
+            VesselAccommodation.objects.bulk_create(
+                VesselAccommodation(vessel=self, kind=kind, units=n) for kind, n in units.items()
+            )
+
+
+class RouteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Route
+
+    operator = factory.SubFactory(OperatorFactory)
+    origin = factory.SubFactory(PortFactory, code="TNTUN")
+    destination = factory.SubFactory(PortFactory, code="FRMRS")
+
+
+class FareFactory(factory.django.DjangoModelFactory):
+    """A year-long fare: adult 100.00, child 50.00, senior 85.00, infant free; car 150.00; cabins 80.00."""
+
+    class Meta:
+        model = Fare
+
+    route = factory.SubFactory(RouteFactory)
+    name = "All year"
+    valid_from = factory.LazyFunction(lambda: timezone.now().date() - dt.timedelta(days=1))
+    valid_to = factory.LazyFunction(lambda: timezone.now().date() + dt.timedelta(days=365))
+    pet_amount_minor = 2000
+
+    @factory.post_generation
+    def prices(self, create, extracted, **kwargs):
+        if not create:
+            return
+        PassengerFare.objects.bulk_create(
+            PassengerFare(fare=self, passenger_type=kind, amount_minor=amount)
+            for kind, amount in (
+                (PassengerType.ADULT, 10000),
+                (PassengerType.CHILD, 5000),
+                (PassengerType.SENIOR, 8500),
+                (PassengerType.INFANT, 0),
+            )
+        )
+        VehicleFare.objects.bulk_create(
+            [
+                VehicleFare(fare=self, category=VehicleCategory.CAR, max_length_cm=500, amount_minor=15000),
+                VehicleFare(fare=self, category=VehicleCategory.CAR, max_length_cm=600, amount_minor=20000),
+                VehicleFare(fare=self, category=VehicleCategory.MOTORCYCLE, max_length_cm=350, amount_minor=5000),
+            ]
+        )
+        AccommodationFare.objects.bulk_create(
+            AccommodationFare(fare=self, accommodation=kind, amount_minor=amount)
+            for kind, amount in (
+                (Accommodation.DECK, 0),
+                (Accommodation.SEAT, 1500),
+                (Accommodation.INSIDE_2, 8000),
+            )
+        )
+
+
+def sailing_factory(
+    *, route: Route | None = None, vessel: Vessel | None = None, departs_in: dt.timedelta = dt.timedelta(days=10),
+    hours: float = 21, ref: str | None = None, with_fare: bool = True,
+) -> Sailing:  # fmt: skip
+    """A scheduled sailing (inventory included) on a route that has a fare, leaving `departs_in` from now."""
+    route = route or RouteFactory()
+    if with_fare and not route.fares.exists():
+        FareFactory(route=route)
+    vessel = vessel or VesselFactory(operator=route.operator)
+    departs = (timezone.now() + departs_in).replace(microsecond=0)
+    ref = ref or f"{route.operator.code}{departs:%y%m%d%H%M%S}{route.origin.code[2:]}{route.destination.code[2:]}"
+    return sailing_schedule(
+        route=route, vessel=vessel, ref=ref, departs_at=departs, arrives_at=departs + dt.timedelta(hours=hours)
+    )
