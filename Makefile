@@ -14,8 +14,11 @@ REDIS ?= redis://127.0.0.1:6379
 
 # Tests: a database and Redis key prefix of their own per run (see conftest.py); Redis dbs 14 and 15.
 TEST_ENV := DEBUG=1 DATABASE_URL=$(PG)/postgres REDIS_URL=$(REDIS)/14 CELERY_BROKER_URL=$(REDIS)/15
-# The full local stack: database `maritime`, cache on Redis db 0, broker on db 1.
-STACK_ENV := DEBUG=1 DATABASE_URL=$(PG)/maritime REDIS_URL=$(REDIS)/0 CELERY_BROKER_URL=$(REDIS)/1
+# The full local stack: database `maritime`, cache on Redis db 0, broker on db 1; two operators are
+# reached over HTTP through the operator simulator (150 ms per answer), the others from our inventory.
+SIMULATOR := http://127.0.0.1:8100
+STACK_ENV := DEBUG=1 DATABASE_URL=$(PG)/maritime REDIS_URL=$(REDIS)/0 CELERY_BROKER_URL=$(REDIS)/1 \
+	OPERATOR_API_URLS=CTN=$(SIMULATOR)/CTN,GNV=$(SIMULATOR)/GNV
 
 .PHONY: run test stack lint format migrations clean
 
@@ -40,7 +43,7 @@ run: $(VENV)/.runtime
 test: $(VENV)/.dev
 	$(TEST_ENV) $(BIN)/python -m pytest $(ARGS)
 
-## stack: PostgreSQL + Redis, the web process, one worker per queue, beat and Flower (honcho + Procfile)
+## stack: PostgreSQL + Redis, the web process, one worker per queue, beat, Flower and the operator simulator
 stack: $(VENV)/.dev
 	@psql "$(PG)/postgres" -Atc "SELECT 1 FROM pg_database WHERE datname = 'maritime'" | grep -q 1 \
 		|| psql "$(PG)/postgres" -qc "CREATE DATABASE maritime"

@@ -1,0 +1,285 @@
+"""The ferry network in the admin: staff edit operators, ports, vessels, routes, sailings and fares.
+
+Sailings are scheduled through `services.sailings_schedule`, which sizes their inventory from the
+vessel; what is held or sold (`taken`) changes only through the capacity services, so the admin
+shows inventory and holds but never edits them.
+"""
+
+import datetime as dt
+import zoneinfo
+
+from django.contrib import admin
+from django.db import models
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from ferries.choices import PassengerType, Resource
+from ferries.models import (
+    AccommodationFare,
+    CapacityHold,
+    Fare,
+    Operator,
+    PassengerFare,
+    Port,
+    Route,
+    Sailing,
+    SailingInventory,
+    VehicleFare,
+    Vessel,
+    VesselAccommodation,
+)
+from ferries.money import format_money
+from ferries.services import availability_changed, sailings_schedule
+
+
+def local_time(moment: dt.datetime, tz: zoneinfo.ZoneInfo) -> str:
+    """The port's wall-clock time, with the UTC instant in a tooltip."""
+    return format_html(
+        '<span title="{} UTC">{}</span>',
+        f"{moment.astimezone(dt.UTC):%Y-%m-%d %H:%M}",
+        f"{moment.astimezone(tz):%Y-%m-%d %H:%M %Z}",
+    )
+
+
+def load_factor(row: SailingInventory | None, *, scale: int = 1, unit: str = "") -> str | None:
+    """Taken / capacity (how full), e.g. "123 / 2200 (6 %)"; None (shown as "-") when the sailing has no such row."""
+    if row is None:
+        return None
+    percent = round(100 * row.taken / row.capacity) if row.capacity else 0
+    return f"{row.taken / scale:g} / {row.capacity / scale:g}{unit} ({percent} %)"
+
+
+@admin.register(Operator)
+class OperatorAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "integration", "active"]
+    list_display_links = ["code", "name"]
+    list_editable = ["active"]
+    list_filter = ["integration", "active"]
+    search_fields = ["code", "name"]
+    # Operator APIs are served over HTTPS: an address typed without a scheme must not become http://.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+
+@admin.register(Port)
+class PortAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "country", "time_zone"]
+    list_display_links = ["code", "name"]
+    list_filter = ["country"]
+    search_fields = ["code", "name"]
+
+
+class VesselAccommodationInline(admin.TabularInline):
+    model = VesselAccommodation
+    extra = 0
+
+
+@admin.register(Vessel)
+class VesselAdmin(admin.ModelAdmin):
+    list_display = ["name", "operator", "imo", "passenger_capacity", "lane_metres", "max_vehicle_height_cm"]
+    list_filter = ["operator"]
+    list_select_related = ["operator"]
+    search_fields = ["name", "imo"]
+    inlines = [VesselAccommodationInline]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": ["operator", "name", "imo", "passenger_capacity", "lane_metres", "max_vehicle_height_cm"],
+                # Inventory is sized once, when a sailing is scheduled; resizing it would have to respect
+                # what is already sold, so a change here does not reach sailings that exist.
+                "description": _(
+                    "Capacities and accommodations size the inventory of sailings scheduled from now on; "
+                    "sailings already scheduled keep theirs."
+                ),
+            },
+        )
+    ]
+
+
+class OriginCountryFilter(admin.ChoicesFieldListFilter):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A route has two countries; the field's own name ("country") would not say which.
+        self.title = _("origin country")
+
+
+@admin.register(Route)
+class RouteAdmin(admin.ModelAdmin):
+    list_display = ["ports", "operator", "active"]
+    list_filter = ["operator", ("origin__country", OriginCountryFilter), "active"]
+    search_fields = ["origin__code", "origin__name", "destination__code", "destination__name"]
+    autocomplete_fields = ["operator", "origin", "destination"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Route]:
+        # Route.__str__ names both ports and the operator: the changelist, the autocomplete answers
+        # of the sailing and fare forms all need them.
+        return super().get_queryset(request).select_related("operator", "origin", "destination")
+
+    @admin.display(description=_("route"), ordering="origin__name")
+    def ports(self, route: Route) -> str:
+        return f"{route.origin} → {route.destination}"
+
+
+class SailingInventoryInline(admin.TabularInline):
+    """What the sailing can sell and how much is held or sold: changed only by holds and sales."""
+
+    model = SailingInventory
+    fields = ["resource", "capacity", "taken", "remaining"]
+    readonly_fields = fields
+    can_delete = False
+    extra = 0
+
+    def has_add_permission(self, request: HttpRequest, obj: Sailing | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Sailing | None = None) -> bool:
+        return False
+
+
+@admin.register(Sailing)
+class SailingAdmin(admin.ModelAdmin):
+    list_display = [
+        "ref",
+        "route",
+        "departure",
+        "arrival",
+        "vessel",
+        "status",
+        "passengers",
+        "lane_metres",
+    ]
+    list_filter = ["status", "route__operator"]
+    list_select_related = ["route__origin", "route__destination", "route__operator", "vessel"]
+    date_hierarchy = "departs_at"
+    search_fields = ["ref", "route__origin__code", "route__destination__code"]
+    autocomplete_fields = ["route", "vessel"]
+    inlines = [SailingInventoryInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Sailing]:
+        return super().get_queryset(request).prefetch_related("inventory")
+
+    def get_fields(self, request: HttpRequest, obj: Sailing | None = None) -> list[str]:
+        if obj is None:
+            # A new sailing is always scheduled; the status changes later.
+            return ["route", "vessel", "ref", "departs_at", "arrives_at"]
+        return ["route", "vessel", "ref", "status", "departs_at", "departure", "arrives_at", "arrival"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Sailing | None = None) -> list[str]:
+        if obj is None:
+            return []
+        # The inventory was sized from this vessel and sold on this route under this reference.
+        return ["route", "vessel", "ref", "departure", "arrival"]
+
+    def get_inlines(self, request: HttpRequest, obj: Sailing | None) -> list:
+        # A new sailing's inventory is created with it, from the vessel.
+        return self.inlines if obj else []
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name in {"departs_at", "arrives_at"}:
+            field.help_text = _("In UTC. The sailing list shows it in the port's local time.")
+        return field
+
+    def save_model(self, request: HttpRequest, obj: Sailing, form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            # Cached availability carries the status: a cancelled sailing must not stay on sale.
+            availability_changed(sailing_id=obj.pk)
+            return
+        # The list form of the service saves the form's own instance, so the admin's log entry and
+        # redirect see the new primary key.
+        sailings_schedule(sailings=[obj])
+
+    @admin.display(description=_("departure (port time)"), ordering="departs_at")
+    def departure(self, sailing: Sailing) -> str:
+        return local_time(sailing.departs_at, sailing.route.origin.tz)
+
+    @admin.display(description=_("arrival (port time)"), ordering="arrives_at")
+    def arrival(self, sailing: Sailing) -> str:
+        return local_time(sailing.arrives_at, sailing.route.destination.tz)
+
+    @admin.display(description=_("passengers"))
+    def passengers(self, sailing: Sailing) -> str | None:
+        return load_factor(self._inventory(sailing).get(Resource.PASSENGERS))
+
+    @admin.display(description=_("lane metres"))
+    def lane_metres(self, sailing: Sailing) -> str | None:
+        return load_factor(self._inventory(sailing).get(Resource.LANE_CM), scale=100, unit=" m")
+
+    @staticmethod
+    def _inventory(sailing: Sailing) -> dict[str, SailingInventory]:
+        return {row.resource: row for row in sailing.inventory.all()}
+
+
+@admin.register(CapacityHold)
+class CapacityHoldAdmin(admin.ModelAdmin):
+    """Holds are taken, confirmed and released by bookings; staff look, never edit."""
+
+    list_display = ["ref", "sailing", "status", "expires_at", "created_at"]
+    list_filter = ["status"]
+    list_select_related = ["sailing__route__origin", "sailing__route__destination", "sailing__route__operator"]
+    search_fields = ["ref", "sailing__ref", "confirmation_ref"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: CapacityHold | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: CapacityHold | None = None) -> bool:
+        return False
+
+
+class PriceInline(admin.TabularInline):
+    """A fare's prices, each shown in the fare's currency next to the amount in minor units."""
+
+    extra = 0
+    readonly_fields = ["price"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("fare")
+
+    @admin.display(description=_("price"))
+    def price(self, row: PassengerFare | VehicleFare | AccommodationFare) -> str | None:
+        if row.pk is None:
+            return None
+        return format_money(row.amount_minor, row.fare.currency)
+
+
+class PassengerFareInline(PriceInline):
+    model = PassengerFare
+    fields = ["passenger_type", "amount_minor", "price"]
+
+
+class VehicleFareInline(PriceInline):
+    model = VehicleFare
+    fields = ["category", "max_length_cm", "amount_minor", "price"]
+
+
+class AccommodationFareInline(PriceInline):
+    model = AccommodationFare
+    fields = ["accommodation", "amount_minor", "price"]
+
+
+@admin.register(Fare)
+class FareAdmin(admin.ModelAdmin):
+    list_display = ["route", "name", "valid_from", "valid_to", "currency", "adult"]
+    list_filter = ["route__operator", "currency"]
+    list_select_related = ["route__origin", "route__destination", "route__operator"]
+    search_fields = ["name", "route__origin__code", "route__destination__code"]
+    autocomplete_fields = ["route"]
+    inlines = [PassengerFareInline, VehicleFareInline, AccommodationFareInline]
+    fieldsets = [
+        (None, {"fields": ["route", "name", "valid_from", "valid_to", "currency", "pet_amount_minor"]}),
+        (_("Cancellation"), {"fields": ["refund_full_days", "refund_partial_hours", "refund_partial_percent"]}),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Fare]:
+        return super().get_queryset(request).prefetch_related("passenger_fares")
+
+    @admin.display(description=_("adult"))
+    def adult(self, fare: Fare) -> str | None:
+        prices = [p.amount_minor for p in fare.passenger_fares.all() if p.passenger_type == PassengerType.ADULT]
+        return format_money(prices[0], fare.currency) if prices else None

@@ -322,6 +322,10 @@ class FerryCacheService:
         names = [f"ferry:stats:{kind}:{what}" for kind in ("search", "availability") for what in ("lookups", "misses")]
         self._call(lambda store: store.reset_counters(names), strict=True)
 
+    def forget_failures(self) -> None:
+        """Try Redis again at the next call (after an outage is known to be over)."""
+        self._down_until = 0.0
+
     # --- plumbing -------------------------------------------------------------------------------
 
     def _availability_key(self, sailing_id: int) -> str:

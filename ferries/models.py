@@ -47,7 +47,9 @@ class Operator(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(integration="local") | ~Q(api_url=""), name="operator_http_needs_api_url"
+                condition=Q(integration="local") | ~Q(api_url=""),
+                name="operator_http_needs_api_url",
+                violation_error_message=_("An operator reached over HTTP needs its API URL."),
             ),
         ]
 
@@ -117,7 +119,11 @@ class Route(models.Model):
         ordering = ["origin__name", "destination__name", "operator__name"]
         constraints = [
             models.UniqueConstraint(fields=["operator", "origin", "destination"], name="route_once_per_operator"),
-            models.CheckConstraint(condition=~Q(origin=F("destination")), name="route_ports_differ"),
+            models.CheckConstraint(
+                condition=~Q(origin=F("destination")),
+                name="route_ports_differ",
+                violation_error_message=_("A route goes from one port to another."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -141,7 +147,11 @@ class Sailing(models.Model):
         ordering = ["departs_at"]
         indexes = [models.Index(fields=["route", "departs_at"], name="sailing_route_departure")]
         constraints = [
-            models.CheckConstraint(condition=Q(arrives_at__gt=F("departs_at")), name="sailing_arrives_after")
+            models.CheckConstraint(
+                condition=Q(arrives_at__gt=F("departs_at")),
+                name="sailing_arrives_after",
+                violation_error_message=_("A sailing arrives after it departs."),
+            )
         ]
 
     def __str__(self) -> str:
@@ -225,8 +235,16 @@ class Fare(models.Model):
     class Meta:
         ordering = ["route", "valid_from"]
         constraints = [
-            models.CheckConstraint(condition=Q(valid_to__gte=F("valid_from")), name="fare_period_ordered"),
-            models.CheckConstraint(condition=Q(refund_partial_percent__lte=100), name="fare_refund_percent_max"),
+            models.CheckConstraint(
+                condition=Q(valid_to__gte=F("valid_from")),
+                name="fare_period_ordered",
+                violation_error_message=_("A fare's last day comes on or after its first."),
+            ),
+            models.CheckConstraint(
+                condition=Q(refund_partial_percent__lte=100),
+                name="fare_refund_percent_max",
+                violation_error_message=_("A refund is at most 100 %."),
+            ),
         ]
 
     def __str__(self) -> str:

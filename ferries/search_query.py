@@ -6,6 +6,7 @@ Equal queries produce equal objects, whatever the order, case or spelling of def
 """
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -18,6 +19,8 @@ from ferries.choices import GROWN_UPS, MAX_PASSENGERS, VEHICLE_LIMITS, Accommoda
 from ferries.party import Party, Vehicle
 
 COUNT_FIELDS = ("adults", "children", "infants", "seniors")
+PORT_CODE = re.compile(r"[A-Z]{2}[A-Z2-9]{3}")
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,7 @@ def _port(data, name, errors) -> str:
     code = _raw(data, name).upper()
     if not code:
         errors.add(name, _("Choose a port."))
-    elif len(code) != 5 or not code.isalnum():
+    elif not PORT_CODE.fullmatch(code):
         errors.add(name, _("Unknown port %(code)s.") % {"code": code})
     return code
 
@@ -102,6 +105,8 @@ def _date(data, name, errors, *, required: bool) -> dt.date | None:
             errors.add(name, _("Choose a date."))
         return None
     try:
+        if not ISO_DATE.fullmatch(raw):  # fromisoformat alone would also take week dates and 20261208
+            raise ValueError(raw)
         day = dt.date.fromisoformat(raw)
     except ValueError:
         errors.add(name, _("Enter a date as YYYY-MM-DD."))

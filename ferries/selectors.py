@@ -3,7 +3,7 @@
 import datetime as dt
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from ferries.models import Port, Route, Sailing
@@ -15,8 +15,10 @@ def bookable_after() -> dt.datetime:
 
 
 def port_list() -> QuerySet[Port]:
-    """Ports with at least one active route, for search forms and the API."""
-    return Port.objects.filter(departures__active=True, departures__operator__active=True).distinct()
+    """Ports with at least one active route from or to them, for search forms and the API."""
+    departing = Q(departures__active=True, departures__operator__active=True)
+    arriving = Q(arrivals__active=True, arrivals__operator__active=True)
+    return Port.objects.filter(departing | arriving).distinct()
 
 
 def route_list() -> QuerySet[Route]:

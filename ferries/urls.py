@@ -1,3 +1,10 @@
-app_name = "ferries"
+"""The traveller's pages. Named without a namespace: `home` is the site's front page, linked from the layout."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from ferries import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("sailings/search", views.sailing_results, name="sailing_results"),
+]

@@ -402,6 +402,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several answers carry a "status"; named here, clients get readable enum types instead of made-up names.
+    "ENUM_NAME_OVERRIDES": {
+        "AvailabilityStatusEnum": "ferries.api.serializers.AVAILABILITY_STATUSES",
+        "OperatorStatusEnum": "ferries.api.serializers.OPERATOR_STATUSES",
+    },
 }
 
 # --- Logging --------------------------------------------------------------------------------------

@@ -4,8 +4,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from maritime import views
 
+admin.site.site_header = "Maritime administration"
+admin.site.site_title = "Maritime admin"
+admin.site.index_title = "Operations"
+
 urlpatterns = [
-    path("", views.HomeView.as_view(), name="home"),
     path("", include("ferries.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -1,13 +1,8 @@
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-from django.views.generic import TemplateView
 
 from maritime.health import health_report
-
-
-class HomeView(TemplateView):
-    template_name = "home.html"
 
 
 @require_GET

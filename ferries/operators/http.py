@@ -85,7 +85,8 @@ class HttpOperator(OperatorAdapter):
             body = response.json()
         except ValueError:
             raise OperatorError(f"{self.operator.code}: HTTP {response.status_code} without JSON") from None
-        if response.status_code in (404, 409, 422) and isinstance(body.get("error"), dict):
+        # 409 is an answer ("sold out"); anything else above 400 means we are not being understood.
+        if response.status_code == 409 and isinstance(body.get("error"), dict):
             raise OperatorRefused(str(body["error"].get("code", "refused")), str(body["error"].get("message", "")))
         if response.status_code >= 400:
             raise OperatorError(f"{self.operator.code}: HTTP {response.status_code}")

@@ -2,7 +2,8 @@
 
 It lets remote operators be developed, tested and benchmarked here. Each operator is under its
 own path: `http://host:port/CTN/v1/...`. Every request waits `latency` seconds, and answers 503 with
-probability `error_rate`, so slow and failing operators can be played on purpose.
+probability `error_rate` (and always for the first `fail_first` requests), so slow and failing
+operators can be played on purpose. `calls` counts the requests answered, by action.
 
     POST /{CODE}/v1/search                     {"from", "to", "date", "party"} → {"sailings": [...]}
     POST /{CODE}/v1/availability               {"sailing_refs": [...]}       → {"availability": {...}}
@@ -19,6 +20,7 @@ import random
 import re
 import threading
 import time
+from collections import Counter
 from wsgiref.simple_server import WSGIRequestHandler
 
 from django.core.servers.basehttp import ThreadedWSGIServer
@@ -43,15 +45,15 @@ ROUTES = [
 class OperatorSimulator:
     """A WSGI application; `serve()` runs it on a threaded server."""
 
-    def __init__(self, *, latency: float = 0.0, error_rate: float = 0.0, seed: int | None = None):
+    def __init__(self, *, latency: float = 0.0, error_rate: float = 0.0, fail_first: int = 0, seed: int | None = None):
         self.latency = latency
         self.error_rate = error_rate
+        self.fail_first = fail_first
+        self.calls: Counter[str] = Counter()
         self._random = random.Random(seed)
-        self._random_lock = threading.Lock()
-        self.requests = 0
+        self._lock = threading.Lock()
 
     def __call__(self, environ, start_response):
-        self.requests += 1
         try:
             status, body = self._handle(environ)
         finally:
@@ -62,8 +64,10 @@ class OperatorSimulator:
 
     def _handle(self, environ) -> tuple[str, dict]:
         time.sleep(self.latency)
-        with self._random_lock:
-            failing = self._random.random() < self.error_rate
+        with self._lock:
+            failing = self.fail_first > 0 or self._random.random() < self.error_rate
+            self.fail_first = max(self.fail_first - 1, 0)
+            self.calls["requests"] += 1
         if failing:
             return "503 Service Unavailable", {"error": {"code": "unavailable", "message": "Try again later."}}
         if environ["REQUEST_METHOD"] != "POST":
@@ -79,6 +83,8 @@ class OperatorSimulator:
         if operator is None:
             return "404 Not Found", {"error": {"code": "unknown_operator", "message": "No such operator."}}
         adapter = LocalInventoryOperator(operator)
+        with self._lock:
+            self.calls[action] += 1
         try:
             data = json.loads(environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)) or b"{}")
             return getattr(self, f"_{action}")(adapter, data, params.get("ref"))

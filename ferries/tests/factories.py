@@ -53,6 +53,7 @@ def _imo(n: int) -> str:
 class VesselFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Vessel
+        skip_postgeneration_save = True
 
     operator = factory.SubFactory(OperatorFactory)
     name = factory.Sequence(lambda n: f"Vessel {n}")
@@ -85,6 +86,7 @@ class FareFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Fare
+        skip_postgeneration_save = True
 
     route = factory.SubFactory(RouteFactory)
     name = "All year"

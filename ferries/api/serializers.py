@@ -1,0 +1,133 @@
+"""Output serializers of the ferry network API.
+
+Ports and routes are serialized through these. The search answer is not: `sailing_search` already
+returns the wire shape (from the cache, on the hot path), so its serializers only describe that
+shape for the OpenAPI schema and must be kept in step with `ferries.search`.
+
+Top-level answers get schema names for what they hold (Port, Route, Sailing), since client code is
+generated from the schema and would otherwise carry our serializers' names.
+"""
+
+from drf_spectacular.utils import extend_schema_serializer
+from rest_framework import serializers
+
+from ferries.choices import Accommodation, Country, VehicleCategory
+
+# --- ports and routes -----------------------------------------------------------------------------
+
+
+@extend_schema_serializer(component_name="Port")
+class PortOutputSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="UN/LOCODE, e.g. TNTUN.")
+    name = serializers.CharField()
+    country = serializers.ChoiceField(choices=Country.choices, help_text="ISO 3166-1 alpha-2.")
+    country_name = serializers.CharField(source="get_country_display")
+    time_zone = serializers.CharField(help_text="IANA time zone in which the port's times are shown.")
+
+
+class OperatorRefSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class PortRefSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+@extend_schema_serializer(component_name="Route")
+class RouteOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    operator = OperatorRefSerializer()
+
+    def get_fields(self):
+        # "from" is a Python keyword, so the port fields cannot be declared as class attributes.
+        fields = super().get_fields()
+        fields["from"] = PortRefSerializer(source="origin")
+        fields["to"] = PortRefSerializer(source="destination")
+        return fields
+
+
+# --- sailing search (documentation only) ------------------------------------------------------------
+
+# Availability statuses a search row can carry: the party's fit, or the sailing's own state when not scheduled.
+AVAILABILITY_STATUSES = ["available", "limited", "sold_out", "unavailable", "cancelled", "departed", "unknown"]
+OPERATOR_STATUSES = ["ok", "timeout", "error"]
+# The query's "no vehicle" spelling, besides leaving the parameter out.
+VEHICLE_CHOICES = ["none", *VehicleCategory.values]
+ACCOMMODATION_CHOICES = Accommodation.values
+
+
+class MoneySerializer(serializers.Serializer):
+    amount_minor = serializers.IntegerField(help_text="Integer amount in the currency's minor unit (cents, millimes).")
+    currency = serializers.CharField(min_length=3, max_length=3, help_text="ISO 4217, e.g. EUR.")
+
+
+class PriceLineSerializer(serializers.Serializer):
+    code = serializers.CharField(
+        help_text='A passenger type (adult, child, infant, senior), "vehicle:<category>", '
+        '"accommodation:<kind>" or "pets".'
+    )
+    quantity = serializers.IntegerField()
+    unit = MoneySerializer()
+    total = MoneySerializer()
+
+
+class SailingPortSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    time_zone = serializers.CharField()
+
+
+class AvailabilitySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=AVAILABILITY_STATUSES,
+        help_text="Whether the searched party fits: available, limited (few places left), sold_out, unavailable "
+        "(this sailing cannot take the vehicle or accommodation), cancelled or departed (the sailing's state), "
+        "unknown (the operator did not say).",
+    )
+    places_left = serializers.IntegerField(allow_null=True, help_text="Passenger places left; null when unknown.")
+
+
+@extend_schema_serializer(component_name="Sailing")
+class SailingRowSerializer(serializers.Serializer):
+    sailing_id = serializers.IntegerField()
+    sailing_ref = serializers.CharField(help_text="The operator's reference for the sailing.")
+    operator = OperatorRefSerializer()
+    vessel = serializers.CharField()
+    departs_at = serializers.DateTimeField(help_text="UTC.")
+    arrives_at = serializers.DateTimeField(help_text="UTC.")
+    departs_local = serializers.DateTimeField(help_text="In the departure port's time zone, with its offset.")
+    arrives_local = serializers.DateTimeField(help_text="In the arrival port's time zone, with its offset.")
+    duration_minutes = serializers.IntegerField()
+    max_vehicle_height_cm = serializers.IntegerField()
+    price = MoneySerializer(help_text="Total for the whole party on this sailing.")
+    price_lines = PriceLineSerializer(many=True)
+    availability = AvailabilitySerializer()
+
+    def get_fields(self):
+        # "from" is a Python keyword, so the port fields cannot be declared as class attributes.
+        fields = super().get_fields()
+        fields["from"] = SailingPortSerializer()
+        fields["to"] = SailingPortSerializer()
+        return fields
+
+
+class OperatorStatusSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    status = serializers.ChoiceField(choices=OPERATOR_STATUSES)
+    message = serializers.CharField(allow_blank=True, help_text="Why the operator's sailings are missing, if they are.")
+
+
+@extend_schema_serializer(component_name="SailingSearchResult")
+class SailingSearchOutputSerializer(serializers.Serializer):
+    outbound = SailingRowSerializer(many=True, help_text="Sailings on `date`, by departure time.")
+    operators = OperatorStatusSerializer(many=True, help_text="Every operator asked, and how it answered.")
+    complete = serializers.BooleanField(help_text="False when an operator did not answer: search again shortly.")
+
+    def get_fields(self):
+        # "return" is a Python keyword, so the field cannot be declared as a class attribute.
+        fields = super().get_fields()
+        fields["return"] = SailingRowSerializer(many=True, help_text="Sailings on `return_date`; empty for one way.")
+        return {name: fields[name] for name in ("outbound", "return", "operators", "complete")}

@@ -1,0 +1,62 @@
+"""The ferry network for mobile apps: ports, routes and sailing search. Public reads, no account needed."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ferries.api.schema import SEARCH_PARAMETERS, SEARCH_RESPONSE_EXAMPLE
+from ferries.api.serializers import PortOutputSerializer, RouteOutputSerializer, SailingSearchOutputSerializer
+from ferries.search import sailing_search
+from ferries.search_query import parse_search_query
+from ferries.selectors import port_list, route_list
+from maritime.api import VALIDATION_ERROR_RESPONSE, api_validation_error
+
+
+class PublicApi:
+    # Nothing here depends on who asks, so no token or session is looked up for these requests.
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+
+@extend_schema_view(get=extend_schema(operation_id="port_list", summary="Ports with at least one active route"))
+class PortListApi(PublicApi, ListAPIView):
+    serializer_class = PortOutputSerializer
+    # A few dozen ports at most: clients want the whole list for their pickers, so no pages.
+    pagination_class = None
+
+    def get_queryset(self):
+        return port_list()
+
+
+@extend_schema_view(get=extend_schema(operation_id="route_list", summary="Active routes, by operator"))
+class RouteListApi(PublicApi, ListAPIView):
+    serializer_class = RouteOutputSerializer
+    # A few hundred routes at most, read whole by clients to know which destinations a port serves: no pages.
+    pagination_class = None
+
+    def get_queryset(self):
+        return route_list()
+
+
+class SailingSearchApi(PublicApi, APIView):
+    @extend_schema(
+        operation_id="sailing_search",
+        summary="Sailings between two ports on a day, and back",
+        description="Prices are for the whole party, in minor units. Results are cached for a few minutes; "
+        "availability is refreshed every minute. `complete` is false when an operator did not answer in time.",
+        parameters=SEARCH_PARAMETERS,
+        responses={200: SailingSearchOutputSerializer, 400: VALIDATION_ERROR_RESPONSE},
+        examples=[SEARCH_RESPONSE_EXAMPLE],
+    )
+    def get(self, request: Request) -> Response:
+        try:
+            results = sailing_search(query=parse_search_query(request.query_params))
+        except DjangoValidationError as error:
+            raise api_validation_error(error) from error
+        # Already the wire shape, mostly straight from the cache: serializing every row again would
+        # only cost time on the busiest endpoint. SailingSearchOutputSerializer documents it.
+        return Response(results)

@@ -1,0 +1,99 @@
+"""The website's search form: widgets, and the traveller's values shown again.
+
+It holds no rule of its own. Every field is plain text and `clean()` hands the raw values to
+`parse_search_query`, the one place that checks a search for the website and the API alike; its
+errors come back next to the fields they name. Attributes such as `min` and `max` are hints for the
+browser only.
+"""
+
+from collections.abc import Mapping
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from ferries.choices import MAX_PASSENGERS, Accommodation, Country, PassengerType, VehicleCategory
+from ferries.models import Port
+from ferries.search_query import SearchQuery, parse_search_query
+from ferries.selectors import port_list
+
+RETURN, ONE_WAY = "return", "one_way"
+TRIP_CHOICES = [(RETURN, _("Return")), (ONE_WAY, _("One way"))]
+
+
+def _raw_field(label, widget: forms.Widget, **options) -> forms.CharField:
+    return forms.CharField(label=label, required=False, widget=widget, **options)
+
+
+def _count_field(label, **options) -> forms.CharField:
+    attrs = {"min": 0, "max": MAX_PASSENGERS, "inputmode": "numeric"}
+    return _raw_field(label, forms.NumberInput(attrs=attrs), **options)
+
+
+def _centimetres_field(label) -> forms.CharField:
+    attrs = {"min": 0, "step": 1, "inputmode": "numeric", "placeholder": _("Typical")}
+    return _raw_field(label, forms.NumberInput(attrs=attrs))
+
+
+def port_choices(ports: list[Port]) -> list:
+    """An empty choice, then the ports grouped by country, countries in the order of their names."""
+    by_country: dict[str, list[tuple[str, str]]] = {}
+    for port in ports:
+        by_country.setdefault(str(Country(port.country).label), []).append((port.code, port.name))
+    groups = [(country, sorted(options, key=lambda option: option[1])) for country, options in by_country.items()]
+    return [("", _("Choose a port")), *sorted(groups)]
+
+
+def query_params(data: Mapping[str, str]) -> dict[str, str]:
+    """The raw values as `parse_search_query` should read them: a one-way trip leaves out any return date."""
+    params = dict(data.items())
+    if params.get("trip") == ONE_WAY:
+        params.pop("return_date", None)
+    return params
+
+
+class SearchForm(forms.Form):
+    trip = _raw_field(_("Trip"), forms.RadioSelect(choices=TRIP_CHOICES), initial=RETURN)
+    date = _raw_field(_("Departure date"), forms.DateInput(attrs={"type": "date", "required": True}))
+    return_date = _raw_field(_("Return date"), forms.DateInput(attrs={"type": "date"}))
+    adults = _count_field(PassengerType.ADULT.label, initial=1)
+    children = _count_field(PassengerType.CHILD.label, initial=0)
+    infants = _count_field(PassengerType.INFANT.label, initial=0)
+    seniors = _count_field(PassengerType.SENIOR.label, initial=0)
+    vehicle = _raw_field(_("Vehicle"), forms.Select(choices=[("", _("No vehicle")), *VehicleCategory.choices]))
+    vehicle_length_cm = _centimetres_field(_("Length (cm)"))
+    vehicle_height_cm = _centimetres_field(_("Height (cm)"))
+    accommodation = _raw_field(_("On board"), forms.Select(choices=Accommodation.choices), initial=Accommodation.DECK)
+
+    field_order = ["trip", "from", "to", "date", "return_date"]
+
+    def __init__(self, data=None, **kwargs):
+        if data is not None and "trip" not in data:
+            # A link or an API-style URL without the toggle: show the trip its dates describe.
+            data = data.copy()
+            data["trip"] = RETURN if data.get("return_date") else ONE_WAY
+        super().__init__(data, **kwargs)
+        ports = list(port_list())
+        self.port_names = {port.code: port.name for port in ports}
+        choices = port_choices(ports)
+        # `from` and `to` are the public parameter names (as in the API), not valid Python names.
+        self.fields["from"] = _raw_field(_("From"), forms.Select(choices=choices, attrs={"required": True}))
+        self.fields["to"] = _raw_field(_("To"), forms.Select(choices=choices, attrs={"required": True}))
+        self.order_fields(self.field_order)
+        today = timezone.now().date().isoformat()
+        for name in ("date", "return_date"):
+            self.fields[name].widget.attrs["min"] = today
+        self.query: SearchQuery | None = None
+
+    def clean(self):
+        try:
+            self.query = parse_search_query(query_params(self.data))
+        except ValidationError as error:
+            self.add_query_errors(error)
+        return self.cleaned_data
+
+    def add_query_errors(self, error: ValidationError) -> None:
+        """Errors keyed by public parameter name, next to their fields; the others (the party size) on the form."""
+        for name, messages in error.message_dict.items():
+            self.add_error(name if name in self.fields else None, messages)

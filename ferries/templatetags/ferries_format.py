@@ -1,0 +1,107 @@
+"""Filters that turn search results (plain data, the same rows as the API's) into what a traveller reads."""
+
+import datetime as dt
+
+from django import template
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from ferries.choices import Accommodation, PassengerType, VehicleCategory
+from ferries.money import format_money
+from ferries.party import Party, Vehicle
+
+register = template.Library()
+
+AVAILABILITY_LABELS = {
+    "available": gettext_lazy("Available"),
+    "sold_out": gettext_lazy("Sold out"),
+    "unavailable": gettext_lazy("Not available for your vehicle or cabin"),
+    "cancelled": gettext_lazy("Cancelled"),
+    "departed": gettext_lazy("Departed"),
+    "unknown": gettext_lazy("Availability to be confirmed"),
+}
+
+
+class PortTime(dt.datetime):
+    """A moment already in its port's time zone, which templates must not move to the site's zone."""
+
+    convert_to_local_time = False
+
+
+@register.filter
+def port_time(value: str) -> PortTime | None:
+    """An ISO 8601 moment with its offset ("2026-06-12T19:00:00+01:00"), kept at that offset for `date`/`time`."""
+    try:
+        return PortTime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@register.filter
+def money(value: dict | None) -> str:
+    """{"amount_minor": 12350, "currency": "EUR"} → €123.50."""
+    if not value:
+        return ""
+    return format_money(value["amount_minor"], value["currency"])
+
+
+@register.filter
+def duration(minutes: int | None) -> str:
+    """1260 → 21 h 00."""
+    if minutes is None:
+        return ""
+    hours, rest = divmod(int(minutes), 60)
+    return _("%(hours)d h %(minutes)02d") % {"hours": hours, "minutes": rest}
+
+
+@register.filter
+def availability_label(availability: dict | None) -> str:
+    status = (availability or {}).get("status")
+    if status == "limited":
+        places = availability["places_left"]
+        return ngettext("Only %(count)d place left", "Only %(count)d places left", places) % {"count": places}
+    return str(AVAILABILITY_LABELS.get(status, AVAILABILITY_LABELS["unknown"]))
+
+
+@register.filter
+def party_summary(party: Party) -> str:
+    """2 adults, 1 child — types with nobody left out."""
+    counts = [
+        (party.adults, ngettext("%(count)d adult", "%(count)d adults", party.adults)),
+        (party.children, ngettext("%(count)d child", "%(count)d children", party.children)),
+        (party.infants, ngettext("%(count)d infant", "%(count)d infants", party.infants)),
+        (party.seniors, ngettext("%(count)d senior", "%(count)d seniors", party.seniors)),
+    ]
+    return ", ".join(text % {"count": count} for count, text in counts if count)
+
+
+@register.filter
+def vehicle_summary(vehicle: Vehicle | None) -> str:
+    """Car, 450 × 160 cm (length × height)."""
+    if vehicle is None:
+        return _("No vehicle")
+    return _("%(category)s, %(length)d × %(height)d cm") % {
+        "category": VehicleCategory(vehicle.category).label,
+        "length": vehicle.length_cm,
+        "height": vehicle.height_cm,
+    }
+
+
+@register.filter
+def accommodation_label(kind: str) -> str:
+    return str(Accommodation(kind).label) if kind in Accommodation.values else kind
+
+
+@register.filter
+def price_line_label(code: str) -> str:
+    """A price line's code ("adult", "vehicle:car", "accommodation:seat", "pets") in words."""
+    kind, _sep, value = code.partition(":")
+    if kind == "vehicle" and value in VehicleCategory.values:
+        return str(VehicleCategory(value).label)
+    if kind == "accommodation" and value in Accommodation.values:
+        return str(Accommodation(value).label)
+    if code in PassengerType.values:
+        return str(PassengerType(code).label)
+    if code == "pets":
+        return _("Pets")
+    return code

@@ -1,0 +1,59 @@
+import threading
+
+import pytest
+
+from ferries.cache import cache_service
+from ferries.operators.simulator import OperatorSimulator, make_server
+from ferries.tests.factories import OperatorFactory, PortFactory, RouteFactory
+
+
+@pytest.fixture(autouse=True)
+def _cache_remembers_no_outage():
+    """A test that took Redis away must not leave later tests searching without the cache."""
+    cache_service.forget_failures()
+    yield
+    cache_service.forget_failures()
+
+
+@pytest.fixture
+def operator_simulator(transactional_db):
+    """Starts operator simulators (real HTTP servers in threads) on free ports.
+
+    `operator_simulator(latency=…, error_rate=…, fail_first=…)` answers the simulator; its API for
+    operator CODE is at `sim.url_for("CODE")`.
+    """
+    servers = []
+
+    def start(**options) -> OperatorSimulator:
+        app = OperatorSimulator(**options)
+        server = make_server(app)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        app.url_for = lambda code: f"http://127.0.0.1:{server.server_port}/{code}"
+        servers.append(server)
+        return app
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def local_operator(db):
+    return OperatorFactory(code="LOC", name="Local Lines")
+
+
+@pytest.fixture
+def tunis_marseille(local_operator):
+    """The route TNTUN → FRMRS of a local-inventory operator."""
+    return RouteFactory(
+        operator=local_operator, origin=PortFactory(code="TNTUN"), destination=PortFactory(code="FRMRS")
+    )
+
+
+@pytest.fixture
+def marseille_tunis(local_operator):
+    """The way back of `tunis_marseille`."""
+    return RouteFactory(
+        operator=local_operator, origin=PortFactory(code="FRMRS"), destination=PortFactory(code="TNTUN")
+    )

@@ -1,0 +1,316 @@
+"""The ferry network in the admin: staff pages load, sailings are scheduled with inventory, and
+what only holds and sales may change stays out of staff's hands."""
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from ferries.cache import cache_service
+from ferries.choices import VehicleCategory
+from ferries.models import CapacityHold, Fare, Sailing, SailingInventory
+from ferries.party import Party, Vehicle
+from ferries.selectors import sailing_availability
+from ferries.services import capacity_hold, sailing_schedule
+from ferries.tests.factories import FareFactory, RouteFactory, VesselFactory, sailing_factory
+
+pytestmark = pytest.mark.django_db
+
+CAR = Vehicle(category=VehicleCategory.CAR, length_cm=450, height_cm=160)
+# Tunis keeps CET all year; Marseille is on CEST in July.
+DEPARTS = dt.datetime(2030, 7, 1, 18, 0, tzinfo=dt.UTC)
+ARRIVES = dt.datetime(2030, 7, 2, 15, 30, tzinfo=dt.UTC)
+
+
+def admin_url(model: str, view: str, *args) -> str:
+    return reverse(f"admin:ferries_{model}_{view}", args=args)
+
+
+@pytest.fixture
+def network():
+    """A Tunis → Marseille sailing of a 2200-passenger vessel with a fare, and a hold on it."""
+    route = RouteFactory()
+    vessel = VesselFactory(operator=route.operator, passenger_capacity=2200, lane_metres=50)
+    FareFactory(route=route)
+    sailing = sailing_schedule(route=route, vessel=vessel, ref="CTN300701", departs_at=DEPARTS, arrives_at=ARRIVES)
+    hold = capacity_hold(sailing=sailing, party=Party(adults=123, vehicle=CAR), minutes=30)
+    return {"operator": route.operator, "route": route, "vessel": vessel, "sailing": sailing, "hold": hold}
+
+
+CHANGELISTS = [
+    ("operator", ""),
+    ("operator", "?q={operator.code}"),
+    ("operator", "?integration__exact=local&active__exact=1"),
+    ("port", ""),
+    ("port", "?q=Tunis"),
+    ("port", "?country__exact=TN"),
+    ("vessel", ""),
+    ("vessel", "?q={vessel.imo}"),
+    ("vessel", "?operator__id__exact={operator.pk}"),
+    ("route", ""),
+    ("route", "?q=FRMRS"),
+    ("route", "?operator__id__exact={operator.pk}&origin__country__exact=TN&active__exact=1"),
+    ("sailing", ""),
+    ("sailing", "?q={sailing.ref}"),
+    ("sailing", "?q=TNTUN"),
+    ("sailing", "?status__exact=scheduled&route__operator__id__exact={operator.pk}"),
+    ("sailing", "?departs_at__year=2030&departs_at__month=7&departs_at__day=1"),
+    ("capacityhold", ""),
+    ("capacityhold", "?q={hold.ref}"),
+    ("capacityhold", "?status__exact=held"),
+    ("fare", ""),
+    ("fare", "?q=All+year"),
+    ("fare", "?currency__exact=EUR&route__operator__id__exact={operator.pk}"),
+]
+
+
+@pytest.mark.parametrize(("model", "query"), CHANGELISTS)
+def test_each_changelist_lists_the_network_with_and_without_search_and_filters(admin_client, network, model, query):
+    response = admin_client.get(admin_url(model, "changelist") + query.format(**network))
+
+    assert response.status_code == 200
+    expected = 2 if model == "port" and not query else 1
+    assert response.context["cl"].result_count == expected
+
+
+@pytest.mark.parametrize("model", ["operator", "port", "vessel", "route", "sailing", "fare"])
+def test_each_add_form_loads(admin_client, model):
+    assert admin_client.get(admin_url(model, "add")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("model", "key"),
+    [
+        ("operator", "operator"),
+        ("port", None),
+        ("vessel", "vessel"),
+        ("route", "route"),
+        ("sailing", "sailing"),
+        ("capacityhold", "hold"),
+        ("fare", None),
+    ],
+)
+def test_each_change_form_loads(admin_client, network, model, key):
+    obj = network[key] if key else {"port": network["route"].origin, "fare": network["route"].fares.get()}[model]
+
+    assert admin_client.get(admin_url(model, "change", obj.pk)).status_code == 200
+
+
+def test_route_autocomplete_answers_with_port_names(admin_client, network):
+    response = admin_client.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "ferries", "model_name": "sailing", "field_name": "route", "term": "Marseille"},
+    )
+
+    assert response.status_code == 200
+    assert [result["text"] for result in response.json()["results"]] == [str(network["route"])]
+
+
+def test_sailing_list_shows_port_times_with_utc_in_a_tooltip(admin_client, network):
+    response = admin_client.get(admin_url("sailing", "changelist"))
+
+    assert '<span title="2030-07-01 18:00 UTC">2030-07-01 19:00 CET</span>' in response.text
+    assert '<span title="2030-07-02 15:30 UTC">2030-07-02 17:30 CEST</span>' in response.text
+
+
+def test_sailing_list_shows_how_full_each_sailing_is(admin_client, network):
+    response = admin_client.get(admin_url("sailing", "changelist"))
+
+    assert "123 / 2200 (6 %)" in response.text
+    assert "5 / 50 m (10 %)" in response.text
+
+
+def test_sailing_list_queries_do_not_grow_with_the_number_of_sailings(admin_client):
+    def changelist_queries() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert admin_client.get(admin_url("sailing", "changelist")).status_code == 200
+        return len(queries)
+
+    sailing_factory(departs_in=dt.timedelta(days=3))
+    admin_client.get(admin_url("sailing", "changelist"))  # the session and content types are cached from here on
+    with_one = changelist_queries()
+    # Each on a route, operator and vessel of its own, so a lookup per row would show.
+    for day in range(4, 23):
+        sailing_factory(departs_in=dt.timedelta(days=day))
+    with_twenty = changelist_queries()
+
+    assert Sailing.objects.count() == 20
+    assert with_twenty == with_one
+
+
+def schedule_form(route, vessel, **changes) -> dict:
+    return {
+        "route": route.pk,
+        "vessel": vessel.pk,
+        "ref": "CTN300801",
+        "departs_at_0": "2030-08-01",
+        "departs_at_1": "18:00:00",
+        "arrives_at_0": "2030-08-02",
+        "arrives_at_1": "15:30:00",
+        **changes,
+    }
+
+
+def test_adding_a_sailing_schedules_it_with_inventory_sized_from_the_vessel(admin_client):
+    route = RouteFactory()
+    vessel = VesselFactory(operator=route.operator, passenger_capacity=1800, lane_metres=40)
+
+    response = admin_client.post(admin_url("sailing", "add"), schedule_form(route, vessel))
+
+    assert response.status_code == 302
+    sailing = Sailing.objects.get(ref="CTN300801")
+    assert sailing.status == Sailing.Status.SCHEDULED
+    assert sailing.departs_at == dt.datetime(2030, 8, 1, 18, 0, tzinfo=dt.UTC)
+    capacities = dict(sailing.inventory.values_list("resource", "capacity"))
+    assert capacities == {"passengers": 1800, "lane_cm": 4000, "seat": 20, "inside_2": 5}
+
+
+def test_adding_a_sailing_that_arrives_before_it_departs_is_refused_and_writes_nothing(admin_client):
+    route = RouteFactory()
+    vessel = VesselFactory(operator=route.operator)
+
+    response = admin_client.post(admin_url("sailing", "add"), schedule_form(route, vessel, arrives_at_0="2030-07-31"))
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors
+    assert not Sailing.objects.exists()
+    assert not SailingInventory.objects.exists()
+
+
+def test_adding_a_sailing_with_a_reference_already_used_is_refused_on_the_reference(admin_client, network):
+    response = admin_client.post(
+        admin_url("sailing", "add"), schedule_form(network["route"], network["vessel"], ref=network["sailing"].ref)
+    )
+
+    assert response.status_code == 200
+    assert "ref" in response.context["adminform"].form.errors
+    assert Sailing.objects.count() == 1
+
+
+def sailing_change_form(sailing: Sailing, **changes) -> dict:
+    """The change form as the browser posts it, the read-only inventory rows included."""
+    rows = list(sailing.inventory.all())
+    data = {
+        "status": sailing.status,
+        "departs_at_0": f"{sailing.departs_at:%Y-%m-%d}",
+        "departs_at_1": f"{sailing.departs_at:%H:%M:%S}",
+        "arrives_at_0": f"{sailing.arrives_at:%Y-%m-%d}",
+        "arrives_at_1": f"{sailing.arrives_at:%H:%M:%S}",
+        "inventory-TOTAL_FORMS": len(rows),
+        "inventory-INITIAL_FORMS": len(rows),
+        "inventory-MIN_NUM_FORMS": 0,
+        "inventory-MAX_NUM_FORMS": 1000,
+    }
+    for i, row in enumerate(rows):
+        data |= {f"inventory-{i}-id": row.pk, f"inventory-{i}-sailing": sailing.pk}
+    return data | changes
+
+
+def test_inventory_taken_cannot_be_changed_from_the_sailing_form(admin_client, network):
+    sailing = network["sailing"]
+    before = dict(sailing.inventory.values_list("resource", "taken"))
+    tampered = {}
+    for i, row in enumerate(sailing.inventory.all()):
+        tampered |= {f"inventory-{i}-resource": row.resource, f"inventory-{i}-capacity": row.capacity}
+        tampered |= {f"inventory-{i}-taken": 0}
+
+    response = admin_client.post(
+        admin_url("sailing", "change", sailing.pk), sailing_change_form(sailing, status="departed", **tampered)
+    )
+
+    assert response.status_code == 302, "the rest of the form was saved"
+    sailing.refresh_from_db()
+    assert sailing.status == Sailing.Status.DEPARTED
+    assert dict(sailing.inventory.values_list("resource", "taken")) == before
+    assert before["passengers"] == 123
+
+
+def test_a_scheduled_sailing_keeps_its_route_vessel_and_reference(admin_client, network):
+    sailing = network["sailing"]
+    other_vessel = VesselFactory(operator=network["operator"])
+
+    response = admin_client.post(
+        admin_url("sailing", "change", sailing.pk),
+        sailing_change_form(sailing, vessel=other_vessel.pk, ref="CHANGED", departs_at_1="17:00:00"),
+    )
+
+    assert response.status_code == 302
+    sailing.refresh_from_db()
+    assert (sailing.vessel, sailing.ref) == (network["vessel"], "CTN300701")
+    assert sailing.departs_at == DEPARTS - dt.timedelta(hours=1)
+
+
+def test_cancelling_a_sailing_drops_its_cached_availability(admin_client, network, django_capture_on_commit_callbacks):
+    sailing = network["sailing"]
+    cache_service.set_availability(sailing.pk, sailing_availability(sailing))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            admin_url("sailing", "change", sailing.pk), sailing_change_form(sailing, status="cancelled")
+        )
+
+    assert response.status_code == 302
+    assert cache_service.get_availability(sailing.pk) is None
+
+
+def test_capacity_holds_can_be_looked_at_but_not_added_changed_or_deleted(admin_client, network):
+    hold = network["hold"]
+
+    assert admin_client.get(admin_url("capacityhold", "add")).status_code == 403
+    assert admin_client.post(admin_url("capacityhold", "change", hold.pk), {"status": "released"}).status_code == 403
+    assert admin_client.post(admin_url("capacityhold", "delete", hold.pk), {"post": "yes"}).status_code == 403
+    hold.refresh_from_db()
+    assert hold.status == CapacityHold.Status.HELD
+
+
+def fare_form(route, **fields) -> dict:
+    data = {
+        "route": route.pk,
+        "name": "Summer",
+        "currency": "EUR",
+        "pet_amount_minor": 0,
+        "refund_full_days": 7,
+        "refund_partial_hours": 24,
+        "refund_partial_percent": 50,
+        **fields,
+    }
+    for prefix in ("passenger_fares", "vehicle_fares", "accommodation_fares"):
+        data |= {f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0, f"{prefix}-MAX_NUM_FORMS": 1000}
+    return data
+
+
+def test_a_fare_overlapping_another_of_the_same_route_is_refused_on_the_form(admin_client):
+    existing = FareFactory(valid_from=dt.date(2030, 1, 1), valid_to=dt.date(2030, 12, 31))
+
+    response = admin_client.post(
+        admin_url("fare", "add"), fare_form(existing.route, valid_from="2030-06-01", valid_to="2031-05-31")
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["valid_from"] == [
+        "This period overlaps another fare of the same route."
+    ]
+    assert Fare.objects.count() == 1
+
+
+def test_a_fare_following_another_is_added(admin_client):
+    existing = FareFactory(valid_from=dt.date(2030, 1, 1), valid_to=dt.date(2030, 12, 31))
+
+    response = admin_client.post(
+        admin_url("fare", "add"), fare_form(existing.route, valid_from="2031-01-01", valid_to="2031-12-31")
+    )
+
+    assert response.status_code == 302
+    assert Fare.objects.filter(route=existing.route).count() == 2
+
+
+def test_fare_pages_show_prices_in_the_fare_currency(admin_client):
+    fare = FareFactory()
+
+    listing = admin_client.get(admin_url("fare", "changelist"))
+    page = admin_client.get(admin_url("fare", "change", fare.pk))
+
+    assert "€100.00" in listing.text, "the adult price"
+    assert "€150.00" in page.text, "a car up to 5 m"

@@ -1,0 +1,263 @@
+"""The mobile API for ports, routes and sailing search, on real PostgreSQL and Redis."""
+
+import datetime as dt
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from drf_spectacular.generators import SchemaGenerator
+from jsonschema import Draft7Validator
+from rest_framework.test import APIClient
+
+from ferries.cache import cache_service
+from ferries.choices import PassengerType
+from ferries.models import PassengerFare, Sailing
+from ferries.tests.factories import OperatorFactory, PortFactory, RouteFactory, sailing_factory
+
+pytestmark = pytest.mark.django_db
+
+SEARCH = "/api/v1/sailings/search"
+SEARCH_FIELDS = ["from", "to", "date", "return_date", "adults", "children", "infants", "seniors"]
+SEARCH_FIELDS += ["vehicle", "vehicle_length_cm", "vehicle_height_cm", "accommodation"]
+
+
+def days_from_today(n: int) -> str:
+    return (timezone.now().date() + dt.timedelta(days=n)).isoformat()
+
+
+def local_day(sailing: Sailing) -> str:
+    """The day a sailing leaves, in its departure port's time: the day a traveller searches for."""
+    return sailing.departs_at.astimezone(sailing.route.origin.tz).date().isoformat()
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def outbound_sailing(tunis_marseille):
+    return sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=10))
+
+
+@pytest.fixture
+def return_sailing(marseille_tunis):
+    return sailing_factory(route=marseille_tunis, departs_in=dt.timedelta(days=12))
+
+
+# --- ports and routes ---------------------------------------------------------------------------------
+
+
+def test_ports_lists_every_port_with_an_active_route_unpaginated(api, tunis_marseille, marseille_tunis):
+    RouteFactory(operator=tunis_marseille.operator, origin=PortFactory(code="ITGOA"), active=False)
+
+    response = api.get("/api/v1/ports")
+
+    assert response.status_code == 200
+    assert response.json() == [
+        {"code": "FRMRS", "name": "Marseille", "country": "FR", "country_name": "France", "time_zone": "Europe/Paris"},
+        {"code": "TNTUN", "name": "Tunis", "country": "TN", "country_name": "Tunisia", "time_zone": "Africa/Tunis"},
+    ]
+
+
+def test_routes_lists_active_routes_of_active_operators_with_their_ports(api, tunis_marseille):
+    RouteFactory(operator=tunis_marseille.operator, origin=PortFactory(code="ITGOA"), active=False)
+    RouteFactory(operator=OperatorFactory(code="GONE", active=False), origin=PortFactory(code="ITGOA"))
+
+    response = api.get("/api/v1/routes")
+
+    assert response.status_code == 200
+    assert response.json() == [
+        {
+            "id": tunis_marseille.pk,
+            "operator": {"code": "LOC", "name": "Local Lines"},
+            "from": {"code": "TNTUN", "name": "Tunis"},
+            "to": {"code": "FRMRS", "name": "Marseille"},
+        }
+    ]
+
+
+# --- sailing search -----------------------------------------------------------------------------------
+
+
+def test_one_way_search_answers_sailings_priced_for_the_whole_party(api, outbound_sailing):
+    response = api.get(
+        SEARCH, {"from": "TNTUN", "to": "FRMRS", "date": local_day(outbound_sailing), "adults": 2, "children": 1}
+    )
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["return"], body["complete"]) == ([], True)
+    assert body["operators"] == [{"code": "LOC", "name": "Local Lines", "status": "ok", "message": ""}]
+    [sailing] = body["outbound"]
+    assert sailing["sailing_id"] == outbound_sailing.pk
+    assert (sailing["from"]["code"], sailing["to"]["code"]) == ("TNTUN", "FRMRS")
+    assert sailing["price"] == {"amount_minor": 25000, "currency": "EUR"}
+    assert {
+        "code": "adult",
+        "quantity": 2,
+        "unit": {"amount_minor": 10000, "currency": "EUR"},
+        "total": {"amount_minor": 20000, "currency": "EUR"},
+    } in sailing["price_lines"]
+    assert sailing["availability"] == {"status": "available", "places_left": 100}
+
+
+def test_return_search_answers_the_sailings_of_both_directions(api, outbound_sailing, return_sailing):
+    response = api.get(
+        SEARCH,
+        {"from": "TNTUN", "to": "FRMRS", "date": local_day(outbound_sailing), "return_date": local_day(return_sailing)},
+    )
+
+    assert response.status_code == 200
+    body = response.json()
+    assert [row["sailing_id"] for row in body["outbound"]] == [outbound_sailing.pk]
+    assert [row["sailing_id"] for row in body["return"]] == [return_sailing.pk]
+    assert (body["return"][0]["from"]["code"], body["return"][0]["to"]["code"]) == ("FRMRS", "TNTUN")
+    assert body["return"][0]["price"] == {"amount_minor": 10000, "currency": "EUR"}
+
+
+def test_second_identical_search_is_answered_from_the_cache(api, outbound_sailing):
+    params = {"from": "TNTUN", "to": "FRMRS", "date": local_day(outbound_sailing)}
+    first = api.get(SEARCH, params).json()
+    PassengerFare.objects.filter(fare__route=outbound_sailing.route, passenger_type=PassengerType.ADULT).update(
+        amount_minor=99900
+    )
+
+    second = api.get(SEARCH, params).json()
+
+    # The new fare shows once the cached answer expires; until then the cached price is the one shown.
+    assert second["outbound"][0]["price"] == first["outbound"][0]["price"] == {"amount_minor": 10000, "currency": "EUR"}
+    assert cache_service.stats()["search"]["hits"] == 1
+
+
+def in_future(n: int):
+    """A date `n` days from today, worked out when the test runs rather than when it is collected."""
+    return lambda: days_from_today(n)
+
+
+BAD_SEARCHES = [
+    pytest.param({"from": "ESBCN"}, "from", id="unknown departure port"),
+    pytest.param({"to": "GRPIR"}, "to", id="unknown arrival port"),
+    pytest.param({"from": "X1"}, "from", id="malformed port code"),
+    pytest.param({"from": ""}, "from", id="no departure port"),
+    pytest.param({"to": "tntun"}, "to", id="same ports"),
+    pytest.param({"date": in_future(-1)}, "date", id="date in the past"),
+    pytest.param({"date": in_future(settings.SEARCH_HORIZON_DAYS + 1)}, "date", id="date beyond the horizon"),
+    pytest.param({"date": "14/07/2027"}, "date", id="date not ISO"),
+    pytest.param({"return_date": in_future(9)}, "return_date", id="return before outbound"),
+    pytest.param({"adults": "0", "children": "1"}, "adults", id="child without a grown-up"),
+    pytest.param({"adults": "0", "infants": "1"}, "adults", id="infant without a grown-up"),
+    pytest.param({"adults": "1", "infants": "2"}, "infants", id="more infants than laps"),
+    pytest.param({"adults": "10"}, "passengers", id="more than nine passengers"),
+    pytest.param({"adults": "5", "seniors": "5"}, "passengers", id="more than nine passengers in all"),
+    pytest.param({"adults": "1", "children": "-1"}, "children", id="negative count"),
+    pytest.param({"adults": "two"}, "adults", id="letters in a count"),
+    pytest.param({"vehicle": "car", "vehicle_length_cm": "2000"}, "vehicle_length_cm", id="vehicle too long"),
+    pytest.param({"vehicle": "car", "vehicle_height_cm": "10"}, "vehicle_height_cm", id="vehicle too low"),
+    pytest.param({"vehicle": "car", "vehicle_length_cm": "4m"}, "vehicle_length_cm", id="letters in a dimension"),
+    pytest.param({"vehicle_length_cm": "450"}, "vehicle_length_cm", id="dimension without a vehicle"),
+    pytest.param({"vehicle": "tank"}, "vehicle", id="unknown vehicle"),
+    pytest.param({"accommodation": "suite"}, "accommodation", id="unknown accommodation"),
+]
+
+
+@pytest.mark.parametrize(("bad", "field"), BAD_SEARCHES)
+def test_bad_search_answers_400_naming_the_field_and_writes_nothing(api, tunis_marseille, marseille_tunis, bad, field):
+    params = {"from": "TNTUN", "to": "FRMRS", "date": days_from_today(10)}
+    params.update({name: value() if callable(value) else value for name, value in bad.items()})
+
+    with CaptureQueriesContext(connection) as queries:
+        response = api.get(SEARCH, params)
+
+    assert response.status_code == 400
+    body = response.json()
+    assert list(body) == [field]
+    assert body[field]
+    assert all(isinstance(message, str) and message for message in body[field])
+    writes = [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+    assert writes == []
+
+
+def test_search_in_the_past_says_so_in_plain_words(api, tunis_marseille):
+    response = api.get(SEARCH, {"from": "TNTUN", "to": "FRMRS", "date": days_from_today(-1)})
+
+    assert response.status_code == 400
+    assert response.json() == {"date": ["This date is in the past."]}
+
+
+def test_search_reports_every_bad_field_at_once(api, tunis_marseille):
+    response = api.get(SEARCH, {"from": "TNTUN", "to": "TNTUN", "adults": "x", "vehicle": "tank"})
+
+    assert response.status_code == 400
+    assert set(response.json()) == {"to", "date", "adults", "vehicle"}
+
+
+# --- OpenAPI ------------------------------------------------------------------------------------------
+
+
+def test_schema_describes_ports_routes_and_search(api):
+    response = api.get("/api/schema/", {"format": "json"})
+
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    assert {"/api/v1/ports", "/api/v1/routes", "/api/v1/sailings/search"} <= set(paths)
+    search = paths["/api/v1/sailings/search"]["get"]
+    assert {p["name"] for p in search["parameters"]} == set(SEARCH_FIELDS)
+    assert set(search["responses"]) == {"200", "400"}
+
+
+def test_api_docs_page_renders(api):
+    response = api.get("/api/docs/")
+
+    assert response.status_code == 200
+    assert b"swagger-ui" in response.content
+
+
+def as_json_schema(node, components: dict):
+    """An OpenAPI 3.0 schema as plain JSON Schema: references inlined, `nullable` spelled out, and no
+    undocumented property allowed, so an answer must match its documentation both ways."""
+    if isinstance(node, list):
+        return [as_json_schema(item, components) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        return as_json_schema(components[node["$ref"].rsplit("/", 1)[-1]], components)
+    schema = {key: as_json_schema(value, components) for key, value in node.items() if key != "nullable"}
+    if isinstance(schema.get("properties"), dict) and schema.get("type") == "object":
+        schema.setdefault("additionalProperties", False)
+    return {"anyOf": [schema, {"type": "null"}]} if node.get("nullable") else schema
+
+
+@pytest.fixture(scope="module")
+def openapi():
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def response_schema(openapi: dict, path: str, status: int) -> dict:
+    media = openapi["paths"][path]["get"]["responses"][str(status)]["content"]["application/json"]
+    return as_json_schema(media["schema"], openapi["components"]["schemas"])
+
+
+def return_journey(outbound: Sailing, back: Sailing) -> dict:
+    return {"from": "TNTUN", "to": "FRMRS", "date": local_day(outbound), "return_date": local_day(back)}
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "status"),
+    [
+        pytest.param("/api/v1/ports", lambda outbound, back: {}, 200, id="ports"),
+        pytest.param("/api/v1/routes", lambda outbound, back: {}, 200, id="routes"),
+        pytest.param(SEARCH, return_journey, 200, id="search"),
+        pytest.param(SEARCH, lambda outbound, back: {"from": "TNTUN", "to": "TNTUN"}, 400, id="bad search"),
+    ],
+)
+def test_answers_match_their_openapi_schema(api, openapi, outbound_sailing, return_sailing, path, query, status):
+    response = api.get(path, query(outbound_sailing, return_sailing))
+
+    assert response.status_code == status
+    body = response.json()
+    assert body, "an empty answer would match any schema"
+    validator = Draft7Validator(response_schema(openapi, path, status))
+    assert [f"{list(error.absolute_path)}: {error.message}" for error in validator.iter_errors(body)] == []

@@ -1,0 +1,87 @@
+"""Searching sailings in a real browser, as a traveller does: from the home page to the results."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from ferries.tests.factories import OperatorFactory, PortFactory, RouteFactory, VesselFactory, sailing_factory
+
+pytestmark = pytest.mark.browser
+
+DAY = timezone.now().date() + dt.timedelta(days=10)
+BACK = DAY + dt.timedelta(days=7)
+
+
+@pytest.fixture
+def network(transactional_db):
+    """Tunis ⇄ Marseille with one sailing each way: out on DAY at 19:00 Tunis time, back on BACK at 11:45."""
+    operator = OperatorFactory(code="CTN", name="Compagnie Tunisienne de Navigation")
+    tunis, marseille = PortFactory(code="TNTUN"), PortFactory(code="FRMRS")
+    for origin, destination, day, time in ((tunis, marseille, DAY, "19:00"), (marseille, tunis, BACK, "11:45")):
+        route = RouteFactory(operator=operator, origin=origin, destination=destination)
+        departs = dt.datetime.combine(day, dt.time.fromisoformat(time), tzinfo=origin.tz)
+        vessel = VesselFactory(operator=operator, name="Tanit")
+        sailing_factory(route=route, vessel=vessel, departs_in=departs - timezone.now(), hours=21)
+
+
+def fill_search(page, *, adults="1", children="0", one_way=True):
+    page.goto("/")
+    page.get_by_label("From").select_option(label="Tunis")
+    page.get_by_label("To", exact=True).select_option(label="Marseille")
+    if one_way:
+        page.get_by_label("One way").check()
+    page.get_by_label("Departure date").fill(DAY.isoformat())
+    page.get_by_label("Adult (12–64)").fill(adults)
+    page.get_by_label("Child (4–11)").fill(children)
+
+
+def test_a_traveller_searches_from_the_home_page_and_sees_the_sailing(page, network):
+    fill_search(page, adults="2")
+    page.get_by_role("button", name="Search sailings").click()
+
+    page.wait_for_url("**/sailings/search?**")
+    card = page.locator(".sailing-card")
+    assert card.count() == 1
+    assert card.locator(".stop-time").first.inner_text() == "19:00"
+    assert "21 h 00" in card.inner_text()
+    assert "Compagnie Tunisienne de Navigation" in card.inner_text()
+    assert card.locator(".price-amount").inner_text() == "€200.00"
+
+
+def test_a_return_trip_shows_both_legs_side_by_side_on_a_computer_and_stacked_on_a_phone(page, network):
+    fill_search(page, one_way=False)
+    page.get_by_label("Return date").fill(BACK.isoformat())
+    page.get_by_role("button", name="Search sailings").click()
+    page.wait_for_url("**/sailings/search?**")
+
+    outbound = page.get_by_role("region", name="Outbound Tunis → Marseille")
+    inbound = page.get_by_role("region", name="Return Marseille → Tunis")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    assert outbound.bounding_box()["y"] == inbound.bounding_box()["y"]
+    assert inbound.locator(".stop-time").first.inner_text() == "11:45"
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert inbound.bounding_box()["y"] > outbound.bounding_box()["y"] + outbound.bounding_box()["height"]
+
+
+def test_a_bad_search_shows_what_to_fix_next_to_the_field(page, network):
+    fill_search(page, adults="0", children="1")
+    page.get_by_role("button", name="Search sailings").click()
+
+    page.wait_for_url("**/sailings/search?**")
+    assert page.get_by_role("heading", level=1).inner_text() == "Check your search"
+    error = page.locator("#id_adults_error")
+    assert error.inner_text() == "Children and infants must travel with an adult or a senior."
+    assert page.get_by_label("Adult (12–64)").get_attribute("aria-invalid") == "true"
+    assert page.get_by_label("Child (4–11)").input_value() == "1", "what the traveller typed is kept"
+
+
+def test_the_return_date_is_asked_only_for_a_return_trip(page, network):
+    page.goto("/")
+    return_date = page.get_by_label("Return date")
+    assert return_date.is_visible()
+
+    page.get_by_label("One way").check()
+
+    assert not return_date.is_visible()

@@ -1,0 +1,156 @@
+"""The search cache on real Redis: keys, TTLs, clearing, counting, bursts and outages."""
+
+import datetime as dt
+import threading
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test import override_settings
+from django.utils import timezone
+from django_redis import get_redis_connection
+
+from ferries.cache import cache_service
+from ferries.party import Party
+from ferries.search import leg_search, sailing_search
+from ferries.search_query import parse_search_query
+from ferries.services import capacity_hold
+from ferries.tests.factories import OperatorFactory, RouteFactory, sailing_factory
+
+
+def in_days(n: int) -> str:
+    return (timezone.now().date() + dt.timedelta(days=n)).isoformat()
+
+
+def search(**params):
+    return sailing_search(query=parse_search_query({"from": "TNTUN", "to": "FRMRS", "date": in_days(10), **params}))
+
+
+def redis_ttl(key: str) -> int:
+    return get_redis_connection("default").ttl(cache.make_key(key))
+
+
+@pytest.fixture
+def sailing(tunis_marseille):
+    return sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=10))
+
+
+@pytest.mark.django_db
+def test_the_second_identical_search_is_a_hit(sailing):
+    first = search(adults="2")
+    second = search(adults="2")
+
+    assert second == first
+    assert [row["sailing_id"] for row in second["outbound"]] == [sailing.pk]
+    figures = cache_service.stats()["search"]
+    assert (figures["lookups"], figures["hits"], figures["misses"]) == (2, 1, 1)
+
+
+def test_differently_ordered_and_spelled_parameters_share_one_key():
+    date = in_days(10)
+    one = parse_search_query({"from": "tntun", "to": "FRMRS", "date": date, "adults": "2", "vehicle": ""})
+    other = parse_search_query(
+        {"accommodation": "DECK", "adults": "2", "children": "0", "date": date, "to": "frmrs", "from": "TNTUN"}
+    )
+
+    assert cache_service.search_key(one.outbound) == cache_service.search_key(other.outbound)
+
+
+def test_a_different_party_is_a_different_key():
+    date = in_days(10)
+    two = parse_search_query({"from": "TNTUN", "to": "FRMRS", "date": date, "adults": "2"})
+    three = parse_search_query({"from": "TNTUN", "to": "FRMRS", "date": date, "adults": "3"})
+
+    assert cache_service.search_key(two.outbound) != cache_service.search_key(three.outbound)
+
+
+@pytest.mark.django_db
+def test_searches_live_five_minutes_and_availability_one_minute(sailing):
+    query = parse_search_query({"from": "TNTUN", "to": "FRMRS", "date": in_days(10)})
+    leg_search(query=query.outbound)
+
+    assert 295 <= redis_ttl(cache_service.search_key(query.outbound)) <= 300
+    assert 55 <= redis_ttl(f"ferry:availability:{sailing.pk}") <= 60
+
+
+@pytest.mark.django_db
+def test_clearing_all_searches_answers_how_many_were_removed(sailing):
+    search(adults="1")
+    search(adults="2")
+    search(adults="2", return_date=in_days(12))  # outbound already cached: adds only the way back
+
+    assert cache_service.clear_all_ferry_searches() == 3
+    assert cache_service.clear_all_ferry_searches() == 0
+    assert cache_service.stats()["search"]["entries"] == 0
+
+
+@pytest.mark.django_db
+def test_clearing_one_route_and_date_leaves_the_others(sailing):
+    search(adults="1")
+    search(adults="2")
+    search(adults="1", return_date=in_days(12))
+
+    assert cache_service.clear_ferry_searches(route="FRMRS-TNTUN") == 1
+    assert cache_service.clear_ferry_searches(route="TNTUN-FRMRS", date=in_days(11)) == 0
+    assert cache_service.clear_ferry_searches(route="tntun-frmrs", date=in_days(10)) == 2
+
+
+@pytest.mark.django_db
+def test_a_cleared_search_is_computed_again_with_fresh_data(sailing, tunis_marseille):
+    search()
+    later = sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=10, hours=2))
+
+    assert [row["sailing_id"] for row in search()["outbound"]] == [sailing.pk]
+    cache_service.clear_all_ferry_searches()
+    assert [row["sailing_id"] for row in search()["outbound"]] == [sailing.pk, later.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_concurrent_identical_misses_compute_once(operator_simulator, settings):
+    simulator = operator_simulator(latency=0.3)
+    remote = RouteFactory(operator=OperatorFactory(code="REM"))
+    sailing_factory(route=remote, departs_in=dt.timedelta(days=10))
+    settings.OPERATOR_API_URLS = {"REM": simulator.url_for("REM")}
+    query = parse_search_query({"from": "TNTUN", "to": "FRMRS", "date": in_days(10)}).outbound
+    start = threading.Barrier(20)
+    answers = []
+
+    def traveller():
+        start.wait()
+        try:
+            answers.append(leg_search(query=query))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=traveller) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert simulator.calls["search"] == 1
+    assert len(answers) == 20
+    assert all(len(answer["sailings"]) == 1 for answer in answers)
+    assert cache_service.stats()["search"]["misses"] == 1
+
+
+@pytest.mark.django_db
+def test_search_still_answers_with_redis_unreachable(sailing, caplog, settings):
+    dead = {"default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:1/0"}}  # nothing listens
+    with override_settings(CACHES=dead):
+        first = search(adults="2")
+        second = search(adults="2")
+
+    assert [row["sailing_id"] for row in first["outbound"]] == [sailing.pk]
+    assert second["outbound"][0]["availability"]["status"] == "available"
+    assert "ferry cache unavailable" in caplog.text
+
+
+@pytest.mark.django_db
+def test_availability_shown_is_refreshed_when_capacity_changes(sailing, django_capture_on_commit_callbacks):
+    before = search(adults="2")["outbound"][0]["availability"]["places_left"]
+    with django_capture_on_commit_callbacks(execute=True):
+        capacity_hold(sailing=sailing, party=Party(adults=3), minutes=20)
+    after = search(adults="2")["outbound"][0]["availability"]["places_left"]
+
+    assert (before, after) == (100, 97)

@@ -1,0 +1,149 @@
+"""Remote operators through their HTTP API, played by the operator simulator on a real socket."""
+
+import datetime as dt
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+from django_redis import get_redis_connection
+
+from ferries.cache import PARTIAL_SEARCH_TTL, cache_service
+from ferries.choices import Resource
+from ferries.errors import OperatorError, OperatorRefused
+from ferries.models import CapacityHold, SailingInventory
+from ferries.operators import adapter_for
+from ferries.operators.http import HttpOperator
+from ferries.party import Party
+from ferries.search import sailing_search
+from ferries.search_query import SearchQuery, parse_search_query
+from ferries.tests.factories import OperatorFactory, RouteFactory, VesselFactory, sailing_factory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def leg(day: int):
+    date = (timezone.now().date() + dt.timedelta(days=day)).isoformat()
+    return parse_search_query({"from": "TNTUN", "to": "FRMRS", "date": date, "adults": "2"}).outbound
+
+
+def search(day: int = 10):
+    return sailing_search(query=SearchQuery(outbound=leg(day)))
+
+
+@pytest.fixture
+def remote_route():
+    return RouteFactory(operator=OperatorFactory(code="REM", name="Remote Lines"))
+
+
+@pytest.fixture
+def two_operators(tunis_marseille, remote_route):
+    """A local sailing at +10 d 2 h and a remote one at +10 d 1 h on the same port pair."""
+    local = sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=10, hours=2))
+    remote = sailing_factory(route=remote_route, departs_in=dt.timedelta(days=10, hours=1))
+    return local, remote
+
+
+def test_remote_results_are_merged_with_local_ones_in_departure_order(operator_simulator, settings, two_operators):
+    local, remote = two_operators
+    simulator = operator_simulator(latency=0.05)
+    settings.OPERATOR_API_URLS = {"REM": simulator.url_for("REM")}
+
+    result = search()
+
+    assert [row["sailing_id"] for row in result["outbound"]] == [remote.pk, local.pk]
+    assert [row["operator"]["code"] for row in result["outbound"]] == ["REM", "LOC"]
+    assert result["complete"] is True
+    assert {op["code"]: op["status"] for op in result["operators"]} == {"LOC": "ok", "REM": "ok"}
+    assert simulator.calls["search"] == 1
+    assert result["outbound"][0]["price"] == {"amount_minor": 20000, "currency": "EUR"}
+
+
+def test_a_slow_operator_is_left_out_and_flagged_without_waiting_for_it(operator_simulator, settings, two_operators):
+    local, _remote = two_operators
+    slow = operator_simulator(latency=5)
+    settings.OPERATOR_API_URLS = {"REM": slow.url_for("REM")}
+    settings.OPERATOR_TIMEOUT_SECONDS = 0.3
+
+    result = search()
+
+    assert [row["sailing_id"] for row in result["outbound"]] == [local.pk]
+    assert result["complete"] is False
+    assert {op["code"]: op["status"] for op in result["operators"]} == {"LOC": "ok", "REM": "timeout"}
+    assert slow.calls["search"] == 0, "the answer came back before the slow operator even got to answer"
+
+
+def test_a_failing_operator_gives_partial_results_that_are_kept_only_briefly(
+    operator_simulator, settings, two_operators
+):
+    local, _remote = two_operators
+    failing = operator_simulator(error_rate=1.0)
+    settings.OPERATOR_API_URLS = {"REM": failing.url_for("REM")}
+
+    result = search()
+
+    assert [row["sailing_id"] for row in result["outbound"]] == [local.pk]
+    assert {op["code"]: op["status"] for op in result["operators"]} == {"LOC": "ok", "REM": "error"}
+    assert failing.calls["requests"] == 3, "one try and two retries of a transient error"
+    ttl = get_redis_connection("default").ttl(cache.make_key(cache_service.search_key(leg(day=10))))
+    assert 0 < ttl <= PARTIAL_SEARCH_TTL
+
+
+def test_a_transient_error_is_retried_and_the_search_succeeds(operator_simulator, settings, two_operators):
+    flaky = operator_simulator(fail_first=2)
+    settings.OPERATOR_API_URLS = {"REM": flaky.url_for("REM")}
+
+    result = search()
+
+    assert result["complete"] is True
+    assert len(result["outbound"]) == 2
+    assert flaky.calls["requests"] == 3
+
+
+def test_an_operator_that_is_down_fails_fast_and_is_flagged(settings, two_operators):
+    settings.OPERATOR_API_URLS = {"REM": "http://127.0.0.1:9/REM"}  # nothing listens on the discard port
+
+    result = search()
+
+    assert {op["code"]: op["status"] for op in result["operators"]} == {"LOC": "ok", "REM": "error"}
+
+
+def test_hold_confirm_and_cancel_go_through_the_operator_api(operator_simulator, settings, remote_route):
+    sailing = sailing_factory(route=remote_route)
+    simulator = operator_simulator()
+    settings.OPERATOR_API_URLS = {"REM": simulator.url_for("REM")}
+    adapter = adapter_for(remote_route.operator)
+    assert isinstance(adapter, HttpOperator)
+
+    hold = adapter.hold(sailing_ref=sailing.ref, party=Party(adults=2), minutes=20)
+    taken = SailingInventory.objects.get(sailing=sailing, resource=Resource.PASSENGERS).taken
+    confirmation = adapter.confirm(hold.hold_ref)
+    adapter.cancel(hold.hold_ref)
+    adapter.cancel(hold.hold_ref)
+
+    assert hold.price["total"] == {"amount_minor": 20000, "currency": "EUR"}
+    assert taken == 2
+    assert confirmation.startswith("C")
+    assert CapacityHold.objects.get(ref=hold.hold_ref).status == CapacityHold.Status.RELEASED
+    assert SailingInventory.objects.get(sailing=sailing, resource=Resource.PASSENGERS).taken == 0
+
+
+def test_a_refusal_from_the_operator_keeps_its_reason(operator_simulator, settings, remote_route):
+    vessel = VesselFactory(operator=remote_route.operator, passenger_capacity=1, accommodations={})
+    sailing = sailing_factory(route=remote_route, vessel=vessel)
+    simulator = operator_simulator()
+    settings.OPERATOR_API_URLS = {"REM": simulator.url_for("REM")}
+
+    with pytest.raises(OperatorRefused) as refused:
+        adapter_for(remote_route.operator).hold(sailing_ref=sailing.ref, party=Party(adults=2), minutes=20)
+
+    assert refused.value.code == "sold_out"
+    assert CapacityHold.objects.count() == 0
+
+
+def test_an_api_that_does_not_understand_us_is_an_operator_error_not_a_refusal(operator_simulator, remote_route):
+    simulator = operator_simulator()
+
+    with pytest.raises(OperatorError):
+        HttpOperator(remote_route.operator, base_url=simulator.url_for("NOPE")).confirm("HXXXX")
+    with pytest.raises(OperatorError):
+        HttpOperator(remote_route.operator, base_url=simulator.url_for("REM") + "/wrong").availability(["X"])

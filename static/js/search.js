@@ -1,0 +1,21 @@
+// Shows only the fields that apply: the return date on return trips, the vehicle's size when there is a vehicle.
+// Hidden fields are disabled too, so they are not sent. The form works the same without this script.
+document.querySelectorAll(".search-form").forEach((form) => {
+  const date = form.elements.date;
+  const returnDate = form.elements.return_date;
+  const today = returnDate.min;
+  const toggle = (name, off) => {
+    const field = form.querySelector(`.field--${name}`);
+    const keep = field.classList.contains("field--invalid"); // an error stays in sight
+    field.hidden = off && !keep;
+    form.elements[name].disabled = off && !keep;
+  };
+  const update = () => {
+    toggle("return_date", form.elements.trip.value === "one_way");
+    toggle("vehicle_length_cm", !form.elements.vehicle.value);
+    toggle("vehicle_height_cm", !form.elements.vehicle.value);
+    returnDate.min = date.value || today;
+  };
+  form.addEventListener("change", update);
+  update();
+});
