@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 import redis
 
+pytest_plugins = ["ferries.tests.fixtures"]
+
 RUN_ID = os.environ.get("MARITIME_TEST_RUN_ID") or secrets.token_hex(4)
 KEY_PREFIX = f"test-{RUN_ID}"
 BASE_DIR = Path(__file__).resolve().parent

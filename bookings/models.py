@@ -1,0 +1,143 @@
+"""Bookings: a party on one or two sailings, held, paid, confirmed with the operator, or not.
+
+A booking's status changes only through `bookings.services.booking_transition`, which checks the
+table below, locks the row and writes a BookingEvent.
+"""
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from ferries.choices import Accommodation, PassengerType, VehicleCategory
+from ferries.models import CURRENCY_VALIDATOR, Sailing
+
+
+class Booking(models.Model):
+    class Status(models.TextChoices):
+        HELD = "held", _("Held, awaiting payment")
+        PAID = "paid", _("Paid, awaiting the operator")
+        CONFIRMED = "confirmed", _("Confirmed")
+        EXPIRED = "expired", _("Expired unpaid")
+        CANCELLED = "cancelled", _("Cancelled")
+        REFUNDED = "refunded", _("Cancelled and refunded")
+        FAILED = "failed", _("Refused by the operator")
+
+    # Where each status may go next. Setting the current status again is a no-op, not a transition.
+    TRANSITIONS = {
+        Status.HELD: {Status.PAID, Status.EXPIRED, Status.CANCELLED},
+        Status.PAID: {Status.CONFIRMED, Status.CANCELLED, Status.FAILED},
+        Status.CONFIRMED: {Status.CANCELLED},
+        Status.EXPIRED: {Status.PAID},  # money arrived late and the places could be taken again
+        Status.CANCELLED: {Status.REFUNDED},
+        Status.FAILED: {Status.REFUNDED},
+        Status.REFUNDED: set(),
+    }
+
+    reference = models.CharField(max_length=12, unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.HELD, db_index=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="bookings"
+    )
+    # The guest access token is derived from this salt and SECRET_KEY, never stored (bookings.access).
+    access_salt = models.CharField(max_length=32, editable=False)
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True, unique=True, editable=False)
+    idempotency_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
+    contact_name = models.CharField(max_length=150)
+    contact_email = models.EmailField(db_index=True)
+    contact_phone = models.CharField(max_length=32)
+    language = models.CharField(max_length=8, default="en")
+    accommodation = models.CharField(max_length=20, choices=Accommodation.choices, default=Accommodation.DECK)
+    pets = models.PositiveSmallIntegerField(default=0)
+    total_minor = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3, validators=[CURRENCY_VALIDATOR])
+    hold_expires_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "hold_expires_at"], name="booking_status_hold")]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    def may_become(self, status: str) -> bool:
+        return status in self.TRANSITIONS[self.status]
+
+    @property
+    def is_active(self) -> bool:
+        """Travel still planned (held, paid or confirmed)."""
+        return self.status in {self.Status.HELD, self.Status.PAID, self.Status.CONFIRMED}
+
+
+class BookingLeg(models.Model):
+    class Direction(models.TextChoices):
+        OUTBOUND = "outbound", _("Outbound")
+        RETURN = "return", _("Return")
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="legs")
+    direction = models.CharField(max_length=10, choices=Direction.choices)
+    sailing = models.ForeignKey(Sailing, on_delete=models.PROTECT, related_name="booking_legs")
+    operator_hold_ref = models.CharField(max_length=40)
+    operator_booking_ref = models.CharField(max_length=40, blank=True)
+    price_minor = models.PositiveIntegerField()
+    price_lines = models.JSONField(help_text=_("The quote's lines, in minor units."))
+    # The cancellation policy as sold: later fare changes do not alter it.
+    refund_full_days = models.PositiveIntegerField()
+    refund_partial_hours = models.PositiveIntegerField()
+    refund_partial_percent = models.PositiveIntegerField()
+    released_at = models.DateTimeField(null=True, blank=True, help_text=_("When the operator's hold was given back."))
+
+    class Meta:
+        ordering = ["booking", "direction"]
+        constraints = [models.UniqueConstraint(fields=["booking", "direction"], name="booking_leg_once")]
+
+    def __str__(self) -> str:
+        return f"{self.booking.reference} {self.get_direction_display()}: {self.sailing.ref}"
+
+
+class Passenger(models.Model):
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="passengers")
+    type = models.CharField(max_length=10, choices=PassengerType.choices)
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    date_of_birth = models.DateField()
+    nationality = models.CharField(max_length=2, help_text=_("ISO 3166-1 alpha-2"))
+    document_number = models.CharField(max_length=32)
+
+    class Meta:
+        ordering = ["booking", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class BookingVehicle(models.Model):
+    booking = models.OneToOneField(Booking, on_delete=models.CASCADE, related_name="vehicle")
+    category = models.CharField(max_length=20, choices=VehicleCategory.choices)
+    registration = models.CharField(max_length=16)
+    length_cm = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    height_cm = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()} {self.registration}"
+
+
+class BookingEvent(models.Model):
+    """One status change: who, when, from, to, why."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=10, blank=True)
+    to_status = models.CharField(max_length=10)
+    actor = models.CharField(max_length=64, help_text=_("system, traveller, user:<id>, staff:<id>, operator"))
+    reason = models.CharField(max_length=255)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["booking", "at", "pk"]
+        constraints = [models.CheckConstraint(condition=~Q(from_status=models.F("to_status")), name="event_changes")]
+
+    def __str__(self) -> str:
+        return f"{self.booking.reference}: {self.from_status or '—'} → {self.to_status}"

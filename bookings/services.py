@@ -1,0 +1,323 @@
+"""Every write to bookings: create with capacity held, change status, cancel, expire, confirm with the operator.
+
+Capacity of our own inventory is taken and given back in the booking's transaction, so a booking and
+its places change together or not at all. Remote operators are asked for holds before our own rows
+are locked, and what they hold is given back if the rest fails; their holds are released and
+confirmed outside any transaction (`booking_release_remote_legs`, `booking_confirm_with_operator`).
+"""
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from bookings.access import new_access_salt
+from bookings.models import Booking, BookingEvent, BookingLeg, BookingVehicle, Passenger
+from bookings.policy import refund_due
+from bookings.requests import BookingRequest
+from ferries.errors import OperatorError, OperatorRefused
+from ferries.models import Sailing
+from ferries.operators import adapter_for
+from ferries.operators.base import Hold
+from ferries.services import new_ref
+
+logger = logging.getLogger(__name__)
+
+# Which request field an operator's refusal is about.
+REFUSAL_FIELDS = {"vehicle_too_tall": "vehicle.height_cm"}
+
+
+class TransitionNotAllowed(Exception):
+    pass
+
+
+class OperatorUnavailable(Exception):
+    """An operator could not be reached while booking; nothing was kept. Worth trying again shortly."""
+
+
+class IdempotencyConflict(Exception):
+    """An Idempotency-Key was used before for a different request."""
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    booking: Booking
+    refund_minor: int
+    changed: bool  # False when the booking was already cancelled
+
+
+# --- status -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def booking_transition(*, booking_id: int, to: str, actor: str, reason: str) -> Booking:
+    """Move the booking to `to` under its row lock, with an event; a no-op when it is already there."""
+    booking = Booking.objects.select_for_update().get(pk=booking_id)
+    if booking.status == to:
+        return booking
+    if not booking.may_become(to):
+        raise TransitionNotAllowed(f"{booking.reference}: {booking.status} → {to} is not allowed")
+    BookingEvent.objects.create(booking=booking, from_status=booking.status, to_status=to, actor=actor, reason=reason)
+    booking.status = to
+    booking.save(update_fields=["status", "updated_at"])
+    return booking
+
+
+# --- creation -----------------------------------------------------------------------------------
+
+
+def booking_create(
+    *, request: BookingRequest, owner=None, language: str = "en", idempotency_key: str | None = None
+) -> Booking:
+    """Hold the places of every leg and record the booking, or raise ValidationError naming the field.
+
+    With an `idempotency_key`, the same key answers the booking it created the first time.
+    """
+    fingerprint = _fingerprint(request)
+    if idempotency_key and (existing := _replayed(idempotency_key, fingerprint)):
+        return existing
+    remote_holds: list[tuple] = []
+    try:
+        with transaction.atomic():
+            booking = _new_booking(request, owner, language, idempotency_key, fingerprint)
+            legs = _hold_legs(booking, request, remote_holds)
+            _complete(booking, request, legs)
+    except IntegrityError:
+        _give_back(remote_holds)
+        if idempotency_key and (existing := _replayed(idempotency_key, fingerprint)):
+            return existing  # a concurrent request with the same key won the race
+        raise
+    except BaseException:
+        _give_back(remote_holds)
+        raise
+    return booking
+
+
+def _fingerprint(request: BookingRequest) -> str:
+    parts = {
+        "sailings": [s.pk for s in request.sailings],
+        "passengers": [[p.type, p.first_name, p.last_name, p.date_of_birth.isoformat()] for p in request.passengers],
+        "vehicle": request.vehicle and [request.vehicle.category, request.vehicle.registration],
+        "accommodation": request.accommodation,
+        "pets": request.pets,
+        "email": request.contact.email.lower(),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def _replayed(key: str, fingerprint: str) -> Booking | None:
+    booking = Booking.objects.filter(idempotency_key=key).first()
+    if booking and booking.idempotency_fingerprint != fingerprint:
+        raise IdempotencyConflict(_("This Idempotency-Key was used for a different booking."))
+    return booking
+
+
+def _new_booking(request: BookingRequest, owner, language: str, key: str | None, fingerprint: str) -> Booking:
+    # Inserted first: a concurrent request with the same Idempotency-Key waits on the unique index here,
+    # before taking any capacity.
+    hold_until = timezone.now() + dt.timedelta(minutes=settings.BOOKING_HOLD_MINUTES)
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                return Booking.objects.create(
+                    reference=new_ref("", 6),
+                    owner=owner,
+                    access_salt=new_access_salt(),
+                    idempotency_key=key,
+                    idempotency_fingerprint=fingerprint if key else "",
+                    contact_name=request.contact.name,
+                    contact_email=request.contact.email,
+                    contact_phone=request.contact.phone,
+                    language=language,
+                    accommodation=request.accommodation,
+                    pets=request.pets,
+                    total_minor=0,
+                    currency="EUR",
+                    hold_expires_at=hold_until,
+                )
+        except IntegrityError:
+            if key and Booking.objects.filter(idempotency_key=key).exists():
+                raise
+    raise IntegrityError("could not find a free booking reference")
+
+
+def _hold_legs(booking: Booking, request: BookingRequest, remote_holds: list) -> list[tuple[str, Sailing, Hold]]:
+    """Hold every leg: remote ones first, so our inventory rows stay locked only briefly, then ours in sailing
+    order, so that two bookings never wait on each other."""
+    legs = [(BookingLeg.Direction.OUTBOUND, request.outbound)]
+    if request.inbound:
+        legs.append((BookingLeg.Direction.RETURN, request.inbound))
+    adapters = {sailing.pk: adapter_for(sailing.route.operator) for _d, sailing in legs}
+    held = []
+    party = request.party
+    for direction, sailing in sorted(legs, key=lambda leg: (not adapters[leg[1].pk].is_remote, leg[1].pk)):
+        adapter = adapters[sailing.pk]
+        field = "outbound_sailing_id" if direction == BookingLeg.Direction.OUTBOUND else "return_sailing_id"
+        try:
+            hold = adapter.hold(sailing_ref=sailing.ref, party=party, minutes=settings.BOOKING_HOLD_MINUTES)
+        except OperatorRefused as refusal:
+            raise ValidationError({REFUSAL_FIELDS.get(refusal.code, field): [refusal.message]}) from None
+        except OperatorError as exc:
+            logger.warning("booking %s: operator %s unavailable: %s", booking.reference, adapter.operator.code, exc)
+            raise OperatorUnavailable(
+                _("%(name)s is not answering; please try again.") % {"name": adapter.operator.name}
+            ) from None
+        if adapter.is_remote:
+            remote_holds.append((adapter, hold.hold_ref))
+        held.append((direction, sailing, hold))
+    return held
+
+
+def _complete(booking: Booking, request: BookingRequest, legs: list[tuple[str, Sailing, Hold]]) -> None:
+    currencies = {hold.price["total"]["currency"] for _d, _s, hold in legs}
+    if len(currencies) > 1:
+        raise ValidationError({"return_sailing_id": [_("Both legs must be sold in the same currency.")]})
+    BookingLeg.objects.bulk_create(
+        BookingLeg(
+            booking=booking,
+            direction=direction,
+            sailing=sailing,
+            operator_hold_ref=hold.hold_ref,
+            price_minor=hold.price["total"]["amount_minor"],
+            price_lines=hold.price["lines"],
+            **hold.price["cancellation_policy"],
+        )
+        for direction, sailing, hold in legs
+    )
+    Passenger.objects.bulk_create(Passenger(booking=booking, **vars(passenger)) for passenger in request.passengers)
+    if request.vehicle:
+        BookingVehicle.objects.create(booking=booking, **vars(request.vehicle))
+    booking.total_minor = sum(hold.price["total"]["amount_minor"] for _d, _s, hold in legs)
+    booking.currency = currencies.pop()
+    booking.hold_expires_at = min([booking.hold_expires_at] + [hold.expires_at for _d, _s, hold in legs])
+    booking.save(update_fields=["total_minor", "currency", "hold_expires_at", "updated_at"])
+    BookingEvent.objects.create(
+        booking=booking, from_status="", to_status=Booking.Status.HELD, actor="traveller", reason="places held"
+    )
+
+
+def _give_back(remote_holds: list) -> None:
+    for adapter, hold_ref in remote_holds:
+        try:
+            adapter.cancel(hold_ref)
+        except (OperatorError, OperatorRefused) as exc:
+            # The operator's own hold expiry frees the places in the end.
+            logger.error("could not give back hold %s to %s: %s", hold_ref, adapter.operator.code, exc)
+
+
+# --- cancellation and expiry --------------------------------------------------------------------
+
+
+def booking_cancel(*, booking_id: int, actor: str, reason: str, at: dt.datetime | None = None) -> Cancellation:
+    """Cancel a held, paid or confirmed booking; answers the refund due.
+
+    Our own inventory is given back here; remote operators' holds by `booking_release_remote_legs`,
+    outside the transaction. Cancelling again is a no-op (refund 0, changed False).
+    """
+    at = at or timezone.now()
+    with transaction.atomic():
+        booking = Booking.objects.select_for_update().get(pk=booking_id)
+        if booking.status in {Booking.Status.CANCELLED, Booking.Status.REFUNDED}:
+            return Cancellation(booking, 0, changed=False)
+        if not booking.may_become(Booking.Status.CANCELLED):
+            raise TransitionNotAllowed(_("A booking that is %(status)s cannot be cancelled.") % {
+                "status": booking.get_status_display().lower()
+            })  # fmt: skip
+        due = refund_due(booking=booking, at=at)
+        booking = booking_transition(booking_id=booking.pk, to=Booking.Status.CANCELLED, actor=actor, reason=reason)
+        _release_local_legs(booking)
+    return Cancellation(booking, due, changed=True)
+
+
+def bookings_expire_overdue(*, now: dt.datetime | None = None, limit: int = 200) -> list[int]:
+    """Expire held bookings past their deadline and give our own inventory back; answers the ids expired.
+
+    Rows another worker is already expiring are skipped, not waited for.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        overdue = list(
+            Booking.objects.select_for_update(skip_locked=True)
+            .filter(status=Booking.Status.HELD, hold_expires_at__lt=now)
+            .order_by("hold_expires_at")[:limit]
+        )
+        for booking in overdue:
+            booking_transition(booking_id=booking.pk, to=Booking.Status.EXPIRED, actor="system", reason="hold expired")
+            _release_local_legs(booking)
+    return [booking.pk for booking in overdue]
+
+
+def _release_local_legs(booking: Booking) -> None:
+    """Our own inventory is given back in the same transaction as the status change."""
+    for leg in booking.legs.select_related("sailing__route__operator").filter(released_at__isnull=True):
+        adapter = adapter_for(leg.sailing.route.operator)
+        if not adapter.is_remote:
+            adapter.cancel(leg.operator_hold_ref)
+            BookingLeg.objects.filter(pk=leg.pk).update(released_at=timezone.now())
+
+
+def booking_release_remote_legs(*, booking_id: int) -> None:
+    """Give remote operators their places back. Raises OperatorError to be retried; done legs are skipped."""
+    legs = BookingLeg.objects.select_related("sailing__route__operator").filter(
+        booking_id=booking_id, released_at__isnull=True
+    )
+    failures = []
+    for leg in legs:
+        adapter = adapter_for(leg.sailing.route.operator)
+        try:
+            adapter.cancel(leg.operator_hold_ref)
+        except OperatorRefused as refusal:
+            logger.info("hold %s already gone at %s: %s", leg.operator_hold_ref, adapter.operator.code, refusal.code)
+        except OperatorError as exc:
+            failures.append(exc)
+            continue
+        BookingLeg.objects.filter(pk=leg.pk).update(released_at=timezone.now())
+    if failures:
+        raise failures[0]
+
+
+# --- confirmation with the operator -------------------------------------------------------------
+
+
+def booking_confirm_with_operator(*, booking_id: int) -> Booking:
+    """Turn every leg's hold into a sale at its operator and mark the booking confirmed.
+
+    Operators are called outside the row lock; confirming a hold twice answers the same reference,
+    so a retry after a crash is harmless. OperatorError propagates (to be retried); OperatorRefused
+    means the operator will not sell: the caller fails the booking.
+    """
+    booking = Booking.objects.get(pk=booking_id)
+    if booking.status != Booking.Status.PAID:
+        return booking
+    for leg in booking.legs.select_related("sailing__route__operator").filter(operator_booking_ref=""):
+        reference = adapter_for(leg.sailing.route.operator).confirm(leg.operator_hold_ref)
+        BookingLeg.objects.filter(pk=leg.pk).update(operator_booking_ref=reference)
+    with transaction.atomic():
+        booking = Booking.objects.select_for_update().get(pk=booking_id)
+        if booking.status != Booking.Status.PAID:  # cancelled meanwhile: its places are given back there
+            return booking
+        return booking_transition(
+            booking_id=booking_id, to=Booking.Status.CONFIRMED, actor="operator", reason="confirmed by the operator"
+        )
+
+
+@transaction.atomic
+def booking_fail(*, booking_id: int, reason: str) -> Booking:
+    """The operator will not carry a paid booking: mark it failed and give our own inventory back."""
+    booking = booking_transition(booking_id=booking_id, to=Booking.Status.FAILED, actor="operator", reason=reason)
+    _release_local_legs(booking)
+    return booking
+
+
+def booking_has_remote_holds(*, booking_id: int) -> bool:
+    legs = BookingLeg.objects.select_related("sailing__route__operator").filter(
+        booking_id=booking_id, released_at__isnull=True
+    )
+    return any(adapter_for(leg.sailing.route.operator).is_remote for leg in legs)

@@ -31,6 +31,7 @@ class Quote:
     lines: tuple[PriceLine, ...]
     currency: str
     fare_id: int
+    policy: dict  # the fare's cancellation policy, sold with the price
 
     @property
     def total_minor(self) -> int:
@@ -39,6 +40,7 @@ class Quote:
     def as_dict(self) -> dict:
         return {
             "total": money(self.total_minor, self.currency),
+            "cancellation_policy": self.policy,
             "lines": [
                 {
                     "code": line.code,
@@ -80,7 +82,13 @@ def quote(*, fare: Fare, party: Party) -> Quote:
         lines.append(_vehicle_line(fare, party))
     if party.pets:
         lines.append(PriceLine("pets", party.pets, fare.pet_amount_minor))
-    return Quote(lines=tuple(line for line in lines if line.quantity), currency=fare.currency, fare_id=fare.pk)
+    policy = {
+        "refund_full_days": fare.refund_full_days,
+        "refund_partial_hours": fare.refund_partial_hours,
+        "refund_partial_percent": fare.refund_partial_percent,
+    }
+    lines = tuple(line for line in lines if line.quantity)
+    return Quote(lines=lines, currency=fare.currency, fare_id=fare.pk, policy=policy)
 
 
 def route_quote(*, route: Route, day: dt.date, party: Party) -> Quote:
@@ -111,7 +119,9 @@ def _vehicle_line(fare: Fare, party: Party) -> PriceLine:
     bands = sorted(
         (row for row in fare.vehicle_fares.all() if row.category == vehicle.category), key=lambda r: r.max_length_cm
     )
+    if not bands:
+        raise NotPriced(_("Vehicles of this kind are not carried on this route."))
     for band in bands:
         if vehicle.length_cm <= band.max_length_cm:
             return PriceLine(f"vehicle:{vehicle.category}", 1, band.amount_minor)
-    raise NotPriced(_("No fare for this vehicle's length."))
+    raise NotPriced(_("No fare for a vehicle this long on this route."))

@@ -24,7 +24,6 @@ from ferries.errors import OperatorError
 from ferries.models import Operator, Port, Route, Sailing
 from ferries.operators import adapter_for
 from ferries.operators.base import Offer
-from ferries.operators.local import LocalInventoryOperator
 from ferries.party import Party
 from ferries.search_query import LegQuery, SearchQuery
 from ferries.selectors import bookable_after
@@ -115,14 +114,10 @@ def _ask_operators(operators: list[Operator], query: LegQuery) -> tuple[list[tup
     """Remote operators in parallel, our own inventory meanwhile in this thread; wait no longer than the timeout."""
     deadline = time.monotonic() + settings.OPERATOR_TIMEOUT_SECONDS
     adapters = {op: adapter_for(op) for op in operators}
-    futures = {
-        _pool.submit(adapter.search, query): op
-        for op, adapter in adapters.items()
-        if not isinstance(adapter, LocalInventoryOperator)
-    }
+    futures = {_pool.submit(adapter.search, query): op for op, adapter in adapters.items() if adapter.is_remote}
     offers, statuses = [], {}
     for op, adapter in adapters.items():
-        if isinstance(adapter, LocalInventoryOperator):
+        if not adapter.is_remote:
             offers += [(op, offer) for offer in adapter.search(query)]
             statuses[op.code] = _status(op, "ok")
     done, late = wait(futures, timeout=max(deadline - time.monotonic(), 0))

@@ -132,3 +132,16 @@ def _locked_hold(hold_ref: str) -> CapacityHold:
         return CapacityHold.objects.select_for_update().get(ref=hold_ref)
     except CapacityHold.DoesNotExist:
         raise OperatorRefused("unknown_hold", _("No hold %(ref)s.") % {"ref": hold_ref}) from None
+
+
+def capacity_holds_expire(*, grace: dt.timedelta) -> int:
+    """Release holds still held `grace` after their deadline, as an operator expires holds nobody confirmed.
+
+    Bookings release their holds themselves; this frees what a crash or a lost message left behind.
+    """
+    stale = CapacityHold.objects.filter(status=CapacityHold.Status.HELD, expires_at__lt=timezone.now() - grace)
+    released = 0
+    for ref in stale.values_list("ref", flat=True)[:500]:
+        capacity_release(hold_ref=ref)
+        released += 1
+    return released

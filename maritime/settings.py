@@ -272,6 +272,12 @@ CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Installed into the database scheduler at beat's start; intervals can then be edited in the admin.
+CELERY_BEAT_SCHEDULE = {
+    "expire-unpaid-holds": {"task": "bookings.tasks.expire_holds_task", "schedule": 60.0},
+    "retry-stalled-bookings": {"task": "bookings.tasks.retry_stalled_bookings_task", "schedule": 300.0},
+    "release-expired-capacity-holds": {"task": "ferries.tasks.release_expired_capacity_holds_task", "schedule": 300.0},
+}
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
 

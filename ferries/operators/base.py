@@ -33,6 +33,9 @@ class Hold:
 
 
 class OperatorAdapter(abc.ABC):
+    # Remote operators are reached over the network: never call them inside a database transaction.
+    is_remote = False
+
     def __init__(self, operator):
         self.operator = operator
 

@@ -1,7 +1,8 @@
 """Operators reached through their JSON API (and the operator simulator, which speaks the same API).
 
-Connection failures are retried at once, twice at most, and so are 502/503/504 answers to reads
-(search, availability) — never to holds, which must not be taken twice. A request never waits
+Connection failures are retried at once, twice at most, and so are 502/503/504 answers to calls
+that are safe to repeat (search, availability, confirm and cancel, which operators answer the same
+way twice) — never to holds, which must not be taken twice. A request never waits
 longer than OPERATOR_TIMEOUT_SECONDS for an answer. Everything else becomes OperatorError
 (could not answer) or OperatorRefused (answered no).
 """
@@ -23,41 +24,43 @@ _sessions: dict[tuple[str, bool], requests.Session] = {}
 _sessions_lock = threading.Lock()
 
 
-def _session(base_url: str, *, read_only: bool) -> requests.Session:
+def _session(base_url: str, *, idempotent: bool) -> requests.Session:
     """One pooled session per operator API and kind of call, shared by the threads that use it."""
     with _sessions_lock:
-        if (base_url, read_only) not in _sessions:
+        if (base_url, idempotent) not in _sessions:
             retry = Retry(
                 total=2,
                 connect=2,
                 read=0,
                 status=2,
                 status_forcelist=(502, 503, 504),
-                allowed_methods=frozenset({"GET", "POST"} if read_only else {"GET"}),
+                allowed_methods=frozenset({"GET", "POST"} if idempotent else {"GET"}),
                 backoff_factor=0,
                 raise_on_status=False,
             )
             session = requests.Session()
             session.mount(base_url, HTTPAdapter(max_retries=retry, pool_maxsize=settings.OPERATOR_MAX_CONCURRENCY))
             session.headers["User-Agent"] = "Maritime/1.0"
-            _sessions[(base_url, read_only)] = session
-        return _sessions[(base_url, read_only)]
+            _sessions[(base_url, idempotent)] = session
+        return _sessions[(base_url, idempotent)]
 
 
 class HttpOperator(OperatorAdapter):
+    is_remote = True
+
     def __init__(self, operator, *, base_url: str):
         super().__init__(operator)
         self.base_url = base_url.rstrip("/")
 
     def search(self, query: LegQuery) -> list[Offer]:
-        body = self._call("POST", "/v1/search", query.as_dict(), read_only=True)
+        body = self._call("POST", "/v1/search", query.as_dict(), idempotent=True)
         try:
             return [offer_from_wire(item) for item in body["sailings"]]
         except (KeyError, TypeError, ValueError) as exc:
             raise OperatorError(f"{self.operator.code}: malformed search reply ({exc!r})") from None
 
     def availability(self, sailing_refs: list[str]) -> dict[str, dict]:
-        body = self._call("POST", "/v1/availability", {"sailing_refs": sailing_refs}, read_only=True)
+        body = self._call("POST", "/v1/availability", {"sailing_refs": sailing_refs}, idempotent=True)
         return dict(body.get("availability", {}))
 
     def hold(self, *, sailing_ref: str, party: Party, minutes: int) -> Hold:
@@ -69,15 +72,15 @@ class HttpOperator(OperatorAdapter):
         )
 
     def confirm(self, hold_ref: str) -> str:
-        return self._call("POST", f"/v1/holds/{hold_ref}/confirm", {})["confirmation_ref"]
+        return self._call("POST", f"/v1/holds/{hold_ref}/confirm", {}, idempotent=True)["confirmation_ref"]
 
     def cancel(self, hold_ref: str) -> None:
-        self._call("POST", f"/v1/holds/{hold_ref}/cancel", {})
+        self._call("POST", f"/v1/holds/{hold_ref}/cancel", {}, idempotent=True)
 
-    def _call(self, method: str, path: str, payload: dict, *, read_only: bool = False) -> dict:
+    def _call(self, method: str, path: str, payload: dict, *, idempotent: bool = False) -> dict:
         timeout = (min(1.0, settings.OPERATOR_TIMEOUT_SECONDS), settings.OPERATOR_TIMEOUT_SECONDS)
         try:
-            session = _session(self.base_url, read_only=read_only)
+            session = _session(self.base_url, idempotent=idempotent)
             response = session.request(method, self.base_url + path, json=payload, timeout=timeout)
         except requests.RequestException as exc:
             raise OperatorError(f"{self.operator.code}: {type(exc).__name__}") from exc

@@ -3,7 +3,7 @@
 It lets remote operators be developed, tested and benchmarked here. Each operator is under its
 own path: `http://host:port/CTN/v1/...`. Every request waits `latency` seconds, and answers 503 with
 probability `error_rate` (and always for the first `fail_first` requests), so slow and failing
-operators can be played on purpose. `calls` counts the requests answered, by action.
+operators can be played on purpose. `calls` counts the requests received, in all and by action.
 
     POST /{CODE}/v1/search                     {"from", "to", "date", "party"} → {"sailings": [...]}
     POST /{CODE}/v1/availability               {"sailing_refs": [...]}       → {"availability": {...}}
@@ -64,27 +64,25 @@ class OperatorSimulator:
 
     def _handle(self, environ) -> tuple[str, dict]:
         time.sleep(self.latency)
+        route = next(((a, m) for p, a in ROUTES if (m := p.match(environ.get("PATH_INFO", "")))), None)
         with self._lock:
             failing = self.fail_first > 0 or self._random.random() < self.error_rate
             self.fail_first = max(self.fail_first - 1, 0)
             self.calls["requests"] += 1
+            self.calls[route[0] if route else "unknown"] += 1
         if failing:
             return "503 Service Unavailable", {"error": {"code": "unavailable", "message": "Try again later."}}
         if environ["REQUEST_METHOD"] != "POST":
             return "405 Method Not Allowed", {"error": {"code": "method", "message": "POST only."}}
-        for pattern, action in ROUTES:
-            match = pattern.match(environ.get("PATH_INFO", ""))
-            if match:
-                return self._dispatch(action, match.groupdict(), environ)
-        return "404 Not Found", {"error": {"code": "not_found", "message": "No such endpoint."}}
+        if route is None:
+            return "404 Not Found", {"error": {"code": "not_found", "message": "No such endpoint."}}
+        return self._dispatch(route[0], route[1].groupdict(), environ)
 
     def _dispatch(self, action: str, params: dict, environ) -> tuple[str, dict]:
         operator = Operator.objects.filter(code=params["code"]).first()
         if operator is None:
             return "404 Not Found", {"error": {"code": "unknown_operator", "message": "No such operator."}}
         adapter = LocalInventoryOperator(operator)
-        with self._lock:
-            self.calls[action] += 1
         try:
             data = json.loads(environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)) or b"{}")
             return getattr(self, f"_{action}")(adapter, data, params.get("ref"))

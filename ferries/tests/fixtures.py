@@ -1,3 +1,5 @@
+"""Fixtures of the ferry network, shared by every app's tests (loaded by the root conftest)."""
+
 import threading
 
 import pytest

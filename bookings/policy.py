@@ -1,0 +1,27 @@
+"""How much of a booking is refunded when it is cancelled: one rule for the website, the API and the admin."""
+
+import datetime as dt
+
+from bookings.models import Booking, BookingLeg
+
+# Only what was paid can be refunded.
+PAID_STATUSES = {Booking.Status.PAID, Booking.Status.CONFIRMED}
+
+
+def leg_refund_due(*, leg: BookingLeg, at: dt.datetime) -> int:
+    """The leg's price, in full until `refund_full_days` before departure, then `refund_partial_percent` until
+    `refund_partial_hours` before, then nothing. Each limit counts as the earlier band: exactly 7 days before
+    is still a full refund."""
+    before = leg.sailing.departs_at - at
+    if before >= dt.timedelta(days=leg.refund_full_days):
+        return leg.price_minor
+    if before >= dt.timedelta(hours=leg.refund_partial_hours):
+        return leg.price_minor * leg.refund_partial_percent // 100
+    return 0
+
+
+def refund_due(*, booking: Booking, at: dt.datetime) -> int:
+    """What cancelling the booking at `at` gives back, in minor units of the booking's currency."""
+    if booking.status not in PAID_STATUSES:
+        return 0
+    return sum(leg_refund_due(leg=leg, at=at) for leg in booking.legs.select_related("sailing"))

@@ -1,0 +1,51 @@
+"""Reads of bookings: who may open one, and what the sweepers must pick up again."""
+
+import datetime as dt
+
+from django.db.models import QuerySet
+
+from bookings.access import token_opens
+from bookings.models import Booking
+
+# Bookings no longer travelling, whose operators may still hold places for them.
+ENDED = [Booking.Status.EXPIRED, Booking.Status.CANCELLED, Booking.Status.FAILED, Booking.Status.REFUNDED]
+
+
+def booking_details() -> QuerySet[Booking]:
+    return Booking.objects.select_related("vehicle").prefetch_related(
+        "passengers", "legs__sailing__route__origin", "legs__sailing__route__destination", "legs__sailing__vessel",
+        "legs__sailing__route__operator", "events",
+    )  # fmt: skip
+
+
+def booking_for_guest(*, reference: str, email: str) -> Booking | None:
+    """Reference + the contact e-mail, as the website's "manage my booking" asks."""
+    return booking_details().filter(reference=reference.strip().upper(), contact_email__iexact=email.strip()).first()
+
+
+def booking_for_token(*, reference: str, token: str) -> Booking | None:
+    """Reference + the booking's access token (API guests)."""
+    booking = booking_details().filter(reference=reference.strip().upper()).first()
+    return booking if booking and token_opens(booking, token) else None
+
+
+def booking_for_owner(*, reference: str, user) -> Booking | None:
+    if not user.is_authenticated:
+        return None
+    return booking_details().filter(reference=reference.strip().upper(), owner=user).first()
+
+
+def bookings_awaiting_release(*, before: dt.datetime) -> list[int]:
+    """Ended bookings with a leg whose operator hold was not given back, untouched since `before`."""
+    return list(
+        Booking.objects.filter(status__in=ENDED, updated_at__lt=before, legs__released_at__isnull=True)
+        .values_list("pk", flat=True)
+        .distinct()[:500]
+    )
+
+
+def bookings_awaiting_confirmation(*, before: dt.datetime) -> list[int]:
+    """Paid bookings not confirmed with their operator since `before`: their confirmation was lost."""
+    return list(
+        Booking.objects.filter(status=Booking.Status.PAID, updated_at__lt=before).values_list("pk", flat=True)[:500]
+    )

@@ -1,0 +1,53 @@
+"""Booking requests and bookings, made through the same parser and service the website and API use."""
+
+import datetime as dt
+
+from bookings.models import Booking
+from bookings.requests import parse_booking_request
+from bookings.services import booking_create
+from ferries.tests.factories import sailing_factory
+
+ADULT = {
+    "type": "adult",
+    "first_name": "Amira",
+    "last_name": "Ben Salah",
+    "date_of_birth": "1985-04-12",
+    "nationality": "TN",
+    "document_number": "X1234567",
+}
+CHILD = {**ADULT, "type": "child", "first_name": "Youssef", "date_of_birth": None}
+INFANT = {**ADULT, "type": "infant", "first_name": "Lina", "date_of_birth": None}
+CONTACT = {"name": "Amira Ben Salah", "email": "amira@example.com", "phone": "+216 71 000 000"}
+
+
+def born_years_before(sailing, years: int, days_after: int = 30) -> str:
+    """A birth date that makes the passenger `years` old on the sailing's departure day."""
+    day = sailing.departs_at.date()
+    return (day.replace(year=day.year - years) + dt.timedelta(days=days_after)).isoformat()
+
+
+def request_data(outbound=None, inbound=None, *, passengers=None, vehicle=None, **extra) -> dict:
+    """A valid booking request body: by default one adult on deck on a fresh sailing."""
+    outbound = outbound or sailing_factory()
+    data = {
+        "outbound_sailing_id": outbound.pk,
+        "passengers": passengers or [ADULT],
+        "accommodation": "deck",
+        "contact": CONTACT,
+        **extra,
+    }
+    if inbound:
+        data["return_sailing_id"] = inbound.pk
+    if vehicle:
+        data["vehicle"] = vehicle
+    for passenger in data["passengers"]:
+        if passenger.get("type") == "child" and passenger.get("date_of_birth") is None:
+            passenger["date_of_birth"] = born_years_before(outbound, 8)
+        if passenger.get("type") == "infant" and passenger.get("date_of_birth") is None:
+            passenger["date_of_birth"] = born_years_before(outbound, 1)
+    return data
+
+
+def held_booking(outbound=None, inbound=None, **kwargs) -> Booking:
+    data = request_data(outbound, inbound, passengers=[dict(p) for p in kwargs.pop("passengers", [ADULT])], **kwargs)
+    return booking_create(request=parse_booking_request(data))

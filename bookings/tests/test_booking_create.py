@@ -1,0 +1,183 @@
+"""Creating a booking: places held on every leg or none, priced on the server, bad input refused whole."""
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from bookings.access import access_token, token_opens
+from bookings.models import Booking, BookingEvent, BookingLeg, Passenger
+from bookings.requests import parse_booking_request
+from bookings.services import IdempotencyConflict, booking_create
+from bookings.tests.factories import ADULT, CHILD, INFANT, held_booking, request_data
+from ferries.choices import Resource
+from ferries.models import CapacityHold, SailingInventory
+from ferries.tests.factories import VesselFactory, sailing_factory
+
+pytestmark = pytest.mark.django_db
+
+CAR = {"category": "car", "registration": "123 TU 4567", "length_cm": 450, "height_cm": 160}
+
+
+def taken(sailing, resource=Resource.PASSENGERS) -> int:
+    return SailingInventory.objects.get(sailing=sailing, resource=resource).taken
+
+
+def refused(data) -> dict:
+    with pytest.raises(ValidationError) as error:
+        booking_create(request=parse_booking_request(data))
+    return error.value.message_dict
+
+
+def nothing_written():
+    return not Booking.objects.exists() and not CapacityHold.objects.exists() and not Passenger.objects.exists()
+
+
+def test_a_booking_holds_places_and_is_priced_on_the_server(tunis_marseille):
+    sailing = sailing_factory(route=tunis_marseille)
+
+    booking = held_booking(sailing, passengers=[ADULT, CHILD, INFANT], vehicle=CAR)
+
+    assert booking.status == Booking.Status.HELD
+    assert (booking.total_minor, booking.currency) == (10000 + 5000 + 15000, "EUR")
+    assert taken(sailing) == 3
+    assert taken(sailing, Resource.LANE_CM) == 500
+    assert len(booking.reference) == 6
+    assert not set(booking.reference) & set("01OI")
+    leg = booking.legs.get()
+    assert (leg.direction, leg.refund_full_days, leg.refund_partial_percent) == ("outbound", 7, 50)
+    assert list(BookingEvent.objects.values_list("from_status", "to_status")) == [("", "held")]
+
+
+def test_a_return_trip_holds_both_legs(tunis_marseille, marseille_tunis):
+    out = sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=10))
+    back = sailing_factory(route=marseille_tunis, departs_in=dt.timedelta(days=14))
+
+    booking = held_booking(out, back)
+
+    assert sorted(booking.legs.values_list("direction", flat=True)) == ["outbound", "return"]
+    assert (taken(out), taken(back)) == (1, 1)
+    assert booking.total_minor == 20000
+
+
+def test_a_return_trip_whose_way_back_is_full_holds_nothing(tunis_marseille, marseille_tunis):
+    out = sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=10))
+    small = VesselFactory(operator=marseille_tunis.operator, passenger_capacity=1)
+    back = sailing_factory(route=marseille_tunis, vessel=small, departs_in=dt.timedelta(days=14))
+
+    errors = refused(request_data(out, back, passengers=[ADULT, {**ADULT, "first_name": "Sami"}]))
+
+    assert "return_sailing_id" in errors
+    assert "Sold out" in errors["return_sailing_id"][0]
+    assert (taken(out), taken(back)) == (0, 0)
+    assert nothing_written()
+
+
+def test_the_guest_token_opens_only_its_own_booking():
+    mine, other = held_booking(), held_booking()
+
+    assert token_opens(mine, access_token(mine))
+    assert not token_opens(mine, access_token(other))
+    assert not token_opens(mine, "")
+
+
+def test_the_same_idempotency_key_answers_the_same_booking():
+    data = request_data()
+
+    first = booking_create(request=parse_booking_request(data), idempotency_key="k-1")
+    again = booking_create(request=parse_booking_request(data), idempotency_key="k-1")
+
+    assert again.pk == first.pk
+    assert Booking.objects.count() == 1
+    assert CapacityHold.objects.count() == 1
+
+
+def test_an_idempotency_key_reused_for_another_request_is_refused():
+    booking_create(request=parse_booking_request(request_data()), idempotency_key="k-2")
+
+    with pytest.raises(IdempotencyConflict):
+        booking_create(request=parse_booking_request(request_data()), idempotency_key="k-2")
+    assert Booking.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda d: d.update(outbound_sailing_id=999999), "outbound_sailing_id"),
+        (lambda d: d.update(outbound_sailing_id="abc"), "outbound_sailing_id"),
+        (lambda d: d.pop("outbound_sailing_id"), "outbound_sailing_id"),
+        (lambda d: d["passengers"][0].update(last_name=""), "passengers.0.last_name"),
+        (lambda d: d["passengers"][0].update(first_name="R2-D2"), "passengers.0.first_name"),
+        (lambda d: d["passengers"][0].update(date_of_birth="12/04/1985"), "passengers.0.date_of_birth"),
+        (lambda d: d["passengers"][0].update(date_of_birth="2020-01-01"), "passengers.0.date_of_birth"),
+        (lambda d: d["passengers"][0].update(nationality="Tunisia"), "passengers.0.nationality"),
+        (lambda d: d["passengers"][0].update(document_number="?"), "passengers.0.document_number"),
+        (lambda d: d["passengers"][0].update(type="pilot"), "passengers.0.type"),
+        (lambda d: d.update(passengers=[]), "passengers"),
+        (lambda d: d.update(passengers=[{**ADULT}] * 10), "passengers"),
+        (lambda d: d.update(vehicle={**CAR, "height_cm": 900}), "vehicle.height_cm"),
+        (lambda d: d.update(vehicle={**CAR, "registration": ""}), "vehicle.registration"),
+        (lambda d: d.update(vehicle={**CAR, "category": "tank"}), "vehicle.category"),
+        (lambda d: d.update(accommodation="suite"), "accommodation"),
+        (lambda d: d.update(pets=-1), "pets"),
+        (lambda d: d["contact"].update(email="not-an-email"), "contact.email"),
+        (lambda d: d["contact"].update(phone="call me"), "contact.phone"),
+        (lambda d: d.update(contact=None), "contact"),
+    ],
+)
+def test_bad_input_is_refused_naming_the_field_and_nothing_is_written(change, field):
+    data = request_data()
+    data["passengers"] = [dict(p) for p in data["passengers"]]
+    data["contact"] = dict(data["contact"])
+    change(data)
+
+    assert field in refused(data)
+    assert nothing_written()
+
+
+def test_an_infant_without_an_adult_is_refused(tunis_marseille):
+    sailing = sailing_factory(route=tunis_marseille)
+    data = request_data(sailing, passengers=[dict(INFANT)])
+
+    assert refused(data)["passengers"] == ["At least one adult or senior must travel."]
+
+
+def test_a_child_whose_age_does_not_match_is_refused_with_the_age(tunis_marseille):
+    sailing = sailing_factory(route=tunis_marseille)
+    data = request_data(sailing, passengers=[ADULT, {**CHILD, "date_of_birth": "1990-01-01"}])
+
+    assert "this one is" in refused(data)["passengers.1.date_of_birth"][0]
+
+
+def test_a_departed_or_cancelled_sailing_cannot_be_booked(tunis_marseille):
+    gone = sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(minutes=10))
+
+    assert refused(request_data(gone))["outbound_sailing_id"] == ["This sailing can no longer be booked."]
+
+
+def test_legs_that_do_not_match_are_refused(tunis_marseille, marseille_tunis):
+    out = sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=10))
+    same_way = sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=12))
+    too_early = sailing_factory(route=marseille_tunis, departs_in=dt.timedelta(days=10, hours=3))
+
+    assert "return_sailing_id" in refused(request_data(out, same_way))
+    assert "return_sailing_id" in refused(request_data(out, too_early))
+    assert nothing_written()
+
+
+def test_a_vehicle_too_tall_for_the_vessel_is_refused_on_its_height(tunis_marseille):
+    sailing = sailing_factory(route=tunis_marseille, vessel=VesselFactory(max_vehicle_height_cm=200))
+
+    errors = refused(request_data(sailing, vehicle={**CAR, "height_cm": 240}))
+
+    assert errors == {"vehicle.height_cm": ["Vehicles up to 200 cm high fit on " + sailing.vessel.name + "."]}
+    assert nothing_written()
+
+
+def test_over_capacity_is_refused_as_sold_out(tunis_marseille):
+    sailing = sailing_factory(route=tunis_marseille, vessel=VesselFactory(passenger_capacity=1))
+
+    errors = refused(request_data(sailing, passengers=[ADULT, {**ADULT, "first_name": "Sami"}]))
+
+    assert errors["outbound_sailing_id"][0].startswith("Sold out")
+    assert BookingLeg.objects.count() == 0

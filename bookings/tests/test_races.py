@@ -1,0 +1,79 @@
+"""Concurrent travellers on real PostgreSQL: never more sold than there is."""
+
+import threading
+from collections import Counter
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import Sum
+
+from bookings.models import Booking
+from bookings.requests import parse_booking_request
+from bookings.services import booking_create
+from bookings.tests.factories import ADULT, request_data
+from ferries.choices import Resource
+from ferries.models import CapacityHold, SailingInventory
+from ferries.party import Party
+from ferries.services import capacity_hold
+from ferries.tests.factories import VesselFactory, sailing_factory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ATTEMPTS = 50
+CAR = {"category": "car", "registration": "AB-123-CD", "length_cm": 450, "height_cm": 160}
+
+
+def storm(data: dict) -> Counter:
+    """ATTEMPTS travellers ask for the same places at the same moment, each on its own connection."""
+    start = threading.Barrier(ATTEMPTS)
+    outcomes = Counter()
+    lock = threading.Lock()
+
+    def traveller():
+        start.wait()
+        try:
+            booking_create(request=parse_booking_request(data))
+            outcome = "held"
+        except ValidationError as error:
+            outcome = next(iter(error.message_dict.values()))[0].split(":")[0]
+        finally:
+            connection.close()
+        with lock:
+            outcomes[outcome] += 1
+
+    threads = [threading.Thread(target=traveller) for _ in range(ATTEMPTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def live_holds_total(sailing, resource: str) -> int:
+    holds = CapacityHold.objects.filter(sailing=sailing).exclude(status=CapacityHold.Status.RELEASED)
+    return sum(hold.quantities.get(resource, 0) for hold in holds)
+
+
+def test_fifty_travellers_for_the_last_five_places_get_exactly_five_holds():
+    sailing = sailing_factory(vessel=VesselFactory(passenger_capacity=100))
+    capacity_hold(sailing=sailing, party=Party(adults=95), minutes=20)  # a group: 95 of 100 taken
+
+    outcomes = storm(request_data(sailing, passengers=[ADULT]))
+
+    assert outcomes == {"held": 5, "Sold out": ATTEMPTS - 5}
+    row = SailingInventory.objects.get(sailing=sailing, resource=Resource.PASSENGERS)
+    assert row.taken == row.capacity == live_holds_total(sailing, Resource.PASSENGERS) == 100
+    assert Booking.objects.count() == 5
+
+
+def test_fifty_cars_for_the_last_five_lanes_get_exactly_five_holds():
+    sailing = sailing_factory(vessel=VesselFactory(passenger_capacity=500, lane_metres=25))  # 5 × (450 + 50) cm
+
+    outcomes = storm(request_data(sailing, passengers=[ADULT], vehicle=CAR))
+
+    assert outcomes == {"held": 5, "Sold out": ATTEMPTS - 5}
+    lane = SailingInventory.objects.get(sailing=sailing, resource=Resource.LANE_CM)
+    assert lane.taken == lane.capacity == live_holds_total(sailing, Resource.LANE_CM) == 2500
+    assert SailingInventory.objects.get(sailing=sailing, resource=Resource.PASSENGERS).taken == 5
+    assert Booking.objects.aggregate(Sum("total_minor"))["total_minor__sum"] == 5 * (10000 + 15000)

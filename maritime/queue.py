@@ -1,0 +1,32 @@
+"""Enqueueing work after commit, by task name.
+
+Workflows name the tasks they start instead of importing them, so that task modules can call
+workflows without an import loop. Publishing waits for the transaction to commit (a worker must
+find the rows it is told about), and a broker that is down is logged, not raised: every piece of
+async work also has a database row that a beat sweeper enqueues again.
+"""
+
+import logging
+
+from django.db import transaction
+from kombu.exceptions import OperationalError
+
+from maritime.celery import app as celery_app
+
+logger = logging.getLogger(__name__)
+
+
+def enqueue_on_commit(task_name: str, **kwargs) -> None:
+    """Run `task_name(**kwargs)` on its queue once the current transaction commits (at once outside one)."""
+    transaction.on_commit(lambda: enqueue(task_name, **kwargs))
+
+
+def enqueue(task_name: str, **kwargs) -> bool:
+    """Publish now; answers False (and logs) when the broker cannot be reached."""
+    task = celery_app.tasks[task_name]  # a misspelt name fails loudly here, in tests too
+    try:
+        task.apply_async(kwargs=kwargs)
+    except OperationalError as exc:
+        logger.warning("could not enqueue %s %s, a sweeper will: %r", task_name, kwargs, exc)
+        return False
+    return True
