@@ -4,4 +4,5 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("ferries.api.urls")),
+    path("", include("bookings.api.urls")),
 ]
