@@ -143,28 +143,82 @@ def celery_worker_process(transactional_db, broker, tmp_path):
         sys.stdout.write(f"\n--- {log.name} ---\n{log.read_text()[-4000:]}")
 
 
+class PrivateRedis:
+    """A Redis server of a test's own, on a free port, that the test may stop and start again."""
+
+    def __init__(self, workdir: Path):
+        self.port = free_port()
+        self.workdir = workdir
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(command, cwd=self.workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    self.process.kill()
+                    raise
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    # The Popen-like names the first tests used.
+    def terminate(self) -> None:
+        self.stop()
+
+    def wait(self, timeout: float | None = None) -> None:
+        if self.process:
+            self.process.wait(timeout=timeout)
+
+
 @pytest.fixture
 def private_redis_server(tmp_path):
-    """A Redis server of this test's own, on a free port, that the test may stop at will."""
-    port = free_port()
-    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = redis.Redis(port=port, socket_connect_timeout=0.2)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            if time.monotonic() > deadline:
-                process.kill()
-                raise
-            time.sleep(0.05)
-    process.url = f"redis://127.0.0.1:{port}/0"
-    yield process
-    if process.poll() is None:
-        process.terminate()
-        process.wait(timeout=10)
+    server = PrivateRedis(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def eager_tasks(monkeypatch):
+    """Run enqueued tasks in this process, as the embedded default does (the queues are tested on their own)."""
+    from maritime.celery import app as celery_app
+
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
+    monkeypatch.setitem(celery_app.conf, "task_eager_propagates", False)
+
+
+@pytest.fixture
+def broker_at(monkeypatch):
+    """Point Celery at another broker for the rest of the test: `broker_at(url)`."""
+    from maritime.celery import app as celery_app
+
+    def point(url: str) -> None:
+        monkeypatch.setenv("CELERY_BROKER_URL", url)  # Celery reads the variable before its own setting
+        monkeypatch.setitem(celery_app.conf, "broker_url", url)
+        _forget_broker_connections(celery_app)
+
+    yield point
+    monkeypatch.undo()
+    _forget_broker_connections(celery_app)
+
+
+def _forget_broker_connections(app) -> None:
+    from kombu import pools
+
+    pools.reset()  # kombu keeps producer pools per broker URL, process-wide
+    app._pool = None
+    app.amqp._producer_pool = None
 
 
 @pytest.fixture(scope="module")

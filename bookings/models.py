@@ -29,7 +29,8 @@ class Booking(models.Model):
         Status.HELD: {Status.PAID, Status.EXPIRED, Status.CANCELLED},
         Status.PAID: {Status.CONFIRMED, Status.CANCELLED, Status.FAILED},
         Status.CONFIRMED: {Status.CANCELLED},
-        Status.EXPIRED: {Status.PAID},  # money arrived late and the places could be taken again
+        # Money arrived late: paid if the places could be taken again, else cancelled (and refunded).
+        Status.EXPIRED: {Status.PAID, Status.CANCELLED},
         Status.CANCELLED: {Status.REFUNDED},
         Status.FAILED: {Status.REFUNDED},
         Status.REFUNDED: set(),

@@ -8,6 +8,7 @@ whose keys name the field: `outbound_sailing_id`, `passengers.0.last_name`, `veh
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -122,6 +123,9 @@ def _text(value, field: str, errors: _Errors, *, pattern=None, max_length: int =
     value = " ".join(value.split())
     if len(value) > max_length:
         errors.add(field, _("At most %(n)d characters.") % {"n": max_length})
+    elif any(unicodedata.category(char) == "Cc" for char in value):
+        # Control characters are never part of a name or an address; PostgreSQL refuses NUL outright.
+        errors.add(field, _("Remove the control characters."))
     elif pattern and not pattern.match(value):
         errors.add(field, message or _("Not valid."))
     return value

@@ -13,9 +13,13 @@ ENDED = [Booking.Status.EXPIRED, Booking.Status.CANCELLED, Booking.Status.FAILED
 
 def booking_details() -> QuerySet[Booking]:
     return Booking.objects.select_related("vehicle").prefetch_related(
-        "passengers", "legs__sailing__route__origin", "legs__sailing__route__destination", "legs__sailing__vessel",
-        "legs__sailing__route__operator", "events",
-    )  # fmt: skip
+        "passengers",
+        "legs__sailing__route__origin",
+        "legs__sailing__route__destination",
+        "legs__sailing__route__operator",
+        "legs__sailing__vessel",
+        "events",
+    )
 
 
 def booking_for_guest(*, reference: str, email: str) -> Booking | None:
@@ -33,6 +37,12 @@ def booking_for_owner(*, reference: str, user) -> Booking | None:
     if not user.is_authenticated:
         return None
     return booking_details().filter(reference=reference.strip().upper(), owner=user).first()
+
+
+def booking_list(*, owner) -> QuerySet[Booking]:
+    """A signed-in user's bookings, newest first, with their legs' sailings and ports."""
+    legs = ["legs__sailing__route__origin", "legs__sailing__route__destination", "legs__sailing__route__operator"]
+    return Booking.objects.filter(owner=owner).prefetch_related(*legs).order_by("-created_at", "-pk")
 
 
 def bookings_awaiting_release(*, before: dt.datetime) -> list[int]:

@@ -22,10 +22,12 @@ from bookings.access import new_access_salt
 from bookings.models import Booking, BookingEvent, BookingLeg, BookingVehicle, Passenger
 from bookings.policy import refund_due
 from bookings.requests import BookingRequest
+from ferries.choices import PassengerType
 from ferries.errors import OperatorError, OperatorRefused
 from ferries.models import Sailing
 from ferries.operators import adapter_for
 from ferries.operators.base import Hold
+from ferries.party import Party, Vehicle
 from ferries.services import new_ref
 
 logger = logging.getLogger(__name__)
@@ -101,15 +103,17 @@ def booking_create(
 
 
 def _fingerprint(request: BookingRequest) -> str:
+    """Every field of the request, as parsed: a repeat with the same key must be the same request in every respect
+    (a different document number or vehicle height is a different booking, not a retry)."""
     parts = {
         "sailings": [s.pk for s in request.sailings],
-        "passengers": [[p.type, p.first_name, p.last_name, p.date_of_birth.isoformat()] for p in request.passengers],
-        "vehicle": request.vehicle and [request.vehicle.category, request.vehicle.registration],
+        "passengers": [vars(p) for p in request.passengers],
+        "vehicle": request.vehicle and vars(request.vehicle),
         "accommodation": request.accommodation,
         "pets": request.pets,
-        "email": request.contact.email.lower(),
+        "contact": {**vars(request.contact), "email": request.contact.email.lower()},
     }
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _replayed(key: str, fingerprint: str) -> Booking | None:
@@ -226,7 +230,7 @@ def booking_cancel(*, booking_id: int, actor: str, reason: str, at: dt.datetime 
         booking = Booking.objects.select_for_update().get(pk=booking_id)
         if booking.status in {Booking.Status.CANCELLED, Booking.Status.REFUNDED}:
             return Cancellation(booking, 0, changed=False)
-        if not booking.may_become(Booking.Status.CANCELLED):
+        if not booking.is_active:  # travellers and staff cancel travel; an expired hold is already over
             raise TransitionNotAllowed(_("A booking that is %(status)s cannot be cancelled.") % {
                 "status": booking.get_status_display().lower()
             })  # fmt: skip
@@ -321,3 +325,45 @@ def booking_has_remote_holds(*, booking_id: int) -> bool:
         booking_id=booking_id, released_at__isnull=True
     )
     return any(adapter_for(leg.sailing.route.operator).is_remote for leg in legs)
+
+
+# --- late payment -------------------------------------------------------------------------------
+
+
+def booking_party(booking: Booking) -> Party:
+    """The party a booking holds places for, as the operators see it."""
+    types = list(booking.passengers.values_list("type", flat=True))
+    vehicle = getattr(booking, "vehicle", None)
+    return Party(
+        adults=types.count(PassengerType.ADULT),
+        children=types.count(PassengerType.CHILD),
+        infants=types.count(PassengerType.INFANT),
+        seniors=types.count(PassengerType.SENIOR),
+        vehicle=vehicle and Vehicle(vehicle.category, vehicle.length_cm, vehicle.height_cm),
+        accommodation=booking.accommodation,
+        pets=booking.pets,
+    )
+
+
+def booking_rehold(*, booking_id: int) -> bool:
+    """Take again the places of an expired booking whose money arrived late: every leg, or none (False).
+
+    Runs in the caller's transaction, with the booking's row locked by the caller.
+    """
+    booking = Booking.objects.get(pk=booking_id)
+    party = booking_party(booking)
+    legs = list(booking.legs.select_related("sailing__route__operator", "sailing__vessel").order_by("sailing_id"))
+    remote_holds: list = []
+    try:
+        with transaction.atomic():
+            for leg in legs:
+                adapter = adapter_for(leg.sailing.route.operator)
+                hold = adapter.hold(sailing_ref=leg.sailing.ref, party=party, minutes=settings.BOOKING_HOLD_MINUTES)
+                if adapter.is_remote:
+                    remote_holds.append((adapter, hold.hold_ref))
+                BookingLeg.objects.filter(pk=leg.pk).update(operator_hold_ref=hold.hold_ref, released_at=None)
+    except (OperatorRefused, OperatorError) as exc:
+        _give_back(remote_holds)
+        logger.warning("booking %s: places not available again after a late payment: %s", booking.reference, exc)
+        return False
+    return True

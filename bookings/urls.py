@@ -1,1 +1,12 @@
-urlpatterns: list = []
+"""The traveller's booking pages, next to the search pages (no namespace, like them)."""
+
+from django.urls import path
+
+from bookings import views
+
+urlpatterns = [
+    path("book", views.booking_new, name="booking_new"),
+    path("bookings/<str:reference>", views.booking_detail, name="booking_detail"),
+    path("bookings/<str:reference>/cancel", views.booking_cancel, name="booking_cancel"),
+    path("manage", views.manage_booking, name="manage_booking"),
+]

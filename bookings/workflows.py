@@ -7,32 +7,52 @@ by name after commit (maritime.queue), so task modules can call back here withou
 import datetime as dt
 import logging
 
+from celery.exceptions import TimeoutError as CeleryTimeoutError
 from django.core.mail import mail_admins
+from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from bookings import selectors, services
 from bookings.models import Booking
-from maritime.queue import enqueue_on_commit
+from maritime.queue import ask, enqueue_on_commit
+from payments import services as payments
+from payments.models import Payment
+from payments.providers import Intent, RefundInfo
 
 logger = logging.getLogger(__name__)
 
 # Work untouched this long is taken to be lost, and enqueued again.
 STALLED_AFTER = dt.timedelta(minutes=5)
+# The brief's wait for the availability check before payment.
+AVAILABILITY_TIMEOUT = 10
+
+
+# --- cancellation and expiry --------------------------------------------------------------------
 
 
 def booking_cancel(*, booking_id: int, actor: str, reason: str) -> services.Cancellation:
-    """Cancel, give every operator its places back, and answer the refund due by the policy."""
-    cancellation = services.booking_cancel(booking_id=booking_id, actor=actor, reason=reason)
+    """Cancel, give every operator its places back, and refund what the policy allows."""
+    with transaction.atomic():
+        cancellation = services.booking_cancel(booking_id=booking_id, actor=actor, reason=reason)
+        payment = payments.booking_payment(booking_id=booking_id)
+        if cancellation.refund_minor and payment:
+            payments.refund_request(
+                payment=payment, amount_minor=cancellation.refund_minor, reason=reason, key=f"cancel-{booking_id}"
+            )
     if cancellation.changed:
         _release_remote_holds(booking_id)
+        enqueue_on_commit("payments.tasks.cancel_open_payments_task", booking_id=booking_id)
     return cancellation
 
 
 def bookings_expire() -> int:
-    """Expire overdue holds (beat, every minute); answers how many expired."""
+    """Expire overdue holds (beat, every minute): places back, open payments cancelled; answers how many."""
     expired = services.bookings_expire_overdue()
     for booking_id in expired:
         _release_remote_holds(booking_id)
+        enqueue_on_commit("payments.tasks.cancel_open_payments_task", booking_id=booking_id)
     if expired:
         logger.info("expired %d unpaid bookings", len(expired))
     return len(expired)
@@ -57,18 +77,154 @@ def booking_paid(*, booking_id: int) -> None:
 
 
 def booking_confirmation_failed(*, booking_id: int, reason: str) -> None:
-    """The operator refused, or never answered within the retry budget: fail the booking and tell staff."""
-    if not Booking.objects.filter(pk=booking_id, status=Booking.Status.PAID).exists():
-        return  # cancelled or confirmed meanwhile: nothing has failed
-    booking = services.booking_fail(booking_id=booking_id, reason=reason[:255])
+    """The operator refused, or never answered within the retry budget: fail, refund in full, tell staff."""
+    with transaction.atomic():
+        if not Booking.objects.filter(pk=booking_id, status=Booking.Status.PAID).exists():
+            return  # cancelled or confirmed meanwhile: nothing has failed
+        booking = services.booking_fail(booking_id=booking_id, reason=reason[:255])
+        payment = payments.booking_payment(booking_id=booking_id)
+        if payment:
+            payments.refund_request(
+                payment=payment, amount_minor=payment.amount_minor, reason="refused by the operator",
+                key=f"operator-failed-{booking_id}",
+            )  # fmt: skip
     _release_remote_holds(booking_id)
-    logger.error("booking %s failed at the operator: %s", booking.reference, reason)
-    mail_admins(
+    _alert_staff(
         f"Booking {booking.reference} failed at the operator",
         f"Booking {booking.reference} was paid but could not be confirmed: {reason}\n"
-        "It is marked failed; the traveller is owed a refund.",
-        fail_silently=True,
+        "It is marked failed and a full refund has been requested.",
     )
+
+
+# --- payments -----------------------------------------------------------------------------------
+
+
+def payment_start(*, booking_id: int) -> Payment:
+    """Check with each operator that the sailings still run as booked, then open the PaymentIntent.
+
+    Raises PaymentNotAllowed with a message for the traveller.
+    """
+    booking = Booking.objects.get(pk=booking_id)
+    for leg in booking.legs.select_related("sailing__route__operator", "sailing__route__origin"):
+        sailing = leg.sailing
+        try:
+            verdict = ask(
+                "bookings.tasks.check_ferry_availability_task",
+                timeout=AVAILABILITY_TIMEOUT,
+                operator=sailing.route.operator.code,
+                sailing_id=sailing.ref,
+                departure_port=sailing.route.origin.code,
+                arrival_port=sailing.route.destination.code,
+                departure_time=sailing.departs_at.isoformat(),
+                # Our hold already counts the party: what is asked is whether the sailing still runs as sold.
+                passenger_count=0,
+            )
+        except (CeleryTimeoutError, KombuOperationalError) as exc:
+            logger.warning("availability check for %s unanswered: %r", booking.reference, exc)
+            raise payments.PaymentNotAllowed(
+                _("We could not check with the operator just now; please try again.")
+            ) from None
+        if verdict["status"] != "available":
+            raise payments.PaymentNotAllowed(verdict["message"])
+    return payments.payment_start(booking_id=booking_id)
+
+
+def payment_event_process(*, event_id: str) -> None:
+    """A Stripe event, once: fetch what it is about from Stripe, then apply it with the booking's consequences."""
+    facts = payments.webhook_event_objects(event_id=event_id)
+    with transaction.atomic():
+        if not payments.webhook_event_claim(event_id=event_id):
+            return
+        for fact in facts:
+            if isinstance(fact, Intent):
+                _intent_changed(fact)
+            else:
+                _refund_changed(fact)
+        payments.webhook_event_done(event_id=event_id)
+
+
+def payment_reconcile(*, payment_id: int) -> None:
+    """Ask Stripe where a payment stands when its webhook may have been lost."""
+    intent = payments.payment_fetch(payment_id=payment_id)
+    with transaction.atomic():
+        _intent_changed(intent)
+
+
+def refund_send(*, refund_id: int) -> None:
+    info = payments.refund_send(refund_id=refund_id)
+    if info:
+        with transaction.atomic():
+            _refund_changed(info)
+
+
+def refund_failed(*, refund_id: int, error: Exception) -> None:
+    payments.refund_failed(refund_id=refund_id, error=error)
+    _alert_staff(
+        f"Refund {refund_id} failed", f"Stripe did not accept refund {refund_id}: {error}. Please refund by hand."
+    )
+
+
+def payments_sweep(*, quiet_for: dt.timedelta = STALLED_AFTER) -> int:
+    """Enqueue again (beat): webhook events not processed, payments not heard of, refunds not sent."""
+    before = timezone.now() - quiet_for
+    events = payments.webhook_events_unprocessed(received_before=before)
+    for event_id in events:
+        enqueue_on_commit("payments.tasks.process_payment_webhook_task", event_id=event_id)
+    in_doubt = payments.payments_in_doubt(before=before)
+    for payment_id in in_doubt:
+        enqueue_on_commit("payments.tasks.reconcile_payment_task", payment_id=payment_id)
+    refunds = payments.refunds_pending(before=before)
+    for refund_id in refunds:
+        enqueue_on_commit("payments.tasks.send_refund_task", refund_id=refund_id)
+    return len(events) + len(in_doubt) + len(refunds)
+
+
+def _intent_changed(intent: Intent) -> None:
+    change = payments.payment_apply(intent=intent)
+    if change and change.newly_succeeded:
+        _payment_succeeded(change.payment)
+
+
+def _payment_succeeded(payment: Payment) -> None:
+    """Money arrived: pay the booking — or, when it can no longer be sold, give the money back."""
+    booking = Booking.objects.select_for_update().get(pk=payment.booking_id)
+    late = booking.status == Booking.Status.EXPIRED
+    if booking.status == Booking.Status.HELD or (late and services.booking_rehold(booking_id=booking.pk)):
+        reason = f"payment {payment.intent_id}" + (" after the hold expired; places taken again" if late else "")
+        services.booking_transition(booking_id=booking.pk, to=Booking.Status.PAID, actor="stripe", reason=reason)
+        booking_paid(booking_id=booking.pk)
+        return
+    if late:
+        services.booking_transition(
+            booking_id=booking.pk, to=Booking.Status.CANCELLED, actor="system",
+            reason="paid after the hold expired; the places were sold",
+        )  # fmt: skip
+    payments.refund_request(
+        payment=payment, amount_minor=payment.amount_minor, reason=f"paid while {booking.status}",
+        key=f"payment-{payment.pk}-not-sellable",
+    )  # fmt: skip
+    _alert_staff(
+        f"Payment for {booking.reference} refunded",
+        f"Payment {payment.intent_id} arrived for booking {booking.reference}, which was {booking.status}; "
+        "it is being refunded in full.",
+    )
+
+
+def _refund_changed(info: RefundInfo) -> None:
+    refund = payments.refund_apply(info=info)
+    if refund is None:
+        return
+    booking_id = refund.payment.booking_id
+    booking = Booking.objects.select_for_update().get(pk=booking_id)
+    if booking.may_become(Booking.Status.REFUNDED) and payments.booking_refunded_in_full(booking_id=booking_id):
+        services.booking_transition(
+            booking_id=booking_id, to=Booking.Status.REFUNDED, actor="stripe", reason=f"refund {info.id}"
+        )
+
+
+def _alert_staff(subject: str, message: str) -> None:
+    logger.error("%s: %s", subject, message)
+    mail_admins(subject, message, fail_silently=True)
 
 
 def _release_remote_holds(booking_id: int) -> None:

@@ -1,9 +1,15 @@
-"""What every app's JSON API shares: rule errors answered the DRF way, and how the schema describes them."""
+"""What every app's JSON API shares: rule errors answered the DRF way, how the schema describes them, and
+a JSON parser and token authentication that answer malformed input with a 4xx, never a 500."""
+
+import re
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
-from rest_framework.exceptions import ValidationError
+from rest_framework import authentication
+from rest_framework.exceptions import AuthenticationFailed, ParseError, ValidationError
+from rest_framework.parsers import JSONParser
 from rest_framework.settings import api_settings
 
 
@@ -28,3 +34,35 @@ VALIDATION_ERROR_RESPONSE = OpenApiResponse(
     description="The request was refused; nothing was changed.",
     examples=[OpenApiExample("A date in the past", value={"date": ["This date is in the past."]})],
 )
+
+# A refused JSON body: each field in error, by its path in the body (`passengers.0.last_name`) or a header's
+# name, with its messages; or `detail` alone when the body could not be read as JSON at all.
+BODY_ERRORS_SCHEMA = {
+    "type": "object",
+    "properties": {"detail": {"type": "string"}},
+    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+}
+
+
+class JSONBodyParser(JSONParser):
+    """DRF's JSON parser, answering 400 rather than 500 to a body nested too deep for Python's parser."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError(_("JSON parse error - nested too deep.")) from None
+
+
+# What a token key can be at all (DRF makes 40 hex digits); anything else is refused before the database is asked.
+TOKEN_KEY = re.compile(r"[\x21-\x7e]{1,40}")
+
+
+class TokenAuthentication(authentication.TokenAuthentication):
+    """DRF's `Authorization: Token <key>`, answering 401 rather than 500 to a key PostgreSQL cannot even compare
+    (a NUL character in it)."""
+
+    def authenticate_credentials(self, key):
+        if not TOKEN_KEY.fullmatch(key):
+            raise AuthenticationFailed(_("Invalid token."))
+        return super().authenticate_credentials(key)

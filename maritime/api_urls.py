@@ -2,7 +2,10 @@
 
 from django.urls import include, path
 
+from maritime.api_auth import AuthTokenApi
+
 urlpatterns = [
     path("", include("ferries.api.urls")),
     path("", include("bookings.api.urls")),
+    path("auth/token", AuthTokenApi.as_view(), name="api-auth-token"),
 ]

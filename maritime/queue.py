@@ -23,10 +23,27 @@ def enqueue_on_commit(task_name: str, **kwargs) -> None:
 
 def enqueue(task_name: str, **kwargs) -> bool:
     """Publish now; answers False (and logs) when the broker cannot be reached."""
-    task = celery_app.tasks[task_name]  # a misspelt name fails loudly here, in tests too
+    task = _task(task_name)
     try:
         task.apply_async(kwargs=kwargs)
     except OperationalError as exc:
         logger.warning("could not enqueue %s %s, a sweeper will: %r", task_name, kwargs, exc)
         return False
     return True
+
+
+def ask(task_name: str, *, timeout: float, **kwargs):
+    """Run a task on its queue and wait for its answer (the brief's `.get(timeout=…)`).
+
+    Raises celery.exceptions.TimeoutError when no worker answers in time, and the broker's
+    OperationalError when it is down: the caller decides what the traveller sees.
+    """
+    return _task(task_name).apply_async(kwargs=kwargs).get(timeout=timeout, disable_sync_subtasks=False)
+
+
+def _task(task_name: str):
+    """The registered task; a misspelt name fails loudly here, in tests too."""
+    if task_name not in celery_app.tasks:
+        # Outside a worker, the apps' task modules are imported on first use.
+        celery_app.loader.import_default_modules()
+    return celery_app.tasks[task_name]

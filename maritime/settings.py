@@ -389,7 +389,7 @@ STORAGES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "maritime.api.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
@@ -412,6 +412,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "AvailabilityStatusEnum": "ferries.api.serializers.AVAILABILITY_STATUSES",
         "OperatorStatusEnum": "ferries.api.serializers.OPERATOR_STATUSES",
+        "BookingStatusEnum": "bookings.models.Booking.Status",
+        "PassengerTypeEnum": "ferries.choices.PassengerType",
+        "VehicleCategoryEnum": "ferries.choices.VehicleCategory",
+        "EventActorEnum": "bookings.api.serializers.EVENT_ACTORS",
     },
 }
 

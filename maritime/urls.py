@@ -11,6 +11,7 @@ admin.site.index_title = "Operations"
 urlpatterns = [
     path("", include("ferries.urls")),
     path("", include("bookings.urls")),
+    path("", include("payments.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -1,0 +1,66 @@
+"""Payments, refunds and webhook events: read-only for staff, as Stripe recorded them and we applied them."""
+
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+
+from ferries.money import format_money
+from payments.models import Payment, Refund, WebhookEvent
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    # Money moves only through services (and Stripe); staff read here, and act from the booking.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def booking_link(booking) -> str:
+    url = reverse("admin:bookings_booking_change", args=[booking.pk])
+    return format_html('<a href="{}">{}</a>', url, booking.reference)
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = ["intent_id", "booking_ref", "attempt", "amount", "status", "provider", "updated_at"]
+    list_filter = ["status", "provider"]
+    search_fields = ["intent_id", "booking__reference", "booking__contact_email"]
+    list_select_related = ["booking"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description="booking", ordering="booking__reference")
+    def booking_ref(self, obj):
+        return booking_link(obj.booking)
+
+    @admin.display(description="amount", ordering="amount_minor")
+    def amount(self, obj):
+        return format_money(obj.amount_minor, obj.currency)
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    list_display = ["idempotency_key", "booking_ref", "amount", "status", "refund_id", "reason", "updated_at"]
+    list_filter = ["status"]
+    search_fields = ["refund_id", "payment__intent_id", "payment__booking__reference"]
+    list_select_related = ["payment__booking"]
+
+    @admin.display(description="booking")
+    def booking_ref(self, obj):
+        return booking_link(obj.payment.booking)
+
+    @admin.display(description="amount", ordering="amount_minor")
+    def amount(self, obj):
+        return format_money(obj.amount_minor, obj.currency)
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyAdmin):
+    list_display = ["event_id", "type", "received_at", "processed_at", "attempts", "last_error"]
+    list_filter = ["type", ("processed_at", admin.EmptyFieldListFilter)]
+    search_fields = ["event_id", "type"]
+    date_hierarchy = "received_at"

@@ -1,0 +1,55 @@
+"""Tasks of the payments queue: thin, retried on transient errors (5 retries, backoff capped at 300 s)."""
+
+from celery import Task, shared_task
+from django.db import InterfaceError, OperationalError
+
+from bookings import workflows
+from payments import services
+from payments.providers import TRANSIENT_STRIPE_ERRORS
+
+TRANSIENT_ERRORS = (*TRANSIENT_STRIPE_ERRORS, OperationalError, InterfaceError)
+
+
+class WebhookTask(Task):
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        # Visible on the event in the admin; the sweeper enqueues it again later.
+        services.webhook_event_failed(event_id=kwargs["event_id"], error=exc)
+
+
+@shared_task(
+    bind=True,
+    base=WebhookTask,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=5,
+)
+def process_payment_webhook_task(self, *, event_id: str) -> None:
+    workflows.payment_event_process(event_id=event_id)
+
+
+class RefundTask(Task):
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        workflows.refund_failed(refund_id=kwargs["refund_id"], error=exc)
+
+
+@shared_task(
+    bind=True, base=RefundTask, autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=300, max_retries=5
+)
+def send_refund_task(self, *, refund_id: int) -> None:
+    workflows.refund_send(refund_id=refund_id)
+
+
+@shared_task(bind=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=300, max_retries=5)
+def reconcile_payment_task(self, *, payment_id: int) -> None:
+    workflows.payment_reconcile(payment_id=payment_id)
+
+
+@shared_task(bind=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=300, max_retries=5)
+def cancel_open_payments_task(self, *, booking_id: int) -> int:
+    return services.payments_cancel_open(booking_id=booking_id)
+
+
+@shared_task
+def sweep_payments_task() -> int:
+    return workflows.payments_sweep()

@@ -15,18 +15,10 @@ from ferries.choices import Resource
 from ferries.models import CapacityHold, SailingInventory
 from ferries.services import capacity_holds_expire
 from ferries.tests.factories import OperatorFactory, RouteFactory, sailing_factory
-from maritime.celery import app as celery_app
 
 S = Booking.Status
 ALLOWED = [(a, b) for a, targets in Booking.TRANSITIONS.items() for b in targets]
 FORBIDDEN = [(a, b) for a in S.values for b in S.values if a != b and b not in Booking.TRANSITIONS[a]]
-
-
-@pytest.fixture
-def eager_tasks(monkeypatch):
-    """Run enqueued tasks in this process (the queues themselves are tested in maritime/tests)."""
-    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
-    monkeypatch.setitem(celery_app.conf, "task_eager_propagates", False)
 
 
 def booking_in(status: str) -> Booking:

@@ -1,0 +1,186 @@
+"""How the OpenAPI schema describes the bookings API's headers, errors and examples: documentation only.
+
+The rules themselves live in `bookings.requests` and `bookings.services`; keep these words in step.
+"""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema_serializer
+from rest_framework import serializers
+
+from bookings.models import Booking
+from maritime.api import BODY_ERRORS_SCHEMA
+
+
+@extend_schema_serializer(component_name="Error")
+class ErrorOutputSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="What went wrong, in the language of the request.")
+
+
+def error_response(description: str, example: str) -> OpenApiResponse:
+    return OpenApiResponse(
+        response=ErrorOutputSerializer,
+        description=description,
+        examples=[OpenApiExample(example, value={"detail": example})],
+    )
+
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    {"type": "string", "minLength": 1, "maxLength": Booking._meta.get_field("idempotency_key").max_length},
+    location=OpenApiParameter.HEADER,
+    description="A key of the app's choosing (a UUID is a good one), unique per booking the traveller means to "
+    "make. Sending the same request again with the same key, after a timeout say, answers the booking made the "
+    "first time instead of making another; the same key with a different request is refused (422).",
+)
+
+BOOKING_TOKEN = OpenApiParameter(
+    "X-Booking-Token",
+    OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    description="The booking's `access_token`, as answered when it was made. Not needed by its owner signed in "
+    "with `Authorization: Token …`.",
+)
+
+REFERENCE = OpenApiParameter(
+    "reference",
+    OpenApiTypes.STR,
+    location=OpenApiParameter.PATH,
+    description="The booking reference. Case does not matter.",
+)
+
+LOCATION = OpenApiParameter(
+    "Location",
+    OpenApiTypes.URI,
+    location=OpenApiParameter.HEADER,
+    response=[201],
+    description="Where the booking can be read again.",
+)
+
+BOOKING_VALIDATION_ERROR_RESPONSE = OpenApiResponse(
+    response={
+        **BODY_ERRORS_SCHEMA,
+        "description": "Each field in error, by its path in the body (`outbound_sailing_id`, `passengers.0.last_name`, "
+        "`vehicle.height_cm`, `contact.email`) or the header's name (`Idempotency-Key`), with its messages; "
+        "`non_field_errors` about the body as a whole; `detail` alone when the body is not JSON.",
+    },
+    description="The request was refused; nothing was booked and no place was held.",
+    examples=[
+        OpenApiExample(
+            "A passenger without a name, a car too tall for the vessel",
+            value={
+                "passengers.0.last_name": ["This field is required."],
+                "vehicle.height_cm": ["Vehicles up to 200 cm high fit on Tanit."],
+            },
+        ),
+        OpenApiExample(
+            "Sold out", value={"outbound_sailing_id": ["Sold out: not enough Passenger places left on this sailing."]}
+        ),
+    ],
+)
+
+NOT_FOUND_RESPONSE = error_response(
+    "No such booking, or not for these credentials: the answer is the same either way.", "Booking not found."
+)
+
+NOT_SIGNED_IN_RESPONSE = error_response(
+    "Send `Authorization: Token …` (see `/api/v1/auth/token`).", "Authentication credentials were not provided."
+)
+
+IDEMPOTENCY_CONFLICT_RESPONSE = error_response(
+    "The Idempotency-Key was used before for a different request; nothing was booked.",
+    "This Idempotency-Key was used for a different booking.",
+)
+
+OPERATOR_UNAVAILABLE_RESPONSE = error_response(
+    "An operator of the journey is not answering; nothing was booked. Try again shortly.",
+    "Compagnie Tunisienne de Navigation is not answering; please try again.",
+)
+
+NOT_CANCELLABLE_RESPONSE = error_response(
+    "The booking can no longer be cancelled (it expired unpaid, or the operator refused it).",
+    "A booking that is expired unpaid cannot be cancelled.",
+)
+
+_LEG = {
+    "direction": "outbound",
+    "sailing_id": 4211,
+    "sailing_ref": "CTN2707141900TUNMRS",
+    "operator": {"code": "CTN", "name": "Compagnie Tunisienne de Navigation"},
+    "from": {"code": "TNTUN", "name": "Tunis"},
+    "to": {"code": "FRMRS", "name": "Marseille"},
+    "departs_at": "2027-07-14T18:00:00+00:00",
+    "arrives_at": "2027-07-15T15:00:00+00:00",
+    "departs_local": "2027-07-14T19:00:00+01:00",
+    "arrives_local": "2027-07-15T17:00:00+02:00",
+    "price": {"amount_minor": 25000, "currency": "EUR"},
+    "price_lines": [
+        {
+            "code": "adult",
+            "quantity": 1,
+            "unit": {"amount_minor": 10000, "currency": "EUR"},
+            "total": {"amount_minor": 10000, "currency": "EUR"},
+        },
+        {
+            "code": "vehicle:car",
+            "quantity": 1,
+            "unit": {"amount_minor": 15000, "currency": "EUR"},
+            "total": {"amount_minor": 15000, "currency": "EUR"},
+        },
+    ],
+}
+_PASSENGER = {
+    "type": "adult",
+    "first_name": "Amira",
+    "last_name": "Ben Salah",
+    "date_of_birth": "1985-04-12",
+    "nationality": "TN",
+    "document_number": "X1234567",
+}
+_VEHICLE = {"category": "car", "registration": "123 TU 4567", "length_cm": 450, "height_cm": 160}
+_CONTACT = {"name": "Amira Ben Salah", "email": "amira@example.com", "phone": "+216 71 000 000"}
+
+BOOKING_REQUEST_EXAMPLE = OpenApiExample(
+    "One adult and a car, one way",
+    request_only=True,
+    value={
+        "outbound_sailing_id": 4211,
+        "passengers": [_PASSENGER],
+        "vehicle": _VEHICLE,
+        "accommodation": "deck",
+        "pets": 0,
+        "contact": _CONTACT,
+    },
+)
+
+_BOOKING = {
+    "reference": "K7MP4Q",
+    "status": "held",
+    "created_at": "2027-06-01T09:30:00+00:00",
+    "hold_expires_at": "2027-06-01T09:50:00+00:00",
+    "legs": [_LEG],
+    "total": {"amount_minor": 25000, "currency": "EUR"},
+    "passengers": [_PASSENGER],
+    "vehicle": _VEHICLE,
+    "accommodation": "deck",
+    "pets": 0,
+    "contact": _CONTACT,
+}
+
+NEW_BOOKING_EXAMPLE = OpenApiExample(
+    "Held, awaiting payment",
+    response_only=True,
+    status_codes=[201],
+    value={**_BOOKING, "access_token": "3f9c1a7e5b2d4c6e8a0b1c2d3e4f5a6b7c8d9e0f"},
+)
+
+BOOKING_EXAMPLE = OpenApiExample(
+    "Held, awaiting payment",
+    response_only=True,
+    value={
+        **_BOOKING,
+        "events": [
+            {"from": None, "to": "held", "at": "2027-06-01T09:30:00+00:00", "by": "traveller", "reason": "places held"}
+        ],
+        "refund_if_cancelled_now": {"amount_minor": 0, "currency": "EUR"},
+    },
+)

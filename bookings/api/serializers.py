@@ -1,0 +1,266 @@
+"""Serializers of the bookings API.
+
+Bookings are answered through the output serializers. The request body is not read through a serializer:
+`bookings.requests.parse_booking_request` reads and checks it, for the website and the API alike, so the
+input serializers only describe it for the OpenAPI schema and must be kept in step with that parser.
+
+Times in UTC are spelled as in search results (`+00:00`), and legs carry the same fields as a search row,
+so an app can show a booked sailing with the code that shows a found one.
+"""
+
+import datetime as dt
+
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
+from rest_framework import serializers
+
+from bookings.access import access_token
+from bookings.models import Booking, BookingEvent, BookingLeg
+from bookings.policy import refund_due
+from bookings.requests import MAX_PETS
+from bookings.services import Cancellation
+from ferries.api.serializers import MoneySerializer, OperatorRefSerializer, PortRefSerializer, PriceLineSerializer
+from ferries.choices import MAX_PASSENGERS, Accommodation, PassengerType, VehicleCategory
+from ferries.money import money
+
+# Who changed a booking's status, as travellers are told: staff and user ids stay in the admin. Any other
+# actor (the payment provider, the sweepers) is the system.
+EVENT_ACTORS = ["traveller", "staff", "operator", "system"]
+_ACTOR_KINDS = {"traveller": "traveller", "user": "traveller", "staff": "staff", "operator": "operator"}
+
+
+class UtcDateTimeField(serializers.DateTimeField):
+    """A moment in UTC, spelled as search results spell it: 2027-07-14T18:00:00+00:00."""
+
+    def to_representation(self, value: dt.datetime) -> str:
+        return value.astimezone(dt.UTC).isoformat()
+
+
+# --- the booking request (documentation only) -------------------------------------------------------
+
+
+@extend_schema_serializer(component_name="PassengerRequest")
+class PassengerInputSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(
+        choices=PassengerType.choices,
+        help_text="By age on the day of the outbound departure: infant 0–3, child 4–11, adult 12–64, senior 65+.",
+    )
+    first_name = serializers.CharField(
+        max_length=100,
+        help_text="As on the travel document: letters of any alphabet, spaces, hyphens, apostrophes and dots.",
+    )
+    last_name = serializers.CharField(max_length=100, help_text="As on the travel document.")
+    date_of_birth = serializers.DateField(help_text="YYYY-MM-DD; must match the passenger type.")
+    nationality = serializers.CharField(min_length=2, max_length=2, help_text="ISO 3166-1 alpha-2, e.g. TN.")
+    document_number = serializers.CharField(
+        min_length=4, max_length=20, help_text="Passport or identity card number: 4 to 20 letters and digits."
+    )
+
+
+@extend_schema_serializer(component_name="VehicleRequest")
+class VehicleInputSerializer(serializers.Serializer):
+    category = serializers.ChoiceField(choices=VehicleCategory.choices)
+    registration = serializers.CharField(
+        max_length=16, help_text="As on the number plate: letters, digits, spaces and hyphens."
+    )
+    length_cm = serializers.IntegerField(
+        required=False, help_text="Defaults to a typical length for the category; each category has its limits."
+    )
+    height_cm = serializers.IntegerField(
+        required=False,
+        help_text="Defaults to a typical height for the category. A vehicle taller than the vessel takes is "
+        "refused on this field.",
+    )
+
+
+@extend_schema_serializer(component_name="ContactRequest")
+class ContactInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=150)
+    email = serializers.EmailField(help_text="Where the confirmation and the e-ticket are sent.")
+    phone = serializers.CharField(max_length=32, help_text="With its country code, e.g. +216 71 000 000.")
+
+
+@extend_schema_serializer(component_name="BookingRequest")
+class BookingCreateInputSerializer(serializers.Serializer):
+    outbound_sailing_id = serializers.IntegerField(
+        min_value=1, help_text="`sailing_id` of a search result. Sales close shortly before departure."
+    )
+    return_sailing_id = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        help_text="For a return journey: a sailing back from where the outbound arrives, leaving after it "
+        "arrives. Leave out (or null) for one way.",
+    )
+    passengers = PassengerInputSerializer(
+        many=True,
+        min_length=1,
+        max_length=MAX_PASSENGERS,
+        help_text="At least one adult or senior; each infant travels on the lap of an adult or a senior.",
+    )
+    vehicle = VehicleInputSerializer(required=False, allow_null=True, help_text="Null or left out for none.")
+    accommodation = serializers.ChoiceField(
+        choices=Accommodation.choices,
+        default=Accommodation.DECK,
+        help_text="Deck passage, a reserved seat or cabins for the whole party, on every leg.",
+    )
+    pets = serializers.IntegerField(min_value=0, max_value=MAX_PETS, default=0)
+    contact = ContactInputSerializer()
+
+
+# --- bookings as answered -----------------------------------------------------------------------------
+
+
+@extend_schema_serializer(component_name="BookingLeg")
+class LegOutputSerializer(serializers.Serializer):
+    direction = serializers.ChoiceField(choices=BookingLeg.Direction.choices)
+    sailing_id = serializers.IntegerField()
+    sailing_ref = serializers.CharField(source="sailing.ref", help_text="The operator's reference for the sailing.")
+    operator = OperatorRefSerializer(source="sailing.route.operator")
+    departs_at = UtcDateTimeField(source="sailing.departs_at", help_text="UTC.")
+    arrives_at = UtcDateTimeField(source="sailing.arrives_at", help_text="UTC.")
+    departs_local = serializers.SerializerMethodField(help_text="In the departure port's time zone, with its offset.")
+    arrives_local = serializers.SerializerMethodField(help_text="In the arrival port's time zone, with its offset.")
+    price = serializers.SerializerMethodField(help_text="This leg's price for the whole party.")
+    price_lines = PriceLineSerializer(many=True)
+
+    def get_fields(self):
+        # "from" is a Python keyword, so the port fields cannot be declared as class attributes.
+        fields = super().get_fields()
+        fields["from"] = PortRefSerializer(source="sailing.route.origin")
+        fields["to"] = PortRefSerializer(source="sailing.route.destination")
+        return fields
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_departs_local(self, leg: BookingLeg) -> str:
+        return leg.sailing.departs_at.astimezone(leg.sailing.route.origin.tz).isoformat()
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_arrives_local(self, leg: BookingLeg) -> str:
+        return leg.sailing.arrives_at.astimezone(leg.sailing.route.destination.tz).isoformat()
+
+    @extend_schema_field(MoneySerializer)
+    def get_price(self, leg: BookingLeg) -> dict:
+        return money(leg.price_minor, leg.booking.currency)
+
+
+@extend_schema_serializer(component_name="Passenger")
+class PassengerOutputSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=PassengerType.choices)
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    date_of_birth = serializers.DateField()
+    nationality = serializers.CharField(help_text="ISO 3166-1 alpha-2.")
+    document_number = serializers.CharField()
+
+
+@extend_schema_serializer(component_name="Vehicle")
+class VehicleOutputSerializer(serializers.Serializer):
+    category = serializers.ChoiceField(choices=VehicleCategory.choices)
+    registration = serializers.CharField()
+    length_cm = serializers.IntegerField()
+    height_cm = serializers.IntegerField()
+
+
+@extend_schema_serializer(component_name="Contact")
+class ContactOutputSerializer(serializers.Serializer):
+    name = serializers.CharField(source="contact_name")
+    email = serializers.EmailField(source="contact_email")
+    phone = serializers.CharField(source="contact_phone")
+
+
+@extend_schema_serializer(component_name="BookingEvent")
+class EventOutputSerializer(serializers.Serializer):
+    at = UtcDateTimeField(help_text="UTC.")
+    by = serializers.SerializerMethodField(help_text="Who made the change, in general terms.")
+    reason = serializers.CharField()
+
+    def get_fields(self):
+        # "from" is a Python keyword, so the status fields cannot be declared as class attributes.
+        fields = super().get_fields()
+        fields["from"] = serializers.SerializerMethodField(method_name="get_from_status")
+        fields["to"] = serializers.ChoiceField(choices=Booking.Status.choices, source="to_status")
+        return {name: fields[name] for name in ("from", "to", "at", "by", "reason")}
+
+    @extend_schema_field(serializers.ChoiceField(choices=Booking.Status.choices, allow_null=True))
+    def get_from_status(self, event: BookingEvent) -> str | None:
+        """Null for the booking's first status."""
+        return event.from_status or None
+
+    @extend_schema_field(serializers.ChoiceField(choices=EVENT_ACTORS))
+    def get_by(self, event: BookingEvent) -> str:
+        return _ACTOR_KINDS.get(event.actor.split(":", 1)[0], "system")
+
+
+class BookingBaseOutputSerializer(serializers.Serializer):
+    reference = serializers.CharField(help_text="Six letters and digits, without 0/O or 1/I.")
+    status = serializers.ChoiceField(choices=Booking.Status.choices)
+    created_at = UtcDateTimeField(help_text="UTC.")
+    hold_expires_at = serializers.SerializerMethodField(
+        help_text="While the booking is held: when its places are given back unless it is paid. Null otherwise."
+    )
+    legs = LegOutputSerializer(many=True, help_text="The outbound leg, then the return leg if any.")
+    total = serializers.SerializerMethodField(help_text="What the whole booking costs, every leg included.")
+
+    @extend_schema_field(UtcDateTimeField(allow_null=True))
+    def get_hold_expires_at(self, booking: Booking) -> str | None:
+        if booking.status != Booking.Status.HELD:
+            return None
+        return UtcDateTimeField().to_representation(booking.hold_expires_at)
+
+    @extend_schema_field(MoneySerializer)
+    def get_total(self, booking: Booking) -> dict:
+        return money(booking.total_minor, booking.currency)
+
+
+@extend_schema_serializer(component_name="BookingSummary")
+class BookingSummaryOutputSerializer(BookingBaseOutputSerializer):
+    """A line of the user's list of bookings."""
+
+
+class BookingOutputSerializer(BookingBaseOutputSerializer):
+    passengers = PassengerOutputSerializer(many=True)
+    vehicle = VehicleOutputSerializer(allow_null=True, help_text="Null when no vehicle travels.")
+    accommodation = serializers.ChoiceField(choices=Accommodation.choices)
+    pets = serializers.IntegerField()
+    contact = ContactOutputSerializer(source="*")
+
+
+@extend_schema_serializer(component_name="NewBooking")
+class BookingCreatedOutputSerializer(BookingOutputSerializer):
+    access_token = serializers.SerializerMethodField(
+        help_text="Keep it: sent as `X-Booking-Token`, it opens this booking without an account."
+    )
+
+    def get_access_token(self, booking: Booking) -> str:
+        return access_token(booking)
+
+
+@extend_schema_serializer(component_name="Booking")
+class BookingDetailOutputSerializer(BookingOutputSerializer):
+    events = EventOutputSerializer(many=True, help_text="Every change of status, oldest first.")
+    refund_if_cancelled_now = serializers.SerializerMethodField(
+        help_text="What cancelling now would give back, by the fare's cancellation policy (0 while unpaid). "
+        "Null once the booking no longer travels."
+    )
+
+    @extend_schema_field(MoneySerializer(allow_null=True))
+    def get_refund_if_cancelled_now(self, booking: Booking) -> dict | None:
+        if not booking.is_active:
+            return None
+        return money(refund_due(booking=booking, at=timezone.now()), booking.currency)
+
+
+@extend_schema_serializer(component_name="Cancellation")
+class CancellationOutputSerializer(serializers.Serializer):
+    reference = serializers.CharField(source="booking.reference")
+    status = serializers.ChoiceField(choices=Booking.Status.choices, source="booking.status")
+    refund = serializers.SerializerMethodField(
+        help_text="Given back to the card that paid, by the fare's cancellation policy; 0 when nothing was paid "
+        "or the booking was already cancelled."
+    )
+
+    @extend_schema_field(MoneySerializer)
+    def get_refund(self, cancellation: Cancellation) -> dict:
+        return money(cancellation.refund_minor, cancellation.booking.currency)

@@ -1,0 +1,187 @@
+"""Bookings for mobile apps: make one, read it, cancel it, list a signed-in user's own.
+
+Apps sign in with `Authorization: Token …`; guests open their booking with its access token, sent as
+`X-Booking-Token`. Whoever may not see a booking is answered 404, exactly as for a reference that does
+not exist, so references cannot be probed.
+"""
+
+import re
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import status
+from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from bookings import workflows
+from bookings.api.schema import (
+    BOOKING_EXAMPLE,
+    BOOKING_REQUEST_EXAMPLE,
+    BOOKING_TOKEN,
+    BOOKING_VALIDATION_ERROR_RESPONSE,
+    IDEMPOTENCY_CONFLICT_RESPONSE,
+    IDEMPOTENCY_KEY,
+    LOCATION,
+    NEW_BOOKING_EXAMPLE,
+    NOT_CANCELLABLE_RESPONSE,
+    NOT_FOUND_RESPONSE,
+    NOT_SIGNED_IN_RESPONSE,
+    OPERATOR_UNAVAILABLE_RESPONSE,
+    REFERENCE,
+)
+from bookings.api.serializers import (
+    BookingCreatedOutputSerializer,
+    BookingCreateInputSerializer,
+    BookingDetailOutputSerializer,
+    BookingSummaryOutputSerializer,
+    CancellationOutputSerializer,
+)
+from bookings.models import Booking
+from bookings.requests import parse_booking_request
+from bookings.selectors import booking_details, booking_for_owner, booking_for_token, booking_list
+from bookings.services import IdempotencyConflict, OperatorUnavailable, TransitionNotAllowed, booking_create
+from maritime.api import JSONBodyParser, TokenAuthentication, api_validation_error
+
+# Anything else in the path cannot be a reference, and is not looked up.
+REFERENCE_PATTERN = re.compile(r"[A-Za-z0-9]{1,12}")
+IDEMPOTENCY_KEY_MAX_LENGTH = Booking._meta.get_field("idempotency_key").max_length
+
+
+class IdempotencyKeyReused(APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "idempotency_key_reused"
+
+
+class OperatorNotAnswering(APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "operator_unavailable"
+
+
+class NotCancellable(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "not_cancellable"
+
+
+class BookingApi:
+    # Only the app's Token counts: a website session must neither own an app's booking by accident nor need
+    # the CSRF token that session authentication would ask for.
+    authentication_classes = [TokenAuthentication]
+    permission_classes = [AllowAny]
+    parser_classes = [JSONBodyParser]
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="booking_list",
+        summary="The signed-in user's bookings, newest first",
+        responses={200: BookingSummaryOutputSerializer(many=True), 401: NOT_SIGNED_IN_RESPONSE},
+    )
+)
+class BookingListCreateApi(BookingApi, ListAPIView):
+    serializer_class = BookingSummaryOutputSerializer
+
+    def get_permissions(self):
+        # Anyone may book (a guest is given the booking's access token); only a signed-in user has a list.
+        return [AllowAny()] if self.request.method == "POST" else [IsAuthenticated()]
+
+    def get_queryset(self):
+        return booking_list(owner=self.request.user)
+
+    @extend_schema(
+        operation_id="booking_create",
+        summary="Book: hold places on one sailing, or two for a return",
+        description="Places are held for a limited time (`hold_expires_at`) while the traveller pays. Prices are "
+        "worked out here from the fares, for the whole party. Signed in with a Token, the booking is the user's; "
+        "without one, keep the answered `access_token` to open it again. The language of `Accept-Language` "
+        "(en or fr) is kept with the booking for the e-mails about it.",
+        parameters=[IDEMPOTENCY_KEY, LOCATION],
+        request=BookingCreateInputSerializer,
+        responses={
+            201: BookingCreatedOutputSerializer,
+            400: BOOKING_VALIDATION_ERROR_RESPONSE,
+            422: IDEMPOTENCY_CONFLICT_RESPONSE,
+            503: OPERATOR_UNAVAILABLE_RESPONSE,
+        },
+        examples=[BOOKING_REQUEST_EXAMPLE, NEW_BOOKING_EXAMPLE],
+    )
+    def post(self, request: Request) -> Response:
+        key = _idempotency_key(request)
+        try:
+            booking = booking_create(
+                request=parse_booking_request(request.data),
+                owner=request.user if request.user.is_authenticated else None,
+                language=request.LANGUAGE_CODE,
+                idempotency_key=key,
+            )
+        except DjangoValidationError as error:
+            raise api_validation_error(error) from error
+        except IdempotencyConflict as error:
+            raise IdempotencyKeyReused(str(error)) from error
+        except OperatorUnavailable as error:
+            raise OperatorNotAnswering(str(error)) from error
+        booking = booking_details().get(pk=booking.pk)
+        location = request.build_absolute_uri(reverse("api-booking-detail", kwargs={"reference": booking.reference}))
+        return Response(
+            BookingCreatedOutputSerializer(booking).data, status=status.HTTP_201_CREATED, headers={"Location": location}
+        )
+
+
+class BookingDetailApi(BookingApi, APIView):
+    @extend_schema(
+        operation_id="booking_detail",
+        summary="A booking, with its history",
+        description="For its owner signed in with a Token, or anyone sending its access token as `X-Booking-Token`.",
+        parameters=[REFERENCE, BOOKING_TOKEN],
+        responses={200: BookingDetailOutputSerializer, 404: NOT_FOUND_RESPONSE},
+        examples=[BOOKING_EXAMPLE],
+    )
+    def get(self, request: Request, reference: str) -> Response:
+        booking, _actor = _booking_for(request, reference)
+        return Response(BookingDetailOutputSerializer(booking).data)
+
+
+class BookingCancelApi(BookingApi, APIView):
+    @extend_schema(
+        operation_id="booking_cancel",
+        summary="Cancel a booking",
+        description="Gives the places back and refunds what the fare's cancellation policy allows (see "
+        "`refund_if_cancelled_now`). Cancelling a cancelled booking again changes nothing and answers a refund of 0.",
+        parameters=[REFERENCE, BOOKING_TOKEN],
+        request=None,
+        responses={200: CancellationOutputSerializer, 404: NOT_FOUND_RESPONSE, 409: NOT_CANCELLABLE_RESPONSE},
+    )
+    def post(self, request: Request, reference: str) -> Response:
+        booking, actor = _booking_for(request, reference)
+        try:
+            cancellation = workflows.booking_cancel(booking_id=booking.pk, actor=actor, reason="cancelled in the app")
+        except TransitionNotAllowed as error:
+            raise NotCancellable(str(error)) from error
+        return Response(CancellationOutputSerializer(cancellation).data)
+
+
+def _idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not 0 < len(key) <= IDEMPOTENCY_KEY_MAX_LENGTH or not key.isprintable():
+        message = _("Give 1 to %(max)d printable characters, or leave the header out.")
+        raise ValidationError({"Idempotency-Key": [message % {"max": IDEMPOTENCY_KEY_MAX_LENGTH}]})
+    return key
+
+
+def _booking_for(request: Request, reference: str) -> tuple[Booking, str]:
+    """The booking if its owner's Token or its access token came with the request, and who is acting
+    (for its history); any other request is answered as if the reference did not exist."""
+    if REFERENCE_PATTERN.fullmatch(reference):
+        if booking := booking_for_owner(reference=reference, user=request.user):
+            return booking, f"user:{request.user.pk}"
+        token = request.headers.get("X-Booking-Token", "")
+        if token and (booking := booking_for_token(reference=reference, token=token)):
+            return booking, "traveller"
+    raise NotFound(_("Booking not found."))

@@ -1,0 +1,225 @@
+"""The website's booking forms: who travels, and "manage my booking".
+
+They hold no rule of their own. `BookingForm.clean()` gathers the raw values into the request body the
+API takes too and hands it to `parse_booking_request`, the one place that checks a booking; its errors,
+keyed by dotted paths ("passengers.0.last_name"), come back next to the inputs of the same name
+("passengers-0-last_name"). Errors about the sailings or the party as a whole go above the form.
+Attributes such as `required`, `min` and `max` are hints for the browser only.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from bookings.requests import AGES, MAX_PETS, BookingRequest, parse_booking_request
+from ferries.choices import Accommodation, PassengerType, VehicleCategory
+from ferries.party import Party
+
+# Grown-ups first: the first passenger is usually the one filling in the form.
+PASSENGER_ORDER = (PassengerType.ADULT, PassengerType.SENIOR, PassengerType.CHILD, PassengerType.INFANT)
+PASSENGER_HEADINGS = {
+    PassengerType.ADULT: _("Adult %(number)d"),
+    PassengerType.SENIOR: _("Senior %(number)d"),
+    PassengerType.CHILD: _("Child %(number)d"),
+    PassengerType.INFANT: _("Infant %(number)d"),
+}
+PASSENGER_FIELDS = ("first_name", "last_name", "date_of_birth", "nationality", "document_number")
+# Errors about something the form has no input for are shown above it, introduced by what they are about.
+TOPICS = {
+    "outbound_sailing_id": _("Outbound sailing"),
+    "return_sailing_id": _("Return sailing"),
+    "vehicle": _("Vehicle"),
+    "vehicle.category": _("Vehicle"),
+    "contact": _("Contact"),
+}
+
+
+def input_name(path: str) -> str:
+    """The input of an error path: "passengers.0.last_name" → "passengers-0-last_name"."""
+    return path.replace(".", "-")
+
+
+def age_note(kind: str) -> str:
+    """The ages a passenger type covers, as `parse_booking_request` checks them."""
+    low, high = AGES[kind]
+    if high >= 100:
+        return _("Aged %(low)d or over on the day of travel") % {"low": low}
+    return _("Aged %(low)d to %(high)d on the day of travel") % {"low": low, "high": high}
+
+
+def passenger_types(party: Party) -> list[str]:
+    return [kind for kind in PASSENGER_ORDER for _n in range(party.counts.get(kind, 0))]
+
+
+def _text(label, *, autocomplete: str = "off", required: bool = True, **attrs) -> forms.CharField:
+    widget = forms.TextInput(attrs={"autocomplete": autocomplete, "required": required, **attrs})
+    return forms.CharField(label=label, required=False, widget=widget)
+
+
+def _number(label, *, initial=None, **attrs) -> forms.CharField:
+    widget = forms.NumberInput(attrs={"inputmode": "numeric", "step": 1, "required": True, **attrs})
+    return forms.CharField(label=label, required=False, initial=initial, widget=widget)
+
+
+@dataclass(frozen=True)
+class PassengerBlock:
+    heading: str
+    note: str  # the ages of the passenger's type
+    fields: list
+
+
+class BookingForm(forms.Form):
+    accommodation = forms.CharField(
+        label=_("Accommodation"), required=False, widget=forms.Select(choices=Accommodation.choices)
+    )
+    pets = forms.CharField(
+        label=_("Pets"),
+        required=False,
+        initial=0,
+        widget=forms.Select(
+            choices=[(0, pgettext_lazy("pets", "None"))] + [(n, str(n)) for n in range(1, MAX_PETS + 1)]
+        ),
+        help_text=_("Each pet is charged per crossing."),
+    )
+
+    def __init__(
+        self, data=None, *, party: Party, outbound_id: str, return_id: str = "", travel_day: dt.date, contact=None
+    ):
+        initial = {"accommodation": party.accommodation, **(contact or {})}
+        if party.vehicle:
+            initial |= {"vehicle-length_cm": party.vehicle.length_cm, "vehicle-height_cm": party.vehicle.height_cm}
+        super().__init__(data, initial=initial)
+        self.party = party
+        self.sailing_ids = {"outbound_sailing_id": outbound_id, "return_sailing_id": return_id}
+        self.types = passenger_types(party)
+        for index, _kind in enumerate(self.types):
+            self._add_passenger_fields(index, travel_day)
+        if party.vehicle:
+            self._add_vehicle_fields()
+        self.fields["contact-name"] = _text(_("Full name"), autocomplete="name")
+        self.fields["contact-email"] = _text(_("E-mail"), autocomplete="email", type="email")
+        self.fields["contact-phone"] = _text(
+            _("Mobile phone"), autocomplete="tel", type="tel", placeholder="+216 71 000 000"
+        )
+        self.fields["contact-email"].help_text = _(
+            "Your tickets go here; with it and the reference you manage the booking."
+        )
+        self.booking_request: BookingRequest | None = None
+
+    def _add_passenger_fields(self, index: int, travel_day: dt.date) -> None:
+        first = index == 0  # the browser may fill in the first passenger as the person at the keyboard
+        prefix = f"passengers-{index}-"
+        self.fields[prefix + "first_name"] = _text(_("First name"), autocomplete="given-name" if first else "off")
+        self.fields[prefix + "last_name"] = _text(_("Last name"), autocomplete="family-name" if first else "off")
+        self.fields[prefix + "date_of_birth"] = forms.CharField(
+            label=_("Date of birth"),
+            required=False,
+            widget=forms.DateInput(
+                attrs={"type": "date", "max": travel_day.isoformat(), "required": True,
+                       "autocomplete": "bday" if first else "off"}
+            ),
+        )  # fmt: skip
+        self.fields[prefix + "nationality"] = _text(
+            _("Nationality"), maxlength=2, list="countries", placeholder="TN", autocapitalize="characters"
+        )
+        self.fields[prefix + "nationality"].help_text = _("Country code, e.g. TN, FR")
+        self.fields[prefix + "document_number"] = _text(
+            _("Passport or ID number"), maxlength=20, autocapitalize="characters"
+        )
+
+    def _add_vehicle_fields(self) -> None:
+        self.fields["vehicle-registration"] = _text(
+            _("Registration"), maxlength=16, autocapitalize="characters", placeholder="123 TU 4567"
+        )
+        self.fields["vehicle-length_cm"] = _number(_("Length (cm)"), min=1)
+        self.fields["vehicle-height_cm"] = _number(_("Height (cm)"), min=1)
+
+    # --- what the template shows --------------------------------------------------------------------
+
+    @property
+    def passenger_blocks(self) -> list[PassengerBlock]:
+        blocks, numbers = [], dict.fromkeys(PASSENGER_ORDER, 0)
+        for index, kind in enumerate(self.types):
+            numbers[kind] += 1
+            heading = PASSENGER_HEADINGS[kind] % {"number": numbers[kind]}
+            fields = [self[f"passengers-{index}-{name}"] for name in PASSENGER_FIELDS]
+            blocks.append(PassengerBlock(heading, age_note(kind), fields))
+        return blocks
+
+    @property
+    def vehicle_label(self) -> str:
+        return str(VehicleCategory(self.party.vehicle.category).label) if self.party.vehicle else ""
+
+    @property
+    def vehicle_fields(self) -> list:
+        return [self[name] for name in ("vehicle-registration", "vehicle-length_cm", "vehicle-height_cm")]
+
+    @property
+    def contact_fields(self) -> list:
+        return [self[name] for name in ("contact-name", "contact-email", "contact-phone")]
+
+    # --- the request, and its errors -----------------------------------------------------------------
+
+    def clean(self):
+        try:
+            self.booking_request = parse_booking_request(self.request_data())
+        except ValidationError as error:
+            self.add_request_errors(error)
+        return self.cleaned_data
+
+    def request_data(self) -> dict:
+        """The values as typed, in the shape of the API's request body; the types and the vehicle come from
+        the search, not from the page."""
+        value = self.data.get
+        data = {key: sailing_id for key, sailing_id in self.sailing_ids.items() if sailing_id}
+        data["passengers"] = [
+            {"type": kind, **{name: value(f"passengers-{index}-{name}", "") for name in PASSENGER_FIELDS}}
+            for index, kind in enumerate(self.types)
+        ]
+        if self.party.vehicle:
+            data["vehicle"] = {"category": self.party.vehicle.category, "registration": value("vehicle-registration")}
+            for name in ("length_cm", "height_cm"):
+                if value(f"vehicle-{name}", "").strip():  # left empty: the category's typical size
+                    data["vehicle"][name] = value(f"vehicle-{name}").strip()
+        data["accommodation"] = value("accommodation") or self.party.accommodation
+        data["pets"] = value("pets", "").strip() or 0
+        data["contact"] = {name: value(f"contact-{name}", "") for name in ("name", "email", "phone")}
+        return data
+
+    def add_request_errors(self, error: ValidationError) -> None:
+        for path, messages in error.message_dict.items():
+            name = input_name(path)
+            if name in self.fields:
+                self.add_error(name, messages)
+            elif path in TOPICS:
+                self.add_error(None, [f"{TOPICS[path]}: {message}" for message in messages])
+            else:
+                self.add_error(None, messages)
+
+
+class ManageBookingForm(forms.Form):
+    reference = forms.CharField(
+        label=_("Booking reference"),
+        max_length=12,
+        widget=forms.TextInput(
+            attrs={
+                "autocapitalize": "characters",
+                "autocomplete": "off",
+                "spellcheck": "false",
+                "placeholder": "K7QX2M",
+            },
+        ),
+    )
+    email = forms.CharField(
+        label=_("E-mail used for the booking"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+    def clean_reference(self) -> str:
+        # Read aloud or copied from an e-mail, a reference may come with spaces in it.
+        return "".join(self.cleaned_data["reference"].split())

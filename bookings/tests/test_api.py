@@ -1,0 +1,655 @@
+"""The mobile API for bookings — make, read, cancel, list — and its tokens, on real PostgreSQL and Redis."""
+
+import datetime as dt
+import json
+
+import pytest
+from django.contrib.auth.models import User
+from django.db.models import Sum
+from drf_spectacular.generators import SchemaGenerator
+from jsonschema import Draft7Validator
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from bookings.access import access_token
+from bookings.models import Booking, BookingEvent, Passenger
+from bookings.services import booking_transition
+from bookings.tests.factories import ADULT, CHILD, INFANT, held_booking, request_data
+from ferries.choices import Resource
+from ferries.models import CapacityHold, Sailing, SailingInventory
+from ferries.tests.factories import OperatorFactory, RouteFactory, VesselFactory, sailing_factory
+from ferries.tests.test_api import as_json_schema
+
+pytestmark = pytest.mark.django_db
+
+BOOKINGS = "/api/v1/bookings"
+CAR = {"category": "car", "registration": "123 TU 4567", "length_cm": 450, "height_cm": 160}
+DOWN = "http://127.0.0.1:9/"  # the discard port: nothing listens there
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def outbound(tunis_marseille):
+    return sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=10))
+
+
+@pytest.fixture
+def inbound(marseille_tunis):
+    return sailing_factory(route=marseille_tunis, departs_in=dt.timedelta(days=14))
+
+
+@pytest.fixture
+def amira():
+    return User.objects.create_user("amira", password="a long pass phrase")
+
+
+@pytest.fixture
+def sami():
+    return User.objects.create_user("sami", password="another pass phrase")
+
+
+@pytest.fixture(scope="module")
+def openapi():
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def signed_in(user) -> dict:
+    return {"HTTP_AUTHORIZATION": f"Token {Token.objects.get_or_create(user=user)[0].key}"}
+
+
+def with_token(token: str) -> dict:
+    return {"HTTP_X_BOOKING_TOKEN": token}
+
+
+def book(api, data, **headers):
+    return api.post(BOOKINGS, data, format="json", **headers)
+
+
+def nothing_written() -> bool:
+    """No booking, passenger or hold was kept, and no sailing has a place taken."""
+    taken = SailingInventory.objects.aggregate(total=Sum("taken"))["total"] or 0
+    return (Booking.objects.count(), Passenger.objects.count(), CapacityHold.objects.count(), taken) == (0, 0, 0, 0)
+
+
+def passengers_taken(sailing: Sailing) -> int:
+    return SailingInventory.objects.get(sailing=sailing, resource=Resource.PASSENGERS).taken
+
+
+def assert_documented(openapi: dict, method: str, path: str, response) -> None:
+    """The answer matches what the OpenAPI schema says of this operation and status, both ways."""
+    operation = openapi["paths"][path][method]
+    assert str(response.status_code) in operation["responses"], f"{response.status_code} is not documented"
+    media = operation["responses"][str(response.status_code)]["content"]["application/json"]
+    body = response.json()
+    assert body, "an empty answer would match any schema"
+    validator = Draft7Validator(as_json_schema(media["schema"], openapi["components"]["schemas"]))
+    assert [f"{list(error.absolute_path)}: {error.message}" for error in validator.iter_errors(body)] == []
+
+
+def paid(booking: Booking) -> Booking:
+    Booking.objects.filter(pk=booking.pk).update(status=Booking.Status.PAID)
+    return booking
+
+
+# --- making a booking ---------------------------------------------------------------------------------
+
+
+def test_a_one_way_booking_is_held_and_priced_for_the_whole_party(api, openapi, outbound):
+    response = book(api, request_data(outbound, passengers=[ADULT, dict(CHILD)], vehicle=CAR))
+
+    assert response.status_code == 201
+    assert_documented(openapi, "post", BOOKINGS, response)
+    body = response.json()
+    booking = Booking.objects.get()
+    assert body["reference"] == booking.reference
+    assert body["status"] == "held"
+    assert body["total"] == {"amount_minor": 10000 + 5000 + 15000, "currency": "EUR"}
+    assert body["hold_expires_at"] == booking.hold_expires_at.isoformat()
+    assert response["Location"] == f"http://testserver{BOOKINGS}/{booking.reference}"
+    [leg] = body["legs"]
+    assert (leg["direction"], leg["sailing_id"], leg["sailing_ref"]) == ("outbound", outbound.pk, outbound.ref)
+    assert (leg["from"], leg["to"]) == ({"code": "TNTUN", "name": "Tunis"}, {"code": "FRMRS", "name": "Marseille"})
+    assert leg["operator"] == {"code": "LOC", "name": "Local Lines"}
+    assert leg["departs_at"] == outbound.departs_at.isoformat()
+    assert leg["departs_local"] == outbound.departs_at.astimezone(outbound.route.origin.tz).isoformat()
+    assert leg["price"] == body["total"]
+    assert [line["code"] for line in leg["price_lines"]] == ["adult", "child", "accommodation:deck", "vehicle:car"]
+    assert [p["first_name"] for p in body["passengers"]] == ["Amira", "Youssef"]
+    assert body["vehicle"] == CAR
+    assert body["contact"] == {"name": "Amira Ben Salah", "email": "amira@example.com", "phone": "+216 71 000 000"}
+    assert (body["accommodation"], body["pets"]) == ("deck", 0)
+    assert passengers_taken(outbound) == 2
+
+
+def test_a_return_booking_holds_both_legs(api, openapi, outbound, inbound):
+    response = book(api, request_data(outbound, inbound))
+
+    assert response.status_code == 201
+    assert_documented(openapi, "post", BOOKINGS, response)
+    body = response.json()
+    assert [(leg["direction"], leg["sailing_id"]) for leg in body["legs"]] == [
+        ("outbound", outbound.pk),
+        ("return", inbound.pk),
+    ]
+    assert body["legs"][1]["from"]["code"] == "FRMRS"
+    assert body["total"] == {"amount_minor": 20000, "currency": "EUR"}
+    assert body["vehicle"] is None
+    assert (passengers_taken(outbound), passengers_taken(inbound)) == (1, 1)
+
+
+def test_the_access_token_answered_opens_the_new_booking(api, openapi, outbound):
+    created = book(api, request_data(outbound)).json()
+
+    response = APIClient().get(f"{BOOKINGS}/{created['reference']}", **with_token(created["access_token"]))
+
+    assert response.status_code == 200
+    assert_documented(openapi, "get", f"{BOOKINGS}/{{reference}}", response)
+    assert response.json()["reference"] == created["reference"]
+    assert "access_token" not in response.json()
+
+
+def test_a_booking_made_with_a_token_belongs_to_its_user(api, outbound, amira):
+    response = book(api, request_data(outbound), **signed_in(amira))
+
+    assert response.status_code == 201
+    assert Booking.objects.get().owner == amira
+
+
+def test_a_guest_booking_belongs_to_nobody(api, outbound):
+    assert book(api, request_data(outbound)).status_code == 201
+
+    assert Booking.objects.get().owner is None
+
+
+def test_the_booking_keeps_the_language_of_the_request(api, outbound):
+    book(api, request_data(outbound), HTTP_ACCEPT_LANGUAGE="fr-FR,fr;q=0.9")
+
+    assert Booking.objects.get().language == "fr"
+
+
+# --- Idempotency-Key ----------------------------------------------------------------------------------
+
+
+def test_the_same_request_with_the_same_key_answers_the_same_booking_once(api, outbound):
+    data = request_data(outbound)
+
+    first = book(api, data, HTTP_IDEMPOTENCY_KEY="6f1c2b3a-retry")
+    again = book(api, data, HTTP_IDEMPOTENCY_KEY="6f1c2b3a-retry")
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json()
+    assert again["Location"] == first["Location"]
+    assert (Booking.objects.count(), CapacityHold.objects.count(), passengers_taken(outbound)) == (1, 1, 1)
+
+
+def test_a_key_reused_for_another_request_is_refused_and_books_nothing_more(api, openapi, outbound):
+    data = request_data(outbound)
+    book(api, data, HTTP_IDEMPOTENCY_KEY="k-1")
+
+    response = book(
+        api, {**data, "contact": {**data["contact"], "phone": "+33 4 91 00 00 00"}}, HTTP_IDEMPOTENCY_KEY="k-1"
+    )
+
+    assert response.status_code == 422
+    assert_documented(openapi, "post", BOOKINGS, response)
+    assert response.json() == {"detail": "This Idempotency-Key was used for a different booking."}
+    assert (Booking.objects.count(), passengers_taken(outbound)) == (1, 1)
+
+
+@pytest.mark.parametrize("key", ["k" * 101, "", "tab\there"], ids=["too long", "empty", "control character"])
+def test_an_unusable_idempotency_key_is_refused_naming_the_header(api, openapi, outbound, key):
+    response = book(api, request_data(outbound), HTTP_IDEMPOTENCY_KEY=key)
+
+    assert response.status_code == 400
+    assert_documented(openapi, "post", BOOKINGS, response)
+    assert list(response.json()) == ["Idempotency-Key"]
+    assert nothing_written()
+
+
+# --- bad requests: 400 naming the field, nothing written ----------------------------------------------
+
+
+def sailing_gone(route):
+    sailing = sailing_factory(route=route, departs_in=dt.timedelta(days=3))
+    Sailing.objects.filter(pk=sailing.pk).update(status=Sailing.Status.DEPARTED)
+    return request_data(sailing)
+
+
+def too_late(route):
+    return request_data(sailing_factory(route=route, departs_in=dt.timedelta(minutes=10)))
+
+
+def same_way_back(route):
+    return request_data(sailing_factory(route=route), sailing_factory(route=route, departs_in=dt.timedelta(days=12)))
+
+
+def vehicle_too_tall(route):
+    low = VesselFactory(operator=route.operator, max_vehicle_height_cm=200)
+    return request_data(sailing_factory(route=route, vessel=low), vehicle={**CAR, "height_cm": 240})
+
+
+def sold_out(route):
+    small = VesselFactory(operator=route.operator, passenger_capacity=1)
+    return request_data(sailing_factory(route=route, vessel=small), passengers=[ADULT, {**ADULT, "first_name": "Sami"}])
+
+
+def changed(**changes):
+    """A valid request on a new sailing of the route, with these fields set; `contact__email` sets contact.email."""
+
+    def build(route):
+        data = request_data(sailing_factory(route=route))
+        for field, value in changes.items():
+            outer, _sep, inner = field.partition("__")
+            data[outer] = {**data[outer], inner: value} if inner else value
+        return data
+
+    return build
+
+
+def infant_alone(route):
+    return request_data(sailing_factory(route=route), passengers=[dict(INFANT)])
+
+
+def passenger(**fields):
+    return changed(passengers=[{**ADULT, **fields}])
+
+
+BAD_REQUESTS = [
+    pytest.param(changed(outbound_sailing_id=987654), "outbound_sailing_id", id="unknown sailing"),
+    pytest.param(sailing_gone, "outbound_sailing_id", id="departed sailing"),
+    pytest.param(too_late, "outbound_sailing_id", id="sales closed before departure"),
+    pytest.param(changed(outbound_sailing_id=None), "outbound_sailing_id", id="no sailing"),
+    pytest.param(same_way_back, "return_sailing_id", id="legs that do not match"),
+    pytest.param(passenger(last_name=""), "passengers.0.last_name", id="passenger without a name"),
+    pytest.param(passenger(first_name="R2-D2"), "passengers.0.first_name", id="digits in a name"),
+    pytest.param(infant_alone, "passengers", id="infant without an adult"),
+    pytest.param(passenger(date_of_birth="2020-01-01"), "passengers.0.date_of_birth", id="adult too young"),
+    pytest.param(changed(passengers=[ADULT] * 10), "passengers", id="ten passengers"),
+    pytest.param(vehicle_too_tall, "vehicle.height_cm", id="vehicle too tall for the vessel"),
+    pytest.param(changed(vehicle={**CAR, "height_cm": 900}), "vehicle.height_cm", id="vehicle higher than any"),
+    pytest.param(sold_out, "outbound_sailing_id", id="over capacity"),
+    pytest.param(changed(accommodation="suite"), "accommodation", id="unknown accommodation"),
+    pytest.param(changed(contact__email="not-an-email"), "contact.email", id="bad e-mail"),
+    # Wrong types, everywhere.
+    pytest.param(changed(outbound_sailing_id="abc"), "outbound_sailing_id", id="letters for an id"),
+    pytest.param(changed(outbound_sailing_id=1.5), "outbound_sailing_id", id="fraction for an id"),
+    pytest.param(changed(outbound_sailing_id=True), "outbound_sailing_id", id="boolean for an id"),
+    pytest.param(changed(outbound_sailing_id=10**30), "outbound_sailing_id", id="huge id"),
+    pytest.param(changed(outbound_sailing_id=[1]), "outbound_sailing_id", id="list for an id"),
+    pytest.param(changed(return_sailing_id={}), "return_sailing_id", id="object for an id"),
+    pytest.param(changed(passengers="Amira"), "passengers", id="string for the passengers"),
+    pytest.param(changed(passengers=[None]), "passengers.0", id="null passenger"),
+    pytest.param(changed(passengers=[["adult"]]), "passengers.0", id="list for a passenger"),
+    pytest.param(passenger(type=None), "passengers.0.type", id="null passenger type"),
+    pytest.param(passenger(last_name=["Ben", "Salah"]), "passengers.0.last_name", id="list for a name"),
+    pytest.param(passenger(date_of_birth=19850412), "passengers.0.date_of_birth", id="number for a date"),
+    pytest.param(passenger(date_of_birth="1985-02-30"), "passengers.0.date_of_birth", id="no such date"),
+    pytest.param(passenger(nationality=None), "passengers.0.nationality", id="null nationality"),
+    pytest.param(changed(vehicle="car"), "vehicle", id="string for the vehicle"),
+    pytest.param(changed(vehicle={**CAR, "category": None}), "vehicle.category", id="null vehicle category"),
+    pytest.param(changed(vehicle={**CAR, "length_cm": "long"}), "vehicle.length_cm", id="letters for a length"),
+    pytest.param(changed(vehicle={**CAR, "height_cm": None}), "vehicle.height_cm", id="null height"),
+    pytest.param(changed(vehicle={**CAR, "registration": 1234}), "vehicle.registration", id="number for a plate"),
+    pytest.param(changed(pets="many"), "pets", id="letters for pets"),
+    pytest.param(changed(pets=-1), "pets", id="negative pets"),
+    pytest.param(changed(accommodation=["deck"]), "accommodation", id="list for the accommodation"),
+    pytest.param(changed(contact=[]), "contact", id="list for the contact"),
+    pytest.param(changed(contact=None), "contact", id="no contact"),
+    pytest.param(changed(contact__name=None), "contact.name", id="null contact name"),
+    pytest.param(changed(contact__name="Amira\x00"), "contact.name", id="NUL in the contact name"),
+    pytest.param(changed(contact__phone={"number": 1}), "contact.phone", id="object for the phone"),
+    pytest.param(lambda route: [request_data(sailing_factory(route=route))], "non_field_errors", id="list body"),
+    pytest.param(lambda route: "book me", "non_field_errors", id="string body"),
+    pytest.param(lambda route: 42, "non_field_errors", id="number body"),
+    pytest.param(lambda route: {}, "outbound_sailing_id", id="empty object"),
+]
+
+
+@pytest.mark.parametrize(("bad", "field"), BAD_REQUESTS)
+def test_a_bad_request_is_refused_naming_the_field_and_writes_nothing(api, openapi, tunis_marseille, bad, field):
+    response = book(api, bad(tunis_marseille))
+
+    assert response.status_code == 400
+    assert_documented(openapi, "post", BOOKINGS, response)
+    body = response.json()
+    assert field in body, body
+    assert all(isinstance(message, str) and message for message in body[field])
+    assert nothing_written()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(b'{"outbound_sailing_id": ', id="cut short"),
+        pytest.param(b"[" * 100_000 + b"]" * 100_000, id="nested too deep"),
+        pytest.param(b'{"outbound_sailing_id": ' + b"9" * 5000 + b"}", id="number too long to read"),
+        pytest.param(b'{"pets": NaN}', id="NaN"),
+        pytest.param(b"\xff\xfe{\x00}\x00", id="not UTF-8"),
+        pytest.param(b"null", id="null"),
+    ],
+)
+def test_a_body_that_is_not_a_json_object_is_refused(api, openapi, tunis_marseille, raw):
+    response = api.post(BOOKINGS, raw, content_type="application/json")
+
+    assert response.status_code == 400
+    assert_documented(openapi, "post", BOOKINGS, response)
+    assert nothing_written()
+
+
+def test_a_form_encoded_body_is_refused_as_not_json(api, outbound):
+    response = api.post(BOOKINGS, {"outbound_sailing_id": outbound.pk})
+
+    assert response.status_code == 415
+    assert nothing_written()
+
+
+def test_every_bad_field_is_reported_at_once(api, outbound):
+    data = request_data(outbound, vehicle={**CAR, "height_cm": "tall"}, pets=9)
+    data["passengers"] = [{**ADULT, "last_name": ""}, {**ADULT, "nationality": "Tunisia"}]
+
+    response = book(api, data)
+
+    assert response.status_code == 400
+    assert set(response.json()) == {
+        "passengers.0.last_name", "passengers.1.nationality", "vehicle.height_cm", "pets"
+    }  # fmt: skip
+
+
+def test_an_operator_that_does_not_answer_is_a_503_and_nothing_is_booked(api, openapi, settings):
+    remote = OperatorFactory(code="REM", name="Remote Lines", integration="http", api_url=DOWN)
+    settings.OPERATOR_API_URLS = {"REM": DOWN}
+    sailing = sailing_factory(route=RouteFactory(operator=remote))
+
+    response = book(api, request_data(sailing), HTTP_IDEMPOTENCY_KEY="k-down")
+
+    assert response.status_code == 503
+    assert_documented(openapi, "post", BOOKINGS, response)
+    assert response.json() == {"detail": "Remote Lines is not answering; please try again."}
+    assert nothing_written()
+
+
+# --- who may read and cancel a booking ----------------------------------------------------------------
+
+
+@pytest.fixture
+def amiras_booking(amira):
+    booking = held_booking()
+    Booking.objects.filter(pk=booking.pk).update(owner=amira)
+    return booking
+
+
+def read(api, booking_or_reference, **headers):
+    reference = getattr(booking_or_reference, "reference", booking_or_reference)
+    return api.get(f"{BOOKINGS}/{reference}", **headers)
+
+
+def cancel(api, booking_or_reference, **headers):
+    reference = getattr(booking_or_reference, "reference", booking_or_reference)
+    return api.post(f"{BOOKINGS}/{reference}/cancel", **headers)
+
+
+ENDPOINTS = [pytest.param(read, id="read"), pytest.param(cancel, id="cancel")]
+
+
+@pytest.mark.parametrize("call", ENDPOINTS)
+def test_the_owner_signed_in_with_a_token_is_answered(api, amira, amiras_booking, call):
+    response = call(api, amiras_booking, **signed_in(amira))
+
+    assert response.status_code == 200
+    assert response.json()["reference"] == amiras_booking.reference
+
+
+@pytest.mark.parametrize("call", ENDPOINTS)
+def test_the_bookings_access_token_is_answered_without_an_account(api, amiras_booking, call):
+    response = call(api, amiras_booking.reference.lower(), **with_token(access_token(amiras_booking)))
+
+    assert response.status_code == 200
+    assert response.json()["reference"] == amiras_booking.reference
+
+
+def strangers(amira, sami, booking: Booking) -> dict:
+    other = held_booking()
+    return {
+        "no credentials": (booking.reference, {}),
+        "another booking's token": (booking.reference, with_token(access_token(other))),
+        "another user's token": (booking.reference, signed_in(sami)),
+        "a made-up access token": (booking.reference, with_token("0" * 40)),
+        "a reference that does not exist": ("ZZZZZZ", {**signed_in(amira), **with_token(access_token(booking))}),
+        "another booking's reference": (other.reference, {**signed_in(amira), **with_token(access_token(booking))}),
+        "not a reference": ("%00'--", signed_in(amira)),
+    }
+
+
+STRANGERS = [
+    "no credentials",
+    "another booking's token",
+    "another user's token",
+    "a made-up access token",
+    "a reference that does not exist",
+    "another booking's reference",
+    "not a reference",
+]
+
+
+@pytest.mark.parametrize("call", ENDPOINTS)
+@pytest.mark.parametrize("who", STRANGERS)
+def test_anyone_else_is_answered_404_as_if_the_booking_did_not_exist(
+    api, openapi, amira, sami, amiras_booking, call, who
+):
+    reference, headers = strangers(amira, sami, amiras_booking)[who]
+
+    response = call(api, reference, **headers)
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Booking not found."}
+    assert Booking.objects.get(pk=amiras_booking.pk).status == Booking.Status.HELD
+    template = f"{BOOKINGS}/{{reference}}" + ("/cancel" if call is cancel else "")
+    assert_documented(openapi, "post" if call is cancel else "get", template, response)
+
+
+@pytest.mark.parametrize("key", ["not-a-token", "abc\x00def", "f" * 41], ids=["unknown", "NUL", "too long"])
+def test_a_token_that_is_not_a_users_is_refused_whether_or_not_the_booking_exists(api, amiras_booking, key):
+    existing = read(api, amiras_booking, HTTP_AUTHORIZATION=f"Token {key}")
+    missing = read(api, "ZZZZZZ", HTTP_AUTHORIZATION=f"Token {key}")
+
+    assert (existing.status_code, existing.json()) == (missing.status_code, missing.json())
+    assert existing.status_code == 401
+
+
+# --- reading a booking --------------------------------------------------------------------------------
+
+
+def test_a_booking_is_read_with_its_history_and_what_cancelling_now_would_refund(api, openapi, amira, outbound):
+    booking = held_booking(outbound, vehicle=CAR)
+    Booking.objects.filter(pk=booking.pk).update(owner=amira)
+    booking_transition(booking_id=booking.pk, to=Booking.Status.PAID, actor="stripe", reason="payment")
+    booking_transition(booking_id=booking.pk, to=Booking.Status.CONFIRMED, actor="operator", reason="confirmed")
+
+    response = read(api, booking, **signed_in(amira))
+
+    assert response.status_code == 200
+    assert_documented(openapi, "get", f"{BOOKINGS}/{{reference}}", response)
+    body = response.json()
+    assert body["status"] == "confirmed"
+    assert body["hold_expires_at"] is None
+    assert [(e["from"], e["to"]) for e in body["events"]] == [(None, "held"), ("held", "paid"), ("paid", "confirmed")]
+    assert body["refund_if_cancelled_now"] == {"amount_minor": 25000, "currency": "EUR"}
+    assert body["vehicle"] == CAR
+
+
+def test_an_unpaid_booking_would_refund_nothing(api, amiras_booking, amira):
+    body = read(api, amiras_booking, **signed_in(amira)).json()
+
+    assert body["refund_if_cancelled_now"] == {"amount_minor": 0, "currency": "EUR"}
+
+
+def test_a_booking_that_no_longer_travels_has_no_refund_to_offer(api, amiras_booking, amira):
+    Booking.objects.filter(pk=amiras_booking.pk).update(status=Booking.Status.EXPIRED)
+
+    body = read(api, amiras_booking, **signed_in(amira)).json()
+
+    assert body["refund_if_cancelled_now"] is None
+
+
+def test_the_history_says_who_acted_only_in_general_terms(api, amiras_booking, amira):
+    booking_transition(booking_id=amiras_booking.pk, to=Booking.Status.PAID, actor="staff:4242", reason="paid by phone")
+
+    body = read(api, amiras_booking, **signed_in(amira)).json()
+
+    assert [(e["to"], e["by"]) for e in body["events"]] == [("held", "traveller"), ("paid", "staff")]
+    assert "4242" not in json.dumps(body["events"])
+
+
+# --- cancelling ---------------------------------------------------------------------------------------
+
+
+def test_cancelling_a_paid_booking_refunds_it_by_the_policy_and_gives_the_places_back(api, openapi, amira, outbound):
+    booking = paid(held_booking(outbound))
+    Booking.objects.filter(pk=booking.pk).update(owner=amira)
+
+    response = cancel(api, booking, **signed_in(amira))
+
+    assert response.status_code == 200
+    assert_documented(openapi, "post", f"{BOOKINGS}/{{reference}}/cancel", response)
+    assert response.json() == {
+        "reference": booking.reference,
+        "status": "cancelled",
+        "refund": {"amount_minor": 10000, "currency": "EUR"},
+    }
+    assert passengers_taken(outbound) == 0
+    assert BookingEvent.objects.filter(booking=booking, to_status="cancelled").get().actor == f"user:{amira.pk}"
+
+
+def test_cancelling_a_held_booking_refunds_nothing(api, amiras_booking, amira):
+    response = cancel(api, amiras_booking, **signed_in(amira))
+
+    assert response.status_code == 200
+    assert response.json()["refund"] == {"amount_minor": 0, "currency": "EUR"}
+    assert Booking.objects.get(pk=amiras_booking.pk).status == Booking.Status.CANCELLED
+
+
+def test_cancelling_twice_answers_the_same_booking_and_refunds_once(api, amira):
+    booking = paid(held_booking())
+    Booking.objects.filter(pk=booking.pk).update(owner=amira)
+
+    first = cancel(api, booking, **signed_in(amira))
+    again = cancel(api, booking, **signed_in(amira))
+
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert first.json()["refund"]["amount_minor"] == 10000
+    assert again.json() == {**first.json(), "refund": {"amount_minor": 0, "currency": "EUR"}}
+    assert BookingEvent.objects.filter(booking=booking, to_status="cancelled").count() == 1
+
+
+@pytest.mark.parametrize("status", [Booking.Status.EXPIRED, Booking.Status.FAILED])
+def test_a_booking_that_no_longer_travels_cannot_be_cancelled(api, openapi, amira, amiras_booking, status):
+    Booking.objects.filter(pk=amiras_booking.pk).update(status=status)
+
+    response = cancel(api, amiras_booking, **signed_in(amira))
+
+    assert response.status_code == 409
+    assert_documented(openapi, "post", f"{BOOKINGS}/{{reference}}/cancel", response)
+    assert "cannot be cancelled" in response.json()["detail"]
+    assert Booking.objects.get(pk=amiras_booking.pk).status == status
+
+
+# --- a user's list of bookings ------------------------------------------------------------------------
+
+
+def test_a_user_lists_only_their_own_bookings_newest_first(api, openapi, amira, sami):
+    older, newer = held_booking(), held_booking()
+    Booking.objects.filter(pk__in=[older.pk, newer.pk]).update(owner=amira)
+    Booking.objects.filter(pk=older.pk).update(created_at=newer.created_at - dt.timedelta(hours=1))
+    Booking.objects.filter(pk=held_booking().pk).update(owner=sami)
+    held_booking()  # a guest's
+
+    response = api.get(BOOKINGS, **signed_in(amira))
+
+    assert response.status_code == 200
+    assert_documented(openapi, "get", BOOKINGS, response)
+    body = response.json()
+    assert body["count"] == 2
+    assert [b["reference"] for b in body["results"]] == [newer.reference, older.reference]
+
+
+def test_the_list_comes_in_pages(api, amira):
+    for _booking in range(3):
+        Booking.objects.filter(pk=held_booking().pk).update(owner=amira)
+
+    body = api.get(BOOKINGS, {"limit": 2}, **signed_in(amira)).json()
+
+    assert (body["count"], len(body["results"])) == (3, 2)
+    assert "offset=2" in body["next"]
+
+
+def test_the_list_needs_a_token(api, openapi, amira):
+    response = api.get(BOOKINGS)
+
+    assert response.status_code == 401
+    assert_documented(openapi, "get", BOOKINGS, response)
+    assert api.head(BOOKINGS).status_code == 401
+
+
+def test_a_website_session_does_not_stand_for_a_token(api, amira):
+    api.force_login(amira)
+
+    assert api.get(BOOKINGS).status_code == 401
+
+
+# --- tokens for mobile users --------------------------------------------------------------------------
+
+
+def test_a_user_gets_a_token_for_their_password_and_lists_their_bookings_with_it(api, openapi, amira):
+    response = api.post("/api/v1/auth/token", {"username": "amira", "password": "a long pass phrase"}, format="json")
+
+    assert response.status_code == 200
+    assert_documented(openapi, "post", "/api/v1/auth/token", response)
+    token = response.json()["token"]
+    assert token == Token.objects.get(user=amira).key
+    assert APIClient().get(BOOKINGS, HTTP_AUTHORIZATION=f"Token {token}").status_code == 200
+
+
+def test_a_wrong_password_gets_no_token(api, openapi, amira):
+    response = api.post("/api/v1/auth/token", {"username": "amira", "password": "guess"}, format="json")
+
+    assert response.status_code == 400
+    assert_documented(openapi, "post", "/api/v1/auth/token", response)
+    assert not Token.objects.exists()
+
+
+def test_password_guessing_is_slowed_down(api, amira):
+    answers = [
+        api.post("/api/v1/auth/token", {"username": "amira", "password": f"guess {n}"}, format="json").status_code
+        for n in range(11)
+    ]
+
+    assert answers == [400] * 10 + [429]
+
+
+# --- OpenAPI ------------------------------------------------------------------------------------------
+
+
+def test_schema_documents_every_bookings_operation_with_its_headers_and_answers(openapi):
+    paths = openapi["paths"]
+    operations = {
+        ("post", BOOKINGS): {"201", "400", "422", "503"},
+        ("get", BOOKINGS): {"200", "401"},
+        ("get", f"{BOOKINGS}/{{reference}}"): {"200", "404"},
+        ("post", f"{BOOKINGS}/{{reference}}/cancel"): {"200", "404", "409"},
+        ("post", "/api/v1/auth/token"): {"200", "400", "429"},
+    }
+    for (method, path), statuses in operations.items():
+        assert set(paths[path][method]["responses"]) == statuses, (method, path)
+    create = paths[BOOKINGS]["post"]
+    assert [p["name"] for p in create["parameters"] if p["in"] == "header"] == ["Idempotency-Key"]
+    assert create["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/BookingRequest"
+    }
+    assert "Location" in create["responses"]["201"]["headers"]
+    for path in (f"{BOOKINGS}/{{reference}}", f"{BOOKINGS}/{{reference}}/cancel"):
+        operation = next(iter(paths[path].values()))
+        assert "X-Booking-Token" in [p["name"] for p in operation["parameters"] if p["in"] == "header"]

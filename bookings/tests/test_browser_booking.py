@@ -1,0 +1,115 @@
+"""Booking in a real browser, as a traveller does: from the results to a held booking, then finding it again."""
+
+import datetime as dt
+import re
+from urllib.parse import urlencode
+
+import pytest
+from django.utils import timezone
+
+from bookings.models import Booking
+from ferries.tests.factories import OperatorFactory, PortFactory, RouteFactory, VesselFactory, sailing_factory
+
+pytestmark = pytest.mark.browser
+
+DAY = timezone.now().date() + dt.timedelta(days=10)
+BACK = DAY + dt.timedelta(days=7)
+
+
+@pytest.fixture
+def network(transactional_db):
+    """Tunis ⇄ Marseille with one sailing each way: out on DAY at 19:00 Tunis time, back on BACK at 11:45."""
+    operator = OperatorFactory(code="CTN", name="Compagnie Tunisienne de Navigation")
+    tunis, marseille = PortFactory(code="TNTUN"), PortFactory(code="FRMRS")
+    sailings = []
+    for origin, destination, day, time in ((tunis, marseille, DAY, "19:00"), (marseille, tunis, BACK, "11:45")):
+        route = RouteFactory(operator=operator, origin=origin, destination=destination)
+        departs = dt.datetime.combine(day, dt.time.fromisoformat(time), tzinfo=origin.tz)
+        vessel = VesselFactory(operator=operator, name="Tanit")
+        sailings.append(sailing_factory(route=route, vessel=vessel, departs_in=departs - timezone.now(), hours=21))
+    return sailings
+
+
+def results_url(**params) -> str:
+    query = {"from": "TNTUN", "to": "FRMRS", "date": DAY.isoformat(), "adults": "1", **params}
+    return f"/sailings/search?{urlencode(query)}"
+
+
+def fill_passenger(page, heading: str, *, first: str, last: str, born: str, document: str) -> None:
+    block = page.get_by_role("group", name=heading)
+    block.get_by_label("First name").fill(first)
+    block.get_by_label("Last name").fill(last)
+    block.get_by_label("Date of birth").fill(born)
+    block.get_by_label("Nationality").fill("TN")
+    block.get_by_label("Passport or ID number").fill(document)
+
+
+def fill_contact(page) -> None:
+    contact = page.get_by_role("group", name="Contact")
+    contact.get_by_label("Full name").fill("Amira Ben Salah")
+    contact.get_by_label("E-mail").fill("amira@example.com")
+    contact.get_by_label("Mobile phone").fill("+216 71 000 000")
+
+
+def test_a_traveller_selects_a_sailing_gives_the_details_and_lands_on_the_held_booking(page, network):
+    page.goto(results_url(trip="one_way"))
+    page.get_by_role("button", name="Select 19:00 Compagnie Tunisienne de Navigation").click()
+
+    page.wait_for_url("**/book?**")
+    assert page.get_by_role("heading", level=1).inner_text() == "Who is travelling?"
+    fill_passenger(page, "Adult 1", first="Amira", last="Ben Salah", born="1985-04-12", document="X1234567")
+    fill_contact(page)
+    page.get_by_role("button", name="Hold my places").click()
+
+    page.wait_for_url(re.compile(r".*/bookings/[A-Z2-9]{6}$"))
+    booking = Booking.objects.get()
+    assert booking.status == Booking.Status.HELD
+    assert page.locator("[data-reference]").inner_text() == booking.reference
+    assert page.locator(".status-badge").inner_text() == "Held, awaiting payment"
+    countdown = page.locator("[data-hold-seconds]")
+    assert re.fullmatch(r"(19|20) min left", countdown.inner_text())
+    assert page.get_by_role("button", name=re.compile("Pay")).is_disabled()
+
+
+def test_a_return_trip_is_chosen_one_sailing_each_way_with_the_price_of_both(page, network):
+    out, back = network
+    page.goto(results_url(return_date=BACK.isoformat(), adults="2"))
+    continue_button = page.get_by_role("button", name="Continue")
+    assert continue_button.is_disabled()
+
+    page.get_by_role("radio", name=re.compile("^Select Outbound 19:00")).check()
+    page.get_by_role("radio", name=re.compile("^Select Return 11:45")).check()
+
+    assert page.locator("[data-total]").inner_text() == "€400.00"
+    continue_button.click()
+    page.wait_for_url("**/book?**")
+    assert f"outbound={out.pk}" in page.url
+    assert f"return={back.pk}" in page.url
+    assert [page.get_by_role("group", name=name).count() for name in ("Adult 1", "Adult 2")] == [1, 1]
+
+
+def test_a_fresh_browser_finds_the_booking_with_its_reference_and_e_mail(page, browser, live_server, network):
+    page.goto(results_url(trip="one_way"))
+    page.get_by_role("button", name="Select 19:00 Compagnie Tunisienne de Navigation").click()
+    page.wait_for_url("**/book?**")
+    fill_passenger(page, "Adult 1", first="Amira", last="Ben Salah", born="1985-04-12", document="X1234567")
+    fill_contact(page)
+    page.get_by_role("button", name="Hold my places").click()
+    page.wait_for_url(re.compile(r".*/bookings/[A-Z2-9]{6}$"))
+    reference = page.locator("[data-reference]").inner_text()
+
+    context = browser.new_context(base_url=live_server.url, locale="en-GB")
+    try:
+        other = context.new_page()
+        assert other.goto(f"/bookings/{reference}").status == 404
+        other.goto("/")
+        other.get_by_role("link", name="Manage my booking").click()
+        other.get_by_label("Booking reference").fill(reference.lower())
+        other.get_by_label("E-mail used for the booking").fill("Amira@Example.com")
+        other.get_by_role("button", name="Find my booking").click()
+
+        other.wait_for_url(f"**/bookings/{reference}")
+        assert other.locator("[data-reference]").inner_text() == reference
+        assert "Amira Ben Salah" in other.get_by_role("region", name="Passengers").inner_text()
+    finally:
+        context.close()

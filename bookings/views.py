@@ -1,0 +1,320 @@
+"""The traveller's booking pages: who travels, the booking itself, cancelling it, and finding it again.
+
+Views only carry things between the browser and the booking layer: `parse_booking_request` and
+`booking_create` decide what may be booked, `workflows.booking_cancel` what cancelling does and
+`policy.refund_due` what it gives back. The bookings this browser may open (made here, or found with
+reference and e-mail) are remembered in its session; a signed-in traveller also opens their own.
+"""
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from bookings import workflows
+from bookings.forms import BookingForm, ManageBookingForm
+from bookings.models import Booking
+from bookings.policy import refund_due
+from bookings.selectors import booking_details, booking_for_guest, booking_for_owner
+from bookings.services import OperatorUnavailable, TransitionNotAllowed, booking_create
+from ferries.choices import Country
+from ferries.models import Sailing
+from ferries.money import format_money
+from ferries.party import Party
+from ferries.search import leg_search
+from ferries.search_query import LegQuery, SearchQuery, parse_search_query
+
+SESSION_KEY = "bookings"
+REMEMBERED = 20  # references kept per browser, the latest ones
+# The search's parameters that describe the party; the results page passes them on with the choice.
+PARTY_PARAMS = (
+    *("adults", "children", "infants", "seniors"),
+    *("vehicle", "vehicle_length_cm", "vehicle_height_cm", "accommodation"),
+)
+# What the search says of a sailing the party may still try to book; the hold decides in the end.
+SELECTABLE = {"available", "limited", "unknown"}
+SAILING_ID = re.compile(r"[0-9]{1,10}")
+
+
+# --- the sailings chosen on the results page ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChosenLeg:
+    direction: str
+    title: str
+    sailing: Sailing
+    offer: dict | None  # the sailing as the search shows it to this party: price, availability
+
+    @property
+    def bookable(self) -> bool:
+        return self.offer is not None and self.offer["availability"]["status"] in SELECTABLE
+
+
+@dataclass(frozen=True)
+class Selection:
+    legs: list[ChosenLeg]
+    query: SearchQuery
+
+    @property
+    def party(self) -> Party:
+        return self.query.outbound.party
+
+    @property
+    def bookable(self) -> bool:
+        return all(leg.bookable for leg in self.legs)
+
+    @property
+    def total(self) -> str:
+        """The price of every leg together, when the search priced them all in one currency."""
+        prices = [leg.offer["price"] for leg in self.legs if leg.offer]
+        if len(prices) != len(self.legs) or len({price["currency"] for price in prices}) != 1:
+            return ""
+        return format_money(sum(price["amount_minor"] for price in prices), prices[0]["currency"])
+
+    @property
+    def search_url(self) -> str:
+        """The results page these sailings were chosen from, to choose others."""
+        outbound = self.query.outbound
+        params = {"from": outbound.origin, "to": outbound.destination, "date": outbound.day.isoformat()}
+        if self.query.inbound:
+            params["return_date"] = self.query.inbound.day.isoformat()
+        else:
+            params["trip"] = "one_way"
+        return f"{reverse('sailing_results')}?{urlencode(params | party_params(self.party))}"
+
+
+def party_params(party: Party) -> dict:
+    """The party as the search's parameters, as the results page passes it on."""
+    params = {"adults": party.adults, "children": party.children, "infants": party.infants, "seniors": party.seniors}
+    if party.vehicle:
+        params |= {
+            "vehicle": party.vehicle.category,
+            "vehicle_length_cm": party.vehicle.length_cm,
+            "vehicle_height_cm": party.vehicle.height_cm,
+        }
+    return params | {"accommodation": party.accommodation}
+
+
+def _local_day(sailing: Sailing) -> dt.date:
+    return sailing.departs_at.astimezone(sailing.route.origin.tz).date()
+
+
+def _sailings(params: QueryDict) -> dict[str, Sailing | None] | None:
+    """The sailings named by `outbound` and `return`, or None when either is not one of ours."""
+    ids = {name: (params.get(name) or "").strip() for name in ("outbound", "return")}
+    if not SAILING_ID.fullmatch(ids["outbound"]) or (ids["return"] and not SAILING_ID.fullmatch(ids["return"])):
+        return None
+    wanted = [int(value) for value in ids.values() if value]
+    found = Sailing.objects.select_related("route__origin", "route__destination", "route__operator", "vessel")
+    found = {sailing.pk: sailing for sailing in found.filter(pk__in=wanted)}
+    if any(number not in found for number in wanted):
+        return None
+    return {name: found[int(value)] if value else None for name, value in ids.items()}
+
+
+def _selection(params: QueryDict) -> Selection:
+    """The chosen sailings, and the party read as the search reads it; ValidationError with what is wrong."""
+    sailings = _sailings(params)
+    if sailings is None:
+        raise ValidationError(_("We could not find the sailings you chose."))
+    outbound, inbound = sailings["outbound"], sailings["return"]
+    search = {name: params[name] for name in PARTY_PARAMS if name in params}
+    search |= {"from": outbound.route.origin.code, "to": outbound.route.destination.code}
+    search["date"] = _local_day(outbound).isoformat()
+    if inbound:
+        search["return_date"] = _local_day(inbound).isoformat()
+    query = parse_search_query(search)
+    legs = [_chosen_leg("outbound", _("Outbound"), outbound, query.outbound)]
+    if inbound:
+        legs.append(_chosen_leg("return", _("Return"), inbound, query.inbound))
+    return Selection(legs=legs, query=query)
+
+
+def _chosen_leg(direction: str, title: str, sailing: Sailing, leg: LegQuery) -> ChosenLeg:
+    found = [row for row in leg_search(query=leg)["sailings"] if row["sailing_id"] == sailing.pk]
+    return ChosenLeg(direction, title, sailing, found[0] if found else None)
+
+
+def _return_left_out(params: QueryDict) -> str | None:
+    """A return search continued with an outbound only (possible without JavaScript): its results page."""
+    if params.get("return") or not params.get("return_date") or not SAILING_ID.fullmatch(params.get("outbound", "")):
+        return None
+    sailing = Sailing.objects.select_related("route__origin", "route__destination").filter(pk=params["outbound"])
+    if not (sailing := sailing.first()):
+        return None
+    search = {"from": sailing.route.origin.code, "to": sailing.route.destination.code}
+    search |= {"date": _local_day(sailing).isoformat(), "return_date": params["return_date"]}
+    search |= {name: params[name] for name in PARTY_PARAMS if name in params}
+    return f"{reverse('sailing_results')}?{urlencode(search)}"
+
+
+# --- who may open a booking --------------------------------------------------------------------------
+
+
+def _remember(request: HttpRequest, booking: Booking) -> None:
+    references = [ref for ref in request.session.get(SESSION_KEY, []) if ref != booking.reference]
+    request.session[SESSION_KEY] = [*references, booking.reference][-REMEMBERED:]
+
+
+def _booking_or_404(request: HttpRequest, reference: str) -> Booking:
+    """The booking, if this browser has it or it is the signed-in traveller's; anyone else learns nothing."""
+    reference = reference.strip().upper()
+    if reference in request.session.get(SESSION_KEY, []):
+        booking = booking_details().filter(reference=reference).first()
+    else:
+        booking = booking_for_owner(reference=reference, user=request.user)
+    if booking is None:
+        raise Http404
+    return booking
+
+
+def _actor(request: HttpRequest) -> str:
+    return f"user:{request.user.pk}" if request.user.is_authenticated else "traveller"
+
+
+# --- pages -------------------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def booking_new(request: HttpRequest) -> HttpResponse:
+    """Who travels on the chosen sailings (GET), and the places held for them (POST)."""
+    if "outbound" not in request.GET:
+        return redirect("home")
+    if results := _return_left_out(request.GET):
+        messages.error(request, _("Choose a return sailing as well, then continue."))
+        return redirect(results)
+    try:
+        selection = _selection(request.GET)
+    except ValidationError as error:
+        return render(request, "bookings/selection_problem.html", {"problems": error.messages}, status=400)
+    form = _booking_form(request, selection)
+    status = 200
+    if request.method == "POST":
+        booking, status = _hold_places(request, form) if form.is_valid() else (None, 400)
+        if booking:
+            _remember(request, booking)
+            return redirect("booking_detail", reference=booking.reference)
+    context = {
+        "form": form,
+        "selection": selection,
+        "countries": Country.choices,
+        "hold_minutes": settings.BOOKING_HOLD_MINUTES,
+    }
+    return render(request, "bookings/booking_form.html", context, status=status)
+
+
+def _hold_places(request: HttpRequest, form: BookingForm) -> tuple[Booking | None, int]:
+    """The booking with its places held, or None and the status that says why not (its errors on the form)."""
+    try:
+        booking = booking_create(
+            request=form.booking_request,
+            owner=request.user if request.user.is_authenticated else None,
+            language=request.LANGUAGE_CODE,
+        )
+    except ValidationError as error:
+        form.add_request_errors(error)
+        return None, 400
+    except OperatorUnavailable as error:  # nothing was kept: the same details may be sent again shortly
+        form.add_error(None, str(error))
+        return None, 503
+    return booking, 302
+
+
+def _booking_form(request: HttpRequest, selection: Selection) -> BookingForm:
+    contact = None
+    if request.user.is_authenticated:
+        contact = {"contact-name": request.user.get_full_name(), "contact-email": request.user.email}
+    return BookingForm(
+        request.POST if request.method == "POST" else None,
+        party=selection.party,
+        outbound_id=str(selection.legs[0].sailing.pk),
+        return_id=str(selection.legs[1].sailing.pk) if len(selection.legs) > 1 else "",
+        travel_day=selection.query.outbound.day,
+        contact=contact,
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def booking_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    booking = _booking_or_404(request, reference)
+    now = timezone.now()
+    context = {
+        "booking": booking,
+        "legs": list(booking.legs.all()),
+        "passengers": list(booking.passengers.all()),
+        "vehicle": getattr(booking, "vehicle", None),
+        "hold": _hold(booking, now),
+        "refund_now": refund_due(booking=booking, at=now),
+    }
+    return render(request, "bookings/booking_detail.html", context)
+
+
+def _hold(booking: Booking, now: dt.datetime) -> dict | None:
+    """How long the places stay held, while the booking waits for payment."""
+    if booking.status != Booking.Status.HELD:
+        return None
+    seconds = max(int((booking.hold_expires_at - now).total_seconds()), 0)
+    return {"until": booking.hold_expires_at, "seconds": seconds, "minutes": -(-seconds // 60)}
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def booking_cancel(request: HttpRequest, reference: str) -> HttpResponse:
+    """Asks for confirmation with the refund cancelling would give now (GET), then cancels (POST)."""
+    booking = _booking_or_404(request, reference)
+    if request.method == "POST":
+        return _cancel(request, booking)
+    if not booking.is_active:
+        messages.info(request, _("This booking is no longer active, so there is nothing to cancel."))
+        return redirect("booking_detail", reference=booking.reference)
+    context = {"booking": booking, "refund_now": refund_due(booking=booking, at=timezone.now())}
+    return render(request, "bookings/booking_cancel.html", context)
+
+
+def _cancel(request: HttpRequest, booking: Booking) -> HttpResponse:
+    try:
+        cancellation = workflows.booking_cancel(
+            booking_id=booking.pk, actor=_actor(request), reason="cancelled by the traveller on the website"
+        )
+    except TransitionNotAllowed as error:
+        messages.error(request, str(error))
+    else:
+        if not cancellation.changed:
+            messages.info(request, _("This booking was already cancelled."))
+        elif cancellation.refund_minor:
+            refund = format_money(cancellation.refund_minor, booking.currency)
+            messages.success(
+                request,
+                _("Your booking is cancelled. %(refund)s will be refunded to the card you paid with.")
+                % {"refund": refund},
+            )
+        else:
+            messages.success(request, _("Your booking is cancelled and its places are released."))
+    return redirect("booking_detail", reference=booking.reference)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def manage_booking(request: HttpRequest) -> HttpResponse:
+    """Reference and e-mail open a booking in this browser. A miss never says which of the two was wrong."""
+    form = ManageBookingForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        booking = booking_for_guest(reference=form.cleaned_data["reference"], email=form.cleaned_data["email"])
+        if booking is not None:
+            _remember(request, booking)
+            return redirect("booking_detail", reference=booking.reference)
+        form.add_error(None, _("No booking matches this reference and e-mail. Check both and try again."))
+    context = {"form": form, "remembered": list(reversed(request.session.get(SESSION_KEY, [])))}
+    return render(request, "bookings/manage.html", context, status=400 if form.errors else 200)

@@ -1,0 +1,32 @@
+import pytest
+
+from bookings.tests.factories import held_booking
+from payments.models import Payment, WebhookEvent
+from payments.services import payment_start, refund_request
+
+
+@pytest.fixture
+def recorded(fake_stripe):
+    booking = held_booking()
+    payment = payment_start(booking_id=booking.pk)
+    Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.SUCCEEDED)
+    payment.refresh_from_db()
+    refund_request(payment=payment, amount_minor=500, reason="goodwill", key="t")
+    WebhookEvent.objects.create(event_id="evt_1", type="payment_intent.succeeded", payload={})
+    return booking
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", ["payment", "refund", "webhookevent"])
+def test_staff_read_payments_refunds_and_events_with_a_link_to_the_booking(admin_client, recorded, model):
+    page = admin_client.get(f"/admin/payments/{model}/")
+
+    assert page.status_code == 200
+    if model != "webhookevent":
+        assert f"/admin/bookings/booking/{recorded.pk}/change/" in page.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", ["payment", "refund", "webhookevent"])
+def test_nothing_about_money_is_added_or_changed_in_the_admin(admin_client, recorded, model):
+    assert admin_client.get(f"/admin/payments/{model}/add/").status_code == 403

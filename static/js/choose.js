@@ -1,0 +1,30 @@
+// Return trips: the bar under the results names the outbound and return sailings chosen and what both cost
+// together, and lets the traveller continue once both are chosen. Without this script the same form still
+// works: the browser asks for both choices and the server answers the rest.
+document.querySelectorAll("[data-choice-bar]").forEach((bar) => {
+  const form = bar.closest("form");
+  const button = bar.querySelector("button");
+  const total = bar.querySelector("[data-total]");
+  const legs = [...bar.querySelectorAll("[data-pick]")];
+  // Written as the server writes prices (ferries.money): €1,234.50, whatever the page's language.
+  const money = (minor, currency) => {
+    const format = new Intl.NumberFormat("en-GB", { style: "currency", currency });
+    return format.format(minor / 10 ** format.resolvedOptions().maximumFractionDigits);
+  };
+  const update = () => {
+    const picks = legs.map((leg) => form.querySelector(`input[name="${leg.dataset.pick}"]:checked`));
+    legs.forEach((leg, i) => { leg.textContent = picks[i] ? picks[i].dataset.summary : leg.dataset.none; });
+    const complete = picks.every(Boolean);
+    const currencies = new Set(picks.filter(Boolean).map((pick) => pick.dataset.currency));
+    bar.querySelector("[data-choice-hint]").hidden = picks.some(Boolean);
+    bar.querySelector("[data-choice-picks]").hidden = !picks.some(Boolean);
+    bar.querySelector("[data-choice-total]").hidden = !complete || currencies.size !== 1;
+    if (complete && currencies.size === 1) {
+      const sum = picks.reduce((acc, pick) => acc + Number(pick.dataset.amount), 0);
+      total.textContent = money(sum, picks[0].dataset.currency);
+    }
+    button.disabled = !complete;
+  };
+  form.addEventListener("change", update);
+  update();
+});
