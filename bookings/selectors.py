@@ -33,6 +33,18 @@ def booking_for_token(*, reference: str, token: str) -> Booking | None:
     return booking if booking and token_opens(booking, token) else None
 
 
+# The session key under which a browser keeps the references of the bookings it made or found.
+BROWSER_SESSION_KEY = "bookings"
+
+
+def booking_for_browser(*, reference: str, session, user) -> Booking | None:
+    """The booking if this browser made or found it (session), or it is the signed-in traveller's."""
+    reference = reference.strip().upper()
+    if reference in session.get(BROWSER_SESSION_KEY, []):
+        return booking_details().filter(reference=reference).first()
+    return booking_for_owner(reference=reference, user=user)
+
+
 def booking_for_owner(*, reference: str, user) -> Booking | None:
     if not user.is_authenticated:
         return None

@@ -26,7 +26,7 @@ from bookings import workflows
 from bookings.forms import BookingForm, ManageBookingForm
 from bookings.models import Booking
 from bookings.policy import refund_due
-from bookings.selectors import booking_details, booking_for_guest, booking_for_owner
+from bookings.selectors import BROWSER_SESSION_KEY, booking_for_browser, booking_for_guest
 from bookings.services import OperatorUnavailable, TransitionNotAllowed, booking_create
 from ferries.choices import Country
 from ferries.models import Sailing
@@ -35,7 +35,7 @@ from ferries.party import Party
 from ferries.search import leg_search
 from ferries.search_query import LegQuery, SearchQuery, parse_search_query
 
-SESSION_KEY = "bookings"
+SESSION_KEY = BROWSER_SESSION_KEY
 REMEMBERED = 20  # references kept per browser, the latest ones
 # The search's parameters that describe the party; the results page passes them on with the choice.
 PARTY_PARAMS = (
@@ -170,11 +170,7 @@ def _remember(request: HttpRequest, booking: Booking) -> None:
 
 def _booking_or_404(request: HttpRequest, reference: str) -> Booking:
     """The booking, if this browser has it or it is the signed-in traveller's; anyone else learns nothing."""
-    reference = reference.strip().upper()
-    if reference in request.session.get(SESSION_KEY, []):
-        booking = booking_details().filter(reference=reference).first()
-    else:
-        booking = booking_for_owner(reference=reference, user=request.user)
+    booking = booking_for_browser(reference=reference, session=request.session, user=request.user)
     if booking is None:
         raise Http404
     return booking

@@ -120,7 +120,7 @@ def _take(sailing: Sailing, resource: str, amount: int) -> None:
     if taken:
         return
     if SailingInventory.objects.filter(sailing=sailing, resource=resource).exists():
-        label = Resource(resource).label
+        label = str(Resource(resource).label).lower()
         raise OperatorRefused("sold_out", _("Sold out: not enough %(what)s left on this sailing.") % {"what": label})
     raise OperatorRefused(
         "not_offered", _("%(what)s are not offered on this sailing.") % {"what": Resource(resource).label}

@@ -7,5 +7,6 @@ from maritime.api_auth import AuthTokenApi
 urlpatterns = [
     path("", include("ferries.api.urls")),
     path("", include("bookings.api.urls")),
+    path("", include("payments.api.urls")),
     path("auth/token", AuthTokenApi.as_view(), name="api-auth-token"),
 ]

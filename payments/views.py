@@ -1,8 +1,26 @@
-from django.http import HttpRequest, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+"""Paying for a booking on the website, and Stripe's webhook endpoint."""
 
-from payments.services import InvalidWebhook, webhook_receive
+import logging
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from bookings import workflows
+from bookings.models import Booking
+from bookings.selectors import booking_for_browser
+from maritime.queue import enqueue_on_commit
+from payments.demo import TEST_CARDS, demo_deliver, demo_pay
+from payments.models import Payment
+from payments.providers import payment_provider
+from payments.services import InvalidWebhook, PaymentNotAllowed, webhook_receive
+
+logger = logging.getLogger(__name__)
 
 
 # Stripe signs its requests instead of carrying our CSRF token: this one view is exempt.
@@ -15,3 +33,67 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
     except InvalidWebhook as exc:
         return JsonResponse({"error": f"Invalid Stripe webhook: {exc}."}, status=400)
     return JsonResponse({"received": event.event_id, "duplicate": not created})
+
+
+def _booking_or_404(request: HttpRequest, reference: str) -> Booking:
+    booking = booking_for_browser(reference=reference, session=request.session, user=request.user)
+    if booking is None:
+        raise Http404
+    return booking
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def booking_pay(request: HttpRequest, reference: str) -> HttpResponse:
+    """The checkout: Stripe's card form (Elements), or the demo card form on a machine without Stripe keys."""
+    booking = _booking_or_404(request, reference)
+    try:
+        payment = workflows.payment_start(booking_id=booking.pk)
+    except PaymentNotAllowed as refusal:
+        messages.error(request, str(refusal))
+        return redirect("booking_detail", reference=booking.reference)
+    if request.method == "POST":
+        return _demo_card(request, booking, payment)
+    provider = payment_provider()
+    return render(
+        request,
+        "payments/pay.html",
+        {
+            "booking": booking,
+            "payment": payment,
+            "provider": provider.name,
+            "publishable_key": provider.publishable_key,
+            "return_url": request.build_absolute_uri(reverse("booking_pay_done", args=[booking.reference])),
+            "test_cards": TEST_CARDS,
+        },
+    )
+
+
+def _demo_card(request: HttpRequest, booking: Booking, payment: Payment) -> HttpResponse:
+    """The demo provider plays Stripe: the card's outcome arrives as a signed webhook, as in production."""
+    if payment.provider != Payment.Provider.DEMO:
+        raise Http404
+    payload, signature = demo_pay(intent_id=payment.intent_id, card_number=request.POST.get("card_number", ""))
+    url = request.build_absolute_uri(reverse("stripe-webhook"))
+    if not demo_deliver(url=url, payload=payload, signature=signature):
+        webhook_receive(payload=payload.encode(), signature=signature)  # the same endpoint's code, in-process
+    payment.refresh_from_db()
+    if payment.status == Payment.Status.FAILED:
+        messages.error(request, payment.last_error or _("The payment did not go through."))
+        return redirect("booking_pay", reference=booking.reference)
+    messages.success(request, _("Thank you: your payment was received."))
+    return redirect("booking_detail", reference=booking.reference)
+
+
+@never_cache
+def booking_pay_done(request: HttpRequest, reference: str) -> HttpResponse:
+    """Where Stripe sends the traveller back: ask Stripe at once rather than wait for the webhook."""
+    booking = _booking_or_404(request, reference)
+    intent_id = request.GET.get("payment_intent", "")
+    payment = booking.payments.filter(intent_id=intent_id).first() if intent_id else None
+    if payment:
+        enqueue_on_commit("payments.tasks.reconcile_payment_task", payment_id=payment.pk)
+    if request.GET.get("redirect_status") == "failed":
+        messages.error(request, _("The payment did not go through; you can try another card."))
+        return redirect("booking_pay", reference=booking.reference)
+    return redirect("booking_detail", reference=booking.reference)

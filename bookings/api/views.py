@@ -142,7 +142,7 @@ class BookingDetailApi(BookingApi, APIView):
         examples=[BOOKING_EXAMPLE],
     )
     def get(self, request: Request, reference: str) -> Response:
-        booking, _actor = _booking_for(request, reference)
+        booking, _actor = booking_for_request(request, reference)
         return Response(BookingDetailOutputSerializer(booking).data)
 
 
@@ -157,7 +157,7 @@ class BookingCancelApi(BookingApi, APIView):
         responses={200: CancellationOutputSerializer, 404: NOT_FOUND_RESPONSE, 409: NOT_CANCELLABLE_RESPONSE},
     )
     def post(self, request: Request, reference: str) -> Response:
-        booking, actor = _booking_for(request, reference)
+        booking, actor = booking_for_request(request, reference)
         try:
             cancellation = workflows.booking_cancel(booking_id=booking.pk, actor=actor, reason="cancelled in the app")
         except TransitionNotAllowed as error:
@@ -175,7 +175,7 @@ def _idempotency_key(request: Request) -> str | None:
     return key
 
 
-def _booking_for(request: Request, reference: str) -> tuple[Booking, str]:
+def booking_for_request(request: Request, reference: str) -> tuple[Booking, str]:
     """The booking if its owner's Token or its access token came with the request, and who is acting
     (for its history); any other request is answered as if the reference did not exist."""
     if REFERENCE_PATTERN.fullmatch(reference):

@@ -51,7 +51,7 @@ def fill_contact(page) -> None:
     contact.get_by_label("Mobile phone").fill("+216 71 000 000")
 
 
-def test_a_traveller_selects_a_sailing_gives_the_details_and_lands_on_the_held_booking(page, network):
+def test_a_traveller_books_and_pays_with_the_demo_card_as_on_the_embedded_default(page, network, eager_tasks):
     page.goto(results_url(trip="one_way"))
     page.get_by_role("button", name="Select 19:00 Compagnie Tunisienne de Navigation").click()
 
@@ -68,7 +68,23 @@ def test_a_traveller_selects_a_sailing_gives_the_details_and_lands_on_the_held_b
     assert page.locator(".status-badge").inner_text() == "Held, awaiting payment"
     countdown = page.locator("[data-hold-seconds]")
     assert re.fullmatch(r"(19|20) min left", countdown.inner_text())
-    assert page.get_by_role("button", name=re.compile("Pay")).is_disabled()
+
+    page.get_by_role("link", name=re.compile("^Pay")).click()
+    page.get_by_label("Card number").fill("4000 0000 0000 0002")
+    page.get_by_label("Expiry (MM/YY)").fill("12/34")
+    page.get_by_label("CVC").fill("123")
+    page.get_by_role("button", name=re.compile("^Pay")).click()
+    assert page.locator(".message-error").inner_text() == "Your card was declined."
+
+    page.get_by_label("Card number").fill("4242 4242 4242 4242")
+    page.get_by_label("Expiry (MM/YY)").fill("12/34")
+    page.get_by_label("CVC").fill("123")
+    page.get_by_role("button", name=re.compile("^Pay")).click()
+    page.wait_for_url(re.compile(r".*/bookings/[A-Z2-9]{6}$"))
+    assert page.get_by_role("heading", name="Your booking is confirmed").is_visible()
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.CONFIRMED
+    assert list(booking.events.values_list("to_status", flat=True)) == ["held", "paid", "confirmed"]
 
 
 def test_a_return_trip_is_chosen_one_sailing_each_way_with_the_price_of_both(page, network):

@@ -404,7 +404,7 @@ def test_the_booking_page_shows_the_held_booking_with_its_countdown_legs_and_pri
     assert "Amira Ben Salah Adult (12–64)" in text
     assert "1 × Adult (12–64) €100.00" in text
     assert "Total €100.00" in text
-    assert "Online payment is the next step" in text
+    assert "We check with the operator that your sailings still run as booked" in text
     assert response["Cache-Control"].startswith("max-age=0")
 
 

@@ -1,0 +1,31 @@
+from rest_framework import serializers
+
+from ferries.money import money
+
+
+class MoneyOutputSerializer(serializers.Serializer):
+    amount_minor = serializers.IntegerField()
+    currency = serializers.CharField()
+
+
+class PaymentOutputSerializer(serializers.Serializer):
+    """What a mobile app needs to take the card with Stripe's SDK (PaymentSheet)."""
+
+    provider = serializers.ChoiceField(choices=["stripe", "demo"])
+    payment_intent_id = serializers.CharField(source="intent_id")
+    client_secret = serializers.CharField()
+    publishable_key = serializers.CharField()
+    status = serializers.CharField()
+    amount = serializers.SerializerMethodField()
+
+    def get_amount(self, payment) -> MoneyOutputSerializer:
+        return money(payment.amount_minor, payment.currency)
+
+
+class DemoCardInputSerializer(serializers.Serializer):
+    card_number = serializers.CharField(max_length=23, help_text="One of Stripe's test cards, e.g. 4242424242424242.")
+
+
+class DemoCardOutputSerializer(serializers.Serializer):
+    status = serializers.CharField(help_text="The payment's status once the demo event was delivered.")
+    error = serializers.CharField(allow_blank=True)

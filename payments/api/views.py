@@ -1,0 +1,72 @@
+"""Paying for a booking from the mobile app: the PaymentIntent to confirm with Stripe's SDK."""
+
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import APIException, NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from bookings import workflows
+from bookings.api.schema import BOOKING_TOKEN, NOT_FOUND_RESPONSE, REFERENCE, error_response
+from bookings.api.views import BookingApi, booking_for_request
+from payments.api.serializers import DemoCardInputSerializer, DemoCardOutputSerializer, PaymentOutputSerializer
+from payments.demo import demo_pay
+from payments.models import Payment
+from payments.providers import payment_provider
+from payments.services import PaymentNotAllowed, webhook_receive
+
+NOT_PAYABLE_RESPONSE = error_response(
+    "The booking cannot be paid now: its hold expired, it was cancelled or paid, "
+    "or a sailing no longer runs as booked.",
+    "The hold on these places has expired; please search again.",
+)
+
+
+class NotPayable(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "not_payable"
+
+
+class BookingPaymentApi(BookingApi, APIView):
+    @extend_schema(
+        operation_id="booking_payment_start",
+        summary="Start paying for a held booking",
+        description="Checks with each operator that the sailings still run as booked, then answers the Stripe "
+        "PaymentIntent for the booking's price (worked out here). Confirm it with Stripe's SDK using "
+        "`client_secret` and `publishable_key`; the booking becomes paid when Stripe tells us. Calling again "
+        "answers the same PaymentIntent. With the demo provider, confirm it with `/api/v1/payments/demo/{id}/card`.",
+        parameters=[REFERENCE, BOOKING_TOKEN],
+        request=None,
+        responses={201: PaymentOutputSerializer, 404: NOT_FOUND_RESPONSE, 409: NOT_PAYABLE_RESPONSE},
+    )
+    def post(self, request: Request, reference: str) -> Response:
+        booking, _actor = booking_for_request(request, reference)
+        try:
+            payment = workflows.payment_start(booking_id=booking.pk)
+        except PaymentNotAllowed as refusal:
+            raise NotPayable(str(refusal)) from refusal
+        payment.publishable_key = payment_provider().publishable_key
+        return Response(PaymentOutputSerializer(payment).data, status=status.HTTP_201_CREATED)
+
+
+class DemoCardApi(BookingApi, APIView):
+    @extend_schema(
+        operation_id="demo_card_pay",
+        summary="Demo provider only: pay a PaymentIntent with a test card",
+        description="Plays what Stripe's SDK does on a machine without Stripe keys; 404 when Stripe is in use. "
+        "The outcome arrives through the Stripe webhook, as in production.",
+        request=DemoCardInputSerializer,
+        responses={200: DemoCardOutputSerializer, 404: NOT_FOUND_RESPONSE},
+    )
+    def post(self, request: Request, intent_id: str) -> Response:
+        payment = Payment.objects.filter(intent_id=intent_id, provider=Payment.Provider.DEMO).first()
+        if payment is None or payment_provider().name != Payment.Provider.DEMO:
+            raise NotFound(_("No such demo payment."))
+        card = DemoCardInputSerializer(data=request.data)
+        card.is_valid(raise_exception=True)
+        payload, signature = demo_pay(intent_id=intent_id, card_number=card.validated_data["card_number"])
+        webhook_receive(payload=payload.encode(), signature=signature)
+        payment.refresh_from_db()
+        return Response({"status": payment.status, "error": payment.last_error})

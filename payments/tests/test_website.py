@@ -1,0 +1,71 @@
+"""Paying on the website: the checkout page and the demo card, in a browser session that holds the booking."""
+
+import pytest
+from django.test import Client
+
+from bookings.models import Booking
+from bookings.selectors import BROWSER_SESSION_KEY
+from bookings.tests.factories import held_booking
+from payments.models import Payment
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def browser_with(booking) -> Client:
+    client = Client()
+    session = client.session
+    session[BROWSER_SESSION_KEY] = [booking.reference]
+    session.save()
+    return client
+
+
+def test_the_checkout_shows_the_demo_card_form_without_stripe_keys(eager_tasks):
+    booking = held_booking()
+
+    page = browser_with(booking).get(f"/bookings/{booking.reference}/pay")
+
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Demo payments: no money moves" in text
+    assert "4242424242424242" in text
+    assert Payment.objects.get(booking=booking).provider == "demo"
+
+
+def test_the_checkout_shows_stripes_card_form_with_keys(fake_stripe, eager_tasks):
+    booking = held_booking()
+
+    text = browser_with(booking).get(f"/bookings/{booking.reference}/pay").content.decode()
+
+    payment = Payment.objects.get(booking=booking)
+    assert 'src="https://js.stripe.com/v3/"' in text
+    assert f'data-client-secret="{payment.client_secret}"' in text
+    assert "Demo payments" not in text
+
+
+def test_a_declined_demo_card_says_so_and_a_good_one_confirms_the_booking(eager_tasks):
+    booking = held_booking()
+    browser = browser_with(booking)
+    browser.get(f"/bookings/{booking.reference}/pay")
+
+    declined = browser.post(f"/bookings/{booking.reference}/pay", {"card_number": "4000 0000 0000 0002"}, follow=True)
+    paid = browser.post(f"/bookings/{booking.reference}/pay", {"card_number": "4242424242424242"}, follow=True)
+
+    assert "Your card was declined." in declined.content.decode()
+    assert "Your booking is confirmed" in paid.content.decode()
+    assert Booking.objects.get(pk=booking.pk).status == Booking.Status.CONFIRMED
+
+
+def test_another_browser_cannot_open_the_checkout():
+    booking = held_booking()
+
+    assert Client().get(f"/bookings/{booking.reference}/pay").status_code == 404
+    assert not Payment.objects.exists()
+
+
+def test_an_expired_booking_is_sent_back_with_the_reason(eager_tasks):
+    booking = held_booking()
+    Booking.objects.filter(pk=booking.pk).update(status=Booking.Status.EXPIRED)
+
+    page = browser_with(booking).get(f"/bookings/{booking.reference}/pay", follow=True)
+
+    assert "cannot be paid" in page.content.decode()
