@@ -277,6 +277,7 @@ CELERY_BEAT_SCHEDULE = {
     "expire-unpaid-holds": {"task": "bookings.tasks.expire_holds_task", "schedule": 60.0},
     "retry-stalled-bookings": {"task": "bookings.tasks.retry_stalled_bookings_task", "schedule": 300.0},
     "release-expired-capacity-holds": {"task": "ferries.tasks.release_expired_capacity_holds_task", "schedule": 300.0},
+    "sweep-payments": {"task": "payments.tasks.sweep_payments_task", "schedule": 60.0},
 }
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
