@@ -122,13 +122,15 @@ def celery_worker_process(transactional_db, broker, tmp_path):
     started: list[tuple[subprocess.Popen, Path]] = []
     env = {**os.environ, "DATABASE_URL": database_url_of_test_db(), "DATABASE_CONN_MAX_AGE": "0"}
 
-    def start(queues: str) -> subprocess.Popen:
+    def start(queues: str, **extra_env: str) -> subprocess.Popen:
         log = tmp_path / f"worker-{len(started)}.log"
         name = f"{KEY_PREFIX}-{len(started)}@%h"
         command = [sys.executable, "-m", "celery", "-A", "maritime", "worker", "-Q", queues, "-n", name]
         command += ["--pool", "solo", "--without-mingle", "--without-gossip", "--loglevel", "INFO"]
         with log.open("w") as out:
-            process = subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                command, cwd=BASE_DIR, env={**env, **extra_env}, stdout=out, stderr=subprocess.STDOUT
+            )
         started.append((process, log))
         return process
 

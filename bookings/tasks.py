@@ -49,7 +49,7 @@ class ConfirmationTask(Task):
     throws=(OperatorRefused,),
 )
 def confirm_booking_with_operator_task(self, *, booking_id: int) -> str:
-    return services.booking_confirm_with_operator(booking_id=booking_id).status
+    return workflows.booking_confirm(booking_id=booking_id).status
 
 
 @shared_task(bind=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=180, max_retries=3)

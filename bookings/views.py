@@ -305,7 +305,9 @@ def _cancel(request: HttpRequest, booking: Booking) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def manage_booking(request: HttpRequest) -> HttpResponse:
     """Reference and e-mail open a booking in this browser. A miss never says which of the two was wrong."""
-    form = ManageBookingForm(request.POST if request.method == "POST" else None)
+    # E-mails link here with the reference filled in; the e-mail address is still asked for.
+    initial = {"reference": request.GET.get("reference", "")[:12]}
+    form = ManageBookingForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
         booking = booking_for_guest(reference=form.cleaned_data["reference"], email=form.cleaned_data["email"])
         if booking is not None:

@@ -17,6 +17,8 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from bookings import selectors, services
 from bookings.models import Booking
 from maritime.queue import ask, enqueue_on_commit
+from notifications.models import Email
+from notifications.services import email_enqueue
 from payments import services as payments
 from payments.models import Payment
 from payments.providers import Intent, RefundInfo
@@ -41,6 +43,11 @@ def booking_cancel(*, booking_id: int, actor: str, reason: str) -> services.Canc
             payments.refund_request(
                 payment=payment, amount_minor=cancellation.refund_minor, reason=reason, key=f"cancel-{booking_id}"
             )
+        if cancellation.changed:
+            email_enqueue(
+                booking=cancellation.booking, kind=Email.Kind.CANCELLATION,
+                details={"refund_minor": cancellation.refund_minor},
+            )  # fmt: skip
     if cancellation.changed:
         _release_remote_holds(booking_id)
         enqueue_on_commit("payments.tasks.cancel_open_payments_task", booking_id=booking_id)
@@ -50,9 +57,10 @@ def booking_cancel(*, booking_id: int, actor: str, reason: str) -> services.Canc
 def bookings_expire() -> int:
     """Expire overdue holds (beat, every minute): places back, open payments cancelled; answers how many."""
     expired = services.bookings_expire_overdue()
-    for booking_id in expired:
-        _release_remote_holds(booking_id)
-        enqueue_on_commit("payments.tasks.cancel_open_payments_task", booking_id=booking_id)
+    for booking in Booking.objects.filter(pk__in=expired):
+        _release_remote_holds(booking.pk)
+        enqueue_on_commit("payments.tasks.cancel_open_payments_task", booking_id=booking.pk)
+        email_enqueue(booking=booking, kind=Email.Kind.HOLD_EXPIRED)
     if expired:
         logger.info("expired %d unpaid bookings", len(expired))
     return len(expired)
@@ -74,6 +82,14 @@ def bookings_retry_stalled(*, quiet_for: dt.timedelta = STALLED_AFTER) -> int:
 def booking_paid(*, booking_id: int) -> None:
     """After payment: confirm the sale with each operator, on the bookings queue."""
     enqueue_on_commit("bookings.tasks.confirm_booking_with_operator_task", booking_id=booking_id)
+
+
+def booking_confirm(*, booking_id: int) -> Booking:
+    """Confirm with the operators; once confirmed, the traveller gets the e-tickets (once)."""
+    booking = services.booking_confirm_with_operator(booking_id=booking_id)
+    if booking.status == Booking.Status.CONFIRMED:
+        email_enqueue(booking=booking, kind=Email.Kind.BOOKING_CONFIRMATION)
+    return booking
 
 
 def booking_confirmation_failed(*, booking_id: int, reason: str) -> None:
@@ -191,7 +207,10 @@ def _payment_succeeded(payment: Payment) -> None:
     late = booking.status == Booking.Status.EXPIRED
     if booking.status == Booking.Status.HELD or (late and services.booking_rehold(booking_id=booking.pk)):
         reason = f"payment {payment.intent_id}" + (" after the hold expired; places taken again" if late else "")
-        services.booking_transition(booking_id=booking.pk, to=Booking.Status.PAID, actor="stripe", reason=reason)
+        booking = services.booking_transition(
+            booking_id=booking.pk, to=Booking.Status.PAID, actor="stripe", reason=reason
+        )
+        email_enqueue(booking=booking, kind=Email.Kind.PAYMENT_SUCCESS)
         booking_paid(booking_id=booking.pk)
         return
     if late:
@@ -216,6 +235,7 @@ def _refund_changed(info: RefundInfo) -> None:
         return
     booking_id = refund.payment.booking_id
     booking = Booking.objects.select_for_update().get(pk=booking_id)
+    email_enqueue(booking=booking, kind=Email.Kind.REFUND, key=info.id, details={"refund_minor": refund.amount_minor})
     if booking.may_become(Booking.Status.REFUNDED) and payments.booking_refunded_in_full(booking_id=booking_id):
         services.booking_transition(
             booking_id=booking_id, to=Booking.Status.REFUNDED, actor="stripe", reason=f"refund {info.id}"

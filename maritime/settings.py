@@ -278,6 +278,7 @@ CELERY_BEAT_SCHEDULE = {
     "retry-stalled-bookings": {"task": "bookings.tasks.retry_stalled_bookings_task", "schedule": 300.0},
     "release-expired-capacity-holds": {"task": "ferries.tasks.release_expired_capacity_holds_task", "schedule": 300.0},
     "sweep-payments": {"task": "payments.tasks.sweep_payments_task", "schedule": 60.0},
+    "sweep-outbox": {"task": "notifications.tasks.sweep_outbox_task", "schedule": 60.0},
 }
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
@@ -286,7 +287,8 @@ CELERY_ENABLE_UTC = True
 
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION else "django.core.mail.backends.console.EmailBackend",
+    # The embedded default writes e-mails (with their e-ticket attachments) to files in var/mail.
+    "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION else "django.core.mail.backends.filebased.EmailBackend",
 )
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 587 if PRODUCTION else 25, minimum=1, maximum=65535)

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("ferries.urls")),
     path("", include("bookings.urls")),
     path("", include("payments.urls")),
+    path("", include("notifications.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -1,0 +1,65 @@
+"""The outbox for staff: what went out, what failed and why, the message as sent, and a resend action."""
+
+from django.contrib import admin, messages
+from django.db import transaction
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from notifications.models import Email
+from notifications.rendering import build_message
+from notifications.services import email_resend
+
+
+@admin.register(Email)
+class EmailAdmin(admin.ModelAdmin):
+    list_display = [
+        "kind",
+        "booking_ref",
+        "recipient",
+        "language",
+        "status",
+        "attempts",
+        "last_error",
+        "created_at",
+        "sent_at",
+    ]
+    list_filter = ["status", "kind", "language"]
+    search_fields = ["booking__reference", "recipient"]
+    list_select_related = ["booking"]
+    date_hierarchy = "created_at"
+    actions = ["resend"]
+    fields = [
+        "kind", "booking_ref", "key", "recipient", "language", "status", "attempts", "last_error",
+        "created_at", "last_attempt_at", "sent_at", "subject", "message",
+    ]  # fmt: skip
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("booking"), ordering="booking__reference")
+    def booking_ref(self, obj):
+        url = reverse("admin:bookings_booking_change", args=[obj.booking_id])
+        return format_html('<a href="{}">{}</a>', url, obj.booking.reference)
+
+    @admin.display(description=_("message"))
+    def message(self, obj):
+        """As sent; for an e-mail not sent yet, as it would be sent now."""
+        html = obj.body_html or build_message(obj)[3]
+        # Sandboxed: the e-mail's HTML is shown, never run, inside the admin.
+        style = "width:100%;max-width:720px;height:640px;border:1px solid #ccc;"
+        return format_html('<iframe sandbox srcdoc="{}" style="{}"></iframe>', html, style)
+
+    @admin.action(description=_("Send the selected e-mails again"), permissions=["change"])
+    def resend(self, request, queryset):
+        with transaction.atomic():
+            for email_id in queryset.values_list("pk", flat=True):
+                email_resend(email_id=email_id)
+        count = queryset.count()
+        self.message_user(request, ngettext("%d e-mail queued again.", "%d e-mails queued again.", count) % count,
+                          messages.SUCCESS)  # fmt: skip

@@ -52,7 +52,7 @@ def test_with_no_environment_the_site_runs_on_the_embedded_default(tmp_path):
         "django.db.backends.sqlite3",
         "django.core.cache.backends.locmem.LocMemCache",
         "True",
-        "django.core.mail.backends.console.EmailBackend",
+        "django.core.mail.backends.filebased.EmailBackend",
         "demo",
     ]
     assert (tmp_path / "secret_key").read_text().strip(), "a key of its own, kept out of version control"

@@ -1,0 +1,80 @@
+"""An outbox row made into a message: subject, plain text and HTML in the booking's language, e-tickets attached."""
+
+from email.mime.image import MIMEImage
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.templatetags.tz import do_timezone
+from django.utils import timezone, translation
+
+from bookings.policy import refund_due
+from bookings.selectors import booking_details
+from ferries.money import format_money
+from notifications.etickets import eticket_pdf, qr_png
+from notifications.models import Email
+
+TEMPLATES = "notifications/email"
+
+
+def build_message(email: Email) -> tuple[EmailMultiAlternatives, str, str, str]:
+    """(message, subject, text, html) for the row, as it will be sent now."""
+    booking = booking_details().get(pk=email.booking_id)
+    with translation.override(email.language):
+        context = email_context(email, booking)
+        subject = " ".join(render_to_string(f"{TEMPLATES}/{email.kind}_subject.txt", context).split())
+        text = render_to_string(f"{TEMPLATES}/{email.kind}.txt", context)
+        html = render_to_string(f"{TEMPLATES}/{email.kind}.html", context)
+        message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [email.recipient])
+        message.attach_alternative(html, "text/html")
+        if email.kind == Email.Kind.BOOKING_CONFIRMATION:
+            _attach_etickets(message, booking, context["legs"])
+    return message, subject, text, html
+
+
+def email_context(email: Email, booking) -> dict:
+    legs = [_leg(leg) for leg in booking.legs.all()]
+    details = email.details or {}
+    currency = booking.currency
+    return {
+        "email": email,
+        "booking": booking,
+        "legs": legs,
+        "passengers": list(booking.passengers.all()),
+        "vehicle": getattr(booking, "vehicle", None),
+        "total": format_money(booking.total_minor, currency),
+        "refund": format_money(details["refund_minor"], currency) if "refund_minor" in details else "",
+        "refund_if_cancelled_now": format_money(refund_due(booking=booking, at=timezone.now()), currency),
+        "manage_url": f"{settings.SITE_URL}/manage?reference={booking.reference}",
+        "site_url": settings.SITE_URL,
+    }
+
+
+def _leg(leg) -> dict:
+    route = leg.sailing.route
+    return {
+        "leg": leg,
+        "direction": leg.direction,
+        "origin": route.origin.name,
+        "destination": route.destination.name,
+        # In port time, marked so that template filters do not turn it back into the site's time zone.
+        "departs": do_timezone(leg.sailing.departs_at, route.origin.tz),
+        "arrives": do_timezone(leg.sailing.arrives_at, route.destination.tz),
+        "operator": route.operator.name,
+        "vessel": leg.sailing.vessel.name,
+        "operator_booking_ref": leg.operator_booking_ref,
+        "price": format_money(leg.price_minor, leg.booking.currency),
+        "lines": leg.price_lines,
+        "qr_cid": f"qr-{leg.direction}",
+    }
+
+
+def _attach_etickets(message: EmailMultiAlternatives, booking, legs: list[dict]) -> None:
+    # The QR codes are shown in the HTML (cid:…) and the PDF is attached: "related" keeps both in one message.
+    message.mixed_subtype = "related"
+    for leg in legs:
+        image = MIMEImage(qr_png(leg["leg"]), "png")
+        image.add_header("Content-ID", f"<{leg['qr_cid']}>")
+        image.add_header("Content-Disposition", "inline", filename=f"{leg['qr_cid']}.png")
+        message.attach(image)
+    message.attach(f"e-ticket-{booking.reference}.pdf", eticket_pdf(booking), "application/pdf")

@@ -1,0 +1,107 @@
+"""Every e-mail renders in English and in French, with nothing missing, and the confirmation carries e-tickets."""
+
+import pytest
+from django.conf import settings as django_settings
+from django.core import signing
+from django.test import override_settings
+
+from bookings.models import Booking
+from bookings.tests.factories import ADULT, CHILD, held_booking
+from notifications.etickets import ticket_code, ticket_verify
+from notifications.models import Email
+from notifications.rendering import build_message
+from notifications.services import email_enqueue
+
+MISSING = "@@MISSING:%s@@"
+CAR = {"category": "car", "registration": "123 TU 4567", "length_cm": 450, "height_cm": 160}
+ENGLISH_SUBJECTS = {
+    Email.Kind.BOOKING_CONFIRMATION: "Your booking {ref} is confirmed — e-tickets inside",
+    Email.Kind.PAYMENT_SUCCESS: "Payment received for booking {ref}",
+    Email.Kind.REFUND: "Refund for booking {ref}",
+    Email.Kind.CANCELLATION: "Booking {ref} is cancelled",
+    Email.Kind.HOLD_EXPIRED: "Your places for booking {ref} were released",
+}
+FRENCH_SUBJECTS = {
+    Email.Kind.BOOKING_CONFIRMATION: "Votre réservation {ref} est confirmée — billets électroniques joints",
+    Email.Kind.PAYMENT_SUCCESS: "Paiement reçu pour la réservation {ref}",
+    Email.Kind.REFUND: "Remboursement de la réservation {ref}",
+    Email.Kind.CANCELLATION: "La réservation {ref} est annulée",
+    Email.Kind.HOLD_EXPIRED: "Les places de la réservation {ref} ont été libérées",
+}
+
+
+def strict_templates():
+    """Templates that write a marker wherever a variable is missing."""
+    templates = [{**engine, "OPTIONS": {**engine["OPTIONS"], "string_if_invalid": MISSING}}
+                 for engine in django_settings.TEMPLATES]  # fmt: skip
+    return override_settings(TEMPLATES=templates)
+
+
+def confirmed_booking(language: str) -> Booking:
+    booking = held_booking(passengers=[ADULT, CHILD], vehicle=CAR)
+    Booking.objects.filter(pk=booking.pk).update(status=Booking.Status.CONFIRMED, language=language)
+    booking.legs.update(operator_booking_ref="CTNX42")
+    booking.refresh_from_db()
+    return booking
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["en", "fr"])
+@pytest.mark.parametrize("kind", Email.Kind.values)
+def test_each_e_mail_renders_in_each_language_with_nothing_missing(kind, language):
+    booking = confirmed_booking(language)
+    email = email_enqueue(booking=booking, kind=kind, key="re_1", details={"refund_minor": 5000})
+
+    with strict_templates():
+        message, subject, text, html = build_message(email)
+
+    expected = (FRENCH_SUBJECTS if language == "fr" else ENGLISH_SUBJECTS)[kind].format(ref=booking.reference)
+    assert subject == expected
+    for body in (text, html):
+        assert "@@MISSING" not in body
+        assert booking.reference in body
+        assert "manage?reference=" + booking.reference in body
+    assert "&#x27;" not in text, "plain text is not HTML-escaped"
+    assert message.to == ["amira@example.com"]
+
+
+@pytest.mark.django_db
+def test_the_confirmation_shows_port_times_prices_and_the_operator_reference():
+    booking = confirmed_booking("en")
+    leg = booking.legs.get()
+    email = email_enqueue(booking=booking, kind=Email.Kind.BOOKING_CONFIRMATION)
+
+    _message, _subject, text, html = build_message(email)
+
+    local = leg.sailing.departs_at.astimezone(leg.sailing.route.origin.tz)
+    assert f"{local:%H:%M}" in text
+    assert "Operator reference CTNX42" in text
+    assert "1 × Adult (12–64): €100.00" in text
+    assert "1 × Car: €150.00" in text
+    assert "Total paid: €300.00" in text
+    assert "Youssef Ben Salah (Child (4–11))" in text
+    assert 'src="cid:qr-outbound"' in html
+
+
+@pytest.mark.django_db
+def test_the_confirmation_carries_a_qr_code_per_leg_inline_and_the_e_tickets_as_pdf():
+    booking = confirmed_booking("fr")
+    email = email_enqueue(booking=booking, kind=Email.Kind.BOOKING_CONFIRMATION)
+
+    message = build_message(email)[0].message()
+
+    parts = {part.get("Content-ID"): part for part in message.walk() if part.get("Content-ID")}
+    assert parts["<qr-outbound>"].get_content_type() == "image/png"
+    assert parts["<qr-outbound>"].get_payload(decode=True).startswith(b"\x89PNG")
+    pdfs = [p for p in message.walk() if p.get_content_type() == "application/pdf"]
+    assert [p.get_filename() for p in pdfs] == [f"e-ticket-{booking.reference}.pdf"]
+    assert pdfs[0].get_payload(decode=True).startswith(b"%PDF")
+
+
+def test_a_ticket_code_opens_only_if_we_signed_it(db):
+    booking = held_booking()
+    code = ticket_code(booking.legs.get())
+
+    assert ticket_verify(code) == {"booking": booking.reference, "leg": "outbound"}
+    with pytest.raises(signing.BadSignature):
+        ticket_verify(code[:-2] + "xx")

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from notifications import views
+
+urlpatterns = [
+    path("bookings/<str:reference>/e-tickets.pdf", views.eticket_download, name="eticket_download"),
+]
