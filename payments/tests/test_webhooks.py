@@ -121,6 +121,8 @@ def test_the_same_event_twenty_times_at_once_has_one_effect(fake_stripe, started
     booking.refresh_from_db()
     assert list(booking.events.values_list("to_status", flat=True)) == ["held", "paid"]
     assert broker.queue_length("bookings") == 1, "one confirmation with the operator queued"
+    assert broker.queue_length("emails") == 1, "one receipt queued"
+    assert list(booking.emails.values_list("kind", flat=True)) == ["payment_success"]
 
 
 @pytest.mark.django_db(transaction=True)
