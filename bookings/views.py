@@ -8,6 +8,7 @@ reference and e-mail) are remembered in its session; a signed-in traveller also 
 
 import datetime as dt
 import re
+import uuid
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -27,7 +28,7 @@ from bookings.forms import BookingForm, ManageBookingForm
 from bookings.models import Booking
 from bookings.policy import refund_due
 from bookings.selectors import BROWSER_SESSION_KEY, booking_for_browser, booking_for_guest
-from bookings.services import OperatorUnavailable, TransitionNotAllowed, booking_create
+from bookings.services import IdempotencyConflict, OperatorUnavailable, TransitionNotAllowed, booking_create
 from ferries.choices import Country
 from ferries.models import Sailing
 from ferries.money import format_money
@@ -213,12 +214,21 @@ def booking_new(request: HttpRequest) -> HttpResponse:
 
 def _hold_places(request: HttpRequest, form: BookingForm) -> tuple[Booking | None, int]:
     """The booking with its places held, or None and the status that says why not (its errors on the form)."""
+    submission = form.cleaned_data.get("submission")
     try:
         booking = booking_create(
             request=form.booking_request,
             owner=request.user if request.user.is_authenticated else None,
             language=request.LANGUAGE_CODE,
+            idempotency_key=f"web-{submission}" if submission else None,
         )
+    except IdempotencyConflict:
+        form.data = form.data.copy()
+        form.data["submission"] = uuid.uuid4().hex  # the details changed: a new request, a new key
+        form.add_error(
+            None, _("These places were already held from this page with other details; check and send again.")
+        )
+        return None, 400
     except ValidationError as error:
         form.add_request_errors(error)
         return None, 400

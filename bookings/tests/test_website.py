@@ -246,6 +246,32 @@ def test_valid_details_hold_the_places_and_lead_to_the_booking_page(client, tuni
     )
 
 
+def test_sending_the_same_page_twice_holds_the_places_once(client, tunis_marseille):
+    sailing = sailing_at(tunis_marseille)
+    page = details(submission="0123456789abcdef0123456789abcdef")
+
+    first = client.post(details_url(sailing), page)
+    again = client.post(details_url(sailing), page)
+
+    assert first.url == again.url
+    assert Booking.objects.count() == 1
+    assert taken(sailing) == 1
+
+
+def test_the_same_page_sent_again_with_other_details_is_refused_with_a_fresh_key(client, tunis_marseille):
+    sailing = sailing_at(tunis_marseille)
+    client.post(details_url(sailing), details(submission="0123456789abcdef0123456789abcdef"))
+
+    changed = client.post(
+        details_url(sailing), details(submission="0123456789abcdef0123456789abcdef", **adult(first_name="Sami"))
+    )
+
+    assert changed.status_code == 400
+    assert "already held from this page" in errors_above_the_form(changed)
+    assert 'value="0123456789abcdef0123456789abcdef"' not in changed.content.decode()
+    assert Booking.objects.count() == 1
+
+
 def test_a_whole_family_with_a_car_and_a_pet_is_held_as_typed(client, tunis_marseille):
     sailing = sailing_at(tunis_marseille)
     child = adult(1, first_name="Youssef", date_of_birth=born_years_before(sailing, 8))
