@@ -1,9 +1,9 @@
 """Every write to bookings: create with capacity held, change status, cancel, expire, confirm with the operator.
 
 Capacity of our own inventory is taken and given back in the booking's transaction, so a booking and
-its places change together or not at all. Remote operators are asked for holds before our own rows
-are locked, and what they hold is given back if the rest fails; their holds are released and
-confirmed outside any transaction (`booking_release_remote_legs`, `booking_confirm_with_operator`).
+its places change together or not at all. Remote operators are called outside any transaction: their
+holds are taken before the booking's transaction starts and given back if the rest fails, and they are
+released and confirmed after commit (`booking_release_remote_legs`, `booking_confirm_with_operator`).
 """
 
 import datetime as dt
@@ -87,10 +87,11 @@ def booking_create(
         return existing
     remote_holds: list[tuple] = []
     try:
+        # Remote operators first, outside any transaction: no row of ours waits on the network.
+        remote_legs = _hold_legs(request, remote=True, taken=remote_holds)
         with transaction.atomic():
             booking = _new_booking(request, owner, language, idempotency_key, fingerprint)
-            legs = _hold_legs(booking, request, remote_holds)
-            _complete(booking, request, legs)
+            _complete(booking, request, remote_legs + _hold_legs(request, remote=False, taken=remote_holds))
     except IntegrityError:
         _give_back(remote_holds)
         if idempotency_key and (existing := _replayed(idempotency_key, fingerprint)):
@@ -152,29 +153,30 @@ def _new_booking(request: BookingRequest, owner, language: str, key: str | None,
     raise IntegrityError("could not find a free booking reference")
 
 
-def _hold_legs(booking: Booking, request: BookingRequest, remote_holds: list) -> list[tuple[str, Sailing, Hold]]:
-    """Hold every leg: remote ones first, so our inventory rows stay locked only briefly, then ours in sailing
-    order, so that two bookings never wait on each other."""
+def _hold_legs(request: BookingRequest, *, remote: bool, taken: list) -> list[tuple[str, Sailing, Hold]]:
+    """Hold the legs of remote operators (or of our own inventory), in sailing order so that two bookings
+    never wait on each other; remote holds are added to `taken`, to be given back if the rest fails."""
     legs = [(BookingLeg.Direction.OUTBOUND, request.outbound)]
     if request.inbound:
         legs.append((BookingLeg.Direction.RETURN, request.inbound))
-    adapters = {sailing.pk: adapter_for(sailing.route.operator) for _d, sailing in legs}
     held = []
     party = request.party
-    for direction, sailing in sorted(legs, key=lambda leg: (not adapters[leg[1].pk].is_remote, leg[1].pk)):
-        adapter = adapters[sailing.pk]
+    for direction, sailing in sorted(legs, key=lambda leg: leg[1].pk):
+        adapter = adapter_for(sailing.route.operator)
+        if adapter.is_remote != remote:
+            continue
         field = "outbound_sailing_id" if direction == BookingLeg.Direction.OUTBOUND else "return_sailing_id"
         try:
             hold = adapter.hold(sailing_ref=sailing.ref, party=party, minutes=settings.BOOKING_HOLD_MINUTES)
         except OperatorRefused as refusal:
             raise ValidationError({REFUSAL_FIELDS.get(refusal.code, field): [refusal.message]}) from None
         except OperatorError as exc:
-            logger.warning("booking %s: operator %s unavailable: %s", booking.reference, adapter.operator.code, exc)
+            logger.warning("booking: operator %s unavailable: %s", adapter.operator.code, exc)
             raise OperatorUnavailable(
                 _("%(name)s is not answering; please try again.") % {"name": adapter.operator.name}
             ) from None
-        if adapter.is_remote:
-            remote_holds.append((adapter, hold.hold_ref))
+        if remote:
+            taken.append((adapter, hold.hold_ref))
         held.append((direction, sailing, hold))
     return held
 

@@ -12,7 +12,7 @@ from bookings.services import IdempotencyConflict, booking_create
 from bookings.tests.factories import ADULT, CHILD, INFANT, held_booking, request_data
 from ferries.choices import Resource
 from ferries.models import CapacityHold, SailingInventory
-from ferries.tests.factories import VesselFactory, sailing_factory
+from ferries.tests.factories import OperatorFactory, RouteFactory, VesselFactory, sailing_factory
 
 pytestmark = pytest.mark.django_db
 
@@ -181,3 +181,20 @@ def test_over_capacity_is_refused_as_sold_out(tunis_marseille):
 
     assert errors["outbound_sailing_id"][0].startswith("Sold out")
     assert BookingLeg.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_remote_hold_is_given_back_when_our_own_leg_is_full(operator_simulator, settings, marseille_tunis):
+    remote_route = RouteFactory(operator=OperatorFactory(code="REM"))
+    simulator = operator_simulator()
+    settings.OPERATOR_API_URLS = {"REM": simulator.url_for("REM")}
+    out = sailing_factory(route=remote_route, departs_in=dt.timedelta(days=10))
+    full = VesselFactory(operator=marseille_tunis.operator, passenger_capacity=1)
+    back = sailing_factory(route=marseille_tunis, vessel=full, departs_in=dt.timedelta(days=14))
+
+    errors = refused(request_data(out, back, passengers=[ADULT, {**ADULT, "first_name": "Sami"}]))
+
+    assert "return_sailing_id" in errors
+    assert (simulator.calls["hold"], simulator.calls["cancel"]) == (1, 1)
+    assert (taken(out), taken(back)) == (0, 0)
+    assert not Booking.objects.exists()
