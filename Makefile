@@ -20,7 +20,7 @@ SIMULATOR := http://127.0.0.1:8100
 STACK_ENV := DEBUG=1 DATABASE_URL=$(PG)/maritime REDIS_URL=$(REDIS)/0 CELERY_BROKER_URL=$(REDIS)/1 \
 	OPERATOR_API_URLS=CTN=$(SIMULATOR)/CTN,GNV=$(SIMULATOR)/GNV
 
-.PHONY: run test stack lint format migrations clean
+.PHONY: run test stack lint format migrations check-deploy clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ stack: $(VENV)/.dev
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+## check-deploy: docker-compose.yml against the Compose Specification schema, then the deployment tests
+check-deploy: $(VENV)/.dev
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+	$(TEST_ENV) $(BIN)/python -m pytest -q maritime/tests/test_deployment.py
 
 ## format: apply ruff's fixes and formatting
 format: $(VENV)/.dev

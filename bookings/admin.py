@@ -1,10 +1,14 @@
-"""Bookings in the admin: staff find a booking, read its legs, party and history, and cancel it.
+"""Bookings in the admin: staff find a booking, read its legs, party, history and e-mails, and act on it —
+cancel, refund part of it, send an e-mail again, ask the operator again to confirm it.
 
 Bookings are made by travellers and change status only through `bookings.workflows` (which locks the row
 and writes the event), so the admin adds and deletes none, shows the status without a field to edit it,
-and cancels through the same workflow as the website and the API. Only the contact details are editable:
+and acts through the same workflows as the website and the API. Only the contact details are editable:
 they are what a traveller phones in to correct (a mistyped e-mail keeps the tickets from them), and no
 rule hangs on them.
+
+Cancelling a sailing cancels its bookings, so that action is added to the sailings' admin here: the
+network's own admin (ferries) knows nothing of bookings.
 """
 
 import datetime as dt
@@ -14,19 +18,26 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_permission_codename
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from bookings import workflows
+from bookings.admin_actions import EmailKindForm, ReasonForm, RefundForm, action_page, submitted_form
 from bookings.models import Booking, BookingEvent, BookingLeg, BookingVehicle, Passenger
 from bookings.policy import refund_due
 from bookings.services import TransitionNotAllowed
+from ferries import admin as ferries_admin
 from ferries.admin import local_time
-from ferries.models import Port
+from ferries.models import Port, Sailing
 from ferries.money import format_money
+from ferries.services import SailingNotCancellable
+from notifications.models import Email
+from notifications.services import email_resend_latest
+from payments.services import RefundNotAllowed, booking_refundable
 
 S = Booking.Status
 STATUS_COLOURS = {
@@ -173,6 +184,17 @@ class BookingEventInline(BookingPartInline):
         return f"{event.from_status or '—'} → {event.to_status}"
 
 
+class EmailInline(BookingPartInline):
+    """The booking's e-mails, oldest first, each linked to its own page with the message as sent."""
+
+    model = Email
+    fields = ["status", "recipient", "attempts", "created_at", "sent_at", "last_error"]
+    readonly_fields = fields
+    ordering = ["created_at", "pk"]
+    show_change_link = True
+    verbose_name_plural = _("e-mails")
+
+
 @admin.register(Booking)
 class BookingAdmin(admin.ModelAdmin):
     list_display = [
@@ -190,8 +212,8 @@ class BookingAdmin(admin.ModelAdmin):
     list_filter = ["status", "legs__sailing__route__operator", DepartureFilter, "created_at"]
     search_fields = ["reference", "contact_email", "contact_name", "passengers__last_name"]
     search_help_text = _("Reference, contact name or e-mail, or a passenger's last name.")
-    actions = ["cancel_bookings"]
-    inlines = [BookingLegInline, PassengerInline, BookingVehicleInline, BookingEventInline]
+    actions = ["cancel_bookings", "refund_amount", "resend_email", "retry_confirmation"]
+    inlines = [BookingLegInline, PassengerInline, BookingVehicleInline, BookingEventInline, EmailInline]
     fieldsets = [
         (None, {"fields": ["reference", "status_badge", "total", "refund_if_cancelled_now", "hold_expires_at"]}),
         (
@@ -266,6 +288,90 @@ class BookingAdmin(admin.ModelAdmin):
                 messages.SUCCESS,
             )
 
+    @admin.action(description=_("Refund an amount of one booking…"), permissions=["change"])
+    def refund_amount(self, request: HttpRequest, queryset: QuerySet[Booking]) -> TemplateResponse | None:
+        chosen = list(queryset[:2])
+        if len(chosen) != 1:
+            self.message_user(request, gettext("Choose one booking to refund part of."), messages.WARNING)
+            return None
+        booking = chosen[0]
+        form = submitted_form(request, RefundForm, currency=booking.currency)
+        if form.is_bound and form.is_valid():
+            try:
+                refund = workflows.booking_refund(
+                    booking_id=booking.pk, amount_minor=form.amount_minor, reason=form.cleaned_data["reason"],
+                    actor=f"staff:{request.user.pk}", key=form.cleaned_data["key"],
+                )  # fmt: skip
+            except RefundNotAllowed as refusal:
+                form.add_error("amount", str(refusal))
+            else:
+                amount = format_money(refund.amount_minor, refund.currency)
+                self.message_user(
+                    request,
+                    gettext("%(ref)s: a refund of %(amount)s is asked of Stripe; the traveller is e-mailed once made.")
+                    % {"ref": booking.reference, "amount": amount},
+                    messages.SUCCESS,
+                )
+                return None
+        return self._refund_page(request, queryset, booking, form)
+
+    def _refund_page(
+        self, request: HttpRequest, queryset: QuerySet[Booking], booking: Booking, form: RefundForm
+    ) -> TemplateResponse | None:
+        try:
+            payment, left_minor = booking_refundable(booking_id=booking.pk)
+        except RefundNotAllowed as refusal:
+            self.message_user(request, f"{booking.reference}: {refusal}", messages.ERROR)
+            return None
+        paid, left = format_money(payment.amount_minor, payment.currency), format_money(left_minor, payment.currency)
+        return action_page(
+            self, request, queryset, action="refund_amount", form=form,
+            title=gettext("Refund part of %(ref)s") % {"ref": booking.reference},
+            intro=gettext("Paid %(paid)s, of which %(left)s is left to refund. The booking keeps its status.")
+            % {"paid": paid, "left": left},
+            submit=gettext("Refund"),
+        )  # fmt: skip
+
+    @admin.action(description=_("Send an e-mail again (booking confirmation…)…"), permissions=["change"])
+    def resend_email(self, request: HttpRequest, queryset: QuerySet[Booking]) -> TemplateResponse | None:
+        form = submitted_form(request, EmailKindForm, initial={"kind": Email.Kind.BOOKING_CONFIRMATION})
+        bookings = queryset.order_by("reference")
+        if not (form.is_bound and form.is_valid()):
+            return action_page(
+                self, request, bookings, action="resend_email", form=form, title=gettext("Send an e-mail again"),
+                intro=gettext("Each booking's latest e-mail of this kind goes again, to its contact address."),
+                submit=gettext("Send again"),
+            )  # fmt: skip
+        kind = Email.Kind(form.cleaned_data["kind"])
+        for booking_id, reference in bookings.values_list("pk", "reference"):
+            email = email_resend_latest(booking_id=booking_id, kind=kind)
+            if email is None:
+                self.message_user(
+                    request, gettext("%(ref)s has no %(kind)s to send again.") % {"ref": reference, "kind": kind.label},
+                    messages.WARNING,
+                )  # fmt: skip
+                continue
+            self.message_user(
+                request,
+                gettext("%(ref)s: %(kind)s queued for %(to)s.")
+                % {"ref": reference, "kind": kind.label, "to": email.recipient},
+                messages.SUCCESS,
+            )
+        return None
+
+    @admin.action(description=_("Ask the operator again to confirm (paid bookings)"), permissions=["change"])
+    def retry_confirmation(self, request: HttpRequest, queryset: QuerySet[Booking]) -> None:
+        for booking_id, reference in queryset.order_by("reference").values_list("pk", "reference"):
+            try:
+                workflows.booking_confirmation_retry(booking_id=booking_id)
+            except TransitionNotAllowed as refusal:
+                self.message_user(request, f"{reference}: {refusal}", messages.WARNING)
+                continue
+            self.message_user(
+                request, gettext("%(ref)s: confirmation asked of the operator again.") % {"ref": reference},
+                messages.SUCCESS,
+            )  # fmt: skip
+
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, booking: Booking) -> str:
         return status_badge(booking)
@@ -305,3 +411,65 @@ class BookingAdmin(admin.ModelAdmin):
         if not booking.is_active:
             return gettext("Not cancellable (%(status)s).") % {"status": booking.get_status_display().lower()}
         return format_money(refund_due(booking=booking, at=timezone.now()), booking.currency)
+
+
+admin.site.unregister(Sailing)
+
+
+@admin.register(Sailing)
+class SailingAdmin(ferries_admin.SailingAdmin):
+    """The network's sailings admin, and cancelling sailings with what that means for their bookings."""
+
+    actions = ["cancel_sailings"]
+
+    @admin.action(description=_("Cancel the selected sailings…"), permissions=["change"])
+    def cancel_sailings(self, request: HttpRequest, queryset: QuerySet[Sailing]) -> TemplateResponse | None:
+        form = submitted_form(request, ReasonForm)
+        sailings = queryset.select_related("route__origin", "route__destination", "route__operator")
+        if not (form.is_bound and form.is_valid()):
+            return action_page(
+                self, request, sailings, action="cancel_sailings", form=form, title=gettext("Cancel sailings"),
+                intro=gettext(
+                    "Each sailing is taken off sale. Every booking still travelling on it is cancelled and refunded "
+                    "in full, whatever its fare's conditions, and its traveller is e-mailed."
+                ),
+                submit=gettext("Cancel these sailings"),
+            )  # fmt: skip
+        for sailing in sailings:
+            self._cancel(request, sailing, reason=form.cleaned_data["reason"])
+        return None
+
+    def save_model(self, request: HttpRequest, obj: Sailing, form, change: bool) -> None:
+        if change and "status" in form.changed_data and obj.status == Sailing.Status.CANCELLED:
+            # Cancelled on the sailing's page: its bookings are cancelled too, as with the action.
+            obj.status = form.initial["status"]
+            super().save_model(request, obj, form, change)
+            self._cancel(request, obj, reason=gettext("cancelled on the sailing's page"))
+            return
+        super().save_model(request, obj, form, change)
+
+    def _cancel(self, request: HttpRequest, sailing: Sailing, *, reason: str) -> None:
+        try:
+            cancellation, queued = workflows.sailing_cancelled(
+                sailing_id=sailing.pk, reason=reason, actor=f"staff:{request.user.pk}"
+            )
+        except SailingNotCancellable as refusal:
+            self.message_user(request, str(refusal), messages.WARNING)
+            return
+        figures = {"ref": sailing.ref, "count": queued}
+        if not cancellation.changed:
+            message = ngettext(
+                "%(ref)s was already cancelled; its %(count)d booking still travelling is queued again.",
+                "%(ref)s was already cancelled; its %(count)d bookings still travelling are queued again.",
+                queued,
+            )
+            self.message_user(request, message % figures, messages.WARNING)
+            return
+        # The sailing's history keeps the reason: the booking events only name the sailing.
+        self.log_change(request, cancellation.sailing, gettext("Cancelled: %(reason)s") % {"reason": reason})
+        message = ngettext(
+            "%(ref)s cancelled; %(count)d booking is being cancelled with a full refund.",
+            "%(ref)s cancelled; %(count)d bookings are being cancelled with a full refund.",
+            queued,
+        )
+        self.message_user(request, message % figures, messages.SUCCESS)

@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 
 from bookings.access import token_opens
 from bookings.models import Booking
+from ferries.models import Sailing
 
 # Bookings no longer travelling, whose operators may still hold places for them.
 ENDED = [Booking.Status.EXPIRED, Booking.Status.CANCELLED, Booking.Status.FAILED, Booking.Status.REFUNDED]
@@ -70,4 +71,27 @@ def bookings_awaiting_confirmation(*, before: dt.datetime) -> list[int]:
     """Paid bookings not confirmed with their operator since `before`: their confirmation was lost."""
     return list(
         Booking.objects.filter(status=Booking.Status.PAID, updated_at__lt=before).values_list("pk", flat=True)[:500]
+    )
+
+
+# Bookings whose travel is still planned.
+ACTIVE = [Booking.Status.HELD, Booking.Status.PAID, Booking.Status.CONFIRMED]
+
+
+def bookings_on_sailing(*, sailing_id: int) -> list[int]:
+    """Bookings still travelling on the sailing, oldest first (a booking has one leg per sailing)."""
+    return list(
+        Booking.objects.filter(status__in=ACTIVE, legs__sailing_id=sailing_id)
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def bookings_on_cancelled_sailings() -> list[int]:
+    """Bookings still travelling on a sailing that was cancelled: their cancellation was lost."""
+    return list(
+        Booking.objects.filter(status__in=ACTIVE, legs__sailing__status=Sailing.Status.CANCELLED)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .distinct()[:500]
     )

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from bookings.access import new_access_salt
 from bookings.models import Booking, BookingEvent, BookingLeg, BookingVehicle, Passenger
-from bookings.policy import refund_due
+from bookings.policy import PAID_STATUSES, refund_due
 from bookings.requests import BookingRequest
 from ferries.choices import PassengerType
 from ferries.errors import OperatorError, OperatorRefused
@@ -221,8 +221,11 @@ def _give_back(remote_holds: list) -> None:
 # --- cancellation and expiry --------------------------------------------------------------------
 
 
-def booking_cancel(*, booking_id: int, actor: str, reason: str, at: dt.datetime | None = None) -> Cancellation:
-    """Cancel a held, paid or confirmed booking; answers the refund due.
+def booking_cancel(
+    *, booking_id: int, actor: str, reason: str, at: dt.datetime | None = None, full_refund: bool = False
+) -> Cancellation:
+    """Cancel a held, paid or confirmed booking; answers the refund due: what the policy gives, or with
+    `full_refund` (the operator cancelled the sailing, the policy does not apply) everything paid.
 
     Our own inventory is given back here; remote operators' holds by `booking_release_remote_legs`,
     outside the transaction. Cancelling again is a no-op (refund 0, changed False).
@@ -237,6 +240,8 @@ def booking_cancel(*, booking_id: int, actor: str, reason: str, at: dt.datetime 
                 "status": booking.get_status_display().lower()
             })  # fmt: skip
         due = refund_due(booking=booking, at=at)
+        if full_refund and booking.status in PAID_STATUSES:
+            due = booking.total_minor
         booking = booking_transition(booking_id=booking.pk, to=Booking.Status.CANCELLED, actor=actor, reason=reason)
         _release_local_legs(booking)
     return Cancellation(booking, due, changed=True)

@@ -9,6 +9,8 @@ from ferries.errors import OperatorError, OperatorRefused
 
 # Worth another try: an operator or our database briefly unreachable.
 TRANSIENT_ERRORS = (OperatorError, OperationalError, InterfaceError)
+# Per worker: a sweep after an outage may queue many confirmations at once, and operators' APIs are small.
+OPERATOR_RATE_LIMIT = "60/m"
 
 
 @shared_task(bind=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=180, max_retries=3)
@@ -47,14 +49,29 @@ class ConfirmationTask(Task):
     retry_backoff_max=180,
     max_retries=3,
     throws=(OperatorRefused,),
+    rate_limit=OPERATOR_RATE_LIMIT,
 )
 def confirm_booking_with_operator_task(self, *, booking_id: int) -> str:
     return workflows.booking_confirm(booking_id=booking_id).status
 
 
-@shared_task(bind=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=180, max_retries=3)
+@shared_task(
+    bind=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=True,
+    retry_backoff_max=180,
+    max_retries=3,
+    rate_limit=OPERATOR_RATE_LIMIT,
+)
 def release_booking_holds_task(self, *, booking_id: int) -> None:
     services.booking_release_remote_legs(booking_id=booking_id)
+
+
+@shared_task(bind=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=180, max_retries=3)
+def cancel_booking_for_sailing_task(self, *, booking_id: int) -> str | None:
+    """The operator cancelled a sailing of the booking: cancel it with a full refund (the sweeper retries it)."""
+    cancellation = workflows.booking_cancel_for_sailing(booking_id=booking_id)
+    return cancellation and cancellation.booking.status
 
 
 @shared_task

@@ -8,19 +8,20 @@ import datetime as dt
 import logging
 
 from celery.exceptions import TimeoutError as CeleryTimeoutError
-from django.core.mail import mail_admins
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from bookings import selectors, services
-from bookings.models import Booking
+from bookings.models import Booking, BookingLeg
+from ferries.models import Sailing
+from ferries.services import SailingCancellation, sailing_cancel
 from maritime.queue import ask, enqueue_on_commit
 from notifications.models import Email
-from notifications.services import email_enqueue
+from notifications.services import email_enqueue, staff_alert_enqueue
 from payments import services as payments
-from payments.models import Payment
+from payments.models import Payment, Refund
 from payments.providers import Intent, RefundInfo
 
 logger = logging.getLogger(__name__)
@@ -34,20 +35,24 @@ AVAILABILITY_TIMEOUT = 10
 # --- cancellation and expiry --------------------------------------------------------------------
 
 
-def booking_cancel(*, booking_id: int, actor: str, reason: str) -> services.Cancellation:
-    """Cancel, give every operator its places back, and refund what the policy allows."""
+def booking_cancel(*, booking_id: int, actor: str, reason: str, full_refund: bool = False) -> services.Cancellation:
+    """Cancel, give every operator its places back, and refund what the policy allows — or everything paid,
+    with `full_refund`, when the operator cancelled the sailing."""
     with transaction.atomic():
-        cancellation = services.booking_cancel(booking_id=booking_id, actor=actor, reason=reason)
+        cancellation = services.booking_cancel(
+            booking_id=booking_id, actor=actor, reason=reason, full_refund=full_refund
+        )
         payment = payments.booking_payment(booking_id=booking_id)
+        refunded = cancellation.refund_minor
         if cancellation.refund_minor and payment:
-            payments.refund_request(
+            refund = payments.refund_request(
                 payment=payment, amount_minor=cancellation.refund_minor, reason=reason, key=f"cancel-{booking_id}"
             )
+            refunded = refund.amount_minor if refund else 0  # less when staff already gave part back
         if cancellation.changed:
             email_enqueue(
-                booking=cancellation.booking, kind=Email.Kind.CANCELLATION,
-                details={"refund_minor": cancellation.refund_minor},
-            )  # fmt: skip
+                booking=cancellation.booking, kind=Email.Kind.CANCELLATION, details={"refund_minor": refunded}
+            )
     if cancellation.changed:
         _release_remote_holds(booking_id)
         enqueue_on_commit("payments.tasks.cancel_open_payments_task", booking_id=booking_id)
@@ -68,7 +73,8 @@ def bookings_expire() -> int:
 
 def bookings_retry_stalled(*, quiet_for: dt.timedelta = STALLED_AFTER) -> int:
     """Enqueue again what a lost message or a dead worker left undone (beat): holds to give back,
-    paid bookings to confirm. Both tasks are idempotent, so a duplicate is harmless."""
+    paid bookings to confirm, bookings on cancelled sailings to cancel. The tasks are idempotent, so a
+    duplicate is harmless."""
     before = timezone.now() - quiet_for
     releases = selectors.bookings_awaiting_release(before=before)
     for booking_id in releases:
@@ -76,7 +82,10 @@ def bookings_retry_stalled(*, quiet_for: dt.timedelta = STALLED_AFTER) -> int:
     confirmations = selectors.bookings_awaiting_confirmation(before=before)
     for booking_id in confirmations:
         booking_paid(booking_id=booking_id)
-    return len(releases) + len(confirmations)
+    on_cancelled_sailings = selectors.bookings_on_cancelled_sailings()
+    for booking_id in on_cancelled_sailings:
+        enqueue_on_commit("bookings.tasks.cancel_booking_for_sailing_task", booking_id=booking_id)
+    return len(releases) + len(confirmations) + len(on_cancelled_sailings)
 
 
 def booking_paid(*, booking_id: int) -> None:
@@ -110,6 +119,67 @@ def booking_confirmation_failed(*, booking_id: int, reason: str) -> None:
         f"Booking {booking.reference} was paid but could not be confirmed: {reason}\n"
         "It is marked failed and a full refund has been requested.",
     )
+
+
+# --- staff -------------------------------------------------------------------------------------
+
+
+def booking_refund(*, booking_id: int, amount_minor: int, reason: str, actor: str, key: str) -> Refund:
+    """Staff give back part of what was paid, at most what is left; the status stays as it is.
+
+    Raises RefundNotAllowed saying why not; the same `key` (one per form) answers the same refund. The
+    traveller's refund e-mail goes when Stripe confirms the refund, as for every refund.
+    """
+    refund = payments.refund_request_amount(
+        booking_id=booking_id, amount_minor=amount_minor, reason=f"{actor}: {reason}", key=key
+    )
+    logger.info("refund %s of booking %s asked by %s", refund.pk, booking_id, actor)
+    return refund
+
+
+def booking_confirmation_retry(*, booking_id: int) -> None:
+    """Staff ask the operators again to confirm a paid booking. A failed booking is not retried: its money
+    is already on its way back."""
+    booking = Booking.objects.get(pk=booking_id)
+    if booking.status != Booking.Status.PAID:
+        raise services.TransitionNotAllowed(
+            _("Only a paid booking awaits the operator's confirmation; this one is %(status)s.")
+            % {"status": booking.get_status_display().lower()}
+        )
+    booking_paid(booking_id=booking_id)
+
+
+def sailing_cancelled(*, sailing_id: int, reason: str, actor: str) -> tuple[SailingCancellation, int]:
+    """Cancel the sailing, then every booking still travelling on it, one task each on the bookings queue
+    (in full: the policy does not apply when the operator cancels). Answers the sailing's cancellation and
+    how many bookings were queued.
+
+    Raises SailingNotCancellable for a sailing that has left. Asking again queues again the bookings still
+    active (a lost message); the tasks are idempotent, and the beat sweeper does the same.
+    """
+    with transaction.atomic():
+        cancellation = sailing_cancel(sailing_id=sailing_id, reason=f"{actor}: {reason}")
+        booking_ids = selectors.bookings_on_sailing(sailing_id=sailing_id)
+        for booking_id in booking_ids:
+            enqueue_on_commit("bookings.tasks.cancel_booking_for_sailing_task", booking_id=booking_id)
+    return cancellation, len(booking_ids)
+
+
+def booking_cancel_for_sailing(*, booking_id: int) -> services.Cancellation | None:
+    """A sailing of the booking was cancelled: cancel the booking, refund everything paid, e-mail the traveller."""
+    refs = list(
+        BookingLeg.objects.filter(booking_id=booking_id, sailing__status=Sailing.Status.CANCELLED).values_list(
+            "sailing__ref", flat=True
+        )
+    )
+    if not refs:
+        return None  # the sailing runs after all
+    try:
+        return booking_cancel(
+            booking_id=booking_id, actor="operator", reason=f"sailing {', '.join(refs)} cancelled", full_refund=True
+        )
+    except services.TransitionNotAllowed:
+        return None  # expired or failed meanwhile: nothing travels, and a failed booking is already refunded
 
 
 # --- payments -----------------------------------------------------------------------------------
@@ -244,7 +314,8 @@ def _refund_changed(info: RefundInfo) -> None:
 
 def _alert_staff(subject: str, message: str) -> None:
     logger.error("%s: %s", subject, message)
-    mail_admins(subject, message, fail_silently=True)
+    # Through the outbox: sent after commit by the emails queue, retried, and at most once an hour per subject.
+    staff_alert_enqueue(condition=subject, subject=subject, message=message)
 
 
 def _release_remote_holds(booking_id: int) -> None:

@@ -3,6 +3,9 @@
 Sailings are scheduled through `services.sailings_schedule`, which sizes their inventory from the
 vessel; what is held or sold (`taken`) changes only through the capacity services, so the admin
 shows inventory and holds but never edits them.
+
+Cancelling a sailing cancels its bookings too: that action is added to the sailings' admin by
+bookings/admin.py, since this app knows nothing of bookings.
 """
 
 import datetime as dt
@@ -13,6 +16,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ferries.choices import PassengerType, Resource
@@ -31,6 +35,7 @@ from ferries.models import (
     VesselAccommodation,
 )
 from ferries.money import format_money
+from ferries.selectors import CABINS, sailing_loads
 from ferries.services import availability_changed, sailings_schedule
 
 
@@ -43,12 +48,16 @@ def local_time(moment: dt.datetime, tz: zoneinfo.ZoneInfo) -> str:
     )
 
 
-def load_factor(row: SailingInventory | None, *, scale: int = 1, unit: str = "") -> str | None:
-    """Taken / capacity (how full), e.g. "123 / 2200 (6 %)"; None (shown as "-") when the sailing has no such row."""
-    if row is None:
-        return None
-    percent = round(100 * row.taken / row.capacity) if row.capacity else 0
-    return f"{row.taken / scale:g} / {row.capacity / scale:g}{unit} ({percent} %)"
+def load_factor(held: int, sold: int, capacity: int, *, scale: int = 1, unit: str = "") -> str:
+    """Held and sold against capacity: how full, e.g. "12 held · 340 sold / 2200 (16 %)"."""
+    percent = round(100 * (held + sold) / capacity) if capacity else 0
+    return gettext("%(held)s held · %(sold)s sold / %(capacity)s%(unit)s (%(percent)s %%)") % {
+        "held": f"{held / scale:g}",
+        "sold": f"{sold / scale:g}",
+        "capacity": f"{capacity / scale:g}",
+        "unit": unit,
+        "percent": percent,
+    }
 
 
 @admin.register(Operator)
@@ -149,6 +158,7 @@ class SailingAdmin(admin.ModelAdmin):
         "status",
         "passengers",
         "lane_metres",
+        "cabins",
     ]
     list_filter = ["status", "route__operator"]
     list_select_related = ["route__origin", "route__destination", "route__operator", "vessel"]
@@ -200,17 +210,35 @@ class SailingAdmin(admin.ModelAdmin):
     def arrival(self, sailing: Sailing) -> str:
         return local_time(sailing.arrives_at, sailing.route.destination.tz)
 
+    def get_changelist_instance(self, request: HttpRequest):
+        changelist = super().get_changelist_instance(request)
+        # Held and sold are added up from the holds in one grouped query for the whole page.
+        loads = sailing_loads(sailing_ids=[sailing.pk for sailing in changelist.result_list])
+        for sailing in changelist.result_list:
+            sailing.load = loads[sailing.pk]
+        return changelist
+
     @admin.display(description=_("passengers"))
     def passengers(self, sailing: Sailing) -> str | None:
-        return load_factor(self._inventory(sailing).get(Resource.PASSENGERS))
+        return self._load_factor(sailing, "passengers", [Resource.PASSENGERS])
 
     @admin.display(description=_("lane metres"))
     def lane_metres(self, sailing: Sailing) -> str | None:
-        return load_factor(self._inventory(sailing).get(Resource.LANE_CM), scale=100, unit=" m")
+        return self._load_factor(sailing, "lane_cm", [Resource.LANE_CM], scale=100, unit=" m")
+
+    @admin.display(description=_("cabins"))
+    def cabins(self, sailing: Sailing) -> str | None:
+        return self._load_factor(sailing, "cabins", CABINS)
 
     @staticmethod
-    def _inventory(sailing: Sailing) -> dict[str, SailingInventory]:
-        return {row.resource: row for row in sailing.inventory.all()}
+    def _load_factor(sailing: Sailing, figure: str, resources: list[str], **display) -> str | None:
+        """None (shown as "-") when the sailing offers none of it."""
+        rows = [row for row in sailing.inventory.all() if row.resource in resources]
+        if not rows:
+            return None
+        load = getattr(sailing, "load", None) or sailing_loads(sailing_ids=[sailing.pk])[sailing.pk]
+        capacity = sum(row.capacity for row in rows)
+        return load_factor(load["held"][figure], load["sold"][figure], capacity, **display)
 
 
 @admin.register(CapacityHold)

@@ -21,3 +21,11 @@ def format_money(amount_minor: int, currency: str) -> str:
     amount = to_decimal(amount_minor, currency)
     symbol = CURRENCY_SYMBOLS.get(currency)
     return f"{symbol}{amount:,}" if symbol else f"{amount:,} {currency}"
+
+
+def to_minor(amount: Decimal, currency: str) -> int:
+    """An amount typed as a decimal (12.50) in minor units (1250); ValueError if finer than the currency's unit."""
+    minor = amount.scaleb(CURRENCY_EXPONENTS.get(currency, 2))
+    if minor != minor.to_integral_value():
+        raise ValueError(f"{amount} {currency} is finer than the currency's smallest unit")
+    return int(minor)

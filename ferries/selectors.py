@@ -1,12 +1,17 @@
 """Reads of the ferry network that more than one interface needs."""
 
 import datetime as dt
+import operator
+from functools import reduce
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import IntegerField, Q, QuerySet, Sum
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
-from ferries.models import Port, Route, Sailing
+from ferries.choices import CABIN_BERTHS, Resource
+from ferries.models import CapacityHold, Port, Route, Sailing
 
 
 def bookable_after() -> dt.datetime:
@@ -52,3 +57,31 @@ def sailings_on_day(*, routes: list[Route], day: dt.date) -> QuerySet[Sailing]:
 def sailing_availability(sailing: Sailing) -> dict:
     """{"status", "remaining": {resource: amount}} from a sailing with its inventory loaded."""
     return {"status": sailing.status, "remaining": {row.resource: row.remaining for row in sailing.inventory.all()}}
+
+
+# The resources that are cabins, added up in one "cabins" figure.
+CABINS = [str(kind) for kind in CABIN_BERTHS]
+
+
+def sailing_loads(*, sailing_ids: list[int]) -> dict[int, dict[str, dict[str, int]]]:
+    """What holds take from each sailing, split into held (awaiting sale) and sold (confirmed), in one query:
+    {sailing_id: {"held": {"passengers": n, "lane_cm": n, "cabins": n}, "sold": {...}}}."""
+
+    def taken(*resources: str):
+        amounts = [Coalesce(Cast(KT(f"quantities__{resource}"), IntegerField()), 0) for resource in resources]
+        return Coalesce(Sum(reduce(operator.add, amounts)), 0)
+
+    rows = (
+        CapacityHold.objects.filter(
+            sailing_id__in=sailing_ids, status__in=[CapacityHold.Status.HELD, CapacityHold.Status.CONFIRMED]
+        )
+        .values("sailing_id", "status")
+        .annotate(passengers=taken(Resource.PASSENGERS), lane_cm=taken(Resource.LANE_CM), cabins=taken(*CABINS))
+        .order_by()
+    )
+    figures = ("passengers", "lane_cm", "cabins")
+    loads = {pk: {part: dict.fromkeys(figures, 0) for part in ("held", "sold")} for pk in sailing_ids}
+    for row in rows:
+        part = "sold" if row["status"] == CapacityHold.Status.CONFIRMED else "held"
+        loads[row["sailing_id"]][part] = {figure: row[figure] for figure in figures}
+    return loads

@@ -6,8 +6,11 @@ two holds can never deadlock; the inventory's CHECK constraint is the backstop.
 """
 
 import datetime as dt
+import logging
 import secrets
+from dataclasses import dataclass
 
+import redis
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -19,6 +22,8 @@ from ferries.errors import OperatorRefused
 from ferries.models import CapacityHold, Route, Sailing, SailingInventory, Vessel
 from ferries.party import Party
 from ferries.selectors import bookable_after
+
+logger = logging.getLogger(__name__)
 
 REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: safe to read out
 
@@ -145,3 +150,59 @@ def capacity_holds_expire(*, grace: dt.timedelta) -> int:
         capacity_release(hold_ref=ref)
         released += 1
     return released
+
+
+# --- cancelling a sailing -----------------------------------------------------------------------
+
+
+class SailingNotCancellable(Exception):
+    """The sailing has left: it can no longer be cancelled."""
+
+
+@dataclass(frozen=True)
+class SailingCancellation:
+    sailing: Sailing
+    changed: bool  # False when the sailing was already cancelled
+
+
+def sailing_cancel(*, sailing_id: int, reason: str) -> SailingCancellation:
+    """Take a scheduled sailing off sale for good, under its row lock; cancelling again is a no-op.
+
+    Its bookings are not touched here: `bookings.workflows.sailing_cancelled` cancels them. Cached
+    availability and the searches that list the sailing are dropped after commit, so it leaves the
+    results at once rather than when the cache expires.
+    """
+    with transaction.atomic():
+        sailing = (
+            Sailing.objects.select_for_update(of=("self",))
+            .select_related("route__origin", "route__destination")
+            .get(pk=sailing_id)
+        )
+        if sailing.status == Sailing.Status.CANCELLED:
+            return SailingCancellation(sailing, changed=False)
+        if sailing.status != Sailing.Status.SCHEDULED:
+            raise SailingNotCancellable(
+                _("Sailing %(ref)s has %(status)s and cannot be cancelled.")
+                % {"ref": sailing.ref, "status": sailing.get_status_display().lower()}
+            )
+        sailing.status = Sailing.Status.CANCELLED
+        sailing.save(update_fields=["status"])
+        availability_changed(sailing_id=sailing.pk)
+        searches_changed(sailing=sailing)
+    logger.info("sailing %s cancelled: %s", sailing.ref, reason)
+    return SailingCancellation(sailing, changed=True)
+
+
+def searches_changed(*, sailing: Sailing) -> None:
+    """Drop, after commit, the cached searches that may list the sailing: its route on its day, port time."""
+    route = f"{sailing.route.origin.code}-{sailing.route.destination.code}"
+    day = sailing.departs_at.astimezone(sailing.route.origin.tz).date().isoformat()
+
+    def drop() -> None:
+        try:
+            cache_service.clear_ferry_searches(route=route, date=day)
+        except redis.RedisError as exc:
+            # The change is committed; a search cached meanwhile lasts at most SEARCH_TTL.
+            logger.warning("could not drop cached searches of %s on %s: %r", route, day, exc)
+
+    transaction.on_commit(drop)

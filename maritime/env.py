@@ -5,12 +5,15 @@ message an operator can act on, instead of surfacing as a strange failure at the
 """
 
 import os
+import re
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+# A rate as Django REST framework reads it: DRF looks only at the first letter of the period.
+_RATE = re.compile(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)")
 
 
 def is_set(name: str) -> bool:
@@ -70,6 +73,16 @@ def env_choice(name: str, default: str, *, choices: set[str]) -> str:
     value = env_str(name, default)
     if value not in choices:
         raise ImproperlyConfigured(f"{name} must be one of {', '.join(sorted(choices))}; got {value!r}.")
+    return value
+
+
+def env_rate(name: str, default: str) -> str:
+    """A request rate such as "120/minute" (per second, minute, hour or day)."""
+    value = env_str(name, default)
+    if not _RATE.fullmatch(value):
+        raise ImproperlyConfigured(
+            f"{name} must be a rate such as 120/minute (per second, minute, hour or day); got {value!r}."
+        )
     return value
 
 

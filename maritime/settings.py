@@ -25,6 +25,7 @@ from maritime.env import (
     env_float,
     env_int,
     env_list,
+    env_rate,
     env_str,
     env_url,
     is_set,
@@ -105,6 +106,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "maritime.logs.LogContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -252,6 +254,10 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 90, minimum=2)
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A deploy stops workers with SIGTERM: Celery's warm shutdown takes no new task and waits for the running
+# ones (at most CELERY_TASK_TIME_LIMIT). SIGQUIT is the cold shutdown: running tasks get this many seconds
+# to finish, then are cancelled and, acknowledged late, go straight back to their queue in Redis.
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env_float("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", 30.0, minimum=0)
 
 # The longest retry countdown is 600 s (e-mails). Redis redelivers an unacknowledged message after
 # the visibility timeout, so it must be longer than any countdown or a waiting retry would run twice.
@@ -279,6 +285,7 @@ CELERY_BEAT_SCHEDULE = {
     "release-expired-capacity-holds": {"task": "ferries.tasks.release_expired_capacity_holds_task", "schedule": 300.0},
     "sweep-payments": {"task": "payments.tasks.sweep_payments_task", "schedule": 60.0},
     "sweep-outbox": {"task": "notifications.tasks.sweep_outbox_task", "schedule": 60.0},
+    "check-alerts": {"task": "maritime.tasks.check_alerts_task", "schedule": 60.0},
 }
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
@@ -346,6 +353,13 @@ SEARCH_HORIZON_DAYS = env_int("SEARCH_HORIZON_DAYS", 180, minimum=1)
 BOOKING_CUTOFF_MINUTES = env_int("BOOKING_CUTOFF_MINUTES", 60, minimum=0)
 BOOKING_HOLD_MINUTES = env_int("BOOKING_HOLD_MINUTES", 20, minimum=1, maximum=24 * 60)
 
+# --- Alerts to ADMINS (maritime/alerts.py), each condition at most once an hour -------------------
+
+ALERT_QUEUE_BACKLOG = env_int("ALERT_QUEUE_BACKLOG", 500, minimum=1)
+ALERT_FAILED_TASKS_PER_HOUR = env_int("ALERT_FAILED_TASKS_PER_HOUR", 20, minimum=1)
+ALERT_EMAIL_AGE_MINUTES = env_int("ALERT_EMAIL_AGE_MINUTES", 30, minimum=1)
+ALERT_WEBHOOK_AGE_MINUTES = env_int("ALERT_WEBHOOK_AGE_MINUTES", 15, minimum=1)
+
 # --- Production security --------------------------------------------------------------------------
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -401,6 +415,17 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
+    # Counted in the cache's Redis; what happens when it is down is decided in maritime/throttling.py.
+    "DEFAULT_THROTTLE_CLASSES": ["maritime.throttling.AnonThrottle", "maritime.throttling.UserThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_rate("API_RATE_ANON", "120/minute"),
+        "user": env_rate("API_RATE_USER", "300/minute"),
+        "booking_create": env_rate("API_RATE_BOOKING_CREATE", "30/hour"),
+        "payment_start": env_rate("API_RATE_PAYMENT_START", "60/hour"),
+    },
+    # Clients are told apart by address: behind a proxy, the one it adds to X-Forwarded-For (never one the
+    # client wrote there itself).
+    "NUM_PROXIES": env_int("API_NUM_PROXIES", 1 if env_bool("SECURE_PROXY_SSL_HEADER", False) else 0, minimum=0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Maritime API",
@@ -425,11 +450,20 @@ SPECTACULAR_SETTINGS = {
 # --- Logging --------------------------------------------------------------------------------------
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", choices={"DEBUG", "INFO", "WARNING", "ERROR"})
+# json: one object per line on stdout, with the booking reference and Celery task id when known (maritime/logs.py).
+LOG_FORMAT = env_choice("LOG_FORMAT", "json" if PRODUCTION else "plain", choices={"plain", "json"})
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "maritime.logs.LogContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "maritime.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}
+        | ({"stream": "ext://sys.stdout"} if LOG_FORMAT == "json" else {})
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }

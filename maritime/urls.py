@@ -7,6 +7,8 @@ from maritime import views
 admin.site.site_header = "Maritime administration"
 admin.site.site_title = "Maritime admin"
 admin.site.index_title = "Operations"
+# The admin's home page leads to the operations page, periodic tasks and task results.
+admin.site.index_template = "admin/maritime/index.html"
 
 urlpatterns = [
     path("", include("ferries.urls")),
@@ -15,6 +17,8 @@ urlpatterns = [
     path("", include("notifications.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Before admin/, whose own patterns would take "operations/" for an app's page. Staff only, as the admin.
+    path("admin/operations/", admin.site.admin_view(views.operations), name="admin-operations"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("maritime.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -44,12 +44,16 @@ class EmailAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("booking"), ordering="booking__reference")
     def booking_ref(self, obj):
+        if obj.booking_id is None:
+            return "—"  # a staff alert
         url = reverse("admin:bookings_booking_change", args=[obj.booking_id])
         return format_html('<a href="{}">{}</a>', url, obj.booking.reference)
 
     @admin.display(description=_("message"))
     def message(self, obj):
         """As sent; for an e-mail not sent yet, as it would be sent now."""
+        if obj.kind == Email.Kind.STAFF_ALERT:  # plain text only
+            return format_html('<pre style="white-space:pre-wrap">{}</pre>', obj.body_text or build_message(obj)[2])
         html = obj.body_html or build_message(obj)[3]
         # Sandboxed: the e-mail's HTML is shown, never run, inside the admin.
         style = "width:100%;max-width:720px;height:640px;border:1px solid #ccc;"

@@ -3,6 +3,9 @@
 A row is written in the same transaction as what the e-mail is about; its task is enqueued after
 commit. Whatever happens to the message (a broker restart, a dead worker), the row stays queued
 until a worker has sent it, and the sweeper enqueues it again.
+
+Travellers' e-mails belong to a booking. Staff alerts belong to none: one row per admin address, keyed
+by the condition and the hour, so a condition alerts each admin at most once an hour.
 """
 
 from django.db import models
@@ -19,6 +22,7 @@ class Email(models.Model):
         REFUND = "refund", _("Refund notice")
         CANCELLATION = "cancellation", _("Cancellation notice")
         HOLD_EXPIRED = "hold_expired", _("Hold expired notice")
+        STAFF_ALERT = "staff_alert", _("Staff alert")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
@@ -27,11 +31,13 @@ class Email(models.Model):
         FAILED = "failed", _("Failed")
 
     kind = models.CharField(max_length=24, choices=Kind.choices)
-    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="emails")
-    # Kinds that can happen more than once for a booking (refunds) tell their occurrences apart here.
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="emails", null=True, blank=True)
+    # Kinds that can happen more than once for a booking (refunds) tell their occurrences apart here; a staff
+    # alert's key is its condition and hour ("queue-backlog:emails@2026-12-01T14").
     key = models.CharField(max_length=64, blank=True)
     recipient = models.EmailField()
-    # Facts of the occasion that are not on the booking (a refund's amount); never personal data.
+    # Facts of the occasion that are not on the booking (a refund's amount, a staff alert's subject and message);
+    # never personal data.
     details = models.JSONField(default=dict, blank=True)
     language = models.CharField(max_length=8, default="en")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED, db_index=True)
@@ -48,9 +54,24 @@ class Email(models.Model):
         ordering = ["-created_at"]
         verbose_name = _("e-mail")
         constraints = [
-            models.UniqueConstraint(fields=["booking", "kind", "key"], name="email_once_per_booking_kind_key"),
+            models.UniqueConstraint(
+                fields=["booking", "kind", "key"],
+                condition=Q(booking__isnull=False),
+                name="email_once_per_booking_kind_key",
+            ),
+            # The database, not a check before writing, keeps two alert checks racing from both sending.
+            models.UniqueConstraint(
+                fields=["kind", "key", "recipient"],
+                condition=Q(booking__isnull=True),
+                name="email_staff_alert_once_per_key_recipient",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="staff_alert", booking__isnull=True)
+                | (~Q(kind="staff_alert") & Q(booking__isnull=False)),
+                name="email_booking_unless_staff_alert",
+            ),
             models.CheckConstraint(condition=~Q(status="sent") | Q(sent_at__isnull=False), name="email_sent_has_time"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} — {self.booking.reference}"
+        return f"{self.get_kind_display()} — {self.booking.reference if self.booking_id else self.key}"

@@ -1,4 +1,5 @@
-"""An outbox row made into a message: subject, plain text and HTML in the booking's language, e-tickets attached."""
+"""An outbox row made into a message: subject, plain text and HTML in the booking's language, e-tickets attached;
+a staff alert in plain text, as Django's mail_admins would send it."""
 
 from email.mime.image import MIMEImage
 
@@ -6,6 +7,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.templatetags.tz import do_timezone
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from bookings.policy import refund_due
@@ -19,6 +21,8 @@ TEMPLATES = "notifications/email"
 
 def build_message(email: Email) -> tuple[EmailMultiAlternatives, str, str, str]:
     """(message, subject, text, html) for the row, as it will be sent now."""
+    if email.kind == Email.Kind.STAFF_ALERT:
+        return _staff_alert_message(email)
     booking = booking_details().get(pk=email.booking_id)
     with translation.override(email.language):
         context = email_context(email, booking)
@@ -30,6 +34,19 @@ def build_message(email: Email) -> tuple[EmailMultiAlternatives, str, str, str]:
         if email.kind == Email.Kind.BOOKING_CONFIRMATION:
             _attach_etickets(message, booking, context["legs"])
     return message, subject, text, html
+
+
+def _staff_alert_message(email: Email) -> tuple[EmailMultiAlternatives, str, str, str]:
+    context = {
+        "prefix": settings.EMAIL_SUBJECT_PREFIX,
+        "subject": email.details.get("subject", ""),
+        "message": email.details.get("message", ""),
+        "operations_url": settings.SITE_URL + reverse("admin-operations"),
+    }
+    with translation.override("en"):
+        subject = " ".join(render_to_string(f"{TEMPLATES}/staff_alert_subject.txt", context).split())
+        text = render_to_string(f"{TEMPLATES}/staff_alert.txt", context)
+    return EmailMultiAlternatives(subject, text, settings.SERVER_EMAIL, [email.recipient]), subject, text, ""
 
 
 def email_context(email: Email, booking) -> dict:

@@ -4,15 +4,23 @@
 `email_send` claims the row with a guarded update — two workers never send the same e-mail — sends
 it, and records the outcome. SMTP errors a retry can cure (4xx, connection trouble) are raised as
 TransientEmailError for the task to retry; others fail the row at once.
+
+`staff_alert_enqueue` writes staff alerts to the same outbox, one row per address in ADMINS.
+
+Log lines name an e-mail by its id and an error by its type and SMTP codes: a mail server's words often
+repeat the recipient's address, so they are kept on the row, for staff, and not written to the log.
 """
 
 import datetime as dt
+import hashlib
 import logging
 import smtplib
 import socket
 
+from django.conf import settings
 from django.core.mail import get_connection
-from django.db.models import F, Q
+from django.db.models import F, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from bookings.models import Booking
@@ -28,6 +36,7 @@ TASKS = {
     Email.Kind.REFUND: "notifications.tasks.send_refund_email_task",
     Email.Kind.CANCELLATION: "notifications.tasks.send_cancellation_email_task",
     Email.Kind.HOLD_EXPIRED: "notifications.tasks.send_hold_expired_email_task",
+    Email.Kind.STAFF_ALERT: "notifications.tasks.send_staff_alert_email_task",
 }
 # A row "sending" for longer than this lost its worker: it may be claimed again.
 STALE_CLAIM = dt.timedelta(minutes=10)
@@ -38,7 +47,15 @@ RETRY_LOST_AFTER = dt.timedelta(minutes=15)
 
 
 class TransientEmailError(Exception):
-    """The mail server or the network may accept the message later."""
+    """The mail server or the network may accept the message later.
+
+    Its message (which Celery logs with each retry) names the error's type and codes only; `detail` has the
+    server's answer, for the row.
+    """
+
+    def __init__(self, summary: str, detail: str = ""):
+        super().__init__(summary)
+        self.detail = detail or summary
 
 
 def email_enqueue(*, booking: Booking, kind: str, key: str = "", details: dict | None = None) -> Email:
@@ -52,6 +69,37 @@ def email_enqueue(*, booking: Booking, kind: str, key: str = "", details: dict |
     if created:
         enqueue_on_commit(TASKS[kind], email_id=email.pk)
     return email
+
+
+def staff_alert_enqueue(*, condition: str, subject: str, message: str, at: dt.datetime | None = None) -> list[Email]:
+    """Alert each address in ADMINS through the outbox, at most once per condition and clock hour (UTC).
+
+    The row's unique key holds the condition and the hour, so asking again within the hour — the next check,
+    or a check racing this one — queues nothing. Answers the rows queued now.
+    """
+    key = staff_alert_key(condition=condition, at=at or timezone.now())
+    queued = []
+    for _name, address in settings.ADMINS:
+        email, created = Email.objects.get_or_create(
+            booking=None,
+            kind=Email.Kind.STAFF_ALERT,
+            key=key,
+            recipient=address,
+            defaults={"details": {"condition": condition, "subject": subject, "message": message}},
+        )
+        if created:
+            enqueue_on_commit(TASKS[Email.Kind.STAFF_ALERT], email_id=email.pk)
+            queued.append(email)
+    return queued
+
+
+def staff_alert_key(*, condition: str, at: dt.datetime) -> str:
+    """The alert's key, "<condition>@<UTC hour>"; a long condition is shortened with a digest to fit the key."""
+    hour = at.astimezone(dt.UTC).strftime("@%Y-%m-%dT%H")
+    room = Email._meta.get_field("key").max_length - len(hour)
+    if len(condition) > room:
+        condition = condition[: room - 13] + "~" + hashlib.sha256(condition.encode()).hexdigest()[:12]
+    return condition + hour
 
 
 def email_claim(*, email_id: int) -> bool:
@@ -76,7 +124,7 @@ def email_send(*, email_id: int) -> str:
     except (smtplib.SMTPException, OSError) as exc:
         if _is_transient(exc):
             Email.objects.filter(pk=email_id).update(status=Email.Status.QUEUED, last_error=_describe(exc))
-            raise TransientEmailError(_describe(exc)) from exc
+            raise TransientEmailError(_summary(exc), detail=_describe(exc)) from exc
         email_failed(email_id=email_id, error=exc)
         return "failed"
     Email.objects.filter(pk=email_id).update(
@@ -91,14 +139,25 @@ def email_failed(*, email_id: int, error: Exception) -> None:
     Email.objects.filter(pk=email_id).exclude(status=Email.Status.SENT).update(
         status=Email.Status.FAILED, last_error=_describe(error)
     )
-    logger.error("e-mail %s failed: %s", email_id, _describe(error))
+    logger.error("e-mail %s failed: %s", email_id, _summary(error))
 
 
-def email_resend(*, email_id: int) -> None:
-    """Staff ask for an e-mail (sent or failed) to go out again."""
-    Email.objects.filter(pk=email_id).update(status=Email.Status.QUEUED, last_error="")
+def email_resend(*, email_id: int) -> Email:
+    """Staff ask for an e-mail (sent or failed) to go out again — to the booking's contact address as it is
+    now, since a mistyped address is the usual reason to send again once staff have corrected it."""
+    contact = Booking.objects.filter(emails=email_id).values("contact_email")
+    # A staff alert has no booking: it goes to the address it was written for.
+    recipient = Coalesce(Subquery(contact), F("recipient"))
+    Email.objects.filter(pk=email_id).update(status=Email.Status.QUEUED, last_error="", recipient=recipient)
     email = Email.objects.get(pk=email_id)
     enqueue_on_commit(TASKS[email.kind], email_id=email.pk)
+    return email
+
+
+def email_resend_latest(*, booking_id: int, kind: str) -> Email | None:
+    """The booking's latest e-mail of this kind (refunds have one each), sent again; None if it has none."""
+    email = Email.objects.filter(booking_id=booking_id, kind=kind).order_by("-created_at", "-pk").first()
+    return email_resend(email_id=email.pk) if email else None
 
 
 def emails_requeue_lost(*, now: dt.datetime | None = None) -> int:
@@ -125,4 +184,18 @@ def _is_transient(exc: Exception) -> bool:
 
 
 def _describe(exc: Exception) -> str:
+    if isinstance(exc, TransientEmailError):
+        return exc.detail[:255]
     return f"{type(exc).__name__}: {exc}"[:255]
+
+
+def _summary(exc: Exception) -> str:
+    """The error without the mail server's words: its type, and its SMTP codes when it has some."""
+    if isinstance(exc, TransientEmailError):
+        return str(exc)
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = sorted({code for code, _message in exc.recipients.values()})
+        return f"{type(exc).__name__} {', '.join(map(str, codes))}"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{type(exc).__name__} {exc.smtp_code}"
+    return type(exc).__name__

@@ -40,6 +40,11 @@ def send_hold_expired_email_task(self, *, email_id: int) -> str:
     return services.email_send(email_id=email_id)
 
 
+@shared_task(bind=True, base=EmailTask, **RETRY)
+def send_staff_alert_email_task(self, *, email_id: int) -> str:
+    return services.email_send(email_id=email_id)
+
+
 @shared_task
 def sweep_outbox_task() -> int:
     return services.emails_requeue_lost()

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 
 import stripe
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from bookings.models import Booking
+from ferries.money import format_money
 from maritime.queue import enqueue_on_commit
 from payments.models import Payment, Refund, WebhookEvent
 from payments.providers import Intent, RefundInfo, payment_provider, webhook_secret
@@ -31,6 +32,14 @@ INTENT_STATUSES = {
     "processing": Payment.Status.PROCESSING,
     "canceled": Payment.Status.CANCELED,
 }
+# Bookings that were paid, whatever happened since: staff may give back what is left of their payment.
+REFUNDABLE_STATUSES = {
+    Booking.Status.PAID,
+    Booking.Status.CONFIRMED,
+    Booking.Status.CANCELLED,
+    Booking.Status.REFUNDED,
+    Booking.Status.FAILED,
+}
 REFUND_STATUSES = {
     "succeeded": Refund.Status.SUCCEEDED,
     "failed": Refund.Status.FAILED,
@@ -42,6 +51,10 @@ REFUND_STATUSES = {
 
 class PaymentNotAllowed(Exception):
     """This booking cannot be paid now (expired, cancelled, already paid…); the message says why."""
+
+
+class RefundNotAllowed(Exception):
+    """Staff asked for a refund the booking cannot have (not paid, nothing left, too much); the message says why."""
 
 
 class InvalidWebhook(Exception):
@@ -255,17 +268,68 @@ def booking_payment(*, booking_id: int) -> Payment | None:
 
 
 def refund_request(*, payment: Payment, amount_minor: int, reason: str, key: str) -> Refund | None:
-    """Record a refund of `payment` and enqueue it; one per `key`, however often asked."""
+    """Record a refund of `payment` and enqueue it; one per `key`, however often asked, and never more than
+    is left of the payment (a refund asked after part was given back gives back the rest)."""
     if amount_minor <= 0:
         return None
-    refund, created = Refund.objects.get_or_create(
-        idempotency_key=f"maritime-refund-{key}",
-        defaults={"payment": payment, "amount_minor": min(amount_minor, payment.amount_minor),
-                  "currency": payment.currency, "reason": reason[:255]},
-    )  # fmt: skip
-    if created:
+    idempotency_key = f"maritime-refund-{key}"
+    with transaction.atomic():
+        # Two refunds asked at once wait for each other here, so both cannot take what is left.
+        Payment.objects.select_for_update().filter(pk=payment.pk).exists()
+        refund = Refund.objects.filter(idempotency_key=idempotency_key).first()
+        if refund:
+            return refund
+        amount_minor = min(amount_minor, payment_refundable(payment=payment))
+        if amount_minor <= 0:
+            return None
+        refund = Refund.objects.create(
+            idempotency_key=idempotency_key, payment=payment, amount_minor=amount_minor, currency=payment.currency,
+            reason=reason[:255],
+        )  # fmt: skip
         enqueue_on_commit("payments.tasks.send_refund_task", refund_id=refund.pk)
     return refund
+
+
+def payment_refundable(*, payment: Payment) -> int:
+    """What is left to refund of the payment: its amount less every refund made or under way."""
+    counted = [Refund.Status.PENDING, Refund.Status.REQUESTED, Refund.Status.SUCCEEDED]
+    asked = Refund.objects.filter(payment=payment, status__in=counted).aggregate(total=Sum("amount_minor"))["total"]
+    return max(payment.amount_minor - (asked or 0), 0)
+
+
+def booking_refundable(*, booking_id: int) -> tuple[Payment, int]:
+    """The payment staff may give part of back, and how much is left of it; raises RefundNotAllowed saying why not."""
+    booking = Booking.objects.get(pk=booking_id)
+    if booking.status not in REFUNDABLE_STATUSES:
+        raise RefundNotAllowed(
+            _("A booking that is %(status)s was not paid.") % {"status": booking.get_status_display().lower()}
+        )
+    payment = booking_payment(booking_id=booking_id)
+    if payment is None:
+        raise RefundNotAllowed(_("This booking has no successful payment to refund."))
+    left = payment_refundable(payment=payment)
+    if not left:
+        raise RefundNotAllowed(_("Everything paid for this booking is refunded or being refunded."))
+    return payment, left
+
+
+def refund_request_amount(*, booking_id: int, amount_minor: int, reason: str, key: str) -> Refund:
+    """A refund of part of what was paid for the booking, asked by staff: more than nothing, at most what is
+    left of the payment. Raises RefundNotAllowed saying why not; the same `key` answers the same refund."""
+    if amount_minor <= 0:
+        raise RefundNotAllowed(_("A refund is more than nothing."))
+    repeated = Refund.objects.filter(idempotency_key=f"maritime-refund-{key}").first()
+    if repeated:
+        return repeated  # the same form sent twice
+    with transaction.atomic():
+        payment, _left = booking_refundable(booking_id=booking_id)
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        left = payment_refundable(payment=payment)
+        if amount_minor > left:
+            raise RefundNotAllowed(
+                _("At most %(left)s is left to refund.") % {"left": format_money(left, payment.currency)}
+            )
+        return refund_request(payment=payment, amount_minor=amount_minor, reason=reason, key=key)
 
 
 def refund_send(*, refund_id: int) -> RefundInfo | None:

@@ -8,6 +8,9 @@ from payments import services
 from payments.providers import TRANSIENT_STRIPE_ERRORS
 
 TRANSIENT_ERRORS = (*TRANSIENT_STRIPE_ERRORS, OperationalError, InterfaceError)
+# Per worker, for what the sweeper may queue by the hundred: well under Stripe's request limit, leaving room
+# for the PaymentIntents the website opens.
+STRIPE_RATE_LIMIT = "10/s"
 
 
 class WebhookTask(Task):
@@ -34,13 +37,26 @@ class RefundTask(Task):
 
 
 @shared_task(
-    bind=True, base=RefundTask, autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=300, max_retries=5
+    bind=True,
+    base=RefundTask,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=5,
+    rate_limit=STRIPE_RATE_LIMIT,
 )
 def send_refund_task(self, *, refund_id: int) -> None:
     workflows.refund_send(refund_id=refund_id)
 
 
-@shared_task(bind=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=300, max_retries=5)
+@shared_task(
+    bind=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=5,
+    rate_limit=STRIPE_RATE_LIMIT,
+)
 def reconcile_payment_task(self, *, payment_id: int) -> None:
     workflows.payment_reconcile(payment_id=payment_id)
 

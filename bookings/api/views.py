@@ -47,6 +47,7 @@ from bookings.requests import parse_booking_request
 from bookings.selectors import booking_details, booking_for_owner, booking_for_token, booking_list
 from bookings.services import IdempotencyConflict, OperatorUnavailable, TransitionNotAllowed, booking_create
 from maritime.api import JSONBodyParser, TokenAuthentication, api_validation_error
+from maritime.throttling import THROTTLED_RESPONSE, BookingCreateThrottle
 
 # Anything else in the path cannot be a reference, and is not looked up.
 REFERENCE_PATTERN = re.compile(r"[A-Za-z0-9]{1,12}")
@@ -93,6 +94,12 @@ class BookingListCreateApi(BookingApi, ListAPIView):
     def get_queryset(self):
         return booking_list(owner=self.request.user)
 
+    def get_throttles(self):
+        # Each booking holds places for a while: booking is limited more strictly than reading.
+        if self.request.method == "POST":
+            return [*super().get_throttles(), BookingCreateThrottle()]
+        return super().get_throttles()
+
     @extend_schema(
         operation_id="booking_create",
         summary="Book: hold places on one sailing, or two for a return",
@@ -106,6 +113,7 @@ class BookingListCreateApi(BookingApi, ListAPIView):
             201: BookingCreatedOutputSerializer,
             400: BOOKING_VALIDATION_ERROR_RESPONSE,
             422: IDEMPOTENCY_CONFLICT_RESPONSE,
+            429: THROTTLED_RESPONSE,
             503: OPERATOR_UNAVAILABLE_RESPONSE,
         },
         examples=[BOOKING_REQUEST_EXAMPLE, NEW_BOOKING_EXAMPLE],

@@ -2,10 +2,13 @@
 
 import datetime as dt
 
+from bookings import workflows
 from bookings.models import Booking
 from bookings.requests import parse_booking_request
 from bookings.services import booking_create
 from ferries.tests.factories import sailing_factory
+from payments.models import Payment
+from payments.services import payment_start
 
 ADULT = {
     "type": "adult",
@@ -51,3 +54,12 @@ def request_data(outbound=None, inbound=None, *, passengers=None, vehicle=None, 
 def held_booking(outbound=None, inbound=None, **kwargs) -> Booking:
     data = request_data(outbound, inbound, passengers=[dict(p) for p in kwargs.pop("passengers", [ADULT])], **kwargs)
     return booking_create(request=parse_booking_request(data))
+
+
+def pay(fake_stripe, booking: Booking) -> Payment:
+    """Pay the booking through Stripe (answered locally), as its webhook would have it: the booking is paid."""
+    payment = payment_start(booking_id=booking.pk)
+    fake_stripe.set_status(payment.intent_id, "succeeded")
+    workflows.payment_reconcile(payment_id=payment.pk)
+    payment.refresh_from_db()
+    return payment

@@ -22,6 +22,9 @@ pytestmark = pytest.mark.django_db
 S = Booking.Status
 TUNIS = zoneinfo.ZoneInfo("Africa/Tunis")
 CANCEL = "cancel_bookings"
+REFUND = "refund_amount"
+RESEND = "resend_email"
+RETRY = "retry_confirmation"
 
 
 def admin_url(view: str, *args) -> str:
@@ -242,7 +245,7 @@ def test_the_booking_page_shows_legs_party_vehicle_and_history(admin_client):
     inlines = {
         formset.formset.prefix: len(formset.formset.forms) for formset in response.context["inline_admin_formsets"]
     }
-    assert inlines == {"legs": 1, "passengers": 1, "vehicle": 1, "events": 1}
+    assert inlines == {"legs": 1, "passengers": 1, "vehicle": 1, "events": 1, "emails": 0}
     assert leg.sailing.ref in response.text
     assert leg.operator_hold_ref in response.text
     assert "Ben Salah" in response.text
@@ -263,7 +266,7 @@ def test_staff_allowed_only_to_view_bookings_see_them_whole_but_cannot_cancel(cl
 
     assert page.status_code == 200
     assert [formset.formset.prefix for formset in page.context["inline_admin_formsets"]] == [
-        "legs", "passengers", "vehicle", "events"
+        "legs", "passengers", "vehicle", "events", "emails"
     ]  # fmt: skip
     assert listing.context["action_form"] is None, "no action is offered"
     client.post(admin_url("changelist"), {"action": CANCEL, "_selected_action": [booking.pk]})
@@ -308,6 +311,7 @@ def change_form(booking: Booking, **changes) -> dict:
         "passengers": booking.passengers.all(),
         "vehicle": BookingVehicle.objects.filter(booking=booking),
         "events": booking.events.all(),
+        "emails": booking.emails.all(),
     }
     for prefix, rows in parts.items():
         rows = list(rows)
@@ -349,7 +353,7 @@ def test_bookings_cannot_be_added_or_deleted_in_the_admin(admin_client):
     assert admin_client.get(admin_url("add")).status_code == 403
     assert admin_client.post(admin_url("delete", booking.pk), {"post": "yes"}).status_code == 403
     actions = admin_client.get(admin_url("changelist")).context["action_form"].fields["action"].choices
-    assert [name for name, _label in actions if name] == [CANCEL]
+    assert [name for name, _label in actions if name] == [CANCEL, REFUND, RESEND, RETRY]
     admin_client.post(admin_url("changelist"), {"action": "delete_selected", "_selected_action": [booking.pk]})
     assert Booking.objects.filter(pk=booking.pk).exists()
 

@@ -636,7 +636,7 @@ def test_password_guessing_is_slowed_down(api, amira):
 def test_schema_documents_every_bookings_operation_with_its_headers_and_answers(openapi):
     paths = openapi["paths"]
     operations = {
-        ("post", BOOKINGS): {"201", "400", "422", "503"},
+        ("post", BOOKINGS): {"201", "400", "422", "429", "503"},
         ("get", BOOKINGS): {"200", "401"},
         ("get", f"{BOOKINGS}/{{reference}}"): {"200", "404"},
         ("post", f"{BOOKINGS}/{{reference}}/cancel"): {"200", "404", "409"},

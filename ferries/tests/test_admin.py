@@ -9,11 +9,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from ferries.cache import cache_service
-from ferries.choices import VehicleCategory
+from ferries.choices import Accommodation, VehicleCategory
 from ferries.models import CapacityHold, Fare, Sailing, SailingInventory
 from ferries.party import Party, Vehicle
 from ferries.selectors import sailing_availability
-from ferries.services import capacity_hold, sailing_schedule
+from ferries.services import capacity_confirm, capacity_hold, capacity_release, sailing_schedule
 from ferries.tests.factories import FareFactory, RouteFactory, VesselFactory, sailing_factory
 
 pytestmark = pytest.mark.django_db
@@ -118,8 +118,37 @@ def test_sailing_list_shows_port_times_with_utc_in_a_tooltip(admin_client, netwo
 def test_sailing_list_shows_how_full_each_sailing_is(admin_client, network):
     response = admin_client.get(admin_url("sailing", "changelist"))
 
-    assert "123 / 2200 (6 %)" in response.text
-    assert "5 / 50 m (10 %)" in response.text
+    assert "123 held · 0 sold / 2200 (6 %)" in response.text
+    assert "5 held · 0 sold / 50 m (10 %)" in response.text
+    assert "0 held · 0 sold / 5 (0 %)" in response.text, "the vessel's five cabins"
+
+
+def test_sailing_list_splits_what_is_held_from_what_is_sold_and_adds_up_cabins(admin_client, network):
+    sailing = network["sailing"]
+    capacity_confirm(hold_ref=network["hold"].ref)
+    waiting = capacity_hold(sailing=sailing, party=Party(adults=12), minutes=30)
+    capacity_hold(sailing=sailing, party=Party(adults=4, accommodation=Accommodation.INSIDE_2), minutes=30)
+    capacity_release(hold_ref=waiting.ref)
+    capacity_hold(sailing=sailing, party=Party(adults=2, vehicle=CAR), minutes=30)
+
+    changelist = admin_client.get(admin_url("sailing", "changelist")).context["cl"]
+
+    row = changelist.result_list[0]
+    sailing_admin = changelist.model_admin
+    assert sailing_admin.passengers(row) == "6 held · 123 sold / 2200 (6 %)"
+    assert sailing_admin.lane_metres(row) == "5 held · 5 sold / 50 m (20 %)"
+    assert sailing_admin.cabins(row) == "2 held · 0 sold / 5 (40 %)"
+
+
+def test_a_sailing_without_vehicle_deck_or_cabins_shows_neither(admin_client):
+    vessel = VesselFactory(lane_metres=0, accommodations={})
+    sailing_factory(route=RouteFactory(operator=vessel.operator), vessel=vessel)
+
+    changelist = admin_client.get(admin_url("sailing", "changelist")).context["cl"]
+
+    row, sailing_admin = changelist.result_list[0], changelist.model_admin
+    assert (sailing_admin.lane_metres(row), sailing_admin.cabins(row)) == (None, None)
+    assert sailing_admin.passengers(row) == "0 held · 0 sold / 100 (0 %)"
 
 
 def test_sailing_list_queries_do_not_grow_with_the_number_of_sailings(admin_client):
@@ -128,12 +157,16 @@ def test_sailing_list_queries_do_not_grow_with_the_number_of_sailings(admin_clie
             assert admin_client.get(admin_url("sailing", "changelist")).status_code == 200
         return len(queries)
 
-    sailing_factory(departs_in=dt.timedelta(days=3))
+    def with_holds(sailing: Sailing) -> None:
+        capacity_confirm(hold_ref=capacity_hold(sailing=sailing, party=Party(adults=2, vehicle=CAR), minutes=30).ref)
+        capacity_hold(sailing=sailing, party=Party(adults=2, accommodation=Accommodation.INSIDE_2), minutes=30)
+
+    with_holds(sailing_factory(departs_in=dt.timedelta(days=3)))
     admin_client.get(admin_url("sailing", "changelist"))  # the session and content types are cached from here on
     with_one = changelist_queries()
-    # Each on a route, operator and vessel of its own, so a lookup per row would show.
+    # Each on a route, operator and vessel of its own, with holds held and sold, so a lookup per row would show.
     for day in range(4, 23):
-        sailing_factory(departs_in=dt.timedelta(days=day))
+        with_holds(sailing_factory(departs_in=dt.timedelta(days=day)))
     with_twenty = changelist_queries()
 
     assert Sailing.objects.count() == 20

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from bookings import workflows
 from bookings.api.schema import BOOKING_TOKEN, NOT_FOUND_RESPONSE, REFERENCE, error_response
 from bookings.api.views import BookingApi, booking_for_request
+from maritime.throttling import THROTTLED_RESPONSE, PaymentStartThrottle
 from payments.api.serializers import DemoCardInputSerializer, DemoCardOutputSerializer, PaymentOutputSerializer
 from payments.demo import demo_pay
 from payments.models import Payment
@@ -30,6 +31,10 @@ class NotPayable(APIException):
 
 
 class BookingPaymentApi(BookingApi, APIView):
+    def get_throttles(self):
+        # Each start asks every operator and Stripe: limited more strictly than reading.
+        return [*super().get_throttles(), PaymentStartThrottle()]
+
     @extend_schema(
         operation_id="booking_payment_start",
         summary="Start paying for a held booking",
@@ -39,7 +44,12 @@ class BookingPaymentApi(BookingApi, APIView):
         "answers the same PaymentIntent. With the demo provider, confirm it with `/api/v1/payments/demo/{id}/card`.",
         parameters=[REFERENCE, BOOKING_TOKEN],
         request=None,
-        responses={201: PaymentOutputSerializer, 404: NOT_FOUND_RESPONSE, 409: NOT_PAYABLE_RESPONSE},
+        responses={
+            201: PaymentOutputSerializer,
+            404: NOT_FOUND_RESPONSE,
+            409: NOT_PAYABLE_RESPONSE,
+            429: THROTTLED_RESPONSE,
+        },
     )
     def post(self, request: Request, reference: str) -> Response:
         booking, _actor = booking_for_request(request, reference)

@@ -1,0 +1,32 @@
+import importlib
+from types import SimpleNamespace
+
+import pytest
+from django.apps import apps
+from django.contrib.auth.models import Group
+from django.db import connection
+
+# Staff act on paid bookings: Stripe, answered locally, as the payments tests have it.
+from payments.tests.conftest import fake_stripe  # noqa: F401
+
+STAFF_AGENT = "Staff agent"
+PASSWORD = "agent-password-for-tests"
+
+
+def staff_agent_group() -> Group:
+    """The group the data migration made — or, once a transactional test has emptied the tables, the same
+    group made again by the migration's own code."""
+    group = Group.objects.filter(name=STAFF_AGENT).first()
+    if group is None:
+        migration = importlib.import_module("bookings.migrations.0002_staff_agent_group")
+        migration.create_staff_agent_group(apps, SimpleNamespace(connection=connection))
+        group = Group.objects.get(name=STAFF_AGENT)
+    return group
+
+
+@pytest.fixture
+def staff_agent(django_user_model):
+    """A member of staff in the "Staff agent" group, and in no other."""
+    agent = django_user_model.objects.create_user("agent", password=PASSWORD, is_staff=True)
+    agent.groups.add(staff_agent_group())
+    return agent

@@ -1,0 +1,111 @@
+"""Log lines that say which booking and which task they are about.
+
+Context variables hold the booking reference and the Celery task's id and name while a request or a
+task runs: `LogContextMiddleware` sets the reference for a URL naming a booking (`bookings/<reference>…`,
+website and API), and the Celery signals in maritime/celery.py set the task's id and name — and the
+booking's reference when the task is given a `booking_id`, read with one primary-key lookup. The filter
+copies them onto every record; `JsonFormatter` writes one JSON object per line (LOG_FORMAT=json, the
+production default).
+
+Log lines carry ids, references and codes, never a traveller's name or e-mail address.
+"""
+
+import contextlib
+import contextvars
+import datetime as dt
+import json
+import logging
+import re
+
+logger = logging.getLogger(__name__)
+
+booking_reference_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("booking_reference", default=None)
+task_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("task_id", default=None)
+task_name_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("task_name", default=None)
+CONTEXT = {"booking_reference": booking_reference_var, "task_id": task_id_var, "task_name": task_name_var}
+
+# What can be a booking reference at all; anything else in a URL is not put in the log as one.
+REFERENCE = re.compile(r"[A-Za-z0-9]{1,12}")
+
+# Tokens of the context set for each running task, to put the context back as it was when it ends (an eager
+# task runs inside a request, whose own context must survive it).
+_task_tokens: dict[str, list[contextvars.Token]] = {}
+
+
+class LogContextFilter(logging.Filter):
+    """Adds booking_reference, task_id and task_name (None when unknown) to every record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for name, var in CONTEXT.items():
+            if getattr(record, name, None) is None:
+                setattr(record, name, var.get())
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC), level, logger, message, the context when known, the exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": dt.datetime.fromtimestamp(record.created, tz=dt.UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in CONTEXT:
+            if (value := getattr(record, name, None)) is not None:
+                line[name] = value
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            line["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+class LogContextMiddleware:
+    """Names the booking in the log lines of a request whose URL names one."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = booking_reference_var.set(None)
+        try:
+            return self.get_response(request)
+        finally:
+            booking_reference_var.reset(token)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        reference = view_kwargs.get("reference")
+        if isinstance(reference, str) and REFERENCE.fullmatch(reference):
+            booking_reference_var.set(reference)
+
+
+def task_context_enter(*, task_id: str | None, task_name: str | None, booking_id=None) -> None:
+    """A task starts (task_prerun): its id and name, and its booking's reference, go into every log line."""
+    tokens = [task_id_var.set(task_id), task_name_var.set(task_name)]
+    reference = _reference_of(booking_id)
+    if reference:
+        tokens.append(booking_reference_var.set(reference))
+    if task_id:
+        _task_tokens[task_id] = tokens
+
+
+def task_context_leave(*, task_id: str | None) -> None:
+    """The task ended (task_postrun): the context is as it was before it."""
+    for token in reversed(_task_tokens.pop(task_id, []) if task_id else []):
+        # A token set in another context (a pool that moved the task) leaves nothing of ours to undo here.
+        with contextlib.suppress(ValueError):
+            token.var.reset(token)
+
+
+def _reference_of(booking_id) -> str | None:
+    if not isinstance(booking_id, int):
+        return None
+    from bookings.models import Booking  # models load after logging is configured
+
+    try:
+        return Booking.objects.filter(pk=booking_id).values_list("reference", flat=True).first()
+    except Exception as exc:  # a log context never stops a task
+        logger.debug("no booking reference for booking %s: %r", booking_id, exc)
+        return None
