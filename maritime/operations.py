@@ -158,9 +158,14 @@ def tasks_per_hour(*, now: dt.datetime, hours: int = SAMPLE_HOURS) -> list[dict]
 
 
 def email_figures(*, now: dt.datetime) -> dict:
-    """E-mails not sent yet (queued, or being sent) and the age of the oldest."""
-    unsent = Email.objects.filter(status__in=[Email.Status.QUEUED, Email.Status.SENDING]).aggregate(
-        count=Count("pk"), oldest=Min("created_at")
+    """E-mails to travellers not sent yet (queued, or being sent) and the age of the oldest.
+
+    Staff alerts are left out: an unsent alert must not raise an alert of its own, hour after hour.
+    """
+    unsent = (
+        Email.objects.filter(status__in=[Email.Status.QUEUED, Email.Status.SENDING])
+        .exclude(kind=Email.Kind.STAFF_ALERT)
+        .aggregate(count=Count("pk"), oldest=Min("created_at"))
     )
     return {"unsent": unsent["count"], "oldest_unsent_age_seconds": _age(unsent["oldest"], now)}
 

@@ -171,3 +171,14 @@ def test_beat_checks_the_alerts_every_minute(settings):
         "task": "maritime.tasks.check_alerts_task",
         "schedule": 60.0,
     }
+
+
+@pytest.mark.django_db
+def test_an_unsent_staff_alert_does_not_raise_an_email_age_alert_of_its_own():
+    then = timezone.now() - dt.timedelta(hours=3)
+    tasks_failed(then, over=True)
+    assert alerts_check(now=then) == ["failed-tasks"]
+    Email.objects.filter(kind=Email.Kind.STAFF_ALERT).update(created_at=then)
+
+    assert alerts_check(now=timezone.now()) == []
+    assert Email.objects.filter(kind=Email.Kind.STAFF_ALERT).count() == len(ADMINS)
