@@ -20,7 +20,7 @@ SIMULATOR := http://127.0.0.1:8100
 STACK_ENV := DEBUG=1 DATABASE_URL=$(PG)/maritime REDIS_URL=$(REDIS)/0 CELERY_BROKER_URL=$(REDIS)/1 \
 	OPERATOR_API_URLS=CTN=$(SIMULATOR)/CTN,GNV=$(SIMULATOR)/GNV
 
-.PHONY: run test stack lint format migrations check-deploy clean
+.PHONY: run test faults bench stack lint format migrations check-deploy clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,16 @@ run: $(VENV)/.runtime
 ## test: the whole test suite, against PostgreSQL and Redis (ARGS="-k name" to narrow it)
 test: $(VENV)/.dev
 	$(TEST_ENV) $(BIN)/python -m pytest $(ARGS)
+
+## faults: the fault-injection tests in faults/ (real workers, servers stopped, killed and slowed); not part of `make test`
+faults: $(VENV)/.dev
+	$(TEST_ENV) $(BIN)/python -m pytest faults $(ARGS)
+
+## bench: the benchmarks of bench/README.md on the real stack (about 10 minutes); writes bench/results.md and
+## bench/results.png. Needs PostgreSQL (PG) and redis-server; installs wrk if missing. Never part of `make test`.
+bench: $(VENV)/.dev
+	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+	BENCH_PG=$(PG) $(BIN)/python bench/run.py $(ARGS)
 
 ## stack: PostgreSQL + Redis, the web process, one worker per queue, beat, Flower and the operator simulator
 stack: $(VENV)/.dev

@@ -251,8 +251,13 @@ def browser():
 
 @pytest.fixture
 def page(browser, live_server):
+    """A browser tab on the live server. Anything the Content-Security-Policy blocked fails the test: a page
+    that relied on it (an inline script, a style, another origin) would be broken for travellers."""
     context = browser.new_context(base_url=live_server.url, locale="en-GB")
     page = context.new_page()
     page.set_default_timeout(10_000)
+    blocked = []
+    page.on("console", lambda message: "Content Security Policy" in message.text and blocked.append(message.text))
     yield page
     context.close()
+    assert blocked == [], "the Content-Security-Policy blocked part of a page"

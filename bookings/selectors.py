@@ -1,11 +1,12 @@
 """Reads of bookings: who may open one, and what the sweepers must pick up again."""
 
 import datetime as dt
+import re
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from bookings.access import token_opens
-from bookings.models import Booking
+from bookings.models import Booking, BookingLeg
 from ferries.models import Sailing
 
 # Bookings no longer travelling, whose operators may still hold places for them.
@@ -13,24 +14,35 @@ ENDED = [Booking.Status.EXPIRED, Booking.Status.CANCELLED, Booking.Status.FAILED
 
 
 def booking_details() -> QuerySet[Booking]:
-    return Booking.objects.select_related("vehicle").prefetch_related(
-        "passengers",
-        "legs__sailing__route__origin",
-        "legs__sailing__route__destination",
-        "legs__sailing__route__operator",
-        "legs__sailing__vessel",
-        "events",
+    # Legs with their sailing, route, ports, operator and vessel in one query rather than one per relation.
+    legs = BookingLeg.objects.select_related(
+        "sailing__route__origin", "sailing__route__destination", "sailing__route__operator", "sailing__vessel"
     )
+    return Booking.objects.select_related("vehicle").prefetch_related("passengers", Prefetch("legs", legs), "events")
+
+
+# What a reference can be at all, as typed or taken from a URL: anything else is not looked up (PostgreSQL refuses
+# even to compare a string holding a NUL character, which would be a 500).
+REFERENCE = re.compile(r"[A-Z0-9]{1,12}")
+
+
+def _reference(typed: str) -> str | None:
+    reference = typed.strip().upper()
+    return reference if REFERENCE.fullmatch(reference) else None
 
 
 def booking_for_guest(*, reference: str, email: str) -> Booking | None:
     """Reference + the contact e-mail, as the website's "manage my booking" asks."""
-    return booking_details().filter(reference=reference.strip().upper(), contact_email__iexact=email.strip()).first()
+    if not (reference := _reference(reference)):
+        return None
+    return booking_details().filter(reference=reference, contact_email__iexact=email.strip()).first()
 
 
 def booking_for_token(*, reference: str, token: str) -> Booking | None:
     """Reference + the booking's access token (API guests)."""
-    booking = booking_details().filter(reference=reference.strip().upper()).first()
+    if not (reference := _reference(reference)):
+        return None
+    booking = booking_details().filter(reference=reference).first()
     return booking if booking and token_opens(booking, token) else None
 
 
@@ -40,16 +52,17 @@ BROWSER_SESSION_KEY = "bookings"
 
 def booking_for_browser(*, reference: str, session, user) -> Booking | None:
     """The booking if this browser made or found it (session), or it is the signed-in traveller's."""
-    reference = reference.strip().upper()
+    if not (reference := _reference(reference)):
+        return None
     if reference in session.get(BROWSER_SESSION_KEY, []):
         return booking_details().filter(reference=reference).first()
     return booking_for_owner(reference=reference, user=user)
 
 
 def booking_for_owner(*, reference: str, user) -> Booking | None:
-    if not user.is_authenticated:
+    if not user.is_authenticated or not (reference := _reference(reference)):
         return None
-    return booking_details().filter(reference=reference.strip().upper(), owner=user).first()
+    return booking_details().filter(reference=reference, owner=user).first()
 
 
 def booking_list(*, owner) -> QuerySet[Booking]:

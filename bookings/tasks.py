@@ -6,6 +6,7 @@ from django.db import InterfaceError, OperationalError
 from bookings import services, workflows
 from bookings.availability import availability_check
 from ferries.errors import OperatorError, OperatorRefused
+from maritime.celery import failed_for_good
 
 # Worth another try: an operator or our database briefly unreachable.
 TRANSIENT_ERRORS = (OperatorError, OperationalError, InterfaceError)
@@ -38,6 +39,8 @@ def check_ferry_availability_task(
 class ConfirmationTask(Task):
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         # The retry budget is spent (or the operator refused): the booking cannot stay "paid" forever.
+        if not failed_for_good(self, exc, TRANSIENT_ERRORS):
+            return
         workflows.booking_confirmation_failed(booking_id=kwargs["booking_id"], reason=f"{type(exc).__name__}: {exc}")
 
 

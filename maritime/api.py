@@ -1,5 +1,6 @@
-"""What every app's JSON API shares: rule errors answered the DRF way, how the schema describes them, and
-a JSON parser and token authentication that answer malformed input with a 4xx, never a 500."""
+"""What every app's JSON API shares: rule errors answered the DRF way, how the schema describes them and the
+answers DRF itself gives, pages of bounded size, and a JSON parser and token authentication that answer
+malformed input with a 4xx, never a 500."""
 
 import re
 
@@ -7,7 +8,7 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
-from rest_framework import authentication
+from rest_framework import authentication, pagination
 from rest_framework.exceptions import AuthenticationFailed, ParseError, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.settings import api_settings
@@ -66,3 +67,51 @@ class TokenAuthentication(authentication.TokenAuthentication):
         if not TOKEN_KEY.fullmatch(key):
             raise AuthenticationFailed(_("Invalid token."))
         return super().authenticate_credentials(key)
+
+
+class LimitOffsetPagination(pagination.LimitOffsetPagination):
+    """DRF's `limit`/`offset` pages, at most `max_limit` results each: a larger `limit` is answered as that many.
+    Unbounded, a limit past PostgreSQL's bigint reached the database and failed there (a 500)."""
+
+    max_limit = 100
+    limit_query_description = "Results per page, at most 100 (a larger limit is answered as 100)."
+
+
+# --- what DRF answers before a view's own code runs, in the schema ------------------------------------------
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+_ERROR_COMPONENT = {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]}
+_RETRY_AFTER = {
+    "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait before sending it again."}
+}
+_FRAMEWORK_ANSWERS = {
+    "401": "The `Authorization` header is not a valid `Token …` (leave it out to send none).",
+    "406": "The `Accept` header names no media type this API answers with: it answers `application/json`.",
+    "415": "The body is not sent as `Content-Type: application/json`; nothing was changed.",
+    "429": "Too many requests from this client; `Retry-After` says in how many seconds to retry.",
+}
+
+
+def _framework_answers(operation: dict) -> list[str]:
+    codes = ["406", "429"]  # every operation answers JSON only and is rate-limited
+    if {"tokenAuth": []} in operation.get("security", []):
+        codes.append("401")
+    if "requestBody" in operation:
+        codes.append("415")
+    return codes
+
+
+def document_framework_answers(result, generator, request, public):
+    """drf-spectacular postprocessing hook: every operation lists the answers DRF gives before the view runs —
+    406 and 429 everywhere, 401 where a Token is read, 415 where a body is — each a JSON `{"detail": …}`, 429
+    with its `Retry-After`. An operation that describes one of them itself keeps its words."""
+    result.setdefault("components", {}).setdefault("schemas", {}).setdefault("Error", _ERROR_COMPONENT)
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for code in _framework_answers(operation):
+                answer = responses.setdefault(code, {"description": _FRAMEWORK_ANSWERS[code]})
+                answer.setdefault("content", {"application/json": {"schema": _ERROR}})
+                if code == "429":
+                    answer.setdefault("headers", _RETRY_AFTER)
+    return result

@@ -7,6 +7,7 @@ async work also has a database row that a beat sweeper enqueues again.
 """
 
 import logging
+import threading
 
 from django.db import transaction
 from kombu.exceptions import OperationalError
@@ -14,6 +15,10 @@ from kombu.exceptions import OperationalError
 from maritime.celery import app as celery_app
 
 logger = logging.getLogger(__name__)
+
+# Celery's autodiscovery returns at once, having imported nothing, to a thread that calls it while another thread
+# is in it: the threads of a web process that has just started must take turns.
+_task_modules_lock = threading.Lock()
 
 
 def enqueue_on_commit(task_name: str, **kwargs) -> None:
@@ -45,5 +50,7 @@ def _task(task_name: str):
     """The registered task; a misspelt name fails loudly here, in tests too."""
     if task_name not in celery_app.tasks:
         # Outside a worker, the apps' task modules are imported on first use.
-        celery_app.loader.import_default_modules()
+        with _task_modules_lock:
+            if task_name not in celery_app.tasks:
+                celery_app.loader.import_default_modules()
     return celery_app.tasks[task_name]

@@ -108,6 +108,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "maritime.logs.LogContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "maritime.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -248,7 +249,14 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
-CELERY_TASK_TRACK_STARTED = True
+# No "started" result is written before a task runs. Results live in PostgreSQL: while it restarts, that write
+# fails outside the task's body, where no retry applies, and the message is acknowledged unrun — a worker would
+# empty its queues within a second. Without it the task's own first query fails, and the task retries.
+CELERY_TASK_TRACK_STARTED = False
+# Celery's Django fix-up closes the database connection before and after every task unless this is set, so each
+# task would open a connection of its own (a new PostgreSQL server process). Tasks keep theirs as requests do
+# instead — reused up to CONN_MAX_AGE, checked before reuse, dropped after an error — see maritime/celery.py.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 60, minimum=1)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 90, minimum=2)
 CELERY_WORKER_SEND_TASK_EVENTS = True
@@ -352,6 +360,9 @@ OPERATOR_MAX_CONCURRENCY = env_int("OPERATOR_MAX_CONCURRENCY", 16, minimum=1, ma
 SEARCH_HORIZON_DAYS = env_int("SEARCH_HORIZON_DAYS", 180, minimum=1)
 BOOKING_CUTOFF_MINUTES = env_int("BOOKING_CUTOFF_MINUTES", 60, minimum=0)
 BOOKING_HOLD_MINUTES = env_int("BOOKING_HOLD_MINUTES", 20, minimum=1, maximum=24 * 60)
+# Off, searches and availability are neither read from nor written to the cache (each search asks the operators),
+# while capacity changes still drop what other processes cached. For measuring what the cache is worth.
+SEARCH_CACHE = env_bool("SEARCH_CACHE", True)
 
 # --- Alerts to ADMINS (maritime/alerts.py), each condition at most once an hour -------------------
 
@@ -366,7 +377,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # Load balancers probe over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^livez$"]
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600, minimum=0)
@@ -374,6 +385,7 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True  # not checked by check --deploy; every cookie of an HTTPS-only site is Secure
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -413,7 +425,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "maritime.api.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     # Counted in the cache's Redis; what happens when it is down is decided in maritime/throttling.py.
     "DEFAULT_THROTTLE_CLASSES": ["maritime.throttling.AnonThrottle", "maritime.throttling.UserThrottle"],
@@ -445,6 +457,11 @@ SPECTACULAR_SETTINGS = {
         "VehicleCategoryEnum": "ferries.choices.VehicleCategory",
         "EventActorEnum": "bookings.api.serializers.EVENT_ACTORS",
     },
+    # 401, 406, 415 and 429 come from DRF itself, on many operations: documented on each in one place.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "maritime.api.document_framework_answers",
+    ],
 }
 
 # --- Logging --------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from maritime import views
 
@@ -16,11 +16,18 @@ urlpatterns = [
     path("", include("payments.urls")),
     path("", include("notifications.urls")),
     path("healthz", views.healthz, name="healthz"),
+    path("livez", views.livez, name="livez"),
     path("i18n/", include("django.conf.urls.i18n")),
     # Before admin/, whose own patterns would take "operations/" for an app's page. Staff only, as the admin.
     path("admin/operations/", admin.site.admin_view(views.operations), name="admin-operations"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("maritime.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Swagger UI's set-up script served from this address too (?script) and its styles from a file: the CSP allows
+    # nothing inline.
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="maritime/api_docs.html"),
+        name="api-docs",
+    ),
 ]

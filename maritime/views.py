@@ -13,6 +13,14 @@ from maritime.operations import QUEUES, SAMPLE_HOURS, figures_read, queue_sample
 
 @require_GET
 @never_cache
+def livez(request: HttpRequest) -> JsonResponse:
+    """Liveness: this process answers requests. Nothing else is asked, so a database or Redis outage never makes
+    a load balancer restart healthy web processes (that is for /healthz, the readiness check)."""
+    return JsonResponse({"status": "alive"})
+
+
+@require_GET
+@never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
     """200 when every part is up; 503 naming the failing parts otherwise."""
     report = health_report()

@@ -4,6 +4,7 @@ arguments). 3 retries with backoff capped at 600 s, for errors the mail server m
 from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 
+from maritime.celery import failed_for_good
 from notifications import services
 
 TRANSIENT_ERRORS = (services.TransientEmailError, OperationalError, InterfaceError)
@@ -12,7 +13,8 @@ RETRY = {"autoretry_for": TRANSIENT_ERRORS, "retry_backoff": True, "retry_backof
 
 class EmailTask(Task):
     def on_failure(self, exc, task_id, args, kwargs, einfo):
-        services.email_failed(email_id=kwargs["email_id"], error=exc)
+        if failed_for_good(self, exc, TRANSIENT_ERRORS):
+            services.email_failed(email_id=kwargs["email_id"], error=exc)
 
 
 @shared_task(bind=True, base=EmailTask, **RETRY)

@@ -4,12 +4,18 @@ Stripe is the authority on money: webhooks only tell us to look, and the state w
 Stripe answers when we fetch the PaymentIntent or Refund again.
 """
 
+import re
+
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from bookings.models import Booking
 from ferries.models import CURRENCY_VALIDATOR
+
+# What a PaymentIntent's id can be at all (Stripe's and the demo provider's: letters, digits, underscores). An id
+# taken from a URL is looked up only if it is one: PostgreSQL refuses even to compare a string with a NUL in it.
+INTENT_ID = re.compile(r"[A-Za-z0-9_]{1,64}")
 
 
 class Payment(models.Model):

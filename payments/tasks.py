@@ -4,6 +4,7 @@ from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 
 from bookings import workflows
+from maritime.celery import failed_for_good
 from payments import services
 from payments.providers import TRANSIENT_STRIPE_ERRORS
 
@@ -33,7 +34,8 @@ def process_payment_webhook_task(self, *, event_id: str) -> None:
 
 class RefundTask(Task):
     def on_failure(self, exc, task_id, args, kwargs, einfo):
-        workflows.refund_failed(refund_id=kwargs["refund_id"], error=exc)
+        if failed_for_good(self, exc, TRANSIENT_ERRORS):
+            workflows.refund_failed(refund_id=kwargs["refund_id"], error=exc)
 
 
 @shared_task(

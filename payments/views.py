@@ -14,9 +14,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from bookings import workflows
 from bookings.models import Booking
 from bookings.selectors import booking_for_browser
+from maritime.csp import allow_stripe
 from maritime.queue import enqueue_on_commit
 from payments.demo import TEST_CARDS, demo_deliver, demo_pay
-from payments.models import Payment
+from payments.models import INTENT_ID, Payment
 from payments.providers import payment_provider
 from payments.services import InvalidWebhook, PaymentNotAllowed, webhook_receive
 
@@ -55,7 +56,7 @@ def booking_pay(request: HttpRequest, reference: str) -> HttpResponse:
     if request.method == "POST":
         return _demo_card(request, booking, payment)
     provider = payment_provider()
-    return render(
+    response = render(
         request,
         "payments/pay.html",
         {
@@ -67,6 +68,7 @@ def booking_pay(request: HttpRequest, reference: str) -> HttpResponse:
             "test_cards": TEST_CARDS,
         },
     )
+    return allow_stripe(response) if provider.name == Payment.Provider.STRIPE else response
 
 
 def _demo_card(request: HttpRequest, booking: Booking, payment: Payment) -> HttpResponse:
@@ -90,7 +92,7 @@ def booking_pay_done(request: HttpRequest, reference: str) -> HttpResponse:
     """Where Stripe sends the traveller back: ask Stripe at once rather than wait for the webhook."""
     booking = _booking_or_404(request, reference)
     intent_id = request.GET.get("payment_intent", "")
-    payment = booking.payments.filter(intent_id=intent_id).first() if intent_id else None
+    payment = booking.payments.filter(intent_id=intent_id).first() if INTENT_ID.fullmatch(intent_id) else None
     if payment:
         enqueue_on_commit("payments.tasks.reconcile_payment_task", payment_id=payment.pk)
     if request.GET.get("redirect_status") == "failed":

@@ -586,6 +586,17 @@ def test_the_list_comes_in_pages(api, amira):
     assert "offset=2" in body["next"]
 
 
+@pytest.mark.parametrize("limit", ["101", "99999999999999999999", str(2**63)])
+def test_a_page_larger_than_the_largest_is_answered_as_the_largest(api, amira, limit):
+    Booking.objects.filter(pk=held_booking().pk).update(owner=amira)
+
+    response = api.get(BOOKINGS, {"limit": limit, "offset": "3"}, **signed_in(amira))
+
+    assert response.status_code == 200
+    assert (response.json()["count"], response.json()["results"]) == (1, [])
+    assert "limit=100" in response.json()["previous"]
+
+
 def test_the_list_needs_a_token(api, openapi, amira):
     response = api.get(BOOKINGS)
 
@@ -635,15 +646,19 @@ def test_password_guessing_is_slowed_down(api, amira):
 
 def test_schema_documents_every_bookings_operation_with_its_headers_and_answers(openapi):
     paths = openapi["paths"]
+    # DRF's own answers: 406 and 429 everywhere, 401 where a Token is read, 415 where a JSON body is.
     operations = {
-        ("post", BOOKINGS): {"201", "400", "422", "429", "503"},
-        ("get", BOOKINGS): {"200", "401"},
-        ("get", f"{BOOKINGS}/{{reference}}"): {"200", "404"},
-        ("post", f"{BOOKINGS}/{{reference}}/cancel"): {"200", "404", "409"},
-        ("post", "/api/v1/auth/token"): {"200", "400", "429"},
+        ("post", BOOKINGS): {"201", "400", "422", "503", "401", "406", "415", "429"},
+        ("get", BOOKINGS): {"200", "401", "406", "429"},
+        ("get", f"{BOOKINGS}/{{reference}}"): {"200", "404", "401", "406", "429"},
+        ("post", f"{BOOKINGS}/{{reference}}/cancel"): {"200", "404", "409", "401", "406", "429"},
+        ("post", "/api/v1/auth/token"): {"200", "400", "406", "415", "429"},
     }
     for (method, path), statuses in operations.items():
         assert set(paths[path][method]["responses"]) == statuses, (method, path)
+    throttled = paths[BOOKINGS]["post"]["responses"]["429"]
+    assert "Retry-After" in throttled["headers"]
+    assert throttled["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
     create = paths[BOOKINGS]["post"]
     assert [p["name"] for p in create["parameters"] if p["in"] == "header"] == ["Idempotency-Key"]
     assert create["requestBody"]["content"]["application/json"]["schema"] == {

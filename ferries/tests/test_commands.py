@@ -34,9 +34,21 @@ def test_clear_ferry_cache_prints_how_many_entries_went(cached_searches):
     assert run("clear_ferry_cache") == "Removed 0 cached searches (all routes and dates).\n"
 
 
+@pytest.mark.django_db
+def test_clear_ferry_cache_reads_a_date_in_any_iso_spelling_as_the_cache_spells_it(cached_searches):
+    compact = cached_searches.replace("-", "")
+
+    assert run("clear_ferry_cache", "--date", compact) == f"Removed 2 cached searches ({cached_searches}).\n"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["--route", "TUNIS"], "--route must be two port codes"), (["--date", "31/12/2026"], "--date must be a date")],
+    [
+        (["--route", "TUNIS"], "--route must be two port codes"),
+        (["--route", ""], "--route must be two port codes"),
+        (["--date", "31/12/2026"], "--date must be a date"),
+        (["--date", ""], "--date must be a date"),
+    ],
 )
 def test_clear_ferry_cache_refuses_bad_options_naming_them(args, message):
     with pytest.raises(CommandError, match=message):

@@ -5,17 +5,24 @@ tests read the configuration back from the app, and check every CELERY_ setting 
 """
 
 from celery.app.defaults import DEFAULTS
+from celery.fixups.django import DjangoWorkerFixup
 from django.conf import settings
 
 from maritime.celery import app as celery_app
 
 QUEUES = {"default", "emails", "payments", "bookings"}
+# Read by Celery's Django fix-up (celery/fixups/django.py) rather than listed with the app's settings.
+DJANGO_FIXUP_SETTINGS = {"db_reuse_max"}
 
 
 def test_every_celery_setting_is_one_celery_knows():
     ours = {name.removeprefix("CELERY_").lower() for name in dir(settings) if name.startswith("CELERY_")}
 
-    assert ours - set(DEFAULTS) == set()
+    assert ours - set(DEFAULTS) - DJANGO_FIXUP_SETTINGS == set()
+
+
+def test_workers_keep_their_database_connection_across_tasks():
+    assert DjangoWorkerFixup(celery_app).db_reuse_max == settings.CELERY_DB_REUSE_MAX > 1
 
 
 def test_tasks_and_results_are_json_only():

@@ -1,7 +1,7 @@
 """Paying for a booking from the mobile app: the PaymentIntent to confirm with Stripe's SDK."""
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import APIException, NotFound
 from rest_framework.request import Request
@@ -11,10 +11,11 @@ from rest_framework.views import APIView
 from bookings import workflows
 from bookings.api.schema import BOOKING_TOKEN, NOT_FOUND_RESPONSE, REFERENCE, error_response
 from bookings.api.views import BookingApi, booking_for_request
+from maritime.api import BODY_ERRORS_SCHEMA
 from maritime.throttling import THROTTLED_RESPONSE, PaymentStartThrottle
 from payments.api.serializers import DemoCardInputSerializer, DemoCardOutputSerializer, PaymentOutputSerializer
 from payments.demo import demo_pay
-from payments.models import Payment
+from payments.models import INTENT_ID, Payment
 from payments.providers import payment_provider
 from payments.services import PaymentNotAllowed, webhook_receive
 
@@ -22,6 +23,11 @@ NOT_PAYABLE_RESPONSE = error_response(
     "The booking cannot be paid now: its hold expired, it was cancelled or paid, "
     "or a sailing no longer runs as booked.",
     "The hold on these places has expired; please search again.",
+)
+
+
+DEMO_CARD_ERRORS_RESPONSE = OpenApiResponse(
+    response=BODY_ERRORS_SCHEMA, description="No card number, or not one a card could have; nothing was paid."
 )
 
 
@@ -68,10 +74,11 @@ class DemoCardApi(BookingApi, APIView):
         description="Plays what Stripe's SDK does on a machine without Stripe keys; 404 when Stripe is in use. "
         "The outcome arrives through the Stripe webhook, as in production.",
         request=DemoCardInputSerializer,
-        responses={200: DemoCardOutputSerializer, 404: NOT_FOUND_RESPONSE},
+        responses={200: DemoCardOutputSerializer, 400: DEMO_CARD_ERRORS_RESPONSE, 404: NOT_FOUND_RESPONSE},
     )
     def post(self, request: Request, intent_id: str) -> Response:
-        payment = Payment.objects.filter(intent_id=intent_id, provider=Payment.Provider.DEMO).first()
+        payments = Payment.objects.filter(intent_id=intent_id, provider=Payment.Provider.DEMO)
+        payment = payments.first() if INTENT_ID.fullmatch(intent_id) else None
         if payment is None or payment_provider().name != Payment.Provider.DEMO:
             raise NotFound(_("No such demo payment."))
         card = DemoCardInputSerializer(data=request.data)

@@ -69,3 +69,11 @@ def test_the_demo_card_endpoint_does_not_exist_with_stripe(api, fake_stripe, eag
     response = api.post(f"/api/v1/payments/demo/{intent_id}/card", {"card_number": "4242424242424242"}, format="json")
 
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("intent_id", ["pi_%00", "pi_" + "x" * 70, "pi_é"], ids=["NUL", "too long", "accent"])
+def test_a_demo_card_for_an_intent_id_that_cannot_be_one_is_not_found(api, intent_id):
+    response = api.post(f"/api/v1/payments/demo/{intent_id}/card", {"card_number": "4242424242424242"}, format="json")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No such demo payment."}

@@ -69,3 +69,13 @@ def test_an_expired_booking_is_sent_back_with_the_reason(eager_tasks):
     page = browser_with(booking).get(f"/bookings/{booking.reference}/pay", follow=True)
 
     assert "cannot be paid" in page.content.decode()
+
+
+def test_stripes_return_address_ignores_a_payment_intent_that_cannot_be_one(broker):
+    booking = held_booking()
+
+    response = browser_with(booking).get(f"/bookings/{booking.reference}/pay/done?payment_intent=pi_%00")
+
+    assert response.status_code == 302
+    assert response.url == f"/bookings/{booking.reference}"
+    assert broker.queue_length("payments") == 0

@@ -14,11 +14,13 @@ class Command(BaseCommand):
         parser.add_argument("--date", metavar="YYYY-MM-DD", help="Only searches for sailings on this date.")
 
     def handle(self, *args, route: str | None, date: str | None, **options):
-        if route and not re.fullmatch(r"[A-Za-z0-9]{5}-[A-Za-z0-9]{5}", route):
+        # An empty value is refused, not read as "all": `--route "$ROUTE"` with ROUTE unset must not clear everything.
+        if route is not None and not re.fullmatch(r"[A-Za-z0-9]{5}-[A-Za-z0-9]{5}", route):
             raise CommandError(f"--route must be two port codes joined by a dash, e.g. TNTUN-FRMRS; got {route!r}.")
-        if date:
+        if date is not None:
             try:
-                dt.date.fromisoformat(date)
+                # Spelled as the cache's keys spell it: Python also reads 20270714 or 2027-W28-3 as dates.
+                date = dt.date.fromisoformat(date).isoformat()
             except ValueError:
                 raise CommandError(f"--date must be a date as YYYY-MM-DD; got {date!r}.") from None
         removed = cache_service.clear_ferry_searches(route=route, date=date)

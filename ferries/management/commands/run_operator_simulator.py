@@ -2,6 +2,9 @@ from django.core.management import BaseCommand, CommandError
 
 from ferries.operators.simulator import OperatorSimulator, make_server
 
+# Ten minutes: far past any operator timeout, and a delay every request can actually sleep for.
+MAX_LATENCY_MS = 600_000
+
 
 class Command(BaseCommand):
     help = (
@@ -21,8 +24,10 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, latency_ms, error_rate, fail_first, seed, verbose_requests, **options):
         if not 0 <= error_rate <= 1:
             raise CommandError(f"--error-rate must be between 0 and 1; got {error_rate}.")
-        if latency_ms < 0:
-            raise CommandError(f"--latency-ms must be 0 or more; got {latency_ms}.")
+        if not 0 <= latency_ms <= MAX_LATENCY_MS:
+            raise CommandError(f"--latency-ms must be between 0 and {MAX_LATENCY_MS}; got {latency_ms}.")
+        if fail_first < 0:
+            raise CommandError(f"--fail-first must be 0 or more; got {fail_first}.")
         if not 0 <= port <= 65535:
             raise CommandError(f"--port must be between 0 and 65535; got {port}.")
         app = OperatorSimulator(latency=latency_ms / 1000, error_rate=error_rate, fail_first=fail_first, seed=seed)

@@ -2,6 +2,7 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management import BaseCommand, CommandError, call_command, get_commands
 
 CREDENTIALS_FILE = settings.VAR_DIR / "demo-admin.txt"
@@ -19,6 +20,11 @@ class Command(BaseCommand):
     def handle(self, *args, username: str, **options):
         if not settings.DEBUG:
             raise CommandError("demo_setup creates an account with a printed password; it runs only with DEBUG on.")
+        User = get_user_model()
+        try:
+            User._meta.get_field(User.USERNAME_FIELD).clean(username, None)
+        except ValidationError as error:
+            raise CommandError(f"--username {username!r}: {' '.join(error.messages)}") from None
         available = get_commands()
         for command in DEMO_DATA_COMMANDS:
             if command in available:

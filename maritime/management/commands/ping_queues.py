@@ -1,3 +1,4 @@
+import math
 import time
 
 from celery.exceptions import TimeoutError as CeleryTimeoutError
@@ -7,6 +8,7 @@ from django.core.management import BaseCommand, CommandError
 from maritime.tasks import ping_task
 
 QUEUES = [queue.name for queue in settings.CELERY_TASK_QUEUES]
+MAX_TIMEOUT = 3600.0  # a ping unanswered for an hour will not be answered; Celery cannot even express "never"
 
 
 class Command(BaseCommand):
@@ -20,8 +22,8 @@ class Command(BaseCommand):
         unknown = sorted(set(queues) - set(QUEUES))
         if unknown:
             raise CommandError(f"queues: unknown queue {', '.join(unknown)}; known queues are {', '.join(QUEUES)}.")
-        if timeout <= 0:
-            raise CommandError("--timeout must be a positive number of seconds.")
+        if not (math.isfinite(timeout) and 0 < timeout <= MAX_TIMEOUT):
+            raise CommandError(f"--timeout must be more than 0 and at most {MAX_TIMEOUT:g} seconds; got {timeout:g}.")
         # A ping nobody takes in time expires instead of waiting in the queue for a worker that comes later.
         sent = {queue: ping_task.apply_async(queue=queue, expires=timeout) for queue in queues or QUEUES}
         deadline = time.monotonic() + timeout

@@ -1,0 +1,55 @@
+"""The situations the fault tests start from, built with the same services the site uses."""
+
+import datetime as dt
+
+from django.utils import timezone
+
+from bookings import services, workflows
+from bookings.models import Booking
+from bookings.tests.factories import held_booking
+from ferries.tests.factories import sailing_factory
+from payments.models import Payment, WebhookEvent
+from payments.services import payment_start, webhook_receive
+from payments.tests.conftest import signed, stripe_event
+
+
+def paid_at_stripe(stripe, booking: Booking | None = None) -> tuple[Booking, Payment, dict]:
+    """A held booking whose PaymentIntent has just succeeded at Stripe; its webhook is still to come.
+
+    The PaymentIntent is opened by the payments service itself: the availability check the website makes
+    first needs a worker of its own, and is not what these tests are about.
+    """
+    booking = booking or held_booking()
+    payment = payment_start(booking_id=booking.pk)
+    intent = stripe.set_status(payment.intent_id, "succeeded")
+    return booking, payment, intent
+
+
+def signed_event(intent: dict, *, kind: str = "payment_intent.succeeded", event_id: str | None = None) -> tuple:
+    """(payload, Stripe-Signature header) of an event about `intent`, signed with Stripe's own code."""
+    payload = stripe_event(kind, intent, event_id=event_id)
+    return payload, signed(payload)["HTTP_STRIPE_SIGNATURE"]
+
+
+def stripe_delivers(intent: dict, **event) -> WebhookEvent:
+    """Stripe's webhook for `intent`, received as the endpoint receives it: stored, then queued after commit."""
+    payload, signature = signed_event(intent, **event)
+    stored, _created = webhook_receive(payload=payload.encode(), signature=signature)
+    return stored
+
+
+def statuses(booking: Booking) -> list[str]:
+    """Every status the booking went through, in order: one entry per transition."""
+    return list(booking.events.order_by("pk").values_list("to_status", flat=True))
+
+
+def minutes_ago(minutes: float):
+    return timezone.now() - dt.timedelta(minutes=minutes)
+
+
+def paid_booking(route) -> Booking:
+    """Held at the operator, paid: its confirmation with the operator is queued, as after Stripe's webhook."""
+    booking = held_booking(sailing_factory(route=route))
+    services.booking_transition(booking_id=booking.pk, to=Booking.Status.PAID, actor="stripe", reason="paid")
+    workflows.booking_paid(booking_id=booking.pk)
+    return booking

@@ -1,0 +1,79 @@
+"""Fault 6 — Stripe sends twenty events at once about one payment: duplicates, and out of order.
+
+payments/tests/test_webhooks.py shows it with threads in one process. Here the deliveries go through gunicorn
+and the events are processed by real workers — four pool processes in two workers — whose fetches from Stripe
+are answered together, so that they reach the database at the same moment. Each event is only a trigger to
+fetch the PaymentIntent again; the row locks on the payment and the booking make one effect of all of them.
+"""
+
+import random
+import threading
+
+import pytest
+import requests
+
+from bookings.models import Booking
+from faults.conftest import stripe_env
+from faults.processes import wait_for
+from faults.scenarios import paid_at_stripe, signed_event, statuses
+from notifications.models import Email
+from payments.models import Payment, Refund, WebhookEvent
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+# What Stripe may send about one payment, in any order; "payment_failed" is a stale one (an earlier card
+# declined), and "charge.succeeded" is one we do not act on.
+KINDS = [
+    "payment_intent.created",
+    "payment_intent.processing",
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "charge.succeeded",
+]
+INTENT_EVENTS = [kind for kind in KINDS if kind.startswith("payment_intent.")]
+DELIVERIES_OF_EACH = 4  # 5 events × 4 = 20 deliveries
+
+
+def deliver_at_once(site, deliveries: list[tuple[str, str]]) -> list[requests.Response]:
+    start = threading.Barrier(len(deliveries))
+    answers: list[requests.Response | None] = [None] * len(deliveries)
+
+    def stripe_sends(i: int, payload: str, signature: str) -> None:
+        headers = {"Stripe-Signature": signature, "Content-Type": "application/json"}
+        start.wait()
+        answers[i] = requests.post(f"{site.url}/webhooks/stripe", data=payload, headers=headers, timeout=30)
+
+    threads = [threading.Thread(target=stripe_sends, args=(i, *d)) for i, d in enumerate(deliveries)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+def test_twenty_duplicate_and_reordered_stripe_events_at_once_pay_the_booking_once(slow_stripe, web, workers, broker):
+    booking, payment, intent = paid_at_stripe(slow_stripe)
+    site = web(**stripe_env(slow_stripe))
+    for name in ("one", "two"):
+        workers("payments", name=name, concurrency=2, **stripe_env(slow_stripe))
+    slow_stripe.gate(len(INTENT_EVENTS), timeout=3)  # as many as there are pool processes
+    events = [signed_event(intent, kind=kind, event_id=f"evt_storm_{i}") for i, kind in enumerate(KINDS)]
+    deliveries = events * DELIVERIES_OF_EACH
+    random.Random(20).shuffle(deliveries)
+
+    answers = deliver_at_once(site, deliveries)
+
+    assert [answer.status_code for answer in answers] == [200] * len(deliveries)
+    assert sum(not answer.json()["duplicate"] for answer in answers) == len(KINDS)
+    wait_for(
+        lambda: WebhookEvent.objects.filter(processed_at__isnull=False).count() == len(KINDS),
+        timeout=60,
+        what="every event processed",
+    )
+    booking = Booking.objects.get(pk=booking.pk)
+    assert statuses(booking) == ["held", "paid"]
+    assert Payment.objects.get(pk=payment.pk).status == Payment.Status.SUCCEEDED
+    assert not Refund.objects.exists(), "a payment taken as new twice is refunded the second time"
+    assert list(Email.objects.values_list("kind", flat=True)) == [Email.Kind.PAYMENT_SUCCESS]
+    assert (broker.queue_length("bookings"), broker.queue_length("emails")) == (1, 1)  # one confirmation, one receipt
+    assert slow_stripe.fetches == len(INTENT_EVENTS), "each PaymentIntent event fetched it once"

@@ -1,0 +1,217 @@
+"""Every API operation, fuzzed against its own OpenAPI schema on a live server (schemathesis).
+
+Schemathesis reads the schema `/api/schema/` serves and sends each operation the schema's examples, its
+boundary values and random requests, valid and invalid, to a live server — then again naming real sailings,
+bookings and payments, with credentials that open the booking and credentials that must not. Every answer
+must be documented: a status the operation lists, a JSON body that matches its schema, its documented
+headers, and never a 5xx. The run is bounded (examples per operation) and deterministic (derandomized).
+"""
+
+import datetime as dt
+import re
+
+import pytest
+import requests
+import schemathesis
+from django.contrib.auth.models import User
+from django.test import Client
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from rest_framework.authtoken.models import Token
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    allow_header_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+    unsupported_method,
+)
+
+from bookings import workflows
+from bookings.access import access_token
+from bookings.models import Booking
+from bookings.tests.factories import ADULT, CONTACT, held_booking, request_data
+from ferries.tests.factories import sailing_factory
+from maritime.api_auth import AuthTokenThrottle
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+MAX_EXAMPLES = 40  # per operation and test: about a minute for the whole file
+# No 5xx; statuses, media types, headers and bodies as documented; 405 with `Allow` for any other method.
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    unsupported_method,
+    allow_header_conformance,
+]
+HYPOTHESIS = settings(
+    max_examples=MAX_EXAMPLES,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    print_blob=False,
+    suppress_health_check=list(HealthCheck),
+)
+
+
+def served_schema() -> dict:
+    """The schema exactly as `/api/schema/` serves it to clients, read when the tests are collected.
+
+    Read here rather than from the live server in a fixture: schemathesis's fixture-based loader
+    (`schemathesis.pytest.from_fixture`) reads a node attribute pytest 9.2 no longer has. The live server is
+    checked to serve this same schema (the first test below)."""
+    response = Client().get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200, response.content[:500]
+    return response.json()
+
+
+SERVED_SCHEMA = served_schema()
+
+
+def load_schema(**phases) -> schemathesis.BaseSchema:
+    config = {
+        "seed": 2026,
+        "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True, "database": "none"},
+        "phases": phases,
+        "checks": {"enabled": False} | {check.__name__: {"enabled": True} for check in CHECKS},
+    }
+    return schemathesis.openapi.from_dict(SERVED_SCHEMA, config=schemathesis.Config.from_dict(config))
+
+
+# The schema's examples, its boundary values (coverage) and random requests; then random requests only, naming
+# real objects and sent with chosen credentials (schemathesis does not mix extra strategies with examples).
+schema = load_schema()
+schema_with_credentials = load_schema(examples={"enabled": False}, coverage={"enabled": False})
+
+
+class World:
+    """What fuzzed requests may name: sailings both ways, two users, a booking of each kind, a demo payment."""
+
+    def __init__(self, base_url: str, tunis_marseille, marseille_tunis):
+        self.base_url = base_url
+        self.outbound = sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=10))
+        self.inbound = sailing_factory(route=marseille_tunis, departs_in=dt.timedelta(days=14))
+        self.owner = User.objects.create_user("amira", password="a long pass phrase")
+        self.stranger = User.objects.create_user("sami", password="another pass phrase")
+        self.owned = held_booking(self.outbound, contact={**CONTACT, "email": "owner.secret@example.com"})
+        Booking.objects.filter(pk=self.owned.pk).update(owner=self.owner)
+        self.guest = held_booking(self.outbound, contact={**CONTACT, "email": "guest.secret@example.com"})
+        paying = held_booking(self.outbound, self.inbound)
+        self.intent_id = workflows.payment_start(booking_id=paying.pk).intent_id
+        self.tokens = {user.pk: Token.objects.create(user=user).key for user in (self.owner, self.stranger)}
+
+    def day(self, sailing) -> str:
+        return sailing.departs_at.astimezone(sailing.route.origin.tz).date().isoformat()
+
+
+@pytest.fixture
+def world(live_server, tunis_marseille, marseille_tunis, eager_tasks, settings, monkeypatch):
+    # Fuzzing sends far more requests than any client may: the limits themselves are tested in test_security.py.
+    rates = {"anon": "100000/minute", "user": "100000/minute"}
+    rates |= {"booking_create": "100000/hour", "payment_start": "100000/hour"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    monkeypatch.setattr(AuthTokenThrottle, "rate", "100000/minute")
+    return World(live_server.url, tunis_marseille, marseille_tunis)
+
+
+def test_the_fuzzed_schema_is_the_one_the_live_server_serves(live_server):
+    assert requests.get(f"{live_server.url}/api/schema/?format=json", timeout=10).json() == SERVED_SCHEMA
+
+
+@schema.parametrize()
+@HYPOTHESIS
+def test_every_operation_answers_as_documented(case, world):
+    case.call_and_validate(base_url=world.base_url, checks=CHECKS)
+
+
+# --- with real objects and chosen credentials -------------------------------------------------------------
+
+
+def header_text():
+    """What a client can put in a header at all: printable Latin-1, no line breaks, no space around it."""
+    characters = st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f")
+    return st.text(characters, max_size=60).map(str.strip)
+
+
+# Who sends the request: the owner of `owned` with their Token, a guest with the access token of `guest`, or
+# someone with the wrong key (each with some text, which only the made-up keys use).
+OPENS = {"owner": "owned", "guest": "guest"}
+WHO = ["owner", "guest", "another booking's token", "another user's token", "made-up Token", "made-up booking token"]
+CREDENTIALS = st.sampled_from(WHO).flatmap(lambda kind: st.tuples(st.just(kind), header_text()))
+
+
+def send_as(case, world: World, who: tuple) -> None:
+    headers = {k: v for k, v in (case.headers or {}).items() if k.lower() not in {"authorization", "x-booking-token"}}
+    headers |= {
+        "owner": {"Authorization": f"Token {world.tokens[world.owner.pk]}"},
+        "guest": {"X-Booking-Token": access_token(world.guest)},
+        "another booking's token": {"X-Booking-Token": access_token(world.owned)},
+        "another user's token": {"Authorization": f"Token {world.tokens[world.stranger.pk]}"},
+        "made-up Token": {"Authorization": f"Token {who[-1]}"},
+        "made-up booking token": {"X-Booking-Token": who[-1]},
+    }[who[0]]
+    case.headers = headers
+
+
+def aim_at_real_objects(case, world: World, who: tuple) -> None:
+    """Point the request at the world's objects: a booking (the one `who` would open, if any), the demo payment,
+    the sailings' ports and days, the sailings to book."""
+    path = dict(case.path_parameters or {})
+    if "reference" in path:
+        guest_side = {"guest", "another booking's token", "made-up booking token"}
+        path["reference"] = (world.guest if who[0] in guest_side else world.owned).reference
+    if "intent_id" in path:
+        path["intent_id"] = world.intent_id
+    case.path_parameters = path
+    if case.query and "from" in case.query:
+        case.query = {**case.query, "from": "TNTUN", "to": "FRMRS", "date": world.day(world.outbound)}
+        if "return_date" in case.query:
+            case.query["return_date"] = world.day(world.inbound)
+    if isinstance(case.body, dict) and "outbound_sailing_id" in case.body:
+        case.body = {**case.body, "outbound_sailing_id": world.outbound.pk}
+        if case.body.get("return_sailing_id") is not None:
+            case.body["return_sailing_id"] = world.inbound.pk
+
+
+def make_valid(case, world: World) -> None:
+    """A request the operation accepts, headers aside: a search for the world's sailings, a booking on them,
+    a test card, the owner's password."""
+    if case.operation.label == "GET /api/v1/sailings/search":
+        case.query = {"from": "TNTUN", "to": "FRMRS", "date": world.day(world.outbound)}
+        case.query |= {"return_date": world.day(world.inbound), "adults": "2", "vehicle": "car"}
+    elif case.operation.label == "POST /api/v1/bookings":
+        case.body = request_data(world.outbound, world.inbound, passengers=[dict(ADULT)])
+    elif case.operation.label == "POST /api/v1/payments/demo/{intent_id}/card":
+        case.body = {"card_number": "4242 4242 4242 4242"}
+    elif case.operation.label == "POST /api/v1/auth/token":
+        case.body = {"username": "amira", "password": "a long pass phrase"}
+
+
+def assert_no_other_booking_shown(response, world: World, who: tuple) -> None:
+    opened = OPENS.get(who[0])
+    for name in ("owned", "guest"):
+        booking = getattr(world, name)
+        if name != opened:
+            assert not re.search(rf"\b{booking.reference}\b", response.text), f"{name} booking shown to {who[0]}"
+            assert booking.contact_email not in response.text, f"{name} booking's contact shown to {who[0]}"
+
+
+@schema_with_credentials.parametrize()
+@schema_with_credentials.given(who=CREDENTIALS, aim=st.sampled_from(["as generated", "real objects", "valid"]))
+@HYPOTHESIS
+def test_every_operation_answers_as_documented_to_whoever_asks(case, who, aim, world):
+    send_as(case, world, who)
+    if aim != "as generated":
+        aim_at_real_objects(case, world, who)
+    if aim == "valid":
+        make_valid(case, world)
+
+    response = case.call_and_validate(base_url=world.base_url, checks=CHECKS)
+
+    assert_no_other_booking_shown(response, world, who)
+    if aim != "as generated" and "{reference}" in case.path and who[0] not in OPENS:
+        assert response.status_code in (401, 404), f"a booking answered {response.status_code} to {who[0]}"
