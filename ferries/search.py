@@ -7,18 +7,23 @@ sailings out and is flagged; the rest of the answer stands (and is cached only b
 
 Availability is laid over the cached sailings at every read, from its own one-minute cache that
 capacity changes invalidate, so "seats left" stays fresh while prices and timetables are reused.
+
+The API sends the same answer as bytes kept whole (`sailing_search_answer`): for as long as every part of it
+would still be read from the cache, and no longer than the first sailing listed stays on sale.
 """
 
 import datetime as dt
 import logging
+import math
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from ferries.cache import PARTIAL_SEARCH_TTL, SEARCH_TTL, cache_service
+from ferries.cache import AVAILABILITY_TTL, PARTIAL_SEARCH_TTL, SEARCH_TTL, cache_service
 from ferries.choices import Resource
 from ferries.errors import OperatorError
 from ferries.models import Operator, Port, Route, Sailing
@@ -38,15 +43,37 @@ _pool = ThreadPoolExecutor(max_workers=settings.OPERATOR_MAX_CONCURRENCY, thread
 
 def sailing_search(*, query: SearchQuery) -> dict:
     """{"outbound": [...], "return": [...], "operators": [...], "complete": bool}."""
-    outbound = leg_search(query=query.outbound)
-    inbound = leg_search(query=query.inbound) if query.inbound else None
+    return _search(query, counted=True)[0]
+
+
+def sailing_search_answer(*, query: SearchQuery, render: Callable[[dict], bytes]) -> bytes:
+    """sailing_search's answer as `render` makes it into bytes, kept whole in the cache while it holds."""
+    kept = cache_service.get_search_answer(query)  # counts the lookups of its legs
+    if kept is not None:
+        return kept
+    results, fresh_for = _search(query, counted=False)
+    body = render(results)
+    rows = results["outbound"] + results["return"]
+    if all(row["availability"]["status"] != "unknown" for row in rows):  # else ask the operator again next time
+        closes = [dt.datetime.fromisoformat(row["departs_at"]) for row in rows]
+        on_sale_for = (min(closes) - bookable_after()).total_seconds() if closes else fresh_for
+        ttl = math.floor(min(fresh_for, on_sale_for))
+        cache_service.set_search_answer(query, body, ttl=ttl, sailing_ids=[row["sailing_id"] for row in rows])
+    return body
+
+
+def _search(query: SearchQuery, *, counted: bool) -> tuple[dict, float]:
+    """(the answer, seconds for which every part of it stays cached)."""
+    outbound = leg_search(query=query.outbound, counted=counted)
+    inbound = leg_search(query=query.inbound, counted=counted) if query.inbound else None
     operators = _merge_statuses(outbound["operators"] + (inbound["operators"] if inbound else []))
-    return {
+    results = {
         "outbound": outbound["sailings"],
         "return": inbound["sailings"] if inbound else [],
         "operators": operators,
         "complete": all(op["status"] == "ok" for op in operators),
     }
+    return results, min(outbound["fresh_for"], inbound["fresh_for"] if inbound else math.inf)
 
 
 def _merge_statuses(statuses: list[dict]) -> list[dict]:
@@ -58,14 +85,16 @@ def _merge_statuses(statuses: list[dict]) -> list[dict]:
     return list(merged.values())
 
 
-def leg_search(*, query: LegQuery) -> dict:
-    cached = cache_service.get_or_compute_ferry_search(query, lambda: _compute_leg(query))
+def leg_search(*, query: LegQuery, counted: bool = True) -> dict:
+    """{"sailings": [...], "operators": [...], "fresh_for": seconds for which the sailings and their availability
+    stay cached (0 when not cached)}; `counted=False` when the lookup was counted already."""
+    cached, fresh_for = cache_service.ferry_search_entry(query, lambda: _compute_leg(query), counted=counted)
     cutoff = bookable_after().isoformat()
     sailings = [s for s in cached["sailings"] if s["departs_at"] >= cutoff]
-    availability = _availability_of(sailings)
+    availability, availability_for = _availability_of(sailings)
     for sailing in sailings:
         sailing["availability"] = party_availability(sailing, availability.get(sailing["sailing_id"]), query.party)
-    return {"sailings": sailings, "operators": cached["operators"]}
+    return {"sailings": sailings, "operators": cached["operators"], "fresh_for": min(fresh_for, availability_for)}
 
 
 def party_availability(sailing: dict, availability: dict | None, party: Party) -> dict:
@@ -176,13 +205,15 @@ def _row(sailing_id: int, operator: Operator, offer: Offer, origin: Port, destin
     }
 
 
-def _availability_of(sailings: list[dict]) -> dict[int, dict]:
-    """Availability of these sailings: cached for a minute, else asked again and cached."""
-    ids = [s["sailing_id"] for s in sailings]
-    found = cache_service.get_availabilities(ids)
+def _availability_of(sailings: list[dict]) -> tuple[dict[int, dict], float]:
+    """Availability of these sailings: cached for a minute, else asked again and cached; and for how long all of
+    it stays cached."""
+    entries = cache_service.availability_entries([s["sailing_id"] for s in sailings])
+    found = {i: availability for i, (availability, _left) in entries.items()}
+    fresh_for = min([left for _availability, left in entries.values()], default=float(AVAILABILITY_TTL))
     missing = [s for s in sailings if s["sailing_id"] not in found]
     if not missing:
-        return found
+        return found, fresh_for
     fresh = {}
     by_operator: dict[str, list[dict]] = {}
     for sailing in missing:
@@ -196,4 +227,4 @@ def _availability_of(sailings: list[dict]) -> dict[int, dict]:
             continue
         fresh.update({s["sailing_id"]: answer[s["sailing_ref"]] for s in rows if s["sailing_ref"] in answer})
     cache_service.set_availabilities(fresh)
-    return {**found, **fresh}
+    return {**found, **fresh}, fresh_for if settings.SEARCH_CACHE else 0.0

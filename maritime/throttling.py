@@ -14,9 +14,15 @@ which raises, and then:
   per web process, while Redis is away (with N processes a client may get up to N times the rate).
 
 After a failure Redis is left alone for a few seconds, so an outage costs one timeout, not one per request.
+
+In Redis every limit of a request is checked and counted at once, in one round trip: a script keeps each client's
+requests of the last period in a sorted set (the sliding window DRF keeps in a pickled list, which costs a read and
+a write per limit), drops those older than the period and adds this one if the limit allows it. Checking and
+counting in one atomic step also means two requests arriving together can no longer both take the last place.
 """
 
 import logging
+import secrets
 import time
 
 import redis
@@ -58,22 +64,47 @@ class _Outage:
 _local_counts = LocMemCache("maritime-throttle-fallback", {"OPTIONS": {"MAX_ENTRIES": 10_000}})
 
 
-class _RaisingCache:
-    """The cache's get and set as a throttle uses them, through django-redis's client, which raises on a Redis
-    error where the cache itself would answer "nothing"."""
+# KEYS: one sorted set per limit. ARGV: now, then per key its limit, its period (seconds) and a unique member.
+# Answers per key: 1 if allowed (and counted), the requests counted in the period, the oldest one's time.
+_SLIDING_WINDOWS = """
+local now = tonumber(ARGV[1])
+local answers = {}
+for i, key in ipairs(KEYS) do
+  local limit, period, member = tonumber(ARGV[3 * i - 1]), tonumber(ARGV[3 * i]), ARGV[3 * i + 1]
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - period)
+  local count = redis.call('ZCARD', key)
+  local allowed = 0
+  if count < limit then
+    redis.call('ZADD', key, now, member)
+    redis.call('EXPIRE', key, math.ceil(period))
+    count = count + 1
+    allowed = 1
+  end
+  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  answers[i] = {allowed, count, oldest[2] or tostring(now)}
+end
+return answers
+"""
+_scripts: dict[int, object] = {}
 
-    def __init__(self, backend: RedisCache):
-        self.client = backend.client
 
-    def get(self, key, default=None):
-        return self.client.get(key, default)
-
-    def set(self, key, value, timeout=None):
-        self.client.set(key, value, timeout=timeout)
+def _sliding_windows(backend: RedisCache, throttles: list["ResilientRateThrottle"], now: float) -> list[tuple]:
+    """Check and count every throttle's window in one round trip: [(allowed, count, oldest), …]."""
+    client = backend.client.get_client(write=True)
+    script = _scripts.get(id(client))
+    if script is None:
+        script = _scripts[id(client)] = client.register_script(_SLIDING_WINDOWS)
+    keys = [backend.make_key(f"{t.key}:window") for t in throttles]
+    args: list = [repr(now)]
+    for throttle in throttles:
+        args += [throttle.num_requests, throttle.duration, f"{now!r}:{secrets.token_hex(4)}"]
+    answers = script(keys=keys, args=args)
+    return [(bool(allowed), int(count), float(oldest)) for allowed, count, oldest in answers]
 
 
 class ResilientRateThrottle(throttling.SimpleRateThrottle):
-    """DRF's rate throttle, with the rate read at each request and a decided behaviour when Redis is down."""
+    """DRF's rate throttle, with the rate read at each request, every limit of a request checked in one Redis round
+    trip, and a decided behaviour when Redis is down."""
 
     fail_open = True
 
@@ -87,17 +118,43 @@ class ResilientRateThrottle(throttling.SimpleRateThrottle):
     def allow_request(self, request, view):
         if self.rate is None:
             return True
+        backend = caches["default"]
         if not _Outage.now():
-            backend = caches["default"]
-            self.cache = _RaisingCache(backend) if isinstance(backend, RedisCache) else backend
             try:
-                return super().allow_request(request, view)
+                if not isinstance(backend, RedisCache):
+                    self.cache = backend
+                    return super().allow_request(request, view)
+                return self._allow_from_redis(request, view, backend)
             except CACHE_ERRORS as exc:
                 _Outage.begin(exc)
         if self.fail_open:
             return True
         self.cache = _local_counts
         return super().allow_request(request, view)
+
+    def _allow_from_redis(self, request, view, backend: RedisCache) -> bool:
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        # The first limit asked answers for every limit of the view (DRF asks them one by one).
+        decided = getattr(request, "_maritime_throttles", None)
+        if decided is None or self.scope not in decided:
+            decided = request._maritime_throttles = self._decide_all(request, view, backend)
+        allowed, count, oldest = decided[self.scope]
+        # What DRF's wait() reads to compute Retry-After: the requests in the window, the oldest last.
+        self.now, self.history = decided["now"], [oldest] * count
+        return allowed
+
+    def _decide_all(self, request, view, backend: RedisCache) -> dict:
+        now = self.timer()
+        throttles = [self]
+        for other in view.get_throttles():
+            if isinstance(other, ResilientRateThrottle) and other.scope != self.scope and other.rate is not None:
+                other.key = other.get_cache_key(request, view)
+                if other.key is not None:
+                    throttles.append(other)
+        answers = _sliding_windows(backend, throttles, now)
+        return {"now": now} | {t.scope: answer for t, answer in zip(throttles, answers, strict=True)}
 
 
 class AnonThrottle(ResilientRateThrottle, throttling.AnonRateThrottle):

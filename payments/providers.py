@@ -6,6 +6,7 @@ imports `stripe` (only this app does).
 
 import abc
 import secrets
+import threading
 from dataclasses import dataclass
 
 import stripe
@@ -61,17 +62,31 @@ class PaymentProvider(abc.ABC):
     def retrieve_refund(self, refund_id: str) -> RefundInfo: ...
 
 
+_clients: dict[tuple, stripe.StripeClient] = {}
+_clients_lock = threading.Lock()
+
+
+def _stripe_client() -> stripe.StripeClient:
+    """One client per process and configuration: its HTTP sessions (one per thread) keep their connections to Stripe
+    open, so a call does not pay for a new TCP and TLS connection each time."""
+    config = (settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE, settings.STRIPE_TIMEOUT)
+    with _clients_lock:
+        if config not in _clients:
+            _clients[config] = stripe.StripeClient(
+                settings.STRIPE_SECRET_KEY,
+                base_addresses={"api": settings.STRIPE_API_BASE},
+                # The SDK retries network failures itself, with the same idempotency key.
+                max_network_retries=2,
+                http_client=stripe.RequestsClient(timeout=settings.STRIPE_TIMEOUT),
+            )
+        return _clients[config]
+
+
 class StripeProvider(PaymentProvider):
     name = "stripe"
 
     def __init__(self):
-        self.client = stripe.StripeClient(
-            settings.STRIPE_SECRET_KEY,
-            base_addresses={"api": settings.STRIPE_API_BASE},
-            # The SDK retries network failures itself, with the same idempotency key.
-            max_network_retries=2,
-            http_client=stripe.RequestsClient(timeout=settings.STRIPE_TIMEOUT),
-        )
+        self.client = _stripe_client()
 
     @property
     def publishable_key(self) -> str:

@@ -4,9 +4,11 @@ import datetime as dt
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django_redis import get_redis_connection
 from drf_spectacular.generators import SchemaGenerator
 from jsonschema import Draft7Validator
 from rest_framework.test import APIClient
@@ -14,6 +16,9 @@ from rest_framework.test import APIClient
 from ferries.cache import cache_service
 from ferries.choices import PassengerType
 from ferries.models import PassengerFare, Sailing
+from ferries.party import Party
+from ferries.search_query import parse_search_query
+from ferries.services import capacity_hold
 from ferries.tests.factories import OperatorFactory, PortFactory, RouteFactory, sailing_factory
 
 pytestmark = pytest.mark.django_db
@@ -132,6 +137,74 @@ def test_second_identical_search_is_answered_from_the_cache(api, outbound_sailin
     assert cache_service.stats()["search"]["hits"] == 1
 
 
+def test_a_repeated_search_is_sent_whole_from_the_cache_and_counted_as_a_hit(api, outbound_sailing):
+    params = {"from": "TNTUN", "to": "FRMRS", "date": local_day(outbound_sailing)}
+    first = api.get(SEARCH, params)
+
+    with CaptureQueriesContext(connection) as queries:
+        second = api.get(SEARCH, params)
+
+    assert second.content == first.content
+    assert second["Content-Type"] == "application/json"
+    assert len(queries) == 0
+    figures = cache_service.stats()["search"]
+    assert (figures["lookups"], figures["hits"]) == (2, 1)
+
+
+def test_the_answer_sent_shows_places_taken_since_it_was_kept(
+    api, outbound_sailing, django_capture_on_commit_callbacks
+):
+    params = {"from": "TNTUN", "to": "FRMRS", "date": local_day(outbound_sailing), "adults": "2"}
+    before = api.get(SEARCH, params).json()["outbound"][0]["availability"]["places_left"]
+    with django_capture_on_commit_callbacks(execute=True):
+        capacity_hold(sailing=outbound_sailing, party=Party(adults=3), minutes=20)
+
+    after = api.get(SEARCH, params).json()["outbound"][0]["availability"]["places_left"]
+
+    assert (before, after) == (100, 97)
+
+
+def test_the_answer_kept_goes_with_the_searches_cleared(api, outbound_sailing):
+    params = {"from": "TNTUN", "to": "FRMRS", "date": local_day(outbound_sailing)}
+    api.get(SEARCH, params)
+    PassengerFare.objects.filter(fare__route=outbound_sailing.route, passenger_type=PassengerType.ADULT).update(
+        amount_minor=99900
+    )
+
+    cache_service.clear_ferry_searches(route="TNTUN-FRMRS", date=local_day(outbound_sailing))
+
+    assert api.get(SEARCH, params).json()["outbound"][0]["price"] == {"amount_minor": 99900, "currency": "EUR"}
+
+
+def test_the_answer_is_kept_no_longer_than_availability_nor_past_the_close_of_sales(api, tunis_marseille):
+    closing = sailing_factory(
+        route=tunis_marseille, departs_in=dt.timedelta(minutes=settings.BOOKING_CUTOFF_MINUTES + 20)
+    )
+    params = {"from": "TNTUN", "to": "FRMRS", "date": local_day(closing)}
+    query = parse_search_query(params)
+    soon = {"from": "TNTUN", "to": "FRMRS", "date": days_from_today(10)}
+    sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=10))
+
+    api.get(SEARCH, params)
+    api.get(SEARCH, soon)
+
+    redis = get_redis_connection("default")
+    assert 0 < redis.ttl(cache.make_key(cache_service.answer_key(query))) <= 20 * 60
+    assert 0 < redis.ttl(cache.make_key(cache_service.answer_key(parse_search_query(soon)))) <= 60
+
+
+def test_with_the_search_cache_off_every_search_is_computed_and_nothing_kept(api, outbound_sailing, settings):
+    settings.SEARCH_CACHE = False
+    params = {"from": "TNTUN", "to": "FRMRS", "date": local_day(outbound_sailing)}
+
+    answers = [api.get(SEARCH, params).json() for _ in range(2)]
+
+    assert answers[0] == answers[1]
+    assert [row["sailing_id"] for row in answers[0]["outbound"]] == [outbound_sailing.pk]
+    figures = cache_service.stats()
+    assert figures["search"]["lookups"] == figures["search"]["entries"] == figures["availability"]["entries"] == 0
+
+
 def in_future(n: int):
     """A date `n` days from today, worked out when the test runs rather than when it is collected."""
     return lambda: days_from_today(n)
@@ -205,7 +278,8 @@ def test_schema_describes_ports_routes_and_search(api):
     assert {"/api/v1/ports", "/api/v1/routes", "/api/v1/sailings/search"} <= set(paths)
     search = paths["/api/v1/sailings/search"]["get"]
     assert {p["name"] for p in search["parameters"]} == set(SEARCH_FIELDS)
-    assert set(search["responses"]) == {"200", "400"}
+    # 406 and 429 come from DRF on every operation (maritime.api.document_framework_answers).
+    assert set(search["responses"]) == {"200", "400", "406", "429"}
 
 
 def test_api_docs_page_renders(api):

@@ -1,0 +1,680 @@
+"""The eight figures of bench/README.md, each measured A/B side by side in alternating rounds.
+
+A figure's A and B are measured in turn, round after round (A B, B A, A B, …), each run after a warm-up of
+its own, and the figure is the ratio of the medians: whatever else the machine does at the time weighs on
+both sides alike.
+"""
+
+import datetime as dt
+import json
+import secrets
+import statistics
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+import stripe
+
+from bench import data, profile
+from bench.load import Run, http_request, open_loop, request_lines, wrk
+from bench.stack import WEBHOOK_SECRET, Stack
+
+
+@dataclass
+class Config:
+    seconds: float = 5.0  # one measured run
+    warmup: float = 2.0  # before each run
+    rounds: int = 3
+    zipf_seconds: float = 60.0
+    connections: int = 8
+    profiles: bool = True
+
+
+@dataclass
+class Figure:
+    number: int
+    title: str
+    a_label: str
+    b_label: str
+    a: float
+    b: float
+    unit: str
+    ratio: float
+    target: str
+    met: bool
+    details: list[str] = field(default_factory=list)
+    distributions: dict[str, dict[float, float]] = field(default_factory=dict)
+    profile: str = ""
+    profiled: str = ""
+    runs: dict[str, list[float]] = field(default_factory=dict)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def median_percentiles(runs: list[Run]) -> dict[float, float]:
+    return {q: median([run.percentiles[q] for run in runs]) for q in runs[0].percentiles}
+
+
+def alternate(rounds: int, measure_a, measure_b) -> tuple[list[Run], list[Run]]:
+    """A then B, B then A, …: `measure_x(round)` answers one Run (after its own warm-up)."""
+    runs: dict[str, list[Run]] = {"a": [], "b": []}
+    for number in range(rounds):
+        order = (("a", measure_a), ("b", measure_b)) if number % 2 == 0 else (("b", measure_b), ("a", measure_a))
+        for side, measure in order:
+            runs[side].append(measure(number))
+    return runs["a"], runs["b"]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+class Bench:
+    def __init__(self, stack: Stack, config: Config, folder: Path):
+        self.stack = stack
+        self.config = config
+        self.folder = folder
+        self.figures: list[Figure] = []
+        self.peak_search_rps = 0.0
+        self.used: set[int] = set()
+        self.day = data.today() + dt.timedelta(days=14)
+        self.local_search = data.search_path(*data.LOCAL_ROUTE, self.day, adults=2)
+        self.remote_search = data.search_path(*data.REMOTE_ROUTE, self.day, adults=2)
+        # Never searched before figure 5: every one misses the cache the first time.
+        misses = data.distinct_searches(60_000, seed=4)
+        self.miss_paths = iter([misses[i : i + 4000] for i in range(0, len(misses), 4000)])
+        known = set(misses)
+        zipf_pool = [p for p in data.distinct_searches(20_000, seed=5) if p not in known]
+        self.zipf_queries = zipf_pool[:5000]
+
+    # --- helpers ----------------------------------------------------------------------------------
+
+    def pick(self, count: int) -> list:
+        """Sailings of our own inventory that no other figure books."""
+        sailings = data.local_sailings(count, seed=len(self.used), exclude=self.used)
+        self.used |= {s.pk for s in sailings}
+        return sailings
+
+    def settle(self, limit: float = 180) -> None:
+        """Wait until the workers have emptied every queue: work left by one run must not weigh on the next."""
+        from maritime.operations import queue_figures
+
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if all(figure["length"] == 0 for figure in queue_figures().values()):
+                time.sleep(0.5)  # the last tasks taken finish
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"the queues were not emptied within {limit:.0f} s")
+
+    def lines_file(self, lines: list[str]) -> Path:
+        return request_lines(lines, self.folder)
+
+    def wrk_run(self, side: str, lines: list[str] | Path, *, connections: int | None = None, warm=None) -> Run:
+        """A warm-up (with `warm` lines if given), then the measured run."""
+        connections = connections or self.config.connections
+        measured = lines if isinstance(lines, Path) else self.lines_file(lines)
+        if self.config.warmup:
+            warm_file = self.lines_file(warm) if warm is not None else measured
+            wrk(self.stack.url(side), warm_file, seconds=self.config.warmup, connections=connections)
+        return wrk(self.stack.url(side), measured, seconds=self.config.seconds, connections=connections)
+
+    def add(self, figure: Figure, *, load=None, processes: tuple[str, ...] = ("web_a",)) -> Figure:
+        """Record the figure; when its target is missed, profile `load()` in `processes` to show why."""
+        self.figures.append(figure)
+        status = "met" if figure.met else "NOT met"
+        print(f"  figure {figure.number}: ratio {figure.ratio:.3g} (target {figure.target}): {status}", flush=True)
+        if not figure.met and load is not None and self.config.profiles:
+            figure.profile = self.profiled(figure.number, load, processes)
+            figure.profiled = ", ".join(processes)
+        return figure
+
+    # --- 1. stack efficiency ----------------------------------------------------------------------
+
+    def stack_efficiency(self) -> Figure:
+        search, livez = alternate(
+            self.config.rounds,
+            lambda _r: self.wrk_run("a", [f"GET {self.local_search}"]),
+            lambda _r: self.wrk_run("a", ["GET /livez"]),
+        )
+        a, b = median([r.rps for r in search]), median([r.rps for r in livez])
+        self.peak_search_rps = a
+        return self.add(
+            Figure(
+                1, "stack efficiency", "cached search", "bare view (/livez)", a, b, "requests/s", a / b, "≥ 0.80",
+                a / b >= 0.80,
+                details=[f"p50 {ms(median([r.p(50) for r in search]))} vs {ms(median([r.p(50) for r in livez]))}"],
+                distributions={"1 cached search": median_percentiles(search), "1 /livez": median_percentiles(livez)},
+                runs={"a": [r.rps for r in search], "b": [r.rps for r in livez]},
+            ),
+            load=self.wrk_load("a", [f"GET {self.local_search}"]),
+        )  # fmt: skip
+
+    # --- 2 and 3. what the cache is worth -----------------------------------------------------------
+
+    def cache_speedup(self, *, remote: bool) -> Figure:
+        path = self.remote_search if remote else self.local_search
+        cached, uncached = alternate(
+            self.config.rounds,
+            lambda _r: self.wrk_run("a", [f"GET {path}"]),
+            lambda _r: self.wrk_run("b", [f"GET {path}"]),
+        )
+        a, b = median([r.rps for r in cached]), median([r.rps for r in uncached])
+        p50_a, p50_b = median([r.p(50) for r in cached]), median([r.p(50) for r in uncached])
+        number, target = (3, 50.0) if remote else (2, 5.0)
+        met = a / b >= target and (remote or p50_b / p50_a >= 8)
+        where = "remote operator (simulator, 150 ms)" if remote else "local inventory"
+        return self.add(
+            Figure(
+                number, f"cache speed-up, {where}", "cached", "cache bypassed (SEARCH_CACHE=0)", a, b, "requests/s",
+                a / b, f"≥ {target:.0f}×" + ("" if remote else " (p50 ≥ 8×)"), met,
+                details=[f"p50 {ms(p50_a)} vs {ms(p50_b)}: {p50_b / p50_a:.1f}× faster"],
+                distributions={f"{number} cached": median_percentiles(cached),
+                               f"{number} cache bypassed": median_percentiles(uncached)},
+                runs={"a": [r.rps for r in cached], "b": [r.rps for r in uncached]},
+            ),
+            load=self.wrk_load("a", [f"GET {path}"]),
+        )  # fmt: skip
+
+    # --- 4. miss penalty ----------------------------------------------------------------------------
+
+    def miss_penalty(self) -> Figure:
+        def misses(side: str) -> Run:
+            warm, measured = next(self.miss_paths), next(self.miss_paths)
+            run = self.wrk_run(side, [f"GET {p}" for p in measured], warm=[f"GET {p}" for p in warm])
+            if run.requests > len(measured):
+                raise RuntimeError("figure 4 ran out of distinct searches: raise their number")
+            return run
+
+        missing, bare = alternate(self.config.rounds, lambda _r: misses("a"), lambda _r: misses("b"))
+        a, b = median([r.p(50) for r in missing]), median([r.p(50) for r in bare])
+        return self.add(
+            Figure(
+                4, "miss penalty", "cache miss", "no cache (SEARCH_CACHE=0)", a * 1000, b * 1000, "p50 ms", a / b,
+                "≤ 1.10", a / b <= 1.10,
+                details=[f"requests/s {median([r.rps for r in missing]):.0f} vs {median([r.rps for r in bare]):.0f}"],
+                distributions={"4 cache miss": median_percentiles(missing), "4 no cache": median_percentiles(bare)},
+                runs={"a": [r.p(50) * 1000 for r in missing], "b": [r.p(50) * 1000 for r in bare]},
+            ),
+            load=self.wrk_load("a", [f"GET {p}" for p in next(self.miss_paths)]),
+        )  # fmt: skip
+
+    # --- 5. hit rate, and no sale from stale availability --------------------------------------------
+
+    def hit_rate(self) -> Figure:
+        from ferries.cache import cache_service
+
+        sequence = data.zipf_sequence(self.zipf_queries, s=1.1, length=int(self.config.zipf_seconds * 1500), seed=6)
+        requests_file = self.lines_file([f"GET {p}" for p in sequence])
+        stale = StaleAvailabilityProbe(self)
+        cache_service.reset_stats()
+        stale.start()
+        run = wrk(
+            self.stack.url("a"), requests_file, seconds=self.config.zipf_seconds, connections=self.config.connections
+        )
+        stale.stop()
+        figures = cache_service.stats()
+        search = figures["search"]
+        # The travellers' own searches (a few queries asked over and over) are left out, counted as if all were hits.
+        hits, lookups = search["hits"] - stale.searches, search["lookups"] - stale.searches
+        rate = hits / lookups if lookups > 0 else 0.0
+        oversold = data.oversold()
+        return self.add(
+            Figure(
+                5, "hit rate", "hits", "lookups", hits, lookups, "searches", rate,
+                "≥ 0.85, no stale sale", rate >= 0.85 and not oversold and stale.stale_sales == 0,
+                details=[
+                    f"{run.requests} searches in {run.seconds:.0f} s ({run.rps:.0f}/s), "
+                    f"{len(set(sequence[: run.requests]))} of the 5000 queries asked; counted by the cache: "
+                    f"{search['lookups']} lookups, {search['hits']} hits, of which {stale.searches} by the travellers "
+                    "below (left out of the figure); "
+                    f"availability hit rate {figures['availability']['hit_rate']}",
+                    f"holds on sailings selling out meanwhile: {stale.summary()}; "
+                    f"resources taken beyond capacity: {len(oversold)}",
+                ],
+            ),
+            load=self.wrk_load("a", [f"GET {p}" for p in sequence]),
+        )  # fmt: skip
+
+    # --- 6. bookings on one sailing ------------------------------------------------------------------
+
+    def hot_sailing(self) -> Figure:
+        spread = self.pick(100)
+        hot = self.pick(self.config.rounds)
+        # Big enough never to sell out during a run: selling out is checked on its own below.
+        data.set_passenger_capacity([s.pk for s in hot], 50_000)
+        data.set_passenger_capacity([s.pk for s in spread], 50_000)
+        spread_lines = [data.booking_line(s.pk) for s in spread]
+
+        def holds(run: Run) -> float:
+            return (run.requests - run.statuses["non-2xx"]) / run.seconds
+
+        hot_runs, spread_runs = alternate(
+            self.config.rounds,
+            lambda r: self.wrk_run("a", [data.booking_line(hot[r].pk)], connections=16, warm=spread_lines),
+            lambda _r: self.wrk_run("a", spread_lines, connections=16, warm=spread_lines),
+        )
+        a, b = median([holds(r) for r in hot_runs]), median([holds(r) for r in spread_runs])
+        refused = sum(r.statuses["non-2xx"] + r.errors for r in hot_runs + spread_runs)
+        sellout = self.sell_out()
+        consistent = all(self.consistent(s.pk) for s in hot + spread)
+        met = a / b >= 0.5 and a >= 100 and sellout["oversold"] == 0 and consistent
+        return self.add(
+            Figure(
+                6, "hot-sailing bookings", "16 clients, one sailing", "16 clients, 100 sailings", a, b, "holds/s",
+                a / b, "≥ 0.5, ≥ 100 holds/s, no oversell", met,
+                details=[
+                    f"hot sailing: {a:.0f} holds/s, p50 {ms(median([r.p(50) for r in hot_runs]))}; "
+                    f"requests not answered 201: {refused}",
+                    f"selling out: {sellout['clients']} clients asked {sellout['asked']} holds of a sailing with "
+                    f"{sellout['capacity']} places: {sellout['held']} held, {sellout['refused']} refused, "
+                    f"{sellout['taken']} taken in the database; oversold: {sellout['oversold']}",
+                    "places taken = places of the held bookings, on every sailing booked: "
+                    + ("yes" if consistent else "NO"),
+                ],
+                distributions={"6 hot sailing": median_percentiles(hot_runs),
+                               "6 100 sailings": median_percentiles(spread_runs)},
+                runs={"a": [holds(r) for r in hot_runs], "b": [holds(r) for r in spread_runs]},
+            ),
+            load=self.wrk_load("a", [data.booking_line(hot[0].pk)], connections=16),
+        )  # fmt: skip
+
+    def consistent(self, sailing_id: int) -> bool:
+        from bookings.models import Booking, BookingLeg
+
+        taken, _capacity = data.passengers_taken(sailing_id)
+        legs = BookingLeg.objects.filter(sailing_id=sailing_id, booking__status=Booking.Status.HELD)
+        return taken == sum(leg.booking.passengers.count() for leg in legs.select_related("booking"))
+
+    def sell_out(self, *, capacity: int = 40, clients: int = 16, each: int = 6) -> dict:
+        sailing = self.pick(1)[0]
+        data.set_passenger_capacity([sailing.pk], capacity)
+        body = json.dumps(data.booking_body(sailing.pk))
+        answers: Counter = Counter()
+        lock = threading.Lock()
+
+        def client() -> None:
+            with requests.Session() as session:
+                for _ in range(each):
+                    status = session.post(
+                        self.stack.url("a") + data.BOOKINGS, data=body, headers={"Content-Type": "application/json"}
+                    ).status_code
+                    with lock:
+                        answers[status] += 1
+
+        threads = [threading.Thread(target=client) for _ in range(clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        taken, capacity = data.passengers_taken(sailing.pk)
+        return {
+            "clients": clients,
+            "asked": clients * each,
+            "capacity": capacity,
+            "held": answers[201],
+            "refused": sum(n for status, n in answers.items() if status != 201),
+            "taken": taken,
+            "oversold": max(taken - capacity, 0) + max(answers[201] - capacity, 0),
+        }
+
+    # --- 7. webhook acknowledgement ------------------------------------------------------------------
+
+    def webhook_ack(self, rate: float = 200.0) -> Figure:
+        url = self.stack.url("a")
+
+        def webhooks(seconds: float) -> Run:
+            bodies = [signed_webhook(url) for _ in range(int(rate * seconds) + 1)]
+            return open_loop(url, lambda i: bodies[i], rate=rate, seconds=seconds)
+
+        def livez(seconds: float) -> Run:
+            raw = http_request("GET", url + "/livez")
+            return open_loop(url, lambda _i: raw, rate=rate, seconds=seconds)
+
+        def measured(kind):
+            def measure(_r: int) -> Run:
+                self.settle()
+                if self.config.warmup:
+                    kind(min(self.config.warmup, 2))
+                return kind(self.config.seconds)
+
+            return measure
+
+        hooks, bare = alternate(self.config.rounds, measured(webhooks), measured(livez))
+        a, b = median([r.p(99) for r in hooks]), median([r.p(50) for r in bare])
+        bad = sum(n for run in hooks for status, n in run.statuses.items() if status != 200)
+        return self.add(
+            Figure(
+                7, "webhook acknowledgement", "webhook p99", "/livez p50", a * 1000, b * 1000, "ms", a / b, "≤ 10",
+                a / b <= 10,
+                details=[f"at {rate:.0f} requests/s: webhook p50 {ms(median([r.p(50) for r in hooks]))}, "
+                         f"/livez p99 {ms(median([r.p(99) for r in bare]))}; webhooks not answered 200: {bad}"],
+                distributions={"7 webhook": median_percentiles(hooks), "7 /livez": median_percentiles(bare)},
+                runs={"a": [r.p(99) * 1000 for r in hooks], "b": [r.p(50) * 1000 for r in bare]},
+            ),
+            load=lambda seconds: webhooks(seconds),
+            processes=("web_a", "worker_payments"),
+        )  # fmt: skip
+
+    # --- 8. background latency ------------------------------------------------------------------------
+
+    def background_latency(self) -> Figure:
+        payments = PaymentJourney(self)
+        per_round = 6
+        payments.prepare(2 * self.config.rounds * per_round)
+        half = max(self.peak_search_rps / 2, 20)
+        web_load = [f"/api/v1/sailings/search?{p.split('?', 1)[1]}" for p in self.zipf_queries[:200]]
+        raws = [http_request("GET", self.stack.url("a") + p) for p in web_load]
+        journeys: dict[str, list[float]] = {"loaded": [], "idle": []}
+        by_queue: dict[str, dict[str, list[float]]] = {"loaded": {}, "idle": {}}
+
+        def phase(loaded: bool) -> Run:
+            label = "loaded" if loaded else "idle"
+            self.settle()
+            probes = Probes(rate=30)
+            payer = threading.Thread(target=payments.pay_some, args=(per_round, self.config.seconds), daemon=True)
+            probes.start()
+            payer.start()
+            if loaded:
+                half_load(self.config.seconds)
+            else:
+                time.sleep(self.config.seconds)
+            probes.stop()
+            payer.join()
+            journeys[label] += payments.collect()
+            waits = probes.collect()
+            for queue, values in probes.by_queue.items():
+                by_queue[label].setdefault(queue, []).extend(values)
+            return Run(requests=len(waits), seconds=self.config.seconds, percentiles=_percentiles(waits))
+
+        def half_load(seconds: float) -> Run:
+            return open_loop(self.stack.url("a"), lambda i: raws[i % len(raws)], rate=half, seconds=seconds)
+
+        loaded, idle = alternate(self.config.rounds, lambda _r: phase(True), lambda _r: phase(False))
+        a, b = median([r.p(99) for r in loaded]), median([r.p(99) for r in idle])
+        loaded_mail = _percentiles(journeys["loaded"]) if journeys["loaded"] else {}
+        p95 = loaded_mail.get(95.0, float("inf"))
+        idle_mail = _percentiles(journeys["idle"]) if journeys["idle"] else {}
+        ratio = a / b if b else float("inf")
+        return self.add(
+            Figure(
+                8, "background latency", "p99, web at half load", "p99, web idle", a * 1000, b * 1000, "ms", ratio,
+                "≤ 3; payment → e-mail p95 < 2 s", ratio <= 3 and p95 < 2.0,
+                details=[
+                    f"enqueue → task start, probes on the emails, payments and bookings queues; half load = "
+                    f"{half:.0f} searches/s (half of figure 1's cached-search peak); p99 by queue, half load / idle: "
+                    + ", ".join(
+                        f"{queue} {ms(_percentiles(values)[99.0])} / {ms(_percentiles(by_queue['idle'][queue])[99.0])}"
+                        for queue, values in by_queue["loaded"].items()
+                    ),
+                    f"payment (signed webhook posted) → receipt in the SMTP sink: p95 {p95:.2f} s at half load "
+                    f"({len(journeys['loaded'])} payments), {idle_mail.get(95.0, float('nan')):.2f} s idle "
+                    f"({len(journeys['idle'])}); {payments.missing} receipts missing",
+                ],
+                distributions={"8 task wait, half load": median_percentiles(loaded),
+                               "8 task wait, idle": median_percentiles(idle)},
+                runs={"a": [r.p(99) * 1000 for r in loaded], "b": [r.p(99) * 1000 for r in idle]},
+            ),
+            load=half_load,
+            processes=("web_a", "worker_emails", "worker_payments", "worker_bookings"),
+        )  # fmt: skip
+
+    # --- profiles -----------------------------------------------------------------------------------
+
+    def wrk_load(self, side: str, lines: list[str], *, connections: int | None = None):
+        path = self.lines_file(lines)
+        return lambda seconds: wrk(self.stack.url(side), path, seconds=seconds, connections=connections or 8)
+
+    def profiled(self, number: int, load, processes: tuple[str, ...]) -> str:
+        """Run `load(seconds)` while py-spy samples `processes` (and their children); the summary of the samples."""
+        seconds = max(self.config.seconds, 5)
+        spies = []
+        for name in processes:
+            out = self.folder / f"profile-{number}-{name}.raw"
+            spies.append((name, out, profile.record(self.stack.processes[name].pid, out, seconds=seconds + 1)))
+        time.sleep(0.5)  # attached before the load starts
+        load(seconds)
+        parts = []
+        for name, out, spy in spies:
+            spy.wait(timeout=60)
+            parts.append(f"--- {name} ---\n{profile.summarise(out)}")
+        return "\n\n".join(parts)
+
+
+def _percentiles(values: list[float]) -> dict[float, float]:
+    from bench.load import percentiles
+
+    return percentiles(values)
+
+
+def signed_webhook(base_url: str) -> bytes:
+    """A Stripe event we acknowledge and store but need not act on, signed as Stripe signs (about 2 KB, as real)."""
+    charge = {
+        "id": "ch_" + secrets.token_hex(12),
+        "object": "charge",
+        "amount": 25000,
+        "currency": "eur",
+        "status": "succeeded",
+        "payment_intent": "pi_" + secrets.token_hex(12),
+        "billing_details": {"address": {"city": None, "country": "TN", "line1": None, "postal_code": None}},
+        "payment_method_details": {"card": {"brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2030}},
+        "metadata": {"booking_reference": "K7MP4Q"},
+        "outcome": {"network_status": "approved_by_network", "risk_level": "normal", "type": "authorized"},
+        "receipt_url": "https://pay.stripe.com/receipts/" + secrets.token_hex(40),
+    }
+    payload = json.dumps(
+        {
+            "id": "evt_" + secrets.token_hex(12),
+            "object": "event",
+            "api_version": "2025-06-30",
+            "type": "charge.succeeded",
+            "created": int(time.time()),
+            "livemode": False,
+            "pending_webhooks": 1,
+            "data": {"object": charge},
+        }
+    )
+    header = stripe.WebhookSignature.generate_signature_header(payload, WEBHOOK_SECRET)
+    headers = {"Content-Type": "application/json", "Stripe-Signature": header}
+    return http_request("POST", base_url + "/webhooks/stripe", body=payload.encode(), headers=headers)
+
+
+class StaleAvailabilityProbe:
+    """Travellers who book what a (cached) search shows as available, on sailings selling out meanwhile.
+
+    Places are decided in PostgreSQL, never from the cache: a hold on a sailing the search still showed as
+    available after it sold out must be refused. A sale beyond capacity would be a stale sale.
+    """
+
+    def __init__(self, bench: "Bench", *, sailings: int = 6, places: int = 12, travellers: int = 4):
+        self.stack = bench.stack
+        self.targets = bench.pick(sailings)
+        for sailing in self.targets:
+            taken, _capacity = data.passengers_taken(sailing.pk)
+            data.set_passenger_capacity([sailing.pk], taken + places)
+        self.travellers = travellers
+        self.answers: Counter = Counter()
+        self.searches = 0
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.stale_sales = 0
+
+    def _search(self, session: requests.Session, sailing) -> dict | None:
+        route = sailing.route
+        origin, destination = route.origin.code, route.destination.code
+        day = sailing.departs_at.astimezone(route.origin.tz).date()
+        answer = session.get(self.stack.url("a") + data.search_path(origin, destination, day, adults=2)).json()
+        return next((row for row in answer["outbound"] if row["sailing_id"] == sailing.pk), None)
+
+    def _traveller(self, number: int) -> None:
+        with requests.Session() as session:
+            i = number
+            while not self.stopping.is_set():
+                sailing = self.targets[i % len(self.targets)]
+                i += 1
+                row = self._search(session, sailing)
+                with self.lock:
+                    self.searches += 1
+                shown = row["availability"]["status"] if row else "absent"
+                if shown not in {"available", "limited"}:
+                    with self.lock:
+                        self.answers["shown sold out"] += 1
+                    time.sleep(0.05)
+                    continue
+                body = json.dumps(data.booking_body(sailing.pk, adults=2))
+                status = session.post(
+                    self.stack.url("a") + data.BOOKINGS, data=body, headers={"Content-Type": "application/json"}
+                ).status_code
+                with self.lock:
+                    self.answers["held" if status == 201 else "refused though shown available"] += 1
+
+    def start(self) -> None:
+        for sailing in self.targets:
+            sailing.route  # noqa: B018 — loaded here, not in the threads
+        self.targets = [
+            type(s).objects.select_related("route__origin", "route__destination").get(pk=s.pk) for s in self.targets
+        ]
+        self.threads = [
+            threading.Thread(target=self._traveller, args=(n,), daemon=True) for n in range(self.travellers)
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join(30)
+        for sailing in self.targets:
+            taken, capacity = data.passengers_taken(sailing.pk)
+            self.stale_sales += max(taken - capacity, 0)
+
+    def summary(self) -> str:
+        held = self.answers["held"]
+        refused = self.answers["refused though shown available"]
+        return (
+            f"{held} held, {refused} refused though the search still showed places, "
+            f"{self.answers['shown sold out']} searches showed them sold out; stale sales: {self.stale_sales}"
+        )
+
+
+class Probes:
+    """`maritime.tasks.ping_task` sent to each queue in turn; its answer says when it started."""
+
+    QUEUES = ("emails", "payments", "bookings")
+
+    def __init__(self, *, rate: float):
+        self.rate = rate
+        self.sent: dict[str, float] = {}
+        self.queue_of: dict[str, str] = {}
+        self.by_queue: dict[str, list[float]] = {queue: [] for queue in self.QUEUES}
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._send, daemon=True)
+
+    def _send(self) -> None:
+        from maritime.tasks import ping_task
+
+        n = 0
+        start = time.monotonic()
+        while not self.stopping.is_set():
+            queue = self.QUEUES[n % len(self.QUEUES)]
+            at = time.time()
+            task_id = ping_task.apply_async(queue=queue).id
+            self.sent[task_id], self.queue_of[task_id] = at, queue
+            n += 1
+            time.sleep(max(start + n / self.rate - time.monotonic(), 0))
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join()
+
+    def collect(self, timeout: float = 20) -> list[float]:
+        from django_celery_results.models import TaskResult
+
+        deadline = time.monotonic() + timeout
+        started: dict[str, float] = {}
+        while time.monotonic() < deadline and len(started) < len(self.sent):
+            for task_id, result in TaskResult.objects.filter(task_id__in=list(self.sent)).values_list(
+                "task_id", "result"
+            ):
+                started[task_id] = dt.datetime.fromisoformat(json.loads(result)["at"]).timestamp()
+            time.sleep(0.2)
+        waits = {task_id: started[task_id] - sent for task_id, sent in self.sent.items() if task_id in started}
+        for task_id, wait in waits.items():
+            self.by_queue[self.queue_of[task_id]].append(wait)
+        return list(waits.values())
+
+
+class PaymentJourney:
+    """Bookings paid through Stripe (the local stand-in): the signed webhook posted → the receipt in the SMTP sink."""
+
+    def __init__(self, bench: "Bench"):
+        self.bench = bench
+        self.stack = bench.stack
+        self.ready: list[tuple[str, str]] = []  # (intent id, contact e-mail)
+        self.posted: dict[str, float] = {}
+        self.missing = 0
+
+    def prepare(self, count: int) -> None:
+        sailings = self.bench.pick(count)
+        with requests.Session() as session:
+            for n, sailing in enumerate(sailings):
+                email = f"traveller-{n}@example.com"
+                booked = session.post(
+                    self.stack.url("a") + data.BOOKINGS, json=data.booking_body(sailing.pk, email=email)
+                )
+                booked.raise_for_status()
+                booking = booked.json()
+                paying = session.post(
+                    self.stack.url("a") + f"{data.BOOKINGS}/{booking['reference']}/payment",
+                    headers={"X-Booking-Token": booking["access_token"]},
+                )
+                paying.raise_for_status()
+                self.ready.append((paying.json()["payment_intent_id"], email))
+
+    def pay_some(self, count: int, seconds: float) -> None:
+        with requests.Session() as session:
+            for _ in range(count):
+                if not self.ready:
+                    return
+                intent_id, email = self.ready.pop()
+                intent = self.stack.stripe.set_status(intent_id, "succeeded")
+                payload = json.dumps(
+                    {
+                        "id": "evt_" + intent_id[3:],
+                        "object": "event",
+                        "type": "payment_intent.succeeded",
+                        "created": int(time.time()),
+                        "livemode": False,
+                        "data": {"object": intent},
+                    }
+                )
+                header = stripe.WebhookSignature.generate_signature_header(payload, WEBHOOK_SECRET)
+                self.posted[email] = time.time()
+                session.post(
+                    self.stack.url("a") + "/webhooks/stripe",
+                    data=payload,
+                    headers={"Content-Type": "application/json", "Stripe-Signature": header},
+                ).raise_for_status()
+                time.sleep(seconds / count)
+
+    def collect(self, timeout: float = 15) -> list[float]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            arrived = self.stack.smtp.first_arrival()
+            if all(email in arrived for email in self.posted):
+                break
+            time.sleep(0.1)
+        arrived = self.stack.smtp.first_arrival()
+        journeys = [arrived[email] - at for email, at in self.posted.items() if email in arrived]
+        self.missing += len(self.posted) - len(journeys)
+        self.posted = {}
+        return journeys

@@ -1,0 +1,306 @@
+"""The stack the benchmarks run against, started from nothing and stopped at the end.
+
+* PostgreSQL: the machine's server on 127.0.0.1:5432 (started if it is down), in a database of our own,
+  `maritime_bench`, created at the start and dropped at the end.
+* Redis: two private servers on free ports, shaped as in docker-compose.yml — the cache with an LRU policy and
+  nothing on disk, the broker with `noeviction` — so nothing another user keeps in Redis is ever touched.
+* Two gunicorn instances with DEBUG=0 and the production settings: A as deployed, B with SEARCH_CACHE=0.
+* The three Celery workers (emails; payments; bookings,default), as in the Procfile.
+* The operator simulator answering CTN and GNV in 150 ms; Stripe's API answered locally (the FakeStripe of the
+  payments tests, the real SDK on the other side); a real SMTP server (aiosmtpd) that keeps what it receives.
+
+Every process runs in a process group of its own and is stopped by its id.
+"""
+
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from pathlib import Path
+
+import requests
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+BIN = Path(PYTHON).parent
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+DATABASE = "maritime_bench"
+WEBHOOK_SECRET = "whsec_bench_" + "w" * 24
+REMOTE_OPERATORS = ("CTN", "GNV")
+SIMULATOR_LATENCY_MS = 150
+# As deployed (docker-compose.yml): three processes of four threads each.
+GUNICORN_WORKERS = os.environ.get("BENCH_GUNICORN_WORKERS", "3")
+GUNICORN_THREADS = os.environ.get("BENCH_GUNICORN_THREADS", "4")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(what: str, seconds: float, check) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except (OSError, requests.RequestException, subprocess.SubprocessError):
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{what} did not come up within {seconds:.0f} s")
+
+
+@dataclass
+class Process:
+    name: str
+    command: list[str]
+    env: dict
+    log: Path
+    popen: subprocess.Popen | None = None
+
+    def start(self) -> "Process":
+        self.popen = subprocess.Popen(
+            self.command,
+            cwd=BASE_DIR,
+            env=self.env,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a group of its own: stopped with its children, and only them
+        )
+        return self
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def stop(self, grace: float = 10.0) -> None:
+        if not self.alive():
+            return
+        os.killpg(self.popen.pid, signal.SIGTERM)
+        try:
+            self.popen.wait(grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait()
+
+    def tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+class SmtpSink:
+    """A real SMTP server; remembers when each message arrived, for whom, and its subject."""
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+
+        self.received: list[tuple[float, str, str]] = []
+        self.lock = threading.Lock()
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server, session, envelope):
+        at = time.time()
+        subject = str(message_from_bytes(envelope.content).get("Subject", ""))
+        with self.lock:
+            for rcpt in envelope.rcpt_tos:
+                self.received.append((at, rcpt.lower(), subject))
+        return "250 Message accepted for delivery"
+
+    def first_arrival(self) -> dict[str, float]:
+        with self.lock:
+            first: dict[str, float] = {}
+            for at, rcpt, _subject in self.received:
+                first[rcpt] = min(at, first.get(rcpt, at))
+            return first
+
+    def start(self) -> "SmtpSink":
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+@dataclass
+class Stack:
+    workdir: Path
+    run_id: str = field(default_factory=lambda: secrets.token_hex(3))
+    processes: dict[str, Process] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+    stripe: object = None
+    smtp: SmtpSink | None = None
+    created_database: bool = False
+
+    # --- environment ------------------------------------------------------------------------------
+
+    def env(self, **extra: str) -> dict:
+        """Production settings (DEBUG=0), every value fake but valid, pointing at this stack's parts."""
+        simulator = f"http://127.0.0.1:{self.ports['simulator']}"
+        keep = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "LC_ALL", "TZ", "TERM"}}
+        return {
+            **keep,
+            "PYTHONUNBUFFERED": "1",
+            "DJANGO_SETTINGS_MODULE": "maritime.settings",
+            "DEBUG": "0",
+            "SECRET_KEY": "bench-" + "k9Xq2" * 12,
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SITE_URL": f"http://127.0.0.1:{self.ports['web_a']}",
+            "DATABASE_URL": f"{PG}/{DATABASE}",
+            "REDIS_URL": f"redis://127.0.0.1:{self.ports['redis_cache']}/0",
+            "CELERY_BROKER_URL": f"redis://127.0.0.1:{self.ports['redis_broker']}/0",
+            "DEFAULT_FROM_EMAIL": "Maritime <bookings@maritime.localhost>",
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(self.smtp.port if self.smtp else 25),
+            "EMAIL_USE_TLS": "0",
+            "STRIPE_SECRET_KEY": "sk_test_bench" + "b" * 20,
+            "STRIPE_PUBLISHABLE_KEY": "pk_test_bench" + "b" * 20,
+            "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "STRIPE_API_BASE": self.stripe.url if self.stripe else "http://127.0.0.1:9",
+            "OPERATOR_API_URLS": ",".join(f"{code}={simulator}/{code}" for code in REMOTE_OPERATORS),
+            "SECURE_SSL_REDIRECT": "0",
+            "SECURE_HSTS_SECONDS": "0",
+            "STATIC_MANIFEST": "0",
+            "MARITIME_VAR_DIR": str(self.workdir / "var"),
+            "LOG_LEVEL": "WARNING",
+            # Rate limits sized for one client that is a load generator; they are still counted in Redis.
+            "API_RATE_ANON": "100000000/minute",
+            "API_RATE_USER": "100000000/minute",
+            "API_RATE_BOOKING_CREATE": "100000000/hour",
+            "API_RATE_PAYMENT_START": "100000000/hour",
+            **extra,
+        }
+
+    # --- parts ------------------------------------------------------------------------------------
+
+    def start_postgres(self) -> None:
+        if subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432"], check=False).returncode != 0:
+            versions = os.listdir("/etc/postgresql")
+            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", versions[0], "main", "start"], check=True)
+            wait_until(
+                "PostgreSQL", 60, lambda: subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1"]).returncode == 0
+            )
+        self.psql(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        self.psql(f"CREATE DATABASE {DATABASE}")
+        self.created_database = True
+
+    def psql(self, sql: str) -> None:
+        subprocess.run(["psql", f"{PG}/postgres", "-qAtc", sql], check=True, stdout=subprocess.DEVNULL)
+
+    def start_redis(self) -> None:
+        shapes = {
+            "redis_cache": ["--maxmemory", "256mb", "--maxmemory-policy", "allkeys-lru", "--appendonly", "no"],
+            "redis_broker": ["--maxmemory-policy", "noeviction", "--appendonly", "yes", "--appendfsync", "everysec"],
+        }
+        for name, options in shapes.items():
+            port = self.ports[name] = free_port()
+            folder = self.workdir / name
+            folder.mkdir()
+            command = ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--dir", str(folder)]
+            self.spawn(name, [*command, *options], env={"PATH": os.environ["PATH"]})
+        for name in shapes:
+            port = self.ports[name]
+            wait_until(
+                name,
+                20,
+                lambda p=port: (
+                    subprocess.run(["redis-cli", "-p", str(p), "ping"], capture_output=True).stdout.strip() == b"PONG"
+                ),
+            )
+
+    def start_side_services(self) -> None:
+        from payments.tests.stripe_fake import FakeStripe
+
+        self.stripe = FakeStripe().start()
+        self.smtp = SmtpSink().start()
+        self.ports["simulator"] = free_port()
+        self.ports["web_a"] = free_port()
+        self.ports["web_b"] = free_port()
+
+    def manage(self, *args: str) -> None:
+        result = subprocess.run(
+            [PYTHON, "manage.py", *args], cwd=BASE_DIR, env=self.env(), capture_output=True, text=True, check=False
+        )
+        if result.returncode:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+
+    def start_app(self) -> None:
+        env = self.env()
+        port = str(self.ports["simulator"])
+        latency = str(SIMULATOR_LATENCY_MS)
+        self.spawn(
+            "simulator", [PYTHON, "manage.py", "run_operator_simulator", "--port", port, "--latency-ms", latency], env
+        )
+        for queues, name in (("emails", "emails"), ("payments", "payments"), ("bookings,default", "bookings")):
+            command = [str(BIN / "celery"), "-A", "maritime", "worker", "-Q", queues, "-n", f"{name}@bench"]
+            self.spawn(f"worker_{name}", [*command, "--concurrency", "2", "--loglevel", "WARNING"], env)
+        for side, extra in (("a", {}), ("b", {"SEARCH_CACHE": "0"})):
+            bind = f"127.0.0.1:{self.ports['web_' + side]}"
+            command = [str(BIN / "gunicorn"), "maritime.wsgi", "--bind", bind]
+            command += ["--workers", GUNICORN_WORKERS, "--threads", GUNICORN_THREADS, "--backlog", "2048"]
+            self.spawn(f"web_{side}", command, self.env(**extra))
+        for side in ("a", "b"):
+            url = self.url(side) + "/livez"
+            wait_until(f"gunicorn {side}", 60, lambda u=url: requests.get(u, timeout=2).status_code == 200)
+        wait_until(
+            "the simulator", 30, lambda: socket.create_connection(("127.0.0.1", int(port)), timeout=1).close() or True
+        )
+        self.manage("ping_queues", "emails", "payments", "bookings", "default", "--timeout", "60")
+
+    def spawn(self, name: str, command: list[str], env: dict) -> Process:
+        process = Process(name, command, env, self.workdir / f"{name}.log").start()
+        self.processes[name] = process
+        return process
+
+    def url(self, side: str = "a") -> str:
+        return f"http://127.0.0.1:{self.ports['web_' + side]}"
+
+    def web_pids(self, side: str = "a") -> list[int]:
+        """gunicorn's worker processes (the master's children)."""
+        master = self.processes[f"web_{side}"].pid
+        out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True, check=False).stdout
+        return [int(pid) for pid in out.split()]
+
+    def check_alive(self) -> None:
+        dead = [p for p in self.processes.values() if not p.alive()]
+        if dead:
+            raise RuntimeError("".join(f"\n{p.name} exited:\n{p.tail()}" for p in dead))
+
+    # --- the end ----------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        # The web first (no new work), the workers next, the services last.
+        order = ["web_a", "web_b", "simulator", "worker_emails", "worker_payments", "worker_bookings"]
+        for name in order + [n for n in self.processes if n not in order]:
+            with contextlib.suppress(KeyError, ProcessLookupError):
+                self.processes[name].stop()
+        if self.stripe:
+            self.stripe.stop()
+        if self.smtp:
+            self.smtp.stop()
+        if self.created_database:
+            self.psql(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+
+
+def new_workdir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="maritime-bench-"))
+
+
+def remove_workdir(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
