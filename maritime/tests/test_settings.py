@@ -129,3 +129,29 @@ def test_the_broker_defaults_to_the_database_after_the_cache_on_the_same_redis(t
     )
 
     assert result.stdout.split() == ["redis://cache.internal:6380/3", "redis://cache.internal:6380/4"]
+
+
+STORE_A_WEBHOOK_TWICE = """
+import json, stripe
+from payments.demo import webhook_secret
+from payments.models import WebhookEvent
+from payments.services import webhook_receive
+event = {"id": "evt_embedded", "object": "event", "type": "charge.succeeded",
+         "data": {"object": {"id": "ch_embedded", "object": "charge"}}}
+payload = json.dumps(event)
+signature = stripe.WebhookSignature.generate_signature_header(payload, webhook_secret())
+created = [webhook_receive(payload=payload.encode(), signature=signature)[1] for _ in range(2)]
+stored = WebhookEvent.objects.get()
+print(created, stored.event_id, stored.processed_at is not None)
+"""
+
+
+def test_the_embedded_default_stores_a_webhook_once_and_processes_it_on_sqlite(tmp_path):
+    """The demo payments' webhooks go through the same endpoint on the embedded default's SQLite."""
+    env = {"MARITIME_VAR_DIR": str(tmp_path)}
+    assert manage("migrate", "-v", "0", env=env).returncode == 0
+
+    result = manage("shell", "-v", "0", "-c", STORE_A_WEBHOOK_TWICE, env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["[True,", "False]", "evt_embedded", "True"]
