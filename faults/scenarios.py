@@ -7,6 +7,7 @@ from django.utils import timezone
 from bookings import services, workflows
 from bookings.models import Booking
 from bookings.tests.factories import held_booking
+from faults.processes import wait_for
 from ferries.tests.factories import sailing_factory
 from payments.models import Payment, WebhookEvent
 from payments.services import payment_start, webhook_receive
@@ -53,3 +54,13 @@ def paid_booking(route) -> Booking:
     services.booking_transition(booking_id=booking.pk, to=Booking.Status.PAID, actor="stripe", reason="paid")
     workflows.booking_paid(booking_id=booking.pk)
     return booking
+
+
+def assert_queued_soon(broker, expected: dict[str, int], timeout: float = 30) -> None:
+    """The queues come to hold `expected` messages: what a task queues after its commit is published a moment after
+    the row it wrote is visible, so the lengths are waited for rather than read once."""
+
+    def lengths() -> dict[str, int]:
+        return {queue: broker.queue_length(queue) for queue in expected}
+
+    wait_for(lambda: lengths() == expected, timeout=timeout, what=f"the queues holding {expected}")

@@ -259,8 +259,10 @@ CELERY_TASK_TRACK_STARTED = False
 CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 60, minimum=1)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 90, minimum=2)
+# Workers report each task's life to Flower; the web processes send no "task sent" event of their own, which
+# would cost every request that queues work (a webhook, a booking) a second message to Redis.
 CELERY_WORKER_SEND_TASK_EVENTS = True
-CELERY_TASK_SEND_SENT_EVENT = True
+CELERY_TASK_SEND_SENT_EVENT = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A deploy stops workers with SIGTERM: Celery's warm shutdown takes no new task and waits for the running
 # ones (at most CELERY_TASK_TIME_LIMIT). SIGQUIT is the cold shutdown: running tasks get this many seconds

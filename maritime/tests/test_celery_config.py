@@ -85,3 +85,8 @@ def test_publishing_gives_up_quickly_when_the_broker_is_down():
 
     assert celery_app.conf.task_publish_retry is True
     assert worst_case <= 2
+
+
+def test_workers_report_task_events_and_the_web_sends_none_of_its_own():
+    assert celery_app.conf.worker_send_task_events is True
+    assert celery_app.conf.task_send_sent_event is False
