@@ -33,12 +33,51 @@ FIGURES = {
 
 # What the table cannot say: why a target is missed and what would close it. Kept with the numbers they explain.
 NOTES = {
+    1: (
+        "Why: `/livez` touches nothing but the process; a cached search makes two Redis round trips (the rate "
+        "limits of the request, checked and counted in one Lua script, and the kept answer, with its hit counter, "
+        "in one pipeline) and runs DRF's request cycle (authentication, content negotiation, throttles). On two "
+        "cores shared with wrk, PostgreSQL and two Redis servers, the time shows as threads waiting at the Redis "
+        "socket for the GIL (`send_packed_command`, `_read_from_socket` below): four threads per process contend "
+        "for it at every round trip. Already done: the answer is sent as the bytes the cache keeps (no JSON work), "
+        "counters ride in the same round trip, connections are pooled. What would close it: one round trip instead "
+        "of two — the rate-limit script and the answer lookup sent in one pipeline — or rate limits for anonymous "
+        "reads counted in each process and added to Redis in batches, which trades exact limits across processes "
+        "for speed."
+    ),
     3: (
         "Without the cache each search waits for the operator twice (the search, then availability: "
         "2 × 150 ms), so the uncached side serves at most connections ÷ 0.3 s, whatever the CPU: its requests/s "
         "are set by the operator's latency, not by our code (Little's law), while the cached side is CPU-bound. "
         "The latency ratio (p50) is the figure a traveller sees. What would close the requests/s ratio: a cached "
         "search cheaper still (see figure 1), or more concurrent clients than the uncached side has threads."
+    ),
+    6: (
+        "The ratio is met: a hot sailing books as fast as a hundred sailings, so its inventory row lock is not "
+        "the limit (each hold takes it for one conditional UPDATE, at the end of a short transaction). The "
+        "absolute rate is set by CPU: a hold is about twenty queries (the party priced on the server, the hold, "
+        "the booking with its legs, passengers and event, then the booking read back for the answer), and the "
+        "profile shows half of the web time in PostgreSQL round trips, on two cores that also run wrk and "
+        "PostgreSQL itself. What would close it: fewer queries per hold (the sailing is read twice; the answer "
+        "could be built from the rows just written instead of read back), or a machine where the database has "
+        "cores of its own."
+    ),
+    7: (
+        "The median is low (the details give it): the p99 is the tail of contention, not the cost of a webhook. "
+        "At 200 requests/s every webhook is also processed at once by the payments worker on the same two cores "
+        "(a fetch from Stripe's stand-in and a transaction each), so a request now and then waits for a core. "
+        "Per request the endpoint does what the rules ask and no more: the signature is checked, the event stored "
+        'in one statement, the processing queued in one Redis message (no "task sent" event), the connection\'s '
+        "health checked before reuse (CONN_HEALTH_CHECKS: `is_usable` below, what keeps a restarted PostgreSQL "
+        "from failing requests). What would close it: the workers on cores of their own, as in any real "
+        "deployment; on one machine, fewer web threads per process than cores are busy."
+    ),
+    8: (
+        "The e-mail target is met (p95 payment to receipt in the SMTP server, in the details). The queue-latency "
+        "ratio compares a near-idle machine with one whose two cores are kept busy by half of the web tier's peak "
+        "and by wrk: a worker ready to take a task waits for a core, not for the broker (prefetch 1, one message "
+        "per task, the queues empty). What would close it: workers with cores of their own, or lower CPU "
+        "priority for the web tier; nothing in the queueing path itself is slow (the idle p99 is about 10 ms)."
     ),
 }
 
