@@ -54,14 +54,15 @@ NOTES = {
     ),
     4: (
         "A miss looks the whole answer up, then each leg, takes the single-flight lock, computes exactly as with no "
-        "cache, then stores the legs, their availability and the whole answer with its indexes: about eight Redis "
-        "round trips of a fraction of a millisecond each, on top of a computation of tens of milliseconds. Under "
-        "load, each round trip also hands the GIL to another of the process's four threads and waits to get it "
-        "back (Python's switch interval is 5 ms), so the extra cost grows with the load; and the p50 of both sides "
-        "is mostly time spent waiting for a core: the rounds of A and B overlap from one run to the next. What "
-        "would close it: fewer round trips per miss (the legs, the availability and the answer stored in one "
-        "pipeline; the lock taken in the same round trip as the first lookup), or the stores made after the "
-        "answer is sent."
+        "cache, then stores the legs, their availability and the whole answer with its indexes, and releases the "
+        "lock: about nine Redis round trips where the uncached side makes one (its rate limits). Each takes a "
+        "fraction of a millisecond at Redis, but under load it also hands the GIL to another of the process's four "
+        "threads, busy computing other misses, and waits to get it back (Python's switch interval is 5 ms): the "
+        "round trips cost tens of milliseconds together, and more as the load grows. The profile shows a fifth of "
+        "the time at the Redis socket, next to the search's own queries. What would close it: fewer round trips "
+        "per miss — the answer and the legs looked up in one pipeline, the lock taken in the same round trip, the "
+        "legs, availability and answer stored in one — or fewer threads per web process (which the remote "
+        "operators' slow searches argue against)."
     ),
     5: (
         "Over a fixed minute the hit rate is 1 − (distinct queries asked ÷ searches made): the first ask of each "
@@ -72,8 +73,8 @@ NOTES = {
         "as their entries expire), or cheaper misses (figure 4)."
     ),
     6: (
-        "The ratio is met: a hot sailing books as fast as a hundred sailings, so its inventory row lock is not "
-        "the limit (each hold takes it for one conditional UPDATE, at the end of a short transaction). The "
+        "The ratio is met: a hot sailing books about as fast as a hundred sailings, so its inventory row lock is "
+        "not the limit (each hold takes it for one conditional UPDATE, at the end of a short transaction). The "
         "absolute rate is set by CPU: a hold is about twenty queries (the party priced on the server, the hold, "
         "the booking with its legs, passengers and event, then the booking read back for the answer), and the "
         "profile shows half of the web time in PostgreSQL round trips, on two cores that also run wrk and "
@@ -82,14 +83,14 @@ NOTES = {
         "cores of its own."
     ),
     7: (
-        "The median is low (the details give it): the p99 is the tail of contention, not the cost of a webhook. "
-        "At 200 requests/s every webhook is also processed at once by the payments worker on the same two cores "
-        "(a fetch from Stripe's stand-in and a transaction each), so a request now and then waits for a core. "
-        "Per request the endpoint does what the rules ask and no more: the signature is checked, the event stored "
-        'in one statement, the processing queued in one Redis message (no "task sent" event), the connection\'s '
-        "health checked before reuse (CONN_HEALTH_CHECKS: `is_usable` below, what keeps a restarted PostgreSQL "
-        "from failing requests). What would close it: the workers on cores of their own, as in any real "
-        "deployment; on one machine, fewer web threads per process than cores are busy."
+        "At 200 webhooks a second every one is also processed at once by the payments worker (a fetch from "
+        "Stripe's stand-in and a transaction each), on the same two cores as the web tier, PostgreSQL and the load "
+        "generator: requests wait for a core, and the distribution (results.png) shows it, the median rising with "
+        "the p99. Per request the endpoint does what the rules ask and no more: the signature is checked, the "
+        'event stored in one statement, the processing queued in one Redis message (no "task sent" event), the '
+        "connection's health checked before reuse (CONN_HEALTH_CHECKS: `is_usable` below, what keeps a restarted "
+        "PostgreSQL from failing requests). What would close it: the workers on cores of their own, as in any "
+        "real deployment."
     ),
     8: (
         "The e-mail target is met (p95 payment to receipt in the SMTP server, in the details). The queue-latency "
