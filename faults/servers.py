@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import psycopg2
@@ -84,25 +83,7 @@ class PrivatePostgres:
 class DurableRedis(PrivateRedis):
     """A private Redis that writes every command to an append-only file, as docker-compose's broker does."""
 
-    def start(self) -> None:
-        # PrivateRedis starts without persistence; this one is started the same way with an AOF.
-        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-        command += ["--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.workdir)]
-        self.process = subprocess.Popen(command, cwd=self.workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self._wait_until_it_answers()
-
-    def _wait_until_it_answers(self) -> None:
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    self.process.kill()
-                    raise
-                time.sleep(0.05)
+    persistence = ("--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", ".")
 
 
 def unacked_age_by(client: redis.Redis, prefix: str, seconds: float) -> int:
