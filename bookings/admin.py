@@ -21,14 +21,13 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from bookings import workflows
 from bookings.admin_actions import EmailKindForm, ReasonForm, RefundForm, action_page, submitted_form
 from bookings.models import Booking, BookingEvent, BookingLeg, BookingVehicle, Passenger
-from bookings.policy import refund_due
 from bookings.services import TransitionNotAllowed
 from ferries import admin as ferries_admin
 from ferries.admin import local_time
@@ -37,7 +36,8 @@ from ferries.money import format_money
 from ferries.services import SailingNotCancellable
 from notifications.models import Email
 from notifications.services import email_resend_latest
-from payments.services import RefundNotAllowed, booking_refundable
+from payments.models import Dispute
+from payments.services import RefundNotAllowed, bookings_disputed
 
 S = Booking.Status
 STATUS_COLOURS = {
@@ -50,6 +50,10 @@ STATUS_COLOURS = {
     S.FAILED: "#c62828",
 }
 CONTACT_FIELDS = ["contact_name", "contact_email", "contact_phone"]
+
+
+def format_html_join_lines(lines) -> str:
+    return format_html_join(format_html("<br>"), "{}", ((line,) for line in lines))
 
 
 def status_badge(booking: Booking) -> str:
@@ -100,6 +104,21 @@ class DepartureFilter(admin.SimpleListFilter):
         if self.value() == "past":
             still_to_sail = BookingLeg.objects.filter(booking=OuterRef("pk"), sailing__departs_at__gte=timezone.now())
             return queryset.exclude(Exists(still_to_sail))
+        return queryset
+
+
+class DisputedFilter(admin.SimpleListFilter):
+    """Bookings whose payment a traveller's bank disputes: staff must answer in the Stripe dashboard in time."""
+
+    title = _("payment disputed")
+    parameter_name = "disputed"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("open", _("Dispute open"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Booking]) -> QuerySet[Booking]:
+        if self.value() == "open":
+            return queryset.filter(bookings_disputed()).distinct()
         return queryset
 
 
@@ -209,13 +228,25 @@ class BookingAdmin(admin.ModelAdmin):
         "hold_expires",
         "created_at",
     ]
-    list_filter = ["status", "legs__sailing__route__operator", DepartureFilter, "created_at"]
+    list_filter = ["status", DisputedFilter, "legs__sailing__route__operator", DepartureFilter, "created_at"]
     search_fields = ["reference", "contact_email", "contact_name", "passengers__last_name"]
     search_help_text = _("Reference, contact name or e-mail, or a passenger's last name.")
     actions = ["cancel_bookings", "refund_amount", "resend_email", "retry_confirmation"]
     inlines = [BookingLegInline, PassengerInline, BookingVehicleInline, BookingEventInline, EmailInline]
     fieldsets = [
-        (None, {"fields": ["reference", "status_badge", "total", "refund_if_cancelled_now", "hold_expires_at"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "reference",
+                    "status_badge",
+                    "disputes",
+                    "total",
+                    "refund_if_cancelled_now",
+                    "hold_expires_at",
+                ]
+            },
+        ),
         (
             _("Contact"),
             {
@@ -229,6 +260,7 @@ class BookingAdmin(admin.ModelAdmin):
     readonly_fields = [
         "reference",
         "status_badge",
+        "disputes",
         "total",
         "refund_if_cancelled_now",
         "hold_expires_at",
@@ -251,6 +283,7 @@ class BookingAdmin(admin.ModelAdmin):
             .select_related("owner")
             .prefetch_related(Prefetch("legs", queryset=legs))
             .annotate(first_departs_at=Subquery(first_departure.values("sailing__departs_at")[:1]))
+            .annotate(disputed=Exists(Booking.objects.filter(bookings_disputed(), pk=OuterRef("pk"))))
         )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -283,8 +316,7 @@ class BookingAdmin(admin.ModelAdmin):
             refund = format_money(cancellation.refund_minor, cancellation.booking.currency)
             self.message_user(
                 request,
-                gettext("%(ref)s cancelled; refund due by the policy: %(refund)s.")
-                % {"ref": reference, "refund": refund},
+                gettext("%(ref)s cancelled; refund: %(refund)s.") % {"ref": reference, "refund": refund},
                 messages.SUCCESS,
             )
 
@@ -319,11 +351,12 @@ class BookingAdmin(admin.ModelAdmin):
         self, request: HttpRequest, queryset: QuerySet[Booking], booking: Booking, form: RefundForm
     ) -> TemplateResponse | None:
         try:
-            payment, left_minor = booking_refundable(booking_id=booking.pk)
+            payment, left_minor = workflows.booking_refundable(booking_id=booking.pk)
         except RefundNotAllowed as refusal:
             self.message_user(request, f"{booking.reference}: {refusal}", messages.ERROR)
             return None
-        paid, left = format_money(payment.amount_minor, payment.currency), format_money(left_minor, payment.currency)
+        paid = format_money(payment.taken_minor, payment.taken_currency)
+        left = format_money(left_minor, payment.taken_currency)
         return action_page(
             self, request, queryset, action="refund_amount", form=form,
             title=gettext("Refund part of %(ref)s") % {"ref": booking.reference},
@@ -374,7 +407,29 @@ class BookingAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, booking: Booking) -> str:
-        return status_badge(booking)
+        badge = status_badge(booking)
+        if getattr(booking, "disputed", False):
+            return format_html('{} <strong style="color:#b3261e">{}</strong>', badge, gettext("Disputed"))
+        return badge
+
+    @admin.display(description=_("disputes"))
+    def disputes(self, booking: Booking) -> str:
+        rows = Dispute.objects.filter(payment__booking=booking).order_by("created_at")
+        if not rows:
+            return "—"
+        return format_html_join_lines(
+            gettext("%(id)s: %(amount)s, %(reason)s, %(status)s%(due)s")
+            % {
+                "id": dispute.dispute_id,
+                "amount": format_money(dispute.amount_minor, dispute.currency),
+                "reason": dispute.reason or "—",
+                "status": dispute.status,
+                "due": gettext(" — respond by %(due)s UTC") % {"due": f"{dispute.evidence_due_by:%Y-%m-%d %H:%M}"}
+                if dispute.is_open and dispute.evidence_due_by
+                else "",
+            }
+            for dispute in rows
+        )
 
     @admin.display(description=_("first departure (port time)"), ordering="first_departs_at")
     def first_departure(self, booking: Booking) -> str | None:
@@ -407,10 +462,11 @@ class BookingAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("refund if cancelled now"))
     def refund_if_cancelled_now(self, booking: Booking) -> str:
-        # As `services.booking_cancel` decides: only travel still planned can be cancelled.
+        # What cancelling gives back, as the traveller is told it and as the cancellation refunds it.
         if not booking.is_active:
             return gettext("Not cancellable (%(status)s).") % {"status": booking.get_status_display().lower()}
-        return format_money(refund_due(booking=booking, at=timezone.now()), booking.currency)
+        quote = workflows.booking_refund_quote(booking=booking)
+        return f"{format_money(quote.amount_minor, quote.currency)} — {quote.message}"
 
 
 admin.site.unregister(Sailing)

@@ -6,6 +6,8 @@ from bookings.models import Booking, BookingLeg
 
 # Only what was paid can be refunded.
 PAID_STATUSES = {Booking.Status.PAID, Booking.Status.CONFIRMED}
+# Bookings that were paid, whatever happened since: staff may give back what is left of their payment.
+WAS_PAID_STATUSES = {*PAID_STATUSES, Booking.Status.CANCELLED, Booking.Status.REFUNDED, Booking.Status.FAILED}
 
 
 def leg_refund_due(*, leg: BookingLeg, at: dt.datetime) -> int:

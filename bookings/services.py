@@ -58,6 +58,12 @@ class Cancellation:
 # --- status -------------------------------------------------------------------------------------
 
 
+def booking_lock(*, booking_id: int) -> Booking:
+    """The booking with its row locked until the caller's transaction ends: taken first by every flow that also
+    locks its payments, so that two flows never wait on each other."""
+    return Booking.objects.select_for_update().get(pk=booking_id)
+
+
 @transaction.atomic
 def booking_transition(*, booking_id: int, to: str, actor: str, reason: str) -> Booking:
     """Move the booking to `to` under its row lock, with an event; a no-op when it is already there."""

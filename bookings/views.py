@@ -2,7 +2,7 @@
 
 Views only carry things between the browser and the booking layer: `parse_booking_request` and
 `booking_create` decide what may be booked, `workflows.booking_cancel` what cancelling does and
-`policy.refund_due` what it gives back. The bookings this browser may open (made here, or found with
+`workflows.booking_refund_quote` what it gives back. The bookings this browser may open (made here, or found with
 reference and e-mail) are remembered in its session; a signed-in traveller also opens their own.
 """
 
@@ -26,7 +26,6 @@ from django.views.decorators.http import require_http_methods
 from bookings import workflows
 from bookings.forms import BookingForm, ManageBookingForm
 from bookings.models import Booking
-from bookings.policy import refund_due
 from bookings.selectors import BROWSER_SESSION_KEY, booking_for_browser, booking_for_guest
 from bookings.services import IdempotencyConflict, OperatorUnavailable, TransitionNotAllowed, booking_create
 from ferries.choices import Country
@@ -263,7 +262,7 @@ def booking_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "passengers": list(booking.passengers.all()),
         "vehicle": getattr(booking, "vehicle", None),
         "hold": _hold(booking, now),
-        "refund_now": refund_due(booking=booking, at=now),
+        "refund_now": workflows.booking_refund_quote(booking=booking, at=now),
     }
     return render(request, "bookings/booking_detail.html", context)
 
@@ -286,7 +285,7 @@ def booking_cancel(request: HttpRequest, reference: str) -> HttpResponse:
     if not booking.is_active:
         messages.info(request, _("This booking is no longer active, so there is nothing to cancel."))
         return redirect("booking_detail", reference=booking.reference)
-    context = {"booking": booking, "refund_now": refund_due(booking=booking, at=timezone.now())}
+    context = {"booking": booking, "refund_now": workflows.booking_refund_quote(booking=booking)}
     return render(request, "bookings/booking_cancel.html", context)
 
 

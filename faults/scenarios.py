@@ -10,8 +10,9 @@ from bookings.tests.factories import held_booking
 from faults.processes import wait_for
 from ferries.tests.factories import sailing_factory
 from payments.models import Payment, WebhookEvent
-from payments.services import payment_start, webhook_receive
+from payments.services import payment_start
 from payments.tests.conftest import signed, stripe_event
+from payments.webhooks import webhook_receive
 
 
 def paid_at_stripe(stripe, booking: Booking | None = None) -> tuple[Booking, Payment, dict]:

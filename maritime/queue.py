@@ -37,13 +37,23 @@ def enqueue(task_name: str, **kwargs) -> bool:
     return True
 
 
+class TaskFailed(Exception):
+    """The task ran and failed for good (its retries spent, or an error not worth retrying)."""
+
+
 def ask(task_name: str, *, timeout: float, **kwargs):
     """Run a task on its queue and wait for its answer (the brief's `.get(timeout=…)`).
 
-    Raises celery.exceptions.TimeoutError when no worker answers in time, and the broker's
-    OperationalError when it is down: the caller decides what the traveller sees.
+    Raises celery.exceptions.TimeoutError when no worker answers in time, the broker's OperationalError when it
+    is down, and TaskFailed when the task itself failed — never the task's own exception, which would reach the
+    caller's caller as a 500: the caller decides what the traveller sees.
     """
-    return _task(task_name).apply_async(kwargs=kwargs).get(timeout=timeout, disable_sync_subtasks=False)
+    result = _task(task_name).apply_async(kwargs=kwargs)
+    answer = result.get(timeout=timeout, propagate=False, disable_sync_subtasks=False)
+    if result.failed():
+        logger.warning("%s failed: %r", task_name, answer)
+        raise TaskFailed(f"{task_name}: {answer!r}")
+    return answer
 
 
 def _task(task_name: str):

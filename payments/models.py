@@ -25,6 +25,8 @@ class Payment(models.Model):
         CREATED = "created", _("Awaiting the traveller")
         PROCESSING = "processing", _("Processing")
         SUCCEEDED = "succeeded", _("Succeeded")
+        # The provider took an amount or a currency that is not ours: it confirms nothing and is given back.
+        MISMATCHED = "mismatched", _("Amount not ours: refunded")
         FAILED = "failed", _("Failed")
         CANCELED = "canceled", _("Canceled")
 
@@ -43,6 +45,15 @@ class Payment(models.Model):
     currency = models.CharField(max_length=3, validators=[CURRENCY_VALIDATOR])
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.CREATED, db_index=True)
     last_error = models.CharField(max_length=255, blank=True)
+    # What the provider says it took, once it took something: what a refund can give back at most.
+    received_minor = models.PositiveIntegerField(null=True, blank=True)
+    received_currency = models.CharField(max_length=3, blank=True)
+    settled_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text=_("When the booking side acted on the money taken: the booking paid, or the money given back."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -53,8 +64,30 @@ class Payment(models.Model):
     def __str__(self) -> str:
         return self.intent_id or self.idempotency_key
 
+    @property
+    def taken(self) -> bool:
+        return self.status in {self.Status.SUCCEEDED, self.Status.MISMATCHED}
+
+    @property
+    def taken_minor(self) -> int:
+        """What the provider took: what it said, or our amount for a payment recorded before it said."""
+        return self.received_minor if self.received_minor is not None else self.amount_minor
+
+    @property
+    def taken_currency(self) -> str:
+        return self.received_currency or self.currency
+
 
 class Refund(models.Model):
+    class Cause(models.TextChoices):
+        CANCELLATION = "cancellation", _("Cancelled by the traveller or staff")
+        SAILING_CANCELLED = "sailing_cancelled", _("Sailing cancelled by the operator")
+        OPERATOR_REFUSED = "operator_refused", _("Refused by the operator")
+        NOT_HONOURED = "not_honoured", _("Paid for a booking that could no longer be sold")
+        MISMATCH = "mismatch", _("Amount or currency not ours")
+        STAFF = "staff", _("Given back by staff")
+        PROVIDER = "provider", _("Made at the provider (Stripe dashboard)")
+
     class Status(models.TextChoices):
         PENDING = "pending", _("To be sent to Stripe")
         REQUESTED = "requested", _("Requested, awaiting Stripe")
@@ -66,6 +99,7 @@ class Refund(models.Model):
     amount_minor = models.PositiveIntegerField()
     currency = models.CharField(max_length=3, validators=[CURRENCY_VALIDATOR])
     reason = models.CharField(max_length=255)
+    cause = models.CharField(max_length=20, choices=Cause.choices, default=Cause.STAFF)
     # One refund per cause: a repeated trigger finds the row instead of refunding twice.
     idempotency_key = models.CharField(max_length=80, unique=True)
     refund_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
@@ -92,12 +126,42 @@ class WebhookEvent(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True, db_index=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=255, blank=True)
+    outcome = models.CharField(max_length=255, blank=True, help_text=_("What processing made of it."))
 
     class Meta:
         ordering = ["-received_at"]
 
     def __str__(self) -> str:
         return f"{self.event_id} {self.type}"
+
+
+class Dispute(models.Model):
+    """A chargeback (or an inquiry before one) on a payment, as Stripe last told us."""
+
+    # Stripe's dispute statuses, and whether the disputed money is out of our hands meanwhile.
+    OPEN_STATUSES = {"warning_needs_response", "warning_under_review", "needs_response", "under_review"}
+    NEEDS_RESPONSE = {"warning_needs_response", "needs_response"}
+    FUNDS_HELD = OPEN_STATUSES | {"lost"}
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="disputes")
+    dispute_id = models.CharField(max_length=64, unique=True)
+    amount_minor = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3, validators=[CURRENCY_VALIDATOR])
+    reason = models.CharField(max_length=64, help_text=_("Stripe's reason code: fraudulent, product_not_received…"))
+    status = models.CharField(max_length=32, db_index=True)
+    evidence_due_by = models.DateTimeField(null=True, blank=True, help_text=_("Respond in the Stripe dashboard by."))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.dispute_id
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
 
 
 class DemoIntent(models.Model):
@@ -125,6 +189,7 @@ class DemoRefund(models.Model):
     intent = models.ForeignKey(DemoIntent, on_delete=models.CASCADE, related_name="refunds")
     amount_minor = models.PositiveIntegerField()
     status = models.CharField(max_length=32, default="succeeded")
+    metadata = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

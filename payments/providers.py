@@ -5,9 +5,10 @@ imports `stripe` (only this app does).
 """
 
 import abc
+import datetime as dt
 import secrets
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import stripe
 from django.conf import settings
@@ -29,6 +30,7 @@ class Intent:
     client_secret: str
     metadata: dict
     last_error: str = ""
+    amount_received: int = 0  # what was actually taken, in `currency`
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,23 @@ class RefundInfo:
     status: str  # pending, requires_action, succeeded, failed, canceled
     amount_minor: int
     payment_intent: str
+    currency: str = ""
+    metadata: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DisputeInfo:
+    id: str
+    status: str  # warning_needs_response, needs_response, under_review, won, lost…
+    amount_minor: int
+    currency: str
+    reason: str
+    payment_intent: str
+    evidence_due_by: dt.datetime | None
+
+
+# The metadata key a refund of ours carries at the provider: a refund without it was made elsewhere (the dashboard).
+REFUND_KEY_METADATA = "maritime_refund_key"
 
 
 class PaymentProvider(abc.ABC):
@@ -56,10 +75,18 @@ class PaymentProvider(abc.ABC):
     def cancel_intent(self, intent_id: str) -> Intent: ...
 
     @abc.abstractmethod
-    def create_refund(self, *, intent_id: str, amount_minor: int, idempotency_key: str) -> RefundInfo: ...
+    def create_refund(self, *, intent_id: str, amount_minor: int, idempotency_key: str) -> RefundInfo:
+        """Refund part of the intent; the refund carries the idempotency key in its metadata (REFUND_KEY_METADATA)."""
 
     @abc.abstractmethod
     def retrieve_refund(self, refund_id: str) -> RefundInfo: ...
+
+    @abc.abstractmethod
+    def list_refunds(self, intent_id: str) -> list[RefundInfo]:
+        """Every refund of the intent, wherever it was made."""
+
+    @abc.abstractmethod
+    def retrieve_dispute(self, dispute_id: str) -> DisputeInfo: ...
 
 
 _clients: dict[tuple, stripe.StripeClient] = {}
@@ -108,11 +135,39 @@ class StripeProvider(PaymentProvider):
         return _intent(self.client.v1.payment_intents.cancel(intent_id))
 
     def create_refund(self, *, intent_id, amount_minor, idempotency_key) -> RefundInfo:
-        params = {"payment_intent": intent_id, "amount": amount_minor}
+        params = {
+            "payment_intent": intent_id,
+            "amount": amount_minor,
+            "metadata": {REFUND_KEY_METADATA: idempotency_key},
+        }
         return _refund(self.client.v1.refunds.create(params, {"idempotency_key": idempotency_key}))
 
     def retrieve_refund(self, refund_id: str) -> RefundInfo:
         return _refund(self.client.v1.refunds.retrieve(refund_id))
+
+    def list_refunds(self, intent_id: str) -> list[RefundInfo]:
+        listed = self.client.v1.refunds.list({"payment_intent": intent_id, "limit": 100})
+        return [_refund(refund) for refund in listed.auto_paging_iter()]
+
+    def retrieve_dispute(self, dispute_id: str) -> DisputeInfo:
+        obj = self.client.v1.disputes.retrieve(dispute_id).to_dict()
+        due_by = (obj.get("evidence_details") or {}).get("due_by")
+        return DisputeInfo(
+            id=obj["id"],
+            status=obj["status"],
+            amount_minor=obj["amount"],
+            currency=obj["currency"].upper(),
+            reason=obj.get("reason") or "",
+            payment_intent=_id_of(obj.get("payment_intent")),
+            evidence_due_by=dt.datetime.fromtimestamp(due_by, dt.UTC) if due_by else None,
+        )
+
+
+def _id_of(reference) -> str:
+    """An expandable field's id, whether Stripe sent the id or the whole object."""
+    if isinstance(reference, dict):
+        return reference.get("id") or ""
+    return reference or ""
 
 
 def _intent(resource) -> Intent:
@@ -126,13 +181,19 @@ def _intent(resource) -> Intent:
         client_secret=obj.get("client_secret") or "",
         metadata=dict(obj.get("metadata") or {}),
         last_error=(error.get("message") or "")[:255],
+        amount_received=obj.get("amount_received") or 0,
     )
 
 
 def _refund(resource) -> RefundInfo:
     obj = resource.to_dict()
     return RefundInfo(
-        id=obj["id"], status=obj["status"], amount_minor=obj["amount"], payment_intent=obj["payment_intent"]
+        id=obj["id"],
+        status=obj["status"],
+        amount_minor=obj["amount"],
+        payment_intent=_id_of(obj.get("payment_intent")),
+        currency=(obj.get("currency") or "").upper(),
+        metadata=dict(obj.get("metadata") or {}),
     )
 
 
@@ -165,7 +226,17 @@ class DemoProvider(PaymentProvider):
         return _demo_intent(DemoIntent.objects.get(intent_id=intent_id))
 
     def cancel_intent(self, intent_id: str) -> Intent:
-        DemoIntent.objects.filter(intent_id=intent_id).exclude(status="succeeded").update(status="canceled")
+        # As Stripe: an intent that succeeded or was canceled cannot be canceled, and saying so is an error.
+        cancelled = (
+            DemoIntent.objects.filter(intent_id=intent_id).exclude(status__in=["succeeded", "canceled"])
+        ).update(status="canceled")
+        if not cancelled:
+            status = DemoIntent.objects.get(intent_id=intent_id).status
+            raise stripe.InvalidRequestError(
+                f"You cannot cancel this PaymentIntent because it has a status of {status}.",
+                param=None,
+                code="payment_intent_unexpected_state",
+            )
         return self.retrieve_intent(intent_id)
 
     def create_refund(self, *, intent_id, amount_minor, idempotency_key) -> RefundInfo:
@@ -180,6 +251,7 @@ class DemoProvider(PaymentProvider):
                     idempotency_key=idempotency_key,
                     intent=intent,
                     amount_minor=amount_minor,
+                    metadata={REFUND_KEY_METADATA: idempotency_key},
                 )
                 intent.amount_refunded += amount_minor
                 intent.save(update_fields=["amount_refunded"])
@@ -187,6 +259,14 @@ class DemoProvider(PaymentProvider):
 
     def retrieve_refund(self, refund_id: str) -> RefundInfo:
         return _demo_refund(DemoRefund.objects.select_related("intent").get(refund_id=refund_id))
+
+    def list_refunds(self, intent_id: str) -> list[RefundInfo]:
+        refunds = DemoRefund.objects.select_related("intent").filter(intent__intent_id=intent_id)
+        return [_demo_refund(refund) for refund in refunds]
+
+    def retrieve_dispute(self, dispute_id: str) -> DisputeInfo:
+        # Demo cards have no bank behind them, so nobody can dispute a demo payment: as Stripe says of an unknown id.
+        raise stripe.InvalidRequestError(f"No such dispute: '{dispute_id}'", param="id", code="resource_missing")
 
 
 def _demo_intent(demo: DemoIntent) -> Intent:
@@ -198,6 +278,7 @@ def _demo_intent(demo: DemoIntent) -> Intent:
         client_secret=f"{demo.intent_id}_secret_demo",
         metadata=demo.metadata,
         last_error=demo.last_error,
+        amount_received=demo.amount_minor if demo.status == "succeeded" else 0,
     )
 
 
@@ -207,6 +288,8 @@ def _demo_refund(refund: DemoRefund) -> RefundInfo:
         status=refund.status,
         amount_minor=refund.amount_minor,
         payment_intent=refund.intent.intent_id,
+        currency=refund.intent.currency,
+        metadata=refund.metadata,
     )
 
 

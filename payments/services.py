@@ -1,44 +1,33 @@
-"""Payments' own writes: start a payment, receive and claim webhook events, apply what Stripe says, refunds.
+"""Payments' own writes: start a payment, apply what Stripe says of payments, refunds and disputes, refunds.
 
 Calls to Stripe (the provider) happen outside database transactions; what they answer is applied
 under row locks by the `*_apply` functions, which are no-ops when the state is already reached, so
-repeated or reordered events have one effect. What this means for bookings is decided in
-bookings.workflows, which calls these.
+repeated or reordered events have one effect. Nothing here decides what a payment means for its booking:
+bookings.workflows does, and tells these functions what to do.
 """
 
 import datetime as dt
-import json
 import logging
 from dataclasses import dataclass
 
 import stripe
-from django.db import connection, transaction
-from django.db.models import Max, Sum
+from django.db import transaction
+from django.db.models import Max, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from bookings.models import Booking
 from ferries.money import format_money
 from maritime.queue import enqueue_on_commit
-from payments.models import Payment, Refund, WebhookEvent
-from payments.providers import Intent, RefundInfo, payment_provider, webhook_secret
+from payments.models import Dispute, Payment, Refund
+from payments.providers import REFUND_KEY_METADATA, DisputeInfo, Intent, RefundInfo, payment_provider
 
 logger = logging.getLogger(__name__)
 
-# How old a Stripe-Signature timestamp may be (Stripe's own default).
-SIGNATURE_TOLERANCE_SECONDS = 300
 INTENT_STATUSES = {
     "succeeded": Payment.Status.SUCCEEDED,
     "processing": Payment.Status.PROCESSING,
     "canceled": Payment.Status.CANCELED,
-}
-# Bookings that were paid, whatever happened since: staff may give back what is left of their payment.
-REFUNDABLE_STATUSES = {
-    Booking.Status.PAID,
-    Booking.Status.CONFIRMED,
-    Booking.Status.CANCELLED,
-    Booking.Status.REFUNDED,
-    Booking.Status.FAILED,
 }
 REFUND_STATUSES = {
     "succeeded": Refund.Status.SUCCEEDED,
@@ -47,6 +36,10 @@ REFUND_STATUSES = {
     "pending": Refund.Status.REQUESTED,
     "requires_action": Refund.Status.REQUESTED,
 }
+# Refunds that count against what is left of a payment: made, or on their way.
+COUNTED_REFUNDS = [Refund.Status.PENDING, Refund.Status.REQUESTED, Refund.Status.SUCCEEDED]
+# A PaymentIntent that may still take money: the traveller may be paying, or may try another card.
+OPEN_STATUSES = [Payment.Status.CREATED, Payment.Status.PROCESSING, Payment.Status.FAILED]
 
 
 class PaymentNotAllowed(Exception):
@@ -57,15 +50,27 @@ class RefundNotAllowed(Exception):
     """Staff asked for a refund the booking cannot have (not paid, nothing left, too much); the message says why."""
 
 
-class InvalidWebhook(Exception):
-    """Not a genuine, recent Stripe event: bad or missing signature, stale timestamp, or not JSON."""
-
-
 @dataclass(frozen=True)
 class PaymentChange:
     payment: Payment
     newly_succeeded: bool
     newly_failed: bool
+    newly_mismatched: bool = False
+
+
+@dataclass(frozen=True)
+class RefundChange:
+    refund: Refund
+    newly_succeeded: bool
+    created: bool  # a refund made elsewhere (the Stripe dashboard), recorded now
+
+
+@dataclass(frozen=True)
+class DisputeChange:
+    dispute: Dispute
+    created: bool
+    status_changed: bool
+    previous_status: str
 
 
 # --- starting a payment -------------------------------------------------------------------------
@@ -123,163 +128,130 @@ def _open_payment(booking_id: int) -> Payment:
     )
 
 
-def payments_cancel_open(*, booking_id: int) -> int:
-    """Cancel the booking's PaymentIntents that have not succeeded (its hold expired): no late charge."""
-    cancelled = 0
-    provider = payment_provider()
-    for payment in Payment.objects.filter(booking_id=booking_id, intent_id__isnull=False).exclude(
-        status__in=[Payment.Status.SUCCEEDED, Payment.Status.CANCELED]
-    ):
-        try:
-            intent = provider.cancel_intent(payment.intent_id)
-        except stripe.InvalidRequestError as exc:  # already succeeded or canceled at Stripe: sync says which
-            logger.info("payment %s not cancelled: %s", payment.intent_id, exc)
-            continue
-        payment_apply(intent=intent)
-        cancelled += 1
-    return cancelled
+def payments_open(*, booking_id: int) -> list[Payment]:
+    """The booking's PaymentIntents that may still take money."""
+    return list(Payment.objects.filter(booking_id=booking_id, intent_id__isnull=False, status__in=OPEN_STATUSES))
 
 
-# --- webhooks -----------------------------------------------------------------------------------
+def payment_cancel(*, payment: Payment) -> Intent:
+    """Cancel the PaymentIntent at the provider, so no card can pay it any more; answers it as it stands.
 
-
-def webhook_receive(*, payload: bytes, signature: str) -> tuple[WebhookEvent, bool]:
-    """Check the signature, store the event once, enqueue its processing after commit.
-
-    Answers (event, created); a duplicate delivery is stored once and enqueued once.
+    The provider refuses to cancel an intent that succeeded (or was canceled) meanwhile: it is fetched instead, so
+    the caller learns that money was taken and can act on it.
     """
-    try:
-        event = stripe.Webhook.construct_event(
-            payload, signature, webhook_secret(), tolerance=SIGNATURE_TOLERANCE_SECONDS
-        )
-    except (ValueError, stripe.SignatureVerificationError) as exc:
-        raise InvalidWebhook(str(exc).split(".")[0]) from None
-    stored, created = _webhook_store(event_id=event.id, kind=event.type, payload=payload)
-    if created:
-        enqueue_on_commit("payments.tasks.process_payment_webhook_task", event_id=stored.event_id)
-    return stored, created
-
-
-def _webhook_store(*, event_id: str, kind: str, payload: bytes | str) -> tuple[WebhookEvent, bool]:
-    """(the event's row, whether it is new). One statement, so one round trip, and atomic on its own: Stripe waits
-    for our answer, and a duplicate delivery racing the first one finds the row the first one inserted. The payload
-    is stored as received (checked as JSON by the signature check already)."""
-    if connection.vendor != "postgresql":  # the embedded default's SQLite: the same, in two statements
-        with transaction.atomic():
-            return WebhookEvent.objects.get_or_create(
-                event_id=event_id, defaults={"type": kind, "payload": json.loads(payload)}
-            )
-    table = WebhookEvent._meta.db_table
-    received_at = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (event_id, type, payload, received_at, attempts, last_error) "
-            "VALUES (%s, %s, %s::jsonb, %s, 0, '') ON CONFLICT (event_id) DO NOTHING RETURNING id",
-            [event_id, kind, payload.decode() if isinstance(payload, bytes) else payload, received_at],
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return WebhookEvent.objects.get(event_id=event_id), False
-    return WebhookEvent(pk=row[0], event_id=event_id, type=kind, received_at=received_at), True
-
-
-def webhook_event_objects(*, event_id: str) -> list[Intent | RefundInfo]:
-    """Fetch again from Stripe the objects the event is about: it is only a trigger, never the truth."""
-    event = WebhookEvent.objects.get(event_id=event_id)
-    WebhookEvent.objects.filter(pk=event.pk).update(attempts=event.attempts + 1)
-    if event.processed_at:
-        return []
-    obj = event.payload.get("data", {}).get("object", {})
     provider = payment_provider()
-    if event.type.startswith("payment_intent."):
-        return [provider.retrieve_intent(obj["id"])]
-    if event.type in {"refund.created", "refund.updated", "refund.failed", "charge.refund.updated"}:
-        return [provider.retrieve_refund(obj["id"])]
-    if event.type == "charge.refunded":
-        refunds = Refund.objects.filter(payment__intent_id=obj.get("payment_intent"), refund_id__isnull=False)
-        return [provider.retrieve_refund(refund.refund_id) for refund in refunds]
-    return []  # an event we do not act on: acknowledged and marked processed
+    try:
+        return provider.cancel_intent(payment.intent_id)
+    except stripe.InvalidRequestError as exc:
+        logger.info("payment %s not cancelled (%s): fetching it", payment.intent_id, exc.code or exc)
+        return provider.retrieve_intent(payment.intent_id)
 
 
-def webhook_event_claim(*, event_id: str) -> bool:
-    """Lock the event for processing (inside the caller's transaction); False if it was already processed."""
-    return WebhookEvent.objects.select_for_update().filter(event_id=event_id, processed_at__isnull=True).exists()
-
-
-def webhook_event_done(*, event_id: str) -> None:
-    WebhookEvent.objects.filter(event_id=event_id).update(processed_at=timezone.now(), last_error="")
-
-
-def webhook_event_failed(*, event_id: str, error: Exception) -> None:
-    WebhookEvent.objects.filter(event_id=event_id).update(last_error=f"{type(error).__name__}: {error}"[:255])
-
-
-def webhook_events_unprocessed(*, received_before: dt.datetime) -> list[str]:
-    return list(
-        WebhookEvent.objects.filter(processed_at__isnull=True, received_at__lt=received_before).values_list(
-            "event_id", flat=True
-        )[:500]
-    )
-
-
-# --- applying what Stripe says ------------------------------------------------------------------
+# --- applying what Stripe says of payments ------------------------------------------------------
 
 
 def payment_apply(*, intent: Intent) -> PaymentChange | None:
-    """Bring our Payment to the intent's current state, under its row lock. A succeeded payment stays so."""
+    """Bring our Payment to the intent's current state, under its row lock. Money taken stays taken.
+
+    Before a payment counts as succeeded, the provider's amount and currency are compared with ours: money taken
+    in another amount or currency makes the payment "mismatched", which pays for nothing.
+    """
     with transaction.atomic():
         payment = Payment.objects.select_for_update().select_related("booking").filter(intent_id=intent.id).first()
         if payment is None:
             logger.warning("no payment of ours for intent %s", intent.id)
             return None
-        if payment.status == Payment.Status.SUCCEEDED:
+        if payment.taken:
             return PaymentChange(payment, newly_succeeded=False, newly_failed=False)
         status = INTENT_STATUSES.get(intent.status)
         if status is None:  # requires_payment_method after a decline, or still awaiting the traveller
             status = Payment.Status.FAILED if intent.last_error else Payment.Status.CREATED
+        payment.last_error = intent.last_error
+        if status == Payment.Status.SUCCEEDED:
+            taken = intent.amount_received or intent.amount_minor
+            payment.received_minor, payment.received_currency = taken, intent.currency
+            if (taken, intent.currency) != (payment.amount_minor, payment.currency):
+                status = Payment.Status.MISMATCHED
+                payment.last_error = (
+                    f"The provider took {format_money(taken, intent.currency)}; "
+                    f"the booking's price is {format_money(payment.amount_minor, payment.currency)}."
+                )
         changed = status != payment.status
         payment.status = status
-        payment.last_error = intent.last_error
-        payment.save(update_fields=["status", "last_error", "updated_at"])
+        payment.save(update_fields=["status", "last_error", "received_minor", "received_currency", "updated_at"])
         return PaymentChange(
             payment,
             newly_succeeded=changed and status == Payment.Status.SUCCEEDED,
             newly_failed=changed and status == Payment.Status.FAILED,
+            newly_mismatched=changed and status == Payment.Status.MISMATCHED,
         )
 
 
-def refund_apply(*, info: RefundInfo) -> Refund | None:
-    """Bring our Refund to Stripe's current state; answers it when it has just succeeded."""
-    with transaction.atomic():
-        refund = Refund.objects.select_for_update().filter(refund_id=info.id).first()
-        if refund is None:
-            logger.warning("no refund of ours for %s", info.id)
-            return None
-        status = REFUND_STATUSES.get(info.status, Refund.Status.REQUESTED)
-        if refund.status == status or refund.status == Refund.Status.SUCCEEDED:
-            return None
-        refund.status = status
-        refund.save(update_fields=["status", "updated_at"])
-        return refund if status == Refund.Status.SUCCEEDED else None
+def payment_lock_unsettled(*, payment_id: int) -> Payment | None:
+    """The payment, locked, if money was taken and nothing was done about it yet (inside the caller's transaction)."""
+    return (
+        Payment.objects.select_for_update()
+        .filter(
+            pk=payment_id, settled_at__isnull=True, status__in=[Payment.Status.SUCCEEDED, Payment.Status.MISMATCHED]
+        )
+        .first()
+    )
 
 
-def payments_in_doubt(*, before: dt.datetime) -> list[int]:
-    """Payments whose outcome we have not heard of since `before` (a webhook may have been lost)."""
+def payment_mark_settled(*, payment: Payment) -> None:
+    """The booking side has acted on the money taken (paid the booking, or sent the money back)."""
+    payment.settled_at = timezone.now()
+    Payment.objects.filter(pk=payment.pk).update(settled_at=payment.settled_at)
+
+
+def payments_unsettled(*, before: dt.datetime) -> list[int]:
+    """Payments that took money, untouched since `before`, whose booking side never acted on it."""
+    return list(
+        Payment.objects.filter(
+            status__in=[Payment.Status.SUCCEEDED, Payment.Status.MISMATCHED],
+            settled_at__isnull=True,
+            updated_at__lt=before,
+        ).values_list("pk", flat=True)[:500]
+    )
+
+
+def payments_in_doubt(*, before: dt.datetime, booking_statuses: list[str]) -> list[int]:
+    """Open payments of bookings in `booking_statuses` whose outcome we have not heard of since `before` (a webhook
+    may have been lost)."""
     return list(
         Payment.objects.filter(
             status__in=[Payment.Status.PROCESSING, Payment.Status.CREATED],
             intent_id__isnull=False,
             updated_at__lt=before,
-            booking__status__in=[Booking.Status.HELD, Booking.Status.EXPIRED],
+            booking__status__in=booking_statuses,
         ).values_list("pk", flat=True)[:500]
     )
+
+
+def bookings_with_open_payments(*, before: dt.datetime, booking_statuses: list[str]) -> list[int]:
+    """Bookings in `booking_statuses` that still have a PaymentIntent that may take money, untouched since `before`."""
+    return list(
+        Payment.objects.filter(
+            status__in=OPEN_STATUSES,
+            intent_id__isnull=False,
+            updated_at__lt=before,
+            booking__status__in=booking_statuses,
+        )
+        .values_list("booking_id", flat=True)
+        .distinct()[:500]
+    )
+
+
+def payment_booking_id(*, intent_id: str) -> int | None:
+    """The booking a PaymentIntent of ours pays for; None when it is not ours."""
+    return Payment.objects.filter(intent_id=intent_id).values_list("booking_id", flat=True).first()
 
 
 def payment_fetch(*, payment_id: int) -> Intent:
     return payment_provider().retrieve_intent(Payment.objects.get(pk=payment_id).intent_id)
 
 
-# --- refunds ------------------------------------------------------------------------------------
+# --- what was paid, and what is left to give back -----------------------------------------------
 
 
 def booking_payment(*, booking_id: int) -> Payment | None:
@@ -287,43 +259,26 @@ def booking_payment(*, booking_id: int) -> Payment | None:
     return Payment.objects.filter(booking_id=booking_id, status=Payment.Status.SUCCEEDED).order_by("-attempt").first()
 
 
-def refund_request(*, payment: Payment, amount_minor: int, reason: str, key: str) -> Refund | None:
-    """Record a refund of `payment` and enqueue it; one per `key`, however often asked, and never more than
-    is left of the payment (a refund asked after part was given back gives back the rest)."""
-    if amount_minor <= 0:
-        return None
-    idempotency_key = f"maritime-refund-{key}"
-    with transaction.atomic():
-        # Two refunds asked at once wait for each other here, so both cannot take what is left.
-        Payment.objects.select_for_update().filter(pk=payment.pk).exists()
-        refund = Refund.objects.filter(idempotency_key=idempotency_key).first()
-        if refund:
-            return refund
-        amount_minor = min(amount_minor, payment_refundable(payment=payment))
-        if amount_minor <= 0:
-            return None
-        refund = Refund.objects.create(
-            idempotency_key=idempotency_key, payment=payment, amount_minor=amount_minor, currency=payment.currency,
-            reason=reason[:255],
-        )  # fmt: skip
-        enqueue_on_commit("payments.tasks.send_refund_task", refund_id=refund.pk)
-    return refund
+def payment_refunded(*, payment: Payment) -> int:
+    """What was given back of the payment, or is on its way back."""
+    asked = Refund.objects.filter(payment=payment, status__in=COUNTED_REFUNDS).aggregate(total=Sum("amount_minor"))
+    return asked["total"] or 0
+
+
+def payment_disputed(*, payment: Payment) -> int:
+    """What the traveller's bank holds back or took back through a dispute: not ours to refund meanwhile."""
+    held = Dispute.objects.filter(payment=payment, status__in=Dispute.FUNDS_HELD).aggregate(total=Sum("amount_minor"))
+    return held["total"] or 0
 
 
 def payment_refundable(*, payment: Payment) -> int:
-    """What is left to refund of the payment: its amount less every refund made or under way."""
-    counted = [Refund.Status.PENDING, Refund.Status.REQUESTED, Refund.Status.SUCCEEDED]
-    asked = Refund.objects.filter(payment=payment, status__in=counted).aggregate(total=Sum("amount_minor"))["total"]
-    return max(payment.amount_minor - (asked or 0), 0)
+    """What is left to refund of the payment: what was taken, less every refund made or under way and any amount
+    held in a dispute."""
+    return max(payment.taken_minor - payment_refunded(payment=payment) - payment_disputed(payment=payment), 0)
 
 
-def booking_refundable(*, booking_id: int) -> tuple[Payment, int]:
-    """The payment staff may give part of back, and how much is left of it; raises RefundNotAllowed saying why not."""
-    booking = Booking.objects.get(pk=booking_id)
-    if booking.status not in REFUNDABLE_STATUSES:
-        raise RefundNotAllowed(
-            _("A booking that is %(status)s was not paid.") % {"status": booking.get_status_display().lower()}
-        )
+def payment_refund_left(*, booking_id: int) -> tuple[Payment, int]:
+    """The payment that paid the booking and how much of it is left to give back; RefundNotAllowed saying why not."""
     payment = booking_payment(booking_id=booking_id)
     if payment is None:
         raise RefundNotAllowed(_("This booking has no successful payment to refund."))
@@ -331,6 +286,32 @@ def booking_refundable(*, booking_id: int) -> tuple[Payment, int]:
     if not left:
         raise RefundNotAllowed(_("Everything paid for this booking is refunded or being refunded."))
     return payment, left
+
+
+# --- refunds ------------------------------------------------------------------------------------
+
+
+def refund_request(*, payment: Payment, amount_minor: int, reason: str, key: str, cause: str) -> Refund | None:
+    """Record a refund of `payment` and enqueue it; one per `key`, however often asked, and never more than
+    is left of the payment (a refund asked after part was given back gives back the rest)."""
+    if amount_minor <= 0:
+        return None
+    idempotency_key = f"maritime-refund-{key}"
+    with transaction.atomic():
+        # Two refunds asked at once wait for each other here, so both cannot take what is left.
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        refund = Refund.objects.filter(idempotency_key=idempotency_key).first()
+        if refund:
+            return refund
+        amount_minor = min(amount_minor, payment_refundable(payment=payment))
+        if amount_minor <= 0:
+            return None
+        refund = Refund.objects.create(
+            idempotency_key=idempotency_key, payment=payment, amount_minor=amount_minor,
+            currency=payment.taken_currency, reason=reason[:255], cause=cause,
+        )  # fmt: skip
+        enqueue_on_commit("payments.tasks.send_refund_task", refund_id=refund.pk)
+    return refund
 
 
 def refund_request_amount(*, booking_id: int, amount_minor: int, reason: str, key: str) -> Refund:
@@ -342,14 +323,16 @@ def refund_request_amount(*, booking_id: int, amount_minor: int, reason: str, ke
     if repeated:
         return repeated  # the same form sent twice
     with transaction.atomic():
-        payment, _left = booking_refundable(booking_id=booking_id)
+        payment, _left = payment_refund_left(booking_id=booking_id)
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
         left = payment_refundable(payment=payment)
         if amount_minor > left:
             raise RefundNotAllowed(
-                _("At most %(left)s is left to refund.") % {"left": format_money(left, payment.currency)}
+                _("At most %(left)s is left to refund.") % {"left": format_money(left, payment.taken_currency)}
             )
-        return refund_request(payment=payment, amount_minor=amount_minor, reason=reason, key=key)
+        return refund_request(
+            payment=payment, amount_minor=amount_minor, reason=reason, key=key, cause=Refund.Cause.STAFF
+        )
 
 
 def refund_send(*, refund_id: int) -> RefundInfo | None:
@@ -365,6 +348,50 @@ def refund_send(*, refund_id: int) -> RefundInfo | None:
     return info
 
 
+def refund_apply(*, info: RefundInfo) -> RefundChange | None:
+    """Bring our Refund to Stripe's current state, under its row lock; None when the refund is of no payment of ours.
+
+    A refund of one of our payments that we did not ask for (made in the Stripe dashboard) is recorded as a refund
+    of ours, so that it counts against what is left to give back.
+    """
+    with transaction.atomic():
+        refund = _refund_of(info)
+        created = False
+        if refund is None:
+            payment = Payment.objects.select_for_update().filter(intent_id=info.payment_intent).first()
+            if payment is None:
+                logger.warning("no refund or payment of ours for %s", info.id)
+                return None
+            refund, created = Refund.objects.get_or_create(
+                refund_id=info.id,
+                defaults={
+                    "payment": payment, "amount_minor": info.amount_minor,
+                    "currency": info.currency or payment.taken_currency,
+                    "reason": "made at the provider (Stripe dashboard)", "cause": Refund.Cause.PROVIDER,
+                    "idempotency_key": f"provider-{info.id}", "status": Refund.Status.REQUESTED,
+                },
+            )  # fmt: skip
+            refund = Refund.objects.select_for_update().get(pk=refund.pk)
+        status = REFUND_STATUSES.get(info.status, Refund.Status.REQUESTED)
+        if refund.status == status or refund.status == Refund.Status.SUCCEEDED:
+            return RefundChange(refund, newly_succeeded=False, created=created)
+        refund.status = status
+        refund.save(update_fields=["status", "updated_at"])
+        return RefundChange(refund, newly_succeeded=status == Refund.Status.SUCCEEDED, created=created)
+
+
+def _refund_of(info: RefundInfo) -> Refund | None:
+    """Our row for the provider's refund: by its id, or — when the provider's answer to our request was lost and
+    the id never stored — by the key we asked it with."""
+    refund = Refund.objects.select_for_update().filter(refund_id=info.id).first()
+    key = info.metadata.get(REFUND_KEY_METADATA)
+    if refund is None and key:
+        refund = Refund.objects.select_for_update().filter(idempotency_key=key).first()
+        if refund is not None and not refund.refund_id:
+            Refund.objects.filter(pk=refund.pk).update(refund_id=info.id)
+    return refund
+
+
 def refund_failed(*, refund_id: int, error: Exception) -> None:
     Refund.objects.filter(pk=refund_id).update(status=Refund.Status.FAILED, last_error=str(error)[:255])
 
@@ -377,3 +404,35 @@ def booking_refunded_in_full(*, booking_id: int) -> bool:
     """Every refund asked for the booking has gone through."""
     refunds = Refund.objects.filter(payment__booking_id=booking_id)
     return refunds.exists() and not refunds.exclude(status=Refund.Status.SUCCEEDED).exists()
+
+
+# --- disputes -----------------------------------------------------------------------------------
+
+
+def dispute_apply(*, info: DisputeInfo) -> DisputeChange | None:
+    """Record the dispute as Stripe tells it now, under its row lock; None when it is about no payment of ours."""
+    with transaction.atomic():
+        payment = Payment.objects.filter(intent_id=info.payment_intent).first() if info.payment_intent else None
+        if payment is None:
+            logger.warning("no payment of ours for dispute %s", info.id)
+            return None
+        dispute, created = Dispute.objects.get_or_create(
+            dispute_id=info.id,
+            defaults={
+                "payment": payment, "amount_minor": info.amount_minor, "currency": info.currency,
+                "reason": info.reason[:64], "status": info.status, "evidence_due_by": info.evidence_due_by,
+            },
+        )  # fmt: skip
+        if created:
+            return DisputeChange(dispute, created=True, status_changed=True, previous_status="")
+        dispute = Dispute.objects.select_for_update().get(pk=dispute.pk)
+        previous = dispute.status
+        dispute.status, dispute.amount_minor = info.status, info.amount_minor
+        dispute.reason, dispute.evidence_due_by = info.reason[:64], info.evidence_due_by
+        dispute.save(update_fields=["status", "amount_minor", "reason", "evidence_due_by", "updated_at"])
+        return DisputeChange(dispute, created=False, status_changed=previous != info.status, previous_status=previous)
+
+
+def bookings_disputed() -> Q:
+    """A filter of bookings with a dispute still open on one of their payments (for staff's lists)."""
+    return Q(payments__disputes__status__in=Dispute.OPEN_STATUSES)

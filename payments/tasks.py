@@ -5,7 +5,7 @@ from django.db import InterfaceError, OperationalError
 
 from bookings import workflows
 from maritime.celery import failed_for_good
-from payments import services
+from payments import webhooks
 from payments.providers import TRANSIENT_STRIPE_ERRORS
 
 TRANSIENT_ERRORS = (*TRANSIENT_STRIPE_ERRORS, OperationalError, InterfaceError)
@@ -17,13 +17,14 @@ STRIPE_RATE_LIMIT = "10/s"
 class WebhookTask(Task):
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         # Visible on the event in the admin; the sweeper enqueues it again later.
-        services.webhook_event_failed(event_id=kwargs["event_id"], error=exc)
+        webhooks.webhook_event_failed(event_id=kwargs["event_id"], error=exc)
 
 
 @shared_task(
     bind=True,
     base=WebhookTask,
-    autoretry_for=TRANSIENT_ERRORS,
+    # An event about an object not known yet is tried again a few times, then closed by the flow itself.
+    autoretry_for=(*TRANSIENT_ERRORS, workflows.EventNotYetResolved),
     retry_backoff=True,
     retry_backoff_max=300,
     max_retries=5,
@@ -64,8 +65,21 @@ def reconcile_payment_task(self, *, payment_id: int) -> None:
 
 
 @shared_task(bind=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=300, max_retries=5)
+def settle_payment_task(self, *, payment_id: int) -> None:
+    """Money taken and not acted on yet: pay the booking, or give the money back."""
+    workflows.payment_settle(payment_id=payment_id)
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=5,
+    rate_limit=STRIPE_RATE_LIMIT,
+)
 def cancel_open_payments_task(self, *, booking_id: int) -> int:
-    return services.payments_cancel_open(booking_id=booking_id)
+    return workflows.booking_payments_cancel(booking_id=booking_id)
 
 
 @shared_task

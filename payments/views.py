@@ -19,7 +19,8 @@ from maritime.queue import enqueue_on_commit
 from payments.demo import TEST_CARDS, demo_deliver, demo_pay
 from payments.models import INTENT_ID, Payment
 from payments.providers import payment_provider
-from payments.services import InvalidWebhook, PaymentNotAllowed, webhook_receive
+from payments.services import PaymentNotAllowed
+from payments.webhooks import InvalidWebhook, webhook_receive
 
 logger = logging.getLogger(__name__)
 

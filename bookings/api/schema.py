@@ -181,6 +181,11 @@ BOOKING_EXAMPLE = OpenApiExample(
         "events": [
             {"from": None, "to": "held", "at": "2027-06-01T09:30:00+00:00", "by": "traveller", "reason": "places held"}
         ],
-        "refund_if_cancelled_now": {"amount_minor": 0, "currency": "EUR"},
+        "refund_if_cancelled_now": {
+            "amount_minor": 0,
+            "currency": "EUR",
+            "reason": "not_paid",
+            "message": "Nothing has been paid, so there is nothing to refund.",
+        },
     },
 )

@@ -10,14 +10,13 @@ so an app can show a booked sailing with the code that shows a found one.
 
 import datetime as dt
 
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from bookings import workflows
 from bookings.access import access_token
 from bookings.models import Booking, BookingEvent, BookingLeg
-from bookings.policy import refund_due
 from bookings.requests import MAX_PETS
 from bookings.services import Cancellation
 from ferries.api.serializers import MoneySerializer, OperatorRefSerializer, PortRefSerializer, PriceLineSerializer
@@ -237,19 +236,36 @@ class BookingCreatedOutputSerializer(BookingOutputSerializer):
         return access_token(booking)
 
 
+@extend_schema_serializer(component_name="RefundQuote")
+class RefundQuoteOutputSerializer(MoneySerializer):
+    reason = serializers.ChoiceField(
+        choices=[
+            ("policy", "What the fare's cancellation conditions give back."),
+            ("policy_none", "The fare's conditions give nothing back this close to departure."),
+            ("reduced_by_refunds", "What the conditions give back, less what was already refunded."),
+            ("already_refunded", "What the conditions give back was already refunded."),
+            ("disputed", "Less an amount the traveller's bank holds in a dispute."),
+            ("not_paid", "Nothing was paid."),
+            ("not_active", "The booking no longer travels: it cannot be cancelled."),
+        ],
+        help_text="Why the amount is what it is.",
+    )
+    message = serializers.CharField(help_text="The reason in words, in the request's language.")
+
+
 @extend_schema_serializer(component_name="Booking")
 class BookingDetailOutputSerializer(BookingOutputSerializer):
     events = EventOutputSerializer(many=True, help_text="Every change of status, oldest first.")
     refund_if_cancelled_now = serializers.SerializerMethodField(
-        help_text="What cancelling now would give back, by the fare's cancellation policy (0 while unpaid). "
-        "Null once the booking no longer travels."
+        help_text="What cancelling now would give back: what the fare's cancellation conditions allow, less what "
+        "was already refunded — the amount `POST …/cancel` then refunds. 0, with its reason, while unpaid or once "
+        "the booking no longer travels."
     )
 
-    @extend_schema_field(MoneySerializer(allow_null=True))
-    def get_refund_if_cancelled_now(self, booking: Booking) -> dict | None:
-        if not booking.is_active:
-            return None
-        return money(refund_due(booking=booking, at=timezone.now()), booking.currency)
+    @extend_schema_field(RefundQuoteOutputSerializer)
+    def get_refund_if_cancelled_now(self, booking: Booking) -> dict:
+        quote = workflows.booking_refund_quote(booking=booking)
+        return money(quote.amount_minor, quote.currency) | {"reason": quote.reason, "message": quote.message}
 
 
 @extend_schema_serializer(component_name="Cancellation")
@@ -257,8 +273,9 @@ class CancellationOutputSerializer(serializers.Serializer):
     reference = serializers.CharField(source="booking.reference")
     status = serializers.ChoiceField(choices=Booking.Status.choices, source="booking.status")
     refund = serializers.SerializerMethodField(
-        help_text="Given back to the card that paid, by the fare's cancellation policy; 0 when nothing was paid "
-        "or the booking was already cancelled."
+        help_text="Given back to the card that paid: what the fare's cancellation conditions allow, less what was "
+        "already refunded (the booking's `refund_if_cancelled_now`); 0 when nothing was paid or the booking was "
+        "already cancelled."
     )
 
     @extend_schema_field(MoneySerializer)

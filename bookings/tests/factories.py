@@ -7,7 +7,7 @@ from bookings.models import Booking
 from bookings.requests import parse_booking_request
 from bookings.services import booking_create
 from ferries.tests.factories import sailing_factory
-from payments.models import Payment
+from payments.models import DemoIntent, Payment
 from payments.services import payment_start
 
 ADULT = {
@@ -63,3 +63,12 @@ def pay(fake_stripe, booking: Booking) -> Payment:
     workflows.payment_reconcile(payment_id=payment.pk)
     payment.refresh_from_db()
     return payment
+
+
+def pay_with_demo_card(booking: Booking) -> Booking:
+    """Pay the booking with the demo provider's good card, as its webhook would have it: the booking is paid."""
+    payment = payment_start(booking_id=booking.pk)
+    DemoIntent.objects.filter(intent_id=payment.intent_id).update(status="succeeded")
+    workflows.payment_reconcile(payment_id=payment.pk)
+    booking.refresh_from_db()
+    return booking

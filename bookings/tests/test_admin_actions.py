@@ -199,7 +199,10 @@ def test_the_traveller_is_e_mailed_once_stripe_has_made_the_refund(admin_client,
     assert made.status == Refund.Status.SUCCEEDED
     assert [r["amount"] for r in fake_stripe.refunds.values()] == [1250]
     notice = Email.objects.get(booking=booking, kind=Email.Kind.REFUND)
-    assert (notice.details, notice.status) == ({"refund_minor": 1250}, Email.Status.SENT)
+    assert (notice.details, notice.status) == (
+        {"refund_minor": 1250, "currency": "EUR", "cause": Refund.Cause.STAFF},
+        Email.Status.SENT,
+    )
     assert Booking.objects.get(pk=booking.pk).status == S.CONFIRMED
 
 

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from bookings.access import access_token
 from bookings.models import Booking, BookingEvent, Passenger
 from bookings.services import booking_transition
-from bookings.tests.factories import ADULT, CHILD, INFANT, held_booking, request_data
+from bookings.tests.factories import ADULT, CHILD, INFANT, held_booking, pay, pay_with_demo_card, request_data
 from ferries.choices import Resource
 from ferries.models import CapacityHold, Sailing, SailingInventory
 from ferries.tests.factories import OperatorFactory, RouteFactory, VesselFactory, sailing_factory
@@ -91,8 +91,7 @@ def assert_documented(openapi: dict, method: str, path: str, response) -> None:
 
 
 def paid(booking: Booking) -> Booking:
-    Booking.objects.filter(pk=booking.pk).update(status=Booking.Status.PAID)
-    return booking
+    return pay_with_demo_card(booking)
 
 
 # --- making a booking ---------------------------------------------------------------------------------
@@ -463,10 +462,12 @@ def test_a_token_that_is_not_a_users_is_refused_whether_or_not_the_booking_exist
 # --- reading a booking --------------------------------------------------------------------------------
 
 
-def test_a_booking_is_read_with_its_history_and_what_cancelling_now_would_refund(api, openapi, amira, outbound):
+def test_a_booking_is_read_with_its_history_and_what_cancelling_now_would_refund(
+    api, openapi, amira, outbound, fake_stripe
+):
     booking = held_booking(outbound, vehicle=CAR)
     Booking.objects.filter(pk=booking.pk).update(owner=amira)
-    booking_transition(booking_id=booking.pk, to=Booking.Status.PAID, actor="stripe", reason="payment")
+    pay(fake_stripe, booking)
     booking_transition(booking_id=booking.pk, to=Booking.Status.CONFIRMED, actor="operator", reason="confirmed")
 
     response = read(api, booking, **signed_in(amira))
@@ -477,22 +478,33 @@ def test_a_booking_is_read_with_its_history_and_what_cancelling_now_would_refund
     assert body["status"] == "confirmed"
     assert body["hold_expires_at"] is None
     assert [(e["from"], e["to"]) for e in body["events"]] == [(None, "held"), ("held", "paid"), ("paid", "confirmed")]
-    assert body["refund_if_cancelled_now"] == {"amount_minor": 25000, "currency": "EUR"}
+    assert body["refund_if_cancelled_now"] == {
+        "amount_minor": 25000,
+        "currency": "EUR",
+        "reason": "policy",
+        "message": "What the fare's conditions give back.",
+    }
     assert body["vehicle"] == CAR
 
 
-def test_an_unpaid_booking_would_refund_nothing(api, amiras_booking, amira):
+def test_an_unpaid_booking_would_refund_nothing_and_says_why(api, amiras_booking, amira):
     body = read(api, amiras_booking, **signed_in(amira)).json()
 
-    assert body["refund_if_cancelled_now"] == {"amount_minor": 0, "currency": "EUR"}
+    assert body["refund_if_cancelled_now"] == {
+        "amount_minor": 0,
+        "currency": "EUR",
+        "reason": "not_paid",
+        "message": "Nothing has been paid, so there is nothing to refund.",
+    }
 
 
-def test_a_booking_that_no_longer_travels_has_no_refund_to_offer(api, amiras_booking, amira):
+def test_a_booking_that_no_longer_travels_offers_no_refund_and_says_why(api, amiras_booking, amira):
     Booking.objects.filter(pk=amiras_booking.pk).update(status=Booking.Status.EXPIRED)
 
     body = read(api, amiras_booking, **signed_in(amira)).json()
 
-    assert body["refund_if_cancelled_now"] is None
+    assert body["refund_if_cancelled_now"]["amount_minor"] == 0
+    assert body["refund_if_cancelled_now"]["reason"] == "not_active"
 
 
 def test_the_history_says_who_acted_only_in_general_terms(api, amiras_booking, amira):

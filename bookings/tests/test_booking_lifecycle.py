@@ -10,7 +10,7 @@ from bookings.models import Booking, BookingEvent
 from bookings.policy import refund_due
 from bookings.services import TransitionNotAllowed, booking_transition
 from bookings.tasks import confirm_booking_with_operator_task, expire_holds_task
-from bookings.tests.factories import held_booking
+from bookings.tests.factories import held_booking, pay_with_demo_card
 from ferries.choices import Resource
 from ferries.models import CapacityHold, SailingInventory
 from ferries.services import capacity_holds_expire
@@ -83,10 +83,7 @@ def test_expiry_releases_the_places_of_overdue_holds_only():
 @pytest.fixture
 def paid_booking():
     sailing = sailing_factory(departs_in=dt.timedelta(days=30))
-    booking = held_booking(sailing)
-    Booking.objects.filter(pk=booking.pk).update(status=S.PAID)
-    booking.refresh_from_db()
-    return booking
+    return pay_with_demo_card(held_booking(sailing))
 
 
 @pytest.mark.django_db

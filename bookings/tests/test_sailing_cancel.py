@@ -150,8 +150,8 @@ def test_bookings_are_cancelled_refunded_in_full_and_e_mailed_and_other_sailings
     assert [r["amount"] for r in fake_stripe.refunds.values()] == [10000], "in full: the policy would give half"
     notices = Email.objects.filter(kind=Email.Kind.CANCELLATION).order_by("booking_id")
     assert [(e.booking_id, e.details, e.status) for e in notices] == [
-        (paid.pk, {"refund_minor": 10000}, Email.Status.SENT),
-        (held.pk, {"refund_minor": 0}, Email.Status.SENT),
+        (paid.pk, {"refund_minor": 10000, "refunded_before_minor": 0, "paid": True}, Email.Status.SENT),
+        (held.pk, {"refund_minor": 0, "refunded_before_minor": 0, "paid": False}, Email.Status.SENT),
     ]
     assert Email.objects.filter(booking=paid, kind=Email.Kind.REFUND).exists()
     assert sorted(m.to[0] for m in mailoutbox) == ["amira@example.com"] * 3
@@ -172,7 +172,7 @@ def test_a_booking_given_part_back_before_the_sailing_was_cancelled_is_given_the
 
     assert sorted(payment.refunds.values_list("amount_minor", flat=True)) == [3000, 7000]
     notice = Email.objects.get(booking=booking, kind=Email.Kind.CANCELLATION)
-    assert notice.details == {"refund_minor": 7000}
+    assert notice.details == {"refund_minor": 7000, "refunded_before_minor": 3000, "paid": True}
 
 
 def test_the_task_leaves_a_booking_whose_sailings_run(sailing):

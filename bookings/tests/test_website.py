@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bookings.models import Booking, Passenger
-from bookings.tests.factories import born_years_before, held_booking
+from bookings.tests.factories import born_years_before, held_booking, pay_with_demo_card
 from ferries.choices import Resource
 from ferries.models import CapacityHold, Route, SailingInventory
 from ferries.tests.factories import VesselFactory, sailing_factory
@@ -505,8 +505,7 @@ def test_cancelling_a_held_booking_asks_to_confirm_then_frees_the_places(client,
 
 def test_cancelling_a_paid_booking_shows_the_refund_the_policy_gives_now(client, tunis_marseille):
     sailing = sailing_at(tunis_marseille)
-    booking = book(client, sailing)
-    Booking.objects.filter(pk=booking.pk).update(status=Booking.Status.PAID)
+    booking = pay_with_demo_card(book(client, sailing))
 
     page = client.get(reverse("booking_detail", kwargs={"reference": booking.reference}))
     response = client.post(cancel_url(booking), follow=True)

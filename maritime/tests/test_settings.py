@@ -135,7 +135,7 @@ STORE_A_WEBHOOK_TWICE = """
 import json, stripe
 from payments.demo import webhook_secret
 from payments.models import WebhookEvent
-from payments.services import webhook_receive
+from payments.webhooks import webhook_receive
 event = {"id": "evt_embedded", "object": "event", "type": "charge.succeeded",
          "data": {"object": {"id": "ch_embedded", "object": "charge"}}}
 payload = json.dumps(event)

@@ -8,7 +8,8 @@ from django_celery_results.models import TaskResult
 from bookings.models import Booking
 from bookings.tests.factories import ADULT, held_booking
 from payments.demo import demo_pay
-from payments.services import payment_start, webhook_receive
+from payments.services import payment_start
+from payments.webhooks import webhook_receive
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

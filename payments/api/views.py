@@ -17,7 +17,8 @@ from payments.api.serializers import DemoCardInputSerializer, DemoCardOutputSeri
 from payments.demo import demo_pay
 from payments.models import INTENT_ID, Payment
 from payments.providers import payment_provider
-from payments.services import PaymentNotAllowed, webhook_receive
+from payments.services import PaymentNotAllowed
+from payments.webhooks import webhook_receive
 
 NOT_PAYABLE_RESPONSE = error_response(
     "The booking cannot be paid now: its hold expired, it was cancelled or paid, "

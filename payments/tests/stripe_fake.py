@@ -1,21 +1,23 @@
 """Stripe's HTTP API, answered locally for tests: the real `stripe` SDK talks to it over a socket.
 
-It keeps PaymentIntents and Refunds in memory, replays answers for a repeated Idempotency-Key as
+It keeps PaymentIntents, Refunds and Disputes in memory, replays answers for a repeated Idempotency-Key as
 Stripe does, and can drop the connection after doing the work (`drop_next`), which is how a lost
-answer looks to the SDK.
+answer looks to the SDK. `dashboard_refund` and `open_dispute` play what happens at Stripe without us.
 """
 
 import json
 import secrets
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 
 class FakeStripe:
     def __init__(self):
         self.intents: dict[str, dict] = {}
         self.refunds: dict[str, dict] = {}
+        self.disputes: dict[str, dict] = {}
         self.replies: dict[str, tuple[int, dict]] = {}
         self.requests: list[tuple[str, str]] = []
         self.drop_next = 0
@@ -37,14 +39,40 @@ class FakeStripe:
         intent = self.intents[intent_id]
         intent["status"] = status
         intent["last_payment_error"] = {"message": error} if error else None
+        intent["amount_received"] = intent["amount"] if status == "succeeded" else 0
         return intent
+
+    def dashboard_refund(self, intent_id: str, amount: int, status: str = "succeeded") -> dict:
+        """Staff refund part of a payment in Stripe's dashboard: a refund without our metadata."""
+        with self.lock:
+            return self._new_refund(self.intents[intent_id], amount, {}, status)
+
+    def open_dispute(self, intent_id: str, *, amount: int | None = None, status: str = "needs_response") -> dict:
+        """The cardholder's bank disputes the payment."""
+        intent = self.intents[intent_id]
+        dispute_id = "dp_" + secrets.token_hex(12)
+        self.disputes[dispute_id] = {
+            "id": dispute_id, "object": "dispute", "amount": amount or intent["amount"],
+            "currency": intent["currency"], "reason": "fraudulent", "status": status,
+            "payment_intent": intent_id, "charge": "ch_" + secrets.token_hex(12),
+            "evidence_details": {"due_by": int(time.time()) + 7 * 86400},
+        }  # fmt: skip
+        return self.disputes[dispute_id]
+
+    def _new_refund(self, intent: dict, amount: int, metadata: dict, status: str = "succeeded") -> dict:
+        refund_id = "re_" + secrets.token_hex(12)
+        self.refunds[refund_id] = {
+            "id": refund_id, "object": "refund", "amount": amount, "currency": intent["currency"],
+            "status": status, "payment_intent": intent["id"], "metadata": metadata,
+        }  # fmt: skip
+        return self.refunds[refund_id]
 
     def handle(self, method: str, path: str, form: dict, key: str | None) -> tuple[int, dict]:
         with self.lock:
             self.requests.append((method, path))
             if key and key in self.replies:
                 return self.replies[key]
-            reply = self._route(method, path, form)
+            reply = self._route(method, urlsplit(path).path, form | dict(parse_qsl(urlsplit(path).query)))
             if key and method == "POST":
                 self.replies[key] = reply
             return reply
@@ -60,8 +88,9 @@ class FakeStripe:
                 "currency": form["currency"],
                 "status": "requires_payment_method",
                 "client_secret": f"{intent_id}_secret_{secrets.token_hex(8)}",
-                "metadata": {k[9:-1]: v for k, v in form.items() if k.startswith("metadata[")},
+                "metadata": _metadata(form),
                 "last_payment_error": None,
+                "amount_received": 0,
             }
             return 200, self.intents[intent_id]
         if parts[1] == "payment_intents" and len(parts) >= 3:
@@ -75,15 +104,23 @@ class FakeStripe:
             return 200, intent
         if parts[1] == "refunds" and method == "POST":
             intent = self.intents[form["payment_intent"]]
-            refund_id = "re_" + secrets.token_hex(12)
-            self.refunds[refund_id] = {
-                "id": refund_id, "object": "refund", "amount": int(form.get("amount", intent["amount"])),
-                "status": "succeeded", "payment_intent": intent["id"],
-            }  # fmt: skip
-            return 200, self.refunds[refund_id]
+            return 200, self._new_refund(intent, int(form.get("amount", intent["amount"])), _metadata(form))
+        if parts[1] == "refunds" and len(parts) == 2:
+            listed = [r for r in self.refunds.values() if r["payment_intent"] == form.get("payment_intent")]
+            return 200, {"object": "list", "data": listed, "has_more": False, "url": "/v1/refunds"}
         if parts[1] == "refunds" and len(parts) == 3:
+            if parts[2] not in self.refunds:
+                return 404, _error("resource_missing", f"No such refund: '{parts[2]}'")
             return 200, self.refunds[parts[2]]
+        if parts[1] == "disputes" and len(parts) == 3:
+            if parts[2] not in self.disputes:
+                return 404, _error("resource_missing", f"No such dispute: '{parts[2]}'")
+            return 200, self.disputes[parts[2]]
         return 404, _error("resource_missing", f"Unknown path {path}")
+
+
+def _metadata(form: dict) -> dict:
+    return {k[9:-1]: v for k, v in form.items() if k.startswith("metadata[")}
 
 
 def _error(code: str, message: str) -> dict:
@@ -103,7 +140,7 @@ def _handler(fake: FakeStripe):
             self._answer("POST", dict(parse_qsl(body)))
 
         def _answer(self, method, form):
-            status, body = fake.handle(method, self.path.split("?")[0], form, self.headers.get("Idempotency-Key"))
+            status, body = fake.handle(method, self.path, form, self.headers.get("Idempotency-Key"))
             with fake.lock:
                 drop = fake.drop_next > 0
                 fake.drop_next = max(fake.drop_next - 1, 0)

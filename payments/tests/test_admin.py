@@ -11,7 +11,7 @@ def recorded(fake_stripe):
     payment = payment_start(booking_id=booking.pk)
     Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.SUCCEEDED)
     payment.refresh_from_db()
-    refund_request(payment=payment, amount_minor=500, reason="goodwill", key="t")
+    refund_request(payment=payment, amount_minor=500, reason="goodwill", key="t", cause="staff")
     WebhookEvent.objects.create(event_id="evt_1", type="payment_intent.succeeded", payload={})
     return booking
 

@@ -6,13 +6,7 @@ from bookings import workflows
 from bookings.models import Booking
 from bookings.tests.factories import held_booking, pay
 from payments.models import Refund
-from payments.services import (
-    RefundNotAllowed,
-    booking_refundable,
-    payment_refundable,
-    refund_request,
-    refund_request_amount,
-)
+from payments.services import RefundNotAllowed, payment_refundable, refund_request, refund_request_amount
 
 pytestmark = pytest.mark.django_db
 
@@ -24,23 +18,23 @@ def payment(fake_stripe):
 
 
 def test_a_refund_asked_after_part_was_given_back_gives_back_the_rest(payment):
-    refund_request(payment=payment, amount_minor=3000, reason="goodwill", key="goodwill")
+    refund_request(payment=payment, amount_minor=3000, reason="goodwill", key="goodwill", cause="staff")
 
-    rest = refund_request(payment=payment, amount_minor=10000, reason="cancelled", key="cancel")
+    rest = refund_request(payment=payment, amount_minor=10000, reason="cancelled", key="cancel", cause="staff")
 
     assert rest.amount_minor == 7000
     assert payment_refundable(payment=payment) == 0
 
 
 def test_nothing_is_refunded_once_everything_was(payment):
-    refund_request(payment=payment, amount_minor=10000, reason="cancelled", key="cancel")
+    refund_request(payment=payment, amount_minor=10000, reason="cancelled", key="cancel", cause="staff")
 
-    assert refund_request(payment=payment, amount_minor=500, reason="again", key="other") is None
+    assert refund_request(payment=payment, amount_minor=500, reason="again", key="other", cause="staff") is None
     assert Refund.objects.count() == 1
 
 
 def test_a_failed_refund_does_not_count_against_what_is_left(payment):
-    refund_request(payment=payment, amount_minor=10000, reason="cancelled", key="cancel")
+    refund_request(payment=payment, amount_minor=10000, reason="cancelled", key="cancel", cause="staff")
     Refund.objects.update(status=Refund.Status.FAILED)
 
     assert payment_refundable(payment=payment) == 10000
@@ -69,15 +63,15 @@ def test_a_booking_that_was_not_paid_has_nothing_to_refund(fake_stripe, status):
     Booking.objects.filter(pk=booking.pk).update(status=status)
 
     with pytest.raises(RefundNotAllowed, match="was not paid"):
-        booking_refundable(booking_id=booking.pk)
+        workflows.booking_refundable(booking_id=booking.pk)
 
 
 def test_a_failed_booking_whose_refund_failed_at_stripe_can_be_refunded_by_hand(payment):
     workflows.booking_confirmation_failed(booking_id=payment.booking_id, reason="OperatorRefused: sold out")
     assert Booking.objects.get(pk=payment.booking_id).status == Booking.Status.FAILED
     with pytest.raises(RefundNotAllowed, match="Everything paid"):
-        booking_refundable(booking_id=payment.booking_id)
+        workflows.booking_refundable(booking_id=payment.booking_id)
 
     Refund.objects.update(status=Refund.Status.FAILED)
 
-    assert booking_refundable(booking_id=payment.booking_id) == (payment, 10000)
+    assert workflows.booking_refundable(booking_id=payment.booking_id) == (payment, 10000)
