@@ -62,7 +62,7 @@ def load_factor(held: int, sold: int, capacity: int, *, scale: int = 1, unit: st
 
 @admin.register(Operator)
 class OperatorAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "integration", "active"]
+    list_display = ["code", "name", "integration", "check_in_closes_minutes", "active"]
     list_display_links = ["code", "name"]
     list_editable = ["active"]
     list_filter = ["integration", "active"]
@@ -73,10 +73,20 @@ class OperatorAdmin(admin.ModelAdmin):
 
 @admin.register(Port)
 class PortAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "country", "time_zone"]
+    list_display = ["code", "name", "country", "time_zone", "terminal", "check_in_closes_minutes"]
     list_display_links = ["code", "name"]
     list_filter = ["country"]
-    search_fields = ["code", "name"]
+    search_fields = ["code", "name", "terminal"]
+    fieldsets = [
+        (None, {"fields": ["code", "name", "country", "time_zone"]}),
+        (
+            _("Check-in"),
+            {
+                "fields": ["terminal", "terminal_address", "check_in_closes_minutes"],
+                "description": _("Printed on the e-tickets of departures from this port."),
+            },
+        ),
+    ]
 
 
 class VesselAccommodationInline(admin.TabularInline):

@@ -43,6 +43,24 @@ PORTS = [
     ("GRPAS", "Patras", "GR", "Europe/Athens"),
 ]
 
+# Where travellers check in at each port, and the ports whose border and customs controls make check-in close
+# earlier than the operators' own time (minutes before departure).
+TERMINALS = {
+    "TNTUN": ("Gare maritime de La Goulette", "Port de La Goulette, 2060 La Goulette", 180),
+    "FRMRS": ("Terminal Cap Janet", "Chemin du Littoral, 13015 Marseille", None),
+    "ITGOA": ("Terminal Traghetti", "Via Milano 51, 16126 Genova", None),
+    "ITCIV": ("Darsena Traghetti", "Porto di Civitavecchia, 00053 Civitavecchia", None),
+    "ITPMO": ("Stazione Marittima", "Via Francesco Crispi, 90133 Palermo", None),
+    "ITCTA": ("Stazione Marittima", "Via Dusmet, 95131 Catania", None),
+    "ITBRI": ("Terminal Passeggeri, Molo San Vito", "Porto di Bari, 70122 Bari", None),
+    "ESBCN": ("Terminal Ferry de Barcelona", "Moll de Sant Bertran 3, 08039 Barcelona", None),
+    "ESALG": ("Estación Marítima", "Avenida de la Hispanidad 2, 11207 Algeciras", None),
+    "MAPTM": ("Tanger Med Passagers", "Port Tanger Med, Ksar Sghir", 120),
+    "DZALG": ("Gare maritime d'Alger", "Port d'Alger, 16000 Alger", 180),
+    "MTMLA": ("Sea Passenger Terminal", "Valletta Waterfront, Floriana FRN 1913", None),
+    "GRPAS": ("Νέος Λιμένας Πατρών", "Ακτή Δυμαίων, 263 33 Πάτρα", None),
+}
+
 OPERATORS = [
     ("CTN", "Compagnie Tunisienne de Navigation"),
     ("CLN", "Corsica Linea"),
@@ -53,6 +71,8 @@ OPERATORS = [
     ("MIN", "Minoan Lines"),
     ("FRS", "FRS Iberia"),
 ]
+# Minutes before departure at which each operator closes check-in (vehicles and foot passengers alike).
+CHECK_IN_MINUTES = {"CTN": 120, "CLN": 90, "GNV": 120, "GRM": 120, "AFE": 120, "VIR": 45, "MIN": 90, "FRS": 60}
 
 
 @dataclass(frozen=True)
@@ -146,12 +166,16 @@ def seed_network(*, seed: int, days: int, today: dt.date, progress: Callable[[It
     rng = random.Random(seed)
     added = {"operators": 0, "ports": 0, "vessels": 0, "routes": 0, "fares": 0, "sailings": 0}
     with transaction.atomic():
-        operators = {code: _get_or_create(Operator, added, "operators", code=code, defaults={"name": name})
-                     for code, name in OPERATORS}  # fmt: skip
+        operators = {
+            code: _get_or_create(Operator, added, "operators", code=code,
+                                 defaults={"name": name, "check_in_closes_minutes": CHECK_IN_MINUTES[code]})
+            for code, name in OPERATORS
+        }  # fmt: skip
         ports = {
             code: _get_or_create(Port, added, "ports", code=code, defaults={"name": n, "country": c, "time_zone": tz})
             for code, n, c, tz in PORTS
         }
+        _terminals(ports)
         vessels = _vessels(operators, rng, added)
         routes = _routes(operators, ports, added)
         for spec_routes in routes.values():
@@ -166,6 +190,15 @@ def _get_or_create(model, added: dict, kind: str, **lookup):
     obj, created = model.objects.get_or_create(**lookup)
     added[kind] += created
     return obj
+
+
+def _terminals(ports: dict[str, Port]) -> None:
+    """Terminals for ports that have none yet, including those of a demo database made before ports had them."""
+    for code, (terminal, address, minutes) in TERMINALS.items():
+        if not ports[code].terminal:
+            Port.objects.filter(pk=ports[code].pk).update(
+                terminal=terminal, terminal_address=address, check_in_closes_minutes=minutes
+            )
 
 
 def _vessels(operators: dict, rng: random.Random, added: dict) -> dict[str, list[Vessel]]:

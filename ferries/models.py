@@ -4,10 +4,11 @@ Money is an integer amount in minor units (cents) with an ISO currency; times ar
 database and shown in the port's own time zone.
 """
 
+import datetime as dt
 import zoneinfo
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -15,6 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from ferries.choices import CABIN_BERTHS, Accommodation, Country, PassengerType, Resource, VehicleCategory
 
 CURRENCY_VALIDATOR = RegexValidator(r"^[A-Z]{3}$", _("An ISO 4217 code such as EUR."))
+# Check-in closes at most a day before departure: a longer figure is a typo (hours for minutes), not a rule.
+CHECK_IN_VALIDATORS = [MaxValueValidator(24 * 60, _("Check-in closes at most 1440 minutes (a day) before departure."))]
 
 
 def validate_time_zone(value: str) -> None:
@@ -42,6 +45,12 @@ class Operator(models.Model):
     integration = models.CharField(max_length=10, choices=Integration.choices, default=Integration.LOCAL)
     api_url = models.URLField(blank=True, help_text=_("Base URL of the operator's API (HTTP integration only)."))
     active = models.BooleanField(default=True)
+    check_in_closes_minutes = models.PositiveIntegerField(
+        _("check-in closes (minutes before departure)"),
+        default=60,
+        validators=CHECK_IN_VALIDATORS,
+        help_text=_("Printed on e-tickets; a port may set its own for departures from it."),
+    )
 
     class Meta:
         ordering = ["name"]
@@ -67,6 +76,17 @@ class Port(models.Model):
     name = models.CharField(max_length=100)
     country = models.CharField(max_length=2, choices=Country.choices)
     time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
+    terminal = models.CharField(
+        _("passenger terminal"), max_length=100, blank=True, help_text=_("Where travellers check in for departures.")
+    )
+    terminal_address = models.CharField(max_length=200, blank=True)
+    check_in_closes_minutes = models.PositiveIntegerField(
+        _("check-in closes (minutes before departure)"),
+        null=True,
+        blank=True,
+        validators=CHECK_IN_VALIDATORS,
+        help_text=_("Overrides the operator's for departures from this port (e.g. longer border controls)."),
+    )
 
     class Meta:
         ordering = ["country", "name"]
@@ -129,6 +149,13 @@ class Route(models.Model):
     def __str__(self) -> str:
         return f"{self.origin.name} → {self.destination.name} ({self.operator.code})"
 
+    @property
+    def check_in_closes_minutes(self) -> int:
+        """The departure port's own closing time if it sets one, else the operator's."""
+        if self.origin.check_in_closes_minutes is not None:
+            return self.origin.check_in_closes_minutes
+        return self.operator.check_in_closes_minutes
+
 
 class Sailing(models.Model):
     class Status(models.TextChoices):
@@ -160,6 +187,10 @@ class Sailing(models.Model):
     @property
     def duration_minutes(self) -> int:
         return int((self.arrives_at - self.departs_at).total_seconds() // 60)
+
+    @property
+    def check_in_closes_at(self) -> dt.datetime:
+        return self.departs_at - dt.timedelta(minutes=self.route.check_in_closes_minutes)
 
 
 class SailingInventory(models.Model):

@@ -1,21 +1,37 @@
-"""E-tickets: a QR code per leg encoding a signed booking reference, as a PNG and in a PDF.
+"""E-tickets: a boarding document per leg with a QR code encoding a signed booking reference, as a PNG and in a PDF.
 
 The code is signed with SECRET_KEY, so a scanner at the port (`ticket_verify`) can tell a genuine
 ticket from a made-up reference without asking anyone.
+
+The PDF embeds DejaVu Sans (notifications/fonts/, with its licence), which has the Latin, Greek, Arabic and
+Hebrew letters of the names on our routes; fpdf2 keeps only the glyphs a ticket uses. Text goes through
+HarfBuzz (fpdf2's text shaping, uharfbuzz), so Arabic letters are joined and right-to-left runs are laid out
+right to left.
 """
 
 import io
+import logging
+from pathlib import Path
 
 import qrcode
 from django.core import signing
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from fpdf import FPDF
+from fpdf import FPDF, FontFace
 
-from bookings.models import Booking, BookingLeg
+from bookings.models import Booking, BookingLeg, BookingVehicle
 
 SALT = "maritime.eticket"
+FAMILY = "DejaVuSans"
+FONTS = Path(__file__).resolve().parent / "fonts"
+FONT_FILES = {"": FONTS / "DejaVuSans.ttf", "B": FONTS / "DejaVuSans-Bold.ttf"}
+WHEN = "D j M Y H:i"
+MARGIN, QR_SIZE, LABEL_WIDTH = 15, 48, 44  # millimetres
+GREY = (90, 100, 117)
+
+# fontTools reports each step of cutting the fonts down to a ticket's glyphs at INFO: a score of lines per ticket.
+logging.getLogger("fontTools.subset").setLevel(logging.WARNING)
 
 
 def ticket_code(leg: BookingLeg) -> str:
@@ -28,16 +44,23 @@ def ticket_verify(code: str) -> dict:
 
 
 def qr_png(leg: BookingLeg) -> bytes:
-    image = qrcode.make(ticket_code(leg), box_size=6, border=2)
+    # A quiet zone of four modules, as the QR standard asks: scanners find the code by the blank around it.
+    image = qrcode.make(ticket_code(leg), box_size=6, border=4)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
 
 
 def eticket_pdf(booking: Booking) -> bytes:
-    """One page per leg: what the crew checks — who, which sailing, when in port time, and the code."""
+    """One page per leg: what the crew checks — which sailing, when and where to check in, who and what boards."""
     pdf = FPDF(format="A4")
-    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.set_margins(MARGIN, MARGIN)
+    pdf.set_auto_page_break(auto=True, margin=MARGIN)
+    pdf.set_title(f"{_('E-ticket')} {booking.reference}")
+    pdf.set_lang(translation.get_language() or booking.language)
+    for style, path in FONT_FILES.items():
+        pdf.add_font(FAMILY, style, path)
+    pdf.set_text_shaping(True)
     for leg in booking.legs.select_related("sailing__route__origin", "sailing__route__destination",
                                            "sailing__route__operator", "sailing__vessel"):  # fmt: skip
         _leg_page(pdf, booking, leg)
@@ -45,48 +68,90 @@ def eticket_pdf(booking: Booking) -> bytes:
 
 
 def _leg_page(pdf: FPDF, booking: Booking, leg: BookingLeg) -> None:
-    sailing, route = leg.sailing, leg.sailing.route
-    departs = timezone.localtime(sailing.departs_at, route.origin.tz)
-    arrives = timezone.localtime(sailing.arrives_at, route.destination.tz)
+    route = leg.sailing.route
     pdf.add_page()
-    pdf.set_font("Helvetica", "B", 20)
-    title, reference, operator_reference = _("E-ticket"), _("Booking reference"), _("Operator reference")
-    pdf.cell(0, 12, _latin(f"Maritime - {title}"), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 12)
-    pdf.cell(0, 8, _latin(f"{reference}: {booking.reference}"), new_x="LMARGIN", new_y="NEXT")
-    if leg.operator_booking_ref:
-        pdf.cell(0, 8, _latin(f"{operator_reference}: {leg.operator_booking_ref}"), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(4)
-    pdf.set_font("Helvetica", "B", 15)
-    pdf.cell(0, 9, _latin(f"{route.origin.name} -> {route.destination.name}"), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 12)
-    departs_label, arrives_label, on_board = _("Departs"), _("Arrives"), _("On board")
-    for line in (
-        f"{departs_label}: {date_format(departs, 'D j M Y H:i')} ({route.origin.name})",
-        f"{arrives_label}: {date_format(arrives, 'D j M Y H:i')} ({route.destination.name})",
-        f"{route.operator.name} - {sailing.vessel.name}",
-        f"{on_board}: {booking.get_accommodation_display()}",
-    ):
-        pdf.cell(0, 7, _latin(line), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FAMILY, "B", 18)
+    pdf.cell(0, 10, f"Maritime — {_('E-ticket')}", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FAMILY, "", 12)
+    pdf.cell(0, 7, f"{_('Booking reference')}: {booking.reference}", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
-    pdf.set_font("Helvetica", "B", 12)
-    pdf.cell(0, 7, _latin(_("Passengers")), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 12)
-    for passenger in booking.passengers.all():
-        name = f"{passenger.first_name} {passenger.last_name}"
-        text = f"{name} ({passenger.get_type_display()}) - {passenger.document_number}"
-        pdf.cell(0, 7, _latin(text), new_x="LMARGIN", new_y="NEXT")
-    vehicle = getattr(booking, "vehicle", None)
-    if vehicle:
-        label = _("Vehicle")
-        pdf.cell(0, 7, _latin(f"{label}: {vehicle.get_category_display()} {vehicle.registration}"),
-                 new_x="LMARGIN", new_y="NEXT")  # fmt: skip
+    pdf.set_font(FAMILY, "B", 14)
+    pdf.multi_cell(0, 8, f"{leg.get_direction_display()}: {route.origin.name} → {route.destination.name}",
+                   new_x="LMARGIN", new_y="NEXT")  # fmt: skip
+    pdf.ln(2)
+    top = pdf.get_y()
+    # The code beside the sailing's facts, large and alone on the page: one leg, one code to scan.
+    pdf.image(io.BytesIO(qr_png(leg)), x=pdf.w - MARGIN - QR_SIZE, y=top, w=QR_SIZE, h=QR_SIZE)
+    width = pdf.w - 2 * MARGIN - QR_SIZE - 3
+    for label, value, emphasis in _sailing_facts(leg):
+        _fact(pdf, label, value, width=width, emphasis=emphasis)
+    pdf.set_y(max(pdf.get_y(), top + QR_SIZE) + 4)
+    _party(pdf, booking)
     pdf.ln(4)
-    pdf.image(io.BytesIO(qr_png(leg)), w=60)
-    pdf.set_font("Helvetica", "", 9)
-    pdf.multi_cell(0, 5, _latin(_("Show this code at check-in with each passenger's passport or identity card.")))
+    pdf.set_font(FAMILY, "", 9)
+    pdf.multi_cell(0, 5, _("Show this code at check-in with each passenger's passport or identity card."))
 
 
-def _latin(text: str) -> str:
-    """The PDF's built-in fonts cover Latin-1; other letters are shown as '?' rather than failing."""
-    return str(text).replace("—", "-").replace("’", "'").encode("latin-1", "replace").decode("latin-1")
+def _sailing_facts(leg: BookingLeg) -> list[tuple[str, str, bool]]:
+    """Label, value and emphasis of each fact of the sailing; times in the time zone of the port they happen in."""
+    sailing, route = leg.sailing, leg.sailing.route
+    origin, destination = route.origin, route.destination
+    departs = timezone.localtime(sailing.departs_at, origin.tz)
+    arrives = timezone.localtime(sailing.arrives_at, destination.tz)
+    closes = timezone.localtime(sailing.check_in_closes_at, origin.tz)
+    facts = [
+        (_("Operator"), route.operator.name, False),
+        (_("Vessel"), sailing.vessel.name, False),
+        (_("Sailing"), sailing.ref, False),
+    ]
+    if leg.operator_booking_ref:
+        facts.append((_("Operator reference"), leg.operator_booking_ref, False))
+    facts += [
+        (_("Departs"), f"{date_format(departs, WHEN)} · {origin.name}", True),
+        (_("Arrives"), f"{date_format(arrives, WHEN)} · {destination.name}", False),
+        # Who comes later than this does not board: the one time on the ticket a traveller must not miss.
+        (_("Check-in closes"), date_format(closes, WHEN), True),
+    ]
+    if origin.terminal:
+        facts.append((_("Terminal"), ", ".join(filter(None, [origin.terminal, origin.terminal_address])), False))
+    return facts
+
+
+def _party(pdf: FPDF, booking: Booking) -> None:
+    """Who boards, with their type and document, and what comes with them."""
+    pdf.set_font(FAMILY, "B", 12)
+    pdf.cell(0, 8, _("Passengers"), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FAMILY, "", 10.5)
+    # A name has a cell of its own, so a right-to-left name is laid out on its own and not mixed into other text.
+    with pdf.table(col_widths=(90, 50, 40), headings_style=FontFace(emphasis="BOLD"), line_height=7) as table:
+        table.row([_("Name"), _("Type"), _("Document")])
+        for passenger in booking.passengers.all():
+            name = f"{passenger.first_name} {passenger.last_name}"
+            table.row([name, passenger.get_type_display(), passenger.document_number])
+    pdf.ln(3)
+    vehicle = getattr(booking, "vehicle", None)
+    width = pdf.w - 2 * MARGIN
+    _fact(pdf, _("Pets"), str(booking.pets) if booking.pets else _("None"), width=width)
+    _fact(pdf, _("On board"), booking.get_accommodation_display(), width=width)
+    _fact(pdf, _("Vehicle"), _vehicle(vehicle) if vehicle else _("None"), width=width)
+
+
+def _vehicle(vehicle: BookingVehicle) -> str:
+    size = _("%(length)s × %(height)s cm (length × height)") % {
+        "length": vehicle.length_cm,
+        "height": vehicle.height_cm,
+    }
+    return f"{vehicle.get_category_display()} · {vehicle.registration} · {size}"
+
+
+def _fact(pdf: FPDF, label: str, value: str, *, width: float, emphasis: bool = False) -> None:
+    top = pdf.get_y()
+    pdf.set_font(FAMILY, "B", 9.5)
+    pdf.set_text_color(*GREY)
+    # Labels wrap rather than run into their value: some translations are long ("Référence de l'armateur").
+    label_height = pdf.multi_cell(LABEL_WIDTH - 2, 6.5, label, align="L", new_x="RIGHT", new_y="TOP", output="HEIGHT")
+    pdf.set_x(pdf.l_margin + LABEL_WIDTH)
+    pdf.set_font(FAMILY, "B" if emphasis else "", 10)
+    pdf.set_text_color(0)
+    pdf.multi_cell(width - LABEL_WIDTH, 6.5, value, align="L", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_y(max(pdf.get_y(), top + label_height))

@@ -14,7 +14,14 @@ from ferries.models import CapacityHold, Fare, Sailing, SailingInventory
 from ferries.party import Party, Vehicle
 from ferries.selectors import sailing_availability
 from ferries.services import capacity_confirm, capacity_hold, capacity_release, sailing_schedule
-from ferries.tests.factories import FareFactory, RouteFactory, VesselFactory, sailing_factory
+from ferries.tests.factories import (
+    FareFactory,
+    OperatorFactory,
+    PortFactory,
+    RouteFactory,
+    VesselFactory,
+    sailing_factory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -96,6 +103,58 @@ def test_each_change_form_loads(admin_client, network, model, key):
     obj = network[key] if key else {"port": network["route"].origin, "fare": network["route"].fares.get()}[model]
 
     assert admin_client.get(admin_url(model, "change", obj.pk)).status_code == 200
+
+
+def test_staff_set_a_ports_terminal_and_its_own_check_in_time(admin_client):
+    port = PortFactory(code="TNTUN")
+    form = {"code": "TNTUN", "name": "Tunis (La Goulette)", "country": "TN", "time_zone": "Africa/Tunis",
+            "terminal": "Gare maritime de La Goulette", "terminal_address": "Port de La Goulette, 2060 La Goulette",
+            "check_in_closes_minutes": "180"}  # fmt: skip
+
+    response = admin_client.post(admin_url("port", "change", port.pk), form)
+
+    assert response.status_code == 302
+    port.refresh_from_db()
+    assert (port.terminal, port.terminal_address, port.check_in_closes_minutes) == (
+        "Gare maritime de La Goulette",
+        "Port de La Goulette, 2060 La Goulette",
+        180,
+    )
+
+
+def test_a_port_left_without_a_check_in_time_follows_its_operators(admin_client):
+    port = PortFactory(code="TNTUN", check_in_closes_minutes=180)
+    form = {"code": "TNTUN", "name": "Tunis", "country": "TN", "time_zone": "Africa/Tunis", "terminal": "",
+            "terminal_address": "", "check_in_closes_minutes": ""}  # fmt: skip
+
+    assert admin_client.post(admin_url("port", "change", port.pk), form).status_code == 302
+    port.refresh_from_db()
+    assert port.check_in_closes_minutes is None
+
+
+def test_staff_set_an_operators_check_in_time(admin_client):
+    operator = OperatorFactory(code="CTN", name="Compagnie Tunisienne de Navigation")
+    form = {"code": "CTN", "name": operator.name, "integration": "local", "api_url": "", "active": "on",
+            "check_in_closes_minutes": "120"}  # fmt: skip
+
+    response = admin_client.post(admin_url("operator", "change", operator.pk), form)
+
+    assert response.status_code == 302
+    operator.refresh_from_db()
+    assert operator.check_in_closes_minutes == 120
+
+
+def test_an_operators_check_in_time_more_than_a_day_ahead_is_refused_on_its_field(admin_client):
+    operator = OperatorFactory(code="CTN", check_in_closes_minutes=90)
+    form = {"code": "CTN", "name": operator.name, "integration": "local", "api_url": "", "active": "on",
+            "check_in_closes_minutes": "2000"}  # fmt: skip
+
+    response = admin_client.post(admin_url("operator", "change", operator.pk), form)
+
+    assert response.status_code == 200
+    assert list(response.context["adminform"].form.errors) == ["check_in_closes_minutes"]
+    operator.refresh_from_db()
+    assert operator.check_in_closes_minutes == 90
 
 
 def test_route_autocomplete_answers_with_port_names(admin_client, network):

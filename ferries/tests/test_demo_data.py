@@ -43,6 +43,15 @@ def test_every_demo_sailing_can_be_priced():
                 pytest.fail(f"{sailing} has no fare")
 
 
+def test_every_demo_port_names_its_terminal_and_every_demo_operator_its_check_in_time():
+    seed_network(seed=1, days=1, today=timezone.now().date())
+
+    assert not Port.objects.filter(terminal="").exists()
+    assert not Port.objects.filter(terminal_address="").exists()
+    assert set(Operator.objects.values_list("check_in_closes_minutes", flat=True)) - {60}, "not all left at the default"
+    assert Port.objects.filter(check_in_closes_minutes__isnull=False).exists(), "some port overrides its operators"
+
+
 def test_running_it_again_adds_nothing():
     today = timezone.now().date()
     seed_network(seed=7, days=14, today=today)

@@ -1,9 +1,21 @@
+import datetime as dt
+import io
+import re
+import unicodedata
+
 import pytest
+import zxingcpp
 from django.test import Client
+from fontTools.ttLib import TTFont
+from pypdf import PdfReader
 
 from bookings.models import Booking
 from bookings.selectors import BROWSER_SESSION_KEY
-from bookings.tests.factories import held_booking
+from bookings.tests.factories import ADULT, CHILD, held_booking
+from ferries.services import sailing_schedule
+from ferries.tests.factories import FareFactory, OperatorFactory, PortFactory, RouteFactory, VesselFactory
+from notifications import etickets
+from notifications.etickets import eticket_pdf, ticket_verify
 
 pytestmark = pytest.mark.django_db
 
@@ -16,8 +28,8 @@ def browser_with(booking) -> Client:
     return client
 
 
-def confirmed():
-    booking = held_booking()
+def confirmed(**kwargs):
+    booking = held_booking(**kwargs)
     Booking.objects.filter(pk=booking.pk).update(status=Booking.Status.CONFIRMED)
     return booking
 
@@ -41,3 +53,169 @@ def test_no_e_tickets_before_confirmation_nor_for_another_browser():
 
     assert browser_with(held).get(f"/bookings/{held.reference}/e-tickets.pdf").status_code == 404
     assert Client().get(f"/bookings/{booking.reference}/e-tickets.pdf").status_code == 404
+
+
+# --- the PDF: every alphabet of our routes, and what the crew checks at boarding ---------------------------------
+
+PASSENGERS = [
+    {**ADULT, "first_name": "محمد", "last_name": "الطرابلسي", "nationality": "TN", "document_number": "TN1234567"},
+    {**ADULT, "first_name": "Łukasz", "last_name": "Wiśniewski", "nationality": "PL", "document_number": "EA7654321"},
+    {
+        **ADULT,
+        "first_name": "Γιώργος",
+        "last_name": "Παπαδόπουλος",
+        "nationality": "GR",
+        "document_number": "AK1122334",
+    },
+    {**ADULT, "first_name": "יוסף", "last_name": "כהן", "nationality": "IL", "document_number": "IL3344556"},
+]
+NAMES = ["محمد الطرابلسي", "Łukasz Wiśniewski", "Γιώργος Παπαδόπουλος", "יוסף כהן"]
+CAR = {"category": "car", "registration": "123 TU 4567", "length_cm": 450, "height_cm": 160}
+# Tunis keeps CET all year; Marseille is on CEST in July.
+DEPARTS = dt.datetime(2030, 7, 1, 17, 0, tzinfo=dt.UTC)
+
+
+def pages_of(pdf: bytes) -> list[str]:
+    """Each page's text as a reader copying it gets it, in logical order and with letters in their plain forms.
+
+    A PDF draws right-to-left text in visual order; the extractor puts each right-to-left run back in logical order
+    (text drawn unshaped, in logical order, comes out reversed). NFKC folds Arabic presentation forms, should an
+    extractor give them, back into the letters they shape; whitespace runs become one space.
+    """
+    pages = PdfReader(io.BytesIO(pdf)).pages
+    return [" ".join(unicodedata.normalize("NFKC", page.extract_text()).split()) for page in pages]
+
+
+def shows(page: str, label: str, value: str) -> bool:
+    return re.search(re.escape(label) + r":?\s*" + re.escape(value), page) is not None
+
+
+def embedded_characters(pdf: bytes) -> set[str]:
+    """The characters the PDF's embedded fonts draw: shaped Arabic brings the forms its letters take when joined."""
+    characters = set()
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            for descendant in font.get_object().get("/DescendantFonts", []):
+                program = descendant.get_object()["/FontDescriptor"]["/FontFile2"].get_object().get_data()
+                characters |= {chr(code) for code in TTFont(io.BytesIO(program)).getBestCmap()}
+    return characters
+
+
+def confirmed_return(*, passengers=None, **kwargs) -> Booking:
+    """Tunis → Marseille with Compagnie Tunisienne de Navigation, back eight days later with Corsica Linea."""
+    tunis = PortFactory(
+        code="TNTUN",
+        name="Tunis (La Goulette)",
+        terminal="Gare maritime de La Goulette",
+        terminal_address="Port de La Goulette, 2060 La Goulette",
+        check_in_closes_minutes=180,
+    )
+    marseille = PortFactory(code="FRMRS", name="Marseille", terminal="Terminal Cap Janet",
+                            terminal_address="Chemin du Littoral, 13015 Marseille")  # fmt: skip
+    ctn = OperatorFactory(code="CTN", name="Compagnie Tunisienne de Navigation", check_in_closes_minutes=120)
+    cln = OperatorFactory(code="CLN", name="Corsica Linea", check_in_closes_minutes=90)
+    outbound = sailing_schedule(
+        route=RouteFactory(operator=ctn, origin=tunis, destination=marseille),
+        vessel=VesselFactory(operator=ctn, name="Tanit"), ref="CTN3007011800TUNMRS",
+        departs_at=DEPARTS, arrives_at=DEPARTS + dt.timedelta(hours=21, minutes=30),
+    )  # fmt: skip
+    back = DEPARTS + dt.timedelta(days=8, hours=1)
+    inbound = sailing_schedule(
+        route=RouteFactory(operator=cln, origin=marseille, destination=tunis),
+        vessel=VesselFactory(operator=cln, name="Jean Nicoli"), ref="CLN3007092000MRSTUN",
+        departs_at=back, arrives_at=back + dt.timedelta(hours=22),
+    )  # fmt: skip
+    for sailing in (outbound, inbound):
+        FareFactory(route=sailing.route, valid_from=dt.date(2030, 1, 1), valid_to=dt.date(2030, 12, 31))
+    booking = held_booking(outbound, inbound, passengers=passengers or [ADULT, CHILD], **kwargs)
+    Booking.objects.filter(pk=booking.pk).update(status=Booking.Status.CONFIRMED)
+    return booking
+
+
+def test_names_in_every_alphabet_of_our_routes_come_out_of_the_e_ticket_as_written():
+    booking = confirmed(passengers=PASSENGERS)
+
+    [page] = pages_of(eticket_pdf(booking))
+
+    for name in NAMES:
+        assert unicodedata.normalize("NFKC", name) in page
+    assert "Adult (12–64)" in page
+    assert "?" not in page
+
+
+def test_arabic_names_are_drawn_with_their_letters_joined():
+    booking = confirmed()
+    booking.passengers.update(first_name="محمد", last_name="الطرابلسي")
+
+    drawn = embedded_characters(eticket_pdf(booking))
+
+    # محمد joined: meem initial, hah medial, meem medial, dal final (Unicode's Arabic presentation forms).
+    assert {"\ufee3", "\ufea4", "\ufee4", "\ufeaa"} <= drawn
+
+
+def test_the_bundled_fonts_have_a_glyph_for_every_letter_these_tests_print():
+    letters = set("".join(NAMES) + "Adult (12–64) Child (4–11) → × · — ’") - {" "}
+
+    for path in etickets.FONT_FILES.values():
+        cmap = TTFont(path).getBestCmap()
+        assert {letter for letter in letters if ord(letter) not in cmap} == set(), path.name
+
+
+def test_each_leg_page_is_a_boarding_document_in_port_time():
+    booking = confirmed_return(vehicle=CAR, pets=1, accommodation="inside_2")
+    booking.legs.filter(direction="outbound").update(operator_booking_ref="CTNX42")
+
+    outbound, inbound = pages_of(eticket_pdf(booking))
+
+    assert booking.reference in outbound
+    assert booking.reference in inbound
+    # Out of Tunis at 18:00 (CET), in Marseille at 16:30 (CEST) the next day; check-in closes the port's 3 hours before.
+    for label, value in [
+        ("Operator", "Compagnie Tunisienne de Navigation"),
+        ("Vessel", "Tanit"),
+        ("Sailing", "CTN3007011800TUNMRS"),
+        ("Operator reference", "CTNX42"),
+        ("Departs", "Mon 1 Jul 2030 18:00"),
+        ("Arrives", "Tue 2 Jul 2030 16:30"),
+        ("Check-in closes", "Mon 1 Jul 2030 15:00"),
+        ("Terminal", "Gare maritime de La Goulette, Port de La Goulette, 2060 La Goulette"),
+        ("Pets", "1"),
+        ("On board", "Inside cabin, 2 berths"),
+        ("Vehicle", "Car · 123 TU 4567 · 450 × 160 cm"),
+    ]:
+        assert shows(outbound, label, value), (label, value, outbound)
+    for text in ("Tunis (La Goulette)", "Marseille", "Amira Ben Salah", "Adult (12–64)", "Youssef Ben Salah",
+                 "Child (4–11)", "X1234567"):  # fmt: skip
+        assert text in outbound
+    # Back from Marseille at 20:00 (CEST) with Corsica Linea, whose check-in closes an hour and a half before.
+    for label, value in [
+        ("Operator", "Corsica Linea"),
+        ("Vessel", "Jean Nicoli"),
+        ("Sailing", "CLN3007092000MRSTUN"),
+        ("Departs", "Tue 9 Jul 2030 20:00"),
+        ("Check-in closes", "Tue 9 Jul 2030 18:30"),
+        ("Terminal", "Terminal Cap Janet, Chemin du Littoral, 13015 Marseille"),
+    ]:
+        assert shows(inbound, label, value), (label, value, inbound)
+    assert "Operator reference" not in inbound
+
+
+def test_a_booking_without_pets_or_vehicle_says_so_on_its_e_ticket():
+    [page, _back] = pages_of(eticket_pdf(confirmed_return()))
+
+    assert shows(page, "Pets", "None")
+    assert shows(page, "Vehicle", "None")
+    assert shows(page, "On board", "Deck passage")
+
+
+def test_each_leg_page_carries_one_qr_code_that_a_scanner_reads_as_that_legs_signed_ticket():
+    booking = confirmed_return()
+
+    pages = PdfReader(io.BytesIO(eticket_pdf(booking))).pages
+
+    assert len(pages) == 2
+    for page, direction in zip(pages, ["outbound", "return"], strict=True):
+        [image] = page.images
+        [barcode] = zxingcpp.read_barcodes(image.image)
+        assert barcode.format == zxingcpp.BarcodeFormat.QRCode
+        assert ticket_verify(barcode.text) == {"booking": booking.reference, "leg": direction}

@@ -1,5 +1,7 @@
 """Every e-mail renders in English and in French, with nothing missing, and the confirmation carries e-tickets."""
 
+import datetime as dt
+
 import pytest
 from django.conf import settings as django_settings
 from django.core import signing
@@ -7,6 +9,7 @@ from django.test import override_settings
 
 from bookings.models import Booking
 from bookings.tests.factories import ADULT, CHILD, held_booking
+from ferries.models import Port
 from notifications.etickets import ticket_code, ticket_verify
 from notifications.models import Email
 from notifications.rendering import build_message
@@ -81,6 +84,23 @@ def test_the_confirmation_shows_port_times_prices_and_the_operator_reference():
     assert "Total paid: €300.00" in text
     assert "Youssef Ben Salah (Child (4–11))" in text
     assert 'src="cid:qr-outbound"' in html
+
+
+@pytest.mark.django_db
+def test_the_confirmation_says_where_and_until_when_to_check_in_in_port_time():
+    booking = confirmed_booking("en")
+    sailing = booking.legs.get().sailing
+    Port.objects.filter(pk=sailing.route.origin_id).update(
+        terminal="Gare maritime de La Goulette", terminal_address="2060 La Goulette", check_in_closes_minutes=180
+    )
+    email = email_enqueue(booking=booking, kind=Email.Kind.BOOKING_CONFIRMATION)
+
+    _message, _subject, text, html = build_message(email)
+
+    closes = (sailing.departs_at - dt.timedelta(minutes=180)).astimezone(sailing.route.origin.tz)
+    when = f"{closes:%a} {closes.day} {closes:%b %H:%M}"
+    assert f"Check-in closes {when} at Gare maritime de La Goulette, 2060 La Goulette" in text
+    assert f"Check-in closes <strong>{when}</strong> at Gare maritime de La Goulette, 2060 La Goulette" in html
 
 
 @pytest.mark.django_db
