@@ -33,7 +33,7 @@ from ferries.choices import Country
 from ferries.models import Sailing
 from ferries.money import format_money
 from ferries.party import Party
-from ferries.search import leg_search
+from ferries.search import BOOKABLE, leg_search
 from ferries.search_query import LegQuery, SearchQuery, parse_search_query
 
 SESSION_KEY = BROWSER_SESSION_KEY
@@ -43,8 +43,6 @@ PARTY_PARAMS = (
     *("adults", "children", "infants", "seniors"),
     *("vehicle", "vehicle_length_cm", "vehicle_height_cm", "accommodation"),
 )
-# What the search says of a sailing the party may still try to book; the hold decides in the end.
-SELECTABLE = {"available", "limited", "unknown"}
 SAILING_ID = re.compile(r"[0-9]{1,10}")
 
 
@@ -60,7 +58,7 @@ class ChosenLeg:
 
     @property
     def bookable(self) -> bool:
-        return self.offer is not None and self.offer["availability"]["status"] in SELECTABLE
+        return self.offer is not None and self.offer["availability"]["status"] in BOOKABLE
 
 
 @dataclass(frozen=True)
