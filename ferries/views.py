@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from ferries.forms import SearchForm
-from ferries.search import sailing_search
+from ferries.search import returns_that_can_follow, sailing_search
 from ferries.search_query import LegQuery
 
 # The search's parameters that name each leg's ports and day: the return leg sails from `to` back to `from`.
@@ -53,6 +53,10 @@ def _legs(*, params: QueryDict, form: SearchForm, results: dict) -> list[dict]:
     legs = [_leg(form=form, leg=query.outbound, sailings=results["outbound"], title=_("Outbound"), slug="outbound")]
     if query.inbound:
         legs.append(_leg(form=form, leg=query.inbound, sailings=results["return"], title=_("Return"), slug="return"))
+        # Which returns each outbound can be followed by, for the page's script to grey out the others.
+        follows = returns_that_can_follow(outbound=results["outbound"], inbound=results["return"])
+        for sailing in legs[0]["sailings"]:
+            sailing["followed_by"] = " ".join(str(pk) for pk in follows[sailing["sailing_id"]])
     for leg, names in zip(legs, LEG_PARAMS, strict=False):
         explanation = results["explanations"][leg["slug"]]
         leg["explanation"] = explanation and _explanation(params=params, names=names, explanation=explanation)

@@ -324,6 +324,45 @@ def test_a_day_left_empty_by_an_operator_that_did_not_answer_does_not_claim_ther
     assert "do not sail every day" not in text
 
 
+# --- Choosing a return that can follow the outbound -----------------------------------------------------
+
+
+def test_each_outbound_names_the_returns_that_can_follow_it(client, tunis_marseille, marseille_tunis):
+    out = sailing_at(tunis_marseille, day=DAY, time="19:00", hours=21)
+    next_day = DAY + dt.timedelta(days=1)
+    too_early = sailing_at(marseille_tunis, day=next_day, time="08:00")
+    after = sailing_at(marseille_tunis, day=next_day, time="22:00")
+
+    html = search(client, return_date=next_day.isoformat()).content.decode()
+
+    radio = re.search(rf'<input type="radio" name="outbound" value="{out.pk}"[^>]*>', html).group(0)
+    assert f'data-followed-by="{after.pk}"' in radio
+    assert re.search(rf'<input type="radio" name="return" value="{too_early.pk}"', html), "shown, greyed by the page"
+
+
+def test_an_operator_that_does_not_answer_is_named_above_the_partial_results(client, tunis_marseille):
+    silent = Operator.objects.create(
+        code="GONE", name="Gone Ferries", integration="http", api_url="http://127.0.0.1:9/"
+    )
+    RouteFactory(operator=silent, origin=tunis_marseille.origin, destination=tunis_marseille.destination)
+    sailing_at(tunis_marseille, day=DAY, time="19:00")
+
+    response = search(client)
+
+    assert response.status_code == 200
+    text = text_of(response)
+    assert "Some sailings may be missing. Gone Ferries did not answer in time" in text
+    assert "Local Lines" in text, "the operators that answered are still shown"
+
+
+def test_complete_results_show_no_missing_operator_notice(client, tunis_marseille):
+    sailing_at(tunis_marseille, day=DAY, time="19:00")
+
+    response = search(client)
+
+    assert "may be missing" not in text_of(response)
+
+
 # --- Bad input -----------------------------------------------------------------------------------------
 
 HORIZON = TODAY + dt.timedelta(days=settings.SEARCH_HORIZON_DAYS)
