@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from ferries.choices import GROWN_UPS, MAX_PASSENGERS, VEHICLE_LIMITS, Accommodation, PassengerType, VehicleCategory
 from ferries.models import Sailing
 from ferries.party import Party, Vehicle
+from ferries.search import Crossing, return_problem
 from ferries.selectors import bookable_after
 
 MAX_PETS = 4
@@ -176,13 +177,8 @@ def _sailing(data: dict, field: str, errors: _Errors, *, required: bool) -> Sail
 
 
 def _check_return(outbound: Sailing, inbound: Sailing, errors: _Errors) -> None:
-    if (inbound.route.origin_id, inbound.route.destination_id) != (
-        outbound.route.destination_id,
-        outbound.route.origin_id,
-    ):
-        errors.add("return_sailing_id", _("The return must sail back from where the outbound arrives."))
-    elif inbound.departs_at < outbound.arrives_at:
-        errors.add("return_sailing_id", _("The return must leave after the outbound arrives."))
+    if problem := return_problem(outbound=Crossing.of_sailing(outbound), inbound=Crossing.of_sailing(inbound)):
+        errors.add("return_sailing_id", problem)
 
 
 def _passengers(value, travel_day: dt.date | None, errors: _Errors) -> list[PassengerDetails]:

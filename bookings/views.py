@@ -32,7 +32,7 @@ from ferries.choices import Country
 from ferries.models import Sailing
 from ferries.money import format_money
 from ferries.party import Party
-from ferries.search import leg_search
+from ferries.search import BOOKABLE, Crossing, leg_search, return_problem
 from ferries.search_query import LegQuery, SearchQuery, parse_search_query
 
 SESSION_KEY = BROWSER_SESSION_KEY
@@ -42,8 +42,6 @@ PARTY_PARAMS = (
     *("adults", "children", "infants", "seniors"),
     *("vehicle", "vehicle_length_cm", "vehicle_height_cm", "accommodation"),
 )
-# What the search says of a sailing the party may still try to book; the hold decides in the end.
-SELECTABLE = {"available", "limited", "unknown"}
 SAILING_ID = re.compile(r"[0-9]{1,10}")
 
 
@@ -59,7 +57,7 @@ class ChosenLeg:
 
     @property
     def bookable(self) -> bool:
-        return self.offer is not None and self.offer["availability"]["status"] in SELECTABLE
+        return self.offer is not None and self.offer["availability"]["status"] in BOOKABLE
 
 
 @dataclass(frozen=True)
@@ -124,8 +122,17 @@ def _sailings(params: QueryDict) -> dict[str, Sailing | None] | None:
     return {name: found[int(value)] if value else None for name, value in ids.items()}
 
 
+class ReturnRefused(ValidationError):
+    """The return chosen cannot follow the outbound: the traveller chooses again on the results page."""
+
+    def __init__(self, message: str, *, search_url: str):
+        super().__init__(message)
+        self.search_url = search_url
+
+
 def _selection(params: QueryDict) -> Selection:
-    """The chosen sailings, and the party read as the search reads it; ValidationError with what is wrong."""
+    """The chosen sailings, and the party read as the search reads it; ValidationError with what is wrong
+    (ReturnRefused when the return cannot follow the outbound)."""
     sailings = _sailings(params)
     if sailings is None:
         raise ValidationError(_("We could not find the sailings you chose."))
@@ -136,6 +143,10 @@ def _selection(params: QueryDict) -> Selection:
     if inbound:
         search["return_date"] = _local_day(inbound).isoformat()
     query = parse_search_query(search)
+    if inbound and (
+        problem := return_problem(outbound=Crossing.of_sailing(outbound), inbound=Crossing.of_sailing(inbound))
+    ):
+        raise ReturnRefused(problem, search_url=Selection(legs=[], query=query).search_url)
     legs = [_chosen_leg("outbound", _("Outbound"), outbound, query.outbound)]
     if inbound:
         legs.append(_chosen_leg("return", _("Return"), inbound, query.inbound))
@@ -193,6 +204,9 @@ def booking_new(request: HttpRequest) -> HttpResponse:
         return redirect(results)
     try:
         selection = _selection(request.GET)
+    except ReturnRefused as refused:  # back to the sailings, to choose another return
+        messages.error(request, refused.message)
+        return redirect(refused.search_url)
     except ValidationError as error:
         return render(request, "bookings/selection_problem.html", {"problems": error.messages}, status=400)
     form = _booking_form(request, selection)

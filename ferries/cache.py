@@ -15,7 +15,8 @@ How it is kept honest:
 - the API's answer to a whole query (both legs, availability laid over) is also kept as the bytes sent, so a
   repeated search costs one Redis round trip and no JSON work. It contains availability, so it is kept no longer
   than any part it was made of (the legs, the availability, the first sailing's close of sales) and is dropped
-  with the availability of any sailing it lists, and with the searches of its routes and dates;
+  with the availability of any sailing it lists, and with the searches of its routes and dates; a day with nothing
+  to book offers nearby dates, and the answer is made of their searches too, so they count as its parts;
 - when Redis fails, calls return "miss" at once for a few seconds instead of waiting on every
   request, and the failure is logged — search goes on without the cache.
 
@@ -28,7 +29,7 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import redis
 from django.conf import settings
@@ -349,13 +350,16 @@ class FerryCacheService:
         legs = 2 if query.inbound else 1
         return self._call(lambda store: store.get_and_count(self.answer_key(query), SEARCH_LOOKUPS, legs))
 
-    def set_search_answer(self, query: SearchQuery, body: bytes, *, ttl: int, sailing_ids: list[int]) -> None:
-        """Keep the answer `ttl` seconds at most, dropped earlier with the availability of any of `sailing_ids`."""
+    def set_search_answer(
+        self, query: SearchQuery, body: bytes, *, ttl: int, sailing_ids: list[int], nearby: Iterable[LegQuery] = ()
+    ) -> None:
+        """Keep the answer `ttl` seconds at most, dropped earlier with the availability of any of `sailing_ids`, and
+        with the searches of its legs and of the `nearby` searches it was made from (the dates it offers instead)."""
         if not settings.SEARCH_CACHE or ttl <= 0:
             return
         key = self.answer_key(query)
         indexes = {ANSWER_INDEX: [key]}
-        for leg in (query.outbound, query.inbound):
+        for leg in (query.outbound, query.inbound, *nearby):
             if leg:
                 indexes[f"{ANSWER_INDEX}:route:{leg.origin}-{leg.destination}"] = [key]
                 indexes[f"{ANSWER_INDEX}:date:{leg.day.isoformat()}"] = [key]

@@ -8,42 +8,71 @@ sailings out and is flagged; the rest of the answer stands (and is cached only b
 Availability is laid over the cached sailings at every read, from its own one-minute cache that
 capacity changes invalidate, so "seats left" stays fresh while prices and timetables are reused.
 
+A leg without a sailing the party can book says why (`Reason`: no route between the ports, no vessel with the
+accommodation asked, an operator silent, all full, none fit, none that day) and, where it helps, what to search
+instead: the ports each end is linked to, what the route's vessels offer, the nearby days with sailings the party
+can book and their lowest price. Those days are searched as any other (and cached as such), so they are parts of
+the answer like its own legs.
+
 The API sends the same answer as bytes kept whole (`sailing_search_answer`): for as long as every part of it
 would still be read from the cache, and no longer than the first sailing listed stays on sale.
+
+Whether a return can follow an outbound is decided here too (`return_problem`), for the results page, the choice
+of sailings and the booking request alike.
 """
 
+import dataclasses
 import datetime as dt
 import logging
 import math
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from enum import StrEnum
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from ferries.cache import AVAILABILITY_TTL, PARTIAL_SEARCH_TTL, SEARCH_TTL, cache_service
-from ferries.choices import Resource
+from ferries.choices import Accommodation, Resource
 from ferries.errors import OperatorError
 from ferries.models import Operator, Port, Route, Sailing
 from ferries.operators import adapter_for
 from ferries.operators.base import Offer
 from ferries.party import Party
-from ferries.search_query import LegQuery, SearchQuery
-from ferries.selectors import bookable_after
+from ferries.search_query import LegQuery, SearchQuery, searchable_days
+from ferries.selectors import bookable_after, local_day_bounds, route_list
 
 logger = logging.getLogger(__name__)
 
 # Below this many places left, a sailing shows as "limited".
 FEW_PLACES = 20
+# What the search may say of a sailing the party can still choose; the hold decides in the end.
+BOOKABLE = frozenset({"available", "limited", "unknown"})
+# The days either side of a day with nothing to book on which the search looks for something to book instead.
+NEARBY_DAYS = (-2, -1, 1, 2)
+
+
+class Reason(StrEnum):
+    """Why a leg has no sailing the party can book, in the order they are told apart."""
+
+    NO_ROUTE = "no_route"  # no ferry between these ports at all
+    NO_SUCH_ACCOMMODATION = "no_such_accommodation"  # no vessel of the route has what the party asks for
+    OPERATOR_UNAVAILABLE = "operator_unavailable"  # an operator did not answer: its sailings may be missing
+    SOLD_OUT = "sold_out"  # sailings that day, none with room left for the party
+    UNAVAILABLE = "unavailable"  # sailings that day, none that can take the party's vehicle or accommodation
+    NO_SAILING_THIS_DAY = "no_sailing_this_day"  # the route runs, not that day
+
 
 _pool = ThreadPoolExecutor(max_workers=settings.OPERATOR_MAX_CONCURRENCY, thread_name_prefix="operator")
 
 
 def sailing_search(*, query: SearchQuery) -> dict:
-    """{"outbound": [...], "return": [...], "operators": [...], "complete": bool}."""
-    return _search(query, counted=True)[0]
+    """{"outbound": [...], "return": [...], "operators": [...], "complete": bool, "explanations": {"outbound":
+    why it has nothing to book or None, "return": ...}}."""
+    return _search(query, counted=True).results
 
 
 def sailing_search_answer(*, query: SearchQuery, render: Callable[[dict], bytes]) -> bytes:
@@ -51,29 +80,53 @@ def sailing_search_answer(*, query: SearchQuery, render: Callable[[dict], bytes]
     kept = cache_service.get_search_answer(query)  # counts the lookups of its legs
     if kept is not None:
         return kept
-    results, fresh_for = _search(query, counted=False)
-    body = render(results)
-    rows = results["outbound"] + results["return"]
+    answer = _search(query, counted=False)
+    body = render(answer.results)
+    # Rows of nearby days count as much as those listed: their places and prices make the dates offered.
+    rows = answer.rows
     if all(row["availability"]["status"] != "unknown" for row in rows):  # else ask the operator again next time
         closes = [dt.datetime.fromisoformat(row["departs_at"]) for row in rows]
-        on_sale_for = (min(closes) - bookable_after()).total_seconds() if closes else fresh_for
-        ttl = math.floor(min(fresh_for, on_sale_for))
-        cache_service.set_search_answer(query, body, ttl=ttl, sailing_ids=[row["sailing_id"] for row in rows])
+        on_sale_for = (min(closes) - bookable_after()).total_seconds() if closes else answer.fresh_for
+        ttl = math.floor(min(answer.fresh_for, on_sale_for))
+        sailing_ids = [row["sailing_id"] for row in rows]
+        cache_service.set_search_answer(query, body, ttl=ttl, sailing_ids=sailing_ids, nearby=answer.nearby)
     return body
 
 
-def _search(query: SearchQuery, *, counted: bool) -> tuple[dict, float]:
-    """(the answer, seconds for which every part of it stays cached)."""
+@dataclass(frozen=True)
+class _Answer:
+    results: dict
+    fresh_for: float  # seconds for which every part of it stays cached
+    rows: list[dict]  # every sailing it was made from: those listed, and those of the nearby days looked at
+    nearby: list[LegQuery]  # the searches of nearby days it was made from
+
+
+def _search(query: SearchQuery, *, counted: bool) -> _Answer:
     outbound = leg_search(query=query.outbound, counted=counted)
     inbound = leg_search(query=query.inbound, counted=counted) if query.inbound else None
+    # Days offered instead keep the journey possible: the outbound not after the return, the return not before it.
+    first, last = searchable_days()
+    latest = min(last, query.inbound.day) if query.inbound else last
+    why_outbound, nearby = _explanation(query.outbound, outbound, days=(first, latest))
+    why_return = None
+    if inbound:
+        why_return, nearby_return = _explanation(query.inbound, inbound, days=(max(first, query.outbound.day), last))
+        nearby += nearby_return
     operators = _merge_statuses(outbound["operators"] + (inbound["operators"] if inbound else []))
     results = {
         "outbound": outbound["sailings"],
         "return": inbound["sailings"] if inbound else [],
         "operators": operators,
         "complete": all(op["status"] == "ok" for op in operators),
+        "explanations": {"outbound": why_outbound, "return": why_return},
     }
-    return results, min(outbound["fresh_for"], inbound["fresh_for"] if inbound else math.inf)
+    legs = [outbound, *([inbound] if inbound else []), *(found for _leg, found in nearby)]
+    return _Answer(
+        results=results,
+        fresh_for=min(leg["fresh_for"] for leg in legs),
+        rows=[row for leg in legs for row in leg["sailings"]],
+        nearby=[leg for leg, _found in nearby],
+    )
 
 
 def _merge_statuses(statuses: list[dict]) -> list[dict]:
@@ -87,14 +140,22 @@ def _merge_statuses(statuses: list[dict]) -> list[dict]:
 
 def leg_search(*, query: LegQuery, counted: bool = True) -> dict:
     """{"sailings": [...], "operators": [...], "fresh_for": seconds for which the sailings and their availability
-    stay cached (0 when not cached)}; `counted=False` when the lookup was counted already."""
+    stay cached (0 when not cached), and what the network says when the day has nothing to book: "no_route" (the
+    ports linked to each end) or None, "accommodation_offered" or None}; `counted=False` when the lookup was counted
+    already."""
     cached, fresh_for = cache_service.ferry_search_entry(query, lambda: _compute_leg(query), counted=counted)
     cutoff = bookable_after().isoformat()
     sailings = [s for s in cached["sailings"] if s["departs_at"] >= cutoff]
     availability, availability_for = _availability_of(sailings)
     for sailing in sailings:
         sailing["availability"] = party_availability(sailing, availability.get(sailing["sailing_id"]), query.party)
-    return {"sailings": sailings, "operators": cached["operators"], "fresh_for": min(fresh_for, availability_for)}
+    return {
+        "sailings": sailings,
+        "operators": cached["operators"],
+        "fresh_for": min(fresh_for, availability_for),
+        "no_route": cached.get("no_route"),
+        "accommodation_offered": cached.get("accommodation_offered"),
+    }
 
 
 def party_availability(sailing: dict, availability: dict | None, party: Party) -> dict:
@@ -116,16 +177,48 @@ def party_availability(sailing: dict, availability: dict | None, party: Party) -
 
 def _compute_leg(query: LegQuery) -> tuple[dict, int]:
     origin, destination = _ports(query)
-    routes = Route.objects.filter(
-        origin=origin, destination=destination, active=True, operator__active=True
-    ).select_related("operator")
+    routes = Route.objects.filter(origin=origin, destination=destination, active=True, operator__active=True)
+    routes = list(routes.select_related("operator"))
+    if not routes:
+        return {"sailings": [], "operators": [], "no_route": _ports_linked(origin, destination)}, SEARCH_TTL
     operators = sorted({route.operator for route in routes}, key=lambda op: op.code)
     offers, statuses = _ask_operators(operators, query)
     sailings = _sailings(offers, origin, destination)
     cache_service.set_availabilities({s["sailing_id"]: offer.availability for s, offer in sailings}, after_miss=False)
     result = {"sailings": [s for s, _offer in sailings], "operators": statuses}
+    wanted = query.party.accommodation
+    if wanted != Accommodation.DECK and not any(wanted in offer.availability["remaining"] for _s, offer in sailings):
+        result["accommodation_offered"] = _accommodation_offered(routes)
     complete = all(status["status"] == "ok" for status in statuses)
     return result, SEARCH_TTL if complete else PARTIAL_SEARCH_TTL
+
+
+def _ports_linked(origin: Port, destination: Port) -> dict:
+    """{"destinations": ports a ferry sails to from `origin`, "origins": ports from which one sails to
+    `destination`}, each as [{"code", "name"}] by name."""
+    routes = route_list()
+
+    def refs(ports: set[Port]) -> list[dict]:
+        return [{"code": port.code, "name": port.name} for port in sorted(ports, key=lambda port: port.name)]
+
+    return {
+        "destinations": refs({route.destination for route in routes.filter(origin=origin)}),
+        "origins": refs({route.origin for route in routes.filter(destination=destination)}),
+    }
+
+
+def _accommodation_offered(routes: list[Route]) -> list[str] | None:
+    """What the vessels that sail these routes from now on offer (deck passage on every one), or None when no
+    sailing of theirs is ahead."""
+    kinds = set(
+        Sailing.objects.filter(route__in=routes, status=Sailing.Status.SCHEDULED, departs_at__gte=bookable_after())
+        .values_list("vessel__accommodations__kind", flat=True)
+        .order_by()
+        .distinct()
+    )
+    if not kinds:
+        return None
+    return [kind for kind in Accommodation.values if kind == Accommodation.DECK or kind in kinds]
 
 
 def _ports(query: LegQuery) -> tuple[Port, Port]:
@@ -228,3 +321,124 @@ def _availability_of(sailings: list[dict]) -> tuple[dict[int, dict], float]:
         fresh.update({s["sailing_id"]: answer[s["sailing_ref"]] for s in rows if s["sailing_ref"] in answer})
     cache_service.set_availabilities(fresh)
     return {**found, **fresh}, fresh_for if settings.SEARCH_CACHE else 0.0
+
+
+# --- why a leg has nothing to book -------------------------------------------------------------------
+
+
+def _explanation(
+    query: LegQuery, found: dict, *, days: tuple[dt.date, dt.date]
+) -> tuple[dict | None, list[tuple[LegQuery, dict]]]:
+    """Why the leg (`found` by leg_search) has no sailing the party can book, or None when it has one; and the
+    searches of the nearby days within `days` looked at for it, as [(LegQuery, leg_search's answer)]."""
+    statuses = {row["availability"]["status"] for row in found["sailings"]}
+    if statuses & BOOKABLE:
+        return None, []
+    explanation = {
+        "reason": Reason.NO_SAILING_THIS_DAY,
+        "destinations_from_origin": [],
+        "origins_to_destination": [],
+        "accommodation_offered": [],
+        "nearby_dates": [],
+    }
+    if linked := found["no_route"]:
+        explanation |= {"destinations_from_origin": linked["destinations"], "origins_to_destination": linked["origins"]}
+        return explanation | {"reason": Reason.NO_ROUTE}, []
+    offered = found["accommodation_offered"]  # known when no sailing of the day has what the party asks for
+    if offered and query.party.accommodation not in offered:
+        return explanation | {"reason": Reason.NO_SUCH_ACCOMMODATION, "accommodation_offered": offered}, []
+    if any(operator["status"] != "ok" for operator in found["operators"]):
+        # Asking again for other days would wait on the same operator; try this day again instead.
+        return explanation | {"reason": Reason.OPERATOR_UNAVAILABLE}, []
+    if "sold_out" in statuses:
+        explanation["reason"] = Reason.SOLD_OUT
+    elif "unavailable" in statuses:
+        explanation["reason"] = Reason.UNAVAILABLE
+    searches = _nearby_searches(query, days=days)
+    explanation["nearby_dates"] = [
+        {"date": leg.day.isoformat(), "lowest_price": _lowest_price(bookable)}
+        for leg, other in searches
+        if (bookable := [row for row in other["sailings"] if row["availability"]["status"] in BOOKABLE])
+    ]
+    return explanation, searches
+
+
+def _nearby_searches(query: LegQuery, *, days: tuple[dt.date, dt.date]) -> list[tuple[LegQuery, dict]]:
+    """The same leg searched on the nearby days within `days` that the timetable has sailings on: operators are
+    not asked about days on which nothing sails."""
+    first, last = days
+    candidates = [query.day + dt.timedelta(days=n) for n in NEARBY_DAYS]
+    candidates = [day for day in candidates if first <= day <= last]
+    sailing_days = _days_with_sailings(query, candidates)
+    legs = [dataclasses.replace(query, day=day) for day in candidates if day in sailing_days]
+    return [(leg, leg_search(query=leg)) for leg in legs]
+
+
+def _days_with_sailings(query: LegQuery, days: list[dt.date]) -> set[dt.date]:
+    """Which of `days` (port time) a scheduled sailing between the leg's ports still leaves on."""
+    origin = Port.objects.filter(code=query.origin).first() if days else None
+    if origin is None:
+        return set()
+    start, _end = local_day_bounds(origin, min(days))
+    _start, end = local_day_bounds(origin, max(days))
+    departures = Sailing.objects.filter(
+        route__origin=origin,
+        route__destination__code=query.destination,
+        route__active=True,
+        route__operator__active=True,
+        status=Sailing.Status.SCHEDULED,
+        departs_at__gte=max(start, bookable_after()),
+        departs_at__lt=end,
+    ).values_list("departs_at", flat=True)
+    return {departs.astimezone(origin.tz).date() for departs in departures}
+
+
+def _lowest_price(rows: list[dict]) -> dict | None:
+    """The lowest of the rows' prices, or None when they are not all in one currency."""
+    prices = [row["price"] for row in rows]
+    if len({price["currency"] for price in prices}) != 1:
+        return None
+    return min(prices, key=lambda price: price["amount_minor"])
+
+
+# --- the way back ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """A sailing as the return rule reads it: from a search row or from the timetable."""
+
+    origin: str
+    destination: str
+    departs_at: dt.datetime
+    arrives_at: dt.datetime
+
+    @classmethod
+    def of_row(cls, row: dict) -> "Crossing":
+        departs, arrives = (dt.datetime.fromisoformat(row[name]) for name in ("departs_at", "arrives_at"))
+        return cls(row["from"]["code"], row["to"]["code"], departs, arrives)
+
+    @classmethod
+    def of_sailing(cls, sailing: Sailing) -> "Crossing":
+        route = sailing.route
+        return cls(route.origin.code, route.destination.code, sailing.departs_at, sailing.arrives_at)
+
+
+def return_problem(*, outbound: Crossing, inbound: Crossing) -> str | None:
+    """Why `inbound` cannot be the way back of `outbound`, or None when it can: the one rule for the results page,
+    the sailings chosen there, and every booking request."""
+    if (inbound.origin, inbound.destination) != (outbound.destination, outbound.origin):
+        return _("The return must sail back from where the outbound arrives.")
+    if inbound.departs_at < outbound.arrives_at:
+        return _("The return must leave after the outbound arrives.")
+    return None
+
+
+def returns_that_can_follow(*, outbound: list[dict], inbound: list[dict]) -> dict[int, list[int]]:
+    """{outbound sailing id: ids of the return sailings that can follow it}, from search rows."""
+    backs = [(row["sailing_id"], Crossing.of_row(row)) for row in inbound]
+    follows = {}
+    for row in outbound:
+        out = Crossing.of_row(row)
+        follows[row["sailing_id"]] = [i for i, back in backs if return_problem(outbound=out, inbound=back) is None]
+    return follows

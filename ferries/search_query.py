@@ -85,6 +85,12 @@ def parse_search_query(data: Mapping[str, str]) -> SearchQuery:
     return SearchQuery(outbound=outbound, inbound=inbound)
 
 
+def searchable_days() -> tuple[dt.date, dt.date]:
+    """The first and last days a search may ask for: today, and the last day sailings are published for."""
+    today = timezone.now().date()
+    return today, today + dt.timedelta(days=settings.SEARCH_HORIZON_DAYS)
+
+
 def _raw(data: Mapping[str, str], name: str) -> str:
     return (data.get(name) or "").strip()
 
@@ -111,8 +117,7 @@ def _date(data, name, errors, *, required: bool) -> dt.date | None:
     except ValueError:
         errors.add(name, _("Enter a date as YYYY-MM-DD."))
         return None
-    today = timezone.now().date()
-    horizon = today + dt.timedelta(days=settings.SEARCH_HORIZON_DAYS)
+    today, horizon = searchable_days()
     if day < today:
         errors.add(name, _("This date is in the past."))
     elif day > horizon:

@@ -9,12 +9,15 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from ferries.forms import SearchForm, query_params
-from ferries.search import sailing_search
-from ferries.search_query import LegQuery, parse_search_query
+from ferries.forms import SearchForm
+from ferries.search import returns_that_can_follow, sailing_search
+from ferries.search_query import LegQuery
 
-# How many days either side of a date without sailings the results page offers instead.
-NEARBY_DAYS = (-2, -1, 1, 2)
+# The search's parameters that name each leg's ports and day: the return leg sails from `to` back to `from`.
+LEG_PARAMS = (
+    {"origin": "from", "destination": "to", "date": "date"},
+    {"origin": "to", "destination": "from", "date": "return_date"},
+)
 
 
 @require_safe
@@ -50,9 +53,13 @@ def _legs(*, params: QueryDict, form: SearchForm, results: dict) -> list[dict]:
     legs = [_leg(form=form, leg=query.outbound, sailings=results["outbound"], title=_("Outbound"), slug="outbound")]
     if query.inbound:
         legs.append(_leg(form=form, leg=query.inbound, sailings=results["return"], title=_("Return"), slug="return"))
-    for leg, date_param in zip(legs, ("date", "return_date"), strict=False):
-        if not leg["sailings"]:
-            leg["nearby"] = _nearby_searches(params=params, date_param=date_param, day=leg["day"])
+        # Which returns each outbound can be followed by, for the page's script to grey out the others.
+        follows = returns_that_can_follow(outbound=results["outbound"], inbound=results["return"])
+        for sailing in legs[0]["sailings"]:
+            sailing["followed_by"] = " ".join(str(pk) for pk in follows[sailing["sailing_id"]])
+    for leg, names in zip(legs, LEG_PARAMS, strict=False):
+        explanation = results["explanations"][leg["slug"]]
+        leg["explanation"] = explanation and _explanation(params=params, names=names, explanation=explanation)
     return legs
 
 
@@ -64,20 +71,36 @@ def _leg(*, form: SearchForm, leg: LegQuery, sailings: list[dict], title: str, s
         "destination": form.port_names.get(leg.destination, leg.destination),
         "day": leg.day,
         "sailings": sailings,
-        "nearby": [],
     }
 
 
-def _nearby_searches(*, params: QueryDict, date_param: str, day: dt.date) -> list[dict]:
-    """The same search on the days around `day`, offered only where the search rules accept it."""
-    searches = []
-    for offset in NEARBY_DAYS:
-        other_day = day + dt.timedelta(days=offset)
+def _explanation(*, params: QueryDict, names: dict[str, str], explanation: dict) -> dict:
+    """Why the leg has nothing to book, with the searches worth trying instead as links."""
+
+    def url(**changes) -> str:
         other = params.copy()
-        other[date_param] = other_day.isoformat()
-        try:
-            parse_search_query(query_params(other))
-        except ValidationError:
-            continue
-        searches.append({"day": other_day, "url": f"{reverse('sailing_results')}?{other.urlencode()}"})
-    return searches
+        for name, value in changes.items():
+            other[names.get(name, name)] = value
+        return f"{reverse('sailing_results')}?{other.urlencode()}"
+
+    return {
+        "reason": explanation["reason"],
+        "destinations": [
+            {"name": port["name"], "url": url(destination=port["code"])}
+            for port in explanation["destinations_from_origin"]
+        ],
+        "origins": [
+            {"name": port["name"], "url": url(origin=port["code"])} for port in explanation["origins_to_destination"]
+        ],
+        "accommodation": [
+            {"kind": kind, "url": url(accommodation=kind)} for kind in explanation["accommodation_offered"]
+        ],
+        "nearby": [
+            {
+                "day": dt.date.fromisoformat(other["date"]),
+                "lowest_price": other["lowest_price"],
+                "url": url(date=other["date"]),
+            }
+            for other in explanation["nearby_dates"]
+        ],
+    }

@@ -148,6 +148,33 @@ def test_continuing_a_return_search_without_a_return_sailing_goes_back_to_the_re
     assert "Choose a return sailing as well" in text_of(response)
 
 
+def test_a_return_that_leaves_before_the_outbound_arrives_is_refused_at_selection_on_the_results_page(
+    client, tunis_marseille, marseille_tunis
+):
+    out = sailing_at(tunis_marseille, time="19:00", hours=21)
+    too_early = sailing_at(marseille_tunis, day=DAY + dt.timedelta(days=1), time="08:00")
+
+    response = client.get(details_url(out, too_early, adults=2), follow=True)
+
+    results, status = response.redirect_chain[0]
+    assert status == 302
+    assert results.startswith(reverse("sailing_results"))
+    assert f"return_date={(DAY + dt.timedelta(days=1)).isoformat()}" in results
+    assert "adults=2" in results
+    assert "The return must leave after the outbound arrives." in text_of(response)
+    assert 'class="booking-form"' not in response.content.decode()
+
+
+def test_a_return_that_does_not_sail_back_is_refused_at_selection_on_the_results_page(client, tunis_marseille):
+    out = sailing_at(tunis_marseille, time="19:00")
+    same_way = sailing_at(tunis_marseille, day=BACK, time="19:00")
+
+    response = client.get(details_url(out, same_way), follow=True)
+
+    assert response.redirect_chain[0][0].startswith(reverse("sailing_results"))
+    assert "The return must sail back from where the outbound arrives." in text_of(response)
+
+
 # --- The details page -------------------------------------------------------------------------------------
 
 

@@ -130,5 +130,51 @@ SEARCH_RESPONSE_EXAMPLE = OpenApiExample(
         "return": [],
         "operators": [{**_OPERATOR, "status": "ok", "message": ""}],
         "complete": True,
+        "explanations": {"outbound": None, "return": None},
+    },
+)
+
+SEARCH_EMPTY_EXAMPLE = OpenApiExample(
+    "No sailing on the day asked: the nearby days with sailings the party can book",
+    response_only=True,
+    value={
+        "outbound": [],
+        "return": [],
+        "operators": [{**_OPERATOR, "status": "ok", "message": ""}],
+        "complete": True,
+        "explanations": {
+            "outbound": {
+                "reason": "no_sailing_this_day",
+                "destinations_from_origin": [],
+                "origins_to_destination": [],
+                "accommodation_offered": [],
+                "nearby_dates": [
+                    {"date": "2027-07-13", "lowest_price": {"amount_minor": 35000, "currency": "EUR"}},
+                    {"date": "2027-07-16", "lowest_price": {"amount_minor": 32000, "currency": "EUR"}},
+                ],
+            },
+            "return": None,
+        },
+    },
+)
+
+SEARCH_NO_ROUTE_EXAMPLE = OpenApiExample(
+    "No ferry between the two ports: the ports each one is linked to",
+    response_only=True,
+    value={
+        "outbound": [],
+        "return": [],
+        "operators": [],
+        "complete": True,
+        "explanations": {
+            "outbound": {
+                "reason": "no_route",
+                "destinations_from_origin": [{"code": "FRMRS", "name": "Marseille"}],
+                "origins_to_destination": [{"code": "FRMRS", "name": "Marseille"}],
+                "accommodation_offered": [],
+                "nearby_dates": [],
+            },
+            "return": None,
+        },
     },
 )

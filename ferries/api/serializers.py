@@ -12,6 +12,7 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from ferries.choices import Accommodation, Country, VehicleCategory
+from ferries.search import Reason
 
 # --- ports and routes -----------------------------------------------------------------------------
 
@@ -120,14 +121,66 @@ class OperatorStatusSerializer(serializers.Serializer):
     message = serializers.CharField(allow_blank=True, help_text="Why the operator's sailings are missing, if they are.")
 
 
+class NearbyDateSerializer(serializers.Serializer):
+    date = serializers.DateField(help_text="A day near the one searched (port time) with sailings the party can book.")
+    lowest_price = MoneySerializer(
+        allow_null=True,
+        help_text="The lowest price for the whole party that day; null when its sailings are priced in several "
+        "currencies.",
+    )
+
+
+@extend_schema_serializer(component_name="LegExplanation")
+class LegExplanationSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(
+        choices=[reason.value for reason in Reason],
+        help_text="Why there is nothing to book: no_route (no ferry between these ports at all), "
+        "no_such_accommodation (no vessel of the route has the accommodation asked for), operator_unavailable (an "
+        "operator did not answer: search again shortly), sold_out (sailings that day, none with room for the party), "
+        "unavailable (sailings that day, none can take the party's vehicle or accommodation), no_sailing_this_day "
+        "(the route runs, but not that day).",
+    )
+    destinations_from_origin = PortRefSerializer(
+        many=True, help_text="no_route: the ports a ferry sails to from the departure port."
+    )
+    origins_to_destination = PortRefSerializer(
+        many=True, help_text="no_route: the ports from which a ferry sails to the arrival port."
+    )
+    accommodation_offered = serializers.ListField(
+        child=serializers.ChoiceField(choices=ACCOMMODATION_CHOICES),
+        help_text="no_such_accommodation: what the route's vessels offer instead.",
+    )
+    nearby_dates = NearbyDateSerializer(
+        many=True,
+        help_text="sold_out, unavailable, no_sailing_this_day: the days around the one searched that have sailings "
+        "the party can book (never past the other leg's day), by date. Empty when none has.",
+    )
+
+
+class LegExplanationsSerializer(serializers.Serializer):
+    outbound = LegExplanationSerializer(allow_null=True, help_text="Null when the outbound has sailings to book.")
+
+    def get_fields(self):
+        # "return" is a Python keyword, so the field cannot be declared as a class attribute.
+        fields = super().get_fields()
+        fields["return"] = LegExplanationSerializer(
+            allow_null=True, help_text="Null when the return has sailings to book, or for one way."
+        )
+        return fields
+
+
 @extend_schema_serializer(component_name="SailingSearchResult")
 class SailingSearchOutputSerializer(serializers.Serializer):
     outbound = SailingRowSerializer(many=True, help_text="Sailings on `date`, by departure time.")
     operators = OperatorStatusSerializer(many=True, help_text="Every operator asked, and how it answered.")
     complete = serializers.BooleanField(help_text="False when an operator did not answer: search again shortly.")
+    explanations = LegExplanationsSerializer(
+        help_text="For each leg without a sailing the party can book (none listed, or none with room or fit for "
+        "the party): why, and what to search instead."
+    )
 
     def get_fields(self):
         # "return" is a Python keyword, so the field cannot be declared as a class attribute.
         fields = super().get_fields()
         fields["return"] = SailingRowSerializer(many=True, help_text="Sailings on `return_date`; empty for one way.")
-        return {name: fields[name] for name in ("outbound", "return", "operators", "complete")}
+        return {name: fields[name] for name in ("outbound", "return", "operators", "complete", "explanations")}

@@ -10,7 +10,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ferries.api.schema import SEARCH_PARAMETERS, SEARCH_RESPONSE_EXAMPLE
+from ferries.api.schema import (
+    SEARCH_EMPTY_EXAMPLE,
+    SEARCH_NO_ROUTE_EXAMPLE,
+    SEARCH_PARAMETERS,
+    SEARCH_RESPONSE_EXAMPLE,
+)
 from ferries.api.serializers import PortOutputSerializer, RouteOutputSerializer, SailingSearchOutputSerializer
 from ferries.search import sailing_search, sailing_search_answer
 from ferries.search_query import parse_search_query
@@ -49,10 +54,12 @@ class SailingSearchApi(PublicApi, APIView):
         operation_id="sailing_search",
         summary="Sailings between two ports on a day, and back",
         description="Prices are for the whole party, in minor units. Results are cached for a few minutes; "
-        "availability is refreshed every minute. `complete` is false when an operator did not answer in time.",
+        "availability is refreshed every minute. `complete` is false when an operator did not answer in time. "
+        "A leg without a sailing the party can book (none that day, none with room, or no ferry between the ports "
+        "at all) is explained in `explanations`: a machine-readable `reason`, and what to search instead.",
         parameters=SEARCH_PARAMETERS,
         responses={200: SailingSearchOutputSerializer, 400: VALIDATION_ERROR_RESPONSE},
-        examples=[SEARCH_RESPONSE_EXAMPLE],
+        examples=[SEARCH_RESPONSE_EXAMPLE, SEARCH_EMPTY_EXAMPLE, SEARCH_NO_ROUTE_EXAMPLE],
     )
     def get(self, request: Request) -> Response | HttpResponse:
         try:

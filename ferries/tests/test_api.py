@@ -6,6 +6,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_redis import get_redis_connection
@@ -15,11 +16,11 @@ from rest_framework.test import APIClient
 
 from ferries.cache import cache_service
 from ferries.choices import PassengerType
-from ferries.models import PassengerFare, Sailing
+from ferries.models import PassengerFare, Sailing, SailingInventory
 from ferries.party import Party
 from ferries.search_query import parse_search_query
 from ferries.services import capacity_hold
-from ferries.tests.factories import OperatorFactory, PortFactory, RouteFactory, sailing_factory
+from ferries.tests.factories import OperatorFactory, PortFactory, RouteFactory, VesselFactory, sailing_factory
 
 pytestmark = pytest.mark.django_db
 
@@ -205,6 +206,140 @@ def test_with_the_search_cache_off_every_search_is_computed_and_nothing_kept(api
     assert figures["search"]["lookups"] == figures["search"]["entries"] == figures["availability"]["entries"] == 0
 
 
+# --- why a leg has nothing to book --------------------------------------------------------------------
+
+
+def explanation(body: dict, leg: str = "outbound") -> dict:
+    return body["explanations"][leg]
+
+
+def test_a_leg_with_sailings_to_book_needs_no_explanation(api, outbound_sailing, return_sailing):
+    response = api.get(
+        SEARCH,
+        {"from": "TNTUN", "to": "FRMRS", "date": local_day(outbound_sailing), "return_date": local_day(return_sailing)},
+    )
+
+    assert response.json()["explanations"] == {"outbound": None, "return": None}
+
+
+def test_ports_without_a_route_between_them_answer_why_and_the_ports_each_one_is_linked_to(
+    api, tunis_marseille, local_operator
+):
+    RouteFactory(operator=local_operator, origin=tunis_marseille.destination, destination=PortFactory(code="ITGOA"))
+
+    response = api.get(SEARCH, {"from": "TNTUN", "to": "ITGOA", "date": days_from_today(10)})
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["outbound"] == []
+    assert explanation(body) == {
+        "reason": "no_route",
+        "destinations_from_origin": [{"code": "FRMRS", "name": "Marseille"}],
+        "origins_to_destination": [{"code": "FRMRS", "name": "Marseille"}],
+        "accommodation_offered": [],
+        "nearby_dates": [],
+    }
+
+
+def test_a_return_between_ports_linked_one_way_only_answers_which_leg_has_no_route(
+    api, tunis_marseille, local_operator
+):
+    sailing = sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=10))
+
+    body = api.get(
+        SEARCH, {"from": "TNTUN", "to": "FRMRS", "date": local_day(sailing), "return_date": days_from_today(14)}
+    ).json()
+
+    assert explanation(body, "outbound") is None
+    assert explanation(body, "return")["reason"] == "no_route"
+    assert explanation(body, "return")["destinations_from_origin"] == []
+
+
+def test_a_cabin_no_ferry_of_the_route_has_answers_what_its_ferries_offer(api, tunis_marseille):
+    sailing = sailing_factory(route=tunis_marseille, vessel=VesselFactory(accommodations={"seat": 20}))
+
+    body = api.get(
+        SEARCH, {"from": "TNTUN", "to": "FRMRS", "date": local_day(sailing), "accommodation": "inside_2"}
+    ).json()
+
+    assert explanation(body)["reason"] == "no_such_accommodation"
+    assert explanation(body)["accommodation_offered"] == ["deck", "seat"]
+    assert explanation(body)["nearby_dates"] == []
+
+
+def test_a_cabin_only_another_ferry_of_the_route_has_is_unavailable_that_day_not_missing(api, tunis_marseille):
+    sailing = sailing_factory(route=tunis_marseille, vessel=VesselFactory(accommodations={"seat": 20}))
+    later = sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=11))
+
+    body = api.get(
+        SEARCH, {"from": "TNTUN", "to": "FRMRS", "date": local_day(sailing), "accommodation": "inside_2"}
+    ).json()
+
+    assert explanation(body)["reason"] == "unavailable"
+    assert [day["date"] for day in explanation(body)["nearby_dates"]] == [local_day(later)]
+
+
+def test_a_full_day_answers_sold_out_with_the_nearby_dates_that_have_room_and_their_lowest_price(api, tunis_marseille):
+    full = sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=10))
+    SailingInventory.objects.filter(sailing=full).update(taken=F("capacity"))
+    later = sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=11))
+
+    body = api.get(SEARCH, {"from": "TNTUN", "to": "FRMRS", "date": local_day(full), "adults": 2}).json()
+
+    assert [row["availability"]["status"] for row in body["outbound"]] == ["sold_out"]
+    assert explanation(body)["reason"] == "sold_out"
+    assert explanation(body)["nearby_dates"] == [
+        {"date": local_day(later), "lowest_price": {"amount_minor": 20000, "currency": "EUR"}}
+    ]
+
+
+def test_a_day_without_sailings_answers_nearby_dates_only_where_the_party_can_book(api, tunis_marseille):
+    too_small = sailing_factory(
+        route=tunis_marseille, departs_in=dt.timedelta(days=9), vessel=VesselFactory(passenger_capacity=2)
+    )
+    roomy = sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=11))
+    day = (dt.date.fromisoformat(local_day(too_small)) + dt.timedelta(days=1)).isoformat()
+
+    body = api.get(SEARCH, {"from": "TNTUN", "to": "FRMRS", "date": day, "adults": 3}).json()
+
+    assert body["outbound"] == []
+    assert explanation(body)["reason"] == "no_sailing_this_day"
+    assert explanation(body)["nearby_dates"] == [
+        {"date": local_day(roomy), "lowest_price": {"amount_minor": 30000, "currency": "EUR"}}
+    ]
+
+
+def test_the_answer_kept_stops_offering_a_nearby_date_once_its_places_are_taken(
+    api, tunis_marseille, django_capture_on_commit_callbacks
+):
+    nearby = sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=11))
+    day = (dt.date.fromisoformat(local_day(nearby)) - dt.timedelta(days=1)).isoformat()
+    params = {"from": "TNTUN", "to": "FRMRS", "date": day}
+    before = explanation(api.get(SEARCH, params).json())["nearby_dates"]
+    with django_capture_on_commit_callbacks(execute=True):
+        capacity_hold(sailing=nearby, party=Party(adults=100), minutes=20)
+
+    after = explanation(api.get(SEARCH, params).json())["nearby_dates"]
+
+    assert [d["date"] for d in before] == [local_day(nearby)]
+    assert after == []
+
+
+def test_the_answer_kept_goes_with_the_cleared_searches_of_its_nearby_dates(api, tunis_marseille):
+    nearby = sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=11))
+    day = (dt.date.fromisoformat(local_day(nearby)) - dt.timedelta(days=1)).isoformat()
+    params = {"from": "TNTUN", "to": "FRMRS", "date": day}
+    api.get(SEARCH, params)
+    PassengerFare.objects.filter(fare__route=tunis_marseille, passenger_type=PassengerType.ADULT).update(
+        amount_minor=99900
+    )
+
+    cache_service.clear_ferry_searches(route="TNTUN-FRMRS", date=local_day(nearby))
+
+    [nearby_date] = explanation(api.get(SEARCH, params).json())["nearby_dates"]
+    assert nearby_date["lowest_price"] == {"amount_minor": 99900, "currency": "EUR"}
+
+
 def in_future(n: int):
     """A date `n` days from today, worked out when the test runs rather than when it is collected."""
     return lambda: days_from_today(n)
@@ -282,6 +417,27 @@ def test_schema_describes_ports_routes_and_search(api):
     assert set(search["responses"]) == {"200", "400", "406", "429"}
 
 
+def test_schema_documents_why_a_leg_has_nothing_to_book(api):
+    schemas = api.get("/api/schema/", {"format": "json"}).json()["components"]["schemas"]
+
+    reason = as_json_schema(schemas["LegExplanation"]["properties"]["reason"], schemas)
+    assert reason["allOf"][0]["enum"] == [
+        "no_route",
+        "no_such_accommodation",
+        "operator_unavailable",
+        "sold_out",
+        "unavailable",
+        "no_sailing_this_day",
+    ]
+    assert set(schemas["LegExplanation"]["properties"]) == {
+        "reason",
+        "destinations_from_origin",
+        "origins_to_destination",
+        "accommodation_offered",
+        "nearby_dates",
+    }
+
+
 def test_api_docs_page_renders(api):
     response = api.get("/api/docs/")
 
@@ -314,6 +470,10 @@ def response_schema(openapi: dict, path: str, status: int) -> dict:
     return as_json_schema(media["schema"], openapi["components"]["schemas"])
 
 
+def day_before(sailing: Sailing) -> str:
+    return (dt.date.fromisoformat(local_day(sailing)) - dt.timedelta(days=1)).isoformat()
+
+
 def return_journey(outbound: Sailing, back: Sailing) -> dict:
     return {"from": "TNTUN", "to": "FRMRS", "date": local_day(outbound), "return_date": local_day(back)}
 
@@ -324,10 +484,23 @@ def return_journey(outbound: Sailing, back: Sailing) -> dict:
         pytest.param("/api/v1/ports", lambda outbound, back: {}, 200, id="ports"),
         pytest.param("/api/v1/routes", lambda outbound, back: {}, 200, id="routes"),
         pytest.param(SEARCH, return_journey, 200, id="search"),
+        pytest.param(
+            SEARCH,
+            lambda outbound, back: {**return_journey(outbound, back), "to": "ITGOA"},
+            200,
+            id="search between ports with no route",
+        ),
+        pytest.param(
+            SEARCH,
+            lambda outbound, back: {**return_journey(outbound, back), "date": day_before(outbound)},
+            200,
+            id="search on a day without sailings",
+        ),
         pytest.param(SEARCH, lambda outbound, back: {"from": "TNTUN", "to": "TNTUN"}, 400, id="bad search"),
     ],
 )
 def test_answers_match_their_openapi_schema(api, openapi, outbound_sailing, return_sailing, path, query, status):
+    PortFactory(code="ITGOA")
     response = api.get(path, query(outbound_sailing, return_sailing))
 
     assert response.status_code == status

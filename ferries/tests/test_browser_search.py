@@ -1,10 +1,12 @@
 """Searching sailings in a real browser, as a traveller does: from the home page to the results."""
 
 import datetime as dt
+from urllib.parse import urlencode
 
 import pytest
 from django.utils import timezone
 
+from ferries.models import Operator, Route
 from ferries.tests.factories import OperatorFactory, PortFactory, RouteFactory, VesselFactory, sailing_factory
 
 pytestmark = pytest.mark.browser
@@ -85,3 +87,33 @@ def test_the_return_date_is_asked_only_for_a_return_trip(page, network):
     page.get_by_label("One way").check()
 
     assert not return_date.is_visible()
+
+
+def test_returns_that_leave_before_the_chosen_outbound_arrives_are_greyed_out_and_cannot_be_chosen(page, network):
+    operator = Operator.objects.get(code="CTN")
+    back_route = Route.objects.get(operator=operator, origin__code="FRMRS")
+    next_day = DAY + dt.timedelta(days=1)
+    early, late = (
+        sailing_factory(route=back_route, departs_in=departs - timezone.now(), hours=21)
+        for departs in (
+            dt.datetime.combine(next_day, dt.time(8, 0), tzinfo=back_route.origin.tz),
+            dt.datetime.combine(next_day, dt.time(22, 0), tzinfo=back_route.origin.tz),
+        )
+    )
+    query = {"from": "TNTUN", "to": "FRMRS", "date": DAY.isoformat(), "return_date": next_day.isoformat()}
+    page.goto(f"/sailings/search?{urlencode(query)}")
+    early_pick = page.locator(f'input[name="return"][value="{early.pk}"]')
+    early_pick.check(force=True)  # chosen first, before any outbound
+
+    page.get_by_role("region", name="Outbound Tunis → Marseille").locator(".pick").first.click()
+
+    early_card = page.locator(".sailing-card", has=early_pick)
+    assert early_pick.is_disabled()
+    assert not early_pick.is_checked(), "a return that can no longer follow is let go"
+    assert "sailing-card--cannot-follow" in early_card.get_attribute("class")
+    assert "Leaves before your outbound arrives" in early_card.inner_text()
+    assert page.get_by_role("button", name="Continue").is_disabled()
+    late_pick = page.locator(f'input[name="return"][value="{late.pk}"]')
+    assert late_pick.is_enabled()
+    page.locator(".sailing-card", has=late_pick).locator(".pick").click()
+    assert page.get_by_role("button", name="Continue").is_enabled()

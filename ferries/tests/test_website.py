@@ -2,6 +2,7 @@
 
 import datetime as dt
 import re
+from html import unescape
 from urllib.parse import urlencode
 
 import pytest
@@ -10,8 +11,9 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from ferries.models import Operator, Route, SailingInventory
-from ferries.tests.factories import PortFactory, RouteFactory, VesselFactory, sailing_factory
+from ferries.choices import PassengerType
+from ferries.models import Operator, PassengerFare, Route, SailingInventory
+from ferries.tests.factories import OperatorFactory, PortFactory, RouteFactory, VesselFactory, sailing_factory
 
 pytestmark = pytest.mark.django_db
 
@@ -182,26 +184,160 @@ def test_a_vessel_too_low_for_the_vehicle_is_shown_not_available_for_it(client, 
     assert "Not available for your vehicle or cabin" in text_of(response)
 
 
-def test_no_sailings_on_the_day_suggests_nearby_dates(client, tunis_marseille):
-    sailing_at(tunis_marseille, day=DAY + dt.timedelta(days=1), time="19:00")
+# --- Why a day has nothing to book ----------------------------------------------------------------------
+
+
+def chips(page) -> list[tuple[str, str]]:
+    """The links offered as chips (nearby dates, other ports, other accommodation): (what they say, where to)."""
+    found = re.findall(r'<a class="chip" href="([^"]*)">(.*?)</a>', page.content.decode(), re.S)
+    return [(text_of(label).strip(), unescape(href)) for href, label in found]
+
+
+def day_chip(day: dt.date) -> str:
+    return f"{day:%a} {day.day} {day:%b}"
+
+
+def test_ports_without_a_route_between_them_say_so_and_offer_the_ports_each_one_is_linked_to(
+    client, tunis_marseille, local_operator
+):
+    genoa, palermo = PortFactory(code="ITGOA"), PortFactory(code="ITPMO", name="Palermo")
+    RouteFactory(operator=local_operator, origin=tunis_marseille.destination, destination=genoa)
+    RouteFactory(operator=local_operator, origin=palermo, destination=genoa)
+
+    response = search(client, to="ITGOA", adults="2")
+
+    assert response.status_code == 200
+    text = text_of(response)
+    assert "There is no ferry from Tunis to Genoa." in text
+    assert "do not sail every day" not in text
+    assert "From Tunis you can sail to:" in text
+    assert "Ferries to Genoa leave from:" in text
+    offered = chips(response)
+    assert [label for label, _url in offered] == ["Marseille", "Marseille", "Palermo"]
+    assert "from=TNTUN&to=FRMRS" in offered[0][1], "the same search to a port Tunis serves"
+    assert "from=FRMRS&to=ITGOA" in offered[1][1], "the same search from a port that serves Genoa"
+    assert "adults=2" in offered[2][1]
+
+
+def test_a_cabin_no_ferry_of_the_route_has_is_named_with_what_its_ferries_offer(client, tunis_marseille):
+    sailing_at(tunis_marseille, day=DAY, time="19:00", vessel=VesselFactory(accommodations={"seat": 20}))
+
+    response = search(client, accommodation="inside_2")
+
+    text = text_of(response)
+    assert "No ferry from Tunis to Marseille has this accommodation: Inside cabin, 2 berths." in text
+    assert "do not sail every day" not in text
+    offered = chips(response)
+    assert [label for label, _url in offered] == ["Deck passage", "Reserved seat"]
+    assert "accommodation=seat" in offered[1][1]
+
+
+def test_a_day_whose_sailings_are_full_for_the_party_says_so_and_offers_a_nearby_date_with_room(
+    client, tunis_marseille
+):
+    full = sailing_at(tunis_marseille, day=DAY, time="19:00")
+    SailingInventory.objects.filter(sailing=full).update(taken=F("capacity"))
+    sailing_at(tunis_marseille, day=DAY + dt.timedelta(days=2), time="19:00")
+
+    response = search(client, adults="2")
+
+    text = text_of(response)
+    assert "Sold out" in text, "the full sailing is still shown"
+    assert "Every sailing on this day is full for your party." in text
+    assert "do not sail every day" not in text
+    [(label, url)] = chips(response)
+    assert label == f"{day_chip(DAY + dt.timedelta(days=2))} from €200.00"
+    assert f"date={(DAY + dt.timedelta(days=2)).isoformat()}" in url
+
+
+def test_nearby_dates_are_offered_only_when_the_party_can_book_them_with_their_lowest_price(client, tunis_marseille):
+    full = sailing_at(tunis_marseille, day=DAY - dt.timedelta(days=1), time="09:00")
+    SailingInventory.objects.filter(sailing=full).update(taken=F("capacity"))
+    sailing_at(tunis_marseille, day=DAY + dt.timedelta(days=1), time="09:00")
+    cheap = RouteFactory(
+        operator=OperatorFactory(code="CHP", name="Cheap Lines"),
+        origin=tunis_marseille.origin,
+        destination=tunis_marseille.destination,
+    )
+    sailing_at(cheap, day=DAY + dt.timedelta(days=1), time="20:00")
+    PassengerFare.objects.filter(fare__route=cheap, passenger_type=PassengerType.ADULT).update(amount_minor=7000)
 
     response = search(client)
 
     assert response.status_code == 200
     text = text_of(response)
     assert "No sailings from Tunis to Marseille on this day." in text
-    nearby = response.context["legs"][0]["nearby"]
-    assert [other["day"] for other in nearby] == [DAY + dt.timedelta(days=n) for n in (-2, -1, 1, 2)]
-    assert f"date={(DAY + dt.timedelta(days=1)).isoformat()}" in nearby[2]["url"]
+    assert "Ferries on this route do not sail every day." in text
+    [(label, url)] = chips(response)
+    assert label == f"{day_chip(DAY + dt.timedelta(days=1))} from €70.00"
+    assert f"date={(DAY + dt.timedelta(days=1)).isoformat()}" in url
+
+
+def test_no_nearby_date_is_offered_when_none_has_a_sailing_to_book(client, tunis_marseille):
+    response = search(client)
+
+    text = text_of(response)
+    assert "No sailings from Tunis to Marseille on this day." in text
+    assert "No sailings on the days around it either. Try other dates." in text
+    assert chips(response) == []
 
 
 def test_nearby_dates_never_offer_a_day_in_the_past(client, tunis_marseille):
+    for n in (1, 2):
+        sailing_at(tunis_marseille, day=TODAY + dt.timedelta(days=n), time="19:00")
+
     response = search(client, date=TODAY.isoformat())
 
-    assert [other["day"] for other in response.context["legs"][0]["nearby"]] == [
+    assert [other["day"] for other in response.context["legs"][0]["explanation"]["nearby"]] == [
         TODAY + dt.timedelta(days=1),
         TODAY + dt.timedelta(days=2),
     ]
+
+
+def test_nearby_dates_of_the_outbound_never_come_after_the_return(client, tunis_marseille, marseille_tunis):
+    for n in (-1, 1):
+        sailing_at(tunis_marseille, day=DAY + dt.timedelta(days=n), time="19:00")
+    sailing_at(marseille_tunis, day=DAY + dt.timedelta(days=1), time="22:00")
+
+    response = search(client, return_date=(DAY + dt.timedelta(days=1)).isoformat())
+
+    outbound, inbound = response.context["legs"]
+    assert [other["day"] for other in outbound["explanation"]["nearby"]] == [
+        DAY - dt.timedelta(days=1),
+        DAY + dt.timedelta(days=1),
+    ]
+    assert inbound["explanation"] is None
+
+
+def test_a_day_left_empty_by_an_operator_that_did_not_answer_does_not_claim_there_is_no_sailing(
+    client, tunis_marseille
+):
+    silent = Operator.objects.create(
+        code="GONE", name="Gone Ferries", integration="http", api_url="http://127.0.0.1:9/"
+    )
+    RouteFactory(operator=silent, origin=tunis_marseille.origin, destination=tunis_marseille.destination)
+
+    response = search(client)
+
+    text = text_of(response)
+    assert "We could not hear from every ferry company, so sailings on this day may be missing." in text
+    assert "do not sail every day" not in text
+
+
+# --- Choosing a return that can follow the outbound -----------------------------------------------------
+
+
+def test_each_outbound_names_the_returns_that_can_follow_it(client, tunis_marseille, marseille_tunis):
+    out = sailing_at(tunis_marseille, day=DAY, time="19:00", hours=21)
+    next_day = DAY + dt.timedelta(days=1)
+    too_early = sailing_at(marseille_tunis, day=next_day, time="08:00")
+    after = sailing_at(marseille_tunis, day=next_day, time="22:00")
+
+    html = search(client, return_date=next_day.isoformat()).content.decode()
+
+    radio = re.search(rf'<input type="radio" name="outbound" value="{out.pk}"[^>]*>', html).group(0)
+    assert f'data-followed-by="{after.pk}"' in radio
+    assert re.search(rf'<input type="radio" name="return" value="{too_early.pk}"', html), "shown, greyed by the page"
 
 
 def test_an_operator_that_does_not_answer_is_named_above_the_partial_results(client, tunis_marseille):

@@ -11,7 +11,22 @@ document.querySelectorAll("[data-choice-bar]").forEach((bar) => {
     const format = new Intl.NumberFormat("en-GB", { style: "currency", currency });
     return format.format(minor / 10 ** format.resolvedOptions().maximumFractionDigits);
   };
+  // Each outbound names the returns that can follow it (the server's rule, in data-followed-by); the others are
+  // greyed out and let go if they were chosen. Without this script the server refuses such a pair when sent.
+  const follow = () => {
+    const outbound = form.querySelector('input[name="outbound"]:checked');
+    const followers = outbound && new Set(outbound.dataset.followedBy.split(" ").filter(Boolean));
+    form.querySelectorAll('input[name="return"]').forEach((pick) => {
+      const blocked = Boolean(followers) && !followers.has(pick.value);
+      const card = pick.closest(".sailing-card");
+      pick.disabled = blocked;
+      if (blocked) pick.checked = false;
+      card.classList.toggle("sailing-card--cannot-follow", blocked);
+      card.querySelector("[data-follow-note]").hidden = !blocked;
+    });
+  };
   const update = () => {
+    follow();
     const picks = legs.map((leg) => form.querySelector(`input[name="${leg.dataset.pick}"]:checked`));
     legs.forEach((leg, i) => { leg.textContent = picks[i] ? picks[i].dataset.summary : leg.dataset.none; });
     const complete = picks.every(Boolean);
