@@ -15,6 +15,7 @@ from django.contrib import admin
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -157,6 +158,39 @@ class SailingInventoryInline(admin.TabularInline):
         return False
 
 
+class DepartureFilter(admin.SimpleListFilter):
+    """Staff work on what is still to sail: the list opens on upcoming sailings, with departed and all of them one
+    click away. Without a choice in the address (or with one it does not know) the list is of upcoming sailings,
+    so "all" is a choice of its own rather than Django's usual "All" that removes the parameter."""
+
+    title = _("departure")
+    parameter_name = "departure"
+    DEFAULT = "upcoming"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        return [("upcoming", _("Upcoming")), ("departed", _("Departed")), ("all", _("All"))]
+
+    def value(self) -> str:
+        value = super().value()
+        return value if value in {"upcoming", "departed", "all"} else self.DEFAULT
+
+    def choices(self, changelist):
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": self.value() == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Sailing]) -> QuerySet[Sailing]:
+        now = timezone.now()
+        if self.value() == "upcoming":
+            return queryset.filter(departs_at__gte=now)
+        if self.value() == "departed":
+            return queryset.filter(departs_at__lt=now)
+        return queryset
+
+
 @admin.register(Sailing)
 class SailingAdmin(admin.ModelAdmin):
     list_display = [
@@ -170,12 +204,15 @@ class SailingAdmin(admin.ModelAdmin):
         "lane_metres",
         "cabins",
     ]
-    list_filter = ["status", "route__operator"]
+    list_filter = [DepartureFilter, "status", "route__operator"]
     list_select_related = ["route__origin", "route__destination", "route__operator", "vessel"]
     date_hierarchy = "departs_at"
     search_fields = ["ref", "route__origin__code", "route__destination__code"]
     autocomplete_fields = ["route", "vessel"]
     inlines = [SailingInventoryInline]
+
+    class Media:
+        css = {"all": ["css/admin-sailings.css"]}
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Sailing]:
         return super().get_queryset(request).prefetch_related("inventory")

@@ -2,11 +2,14 @@
 
 Deterministic for a given seed and idempotent: running it again only adds what is missing (new days
 of sailings, a fare season that starts later), so it can run at every `make run`.
+Sailings follow the vessels' rotations, as a real timetable does: a ship leaves from the port it arrived
+at, after time in port, at the same local times from week to week, and a route takes as long every day.
 Vessel names are real ships of these lines; IMO numbers are generated, not theirs.
 """
 
 import datetime as dt
 import random
+import zoneinfo
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -97,6 +100,9 @@ VESSELS = [
     VesselSpec("VIR", "Saint John Paul II", 900, 500, 220, False),
     VesselSpec("MIN", "Cruise Europa", 2500, 2800, 450, True),
     VesselSpec("FRS", "Tanger Express", 1000, 600, 400, False),
+    VesselSpec("FRS", "Kattegat", 1200, 1000, 420, False),
+    VesselSpec("GNV", "Splendid", 2300, 2200, 450, True),
+    VesselSpec("GRM", "Cruise Sardegna", 2500, 2600, 450, True),
 ]
 
 
@@ -105,30 +111,107 @@ class RouteSpec:
     operator: str
     a: str
     b: str
-    hours: float  # crossing time
-    departures: tuple[str, ...]  # local departure times from either end
-    weekdays: tuple[int, ...]  # days of the week sailed (Monday = 0)
+    hours: float  # crossing time, the same every day either way
     adult_eur: int  # adult deck fare in the low season, euros
 
 
-DAILY = (0, 1, 2, 3, 4, 5, 6)
-
 ROUTES = [
-    RouteSpec("CTN", "TNTUN", "FRMRS", 21, ("12:00",), (0, 2, 4, 6), 140),
-    RouteSpec("CTN", "TNTUN", "ITGOA", 24, ("11:00",), (1, 5), 130),
-    RouteSpec("CLN", "FRMRS", "TNTUN", 22, ("18:00",), (1, 3, 5), 135),
-    RouteSpec("CLN", "FRMRS", "DZALG", 20, ("19:00",), (0, 3), 150),
-    RouteSpec("GNV", "ITGOA", "TNTUN", 24, ("17:00",), (2, 6), 125),
-    RouteSpec("GNV", "ITGOA", "ITPMO", 20, ("20:00",), DAILY, 85),
-    RouteSpec("GNV", "ITGOA", "ESBCN", 19, ("22:00",), (1, 4), 95),
-    RouteSpec("GRM", "ITCIV", "TNTUN", 21, ("19:00",), (0, 3, 5), 120),
-    RouteSpec("GRM", "ITPMO", "TNTUN", 11, ("21:00",), (1, 4, 6), 80),
-    RouteSpec("GRM", "ITCIV", "ESBCN", 20, ("22:00",), DAILY, 90),
-    RouteSpec("AFE", "DZALG", "FRMRS", 20, ("12:00",), (2, 6), 145),
-    RouteSpec("VIR", "ITCTA", "MTMLA", 3, ("07:00", "17:30"), DAILY, 60),
-    RouteSpec("MIN", "ITBRI", "GRPAS", 16, ("19:30",), DAILY, 75),
-    RouteSpec("FRS", "ESALG", "MAPTM", 1.5, ("08:00", "12:00", "16:00", "20:00"), DAILY, 40),
+    RouteSpec("CTN", "TNTUN", "FRMRS", 21, 140),
+    RouteSpec("CTN", "TNTUN", "ITGOA", 24, 130),
+    RouteSpec("CLN", "FRMRS", "TNTUN", 22, 135),
+    RouteSpec("CLN", "FRMRS", "DZALG", 20, 150),
+    RouteSpec("GNV", "ITGOA", "TNTUN", 24, 125),
+    RouteSpec("GNV", "ITGOA", "ITPMO", 20, 85),
+    RouteSpec("GNV", "ITGOA", "ESBCN", 19, 95),
+    RouteSpec("GRM", "ITCIV", "TNTUN", 21, 120),
+    RouteSpec("GRM", "ITPMO", "TNTUN", 11, 80),
+    RouteSpec("GRM", "ITCIV", "ESBCN", 20, 90),
+    RouteSpec("AFE", "DZALG", "FRMRS", 20, 145),
+    RouteSpec("VIR", "ITCTA", "MTMLA", 3, 60),
+    RouteSpec("MIN", "ITBRI", "GRPAS", 16, 75),
+    RouteSpec("FRS", "ESALG", "MAPTM", 1.5, 40),
 ]
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """What one vessel sails, again every `days` days: legs of (day of the cycle, departure in the local time of
+    the port it leaves, from, to). Cycles count from EPOCH, a Monday, so a weekly rotation's days are weekdays
+    (Monday = 0). Each leg leaves from the port the one before arrived at, with time to turn the ship around
+    however far apart the two ports' clocks are in the year (summer time, Ramadan in Morocco)."""
+
+    vessel: str
+    days: int
+    legs: tuple[tuple[int, str, str, str], ...]
+
+
+EPOCH = dt.date(2024, 1, 1)
+MON, TUE, WED, THU, FRI, SAT, SUN = range(7)
+
+ROTATIONS = [
+    # Tunis ⇄ Marseille twice a week, Tunis ⇄ Genoa twice a week.
+    Rotation("Carthage", 7, ((MON, "12:00", "TNTUN", "FRMRS"), (TUE, "18:00", "FRMRS", "TNTUN"),
+                             (THU, "12:00", "TNTUN", "FRMRS"), (FRI, "18:00", "FRMRS", "TNTUN"))),
+    Rotation("Tanit", 7, ((TUE, "11:00", "TNTUN", "ITGOA"), (WED, "17:00", "ITGOA", "TNTUN"),
+                          (FRI, "11:00", "TNTUN", "ITGOA"), (SAT, "17:00", "ITGOA", "TNTUN"))),
+    Rotation("Jean Nicoli", 7, ((MON, "19:00", "FRMRS", "TNTUN"), (TUE, "21:00", "TNTUN", "FRMRS"),
+                                (THU, "19:00", "FRMRS", "DZALG"), (FRI, "20:00", "DZALG", "FRMRS"))),
+    # Genoa ⇄ Palermo every evening both ways: two ships, each out one day and back the next.
+    Rotation("La Suprema", 2, ((0, "20:00", "ITGOA", "ITPMO"), (1, "20:00", "ITPMO", "ITGOA"))),
+    Rotation("Excellent", 2, ((0, "20:00", "ITPMO", "ITGOA"), (1, "20:00", "ITGOA", "ITPMO"))),
+    Rotation("Splendid", 7, ((MON, "21:00", "ITGOA", "TNTUN"), (WED, "11:00", "TNTUN", "ITGOA"),
+                             (THU, "22:00", "ITGOA", "ESBCN"), (FRI, "22:00", "ESBCN", "ITGOA"),
+                             (SAT, "22:00", "ITGOA", "ESBCN"), (SUN, "22:00", "ESBCN", "ITGOA"))),
+    # Civitavecchia ⇄ Barcelona every night both ways, as Genoa ⇄ Palermo.
+    Rotation("Cruise Roma", 2, ((0, "22:00", "ITCIV", "ESBCN"), (1, "22:00", "ESBCN", "ITCIV"))),
+    Rotation("Cruise Bonaria", 2, ((0, "22:00", "ESBCN", "ITCIV"), (1, "22:00", "ITCIV", "ESBCN"))),
+    Rotation("Cruise Sardegna", 7, ((SUN, "22:00", "ITCIV", "TNTUN"), (MON, "21:00", "TNTUN", "ITPMO"),
+                                    (TUE, "21:00", "ITPMO", "TNTUN"), (WED, "21:00", "TNTUN", "ITCIV"),
+                                    (THU, "22:00", "ITCIV", "TNTUN"), (FRI, "21:00", "TNTUN", "ITCIV"))),
+    Rotation("Tariq Ibn Ziyad", 7, ((MON, "12:00", "DZALG", "FRMRS"), (TUE, "17:00", "FRMRS", "DZALG"),
+                                    (THU, "12:00", "DZALG", "FRMRS"), (FRI, "17:00", "FRMRS", "DZALG"))),
+    # Short crossings: back and forth all day.
+    Rotation("Saint John Paul II", 1, ((0, "06:30", "MTMLA", "ITCTA"), (0, "11:00", "ITCTA", "MTMLA"),
+                                       (0, "16:00", "MTMLA", "ITCTA"), (0, "20:30", "ITCTA", "MTMLA"))),
+    Rotation("Cruise Europa", 7, ((MON, "19:30", "ITBRI", "GRPAS"), (TUE, "17:30", "GRPAS", "ITBRI"),
+                                  (WED, "19:30", "ITBRI", "GRPAS"), (THU, "17:30", "GRPAS", "ITBRI"),
+                                  (FRI, "19:30", "ITBRI", "GRPAS"), (SAT, "17:30", "GRPAS", "ITBRI"))),
+    # Algeciras ⇄ Tanger Med four times a day each way, two ships crossing each other.
+    Rotation("Tanger Express", 1, ((0, "08:00", "ESALG", "MAPTM"), (0, "11:00", "MAPTM", "ESALG"),
+                                   (0, "16:00", "ESALG", "MAPTM"), (0, "19:00", "MAPTM", "ESALG"))),
+    Rotation("Kattegat", 1, ((0, "08:00", "MAPTM", "ESALG"), (0, "12:00", "ESALG", "MAPTM"),
+                             (0, "15:00", "MAPTM", "ESALG"), (0, "20:00", "ESALG", "MAPTM"))),
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PlannedSailing:
+    operator: str
+    origin: str
+    destination: str
+    vessel: str
+    departs_local: dt.datetime  # in the origin port's time zone
+    minutes: int
+
+
+def timetable(*, today: dt.date, days: int) -> list[PlannedSailing]:
+    """Every leg of every rotation that leaves in the `days` days from `today`, in the ports' local time."""
+    operator_of = {spec.name: spec.operator for spec in VESSELS}
+    minutes = {(s.operator, frozenset((s.a, s.b))): round(s.hours * 60) for s in ROUTES}
+    zones = {code: zoneinfo.ZoneInfo(tz) for code, _name, _country, tz in PORTS}
+    planned = []
+    for offset in range(days):
+        day = today + dt.timedelta(days=offset)
+        for rotation in ROTATIONS:
+            operator = operator_of[rotation.vessel]
+            for cycle_day, time, origin, destination in rotation.legs:
+                if (day - EPOCH).days % rotation.days != cycle_day:
+                    continue
+                departs = dt.datetime.combine(day, dt.time.fromisoformat(time), tzinfo=zones[origin])
+                crossing = minutes[(operator, frozenset((origin, destination)))]
+                planned.append(PlannedSailing(operator, origin, destination, rotation.vessel, departs, crossing))
+    return planned
+
 
 # Low, shoulder and high season: multiplier of the low-season fares.
 SEASONS = [
@@ -181,8 +264,10 @@ def seed_network(*, seed: int, days: int, today: dt.date, progress: Callable[[It
         for spec_routes in routes.values():
             for route in spec_routes:
                 added["fares"] += _fares(route, _spec_of(route), today)
-    for spec, pair in progress(list(routes.items())):
-        added["sailings"] += _sailings(spec, pair, vessels[spec.operator], today, days, rng)
+    by_name = {vessel.name: vessel for fleet in vessels.values() for vessel in fleet}
+    planned = timetable(today=today, days=days)
+    for _spec, pair in progress(list(routes.items())):
+        added["sailings"] += _sailings(pair, planned, by_name)
     return added
 
 
@@ -314,31 +399,28 @@ def _fares(route: Route, spec: RouteSpec, today: dt.date) -> int:
     return added
 
 
-def _sailings(spec: RouteSpec, pair: tuple[Route, Route], vessels: list[Vessel], today, days, rng) -> int:
-    """Sailings both ways on the route's weekdays; the return leaves the day after the outbound arrives."""
+def _sailings(pair: tuple[Route, Route], planned: list[PlannedSailing], vessels: dict[str, Vessel]) -> int:
+    """The route's sailings both ways, as the timetable has them; those that exist already are kept."""
+    routes = {(route.operator.code, route.origin.code, route.destination.code): route for route in pair}
     new = []
-    for offset in range(days):
-        day = today + dt.timedelta(days=offset)
-        for index, route in enumerate(pair):
-            # The way back leaves the day after the ship arrives.
-            shift = 0 if index == 0 or spec.weekdays == DAILY else 1 + int(spec.hours // 24) + 1
-            if (day.weekday() - shift) % 7 not in spec.weekdays:
-                continue
-            for slot, departure in enumerate(spec.departures):
-                vessel = vessels[(offset + slot + index) % len(vessels)]
-                new.append(_sailing(route, vessel, day, departure, spec.hours, rng))
+    for plan in planned:
+        route = routes.get((plan.operator, plan.origin, plan.destination))
+        if route is not None:
+            new.append(_sailing(route, vessels[plan.vessel], plan))
     existing = set(Sailing.objects.filter(ref__in=[s.ref for s in new]).values_list("ref", flat=True))
     missing = [s for s in new if s.ref not in existing]
     sailings_schedule(sailings=missing)
     return len(missing)
 
 
-def _sailing(route: Route, vessel: Vessel, day: dt.date, departure: str, hours: float, rng) -> Sailing:
-    local = dt.datetime.combine(day, dt.time.fromisoformat(departure), tzinfo=route.origin.tz)
-    # A little variety in crossing times, drawn for every candidate so the sequence stays deterministic.
-    minutes = round(hours * 60) + rng.choice((-30, -15, 0, 0, 15, 30))
+def _sailing(route: Route, vessel: Vessel, plan: PlannedSailing) -> Sailing:
+    local = plan.departs_local
     departs = local.astimezone(dt.UTC)
     ref = f"{route.operator.code}{local:%y%m%d%H%M}{route.origin.code[2:]}{route.destination.code[2:]}"
     return Sailing(
-        route=route, vessel=vessel, ref=ref, departs_at=departs, arrives_at=departs + dt.timedelta(minutes=minutes)
+        route=route,
+        vessel=vessel,
+        ref=ref,
+        departs_at=departs,
+        arrives_at=departs + dt.timedelta(minutes=plan.minutes),
     )

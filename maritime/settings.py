@@ -405,6 +405,8 @@ STATIC_ROOT = VAR_DIR / "static"
 if DEBUG:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise serves from the finders, but wants the folder
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Served at the site's root: /favicon.ico, which browsers ask for on pages that link no icon (the admin, the API).
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 # Hashed, compressed file names (cache them forever) need `collectstatic` first: on in production.
 STATIC_MANIFEST = env_bool("STATIC_MANIFEST", PRODUCTION)
 STORAGES = {

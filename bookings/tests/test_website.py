@@ -461,6 +461,17 @@ def test_the_booking_page_shows_the_held_booking_with_its_countdown_legs_and_pri
     assert response["Cache-Control"].startswith("max-age=0")
 
 
+def test_the_booking_page_counts_pets_in_words_on_the_price_lines(client, tunis_marseille):
+    sailing = sailing_at(tunis_marseille)
+    client.post(details_url(sailing), details(pets="2"))
+    booking = Booking.objects.get()
+
+    text = text_of(client.get(reverse("booking_detail", kwargs={"reference": booking.reference})))
+
+    assert "2 pets €40.00" in text
+    assert "× Pets" not in text
+
+
 def test_the_booking_page_is_not_found_in_a_browser_that_does_not_have_it(client, tunis_marseille):
     booking = book(client, sailing_at(tunis_marseille))
 

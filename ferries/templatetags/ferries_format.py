@@ -105,3 +105,12 @@ def price_line_label(code: str) -> str:
     if code == "pets":
         return _("Pets")
     return code
+
+
+@register.filter
+def price_line(line: dict) -> str:
+    """A price line's quantity and what it is: "2 × Adult (12–64)"; pets are counted in words ("1 pet", "2 pets")."""
+    quantity = line["quantity"]
+    if line["code"] == "pets":
+        return ngettext("%(count)d pet", "%(count)d pets", quantity) % {"count": quantity}
+    return _("%(quantity)d × %(label)s") % {"quantity": quantity, "label": price_line_label(line["code"])}

@@ -210,6 +210,49 @@ def test_a_sailing_without_vehicle_deck_or_cabins_shows_neither(admin_client):
     assert sailing_admin.passengers(row) == "0 held · 0 sold / 100 (0 %)"
 
 
+@pytest.fixture
+def departed_and_upcoming():
+    """A sailing that left yesterday, one leaving in an hour and one next week."""
+    return {
+        name: sailing_factory(departs_in=dt.timedelta(hours=hours), hours=2)
+        for name, hours in (("departed", -24), ("soon", 1), ("next_week", 24 * 7))
+    }
+
+
+def listed(response) -> list[str]:
+    assert response.status_code == 200
+    return [sailing.ref for sailing in response.context["cl"].result_list]
+
+
+def test_the_sailing_list_opens_on_upcoming_sailings_soonest_first(admin_client, departed_and_upcoming):
+    response = admin_client.get(admin_url("sailing", "changelist"))
+
+    assert listed(response) == [departed_and_upcoming["soon"].ref, departed_and_upcoming["next_week"].ref]
+
+
+def test_departed_and_all_sailings_are_one_click_away_from_the_sailing_list(admin_client, departed_and_upcoming):
+    response = admin_client.get(admin_url("sailing", "changelist"))
+    links = {
+        choice["display"]: choice["query_string"]
+        for spec in response.context["cl"].filter_specs
+        if getattr(spec, "parameter_name", None) == "departure"
+        for choice in spec.choices(response.context["cl"])
+    }
+
+    assert list(links) == ["Upcoming", "Departed", "All"]
+    changelist = admin_url("sailing", "changelist")
+    assert listed(admin_client.get(changelist + links["Departed"])) == [departed_and_upcoming["departed"].ref]
+    assert len(listed(admin_client.get(changelist + links["All"]))) == 3
+    assert len(listed(admin_client.get(changelist + links["Upcoming"]))) == 2
+    assert f'href="{links["Departed"]}"' in response.text
+
+
+def test_an_unknown_departure_choice_lists_upcoming_sailings(admin_client, departed_and_upcoming):
+    response = admin_client.get(admin_url("sailing", "changelist") + "?departure=yesterday")
+
+    assert listed(response) == [departed_and_upcoming["soon"].ref, departed_and_upcoming["next_week"].ref]
+
+
 def test_sailing_list_queries_do_not_grow_with_the_number_of_sailings(admin_client):
     def changelist_queries() -> int:
         with CaptureQueriesContext(connection) as queries:

@@ -3,6 +3,7 @@
 import pytest
 from django.template import Context, Template
 from django.test import override_settings
+from django.utils import translation
 
 from ferries.party import Party, Vehicle
 from ferries.templatetags.ferries_format import (
@@ -10,6 +11,7 @@ from ferries.templatetags.ferries_format import (
     duration,
     money,
     party_summary,
+    price_line,
     price_line_label,
     vehicle_summary,
 )
@@ -83,3 +85,21 @@ def test_vehicle_summary_gives_the_kind_and_size_or_says_there_is_none():
 )
 def test_price_lines_are_named_in_words(code, label):
     assert price_line_label(code) == label
+
+
+@pytest.mark.parametrize(
+    ("line", "text"),
+    [
+        ({"code": "pets", "quantity": 1}, "1 pet"),
+        ({"code": "pets", "quantity": 2}, "2 pets"),
+        ({"code": "adult", "quantity": 2}, "2 × Adult (12–64)"),
+        ({"code": "vehicle:car", "quantity": 1}, "1 × Car"),
+    ],
+)
+def test_a_price_line_reads_as_its_quantity_and_what_it_is(line, text):
+    assert price_line(line) == text
+
+
+def test_pets_on_a_price_line_take_the_french_plural():
+    with translation.override("fr"):
+        assert [price_line({"code": "pets", "quantity": n}) for n in (1, 2)] == ["1 animal", "2 animaux"]
