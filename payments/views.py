@@ -3,6 +3,7 @@
 import logging
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,7 +17,7 @@ from bookings.models import Booking
 from bookings.selectors import booking_for_browser
 from maritime.csp import allow_stripe
 from maritime.queue import enqueue_on_commit
-from payments.demo import TEST_CARDS, demo_deliver, demo_pay
+from payments.demo import TEST_CARDS, demo_card_check, demo_deliver, demo_expiry, demo_pay
 from payments.models import INTENT_ID, Payment
 from payments.providers import payment_provider
 from payments.services import PaymentNotAllowed
@@ -76,7 +77,16 @@ def _demo_card(request: HttpRequest, booking: Booking, payment: Payment) -> Http
     """The demo provider plays Stripe: the card's outcome arrives as a signed webhook, as in production."""
     if payment.provider != Payment.Provider.DEMO:
         raise Http404
-    payload, signature = demo_pay(intent_id=payment.intent_id, card_number=request.POST.get("card_number", ""))
+    month, year = demo_expiry(request.POST.get("expiry", ""))
+    try:
+        card = demo_card_check(
+            number=request.POST.get("card_number", ""), exp_month=month, exp_year=year, cvc=request.POST.get("cvc", "")
+        )
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        return redirect("booking_pay", reference=booking.reference)
+    payload, signature = demo_pay(intent_id=payment.intent_id, card=card)
     url = request.build_absolute_uri(reverse("stripe-webhook"))
     if not demo_deliver(url=url, payload=payload, signature=signature):
         webhook_receive(payload=payload.encode(), signature=signature)  # the same endpoint's code, in-process

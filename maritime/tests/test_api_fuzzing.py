@@ -34,6 +34,7 @@ from bookings.models import Booking
 from bookings.tests.factories import ADULT, CONTACT, held_booking, request_data
 from ferries.tests.factories import sailing_factory
 from maritime.api_auth import AuthTokenThrottle
+from payments.tests.conftest import card
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -186,7 +187,7 @@ def make_valid(case, world: World) -> None:
     elif case.operation.label == "POST /api/v1/bookings":
         case.body = request_data(world.outbound, world.inbound, passengers=[dict(ADULT)])
     elif case.operation.label == "POST /api/v1/payments/demo/{intent_id}/card":
-        case.body = {"card_number": "4242 4242 4242 4242"}
+        case.body = card("4242 4242 4242 4242")
     elif case.operation.label == "POST /api/v1/auth/token":
         case.body = {"username": "amira", "password": "a long pass phrase"}
 

@@ -32,7 +32,11 @@ from maritime.celery import app as celery_app
 from maritime.csp import ADMIN, content_security_policy
 from maritime.tests.hostile import database_state
 from payments.models import Payment
-from payments.tests.conftest import fake_stripe  # noqa: F401 (a fixture)
+from payments.tests.conftest import (
+    card,
+    card_form,
+    fake_stripe,  # noqa: F401 (a fixture)
+)
 
 # --- forgery: every form refuses a POST without its CSRF token ---------------------------------------------
 
@@ -283,8 +287,8 @@ def test_a_whole_journey_on_the_website_logs_no_personal_data(logs, eager_tasks,
     booked = browser.post(details_url(sailing, adults=2), details(**TRAVELLER))
     reference = booked.url.rsplit("/", 1)[-1]
     browser.get(f"/bookings/{reference}/pay")
-    browser.post(f"/bookings/{reference}/pay", {"card_number": "4000 0000 0000 0002"})
-    browser.post(f"/bookings/{reference}/pay", {"card_number": "4242 4242 4242 4242"})
+    browser.post(f"/bookings/{reference}/pay", card_form("4000 0000 0000 0002"))
+    browser.post(f"/bookings/{reference}/pay", card_form("4242 4242 4242 4242"))
     browser.post(f"/bookings/{reference}/cancel")
     browser.post("/manage", {"reference": reference, "email": TRAVELLER["contact-email"].upper()})
 
@@ -305,7 +309,7 @@ def test_a_whole_journey_in_the_api_logs_no_personal_data(logs, eager_tasks, tun
     created = api.post("/api/v1/bookings", data, format="json").json()
     headers = {"HTTP_X_BOOKING_TOKEN": created["access_token"]}
     intent = api.post(f"/api/v1/bookings/{created['reference']}/payment", **headers).json()["payment_intent_id"]
-    api.post(f"/api/v1/payments/demo/{intent}/card", {"card_number": "4242424242424242"}, format="json")
+    api.post(f"/api/v1/payments/demo/{intent}/card", card(), format="json", **headers)
     api.post(f"/api/v1/bookings/{created['reference']}/cancel", **headers)
     api.post("/api/v1/bookings", {**data, "contact": {**contact, "email": "zenobie@"}}, format="json")  # refused
 

@@ -7,7 +7,7 @@ from django_celery_results.models import TaskResult
 
 from bookings.models import Booking
 from bookings.tests.factories import ADULT, held_booking
-from payments.demo import demo_pay
+from payments.demo import demo_card_check, demo_pay
 from payments.services import payment_start
 from payments.webhooks import webhook_receive
 
@@ -16,7 +16,10 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 def pay_with_demo_card(booking: Booking) -> None:
     payment = payment_start(booking_id=booking.pk)
-    payload, signature = demo_pay(intent_id=payment.intent_id, card_number="4242424242424242")
+    payload, signature = demo_pay(
+        intent_id=payment.intent_id,
+        card=demo_card_check(number="4242424242424242", exp_month=12, exp_year=99, cvc="123"),
+    )
     webhook_receive(payload=payload.encode(), signature=signature)  # as the webhook endpoint does
 
 

@@ -23,7 +23,16 @@ class PaymentOutputSerializer(serializers.Serializer):
 
 
 class DemoCardInputSerializer(serializers.Serializer):
+    """A test card as Stripe's SDK takes it; checked as Stripe checks a card (number, expiry, security code)."""
+
     card_number = serializers.CharField(max_length=23, help_text="One of Stripe's test cards, e.g. 4242424242424242.")
+    exp_month = serializers.IntegerField(min_value=1, max_value=12, help_text="Expiry month, 1 to 12.")
+    exp_year = serializers.IntegerField(
+        min_value=0, max_value=9999, help_text="Expiry year, as 2034 or 34; not in the past."
+    )
+    cvc = serializers.RegexField(
+        r"^[0-9]{3,4}$", help_text="Security code: 3 digits, 4 for American Express.", max_length=4
+    )
 
 
 class DemoCardOutputSerializer(serializers.Serializer):

@@ -1,5 +1,6 @@
 """Paying for a booking from the mobile app: the PaymentIntent to confirm with Stripe's SDK."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -11,10 +12,10 @@ from rest_framework.views import APIView
 from bookings import workflows
 from bookings.api.schema import BOOKING_TOKEN, NOT_FOUND_RESPONSE, REFERENCE, error_response
 from bookings.api.views import BookingApi, booking_for_request
-from maritime.api import BODY_ERRORS_SCHEMA
+from maritime.api import BODY_ERRORS_SCHEMA, api_validation_error
 from maritime.throttling import THROTTLED_RESPONSE, PaymentStartThrottle
 from payments.api.serializers import DemoCardInputSerializer, DemoCardOutputSerializer, PaymentOutputSerializer
-from payments.demo import demo_pay
+from payments.demo import demo_card_check, demo_pay
 from payments.models import INTENT_ID, Payment
 from payments.providers import payment_provider
 from payments.services import PaymentNotAllowed
@@ -28,7 +29,9 @@ NOT_PAYABLE_RESPONSE = error_response(
 
 
 DEMO_CARD_ERRORS_RESPONSE = OpenApiResponse(
-    response=BODY_ERRORS_SCHEMA, description="No card number, or not one a card could have; nothing was paid."
+    response=BODY_ERRORS_SCHEMA,
+    description="A card number, expiry or security code Stripe would refuse (an invalid number, an expiry in the "
+    "past, a CVC of the wrong length); nothing was paid.",
 )
 
 
@@ -73,18 +76,33 @@ class DemoCardApi(BookingApi, APIView):
         operation_id="demo_card_pay",
         summary="Demo provider only: pay a PaymentIntent with a test card",
         description="Plays what Stripe's SDK does on a machine without Stripe keys; 404 when Stripe is in use. "
-        "The outcome arrives through the Stripe webhook, as in production.",
+        "Needs the credentials of the booking the PaymentIntent pays for (its owner's Token, or `X-Booking-Token`). "
+        "The card is checked as Stripe checks it; Stripe's test cards behave as at Stripe (4242 4242 4242 4242 pays, "
+        "4000 0000 0000 0002 is declined…). The outcome arrives through the Stripe webhook, as in production.",
+        parameters=[BOOKING_TOKEN],
         request=DemoCardInputSerializer,
         responses={200: DemoCardOutputSerializer, 400: DEMO_CARD_ERRORS_RESPONSE, 404: NOT_FOUND_RESPONSE},
     )
     def post(self, request: Request, intent_id: str) -> Response:
-        payments = Payment.objects.filter(intent_id=intent_id, provider=Payment.Provider.DEMO)
+        payments = Payment.objects.select_related("booking").filter(intent_id=intent_id, provider=Payment.Provider.DEMO)
         payment = payments.first() if INTENT_ID.fullmatch(intent_id) else None
         if payment is None or payment_provider().name != Payment.Provider.DEMO:
             raise NotFound(_("No such demo payment."))
+        try:
+            booking_for_request(request, payment.booking.reference)
+        except NotFound:
+            raise NotFound(_("No such demo payment.")) from None  # another's intent: as if it did not exist
         card = DemoCardInputSerializer(data=request.data)
         card.is_valid(raise_exception=True)
-        payload, signature = demo_pay(intent_id=intent_id, card_number=card.validated_data["card_number"])
+        fields = card.validated_data
+        try:
+            checked = demo_card_check(
+                number=fields["card_number"], exp_month=fields["exp_month"], exp_year=fields["exp_year"],
+                cvc=fields["cvc"],
+            )  # fmt: skip
+        except DjangoValidationError as error:
+            raise api_validation_error(error) from error
+        payload, signature = demo_pay(intent_id=intent_id, card=checked)
         webhook_receive(payload=payload.encode(), signature=signature)
         payment.refresh_from_db()
         return Response({"status": payment.status, "error": payment.last_error})

@@ -1,3 +1,4 @@
+import datetime as dt
 import json
 import secrets
 import time
@@ -8,6 +9,17 @@ import stripe
 from payments.tests.stripe_fake import FakeStripe
 
 WEBHOOK_SECRET = "whsec_test_" + "s" * 24
+# A card that has not expired, as the app sends it and as the checkout form takes it; only its number varies.
+CARD_EXPIRY = {"exp_month": 12, "exp_year": dt.date.today().year + 3, "cvc": "123"}
+CARD_FORM = {"expiry": f"12/{(dt.date.today().year + 3) % 100:02d}", "cvc": "123"}
+
+
+def card(number: str = "4242424242424242") -> dict:
+    return {"card_number": number, **CARD_EXPIRY}
+
+
+def card_form(number: str = "4242424242424242") -> dict:
+    return {"card_number": number, **CARD_FORM}
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ from rest_framework.test import APIClient
 from bookings.access import access_token
 from bookings.models import Booking
 from bookings.tests.factories import held_booking
+from payments.models import DemoIntent, WebhookEvent
+from payments.tests.conftest import card
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,12 +53,17 @@ def test_an_expired_booking_cannot_be_paid(api, fake_stripe, eager_tasks):
     assert "expired" in response.json()["detail"]
 
 
+def pay_with(api, booking, intent_id: str, body: dict, token: str | None = None):
+    headers = {"HTTP_X_BOOKING_TOKEN": token if token is not None else access_token(booking)}
+    return api.post(f"/api/v1/payments/demo/{intent_id}/card", body, format="json", **headers)
+
+
 def test_the_demo_card_pays_through_the_webhook_and_the_booking_is_confirmed(api, eager_tasks):
     booking = held_booking()
     intent_id = start(api, booking).json()["payment_intent_id"]
 
-    declined = api.post(f"/api/v1/payments/demo/{intent_id}/card", {"card_number": "4000000000000002"}, format="json")
-    paid = api.post(f"/api/v1/payments/demo/{intent_id}/card", {"card_number": "4242 4242 4242 4242"}, format="json")
+    declined = pay_with(api, booking, intent_id, card("4000000000000002"))
+    paid = pay_with(api, booking, intent_id, card("4242 4242 4242 4242"))
 
     assert declined.json() == {"status": "failed", "error": "Your card was declined."}
     assert paid.json() == {"status": "succeeded", "error": ""}
@@ -64,16 +71,75 @@ def test_the_demo_card_pays_through_the_webhook_and_the_booking_is_confirmed(api
 
 
 def test_the_demo_card_endpoint_does_not_exist_with_stripe(api, fake_stripe, eager_tasks):
-    intent_id = start(api, held_booking()).json()["payment_intent_id"]
+    booking = held_booking()
+    intent_id = start(api, booking).json()["payment_intent_id"]
 
-    response = api.post(f"/api/v1/payments/demo/{intent_id}/card", {"card_number": "4242424242424242"}, format="json")
+    response = pay_with(api, booking, intent_id, card())
 
     assert response.status_code == 404
 
 
 @pytest.mark.parametrize("intent_id", ["pi_%00", "pi_" + "x" * 70, "pi_é"], ids=["NUL", "too long", "accent"])
 def test_a_demo_card_for_an_intent_id_that_cannot_be_one_is_not_found(api, intent_id):
-    response = api.post(f"/api/v1/payments/demo/{intent_id}/card", {"card_number": "4242424242424242"}, format="json")
+    response = api.post(f"/api/v1/payments/demo/{intent_id}/card", card(), format="json")
 
     assert response.status_code == 404
     assert response.json() == {"detail": "No such demo payment."}
+
+
+@pytest.mark.parametrize("who", ["nobody", "another booking's token"])
+def test_the_demo_card_pays_only_for_whoever_holds_the_booking(api, eager_tasks, who):
+    booking = held_booking()
+    intent_id = start(api, booking).json()["payment_intent_id"]
+    token = {"nobody": "", "another booking's token": access_token(held_booking())}[who]
+
+    response = pay_with(api, booking, intent_id, card(), token=token)
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No such demo payment."}
+    assert Booking.objects.get(pk=booking.pk).status == Booking.Status.HELD
+    assert DemoIntent.objects.get(intent_id=intent_id).status == "requires_payment_method"
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"card_number": "4242424242424241"}, "card_number", "Your card number is invalid."),
+        ({"exp_month": 1, "exp_year": 2020}, "exp_year", "Your card's expiration date is in the past."),
+        ({"cvc": "12"}, "cvc", "This value does not match the required pattern."),
+        ({"card_number": "378282246310005", "cvc": "123"}, "cvc", "Your card's security code is invalid."),
+        ({"exp_month": 13}, "exp_month", "Ensure this value is less than or equal to 12."),
+    ],
+    ids=["not a card number", "expired", "two-digit CVC", "three-digit CVC on American Express", "month 13"],
+)
+def test_a_card_stripe_would_refuse_is_refused_naming_the_field_and_pays_nothing(
+    api, eager_tasks, change, field, message
+):
+    booking = held_booking()
+    intent_id = start(api, booking).json()["payment_intent_id"]
+
+    response = pay_with(api, booking, intent_id, card() | change)
+
+    assert response.status_code == 400
+    assert response.json()[field] == [message]
+    assert DemoIntent.objects.get(intent_id=intent_id).status == "requires_payment_method"
+    assert not WebhookEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("number", "error"),
+    [
+        ("4000000000000069", "Your card has expired."),
+        ("4000000000000127", "Your card's security code is incorrect."),
+        ("4000000000009995", "Your card has insufficient funds."),
+        ("5555555555554444", "Your card was declined: in demo mode, use one of Stripe's test cards."),
+    ],
+)
+def test_stripes_test_cards_are_declined_as_at_stripe(api, eager_tasks, number, error):
+    booking = held_booking()
+    intent_id = start(api, booking).json()["payment_intent_id"]
+
+    response = pay_with(api, booking, intent_id, card(number))
+
+    assert response.json() == {"status": "failed", "error": error}
+    assert Booking.objects.get(pk=booking.pk).status == Booking.Status.HELD

@@ -27,7 +27,7 @@ from notifications.rendering import build_message
 from payments.models import DemoIntent, Payment, Refund, WebhookEvent
 from payments.services import payment_start
 from payments.tasks import cancel_open_payments_task
-from payments.tests.conftest import signed, stripe_event
+from payments.tests.conftest import card, signed, stripe_event
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -184,7 +184,7 @@ def test_the_demo_provider_checks_the_amount_too(staff, eager_tasks):
     DemoIntent.objects.filter(intent_id=payment.intent_id).update(amount_minor=100)
     response = APIClient().post(
         f"/api/v1/payments/demo/{payment.intent_id}/card",
-        {"card_number": "4242424242424242", "exp_month": 12, "exp_year": 2099, "cvc": "123"},
+        card(),
         format="json",
         HTTP_X_BOOKING_TOKEN=access_token(booking),
     )

@@ -1,18 +1,24 @@
 """Stripe webhooks: verified, stored once, processed once on the payments queue, whatever Stripe's order."""
 
+import datetime as dt
+import json
 import threading
 import time
 
 import pytest
+import stripe
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
 from bookings import workflows
 from bookings.models import Booking
 from bookings.tests.factories import held_booking
 from ferries.tests.factories import VesselFactory, sailing_factory
+from notifications.models import Email
 from payments.models import Payment, Refund, WebhookEvent
 from payments.services import payment_start
+from payments.tasks import process_payment_webhook_task
 from payments.tests.conftest import signed, stripe_event
 
 
@@ -196,3 +202,120 @@ def test_money_for_an_expired_hold_whose_places_are_free_pays_the_booking(client
     booking.refresh_from_db()
     assert booking.status == Booking.Status.CONFIRMED
     assert Refund.objects.count() == 0
+
+
+# --- what Stripe's signature does not vouch for ---------------------------------------------------
+
+EVENT = {"id": "evt_odd", "object": "event", "type": "payment_intent.created", "data": {"object": {"id": "pi_1"}}}
+ODD_BODIES = {
+    "a list": "[]",
+    "a string": '"x"',
+    "an empty object": "{}",
+    "no type": json.dumps({k: v for k, v in EVENT.items() if k != "type"}),
+    "no object": json.dumps({**EVENT, "data": {}}),
+    "an id longer than its column": json.dumps({**EVENT, "id": "evt_" + "x" * 80}),
+    "a type longer than its column": json.dumps({**EVENT, "type": "payment_intent." + "x" * 80}),
+    "nested 5,000 levels": '{"id": "evt_deep", "type": "a.b", "data": {"object": ' + "[" * 5000 + "]" * 5000 + "}}",
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("body", ODD_BODIES.values(), ids=ODD_BODIES.keys())
+def test_a_signed_body_that_is_not_an_event_we_can_keep_is_refused_and_not_stored(client, fake_stripe, broker, body):
+    response = post_event(client, body)
+
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("Invalid Stripe webhook: ")
+    assert WebhookEvent.objects.count() == 0
+    assert broker.queue_length("payments") == 0
+
+
+@pytest.mark.django_db
+def test_a_signed_event_with_a_nul_character_is_kept_without_it(client, fake_stripe, broker):
+    payload = stripe_event("payment_intent.created", {"id": "pi_1", "description": "a\u0000b"}, event_id="evt_nul")
+
+    response = post_event(client, payload)
+
+    assert response.status_code == 200
+    assert WebhookEvent.objects.get(event_id="evt_nul").payload["data"]["object"]["description"] == "a\ufffdb"
+
+
+@pytest.mark.django_db
+def test_an_event_signed_for_later_than_the_tolerance_is_refused(client, fake_stripe):
+    payload = stripe_event("payment_intent.succeeded", {"id": "pi_x", "object": "payment_intent"})
+
+    response = post_event(client, payload, timestamp=int(time.time()) + 3600)
+
+    assert response.status_code == 400
+    assert "timestamp in the future" in response.json()["error"]
+    assert WebhookEvent.objects.count() == 0
+
+
+@pytest.fixture
+def staff(settings):
+    settings.ADMINS = [("Operations", "ops@example.com")]
+
+
+def staff_alerts() -> list[str]:
+    return list(Email.objects.filter(kind=Email.Kind.STAFF_ALERT).values_list("details__subject", flat=True))
+
+
+def process(event_id: str) -> None:
+    """As a payments worker runs it: its retries in this process, one after the other."""
+    process_payment_webhook_task.apply(kwargs={"event_id": event_id})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_about_an_intent_stripe_does_not_know_is_tried_a_few_times_then_closed(
+    client, fake_stripe, broker, staff
+):
+    post_event(client, stripe_event("payment_intent.succeeded", {"id": "pi_nobody"}, event_id="evt_nobody"))
+
+    process("evt_nobody")
+
+    event = WebhookEvent.objects.get(event_id="evt_nobody")
+    assert event.processed_at is not None
+    assert event.attempts == workflows.WEBHOOK_ATTEMPTS
+    assert event.outcome.startswith(f"closed after {workflows.WEBHOOK_ATTEMPTS} attempts: Stripe: ")
+    assert "Stripe event evt_nobody not ours" in staff_alerts()
+    WebhookEvent.objects.update(received_at=timezone.now() - dt.timedelta(hours=1))
+    assert workflows.payments_sweep() == 0, "not enqueued again every few minutes"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_about_an_intent_that_is_not_ours_is_closed_without_alarm(client, fake_stripe, broker, staff):
+    theirs = stripe.StripeClient("sk_test_" + "k" * 24, base_addresses={"api": fake_stripe.url})
+    intent = theirs.v1.payment_intents.create({"amount": 500, "currency": "eur"}).to_dict()
+
+    post_event(client, stripe_event("payment_intent.created", intent, event_id="evt_theirs"))
+    process("evt_theirs")
+
+    event = WebhookEvent.objects.get(event_id="evt_theirs")
+    assert event.processed_at is not None
+    assert event.outcome == f"closed after {workflows.WEBHOOK_ATTEMPTS} attempts: no payment of ours for {intent['id']}"
+    assert staff_alerts() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_type_we_do_not_act_on_is_recorded_and_staff_are_told(client, fake_stripe, broker, staff):
+    post_event(client, stripe_event("customer.created", {"id": "cus_1", "object": "customer"}, event_id="evt_cus"))
+
+    process("evt_cus")
+
+    event = WebhookEvent.objects.get(event_id="evt_cus")
+    assert event.processed_at is not None
+    assert event.outcome.startswith("not handled")
+    assert staff_alerts() == ["Stripe event type customer.created not handled"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_charge_event_is_news_of_its_payment_intent(client, fake_stripe, started, broker):
+    booking, payment = started
+    pay(fake_stripe, payment)
+    charge = {"id": "ch_1", "object": "charge", "payment_intent": payment.intent_id}
+
+    post_event(client, stripe_event("charge.succeeded", charge, event_id="evt_charge"))
+    workflows.payment_event_process(event_id="evt_charge")
+
+    assert Booking.objects.get(pk=booking.pk).status == Booking.Status.PAID
+    assert WebhookEvent.objects.get(event_id="evt_charge").outcome == "handled"

@@ -7,6 +7,7 @@ from bookings.models import Booking
 from bookings.selectors import BROWSER_SESSION_KEY
 from bookings.tests.factories import held_booking
 from payments.models import Payment
+from payments.tests.conftest import card_form
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,12 +48,35 @@ def test_a_declined_demo_card_says_so_and_a_good_one_confirms_the_booking(eager_
     browser = browser_with(booking)
     browser.get(f"/bookings/{booking.reference}/pay")
 
-    declined = browser.post(f"/bookings/{booking.reference}/pay", {"card_number": "4000 0000 0000 0002"}, follow=True)
-    paid = browser.post(f"/bookings/{booking.reference}/pay", {"card_number": "4242424242424242"}, follow=True)
+    declined = browser.post(f"/bookings/{booking.reference}/pay", card_form("4000 0000 0000 0002"), follow=True)
+    paid = browser.post(f"/bookings/{booking.reference}/pay", card_form("4242424242424242"), follow=True)
 
     assert "Your card was declined." in declined.content.decode()
     assert "Your booking is confirmed" in paid.content.decode()
     assert Booking.objects.get(pk=booking.pk).status == Booking.Status.CONFIRMED
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"expiry": "01/20"}, "Your card&#x27;s expiration date is in the past."),
+        ({"expiry": "12"}, "Your card&#x27;s expiration year is invalid."),
+        ({"cvc": "12"}, "Your card&#x27;s security code is invalid."),
+        ({"card_number": "4242 4242 4242 4241"}, "Your card number is invalid."),
+    ],
+    ids=["expired", "no year", "two-digit CVC", "not a card number"],
+)
+def test_a_card_stripe_would_refuse_is_refused_on_the_checkout_and_pays_nothing(eager_tasks, change, message):
+    booking = held_booking()
+    browser = browser_with(booking)
+    browser.get(f"/bookings/{booking.reference}/pay")
+
+    page = browser.post(f"/bookings/{booking.reference}/pay", card_form() | change, follow=True)
+
+    assert page.redirect_chain[-1][0] == f"/bookings/{booking.reference}/pay"
+    assert message in page.content.decode()
+    assert Booking.objects.get(pk=booking.pk).status == Booking.Status.HELD
+    assert not Payment.objects.filter(booking=booking, status=Payment.Status.SUCCEEDED).exists()
 
 
 def test_another_browser_cannot_open_the_checkout():
