@@ -447,7 +447,18 @@ def refund_send(*, refund_id: int) -> None:
 
 
 def refund_failed(*, refund_id: int, error: Exception) -> None:
+    """Stripe would not make the refund. If that is because the money was already given back outside Maritime (the
+    Stripe dashboard), those refunds are recorded and nothing is owed; otherwise staff are asked to act."""
     payments.refund_failed(refund_id=refund_id, error=error)
+    payment = payments.refund_payment(refund_id=refund_id)
+    for info in payments.payment_provider_refunds(payment=payment):
+        with transaction.atomic():
+            _refund_changed(info)
+    if payments.payment_refundable(payment=payment) == 0:
+        logger.info("refund %s not made: everything paid was already refunded at Stripe", refund_id)
+        with transaction.atomic():
+            _refunded_when_done(services.booking_lock(booking_id=payment.booking_id), reason=f"refund {refund_id}")
+        return
     _alert_staff(
         f"Refund {refund_id} failed", f"Stripe did not accept refund {refund_id}: {error}. Please refund by hand."
     )
@@ -509,22 +520,25 @@ def _refund_changed(info: RefundInfo) -> bool:
             f"(the Stripe dashboard). It is recorded, and counts against what booking {booking.reference} can still "
             "be refunded.",
         )
-    if not change.newly_succeeded:
-        return True
-    email_enqueue(
-        booking=booking, kind=Email.Kind.REFUND, key=info.id,
-        details={"refund_minor": refund.amount_minor, "currency": refund.currency, "cause": refund.cause},
-    )  # fmt: skip
-    if _refunded_in_full_at_stripe(booking, refund):
-        booking = booking_cancel(
-            booking_id=booking_id, actor="stripe", reason=f"refunded in full in Stripe ({info.id})",
-            cause=Refund.Cause.PROVIDER,
-        ).booking  # fmt: skip
-    if booking.may_become(Booking.Status.REFUNDED) and payments.booking_refunded_in_full(booking_id=booking_id):
-        services.booking_transition(
-            booking_id=booking_id, to=Booking.Status.REFUNDED, actor="stripe", reason=f"refund {info.id}"
-        )
+    if change.newly_succeeded:
+        email_enqueue(
+            booking=booking, kind=Email.Kind.REFUND, key=info.id,
+            details={"refund_minor": refund.amount_minor, "currency": refund.currency, "cause": refund.cause},
+        )  # fmt: skip
+        if _refunded_in_full_at_stripe(booking, refund):
+            booking = booking_cancel(
+                booking_id=booking_id, actor="stripe", reason=f"refunded in full in Stripe ({info.id})",
+                cause=Refund.Cause.PROVIDER,
+            ).booking  # fmt: skip
+    _refunded_when_done(booking, reason=f"refund {info.id}")
     return True
+
+
+def _refunded_when_done(booking: Booking, *, reason: str) -> None:
+    """A cancelled or failed booking whose refunds have all gone through becomes refunded."""
+    booking.refresh_from_db(fields=["status"])
+    if booking.may_become(Booking.Status.REFUNDED) and payments.booking_refunded_in_full(booking_id=booking.pk):
+        services.booking_transition(booking_id=booking.pk, to=Booking.Status.REFUNDED, actor="stripe", reason=reason)
 
 
 def _refunded_in_full_at_stripe(booking: Booking, refund: Refund) -> bool:

@@ -16,13 +16,7 @@ from faults.processes import WebServer, start_worker, wait_for
 from faults.servers import PrivatePostgres
 from faults.stand_ins import SlowSmtpSink, SlowStripe, WatchedSimulator
 from ferries.operators.simulator import make_server
-from payments.tests.conftest import WEBHOOK_SECRET
-
-STRIPE_KEYS = {
-    "STRIPE_SECRET_KEY": "sk_test_" + "k" * 24,
-    "STRIPE_PUBLISHABLE_KEY": "pk_test_" + "k" * 24,
-    "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-}
+from payments.tests.conftest import STRIPE_KEYS
 
 
 def base_env(**extra: str) -> dict:

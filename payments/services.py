@@ -396,14 +396,33 @@ def refund_failed(*, refund_id: int, error: Exception) -> None:
     Refund.objects.filter(pk=refund_id).update(status=Refund.Status.FAILED, last_error=str(error)[:255])
 
 
+def refund_payment(*, refund_id: int) -> Payment:
+    return Payment.objects.get(refunds__pk=refund_id)
+
+
+def payment_provider_refunds(*, payment: Payment) -> list[RefundInfo]:
+    """Every refund of the payment as the provider has it, wherever it was made (best effort: [] if it cannot say)."""
+    try:
+        return payment_provider().list_refunds(payment.intent_id)
+    except stripe.StripeError as exc:
+        logger.warning("refunds of %s not listed: %r", payment.intent_id, exc)
+        return []
+
+
 def refunds_pending(*, before: dt.datetime) -> list[int]:
     return list(Refund.objects.filter(status=Refund.Status.PENDING, created_at__lt=before).values_list("pk", flat=True))
 
 
 def booking_refunded_in_full(*, booking_id: int) -> bool:
-    """Every refund asked for the booking has gone through."""
-    refunds = Refund.objects.filter(payment__booking_id=booking_id)
-    return refunds.exists() and not refunds.exclude(status=Refund.Status.SUCCEEDED).exists()
+    """Every refund asked for the booking has gone through: none is on its way, and one that failed is owed no
+    more (what it was for was given back another way)."""
+    refunds = Refund.objects.filter(payment__booking_id=booking_id).select_related("payment")
+    if not any(refund.status == Refund.Status.SUCCEEDED for refund in refunds):
+        return False
+    if any(refund.status in {Refund.Status.PENDING, Refund.Status.REQUESTED} for refund in refunds):
+        return False
+    failed = {refund.payment for refund in refunds if refund.status == Refund.Status.FAILED}
+    return all(payment_refundable(payment=payment) == 0 for payment in failed)
 
 
 # --- disputes -----------------------------------------------------------------------------------

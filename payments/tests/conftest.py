@@ -9,6 +9,12 @@ import stripe
 from payments.tests.stripe_fake import FakeStripe
 
 WEBHOOK_SECRET = "whsec_test_" + "s" * 24
+# As the environment of a process talking to Stripe (answered locally) sets them.
+STRIPE_KEYS = {
+    "STRIPE_SECRET_KEY": "sk_test_" + "k" * 24,
+    "STRIPE_PUBLISHABLE_KEY": "pk_test_" + "k" * 24,
+    "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+}
 # A card that has not expired, as the app sends it and as the checkout form takes it; only its number varies.
 CARD_EXPIRY = {"exp_month": 12, "exp_year": dt.date.today().year + 3, "cvc": "123"}
 CARD_FORM = {"expiry": f"12/{(dt.date.today().year + 3) % 100:02d}", "cvc": "123"}
@@ -26,8 +32,8 @@ def card_form(number: str = "4242424242424242") -> dict:
 def fake_stripe(settings):
     """The real stripe SDK, configured as in production, talking to Stripe's API answered locally."""
     fake = FakeStripe().start()
-    settings.STRIPE_SECRET_KEY = "sk_test_" + "k" * 24
-    settings.STRIPE_PUBLISHABLE_KEY = "pk_test_" + "k" * 24
+    settings.STRIPE_SECRET_KEY = STRIPE_KEYS["STRIPE_SECRET_KEY"]
+    settings.STRIPE_PUBLISHABLE_KEY = STRIPE_KEYS["STRIPE_PUBLISHABLE_KEY"]
     settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
     settings.STRIPE_API_BASE = fake.url
     settings.PAYMENTS_PROVIDER = "stripe"

@@ -104,7 +104,12 @@ class FakeStripe:
             return 200, intent
         if parts[1] == "refunds" and method == "POST":
             intent = self.intents[form["payment_intent"]]
-            return 200, self._new_refund(intent, int(form.get("amount", intent["amount"])), _metadata(form))
+            amount = int(form.get("amount", intent["amount"]))
+            refunded = sum(r["amount"] for r in self.refunds.values() if r["payment_intent"] == intent["id"])
+            if amount > intent.get("amount_received", 0) - refunded:  # as Stripe: never more than is left
+                code = "charge_already_refunded" if refunded >= intent["amount"] else "amount_too_large"
+                return 400, _error(code, f"Refund amount ({amount}) is greater than what is left to refund.")
+            return 200, self._new_refund(intent, amount, _metadata(form))
         if parts[1] == "refunds" and len(parts) == 2:
             listed = [r for r in self.refunds.values() if r["payment_intent"] == form.get("payment_intent")]
             return 200, {"object": "list", "data": listed, "has_more": False, "url": "/v1/refunds"}

@@ -258,6 +258,25 @@ def test_our_own_refund_reported_before_its_id_was_stored_is_not_taken_for_a_das
     assert not [subject for subject in alerts() if "Refund made in Stripe" in subject]
 
 
+def test_a_refund_stripe_refuses_because_the_dashboard_gave_everything_back_asks_nothing_of_staff(
+    fake_stripe, staff, eager_tasks
+):
+    booking = held_booking()
+    payment = pay(fake_stripe, booking)
+    fake_stripe.dashboard_refund(payment.intent_id, booking.total_minor)  # its event is still on its way
+
+    workflows.booking_cancel(booking_id=booking.pk, actor="traveller", reason="plans changed")
+
+    booking.refresh_from_db()
+    assert refunds(booking) == [
+        (booking.total_minor, Refund.Cause.CANCELLATION, Refund.Status.FAILED),
+        (booking.total_minor, Refund.Cause.PROVIDER, Refund.Status.SUCCEEDED),
+    ]
+    assert booking.status == Booking.Status.REFUNDED
+    assert not [subject for subject in alerts() if subject.startswith("Refund ") and "failed" in subject]
+    assert len(fake_stripe.refunds) == 1
+
+
 def test_a_dispute_is_recorded_flagged_for_staff_with_its_deadline_and_holds_its_amount(
     fake_stripe, staff, eager_tasks, admin_client
 ):
