@@ -488,12 +488,17 @@ def payments_sweep(*, quiet_for: dt.timedelta = STALLED_AFTER) -> int:
     return queued
 
 
+def _locked_booking_of(intent_id: str) -> Booking | None:
+    """The booking a PaymentIntent of ours pays for, its row locked before its payment's (the order every flow
+    keeps); None when the intent is not ours."""
+    booking_id = payments.payment_booking_id(intent_id=intent_id)
+    return services.booking_lock(booking_id=booking_id) if booking_id else None
+
+
 def _intent_changed(intent: Intent) -> bool:
     """Apply what Stripe says of a PaymentIntent, and act on money taken; False when the intent is not ours."""
-    booking_id = payments.payment_booking_id(intent_id=intent.id)
-    if booking_id is None:
+    if _locked_booking_of(intent.id) is None:
         return False
-    services.booking_lock(booking_id=booking_id)
     change = payments.payment_apply(intent=intent)
     if change is None:
         return False
@@ -505,10 +510,9 @@ def _intent_changed(intent: Intent) -> bool:
 def _refund_changed(info: RefundInfo) -> bool:
     """Apply what Stripe says of a refund: e-mail the traveller once it is made; a refund of everything made in the
     Stripe dashboard cancels the booking. False when the refund is of no payment of ours."""
-    booking_id = payments.payment_booking_id(intent_id=info.payment_intent)
-    if booking_id is None:
+    booking = _locked_booking_of(info.payment_intent)
+    if booking is None:
         return False
-    booking = services.booking_lock(booking_id=booking_id)
     change = payments.refund_apply(info=info)
     if change is None:
         return False
@@ -527,7 +531,7 @@ def _refund_changed(info: RefundInfo) -> bool:
         )  # fmt: skip
         if _refunded_in_full_at_stripe(booking, refund):
             booking = booking_cancel(
-                booking_id=booking_id, actor="stripe", reason=f"refunded in full in Stripe ({info.id})",
+                booking_id=booking.pk, actor="stripe", reason=f"refunded in full in Stripe ({info.id})",
                 cause=Refund.Cause.PROVIDER,
             ).booking  # fmt: skip
     _refunded_when_done(booking, reason=f"refund {info.id}")
@@ -554,10 +558,9 @@ def _refunded_in_full_at_stripe(booking: Booking, refund: Refund) -> bool:
 
 def _dispute_changed(info: DisputeInfo) -> bool:
     """Record a dispute and tell staff of each change, with the date by which to answer; False when not ours."""
-    booking_id = payments.payment_booking_id(intent_id=info.payment_intent)
-    if booking_id is None:
+    booking = _locked_booking_of(info.payment_intent)
+    if booking is None:
         return False
-    booking = services.booking_lock(booking_id=booking_id)
     change = payments.dispute_apply(info=info)
     if change is None:
         return False
