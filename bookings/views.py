@@ -29,7 +29,6 @@ from bookings.models import Booking
 from bookings.policy import refund_due
 from bookings.selectors import BROWSER_SESSION_KEY, booking_for_browser, booking_for_guest
 from bookings.services import IdempotencyConflict, OperatorUnavailable, TransitionNotAllowed, booking_create
-from ferries.choices import Country
 from ferries.models import Sailing
 from ferries.money import format_money
 from ferries.party import Party
@@ -203,12 +202,7 @@ def booking_new(request: HttpRequest) -> HttpResponse:
         if booking:
             _remember(request, booking)
             return redirect("booking_detail", reference=booking.reference)
-    context = {
-        "form": form,
-        "selection": selection,
-        "countries": Country.choices,
-        "hold_minutes": settings.BOOKING_HOLD_MINUTES,
-    }
+    context = {"form": form, "selection": selection, "hold_minutes": settings.BOOKING_HOLD_MINUTES}
     return render(request, "bookings/booking_form.html", context, status=status)
 
 

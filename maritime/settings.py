@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_results",
     "django_celery_beat",
+    "django_countries",  # ISO 3166-1 countries, with their names translated
     "maritime",
     "ferries",
     "bookings",
@@ -457,6 +458,7 @@ SPECTACULAR_SETTINGS = {
         "BookingStatusEnum": "bookings.models.Booking.Status",
         "PassengerTypeEnum": "ferries.choices.PassengerType",
         "VehicleCategoryEnum": "ferries.choices.VehicleCategory",
+        "CountryEnum": "ferries.choices.COUNTRY_CODES",
         "EventActorEnum": "bookings.api.serializers.EVENT_ACTORS",
     },
     # 401, 406, 415 and 429 come from DRF itself, on many operations: documented on each in one place.

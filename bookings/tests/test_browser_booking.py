@@ -40,7 +40,7 @@ def fill_passenger(page, heading: str, *, first: str, last: str, born: str, docu
     block.get_by_label("First name").fill(first)
     block.get_by_label("Last name").fill(last)
     block.get_by_label("Date of birth").fill(born)
-    block.get_by_label("Nationality").fill("TN")
+    block.get_by_label("Nationality").select_option(label="Tunisia")
     block.get_by_label("Passport or ID number").fill(document)
 
 

@@ -166,6 +166,45 @@ def test_the_details_page_asks_for_each_passenger_of_the_party(client, tunis_mar
     assert 'name="passengers-5-first_name"' not in html
 
 
+def nationality_options(html: str, index: int = 0) -> list[tuple[str, str]]:
+    found = re.search(rf'<select name="passengers-{index}-nationality"[^>]*>(.*?)</select>', html, re.S)
+    assert found, "no country list for the nationality"
+    return re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', found.group(1))
+
+
+def test_each_nationality_is_chosen_from_every_country_by_its_name(client, tunis_marseille):
+    sailing = sailing_at(tunis_marseille)
+
+    options = nationality_options(client.get(details_url(sailing, adults=2)).content.decode(), index=1)
+
+    assert options[0] == ("", "Choose a country")
+    assert ("TN", "Tunisia") in options
+    assert ("AL", "Albania") in options
+    assert len(options) == 1 + 249
+    assert not {"ZZ", "XX"} & {code for code, _name in options}
+
+
+def test_the_countries_are_named_and_ordered_in_the_page_language(client, tunis_marseille):
+    sailing = sailing_at(tunis_marseille)
+    client.cookies["django_language"] = "fr"
+
+    options = nationality_options(client.get(details_url(sailing)).content.decode())
+
+    assert ("TN", "Tunisie") in options
+    assert ("DE", "Allemagne") in options
+    names = [name for code, name in options[1:]]
+    assert names.index("Allemagne") < names.index("Espagne") < names.index("Tunisie")
+
+
+def test_the_chosen_nationality_stays_chosen_when_the_page_comes_back_with_errors(client, tunis_marseille):
+    sailing = sailing_at(tunis_marseille)
+
+    response = client.post(details_url(sailing), details(**adult(nationality="IT", last_name="")))
+
+    assert response.status_code == 400
+    assert '<option value="IT" selected>' in response.content.decode()
+
+
 def test_the_details_page_sums_up_the_chosen_sailings_in_port_time_with_their_prices(
     client, tunis_marseille, marseille_tunis
 ):
@@ -311,6 +350,7 @@ BAD_DETAILS = {
         "A passenger of this type is 4 to 11 years old on the day of travel; this one is 15.",
     ),
     "country in words": (adult(nationality="Tunisia"), "passengers-0-nationality", "two-letter country code"),
+    "no such country": (adult(nationality="ZZ"), "passengers-0-nationality", "ZZ is not a country code of ISO 3166-1"),
     "bad e-mail": ({"contact-email": "amira@"}, "contact-email", "Enter a valid e-mail address."),
     "bad phone": ({"contact-phone": "call me"}, "contact-phone", "with its country code"),
     "bad registration": ({"vehicle-registration": "$$$"}, "vehicle-registration", "as on the number plate"),
