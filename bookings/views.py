@@ -34,6 +34,7 @@ from ferries.money import format_money
 from ferries.party import Party
 from ferries.search import leg_search
 from ferries.search_query import LegQuery, SearchQuery, parse_search_query
+from maritime.throttling import BookingCreateThrottle, BookingLookupThrottle, rate_limited
 
 SESSION_KEY = BROWSER_SESSION_KEY
 REMEMBERED = 20  # references kept per browser, the latest ones
@@ -184,6 +185,7 @@ def _actor(request: HttpRequest) -> str:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
+@rate_limited(BookingCreateThrottle)  # each booking holds places: counted with the API's bookings
 def booking_new(request: HttpRequest) -> HttpResponse:
     """Who travels on the chosen sailings (GET), and the places held for them (POST)."""
     if "outbound" not in request.GET:
@@ -307,6 +309,7 @@ def _cancel(request: HttpRequest, booking: Booking) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
+@rate_limited(BookingLookupThrottle)  # each attempt is a guess at a reference and an e-mail
 def manage_booking(request: HttpRequest) -> HttpResponse:
     """Reference and e-mail open a booking in this browser. A miss never says which of the two was wrong."""
     # E-mails link here with the reference filled in; the e-mail address is still asked for.

@@ -430,13 +430,17 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "maritime.api.LimitOffsetPagination",
     "PAGE_SIZE": 50,
-    # Counted in the cache's Redis; what happens when it is down is decided in maritime/throttling.py.
+    # Counted in the cache's Redis, for the API and the website's forms alike; what happens when it is down is
+    # decided in maritime/throttling.py.
     "DEFAULT_THROTTLE_CLASSES": ["maritime.throttling.AnonThrottle", "maritime.throttling.UserThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_rate("API_RATE_ANON", "120/minute"),
         "user": env_rate("API_RATE_USER", "300/minute"),
         "booking_create": env_rate("API_RATE_BOOKING_CREATE", "30/hour"),
         "payment_start": env_rate("API_RATE_PAYMENT_START", "60/hour"),
+        # The website's "Manage my booking": reference and e-mail tried, per address or user (bookings made on the
+        # website count against API_RATE_BOOKING_CREATE, with the API's).
+        "booking_lookup": env_rate("RATE_BOOKING_LOOKUP", "20/hour"),
     },
     # Clients are told apart by address: behind a proxy, the one it adds to X-Forwarded-For (never one the
     # client wrote there itself).

@@ -430,7 +430,7 @@ def test_an_operator_that_does_not_answer_asks_to_try_again_and_keeps_the_detail
 NASTY_VALUES = ["", " ", "\x00", "ÄÖÜÉÈ", "-1", "1e9", "9" * 40, "2026-02-30", "../../etc", "<script>"]
 
 
-def test_no_value_typed_in_any_field_makes_the_details_page_fail(client, tunis_marseille):
+def test_no_value_typed_in_any_field_makes_the_details_page_fail(client, tunis_marseille, unlimited_forms):
     sailing = sailing_at(tunis_marseille)
     url = details_url(sailing, vehicle="car")
 
