@@ -8,7 +8,6 @@ Attributes such as `required`, `min` and `max` are hints for the browser only.
 """
 
 import datetime as dt
-import uuid
 from dataclasses import dataclass
 
 from django import forms
@@ -76,10 +75,6 @@ class PassengerBlock:
 
 
 class BookingForm(forms.Form):
-    # One key per page shown: sending the same page twice (a double click, a reload) holds places once.
-    submission = forms.RegexField(
-        regex=r"^[0-9a-f]{32}$", widget=forms.HiddenInput, initial=lambda: uuid.uuid4().hex, required=False
-    )
     accommodation = forms.CharField(
         label=_("Accommodation"), required=False, widget=forms.Select(choices=Accommodation.choices)
     )

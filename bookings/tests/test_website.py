@@ -287,28 +287,75 @@ def test_valid_details_hold_the_places_and_lead_to_the_booking_page(client, tuni
 
 def test_sending_the_same_page_twice_holds_the_places_once(client, tunis_marseille):
     sailing = sailing_at(tunis_marseille)
-    page = details(submission="0123456789abcdef0123456789abcdef")
 
-    first = client.post(details_url(sailing), page)
-    again = client.post(details_url(sailing), page)
+    first = client.post(details_url(sailing), details())
+    again = client.post(details_url(sailing), details())
 
+    assert first.status_code == again.status_code == 302
     assert first.url == again.url
     assert Booking.objects.count() == 1
     assert taken(sailing) == 1
 
 
-def test_the_same_page_sent_again_with_other_details_is_refused_with_a_fresh_key(client, tunis_marseille):
+def test_the_same_details_sent_from_the_page_shown_again_hold_the_places_once(client, tunis_marseille):
+    """Back to the details page — shown afresh by the browser — and the same details sent again."""
     sailing = sailing_at(tunis_marseille)
-    client.post(details_url(sailing), details(submission="0123456789abcdef0123456789abcdef"))
+    client.get(details_url(sailing))
+    first = client.post(details_url(sailing), details())
 
-    changed = client.post(
-        details_url(sailing), details(submission="0123456789abcdef0123456789abcdef", **adult(first_name="Sami"))
-    )
+    assert client.get(details_url(sailing)).status_code == 200
+    again = client.post(details_url(sailing), details())
 
-    assert changed.status_code == 400
-    assert "already held from this page" in errors_above_the_form(changed)
-    assert 'value="0123456789abcdef0123456789abcdef"' not in changed.content.decode()
+    assert again.url == first.url
     assert Booking.objects.count() == 1
+    assert taken(sailing) == 1
+
+
+def test_the_same_details_typed_a_little_differently_are_still_the_same_booking(client, tunis_marseille):
+    sailing = sailing_at(tunis_marseille)
+    first = client.post(details_url(sailing), details())
+    retyped = adult(last_name=" Ben  Salah ", document_number="x1234567")
+
+    again = client.post(details_url(sailing), details(**retyped, **{"contact-email": "AMIRA@example.com"}))
+
+    assert again.url == first.url
+    assert Booking.objects.count() == 1
+
+
+def test_other_details_from_the_same_browser_are_another_booking(client, tunis_marseille):
+    sailing = sailing_at(tunis_marseille)
+    first = client.post(details_url(sailing), details())
+
+    other = client.post(details_url(sailing), details(**adult(first_name="Sami", document_number="Y7654321")))
+
+    assert other.status_code == 302
+    assert other.url != first.url
+    assert Booking.objects.count() == 2
+    assert taken(sailing) == 2
+
+
+def test_the_same_details_from_another_browser_are_another_booking(client, tunis_marseille):
+    sailing = sailing_at(tunis_marseille)
+    first = client.post(details_url(sailing), details())
+
+    elsewhere = Client().post(details_url(sailing), details())
+
+    assert elsewhere.url != first.url
+    assert Booking.objects.count() == 2
+
+
+@pytest.mark.parametrize("ended", [Booking.Status.EXPIRED, Booking.Status.CANCELLED])
+def test_the_same_details_sent_again_after_the_booking_ended_book_again(client, tunis_marseille, ended):
+    sailing = sailing_at(tunis_marseille)
+    client.post(details_url(sailing), details())
+    Booking.objects.update(status=ended)
+
+    first_again = client.post(details_url(sailing), details())
+    second_again = client.post(details_url(sailing), details())
+
+    booking = Booking.objects.get(status=Booking.Status.HELD)
+    assert first_again.url == second_again.url == reverse("booking_detail", kwargs={"reference": booking.reference})
+    assert Booking.objects.count() == 2
 
 
 def test_a_whole_family_with_a_car_and_a_pet_is_held_as_typed(client, tunis_marseille):
