@@ -92,6 +92,8 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # Before staticfiles: maritime's runserver (static files plus the embedded default's periodic tasks) wins.
+    "maritime",
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
@@ -100,7 +102,6 @@ INSTALLED_APPS = [
     "django_celery_results",
     "django_celery_beat",
     "django_countries",  # ISO 3166-1 countries, with their names translated
-    "maritime",
     "ferries",
     "bookings",
     "payments",
