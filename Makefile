@@ -6,6 +6,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The site's address in e-mails and printed links (settings.SITE_URL): where `make run` serves, unless SITE_URL is
+# set in the environment (a name others reach this machine by, or HOST=0.0.0.0).
+SITE_URL ?= http://$(HOST):$(PORT)
 ARGS ?=
 
 # Local services for `make test` and `make stack` (PostgreSQL with trust auth, Redis).
@@ -18,7 +21,7 @@ TEST_ENV := DEBUG=1 DATABASE_URL=$(PG)/postgres REDIS_URL=$(REDIS)/14 CELERY_BRO
 # reached over HTTP through the operator simulator (150 ms per answer), the others from our inventory.
 SIMULATOR := http://127.0.0.1:8100
 STACK_ENV := DEBUG=1 DATABASE_URL=$(PG)/maritime REDIS_URL=$(REDIS)/0 CELERY_BROKER_URL=$(REDIS)/1 \
-	OPERATOR_API_URLS=CTN=$(SIMULATOR)/CTN,GNV=$(SIMULATOR)/GNV
+	OPERATOR_API_URLS=CTN=$(SIMULATOR)/CTN,GNV=$(SIMULATOR)/GNV SITE_URL="$(SITE_URL)"
 
 .PHONY: run test faults bench stack lint format migrations check-deploy clean
 
@@ -35,9 +38,9 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 
 ## run: the site on the embedded default (SQLite, local-memory cache, eager tasks, demo data) at http://$(HOST):$(PORT)
 run: $(VENV)/.runtime
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py demo_setup
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	SITE_URL="$(SITE_URL)" $(BIN)/python manage.py migrate --noinput
+	SITE_URL="$(SITE_URL)" $(BIN)/python manage.py demo_setup
+	SITE_URL="$(SITE_URL)" $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## test: the whole test suite, against PostgreSQL and Redis (ARGS="-k name" to narrow it)
 test: $(VENV)/.dev

@@ -8,13 +8,14 @@ Attributes such as `required`, `min` and `max` are hints for the browser only.
 """
 
 import datetime as dt
-import uuid
 from dataclasses import dataclass
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+from django_countries import countries
 
 from bookings.requests import AGES, MAX_PETS, BookingRequest, parse_booking_request
 from ferries.choices import Accommodation, PassengerType, VehicleCategory
@@ -74,10 +75,6 @@ class PassengerBlock:
 
 
 class BookingForm(forms.Form):
-    # One key per page shown: sending the same page twice (a double click, a reload) holds places once.
-    submission = forms.RegexField(
-        regex=r"^[0-9a-f]{32}$", widget=forms.HiddenInput, initial=lambda: uuid.uuid4().hex, required=False
-    )
     accommodation = forms.CharField(
         label=_("Accommodation"), required=False, widget=forms.Select(choices=Accommodation.choices)
     )
@@ -115,6 +112,11 @@ class BookingForm(forms.Form):
         )
         self.booking_request: BookingRequest | None = None
 
+    @cached_property
+    def _countries(self) -> list[tuple[str, str]]:
+        # Every country of ISO 3166-1, named and ordered in the page's language (django-countries translates them).
+        return [("", _("Choose a country")), *((code, name) for code, name in countries)]
+
     def _add_passenger_fields(self, index: int, travel_day: dt.date) -> None:
         first = index == 0  # the browser may fill in the first passenger as the person at the keyboard
         prefix = f"passengers-{index}-"
@@ -128,10 +130,10 @@ class BookingForm(forms.Form):
                        "autocomplete": "bday" if first else "off"}
             ),
         )  # fmt: skip
-        self.fields[prefix + "nationality"] = _text(
-            _("Nationality"), maxlength=2, list="countries", placeholder="TN", autocapitalize="characters"
+        countries_widget = forms.Select(choices=self._countries, attrs={"required": True})
+        self.fields[prefix + "nationality"] = forms.CharField(
+            label=_("Nationality"), required=False, widget=countries_widget
         )
-        self.fields[prefix + "nationality"].help_text = _("Country code, e.g. TN, FR")
         self.fields[prefix + "document_number"] = _text(
             _("Passport or ID number"), maxlength=20, autocapitalize="characters"
         )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
+from django_countries import countries
 
 from ferries.choices import GROWN_UPS, MAX_PASSENGERS, VEHICLE_LIMITS, Accommodation, PassengerType, VehicleCategory
 from ferries.models import Sailing
@@ -209,10 +210,7 @@ def _passenger(item, prefix: str, travel_day: dt.date | None, errors: _Errors) -
     first = _text(item.get("first_name"), f"{prefix}.first_name", errors, pattern=NAME, message=name_message)
     last = _text(item.get("last_name"), f"{prefix}.last_name", errors, pattern=NAME, message=name_message)
     born = _birth_date(item.get("date_of_birth"), f"{prefix}.date_of_birth", kind, travel_day, errors)
-    nationality = _text(
-        _upper(item.get("nationality")), f"{prefix}.nationality", errors, pattern=COUNTRY,
-        message=_("A two-letter country code such as TN or FR."),
-    )  # fmt: skip
+    nationality = _nationality(item.get("nationality"), f"{prefix}.nationality", errors)
     document = _text(
         _upper(item.get("document_number")), f"{prefix}.document_number", errors, pattern=DOCUMENT,
         message=_("4 to 20 letters and digits, as printed on the passport or identity card."),
@@ -220,6 +218,17 @@ def _passenger(item, prefix: str, travel_day: dt.date | None, errors: _Errors) -
     if len(errors) != before:
         return None
     return PassengerDetails(kind, first, last, born, nationality, document.replace(" ", ""))
+
+
+def _nationality(value, field: str, errors: _Errors) -> str:
+    """A country of ISO 3166-1 by its alpha-2 code, as django-countries lists them: the format alone would let ZZ
+    or XX through."""
+    before = len(errors)
+    message = _("A two-letter country code such as TN or FR.")
+    code = _text(_upper(value), field, errors, pattern=COUNTRY, message=message)
+    if len(errors) == before and code not in countries:
+        errors.add(field, _("%(code)s is not a country code of ISO 3166-1, such as TN or FR.") % {"code": code})
+    return code
 
 
 def _birth_date(value, field: str, kind: str, travel_day: dt.date | None, errors: _Errors) -> dt.date | None:

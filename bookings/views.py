@@ -7,9 +7,11 @@ reference and e-mail) are remembered in its session; a signed-in traveller also 
 """
 
 import datetime as dt
+import hashlib
+import json
 import re
-import uuid
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, is_dataclass
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -26,16 +28,18 @@ from django.views.decorators.http import require_http_methods
 from bookings import workflows
 from bookings.forms import BookingForm, ManageBookingForm
 from bookings.models import Booking
-from bookings.selectors import BROWSER_SESSION_KEY, booking_for_browser, booking_for_guest
-from bookings.services import IdempotencyConflict, OperatorUnavailable, TransitionNotAllowed, booking_create
-from ferries.choices import Country
+from bookings.requests import BookingRequest
+from bookings.selectors import ACTIVE, BROWSER_SESSION_KEY, booking_for_browser, booking_for_guest
+from bookings.services import OperatorUnavailable, TransitionNotAllowed, booking_create
 from ferries.models import Sailing
 from ferries.money import format_money
 from ferries.party import Party
 from ferries.search import BOOKABLE, Crossing, leg_search, return_problem
 from ferries.search_query import LegQuery, SearchQuery, parse_search_query
+from maritime.throttling import BookingCreateThrottle, BookingLookupThrottle, rate_limited
 
 SESSION_KEY = BROWSER_SESSION_KEY
+FORMS_SECRET_KEY = "bookings:forms-secret"  # this browser's own part of the keys of the forms it sends
 REMEMBERED = 20  # references kept per browser, the latest ones
 # The search's parameters that describe the party; the results page passes them on with the choice.
 PARTY_PARAMS = (
@@ -195,6 +199,7 @@ def _actor(request: HttpRequest) -> str:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
+@rate_limited(BookingCreateThrottle)  # each booking holds places: counted with the API's bookings
 def booking_new(request: HttpRequest) -> HttpResponse:
     """Who travels on the chosen sailings (GET), and the places held for them (POST)."""
     if "outbound" not in request.GET:
@@ -210,38 +215,26 @@ def booking_new(request: HttpRequest) -> HttpResponse:
     except ValidationError as error:
         return render(request, "bookings/selection_problem.html", {"problems": error.messages}, status=400)
     form = _booking_form(request, selection)
+    _forms_secret(request)  # now, for the tabs this page is opened in to share it
     status = 200
     if request.method == "POST":
         booking, status = _hold_places(request, form) if form.is_valid() else (None, 400)
         if booking:
             _remember(request, booking)
             return redirect("booking_detail", reference=booking.reference)
-    context = {
-        "form": form,
-        "selection": selection,
-        "countries": Country.choices,
-        "hold_minutes": settings.BOOKING_HOLD_MINUTES,
-    }
+    context = {"form": form, "selection": selection, "hold_minutes": settings.BOOKING_HOLD_MINUTES}
     return render(request, "bookings/booking_form.html", context, status=status)
 
 
 def _hold_places(request: HttpRequest, form: BookingForm) -> tuple[Booking | None, int]:
     """The booking with its places held, or None and the status that says why not (its errors on the form)."""
-    submission = form.cleaned_data.get("submission")
     try:
         booking = booking_create(
             request=form.booking_request,
             owner=request.user if request.user.is_authenticated else None,
             language=request.LANGUAGE_CODE,
-            idempotency_key=f"web-{submission}" if submission else None,
+            idempotency_key=_submission_key(request, form.booking_request),
         )
-    except IdempotencyConflict:
-        form.data = form.data.copy()
-        form.data["submission"] = uuid.uuid4().hex  # the details changed: a new request, a new key
-        form.add_error(
-            None, _("These places were already held from this page with other details; check and send again.")
-        )
-        return None, 400
     except ValidationError as error:
         form.add_request_errors(error)
         return None, 400
@@ -249,6 +242,44 @@ def _hold_places(request: HttpRequest, form: BookingForm) -> tuple[Booking | Non
         form.add_error(None, str(error))
         return None, 503
     return booking, 302
+
+
+def _submission_key(request: HttpRequest, booking_request: BookingRequest) -> str:
+    """The idempotency key of a details form: the same traveller sending the same form gets the same booking.
+
+    *The same traveller* is this browser: its session, which its tabs share and which outlives a visit to another
+    page (signing in keeps it). *The same form* is the same request as the booking layer reads it — the same
+    sailings, passengers, vehicle, accommodation, pets and contact — whatever page it was sent from: the page shown
+    again by Back (which the browser may fetch afresh), a reload, a second tab, a double click. Spaces and letter
+    case the parser ignores do not make another form.
+
+    Other details make another booking: the traveller changed something on purpose. So does the same form from
+    another browser, which cannot be told apart from another traveller. And once the booking of a form has ended
+    (expired unpaid, cancelled, refused), sending the form again books again: the next key follows from that booking.
+    """
+    details = {**vars(booking_request), "outbound": booking_request.outbound.pk}
+    details["inbound"] = booking_request.inbound.pk if booking_request.inbound else None
+    details["contact"] = {**vars(booking_request.contact), "email": booking_request.contact.email.lower()}
+    as_text = json.dumps(details, sort_keys=True, default=_plain)
+    key = _key(_forms_secret(request), as_text)
+    ended = Booking.objects.exclude(status__in=ACTIVE).values_list("reference", flat=True)
+    while reference := ended.filter(idempotency_key=key).first():
+        key = _key(key, reference)
+    return key
+
+
+def _plain(value) -> dict | str:
+    return vars(value) if is_dataclass(value) else str(value)  # passengers, vehicle; dates
+
+
+def _key(*parts: str) -> str:
+    return "web-" + hashlib.sha256(":".join(parts).encode()).hexdigest()
+
+
+def _forms_secret(request: HttpRequest) -> str:
+    """This browser's part of its forms' keys, kept in its session: no other browser can send a form with the same
+    key, and the key says nothing of what was typed."""
+    return request.session.setdefault(FORMS_SECRET_KEY, secrets.token_hex(16))
 
 
 def _booking_form(request: HttpRequest, selection: Selection) -> BookingForm:
@@ -326,6 +357,7 @@ def _cancel(request: HttpRequest, booking: Booking) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
+@rate_limited(BookingLookupThrottle)  # each attempt is a guess at a reference and an e-mail
 def manage_booking(request: HttpRequest) -> HttpResponse:
     """Reference and e-mail open a booking in this browser. A miss never says which of the two was wrong."""
     # E-mails link here with the reference filled in; the e-mail address is still asked for.

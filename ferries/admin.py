@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django_countries.filters import CountryFilter
 
 from ferries.choices import PassengerType, Resource
 from ferries.models import (
@@ -76,7 +77,7 @@ class OperatorAdmin(admin.ModelAdmin):
 class PortAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "country", "time_zone", "terminal", "check_in_closes_minutes"]
     list_display_links = ["code", "name"]
-    list_filter = ["country"]
+    list_filter = [("country", CountryFilter)]  # the countries of our ports, not all 249
     search_fields = ["code", "name", "terminal"]
     fieldsets = [
         (None, {"fields": ["code", "name", "country", "time_zone"]}),
@@ -118,7 +119,9 @@ class VesselAdmin(admin.ModelAdmin):
     ]
 
 
-class OriginCountryFilter(admin.ChoicesFieldListFilter):
+class OriginCountryFilter(CountryFilter):
+    """The countries routes leave from, not every country there is."""
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # A route has two countries; the field's own name ("country") would not say which.

@@ -1,11 +1,17 @@
-"""The vocabulary of the ferry business: passenger types, vehicles, accommodation, countries."""
+"""The vocabulary of the ferry business: passenger types, vehicles, accommodation.
+
+Countries are ISO 3166-1's, from django-countries (`Port.country`, a passenger's nationality)."""
 
 from dataclasses import dataclass
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django_countries import countries
 
 MAX_PASSENGERS = 9
+# ISO 3166-1 alpha-2, in code order: what a port's country or a passenger's nationality may be. Their names, in the
+# page's language, come from django-countries' `countries`.
+COUNTRY_CODES = tuple(sorted(countries.countries))
 # Space left between vehicles on the deck, added to a vehicle's length when lane metres are taken.
 LANE_GAP_CM = 50
 
@@ -76,16 +82,3 @@ class Resource(models.TextChoices):
     INSIDE_4 = "inside_4", _("Inside cabins, 4 berths")
     OUTSIDE_2 = "outside_2", _("Outside cabins, 2 berths")
     OUTSIDE_4 = "outside_4", _("Outside cabins, 4 berths")
-
-
-class Country(models.TextChoices):
-    """Countries with ports on our network (ISO 3166-1 alpha-2)."""
-
-    DZ = "DZ", _("Algeria")
-    ES = "ES", _("Spain")
-    FR = "FR", _("France")
-    GR = "GR", _("Greece")
-    IT = "IT", _("Italy")
-    MA = "MA", _("Morocco")
-    MT = "MT", _("Malta")
-    TN = "TN", _("Tunisia")

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ferries.choices import MAX_PASSENGERS, Accommodation, Country, PassengerType, VehicleCategory
+from ferries.choices import MAX_PASSENGERS, Accommodation, PassengerType, VehicleCategory
 from ferries.models import Port
 from ferries.search_query import SearchQuery, parse_search_query
 from ferries.selectors import port_list
@@ -40,7 +40,7 @@ def port_choices(ports: list[Port]) -> list:
     """An empty choice, then the ports grouped by country, countries in the order of their names."""
     by_country: dict[str, list[tuple[str, str]]] = {}
     for port in ports:
-        by_country.setdefault(str(Country(port.country).label), []).append((port.code, port.name))
+        by_country.setdefault(str(port.country.name), []).append((port.code, port.name))
     groups = [(country, sorted(options, key=lambda option: option[1])) for country, options in by_country.items()]
     return [("", _("Choose a port")), *sorted(groups)]
 

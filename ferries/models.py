@@ -12,8 +12,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
 
-from ferries.choices import CABIN_BERTHS, Accommodation, Country, PassengerType, Resource, VehicleCategory
+from ferries.choices import CABIN_BERTHS, Accommodation, PassengerType, Resource, VehicleCategory
 
 CURRENCY_VALIDATOR = RegexValidator(r"^[A-Z]{3}$", _("An ISO 4217 code such as EUR."))
 # Check-in closes at most a day before departure: a longer figure is a typo (hours for minutes), not a rule.
@@ -74,7 +75,7 @@ class Port(models.Model):
         help_text=_("UN/LOCODE"),
     )
     name = models.CharField(max_length=100)
-    country = models.CharField(max_length=2, choices=Country.choices)
+    country = CountryField()
     time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
     terminal = models.CharField(
         _("passenger terminal"), max_length=100, blank=True, help_text=_("Where travellers check in for departures.")

@@ -83,7 +83,8 @@ else:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The site as travellers reach it, for absolute links in e-mails and printed output (`make run` sets it to its port).
+SITE_URL = env_url("SITE_URL", "http://127.0.0.1:8000", schemes={"http", "https"}).rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -91,6 +92,8 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # Before staticfiles: maritime's runserver (static files plus the embedded default's periodic tasks) wins.
+    "maritime",
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
@@ -98,7 +101,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_results",
     "django_celery_beat",
-    "maritime",
+    "django_countries",  # ISO 3166-1 countries, with their names translated
     "ferries",
     "bookings",
     "payments",
@@ -431,13 +434,17 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "maritime.api.LimitOffsetPagination",
     "PAGE_SIZE": 50,
-    # Counted in the cache's Redis; what happens when it is down is decided in maritime/throttling.py.
+    # Counted in the cache's Redis, for the API and the website's forms alike; what happens when it is down is
+    # decided in maritime/throttling.py.
     "DEFAULT_THROTTLE_CLASSES": ["maritime.throttling.AnonThrottle", "maritime.throttling.UserThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_rate("API_RATE_ANON", "120/minute"),
         "user": env_rate("API_RATE_USER", "300/minute"),
         "booking_create": env_rate("API_RATE_BOOKING_CREATE", "30/hour"),
         "payment_start": env_rate("API_RATE_PAYMENT_START", "60/hour"),
+        # The website's "Manage my booking": reference and e-mail tried, per address or user (bookings made on the
+        # website count against API_RATE_BOOKING_CREATE, with the API's).
+        "booking_lookup": env_rate("RATE_BOOKING_LOOKUP", "20/hour"),
     },
     # Clients are told apart by address: behind a proxy, the one it adds to X-Forwarded-For (never one the
     # client wrote there itself).
@@ -459,6 +466,7 @@ SPECTACULAR_SETTINGS = {
         "BookingStatusEnum": "bookings.models.Booking.Status",
         "PassengerTypeEnum": "ferries.choices.PassengerType",
         "VehicleCategoryEnum": "ferries.choices.VehicleCategory",
+        "CountryEnum": "ferries.choices.COUNTRY_CODES",
         "EventActorEnum": "bookings.api.serializers.EVENT_ACTORS",
     },
     # 401, 406, 415 and 429 come from DRF itself, on many operations: documented on each in one place.

@@ -1,8 +1,12 @@
-"""API rate limits, counted in the cache's Redis so that every web process shares one count.
+"""Rate limits of the API and of the website's forms, counted in the cache's Redis so that every web process shares
+one count.
 
-Rates are settings (REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], read from API_RATE_* variables): every
-client by address (`anon`) or user (`user`), and stricter ones for booking (`booking_create`: each booking
-holds places) and starting a payment (`payment_start`: each asks the operators and Stripe).
+Rates are settings (REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], read from API_RATE_* and RATE_* variables): every
+API client by address (`anon`) or user (`user`), and stricter ones for booking (`booking_create`: each booking
+holds places) and starting a payment (`payment_start`: each asks the operators and Stripe). The website's pages
+that do the same are limited by the same throttles through `rate_limited`: a booking made on the website counts
+against the same allowance as one made through the API. "Manage my booking" has a limit of its own
+(`booking_lookup`): each attempt there is a guess at a reference and an e-mail.
 
 When Redis cannot be reached, the cache answers "nothing seen yet" (IGNORE_EXCEPTIONS), which would lift
 every limit without a word. These throttles read and write through the cache's own Redis client instead,
@@ -10,8 +14,8 @@ which raises, and then:
 
 * the general limits let the request through (fail open): a cache outage must not close search or the
   rest of the API;
-* booking and starting a payment are counted in this process's memory instead: the limit still holds,
-  per web process, while Redis is away (with N processes a client may get up to N times the rate).
+* booking, starting a payment and looking a booking up are counted in this process's memory instead: the limit
+  still holds, per web process, while Redis is away (with N processes a client may get up to N times the rate).
 
 After a failure Redis is left alone for a few seconds, so an outage costs one timeout, not one per request.
 
@@ -21,14 +25,19 @@ a write per limit), drops those older than the period and adds this one if the l
 counting in one atomic step also means two requests arriving together can no longer both take the last place.
 """
 
+import functools
 import logging
+import math
 import secrets
 import time
+from collections.abc import Callable
 
 import redis
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django_redis.cache import RedisCache
 from django_redis.exceptions import ConnectionInterrupted
 from drf_spectacular.utils import OpenApiResponse
@@ -177,6 +186,53 @@ class PaymentStartThrottle(ResilientRateThrottle, throttling.UserRateThrottle):
 
     scope = "payment_start"
     fail_open = False
+
+
+class BookingLookupThrottle(ResilientRateThrottle, throttling.UserRateThrottle):
+    """Bookings looked up by reference and e-mail, by user or address; counted in the process while Redis is down,
+    so that an outage does not open the door to guessing."""
+
+    scope = "booking_lookup"
+    fail_open = False
+
+
+class _Page:
+    """What the throttles ask of a view, for an HTML view: its limits."""
+
+    def __init__(self, throttles: list[ResilientRateThrottle]):
+        self.throttles = throttles
+
+    def get_throttles(self) -> list[ResilientRateThrottle]:
+        return self.throttles
+
+
+def rate_limited(*limits: type[ResilientRateThrottle], methods: tuple[str, ...] = ("POST",)) -> Callable:
+    """An HTML view's `methods` limited by these throttles, exactly as an API view is: the same counts, per user or
+    address, and the same behaviour while Redis is down. Over a limit, the site's 429 page, with Retry-After.
+
+    Every request counts, whatever its outcome: a refused form or a failed guess as much as a booking made."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(view)
+        def limited(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if request.method in methods:
+                page = _Page([limit() for limit in limits])
+                waits = [throttle.wait() for throttle in page.throttles if not throttle.allow_request(request, page)]
+                if waits:
+                    return too_many_requests(request, wait=max((wait for wait in waits if wait is not None), default=0))
+            return view(request, *args, **kwargs)
+
+        return limited
+
+    return decorator
+
+
+def too_many_requests(request: HttpRequest, *, wait: float) -> HttpResponse:
+    seconds = max(math.ceil(wait), 1)
+    logger.info("rate limits: %s %s refused for %ss", request.method, request.path, seconds)
+    response = render(request, "429.html", {"minutes": math.ceil(seconds / 60)}, status=429)
+    response["Retry-After"] = str(seconds)
+    return response
 
 
 def forget_outage() -> None:

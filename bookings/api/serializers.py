@@ -20,7 +20,7 @@ from bookings.models import Booking, BookingEvent, BookingLeg
 from bookings.requests import MAX_PETS
 from bookings.services import Cancellation
 from ferries.api.serializers import MoneySerializer, OperatorRefSerializer, PortRefSerializer, PriceLineSerializer
-from ferries.choices import MAX_PASSENGERS, Accommodation, PassengerType, VehicleCategory
+from ferries.choices import COUNTRY_CODES, MAX_PASSENGERS, Accommodation, PassengerType, VehicleCategory
 from ferries.money import money
 
 # Who changed a booking's status, as travellers are told: staff and user ids stay in the admin. Any other
@@ -51,7 +51,7 @@ class PassengerInputSerializer(serializers.Serializer):
     )
     last_name = serializers.CharField(max_length=100, help_text="As on the travel document.")
     date_of_birth = serializers.DateField(help_text="YYYY-MM-DD; must match the passenger type.")
-    nationality = serializers.CharField(min_length=2, max_length=2, help_text="ISO 3166-1 alpha-2, e.g. TN.")
+    nationality = serializers.ChoiceField(choices=COUNTRY_CODES, help_text="ISO 3166-1 alpha-2, e.g. TN.")
     document_number = serializers.CharField(
         min_length=4, max_length=20, help_text="Passport or identity card number: 4 to 20 letters and digits."
     )
@@ -150,7 +150,7 @@ class PassengerOutputSerializer(serializers.Serializer):
     first_name = serializers.CharField()
     last_name = serializers.CharField()
     date_of_birth = serializers.DateField()
-    nationality = serializers.CharField(help_text="ISO 3166-1 alpha-2.")
+    nationality = serializers.ChoiceField(choices=COUNTRY_CODES, help_text="ISO 3166-1 alpha-2.")
     document_number = serializers.CharField()
 
 

@@ -30,3 +30,11 @@ def staff_agent(django_user_model):
     agent = django_user_model.objects.create_user("agent", password=PASSWORD, is_staff=True)
     agent.groups.add(staff_agent_group())
     return agent
+
+
+@pytest.fixture
+def unlimited_forms(settings):
+    """The website's forms sent far more often than a traveller may: the limits are tested in test_website_limits.py."""
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "booking_create": "100000/hour"}
+    rates["booking_lookup"] = "100000/hour"
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}

@@ -288,6 +288,8 @@ BAD_REQUESTS = [
     pytest.param(passenger(date_of_birth=19850412), "passengers.0.date_of_birth", id="number for a date"),
     pytest.param(passenger(date_of_birth="1985-02-30"), "passengers.0.date_of_birth", id="no such date"),
     pytest.param(passenger(nationality=None), "passengers.0.nationality", id="null nationality"),
+    pytest.param(passenger(nationality="ZZ"), "passengers.0.nationality", id="nationality of no country"),
+    pytest.param(passenger(nationality="XX"), "passengers.0.nationality", id="nationality for unknown"),
     pytest.param(changed(vehicle="car"), "vehicle", id="string for the vehicle"),
     pytest.param(changed(vehicle={**CAR, "category": None}), "vehicle.category", id="null vehicle category"),
     pytest.param(changed(vehicle={**CAR, "length_cm": "long"}), "vehicle.length_cm", id="letters for a length"),
@@ -344,6 +346,26 @@ def test_a_form_encoded_body_is_refused_as_not_json(api, outbound):
 
     assert response.status_code == 415
     assert nothing_written()
+
+
+def test_a_nationality_that_is_no_country_is_refused_saying_what_is_expected(api, outbound):
+    response = book(api, request_data(outbound, passengers=[{**ADULT, "nationality": "zz"}]))
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "passengers.0.nationality": ["ZZ is not a country code of ISO 3166-1, such as TN or FR."]
+    }
+    assert nothing_written()
+
+
+def test_the_schema_lists_every_country_code_a_nationality_may_take(openapi):
+    schemas = openapi["components"]["schemas"]
+    nationality = as_json_schema(schemas["PassengerRequest"]["properties"]["nationality"], schemas)
+    codes = next(part["enum"] for part in [nationality, *nationality.get("allOf", [])] if "enum" in part)
+
+    assert {"TN", "FR", "IT", "DZ", "AL"} <= set(codes)
+    assert not {"ZZ", "XX", "EU", "tn"} & set(codes)
+    assert len(codes) == 249
 
 
 def test_every_bad_field_is_reported_at_once(api, outbound):

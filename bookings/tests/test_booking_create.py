@@ -111,6 +111,8 @@ def test_an_idempotency_key_reused_for_another_request_is_refused():
         (lambda d: d["passengers"][0].update(date_of_birth="12/04/1985"), "passengers.0.date_of_birth"),
         (lambda d: d["passengers"][0].update(date_of_birth="2020-01-01"), "passengers.0.date_of_birth"),
         (lambda d: d["passengers"][0].update(nationality="Tunisia"), "passengers.0.nationality"),
+        (lambda d: d["passengers"][0].update(nationality="ZZ"), "passengers.0.nationality"),
+        (lambda d: d["passengers"][0].update(nationality="XX"), "passengers.0.nationality"),
         (lambda d: d["passengers"][0].update(document_number="?"), "passengers.0.document_number"),
         (lambda d: d["passengers"][0].update(type="pilot"), "passengers.0.type"),
         (lambda d: d.update(passengers=[]), "passengers"),

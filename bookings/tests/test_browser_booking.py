@@ -40,7 +40,7 @@ def fill_passenger(page, heading: str, *, first: str, last: str, born: str, docu
     block.get_by_label("First name").fill(first)
     block.get_by_label("Last name").fill(last)
     block.get_by_label("Date of birth").fill(born)
-    block.get_by_label("Nationality").fill("TN")
+    block.get_by_label("Nationality").select_option(label="Tunisia")
     block.get_by_label("Passport or ID number").fill(document)
 
 
@@ -129,3 +129,24 @@ def test_a_fresh_browser_finds_the_booking_with_its_reference_and_e_mail(page, b
         assert "Amira Ben Salah" in other.get_by_role("region", name="Passengers").inner_text()
     finally:
         context.close()
+
+
+def test_going_back_and_sending_the_details_again_shows_the_same_booking(page, network):
+    page.goto(results_url(trip="one_way"))
+    page.get_by_role("button", name="Select 19:00 Compagnie Tunisienne de Navigation").click()
+    page.wait_for_url("**/book?**")
+    fill_passenger(page, "Adult 1", first="Amira", last="Ben Salah", born="1985-04-12", document="X1234567")
+    fill_contact(page)
+    page.get_by_role("button", name="Hold my places").click()
+    page.wait_for_url(re.compile(r".*/bookings/[A-Z2-9]{6}$"))
+    first = page.url
+
+    page.go_back()  # the browser fetches the page afresh: a cookie it varies on has changed since
+    page.wait_for_url("**/book?**")
+    fill_passenger(page, "Adult 1", first="Amira", last="Ben Salah", born="1985-04-12", document="X1234567")
+    fill_contact(page)
+    page.get_by_role("button", name="Hold my places").click()
+    page.wait_for_url(re.compile(r".*/bookings/[A-Z2-9]{6}$"))
+
+    assert page.url == first
+    assert Booking.objects.count() == 1

@@ -7,6 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Sum
+from django.test import Client
 
 from bookings.models import Booking
 from bookings.requests import parse_booking_request
@@ -77,3 +78,33 @@ def test_fifty_cars_for_the_last_five_lanes_get_exactly_five_holds():
     assert lane.taken == lane.capacity == live_holds_total(sailing, Resource.LANE_CM) == 2500
     assert SailingInventory.objects.get(sailing=sailing, resource=Resource.PASSENGERS).taken == 5
     assert Booking.objects.aggregate(Sum("total_minor"))["total_minor__sum"] == 5 * (10000 + 15000)
+
+
+def test_two_tabs_of_one_browser_sending_the_same_details_at_once_hold_the_places_once(tunis_marseille):
+    from bookings.tests.test_website import details, details_url, sailing_at
+
+    sailing = sailing_at(tunis_marseille)
+    first_tab = Client()
+    first_tab.get(details_url(sailing))  # the browser's session, shared by its tabs
+    second_tab = Client()
+    second_tab.cookies = first_tab.cookies
+    start = threading.Barrier(2)
+    answers = []
+
+    def send(tab: Client) -> None:
+        start.wait()
+        try:
+            answers.append(tab.post(details_url(sailing), details()))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=(tab,)) for tab in (first_tab, second_tab)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert [answer.status_code for answer in answers] == [302, 302]
+    assert answers[0].url == answers[1].url
+    assert Booking.objects.count() == 1
+    assert SailingInventory.objects.get(sailing=sailing, resource=Resource.PASSENGERS).taken == 1

@@ -193,6 +193,45 @@ def test_the_details_page_asks_for_each_passenger_of_the_party(client, tunis_mar
     assert 'name="passengers-5-first_name"' not in html
 
 
+def nationality_options(html: str, index: int = 0) -> list[tuple[str, str]]:
+    found = re.search(rf'<select name="passengers-{index}-nationality"[^>]*>(.*?)</select>', html, re.S)
+    assert found, "no country list for the nationality"
+    return re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', found.group(1))
+
+
+def test_each_nationality_is_chosen_from_every_country_by_its_name(client, tunis_marseille):
+    sailing = sailing_at(tunis_marseille)
+
+    options = nationality_options(client.get(details_url(sailing, adults=2)).content.decode(), index=1)
+
+    assert options[0] == ("", "Choose a country")
+    assert ("TN", "Tunisia") in options
+    assert ("AL", "Albania") in options
+    assert len(options) == 1 + 249
+    assert not {"ZZ", "XX"} & {code for code, _name in options}
+
+
+def test_the_countries_are_named_and_ordered_in_the_page_language(client, tunis_marseille):
+    sailing = sailing_at(tunis_marseille)
+    client.cookies["django_language"] = "fr"
+
+    options = nationality_options(client.get(details_url(sailing)).content.decode())
+
+    assert ("TN", "Tunisie") in options
+    assert ("DE", "Allemagne") in options
+    names = [name for code, name in options[1:]]
+    assert names.index("Allemagne") < names.index("Espagne") < names.index("Tunisie")
+
+
+def test_the_chosen_nationality_stays_chosen_when_the_page_comes_back_with_errors(client, tunis_marseille):
+    sailing = sailing_at(tunis_marseille)
+
+    response = client.post(details_url(sailing), details(**adult(nationality="IT", last_name="")))
+
+    assert response.status_code == 400
+    assert '<option value="IT" selected>' in response.content.decode()
+
+
 def test_the_details_page_sums_up_the_chosen_sailings_in_port_time_with_their_prices(
     client, tunis_marseille, marseille_tunis
 ):
@@ -275,28 +314,75 @@ def test_valid_details_hold_the_places_and_lead_to_the_booking_page(client, tuni
 
 def test_sending_the_same_page_twice_holds_the_places_once(client, tunis_marseille):
     sailing = sailing_at(tunis_marseille)
-    page = details(submission="0123456789abcdef0123456789abcdef")
 
-    first = client.post(details_url(sailing), page)
-    again = client.post(details_url(sailing), page)
+    first = client.post(details_url(sailing), details())
+    again = client.post(details_url(sailing), details())
 
+    assert first.status_code == again.status_code == 302
     assert first.url == again.url
     assert Booking.objects.count() == 1
     assert taken(sailing) == 1
 
 
-def test_the_same_page_sent_again_with_other_details_is_refused_with_a_fresh_key(client, tunis_marseille):
+def test_the_same_details_sent_from_the_page_shown_again_hold_the_places_once(client, tunis_marseille):
+    """Back to the details page — shown afresh by the browser — and the same details sent again."""
     sailing = sailing_at(tunis_marseille)
-    client.post(details_url(sailing), details(submission="0123456789abcdef0123456789abcdef"))
+    client.get(details_url(sailing))
+    first = client.post(details_url(sailing), details())
 
-    changed = client.post(
-        details_url(sailing), details(submission="0123456789abcdef0123456789abcdef", **adult(first_name="Sami"))
-    )
+    assert client.get(details_url(sailing)).status_code == 200
+    again = client.post(details_url(sailing), details())
 
-    assert changed.status_code == 400
-    assert "already held from this page" in errors_above_the_form(changed)
-    assert 'value="0123456789abcdef0123456789abcdef"' not in changed.content.decode()
+    assert again.url == first.url
     assert Booking.objects.count() == 1
+    assert taken(sailing) == 1
+
+
+def test_the_same_details_typed_a_little_differently_are_still_the_same_booking(client, tunis_marseille):
+    sailing = sailing_at(tunis_marseille)
+    first = client.post(details_url(sailing), details())
+    retyped = adult(last_name=" Ben  Salah ", document_number="x1234567")
+
+    again = client.post(details_url(sailing), details(**retyped, **{"contact-email": "AMIRA@example.com"}))
+
+    assert again.url == first.url
+    assert Booking.objects.count() == 1
+
+
+def test_other_details_from_the_same_browser_are_another_booking(client, tunis_marseille):
+    sailing = sailing_at(tunis_marseille)
+    first = client.post(details_url(sailing), details())
+
+    other = client.post(details_url(sailing), details(**adult(first_name="Sami", document_number="Y7654321")))
+
+    assert other.status_code == 302
+    assert other.url != first.url
+    assert Booking.objects.count() == 2
+    assert taken(sailing) == 2
+
+
+def test_the_same_details_from_another_browser_are_another_booking(client, tunis_marseille):
+    sailing = sailing_at(tunis_marseille)
+    first = client.post(details_url(sailing), details())
+
+    elsewhere = Client().post(details_url(sailing), details())
+
+    assert elsewhere.url != first.url
+    assert Booking.objects.count() == 2
+
+
+@pytest.mark.parametrize("ended", [Booking.Status.EXPIRED, Booking.Status.CANCELLED])
+def test_the_same_details_sent_again_after_the_booking_ended_book_again(client, tunis_marseille, ended):
+    sailing = sailing_at(tunis_marseille)
+    client.post(details_url(sailing), details())
+    Booking.objects.update(status=ended)
+
+    first_again = client.post(details_url(sailing), details())
+    second_again = client.post(details_url(sailing), details())
+
+    booking = Booking.objects.get(status=Booking.Status.HELD)
+    assert first_again.url == second_again.url == reverse("booking_detail", kwargs={"reference": booking.reference})
+    assert Booking.objects.count() == 2
 
 
 def test_a_whole_family_with_a_car_and_a_pet_is_held_as_typed(client, tunis_marseille):
@@ -338,6 +424,7 @@ BAD_DETAILS = {
         "A passenger of this type is 4 to 11 years old on the day of travel; this one is 15.",
     ),
     "country in words": (adult(nationality="Tunisia"), "passengers-0-nationality", "two-letter country code"),
+    "no such country": (adult(nationality="ZZ"), "passengers-0-nationality", "ZZ is not a country code of ISO 3166-1"),
     "bad e-mail": ({"contact-email": "amira@"}, "contact-email", "Enter a valid e-mail address."),
     "bad phone": ({"contact-phone": "call me"}, "contact-phone", "with its country code"),
     "bad registration": ({"vehicle-registration": "$$$"}, "vehicle-registration", "as on the number plate"),
@@ -417,7 +504,7 @@ def test_an_operator_that_does_not_answer_asks_to_try_again_and_keeps_the_detail
 NASTY_VALUES = ["", " ", "\x00", "ÄÖÜÉÈ", "-1", "1e9", "9" * 40, "2026-02-30", "../../etc", "<script>"]
 
 
-def test_no_value_typed_in_any_field_makes_the_details_page_fail(client, tunis_marseille):
+def test_no_value_typed_in_any_field_makes_the_details_page_fail(client, tunis_marseille, unlimited_forms):
     sailing = sailing_at(tunis_marseille)
     url = details_url(sailing, vehicle="car")
 

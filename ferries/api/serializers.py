@@ -11,7 +11,7 @@ generated from the schema and would otherwise carry our serializers' names.
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from ferries.choices import Accommodation, Country, VehicleCategory
+from ferries.choices import COUNTRY_CODES, Accommodation, VehicleCategory
 from ferries.search import Reason
 
 # --- ports and routes -----------------------------------------------------------------------------
@@ -21,8 +21,8 @@ from ferries.search import Reason
 class PortOutputSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="UN/LOCODE, e.g. TNTUN.")
     name = serializers.CharField()
-    country = serializers.ChoiceField(choices=Country.choices, help_text="ISO 3166-1 alpha-2.")
-    country_name = serializers.CharField(source="get_country_display")
+    country = serializers.ChoiceField(choices=COUNTRY_CODES, help_text="ISO 3166-1 alpha-2.")
+    country_name = serializers.CharField(source="country.name")
     time_zone = serializers.CharField(help_text="IANA time zone in which the port's times are shown.")
 
 

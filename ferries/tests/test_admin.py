@@ -2,6 +2,7 @@
 what only holds and sales may change stays out of staff's hands."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.db import connection
@@ -53,12 +54,14 @@ CHANGELISTS = [
     ("port", ""),
     ("port", "?q=Tunis"),
     ("port", "?country__exact=TN"),
+    ("port", "?country=TN"),
     ("vessel", ""),
     ("vessel", "?q={vessel.imo}"),
     ("vessel", "?operator__id__exact={operator.pk}"),
     ("route", ""),
     ("route", "?q=FRMRS"),
     ("route", "?operator__id__exact={operator.pk}&origin__country__exact=TN&active__exact=1"),
+    ("route", "?origin__country=TN"),
     ("sailing", ""),
     ("sailing", "?q={sailing.ref}"),
     ("sailing", "?q=TNTUN"),
@@ -449,3 +452,14 @@ def test_fare_pages_show_prices_in_the_fare_currency(admin_client):
 
     assert "€100.00" in listing.text, "the adult price"
     assert "€150.00" in page.text, "a car up to 5 m"
+
+
+@pytest.mark.parametrize(
+    ("model", "parameter", "countries"),
+    [("port", "country", [("FR", "France"), ("TN", "Tunisia")]), ("route", "origin__country", [("TN", "Tunisia")])],
+)
+def test_the_country_filters_offer_the_countries_in_use_by_name(admin_client, network, model, parameter, countries):
+    response = admin_client.get(admin_url(model, "changelist"))
+
+    offered = re.findall(rf'href="\?{parameter}=([A-Z]{{2}})"[^>]*>([^<]+)<', response.content.decode())
+    assert sorted(offered) == countries

@@ -100,7 +100,10 @@ def test_production_refuses_cache_and_broker_in_one_redis_database(production_en
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("DEBUG", "maybe"), ("REDIS_PORT", "six"), ("REDIS_URL", "http://cache:6379"), ("STRIPE_SECRET_KEY", "pk_x")],
+    [
+        *[("DEBUG", "maybe"), ("REDIS_PORT", "six"), ("REDIS_URL", "http://cache:6379"), ("STRIPE_SECRET_KEY", "pk_x")],
+        ("SITE_URL", "127.0.0.1:8801"),  # links in e-mails would lead nowhere
+    ],
 )
 def test_a_bad_value_fails_at_start_naming_the_variable(tmp_path, name, value):
     result = manage("check", env={"MARITIME_VAR_DIR": str(tmp_path), name: value})
