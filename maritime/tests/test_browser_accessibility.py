@@ -80,7 +80,6 @@ def hold_places(page) -> str:
         "passengers-0-first_name": "Amira",
         "passengers-0-last_name": "Ben Salah",
         "passengers-0-date_of_birth": "1985-04-12",
-        "passengers-0-nationality": "TN",
         "passengers-0-document_number": "X1234567",
         "contact-name": "Amira Ben Salah",
         "contact-email": "amira@example.com",
@@ -88,6 +87,7 @@ def hold_places(page) -> str:
     }
     for name, value in fields.items():
         page.locator(f"#id_{name}").fill(value)
+    page.locator("#id_passengers-0-nationality").select_option("TN")
     page.locator("#id_pets").select_option("1")
     page.locator(".booking-form button[type=submit]").click()
     page.wait_for_url(re.compile(r".*/bookings/[A-Z2-9]{6}$"))

@@ -9,6 +9,7 @@ from bookings.models import Booking
 from bookings.tests.factories import ADULT, held_booking
 from payments.demo import demo_card_check, demo_pay
 from payments.services import payment_start
+from payments.tests.conftest import CARD_EXPIRY
 from payments.webhooks import webhook_receive
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -18,7 +19,7 @@ def pay_with_demo_card(booking: Booking) -> None:
     payment = payment_start(booking_id=booking.pk)
     payload, signature = demo_pay(
         intent_id=payment.intent_id,
-        card=demo_card_check(number="4242424242424242", exp_month=12, exp_year=99, cvc="123"),
+        card=demo_card_check(number="4242424242424242", **CARD_EXPIRY),
     )
     webhook_receive(payload=payload.encode(), signature=signature)  # as the webhook endpoint does
 
