@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from ferries.money import format_money
-from payments.models import Payment, Refund, WebhookEvent
+from payments.models import Dispute, Payment, Refund, WebhookEvent
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -27,8 +27,8 @@ def booking_link(booking) -> str:
 
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
-    list_display = ["intent_id", "booking_ref", "attempt", "amount", "status", "provider", "updated_at"]
-    list_filter = ["status", "provider"]
+    list_display = ["intent_id", "booking_ref", "attempt", "amount", "taken", "status", "provider", "updated_at"]
+    list_filter = ["status", "provider", ("settled_at", admin.EmptyFieldListFilter)]
     search_fields = ["intent_id", "booking__reference", "booking__contact_email"]
     list_select_related = ["booking"]
     date_hierarchy = "created_at"
@@ -41,11 +41,17 @@ class PaymentAdmin(ReadOnlyAdmin):
     def amount(self, obj):
         return format_money(obj.amount_minor, obj.currency)
 
+    @admin.display(description="taken by the provider")
+    def taken(self, obj):
+        if obj.received_minor is None:
+            return "—"
+        return format_money(obj.received_minor, obj.received_currency or obj.currency)
+
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
-    list_display = ["idempotency_key", "booking_ref", "amount", "status", "refund_id", "reason", "updated_at"]
-    list_filter = ["status"]
+    list_display = ["idempotency_key", "booking_ref", "amount", "status", "cause", "refund_id", "reason", "updated_at"]
+    list_filter = ["status", "cause"]
     search_fields = ["refund_id", "payment__intent_id", "payment__booking__reference"]
     list_select_related = ["payment__booking"]
 
@@ -60,7 +66,25 @@ class RefundAdmin(ReadOnlyAdmin):
 
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(ReadOnlyAdmin):
-    list_display = ["event_id", "type", "received_at", "processed_at", "attempts", "last_error"]
+    list_display = ["event_id", "type", "received_at", "processed_at", "attempts", "outcome", "last_error"]
     list_filter = ["type", ("processed_at", admin.EmptyFieldListFilter)]
     search_fields = ["event_id", "type"]
     date_hierarchy = "received_at"
+
+
+@admin.register(Dispute)
+class DisputeAdmin(ReadOnlyAdmin):
+    """Chargebacks as Stripe last told us; staff answer them in the Stripe dashboard, by `evidence_due_by`."""
+
+    list_display = ["dispute_id", "booking_ref", "amount", "reason", "status", "evidence_due_by", "updated_at"]
+    list_filter = ["status", "reason"]
+    search_fields = ["dispute_id", "payment__intent_id", "payment__booking__reference"]
+    list_select_related = ["payment__booking"]
+
+    @admin.display(description="booking")
+    def booking_ref(self, obj):
+        return booking_link(obj.payment.booking)
+
+    @admin.display(description="amount", ordering="amount_minor")
+    def amount(self, obj):
+        return format_money(obj.amount_minor, obj.currency)

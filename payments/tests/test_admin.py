@@ -1,7 +1,7 @@
 import pytest
 
 from bookings.tests.factories import held_booking
-from payments.models import Payment, WebhookEvent
+from payments.models import Dispute, Payment, WebhookEvent
 from payments.services import payment_start, refund_request
 
 
@@ -13,11 +13,19 @@ def recorded(fake_stripe):
     payment.refresh_from_db()
     refund_request(payment=payment, amount_minor=500, reason="goodwill", key="t", cause="staff")
     WebhookEvent.objects.create(event_id="evt_1", type="payment_intent.succeeded", payload={})
+    Dispute.objects.create(
+        payment=payment,
+        dispute_id="dp_1",
+        amount_minor=500,
+        currency="EUR",
+        reason="fraudulent",
+        status="needs_response",
+    )
     return booking
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("model", ["payment", "refund", "webhookevent"])
+@pytest.mark.parametrize("model", ["payment", "refund", "webhookevent", "dispute"])
 def test_staff_read_payments_refunds_and_events_with_a_link_to_the_booking(admin_client, recorded, model):
     page = admin_client.get(f"/admin/payments/{model}/")
 
@@ -27,6 +35,6 @@ def test_staff_read_payments_refunds_and_events_with_a_link_to_the_booking(admin
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("model", ["payment", "refund", "webhookevent"])
+@pytest.mark.parametrize("model", ["payment", "refund", "webhookevent", "dispute"])
 def test_nothing_about_money_is_added_or_changed_in_the_admin(admin_client, recorded, model):
     assert admin_client.get(f"/admin/payments/{model}/add/").status_code == 403
