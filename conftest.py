@@ -46,7 +46,7 @@ def pytest_configure(config):
 def pytest_unconfigure(config):
     from django.conf import settings
 
-    for url in {settings.REDIS_URL, settings.CELERY_BROKER_URL}:
+    for url in {settings.REDIS_URL, settings.CELERY_BROKER_URL} - {""}:  # none when the run stopped at the start
         delete_keys(redis.Redis.from_url(url), f"{KEY_PREFIX}:*")
 
 

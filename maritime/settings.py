@@ -3,11 +3,12 @@
 Two modes:
 
 * DEBUG on (the default): anything not configured falls back to the embedded default — SQLite,
-  local-memory cache, eager Celery, console e-mail, demo payments — so a fresh clone runs with no services.
+  local-memory cache, eager Celery, e-mails written to files in var/mail, demo payments — so a fresh clone
+  runs with no services.
 * DEBUG=0 (production): every real part must be configured; a missing or bad value stops the process
   at start with a message naming the variable. Production never falls back silently.
 
-Every variable is listed, with its default, in README.md ("Configuration").
+Every variable is listed, with its default, in docs/configuration.md.
 """
 
 import logging
@@ -54,7 +55,7 @@ def _check_production_environment() -> None:
     if missing:
         raise ImproperlyConfigured(
             f"Production mode (DEBUG=0) needs {', '.join(missing)} to be set in the environment. "
-            "See README.md, Configuration."
+            "See docs/configuration.md."
         )
 
 
@@ -216,7 +217,7 @@ DJANGO_REDIS_LOGGER = "maritime.cache"
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # --- Celery ---------------------------------------------------------------------------------------
-# Queues and retry budgets are described in README.md ("Queues"). Routing is by module, here, not in
+# Queues and retry budgets are described in docs/queues-and-tasks.md. Routing is by module, here, not in
 # task decorators, so the whole picture is in one place.
 
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL

@@ -1,6 +1,7 @@
 """Filters that turn a booking's stored values (minor units, codes) into what a traveller reads."""
 
 from django import template
+from django_countries import countries
 
 from ferries.money import format_money
 
@@ -13,3 +14,9 @@ def amount(minor: int | None, currency: str) -> str:
     if minor is None or not currency:
         return ""
     return format_money(minor, currency)
+
+
+@register.filter
+def country_name(code: str) -> str:
+    """ "TN" → "Tunisia" ("Tunisie" in French): ISO 3166-1 names in the page's language; an unknown code as it is."""
+    return countries.name(code) or code

@@ -542,6 +542,7 @@ def test_the_booking_page_shows_the_held_booking_with_its_countdown_legs_and_pri
     assert "19:00 Tunis" in text, "port time"
     assert "Local Lines Tanit" in text
     assert "Amira Ben Salah Adult (12–64)" in text
+    assert "Nationality Tunisia" in text, "the country's name, not its code"
     assert "1 × Adult (12–64) €100.00" in text
     assert "Total €100.00" in text
     assert "We check with the operator that your sailings still run as booked" in text
