@@ -18,8 +18,11 @@ from maritime.api import BODY_ERRORS_SCHEMA, JSONBodyParser
 
 @extend_schema_serializer(component_name="AuthTokenRequest")
 class AuthTokenInputSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    password = serializers.CharField()
+    """Documentation only: DRF's AuthTokenSerializer reads the body. It refuses an empty username or password, a
+    username of spaces alone (it trims it) and a NUL character in either; the schema says so, in these patterns."""
+
+    username = serializers.RegexField(r"^[^\x00]*[^\s\x00][^\x00]*$", min_length=1)
+    password = serializers.RegexField(r"^[^\x00]+$", min_length=1)
 
 
 @extend_schema_serializer(component_name="AuthToken")

@@ -461,6 +461,19 @@ SPECTACULAR_SETTINGS = {
         "VehicleCategoryEnum": "ferries.choices.VehicleCategory",
         "EventActorEnum": "bookings.api.serializers.EVENT_ACTORS",
     },
+    # A booking's access token opens that booking without an account; declared as a scheme of its own so that
+    # Swagger's "Authorize" sends it. The operations it opens list it beside the owner's Token (bookings.api.schema).
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "bookingToken": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-Booking-Token",
+                "description": "A booking's `access_token`, as answered when it was made: opens that booking (read, "
+                "cancel, pay) without an account. Its owner signed in with `Authorization: Token …` needs none.",
+            }
+        }
+    },
     # 401, 406, 415 and 429 come from DRF itself, on many operations: documented on each in one place.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -33,13 +33,9 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     "first time instead of making another; the same key with a different request is refused (422).",
 )
 
-BOOKING_TOKEN = OpenApiParameter(
-    "X-Booking-Token",
-    OpenApiTypes.STR,
-    location=OpenApiParameter.HEADER,
-    description="The booking's `access_token`, as answered when it was made. Not needed by its owner signed in "
-    "with `Authorization: Token …`.",
-)
+# The operations a booking's access token opens: its owner's Token or the booking's token (the `bookingToken` scheme,
+# `X-Booking-Token`, declared in SPECTACULAR_SETTINGS), one or the other — never neither.
+BOOKING_CREDENTIALS = [{"tokenAuth": []}, {"bookingToken": []}]
 
 REFERENCE = OpenApiParameter(
     "reference",
@@ -79,7 +75,14 @@ BOOKING_VALIDATION_ERROR_RESPONSE = OpenApiResponse(
 )
 
 NOT_FOUND_RESPONSE = error_response(
-    "No such booking, or not for these credentials: the answer is the same either way.", "Booking not found."
+    "Signed in with a Token: no such booking, or not this user's. The answer is the same either way.",
+    "Booking not found.",
+)
+
+NO_BOOKING_CREDENTIALS_RESPONSE = error_response(
+    "No credential that opens it: none was sent, the `Authorization` header is not a valid `Token …`, or the "
+    "`X-Booking-Token` is not this booking's. The answer is the same whether or not the booking exists.",
+    "This booking token does not open this booking.",
 )
 
 NOT_SIGNED_IN_RESPONSE = error_response(

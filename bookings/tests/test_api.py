@@ -415,28 +415,48 @@ def strangers(amira, sami, booking: Booking) -> dict:
     return {
         "no credentials": (booking.reference, {}),
         "another booking's token": (booking.reference, with_token(access_token(other))),
-        "another user's token": (booking.reference, signed_in(sami)),
         "a made-up access token": (booking.reference, with_token("0" * 40)),
+        "another user's token": (booking.reference, signed_in(sami)),
         "a reference that does not exist": ("ZZZZZZ", {**signed_in(amira), **with_token(access_token(booking))}),
         "another booking's reference": (other.reference, {**signed_in(amira), **with_token(access_token(booking))}),
         "not a reference": ("%00'--", signed_in(amira)),
     }
 
 
-STRANGERS = [
-    "no credentials",
-    "another booking's token",
-    "another user's token",
-    "a made-up access token",
-    "a reference that does not exist",
-    "another booking's reference",
-    "not a reference",
-]
+# Without a credential that opens anything here, the answer is 401 (as the schema's `security` says); a signed-in
+# user is answered 404 for a booking that is not theirs. Neither answer depends on whether the booking exists.
+NOT_SIGNED_IN = ["no credentials", "another booking's token", "a made-up access token"]
+SIGNED_IN = ["another user's token", "a reference that does not exist", "another booking's reference"]
+SIGNED_IN += ["not a reference"]
 
 
 @pytest.mark.parametrize("call", ENDPOINTS)
-@pytest.mark.parametrize("who", STRANGERS)
-def test_anyone_else_is_answered_404_as_if_the_booking_did_not_exist(
+@pytest.mark.parametrize("who", NOT_SIGNED_IN)
+def test_without_a_credential_that_opens_the_booking_the_answer_is_401(
+    api, openapi, amira, sami, amiras_booking, call, who
+):
+    reference, headers = strangers(amira, sami, amiras_booking)[who]
+
+    response = call(api, reference, **headers)
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert Booking.objects.get(pk=amiras_booking.pk).status == Booking.Status.HELD
+    template = f"{BOOKINGS}/{{reference}}" + ("/cancel" if call is cancel else "")
+    assert_documented(openapi, "post" if call is cancel else "get", template, response)
+
+
+@pytest.mark.parametrize("headers", [{}, with_token("0" * 40)], ids=["no credentials", "a made-up access token"])
+def test_the_401_is_the_same_whether_or_not_the_booking_exists(api, amiras_booking, headers):
+    existing = read(api, amiras_booking, **headers)
+    missing = read(api, "ZZZZZZ", **headers)
+
+    assert (existing.status_code, existing.json()) == (missing.status_code, missing.json())
+
+
+@pytest.mark.parametrize("call", ENDPOINTS)
+@pytest.mark.parametrize("who", SIGNED_IN)
+def test_a_signed_in_user_is_answered_404_as_if_a_booking_not_theirs_did_not_exist(
     api, openapi, amira, sami, amiras_booking, call, who
 ):
     reference, headers = strangers(amira, sami, amiras_booking)[who]
@@ -677,6 +697,86 @@ def test_schema_documents_every_bookings_operation_with_its_headers_and_answers(
         "$ref": "#/components/schemas/BookingRequest"
     }
     assert "Location" in create["responses"]["201"]["headers"]
-    for path in (f"{BOOKINGS}/{{reference}}", f"{BOOKINGS}/{{reference}}/cancel"):
-        operation = next(iter(paths[path].values()))
-        assert "X-Booking-Token" in [p["name"] for p in operation["parameters"] if p["in"] == "header"]
+
+
+# The operations a booking's access token opens, besides its owner's Token.
+BOOKING_TOKEN_OPERATIONS = [
+    ("get", f"{BOOKINGS}/{{reference}}"),
+    ("post", f"{BOOKINGS}/{{reference}}/cancel"),
+    ("post", f"{BOOKINGS}/{{reference}}/payment"),
+    ("post", "/api/v1/payments/demo/{intent_id}/card"),
+]
+
+
+def test_the_booking_token_is_a_security_scheme_swagger_can_authorize_with(openapi):
+    schemes = openapi["components"]["securitySchemes"]
+
+    assert schemes["bookingToken"] | {"description": ""} == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Booking-Token",
+        "description": "",
+    }
+    assert schemes["bookingToken"]["description"]
+    assert schemes["tokenAuth"]["name"] == "Authorization"
+
+
+@pytest.mark.parametrize(("method", "path"), BOOKING_TOKEN_OPERATIONS)
+def test_operations_a_booking_token_opens_take_it_or_the_owners_token_and_no_header_parameter(openapi, method, path):
+    operation = openapi["paths"][path][method]
+
+    # Alternatives: one or the other, and not neither (no empty requirement).
+    assert operation["security"] == [{"tokenAuth": []}, {"bookingToken": []}]
+    assert "X-Booking-Token" not in [p["name"] for p in operation.get("parameters", []) if p["in"] == "header"]
+    assert "401" in operation["responses"]
+
+
+def test_no_other_operation_takes_the_booking_token(openapi):
+    takers = {
+        (method, path)
+        for path, operations in openapi["paths"].items()
+        for method, operation in operations.items()
+        if {"bookingToken": []} in operation.get("security", [])
+    }
+
+    assert takers == set(BOOKING_TOKEN_OPERATIONS)
+
+
+def test_a_request_authorized_as_swagger_does_with_the_booking_token_alone_is_answered(api, openapi, amiras_booking):
+    scheme = openapi["components"]["securitySchemes"]["bookingToken"]
+    # What Swagger UI sends once "Authorize" is given the token: that header, and nothing else.
+    header = {f"HTTP_{scheme['name'].upper().replace('-', '_')}": access_token(amiras_booking)}
+
+    response = api.get(f"{BOOKINGS}/{amiras_booking.reference}", **header)
+
+    assert response.status_code == 200
+    assert response.json()["reference"] == amiras_booking.reference
+
+
+@pytest.mark.parametrize("field", ["username", "password"])
+def test_the_schema_says_an_empty_username_or_password_is_refused(openapi, amira, api, field):
+    schema = openapi["components"]["schemas"]["AuthTokenRequest"]["properties"][field]
+    body = {"username": "amira", "password": "a long pass phrase"} | {field: ""}
+
+    response = api.post("/api/v1/auth/token", body, format="json")
+
+    assert schema["minLength"] == 1
+    assert response.status_code == 400
+    assert list(response.json()) == [field]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("username", "   "), ("username", "ami\x00ra"), ("password", "a long\x00pass phrase")],
+    ids=["a username of spaces", "a NUL in the username", "a NUL in the password"],
+)
+def test_what_the_token_endpoint_refuses_the_schema_refuses_too(openapi, amira, api, field, value):
+    schema = openapi["components"]["schemas"]["AuthTokenRequest"]["properties"][field]
+    body = {"username": "amira", "password": "a long pass phrase"} | {field: value}
+
+    response = api.post("/api/v1/auth/token", body, format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()) == [field]
+    assert not Draft7Validator(schema).is_valid(value)
+    assert Draft7Validator(schema).is_valid(body[field].replace("\x00", "").strip() or "x")
