@@ -119,12 +119,14 @@ _LEG = {
     "price_lines": [
         {
             "code": "adult",
+            "label": "Adult (12–64)",
             "quantity": 1,
             "unit": {"amount_minor": 10000, "currency": "EUR"},
             "total": {"amount_minor": 10000, "currency": "EUR"},
         },
         {
             "code": "vehicle:car",
+            "label": "Car",
             "quantity": 1,
             "unit": {"amount_minor": 15000, "currency": "EUR"},
             "total": {"amount_minor": 15000, "currency": "EUR"},

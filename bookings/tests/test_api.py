@@ -507,6 +507,26 @@ def test_a_booking_is_read_with_its_history_and_what_cancelling_now_would_refund
     assert body["vehicle"] == CAR
 
 
+@pytest.mark.parametrize(
+    ("language", "labels"),
+    [
+        ("en", ["Adult (12–64)", "Child (4–11)", "Deck passage", "Car"]),
+        ("fr", ["Adulte (12–64 ans)", "Enfant (4–11 ans)", "Passage pont", "Voiture"]),
+    ],
+)
+def test_a_bookings_price_lines_are_named_in_the_language_of_the_request(api, openapi, outbound, language, labels):
+    booking = held_booking(outbound, passengers=[ADULT, CHILD], vehicle=CAR)  # made in English
+
+    response = read(api, booking, HTTP_ACCEPT_LANGUAGE=language, **with_token(access_token(booking)))
+
+    assert response.status_code == 200
+    assert_documented(openapi, "get", f"{BOOKINGS}/{{reference}}", response)
+    [leg] = response.json()["legs"]
+    assert [(line["code"], line["label"]) for line in leg["price_lines"]] == list(
+        zip(["adult", "child", "accommodation:deck", "vehicle:car"], labels, strict=True)
+    )
+
+
 def test_an_unpaid_booking_would_refund_nothing_and_says_why(api, amiras_booking, amira):
     body = read(api, amiras_booking, **signed_in(amira)).json()
 

@@ -107,18 +107,21 @@ SEARCH_RESPONSE_EXAMPLE = OpenApiExample(
                 "price_lines": [
                     {
                         "code": "adult",
+                        "label": "Adult (12–64)",
                         "quantity": 2,
                         "unit": {"amount_minor": 10000, "currency": "EUR"},
                         "total": {"amount_minor": 20000, "currency": "EUR"},
                     },
                     {
                         "code": "accommodation:deck",
+                        "label": "Deck passage",
                         "quantity": 2,
                         "unit": {"amount_minor": 0, "currency": "EUR"},
                         "total": {"amount_minor": 0, "currency": "EUR"},
                     },
                     {
                         "code": "vehicle:car",
+                        "label": "Car",
                         "quantity": 1,
                         "unit": {"amount_minor": 15000, "currency": "EUR"},
                         "total": {"amount_minor": 15000, "currency": "EUR"},
