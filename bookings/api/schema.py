@@ -8,6 +8,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework import serializers
 
 from bookings.models import Booking
+from ferries.api.schema import EXAMPLE_SAILING, EXAMPLE_SAILING_ID, MARSEILLE, TUNIS, example_price_line
 from maritime.api import BODY_ERRORS_SCHEMA
 
 
@@ -62,11 +63,15 @@ BOOKING_VALIDATION_ERROR_RESPONSE = OpenApiResponse(
     description="The request was refused; nothing was booked and no place was held.",
     examples=[
         OpenApiExample(
-            "A passenger without a name, a car too tall for the vessel",
+            "A passenger without a name, a contact without an e-mail address",
             value={
                 "passengers.0.last_name": ["This field is required."],
-                "vehicle.height_cm": ["Vehicles up to 200 cm high fit on Tanit."],
+                "contact.email": ["Enter a valid e-mail address."],
             },
+        ),
+        OpenApiExample(
+            "A car too tall for the vessel",
+            value={"vehicle.height_cm": ["Vehicles up to 220 cm high fit on Saint John Paul II."]},
         ),
         OpenApiExample(
             "Sold out", value={"outbound_sailing_id": ["Sold out: not enough Passenger places left on this sailing."]}
@@ -104,33 +109,17 @@ NOT_CANCELLABLE_RESPONSE = error_response(
     "A booking that is expired unpaid cannot be cancelled.",
 )
 
+# The demo network's (see ferries.api.schema): one adult and a car on deck on the example sailing, at its price.
 _LEG = {
     "direction": "outbound",
-    "sailing_id": 4211,
-    "sailing_ref": "CTN2707141900TUNMRS",
-    "operator": {"code": "CTN", "name": "Compagnie Tunisienne de Navigation"},
-    "from": {"code": "TNTUN", "name": "Tunis"},
-    "to": {"code": "FRMRS", "name": "Marseille"},
-    "departs_at": "2027-07-14T18:00:00+00:00",
-    "arrives_at": "2027-07-15T15:00:00+00:00",
-    "departs_local": "2027-07-14T19:00:00+01:00",
-    "arrives_local": "2027-07-15T17:00:00+02:00",
-    "price": {"amount_minor": 25000, "currency": "EUR"},
+    **EXAMPLE_SAILING,
+    "from": TUNIS,
+    "to": MARSEILLE,
+    "price": {"amount_minor": 51000, "currency": "EUR"},
     "price_lines": [
-        {
-            "code": "adult",
-            "label": "Adult (12–64)",
-            "quantity": 1,
-            "unit": {"amount_minor": 10000, "currency": "EUR"},
-            "total": {"amount_minor": 10000, "currency": "EUR"},
-        },
-        {
-            "code": "vehicle:car",
-            "label": "Car",
-            "quantity": 1,
-            "unit": {"amount_minor": 15000, "currency": "EUR"},
-            "total": {"amount_minor": 15000, "currency": "EUR"},
-        },
+        example_price_line("adult", "Adult (12–64)", 1, 23800),
+        example_price_line("accommodation:deck", "Deck passage", 1, 0),
+        example_price_line("vehicle:car", "Car", 1, 27200),
     ],
 }
 _PASSENGER = {
@@ -148,7 +137,7 @@ BOOKING_REQUEST_EXAMPLE = OpenApiExample(
     "One adult and a car, one way",
     request_only=True,
     value={
-        "outbound_sailing_id": 4211,
+        "outbound_sailing_id": EXAMPLE_SAILING_ID,
         "passengers": [_PASSENGER],
         "vehicle": _VEHICLE,
         "accommodation": "deck",
@@ -163,7 +152,7 @@ _BOOKING = {
     "created_at": "2027-06-01T09:30:00+00:00",
     "hold_expires_at": "2027-06-01T09:50:00+00:00",
     "legs": [_LEG],
-    "total": {"amount_minor": 25000, "currency": "EUR"},
+    "total": {"amount_minor": 51000, "currency": "EUR"},
     "passengers": [_PASSENGER],
     "vehicle": _VEHICLE,
     "accommodation": "deck",
