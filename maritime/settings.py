@@ -474,10 +474,12 @@ SPECTACULAR_SETTINGS = {
             }
         }
     },
-    # 401, 406, 415 and 429 come from DRF itself, on many operations: documented on each in one place.
+    # 401, 406, 415 and 429 come from DRF itself, on many operations: documented on each in one place; so is an
+    # optional query parameter sent empty, read as left out.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "maritime.api.document_framework_answers",
+        "maritime.api.document_empty_query_values",
     ],
 }
 

@@ -27,7 +27,14 @@ def error_response(description: str, example: str) -> OpenApiResponse:
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    {"type": "string", "minLength": 1, "maxLength": Booking._meta.get_field("idempotency_key").max_length},
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": Booking._meta.get_field("idempotency_key").max_length,
+        # Printable characters only, as the key is checked (str.isprintable): of those a header can carry (Latin-1),
+        # not the control characters, the no-break space or the soft hyphen.
+        "pattern": r"^[^\u0000-\u001f\u007f-\u00a0\u00ad]+$",
+    },
     location=OpenApiParameter.HEADER,
     description="A key of the app's choosing (a UUID is a good one), unique per booking the traveller means to "
     "make. Sending the same request again with the same key, after a timeout say, answers the booking made the "

@@ -47,7 +47,7 @@ from bookings.models import Booking
 from bookings.requests import parse_booking_request
 from bookings.selectors import booking_details, booking_for_owner, booking_for_token, booking_list
 from bookings.services import IdempotencyConflict, OperatorUnavailable, TransitionNotAllowed, booking_create
-from maritime.api import JSONBodyParser, TokenAuthentication, api_validation_error
+from maritime.api import PAGE_ERROR_RESPONSE, JSONBodyParser, TokenAuthentication, api_validation_error
 from maritime.throttling import THROTTLED_RESPONSE, BookingCreateThrottle
 
 # Anything else in the path cannot be a reference, and is not looked up.
@@ -82,7 +82,11 @@ class BookingApi:
     get=extend_schema(
         operation_id="booking_list",
         summary="The signed-in user's bookings, newest first",
-        responses={200: BookingSummaryOutputSerializer(many=True), 401: NOT_SIGNED_IN_RESPONSE},
+        responses={
+            200: BookingSummaryOutputSerializer(many=True),
+            400: PAGE_ERROR_RESPONSE,
+            401: NOT_SIGNED_IN_RESPONSE,
+        },
     )
 )
 class BookingListCreateApi(BookingApi, ListAPIView):

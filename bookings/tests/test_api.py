@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 
+import jsonschema_rs
 import pytest
 from django.contrib.auth.models import User
 from django.db.models import Sum
@@ -14,7 +15,7 @@ from rest_framework.test import APIClient
 from bookings.access import access_token
 from bookings.models import Booking, BookingEvent, Passenger
 from bookings.services import booking_transition
-from bookings.tests.factories import ADULT, CHILD, INFANT, held_booking, pay, pay_with_demo_card, request_data
+from bookings.tests.factories import ADULT, CHILD, CONTACT, INFANT, held_booking, pay, pay_with_demo_card, request_data
 from ferries.choices import Resource
 from ferries.models import CapacityHold, Sailing, SailingInventory
 from ferries.tests.factories import OperatorFactory, RouteFactory, VesselFactory, sailing_factory
@@ -199,7 +200,12 @@ def test_a_key_reused_for_another_request_is_refused_and_books_nothing_more(api,
     assert (Booking.objects.count(), passengers_taken(outbound)) == (1, 1)
 
 
-@pytest.mark.parametrize("key", ["k" * 101, "", "tab\there"], ids=["too long", "empty", "control character"])
+UNUSABLE_KEYS = ["k" * 101, "", "tab\there", "no\xa0break", "soft\xadhyphen"]
+
+
+@pytest.mark.parametrize(
+    "key", UNUSABLE_KEYS, ids=["too long", "empty", "control character", "no-break space", "soft hyphen"]
+)
 def test_an_unusable_idempotency_key_is_refused_naming_the_header(api, openapi, outbound, key):
     response = book(api, request_data(outbound), HTTP_IDEMPOTENCY_KEY=key)
 
@@ -207,6 +213,15 @@ def test_an_unusable_idempotency_key_is_refused_naming_the_header(api, openapi, 
     assert_documented(openapi, "post", BOOKINGS, response)
     assert list(response.json()) == ["Idempotency-Key"]
     assert nothing_written()
+
+
+def test_the_schema_refuses_the_idempotency_keys_refused_and_allows_the_others(openapi):
+    [header] = [p for p in openapi["paths"][BOOKINGS]["post"]["parameters"] if p["name"] == "Idempotency-Key"]
+    schema = jsonschema_rs.validator_for(header["schema"])
+
+    assert [key for key in UNUSABLE_KEYS if schema.is_valid(key)] == []
+    assert schema.is_valid("3f1c2a9e-7b4d-4e2a-9c1f-0d8e6b5a4c3f")
+    assert schema.is_valid("réservation n° 12 (retry)")
 
 
 # --- bad requests: 400 naming the field, nothing written ----------------------------------------------
@@ -369,6 +384,75 @@ def test_an_operator_that_does_not_answer_is_a_503_and_nothing_is_booked(api, op
     assert_documented(openapi, "post", BOOKINGS, response)
     assert response.json() == {"detail": "Remote Lines is not answering; please try again."}
     assert nothing_written()
+
+
+# --- the request's schema says what the parser takes -------------------------------------------------------
+
+# Values of the request's fields, each with whether `bookings.requests` takes it (on an otherwise valid request).
+FIELD_VALUES = [
+    ("PassengerRequest", "first_name", "Zoé", True),
+    ("PassengerRequest", "first_name", "Jean-Luc", True),
+    ("PassengerRequest", "first_name", "  Ben  Salah ", True),
+    ("PassengerRequest", "last_name", "O'Neil", True),
+    ("PassengerRequest", "last_name", "Ahmed Jr.", True),
+    ("PassengerRequest", "last_name", "Ὀδυσσεύς", True),
+    ("PassengerRequest", "first_name", "R2-D2", False),
+    ("PassengerRequest", "first_name", "A--B", False),
+    ("PassengerRequest", "first_name", "   ", False),
+    ("PassengerRequest", "last_name", "Ben_Salah", False),
+    ("PassengerRequest", "nationality", "tn", True),
+    ("PassengerRequest", "nationality", "T1", False),
+    ("PassengerRequest", "document_number", "x1234567", True),
+    ("PassengerRequest", "document_number", "X123 4567", False),
+    ("PassengerRequest", "document_number", "X12-4567", False),
+    ("VehicleRequest", "registration", "123 tu 4567", True),
+    ("VehicleRequest", "registration", "AB-123-CD", True),
+    ("VehicleRequest", "registration", "-AB123", False),
+    ("VehicleRequest", "registration", "AB 123.", False),
+    ("ContactRequest", "name", "Amira Ben Salah", True),
+    ("ContactRequest", "name", "   ", False),
+    ("ContactRequest", "name", "Amira\x07", False),
+    ("ContactRequest", "phone", "+216 71 000 000", True),
+    ("ContactRequest", "phone", "0123 (45) 67-89.0", True),
+    ("ContactRequest", "phone", "+216", False),
+    ("ContactRequest", "phone", "phone me", False),
+    ("ContactRequest", "phone", "0000000000000000000000000000000", False),
+]
+
+
+def with_field(route, component: str, field: str, value) -> dict:
+    """A valid request (one adult and a car) with one field of one part set to `value`."""
+    data = request_data(sailing_factory(route=route), vehicle=CAR)
+    data |= {"passengers": [dict(data["passengers"][0])], "vehicle": dict(data["vehicle"]), "contact": dict(CONTACT)}
+    parts = {
+        "PassengerRequest": data["passengers"][0],
+        "VehicleRequest": data["vehicle"],
+        "ContactRequest": data["contact"],
+    }
+    parts[component][field] = value
+    return data
+
+
+@pytest.mark.parametrize(("component", "field", "value", "taken"), FIELD_VALUES)
+def test_the_booking_requests_schema_allows_a_fields_value_exactly_when_the_booking_is_made_with_it(
+    api, openapi, tunis_marseille, component, field, value, taken
+):
+    schema = openapi["components"]["schemas"][component]["properties"][field]
+
+    response = book(api, with_field(tunis_marseille, component, field, value))
+
+    assert (response.status_code == 201) is taken, response.json()
+    # \p{L} (any letter) is in the patterns: checked as JSON Schema validators check them (jsonschema-rs, ECMAScript).
+    assert jsonschema_rs.validator_for(schema).is_valid(value) is taken
+
+
+def test_the_booking_requests_schema_says_how_many_passengers_and_how_large_an_id():
+    schemas = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+    request = schemas["BookingRequest"]["properties"]
+
+    assert (request["passengers"]["minItems"], request["passengers"]["maxItems"]) == (1, 9)
+    assert request["outbound_sailing_id"]["maximum"] == request["return_sailing_id"]["maximum"] == 2**31 - 1
+    assert schemas["ContactRequest"]["properties"]["email"]["maxLength"] == 254
 
 
 # --- who may read and cancel a booking ----------------------------------------------------------------
@@ -649,6 +733,36 @@ def test_a_page_larger_than_the_largest_is_answered_as_the_largest(api, amira, l
     assert "limit=100" in response.json()["previous"]
 
 
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"limit": "ten"}, "limit"),
+        ({"limit": "0"}, "limit"),
+        ({"limit": "-1"}, "limit"),
+        ({"offset": "-1"}, "offset"),
+        ({"offset": "1.5"}, "offset"),
+    ],
+)
+def test_a_page_asked_for_with_a_limit_or_offset_that_is_not_a_whole_number_is_refused_naming_it(
+    api, openapi, amira, query, field
+):
+    response = api.get(BOOKINGS, query, **signed_in(amira))
+
+    assert response.status_code == 400
+    assert list(response.json()) == [field]
+    assert_documented(openapi, "get", BOOKINGS, response)
+
+
+def test_a_limit_or_offset_sent_empty_is_read_as_left_out(api, openapi, amira):
+    parameters = {p["name"]: p for p in openapi["paths"][BOOKINGS]["get"]["parameters"]}
+
+    response = api.get(BOOKINGS, {"limit": "", "offset": ""}, **signed_in(amira))
+
+    assert response.status_code == 200
+    assert parameters["limit"]["allowEmptyValue"] is parameters["offset"]["allowEmptyValue"] is True
+    assert (parameters["limit"]["schema"]["minimum"], parameters["offset"]["schema"]["minimum"]) == (1, 0)
+
+
 def test_the_list_needs_a_token(api, openapi, amira):
     response = api.get(BOOKINGS)
 
@@ -701,7 +815,7 @@ def test_schema_documents_every_bookings_operation_with_its_headers_and_answers(
     # DRF's own answers: 406 and 429 everywhere, 401 where a Token is read, 415 where a JSON body is.
     operations = {
         ("post", BOOKINGS): {"201", "400", "422", "503", "401", "406", "415", "429"},
-        ("get", BOOKINGS): {"200", "401", "406", "429"},
+        ("get", BOOKINGS): {"200", "400", "401", "406", "429"},
         ("get", f"{BOOKINGS}/{{reference}}"): {"200", "404", "401", "406", "429"},
         ("post", f"{BOOKINGS}/{{reference}}/cancel"): {"200", "404", "409", "401", "406", "429"},
         ("post", "/api/v1/auth/token"): {"200", "400", "406", "415", "429"},

@@ -8,9 +8,23 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter
 
 from ferries.api.serializers import ACCOMMODATION_CHOICES, VEHICLE_CHOICES
-from ferries.choices import MAX_PASSENGERS
+from ferries.choices import MAX_PASSENGERS, VEHICLE_LIMITS
+from ferries.search_query import PORT_CODE
 
 COUNT = {"type": "integer", "minimum": 0, "maximum": MAX_PASSENGERS}
+# A UN/LOCODE as the search reads it: either case (PORT_CODE is the upper-case form).
+PORT = {"type": "string", "pattern": "^" + PORT_CODE.pattern.replace("A-Z", "A-Za-z") + "$"}
+# The widest limits of any vehicle type (each type has narrower ones).
+LENGTH_CM = {
+    "type": "integer",
+    "minimum": min(limits.min_length_cm for limits in VEHICLE_LIMITS.values()),
+    "maximum": max(limits.max_length_cm for limits in VEHICLE_LIMITS.values()),
+}
+HEIGHT_CM = {
+    "type": "integer",
+    "minimum": 50,
+    "maximum": max(limits.max_height_cm for limits in VEHICLE_LIMITS.values()),
+}
 
 
 def _count(name: str, who: str) -> OpenApiParameter:
@@ -20,14 +34,14 @@ def _count(name: str, who: str) -> OpenApiParameter:
 SEARCH_PARAMETERS = [
     OpenApiParameter(
         "from",
-        OpenApiTypes.STR,
+        PORT,
         required=True,
         description="Departure port, by UN/LOCODE (see `/api/v1/ports`). Case does not matter.",
         examples=[OpenApiExample("Tunis", value="TNTUN")],
     ),
     OpenApiParameter(
         "to",
-        OpenApiTypes.STR,
+        PORT,
         required=True,
         description="Arrival port, by UN/LOCODE; not the departure port.",
         examples=[OpenApiExample("Marseille", value="FRMRS")],
@@ -61,13 +75,13 @@ SEARCH_PARAMETERS = [
     ),
     OpenApiParameter(
         "vehicle_length_cm",
-        OpenApiTypes.INT,
+        LENGTH_CM,
         description="Only with a vehicle. Defaults to a typical length for its type; each type has its limits.",
         examples=[OpenApiExample("A family car", value=450)],
     ),
     OpenApiParameter(
         "vehicle_height_cm",
-        OpenApiTypes.INT,
+        HEIGHT_CM,
         description="Only with a vehicle. Defaults to a typical height for its type; a sailing whose vessel "
         "cannot take it shows as unavailable.",
         examples=[OpenApiExample("A family car", value=160)],

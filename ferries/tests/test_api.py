@@ -479,6 +479,36 @@ def test_schema_describes_ports_routes_and_search(api):
     assert set(search["responses"]) == {"200", "400", "406", "429"}
 
 
+OPTIONAL_SEARCH_FIELDS = [name for name in SEARCH_FIELDS if name not in ("from", "to", "date")]
+
+
+@pytest.mark.parametrize("name", OPTIONAL_SEARCH_FIELDS)
+def test_an_optional_parameter_sent_empty_is_read_as_left_out_as_the_schema_says(api, openapi, outbound_sailing, name):
+    [parameter] = [p for p in openapi["paths"][SEARCH]["get"]["parameters"] if p["name"] == name]
+    params = {"from": "TNTUN", "to": "FRMRS", "date": local_day(outbound_sailing)}
+
+    left_out, empty = api.get(SEARCH, params), api.get(SEARCH, params | {name: ""})
+
+    assert parameter["allowEmptyValue"] is True
+    assert (empty.status_code, empty.json()) == (200, left_out.json())
+
+
+def test_the_schema_says_what_a_port_code_and_a_vehicle_size_can_be(openapi):
+    parameters = {p["name"]: p["schema"] for p in openapi["paths"][SEARCH]["get"]["parameters"]}
+
+    assert parameters["from"]["pattern"] == parameters["to"]["pattern"] == "^[A-Za-z]{2}[A-Za-z2-9]{3}$"
+    assert (parameters["vehicle_length_cm"]["minimum"], parameters["vehicle_length_cm"]["maximum"]) == (100, 1800)
+    assert (parameters["vehicle_height_cm"]["minimum"], parameters["vehicle_height_cm"]["maximum"]) == (50, 400)
+
+
+@pytest.mark.parametrize("code", ["TN-TN", "TNTU", "TNTUN1", "TN1UN"])
+def test_a_port_code_the_schema_refuses_is_refused(api, tunis_marseille, code):
+    response = api.get(SEARCH, {"from": code, "to": "FRMRS", "date": days_from_today(3)})
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["from"]
+
+
 def test_schema_documents_why_a_leg_has_nothing_to_book(api):
     schemas = api.get("/api/schema/", {"format": "json"}).json()["components"]["schemas"]
 
