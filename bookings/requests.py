@@ -223,12 +223,13 @@ def _passenger(item, prefix: str, travel_day: dt.date | None, errors: _Errors) -
 def _nationality(value, field: str, errors: _Errors) -> str:
     """A country of ISO 3166-1 by its alpha-2 code, as django-countries lists them: the format alone would let ZZ
     or XX through."""
-    before = len(errors)
-    message = _("A two-letter country code such as TN or FR.")
-    code = _text(_upper(value), field, errors, pattern=COUNTRY, message=message)
-    if len(errors) == before and code not in countries:
-        errors.add(field, _("%(code)s is not a country code of ISO 3166-1, such as TN or FR.") % {"code": code})
-    return code
+    # Exactly as ISO writes them (capitals, nothing around), as the schema's list of codes says.
+    if not isinstance(value, str) or not COUNTRY.fullmatch(value):
+        errors.add(field, _("A two-letter country code in capitals, such as TN or FR."))
+        return ""
+    if value not in countries:
+        errors.add(field, _("%(code)s is not a country code of ISO 3166-1, such as TN or FR.") % {"code": value})
+    return value
 
 
 def _birth_date(value, field: str, kind: str, travel_day: dt.date | None, errors: _Errors) -> dt.date | None:

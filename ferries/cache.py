@@ -16,7 +16,8 @@ How it is kept honest:
   repeated search costs one Redis round trip and no JSON work. It contains availability, so it is kept no longer
   than any part it was made of (the legs, the availability, the first sailing's close of sales) and is dropped
   with the availability of any sailing it lists, and with the searches of its routes and dates; a day with nothing
-  to book offers nearby dates, and the answer is made of their searches too, so they count as its parts;
+  to book offers nearby dates, and the answer is made of their searches too, so they count as its parts. It names
+  its price lines in the request's language, so it is kept once per language;
 - when Redis fails, calls return "miss" at once for a few seconds instead of waiting on every
   request, and the failure is logged — search goes on without the cache.
 
@@ -34,6 +35,7 @@ from collections.abc import Callable, Iterable
 import redis
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import get_language
 from django_redis import get_redis_connection
 
 from ferries.search_query import LegQuery, SearchQuery
@@ -339,9 +341,12 @@ class FerryCacheService:
     # --- whole answers --------------------------------------------------------------------------
 
     def answer_key(self, query: SearchQuery) -> str:
+        """The whole answer's key: the query, and the active language (the request's), in which the answer names
+        its price lines. A key per language costs a hit nothing, where naming the lines of an answer kept in no
+        language would parse and render it again on every hit."""
         legs = [leg.as_dict() for leg in (query.outbound, query.inbound) if leg]
         canonical = json.dumps(legs, sort_keys=True, separators=(",", ":"))
-        return f"ferry:answer:{hashlib.sha256(canonical.encode()).hexdigest()[:32]}"
+        return f"ferry:answer:{get_language()}:{hashlib.sha256(canonical.encode()).hexdigest()[:32]}"
 
     def get_search_answer(self, query: SearchQuery) -> bytes | None:
         """The answer kept for the whole query, as sent; its legs count as lookups whether it is found or not."""

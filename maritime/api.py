@@ -69,12 +69,42 @@ class TokenAuthentication(authentication.TokenAuthentication):
         return super().authenticate_credentials(key)
 
 
+WHOLE_NUMBER = re.compile(r"[0-9]+")
+
+PAGE_ERROR_RESPONSE = OpenApiResponse(
+    response=VALIDATION_ERROR_RESPONSE.response,
+    description="The page asked for is refused: `limit` or `offset` is not a whole number (at least 1, and 0).",
+    examples=[
+        OpenApiExample("A limit of 0", value={"limit": ["Enter a whole number of at least 1, or leave it out."]})
+    ],
+)
+
+
 class LimitOffsetPagination(pagination.LimitOffsetPagination):
     """DRF's `limit`/`offset` pages, at most `max_limit` results each: a larger `limit` is answered as that many.
-    Unbounded, a limit past PostgreSQL's bigint reached the database and failed there (a 500)."""
+    Unbounded, a limit past PostgreSQL's bigint reached the database and failed there (a 500). A limit or offset that
+    is not a whole number (at least 1 and 0) is refused naming it, where DRF would quietly answer the first page; sent
+    empty, it is read as left out."""
 
     max_limit = 100
     limit_query_description = "Results per page, at most 100 (a larger limit is answered as 100)."
+    minimums = {"limit": 1, "offset": 0}
+
+    def paginate_queryset(self, queryset, request, view=None):
+        errors = {}
+        for name, minimum in self.minimums.items():
+            value = request.query_params.get(name, "").strip()
+            if value and (not WHOLE_NUMBER.fullmatch(value) or int(value) < minimum):
+                errors[name] = [_("Enter a whole number of at least %(min)d, or leave it out.") % {"min": minimum}]
+        if errors:
+            raise ValidationError(errors)
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = self.minimums[parameter["name"]]
+        return parameters
 
 
 # --- what DRF answers before a view's own code runs, in the schema ------------------------------------------
@@ -99,6 +129,17 @@ def _framework_answers(operation: dict) -> list[str]:
     if "requestBody" in operation:
         codes.append("415")
     return codes
+
+
+def document_empty_query_values(result, generator, request, public):
+    """drf-spectacular postprocessing hook: an optional query parameter sent empty (`?vehicle=`) is read as left out,
+    by the search and the pages alike, so each one says so (`allowEmptyValue`)."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "query" and not parameter.get("required"):
+                    parameter["allowEmptyValue"] = True
+    return result
 
 
 def document_framework_answers(result, generator, request, public):

@@ -16,10 +16,13 @@ from rest_framework.throttling import AnonRateThrottle
 from maritime.api import BODY_ERRORS_SCHEMA, JSONBodyParser
 
 
+# Documentation only: DRF's AuthTokenSerializer reads the body. It refuses an empty username or password, a username of
+# spaces alone (it trims it) and a NUL character in either; the schema says so, in these patterns. (A comment, not a
+# docstring: a docstring would be the schema's description of the request.)
 @extend_schema_serializer(component_name="AuthTokenRequest")
 class AuthTokenInputSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    password = serializers.CharField()
+    username = serializers.RegexField(r"^[^\x00]*[^\s\x00][^\x00]*$", min_length=1)
+    password = serializers.RegexField(r"^[^\x00]+$", min_length=1)
 
 
 @extend_schema_serializer(component_name="AuthToken")

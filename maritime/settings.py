@@ -470,10 +470,25 @@ SPECTACULAR_SETTINGS = {
         "CountryEnum": "ferries.choices.COUNTRY_CODES",
         "EventActorEnum": "bookings.api.serializers.EVENT_ACTORS",
     },
-    # 401, 406, 415 and 429 come from DRF itself, on many operations: documented on each in one place.
+    # A booking's access token opens that booking without an account; declared as a scheme of its own so that
+    # Swagger's "Authorize" sends it. The operations it opens list it beside the owner's Token (bookings.api.schema).
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "bookingToken": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-Booking-Token",
+                "description": "A booking's `access_token`, as answered when it was made: opens that booking (read, "
+                "cancel, pay) without an account. Its owner signed in with `Authorization: Token …` needs none.",
+            }
+        }
+    },
+    # 401, 406, 415 and 429 come from DRF itself, on many operations: documented on each in one place; so is an
+    # optional query parameter sent empty, read as left out.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "maritime.api.document_framework_answers",
+        "maritime.api.document_empty_query_values",
     ],
 }
 

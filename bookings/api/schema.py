@@ -8,6 +8,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework import serializers
 
 from bookings.models import Booking
+from ferries.api.schema import EXAMPLE_SAILING, EXAMPLE_SAILING_ID, MARSEILLE, TUNIS, example_price_line
 from maritime.api import BODY_ERRORS_SCHEMA
 
 
@@ -26,20 +27,23 @@ def error_response(description: str, example: str) -> OpenApiResponse:
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    {"type": "string", "minLength": 1, "maxLength": Booking._meta.get_field("idempotency_key").max_length},
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": Booking._meta.get_field("idempotency_key").max_length,
+        # Printable characters only, as the key is checked (str.isprintable): of those a header can carry (Latin-1),
+        # not the control characters, the no-break space or the soft hyphen.
+        "pattern": r"^[^\u0000-\u001f\u007f-\u00a0\u00ad]+$",
+    },
     location=OpenApiParameter.HEADER,
     description="A key of the app's choosing (a UUID is a good one), unique per booking the traveller means to "
     "make. Sending the same request again with the same key, after a timeout say, answers the booking made the "
     "first time instead of making another; the same key with a different request is refused (422).",
 )
 
-BOOKING_TOKEN = OpenApiParameter(
-    "X-Booking-Token",
-    OpenApiTypes.STR,
-    location=OpenApiParameter.HEADER,
-    description="The booking's `access_token`, as answered when it was made. Not needed by its owner signed in "
-    "with `Authorization: Token …`.",
-)
+# The operations a booking's access token opens: its owner's Token or the booking's token (the `bookingToken` scheme,
+# `X-Booking-Token`, declared in SPECTACULAR_SETTINGS), one or the other — never neither.
+BOOKING_CREDENTIALS = [{"tokenAuth": []}, {"bookingToken": []}]
 
 REFERENCE = OpenApiParameter(
     "reference",
@@ -66,11 +70,15 @@ BOOKING_VALIDATION_ERROR_RESPONSE = OpenApiResponse(
     description="The request was refused; nothing was booked and no place was held.",
     examples=[
         OpenApiExample(
-            "A passenger without a name, a car too tall for the vessel",
+            "A passenger without a name, a contact without an e-mail address",
             value={
                 "passengers.0.last_name": ["This field is required."],
-                "vehicle.height_cm": ["Vehicles up to 200 cm high fit on Tanit."],
+                "contact.email": ["Enter a valid e-mail address."],
             },
+        ),
+        OpenApiExample(
+            "A car too tall for the vessel",
+            value={"vehicle.height_cm": ["Vehicles up to 220 cm high fit on Saint John Paul II."]},
         ),
         OpenApiExample(
             "Sold out", value={"outbound_sailing_id": ["Sold out: not enough Passenger places left on this sailing."]}
@@ -79,7 +87,14 @@ BOOKING_VALIDATION_ERROR_RESPONSE = OpenApiResponse(
 )
 
 NOT_FOUND_RESPONSE = error_response(
-    "No such booking, or not for these credentials: the answer is the same either way.", "Booking not found."
+    "Signed in with a Token: no such booking, or not this user's. The answer is the same either way.",
+    "Booking not found.",
+)
+
+NO_BOOKING_CREDENTIALS_RESPONSE = error_response(
+    "No credential that opens it: none was sent, the `Authorization` header is not a valid `Token …`, or the "
+    "`X-Booking-Token` is not this booking's. The answer is the same whether or not the booking exists.",
+    "This booking token does not open this booking.",
 )
 
 NOT_SIGNED_IN_RESPONSE = error_response(
@@ -101,31 +116,17 @@ NOT_CANCELLABLE_RESPONSE = error_response(
     "A booking that is expired unpaid cannot be cancelled.",
 )
 
+# The demo network's (see ferries.api.schema): one adult and a car on deck on the example sailing, at its price.
 _LEG = {
     "direction": "outbound",
-    "sailing_id": 4211,
-    "sailing_ref": "CTN2707141900TUNMRS",
-    "operator": {"code": "CTN", "name": "Compagnie Tunisienne de Navigation"},
-    "from": {"code": "TNTUN", "name": "Tunis"},
-    "to": {"code": "FRMRS", "name": "Marseille"},
-    "departs_at": "2027-07-14T18:00:00+00:00",
-    "arrives_at": "2027-07-15T15:00:00+00:00",
-    "departs_local": "2027-07-14T19:00:00+01:00",
-    "arrives_local": "2027-07-15T17:00:00+02:00",
-    "price": {"amount_minor": 25000, "currency": "EUR"},
+    **EXAMPLE_SAILING,
+    "from": TUNIS,
+    "to": MARSEILLE,
+    "price": {"amount_minor": 51000, "currency": "EUR"},
     "price_lines": [
-        {
-            "code": "adult",
-            "quantity": 1,
-            "unit": {"amount_minor": 10000, "currency": "EUR"},
-            "total": {"amount_minor": 10000, "currency": "EUR"},
-        },
-        {
-            "code": "vehicle:car",
-            "quantity": 1,
-            "unit": {"amount_minor": 15000, "currency": "EUR"},
-            "total": {"amount_minor": 15000, "currency": "EUR"},
-        },
+        example_price_line("adult", "Adult (12–64)", 1, 23800),
+        example_price_line("accommodation:deck", "Deck passage", 1, 0),
+        example_price_line("vehicle:car", "Car", 1, 27200),
     ],
 }
 _PASSENGER = {
@@ -143,7 +144,7 @@ BOOKING_REQUEST_EXAMPLE = OpenApiExample(
     "One adult and a car, one way",
     request_only=True,
     value={
-        "outbound_sailing_id": 4211,
+        "outbound_sailing_id": EXAMPLE_SAILING_ID,
         "passengers": [_PASSENGER],
         "vehicle": _VEHICLE,
         "accommodation": "deck",
@@ -158,7 +159,7 @@ _BOOKING = {
     "created_at": "2027-06-01T09:30:00+00:00",
     "hold_expires_at": "2027-06-01T09:50:00+00:00",
     "legs": [_LEG],
-    "total": {"amount_minor": 25000, "currency": "EUR"},
+    "total": {"amount_minor": 51000, "currency": "EUR"},
     "passengers": [_PASSENGER],
     "vehicle": _VEHICLE,
     "accommodation": "deck",

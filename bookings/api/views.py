@@ -1,8 +1,8 @@
 """Bookings for mobile apps: make one, read it, cancel it, list a signed-in user's own.
 
 Apps sign in with `Authorization: Token …`; guests open their booking with its access token, sent as
-`X-Booking-Token`. Whoever may not see a booking is answered 404, exactly as for a reference that does
-not exist, so references cannot be probed.
+`X-Booking-Token`. A request with neither credential for the booking is answered 401, a signed-in user 404 for a
+booking that is not theirs: both exactly as for a reference that does not exist, so references cannot be probed.
 """
 
 import re
@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
-from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.exceptions import APIException, AuthenticationFailed, NotAuthenticated, NotFound, ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -21,14 +21,15 @@ from rest_framework.views import APIView
 
 from bookings import workflows
 from bookings.api.schema import (
+    BOOKING_CREDENTIALS,
     BOOKING_EXAMPLE,
     BOOKING_REQUEST_EXAMPLE,
-    BOOKING_TOKEN,
     BOOKING_VALIDATION_ERROR_RESPONSE,
     IDEMPOTENCY_CONFLICT_RESPONSE,
     IDEMPOTENCY_KEY,
     LOCATION,
     NEW_BOOKING_EXAMPLE,
+    NO_BOOKING_CREDENTIALS_RESPONSE,
     NOT_CANCELLABLE_RESPONSE,
     NOT_FOUND_RESPONSE,
     NOT_SIGNED_IN_RESPONSE,
@@ -46,7 +47,7 @@ from bookings.models import Booking
 from bookings.requests import parse_booking_request
 from bookings.selectors import booking_details, booking_for_owner, booking_for_token, booking_list
 from bookings.services import IdempotencyConflict, OperatorUnavailable, TransitionNotAllowed, booking_create
-from maritime.api import JSONBodyParser, TokenAuthentication, api_validation_error
+from maritime.api import PAGE_ERROR_RESPONSE, JSONBodyParser, TokenAuthentication, api_validation_error
 from maritime.throttling import THROTTLED_RESPONSE, BookingCreateThrottle
 
 # Anything else in the path cannot be a reference, and is not looked up.
@@ -81,7 +82,11 @@ class BookingApi:
     get=extend_schema(
         operation_id="booking_list",
         summary="The signed-in user's bookings, newest first",
-        responses={200: BookingSummaryOutputSerializer(many=True), 401: NOT_SIGNED_IN_RESPONSE},
+        responses={
+            200: BookingSummaryOutputSerializer(many=True),
+            400: PAGE_ERROR_RESPONSE,
+            401: NOT_SIGNED_IN_RESPONSE,
+        },
     )
 )
 class BookingListCreateApi(BookingApi, ListAPIView):
@@ -145,8 +150,13 @@ class BookingDetailApi(BookingApi, APIView):
         operation_id="booking_detail",
         summary="A booking, with its history",
         description="For its owner signed in with a Token, or anyone sending its access token as `X-Booking-Token`.",
-        parameters=[REFERENCE, BOOKING_TOKEN],
-        responses={200: BookingDetailOutputSerializer, 404: NOT_FOUND_RESPONSE},
+        parameters=[REFERENCE],
+        auth=BOOKING_CREDENTIALS,
+        responses={
+            200: BookingDetailOutputSerializer,
+            401: NO_BOOKING_CREDENTIALS_RESPONSE,
+            404: NOT_FOUND_RESPONSE,
+        },
         examples=[BOOKING_EXAMPLE],
     )
     def get(self, request: Request, reference: str) -> Response:
@@ -160,9 +170,15 @@ class BookingCancelApi(BookingApi, APIView):
         summary="Cancel a booking",
         description="Gives the places back and refunds what the fare's cancellation policy allows (see "
         "`refund_if_cancelled_now`). Cancelling a cancelled booking again changes nothing and answers a refund of 0.",
-        parameters=[REFERENCE, BOOKING_TOKEN],
+        parameters=[REFERENCE],
+        auth=BOOKING_CREDENTIALS,
         request=None,
-        responses={200: CancellationOutputSerializer, 404: NOT_FOUND_RESPONSE, 409: NOT_CANCELLABLE_RESPONSE},
+        responses={
+            200: CancellationOutputSerializer,
+            401: NO_BOOKING_CREDENTIALS_RESPONSE,
+            404: NOT_FOUND_RESPONSE,
+            409: NOT_CANCELLABLE_RESPONSE,
+        },
     )
     def post(self, request: Request, reference: str) -> Response:
         booking, actor = booking_for_request(request, reference)
@@ -185,11 +201,22 @@ def _idempotency_key(request: Request) -> str | None:
 
 def booking_for_request(request: Request, reference: str) -> tuple[Booking, str]:
     """The booking if its owner's Token or its access token came with the request, and who is acting
-    (for its history); any other request is answered as if the reference did not exist."""
+    (for its history); any other request is refused as if the reference did not exist (`not_opened`)."""
     if REFERENCE_PATTERN.fullmatch(reference):
         if booking := booking_for_owner(reference=reference, user=request.user):
             return booking, f"user:{request.user.pk}"
         token = request.headers.get("X-Booking-Token", "")
         if token and (booking := booking_for_token(reference=reference, token=token)):
             return booking, "traveller"
-    raise NotFound(_("Booking not found."))
+    raise not_opened(request, NotFound(_("Booking not found.")))
+
+
+def not_opened(request: Request, not_found: NotFound) -> APIException:
+    """The refusal of a request whose credentials open nothing here. It depends only on what was sent, never on
+    whether the thing exists: `not_found` to a signed-in user (their Token is good, just not for this), 401 to
+    anyone else — nothing sent, or a booking token that is not this booking's."""
+    if request.user.is_authenticated:
+        return not_found
+    if request.headers.get("X-Booking-Token"):
+        return AuthenticationFailed(_("This booking token does not open this booking."))
+    return NotAuthenticated(_("Send the booking's X-Booking-Token, or its owner's Authorization: Token …"))

@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 
+import jsonschema_rs
 import pytest
 from django.contrib.auth.models import User
 from django.db.models import Sum
@@ -14,7 +15,7 @@ from rest_framework.test import APIClient
 from bookings.access import access_token
 from bookings.models import Booking, BookingEvent, Passenger
 from bookings.services import booking_transition
-from bookings.tests.factories import ADULT, CHILD, INFANT, held_booking, pay, pay_with_demo_card, request_data
+from bookings.tests.factories import ADULT, CHILD, CONTACT, INFANT, held_booking, pay, pay_with_demo_card, request_data
 from ferries.choices import Resource
 from ferries.models import CapacityHold, Sailing, SailingInventory
 from ferries.tests.factories import OperatorFactory, RouteFactory, VesselFactory, sailing_factory
@@ -199,7 +200,12 @@ def test_a_key_reused_for_another_request_is_refused_and_books_nothing_more(api,
     assert (Booking.objects.count(), passengers_taken(outbound)) == (1, 1)
 
 
-@pytest.mark.parametrize("key", ["k" * 101, "", "tab\there"], ids=["too long", "empty", "control character"])
+UNUSABLE_KEYS = ["k" * 101, "", "tab\there", "no\xa0break", "soft\xadhyphen"]
+
+
+@pytest.mark.parametrize(
+    "key", UNUSABLE_KEYS, ids=["too long", "empty", "control character", "no-break space", "soft hyphen"]
+)
 def test_an_unusable_idempotency_key_is_refused_naming_the_header(api, openapi, outbound, key):
     response = book(api, request_data(outbound), HTTP_IDEMPOTENCY_KEY=key)
 
@@ -207,6 +213,15 @@ def test_an_unusable_idempotency_key_is_refused_naming_the_header(api, openapi, 
     assert_documented(openapi, "post", BOOKINGS, response)
     assert list(response.json()) == ["Idempotency-Key"]
     assert nothing_written()
+
+
+def test_the_schema_refuses_the_idempotency_keys_refused_and_allows_the_others(openapi):
+    [header] = [p for p in openapi["paths"][BOOKINGS]["post"]["parameters"] if p["name"] == "Idempotency-Key"]
+    schema = jsonschema_rs.validator_for(header["schema"])
+
+    assert [key for key in UNUSABLE_KEYS if schema.is_valid(key)] == []
+    assert schema.is_valid("3f1c2a9e-7b4d-4e2a-9c1f-0d8e6b5a4c3f")
+    assert schema.is_valid("réservation n° 12 (retry)")
 
 
 # --- bad requests: 400 naming the field, nothing written ----------------------------------------------
@@ -349,7 +364,7 @@ def test_a_form_encoded_body_is_refused_as_not_json(api, outbound):
 
 
 def test_a_nationality_that_is_no_country_is_refused_saying_what_is_expected(api, outbound):
-    response = book(api, request_data(outbound, passengers=[{**ADULT, "nationality": "zz"}]))
+    response = book(api, request_data(outbound, passengers=[{**ADULT, "nationality": "ZZ"}]))
 
     assert response.status_code == 400
     assert response.json() == {
@@ -391,6 +406,77 @@ def test_an_operator_that_does_not_answer_is_a_503_and_nothing_is_booked(api, op
     assert_documented(openapi, "post", BOOKINGS, response)
     assert response.json() == {"detail": "Remote Lines is not answering; please try again."}
     assert nothing_written()
+
+
+# --- the request's schema says what the parser takes -------------------------------------------------------
+
+# Values of the request's fields, each with whether `bookings.requests` takes it (on an otherwise valid request).
+FIELD_VALUES = [
+    ("PassengerRequest", "first_name", "Zoé", True),
+    ("PassengerRequest", "first_name", "Jean-Luc", True),
+    ("PassengerRequest", "first_name", "  Ben  Salah ", True),
+    ("PassengerRequest", "last_name", "O'Neil", True),
+    ("PassengerRequest", "last_name", "Ahmed Jr.", True),
+    ("PassengerRequest", "last_name", "Ὀδυσσεύς", True),
+    ("PassengerRequest", "first_name", "R2-D2", False),
+    ("PassengerRequest", "first_name", "A--B", False),
+    ("PassengerRequest", "first_name", "   ", False),
+    ("PassengerRequest", "last_name", "Ben_Salah", False),
+    ("PassengerRequest", "nationality", "TN", True),
+    ("PassengerRequest", "nationality", "tn", False),
+    ("PassengerRequest", "nationality", "ZZ", False),
+    ("PassengerRequest", "nationality", "T1", False),
+    ("PassengerRequest", "document_number", "x1234567", True),
+    ("PassengerRequest", "document_number", "X123 4567", False),
+    ("PassengerRequest", "document_number", "X12-4567", False),
+    ("VehicleRequest", "registration", "123 tu 4567", True),
+    ("VehicleRequest", "registration", "AB-123-CD", True),
+    ("VehicleRequest", "registration", "-AB123", False),
+    ("VehicleRequest", "registration", "AB 123.", False),
+    ("ContactRequest", "name", "Amira Ben Salah", True),
+    ("ContactRequest", "name", "   ", False),
+    ("ContactRequest", "name", "Amira\x07", False),
+    ("ContactRequest", "phone", "+216 71 000 000", True),
+    ("ContactRequest", "phone", "0123 (45) 67-89.0", True),
+    ("ContactRequest", "phone", "+216", False),
+    ("ContactRequest", "phone", "phone me", False),
+    ("ContactRequest", "phone", "0000000000000000000000000000000", False),
+]
+
+
+def with_field(route, component: str, field: str, value) -> dict:
+    """A valid request (one adult and a car) with one field of one part set to `value`."""
+    data = request_data(sailing_factory(route=route), vehicle=CAR)
+    data |= {"passengers": [dict(data["passengers"][0])], "vehicle": dict(data["vehicle"]), "contact": dict(CONTACT)}
+    parts = {
+        "PassengerRequest": data["passengers"][0],
+        "VehicleRequest": data["vehicle"],
+        "ContactRequest": data["contact"],
+    }
+    parts[component][field] = value
+    return data
+
+
+@pytest.mark.parametrize(("component", "field", "value", "taken"), FIELD_VALUES)
+def test_the_booking_requests_schema_allows_a_fields_value_exactly_when_the_booking_is_made_with_it(
+    api, openapi, tunis_marseille, component, field, value, taken
+):
+    schema = openapi["components"]["schemas"][component]["properties"][field]
+
+    response = book(api, with_field(tunis_marseille, component, field, value))
+
+    assert (response.status_code == 201) is taken, response.json()
+    # \p{L} (any letter) is in the patterns: checked as JSON Schema validators check them (jsonschema-rs, ECMAScript).
+    assert jsonschema_rs.validator_for(schema).is_valid(value) is taken
+
+
+def test_the_booking_requests_schema_says_how_many_passengers_and_how_large_an_id():
+    schemas = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+    request = schemas["BookingRequest"]["properties"]
+
+    assert (request["passengers"]["minItems"], request["passengers"]["maxItems"]) == (1, 9)
+    assert request["outbound_sailing_id"]["maximum"] == request["return_sailing_id"]["maximum"] == 2**31 - 1
+    assert schemas["ContactRequest"]["properties"]["email"]["maxLength"] == 254
 
 
 # --- who may read and cancel a booking ----------------------------------------------------------------
@@ -437,28 +523,48 @@ def strangers(amira, sami, booking: Booking) -> dict:
     return {
         "no credentials": (booking.reference, {}),
         "another booking's token": (booking.reference, with_token(access_token(other))),
-        "another user's token": (booking.reference, signed_in(sami)),
         "a made-up access token": (booking.reference, with_token("0" * 40)),
+        "another user's token": (booking.reference, signed_in(sami)),
         "a reference that does not exist": ("ZZZZZZ", {**signed_in(amira), **with_token(access_token(booking))}),
         "another booking's reference": (other.reference, {**signed_in(amira), **with_token(access_token(booking))}),
         "not a reference": ("%00'--", signed_in(amira)),
     }
 
 
-STRANGERS = [
-    "no credentials",
-    "another booking's token",
-    "another user's token",
-    "a made-up access token",
-    "a reference that does not exist",
-    "another booking's reference",
-    "not a reference",
-]
+# Without a credential that opens anything here, the answer is 401 (as the schema's `security` says); a signed-in
+# user is answered 404 for a booking that is not theirs. Neither answer depends on whether the booking exists.
+NOT_SIGNED_IN = ["no credentials", "another booking's token", "a made-up access token"]
+SIGNED_IN = ["another user's token", "a reference that does not exist", "another booking's reference"]
+SIGNED_IN += ["not a reference"]
 
 
 @pytest.mark.parametrize("call", ENDPOINTS)
-@pytest.mark.parametrize("who", STRANGERS)
-def test_anyone_else_is_answered_404_as_if_the_booking_did_not_exist(
+@pytest.mark.parametrize("who", NOT_SIGNED_IN)
+def test_without_a_credential_that_opens_the_booking_the_answer_is_401(
+    api, openapi, amira, sami, amiras_booking, call, who
+):
+    reference, headers = strangers(amira, sami, amiras_booking)[who]
+
+    response = call(api, reference, **headers)
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert Booking.objects.get(pk=amiras_booking.pk).status == Booking.Status.HELD
+    template = f"{BOOKINGS}/{{reference}}" + ("/cancel" if call is cancel else "")
+    assert_documented(openapi, "post" if call is cancel else "get", template, response)
+
+
+@pytest.mark.parametrize("headers", [{}, with_token("0" * 40)], ids=["no credentials", "a made-up access token"])
+def test_the_401_is_the_same_whether_or_not_the_booking_exists(api, amiras_booking, headers):
+    existing = read(api, amiras_booking, **headers)
+    missing = read(api, "ZZZZZZ", **headers)
+
+    assert (existing.status_code, existing.json()) == (missing.status_code, missing.json())
+
+
+@pytest.mark.parametrize("call", ENDPOINTS)
+@pytest.mark.parametrize("who", SIGNED_IN)
+def test_a_signed_in_user_is_answered_404_as_if_a_booking_not_theirs_did_not_exist(
     api, openapi, amira, sami, amiras_booking, call, who
 ):
     reference, headers = strangers(amira, sami, amiras_booking)[who]
@@ -507,6 +613,26 @@ def test_a_booking_is_read_with_its_history_and_what_cancelling_now_would_refund
         "message": "What the fare's conditions give back.",
     }
     assert body["vehicle"] == CAR
+
+
+@pytest.mark.parametrize(
+    ("language", "labels"),
+    [
+        ("en", ["Adult (12–64)", "Child (4–11)", "Deck passage", "Car"]),
+        ("fr", ["Adulte (12–64 ans)", "Enfant (4–11 ans)", "Passage pont", "Voiture"]),
+    ],
+)
+def test_a_bookings_price_lines_are_named_in_the_language_of_the_request(api, openapi, outbound, language, labels):
+    booking = held_booking(outbound, passengers=[ADULT, CHILD], vehicle=CAR)  # made in English
+
+    response = read(api, booking, HTTP_ACCEPT_LANGUAGE=language, **with_token(access_token(booking)))
+
+    assert response.status_code == 200
+    assert_documented(openapi, "get", f"{BOOKINGS}/{{reference}}", response)
+    [leg] = response.json()["legs"]
+    assert [(line["code"], line["label"]) for line in leg["price_lines"]] == list(
+        zip(["adult", "child", "accommodation:deck", "vehicle:car"], labels, strict=True)
+    )
 
 
 def test_an_unpaid_booking_would_refund_nothing_and_says_why(api, amiras_booking, amira):
@@ -631,6 +757,36 @@ def test_a_page_larger_than_the_largest_is_answered_as_the_largest(api, amira, l
     assert "limit=100" in response.json()["previous"]
 
 
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"limit": "ten"}, "limit"),
+        ({"limit": "0"}, "limit"),
+        ({"limit": "-1"}, "limit"),
+        ({"offset": "-1"}, "offset"),
+        ({"offset": "1.5"}, "offset"),
+    ],
+)
+def test_a_page_asked_for_with_a_limit_or_offset_that_is_not_a_whole_number_is_refused_naming_it(
+    api, openapi, amira, query, field
+):
+    response = api.get(BOOKINGS, query, **signed_in(amira))
+
+    assert response.status_code == 400
+    assert list(response.json()) == [field]
+    assert_documented(openapi, "get", BOOKINGS, response)
+
+
+def test_a_limit_or_offset_sent_empty_is_read_as_left_out(api, openapi, amira):
+    parameters = {p["name"]: p for p in openapi["paths"][BOOKINGS]["get"]["parameters"]}
+
+    response = api.get(BOOKINGS, {"limit": "", "offset": ""}, **signed_in(amira))
+
+    assert response.status_code == 200
+    assert parameters["limit"]["allowEmptyValue"] is parameters["offset"]["allowEmptyValue"] is True
+    assert (parameters["limit"]["schema"]["minimum"], parameters["offset"]["schema"]["minimum"]) == (1, 0)
+
+
 def test_the_list_needs_a_token(api, openapi, amira):
     response = api.get(BOOKINGS)
 
@@ -683,7 +839,7 @@ def test_schema_documents_every_bookings_operation_with_its_headers_and_answers(
     # DRF's own answers: 406 and 429 everywhere, 401 where a Token is read, 415 where a JSON body is.
     operations = {
         ("post", BOOKINGS): {"201", "400", "422", "503", "401", "406", "415", "429"},
-        ("get", BOOKINGS): {"200", "401", "406", "429"},
+        ("get", BOOKINGS): {"200", "400", "401", "406", "429"},
         ("get", f"{BOOKINGS}/{{reference}}"): {"200", "404", "401", "406", "429"},
         ("post", f"{BOOKINGS}/{{reference}}/cancel"): {"200", "404", "409", "401", "406", "429"},
         ("post", "/api/v1/auth/token"): {"200", "400", "406", "415", "429"},
@@ -699,6 +855,86 @@ def test_schema_documents_every_bookings_operation_with_its_headers_and_answers(
         "$ref": "#/components/schemas/BookingRequest"
     }
     assert "Location" in create["responses"]["201"]["headers"]
-    for path in (f"{BOOKINGS}/{{reference}}", f"{BOOKINGS}/{{reference}}/cancel"):
-        operation = next(iter(paths[path].values()))
-        assert "X-Booking-Token" in [p["name"] for p in operation["parameters"] if p["in"] == "header"]
+
+
+# The operations a booking's access token opens, besides its owner's Token.
+BOOKING_TOKEN_OPERATIONS = [
+    ("get", f"{BOOKINGS}/{{reference}}"),
+    ("post", f"{BOOKINGS}/{{reference}}/cancel"),
+    ("post", f"{BOOKINGS}/{{reference}}/payment"),
+    ("post", "/api/v1/payments/demo/{intent_id}/card"),
+]
+
+
+def test_the_booking_token_is_a_security_scheme_swagger_can_authorize_with(openapi):
+    schemes = openapi["components"]["securitySchemes"]
+
+    assert schemes["bookingToken"] | {"description": ""} == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Booking-Token",
+        "description": "",
+    }
+    assert schemes["bookingToken"]["description"]
+    assert schemes["tokenAuth"]["name"] == "Authorization"
+
+
+@pytest.mark.parametrize(("method", "path"), BOOKING_TOKEN_OPERATIONS)
+def test_operations_a_booking_token_opens_take_it_or_the_owners_token_and_no_header_parameter(openapi, method, path):
+    operation = openapi["paths"][path][method]
+
+    # Alternatives: one or the other, and not neither (no empty requirement).
+    assert operation["security"] == [{"tokenAuth": []}, {"bookingToken": []}]
+    assert "X-Booking-Token" not in [p["name"] for p in operation.get("parameters", []) if p["in"] == "header"]
+    assert "401" in operation["responses"]
+
+
+def test_no_other_operation_takes_the_booking_token(openapi):
+    takers = {
+        (method, path)
+        for path, operations in openapi["paths"].items()
+        for method, operation in operations.items()
+        if {"bookingToken": []} in operation.get("security", [])
+    }
+
+    assert takers == set(BOOKING_TOKEN_OPERATIONS)
+
+
+def test_a_request_authorized_as_swagger_does_with_the_booking_token_alone_is_answered(api, openapi, amiras_booking):
+    scheme = openapi["components"]["securitySchemes"]["bookingToken"]
+    # What Swagger UI sends once "Authorize" is given the token: that header, and nothing else.
+    header = {f"HTTP_{scheme['name'].upper().replace('-', '_')}": access_token(amiras_booking)}
+
+    response = api.get(f"{BOOKINGS}/{amiras_booking.reference}", **header)
+
+    assert response.status_code == 200
+    assert response.json()["reference"] == amiras_booking.reference
+
+
+@pytest.mark.parametrize("field", ["username", "password"])
+def test_the_schema_says_an_empty_username_or_password_is_refused(openapi, amira, api, field):
+    schema = openapi["components"]["schemas"]["AuthTokenRequest"]["properties"][field]
+    body = {"username": "amira", "password": "a long pass phrase"} | {field: ""}
+
+    response = api.post("/api/v1/auth/token", body, format="json")
+
+    assert schema["minLength"] == 1
+    assert response.status_code == 400
+    assert list(response.json()) == [field]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("username", "   "), ("username", "ami\x00ra"), ("password", "a long\x00pass phrase")],
+    ids=["a username of spaces", "a NUL in the username", "a NUL in the password"],
+)
+def test_what_the_token_endpoint_refuses_the_schema_refuses_too(openapi, amira, api, field, value):
+    schema = openapi["components"]["schemas"]["AuthTokenRequest"]["properties"][field]
+    body = {"username": "amira", "password": "a long pass phrase"} | {field: value}
+
+    response = api.post("/api/v1/auth/token", body, format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()) == [field]
+    assert not Draft7Validator(schema).is_valid(value)
+    assert Draft7Validator(schema).is_valid(body[field].replace("\x00", "").strip() or "x")

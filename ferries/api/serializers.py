@@ -13,6 +13,7 @@ from rest_framework import serializers
 
 from ferries.choices import COUNTRY_CODES, Accommodation, VehicleCategory
 from ferries.search import Reason
+from ferries.templatetags.ferries_format import price_line_label
 
 # --- ports and routes -----------------------------------------------------------------------------
 
@@ -69,9 +70,21 @@ class PriceLineSerializer(serializers.Serializer):
         help_text='A passenger type (adult, child, infant, senior), "vehicle:<category>", '
         '"accommodation:<kind>" or "pets".'
     )
+    label = serializers.SerializerMethodField(
+        help_text="What the line is, in words, in the language of the request (Accept-Language: en or fr), as the "
+        "website and the e-mails name it: Adult (12–64), Car, Deck passage…"
+    )
     quantity = serializers.IntegerField()
     unit = MoneySerializer()
     total = MoneySerializer()
+
+    def get_label(self, line: dict) -> str:
+        return price_line_label(line["code"])
+
+
+def labelled_price_lines(lines: list[dict]) -> list[dict]:
+    """Price lines as the API answers them: each with its `label` in the active language, after its code."""
+    return [{"code": line["code"], "label": price_line_label(line["code"]), **line} for line in lines]
 
 
 class SailingPortSerializer(serializers.Serializer):

@@ -16,7 +16,12 @@ from ferries.api.schema import (
     SEARCH_PARAMETERS,
     SEARCH_RESPONSE_EXAMPLE,
 )
-from ferries.api.serializers import PortOutputSerializer, RouteOutputSerializer, SailingSearchOutputSerializer
+from ferries.api.serializers import (
+    PortOutputSerializer,
+    RouteOutputSerializer,
+    SailingSearchOutputSerializer,
+    labelled_price_lines,
+)
 from ferries.search import sailing_search, sailing_search_answer
 from ferries.search_query import parse_search_query
 from ferries.selectors import port_list, route_list
@@ -67,11 +72,21 @@ class SailingSearchApi(PublicApi, APIView):
             if request.accepted_media_type == JSONRenderer.media_type:  # not the browsable API, nor indented JSON
                 # The busiest endpoint: the answer is sent as the bytes the cache keeps (made by the same renderer),
                 # so a repeated search is one Redis round trip and no JSON work.
-                answer = sailing_search_answer(query=query, render=request.accepted_renderer.render)
+                render = request.accepted_renderer.render
+                answer = sailing_search_answer(query=query, render=lambda results: render(in_words(results)))
                 return HttpResponse(answer, content_type=request.accepted_renderer.media_type)
             results = sailing_search(query=query)
         except DjangoValidationError as error:
             raise api_validation_error(error) from error
         # Already the wire shape, mostly straight from the cache: serializing every row again would
         # only cost time on the busiest endpoint. SailingSearchOutputSerializer documents it.
-        return Response(results)
+        return Response(in_words(results))
+
+
+def in_words(results: dict) -> dict:
+    """The search results with each price line named in the request's language. The searches cached are in no
+    language; the whole answer kept as sent is, and is kept per language (`FerryCacheService.answer_key`)."""
+    return results | {
+        leg: [row | {"price_lines": labelled_price_lines(row["price_lines"])} for row in results[leg]]
+        for leg in ("outbound", "return")
+    }

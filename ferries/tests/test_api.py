@@ -103,6 +103,7 @@ def test_one_way_search_answers_sailings_priced_for_the_whole_party(api, outboun
     assert sailing["price"] == {"amount_minor": 25000, "currency": "EUR"}
     assert {
         "code": "adult",
+        "label": "Adult (12–64)",
         "quantity": 2,
         "unit": {"amount_minor": 10000, "currency": "EUR"},
         "total": {"amount_minor": 20000, "currency": "EUR"},
@@ -122,6 +123,67 @@ def test_return_search_answers_the_sailings_of_both_directions(api, outbound_sai
     assert [row["sailing_id"] for row in body["return"]] == [return_sailing.pk]
     assert (body["return"][0]["from"]["code"], body["return"][0]["to"]["code"]) == ("FRMRS", "TNTUN")
     assert body["return"][0]["price"] == {"amount_minor": 10000, "currency": "EUR"}
+
+
+# --- price lines in words ------------------------------------------------------------------------------
+
+LABELS = {
+    "en": {
+        "adult": "Adult (12–64)",
+        "child": "Child (4–11)",
+        "accommodation:seat": "Reserved seat",
+        "vehicle:car": "Car",
+    },
+    "fr": {
+        "adult": "Adulte (12–64 ans)",
+        "child": "Enfant (4–11 ans)",
+        "accommodation:seat": "Fauteuil réservé",
+        "vehicle:car": "Voiture",
+    },
+}
+
+
+def labels(body: dict) -> dict:
+    """{code: label} of every price line of every sailing answered."""
+    return {
+        line["code"]: line["label"]
+        for leg in ("outbound", "return")
+        for row in body[leg]
+        for line in row["price_lines"]
+    }
+
+
+def family_by_car(outbound: Sailing, back: Sailing) -> dict:
+    params = {"from": "TNTUN", "to": "FRMRS", "date": local_day(outbound), "return_date": local_day(back)}
+    return params | {"adults": 2, "children": 1, "vehicle": "car", "accommodation": "seat"}
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_each_price_line_is_named_in_the_language_of_the_request(api, outbound_sailing, return_sailing, language):
+    response = api.get(SEARCH, family_by_car(outbound_sailing, return_sailing), HTTP_ACCEPT_LANGUAGE=language)
+
+    assert labels(response.json()) == LABELS[language]
+
+
+def test_the_words_of_an_answer_kept_in_the_cache_are_never_sent_in_another_language(
+    api, outbound_sailing, return_sailing
+):
+    params = family_by_car(outbound_sailing, return_sailing)
+
+    answers = [(language, api.get(SEARCH, params, HTTP_ACCEPT_LANGUAGE=language)) for language in ["en", "fr"] * 2]
+
+    assert [labels(response.json()) for _language, response in answers] == [LABELS[lang] for lang, _ in answers]
+    assert answers[2][1].content == answers[0][1].content, "the English answer, sent again from the cache"
+    assert answers[3][1].content == answers[1][1].content, "the French answer, sent again from the cache"
+
+
+def test_an_indented_answer_names_its_price_lines_too(api, outbound_sailing, return_sailing):
+    params = family_by_car(outbound_sailing, return_sailing)
+
+    response = api.get(SEARCH, params, HTTP_ACCEPT="application/json; indent=2", HTTP_ACCEPT_LANGUAGE="fr")
+
+    assert b"\n  " in response.content
+    assert labels(response.json()) == LABELS["fr"]
 
 
 def test_second_identical_search_is_answered_from_the_cache(api, outbound_sailing):
@@ -415,6 +477,36 @@ def test_schema_describes_ports_routes_and_search(api):
     assert {p["name"] for p in search["parameters"]} == set(SEARCH_FIELDS)
     # 406 and 429 come from DRF on every operation (maritime.api.document_framework_answers).
     assert set(search["responses"]) == {"200", "400", "406", "429"}
+
+
+OPTIONAL_SEARCH_FIELDS = [name for name in SEARCH_FIELDS if name not in ("from", "to", "date")]
+
+
+@pytest.mark.parametrize("name", OPTIONAL_SEARCH_FIELDS)
+def test_an_optional_parameter_sent_empty_is_read_as_left_out_as_the_schema_says(api, openapi, outbound_sailing, name):
+    [parameter] = [p for p in openapi["paths"][SEARCH]["get"]["parameters"] if p["name"] == name]
+    params = {"from": "TNTUN", "to": "FRMRS", "date": local_day(outbound_sailing)}
+
+    left_out, empty = api.get(SEARCH, params), api.get(SEARCH, params | {name: ""})
+
+    assert parameter["allowEmptyValue"] is True
+    assert (empty.status_code, empty.json()) == (200, left_out.json())
+
+
+def test_the_schema_says_what_a_port_code_and_a_vehicle_size_can_be(openapi):
+    parameters = {p["name"]: p["schema"] for p in openapi["paths"][SEARCH]["get"]["parameters"]}
+
+    assert parameters["from"]["pattern"] == parameters["to"]["pattern"] == "^[A-Za-z]{2}[A-Za-z2-9]{3}$"
+    assert (parameters["vehicle_length_cm"]["minimum"], parameters["vehicle_length_cm"]["maximum"]) == (100, 1800)
+    assert (parameters["vehicle_height_cm"]["minimum"], parameters["vehicle_height_cm"]["maximum"]) == (50, 400)
+
+
+@pytest.mark.parametrize("code", ["TN-TN", "TNTU", "TNTUN1", "TN1UN"])
+def test_a_port_code_the_schema_refuses_is_refused(api, tunis_marseille, code):
+    response = api.get(SEARCH, {"from": code, "to": "FRMRS", "date": days_from_today(3)})
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["from"]
 
 
 def test_schema_documents_why_a_leg_has_nothing_to_book(api):

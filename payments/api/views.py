@@ -10,8 +10,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bookings import workflows
-from bookings.api.schema import BOOKING_TOKEN, NOT_FOUND_RESPONSE, REFERENCE, error_response
-from bookings.api.views import BookingApi, booking_for_request
+from bookings.api.schema import (
+    BOOKING_CREDENTIALS,
+    NO_BOOKING_CREDENTIALS_RESPONSE,
+    NOT_FOUND_RESPONSE,
+    REFERENCE,
+    error_response,
+)
+from bookings.api.views import BookingApi, booking_for_request, not_opened
 from maritime.api import BODY_ERRORS_SCHEMA, api_validation_error
 from maritime.throttling import THROTTLED_RESPONSE, PaymentStartThrottle
 from payments.api.serializers import DemoCardInputSerializer, DemoCardOutputSerializer, PaymentOutputSerializer
@@ -35,6 +41,13 @@ DEMO_CARD_ERRORS_RESPONSE = OpenApiResponse(
 )
 
 
+NO_DEMO_PAYMENT_RESPONSE = error_response(
+    "Stripe is in use (there is no demo provider), or, signed in with a Token: no such demo payment, or not for one "
+    "of this user's bookings. The answer is the same either way.",
+    "No such demo payment.",
+)
+
+
 class NotPayable(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "not_payable"
@@ -52,10 +65,12 @@ class BookingPaymentApi(BookingApi, APIView):
         "PaymentIntent for the booking's price (worked out here). Confirm it with Stripe's SDK using "
         "`client_secret` and `publishable_key`; the booking becomes paid when Stripe tells us. Calling again "
         "answers the same PaymentIntent. With the demo provider, confirm it with `/api/v1/payments/demo/{id}/card`.",
-        parameters=[REFERENCE, BOOKING_TOKEN],
+        parameters=[REFERENCE],
+        auth=BOOKING_CREDENTIALS,
         request=None,
         responses={
             201: PaymentOutputSerializer,
+            401: NO_BOOKING_CREDENTIALS_RESPONSE,
             404: NOT_FOUND_RESPONSE,
             409: NOT_PAYABLE_RESPONSE,
             429: THROTTLED_RESPONSE,
@@ -79,15 +94,22 @@ class DemoCardApi(BookingApi, APIView):
         "Needs the credentials of the booking the PaymentIntent pays for (its owner's Token, or `X-Booking-Token`). "
         "The card is checked as Stripe checks it; Stripe's test cards behave as at Stripe (4242 4242 4242 4242 pays, "
         "4000 0000 0000 0002 is declined…). The outcome arrives through the Stripe webhook, as in production.",
-        parameters=[BOOKING_TOKEN],
+        auth=BOOKING_CREDENTIALS,
         request=DemoCardInputSerializer,
-        responses={200: DemoCardOutputSerializer, 400: DEMO_CARD_ERRORS_RESPONSE, 404: NOT_FOUND_RESPONSE},
+        responses={
+            200: DemoCardOutputSerializer,
+            400: DEMO_CARD_ERRORS_RESPONSE,
+            401: NO_BOOKING_CREDENTIALS_RESPONSE,
+            404: NO_DEMO_PAYMENT_RESPONSE,
+        },
     )
     def post(self, request: Request, intent_id: str) -> Response:
+        if payment_provider().name != Payment.Provider.DEMO:
+            raise NotFound(_("No such demo payment."))
         payments = Payment.objects.select_related("booking").filter(intent_id=intent_id, provider=Payment.Provider.DEMO)
         payment = payments.first() if INTENT_ID.fullmatch(intent_id) else None
-        if payment is None or payment_provider().name != Payment.Provider.DEMO:
-            raise NotFound(_("No such demo payment."))
+        if payment is None:
+            raise not_opened(request, NotFound(_("No such demo payment.")))
         try:
             booking_for_request(request, payment.booking.reference)
         except NotFound:

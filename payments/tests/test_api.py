@@ -1,6 +1,8 @@
 """Paying from the mobile app: the PaymentIntent for Stripe's SDK, and the demo card."""
 
 import pytest
+from django.contrib.auth.models import User
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from bookings.access import access_token
@@ -22,6 +24,11 @@ def api():
     return APIClient()
 
 
+def signed_in_as_someone() -> dict:
+    """The Token of a user who owns none of the bookings."""
+    return {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=User.objects.create_user('sami')).key}"}
+
+
 def test_a_held_booking_gets_its_payment_intent_for_stripes_sdk(api, fake_stripe, eager_tasks):
     booking = held_booking()
 
@@ -39,7 +46,8 @@ def test_a_held_booking_gets_its_payment_intent_for_stripes_sdk(api, fake_stripe
 def test_someone_else_cannot_start_the_payment(api, fake_stripe, eager_tasks):
     booking, other = held_booking(), held_booking()
 
-    assert start(api, booking, token=access_token(other)).status_code == 404
+    assert start(api, booking, token=access_token(other)).status_code == 401
+    assert api.post(f"/api/v1/bookings/{booking.reference}/payment", **signed_in_as_someone()).status_code == 404
     assert not fake_stripe.intents
 
 
@@ -81,22 +89,44 @@ def test_the_demo_card_endpoint_does_not_exist_with_stripe(api, fake_stripe, eag
 
 @pytest.mark.parametrize("intent_id", ["pi_%00", "pi_" + "x" * 70, "pi_é"], ids=["NUL", "too long", "accent"])
 def test_a_demo_card_for_an_intent_id_that_cannot_be_one_is_not_found(api, intent_id):
-    response = api.post(f"/api/v1/payments/demo/{intent_id}/card", card(), format="json")
+    response = api.post(f"/api/v1/payments/demo/{intent_id}/card", card(), format="json", **signed_in_as_someone())
 
     assert response.status_code == 404
     assert response.json() == {"detail": "No such demo payment."}
 
 
-@pytest.mark.parametrize("who", ["nobody", "another booking's token"])
-def test_the_demo_card_pays_only_for_whoever_holds_the_booking(api, eager_tasks, who):
+def test_a_demo_card_without_credentials_is_refused_alike_whether_or_not_the_payment_exists(api, eager_tasks):
     booking = held_booking()
     intent_id = start(api, booking).json()["payment_intent_id"]
-    token = {"nobody": "", "another booking's token": access_token(held_booking())}[who]
 
-    response = pay_with(api, booking, intent_id, card(), token=token)
+    existing = api.post(f"/api/v1/payments/demo/{intent_id}/card", card(), format="json")
+    missing = api.post("/api/v1/payments/demo/pi_demo_0000/card", card(), format="json")
 
-    assert response.status_code == 404
-    assert response.json() == {"detail": "No such demo payment."}
+    assert existing.status_code == 401
+    assert (existing.status_code, existing.json()) == (missing.status_code, missing.json())
+
+
+@pytest.mark.parametrize(
+    ("who", "status", "detail"),
+    [
+        ("nobody", 401, "Send the booking's X-Booking-Token, or its owner's Authorization: Token …"),
+        ("another booking's token", 401, "This booking token does not open this booking."),
+        ("another user's Token", 404, "No such demo payment."),
+    ],
+)
+def test_the_demo_card_pays_only_for_whoever_holds_the_booking(api, eager_tasks, who, status, detail):
+    booking = held_booking()
+    intent_id = start(api, booking).json()["payment_intent_id"]
+    credentials = {
+        "nobody": {},
+        "another booking's token": {"HTTP_X_BOOKING_TOKEN": access_token(held_booking())},
+        "another user's Token": signed_in_as_someone(),
+    }[who]
+
+    response = api.post(f"/api/v1/payments/demo/{intent_id}/card", card(), format="json", **credentials)
+
+    assert response.status_code == status
+    assert response.json() == {"detail": detail}
     assert Booking.objects.get(pk=booking.pk).status == Booking.Status.HELD
     assert DemoIntent.objects.get(intent_id=intent_id).status == "requires_payment_method"
 
