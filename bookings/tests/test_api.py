@@ -461,7 +461,8 @@ def with_field(route, component: str, field: str, value) -> dict:
 def test_the_booking_requests_schema_allows_a_fields_value_exactly_when_the_booking_is_made_with_it(
     api, openapi, tunis_marseille, component, field, value, taken
 ):
-    schema = openapi["components"]["schemas"][component]["properties"][field]
+    schemas = openapi["components"]["schemas"]
+    schema = as_json_schema(schemas[component]["properties"][field], schemas)
 
     response = book(api, with_field(tunis_marseille, component, field, value))
 
