@@ -64,10 +64,11 @@ stack: $(VENV)/.dev
 	$(STACK_ENV) $(BIN)/python manage.py demo_setup
 	$(STACK_ENV) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --procfile Procfile --port $(PORT)
 
-## lint: ruff check and format check
+## lint: ruff check and format check, and the layers of the code (import-linter's contracts in pyproject.toml)
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 ## check-deploy: docker-compose.yml against the Compose Specification schema, then the deployment tests
 check-deploy: $(VENV)/.dev

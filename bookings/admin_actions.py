@@ -1,7 +1,7 @@
 """The pages between choosing an admin action and applying it: what the action needs to know (an amount, a
 reason, which e-mail), asked in a form posted back to the changelist with the selection.
 
-The forms check only the shape of what is typed; whether a booking may have it is for the workflows.
+The forms check only the shape of what is typed; whether a booking may have it is for the flows.
 """
 
 import uuid
@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
-from ferries.money import CURRENCY_EXPONENTS, to_minor
+from kernel.money import CURRENCY_EXPONENTS, to_minor
 from notifications.models import Email
 
 # Posted with the form: the action is being applied, not chosen.

@@ -68,6 +68,11 @@ class Booking(models.Model):
         return status in self.TRANSITIONS[self.status]
 
     @property
+    def has_tickets(self) -> bool:
+        """Confirmed with the operators: its e-tickets exist."""
+        return self.status == self.Status.CONFIRMED
+
+    @property
     def is_active(self) -> bool:
         """Travel still planned (held, paid or confirmed)."""
         return self.status in {self.Status.HELD, self.Status.PAID, self.Status.CONFIRMED}

@@ -44,6 +44,11 @@ class OperatorUnavailable(Exception):
     """An operator could not be reached while booking; nothing was kept. Worth trying again shortly."""
 
 
+class PaymentNotAllowed(Exception):
+    """This booking cannot be paid now (expired, cancelled, already paid, a sailing no longer as booked…); the
+    message says why, for the traveller."""
+
+
 class IdempotencyConflict(Exception):
     """An Idempotency-Key was used before for a different request."""
 
@@ -75,6 +80,19 @@ def booking_transition(*, booking_id: int, to: str, actor: str, reason: str) -> 
     BookingEvent.objects.create(booking=booking, from_status=booking.status, to_status=to, actor=actor, reason=reason)
     booking.status = to
     booking.save(update_fields=["status", "updated_at"])
+    return booking
+
+
+def booking_lock_payable(*, booking_id: int) -> Booking:
+    """The booking, locked in the caller's transaction, if it may be paid now: held, and its hold not run out.
+    Raises PaymentNotAllowed saying why not."""
+    booking = booking_lock(booking_id=booking_id)
+    if booking.status != Booking.Status.HELD:
+        raise PaymentNotAllowed(
+            _("This booking is %(status)s and cannot be paid.") % {"status": booking.get_status_display().lower()}
+        )
+    if booking.hold_expires_at <= timezone.now():
+        raise PaymentNotAllowed(_("The hold on these places has expired; please search again."))
     return booking
 
 
@@ -227,7 +245,7 @@ def _give_back(remote_holds: list) -> None:
 # --- cancellation and expiry --------------------------------------------------------------------
 
 
-def booking_cancel(
+def booking_mark_cancelled(
     *, booking_id: int, actor: str, reason: str, at: dt.datetime | None = None, full_refund: bool = False
 ) -> Cancellation:
     """Cancel a held, paid or confirmed booking; answers the refund due: what the policy gives, or with

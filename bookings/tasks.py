@@ -1,20 +1,29 @@
-"""Tasks of the bookings queue: thin — load by id, call a service or a workflow. Retry budget on the decorator."""
+"""Tasks of the bookings queue: thin — load by id, run a flow or a service. One retry budget for the queue:
+3 retries, backoff capped at 180 s, for errors an operator or the database may cure.
 
-from celery import Task, shared_task
+What a task runs is imported when it runs: flows enqueue these tasks, so importing the flows here, at the top,
+would make a loop.
+"""
+
+from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from bookings import services, workflows
-from bookings.availability import availability_check
 from ferries.errors import OperatorError, OperatorRefused
-from maritime.celery import failed_for_good
+from kernel.tasks import Task
 
-# Worth another try: an operator or our database briefly unreachable.
-TRANSIENT_ERRORS = (OperatorError, OperationalError, InterfaceError)
 # Per worker: a sweep after an outage may queue many confirmations at once, and operators' APIs are small.
 OPERATOR_RATE_LIMIT = "60/m"
 
 
-@shared_task(bind=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=180, max_retries=3)
+class BookingsTask(Task):
+    # Worth another try: an operator or our database briefly unreachable.
+    autoretry_for = (OperatorError, OperationalError, InterfaceError)
+    retry_backoff = True
+    retry_backoff_max = 180
+    max_retries = 3
+
+
+@shared_task(bind=True, base=BookingsTask)
 def check_ferry_availability_task(
     self,
     *,
@@ -27,6 +36,8 @@ def check_ferry_availability_task(
     vehicle_count: int = 0,
 ) -> dict:
     """The brief's availability check; callers wait for it with `.get(timeout=10)` before taking payment."""
+    from bookings.availability import availability_check
+
     return availability_check(
         operator=operator,
         sailing_id=sailing_id,
@@ -36,52 +47,49 @@ def check_ferry_availability_task(
     )
 
 
-class ConfirmationTask(Task):
+class ConfirmationTask(BookingsTask):
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         # The retry budget is spent (or the operator refused): the booking cannot stay "paid" forever.
-        if not failed_for_good(self, exc, TRANSIENT_ERRORS):
-            return
-        workflows.booking_confirmation_failed(booking_id=kwargs["booking_id"], reason=f"{type(exc).__name__}: {exc}")
+        if self.failed_for_good(exc):
+            from bookings.flows import confirmation
+
+            confirmation.booking_confirmation_failed(
+                booking_id=kwargs["booking_id"], reason=f"{type(exc).__name__}: {exc}"
+            )
 
 
-@shared_task(
-    bind=True,
-    base=ConfirmationTask,
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=True,
-    retry_backoff_max=180,
-    max_retries=3,
-    throws=(OperatorRefused,),
-    rate_limit=OPERATOR_RATE_LIMIT,
-)
+@shared_task(bind=True, base=ConfirmationTask, throws=(OperatorRefused,), rate_limit=OPERATOR_RATE_LIMIT)
 def confirm_booking_with_operator_task(self, *, booking_id: int) -> str:
-    return workflows.booking_confirm(booking_id=booking_id).status
+    from bookings.flows import confirmation
+
+    return confirmation.booking_confirm(booking_id=booking_id).status
 
 
-@shared_task(
-    bind=True,
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=True,
-    retry_backoff_max=180,
-    max_retries=3,
-    rate_limit=OPERATOR_RATE_LIMIT,
-)
+@shared_task(bind=True, base=BookingsTask, rate_limit=OPERATOR_RATE_LIMIT)
 def release_booking_holds_task(self, *, booking_id: int) -> None:
+    from bookings import services
+
     services.booking_release_remote_legs(booking_id=booking_id)
 
 
-@shared_task(bind=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=180, max_retries=3)
+@shared_task(bind=True, base=BookingsTask)
 def cancel_booking_for_sailing_task(self, *, booking_id: int) -> str | None:
     """The operator cancelled a sailing of the booking: cancel it with a full refund (the sweeper retries it)."""
-    cancellation = workflows.booking_cancel_for_sailing(booking_id=booking_id)
+    from bookings.flows import sailing_cancellation
+
+    cancellation = sailing_cancellation.booking_cancel_for_sailing(booking_id=booking_id)
     return cancellation and cancellation.booking.status
 
 
 @shared_task
 def expire_holds_task() -> int:
-    return workflows.bookings_expire()
+    from bookings.flows import expiry
+
+    return expiry.bookings_expire()
 
 
 @shared_task
 def retry_stalled_bookings_task() -> int:
-    return workflows.bookings_retry_stalled()
+    from bookings.flows import sweeps
+
+    return sweeps.bookings_retry_stalled()

@@ -1,8 +1,8 @@
 """The traveller's booking pages: who travels, the booking itself, cancelling it, and finding it again.
 
 Views only carry things between the browser and the booking layer: `parse_booking_request` and
-`booking_create` decide what may be booked, `workflows.booking_cancel` what cancelling does and
-`workflows.booking_refund_quote` what it gives back. The bookings this browser may open (made here, or found with
+`booking_create` decide what may be booked, `cancelling.booking_cancel` what cancelling does and
+`quotes.booking_refund_quote` what it gives back. The bookings this browser may open (made here, or found with
 reference and e-mail) are remembered in its session; a signed-in traveller also opens their own.
 """
 
@@ -25,18 +25,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from bookings import workflows
+from bookings.flows import cancelling, quotes
 from bookings.forms import BookingForm, ManageBookingForm
 from bookings.models import Booking
 from bookings.requests import BookingRequest
 from bookings.selectors import ACTIVE, BROWSER_SESSION_KEY, booking_for_browser, booking_for_guest
 from bookings.services import OperatorUnavailable, TransitionNotAllowed, booking_create
 from ferries.models import Sailing
-from ferries.money import format_money
 from ferries.party import Party
 from ferries.search import BOOKABLE, Crossing, leg_search, return_problem
 from ferries.search_query import LegQuery, SearchQuery, parse_search_query
-from maritime.throttling import BookingCreateThrottle, BookingLookupThrottle, rate_limited
+from kernel.money import format_money
+from kernel.throttling import BookingCreateThrottle, BookingLookupThrottle, rate_limited
 
 SESSION_KEY = BROWSER_SESSION_KEY
 FORMS_SECRET_KEY = "bookings:forms-secret"  # this browser's own part of the keys of the forms it sends
@@ -307,7 +307,7 @@ def booking_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "passengers": list(booking.passengers.all()),
         "vehicle": getattr(booking, "vehicle", None),
         "hold": _hold(booking, now),
-        "refund_now": workflows.booking_refund_quote(booking=booking, at=now),
+        "refund_now": quotes.booking_refund_quote(booking=booking, at=now),
     }
     return render(request, "bookings/booking_detail.html", context)
 
@@ -330,13 +330,13 @@ def booking_cancel(request: HttpRequest, reference: str) -> HttpResponse:
     if not booking.is_active:
         messages.info(request, _("This booking is no longer active, so there is nothing to cancel."))
         return redirect("booking_detail", reference=booking.reference)
-    context = {"booking": booking, "refund_now": workflows.booking_refund_quote(booking=booking)}
+    context = {"booking": booking, "refund_now": quotes.booking_refund_quote(booking=booking)}
     return render(request, "bookings/booking_cancel.html", context)
 
 
 def _cancel(request: HttpRequest, booking: Booking) -> HttpResponse:
     try:
-        cancellation = workflows.booking_cancel(
+        cancellation = cancelling.booking_cancel(
             booking_id=booking.pk, actor=_actor(request), reason="cancelled by the traveller on the website"
         )
     except TransitionNotAllowed as error:

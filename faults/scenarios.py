@@ -4,13 +4,14 @@ import datetime as dt
 
 from django.utils import timezone
 
-from bookings import services, workflows
+from bookings import services
+from bookings.flows import confirmation
+from bookings.flows.checkout import payment_open
 from bookings.models import Booking
 from bookings.tests.factories import held_booking
 from faults.processes import wait_for
 from ferries.tests.factories import sailing_factory
 from payments.models import Payment, WebhookEvent
-from payments.services import payment_start
 from payments.tests.conftest import signed, stripe_event
 from payments.webhooks import webhook_receive
 
@@ -22,7 +23,7 @@ def paid_at_stripe(stripe, booking: Booking | None = None) -> tuple[Booking, Pay
     first needs a worker of its own, and is not what these tests are about.
     """
     booking = booking or held_booking()
-    payment = payment_start(booking_id=booking.pk)
+    payment = payment_open(booking_id=booking.pk)
     intent = stripe.set_status(payment.intent_id, "succeeded")
     return booking, payment, intent
 
@@ -53,7 +54,7 @@ def paid_booking(route) -> Booking:
     """Held at the operator, paid: its confirmation with the operator is queued, as after Stripe's webhook."""
     booking = held_booking(sailing_factory(route=route))
     services.booking_transition(booking_id=booking.pk, to=Booking.Status.PAID, actor="stripe", reason="paid")
-    workflows.booking_paid(booking_id=booking.pk)
+    confirmation.booking_paid(booking_id=booking.pk)
     return booking
 
 

@@ -16,9 +16,9 @@ from faults.scenarios import minutes_ago, paid_at_stripe, signed_event
 from ferries.choices import Resource
 from ferries.models import SailingInventory
 from ferries.tests.factories import sailing_factory
-from maritime.queue import enqueue
 from notifications.models import Email
 from payments.models import WebhookEvent
+from payments.tasks import sweep_payments_task
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -56,7 +56,7 @@ def test_a_webhook_and_a_booking_arriving_with_the_broker_down_are_answered_stor
 
     private_redis_server.start()
     WebhookEvent.objects.update(received_at=minutes_ago(6))  # the sweeper's threshold (5 minutes) passes
-    assert enqueue("payments.tasks.sweep_payments_task")  # as beat sends it
+    assert sweep_payments_task.enqueue()  # as beat sends it
     sink = smtp()
     env = {**stripe_env(slow_stripe), **smtp_env(sink), "CELERY_BROKER_URL": private_redis_server.url}
     workers("payments,bookings,emails", name="after", **env)

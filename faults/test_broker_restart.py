@@ -11,26 +11,28 @@ from collections import Counter
 import pytest
 import redis
 
-from bookings import workflows
+from bookings.flows import cancelling, common
 from bookings.models import Booking
+from bookings.tasks import retry_stalled_bookings_task
 from bookings.tests.factories import held_booking, pay
 from conftest import KEY_PREFIX
 from faults.conftest import smtp_env, stripe_env
 from faults.processes import wait_for
 from faults.scenarios import minutes_ago, paid_at_stripe, stripe_delivers
 from faults.servers import DurableRedis
-from maritime.queue import enqueue
 from notifications.models import Email
 from notifications.services import LOST_AFTER
+from notifications.tasks import sweep_outbox_task
 from payments.models import Refund, WebhookEvent
+from payments.tasks import sweep_payments_task
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 QUEUES = ("payments", "emails", "bookings")
 SWEEPERS = (  # the beat entries sweep-payments, sweep-outbox and retry-stalled-bookings
-    "payments.tasks.sweep_payments_task",
-    "notifications.tasks.sweep_outbox_task",
-    "bookings.tasks.retry_stalled_bookings_task",
+    sweep_payments_task,
+    sweep_outbox_task,
+    retry_stalled_bookings_task,
 )
 
 
@@ -47,13 +49,13 @@ def work_in_every_queue(stripe) -> dict[str, Booking]:
     confirm, cancel = held_booking(), held_booking()
     pay(stripe, confirm)
     pay(stripe, cancel)
-    workflows.booking_cancel(booking_id=cancel.pk, actor="traveller", reason="plans changed")
+    cancelling.booking_cancel(booking_id=cancel.pk, actor="traveller", reason="plans changed")
     return {"paid": webhook, "confirm": confirm, "cancel": cancel}
 
 
 def time_passes() -> None:
     """Long enough for every sweeper to take its rows as lost (e-mails after 2 minutes, the rest after 5)."""
-    minutes = max(workflows.STALLED_AFTER, LOST_AFTER).total_seconds() / 60 + 1
+    minutes = max(common.STALLED_AFTER, LOST_AFTER).total_seconds() / 60 + 1
     WebhookEvent.objects.update(received_at=minutes_ago(minutes))
     Email.objects.update(created_at=minutes_ago(minutes))
     Refund.objects.update(created_at=minutes_ago(minutes))
@@ -76,7 +78,7 @@ def test_after_a_broker_restart_without_persistence_the_sweepers_recover_every_q
     assert queue_lengths(private_redis_server) == {"payments": 0, "emails": 0, "bookings": 0}
     time_passes()
     for sweeper in SWEEPERS:  # sent as beat sends them, run by the worker
-        assert enqueue(sweeper)
+        assert sweeper.enqueue()
     sink = smtp()
     env = {**stripe_env(slow_stripe), **smtp_env(sink), "CELERY_BROKER_URL": private_redis_server.url}
     workers("payments,emails,bookings", name="all", **env)

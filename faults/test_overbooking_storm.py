@@ -46,7 +46,7 @@ def then(rng: random.Random, booking: Booking) -> str:
     """What the traveller does next: keep the hold, cancel it (places back), or buy (the operator's sale)."""
     choice = rng.choice(["held", "cancelled", "sold"])
     if choice == "cancelled":
-        services.booking_cancel(booking_id=booking.pk, actor="traveller", reason="storm")
+        services.booking_mark_cancelled(booking_id=booking.pk, actor="traveller", reason="storm")
     elif choice == "sold":
         services.booking_transition(booking_id=booking.pk, to=Booking.Status.PAID, actor="stripe", reason="storm")
         services.booking_confirm_with_operator(booking_id=booking.pk)

@@ -18,9 +18,9 @@ import pytest
 from django.db.models import F
 from django_celery_results.models import TaskResult
 
+from bookings.flows.sweeps import payments_sweep
 from bookings.models import Booking
 from bookings.tests.factories import held_booking
-from bookings.workflows import payments_sweep
 from faults.conftest import smtp_env, stripe_env
 from faults.processes import wait_for
 from faults.scenarios import assert_queued_soon, paid_at_stripe, statuses, stripe_delivers

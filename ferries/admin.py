@@ -36,9 +36,9 @@ from ferries.models import (
     Vessel,
     VesselAccommodation,
 )
-from ferries.money import format_money
 from ferries.selectors import CABINS, sailing_loads
 from ferries.services import availability_changed, sailings_schedule
+from kernel.money import format_money
 
 
 def local_time(moment: dt.datetime, tz: zoneinfo.ZoneInfo) -> str:

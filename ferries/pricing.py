@@ -7,8 +7,8 @@ from django.utils.translation import gettext as _
 
 from ferries.choices import CABIN_BERTHS, Accommodation, PassengerType
 from ferries.models import Fare, Route
-from ferries.money import money
 from ferries.party import Party
+from kernel.money import money
 
 
 class NotPriced(Exception):

@@ -168,7 +168,7 @@ class SailingCancellation:
 def sailing_cancel(*, sailing_id: int, reason: str) -> SailingCancellation:
     """Take a scheduled sailing off sale for good, under its row lock; cancelling again is a no-op.
 
-    Its bookings are not touched here: `bookings.workflows.sailing_cancelled` cancels them. Cached
+    Its bookings are not touched here: `bookings.sailing_cancellation.sailing_cancelled` cancels them. Cached
     availability and the searches that list the sailing are dropped after commit, so it leaves the
     results at once rather than when the cache expires.
     """

@@ -1,8 +1,8 @@
+"""Tasks of our own inventory (the default queue): thin, what they run imported when they run."""
+
 import datetime as dt
 
 from celery import shared_task
-
-from ferries.services import capacity_holds_expire
 
 # Long enough for a paid booking to be confirmed with its operator first.
 HOLD_GRACE = dt.timedelta(minutes=30)
@@ -11,4 +11,6 @@ HOLD_GRACE = dt.timedelta(minutes=30)
 @shared_task
 def release_expired_capacity_holds_task() -> int:
     """Our own inventory, acting as an operator, frees holds nobody confirmed or released (beat)."""
+    from ferries.services import capacity_holds_expire
+
     return capacity_holds_expire(grace=HOLD_GRACE)

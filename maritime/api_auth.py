@@ -13,7 +13,7 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.permissions import AllowAny
 from rest_framework.throttling import AnonRateThrottle
 
-from maritime.api import BODY_ERRORS_SCHEMA, JSONBodyParser
+from kernel.api import BODY_ERRORS_SCHEMA, JSONBodyParser
 
 
 # Documentation only: DRF's AuthTokenSerializer reads the body. It refuses an empty username or password, a username of

@@ -4,6 +4,7 @@ Configuration is read from Django settings under the CELERY_ prefix; queues, rou
 reliability options are all in maritime/settings.py.
 """
 
+import logging
 import os
 import time
 
@@ -11,11 +12,13 @@ from celery import Celery
 from celery.signals import before_task_publish, task_postrun, task_prerun
 from django.db import close_old_connections
 
-from maritime.logs import task_context_enter, task_context_leave
+from kernel.logs import task_context_enter, task_context_leave
+
+logger = logging.getLogger(__name__)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "maritime.settings")
 
-app = Celery("maritime")
+app = Celery("maritime", task_cls="kernel.tasks:Task")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
@@ -31,16 +34,6 @@ def _date_the_message(headers: dict | None = None, **kwargs) -> None:
         headers[PUBLISHED_AT_HEADER] = time.time()
 
 
-def failed_for_good(task, exc: BaseException, transient: tuple[type[BaseException], ...]) -> bool:
-    """Whether a task's failure handler is seeing its final failure: anything but a transient error with retries left.
-
-    Celery also calls the handler when it could not record the task's state in the result store (the database,
-    restarting) after the task had queued its retry or done its work. That call carries the database's error, and
-    the work has not failed: failing it then (a booking refunded, an e-mail given up) would be wrong.
-    """
-    return not isinstance(exc, transient) or task.request.retries >= task.max_retries
-
-
 @task_prerun.connect(weak=False)
 @task_postrun.connect(weak=False)
 def _database_connections(task=None, **kwargs) -> None:
@@ -54,9 +47,23 @@ def _database_connections(task=None, **kwargs) -> None:
 @task_prerun.connect(weak=False)
 def _log_context_enter(task_id: str | None = None, task=None, kwargs: dict | None = None, **extra) -> None:
     booking_id = (kwargs or {}).get("booking_id")
-    task_context_enter(task_id=task_id, task_name=getattr(task, "name", None), booking_id=booking_id)
+    reference = _reference_of(booking_id)
+    task_context_enter(task_id=task_id, task_name=getattr(task, "name", None), reference=reference)
 
 
 @task_postrun.connect(weak=False)
 def _log_context_leave(task_id: str | None = None, **extra) -> None:
     task_context_leave(task_id=task_id)
+
+
+def _reference_of(booking_id) -> str | None:
+    """The reference of the booking a task is given, for its log lines (one primary-key lookup)."""
+    if not isinstance(booking_id, int):
+        return None
+    from bookings.models import Booking  # models load after the Celery app
+
+    try:
+        return Booking.objects.filter(pk=booking_id).values_list("reference", flat=True).first()
+    except Exception as exc:  # a log context never stops a task
+        logger.debug("no booking reference for booking %s: %r", booking_id, exc)
+        return None

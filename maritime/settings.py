@@ -110,9 +110,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "maritime.logs.LogContextMiddleware",
+    "kernel.logs.LogContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "maritime.csp.ContentSecurityPolicyMiddleware",
+    "kernel.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -426,18 +426,18 @@ STORAGES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "maritime.api.TokenAuthentication",
+        "kernel.api.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "maritime.api.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "kernel.api.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     # Counted in the cache's Redis, for the API and the website's forms alike; what happens when it is down is
-    # decided in maritime/throttling.py.
-    "DEFAULT_THROTTLE_CLASSES": ["maritime.throttling.AnonThrottle", "maritime.throttling.UserThrottle"],
+    # decided in kernel/throttling.py.
+    "DEFAULT_THROTTLE_CLASSES": ["kernel.throttling.AnonThrottle", "kernel.throttling.UserThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_rate("API_RATE_ANON", "120/minute"),
         "user": env_rate("API_RATE_USER", "300/minute"),
@@ -487,23 +487,23 @@ SPECTACULAR_SETTINGS = {
     # optional query parameter sent empty, read as left out.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "maritime.api.document_framework_answers",
-        "maritime.api.document_empty_query_values",
+        "kernel.api.document_framework_answers",
+        "kernel.api.document_empty_query_values",
     ],
 }
 
 # --- Logging --------------------------------------------------------------------------------------
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", choices={"DEBUG", "INFO", "WARNING", "ERROR"})
-# json: one object per line on stdout, with the booking reference and Celery task id when known (maritime/logs.py).
+# json: one object per line on stdout, with the booking reference and Celery task id when known (kernel/logs.py).
 LOG_FORMAT = env_choice("LOG_FORMAT", "json" if PRODUCTION else "plain", choices={"plain", "json"})
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "maritime.logs.LogContextFilter"}},
+    "filters": {"context": {"()": "kernel.logs.LogContextFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {"()": "maritime.logs.JsonFormatter"},
+        "json": {"()": "kernel.logs.JsonFormatter"},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}

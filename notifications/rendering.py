@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from bookings.selectors import booking_details
-from ferries.money import format_money
+from kernel.money import format_money
 from notifications.etickets import eticket_pdf, qr_png
 from notifications.models import Email
 

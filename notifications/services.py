@@ -24,38 +24,19 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from bookings.models import Booking
-from maritime.queue import enqueue_on_commit
+from notifications.errors import TransientEmailError
 from notifications.models import Email
 from notifications.rendering import build_message
+from notifications.tasks import EMAIL_TASKS
 
 logger = logging.getLogger(__name__)
 
-TASKS = {
-    Email.Kind.BOOKING_CONFIRMATION: "notifications.tasks.send_booking_confirmation_email_task",
-    Email.Kind.PAYMENT_SUCCESS: "notifications.tasks.send_payment_success_email_task",
-    Email.Kind.REFUND: "notifications.tasks.send_refund_email_task",
-    Email.Kind.CANCELLATION: "notifications.tasks.send_cancellation_email_task",
-    Email.Kind.HOLD_EXPIRED: "notifications.tasks.send_hold_expired_email_task",
-    Email.Kind.STAFF_ALERT: "notifications.tasks.send_staff_alert_email_task",
-}
 # A row "sending" for longer than this lost its worker: it may be claimed again.
 STALE_CLAIM = dt.timedelta(minutes=10)
 # Queued without an attempt for this long: its message was lost.
 LOST_AFTER = dt.timedelta(minutes=2)
 # Queued after a failed attempt for longer than the longest retry countdown: its retry was lost.
 RETRY_LOST_AFTER = dt.timedelta(minutes=15)
-
-
-class TransientEmailError(Exception):
-    """The mail server or the network may accept the message later.
-
-    Its message (which Celery logs with each retry) names the error's type and codes only; `detail` has the
-    server's answer, for the row.
-    """
-
-    def __init__(self, summary: str, detail: str = ""):
-        super().__init__(summary)
-        self.detail = detail or summary
 
 
 def email_enqueue(*, booking: Booking, kind: str, key: str = "", details: dict | None = None) -> Email:
@@ -67,7 +48,7 @@ def email_enqueue(*, booking: Booking, kind: str, key: str = "", details: dict |
         defaults={"recipient": booking.contact_email, "language": booking.language, "details": details or {}},
     )
     if created:
-        enqueue_on_commit(TASKS[kind], email_id=email.pk)
+        EMAIL_TASKS[kind].delay_on_commit(email_id=email.pk)
     return email
 
 
@@ -88,7 +69,7 @@ def staff_alert_enqueue(*, condition: str, subject: str, message: str, at: dt.da
             defaults={"details": {"condition": condition, "subject": subject, "message": message}},
         )
         if created:
-            enqueue_on_commit(TASKS[Email.Kind.STAFF_ALERT], email_id=email.pk)
+            EMAIL_TASKS[Email.Kind.STAFF_ALERT].delay_on_commit(email_id=email.pk)
             queued.append(email)
     return queued
 
@@ -150,7 +131,7 @@ def email_resend(*, email_id: int) -> Email:
     recipient = Coalesce(Subquery(contact), F("recipient"))
     Email.objects.filter(pk=email_id).update(status=Email.Status.QUEUED, last_error="", recipient=recipient)
     email = Email.objects.get(pk=email_id)
-    enqueue_on_commit(TASKS[email.kind], email_id=email.pk)
+    EMAIL_TASKS[email.kind].delay_on_commit(email_id=email.pk)
     return email
 
 
@@ -170,7 +151,7 @@ def emails_requeue_lost(*, now: dt.datetime | None = None) -> int:
     )
     count = 0
     for email_id, kind in lost.values_list("pk", "kind")[:500]:
-        enqueue_on_commit(TASKS[kind], email_id=email_id)
+        EMAIL_TASKS[kind].delay_on_commit(email_id=email_id)
         count += 1
     return count
 

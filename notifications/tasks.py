@@ -1,52 +1,52 @@
-"""Tasks of the emails queue: each takes an outbox row's id only (no addresses, no names: results keep
-arguments). 3 retries with backoff capped at 600 s, for errors the mail server may cure."""
+"""Tasks of the emails queue: one family, a task per kind of e-mail (the names the brief gives them), each taking
+an outbox row's id only (no addresses, no names: results keep arguments). One retry budget for the queue:
+3 retries, backoff capped at 600 s, for errors the mail server may cure."""
 
-from celery import Task, shared_task
+from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from maritime.celery import failed_for_good
-from notifications import services
-
-TRANSIENT_ERRORS = (services.TransientEmailError, OperationalError, InterfaceError)
-RETRY = {"autoretry_for": TRANSIENT_ERRORS, "retry_backoff": True, "retry_backoff_max": 600, "max_retries": 3}
+from kernel.tasks import Task
+from notifications.errors import TransientEmailError
+from notifications.models import Email
 
 
 class EmailTask(Task):
+    autoretry_for = (TransientEmailError, OperationalError, InterfaceError)
+    retry_backoff = True
+    retry_backoff_max = 600
+    max_retries = 3
+
     def on_failure(self, exc, task_id, args, kwargs, einfo):
-        if failed_for_good(self, exc, TRANSIENT_ERRORS):
+        if self.failed_for_good(exc):
+            from notifications import services
+
             services.email_failed(email_id=kwargs["email_id"], error=exc)
 
 
-@shared_task(bind=True, base=EmailTask, **RETRY)
-def send_booking_confirmation_email_task(self, *, email_id: int) -> str:
-    return services.email_send(email_id=email_id)
+def _email_task(kind: Email.Kind):
+    """The task that sends e-mails of this kind: `notifications.tasks.send_<kind>_email_task`."""
+    name = f"send_{kind.value}_email_task"
+
+    def send(self, *, email_id: int) -> str:
+        from notifications import services
+
+        return services.email_send(email_id=email_id)
+
+    send.__name__ = send.__qualname__ = name
+    return shared_task(bind=True, base=EmailTask, name=f"{__name__}.{name}")(send)
 
 
-@shared_task(bind=True, base=EmailTask, **RETRY)
-def send_payment_success_email_task(self, *, email_id: int) -> str:
-    return services.email_send(email_id=email_id)
-
-
-@shared_task(bind=True, base=EmailTask, **RETRY)
-def send_refund_email_task(self, *, email_id: int) -> str:
-    return services.email_send(email_id=email_id)
-
-
-@shared_task(bind=True, base=EmailTask, **RETRY)
-def send_cancellation_email_task(self, *, email_id: int) -> str:
-    return services.email_send(email_id=email_id)
-
-
-@shared_task(bind=True, base=EmailTask, **RETRY)
-def send_hold_expired_email_task(self, *, email_id: int) -> str:
-    return services.email_send(email_id=email_id)
-
-
-@shared_task(bind=True, base=EmailTask, **RETRY)
-def send_staff_alert_email_task(self, *, email_id: int) -> str:
-    return services.email_send(email_id=email_id)
+EMAIL_TASKS = {kind: _email_task(kind) for kind in Email.Kind}
+send_booking_confirmation_email_task = EMAIL_TASKS[Email.Kind.BOOKING_CONFIRMATION]
+send_payment_success_email_task = EMAIL_TASKS[Email.Kind.PAYMENT_SUCCESS]
+send_refund_email_task = EMAIL_TASKS[Email.Kind.REFUND]
+send_cancellation_email_task = EMAIL_TASKS[Email.Kind.CANCELLATION]
+send_hold_expired_email_task = EMAIL_TASKS[Email.Kind.HOLD_EXPIRED]
+send_staff_alert_email_task = EMAIL_TASKS[Email.Kind.STAFF_ALERT]
 
 
 @shared_task
 def sweep_outbox_task() -> int:
+    from notifications import services
+
     return services.emails_requeue_lost()

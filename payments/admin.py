@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from ferries.money import format_money
+from kernel.money import format_money
 from payments.models import Dispute, Payment, Refund, WebhookEvent
 
 

@@ -12,15 +12,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from bookings import workflows
+from bookings.flows import checkout
 from bookings.models import Booking
 from bookings.selectors import booking_for_browser
-from maritime.csp import allow_stripe
-from maritime.queue import enqueue_on_commit
+from bookings.services import PaymentNotAllowed
+from kernel.csp import allow_stripe
 from payments.demo import TEST_CARDS, demo_card_check, demo_deliver, demo_expiry, demo_pay
 from payments.models import INTENT_ID, Payment
 from payments.providers import payment_provider
-from payments.services import PaymentNotAllowed
+from payments.tasks import reconcile_payment_task
 from payments.webhooks import InvalidWebhook, webhook_receive
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def booking_pay(request: HttpRequest, reference: str) -> HttpResponse:
     """The checkout: Stripe's card form (Elements), or the demo card form on a machine without Stripe keys."""
     booking = _booking_or_404(request, reference)
     try:
-        payment = workflows.payment_start(booking_id=booking.pk)
+        payment = checkout.payment_start(booking_id=booking.pk)
     except PaymentNotAllowed as refusal:
         messages.error(request, str(refusal))
         return redirect("booking_detail", reference=booking.reference)
@@ -105,7 +105,7 @@ def booking_pay_done(request: HttpRequest, reference: str) -> HttpResponse:
     intent_id = request.GET.get("payment_intent", "")
     payment = booking.payments.filter(intent_id=intent_id).first() if INTENT_ID.fullmatch(intent_id) else None
     if payment:
-        enqueue_on_commit("payments.tasks.reconcile_payment_task", payment_id=payment.pk)
+        reconcile_payment_task.delay_on_commit(payment_id=payment.pk)
     if request.GET.get("redirect_status") == "failed":
         messages.error(request, _("The payment did not go through; you can try another card."))
         return redirect("booking_pay", reference=booking.reference)

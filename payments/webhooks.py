@@ -17,9 +17,10 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from maritime.queue import enqueue_on_commit
+from payments.errors import EventNotYetResolved  # noqa: F401 (raised by the flow, retried by the task)
 from payments.models import WebhookEvent
 from payments.providers import DisputeInfo, Intent, RefundInfo, payment_provider, webhook_secret
+from payments.tasks import process_payment_webhook_task
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ def webhook_receive(*, payload: bytes, signature: str) -> tuple[WebhookEvent, bo
         text = json.dumps(_without_nul(event))
     stored, created = _webhook_store(event_id=event["id"], kind=event["type"], payload=text)
     if created:
-        enqueue_on_commit("payments.tasks.process_payment_webhook_task", event_id=stored.event_id)
+        process_payment_webhook_task.delay_on_commit(event_id=stored.event_id)
     return stored, created
 
 

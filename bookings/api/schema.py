@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from bookings.models import Booking
 from ferries.api.schema import EXAMPLE_SAILING, EXAMPLE_SAILING_ID, MARSEILLE, TUNIS, example_price_line
-from maritime.api import BODY_ERRORS_SCHEMA
+from kernel.api import BODY_ERRORS_SCHEMA
 
 
 @extend_schema_serializer(component_name="Error")

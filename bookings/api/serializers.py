@@ -14,14 +14,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from bookings import workflows
 from bookings.access import access_token
+from bookings.flows import quotes
 from bookings.models import Booking, BookingEvent, BookingLeg
 from bookings.requests import MAX_PETS
 from bookings.services import Cancellation
 from ferries.api.serializers import MoneySerializer, OperatorRefSerializer, PortRefSerializer, PriceLineSerializer
 from ferries.choices import COUNTRY_CODES, MAX_PASSENGERS, VEHICLE_LIMITS, Accommodation, PassengerType, VehicleCategory
-from ferries.money import money
+from kernel.money import money
 
 # Who changed a booking's status, as travellers are told: staff and user ids stay in the admin. Any other
 # actor (the payment provider, the sweepers) is the system.
@@ -303,7 +303,7 @@ class BookingDetailOutputSerializer(BookingOutputSerializer):
 
     @extend_schema_field(RefundQuoteOutputSerializer)
     def get_refund_if_cancelled_now(self, booking: Booking) -> dict:
-        quote = workflows.booking_refund_quote(booking=booking)
+        quote = quotes.booking_refund_quote(booking=booking)
         return money(quote.amount_minor, quote.currency) | {"reason": quote.reason, "message": quote.message}
 
 

@@ -19,7 +19,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bookings import workflows
 from bookings.api.schema import (
     BOOKING_CREDENTIALS,
     BOOKING_EXAMPLE,
@@ -43,12 +42,13 @@ from bookings.api.serializers import (
     BookingSummaryOutputSerializer,
     CancellationOutputSerializer,
 )
+from bookings.flows import cancelling
 from bookings.models import Booking
 from bookings.requests import parse_booking_request
 from bookings.selectors import booking_details, booking_for_owner, booking_for_token, booking_list
 from bookings.services import IdempotencyConflict, OperatorUnavailable, TransitionNotAllowed, booking_create
-from maritime.api import PAGE_ERROR_RESPONSE, JSONBodyParser, TokenAuthentication, api_validation_error
-from maritime.throttling import THROTTLED_RESPONSE, BookingCreateThrottle
+from kernel.api import PAGE_ERROR_RESPONSE, JSONBodyParser, TokenAuthentication, api_validation_error
+from kernel.throttling import THROTTLED_RESPONSE, BookingCreateThrottle
 
 # Anything else in the path cannot be a reference, and is not looked up.
 REFERENCE_PATTERN = re.compile(r"[A-Za-z0-9]{1,12}")
@@ -183,7 +183,7 @@ class BookingCancelApi(BookingApi, APIView):
     def post(self, request: Request, reference: str) -> Response:
         booking, actor = booking_for_request(request, reference)
         try:
-            cancellation = workflows.booking_cancel(booking_id=booking.pk, actor=actor, reason="cancelled in the app")
+            cancellation = cancelling.booking_cancel(booking_id=booking.pk, actor=actor, reason="cancelled in the app")
         except TransitionNotAllowed as error:
             raise NotCancellable(str(error)) from error
         return Response(CancellationOutputSerializer(cancellation).data)

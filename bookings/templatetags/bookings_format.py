@@ -3,7 +3,7 @@
 from django import template
 from django_countries import countries
 
-from ferries.money import format_money
+from kernel.money import format_money
 
 register = template.Library()
 

@@ -2,13 +2,13 @@
 
 import datetime as dt
 
-from bookings import workflows
+from bookings.flows import checkout
+from bookings.flows.checkout import payment_open
 from bookings.models import Booking
 from bookings.requests import parse_booking_request
 from bookings.services import booking_create
 from ferries.tests.factories import sailing_factory
 from payments.models import DemoIntent, Payment
-from payments.services import payment_start
 
 ADULT = {
     "type": "adult",
@@ -58,17 +58,17 @@ def held_booking(outbound=None, inbound=None, **kwargs) -> Booking:
 
 def pay(fake_stripe, booking: Booking) -> Payment:
     """Pay the booking through Stripe (answered locally), as its webhook would have it: the booking is paid."""
-    payment = payment_start(booking_id=booking.pk)
+    payment = payment_open(booking_id=booking.pk)
     fake_stripe.set_status(payment.intent_id, "succeeded")
-    workflows.payment_reconcile(payment_id=payment.pk)
+    checkout.payment_reconcile(payment_id=payment.pk)
     payment.refresh_from_db()
     return payment
 
 
 def pay_with_demo_card(booking: Booking) -> Booking:
     """Pay the booking with the demo provider's good card, as its webhook would have it: the booking is paid."""
-    payment = payment_start(booking_id=booking.pk)
+    payment = payment_open(booking_id=booking.pk)
     DemoIntent.objects.filter(intent_id=payment.intent_id).update(status="succeeded")
-    workflows.payment_reconcile(payment_id=payment.pk)
+    checkout.payment_reconcile(payment_id=payment.pk)
     booking.refresh_from_db()
     return booking

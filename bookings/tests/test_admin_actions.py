@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from bookings import workflows
+from bookings.flows import cancelling
 from bookings.models import Booking
 from bookings.tests.factories import held_booking, pay
 from ferries.tests.factories import sailing_factory
@@ -155,7 +155,7 @@ def test_the_same_refund_page_sent_twice_refunds_once(admin_client, paid_booking
 def test_a_cancelled_booking_can_be_given_back_what_its_policy_kept(admin_client, fake_stripe):
     booking = held_booking(sailing_factory(departs_in=dt.timedelta(days=3)))  # half back by the policy
     pay(fake_stripe, booking)
-    workflows.booking_cancel(booking_id=booking.pk, actor="traveller", reason="plans changed")
+    cancelling.booking_cancel(booking_id=booking.pk, actor="traveller", reason="plans changed")
 
     response = refund(admin_client, booking, "50")
 

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from bookings import workflows
+from bookings.flows import cancelling, sweeps
 from bookings.models import Booking, BookingEvent
 from bookings.policy import refund_due
 from bookings.services import TransitionNotAllowed, booking_transition
@@ -115,8 +115,8 @@ def test_an_unpaid_booking_is_owed_nothing():
 def test_cancelling_releases_the_places_and_answers_the_refund_once(paid_booking):
     sailing = paid_booking.legs.get().sailing
 
-    first = workflows.booking_cancel(booking_id=paid_booking.pk, actor="traveller", reason="change of plans")
-    again = workflows.booking_cancel(booking_id=paid_booking.pk, actor="traveller", reason="change of plans")
+    first = cancelling.booking_cancel(booking_id=paid_booking.pk, actor="traveller", reason="change of plans")
+    again = cancelling.booking_cancel(booking_id=paid_booking.pk, actor="traveller", reason="change of plans")
 
     assert (first.booking.status, first.refund_minor, first.changed) == (S.CANCELLED, 10000, True)
     assert (again.refund_minor, again.changed) == (0, False)
@@ -128,7 +128,7 @@ def test_an_expired_booking_cannot_be_cancelled():
     booking = booking_in(S.EXPIRED)
 
     with pytest.raises(TransitionNotAllowed):
-        workflows.booking_cancel(booking_id=booking.pk, actor="traveller", reason="too late")
+        cancelling.booking_cancel(booking_id=booking.pk, actor="traveller", reason="too late")
 
 
 @pytest.mark.django_db
@@ -162,9 +162,9 @@ def test_an_operator_that_never_answers_fails_the_booking_and_alerts_staff(
 
     simulator.error_rate = 0.0
     Booking.objects.filter(pk=booking.pk).update(updated_at=timezone.now() - dt.timedelta(minutes=10))
-    assert workflows.bookings_retry_stalled() == 1
+    assert sweeps.bookings_retry_stalled() == 1
     assert CapacityHold.objects.get(ref=booking.legs.get().operator_hold_ref).status == CapacityHold.Status.RELEASED
-    assert workflows.bookings_retry_stalled() == 0
+    assert sweeps.bookings_retry_stalled() == 0
 
 
 @pytest.mark.django_db(transaction=True)
@@ -175,7 +175,7 @@ def test_cancelling_a_remote_booking_gives_the_operator_its_places_back(operator
     sailing = sailing_factory(route=route)
     booking = held_booking(sailing)
 
-    workflows.booking_cancel(booking_id=booking.pk, actor="traveller", reason="test")
+    cancelling.booking_cancel(booking_id=booking.pk, actor="traveller", reason="test")
 
     assert simulator.calls["cancel"] == 1
     assert passengers_taken(sailing) == 0
@@ -186,7 +186,7 @@ def test_cancelling_a_remote_booking_gives_the_operator_its_places_back(operator
 def test_a_paid_booking_whose_confirmation_was_lost_is_confirmed_by_the_sweeper(paid_booking, eager_tasks):
     Booking.objects.filter(pk=paid_booking.pk).update(updated_at=timezone.now() - dt.timedelta(minutes=10))
 
-    assert workflows.bookings_retry_stalled() == 1
+    assert sweeps.bookings_retry_stalled() == 1
 
     assert Booking.objects.get(pk=paid_booking.pk).status == S.CONFIRMED
 

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
-from bookings import workflows
+from bookings.flows import refunds, sailing_cancellation, sweeps
 from bookings.models import Booking
 from bookings.tasks import cancel_booking_for_sailing_task
 from bookings.tests.factories import held_booking, pay
@@ -165,10 +165,10 @@ def test_bookings_are_cancelled_refunded_in_full_and_e_mailed_and_other_sailings
 def test_a_booking_given_part_back_before_the_sailing_was_cancelled_is_given_the_rest(fake_stripe, sailing):
     booking = held_booking(sailing)
     payment = pay(fake_stripe, booking)
-    workflows.booking_refund(booking_id=booking.pk, amount_minor=3000, reason="goodwill", actor="staff:1", key="a" * 32)
+    refunds.booking_refund(booking_id=booking.pk, amount_minor=3000, reason="goodwill", actor="staff:1", key="a" * 32)
     Sailing.objects.filter(pk=sailing.pk).update(status=Sailing.Status.CANCELLED)
 
-    workflows.booking_cancel_for_sailing(booking_id=booking.pk)
+    sailing_cancellation.booking_cancel_for_sailing(booking_id=booking.pk)
 
     assert sorted(payment.refunds.values_list("amount_minor", flat=True)) == [3000, 7000]
     notice = Email.objects.get(booking=booking, kind=Email.Kind.CANCELLATION)
@@ -209,10 +209,10 @@ def test_the_sweeper_cancels_bookings_left_on_a_cancelled_sailing(eager_tasks, s
     booking = held_booking(sailing)
     Sailing.objects.filter(pk=sailing.pk).update(status=Sailing.Status.CANCELLED)  # its tasks were lost
 
-    assert workflows.bookings_retry_stalled() == 1
+    assert sweeps.bookings_retry_stalled() == 1
 
     assert statuses(booking) == [S.CANCELLED]
-    assert workflows.bookings_retry_stalled() == 0
+    assert sweeps.bookings_retry_stalled() == 0
 
 
 @pytest.mark.django_db(transaction=True)

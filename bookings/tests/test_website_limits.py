@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from bookings.models import Booking
 from bookings.tests.factories import ADULT, held_booking, request_data
 from bookings.tests.test_website import adult, details, details_url, sailing_at, text_of
-from maritime.throttling import forget_outage
+from kernel.throttling import forget_outage
 
 pytestmark = pytest.mark.django_db
 

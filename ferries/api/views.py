@@ -25,7 +25,7 @@ from ferries.api.serializers import (
 from ferries.search import sailing_search, sailing_search_answer
 from ferries.search_query import parse_search_query
 from ferries.selectors import port_list, route_list
-from maritime.api import VALIDATION_ERROR_RESPONSE, api_validation_error
+from kernel.api import VALIDATION_ERROR_RESPONSE, api_validation_error
 
 
 class PublicApi:

@@ -7,8 +7,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from ferries.choices import Accommodation, PassengerType, VehicleCategory
-from ferries.money import format_money
 from ferries.party import Party, Vehicle
+from kernel.money import format_money
 
 register = template.Library()
 

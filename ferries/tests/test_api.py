@@ -475,7 +475,7 @@ def test_schema_describes_ports_routes_and_search(api):
     assert {"/api/v1/ports", "/api/v1/routes", "/api/v1/sailings/search"} <= set(paths)
     search = paths["/api/v1/sailings/search"]["get"]
     assert {p["name"] for p in search["parameters"]} == set(SEARCH_FIELDS)
-    # 406 and 429 come from DRF on every operation (maritime.api.document_framework_answers).
+    # 406 and 429 come from DRF on every operation (kernel.api.document_framework_answers).
     assert set(search["responses"]) == {"200", "400", "406", "429"}
 
 

@@ -24,8 +24,8 @@ from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.openapi.checks import RejectedPositiveData
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from bookings import workflows
 from bookings.access import access_token
+from bookings.flows import checkout
 from bookings.models import Booking
 from bookings.tests.factories import ADULT, CONTACT, held_booking, request_data
 from ferries.tests.factories import sailing_factory
@@ -94,7 +94,7 @@ class World:
         Booking.objects.filter(pk=self.owned.pk).update(owner=self.owner)
         self.guest = held_booking(self.outbound, contact={**CONTACT, "email": "guest.secret@example.com"})
         paying = held_booking(self.outbound, self.inbound)
-        self.intent_id = workflows.payment_start(booking_id=paying.pk).intent_id
+        self.intent_id = checkout.payment_start(booking_id=paying.pk).intent_id
         self.tokens = {user.pk: Token.objects.create(user=user).key for user in (self.owner, self.stranger)}
 
     def day(self, sailing) -> str:

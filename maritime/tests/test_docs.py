@@ -3,6 +3,7 @@ to a file, every reference page is reachable from the README, and what the walk-
 and the configuration reference lists (variables) are the code's own."""
 
 import re
+import tomllib
 
 from django.conf import settings
 
@@ -69,3 +70,20 @@ def test_every_variable_the_settings_read_is_in_the_configuration_reference():
     assert {"DEBUG", "SITE_URL", "STRIPE_WEBHOOK_SECRET", "RATE_BOOKING_LOOKUP"} <= read
     documented = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", (DOCS / "configuration.md").read_text(encoding="utf-8")))
     assert sorted(read - documented) == []
+
+
+def test_the_layout_names_every_flow_and_the_layers_the_contracts_check():
+    """The README's "How the code is laid out" and docs/architecture.md say what the code is, and the import-linter
+    contracts check the same layers."""
+    readme, architecture = (ROOT / "README.md").read_text(), (ROOT / "docs/architecture.md").read_text()
+    layout = section(readme, "How the code is laid out")
+    flows = {path.stem for path in (ROOT / "bookings/flows").glob("*.py")} - {"__init__", "common"}
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    layers = " ".join(next(c for c in contracts if c["type"] == "layers")["layers"])
+
+    assert {flow for flow in flows if f"`{flow}`" not in architecture} == set()
+    assert all(
+        f"{app}`" in layout or f"`{app}" in layout for app in ("ferries", "bookings", "payments", "notifications")
+    )
+    named = ("views", "api", "admin", "flows", "services", "selectors", "tasks", "models")
+    assert [layer for layer in named if layer not in layout or f"({layer})" not in layers] == []

@@ -10,8 +10,8 @@ from celery import shared_task
 
 from bookings.access import access_token
 from bookings.tests.factories import held_booking
+from kernel.logs import JsonFormatter, LogContextFilter
 from maritime.celery import app as celery_app
-from maritime.logs import JsonFormatter, LogContextFilter
 from maritime.tasks import ping_task
 from maritime.tests.test_settings import manage, production_env  # noqa: F401 — a fixture, used by name
 
@@ -46,7 +46,7 @@ def test_a_request_about_a_booking_logs_json_lines_naming_it(client, json_lines,
     response = client.post(f"/api/v1/bookings/{booking.reference}/payment", HTTP_X_BOOKING_TOKEN=access_token(booking))
 
     assert response.status_code == 409
-    (line,) = [line for line in json_lines() if line["logger"] == "bookings.workflows"]
+    (line,) = [line for line in json_lines() if line["logger"] == "bookings.flows.checkout"]
     assert line["level"] == "WARNING"
     assert line["message"].startswith(f"availability check for {booking.reference} unanswered")
     assert line["booking_reference"] == booking.reference

@@ -28,8 +28,8 @@ from bookings.selectors import BROWSER_SESSION_KEY
 from bookings.tests.factories import ADULT, held_booking, request_data
 from bookings.tests.test_website import details, details_url, sailing_at
 from conftest import database_url_of_test_db
+from kernel.csp import ADMIN, content_security_policy
 from maritime.celery import app as celery_app
-from maritime.csp import ADMIN, content_security_policy
 from maritime.tests.hostile import database_state
 from payments.models import Payment
 from payments.tests.conftest import (

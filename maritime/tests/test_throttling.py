@@ -9,8 +9,8 @@ from rest_framework.test import APIClient
 from bookings.access import access_token
 from bookings.tests.factories import held_booking, request_data
 from ferries.tests.factories import sailing_factory
+from kernel.throttling import forget_outage
 from maritime.env import env_rate
-from maritime.throttling import forget_outage
 
 pytestmark = pytest.mark.django_db
 

@@ -5,10 +5,10 @@ import time
 import pytest
 from django_celery_results.models import TaskResult
 
+from bookings.flows.checkout import payment_open
 from bookings.models import Booking
 from bookings.tests.factories import ADULT, held_booking
 from payments.demo import demo_card_check, demo_pay
-from payments.services import payment_start
 from payments.tests.conftest import CARD_EXPIRY
 from payments.webhooks import webhook_receive
 
@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 def pay_with_demo_card(booking: Booking) -> None:
-    payment = payment_start(booking_id=booking.pk)
+    payment = payment_open(booking_id=booking.pk)
     payload, signature = demo_pay(
         intent_id=payment.intent_id,
         card=demo_card_check(number="4242424242424242", **CARD_EXPIRY),

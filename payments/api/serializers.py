@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from ferries.money import money
+from kernel.money import money
 
 
 class MoneyOutputSerializer(serializers.Serializer):

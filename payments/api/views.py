@@ -9,7 +9,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bookings import workflows
 from bookings.api.schema import (
     BOOKING_CREDENTIALS,
     NO_BOOKING_CREDENTIALS_RESPONSE,
@@ -18,13 +17,14 @@ from bookings.api.schema import (
     error_response,
 )
 from bookings.api.views import BookingApi, booking_for_request, not_opened
-from maritime.api import BODY_ERRORS_SCHEMA, api_validation_error
-from maritime.throttling import THROTTLED_RESPONSE, PaymentStartThrottle
+from bookings.flows import checkout
+from bookings.services import PaymentNotAllowed
+from kernel.api import BODY_ERRORS_SCHEMA, api_validation_error
+from kernel.throttling import THROTTLED_RESPONSE, PaymentStartThrottle
 from payments.api.serializers import DemoCardInputSerializer, DemoCardOutputSerializer, PaymentOutputSerializer
 from payments.demo import demo_card_check, demo_pay
 from payments.models import INTENT_ID, Payment
 from payments.providers import payment_provider
-from payments.services import PaymentNotAllowed
 from payments.webhooks import webhook_receive
 
 NOT_PAYABLE_RESPONSE = error_response(
@@ -79,7 +79,7 @@ class BookingPaymentApi(BookingApi, APIView):
     def post(self, request: Request, reference: str) -> Response:
         booking, _actor = booking_for_request(request, reference)
         try:
-            payment = workflows.payment_start(booking_id=booking.pk)
+            payment = checkout.payment_start(booking_id=booking.pk)
         except PaymentNotAllowed as refusal:
             raise NotPayable(str(refusal)) from refusal
         payment.publishable_key = payment_provider().publishable_key

@@ -1,14 +1,15 @@
 import pytest
 
+from bookings.flows.checkout import payment_open
 from bookings.tests.factories import held_booking
 from payments.models import Dispute, Payment, WebhookEvent
-from payments.services import payment_start, refund_request
+from payments.refunds import refund_request
 
 
 @pytest.fixture
 def recorded(fake_stripe):
     booking = held_booking()
-    payment = payment_start(booking_id=booking.pk)
+    payment = payment_open(booking_id=booking.pk)
     Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.SUCCEEDED)
     payment.refresh_from_db()
     refund_request(payment=payment, amount_minor=500, reason="goodwill", key="t", cause="staff")

@@ -14,11 +14,11 @@ import pytest
 import requests
 
 from bookings.access import access_token
+from bookings.flows.checkout import payment_open
 from bookings.models import Booking
 from bookings.tests.factories import held_booking
 from ferries.tests.factories import sailing_factory
 from payments.models import Payment, Refund, WebhookEvent
-from payments.services import payment_start
 from payments.tests.conftest import STRIPE_KEYS, signed, stripe_event
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -94,7 +94,7 @@ def test_a_payment_and_a_cancellation_at_once_never_keep_money_for_a_booking_tha
     # Three days ahead the fare gives half back: a booking cancelled after it was paid refunds half, one cancelled
     # before its payment arrived refunds everything.
     bookings = [held_booking(sailing_factory(departs_in=dt.timedelta(days=3))) for _ in range(BOOKINGS)]
-    payments = [payment_start(booking_id=booking.pk) for booking in bookings]
+    payments = [payment_open(booking_id=booking.pk) for booking in bookings]
     intents = [fake_stripe.set_status(payment.intent_id, "succeeded") for payment in payments]
 
     for booking, intent in zip(bookings, intents, strict=True):
@@ -116,7 +116,7 @@ def test_a_payment_and_a_cancellation_at_once_never_keep_money_for_a_booking_tha
 
 def test_a_payment_arriving_as_its_hold_expires_pays_the_booking_or_goes_back(stack, fake_stripe):
     bookings = [held_booking() for _ in range(BOOKINGS)]
-    payments = [payment_start(booking_id=booking.pk) for booking in bookings]
+    payments = [payment_open(booking_id=booking.pk) for booking in bookings]
     intents = [fake_stripe.set_status(payment.intent_id, "succeeded") for payment in payments]
     Booking.objects.filter(pk__in=[b.pk for b in bookings]).update(hold_expires_at="2000-01-01T00:00:00Z")
 
@@ -147,7 +147,7 @@ def test_a_refund_in_the_stripe_dashboard_and_a_cancellation_at_once_refund_once
     bookings = [held_booking() for _ in range(BOOKINGS)]
     payments = []
     for booking in bookings:
-        payment = payment_start(booking_id=booking.pk)
+        payment = payment_open(booking_id=booking.pk)
         webhook(stack, "payment_intent.succeeded", fake_stripe.set_status(payment.intent_id, "succeeded"))()
         payments.append(payment)
     settled(lambda: Booking.objects.filter(status=Booking.Status.CONFIRMED).count() == BOOKINGS, what="all confirmed")
@@ -167,7 +167,7 @@ def test_a_refund_in_the_stripe_dashboard_and_a_cancellation_at_once_refund_once
 
 def test_a_payment_of_another_amount_and_a_dispute_are_acted_on_by_the_payments_worker(stack, fake_stripe):
     short, disputed = held_booking(), held_booking()
-    short_payment, disputed_payment = payment_start(booking_id=short.pk), payment_start(booking_id=disputed.pk)
+    short_payment, disputed_payment = payment_open(booking_id=short.pk), payment_open(booking_id=disputed.pk)
     short_intent = fake_stripe.set_status(short_payment.intent_id, "succeeded")
     short_intent["amount"] = short_intent["amount_received"] = 100
     webhook(stack, "payment_intent.succeeded", fake_stripe.set_status(disputed_payment.intent_id, "succeeded"))()

@@ -14,8 +14,9 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from bookings import workflows
 from bookings.access import access_token
+from bookings.flows import cancelling, expiry, quotes, refunds, stripe_events, sweeps
+from bookings.flows.checkout import payment_open
 from bookings.models import Booking
 from bookings.selectors import BROWSER_SESSION_KEY
 from bookings.services import booking_transition
@@ -25,7 +26,6 @@ from ferries.tests.factories import VesselFactory, sailing_factory
 from notifications.models import Email
 from notifications.rendering import build_message
 from payments.models import DemoIntent, Payment, Refund, WebhookEvent
-from payments.services import payment_start
 from payments.tasks import cancel_open_payments_task
 from payments.tests.conftest import card, signed, stripe_event
 
@@ -41,7 +41,7 @@ def alerts() -> list[str]:
     return list(Email.objects.filter(kind=Email.Kind.STAFF_ALERT).values_list("details__subject", flat=True))
 
 
-def refunds(booking: Booking) -> list[tuple[int, str, str]]:
+def refunds_of(booking: Booking) -> list[tuple[int, str, str]]:
     rows = Refund.objects.filter(payment__booking=booking).order_by("pk")
     return [(refund.amount_minor, refund.cause, refund.status) for refund in rows]
 
@@ -71,14 +71,14 @@ def deliver(kind: str, obj: dict) -> None:
 def test_a_payment_that_succeeds_while_the_traveller_cancels_is_refunded_in_full(provider, request, staff, eager_tasks):
     fake_stripe = request.getfixturevalue("fake_stripe") if provider == "stripe" else None
     booking = held_booking()
-    payment = payment_start(booking_id=booking.pk)
+    payment = payment_open(booking_id=booking.pk)
     succeed_at_provider(payment, fake_stripe)
 
-    workflows.booking_cancel(booking_id=booking.pk, actor="traveller", reason="plans changed")
+    cancelling.booking_cancel(booking_id=booking.pk, actor="traveller", reason="plans changed")
 
     booking.refresh_from_db()
     assert booking.status == Booking.Status.REFUNDED
-    assert refunds(booking) == [(booking.total_minor, Refund.Cause.NOT_HONOURED, Refund.Status.SUCCEEDED)]
+    assert refunds_of(booking) == [(booking.total_minor, Refund.Cause.NOT_HONOURED, Refund.Status.SUCCEEDED)]
     assert f"Payment for {booking.reference} refunded" in alerts()
     assert "no refund is due" not in text_of(booking, Email.Kind.CANCELLATION)
     assert "refunded all of it, €" in text_of(booking, Email.Kind.REFUND)
@@ -88,15 +88,15 @@ def test_a_payment_that_succeeds_as_the_hold_expires_pays_the_booking_while_its_
     fake_stripe, broker, eager_tasks
 ):
     booking = held_booking()
-    payment = payment_start(booking_id=booking.pk)
+    payment = payment_open(booking_id=booking.pk)
     succeed_at_provider(payment, fake_stripe)
     Booking.objects.filter(pk=booking.pk).update(hold_expires_at=timezone.now() - dt.timedelta(seconds=1))
 
-    workflows.bookings_expire()
+    expiry.bookings_expire()
 
     booking.refresh_from_db()
     assert booking.status == Booking.Status.CONFIRMED
-    assert refunds(booking) == []
+    assert refunds_of(booking) == []
 
 
 def test_a_payment_that_succeeds_as_the_hold_expires_is_refunded_when_its_places_were_sold(
@@ -104,24 +104,24 @@ def test_a_payment_that_succeeds_as_the_hold_expires_is_refunded_when_its_places
 ):
     sailing = sailing_factory(route=tunis_marseille, vessel=VesselFactory(passenger_capacity=1))
     booking = held_booking(sailing)
-    payment = payment_start(booking_id=booking.pk)
+    payment = payment_open(booking_id=booking.pk)
     succeed_at_provider(payment, fake_stripe)
     Booking.objects.filter(pk=booking.pk).update(hold_expires_at=timezone.now() - dt.timedelta(seconds=1))
-    workflows.bookings_expire()  # its intent is to be cancelled, on the payments queue
+    expiry.bookings_expire()  # its intent is to be cancelled, on the payments queue
     held_booking(sailing)  # meanwhile someone else takes the only place
 
     cancel_open_payments_task.apply(kwargs={"booking_id": booking.pk})
 
     booking.refresh_from_db()
     assert booking.status == Booking.Status.CANCELLED
-    assert refunds(booking) == [(booking.total_minor, Refund.Cause.NOT_HONOURED, Refund.Status.PENDING)]
+    assert refunds_of(booking) == [(booking.total_minor, Refund.Cause.NOT_HONOURED, Refund.Status.PENDING)]
     assert f"Payment for {booking.reference} refunded" in alerts()
     assert broker.queue_length("payments") >= 1, "the refund is on its way to Stripe"
 
 
 def test_the_sweeper_gives_back_money_taken_for_a_booking_that_ended_without_it(fake_stripe, staff, eager_tasks):
     booking = held_booking()
-    payment = payment_start(booking_id=booking.pk)
+    payment = payment_open(booking_id=booking.pk)
     succeed_at_provider(payment, fake_stripe)
     # The payment recorded as succeeded, the booking cancelled, and nothing done about the money (a process died).
     booking_transition(booking_id=booking.pk, to=Booking.Status.CANCELLED, actor="traveller", reason="gone")
@@ -129,21 +129,21 @@ def test_the_sweeper_gives_back_money_taken_for_a_booking_that_ended_without_it(
         status=Payment.Status.SUCCEEDED, updated_at=timezone.now() - dt.timedelta(minutes=10)
     )
 
-    workflows.payments_sweep()
+    sweeps.payments_sweep()
 
     booking.refresh_from_db()
-    assert refunds(booking) == [(booking.total_minor, Refund.Cause.NOT_HONOURED, Refund.Status.SUCCEEDED)]
+    assert refunds_of(booking) == [(booking.total_minor, Refund.Cause.NOT_HONOURED, Refund.Status.SUCCEEDED)]
     assert booking.status == Booking.Status.REFUNDED
     assert [refund["amount"] for refund in fake_stripe.refunds.values()] == [booking.total_minor]
 
 
 def test_the_sweeper_cancels_intents_left_open_on_a_booking_that_can_no_longer_be_paid(fake_stripe, eager_tasks):
     booking = held_booking()
-    payment = payment_start(booking_id=booking.pk)
+    payment = payment_open(booking_id=booking.pk)
     booking_transition(booking_id=booking.pk, to=Booking.Status.CANCELLED, actor="traveller", reason="gone")
     Payment.objects.filter(pk=payment.pk).update(updated_at=timezone.now() - dt.timedelta(minutes=10))
 
-    workflows.payments_sweep()
+    sweeps.payments_sweep()
 
     assert fake_stripe.intents[payment.intent_id]["status"] == "canceled"
     assert Payment.objects.get(pk=payment.pk).status == Payment.Status.CANCELED
@@ -159,7 +159,7 @@ def test_a_payment_not_of_the_bookings_price_confirms_nothing_and_is_refunded(
     fake_stripe, staff, eager_tasks, admin_client, amount_taken, currency_taken
 ):
     booking = held_booking()
-    payment = payment_start(booking_id=booking.pk)
+    payment = payment_open(booking_id=booking.pk)
     intent = fake_stripe.set_status(payment.intent_id, "succeeded")
     intent["amount"] = intent["amount_received"] = booking.total_minor + amount_taken
     intent["currency"] = currency_taken
@@ -170,7 +170,7 @@ def test_a_payment_not_of_the_bookings_price_confirms_nothing_and_is_refunded(
     payment.refresh_from_db()
     assert booking.status == Booking.Status.HELD, "nothing is confirmed"
     assert payment.status == Payment.Status.MISMATCHED
-    assert refunds(booking) == [(intent["amount"], Refund.Cause.MISMATCH, Refund.Status.SUCCEEDED)]
+    assert refunds_of(booking) == [(intent["amount"], Refund.Cause.MISMATCH, Refund.Status.SUCCEEDED)]
     assert Refund.objects.get().currency == currency_taken.upper()
     assert f"Payment for {booking.reference} refunded" in alerts()
     page = admin_client.get(f"/admin/payments/payment/{payment.pk}/change/").content.decode()
@@ -180,7 +180,7 @@ def test_a_payment_not_of_the_bookings_price_confirms_nothing_and_is_refunded(
 
 def test_the_demo_provider_checks_the_amount_too(staff, eager_tasks):
     booking = held_booking()
-    payment = payment_start(booking_id=booking.pk)
+    payment = payment_open(booking_id=booking.pk)
     DemoIntent.objects.filter(intent_id=payment.intent_id).update(amount_minor=100)
     response = APIClient().post(
         f"/api/v1/payments/demo/{payment.intent_id}/card",
@@ -191,7 +191,7 @@ def test_the_demo_provider_checks_the_amount_too(staff, eager_tasks):
 
     assert response.json()["status"] == Payment.Status.MISMATCHED
     assert Booking.objects.get(pk=booking.pk).status == Booking.Status.HELD
-    assert refunds(booking) == [(100, Refund.Cause.MISMATCH, Refund.Status.SUCCEEDED)]
+    assert refunds_of(booking) == [(100, Refund.Cause.MISMATCH, Refund.Status.SUCCEEDED)]
 
 
 # --- refunds and disputes made at Stripe --------------------------------------------------------------
@@ -208,12 +208,12 @@ def test_a_part_refund_made_in_the_stripe_dashboard_is_recorded_and_lowers_what_
 
     booking.refresh_from_db()
     assert booking.status == Booking.Status.CONFIRMED
-    assert refunds(booking) == [(3000, Refund.Cause.PROVIDER, Refund.Status.SUCCEEDED)]
-    assert workflows.booking_refund_quote(booking=booking).amount_minor == booking.total_minor - 3000
+    assert refunds_of(booking) == [(3000, Refund.Cause.PROVIDER, Refund.Status.SUCCEEDED)]
+    assert quotes.booking_refund_quote(booking=booking).amount_minor == booking.total_minor - 3000
     assert "€30.00" in text_of(booking, Email.Kind.REFUND)
     assert f"Refund made in Stripe for {booking.reference}" in alerts()
 
-    cancellation = workflows.booking_cancel(booking_id=booking.pk, actor="traveller", reason="plans changed")
+    cancellation = cancelling.booking_cancel(booking_id=booking.pk, actor="traveller", reason="plans changed")
 
     assert cancellation.refund_minor == booking.total_minor - 3000
     assert sum(refund["amount"] for refund in fake_stripe.refunds.values()) == booking.total_minor
@@ -232,7 +232,7 @@ def test_a_refund_of_everything_in_the_stripe_dashboard_cancels_the_booking_and_
     booking.refresh_from_db()
     assert booking.status == Booking.Status.REFUNDED
     assert list(booking.events.values_list("to_status", flat=True))[-2:] == ["cancelled", "refunded"]
-    assert refunds(booking) == [(booking.total_minor, Refund.Cause.PROVIDER, Refund.Status.SUCCEEDED)]
+    assert refunds_of(booking) == [(booking.total_minor, Refund.Cause.PROVIDER, Refund.Status.SUCCEEDED)]
     assert len(fake_stripe.refunds) == 1, "nothing refunded twice"
     assert SailingInventory.objects.get(sailing=sailing, resource="passengers").taken == 0
     assert Email.objects.get(booking=booking, kind=Email.Kind.CANCELLATION).details["refunded_before_minor"] == 10000
@@ -244,16 +244,16 @@ def test_our_own_refund_reported_before_its_id_was_stored_is_not_taken_for_a_das
 ):
     booking = held_booking()
     payment = pay(fake_stripe, booking)
-    workflows.booking_cancel(booking_id=booking.pk, actor="traveller", reason="plans changed")
+    cancelling.booking_cancel(booking_id=booking.pk, actor="traveller", reason="plans changed")
     fake_stripe.drop_next = 3  # Stripe makes the refund; its answer is lost, and so are the SDK's two retries
     with pytest.raises(stripe.APIConnectionError):
-        workflows.refund_send(refund_id=Refund.objects.get().pk)
+        refunds.refund_send(refund_id=Refund.objects.get().pk)
     made = next(iter(fake_stripe.refunds.values()))
 
     deliver("refund.created", made)
-    workflows.payment_event_process(event_id=WebhookEvent.objects.get().event_id)
+    stripe_events.payment_event_process(event_id=WebhookEvent.objects.get().event_id)
 
-    assert refunds(booking) == [(payment.amount_minor, Refund.Cause.CANCELLATION, Refund.Status.SUCCEEDED)]
+    assert refunds_of(booking) == [(payment.amount_minor, Refund.Cause.CANCELLATION, Refund.Status.SUCCEEDED)]
     assert Refund.objects.get().refund_id == made["id"]
     assert not [subject for subject in alerts() if "Refund made in Stripe" in subject]
 
@@ -265,10 +265,10 @@ def test_a_refund_stripe_refuses_because_the_dashboard_gave_everything_back_asks
     payment = pay(fake_stripe, booking)
     fake_stripe.dashboard_refund(payment.intent_id, booking.total_minor)  # its event is still on its way
 
-    workflows.booking_cancel(booking_id=booking.pk, actor="traveller", reason="plans changed")
+    cancelling.booking_cancel(booking_id=booking.pk, actor="traveller", reason="plans changed")
 
     booking.refresh_from_db()
-    assert refunds(booking) == [
+    assert refunds_of(booking) == [
         (booking.total_minor, Refund.Cause.CANCELLATION, Refund.Status.FAILED),
         (booking.total_minor, Refund.Cause.PROVIDER, Refund.Status.SUCCEEDED),
     ]
@@ -294,7 +294,7 @@ def test_a_dispute_is_recorded_flagged_for_staff_with_its_deadline_and_holds_its
     flagged = admin_client.get("/admin/bookings/booking/?disputed=open").content.decode()
     assert booking.reference in flagged
     assert "Disputed" in flagged
-    quote = workflows.booking_refund_quote(booking=booking)
+    quote = quotes.booking_refund_quote(booking=booking)
     assert (quote.amount_minor, quote.reason) == (0, "disputed")
 
     dispute["status"] = "won"
@@ -302,7 +302,7 @@ def test_a_dispute_is_recorded_flagged_for_staff_with_its_deadline_and_holds_its
 
     assert f"Dispute {dispute['id']} on {booking.reference}: won" in alerts()
     assert booking.reference not in admin_client.get("/admin/bookings/booking/?disputed=open").content.decode()
-    assert workflows.booking_refund_quote(booking=booking).amount_minor == booking.total_minor
+    assert quotes.booking_refund_quote(booking=booking).amount_minor == booking.total_minor
 
 
 # --- one refund number everywhere ---------------------------------------------------------------------
@@ -311,7 +311,7 @@ def test_a_dispute_is_recorded_flagged_for_staff_with_its_deadline_and_holds_its
 def test_after_a_staff_part_refund_every_place_promises_and_cancelling_refunds_the_rest(fake_stripe, eager_tasks):
     booking = held_booking()
     pay(fake_stripe, booking)
-    workflows.booking_refund(booking_id=booking.pk, amount_minor=5000, reason="goodwill", actor="staff:1", key="g")
+    refunds.booking_refund(booking_id=booking.pk, amount_minor=5000, reason="goodwill", actor="staff:1", key="g")
     rest = booking.total_minor - 5000
     api = APIClient(HTTP_X_BOOKING_TOKEN=access_token(booking))
     browser = Client()
@@ -327,14 +327,14 @@ def test_after_a_staff_part_refund_every_place_promises_and_cancelling_refunds_t
     assert promised_by_api["reason"] == "reduced_by_refunds"
     assert f"€{rest / 100:.2f}" in promised_on_page
     assert answered == {"amount_minor": rest, "currency": "EUR"}
-    assert refunds(booking)[-1] == (rest, Refund.Cause.CANCELLATION, Refund.Status.SUCCEEDED)
+    assert refunds_of(booking)[-1] == (rest, Refund.Cause.CANCELLATION, Refund.Status.SUCCEEDED)
     assert f"refunded €{rest / 100:.2f}" in text_of(booking, Email.Kind.CANCELLATION).replace("\n", " ")
 
 
 def test_a_booking_no_longer_travelling_promises_nothing_and_says_why(fake_stripe, eager_tasks):
     booking = held_booking()
     pay(fake_stripe, booking)
-    workflows.booking_cancel(booking_id=booking.pk, actor="traveller", reason="plans changed")
+    cancelling.booking_cancel(booking_id=booking.pk, actor="traveller", reason="plans changed")
     api = APIClient(HTTP_X_BOOKING_TOKEN=access_token(booking))
 
     promised = api.get(f"/api/v1/bookings/{booking.reference}").json()["refund_if_cancelled_now"]

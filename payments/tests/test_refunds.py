@@ -2,11 +2,11 @@
 
 import pytest
 
-from bookings import workflows
+from bookings.flows import confirmation, refunds
 from bookings.models import Booking
 from bookings.tests.factories import held_booking, pay
 from payments.models import Refund
-from payments.services import RefundNotAllowed, payment_refundable, refund_request, refund_request_amount
+from payments.refunds import RefundNotAllowed, payment_refundable, refund_request, refund_request_amount
 
 pytestmark = pytest.mark.django_db
 
@@ -63,15 +63,15 @@ def test_a_booking_that_was_not_paid_has_nothing_to_refund(fake_stripe, status):
     Booking.objects.filter(pk=booking.pk).update(status=status)
 
     with pytest.raises(RefundNotAllowed, match="was not paid"):
-        workflows.booking_refundable(booking_id=booking.pk)
+        refunds.booking_refundable(booking_id=booking.pk)
 
 
 def test_a_failed_booking_whose_refund_failed_at_stripe_can_be_refunded_by_hand(payment):
-    workflows.booking_confirmation_failed(booking_id=payment.booking_id, reason="OperatorRefused: sold out")
+    confirmation.booking_confirmation_failed(booking_id=payment.booking_id, reason="OperatorRefused: sold out")
     assert Booking.objects.get(pk=payment.booking_id).status == Booking.Status.FAILED
     with pytest.raises(RefundNotAllowed, match="Everything paid"):
-        workflows.booking_refundable(booking_id=payment.booking_id)
+        refunds.booking_refundable(booking_id=payment.booking_id)
 
     Refund.objects.update(status=Refund.Status.FAILED)
 
-    assert workflows.booking_refundable(booking_id=payment.booking_id) == (payment, 10000)
+    assert refunds.booking_refundable(booking_id=payment.booking_id) == (payment, 10000)

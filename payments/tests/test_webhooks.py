@@ -11,13 +11,13 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from bookings import workflows
+from bookings.flows import expiry, stripe_events, sweeps
+from bookings.flows.checkout import payment_open
 from bookings.models import Booking
 from bookings.tests.factories import held_booking
 from ferries.tests.factories import VesselFactory, sailing_factory
 from notifications.models import Email
 from payments.models import Payment, Refund, WebhookEvent
-from payments.services import payment_start
 from payments.tasks import process_payment_webhook_task
 from payments.tests.conftest import signed, stripe_event
 
@@ -30,7 +30,7 @@ def post_event(client, payload: str, **signing):
 def started(fake_stripe):
     """A held booking whose PaymentIntent exists at (fake) Stripe."""
     booking = held_booking()
-    payment = payment_start(booking_id=booking.pk)
+    payment = payment_open(booking_id=booking.pk)
     return booking, payment
 
 
@@ -104,7 +104,7 @@ def test_the_same_event_twenty_times_at_once_has_one_effect(fake_stripe, started
     def worker_processes():
         start.wait()
         try:
-            workflows.payment_event_process(event_id="evt_same")
+            stripe_events.payment_event_process(event_id="evt_same")
         finally:
             connection.close()
 
@@ -141,7 +141,7 @@ def test_events_out_of_order_leave_the_booking_paid(client, fake_stripe, started
         ("payment_intent.payment_failed", "evt_c"),  # a stale failure, delivered last
     ]:
         post_event(client, stripe_event(kind, intent, event_id=event_id))
-        workflows.payment_event_process(event_id=event_id)
+        stripe_events.payment_event_process(event_id=event_id)
 
     booking.refresh_from_db()
     assert booking.status == Booking.Status.PAID
@@ -156,12 +156,12 @@ def test_a_declined_card_is_recorded_and_the_traveller_can_try_again(client, fak
     intent = fake_stripe.set_status(payment.intent_id, "requires_payment_method", "Your card was declined.")
 
     post_event(client, stripe_event("payment_intent.payment_failed", intent, event_id="evt_f"))
-    workflows.payment_event_process(event_id="evt_f")
+    stripe_events.payment_event_process(event_id="evt_f")
 
     payment.refresh_from_db()
     assert (payment.status, payment.last_error) == (Payment.Status.FAILED, "Your card was declined.")
     assert Booking.objects.get(pk=booking.pk).status == Booking.Status.HELD
-    assert payment_start(booking_id=booking.pk).intent_id == payment.intent_id, "the same intent takes another card"
+    assert payment_open(booking_id=booking.pk).intent_id == payment.intent_id, "the same intent takes another card"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -171,14 +171,14 @@ def test_money_for_a_hold_that_expired_and_was_resold_is_refunded_automatically(
     settings.ADMINS = [("Ops", "ops@example.com")]
     sailing = sailing_factory(route=tunis_marseille, vessel=VesselFactory(passenger_capacity=1))
     late = held_booking(sailing)
-    payment = payment_start(booking_id=late.pk)
+    payment = payment_open(booking_id=late.pk)
     Booking.objects.filter(pk=late.pk).update(hold_expires_at="2000-01-01T00:00:00Z")
-    workflows.bookings_expire()
+    expiry.bookings_expire()
     held_booking(sailing)  # someone else takes the only place
     intent = pay(fake_stripe, Payment.objects.get(pk=payment.pk))
 
     post_event(client, stripe_event("payment_intent.succeeded", intent, event_id="evt_late"))
-    workflows.payment_event_process(event_id="evt_late")
+    stripe_events.payment_event_process(event_id="evt_late")
 
     late.refresh_from_db()
     refund = Refund.objects.get()
@@ -193,11 +193,11 @@ def test_money_for_a_hold_that_expired_and_was_resold_is_refunded_automatically(
 def test_money_for_an_expired_hold_whose_places_are_free_pays_the_booking(client, fake_stripe, started, eager_tasks):
     booking, payment = started
     Booking.objects.filter(pk=booking.pk).update(hold_expires_at="2000-01-01T00:00:00Z")
-    workflows.bookings_expire()
+    expiry.bookings_expire()
     intent = pay(fake_stripe, payment)
 
     post_event(client, stripe_event("payment_intent.succeeded", intent, event_id="evt_ok"))
-    workflows.payment_event_process(event_id="evt_ok")
+    stripe_events.payment_event_process(event_id="evt_ok")
 
     booking.refresh_from_db()
     assert booking.status == Booking.Status.CONFIRMED
@@ -275,11 +275,11 @@ def test_an_event_about_an_intent_stripe_does_not_know_is_tried_a_few_times_then
 
     event = WebhookEvent.objects.get(event_id="evt_nobody")
     assert event.processed_at is not None
-    assert event.attempts == workflows.WEBHOOK_ATTEMPTS
-    assert event.outcome.startswith(f"closed after {workflows.WEBHOOK_ATTEMPTS} attempts: Stripe: ")
+    assert event.attempts == stripe_events.WEBHOOK_ATTEMPTS
+    assert event.outcome.startswith(f"closed after {stripe_events.WEBHOOK_ATTEMPTS} attempts: Stripe: ")
     assert "Stripe event evt_nobody not ours" in staff_alerts()
     WebhookEvent.objects.update(received_at=timezone.now() - dt.timedelta(hours=1))
-    assert workflows.payments_sweep() == 0, "not enqueued again every few minutes"
+    assert sweeps.payments_sweep() == 0, "not enqueued again every few minutes"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -292,7 +292,10 @@ def test_an_event_about_an_intent_that_is_not_ours_is_closed_without_alarm(clien
 
     event = WebhookEvent.objects.get(event_id="evt_theirs")
     assert event.processed_at is not None
-    assert event.outcome == f"closed after {workflows.WEBHOOK_ATTEMPTS} attempts: no payment of ours for {intent['id']}"
+    assert (
+        event.outcome
+        == f"closed after {stripe_events.WEBHOOK_ATTEMPTS} attempts: no payment of ours for {intent['id']}"
+    )
     assert staff_alerts() == []
 
 
@@ -315,7 +318,7 @@ def test_a_charge_event_is_news_of_its_payment_intent(client, fake_stripe, start
     charge = {"id": "ch_1", "object": "charge", "payment_intent": payment.intent_id}
 
     post_event(client, stripe_event("charge.succeeded", charge, event_id="evt_charge"))
-    workflows.payment_event_process(event_id="evt_charge")
+    stripe_events.payment_event_process(event_id="evt_charge")
 
     assert Booking.objects.get(pk=booking.pk).status == Booking.Status.PAID
     assert WebhookEvent.objects.get(event_id="evt_charge").outcome == "handled"

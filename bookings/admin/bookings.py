@@ -1,9 +1,9 @@
 """Bookings in the admin: staff find a booking, read its legs, party, history and e-mails, and act on it —
 cancel, refund part of it, send an e-mail again, ask the operator again to confirm it.
 
-Bookings are made by travellers and change status only through `bookings.workflows` (which locks the row
-and writes the event), so the admin adds and deletes none, shows the status without a field to edit it,
-and acts through the same workflows as the website and the API. Only the contact details are editable:
+Bookings are made by travellers and change status only through the flows of `bookings.flows` (which lock the row
+and write the event), so the admin adds and deletes none, shows the status without a field to edit it,
+and acts through the same flows as the website and the API. Only the contact details are editable:
 they are what a traveller phones in to correct (a mistyped e-mail keeps the tickets from them), and no
 rule hangs on them.
 
@@ -12,206 +12,35 @@ network's own admin (ferries) knows nothing of bookings.
 """
 
 import datetime as dt
-import zoneinfo
 
 from django.contrib import admin, messages
-from django.contrib.auth import get_permission_codename
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Subquery
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
-from django.urls import reverse
-from django.utils import timezone
-from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext, ngettext
+from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from bookings import workflows
-from bookings.admin_actions import EmailKindForm, ReasonForm, RefundForm, action_page, submitted_form
-from bookings.models import Booking, BookingEvent, BookingLeg, BookingVehicle, Passenger
+from bookings.admin.inlines import (
+    BookingEventInline,
+    BookingLegInline,
+    BookingVehicleInline,
+    EmailInline,
+    PassengerInline,
+)
+from bookings.admin.listing import DepartureFilter, DisputedFilter, S, format_html_join_lines, status_badge
+from bookings.admin_actions import EmailKindForm, RefundForm, action_page, submitted_form
+from bookings.flows import cancelling, confirmation, quotes, refunds
+from bookings.models import Booking, BookingLeg
 from bookings.services import TransitionNotAllowed
-from ferries import admin as ferries_admin
 from ferries.admin import local_time
-from ferries.models import Port, Sailing
-from ferries.money import format_money
-from ferries.services import SailingNotCancellable
+from kernel.money import format_money
 from notifications.models import Email
 from notifications.services import email_resend_latest
 from payments.models import Dispute
-from payments.services import RefundNotAllowed, bookings_disputed
+from payments.refunds import RefundNotAllowed, bookings_disputed
 
-S = Booking.Status
-STATUS_COLOURS = {
-    S.HELD: "#a15c00",
-    S.PAID: "#1f5fa8",
-    S.CONFIRMED: "#2e7d32",
-    S.EXPIRED: "#6b6b6b",
-    S.CANCELLED: "#4a4a4a",
-    S.REFUNDED: "#6a3d9a",
-    S.FAILED: "#c62828",
-}
 CONTACT_FIELDS = ["contact_name", "contact_email", "contact_phone"]
-
-
-def format_html_join_lines(lines) -> str:
-    return format_html_join(format_html("<br>"), "{}", ((line,) for line in lines))
-
-
-def status_badge(booking: Booking) -> str:
-    return format_html(
-        '<span style="background:{};color:#fff;padding:2px 6px;border-radius:4px;white-space:nowrap">{}</span>',
-        STATUS_COLOURS.get(booking.status, "#6b6b6b"),
-        booking.get_status_display(),
-    )
-
-
-def legs_departing_within(*, days: int) -> QuerySet[BookingLeg]:
-    """Legs sailing today or on the `days - 1` days after, each by the calendar of its port of departure.
-
-    Ports are a few time zones: one window per zone keeps a 00:30 departure from Tunis on its own day
-    in every database, where a single UTC window would put it on the day before.
-    """
-    now = timezone.now()
-    window = Q(pk__in=[])
-    for name in Port.objects.order_by("time_zone").values_list("time_zone", flat=True).distinct():
-        tz = zoneinfo.ZoneInfo(name)
-        today = now.astimezone(tz).date()
-        start = dt.datetime.combine(today, dt.time(), tzinfo=tz)
-        end = dt.datetime.combine(today + dt.timedelta(days=days), dt.time(), tzinfo=tz)
-        window |= Q(sailing__route__origin__time_zone=name, sailing__departs_at__gte=start, sailing__departs_at__lt=end)
-    return BookingLeg.objects.filter(window)
-
-
-class DepartureFilter(admin.SimpleListFilter):
-    """Bookings with a sailing on the chosen days (a return sailing counts: its passengers board too),
-    or whose every sailing has left."""
-
-    title = _("departure")
-    parameter_name = "departure"
-    WINDOWS = {"today": 1, "next7": 7, "next30": 30}
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [
-            ("today", _("Today")),
-            ("next7", _("Next 7 days")),
-            ("next30", _("Next 30 days")),
-            ("past", _("Past")),
-        ]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Booking]) -> QuerySet[Booking]:
-        if self.value() in self.WINDOWS:
-            legs = legs_departing_within(days=self.WINDOWS[self.value()])
-            return queryset.filter(Exists(legs.filter(booking=OuterRef("pk"))))
-        if self.value() == "past":
-            still_to_sail = BookingLeg.objects.filter(booking=OuterRef("pk"), sailing__departs_at__gte=timezone.now())
-            return queryset.exclude(Exists(still_to_sail))
-        return queryset
-
-
-class DisputedFilter(admin.SimpleListFilter):
-    """Bookings whose payment a traveller's bank disputes: staff must answer in the Stripe dashboard in time."""
-
-    title = _("payment disputed")
-    parameter_name = "disputed"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [("open", _("Dispute open"))]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Booking]) -> QuerySet[Booking]:
-        if self.value() == "open":
-            return queryset.filter(bookings_disputed()).distinct()
-        return queryset
-
-
-class BookingPartInline(admin.TabularInline):
-    """A part of the booking, shown as it was booked and changed only by the booking's services."""
-
-    extra = 0
-    can_delete = False
-
-    def has_view_permission(self, request: HttpRequest, obj: Booking | None = None) -> bool:
-        # Whoever may open the booking sees all of it, without a permission per part.
-        opts = self.parent_model._meta
-        return any(
-            request.user.has_perm(f"{opts.app_label}.{get_permission_codename(action, opts)}")
-            for action in ("view", "change")
-        )
-
-    def has_add_permission(self, request: HttpRequest, obj: Booking | None = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Booking | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Booking | None = None) -> bool:
-        return False
-
-
-class BookingLegInline(BookingPartInline):
-    model = BookingLeg
-    fields = [
-        "sailing_link",
-        "direction",
-        "departure",
-        "operator_hold_ref",
-        "operator_booking_ref",
-        "price",
-        "released_at",
-    ]
-    readonly_fields = fields
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[BookingLeg]:
-        return super().get_queryset(request).select_related("booking", "sailing__route__origin")
-
-    @admin.display(description=_("sailing"))
-    def sailing_link(self, leg: BookingLeg) -> str:
-        return format_html(
-            '<a href="{}">{}</a>', reverse("admin:ferries_sailing_change", args=[leg.sailing_id]), leg.sailing.ref
-        )
-
-    @admin.display(description=_("departure (port time)"))
-    def departure(self, leg: BookingLeg) -> str:
-        return local_time(leg.sailing.departs_at, leg.sailing.route.origin.tz)
-
-    @admin.display(description=_("price"))
-    def price(self, leg: BookingLeg) -> str:
-        return format_money(leg.price_minor, leg.booking.currency)
-
-
-class PassengerInline(BookingPartInline):
-    model = Passenger
-    fields = ["type", "first_name", "last_name", "date_of_birth", "nationality", "document_number"]
-    readonly_fields = fields
-
-
-class BookingVehicleInline(BookingPartInline):
-    model = BookingVehicle
-    fields = ["category", "registration", "length_cm", "height_cm"]
-    readonly_fields = fields
-
-
-class BookingEventInline(BookingPartInline):
-    """The booking's history, oldest first, as it reads."""
-
-    model = BookingEvent
-    fields = ["change", "actor", "reason", "at"]
-    readonly_fields = fields
-    ordering = ["at", "pk"]
-    verbose_name_plural = _("history")
-
-    @admin.display(description=_("status"))
-    def change(self, event: BookingEvent) -> str:
-        return f"{event.from_status or '—'} → {event.to_status}"
-
-
-class EmailInline(BookingPartInline):
-    """The booking's e-mails, oldest first, each linked to its own page with the message as sent."""
-
-    model = Email
-    fields = ["status", "recipient", "attempts", "created_at", "sent_at", "last_error"]
-    readonly_fields = fields
-    ordering = ["created_at", "pk"]
-    show_change_link = True
-    verbose_name_plural = _("e-mails")
 
 
 @admin.register(Booking)
@@ -302,7 +131,7 @@ class BookingAdmin(admin.ModelAdmin):
     def cancel_bookings(self, request: HttpRequest, queryset: QuerySet[Booking]) -> None:
         for booking_id, reference in queryset.order_by("reference").values_list("pk", "reference"):
             try:
-                cancellation = workflows.booking_cancel(
+                cancellation = cancelling.booking_cancel(
                     booking_id=booking_id, actor=f"staff:{request.user.pk}", reason="cancelled by staff"
                 )
             except TransitionNotAllowed as refusal:
@@ -330,7 +159,7 @@ class BookingAdmin(admin.ModelAdmin):
         form = submitted_form(request, RefundForm, currency=booking.currency)
         if form.is_bound and form.is_valid():
             try:
-                refund = workflows.booking_refund(
+                refund = refunds.booking_refund(
                     booking_id=booking.pk, amount_minor=form.amount_minor, reason=form.cleaned_data["reason"],
                     actor=f"staff:{request.user.pk}", key=form.cleaned_data["key"],
                 )  # fmt: skip
@@ -351,7 +180,7 @@ class BookingAdmin(admin.ModelAdmin):
         self, request: HttpRequest, queryset: QuerySet[Booking], booking: Booking, form: RefundForm
     ) -> TemplateResponse | None:
         try:
-            payment, left_minor = workflows.booking_refundable(booking_id=booking.pk)
+            payment, left_minor = refunds.booking_refundable(booking_id=booking.pk)
         except RefundNotAllowed as refusal:
             self.message_user(request, f"{booking.reference}: {refusal}", messages.ERROR)
             return None
@@ -396,7 +225,7 @@ class BookingAdmin(admin.ModelAdmin):
     def retry_confirmation(self, request: HttpRequest, queryset: QuerySet[Booking]) -> None:
         for booking_id, reference in queryset.order_by("reference").values_list("pk", "reference"):
             try:
-                workflows.booking_confirmation_retry(booking_id=booking_id)
+                confirmation.booking_confirmation_retry(booking_id=booking_id)
             except TransitionNotAllowed as refusal:
                 self.message_user(request, f"{reference}: {refusal}", messages.WARNING)
                 continue
@@ -465,67 +294,5 @@ class BookingAdmin(admin.ModelAdmin):
         # What cancelling gives back, as the traveller is told it and as the cancellation refunds it.
         if not booking.is_active:
             return gettext("Not cancellable (%(status)s).") % {"status": booking.get_status_display().lower()}
-        quote = workflows.booking_refund_quote(booking=booking)
+        quote = quotes.booking_refund_quote(booking=booking)
         return f"{format_money(quote.amount_minor, quote.currency)} — {quote.message}"
-
-
-admin.site.unregister(Sailing)
-
-
-@admin.register(Sailing)
-class SailingAdmin(ferries_admin.SailingAdmin):
-    """The network's sailings admin, and cancelling sailings with what that means for their bookings."""
-
-    actions = ["cancel_sailings"]
-
-    @admin.action(description=_("Cancel the selected sailings…"), permissions=["change"])
-    def cancel_sailings(self, request: HttpRequest, queryset: QuerySet[Sailing]) -> TemplateResponse | None:
-        form = submitted_form(request, ReasonForm)
-        sailings = queryset.select_related("route__origin", "route__destination", "route__operator")
-        if not (form.is_bound and form.is_valid()):
-            return action_page(
-                self, request, sailings, action="cancel_sailings", form=form, title=gettext("Cancel sailings"),
-                intro=gettext(
-                    "Each sailing is taken off sale. Every booking still travelling on it is cancelled and refunded "
-                    "in full, whatever its fare's conditions, and its traveller is e-mailed."
-                ),
-                submit=gettext("Cancel these sailings"),
-            )  # fmt: skip
-        for sailing in sailings:
-            self._cancel(request, sailing, reason=form.cleaned_data["reason"])
-        return None
-
-    def save_model(self, request: HttpRequest, obj: Sailing, form, change: bool) -> None:
-        if change and "status" in form.changed_data and obj.status == Sailing.Status.CANCELLED:
-            # Cancelled on the sailing's page: its bookings are cancelled too, as with the action.
-            obj.status = form.initial["status"]
-            super().save_model(request, obj, form, change)
-            self._cancel(request, obj, reason=gettext("cancelled on the sailing's page"))
-            return
-        super().save_model(request, obj, form, change)
-
-    def _cancel(self, request: HttpRequest, sailing: Sailing, *, reason: str) -> None:
-        try:
-            cancellation, queued = workflows.sailing_cancelled(
-                sailing_id=sailing.pk, reason=reason, actor=f"staff:{request.user.pk}"
-            )
-        except SailingNotCancellable as refusal:
-            self.message_user(request, str(refusal), messages.WARNING)
-            return
-        figures = {"ref": sailing.ref, "count": queued}
-        if not cancellation.changed:
-            message = ngettext(
-                "%(ref)s was already cancelled; its %(count)d booking still travelling is queued again.",
-                "%(ref)s was already cancelled; its %(count)d bookings still travelling are queued again.",
-                queued,
-            )
-            self.message_user(request, message % figures, messages.WARNING)
-            return
-        # The sailing's history keeps the reason: the booking events only name the sailing.
-        self.log_change(request, cancellation.sailing, gettext("Cancelled: %(reason)s") % {"reason": reason})
-        message = ngettext(
-            "%(ref)s cancelled; %(count)d booking is being cancelled with a full refund.",
-            "%(ref)s cancelled; %(count)d bookings are being cancelled with a full refund.",
-            queued,
-        )
-        self.message_user(request, message % figures, messages.SUCCESS)

@@ -3,7 +3,7 @@
 Context variables hold the booking reference and the Celery task's id and name while a request or a
 task runs: `LogContextMiddleware` sets the reference for a URL naming a booking (`bookings/<reference>…`,
 website and API), and the Celery signals in maritime/celery.py set the task's id and name — and the
-booking's reference when the task is given a `booking_id`, read with one primary-key lookup. The filter
+booking's reference when the task is given a `booking_id` (the project looks it up: the kernel knows no app). The filter
 copies them onto every record; `JsonFormatter` writes one JSON object per line (LOG_FORMAT=json, the
 production default).
 
@@ -81,10 +81,9 @@ class LogContextMiddleware:
             booking_reference_var.set(reference)
 
 
-def task_context_enter(*, task_id: str | None, task_name: str | None, booking_id=None) -> None:
+def task_context_enter(*, task_id: str | None, task_name: str | None, reference: str | None = None) -> None:
     """A task starts (task_prerun): its id and name, and its booking's reference, go into every log line."""
     tokens = [task_id_var.set(task_id), task_name_var.set(task_name)]
-    reference = _reference_of(booking_id)
     if reference:
         tokens.append(booking_reference_var.set(reference))
     if task_id:
@@ -97,15 +96,3 @@ def task_context_leave(*, task_id: str | None) -> None:
         # A token set in another context (a pool that moved the task) leaves nothing of ours to undo here.
         with contextlib.suppress(ValueError):
             token.var.reset(token)
-
-
-def _reference_of(booking_id) -> str | None:
-    if not isinstance(booking_id, int):
-        return None
-    from bookings.models import Booking  # models load after logging is configured
-
-    try:
-        return Booking.objects.filter(pk=booking_id).values_list("reference", flat=True).first()
-    except Exception as exc:  # a log context never stops a task
-        logger.debug("no booking reference for booking %s: %r", booking_id, exc)
-        return None

@@ -1,0 +1,106 @@
+"""The parts of a booking, shown in its page as they were booked and changed only by the booking's services."""
+
+from django.contrib import admin
+from django.contrib.auth import get_permission_codename
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from bookings.models import Booking, BookingEvent, BookingLeg, BookingVehicle, Passenger
+from ferries.admin import local_time
+from kernel.money import format_money
+from notifications.models import Email
+
+
+class BookingPartInline(admin.TabularInline):
+    """A part of the booking, shown as it was booked and changed only by the booking's services."""
+
+    extra = 0
+    can_delete = False
+
+    def has_view_permission(self, request: HttpRequest, obj: Booking | None = None) -> bool:
+        # Whoever may open the booking sees all of it, without a permission per part.
+        opts = self.parent_model._meta
+        return any(
+            request.user.has_perm(f"{opts.app_label}.{get_permission_codename(action, opts)}")
+            for action in ("view", "change")
+        )
+
+    def has_add_permission(self, request: HttpRequest, obj: Booking | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Booking | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Booking | None = None) -> bool:
+        return False
+
+
+class BookingLegInline(BookingPartInline):
+    model = BookingLeg
+    fields = [
+        "sailing_link",
+        "direction",
+        "departure",
+        "operator_hold_ref",
+        "operator_booking_ref",
+        "price",
+        "released_at",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[BookingLeg]:
+        return super().get_queryset(request).select_related("booking", "sailing__route__origin")
+
+    @admin.display(description=_("sailing"))
+    def sailing_link(self, leg: BookingLeg) -> str:
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:ferries_sailing_change", args=[leg.sailing_id]), leg.sailing.ref
+        )
+
+    @admin.display(description=_("departure (port time)"))
+    def departure(self, leg: BookingLeg) -> str:
+        return local_time(leg.sailing.departs_at, leg.sailing.route.origin.tz)
+
+    @admin.display(description=_("price"))
+    def price(self, leg: BookingLeg) -> str:
+        return format_money(leg.price_minor, leg.booking.currency)
+
+
+class PassengerInline(BookingPartInline):
+    model = Passenger
+    fields = ["type", "first_name", "last_name", "date_of_birth", "nationality", "document_number"]
+    readonly_fields = fields
+
+
+class BookingVehicleInline(BookingPartInline):
+    model = BookingVehicle
+    fields = ["category", "registration", "length_cm", "height_cm"]
+    readonly_fields = fields
+
+
+class BookingEventInline(BookingPartInline):
+    """The booking's history, oldest first, as it reads."""
+
+    model = BookingEvent
+    fields = ["change", "actor", "reason", "at"]
+    readonly_fields = fields
+    ordering = ["at", "pk"]
+    verbose_name_plural = _("history")
+
+    @admin.display(description=_("status"))
+    def change(self, event: BookingEvent) -> str:
+        return f"{event.from_status or '—'} → {event.to_status}"
+
+
+class EmailInline(BookingPartInline):
+    """The booking's e-mails, oldest first, each linked to its own page with the message as sent."""
+
+    model = Email
+    fields = ["status", "recipient", "attempts", "created_at", "sent_at", "last_error"]
+    readonly_fields = fields
+    ordering = ["created_at", "pk"]
+    show_change_link = True
+    verbose_name_plural = _("e-mails")

@@ -1,0 +1,76 @@
+"""Cancelling a sailing cancels its bookings, so that action is added to the sailings' admin here: the network's own
+admin (ferries) knows nothing of bookings."""
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from bookings.admin_actions import ReasonForm, action_page, submitted_form
+from bookings.flows import sailing_cancellation
+from ferries import admin as ferries_admin
+from ferries.models import Sailing
+from ferries.services import SailingNotCancellable
+
+admin.site.unregister(Sailing)
+
+
+@admin.register(Sailing)
+class SailingAdmin(ferries_admin.SailingAdmin):
+    """The network's sailings admin, and cancelling sailings with what that means for their bookings."""
+
+    actions = ["cancel_sailings"]
+
+    @admin.action(description=_("Cancel the selected sailings…"), permissions=["change"])
+    def cancel_sailings(self, request: HttpRequest, queryset: QuerySet[Sailing]) -> TemplateResponse | None:
+        form = submitted_form(request, ReasonForm)
+        sailings = queryset.select_related("route__origin", "route__destination", "route__operator")
+        if not (form.is_bound and form.is_valid()):
+            return action_page(
+                self, request, sailings, action="cancel_sailings", form=form, title=gettext("Cancel sailings"),
+                intro=gettext(
+                    "Each sailing is taken off sale. Every booking still travelling on it is cancelled and refunded "
+                    "in full, whatever its fare's conditions, and its traveller is e-mailed."
+                ),
+                submit=gettext("Cancel these sailings"),
+            )  # fmt: skip
+        for sailing in sailings:
+            self._cancel(request, sailing, reason=form.cleaned_data["reason"])
+        return None
+
+    def save_model(self, request: HttpRequest, obj: Sailing, form, change: bool) -> None:
+        if change and "status" in form.changed_data and obj.status == Sailing.Status.CANCELLED:
+            # Cancelled on the sailing's page: its bookings are cancelled too, as with the action.
+            obj.status = form.initial["status"]
+            super().save_model(request, obj, form, change)
+            self._cancel(request, obj, reason=gettext("cancelled on the sailing's page"))
+            return
+        super().save_model(request, obj, form, change)
+
+    def _cancel(self, request: HttpRequest, sailing: Sailing, *, reason: str) -> None:
+        try:
+            cancellation, queued = sailing_cancellation.sailing_cancelled(
+                sailing_id=sailing.pk, reason=reason, actor=f"staff:{request.user.pk}"
+            )
+        except SailingNotCancellable as refusal:
+            self.message_user(request, str(refusal), messages.WARNING)
+            return
+        figures = {"ref": sailing.ref, "count": queued}
+        if not cancellation.changed:
+            message = ngettext(
+                "%(ref)s was already cancelled; its %(count)d booking still travelling is queued again.",
+                "%(ref)s was already cancelled; its %(count)d bookings still travelling are queued again.",
+                queued,
+            )
+            self.message_user(request, message % figures, messages.WARNING)
+            return
+        # The sailing's history keeps the reason: the booking events only name the sailing.
+        self.log_change(request, cancellation.sailing, gettext("Cancelled: %(reason)s") % {"reason": reason})
+        message = ngettext(
+            "%(ref)s cancelled; %(count)d booking is being cancelled with a full refund.",
+            "%(ref)s cancelled; %(count)d bookings are being cancelled with a full refund.",
+            queued,
+        )
+        self.message_user(request, message % figures, messages.SUCCESS)

@@ -1,0 +1,59 @@
+"""What cancelling a booking gives back: the one number the pages, the API, the admin and the e-mails show, and
+the refund a cancellation asks for."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from bookings.models import Booking
+from bookings.policy import WAS_PAID_STATUSES, refund_due
+from kernel.money import format_money
+from payments import refunds as payment_refunds
+from payments import services as payments
+
+
+@dataclass(frozen=True)
+class RefundQuote:
+    """What cancelling gives back, and why: the one number the page, the API, the admin and the e-mail show."""
+
+    amount_minor: int
+    currency: str
+    reason: str  # not_active, not_paid, policy, policy_none, reduced_by_refunds, already_refunded, disputed
+    message: str
+
+
+def booking_refund_quote(*, booking: Booking, at: dt.datetime | None = None) -> RefundQuote:
+    """What cancelling the booking at `at` (now) gives back: what the fare's conditions allow, less what was already
+    given back, and never more than is left of the payment."""
+    if not booking.is_active:
+        message = _("This booking no longer travels, so there is nothing to cancel.")
+        return RefundQuote(0, booking.currency, "not_active", message)
+    return refund_quote(booking, refund_due(booking=booking, at=at or timezone.now()))
+
+
+def refund_quote(booking: Booking, due: int) -> RefundQuote:
+    payment = payments.booking_payment(booking_id=booking.pk) if booking.status in WAS_PAID_STATUSES else None
+    if payment is None:
+        return RefundQuote(0, booking.currency, "not_paid", _("Nothing has been paid, so there is nothing to refund."))
+    given_back = payment_refunds.payment_refunded(payment=payment)
+    amount = max(min(due - given_back, payment_refunds.payment_refundable(payment=payment)), 0)
+    refunded = format_money(given_back, payment.taken_currency)
+    if due == 0:
+        reason, message = "policy_none", _("Under the fare's conditions, nothing is refunded this close to departure.")
+    elif amount == due:
+        reason, message = "policy", _("What the fare's conditions give back.")
+    elif given_back >= due:
+        reason = "already_refunded"
+        message = _("%(refunded)s was already refunded: all that the fare's conditions give back.") % {
+            "refunded": refunded
+        }
+    elif amount < due - given_back:
+        reason, message = "disputed", _("Less the amount your bank holds in a dispute about this payment.")
+    else:
+        reason = "reduced_by_refunds"
+        message = _("What the fare's conditions give back, less %(refunded)s already refunded.") % {
+            "refunded": refunded
+        }
+    return RefundQuote(amount, payment.taken_currency, reason, message)

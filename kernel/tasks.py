@@ -1,0 +1,60 @@
+"""What every Celery task of ours shares: enqueued after commit, a broker that is down logged rather than raised,
+waiting for an answer, and telling a final failure from one that will be retried.
+
+Publishing waits for the transaction to commit: a worker must find the rows it is told about. A broker that is
+down is logged, not raised — the caller's transaction has committed and its answer must not become a 500 — because
+every piece of async work also has a database row that a beat sweeper enqueues again.
+
+Each app's tasks module has one base class per retry budget (its queue's), built on `Task`; tasks take ids only.
+"""
+
+import functools
+import logging
+
+from celery.contrib.django.task import DjangoTask
+from django.db import transaction
+from kombu.exceptions import OperationalError
+
+logger = logging.getLogger(__name__)
+
+
+class TaskFailed(Exception):
+    """A task asked for its answer ran and failed for good (its retries spent, or an error not worth retrying)."""
+
+
+class Task(DjangoTask):
+    def delay_on_commit(self, *args, **kwargs) -> None:
+        """Publish once the current transaction commits (at once outside one); a broker that is down is logged."""
+        transaction.on_commit(functools.partial(self.enqueue, *args, **kwargs))
+
+    def enqueue(self, *args, **kwargs) -> bool:
+        """Publish now; answers False (and logs) when the broker cannot be reached."""
+        try:
+            self.apply_async(args, kwargs)
+        except OperationalError as exc:
+            logger.warning("could not enqueue %s %s, a sweeper will: %r", self.name, kwargs, exc)
+            return False
+        return True
+
+    def ask(self, *, timeout: float, **kwargs):
+        """Run on the task's queue and wait for its answer (the brief's `.get(timeout=…)`).
+
+        Raises celery.exceptions.TimeoutError when no worker answers in time, the broker's OperationalError when it
+        is down, and TaskFailed when the task itself failed — never the task's own exception, which would reach the
+        caller's caller as a 500: the caller decides what the traveller sees.
+        """
+        result = self.apply_async(kwargs=kwargs)
+        answer = result.get(timeout=timeout, propagate=False, disable_sync_subtasks=False)
+        if result.failed():
+            logger.warning("%s failed: %r", self.name, answer)
+            raise TaskFailed(f"{self.name}: {answer!r}")
+        return answer
+
+    def failed_for_good(self, exc: BaseException) -> bool:
+        """Whether a failure handler sees the task's final failure: anything but a transient error with retries left.
+
+        Celery also calls the handler when it could not record the task's state in the result store (the database,
+        restarting) after the task had queued its retry or done its work. That call carries the database's error,
+        and the work has not failed: failing it then (a booking refunded, an e-mail given up) would be wrong.
+        """
+        return not isinstance(exc, tuple(self.autoretry_for or ())) or self.request.retries >= self.max_retries
