@@ -19,7 +19,7 @@ from django_countries import countries
 from ferries.choices import GROWN_UPS, MAX_PASSENGERS, VEHICLE_LIMITS, Accommodation, PassengerType, VehicleCategory
 from ferries.models import Sailing
 from ferries.party import Party, Vehicle
-from ferries.search import Crossing, return_problem
+from ferries.returns import Crossing, return_problem
 from ferries.selectors import bookable_after
 
 MAX_PETS = 4

@@ -7,7 +7,7 @@ import tomllib
 
 from django.conf import settings
 
-from ferries.demo import PORTS
+from ferries.demo_network import PORTS
 from payments.demo import TEST_CARDS
 
 ROOT = settings.BASE_DIR

@@ -1,0 +1,49 @@
+"""The way back: which return sailings can follow an outbound one — one rule for the results page, the sailings
+chosen there, and every booking request."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
+
+from ferries.models import Sailing
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """A sailing as the return rule reads it: from a search row or from the timetable."""
+
+    origin: str
+    destination: str
+    departs_at: dt.datetime
+    arrives_at: dt.datetime
+
+    @classmethod
+    def of_row(cls, row: dict) -> "Crossing":
+        departs, arrives = (dt.datetime.fromisoformat(row[name]) for name in ("departs_at", "arrives_at"))
+        return cls(row["from"]["code"], row["to"]["code"], departs, arrives)
+
+    @classmethod
+    def of_sailing(cls, sailing: Sailing) -> "Crossing":
+        route = sailing.route
+        return cls(route.origin.code, route.destination.code, sailing.departs_at, sailing.arrives_at)
+
+
+def return_problem(*, outbound: Crossing, inbound: Crossing) -> str | None:
+    """Why `inbound` cannot be the way back of `outbound`, or None when it can: the one rule for the results page,
+    the sailings chosen there, and every booking request."""
+    if (inbound.origin, inbound.destination) != (outbound.destination, outbound.origin):
+        return _("The return must sail back from where the outbound arrives.")
+    if inbound.departs_at < outbound.arrives_at:
+        return _("The return must leave after the outbound arrives.")
+    return None
+
+
+def returns_that_can_follow(*, outbound: list[dict], inbound: list[dict]) -> dict[int, list[int]]:
+    """{outbound sailing id: ids of the return sailings that can follow it}, from search rows."""
+    backs = [(row["sailing_id"], Crossing.of_row(row)) for row in inbound]
+    follows = {}
+    for row in outbound:
+        out = Crossing.of_row(row)
+        follows[row["sailing_id"]] = [i for i, back in backs if return_problem(outbound=out, inbound=back) is None]
+    return follows
