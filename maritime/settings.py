@@ -15,33 +15,75 @@ import logging
 import secrets
 from email.utils import getaddresses
 from pathlib import Path
+from urllib.parse import urlsplit
 
-import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from environs import Env, validate
 from kombu import Exchange, Queue
 
-from maritime.env import (
-    env_bool,
-    env_choice,
-    env_float,
-    env_int,
-    env_list,
-    env_rate,
-    env_str,
-    env_url,
-    is_set,
-    redis_location,
-    redis_url_with_db,
+# --- Reading the environment ---------------------------------------------------------------------
+# environs reads and checks each variable: a bad value stops the process at start with
+# `environs.EnvValidationError: Environment variable "NAME" invalid: …`.
+
+
+class Environment(Env):
+    """environs' reader, with a value left blank read as unset (compose's `${NAME:-}` and the env files' `NAME=''`
+    leave the default, as an absent variable does) and the spaces around a value dropped."""
+
+    def _get_value(self, env_key, default):
+        value = super()._get_value(env_key, default)
+        return (value.strip() or default) if isinstance(value, str) else value
+
+
+env = Environment()  # the process's environment only: no .env file is read
+
+_PORT = validate.Range(min=1, max=65535)
+_WEB_URL = validate.URL(schemes={"http", "https"}, require_tld=False, error="Must start with http:// or https://.")
+_REDIS_URL = validate.URL(
+    schemes={"redis", "rediss"}, require_tld=False, error="Must start with redis://, rediss:// or unix://."
+)
+# A request rate as Django REST framework reads it: DRF looks only at the first letter of the period.
+_RATE = validate.Regexp(
+    r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)\Z",
+    error="Must be a rate such as 120/minute (per second, minute, hour or day).",
 )
 
+
+def _redis_url(value: str) -> None:
+    """A Redis server's URL, or a socket's (unix:///path), which marshmallow's URL check does not know."""
+    if not (value.startswith("unix:///") and value != "unix:///"):
+        _REDIS_URL(value)
+
+
+def _starts_with(*prefixes: str) -> validate.Regexp:
+    return validate.Regexp("|".join(prefixes), error=f"Must start with {' or '.join(prefixes)}.")
+
+
+def _items(values: list[str]) -> list[str]:
+    """The items of a comma-separated list, without the spaces around them or blanks between commas."""
+    return [value.strip() for value in values if value.strip()]
+
+
+def _redis_url_with_db(url: str, db: int) -> str:
+    """The same Redis server as `url`, database `db`."""
+    return urlsplit(url)._replace(path=f"/{db}").geturl()
+
+
+def _redis_location(url: str) -> tuple[str, int, int]:
+    """(host, port, db) of a Redis URL, to tell whether two URLs share a database."""
+    parts = urlsplit(url)
+    path = parts.path.strip("/")
+    return (parts.hostname or "localhost", parts.port or 6379, int(path) if path.isdigit() else 0)
+
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(env_str("MARITIME_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR = Path(env.str("MARITIME_VAR_DIR", str(BASE_DIR / "var")))
 
 logger = logging.getLogger("maritime.settings")
 
 # --- Mode and core --------------------------------------------------------------------------------
 
-DEBUG = env_bool("DEBUG", True)
+DEBUG = env.bool("DEBUG", True)
 PRODUCTION = not DEBUG
 
 
@@ -49,8 +91,8 @@ def _check_production_environment() -> None:
     """Name every missing variable at once, so an operator fixes them in one go."""
     required = ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "DEFAULT_FROM_EMAIL"]
     required += ["STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET"]
-    missing = [name for name in required if not is_set(name)]
-    if not (is_set("REDIS_URL") or is_set("REDIS_HOST")):
+    missing = [name for name in required if not env.str(name, "")]
+    if not (env.str("REDIS_URL", "") or env.str("REDIS_HOST", "")):
         missing.append("REDIS_URL (or REDIS_HOST)")
     if missing:
         raise ImproperlyConfigured(
@@ -73,19 +115,19 @@ def _embedded_secret_key() -> str:
 
 if PRODUCTION:
     _check_production_environment()
-    SECRET_KEY = env_str("SECRET_KEY")
+    SECRET_KEY = env.str("SECRET_KEY")
     if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-"):
         raise ImproperlyConfigured(
             "SECRET_KEY is too weak for production: use at least 50 random characters "
             '(python -c "import secrets; print(secrets.token_urlsafe(50))").'
         )
 else:
-    SECRET_KEY = env_str("SECRET_KEY") or _embedded_secret_key()
+    SECRET_KEY = env.str("SECRET_KEY", "") or _embedded_secret_key()
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+ALLOWED_HOSTS = _items(env.list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"]))
+CSRF_TRUSTED_ORIGINS = _items(env.list("CSRF_TRUSTED_ORIGINS", []))
 # The site as travellers reach it, for absolute links in e-mails and printed output (`make run` sets it to its port).
-SITE_URL = env_url("SITE_URL", "http://127.0.0.1:8000", schemes={"http", "https"}).rstrip("/")
+SITE_URL = env.str("SITE_URL", "http://127.0.0.1:8000", validate=_WEB_URL).rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -145,13 +187,9 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------------
 
-if is_set("DATABASE_URL"):
-    try:
-        _database = dj_database_url.parse(
-            env_str("DATABASE_URL"), conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
-        )
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"DATABASE_URL is not a database URL Maritime understands: {exc}") from None
+if env.str("DATABASE_URL", ""):
+    _conn_max_age = env.int("DATABASE_CONN_MAX_AGE", 60, validate=validate.Range(min=0))
+    _database = env.dj_db_url("DATABASE_URL", conn_max_age=_conn_max_age)
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     _database = {
@@ -165,7 +203,7 @@ if PRODUCTION and _database["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point to PostgreSQL (postgres://…) in production mode (DEBUG=0).")
 if _database["ENGINE"] == "django.db.backends.postgresql":
     _database["CONN_HEALTH_CHECKS"] = True
-    _database.setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5))
+    _database.setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", 5))
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -173,26 +211,25 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The cache and the Celery broker live in separate Redis databases (ideally separate servers: the
 # broker with `noeviction`, the cache with an LRU policy), so evicting cache entries can never drop a task.
 
-REDIS_HOST = env_str("REDIS_HOST")
-REDIS_PORT = env_int("REDIS_PORT", 6379, minimum=1, maximum=65535)
-REDIS_DB = env_int("REDIS_DB", 0, minimum=0, maximum=15)
-_REDIS_SCHEMES = {"redis", "rediss", "unix"}
+REDIS_HOST = env.str("REDIS_HOST", "")
+REDIS_PORT = env.int("REDIS_PORT", 6379, validate=_PORT)
+REDIS_DB = env.int("REDIS_DB", 0, validate=validate.Range(min=0, max=15))
 
-REDIS_URL = env_url("REDIS_URL", schemes=_REDIS_SCHEMES) or (
+REDIS_URL = env.str("REDIS_URL", "", validate=_redis_url) or (
     f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}" if REDIS_HOST else ""
 )
-CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", schemes=_REDIS_SCHEMES) or (
-    redis_url_with_db(REDIS_URL, redis_location(REDIS_URL)[2] + 1) if REDIS_URL else ""
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", "", validate=_redis_url) or (
+    _redis_url_with_db(REDIS_URL, _redis_location(REDIS_URL)[2] + 1) if REDIS_URL else ""
 )
 
-if REDIS_URL and CELERY_BROKER_URL and redis_location(REDIS_URL) == redis_location(CELERY_BROKER_URL):
+if REDIS_URL and CELERY_BROKER_URL and _redis_location(REDIS_URL) == _redis_location(CELERY_BROKER_URL):
     _shared = "REDIS_URL (cache) and CELERY_BROKER_URL (broker) point to the same Redis database"
     if PRODUCTION:
         raise ImproperlyConfigured(f"{_shared}; give the broker its own database or server.")
     logger.warning("%s; cache eviction could drop queued tasks.", _shared)
 
-REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 0.5, minimum=0.05, maximum=30)
-CACHE_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "maritime")
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", 0.5, validate=validate.Range(min=0.05, max=30))
+CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", "maritime")
 
 if REDIS_URL:
     CACHES = {
@@ -221,12 +258,12 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # task decorators, so the whole picture is in one place.
 
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
-CELERY_TASK_EAGER_PROPAGATES = env_bool("CELERY_TASK_EAGER_PROPAGATES", False)
+CELERY_TASK_EAGER_PROPAGATES = env.bool("CELERY_TASK_EAGER_PROPAGATES", False)
 CELERY_TASK_STORE_EAGER_RESULT = True
 CELERY_BROKER_URL = CELERY_BROKER_URL or "memory://"
-CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", "django-db")
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", "django-db")
 CELERY_RESULT_EXTENDED = True
-CELERY_RESULT_EXPIRES = env_int("CELERY_RESULT_EXPIRES", 7 * 24 * 3600, minimum=3600)
+CELERY_RESULT_EXPIRES = env.int("CELERY_RESULT_EXPIRES", 7 * 24 * 3600, validate=validate.Range(min=3600))
 
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -261,8 +298,8 @@ CELERY_TASK_TRACK_STARTED = False
 # task would open a connection of its own (a new PostgreSQL server process). Tasks keep theirs as requests do
 # instead — reused up to CONN_MAX_AGE, checked before reuse, dropped after an error — see maritime/celery.py.
 CELERY_DB_REUSE_MAX = 1000
-CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 60, minimum=1)
-CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 90, minimum=2)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", 60, validate=validate.Range(min=1))
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", 90, validate=validate.Range(min=2))
 # Workers report each task's life to Flower; the web processes send no "task sent" event of their own, which
 # would cost every request that queues work (a webhook, a booking) a second message to Redis.
 CELERY_WORKER_SEND_TASK_EVENTS = True
@@ -271,19 +308,21 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A deploy stops workers with SIGTERM: Celery's warm shutdown takes no new task and waits for the running
 # ones (at most CELERY_TASK_TIME_LIMIT). SIGQUIT is the cold shutdown: running tasks get this many seconds
 # to finish, then are cancelled and, acknowledged late, go straight back to their queue in Redis.
-CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env_float("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", 30.0, minimum=0)
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float(
+    "CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", 30.0, validate=validate.Range(min=0)
+)
 
 # The longest retry countdown is 600 s (e-mails). Redis redelivers an unacknowledged message after
 # the visibility timeout, so it must be longer than any countdown or a waiting retry would run twice.
-_broker_socket_timeout = env_float("CELERY_BROKER_SOCKET_TIMEOUT", 5.0, minimum=0.1)
+_broker_socket_timeout = env.float("CELERY_BROKER_SOCKET_TIMEOUT", 5.0, validate=validate.Range(min=0.1))
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env_int("CELERY_BROKER_VISIBILITY_TIMEOUT", 900, minimum=660),
+    "visibility_timeout": env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", 900, validate=validate.Range(min=660)),
     "socket_timeout": _broker_socket_timeout,
     "socket_connect_timeout": _broker_socket_timeout,
     "health_check_interval": 25,
     "retry_on_timeout": True,
 }
-if key_prefix := env_str("CELERY_BROKER_KEY_PREFIX"):
+if key_prefix := env.str("CELERY_BROKER_KEY_PREFIX", ""):
     CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = key_prefix
 
 # Publishing happens after commit, inside a request: if the broker is down the request must not hang.
@@ -306,45 +345,36 @@ CELERY_ENABLE_UTC = True
 
 # --- E-mail ---------------------------------------------------------------------------------------
 
-EMAIL_BACKEND = env_str(
+EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",
     # The embedded default writes e-mails (with their e-ticket attachments) to files in var/mail.
     "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION else "django.core.mail.backends.filebased.EmailBackend",
 )
-EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
-EMAIL_PORT = env_int("EMAIL_PORT", 587 if PRODUCTION else 25, minimum=1, maximum=65535)
-EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
-EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", PRODUCTION)
-EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_HOST = env.str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", 587 if PRODUCTION else 25, validate=_PORT)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", PRODUCTION)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", False)
 if EMAIL_USE_TLS and EMAIL_USE_SSL:
     raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL are mutually exclusive; set only one.")
-EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", 10, validate=validate.Range(min=1))
 EMAIL_FILE_PATH = str(VAR_DIR / "mail")
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Maritime <bookings@maritime.localhost>")
-SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
-ADMINS = [(name, address) for name, address in getaddresses(env_list("ADMINS")) if address]
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "Maritime <bookings@maritime.localhost>")
+SERVER_EMAIL = env.str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+ADMINS = [(name, address) for name, address in getaddresses(env.list("ADMINS", [])) if address]
 EMAIL_SUBJECT_PREFIX = "[Maritime] "
 
 # --- Payments (Stripe) ----------------------------------------------------------------------------
 # Without keys (and only with DEBUG on) payments run through the demo provider: the same webhook
 # path, with events signed by Stripe's own signing code.
 
-STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
-STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY")
-STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
-STRIPE_API_BASE = env_url("STRIPE_API_BASE", "https://api.stripe.com", schemes={"http", "https"})
-STRIPE_TIMEOUT = env_float("STRIPE_TIMEOUT", 10.0, minimum=1)
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", "", validate=_starts_with("sk_", "rk_"))
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", "", validate=_starts_with("pk_"))
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", "", validate=_starts_with("whsec_"))
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", "https://api.stripe.com", validate=_WEB_URL)
+STRIPE_TIMEOUT = env.float("STRIPE_TIMEOUT", 10.0, validate=validate.Range(min=1))
 PAYMENTS_PROVIDER = "stripe" if STRIPE_SECRET_KEY else "demo"
-
-for _name, _prefixes in (
-    ("STRIPE_SECRET_KEY", ("sk_", "rk_")),
-    ("STRIPE_PUBLISHABLE_KEY", ("pk_",)),
-    ("STRIPE_WEBHOOK_SECRET", ("whsec_",)),
-):
-    _value = env_str(_name)
-    if _value and not _value.startswith(_prefixes):
-        raise ImproperlyConfigured(f"{_name} must start with {' or '.join(_prefixes)}.")
 
 # --- Ferries and bookings -------------------------------------------------------------------------
 
@@ -352,7 +382,7 @@ for _name, _prefixes in (
 def _operator_api_urls() -> dict[str, str]:
     """OPERATOR_API_URLS="CTN=http://127.0.0.1:8100/CTN,GNV=…": operators reached over HTTP at these URLs."""
     urls = {}
-    for item in env_list("OPERATOR_API_URLS"):
+    for item in _items(env.list("OPERATOR_API_URLS", [])):
         code, _, url = item.partition("=")
         if not code.strip() or not url.strip().startswith(("http://", "https://")):
             raise ImproperlyConfigured(f"OPERATOR_API_URLS: expected CODE=http(s)://…, got {item!r}.")
@@ -361,21 +391,21 @@ def _operator_api_urls() -> dict[str, str]:
 
 
 OPERATOR_API_URLS = _operator_api_urls()
-OPERATOR_TIMEOUT_SECONDS = env_float("OPERATOR_TIMEOUT_SECONDS", 3.0, minimum=0.1, maximum=30)
-OPERATOR_MAX_CONCURRENCY = env_int("OPERATOR_MAX_CONCURRENCY", 16, minimum=1, maximum=128)
-SEARCH_HORIZON_DAYS = env_int("SEARCH_HORIZON_DAYS", 180, minimum=1)
-BOOKING_CUTOFF_MINUTES = env_int("BOOKING_CUTOFF_MINUTES", 60, minimum=0)
-BOOKING_HOLD_MINUTES = env_int("BOOKING_HOLD_MINUTES", 20, minimum=1, maximum=24 * 60)
+OPERATOR_TIMEOUT_SECONDS = env.float("OPERATOR_TIMEOUT_SECONDS", 3.0, validate=validate.Range(min=0.1, max=30))
+OPERATOR_MAX_CONCURRENCY = env.int("OPERATOR_MAX_CONCURRENCY", 16, validate=validate.Range(min=1, max=128))
+SEARCH_HORIZON_DAYS = env.int("SEARCH_HORIZON_DAYS", 180, validate=validate.Range(min=1))
+BOOKING_CUTOFF_MINUTES = env.int("BOOKING_CUTOFF_MINUTES", 60, validate=validate.Range(min=0))
+BOOKING_HOLD_MINUTES = env.int("BOOKING_HOLD_MINUTES", 20, validate=validate.Range(min=1, max=24 * 60))
 # Off, searches and availability are neither read from nor written to the cache (each search asks the operators),
 # while capacity changes still drop what other processes cached. For measuring what the cache is worth.
-SEARCH_CACHE = env_bool("SEARCH_CACHE", True)
+SEARCH_CACHE = env.bool("SEARCH_CACHE", True)
 
 # --- Alerts to ADMINS (maritime/alerts.py), each condition at most once an hour -------------------
 
-ALERT_QUEUE_BACKLOG = env_int("ALERT_QUEUE_BACKLOG", 500, minimum=1)
-ALERT_FAILED_TASKS_PER_HOUR = env_int("ALERT_FAILED_TASKS_PER_HOUR", 20, minimum=1)
-ALERT_EMAIL_AGE_MINUTES = env_int("ALERT_EMAIL_AGE_MINUTES", 30, minimum=1)
-ALERT_WEBHOOK_AGE_MINUTES = env_int("ALERT_WEBHOOK_AGE_MINUTES", 15, minimum=1)
+ALERT_QUEUE_BACKLOG = env.int("ALERT_QUEUE_BACKLOG", 500, validate=validate.Range(min=1))
+ALERT_FAILED_TASKS_PER_HOUR = env.int("ALERT_FAILED_TASKS_PER_HOUR", 20, validate=validate.Range(min=1))
+ALERT_EMAIL_AGE_MINUTES = env.int("ALERT_EMAIL_AGE_MINUTES", 30, validate=validate.Range(min=1))
+ALERT_WEBHOOK_AGE_MINUTES = env.int("ALERT_WEBHOOK_AGE_MINUTES", 15, validate=validate.Range(min=1))
 
 # --- Production security --------------------------------------------------------------------------
 
@@ -385,14 +415,14 @@ X_FRAME_OPTIONS = "DENY"
 # Load balancers probe over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^livez$"]
 if PRODUCTION:
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600, minimum=0)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
-    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", 365 * 24 * 3600, validate=validate.Range(min=0))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     LANGUAGE_COOKIE_SECURE = True  # not checked by check --deploy; every cookie of an HTTPS-only site is Secure
-if env_bool("SECURE_PROXY_SSL_HEADER", False):
+if env.bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- Internationalisation, time, static files -----------------------------------------------------
@@ -412,7 +442,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Served at the site's root: /favicon.ico, which browsers ask for on pages that link no icon (the admin, the API).
 WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 # Hashed, compressed file names (cache them forever) need `collectstatic` first: on in production.
-STATIC_MANIFEST = env_bool("STATIC_MANIFEST", PRODUCTION)
+STATIC_MANIFEST = env.bool("STATIC_MANIFEST", PRODUCTION)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -439,17 +469,19 @@ REST_FRAMEWORK = {
     # decided in kernel/throttling.py.
     "DEFAULT_THROTTLE_CLASSES": ["kernel.throttling.AnonThrottle", "kernel.throttling.UserThrottle"],
     "DEFAULT_THROTTLE_RATES": {
-        "anon": env_rate("API_RATE_ANON", "120/minute"),
-        "user": env_rate("API_RATE_USER", "300/minute"),
-        "booking_create": env_rate("API_RATE_BOOKING_CREATE", "30/hour"),
-        "payment_start": env_rate("API_RATE_PAYMENT_START", "60/hour"),
+        "anon": env.str("API_RATE_ANON", "120/minute", validate=_RATE),
+        "user": env.str("API_RATE_USER", "300/minute", validate=_RATE),
+        "booking_create": env.str("API_RATE_BOOKING_CREATE", "30/hour", validate=_RATE),
+        "payment_start": env.str("API_RATE_PAYMENT_START", "60/hour", validate=_RATE),
         # The website's "Manage my booking": reference and e-mail tried, per address or user (bookings made on the
         # website count against API_RATE_BOOKING_CREATE, with the API's).
-        "booking_lookup": env_rate("RATE_BOOKING_LOOKUP", "20/hour"),
+        "booking_lookup": env.str("RATE_BOOKING_LOOKUP", "20/hour", validate=_RATE),
     },
     # Clients are told apart by address: behind a proxy, the one it adds to X-Forwarded-For (never one the
     # client wrote there itself).
-    "NUM_PROXIES": env_int("API_NUM_PROXIES", 1 if env_bool("SECURE_PROXY_SSL_HEADER", False) else 0, minimum=0),
+    "NUM_PROXIES": env.int(
+        "API_NUM_PROXIES", 1 if env.bool("SECURE_PROXY_SSL_HEADER", False) else 0, validate=validate.Range(min=0)
+    ),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Maritime API",
@@ -494,9 +526,9 @@ SPECTACULAR_SETTINGS = {
 
 # --- Logging --------------------------------------------------------------------------------------
 
-LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", choices={"DEBUG", "INFO", "WARNING", "ERROR"})
+LOG_LEVEL = env.str("LOG_LEVEL", "INFO", validate=validate.OneOf(["DEBUG", "INFO", "WARNING", "ERROR"]))
 # json: one object per line on stdout, with the booking reference and Celery task id when known (kernel/logs.py).
-LOG_FORMAT = env_choice("LOG_FORMAT", "json" if PRODUCTION else "plain", choices={"plain", "json"})
+LOG_FORMAT = env.str("LOG_FORMAT", "json" if PRODUCTION else "plain", validate=validate.OneOf(["plain", "json"]))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

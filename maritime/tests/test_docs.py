@@ -15,8 +15,8 @@ README = ROOT / "README.md"
 DOCS = ROOT / "docs"
 # A Markdown link or image: its target, without any #anchor.
 LINK = re.compile(r"\]\(<?([^)\s#>]+)[^)]*\)")
-# What maritime/settings.py reads from the environment: env_str("NAME"…), env_bool("NAME"…), is_set("NAME")…
-SETTINGS_VARIABLE = re.compile(r'\b(?:env_[a-z]+|is_set)\(\s*"([A-Z][A-Z0-9_]+)"')
+# What maritime/settings.py reads from the environment: env.str("NAME"…), env.bool("NAME"…), env.dj_db_url("NAME"…)…
+SETTINGS_VARIABLE = re.compile(r'\benv\.[a-z_]+\(\s*"([A-Z][A-Z0-9_]+)"')
 # Port codes as the walk-through names them: in a search's address, and in its table of routes.
 SEARCHED_PORT = re.compile(r"[?&](?:from|to)=([^&>\s)]*)")
 TABLED_PORT = re.compile(r"`([A-Z]{2}[A-Z2-9]{3})`")

@@ -103,13 +103,29 @@ def test_production_refuses_cache_and_broker_in_one_redis_database(production_en
     [
         *[("DEBUG", "maybe"), ("REDIS_PORT", "six"), ("REDIS_URL", "http://cache:6379"), ("STRIPE_SECRET_KEY", "pk_x")],
         ("SITE_URL", "127.0.0.1:8801"),  # links in e-mails would lead nowhere
+        *[("BOOKING_HOLD_MINUTES", "0"), ("API_RATE_ANON", "lots"), ("LOG_LEVEL", "LOUD")],
     ],
 )
 def test_a_bad_value_fails_at_start_naming_the_variable(tmp_path, name, value):
     result = manage("check", env={"MARITIME_VAR_DIR": str(tmp_path), name: value})
 
     assert result.returncode != 0
-    assert result.stderr.splitlines()[-1].startswith(f"django.core.exceptions.ImproperlyConfigured: {name} ")
+    assert result.stderr.splitlines()[-1].startswith(
+        f'environs.exceptions.EnvValidationError: Environment variable "{name}" invalid: '
+    )
+
+
+def test_a_blank_variable_reads_as_unset_and_spaces_around_a_value_are_dropped(tmp_path):
+    """As compose's `${NAME:-}` and the env files' `NAME=''` write a variable nobody filled in."""
+    env = {"MARITIME_VAR_DIR": str(tmp_path), "DEBUG": "", "REDIS_PORT": "", "REDIS_HOST": " cache.internal "}
+    env["ALLOWED_HOSTS"] = " ferries.example.com , ,www.ferries.example.com,"
+    hosts = ["ferries.example.com", "www.ferries.example.com"]
+    script = "from django.conf import settings as s; print(s.DEBUG, s.REDIS_URL, *s.ALLOWED_HOSTS)"
+
+    result = manage("shell", "-v", "0", "-c", script, env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "redis://cache.internal:6379/0", *hosts]
 
 
 def test_production_settings_pass_the_deployment_checklist_without_warnings(production_env):

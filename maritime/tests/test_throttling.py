@@ -3,14 +3,12 @@
 import datetime as dt
 
 import pytest
-from django.core.exceptions import ImproperlyConfigured
 from rest_framework.test import APIClient
 
 from bookings.access import access_token
 from bookings.tests.factories import held_booking, request_data
 from ferries.tests.factories import sailing_factory
 from kernel.throttling import forget_outage
-from maritime.env import env_rate
 
 pytestmark = pytest.mark.django_db
 
@@ -110,10 +108,3 @@ def test_with_redis_down_booking_is_still_limited_within_the_web_process(api, ra
     answers = [api.post(BOOKINGS, booking_request, format="json").status_code for _ in range(3)]
 
     assert answers == [201, 201, 429]
-
-
-def test_a_rate_that_is_not_one_stops_the_start_naming_its_variable(monkeypatch):
-    monkeypatch.setenv("API_RATE_ANON", "lots")
-
-    with pytest.raises(ImproperlyConfigured, match="API_RATE_ANON must be a rate such as 120/minute"):
-        env_rate("API_RATE_ANON", "120/minute")
