@@ -1,63 +1,26 @@
-"""The Content-Security-Policy: what a page of ours may load and run. The site needs nothing but its own static
-files, so that is all a page may use: no inline script or style, no other origin, no frames, no plugins, forms
-posting to us only, and no site may frame ours. The Stripe checkout widens it for its own page (Stripe.js and
-its frames, `allow_stripe`); the admin allows inline styles (its status badges, and the e-mails it shows as
-sent, whose styles are inline as e-mails need them), never inline scripts; DRF's browsable API (development
-only) is built on inline scripts and styles.
+"""The Content-Security-Policy, set on every response by django-csp: the policy is `CONTENT_SECURITY_POLICY` in
+settings (the site's own static files only), a view that needs more says so with django-csp's decorators (the
+Stripe checkout, payments/views.py).
 
-Set on every response, JSON included: an answer opened as a page is held to the same policy.
+Here is only what django-csp cannot say with a decorator, for views that are not ours: the admin allows inline
+styles (its status badges, and the e-mails it shows as sent, whose styles are inline as e-mails need them), never
+inline scripts; DRF's browsable API (development only) is built on inline scripts and styles.
 """
 
-from django.http import HttpResponse
+from csp.constants import UNSAFE_INLINE
+from csp.middleware import CSPMiddleware, PolicyParts
 from rest_framework.renderers import BrowsableAPIRenderer
 
-POLICY = {
-    "default-src": ("'self'",),
-    "script-src": ("'self'",),
-    "style-src": ("'self'",),
-    "img-src": ("'self'", "data:"),
-    "font-src": ("'self'",),
-    "connect-src": ("'self'",),
-    "frame-src": ("'none'",),
-    "object-src": ("'none'",),
-    "base-uri": ("'none'",),
-    "form-action": ("'self'",),
-    "frame-ancestors": ("'none'",),
-}
-# What Stripe documents for Stripe.js and its Payment Element: the script, its frames and its API.
-STRIPE = {
-    "script-src": ("https://js.stripe.com",),
-    "frame-src": ("https://js.stripe.com", "https://hooks.stripe.com"),
-    "connect-src": ("https://api.stripe.com",),
-}
-ADMIN = {"style-src": ("'unsafe-inline'",)}
-BROWSABLE_API = {"script-src": ("'unsafe-inline'",), "style-src": ("'unsafe-inline'",)}
+ADMIN = {"style-src": [UNSAFE_INLINE]}
+BROWSABLE_API = {"script-src": [UNSAFE_INLINE], "style-src": [UNSAFE_INLINE]}
 
 
-def allow_stripe(response: HttpResponse) -> HttpResponse:
-    """This response's page loads Stripe.js (the checkout)."""
-    response.csp_sources = STRIPE
-    return response
-
-
-def content_security_policy(extra: dict[str, tuple[str, ...]] | None = None) -> str:
-    directives = dict(POLICY)
-    for name, sources in (extra or {}).items():
-        directives[name] = tuple(source for source in directives.get(name, ()) if source != "'none'") + sources
-    return "; ".join(f"{name} {' '.join(sources)}" for name, sources in directives.items())
-
-
-class ContentSecurityPolicyMiddleware:
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        response = self.get_response(request)
-        extra = getattr(response, "csp_sources", None)
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    def get_policy_parts(self, request, response, report_only: bool = False) -> PolicyParts:
+        parts = super().get_policy_parts(request, response, report_only)
         match = getattr(request, "resolver_match", None)
         if match is not None and match.namespace == "admin":
-            extra = ADMIN
+            parts.update = ADMIN
         if isinstance(getattr(response, "accepted_renderer", None), BrowsableAPIRenderer):
-            extra = BROWSABLE_API
-        response.headers.setdefault("Content-Security-Policy", content_security_policy(extra))
-        return response
+            parts.update = BROWSABLE_API
+        return parts

@@ -17,6 +17,7 @@ from email.utils import getaddresses
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from environs import Env, validate
 from kombu import Exchange, Queue
@@ -424,6 +425,25 @@ if PRODUCTION:
     LANGUAGE_COOKIE_SECURE = True  # not checked by check --deploy; every cookie of an HTTPS-only site is Secure
 if env.bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# What a page may load and run: our own static files only — no inline script or style, no other origin, no frames, no
+# plugins, forms posting to us only, and no site may frame ours. Set on every response, JSON included: an answer
+# opened as a page is held to the same policy. The exceptions are in kernel/csp.py and on their views.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "frame-src": [NONE],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # --- Internationalisation, time, static files -----------------------------------------------------
 
