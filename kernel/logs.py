@@ -4,18 +4,18 @@ Context variables hold the booking reference and the Celery task's id and name w
 task runs: `LogContextMiddleware` sets the reference for a URL naming a booking (`bookings/<reference>…`,
 website and API), and the Celery signals in maritime/celery.py set the task's id and name — and the
 booking's reference when the task is given a `booking_id` (the project looks it up: the kernel knows no app). The filter
-copies them onto every record; `JsonFormatter` writes one JSON object per line (LOG_FORMAT=json, the
-production default).
+copies them onto every record; `JsonFormatter`, python-json-logger's, writes one JSON object per line
+(LOG_FORMAT=json, the production default).
 
 Log lines carry ids, references and codes, never a traveller's name or e-mail address.
 """
 
 import contextlib
 import contextvars
-import datetime as dt
-import json
 import logging
 import re
+
+import pythonjsonlogger.json
 
 logger = logging.getLogger(__name__)
 
@@ -42,24 +42,24 @@ class LogContextFilter(logging.Filter):
         return True
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time (UTC), level, logger, message, the context when known, the exception."""
+class JsonFormatter(pythonjsonlogger.json.JsonFormatter):
+    """One JSON object per line: time (UTC), level, logger, message, the context when known, the exception and the
+    stack when there is one. Nothing else: what other libraries attach to their records (Django's request, Celery's
+    task data) could carry a traveller's details."""
 
-    def format(self, record: logging.LogRecord) -> str:
-        line = {
-            "time": dt.datetime.fromtimestamp(record.created, tz=dt.UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        for name in CONTEXT:
-            if (value := getattr(record, name, None)) is not None:
-                line[name] = value
-        if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
-        if record.stack_info:
-            line["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(line, ensure_ascii=False, default=str)
+    FIELDS = ("time", "level", "logger", "message", *CONTEXT, "exception", "stack")
+
+    def __init__(self) -> None:
+        super().__init__(
+            ["levelname", "name", "message"],
+            rename_fields={"levelname": "level", "name": "logger", "exc_info": "exception", "stack_info": "stack"},
+            timestamp="time",
+            json_ensure_ascii=False,
+        )
+
+    def process_log_record(self, log_data: dict) -> dict:
+        log_data["time"] = log_data["time"].isoformat(timespec="milliseconds")  # a datetime in UTC
+        return {name: log_data[name] for name in self.FIELDS if log_data.get(name) is not None}
 
 
 class LogContextMiddleware:

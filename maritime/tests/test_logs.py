@@ -81,6 +81,17 @@ def test_an_error_s_traceback_stays_inside_its_one_json_line(json_lines):
     assert "ValueError: bad value" in line["exception"]
 
 
+def test_what_other_libraries_attach_to_a_record_stays_out_of_its_json_line(json_lines):
+    """Django's request logger attaches the request, whose address may carry a traveller's details."""
+    request = "<WSGIRequest: GET '/manage?email=zenobie.quarterdeck@example.org'>"
+
+    log.warning("Not Found: /manage", extra={"status_code": 404, "request": request})
+
+    (line,) = [line for line in json_lines() if line["logger"] == "maritime.tests"]
+    assert set(line) == {"time", "level", "logger", "message"}
+    assert "zenobie" not in json.dumps(line)
+
+
 def test_production_logs_json_lines_on_stdout(production_env):  # noqa: F811
     result = manage("shell", "-c", "import logging; logging.getLogger('maritime').warning('ready')", env=production_env)
 
