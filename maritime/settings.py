@@ -427,8 +427,9 @@ if env.bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # What a page may load and run: our own static files only — no inline script or style, no other origin, no frames, no
-# plugins, forms posting to us only, and no site may frame ours. Set on every response, JSON included: an answer
-# opened as a page is held to the same policy. The exceptions are in kernel/csp.py and on their views.
+# plugins, forms posting to us only, and no site may frame ours. Set by django-csp on every response, JSON included:
+# an answer opened as a page is held to the same policy (with DEBUG on, django-csp leaves 404 and 500 answers without
+# one, so that Django's debug pages show). The exceptions are in kernel/csp.py and on their views.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
