@@ -48,11 +48,10 @@ class PaymentAdmin(ReadOnlyAdmin):
         return format_money(obj.received_minor, obj.received_currency or obj.currency)
 
 
-@admin.register(Refund)
-class RefundAdmin(ReadOnlyAdmin):
-    list_display = ["idempotency_key", "booking_ref", "amount", "status", "cause", "refund_id", "reason", "updated_at"]
-    list_filter = ["status", "cause"]
-    search_fields = ["refund_id", "payment__intent_id", "payment__booking__reference"]
+class PaymentPartAdmin(ReadOnlyAdmin):
+    """Refunds and disputes: parts of a payment, listed with their booking and amount."""
+
+    search_fields = ["payment__intent_id", "payment__booking__reference"]
     list_select_related = ["payment__booking"]
 
     @admin.display(description="booking")
@@ -62,6 +61,13 @@ class RefundAdmin(ReadOnlyAdmin):
     @admin.display(description="amount", ordering="amount_minor")
     def amount(self, obj):
         return format_money(obj.amount_minor, obj.currency)
+
+
+@admin.register(Refund)
+class RefundAdmin(PaymentPartAdmin):
+    list_display = ["idempotency_key", "booking_ref", "amount", "status", "cause", "refund_id", "reason", "updated_at"]
+    list_filter = ["status", "cause"]
+    search_fields = ["refund_id", *PaymentPartAdmin.search_fields]
 
 
 @admin.register(WebhookEvent)
@@ -73,18 +79,9 @@ class WebhookEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Dispute)
-class DisputeAdmin(ReadOnlyAdmin):
+class DisputeAdmin(PaymentPartAdmin):
     """Chargebacks as Stripe last told us; staff answer them in the Stripe dashboard, by `evidence_due_by`."""
 
     list_display = ["dispute_id", "booking_ref", "amount", "reason", "status", "evidence_due_by", "updated_at"]
     list_filter = ["status", "reason"]
-    search_fields = ["dispute_id", "payment__intent_id", "payment__booking__reference"]
-    list_select_related = ["payment__booking"]
-
-    @admin.display(description="booking")
-    def booking_ref(self, obj):
-        return booking_link(obj.payment.booking)
-
-    @admin.display(description="amount", ordering="amount_minor")
-    def amount(self, obj):
-        return format_money(obj.amount_minor, obj.currency)
+    search_fields = ["dispute_id", *PaymentPartAdmin.search_fields]

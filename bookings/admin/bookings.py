@@ -41,6 +41,8 @@ from payments.models import Dispute
 from payments.refunds import RefundNotAllowed, bookings_disputed
 
 CONTACT_FIELDS = ["contact_name", "contact_email", "contact_phone"]
+# What a booking is at a glance: none of it typed by staff.
+SUMMARY_FIELDS = ["reference", "status_badge", "disputes", "total", "refund_if_cancelled_now", "hold_expires_at"]
 
 
 @admin.register(Booking)
@@ -63,19 +65,7 @@ class BookingAdmin(admin.ModelAdmin):
     actions = ["cancel_bookings", "refund_amount", "resend_email", "retry_confirmation"]
     inlines = [BookingLegInline, PassengerInline, BookingVehicleInline, BookingEventInline, EmailInline]
     fieldsets = [
-        (
-            None,
-            {
-                "fields": [
-                    "reference",
-                    "status_badge",
-                    "disputes",
-                    "total",
-                    "refund_if_cancelled_now",
-                    "hold_expires_at",
-                ]
-            },
-        ),
+        (None, {"fields": SUMMARY_FIELDS}),
         (
             _("Contact"),
             {
@@ -87,12 +77,7 @@ class BookingAdmin(admin.ModelAdmin):
         (_("Record"), {"fields": ["created_at", "updated_at"]}),
     ]
     readonly_fields = [
-        "reference",
-        "status_badge",
-        "disputes",
-        "total",
-        "refund_if_cancelled_now",
-        "hold_expires_at",
+        *SUMMARY_FIELDS,
         "language",
         "owner",
         "accommodation",
