@@ -42,7 +42,8 @@ run: $(VENV)/.runtime
 	SITE_URL="$(SITE_URL)" $(BIN)/python manage.py demo_setup
 	SITE_URL="$(SITE_URL)" $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-## test: the whole test suite, against PostgreSQL and Redis (ARGS="-k name" to narrow it)
+## test: the whole test suite, against PostgreSQL and Redis (ARGS="-k name" to narrow it); the deployment tests
+## are `make check-deploy`'s
 test: $(VENV)/.dev
 	$(TEST_ENV) $(BIN)/python -m pytest $(ARGS)
 
@@ -73,7 +74,7 @@ lint: $(VENV)/.dev
 ## check-deploy: docker-compose.yml against the Compose Specification schema, then the deployment tests
 check-deploy: $(VENV)/.dev
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
-	$(TEST_ENV) $(BIN)/python -m pytest -q maritime/tests/test_deployment.py
+	$(TEST_ENV) $(BIN)/python -m pytest -q deploy/tests
 
 ## format: apply ruff's fixes and formatting
 format: $(VENV)/.dev
