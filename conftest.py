@@ -87,6 +87,14 @@ class BrokerProbe:
     def purge(self) -> None:
         delete_keys(self.client, self.prefix + "*")
 
+    def idle(self) -> bool:
+        """No message waiting in a queue and none taken but unacknowledged (tasks acknowledge late, so a task
+        running or waiting for its retry countdown is still in `unacked`): no worker has anything left to do.
+        Redis drops a list or hash once it is empty, so a key of either kind means work."""
+        if self.client.exists(self.prefix + "unacked"):
+            return False
+        return not any(self.client.type(key) == b"list" for key in self.client.scan_iter(match=self.prefix + "*"))
+
 
 @pytest.fixture
 def broker():
@@ -97,6 +105,20 @@ def broker():
     probe.purge()
     yield probe
     probe.purge()
+
+
+def wait_until(condition, *, timeout: float, what: str, interval: float = 0.1):
+    """Wait for `condition()` to come true and return what it returned; fail the test naming `what` if it has
+    not within `timeout` seconds. The timeout bounds a test that would otherwise hang: it is not a speed, so
+    give it room (a slow shared machine must not fail the test), and never wait a fixed time instead."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {timeout:g}s: {what}")
+        time.sleep(interval)
 
 
 def free_port() -> int:
