@@ -17,6 +17,11 @@ REDIS ?= redis://127.0.0.1:6379
 
 # Tests: a database and Redis key prefix of their own per run (see conftest.py); Redis dbs 14 and 15.
 TEST_ENV := DEBUG=1 DATABASE_URL=$(PG)/postgres REDIS_URL=$(REDIS)/14 CELERY_BROKER_URL=$(REDIS)/15
+# `make test` spreads the tests over this many processes (pytest-xdist), each with a database and key prefix of
+# its own; TEST_WORKERS=0 runs them in one process (as does ARGS="-n 0": the last -n given wins). A process that
+# runs out of tests takes some from the other (worksteal): a few browser and worker tests take far longer than
+# the rest, and should not all land at the end of one process's share.
+TEST_WORKERS ?= 2
 # The full local stack: database `maritime`, cache on Redis db 0, broker on db 1; two operators are
 # reached over HTTP through the operator simulator (150 ms per answer), the others from our inventory.
 SIMULATOR := http://127.0.0.1:8100
@@ -42,9 +47,10 @@ run: $(VENV)/.runtime
 	SITE_URL="$(SITE_URL)" $(BIN)/python manage.py demo_setup
 	SITE_URL="$(SITE_URL)" $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-## test: the whole test suite, against PostgreSQL and Redis (ARGS="-k name" to narrow it)
+## test: the whole test suite, against PostgreSQL and Redis (ARGS="-k name" to narrow it); the deployment tests
+## are `make check-deploy`'s
 test: $(VENV)/.dev
-	$(TEST_ENV) $(BIN)/python -m pytest $(ARGS)
+	$(TEST_ENV) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(ARGS)
 
 ## faults: the fault-injection tests in faults/ (real workers, servers stopped, killed and slowed); not part of `make test`
 faults: $(VENV)/.dev
@@ -73,7 +79,7 @@ lint: $(VENV)/.dev
 ## check-deploy: docker-compose.yml against the Compose Specification schema, then the deployment tests
 check-deploy: $(VENV)/.dev
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
-	$(TEST_ENV) $(BIN)/python -m pytest -q maritime/tests/test_deployment.py
+	$(TEST_ENV) $(BIN)/python -m pytest -q deploy/tests
 
 ## format: apply ruff's fixes and formatting
 format: $(VENV)/.dev

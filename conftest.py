@@ -1,7 +1,9 @@
 """Test-wide setup: real PostgreSQL and Redis, isolated per run.
 
 Every run gets its own test database name and its own Redis key prefix (cache and broker), so runs
-side by side never see each other's data, and cleanup deletes only this run's keys.
+side by side never see each other's data, and cleanup deletes only this run's keys. Under pytest-xdist
+(`make test` runs `-n 2`) each worker process is a run of its own in that sense: its own database
+(`test_maritime_<run><worker>`) and its own key prefix, handed on to the Celery workers it starts.
 """
 
 import os
@@ -19,7 +21,13 @@ import redis
 pytest_plugins = ["ferries.tests.fixtures"]
 
 RUN_ID = os.environ.get("MARITIME_TEST_RUN_ID") or secrets.token_hex(4)
-KEY_PREFIX = f"test-{RUN_ID}"
+# xdist names the worker before this module is imported in it; a shared MARITIME_TEST_RUN_ID stays apart per worker.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+KEY_PREFIX = f"test-{RUN_ID}{XDIST_WORKER}"
+# xdist's workers must collect the same tests in the same order, and some tests are parametrized from sets: the
+# workers, started after this module is imported in the controller, share a hash seed drawn once per run.
+if not XDIST_WORKER:
+    os.environ.setdefault("PYTHONHASHSEED", str(secrets.randbelow(2**32)))
 BASE_DIR = Path(__file__).resolve().parent
 
 
@@ -62,8 +70,7 @@ def delete_keys(client: redis.Redis, pattern: str) -> int:
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     from django.conf import settings
 
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-    settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = f"test_maritime_{RUN_ID}{worker}"
+    settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = f"test_maritime_{RUN_ID}{XDIST_WORKER}"
 
 
 @pytest.fixture(autouse=True)
@@ -87,6 +94,14 @@ class BrokerProbe:
     def purge(self) -> None:
         delete_keys(self.client, self.prefix + "*")
 
+    def idle(self) -> bool:
+        """No message waiting in a queue and none taken but unacknowledged (tasks acknowledge late, so a task
+        running or waiting for its retry countdown is still in `unacked`): no worker has anything left to do.
+        Redis drops a list or hash once it is empty, so a key of either kind means work."""
+        if self.client.exists(self.prefix + "unacked"):
+            return False
+        return not any(self.client.type(key) == b"list" for key in self.client.scan_iter(match=self.prefix + "*"))
+
 
 @pytest.fixture
 def broker():
@@ -97,6 +112,20 @@ def broker():
     probe.purge()
     yield probe
     probe.purge()
+
+
+def wait_until(condition, *, timeout: float, what: str, interval: float = 0.1):
+    """Wait for `condition()` to come true and return what it returned; fail the test naming `what` if it has
+    not within `timeout` seconds. The timeout bounds a test that would otherwise hang: it is not a speed, so
+    give it room (a slow shared machine must not fail the test), and never wait a fixed time instead."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {timeout:g}s: {what}")
+        time.sleep(interval)
 
 
 def free_port() -> int:

@@ -1,6 +1,6 @@
 """Fault 8 — SIGTERM to a worker in the middle of a real task: confirming a paid booking with a slow operator.
 
-maritime/tests/test_deployment.py shows both cases with a test task that only sleeps. Here the task is the
+deploy/tests/test_deployment.py shows both cases with a test task that only sleeps. Here the task is the
 operator's confirmation, through the operator's HTTP API (the operator simulator, answering slowly), and what
 is checked is the booking: never half-done.
 

@@ -3,13 +3,13 @@
 import io
 import json
 import logging
-import time
 
 import pytest
 from celery import shared_task
 
 from bookings.access import access_token
 from bookings.tests.factories import held_booking
+from conftest import wait_until
 from kernel.logs import JsonFormatter, LogContextFilter
 from maritime.celery import app as celery_app
 from maritime.tasks import ping_task
@@ -124,9 +124,9 @@ def test_a_worker_in_json_mode_writes_json_lines_naming_the_task(celery_worker_p
 
 def worker_log_lines(path, *, until, timeout: float = 10.0) -> list[dict]:
     """The JSON lines of a worker's log (its start-up banner is plain text), once one satisfies `until`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        lines = [json.loads(line) for line in path.read_text().splitlines() if line.startswith("{")]
-        if any(until(line) for line in lines) or time.monotonic() > deadline:
-            return lines
-        time.sleep(0.1)
+
+    def lines() -> list[dict]:
+        return [json.loads(line) for line in path.read_text().splitlines() if line.startswith("{")]
+
+    wait_until(lambda: any(until(line) for line in lines()), timeout=timeout, what=f"the awaited line in {path.name}")
+    return lines()

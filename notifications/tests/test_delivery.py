@@ -1,13 +1,12 @@
 """End to end through real parts: a real worker on every queue, a real SMTP server, a paid booking."""
 
-import time
-
 import pytest
 from django_celery_results.models import TaskResult
 
 from bookings.flows.checkout import payment_open
 from bookings.models import Booking
 from bookings.tests.factories import ADULT, held_booking
+from conftest import wait_until
 from payments.demo import demo_card_check, demo_pay
 from payments.tests.conftest import CARD_EXPIRY
 from payments.webhooks import webhook_receive
@@ -25,13 +24,11 @@ def pay_with_demo_card(booking: Booking) -> None:
 
 
 def wait_for_messages(sink, count: int, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while len(sink.messages) < count and time.monotonic() < deadline:
-        time.sleep(0.2)
+    wait_until(lambda: len(sink.messages) >= count, timeout=timeout, what=f"{count} e-mails delivered")
 
 
 def test_paying_delivers_one_receipt_and_one_confirmation_with_e_tickets_in_each_language(
-    celery_worker_process, smtp_sink
+    celery_worker_process, smtp_sink, broker
 ):
     celery_worker_process(
         "payments,bookings,emails",
@@ -47,7 +44,8 @@ def test_paying_delivers_one_receipt_and_one_confirmation_with_e_tickets_in_each
     pay_with_demo_card(english)
     pay_with_demo_card(french)
     wait_for_messages(smtp_sink, 4)
-    time.sleep(2)  # anything sent twice would arrive now
+    # Anything sent twice would have arrived once the workers have nothing left, retries included.
+    wait_until(broker.idle, timeout=90, what="the workers finishing every task")
 
     assert sorted(smtp_sink.subjects()) == sorted([
         f"Payment received for booking {english.reference}",

@@ -43,8 +43,8 @@ WORKER_QUEUES = {"emails": {"emails"}, "payments": {"payments"}, "bookings": {"b
 APP_SERVICES = {"migrate", "web", "worker-emails", "worker-payments", "worker-bookings", "beat", "flower"}
 SERVICES = APP_SERVICES | {"postgres", "redis-broker", "redis-cache"}
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|_KEY$|AUTH")
-# Sent by name: importing maritime/tests/shutdown_tasks.py here would add it to the project's own tasks.
-SLOW_TASK = "maritime.tests.shutdown_tasks.slow_task"
+# Sent by name: importing deploy/tests/shutdown_tasks.py here would add it to the project's own tasks.
+SLOW_TASK = "deploy.tests.shutdown_tasks.slow_task"
 
 # Compose interpolation: `$$` is a literal `$`; `${NAME}`, `${NAME:-default}`, `${NAME-default}`,
 # `${NAME:?error}`, `${NAME?error}`, `${NAME:+other}`, `${NAME+other}` read the environment. Anything
@@ -636,7 +636,7 @@ def slow_task_worker(transactional_db, broker, tmp_path):
     name = f"{KEY_PREFIX}-shutdown"
     log = tmp_path / "worker.log"
     command = ["worker", "-Q", "default", "-n", f"{name}@%h", "--concurrency", "1", "--loglevel", "INFO"]
-    command += ["-I", "maritime.tests.shutdown_tasks", "--without-mingle", "--without-gossip"]
+    command += ["-I", "deploy.tests.shutdown_tasks", "--without-mingle", "--without-gossip"]
     process = start_celery(command, log)
     marker = tmp_path / "slow"
     try:
