@@ -7,20 +7,29 @@ The PDF embeds DejaVu Sans (notifications/fonts/, with its licence), which has t
 Hebrew letters of the names on our routes; fpdf2 keeps only the glyphs a ticket uses. Text goes through
 HarfBuzz (fpdf2's text shaping, uharfbuzz), so Arabic letters are joined and right-to-left runs are laid out
 right to left.
+
+fpdf2 (with fontTools and numpy behind it) is imported when a PDF is made, not when the module is: every process
+imports this module through the admin and the flows, and most never make a PDF (it would add about 0.4 s of CPU
+to each start of a command, a worker or a web process).
 """
+
+from __future__ import annotations
 
 import io
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import qrcode
 from django.core import signing
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from fpdf import FPDF, FontFace
 
 from bookings.models import Booking, BookingLeg, BookingVehicle
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 SALT = "maritime.eticket"
 FAMILY = "DejaVuSans"
@@ -53,6 +62,8 @@ def qr_png(leg: BookingLeg) -> bytes:
 
 def eticket_pdf(booking: Booking) -> bytes:
     """One page per leg: what the crew checks — which sailing, when and where to check in, who and what boards."""
+    from fpdf import FPDF
+
     pdf = FPDF(format="A4")
     pdf.set_margins(MARGIN, MARGIN)
     pdf.set_auto_page_break(auto=True, margin=MARGIN)
@@ -123,6 +134,8 @@ def _party(pdf: FPDF, booking: Booking) -> None:
     pdf.cell(0, 8, _("Passengers"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FAMILY, "", 10.5)
     # A name has a cell of its own, so a right-to-left name is laid out on its own and not mixed into other text.
+    from fpdf import FontFace
+
     with pdf.table(col_widths=(90, 50, 40), headings_style=FontFace(emphasis="BOLD"), line_height=7) as table:
         table.row([_("Name"), _("Type"), _("Document")])
         for passenger in booking.passengers.all():
