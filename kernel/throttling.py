@@ -17,7 +17,8 @@ which raises, and then:
 * booking, starting a payment and looking a booking up are counted in this process's memory instead: the limit
   still holds, per web process, while Redis is away (with N processes a client may get up to N times the rate).
 
-After a failure Redis is left alone for a few seconds, so an outage costs one timeout, not one per request.
+After a failure Redis is left alone for a few seconds (kernel/outage.py's breaker, shared with the search cache),
+so an outage costs one timeout, not one per request.
 
 In Redis every limit of a request is checked and counted at once, in one round trip: a script keeps each client's
 requests of the last period in a sorted set (the sliding window DRF keeps in a pickled list, which costs a read and
@@ -29,7 +30,6 @@ import functools
 import logging
 import math
 import secrets
-import time
 from collections.abc import Callable
 
 import redis
@@ -44,29 +44,13 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
+from kernel.outage import cache_breaker
+
 logger = logging.getLogger(__name__)
 
-BACKOFF_SECONDS = 5.0
 CACHE_ERRORS = (ConnectionInterrupted, redis.RedisError, OSError)
 
 THROTTLED_RESPONSE = OpenApiResponse(description="Too many requests; `Retry-After` says in how many seconds to retry.")
-
-
-class _Outage:
-    """When this process last found the cache's Redis down."""
-
-    until = 0.0
-
-    @classmethod
-    def now(cls) -> bool:
-        return time.monotonic() < cls.until
-
-    @classmethod
-    def begin(cls, exc: Exception) -> None:
-        if not cls.now():
-            cause = exc.__cause__ or exc  # django-redis wraps Redis's own error
-            logger.warning("rate limits: cache unavailable, not asking it for %ss: %r", BACKOFF_SECONDS, cause)
-        cls.until = time.monotonic() + BACKOFF_SECONDS
 
 
 # Counts kept in this process while Redis is away (booking and payment limits only).
@@ -128,14 +112,14 @@ class ResilientRateThrottle(throttling.SimpleRateThrottle):
         if self.rate is None:
             return True
         backend = caches["default"]
-        if not _Outage.now():
+        if not cache_breaker.is_open():
             try:
                 if not isinstance(backend, RedisCache):
                     self.cache = backend
                     return super().allow_request(request, view)
                 return self._allow_from_redis(request, view, backend)
             except CACHE_ERRORS as exc:
-                _Outage.begin(exc)
+                cache_breaker.trip(exc, message="rate limits: cache unavailable, not asking it for %ss: %r", log=logger)
         if self.fail_open:
             return True
         self.cache = _local_counts
@@ -237,5 +221,5 @@ def too_many_requests(request: HttpRequest, *, wait: float) -> HttpResponse:
 
 def forget_outage() -> None:
     """Ask Redis again at the next request, and drop the counts kept meanwhile (tests, after an outage)."""
-    _Outage.until = 0.0
+    cache_breaker.reset()
     _local_counts.clear()
