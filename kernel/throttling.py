@@ -100,6 +100,7 @@ class ResilientRateThrottle(throttling.SimpleRateThrottle):
     trip, and a decided behaviour when Redis is down."""
 
     fail_open = True
+    window: tuple[float, int, float] | None = None  # (now, requests in the window, the oldest's time), from Redis
 
     def get_rate(self):
         # Read now rather than at import, as DRF's class attribute is: settings changed later apply.
@@ -134,9 +135,17 @@ class ResilientRateThrottle(throttling.SimpleRateThrottle):
         if decided is None or self.scope not in decided:
             decided = request._maritime_throttles = self._decide_all(request, view, backend)
         allowed, count, oldest = decided[self.scope]
-        # What DRF's wait() reads to compute Retry-After: the requests in the window, the oldest last.
-        self.now, self.history = decided["now"], [oldest] * count
+        self.window = (decided["now"], count, oldest)
         return allowed
+
+    def wait(self) -> float | None:
+        """Seconds until the next request would be allowed, as DRF's own `wait()` computes them: from the requests
+        counted in the window and the oldest of them, here as the script answered them."""
+        if self.window is None:  # counted by DRF's own code (local memory)
+            return super().wait()
+        now, count, oldest = self.window
+        available = self.num_requests - count + 1
+        return (self.duration - (now - oldest)) / available if available > 0 else None
 
     def _decide_all(self, request, view, backend: RedisCache) -> dict:
         now = self.timer()
