@@ -75,9 +75,9 @@ class FerryCacheService:
         lock = self._call(
             lambda store: store.lock(keys.search_lock(params), timeout=LOCK_WAIT_SECONDS, sleep=LOCK_POLL_SECONDS)
         )
-        held = bool(lock and self._call(lambda _store: lock.acquire(blocking=False)))
+        held = lock is not None and bool(self._call(lambda _store: lock.acquire(blocking=False)))
         try:
-            if lock and not held and not cache_breaker.is_open():
+            if lock is not None and not held and not cache_breaker.is_open():
                 held = bool(self._call(lambda _store: lock.acquire(blocking_timeout=LOCK_WAIT_SECONDS)))
                 found, left = self._lookup_search(params, counted=False) if held else (None, 0.0)
                 if found is not None:
