@@ -29,8 +29,8 @@ Why not DRF's stock throttles over django-redis: they read through the cache API
 without a word and costs a socket timeout per limit and per request; and they cost a read and a write per limit.
 Measured by bench/throttles.py (one process, real Redis, A and B alternated, median of 15 rounds of 1,000 requests;
 three runs on the shared two-core machine, the quietest first): a search (two limits) takes 1 round trip and 508 µs
-with ours, 4 round trips and 732 µs with stock (stock/ours 1.44, 1.80 and 2.48 over the three runs); a booking
-(three limits) 1 round trip and 716 µs, against 6 and 1,528 µs (stock/ours 2.13, 2.86, 3.62).
+with ours, 4 round trips and 732 µs with stock (stock/ours 1.44 to 2.48 over the three runs); a booking
+(three limits) 1 round trip and 716 µs, against 6 and 1,528 µs (stock/ours 2.13 to 3.62).
 """
 
 import functools
