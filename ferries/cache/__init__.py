@@ -9,8 +9,8 @@ How it is kept honest:
   defaults all land on the same entry (keys.py);
 - every entry is indexed (in Redis, in sorted sets scored by expiry: all searches, per route, per date), so
   clearing never needs `KEYS` and counts exactly what it removed, and the indexes prune themselves;
-- a burst of identical misses computes once: the first takes the search's lock, the others wait for the lock
-  and then read its result;
+- a burst of identical misses computes once: the first takes the search's lock (redis-py's `Lock`), the others
+  wait for its result, or for the lock to come free when it stored none;
 - hits and misses are counted in Redis, so the hit rate covers every process;
 - the API's answer to a whole query (both legs, availability laid over) is also kept as the bytes sent, so a
   repeated search costs one Redis round trip and no JSON work. It contains availability, so it is kept no longer

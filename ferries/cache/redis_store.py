@@ -117,5 +117,5 @@ class RedisStore(CacheStore):
     def reset_counters(self, names: list[str]) -> None:
         self.client.delete(*[self.key(n) for n in names])
 
-    def lock(self, name: str, *, timeout: float, sleep: float) -> Lock:
-        return self.client.lock(self.key(name), timeout=timeout, sleep=sleep)
+    def lock(self, name: str, *, timeout: float) -> Lock:
+        return self.client.lock(self.key(name), timeout=timeout)

@@ -3,6 +3,7 @@
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable
 
 import redis
@@ -18,7 +19,7 @@ from kernel.outage import cache_breaker
 logger = logging.getLogger("ferries.cache")
 
 # How long the waiting requests of a burst wait for the one computing, before computing themselves; how often
-# they try the lock meanwhile.
+# they look for its result meanwhile.
 LOCK_WAIT_SECONDS = 10.0
 LOCK_POLL_SECONDS = 0.02
 
@@ -64,22 +65,21 @@ class FerryCacheService:
     ) -> tuple[dict, float]:
         """(result, seconds it stays cached) as get_or_compute_ferry_search; 0 seconds when it was not cached.
 
-        The first miss of a burst takes the search's lock and computes; the others wait for the lock, then read
-        what it stored (or, when it stored nothing, compute in turn). A wait is bounded: past LOCK_WAIT_SECONDS,
-        or with Redis away, a request computes without the lock."""
+        The first miss of a burst takes the search's lock and computes; the others read the entry every
+        LOCK_POLL_SECONDS until it is there, or until the lock is free with nothing stored (then one of them takes
+        the lock and computes). Waiting on the entry, not on the lock: a burst's waiters all read the answer as
+        soon as it is stored, where taking the lock in turn would serve them one by one. A wait is bounded: past
+        LOCK_WAIT_SECONDS, or with Redis away, a request computes without the lock."""
         if not settings.SEARCH_CACHE:
             return compute()[0], 0.0
         found, left = self._lookup_search(params, counted=counted)
         if found is not None:
             return found, left
-        lock = self._call(
-            lambda store: store.lock(keys.search_lock(params), timeout=LOCK_WAIT_SECONDS, sleep=LOCK_POLL_SECONDS)
-        )
+        lock = self._call(lambda store: store.lock(keys.search_lock(params), timeout=LOCK_WAIT_SECONDS))
         held = lock is not None and bool(self._call(lambda _store: lock.acquire(blocking=False)))
         try:
-            if lock is not None and not held and not cache_breaker.is_open():
-                held = bool(self._call(lambda _store: lock.acquire(blocking_timeout=LOCK_WAIT_SECONDS)))
-                found, left = self._lookup_search(params, counted=False) if held else (None, 0.0)
+            if lock is not None and not held:
+                found, left, held = self._wait_for(params, lock)
                 if found is not None:
                     return found, left
             results, ttl = compute()
@@ -89,6 +89,23 @@ class FerryCacheService:
         finally:
             if held:
                 self._call(lambda _store: _release(lock))
+
+    def _wait_for(self, params: LegQuery, lock) -> tuple[dict | None, float, bool]:
+        """(the entry another request computed, seconds it has left, whether this one took the lock instead)."""
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while time.monotonic() < deadline and not cache_breaker.is_open():
+            time.sleep(LOCK_POLL_SECONDS)
+            found, left = self._lookup_search(params, counted=False)
+            if found is not None:
+                return found, left, False
+            if self._call(lambda _store: lock.acquire(blocking=False)):
+                # Stored and released since the read above, or freed with nothing stored: read once more to know.
+                found, left = self._lookup_search(params, counted=False)
+                if found is None:
+                    return None, 0.0, True
+                self._call(lambda _store: _release(lock))
+                return found, left, False
+        return None, 0.0, False
 
     # --- whole answers --------------------------------------------------------------------------
 

@@ -18,21 +18,18 @@ _guard = threading.Lock()
 
 
 class LocalLock:
-    """A lock for the one computing a search, with redis-py `Lock`'s `acquire` and `release`, over `cache.add`."""
+    """A lock for the one computing a search, with redis-py `Lock`'s `acquire` (not blocking: nobody waits on it)
+    and `release`, over `cache.add`."""
 
-    def __init__(self, name: str, *, timeout: float, sleep: float):
-        self.name, self.timeout, self.sleep = name, timeout, sleep
+    def __init__(self, name: str, *, timeout: float):
+        self.name, self.timeout = name, timeout
         self.token = secrets.token_hex(8)
 
-    def acquire(self, *, blocking: bool = True, blocking_timeout: float | None = None) -> bool:
-        deadline = time.monotonic() + (blocking_timeout or 0.0)
-        while True:
-            with _guard:
-                if cache.add(self.name, self.token, timeout=self.timeout):
-                    return True
-            if not blocking or time.monotonic() + self.sleep > deadline:
-                return False
-            time.sleep(self.sleep)
+    def acquire(self, *, blocking: bool = False) -> bool:
+        if blocking:
+            raise ValueError("a local lock is only tried, never waited on")
+        with _guard:
+            return cache.add(self.name, self.token, timeout=self.timeout)
 
     def release(self) -> None:
         # Only the holder releases; a lock that expired and was taken again is left alone.
@@ -108,8 +105,8 @@ class CacheStore:
     def reset_counters(self, names: list[str]) -> None:
         cache.delete_many(names)
 
-    def lock(self, name: str, *, timeout: float, sleep: float) -> LocalLock:
-        return LocalLock(name, timeout=timeout, sleep=sleep)
+    def lock(self, name: str, *, timeout: float) -> LocalLock:
+        return LocalLock(name, timeout=timeout)
 
     def _count(self, counter: str, amount: int) -> None:
         if not cache.add(counter, amount, timeout=None):
