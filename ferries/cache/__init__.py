@@ -1,0 +1,32 @@
+"""The search cache: ferry searches for 5 minutes, sailing availability for 1 minute, the API's answers whole.
+
+`cache_service` keeps the brief's interface (`get_ferry_search`, `set_ferry_search`,
+`clear_all_ferry_searches`, availability get/set). The cache is for display only: holds and sales
+are decided in the database under a lock, never from here.
+
+How it is kept honest:
+- keys come from the normalised query (`LegQuery`), so parameter order, case and spelled-out
+  defaults all land on the same entry (keys.py);
+- every entry is indexed (in Redis, in sorted sets scored by expiry: all searches, per route, per date), so
+  clearing never needs `KEYS` and counts exactly what it removed, and the indexes prune themselves;
+- a burst of identical misses computes once: the first takes the search's lock (redis-py's `Lock`), the others
+  wait for its result, or for the lock to come free when it stored none;
+- hits and misses are counted in Redis, so the hit rate covers every process;
+- the API's answer to a whole query (both legs, availability laid over) is also kept as the bytes sent, so a
+  repeated search costs one Redis round trip and no JSON work. It contains availability, so it is kept no longer
+  than any part it was made of (the legs, the availability, the first sailing's close of sales) and is dropped
+  with the availability of any sailing it lists, and with the searches of its routes and dates; a day with nothing
+  to book offers nearby dates, and the answer is made of their searches too, so they count as its parts. It names
+  its price lines in the request's language, so it is kept once per language;
+- when Redis fails, calls return "miss" at once for a few seconds instead of waiting on every
+  request (kernel/outage.py's breaker, shared with the rate limits), and the failure is logged — search goes
+  on without the cache.
+
+Storage is written once against Django's cache API (stores.py: local memory for `make run`, no Redis); with
+django-redis, redis_store.py does the same operations in fewer round trips.
+"""
+
+from ferries.cache.keys import AVAILABILITY_TTL, PARTIAL_SEARCH_TTL, SEARCH_TTL
+from ferries.cache.service import cache_service
+
+__all__ = ["AVAILABILITY_TTL", "PARTIAL_SEARCH_TTL", "SEARCH_TTL", "cache_service"]

@@ -1,0 +1,52 @@
+"""The search cache's names and lifetimes: entry keys built from the normalised query, the indexes that clearing and
+counting read, the counters of the hit rate."""
+
+import hashlib
+import json
+
+from django.utils.translation import get_language
+
+from ferries.search_query import LegQuery, SearchQuery
+
+SEARCH_TTL = 300
+AVAILABILITY_TTL = 60
+# An answer missing a slow or failing operator is kept briefly, so the operator is asked again soon.
+PARTIAL_SEARCH_TTL = 30
+
+SEARCH_INDEX = "ferry:index:search"
+AVAILABILITY_INDEX = "ferry:index:availability"
+ANSWER_INDEX = "ferry:index:answer"
+
+SEARCH_LOOKUPS = "ferry:stats:search:lookups"
+SEARCH_MISSES = "ferry:stats:search:misses"
+AVAILABILITY_LOOKUPS = "ferry:stats:availability:lookups"
+AVAILABILITY_MISSES = "ferry:stats:availability:misses"
+COUNTERS = [SEARCH_LOOKUPS, SEARCH_MISSES, AVAILABILITY_LOOKUPS, AVAILABILITY_MISSES]
+
+
+def search_key(params: LegQuery) -> str:
+    canonical = json.dumps(params.as_dict(), sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(canonical.encode()).hexdigest()[:32]
+    return f"ferry:search:{params.origin}-{params.destination}:{params.day.isoformat()}:{digest}"
+
+
+def search_lock(params: LegQuery) -> str:
+    return f"ferry:lock:{search_key(params)}"
+
+
+def answer_key(query: SearchQuery) -> str:
+    """The whole answer's key: the query, and the active language (the request's), in which the answer names its
+    price lines. A key per language costs a hit nothing, where naming the lines of an answer kept in no language
+    would parse and render it again on every hit."""
+    legs = [leg.as_dict() for leg in (query.outbound, query.inbound) if leg]
+    canonical = json.dumps(legs, sort_keys=True, separators=(",", ":"))
+    return f"ferry:answer:{get_language()}:{hashlib.sha256(canonical.encode()).hexdigest()[:32]}"
+
+
+def availability_key(sailing_id: int) -> str:
+    return f"ferry:availability:{sailing_id}"
+
+
+def answers_listing(sailing_id: int) -> str:
+    """The set of the kept answers that list the sailing (dropped with its availability)."""
+    return f"ferry:answers-listing:{sailing_id}"

@@ -1,0 +1,121 @@
+"""The search cache's operations that Redis does in fewer round trips than Django's cache API: a lookup and its
+count in one pipeline, the time an entry has left from Redis itself, indexes kept in sorted sets scored by expiry
+(so clearing never needs `KEYS` and counts exactly what it removed), a sailing's availability dropped with the
+answers listing it in one script, and redis-py's `Lock` for the one computing a search.
+
+Entries are written here as raw bytes, under the cache's key prefix, through django-redis's own client: unlike the
+cache API (IGNORE_EXCEPTIONS) it raises when Redis is away, which the service's breaker needs to know.
+"""
+
+import time
+
+from django.core.cache import cache
+from django_redis import get_redis_connection
+from redis.lock import Lock
+
+from ferries.cache.stores import CacheStore
+
+# Drops a sailing's availability and, atomically, every kept answer that lists the sailing.
+_DROP_AVAILABILITY = """
+local answers = redis.call('SMEMBERS', KEYS[2])
+for _, key in ipairs(answers) do
+  redis.call('DEL', key)
+end
+return redis.call('DEL', KEYS[1], KEYS[2])
+"""
+
+
+class RedisStore(CacheStore):
+    """The cache's Redis (django-redis's connection pool), with keys under the cache's prefix."""
+
+    _drop_script = None
+
+    def __init__(self):
+        self.client = get_redis_connection("default")
+
+    def key(self, name: str) -> str:
+        return cache.make_key(name)
+
+    def get_and_count(self, key: str, counter: str, amount: int = 1) -> bytes | None:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.get(self.key(key))
+        pipe.incrby(self.key(counter), amount)
+        return pipe.execute()[0]
+
+    def lookup(self, key: str, counter: str | None) -> tuple[bytes | None, float]:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.get(self.key(key))
+        pipe.pttl(self.key(key))
+        if counter:
+            pipe.incr(self.key(counter))
+        value, pttl = pipe.execute()[:2]
+        return value, max(pttl, 0) / 1000
+
+    def get_many_and_count(self, keys: list[str], counter: str) -> list[tuple[bytes | None, float]]:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.mget([self.key(k) for k in keys])
+        for key in keys:
+            pipe.pttl(self.key(key))
+        pipe.incrby(self.key(counter), len(keys))
+        values, *pttls = pipe.execute()[:-1]
+        return [(value, max(pttl, 0) / 1000) for value, pttl in zip(values, pttls, strict=True)]
+
+    def put_many(
+        self,
+        entries: dict[str, bytes],
+        ttl: int,
+        indexes: dict[str, list[str]],
+        counter: str | None,
+        sets: dict[str, list[str]] | None = None,
+    ) -> None:
+        now = time.time()
+        expires = now + ttl
+        pipe = self.client.pipeline(transaction=False)
+        for key, value in entries.items():
+            pipe.set(self.key(key), value, ex=ttl)
+        for index, keys in indexes.items():
+            index_key = self.key(index)
+            pipe.zadd(index_key, {self.key(k): expires for k in keys})
+            pipe.zremrangebyscore(index_key, "-inf", now)
+            pipe.expire(index_key, ttl + 60)
+        for name, keys in (sets or {}).items():
+            pipe.sadd(self.key(name), *[self.key(k) for k in keys])
+            pipe.expire(self.key(name), ttl + 60)
+        if counter:
+            pipe.incrby(self.key(counter), len(entries))
+        pipe.execute()
+
+    def delete_with_set_members(self, key: str, set_name: str) -> None:
+        if RedisStore._drop_script is None:
+            RedisStore._drop_script = self.client.register_script(_DROP_AVAILABILITY)
+        RedisStore._drop_script(keys=[self.key(key), self.key(set_name)], client=self.client)
+
+    def delete_indexed(self, indexes: list[str]) -> int:
+        now = time.time()
+        members = None
+        for index in indexes:
+            found = set(self.client.zrangebyscore(self.key(index), now, "+inf"))
+            members = found if members is None else members & found
+        if not members:
+            return 0
+        deleted = 0
+        batch = list(members)
+        for start in range(0, len(batch), 500):
+            chunk = batch[start : start + 500]
+            deleted += self.client.delete(*chunk)
+            for index in indexes:
+                self.client.zrem(self.key(index), *chunk)
+        return deleted
+
+    def count_indexed(self, index: str) -> int:
+        return self.client.zcount(self.key(index), time.time(), "+inf")
+
+    def counters(self, names: list[str]) -> list[int]:
+        # From the client, not the cache API, which would hide an outage from the person asking for the figures.
+        return [int(value or 0) for value in self.client.mget([self.key(n) for n in names])]
+
+    def reset_counters(self, names: list[str]) -> None:
+        self.client.delete(*[self.key(n) for n in names])
+
+    def lock(self, name: str, *, timeout: float) -> Lock:
+        return self.client.lock(self.key(name), timeout=timeout)

@@ -1,0 +1,243 @@
+"""`cache_service`: the search cache's interface (ferries/cache/__init__.py says what it keeps and why)."""
+
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+
+import redis
+from django.conf import settings
+
+from ferries.cache import keys
+from ferries.cache.keys import AVAILABILITY_INDEX, AVAILABILITY_TTL, SEARCH_INDEX, SEARCH_TTL
+from ferries.cache.redis_store import RedisStore
+from ferries.cache.stores import CacheStore
+from ferries.search_query import LegQuery, SearchQuery
+from kernel.outage import cache_breaker
+
+logger = logging.getLogger("ferries.cache")
+
+# How long the waiting requests of a burst wait for the one computing, before computing themselves; how often
+# they look for its result meanwhile.
+LOCK_WAIT_SECONDS = 10.0
+LOCK_POLL_SECONDS = 0.02
+
+
+class FerryCacheService:
+    def __init__(self):
+        self._local = CacheStore()
+
+    # --- searches -------------------------------------------------------------------------------
+
+    def search_key(self, params: LegQuery) -> str:
+        return keys.search_key(params)
+
+    def get_ferry_search(self, params: LegQuery) -> dict | None:
+        return self._lookup_search(params, counted=True)[0]
+
+    def _lookup_search(self, params: LegQuery, *, counted: bool) -> tuple[dict | None, float]:
+        """(the cached result or None, seconds it has left); `counted` as a lookup unless already counted."""
+        if not settings.SEARCH_CACHE:
+            return None, 0.0
+        counter = keys.SEARCH_LOOKUPS if counted else None
+        raw, left = self._call(lambda store: store.lookup(keys.search_key(params), counter)) or (None, 0.0)
+        return (json.loads(raw), left) if raw else (None, 0.0)
+
+    def set_ferry_search(self, params: LegQuery, results: dict, ttl: int = SEARCH_TTL) -> None:
+        if not settings.SEARCH_CACHE:
+            return
+        key = keys.search_key(params)
+        indexes = {
+            SEARCH_INDEX: [key],
+            f"{SEARCH_INDEX}:route:{params.origin}-{params.destination}": [key],
+            f"{SEARCH_INDEX}:date:{params.day.isoformat()}": [key],
+        }
+        payload = {key: json.dumps(results, separators=(",", ":")).encode()}
+        self._call(lambda store: store.put_many(payload, ttl, indexes, keys.SEARCH_MISSES))
+
+    def get_or_compute_ferry_search(self, params: LegQuery, compute: Callable[[], tuple[dict, int]]) -> dict:
+        """The cached result, or `compute()`'s (result, ttl) — computed once for a burst of identical misses."""
+        return self.ferry_search_entry(params, compute)[0]
+
+    def ferry_search_entry(
+        self, params: LegQuery, compute: Callable[[], tuple[dict, int]], *, counted: bool = True
+    ) -> tuple[dict, float]:
+        """(result, seconds it stays cached) as get_or_compute_ferry_search; 0 seconds when it was not cached.
+
+        The first miss of a burst takes the search's lock and computes; the others read the entry every
+        LOCK_POLL_SECONDS until it is there, or until the lock is free with nothing stored (then one of them takes
+        the lock and computes). Waiting on the entry, not on the lock: a burst's waiters all read the answer as
+        soon as it is stored, where taking the lock in turn would serve them one by one. A wait is bounded: past
+        LOCK_WAIT_SECONDS, or with Redis away, a request computes without the lock."""
+        if not settings.SEARCH_CACHE:
+            return compute()[0], 0.0
+        found, left = self._lookup_search(params, counted=counted)
+        if found is not None:
+            return found, left
+        lock = self._call(lambda store: store.lock(keys.search_lock(params), timeout=LOCK_WAIT_SECONDS))
+        held = lock is not None and bool(self._call(lambda _store: lock.acquire(blocking=False)))
+        try:
+            if lock is not None and not held:
+                found, left, held = self._wait_for(params, lock)
+                if found is not None:
+                    return found, left
+            results, ttl = compute()
+            if ttl:
+                self.set_ferry_search(params, results, ttl=ttl)
+            return results, float(ttl) if not cache_breaker.is_open() else 0.0
+        finally:
+            if held:
+                self._call(lambda _store: _release(lock))
+
+    def _wait_for(self, params: LegQuery, lock) -> tuple[dict | None, float, bool]:
+        """(the entry another request computed, seconds it has left, whether this one took the lock instead)."""
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while time.monotonic() < deadline and not cache_breaker.is_open():
+            time.sleep(LOCK_POLL_SECONDS)
+            found, left = self._lookup_search(params, counted=False)
+            if found is not None:
+                return found, left, False
+            if self._call(lambda _store: lock.acquire(blocking=False)):
+                # Stored and released since the read above, or freed with nothing stored: read once more to know.
+                found, left = self._lookup_search(params, counted=False)
+                if found is None:
+                    return None, 0.0, True
+                self._call(lambda _store: _release(lock))
+                return found, left, False
+        return None, 0.0, False
+
+    # --- whole answers --------------------------------------------------------------------------
+
+    def answer_key(self, query: SearchQuery) -> str:
+        return keys.answer_key(query)
+
+    def get_search_answer(self, query: SearchQuery) -> bytes | None:
+        """The answer kept for the whole query, as sent; its legs count as lookups whether it is found or not."""
+        if not settings.SEARCH_CACHE:
+            return None
+        legs = 2 if query.inbound else 1
+        return self._call(lambda store: store.get_and_count(keys.answer_key(query), keys.SEARCH_LOOKUPS, legs))
+
+    def set_search_answer(
+        self, query: SearchQuery, body: bytes, *, ttl: int, sailing_ids: list[int], nearby: Iterable[LegQuery] = ()
+    ) -> None:
+        """Keep the answer `ttl` seconds at most, dropped earlier with the availability of any of `sailing_ids`, and
+        with the searches of its legs and of the `nearby` searches it was made from (the dates it offers instead)."""
+        if not settings.SEARCH_CACHE or ttl <= 0:
+            return
+        key = keys.answer_key(query)
+        indexes = {keys.ANSWER_INDEX: [key]}
+        for leg in (query.outbound, query.inbound, *nearby):
+            if leg:
+                indexes[f"{keys.ANSWER_INDEX}:route:{leg.origin}-{leg.destination}"] = [key]
+                indexes[f"{keys.ANSWER_INDEX}:date:{leg.day.isoformat()}"] = [key]
+        sets = {keys.answers_listing(i): [key] for i in sailing_ids}
+        self._call(lambda store: store.put_many({key: body}, ttl, indexes, None, sets))
+
+    def clear_all_ferry_searches(self) -> int:
+        return self.clear_ferry_searches()
+
+    def clear_ferry_searches(self, *, route: str | None = None, date: str | None = None) -> int:
+        """Remove cached searches (all, or of one route "FROM-TO" and/or one date); answers how many went."""
+
+        def named(index: str) -> list[str]:
+            return (
+                [index]
+                + ([f"{index}:route:{route.upper()}"] if route else [])
+                + ([f"{index}:date:{date}"] if date else [])
+            )
+
+        # The whole answers made of these searches go too (not counted: they are copies, not searches).
+        self._call(lambda store: store.delete_indexed(named(keys.ANSWER_INDEX)), strict=True)
+        return self._call(lambda store: store.delete_indexed(named(SEARCH_INDEX)), strict=True)
+
+    # --- availability ---------------------------------------------------------------------------
+
+    def get_availability(self, sailing_id: int) -> dict | None:
+        return self.get_availabilities([sailing_id]).get(sailing_id)
+
+    def get_availabilities(self, sailing_ids: list[int]) -> dict[int, dict]:
+        return {i: found for i, (found, _left) in self.availability_entries(sailing_ids).items()}
+
+    def availability_entries(self, sailing_ids: list[int]) -> dict[int, tuple[dict, float]]:
+        """{sailing id: (availability, seconds it has left)} of the cached ones."""
+        if not sailing_ids or not settings.SEARCH_CACHE:
+            return {}
+        names = [keys.availability_key(i) for i in sailing_ids]
+        found = self._call(lambda store: store.get_many_and_count(names, keys.AVAILABILITY_LOOKUPS))
+        return {i: (json.loads(raw), left) for i, (raw, left) in zip(sailing_ids, found or [], strict=False) if raw}
+
+    def set_availability(self, sailing_id: int, data: dict, ttl: int = AVAILABILITY_TTL) -> None:
+        self.set_availabilities({sailing_id: data}, ttl=ttl)
+
+    def set_availabilities(self, data: dict[int, dict], ttl: int = AVAILABILITY_TTL, *, after_miss=True) -> None:
+        """Store availability; `after_miss=False` when refreshing without a lookup (not counted as misses)."""
+        if not data or not settings.SEARCH_CACHE:
+            return
+        entries = {keys.availability_key(i): json.dumps(d).encode() for i, d in data.items()}
+        indexes = {AVAILABILITY_INDEX: list(entries)}
+        counter = keys.AVAILABILITY_MISSES if after_miss else None
+        self._call(lambda store: store.put_many(entries, ttl, indexes, counter))
+
+    def invalidate_availability(self, sailing_id: int) -> None:
+        """Called whenever a sailing's capacity changes, so the next display reads the database."""
+        key, answers = keys.availability_key(sailing_id), keys.answers_listing(sailing_id)
+        self._call(lambda store: store.delete_with_set_members(key, answers))
+
+    # --- figures --------------------------------------------------------------------------------
+
+    def stats(self) -> dict:
+        """Entries, lookups, hits, misses and hit rate, for searches and availability."""
+        counts = self._call(lambda store: store.counters(keys.COUNTERS), strict=True)
+        entries = self._call(lambda store: [store.count_indexed(i) for i in (SEARCH_INDEX, AVAILABILITY_INDEX)])
+        figures = {}
+        for i, kind in enumerate(("search", "availability")):
+            lookups, misses = counts[2 * i], counts[2 * i + 1]
+            hits = max(lookups - misses, 0)
+            figures[kind] = {
+                "entries": entries[i],
+                "lookups": lookups,
+                "hits": hits,
+                "misses": lookups - hits,
+                "hit_rate": round(hits / lookups, 4) if lookups else None,
+            }
+        return figures
+
+    def reset_stats(self) -> None:
+        self._call(lambda store: store.reset_counters(keys.COUNTERS), strict=True)
+
+    def forget_failures(self) -> None:
+        """Try Redis again at the next call (after an outage is known to be over)."""
+        cache_breaker.reset()
+
+    # --- plumbing -------------------------------------------------------------------------------
+
+    def _store(self) -> CacheStore:
+        if settings.CACHES["default"]["BACKEND"].startswith("django_redis."):
+            return RedisStore()
+        return self._local
+
+    def _call(self, operation, *, strict: bool = False):
+        """Run `operation(store)`; on a Redis failure log it, leave Redis alone for a few seconds, answer None.
+
+        `strict` operations (clearing, figures) are asked for by a person, who should see the error.
+        """
+        if cache_breaker.is_open() and not strict:
+            return None
+        try:
+            return operation(self._store())
+        except redis.RedisError as exc:
+            if strict:
+                raise
+            cache_breaker.trip(exc, message="ferry cache unavailable, searching without it for %ss: %r", log=logger)
+            return None
+
+
+def _release(lock) -> None:
+    # A lock held past its timeout may have been taken by another since: theirs now, left alone.
+    with contextlib.suppress(redis.exceptions.LockNotOwnedError):
+        lock.release()
+
+
+cache_service = FerryCacheService()

@@ -1,0 +1,130 @@
+"""The search cache's storage, written once against Django's cache API: local memory for `make run`, and the base
+of the Redis store (ferries/cache/redis_store.py), which replaces only the operations Redis does in fewer round
+trips.
+
+Entries are kept with their expiry beside them, since the cache API cannot tell how long a key has left. The
+indexes and sets are cache entries read and written back; `_guard` makes each such change whole within the process,
+which is all a local-memory cache is shared by.
+"""
+
+import secrets
+import threading
+import time
+
+from django.core.cache import cache
+
+# Read-modify-write of indexes and sets, and taking or releasing a lock: one at a time in this process.
+_guard = threading.Lock()
+
+
+class LocalLock:
+    """A lock for the one computing a search, with redis-py `Lock`'s `acquire` (not blocking: nobody waits on it)
+    and `release`, over `cache.add`."""
+
+    def __init__(self, name: str, *, timeout: float):
+        self.name, self.timeout = name, timeout
+        self.token = secrets.token_hex(8)
+
+    def acquire(self, *, blocking: bool = False) -> bool:
+        if blocking:
+            raise ValueError("a local lock is only tried, never waited on")
+        with _guard:
+            return cache.add(self.name, self.token, timeout=self.timeout)
+
+    def release(self) -> None:
+        # Only the holder releases; a lock that expired and was taken again is left alone.
+        with _guard:
+            if cache.get(self.name) == self.token:
+                cache.delete(self.name)
+
+
+class CacheStore:
+    """The cache's operations on `django.core.cache.cache`."""
+
+    def lookup(self, key: str, counter: str | None) -> tuple[bytes | None, float]:
+        """(value, seconds it has left), counted as a lookup under `counter` when given."""
+        if counter:
+            self._count(counter, 1)
+        return _live(cache.get(key))
+
+    def get_and_count(self, key: str, counter: str, amount: int = 1) -> bytes | None:
+        self._count(counter, amount)
+        return _live(cache.get(key))[0]
+
+    def get_many_and_count(self, keys: list[str], counter: str) -> list[tuple[bytes | None, float]]:
+        """[(value, seconds it has left)] of each key, all counted as lookups under `counter`."""
+        self._count(counter, len(keys))
+        found = cache.get_many(keys)
+        return [_live(found.get(key)) for key in keys]
+
+    def put_many(
+        self,
+        entries: dict[str, bytes],
+        ttl: int,
+        indexes: dict[str, list[str]],
+        counter: str | None,
+        sets: dict[str, list[str]] | None = None,
+    ) -> None:
+        """Store entries; index each under the given index names; count them as misses under `counter`; add them
+        to the given sets (which outlive them by a minute)."""
+        expires = time.time() + ttl
+        cache.set_many({key: (expires, value) for key, value in entries.items()}, timeout=ttl)
+        with _guard:
+            for index, keys in indexes.items():
+                _index_save(index, _index_live(index) | dict.fromkeys(keys, expires))
+            for name, keys in (sets or {}).items():
+                cache.set(name, cache.get(name, set()) | set(keys), timeout=ttl + 60)
+        if counter:
+            self._count(counter, len(entries))
+
+    def delete_with_set_members(self, key: str, set_name: str) -> None:
+        """Delete `key`, every key listed in the set `set_name`, and the set."""
+        with _guard:
+            cache.delete_many([key, set_name, *cache.get(set_name, ())])
+
+    def delete_indexed(self, indexes: list[str]) -> int:
+        """Delete the live entries present in every one of `indexes`; answers how many were deleted."""
+        with _guard:
+            live = [_index_live(index) for index in indexes]
+            members = set.intersection(*(set(entries) for entries in live)) if live else set()
+            if not members:
+                return 0
+            deleted = sum(1 for found in cache.get_many(list(members)).values() if _live(found)[0] is not None)
+            cache.delete_many(list(members))
+            for index, entries in zip(indexes, live, strict=True):
+                _index_save(index, {key: expires for key, expires in entries.items() if key not in members})
+            return deleted
+
+    def count_indexed(self, index: str) -> int:
+        return len(_index_live(index))
+
+    def counters(self, names: list[str]) -> list[int]:
+        found = cache.get_many(names)
+        return [int(found.get(name) or 0) for name in names]
+
+    def reset_counters(self, names: list[str]) -> None:
+        cache.delete_many(names)
+
+    def lock(self, name: str, *, timeout: float) -> LocalLock:
+        return LocalLock(name, timeout=timeout)
+
+    def _count(self, counter: str, amount: int) -> None:
+        if not cache.add(counter, amount, timeout=None):
+            cache.incr(counter, amount)
+
+
+def _live(entry: tuple[float, bytes] | None) -> tuple[bytes | None, float]:
+    expires, value = entry or (0.0, None)
+    left = expires - time.time()
+    return (value, left) if left > 0 else (None, 0.0)
+
+
+def _index_live(index: str) -> dict[str, float]:
+    """{key: expiry} of the index's entries not yet expired."""
+    now = time.time()
+    return {key: expires for key, expires in cache.get(index, {}).items() if expires > now}
+
+
+def _index_save(index: str, entries: dict[str, float]) -> None:
+    # The index outlives its last entry by a minute, as in Redis.
+    cache.set(index, entries, timeout=max(max(entries.values(), default=0.0) - time.time(), 0.0) + 60)
