@@ -38,7 +38,7 @@ from django.core.cache import cache
 from django.utils.translation import get_language
 from django_redis import get_redis_connection
 
-from ferries.search_query import LegQuery, SearchQuery
+from ferries.queries import LegQuery, SearchQuery
 
 logger = logging.getLogger(__name__)
 

@@ -42,7 +42,7 @@ from ferries.models import Operator, Port, Route, Sailing
 from ferries.operators import adapter_for
 from ferries.operators.base import Offer
 from ferries.party import Party
-from ferries.search_query import LegQuery, SearchQuery, searchable_days
+from ferries.queries import LegQuery, SearchQuery, searchable_days
 from ferries.selectors import bookable_after, local_day_bounds, route_list
 
 logger = logging.getLogger(__name__)

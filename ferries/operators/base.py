@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ferries.errors import OperatorError, OperatorRefused
 from ferries.party import Party
-from ferries.search_query import LegQuery
+from ferries.queries import LegQuery
 
 __all__ = ["Hold", "Offer", "OperatorAdapter", "OperatorError", "OperatorRefused"]
 

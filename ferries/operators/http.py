@@ -18,7 +18,7 @@ from urllib3.util.retry import Retry
 from ferries.errors import OperatorError, OperatorRefused
 from ferries.operators.base import Hold, Offer, OperatorAdapter, offer_from_wire
 from ferries.party import Party
-from ferries.search_query import LegQuery
+from ferries.queries import LegQuery
 
 _sessions: dict[tuple[str, bool], requests.Session] = {}
 _sessions_lock = threading.Lock()

@@ -5,7 +5,7 @@ from ferries.models import Route, Sailing
 from ferries.operators.base import Hold, Offer, OperatorAdapter
 from ferries.party import Party
 from ferries.pricing import NotPriced, fare_on, fares_for_routes, quote, route_quote
-from ferries.search_query import LegQuery
+from ferries.queries import LegQuery
 from ferries.selectors import sailing_availability, sailings_on_day
 from ferries.services import capacity_confirm, capacity_hold, capacity_release
 
