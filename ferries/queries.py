@@ -79,6 +79,15 @@ class Parameter(serializers.Field):
             kwargs.setdefault("default", None)
         super().__init__(**kwargs)
 
+    # Lean on purpose, search being the busiest endpoint: a parameter is one value (the last one sent), and its
+    # `read` is its only check.
+    def get_value(self, dictionary):
+        return dictionary.get(self.field_name, empty)
+
+    def run_validation(self, data=empty):
+        is_empty, value = self.validate_empty_values(data)
+        return value if is_empty else self.to_internal_value(value)
+
     def validate_empty_values(self, data):
         if data is empty or data is None or not str(data).strip():
             if self.required:
