@@ -76,7 +76,7 @@ class BookingPaymentApi(BookingApi, APIView):
             429: THROTTLED_RESPONSE,
         },
     )
-    def post(self, request: Request, reference: str) -> Response:
+    def post(self, request: Request, reference: str | None) -> Response:
         booking, _actor = booking_for_request(request, reference)
         try:
             payment = checkout.payment_start(booking_id=booking.pk)
