@@ -18,7 +18,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bookings.api.schema import (
-    BOOKING_CREDENTIALS,
     BOOKING_EXAMPLE,
     BOOKING_REQUEST_EXAMPLE,
     BOOKING_VALIDATION_ERROR_RESPONSE,
@@ -26,12 +25,10 @@ from bookings.api.schema import (
     IDEMPOTENCY_KEY,
     LOCATION,
     NEW_BOOKING_EXAMPLE,
-    NO_BOOKING_CREDENTIALS_RESPONSE,
     NOT_CANCELLABLE_RESPONSE,
-    NOT_FOUND_RESPONSE,
     NOT_SIGNED_IN_RESPONSE,
     OPERATOR_UNAVAILABLE_RESPONSE,
-    REFERENCE,
+    booking_operation,
 )
 from bookings.api.serializers import (
     BookingCreatedOutputSerializer,
@@ -142,17 +139,11 @@ class BookingListCreateApi(BookingApi, ListAPIView):
 
 
 class BookingDetailApi(BookingApi, APIView):
-    @extend_schema(
+    @booking_operation(
         operation_id="booking_detail",
         summary="A booking, with its history",
         description="For its owner signed in with a Token, or anyone sending its access token as `X-Booking-Token`.",
-        parameters=[REFERENCE],
-        auth=BOOKING_CREDENTIALS,
-        responses={
-            200: BookingDetailOutputSerializer,
-            401: NO_BOOKING_CREDENTIALS_RESPONSE,
-            404: NOT_FOUND_RESPONSE,
-        },
+        responses={200: BookingDetailOutputSerializer},
         examples=[BOOKING_EXAMPLE],
     )
     def get(self, request: Request, reference: str | None) -> Response:
@@ -161,20 +152,12 @@ class BookingDetailApi(BookingApi, APIView):
 
 
 class BookingCancelApi(BookingApi, APIView):
-    @extend_schema(
+    @booking_operation(
         operation_id="booking_cancel",
         summary="Cancel a booking",
         description="Gives the places back and refunds what the fare's cancellation policy allows (see "
         "`refund_if_cancelled_now`). Cancelling a cancelled booking again changes nothing and answers a refund of 0.",
-        parameters=[REFERENCE],
-        auth=BOOKING_CREDENTIALS,
-        request=None,
-        responses={
-            200: CancellationOutputSerializer,
-            401: NO_BOOKING_CREDENTIALS_RESPONSE,
-            404: NOT_FOUND_RESPONSE,
-            409: NOT_CANCELLABLE_RESPONSE,
-        },
+        responses={200: CancellationOutputSerializer, 409: NOT_CANCELLABLE_RESPONSE},
     )
     def post(self, request: Request, reference: str | None) -> Response:
         booking, actor = booking_for_request(request, reference)
