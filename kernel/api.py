@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import authentication, pagination, serializers
 from rest_framework.exceptions import AuthenticationFailed, ParseError, ValidationError
-from rest_framework.fields import SkipField
+from rest_framework.fields import SkipField, empty
 from rest_framework.parsers import JSONParser
 from rest_framework.settings import api_settings
 
@@ -28,15 +28,18 @@ def api_validation_error(error: DjangoValidationError) -> ValidationError:
     )
 
 
+# An input declaration that reports every problem at once: each field's, then those of the rules across fields
+# (`check`), which see the values read and the errors so far — a traveller fixes a form in one go. `check(values,
+# errors)` adds its errors with `add_error` and answers what the input reads as (`values`, or a domain value made of
+# them). Its fields hold no state: one instance can serve every request (its fields are then built once). (Said here
+# rather than in a docstring, which drf-spectacular would give every input schema as its description.)
 class InputSerializer(serializers.Serializer):
-    """An input declaration that reports every problem at once: each field's, then those of the rules across
-    fields (`check`), which see the values read and the errors so far — a traveller fixes a form in one go.
-
-    `check(values, errors)` adds its errors with `add_error` and answers what the input reads as (`values`, or
-    a domain value made of them). Every field reads as text with spaces around it dropped where that matters,
-    and holds no state: one instance can serve every request (its fields are built once)."""
 
     default_error_messages = {"invalid": _("Send a JSON object.")}
+
+    def run_validation(self, data=empty):
+        # Left out, null or not an object alike: answered with the declaration's own "invalid" message.
+        return self.to_internal_value(data)
 
     def to_internal_value(self, data):
         if not isinstance(data, Mapping):
@@ -44,7 +47,7 @@ class InputSerializer(serializers.Serializer):
         values, errors = {}, {}
         for field in self._writable_fields:
             try:
-                values[field.field_name] = field.run_validation(field.get_value(data))
+                values[field.field_name] = self.read_field(field, data, values)
             except ValidationError as error:
                 errors[field.field_name] = error.detail
             except SkipField:
@@ -53,6 +56,10 @@ class InputSerializer(serializers.Serializer):
         if errors:
             raise ValidationError(errors)
         return result
+
+    def read_field(self, field: serializers.Field, data: Mapping, values: dict):
+        """A field's value; a field whose reading depends on the fields before it reads `values`."""
+        return field.run_validation(field.get_value(data))
 
     def check(self, values: dict, errors: dict):
         return values

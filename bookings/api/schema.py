@@ -1,6 +1,6 @@
 """How the OpenAPI schema describes the bookings API's headers, errors and examples: documentation only.
 
-The rules themselves live in `bookings.requests` and `bookings.services`; keep these words in step.
+The rules themselves live in `bookings.requests` and `bookings.services`, which these words describe.
 """
 
 from drf_spectacular.types import OpenApiTypes

@@ -32,14 +32,13 @@ from bookings.api.schema import (
 )
 from bookings.api.serializers import (
     BookingCreatedOutputSerializer,
-    BookingCreateInputSerializer,
     BookingDetailOutputSerializer,
     BookingSummaryOutputSerializer,
     CancellationOutputSerializer,
 )
 from bookings.flows import cancelling
 from bookings.models import Booking
-from bookings.requests import parse_booking_request
+from bookings.requests import BookingRequestSerializer, parse_booking_request
 from bookings.selectors import booking_details, booking_for_owner, booking_for_token, booking_list
 from bookings.services import IdempotencyConflict, OperatorUnavailable, TransitionNotAllowed, booking_create
 from kernel.api import PAGE_ERROR_RESPONSE, JSONBodyParser, TokenAuthentication, api_validation_error
@@ -106,7 +105,7 @@ class BookingListCreateApi(BookingApi, ListAPIView):
         "without one, keep the answered `access_token` to open it again. The language of `Accept-Language` "
         "(en or fr) is kept with the booking for the e-mails about it.",
         parameters=[IDEMPOTENCY_KEY, LOCATION],
-        request=BookingCreateInputSerializer,
+        request=BookingRequestSerializer,
         responses={
             201: BookingCreatedOutputSerializer,
             400: BOOKING_VALIDATION_ERROR_RESPONSE,
