@@ -37,18 +37,18 @@ from ferries.choices import (
     COUNTRY_CODES,
     GROWN_UPS,
     MAX_PASSENGERS,
+    MIN_HEIGHT_CM,
     VEHICLE_LIMITS,
     Accommodation,
     PassengerType,
     VehicleCategory,
 )
 from ferries.models import Sailing
-from ferries.party import Party, Vehicle
+from ferries.party import Party, Vehicle, party_problem
 from ferries.returns import Crossing, return_problem
 from kernel.api import InputSerializer, add_error, validation_error
 
 MAX_PETS = 4
-MIN_HEIGHT_CM = 50
 # Age on the day of departure, by passenger type (from, to inclusive).
 AGES = {
     PassengerType.INFANT: (0, 3),
@@ -180,10 +180,9 @@ class PassengersField(serializers.ListField):
         if errors:
             raise ValidationError(errors)
         grown_ups = sum(1 for p in passengers if p.type in GROWN_UPS)
-        if not grown_ups:
-            raise ValidationError(_("At least one adult or senior must travel."))
-        if sum(1 for p in passengers if p.type == PassengerType.INFANT) > grown_ups:
-            raise ValidationError(_("Each infant travels on the lap of an adult or a senior."))
+        infants = sum(1 for p in passengers if p.type == PassengerType.INFANT)
+        if problem := party_problem(grown_ups=grown_ups, infants=infants):
+            raise ValidationError(problem)
         return passengers
 
 
@@ -218,11 +217,7 @@ class VehicleSerializer(InputSerializer):
 
     def check(self, values: dict, errors: dict) -> VehicleDetails | None:
         if category := values.get("category"):  # without one, the size has no limits to be read against
-            limits = VEHICLE_LIMITS[category]
-            sizes = {
-                "length_cm": (limits.default_length_cm, limits.min_length_cm, limits.max_length_cm),
-                "height_cm": (limits.default_height_cm, MIN_HEIGHT_CM, limits.max_height_cm),
-            }
+            sizes = VEHICLE_LIMITS[category].sizes()
             for name, (typical, minimum, maximum) in sizes.items():
                 try:
                     size = typical if values[name] is empty else values[name]

@@ -19,15 +19,14 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from ferries.choices import GROWN_UPS, MAX_PASSENGERS, VEHICLE_LIMITS, Accommodation, VehicleCategory
-from ferries.party import Party, Vehicle
+from ferries.choices import GROWN_UPS, MAX_PASSENGERS, MIN_HEIGHT_CM, VEHICLE_LIMITS, Accommodation, VehicleCategory
+from ferries.party import Party, Vehicle, party_problem
 from kernel.api import InputSerializer, add_error, validation_error
 
 COUNT_FIELDS = ("adults", "children", "infants", "seniors")
 DIMENSIONS = ("vehicle_length_cm", "vehicle_height_cm")
 PORT_CODE = re.compile(r"[A-Z]{2}[A-Z2-9]{3}")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-MIN_HEIGHT_CM = 50
 # The "no vehicle" spelling, besides leaving the parameter out.
 NO_VEHICLE = "none"
 
@@ -274,13 +273,11 @@ def _counts(values: dict, errors: dict) -> dict[str, int]:
     grown_ups = sum(counts[f"{kind}s"] for kind in GROWN_UPS)
     if sum(counts.values()) > MAX_PASSENGERS:
         add_error(errors, "passengers", _("At most %(max)d passengers per booking.") % {"max": MAX_PASSENGERS})
-    if grown_ups == 0:
-        if counts["children"] or counts["infants"]:
-            add_error(errors, "adults", _("Children and infants must travel with an adult or a senior."))
-        else:
-            add_error(errors, "adults", _("At least one adult or senior must travel."))
-    elif counts["infants"] > grown_ups:
-        add_error(errors, "infants", _("Each infant travels on the lap of an adult or a senior."))
+    if not grown_ups and (counts["children"] or counts["infants"]):
+        # Said in the words of the search form, whose counts the traveller sets.
+        add_error(errors, "adults", _("Children and infants must travel with an adult or a senior."))
+    elif problem := party_problem(grown_ups=grown_ups, infants=counts["infants"]):
+        add_error(errors, "adults" if not grown_ups else "infants", problem)
     return counts
 
 
@@ -296,11 +293,7 @@ def _vehicle(values: dict, errors: dict) -> Vehicle | None:
         for name in DIMENSIONS:
             errors.pop(name, None)
         return None
-    limits = VEHICLE_LIMITS[category]
-    sizes = {
-        "vehicle_length_cm": (limits.default_length_cm, limits.min_length_cm, limits.max_length_cm),
-        "vehicle_height_cm": (limits.default_height_cm, MIN_HEIGHT_CM, limits.max_height_cm),
-    }
+    sizes = {f"vehicle_{name}": limits for name, limits in VEHICLE_LIMITS[category].sizes().items()}
     for name, (default, minimum, maximum) in sizes.items():
         size = values.get(name)
         if size is None and name not in errors:

@@ -34,7 +34,6 @@ def api_validation_error(error: DjangoValidationError) -> ValidationError:
 # them). Its fields hold no state: one instance can serve every request (its fields are then built once). (Said here
 # rather than in a docstring, which drf-spectacular would give every input schema as its description.)
 class InputSerializer(serializers.Serializer):
-
     default_error_messages = {"invalid": _("Send a JSON object.")}
 
     def run_validation(self, data=empty):
