@@ -255,8 +255,8 @@ class SearchQuerySerializer(InputSerializer):
         day, return_day = values.get("date"), values.get("return_date")
         if day and return_day and return_day < day:
             add_error(errors, "return_date", _("The return must not be before the outbound date."))
-        party = Party(**_counts(values, errors), vehicle=_vehicle(values, errors), accommodation=values.get(
-            "accommodation", Accommodation.DECK))  # fmt: skip
+        accommodation = values.get("accommodation", Accommodation.DECK)
+        party = Party(**_counts(values, errors), vehicle=_vehicle(values, errors), accommodation=accommodation)
         if errors:
             return None
         outbound = LegQuery(origin, destination, day, party)
