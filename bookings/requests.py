@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
@@ -117,7 +118,7 @@ class BookingRequest:
 
 @extend_schema_serializer(component_name="PassengerRequest")
 class PassengerSerializer(InputSerializer):
-    default_error_messages = {"invalid": _("Each passenger is an object.")}
+    default_error_messages = {"invalid": gettext_lazy("Each passenger is an object.")}
 
     type = WordField(
         choices=PassengerType.choices,
@@ -188,7 +189,7 @@ class PassengersField(serializers.ListField):
 
 @extend_schema_serializer(component_name="VehicleRequest")
 class VehicleSerializer(InputSerializer):
-    default_error_messages = {"invalid": _("The vehicle is an object, or null for none.")}
+    default_error_messages = {"invalid": gettext_lazy("The vehicle is an object, or null for none.")}
 
     category = WordField(choices=VehicleCategory.choices)
     registration = RegistrationField(
@@ -229,7 +230,7 @@ class VehicleSerializer(InputSerializer):
 
 @extend_schema_serializer(component_name="ContactRequest")
 class ContactSerializer(InputSerializer):
-    default_error_messages = {"invalid": _("Give a contact name, e-mail and phone.")}
+    default_error_messages = {"invalid": gettext_lazy("Give a contact name, e-mail and phone.")}
 
     name = ContactNameField(f"^{NOT_CONTROL}*{VISIBLE}{NOT_CONTROL}*$", max_length=150)
     email = EmailField(max_length=254, help_text="Where the confirmation and the e-ticket are sent.")

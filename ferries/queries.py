@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -71,7 +72,7 @@ def searchable_days() -> tuple[dt.date, dt.date]:
 class Parameter(serializers.Field):
     """A query parameter, read as text with spaces around it dropped; sent empty, it is read as left out."""
 
-    def __init__(self, *, required_message: str = "", **kwargs):
+    def __init__(self, *, required_message=None, **kwargs):
         if required_message:
             kwargs |= {"required": True, "error_messages": {"required": required_message}}
         else:
@@ -209,7 +210,7 @@ class SearchQuerySerializer(InputSerializer):
     """The sailing search's query parameters, read into a `SearchQuery`."""
 
     date = DayField(
-        required_message=_("Choose a date."),
+        required_message=gettext_lazy("Choose a date."),
         help_text="Outbound departure day in the departure port's time, YYYY-MM-DD: from today up to the "
         "search horizon (the error message names its last day).",
     )
@@ -238,11 +239,11 @@ class SearchQuerySerializer(InputSerializer):
         fields = super().get_fields()
         ports = {
             "from": PortField(
-                required_message=_("Choose a port."),
+                required_message=gettext_lazy("Choose a port."),
                 help_text="Departure port, by UN/LOCODE (see `/api/v1/ports`). Case does not matter.",
             ),
             "to": PortField(
-                required_message=_("Choose a port."),
+                required_message=gettext_lazy("Choose a port."),
                 help_text="Arrival port, by UN/LOCODE; not the departure port.",
             ),
         }

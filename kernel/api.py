@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import authentication, pagination, serializers
 from rest_framework.exceptions import AuthenticationFailed, ParseError, ValidationError
@@ -34,7 +35,7 @@ def api_validation_error(error: DjangoValidationError) -> ValidationError:
 # them). Its fields hold no state: one instance can serve every request (its fields are then built once). (Said here
 # rather than in a docstring, which drf-spectacular would give every input schema as its description.)
 class InputSerializer(serializers.Serializer):
-    default_error_messages = {"invalid": _("Send a JSON object.")}
+    default_error_messages = {"invalid": gettext_lazy("Send a JSON object.")}
 
     def run_validation(self, data=empty):
         # Left out, null or not an object alike: answered with the declaration's own "invalid" message.
