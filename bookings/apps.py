@@ -6,3 +6,11 @@ class BookingsConfig(AppConfig):
 
     name = "bookings"
     verbose_name = "Bookings"
+
+    def ready(self):
+        from django.urls import register_converter
+
+        from bookings.converters import ApiBookingReferenceConverter, BookingReferenceConverter
+
+        register_converter(BookingReferenceConverter, "reference")
+        register_converter(ApiBookingReferenceConverter, "api_reference")

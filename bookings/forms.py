@@ -228,5 +228,5 @@ class ManageBookingForm(forms.Form):
     )
 
     def clean_reference(self) -> str:
-        # Read aloud or copied from an e-mail, a reference may come with spaces in it.
-        return "".join(self.cleaned_data["reference"].split())
+        # Read aloud or copied from an e-mail, a reference may come with spaces in it, in either case.
+        return "".join(self.cleaned_data["reference"].split()).upper()

@@ -1,33 +1,55 @@
-"""A booking request, read and checked once for the website and the API.
+"""A booking request, declared once for the website, the API and its OpenAPI schema.
 
-`parse_booking_request(data)` takes plain JSON-like data (the API body, or what the website's form
-collected) and returns a `BookingRequest` with the sailings loaded, or raises a ValidationError
-whose keys name the field: `outbound_sailing_id`, `passengers.0.last_name`, `vehicle.height_cm`,
-`contact.email`… Everything is checked and reported at once; nothing is written.
+`BookingRequestSerializer` reads plain JSON-like data (the API body, or what the website's form collected)
+into a `BookingRequest` with the sailings loaded; `parse_booking_request(data)` is it, raising a ValidationError
+whose keys name the field: `outbound_sailing_id`, `passengers.0.last_name`, `vehicle.height_cm`, `contact.email`…
+Everything is checked and reported at once; nothing is written. drf-spectacular describes the body from the same
+fields (their DRF types give the schema; each reads its value as `read` says).
 """
 
 import datetime as dt
-import re
-import unicodedata
 from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.utils.translation import gettext as _
-from django_countries import countries
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import extend_schema_serializer
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.fields import empty
 
-from ferries.choices import GROWN_UPS, MAX_PASSENGERS, VEHICLE_LIMITS, Accommodation, PassengerType, VehicleCategory
+from bookings.request_fields import (
+    NOT_CONTROL,
+    VISIBLE,
+    BirthDateField,
+    ContactNameField,
+    CountField,
+    DocumentField,
+    EmailField,
+    NameField,
+    NationalityField,
+    PhoneField,
+    RegistrationField,
+    SailingIdField,
+    SizeField,
+    WordField,
+    whole_number,
+)
+from ferries.choices import (
+    COUNTRY_CODES,
+    GROWN_UPS,
+    MAX_PASSENGERS,
+    MIN_HEIGHT_CM,
+    VEHICLE_LIMITS,
+    Accommodation,
+    PassengerType,
+    VehicleCategory,
+)
 from ferries.models import Sailing
-from ferries.party import Party, Vehicle
+from ferries.party import Party, Vehicle, party_problem
 from ferries.returns import Crossing, return_problem
-from ferries.selectors import bookable_after
+from kernel.api import InputSerializer, add_error, validation_error
 
 MAX_PETS = 4
-NAME = re.compile(r"^[^\W\d_]+(?:[ '\-.][^\W\d_]+)*\.?$")  # letters of any alphabet, with spaces, ' - .
-DOCUMENT = re.compile(r"^[A-Z0-9]{4,20}$")
-REGISTRATION = re.compile(r"^[A-Z0-9][A-Z0-9 \-]{0,14}[A-Z0-9]$")
-PHONE = re.compile(r"^\+?[0-9][0-9 ().\-]{5,22}$")
-COUNTRY = re.compile(r"^[A-Z]{2}$")
 # Age on the day of departure, by passenger type (from, to inclusive).
 AGES = {
     PassengerType.INFANT: (0, 3),
@@ -91,212 +113,188 @@ class BookingRequest:
         )
 
 
-class _Errors(dict):
-    def add(self, field: str, message: str) -> None:
-        self.setdefault(field, []).append(message)
+# --- the request's parts ------------------------------------------------------------------------------------------
 
 
-def parse_booking_request(data: dict) -> BookingRequest:
-    if not isinstance(data, dict):
-        raise ValidationError({"non_field_errors": [_("Send a JSON object.")]})
-    errors = _Errors()
-    outbound = _sailing(data, "outbound_sailing_id", errors, required=True)
-    inbound = _sailing(data, "return_sailing_id", errors, required=False)
-    if outbound and inbound:
-        _check_return(outbound, inbound, errors)
-    travel_day = outbound.departs_at.astimezone(outbound.route.origin.tz).date() if outbound else None
-    passengers = _passengers(data.get("passengers"), travel_day, errors)
-    vehicle = _vehicle(data.get("vehicle"), errors)
-    accommodation = _choice(data.get("accommodation", Accommodation.DECK), Accommodation, "accommodation", errors)
-    pets = _whole(data.get("pets", 0), "pets", errors, maximum=MAX_PETS)
-    contact = _contact(data.get("contact"), errors)
-    if errors:
-        raise ValidationError(dict(errors))
-    return BookingRequest(outbound, inbound, tuple(passengers), vehicle, accommodation, pets, contact)
+@extend_schema_serializer(component_name="PassengerRequest")
+class PassengerSerializer(InputSerializer):
+    default_error_messages = {"invalid": gettext_lazy("Each passenger is an object.")}
 
-
-def _text(value, field: str, errors: _Errors, *, pattern=None, max_length: int = 100, message: str = "") -> str:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        errors.add(field, _("This field is required."))
-        return ""
-    if not isinstance(value, str):
-        errors.add(field, _("Must be text."))
-        return ""
-    value = " ".join(value.split())
-    if len(value) > max_length:
-        errors.add(field, _("At most %(n)d characters.") % {"n": max_length})
-    elif any(unicodedata.category(char) == "Cc" for char in value):
-        # Control characters are never part of a name or an address; PostgreSQL refuses NUL outright.
-        errors.add(field, _("Remove the control characters."))
-    elif pattern and not pattern.match(value):
-        errors.add(field, message or _("Not valid."))
-    return value
-
-
-def _whole(value, field: str, errors: _Errors, *, minimum: int = 0, maximum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        errors.add(field, _("Enter a whole number."))
-        return 0
-    try:
-        number = int(value)
-    except ValueError:
-        errors.add(field, _("Enter a whole number."))
-        return 0
-    if number < minimum or (maximum is not None and number > maximum):
-        errors.add(field, _("Must be between %(min)d and %(max)d.") % {"min": minimum, "max": maximum})
-    return number
-
-
-def _choice(value, choices, field: str, errors: _Errors) -> str:
-    if not isinstance(value, str) or value.lower() not in choices.values:
-        errors.add(field, _("Choose one of: %(choices)s.") % {"choices": ", ".join(choices.values)})
-        return ""
-    return value.lower()
-
-
-def _sailing(data: dict, field: str, errors: _Errors, *, required: bool) -> Sailing | None:
-    value = data.get(field)
-    if value in (None, ""):
-        if required:
-            errors.add(field, _("Choose a sailing."))
-        return None
-    number = _whole(value, field, errors, minimum=1, maximum=2**31 - 1)
-    if field in errors:
-        return None
-    sailing = (
-        Sailing.objects.select_related("route__origin", "route__destination", "route__operator", "vessel")
-        .filter(pk=number)
-        .first()
+    type = WordField(
+        choices=PassengerType.choices,
+        help_text="By age on the day of the outbound departure: infant 0–3, child 4–11, adult 12–64, senior 65+.",
     )
-    if sailing is None:
-        errors.add(field, _("No such sailing."))
-    elif sailing.status != Sailing.Status.SCHEDULED or sailing.departs_at < bookable_after():
-        errors.add(field, _("This sailing can no longer be booked."))
-    else:
-        return sailing
-    return None
+    first_name = NameField(
+        help_text="As on the travel document: letters of any alphabet, spaces, hyphens, apostrophes and dots.",
+    )
+    last_name = NameField(help_text="As on the travel document.")
+    date_of_birth = BirthDateField(help_text="YYYY-MM-DD; must match the passenger type.")
+    nationality = NationalityField(choices=COUNTRY_CODES, help_text="ISO 3166-1 alpha-2, in capitals, e.g. TN.")
+    document_number = DocumentField(
+        r"^[A-Za-z0-9]{4,20}$",
+        min_length=4,
+        max_length=20,
+        help_text="Passport or identity card number: 4 to 20 letters and digits.",
+    )
+
+    def check(self, values: dict, errors: dict) -> PassengerDetails | None:
+        travel_day = self.context.get("travel_day")
+        kind, born = values.get("type"), values.get("date_of_birth")
+        if travel_day and kind and born and (problem := _age_problem(kind, born, travel_day)):
+            add_error(errors, "date_of_birth", problem)
+        return None if errors else PassengerDetails(**values)
 
 
-def _check_return(outbound: Sailing, inbound: Sailing, errors: _Errors) -> None:
-    if problem := return_problem(outbound=Crossing.of_sailing(outbound), inbound=Crossing.of_sailing(inbound)):
-        errors.add("return_sailing_id", problem)
-
-
-def _passengers(value, travel_day: dt.date | None, errors: _Errors) -> list[PassengerDetails]:
-    if not isinstance(value, list) or not value:
-        errors.add("passengers", _("Add at least one passenger."))
-        return []
-    if len(value) > MAX_PASSENGERS:
-        errors.add("passengers", _("At most %(max)d passengers per booking.") % {"max": MAX_PASSENGERS})
-        return []
-    passengers = [_passenger(item, f"passengers.{i}", travel_day, errors) for i, item in enumerate(value)]
-    passengers = [p for p in passengers if p]
-    grown_ups = sum(1 for p in passengers if p.type in GROWN_UPS)
-    if len(passengers) == len(value):
-        if not grown_ups:
-            errors.add("passengers", _("At least one adult or senior must travel."))
-        elif sum(1 for p in passengers if p.type == PassengerType.INFANT) > grown_ups:
-            errors.add("passengers", _("Each infant travels on the lap of an adult or a senior."))
-    return passengers
-
-
-def _passenger(item, prefix: str, travel_day: dt.date | None, errors: _Errors) -> PassengerDetails | None:
-    if not isinstance(item, dict):
-        errors.add(prefix, _("Each passenger is an object."))
-        return None
-    before = len(errors)
-    kind = _choice(item.get("type", ""), PassengerType, f"{prefix}.type", errors)
-    name_message = _("Use letters, spaces, hyphens and apostrophes.")
-    first = _text(item.get("first_name"), f"{prefix}.first_name", errors, pattern=NAME, message=name_message)
-    last = _text(item.get("last_name"), f"{prefix}.last_name", errors, pattern=NAME, message=name_message)
-    born = _birth_date(item.get("date_of_birth"), f"{prefix}.date_of_birth", kind, travel_day, errors)
-    nationality = _nationality(item.get("nationality"), f"{prefix}.nationality", errors)
-    document = _text(
-        _upper(item.get("document_number")), f"{prefix}.document_number", errors, pattern=DOCUMENT,
-        message=_("4 to 20 letters and digits, as printed on the passport or identity card."),
-    )  # fmt: skip
-    if len(errors) != before:
-        return None
-    return PassengerDetails(kind, first, last, born, nationality, document.replace(" ", ""))
-
-
-def _nationality(value, field: str, errors: _Errors) -> str:
-    """A country of ISO 3166-1 by its alpha-2 code, as django-countries lists them: the format alone would let ZZ
-    or XX through."""
-    # Exactly as ISO writes them (capitals, nothing around), as the schema's list of codes says.
-    if not isinstance(value, str) or not COUNTRY.fullmatch(value):
-        errors.add(field, _("A two-letter country code in capitals, such as TN or FR."))
-        return ""
-    if value not in countries:
-        errors.add(field, _("%(code)s is not a country code of ISO 3166-1, such as TN or FR.") % {"code": value})
-    return value
-
-
-def _birth_date(value, field: str, kind: str, travel_day: dt.date | None, errors: _Errors) -> dt.date | None:
-    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        errors.add(field, _("Enter a date as YYYY-MM-DD."))
-        return None
-    try:
-        born = dt.date.fromisoformat(value)
-    except ValueError:
-        errors.add(field, _("Enter a date as YYYY-MM-DD."))
-        return None
-    if travel_day is None or kind not in AGES:
-        return born
+def _age_problem(kind: str, born: dt.date, travel_day: dt.date) -> str:
     if born > travel_day:
-        errors.add(field, _("The date of birth is after the day of travel."))
-        return born
+        return _("The date of birth is after the day of travel.")
     age = travel_day.year - born.year - ((travel_day.month, travel_day.day) < (born.month, born.day))
     low, high = AGES[kind]
     if not low <= age <= high:
-        errors.add(
-            field,
-            _("A passenger of this type is %(low)d to %(high)d years old on the day of travel; this one is %(age)d.")
-            % {"low": low, "high": high, "age": age},
-        )
-    return born
+        return _(
+            "A passenger of this type is %(low)d to %(high)d years old on the day of travel; this one is %(age)d."
+        ) % {"low": low, "high": high, "age": age}
+    return ""
 
 
-def _vehicle(value, errors: _Errors) -> VehicleDetails | None:
-    if value in (None, {}):
-        return None
-    if not isinstance(value, dict):
-        errors.add("vehicle", _("The vehicle is an object, or null for none."))
-        return None
-    before = len(errors)
-    category = _choice(value.get("category", ""), VehicleCategory, "vehicle.category", errors)
-    registration = _text(
-        _upper(value.get("registration")), "vehicle.registration", errors, pattern=REGISTRATION, max_length=16,
-        message=_("Letters, digits, spaces and hyphens, as on the number plate."),
-    )  # fmt: skip
-    if category:
-        limits = VEHICLE_LIMITS[category]
-        length = _whole(value.get("length_cm", limits.default_length_cm), "vehicle.length_cm", errors,
-                        minimum=limits.min_length_cm, maximum=limits.max_length_cm)  # fmt: skip
-        height = _whole(value.get("height_cm", limits.default_height_cm), "vehicle.height_cm", errors,
-                        minimum=50, maximum=limits.max_height_cm)  # fmt: skip
-    if len(errors) != before:
-        return None
-    return VehicleDetails(category, registration, length, height)
+class PassengersField(serializers.ListField):
+    """Who travels: each passenger checked against the day of travel (the outbound's, when it is known)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=PassengerSerializer(), min_length=1, max_length=MAX_PASSENGERS, **kwargs)
+
+    def get_value(self, dictionary):
+        return dictionary.get(self.field_name, empty)
+
+    def read(self, value, *, travel_day: dt.date | None) -> list[PassengerDetails]:
+        if not isinstance(value, list) or not value:
+            raise ValidationError(_("Add at least one passenger."))
+        if len(value) > MAX_PASSENGERS:
+            raise ValidationError(_("At most %(max)d passengers per booking.") % {"max": MAX_PASSENGERS})
+        reader = PassengerSerializer(context={"travel_day": travel_day})
+        passengers, errors = [], {}
+        for index, item in enumerate(value):
+            try:
+                passengers.append(reader.run_validation(item))
+            except ValidationError as error:
+                errors[index] = error.detail
+        if errors:
+            raise ValidationError(errors)
+        grown_ups = sum(1 for p in passengers if p.type in GROWN_UPS)
+        infants = sum(1 for p in passengers if p.type == PassengerType.INFANT)
+        if problem := party_problem(grown_ups=grown_ups, infants=infants):
+            raise ValidationError(problem)
+        return passengers
 
 
-def _contact(value, errors: _Errors) -> Contact | None:
-    if not isinstance(value, dict):
-        errors.add("contact", _("Give a contact name, e-mail and phone."))
-        return None
-    name = _text(value.get("name"), "contact.name", errors, max_length=150)
-    email = _text(value.get("email"), "contact.email", errors, max_length=254)
-    if email:
-        try:
-            validate_email(email)
-        except ValidationError:
-            errors.add("contact.email", _("Enter a valid e-mail address."))
-    phone = _text(
-        value.get("phone"), "contact.phone", errors, pattern=PHONE, max_length=32,
-        message=_("A phone number with its country code, e.g. +216 71 000 000."),
-    )  # fmt: skip
-    return Contact(name, email, phone)
+@extend_schema_serializer(component_name="VehicleRequest")
+class VehicleSerializer(InputSerializer):
+    default_error_messages = {"invalid": gettext_lazy("The vehicle is an object, or null for none.")}
+
+    category = WordField(choices=VehicleCategory.choices)
+    registration = RegistrationField(
+        r"^[A-Za-z0-9][A-Za-z0-9 \-]{0,14}[A-Za-z0-9]$",
+        max_length=16,
+        help_text="As on the number plate: letters, digits, spaces and hyphens.",
+    )
+    length_cm = SizeField(
+        required=False,
+        min_value=min(v.min_length_cm for v in VEHICLE_LIMITS.values()),
+        max_value=max(v.max_length_cm for v in VEHICLE_LIMITS.values()),
+        help_text="Defaults to a typical length for the category; each category has its limits.",
+    )
+    height_cm = SizeField(
+        required=False,
+        min_value=MIN_HEIGHT_CM,
+        max_value=max(v.max_height_cm for v in VEHICLE_LIMITS.values()),
+        help_text="Defaults to a typical height for the category. A vehicle taller than the vessel takes is "
+        "refused on this field.",
+    )
+
+    def run_validation(self, data=empty):
+        if data is empty or data is None or data == {}:
+            return None
+        return self.to_internal_value(data)
+
+    def check(self, values: dict, errors: dict) -> VehicleDetails | None:
+        if category := values.get("category"):  # without one, the size has no limits to be read against
+            sizes = VEHICLE_LIMITS[category].sizes()
+            for name, (typical, minimum, maximum) in sizes.items():
+                try:
+                    size = typical if values[name] is empty else values[name]
+                    values[name] = whole_number(size, minimum=minimum, maximum=maximum)
+                except ValidationError as error:
+                    errors[name] = error.detail
+        return None if errors else VehicleDetails(**values)
 
 
-def _upper(value):
-    return value.upper() if isinstance(value, str) else value
+@extend_schema_serializer(component_name="ContactRequest")
+class ContactSerializer(InputSerializer):
+    default_error_messages = {"invalid": gettext_lazy("Give a contact name, e-mail and phone.")}
+
+    name = ContactNameField(f"^{NOT_CONTROL}*{VISIBLE}{NOT_CONTROL}*$", max_length=150)
+    email = EmailField(max_length=254, help_text="Where the confirmation and the e-ticket are sent.")
+    phone = PhoneField(
+        # Digits and ( ) . - after the first digit, a space only between two of them: 6 to 23 characters in all.
+        r"^\+?[0-9](?:[0-9().\-]| [0-9().\-]){5,}$",
+        max_length=23,
+        help_text="With its country code, e.g. +216 71 000 000.",
+    )
+
+    def check(self, values: dict, errors: dict) -> Contact | None:
+        return None if errors else Contact(**values)
+
+
+# --- the request --------------------------------------------------------------------------------------------------
+
+
+@extend_schema_serializer(component_name="BookingRequest")
+class BookingRequestSerializer(InputSerializer):
+    outbound_sailing_id = SailingIdField(
+        help_text="`sailing_id` of a search result. Sales close shortly before departure."
+    )
+    return_sailing_id = SailingIdField(
+        required=False,
+        allow_null=True,
+        help_text="For a return journey: a sailing back from where the outbound arrives, leaving after it "
+        "arrives. Leave out (or null) for one way.",
+    )
+    passengers = PassengersField(
+        help_text="At least one adult or senior; each infant travels on the lap of an adult or a senior.",
+    )
+    vehicle = VehicleSerializer(required=False, allow_null=True, help_text="Null or left out for none.")
+    accommodation = WordField(
+        choices=Accommodation.choices,
+        default=Accommodation.DECK,
+        help_text="Deck passage, a reserved seat or cabins for the whole party, on every leg.",
+    )
+    pets = CountField(min_value=0, max_value=MAX_PETS, default=0)
+    contact = ContactSerializer()
+
+    def read_field(self, field, data, values):
+        if field.field_name == "passengers":
+            outbound = values.get("outbound_sailing_id")
+            travel_day = outbound.departs_at.astimezone(outbound.route.origin.tz).date() if outbound else None
+            return field.read(field.get_value(data), travel_day=travel_day)
+        return super().read_field(field, data, values)
+
+    def check(self, values: dict, errors: dict) -> BookingRequest | None:
+        outbound, inbound = values.get("outbound_sailing_id"), values.get("return_sailing_id")
+        if outbound and inbound:
+            crossings = {"outbound": Crossing.of_sailing(outbound), "inbound": Crossing.of_sailing(inbound)}
+            if problem := return_problem(**crossings):
+                add_error(errors, "return_sailing_id", problem)
+        if errors:
+            return None
+        return BookingRequest(
+            outbound, inbound, tuple(values["passengers"]), values.get("vehicle"), values["accommodation"],
+            values["pets"], values["contact"],
+        )  # fmt: skip
+
+
+def parse_booking_request(data) -> BookingRequest:
+    """The request `data` makes, or a ValidationError naming each field in error by its path."""
+    try:
+        return BookingRequestSerializer().run_validation(data)
+    except ValidationError as error:
+        raise validation_error(error) from None

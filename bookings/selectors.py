@@ -1,7 +1,9 @@
-"""Reads of bookings: who may open one, and what the sweepers must pick up again."""
+"""Reads of bookings: who may open one, and what the sweepers must pick up again.
+
+References come as a URL's `<reference:…>` (bookings.converters) or the "manage my booking" form reads them:
+upper-case letters and digits."""
 
 import datetime as dt
-import re
 
 from django.db.models import Prefetch, QuerySet
 
@@ -21,27 +23,13 @@ def booking_details() -> QuerySet[Booking]:
     return Booking.objects.select_related("vehicle").prefetch_related("passengers", Prefetch("legs", legs), "events")
 
 
-# What a reference can be at all, as typed or taken from a URL: anything else is not looked up (PostgreSQL refuses
-# even to compare a string holding a NUL character, which would be a 500).
-REFERENCE = re.compile(r"[A-Z0-9]{1,12}")
-
-
-def _reference(typed: str) -> str | None:
-    reference = typed.strip().upper()
-    return reference if REFERENCE.fullmatch(reference) else None
-
-
 def booking_for_guest(*, reference: str, email: str) -> Booking | None:
     """Reference + the contact e-mail, as the website's "manage my booking" asks."""
-    if not (reference := _reference(reference)):
-        return None
     return booking_details().filter(reference=reference, contact_email__iexact=email.strip()).first()
 
 
 def booking_for_token(*, reference: str, token: str) -> Booking | None:
     """Reference + the booking's access token (API guests)."""
-    if not (reference := _reference(reference)):
-        return None
     booking = booking_details().filter(reference=reference).first()
     return booking if booking and token_opens(booking, token) else None
 
@@ -52,15 +40,13 @@ BROWSER_SESSION_KEY = "bookings"
 
 def booking_for_browser(*, reference: str, session, user) -> Booking | None:
     """The booking if this browser made or found it (session), or it is the signed-in traveller's."""
-    if not (reference := _reference(reference)):
-        return None
     if reference in session.get(BROWSER_SESSION_KEY, []):
         return booking_details().filter(reference=reference).first()
     return booking_for_owner(reference=reference, user=user)
 
 
 def booking_for_owner(*, reference: str, user) -> Booking | None:
-    if not user.is_authenticated or not (reference := _reference(reference)):
+    if not user.is_authenticated:
         return None
     return booking_details().filter(reference=reference, owner=user).first()
 

@@ -206,7 +206,7 @@ def _hold_legs(request: BookingRequest, *, remote: bool, taken: list) -> list[tu
 
 
 def _complete(booking: Booking, request: BookingRequest, legs: list[tuple[str, Sailing, Hold]]) -> None:
-    currencies = {hold.price["total"]["currency"] for _d, _s, hold in legs}
+    currencies = {hold.quote.currency for _d, _s, hold in legs}
     if len(currencies) > 1:
         raise ValidationError({"return_sailing_id": [_("Both legs must be sold in the same currency.")]})
     BookingLeg.objects.bulk_create(
@@ -215,16 +215,16 @@ def _complete(booking: Booking, request: BookingRequest, legs: list[tuple[str, S
             direction=direction,
             sailing=sailing,
             operator_hold_ref=hold.hold_ref,
-            price_minor=hold.price["total"]["amount_minor"],
-            price_lines=hold.price["lines"],
-            **hold.price["cancellation_policy"],
+            price_minor=hold.quote.total_minor,
+            price_lines=hold.price["lines"],  # stored in their wire form
+            **hold.quote.policy,
         )
         for direction, sailing, hold in legs
     )
     Passenger.objects.bulk_create(Passenger(booking=booking, **vars(passenger)) for passenger in request.passengers)
     if request.vehicle:
         BookingVehicle.objects.create(booking=booking, **vars(request.vehicle))
-    booking.total_minor = sum(hold.price["total"]["amount_minor"] for _d, _s, hold in legs)
+    booking.total_minor = sum(hold.quote.total_minor for _d, _s, hold in legs)
     booking.currency = currencies.pop()
     booking.hold_expires_at = min([booking.hold_expires_at] + [hold.expires_at for _d, _s, hold in legs])
     booking.save(update_fields=["total_minor", "currency", "hold_expires_at", "updated_at"])

@@ -6,7 +6,7 @@ from bookings import views
 
 urlpatterns = [
     path("book", views.booking_new, name="booking_new"),
-    path("bookings/<str:reference>", views.booking_detail, name="booking_detail"),
-    path("bookings/<str:reference>/cancel", views.booking_cancel, name="booking_cancel"),
+    path("bookings/<reference:reference>", views.booking_detail, name="booking_detail"),
+    path("bookings/<reference:reference>/cancel", views.booking_cancel, name="booking_cancel"),
     path("manage", views.manage_booking, name="manage_booking"),
 ]

@@ -33,9 +33,9 @@ from bookings.selectors import ACTIVE, BROWSER_SESSION_KEY, booking_for_browser,
 from bookings.services import OperatorUnavailable, TransitionNotAllowed, booking_create
 from ferries.models import Sailing
 from ferries.party import Party
+from ferries.queries import LegQuery, SearchQuery, parse_search_query
 from ferries.returns import Crossing, return_problem
 from ferries.search import BOOKABLE, leg_search
-from ferries.search_query import LegQuery, SearchQuery, parse_search_query
 from kernel.money import format_money
 from kernel.throttling import BookingCreateThrottle, BookingLookupThrottle, rate_limited
 

@@ -44,6 +44,16 @@ class VehicleLimits:
     max_length_cm: int
     max_height_cm: int
 
+    def sizes(self) -> dict[str, tuple[int, int, int]]:
+        """The typical size, and the least and the most taken, of a vehicle's length and height (in cm)."""
+        return {
+            "length_cm": (self.default_length_cm, self.min_length_cm, self.max_length_cm),
+            "height_cm": (self.default_height_cm, MIN_HEIGHT_CM, self.max_height_cm),
+        }
+
+
+# No vehicle lower than this (a bicycle's handlebars) is taken on board as one.
+MIN_HEIGHT_CM = 50
 
 VEHICLE_LIMITS = {
     VehicleCategory.CAR: VehicleLimits(450, 160, 250, 600, 250),

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ferries.choices import MAX_PASSENGERS, Accommodation, PassengerType, VehicleCategory
 from ferries.models import Port
-from ferries.search_query import SearchQuery, parse_search_query
+from ferries.queries import SearchQuery, parse_search_query
 from ferries.selectors import port_list
 
 RETURN, ONE_WAY = "return", "one_way"

@@ -3,7 +3,19 @@
 import math
 from dataclasses import asdict, dataclass
 
+from django.utils.translation import gettext as _
+
 from ferries.choices import CABIN_BERTHS, LANE_GAP_CM, Accommodation, PassengerType, Resource
+
+
+def party_problem(*, grown_ups: int, infants: int) -> str:
+    """What keeps a party from travelling, in words, or "": an adult or a senior travels, and each infant on the lap
+    of one. A search and a booking both ask."""
+    if not grown_ups:
+        return _("At least one adult or senior must travel.")
+    if infants > grown_ups:
+        return _("Each infant travels on the lap of an adult or a senior.")
+    return ""
 
 
 @dataclass(frozen=True)

@@ -28,10 +28,13 @@ class PriceLine:
 
 @dataclass(frozen=True)
 class Quote:
+    """A price as it travels inside Maritime: from the fares or an operator's API to the search and the booking.
+    `as_dict` is its wire form (the operators' APIs, the search answer, a leg's stored lines), `from_dict` reads it."""
+
     lines: tuple[PriceLine, ...]
     currency: str
-    fare_id: int
     policy: dict  # the fare's cancellation policy, sold with the price
+    fare_id: int | None = None  # ours, when priced from our own fares
 
     @property
     def total_minor(self) -> int:
@@ -51,6 +54,14 @@ class Quote:
                 for line in self.lines
             ],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Quote":
+        lines = tuple(
+            PriceLine(str(line["code"]), int(line["quantity"]), int(line["unit"]["amount_minor"]))
+            for line in data["lines"]
+        )
+        return cls(lines=lines, currency=str(data["total"]["currency"]), policy=dict(data["cancellation_policy"]))
 
 
 def fares_for_routes(*, route_ids: list[int], dates: list[dt.date]) -> dict[int, list[Fare]]:

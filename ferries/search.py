@@ -42,7 +42,8 @@ from ferries.models import Operator, Port, Route, Sailing
 from ferries.operators import adapter_for
 from ferries.operators.base import Offer
 from ferries.party import Party
-from ferries.search_query import LegQuery, SearchQuery, searchable_days
+from ferries.pricing import Quote
+from ferries.queries import LegQuery, SearchQuery, searchable_days
 from ferries.selectors import bookable_after, local_day_bounds, route_list
 
 logger = logging.getLogger(__name__)
@@ -293,9 +294,14 @@ def _row(sailing_id: int, operator: Operator, offer: Offer, origin: Port, destin
         "arrives_local": arrives.astimezone(destination.tz).isoformat(),
         "duration_minutes": int((arrives - departs).total_seconds() // 60),
         "max_vehicle_height_cm": offer.max_vehicle_height_cm,
-        "price": offer.price["total"],
-        "price_lines": offer.price["lines"],
+        **_price(offer.price),
     }
+
+
+def _price(quote: Quote) -> dict:
+    """A search row's price and its lines, in their wire form (the row is cached and answered as it is)."""
+    wire = quote.as_dict()
+    return {"price": wire["total"], "price_lines": wire["lines"]}
 
 
 def _availability_of(sailings: list[dict]) -> tuple[dict[int, dict], float]:

@@ -10,9 +10,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from ferries.forms import SearchForm
+from ferries.queries import LegQuery
 from ferries.returns import returns_that_can_follow
 from ferries.search import sailing_search
-from ferries.search_query import LegQuery
 
 # The search's parameters that name each leg's ports and day: the return leg sails from `to` back to `from`.
 LEG_PARAMS = (

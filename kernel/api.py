@@ -3,13 +3,16 @@ answers DRF itself gives, pages of bounded size, and a JSON parser and token aut
 malformed input with a 4xx, never a 500."""
 
 import re
+from collections.abc import Mapping
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
-from rest_framework import authentication, pagination
+from rest_framework import authentication, pagination, serializers
 from rest_framework.exceptions import AuthenticationFailed, ParseError, ValidationError
+from rest_framework.fields import SkipField, empty
 from rest_framework.parsers import JSONParser
 from rest_framework.settings import api_settings
 
@@ -24,6 +27,68 @@ def api_validation_error(error: DjangoValidationError) -> ValidationError:
             for field, messages in error.message_dict.items()
         }
     )
+
+
+# An input declaration that reports every problem at once: each field's, then those of the rules across fields
+# (`check`), which see the values read and the errors so far — a traveller fixes a form in one go. `check(values,
+# errors)` adds its errors with `add_error` and answers what the input reads as (`values`, or a domain value made of
+# them). Its fields hold no state: one instance can serve every request (its fields are then built once). (Said here
+# rather than in a docstring, which drf-spectacular would give every input schema as its description.)
+class InputSerializer(serializers.Serializer):
+    default_error_messages = {"invalid": gettext_lazy("Send a JSON object.")}
+
+    def run_validation(self, data=empty):
+        # Left out, null or not an object alike: answered with the declaration's own "invalid" message.
+        return self.to_internal_value(data)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, Mapping):
+            self.fail("invalid")
+        values, errors = {}, {}
+        for field in self._writable_fields:
+            try:
+                values[field.field_name] = self.read_field(field, data, values)
+            except ValidationError as error:
+                errors[field.field_name] = error.detail
+            except SkipField:
+                pass
+        result = self.check(values, errors)
+        if errors:
+            raise ValidationError(errors)
+        return result
+
+    def read_field(self, field: serializers.Field, data: Mapping, values: dict):
+        """A field's value; a field whose reading depends on the fields before it reads `values`."""
+        return field.run_validation(field.get_value(data))
+
+    def check(self, values: dict, errors: dict):
+        return values
+
+
+def add_error(errors: dict, field: str, message: str) -> None:
+    errors.setdefault(field, []).append(message)
+
+
+def validation_error(error: ValidationError, *, nested: str = ".") -> DjangoValidationError:
+    """A serializer's refusal as services and forms raise it: {"passengers.0.last_name": [messages]}, nested fields
+    joined by `nested`; an object's own errors (not a field's) are the object's path."""
+    flat: dict[str, list[str]] = {}
+
+    def walk(detail, path: str) -> None:
+        if isinstance(detail, dict):
+            for key, value in detail.items():
+                if not path:
+                    walk(value, str(key))
+                else:
+                    walk(value, path if key == api_settings.NON_FIELD_ERRORS_KEY else f"{path}{nested}{key}")
+        elif detail and isinstance(detail[0], dict | list):
+            for index, value in enumerate(detail):
+                walk(value, f"{path}{nested}{index}")
+        else:
+            flat.setdefault(path or NON_FIELD_ERRORS, []).extend(str(message) for message in detail)
+
+    walk(error.detail, "")
+    return DjangoValidationError(flat)
 
 
 VALIDATION_ERROR_RESPONSE = OpenApiResponse(

@@ -13,7 +13,6 @@ Log lines carry ids, references and codes, never a traveller's name or e-mail ad
 import contextlib
 import contextvars
 import logging
-import re
 
 import pythonjsonlogger.json
 
@@ -23,9 +22,6 @@ booking_reference_var: contextvars.ContextVar[str | None] = contextvars.ContextV
 task_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("task_id", default=None)
 task_name_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("task_name", default=None)
 CONTEXT = {"booking_reference": booking_reference_var, "task_id": task_id_var, "task_name": task_name_var}
-
-# What can be a booking reference at all; anything else in a URL is not put in the log as one.
-REFERENCE = re.compile(r"[A-Za-z0-9]{1,12}")
 
 # Tokens of the context set for each running task, to put the context back as it was when it ends (an eager
 # task runs inside a request, whose own context must survive it).
@@ -76,8 +72,8 @@ class LogContextMiddleware:
             booking_reference_var.reset(token)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        reference = view_kwargs.get("reference")
-        if isinstance(reference, str) and REFERENCE.fullmatch(reference):
+        # Set by the path converters of bookings.converters: a reference in shape, or None when it cannot be one.
+        if reference := view_kwargs.get("reference"):
             booking_reference_var.set(reference)
 
 

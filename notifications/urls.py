@@ -3,5 +3,5 @@ from django.urls import path
 from notifications import views
 
 urlpatterns = [
-    path("bookings/<str:reference>/e-tickets.pdf", views.eticket_download, name="eticket_download"),
+    path("bookings/<reference:reference>/e-tickets.pdf", views.eticket_download, name="eticket_download"),
 ]

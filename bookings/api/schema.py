@@ -1,10 +1,16 @@
 """How the OpenAPI schema describes the bookings API's headers, errors and examples: documentation only.
 
-The rules themselves live in `bookings.requests` and `bookings.services`; keep these words in step.
+The rules themselves live in `bookings.requests` and `bookings.services`, which these words describe.
 """
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+)
 from rest_framework import serializers
 
 from bookings.models import Booking
@@ -100,6 +106,20 @@ NO_BOOKING_CREDENTIALS_RESPONSE = error_response(
 NOT_SIGNED_IN_RESPONSE = error_response(
     "Send `Authorization: Token …` (see `/api/v1/auth/token`).", "Authentication credentials were not provided."
 )
+
+
+def booking_operation(*, responses: dict, **kwargs):
+    """`extend_schema` of an operation on one booking (`…/bookings/{reference}…`): opened by its owner's Token or its
+    access token, refused alike whether or not the booking exists (401, or 404 to a signed-in user)."""
+    responses = {401: NO_BOOKING_CREDENTIALS_RESPONSE, 404: NOT_FOUND_RESPONSE} | responses
+    return extend_schema(
+        parameters=[REFERENCE],
+        auth=BOOKING_CREDENTIALS,
+        request=None,
+        responses=dict(sorted(responses.items())),
+        **kwargs,
+    )
+
 
 IDEMPOTENCY_CONFLICT_RESPONSE = error_response(
     "The Idempotency-Key was used before for a different request; nothing was booked.",

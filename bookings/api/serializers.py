@@ -1,8 +1,5 @@
-"""Serializers of the bookings API.
-
-Bookings are answered through the output serializers. The request body is not read through a serializer:
-`bookings.requests.parse_booking_request` reads and checks it, for the website and the API alike, so the
-input serializers only describe it for the OpenAPI schema and must be kept in step with that parser.
+"""Output serializers of the bookings API. The request body is read, for the website and the API alike, and
+described in the schema, by `bookings.requests.BookingRequestSerializer`.
 
 Times in UTC are spelled as in search results (`+00:00`), and legs carry the same fields as a search row,
 so an app can show a booked sailing with the code that shows a found one.
@@ -17,10 +14,9 @@ from rest_framework import serializers
 from bookings.access import access_token
 from bookings.flows import quotes
 from bookings.models import Booking, BookingEvent, BookingLeg
-from bookings.requests import MAX_PETS
 from bookings.services import Cancellation
 from ferries.api.serializers import MoneySerializer, OperatorRefSerializer, PortRefSerializer, PriceLineSerializer
-from ferries.choices import COUNTRY_CODES, MAX_PASSENGERS, VEHICLE_LIMITS, Accommodation, PassengerType, VehicleCategory
+from ferries.choices import COUNTRY_CODES, Accommodation, PassengerType, VehicleCategory
 from kernel.money import money
 
 # Who changed a booking's status, as travellers are told: staff and user ids stay in the admin. Any other
@@ -34,117 +30,6 @@ class UtcDateTimeField(serializers.DateTimeField):
 
     def to_representation(self, value: dt.datetime) -> str:
         return value.astimezone(dt.UTC).isoformat()
-
-
-# --- the booking request (documentation only) -------------------------------------------------------
-
-# The patterns say what `bookings.requests` takes, read as it reads a value: spaces around it dropped and runs of
-# spaces inside made one, letters in either case. \p{L} is any letter, as JSON Schema validators read it (ECMAScript
-# with Unicode); Python's `re` does not know it, so the name's schema is given whole rather than as a RegexField.
-NAME_PATTERN = r"^\s*\p{L}+(?:(?:\s+|['.-])\p{L}+)*\.?\s*$"
-# A character that is not a control character, a visible one, and text of them with at least one visible.
-NOT_CONTROL = r"[^\x00-\x1f\x7f-\x9f]"
-VISIBLE = r"[^\s\x00-\x1f\x7f-\x9f]"
-# The highest id PostgreSQL's integer keys take.
-MAX_ID = 2**31 - 1
-# Vehicle sizes: the widest limits of any category (each category has narrower ones).
-MIN_LENGTH_CM, MAX_LENGTH_CM = (
-    min(v.min_length_cm for v in VEHICLE_LIMITS.values()),
-    max(v.max_length_cm for v in VEHICLE_LIMITS.values()),
-)
-MIN_HEIGHT_CM, MAX_HEIGHT_CM = 50, max(v.max_height_cm for v in VEHICLE_LIMITS.values())
-
-
-@extend_schema_field({"type": "string", "maxLength": 100, "pattern": NAME_PATTERN})
-class NameField(serializers.CharField):
-    """A name as on a travel document: letters of any alphabet, in words joined by a space, a hyphen, an apostrophe
-    or a dot, with perhaps a dot at the end."""
-
-
-@extend_schema_serializer(component_name="PassengerRequest")
-class PassengerInputSerializer(serializers.Serializer):
-    type = serializers.ChoiceField(
-        choices=PassengerType.choices,
-        help_text="By age on the day of the outbound departure: infant 0–3, child 4–11, adult 12–64, senior 65+.",
-    )
-    first_name = NameField(
-        help_text="As on the travel document: letters of any alphabet, spaces, hyphens, apostrophes and dots.",
-    )
-    last_name = NameField(help_text="As on the travel document.")
-    date_of_birth = serializers.DateField(help_text="YYYY-MM-DD; must match the passenger type.")
-    nationality = serializers.ChoiceField(choices=COUNTRY_CODES, help_text="ISO 3166-1 alpha-2, in capitals, e.g. TN.")
-    document_number = serializers.RegexField(
-        r"^[A-Za-z0-9]{4,20}$",
-        min_length=4,
-        max_length=20,
-        help_text="Passport or identity card number: 4 to 20 letters and digits.",
-    )
-
-
-@extend_schema_serializer(component_name="VehicleRequest")
-class VehicleInputSerializer(serializers.Serializer):
-    category = serializers.ChoiceField(choices=VehicleCategory.choices)
-    registration = serializers.RegexField(
-        r"^[A-Za-z0-9][A-Za-z0-9 \-]{0,14}[A-Za-z0-9]$",
-        max_length=16,
-        help_text="As on the number plate: letters, digits, spaces and hyphens.",
-    )
-    length_cm = serializers.IntegerField(
-        required=False,
-        min_value=MIN_LENGTH_CM,
-        max_value=MAX_LENGTH_CM,
-        help_text="Defaults to a typical length for the category; each category has its limits.",
-    )
-    height_cm = serializers.IntegerField(
-        required=False,
-        min_value=MIN_HEIGHT_CM,
-        max_value=MAX_HEIGHT_CM,
-        help_text="Defaults to a typical height for the category. A vehicle taller than the vessel takes is "
-        "refused on this field.",
-    )
-
-
-@extend_schema_serializer(component_name="ContactRequest")
-class ContactInputSerializer(serializers.Serializer):
-    name = serializers.RegexField(f"^{NOT_CONTROL}*{VISIBLE}{NOT_CONTROL}*$", max_length=150)
-    email = serializers.EmailField(max_length=254, help_text="Where the confirmation and the e-ticket are sent.")
-    phone = serializers.RegexField(
-        # Digits and ( ) . - after the first digit, a space only between two of them: 6 to 23 characters in all.
-        r"^\+?[0-9](?:[0-9().\-]| [0-9().\-]){5,}$",
-        max_length=23,
-        help_text="With its country code, e.g. +216 71 000 000.",
-    )
-
-
-@extend_schema_serializer(component_name="BookingRequest")
-class BookingCreateInputSerializer(serializers.Serializer):
-    outbound_sailing_id = serializers.IntegerField(
-        min_value=1,
-        max_value=MAX_ID,
-        help_text="`sailing_id` of a search result. Sales close shortly before departure.",
-    )
-    return_sailing_id = serializers.IntegerField(
-        required=False,
-        allow_null=True,
-        min_value=1,
-        max_value=MAX_ID,
-        help_text="For a return journey: a sailing back from where the outbound arrives, leaving after it "
-        "arrives. Leave out (or null) for one way.",
-    )
-    passengers = serializers.ListField(
-        child=PassengerInputSerializer(),
-        min_length=1,
-        max_length=MAX_PASSENGERS,
-        help_text="At least one adult or senior; each infant travels on the lap of an adult or a senior.",
-    )
-    vehicle = VehicleInputSerializer(required=False, allow_null=True, help_text="Null or left out for none.")
-    accommodation = serializers.ChoiceField(
-        choices=Accommodation.choices,
-        default=Accommodation.DECK,
-        help_text="Deck passage, a reserved seat or cabins for the whole party, on every leg.",
-    )
-    pets = serializers.IntegerField(min_value=0, max_value=MAX_PETS, default=0)
-    contact = ContactInputSerializer()
 
 
 # --- bookings as answered -----------------------------------------------------------------------------

@@ -1,98 +1,26 @@
-"""How the OpenAPI schema describes the sailing search's query: documentation only.
+"""The sailing search's examples in the OpenAPI schema: the parameters' (the parameters themselves are described by
+`ferries.queries.SearchQuerySerializer`, the declaration that reads them) and the answers'."""
 
-The rules themselves (required fields, ranges, the party's make-up) are enforced by
-`ferries.search_query.parse_search_query`, for the website and the API alike; keep these words in step.
-"""
-
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter
 
-from ferries.api.serializers import ACCOMMODATION_CHOICES, VEHICLE_CHOICES
-from ferries.choices import MAX_PASSENGERS, VEHICLE_LIMITS
-from ferries.search_query import PORT_CODE
-
-COUNT = {"type": "integer", "minimum": 0, "maximum": MAX_PASSENGERS}
-# A UN/LOCODE as the search reads it: either case (PORT_CODE is the upper-case form).
-PORT = {"type": "string", "pattern": "^" + PORT_CODE.pattern.replace("A-Z", "A-Za-z") + "$"}
-# The widest limits of any vehicle type (each type has narrower ones).
-LENGTH_CM = {
-    "type": "integer",
-    "minimum": min(limits.min_length_cm for limits in VEHICLE_LIMITS.values()),
-    "maximum": max(limits.max_length_cm for limits in VEHICLE_LIMITS.values()),
-}
-HEIGHT_CM = {
-    "type": "integer",
-    "minimum": 50,
-    "maximum": max(limits.max_height_cm for limits in VEHICLE_LIMITS.values()),
-}
+from ferries.queries import SearchQuerySerializer
 
 
-def _count(name: str, who: str) -> OpenApiParameter:
-    return OpenApiParameter(name, COUNT, description=f"{who}.")
+def _with_examples(name: str, *examples: OpenApiExample) -> OpenApiParameter:
+    """A parameter of the search as its serializer declares it, with examples (which a field cannot carry)."""
+    field = SearchQuerySerializer().fields[name]
+    schema = type(field)._spectacular_annotation["field"]
+    return OpenApiParameter(
+        name, schema, required=field.required, description=str(field.help_text), examples=list(examples)
+    )
 
 
 SEARCH_PARAMETERS = [
-    OpenApiParameter(
-        "from",
-        PORT,
-        required=True,
-        description="Departure port, by UN/LOCODE (see `/api/v1/ports`). Case does not matter.",
-        examples=[OpenApiExample("Tunis", value="TNTUN")],
-    ),
-    OpenApiParameter(
-        "to",
-        PORT,
-        required=True,
-        description="Arrival port, by UN/LOCODE; not the departure port.",
-        examples=[OpenApiExample("Marseille", value="FRMRS")],
-    ),
-    OpenApiParameter(
-        "date",
-        OpenApiTypes.DATE,
-        required=True,
-        description="Outbound departure day in the departure port's time, YYYY-MM-DD: from today up to the "
-        "search horizon (the error message names its last day).",
-    ),
-    OpenApiParameter(
-        "return_date",
-        OpenApiTypes.DATE,
-        description="For a return journey: the day of the way back, not before `date`. Leave out for one way.",
-    ),
-    OpenApiParameter(
-        "adults",
-        COUNT,
-        description="Adults (12–64); 1 when no passenger count is given at all.",
-    ),
-    _count("children", "Children (4–11); they travel with an adult or a senior"),
-    _count("infants", "Infants (0–3); each on the lap of an adult or a senior"),
-    _count("seniors", f"Seniors (65+). At most {MAX_PASSENGERS} passengers in all"),
-    OpenApiParameter(
-        "vehicle",
-        OpenApiTypes.STR,
-        enum=VEHICLE_CHOICES,
-        default="none",
-        description="The vehicle taken on board, if any.",
-    ),
-    OpenApiParameter(
-        "vehicle_length_cm",
-        LENGTH_CM,
-        description="Only with a vehicle. Defaults to a typical length for its type; each type has its limits.",
-        examples=[OpenApiExample("A family car", value=450)],
-    ),
-    OpenApiParameter(
-        "vehicle_height_cm",
-        HEIGHT_CM,
-        description="Only with a vehicle. Defaults to a typical height for its type; a sailing whose vessel "
-        "cannot take it shows as unavailable.",
-        examples=[OpenApiExample("A family car", value=160)],
-    ),
-    OpenApiParameter(
-        "accommodation",
-        OpenApiTypes.STR,
-        enum=ACCOMMODATION_CHOICES,
-        default="deck",
-        description="Deck passage, a reserved seat or a cabin for the whole party.",
-    ),
+    SearchQuerySerializer,
+    _with_examples("from", OpenApiExample("Tunis", value="TNTUN")),
+    _with_examples("to", OpenApiExample("Marseille", value="FRMRS")),
+    _with_examples("vehicle_length_cm", OpenApiExample("A family car", value=450)),
+    _with_examples("vehicle_height_cm", OpenApiExample("A family car", value=160)),
 ]
 
 # The examples are the demo network's (`manage.py demo_setup`): its ports, operators and vessels, a sailing its

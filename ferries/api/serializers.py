@@ -11,7 +11,7 @@ generated from the schema and would otherwise carry our serializers' names.
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from ferries.choices import COUNTRY_CODES, Accommodation, VehicleCategory
+from ferries.choices import COUNTRY_CODES, Accommodation
 from ferries.search import Reason
 from ferries.templatetags.ferries_format import price_line_label
 
@@ -50,13 +50,11 @@ class RouteOutputSerializer(serializers.Serializer):
         return fields
 
 
-# --- sailing search (documentation only) ------------------------------------------------------------
+# --- sailing search results ------------------------------------------------------------------------
 
 # Availability statuses a search row can carry: the party's fit, or the sailing's own state when not scheduled.
 AVAILABILITY_STATUSES = ["available", "limited", "sold_out", "unavailable", "cancelled", "departed", "unknown"]
 OPERATOR_STATUSES = ["ok", "timeout", "error"]
-# The query's "no vehicle" spelling, besides leaving the parameter out.
-VEHICLE_CHOICES = ["none", *VehicleCategory.values]
 ACCOMMODATION_CHOICES = Accommodation.values
 
 

@@ -22,8 +22,8 @@ from ferries.api.serializers import (
     SailingSearchOutputSerializer,
     labelled_price_lines,
 )
+from ferries.queries import parse_search_query
 from ferries.search import sailing_search, sailing_search_answer
-from ferries.search_query import parse_search_query
 from ferries.selectors import port_list, route_list
 from kernel.api import VALIDATION_ERROR_RESPONSE, api_validation_error
 

@@ -6,7 +6,7 @@ import json
 
 from django.utils.translation import get_language
 
-from ferries.search_query import LegQuery, SearchQuery
+from ferries.queries import LegQuery, SearchQuery
 
 SEARCH_TTL = 300
 AVAILABILITY_TTL = 60

@@ -13,7 +13,7 @@ from ferries.cache import keys
 from ferries.cache.keys import AVAILABILITY_INDEX, AVAILABILITY_TTL, SEARCH_INDEX, SEARCH_TTL
 from ferries.cache.redis_store import RedisStore
 from ferries.cache.stores import CacheStore
-from ferries.search_query import LegQuery, SearchQuery
+from ferries.queries import LegQuery, SearchQuery
 from kernel.outage import cache_breaker
 
 logger = logging.getLogger("ferries.cache")

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from ferries.errors import OperatorError, OperatorRefused
 from ferries.party import Party
-from ferries.search_query import LegQuery
+from ferries.pricing import Quote
+from ferries.queries import LegQuery
 
 __all__ = ["Hold", "Offer", "OperatorAdapter", "OperatorError", "OperatorRefused"]
 
@@ -20,7 +21,7 @@ class Offer:
     arrives_at: dt.datetime
     vessel: str
     max_vehicle_height_cm: int
-    price: dict  # Quote.as_dict(): total and lines, in minor units
+    price: Quote
     availability: dict  # {"status": sailing status, "remaining": {resource: amount}}
     sailing_id: int | None = None  # ours, when the operator is our own inventory
 
@@ -29,7 +30,12 @@ class Offer:
 class Hold:
     hold_ref: str
     expires_at: dt.datetime
-    price: dict
+    quote: Quote
+
+    @property
+    def price(self) -> dict:
+        """The price in its wire form, as the operators' APIs carry it."""
+        return self.quote.as_dict()
 
 
 class OperatorAdapter(abc.ABC):
@@ -68,7 +74,7 @@ def offer_to_wire(offer: Offer) -> dict:
         "arrives_at": offer.arrives_at.isoformat(),
         "vessel": offer.vessel,
         "max_vehicle_height_cm": offer.max_vehicle_height_cm,
-        "price": offer.price,
+        "price": offer.price.as_dict(),
         "availability": offer.availability,
     }
 
@@ -80,6 +86,6 @@ def offer_from_wire(data: dict) -> Offer:
         arrives_at=dt.datetime.fromisoformat(data["arrives_at"]),
         vessel=str(data["vessel"]),
         max_vehicle_height_cm=int(data["max_vehicle_height_cm"]),
-        price=dict(data["price"]),
+        price=Quote.from_dict(data["price"]),
         availability=dict(data["availability"]),
     )

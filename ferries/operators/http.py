@@ -18,7 +18,8 @@ from urllib3.util.retry import Retry
 from ferries.errors import OperatorError, OperatorRefused
 from ferries.operators.base import Hold, Offer, OperatorAdapter, offer_from_wire
 from ferries.party import Party
-from ferries.search_query import LegQuery
+from ferries.pricing import Quote
+from ferries.queries import LegQuery
 
 _sessions: dict[tuple[str, bool], requests.Session] = {}
 _sessions_lock = threading.Lock()
@@ -67,9 +68,8 @@ class HttpOperator(OperatorAdapter):
         body = self._call(
             "POST", "/v1/holds", {"sailing_ref": sailing_ref, "party": party.as_dict(), "minutes": minutes}
         )
-        return Hold(
-            hold_ref=body["hold_ref"], expires_at=dt.datetime.fromisoformat(body["expires_at"]), price=body["price"]
-        )
+        expires_at = dt.datetime.fromisoformat(body["expires_at"])
+        return Hold(hold_ref=body["hold_ref"], expires_at=expires_at, quote=Quote.from_dict(body["price"]))
 
     def confirm(self, hold_ref: str) -> str:
         return self._call("POST", f"/v1/holds/{hold_ref}/confirm", {}, idempotent=True)["confirmation_ref"]

@@ -4,8 +4,8 @@ from ferries.errors import OperatorRefused
 from ferries.models import Route, Sailing
 from ferries.operators.base import Hold, Offer, OperatorAdapter
 from ferries.party import Party
-from ferries.pricing import NotPriced, fare_on, fares_for_routes, quote, route_quote
-from ferries.search_query import LegQuery
+from ferries.pricing import NotPriced, Quote, fare_on, fares_for_routes, quote, route_quote
+from ferries.queries import LegQuery
 from ferries.selectors import sailing_availability, sailings_on_day
 from ferries.services import capacity_confirm, capacity_hold, capacity_release
 
@@ -30,7 +30,7 @@ class LocalInventoryOperator(OperatorAdapter):
                 price = quote(fare=fare_on(fares.get(sailing.route_id, []), query.day), party=query.party)
             except NotPriced:
                 continue  # the route does not sell this party's journey on that day
-            offers.append(_offer(sailing, price.as_dict()))
+            offers.append(_offer(sailing, price))
         return offers
 
     def availability(self, sailing_refs: list[str]) -> dict[str, dict]:
@@ -48,7 +48,7 @@ class LocalInventoryOperator(OperatorAdapter):
         except NotPriced as exc:
             raise OperatorRefused("not_offered", str(exc)) from None
         hold = capacity_hold(sailing=sailing, party=party, minutes=minutes)
-        return Hold(hold_ref=hold.ref, expires_at=hold.expires_at, price=price.as_dict())
+        return Hold(hold_ref=hold.ref, expires_at=hold.expires_at, quote=price)
 
     def confirm(self, hold_ref: str) -> str:
         return capacity_confirm(hold_ref=hold_ref).confirmation_ref
@@ -63,7 +63,7 @@ class LocalInventoryOperator(OperatorAdapter):
             raise OperatorRefused("unknown_sailing", f"No sailing {ref}.") from None
 
 
-def _offer(sailing: Sailing, price: dict) -> Offer:
+def _offer(sailing: Sailing, price: Quote) -> Offer:
     return Offer(
         sailing_ref=sailing.ref,
         sailing_id=sailing.pk,

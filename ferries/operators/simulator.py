@@ -31,7 +31,7 @@ from ferries.models import Operator
 from ferries.operators.base import offer_to_wire
 from ferries.operators.local import LocalInventoryOperator
 from ferries.party import Party
-from ferries.search_query import LegQuery
+from ferries.queries import LegQuery
 
 ROUTES = [
     (re.compile(r"^/(?P<code>[A-Z0-9]{2,8})/v1/search$"), "search"),

@@ -18,7 +18,7 @@ from ferries.cache import cache_service
 from ferries.choices import PassengerType
 from ferries.models import PassengerFare, Sailing, SailingInventory
 from ferries.party import Party
-from ferries.search_query import parse_search_query
+from ferries.queries import parse_search_query
 from ferries.services import capacity_hold
 from ferries.tests.factories import OperatorFactory, PortFactory, RouteFactory, VesselFactory, sailing_factory
 

@@ -12,8 +12,8 @@ from django_redis import get_redis_connection
 
 from ferries.cache import cache_service
 from ferries.party import Party
+from ferries.queries import parse_search_query
 from ferries.search import leg_search, sailing_search
-from ferries.search_query import parse_search_query
 from ferries.services import capacity_hold
 from ferries.tests.factories import OperatorFactory, RouteFactory, sailing_factory
 

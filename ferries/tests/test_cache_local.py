@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from ferries.cache import cache_service
-from ferries.search_query import parse_search_query
+from ferries.queries import parse_search_query
 
 LOCAL_MEMORY = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ferry-tests"}}
 

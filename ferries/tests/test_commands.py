@@ -5,8 +5,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from ferries.queries import parse_search_query
 from ferries.search import sailing_search
-from ferries.search_query import parse_search_query
 from ferries.tests.factories import sailing_factory
 
 

@@ -14,8 +14,8 @@ from ferries.models import CapacityHold, SailingInventory
 from ferries.operators import adapter_for
 from ferries.operators.http import HttpOperator
 from ferries.party import Party
+from ferries.queries import SearchQuery, parse_search_query
 from ferries.search import sailing_search
-from ferries.search_query import SearchQuery, parse_search_query
 from ferries.tests.factories import OperatorFactory, RouteFactory, VesselFactory, sailing_factory
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from ferries.cache import cache_service
 from ferries.models import Sailing
+from ferries.queries import parse_search_query
 from ferries.search import sailing_search
-from ferries.search_query import parse_search_query
 from ferries.selectors import sailing_availability
 from ferries.services import SailingNotCancellable, sailing_cancel
 from ferries.tests.factories import sailing_factory

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from ferries.choices import Accommodation, VehicleCategory
 from ferries.party import Vehicle
-from ferries.search_query import parse_search_query
+from ferries.queries import parse_search_query
 
 
 def day(n: int) -> str:

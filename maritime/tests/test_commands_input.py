@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from conftest import database_url_of_test_db
 from ferries.cache import cache_service
+from ferries.queries import parse_search_query
 from ferries.search import sailing_search
-from ferries.search_query import parse_search_query
 from ferries.tests.factories import sailing_factory
 
 pytestmark = pytest.mark.django_db

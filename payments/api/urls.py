@@ -3,6 +3,6 @@ from django.urls import path
 from payments.api import views
 
 urlpatterns = [
-    path("bookings/<str:reference>/payment", views.BookingPaymentApi.as_view(), name="api-booking-payment"),
+    path("bookings/<api_reference:reference>/payment", views.BookingPaymentApi.as_view(), name="api-booking-payment"),
     path("payments/demo/<str:intent_id>/card", views.DemoCardApi.as_view(), name="api-demo-card"),
 ]

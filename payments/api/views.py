@@ -12,8 +12,7 @@ from rest_framework.views import APIView
 from bookings.api.schema import (
     BOOKING_CREDENTIALS,
     NO_BOOKING_CREDENTIALS_RESPONSE,
-    NOT_FOUND_RESPONSE,
-    REFERENCE,
+    booking_operation,
     error_response,
 )
 from bookings.api.views import BookingApi, booking_for_request, not_opened
@@ -58,25 +57,16 @@ class BookingPaymentApi(BookingApi, APIView):
         # Each start asks every operator and Stripe: limited more strictly than reading.
         return [*super().get_throttles(), PaymentStartThrottle()]
 
-    @extend_schema(
+    @booking_operation(
         operation_id="booking_payment_start",
         summary="Start paying for a held booking",
         description="Checks with each operator that the sailings still run as booked, then answers the Stripe "
         "PaymentIntent for the booking's price (worked out here). Confirm it with Stripe's SDK using "
         "`client_secret` and `publishable_key`; the booking becomes paid when Stripe tells us. Calling again "
         "answers the same PaymentIntent. With the demo provider, confirm it with `/api/v1/payments/demo/{id}/card`.",
-        parameters=[REFERENCE],
-        auth=BOOKING_CREDENTIALS,
-        request=None,
-        responses={
-            201: PaymentOutputSerializer,
-            401: NO_BOOKING_CREDENTIALS_RESPONSE,
-            404: NOT_FOUND_RESPONSE,
-            409: NOT_PAYABLE_RESPONSE,
-            429: THROTTLED_RESPONSE,
-        },
+        responses={201: PaymentOutputSerializer, 409: NOT_PAYABLE_RESPONSE, 429: THROTTLED_RESPONSE},
     )
-    def post(self, request: Request, reference: str) -> Response:
+    def post(self, request: Request, reference: str | None) -> Response:
         booking, _actor = booking_for_request(request, reference)
         try:
             payment = checkout.payment_start(booking_id=booking.pk)

@@ -1,0 +1,317 @@
+"""A search query, declared once for the website, the API, its OpenAPI schema and the operator simulator.
+
+`SearchQuerySerializer` reads query parameters (a form's data or an API request's) into a normalised
+`SearchQuery`; `parse_search_query` is it, raising a `ValidationError` whose keys are the public field names.
+Equal queries produce equal objects, whatever the order, case or spelling of defaults. Search is the busiest
+endpoint: its fields are plain text read by hand-sized code, and one serializer serves every request.
+"""
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.fields import empty
+
+from ferries.choices import GROWN_UPS, MAX_PASSENGERS, MIN_HEIGHT_CM, VEHICLE_LIMITS, Accommodation, VehicleCategory
+from ferries.party import Party, Vehicle, party_problem
+from kernel.api import InputSerializer, add_error, validation_error
+
+COUNT_FIELDS = ("adults", "children", "infants", "seniors")
+DIMENSIONS = ("vehicle_length_cm", "vehicle_height_cm")
+PORT_CODE = re.compile(r"[A-Z]{2}[A-Z2-9]{3}")
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# The "no vehicle" spelling, besides leaving the parameter out.
+NO_VEHICLE = "none"
+
+
+@dataclass(frozen=True)
+class LegQuery:
+    """One direction of a journey: the unit that operators answer and the cache keeps."""
+
+    origin: str
+    destination: str
+    day: dt.date
+    party: Party
+
+    def as_dict(self) -> dict:
+        return {
+            "from": self.origin,
+            "to": self.destination,
+            "date": self.day.isoformat(),
+            "party": self.party.as_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "LegQuery":
+        return cls(data["from"], data["to"], dt.date.fromisoformat(data["date"]), Party.from_dict(data["party"]))
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    outbound: LegQuery
+    inbound: LegQuery | None = None
+
+
+def searchable_days() -> tuple[dt.date, dt.date]:
+    """The first and last days a search may ask for: today, and the last day sailings are published for."""
+    today = timezone.now().date()
+    return today, today + dt.timedelta(days=settings.SEARCH_HORIZON_DAYS)
+
+
+# --- the parameters -------------------------------------------------------------------------------------------
+
+
+class Parameter(serializers.Field):
+    """A query parameter, read as text with spaces around it dropped; sent empty, it is read as left out."""
+
+    def __init__(self, *, required_message=None, **kwargs):
+        if required_message:
+            kwargs |= {"required": True, "error_messages": {"required": required_message}}
+        else:
+            kwargs.setdefault("default", None)
+        super().__init__(**kwargs)
+
+    # Lean on purpose, search being the busiest endpoint: a parameter is one value (the last one sent), and its
+    # `read` is its only check.
+    def get_value(self, dictionary):
+        return dictionary.get(self.field_name, empty)
+
+    def run_validation(self, data=empty):
+        is_empty, value = self.validate_empty_values(data)
+        return value if is_empty else self.to_internal_value(value)
+
+    def validate_empty_values(self, data):
+        if data is empty or data is None or not str(data).strip():
+            if self.required:
+                self.fail("required")
+            return True, self.get_default()
+        return False, data
+
+    def to_internal_value(self, data):
+        return self.read(str(data).strip())
+
+    def read(self, text: str):
+        return text
+
+
+# A UN/LOCODE as the search reads it: either case (PORT_CODE is the upper-case form).
+PORT_SCHEMA = {"type": "string", "pattern": "^" + PORT_CODE.pattern.replace("A-Z", "A-Za-z") + "$"}
+
+
+@extend_schema_field(PORT_SCHEMA)
+class PortField(Parameter):
+    def read(self, text: str) -> str:
+        code = text.upper()
+        if not PORT_CODE.fullmatch(code):
+            raise serializers.ValidationError(_("Unknown port %(code)s.") % {"code": code})
+        return code
+
+
+@extend_schema_field(OpenApiTypes.DATE)
+class DayField(Parameter):
+    """A day from today up to the search horizon."""
+
+    def read(self, text: str) -> dt.date:
+        try:
+            if not ISO_DATE.fullmatch(text):  # fromisoformat alone would also take week dates and 20261208
+                raise ValueError(text)
+            day = dt.date.fromisoformat(text)
+        except ValueError:
+            raise serializers.ValidationError(_("Enter a date as YYYY-MM-DD.")) from None
+        today, horizon = searchable_days()
+        if day < today:
+            raise serializers.ValidationError(_("This date is in the past."))
+        if day > horizon:
+            raise serializers.ValidationError(
+                _("Sailings are published up to %(date)s.") % {"date": horizon.isoformat()}
+            )
+        return day
+
+
+@extend_schema_field({"type": "integer", "minimum": 0, "maximum": MAX_PASSENGERS})
+class CountField(Parameter):
+    def read(self, text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise serializers.ValidationError(_("Enter a whole number.")) from None
+        if value < 0:
+            raise serializers.ValidationError(_("Must be 0 or more."))
+        return value
+
+
+class CentimetresField(Parameter):
+    """Whole centimetres; the limits are the vehicle type's, checked with the type (`SearchQuerySerializer.check`)."""
+
+    def read(self, text: str) -> int:
+        try:
+            return int(text)
+        except ValueError:
+            raise serializers.ValidationError(_("Enter a whole number of centimetres.")) from None
+
+
+class ChoiceParameter(Parameter):
+    """One of a list of words, in either case."""
+
+    choices: list[str] = []
+
+    def read(self, text: str) -> str:
+        word = text.lower()
+        if word not in self.choices:
+            raise serializers.ValidationError(_("Choose one of: %(choices)s.") % {"choices": ", ".join(self.choices)})
+        return word
+
+
+# The widest limits of any vehicle type, for the schema (each type has narrower ones).
+@extend_schema_field(
+    {
+        "type": "integer",
+        "minimum": min(limits.min_length_cm for limits in VEHICLE_LIMITS.values()),
+        "maximum": max(limits.max_length_cm for limits in VEHICLE_LIMITS.values()),
+    }
+)
+class LengthField(CentimetresField):
+    pass
+
+
+@extend_schema_field(
+    {
+        "type": "integer",
+        "minimum": MIN_HEIGHT_CM,
+        "maximum": max(limits.max_height_cm for limits in VEHICLE_LIMITS.values()),
+    }
+)
+class HeightField(CentimetresField):
+    pass
+
+
+VEHICLE_CHOICES = [NO_VEHICLE, *VehicleCategory.values]
+
+
+@extend_schema_field({"type": "string", "enum": sorted(VEHICLE_CHOICES)})
+class VehicleField(ChoiceParameter):
+    choices = VEHICLE_CHOICES
+
+
+@extend_schema_field({"type": "string", "enum": sorted(Accommodation.values)})
+class AccommodationField(ChoiceParameter):
+    choices = Accommodation.values
+
+
+class SearchQuerySerializer(InputSerializer):
+    """The sailing search's query parameters, read into a `SearchQuery`."""
+
+    date = DayField(
+        required_message=gettext_lazy("Choose a date."),
+        help_text="Outbound departure day in the departure port's time, YYYY-MM-DD: from today up to the "
+        "search horizon (the error message names its last day).",
+    )
+    return_date = DayField(
+        help_text="For a return journey: the day of the way back, not before `date`. Leave out for one way.",
+    )
+    adults = CountField(help_text="Adults (12–64); 1 when no passenger count is given at all.")
+    children = CountField(help_text="Children (4–11); they travel with an adult or a senior.")
+    infants = CountField(help_text="Infants (0–3); each on the lap of an adult or a senior.")
+    seniors = CountField(help_text=f"Seniors (65+). At most {MAX_PASSENGERS} passengers in all.")
+    vehicle = VehicleField(default=NO_VEHICLE, help_text="The vehicle taken on board, if any.")
+    vehicle_length_cm = LengthField(
+        help_text="Only with a vehicle. Defaults to a typical length for its type; each type has its limits.",
+    )
+    vehicle_height_cm = HeightField(
+        help_text="Only with a vehicle. Defaults to a typical height for its type; a sailing whose vessel "
+        "cannot take it shows as unavailable.",
+    )
+    accommodation = AccommodationField(
+        default=Accommodation.DECK,
+        help_text="Deck passage, a reserved seat or a cabin for the whole party.",
+    )
+
+    def get_fields(self):
+        # "from" is a Python keyword, so the port fields cannot be declared as class attributes.
+        fields = super().get_fields()
+        ports = {
+            "from": PortField(
+                required_message=gettext_lazy("Choose a port."),
+                help_text="Departure port, by UN/LOCODE (see `/api/v1/ports`). Case does not matter.",
+            ),
+            "to": PortField(
+                required_message=gettext_lazy("Choose a port."),
+                help_text="Arrival port, by UN/LOCODE; not the departure port.",
+            ),
+        }
+        return ports | fields
+
+    def check(self, values: dict, errors: dict) -> SearchQuery | None:
+        origin, destination = values.get("from"), values.get("to")
+        if origin and origin == destination:
+            add_error(errors, "to", _("Choose a destination different from the departure port."))
+        day, return_day = values.get("date"), values.get("return_date")
+        if day and return_day and return_day < day:
+            add_error(errors, "return_date", _("The return must not be before the outbound date."))
+        accommodation = values.get("accommodation", Accommodation.DECK)
+        party = Party(**_counts(values, errors), vehicle=_vehicle(values, errors), accommodation=accommodation)
+        if errors:
+            return None
+        outbound = LegQuery(origin, destination, day, party)
+        inbound = LegQuery(destination, origin, return_day, party) if return_day else None
+        return SearchQuery(outbound=outbound, inbound=inbound)
+
+
+def _counts(values: dict, errors: dict) -> dict[str, int]:
+    """Passengers by type: one adult when no count is given at all; a count in error counts as none."""
+    given = {name: values.get(name, 0) for name in COUNT_FIELDS}
+    if all(count is None for count in given.values()):
+        given["adults"] = 1
+    counts = {name: count or 0 for name, count in given.items()}
+    grown_ups = sum(counts[f"{kind}s"] for kind in GROWN_UPS)
+    if sum(counts.values()) > MAX_PASSENGERS:
+        add_error(errors, "passengers", _("At most %(max)d passengers per booking.") % {"max": MAX_PASSENGERS})
+    if not grown_ups and (counts["children"] or counts["infants"]):
+        # Said in the words of the search form, whose counts the traveller sets.
+        add_error(errors, "adults", _("Children and infants must travel with an adult or a senior."))
+    elif problem := party_problem(grown_ups=grown_ups, infants=counts["infants"]):
+        add_error(errors, "adults" if not grown_ups else "infants", problem)
+    return counts
+
+
+def _vehicle(values: dict, errors: dict) -> Vehicle | None:
+    """The vehicle with its size, checked against its type's limits; sizes without a type are refused."""
+    category = values.get("vehicle", "")
+    if category == NO_VEHICLE:
+        for name in DIMENSIONS:
+            if name in errors or values.get(name) is not None:
+                errors[name] = [_("Choose a vehicle type first.")]
+        return None
+    if not category:  # in error: its sizes cannot be checked
+        for name in DIMENSIONS:
+            errors.pop(name, None)
+        return None
+    sizes = {f"vehicle_{name}": limits for name, limits in VEHICLE_LIMITS[category].sizes().items()}
+    for name, (default, minimum, maximum) in sizes.items():
+        size = values.get(name)
+        if size is None and name not in errors:
+            values[name] = default
+        elif size is not None and not minimum <= size <= maximum:
+            message = _("Must be between %(min)d and %(max)d cm for this vehicle.")
+            add_error(errors, name, message % {"min": minimum, "max": maximum})
+    return Vehicle(category, values.get("vehicle_length_cm") or 0, values.get("vehicle_height_cm") or 0)
+
+
+# Built once: a serializer copies its fields for each instance, the costly part of reading a query with one.
+SEARCH_QUERY = SearchQuerySerializer()
+
+
+def parse_search_query(data: Mapping[str, str]) -> SearchQuery:
+    """The query the parameters ask for, or a ValidationError naming each parameter in error."""
+    try:
+        return SEARCH_QUERY.run_validation(data)
+    except serializers.ValidationError as error:
+        raise validation_error(error) from None
