@@ -58,17 +58,22 @@ def refund_send(*, refund_id: int) -> None:
 
 def refund_failed(*, refund_id: int, error: Exception) -> None:
     """Stripe would not make the refund. If that is because the money was already given back outside Maritime (the
-    Stripe dashboard), those refunds are recorded and nothing is owed; otherwise staff are asked to act."""
-    payment_refunds.refund_failed(refund_id=refund_id, error=error)
+    Stripe dashboard), those refunds are recorded and nothing is owed; otherwise staff are asked to act.
+
+    Stripe's list of the payment's refunds is read first; then, in one transaction under the booking's lock, the
+    refund is marked failed, what Stripe listed is applied and the booking settled: nobody sees the refund finished
+    while the booking still waits for it."""
     payment = payment_refunds.refund_payment(refund_id=refund_id)
-    for info in payment_refunds.payment_provider_refunds(payment=payment):
-        with transaction.atomic():
+    listed = payment_refunds.payment_provider_refunds(payment=payment)
+    with transaction.atomic():
+        booking = services.booking_lock(booking_id=payment.booking_id)
+        payment_refunds.refund_failed(refund_id=refund_id, error=error)
+        for info in listed:
             refund_changed(info)
-    if payment_refunds.payment_refundable(payment=payment) == 0:
-        logger.info("refund %s not made: everything paid was already refunded at Stripe", refund_id)
-        with transaction.atomic():
-            _refunded_when_done(services.booking_lock(booking_id=payment.booking_id), reason=f"refund {refund_id}")
-        return
+        if payment_refunds.payment_refundable(payment=payment) == 0:
+            logger.info("refund %s not made: everything paid was already refunded at Stripe", refund_id)
+            _refunded_when_done(booking, reason=f"refund {refund_id}")
+            return
     alert_staff(
         f"Refund {refund_id} failed", f"Stripe did not accept refund {refund_id}: {error}. Please refund by hand."
     )
