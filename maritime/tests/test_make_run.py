@@ -168,6 +168,21 @@ print(json.dumps({
 """
 
 
+def stopped_by_control_c(server: subprocess.Popen, *, seconds: float) -> None:
+    """Wait for the server's processes to end; if they do not, fail with what each of them is doing."""
+    try:
+        server.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        group = subprocess.run(["ps", "-o", "pid=,stat=,args=", "-g", str(server.pid)], capture_output=True, text=True)
+        stacks = [
+            subprocess.run([Path(sys.executable).with_name("py-spy"), "dump", "--pid", line.split()[0]],
+                           capture_output=True, text=True).stdout
+            for line in group.stdout.splitlines()
+        ]  # fmt: skip
+        os.killpg(server.pid, signal.SIGKILL)
+        pytest.fail(f"CONTROL-C did not stop the server within {seconds}s:\n{group.stdout}\n" + "\n".join(stacks))
+
+
 def embedded(*args: str, env: dict, **options) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True,
@@ -197,7 +212,7 @@ def test_the_development_server_of_the_embedded_default_expires_an_overdue_hold_
         home = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=20)
     finally:
         os.killpg(server.pid, signal.SIGINT)  # CONTROL-C, as in a terminal
-        server.wait(timeout=30)
+        stopped_by_control_c(server, seconds=30)
         log.close()
 
     output = (tmp_path / "runserver.log").read_text()
