@@ -168,16 +168,28 @@ print(json.dumps({
 """
 
 
+def as_from_a_prompt() -> None:
+    """In the server's process before it starts: CONTROL-C neither ignored nor blocked, as from a shell's prompt.
+
+    A child inherits both from the test process, where another test's library may have left SIGINT ignored or
+    blocked: in a run with other tests in the same process, the server once sat through CONTROL-C, both of its
+    processes idle."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def stopped_by_control_c(server: subprocess.Popen, *, seconds: float) -> None:
     """Wait for the server's processes to end; if they do not, fail with what each of them is doing."""
     try:
         server.wait(timeout=seconds)
     except subprocess.TimeoutExpired:
         group = subprocess.run(["ps", "-o", "pid=,stat=,args=", "-g", str(server.pid)], capture_output=True, text=True)
+        pids = [line.split()[0] for line in group.stdout.splitlines()]
         stacks = [
-            subprocess.run([Path(sys.executable).with_name("py-spy"), "dump", "--pid", line.split()[0]],
+            subprocess.run([Path(sys.executable).with_name("py-spy"), "dump", "--pid", pid],
                            capture_output=True, text=True).stdout
-            for line in group.stdout.splitlines()
+            + "\n".join(line for line in Path(f"/proc/{pid}/status").read_text().split("\n") if line[:3] == "Sig")
+            for pid in pids
         ]  # fmt: skip
         os.killpg(server.pid, signal.SIGKILL)
         pytest.fail(f"CONTROL-C did not stop the server within {seconds}s:\n{group.stdout}\n" + "\n".join(stacks))
@@ -206,6 +218,7 @@ def test_the_development_server_of_the_embedded_default_expires_an_overdue_hold_
     server = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}"],
         cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        preexec_fn=as_from_a_prompt,
     )  # fmt: skip
     try:
         expired = eventually(lambda: status() == "expired")
