@@ -9,7 +9,7 @@ import os
 import time
 
 from celery import Celery
-from celery.signals import before_task_publish, task_postrun, task_prerun
+from celery.signals import before_task_publish, task_postrun, task_prerun, worker_init
 from django.db import close_old_connections
 
 from kernel.logs import task_context_enter, task_context_leave
@@ -67,3 +67,11 @@ def _reference_of(booking_id) -> str | None:
     except Exception as exc:  # a log context never stops a task
         logger.debug("no booking reference for booking %s: %r", booking_id, exc)
         return None
+
+
+@worker_init.connect(weak=False)
+def _pdf_library_loaded(**kwargs) -> None:
+    """Workers make the e-tickets: fpdf2 (with fontTools and numpy, about 0.4 s of CPU) is imported as a worker starts,
+    before its pool forks, not by the first e-mail with a ticket. Web processes and commands import it only when
+    they make a PDF (notifications/etickets.py)."""
+    import fpdf  # noqa: F401
