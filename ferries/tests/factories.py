@@ -124,6 +124,13 @@ class FareFactory(factory.django.DjangoModelFactory):
         )
 
 
+def until_local(route: Route, *, days: int, hour: int) -> dt.timedelta:
+    """From now to `hour` o'clock at the route's port of departure on the day `days` from today's date (UTC), the day
+    a test searches: a sailing placed at now + days + a few hours changes day when the test runs late in the evening."""
+    day = timezone.now().date() + dt.timedelta(days=days)
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=route.origin.tz) - timezone.now()
+
+
 def sailing_factory(
     *, route: Route | None = None, vessel: Vessel | None = None, departs_in: dt.timedelta = dt.timedelta(days=10),
     hours: float = 21, ref: str | None = None, with_fare: bool = True,
