@@ -124,23 +124,24 @@ class FareFactory(factory.django.DjangoModelFactory):
         )
 
 
-def until_local(route: Route, *, days: int, hour: int) -> dt.timedelta:
-    """From now to `hour` o'clock at the route's port of departure on the day `days` from today's date (UTC), the day
-    a test searches: a sailing placed at now + days + a few hours changes day when the test runs late in the evening."""
+def local_time(route: Route, *, days: int, hour: int) -> dt.datetime:
+    """`hour` o'clock at the route's port of departure on the day `days` from today's date (UTC), the day a test
+    searches: a sailing placed at now + days + a few hours changes day when the test runs late in the evening."""
     day = timezone.now().date() + dt.timedelta(days=days)
-    return dt.datetime.combine(day, dt.time(hour), tzinfo=route.origin.tz) - timezone.now()
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=route.origin.tz)
 
 
 def sailing_factory(
     *, route: Route | None = None, vessel: Vessel | None = None, departs_in: dt.timedelta = dt.timedelta(days=10),
-    hours: float = 21, ref: str | None = None, with_fare: bool = True,
+    departs_at: dt.datetime | None = None, hours: float = 21, ref: str | None = None, with_fare: bool = True,
 ) -> Sailing:  # fmt: skip
-    """A scheduled sailing (inventory included) on a route that has a fare, leaving `departs_in` from now."""
+    """A scheduled sailing (inventory included) on a route that has a fare, leaving at `departs_at` or else
+    `departs_in` from now."""
     route = route or RouteFactory()
     if with_fare and not route.fares.exists():
         FareFactory(route=route)
     vessel = vessel or VesselFactory(operator=route.operator)
-    departs = (timezone.now() + departs_in).replace(microsecond=0)
+    departs = (departs_at or timezone.now() + departs_in).replace(microsecond=0)
     ref = ref or f"{route.operator.code}{departs:%y%m%d%H%M%S}{route.origin.code[2:]}{route.destination.code[2:]}"
     return sailing_schedule(
         route=route, vessel=vessel, ref=ref, departs_at=departs, arrives_at=departs + dt.timedelta(hours=hours)

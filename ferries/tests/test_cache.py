@@ -15,7 +15,7 @@ from ferries.party import Party
 from ferries.queries import parse_search_query
 from ferries.search import leg_search, sailing_search
 from ferries.services import capacity_hold
-from ferries.tests.factories import OperatorFactory, RouteFactory, sailing_factory, until_local
+from ferries.tests.factories import OperatorFactory, RouteFactory, local_time, sailing_factory
 
 
 def in_days(n: int) -> str:
@@ -97,9 +97,9 @@ def test_clearing_one_route_and_date_leaves_the_others(sailing):
 
 @pytest.mark.django_db
 def test_a_cleared_search_is_computed_again_with_fresh_data(tunis_marseille):
-    sailing = sailing_factory(route=tunis_marseille, departs_in=until_local(tunis_marseille, days=10, hour=12))
+    sailing = sailing_factory(route=tunis_marseille, departs_at=local_time(tunis_marseille, days=10, hour=12))
     search()
-    later = sailing_factory(route=tunis_marseille, departs_in=until_local(tunis_marseille, days=10, hour=14))
+    later = sailing_factory(route=tunis_marseille, departs_at=local_time(tunis_marseille, days=10, hour=14))
 
     assert [row["sailing_id"] for row in search()["outbound"]] == [sailing.pk]
     cache_service.clear_all_ferry_searches()

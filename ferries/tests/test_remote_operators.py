@@ -16,7 +16,7 @@ from ferries.operators.http import HttpOperator
 from ferries.party import Party
 from ferries.queries import SearchQuery, parse_search_query
 from ferries.search import sailing_search
-from ferries.tests.factories import OperatorFactory, RouteFactory, VesselFactory, sailing_factory, until_local
+from ferries.tests.factories import OperatorFactory, RouteFactory, VesselFactory, local_time, sailing_factory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,8 +38,8 @@ def remote_route():
 @pytest.fixture
 def two_operators(tunis_marseille, remote_route):
     """A local sailing at 14:00 in ten days and a remote one at 13:00 the same day on the same port pair."""
-    local = sailing_factory(route=tunis_marseille, departs_in=until_local(tunis_marseille, days=10, hour=14))
-    remote = sailing_factory(route=remote_route, departs_in=until_local(remote_route, days=10, hour=13))
+    local = sailing_factory(route=tunis_marseille, departs_at=local_time(tunis_marseille, days=10, hour=14))
+    remote = sailing_factory(route=remote_route, departs_at=local_time(remote_route, days=10, hour=13))
     return local, remote
 
 
