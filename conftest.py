@@ -69,6 +69,26 @@ def delete_keys(client: redis.Redis, pattern: str) -> int:
     return deleted
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _flush_by_delete():
+    """Tests that commit (`transaction=True`, live servers, workers) are followed by Django's flush, which empties
+    every table with one TRUNCATE: 0.42 s here whatever the tables hold, as PostgreSQL gives each of the 43 tables
+    new files; DELETE of the few rows a test leaves takes 0.013 s. Same result: every table empty, sequences left
+    as they are (Django's flush after a test does not reset them either), foreign keys checked at commit."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    truncate = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        if reset_sequences:
+            return truncate(self, style, tables, reset_sequences=True, allow_cascade=allow_cascade)
+        return [f"{style.SQL_KEYWORD('DELETE FROM')} {style.SQL_FIELD(self.quote_name(table))};" for table in tables]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DatabaseOperations, "sql_flush", sql_flush)
+        yield
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     from django.conf import settings

@@ -115,7 +115,7 @@ def operator_api(transactional_db, settings, tunis_marseille):
     """Our operator `LOC`, reached over HTTP through the simulator, by this process and by the workers."""
     simulator = WatchedSimulator()
     server = make_server(simulator)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_port}/{tunis_marseille.operator.code}"
     settings.OPERATOR_API_URLS = {tunis_marseille.operator.code: url}
     simulator.worker_env = {

@@ -529,7 +529,7 @@ class StubHandler(http.server.BaseHTTPRequestHandler):
 def stub_server():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), StubHandler)
     server.answer, server.hosts = (200, {}), []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield server
     server.shutdown()

@@ -29,7 +29,7 @@ def operator_simulator(transactional_db):
     def start(**options) -> OperatorSimulator:
         app = OperatorSimulator(**options)
         server = make_server(app)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         app.url_for = lambda code: f"http://127.0.0.1:{server.server_port}/{code}"
         servers.append(server)
         return app

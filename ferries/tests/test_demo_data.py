@@ -122,47 +122,53 @@ def test_every_ship_of_the_timetable_leaves_from_where_it_arrived_with_time_to_t
     assert ships_turned_around_in_time(voyages) == []
 
 
-@pytest.fixture
-def demo_sailings() -> list[Sailing]:
-    seed_network(seed=3, days=60, today=SEASON_CHANGES)
-    return list(Sailing.objects.select_related("route__origin", "route__destination", "route__operator", "vessel"))
+@pytest.fixture(scope="class")
+def demo_sailings(django_db_setup, django_db_blocker) -> list[Sailing]:
+    """Sixty days of the demo network across the season changes, seeded once for the tests of a class that only
+    read it, and rolled back after them."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        seed_network(seed=3, days=60, today=SEASON_CHANGES)
+        yield list(Sailing.objects.select_related("route__origin", "route__destination", "route__operator", "vessel"))
+        transaction.set_rollback(True)
 
 
-def test_no_demo_vessel_sails_from_two_ports_at_once_or_without_turning_around(demo_sailings):
-    voyages = [
-        Voyage(s.vessel.name, s.route.origin.code, s.route.destination.code, s.departs_at, s.arrives_at)
-        for s in demo_sailings
-    ]
+class TestTheDemoTimetableAcrossSeasonChanges:
+    def test_no_demo_vessel_sails_from_two_ports_at_once_or_without_turning_around(self, demo_sailings):
+        voyages = [
+            Voyage(s.vessel.name, s.route.origin.code, s.route.destination.code, s.departs_at, s.arrives_at)
+            for s in demo_sailings
+        ]
 
-    assert ships_turned_around_in_time(voyages) == []
-    assert {s.vessel.operator_id == s.route.operator_id for s in demo_sailings} == {True}, "its own operator's ships"
+        assert ships_turned_around_in_time(voyages) == []
+        assert {s.vessel.operator_id == s.route.operator_id for s in demo_sailings} == {True}, (
+            "its own operator's ships"
+        )
 
+    def test_a_demo_route_takes_the_same_time_to_cross_every_day(self, demo_sailings):
+        crossings = defaultdict(set)
+        for sailing in demo_sailings:
+            crossings[str(sailing.route)].add(sailing.arrives_at - sailing.departs_at)
 
-def test_a_demo_route_takes_the_same_time_to_cross_every_day(demo_sailings):
-    crossings = defaultdict(set)
-    for sailing in demo_sailings:
-        crossings[str(sailing.route)].add(sailing.arrives_at - sailing.departs_at)
+        assert len(crossings) == Route.objects.count(), "every route is sailed"
+        uneven = {route: sorted(map(str, times)) for route, times in crossings.items() if max(times) - min(times) > FEW}
+        assert uneven == {}
 
-    assert len(crossings) == Route.objects.count(), "every route is sailed"
-    uneven = {route: sorted(map(str, times)) for route, times in crossings.items() if max(times) - min(times) > FEW}
-    assert uneven == {}
+    def test_demo_departures_keep_to_a_timetable_of_a_few_round_hours(self, demo_sailings):
+        departures = defaultdict(set)
+        for sailing in demo_sailings:
+            departures[str(sailing.route)].add(sailing.departs_at.astimezone(sailing.route.origin.tz).time())
 
+        assert {route: sorted(times) for route, times in departures.items() if len(times) > 4} == {}
+        odd = sorted(
+            f"{route} {time:%H:%M}" for route, times in departures.items() for time in times if time.minute % 15
+        )
+        assert odd == []
 
-def test_demo_departures_keep_to_a_timetable_of_a_few_round_hours(demo_sailings):
-    departures = defaultdict(set)
-    for sailing in demo_sailings:
-        departures[str(sailing.route)].add(sailing.departs_at.astimezone(sailing.route.origin.tz).time())
+    def test_tanger_express_sails_from_algeciras_to_tanger_med_every_day(self, demo_sailings):
+        days = {
+            s.departs_at.astimezone(s.route.origin.tz).date()
+            for s in demo_sailings
+            if (s.route.origin.code, s.route.destination.code, s.vessel.name) == ("ESALG", "MAPTM", "Tanger Express")
+        }
 
-    assert {route: sorted(times) for route, times in departures.items() if len(times) > 4} == {}
-    odd = sorted(f"{route} {time:%H:%M}" for route, times in departures.items() for time in times if time.minute % 15)
-    assert odd == []
-
-
-def test_tanger_express_sails_from_algeciras_to_tanger_med_every_day(demo_sailings):
-    days = {
-        s.departs_at.astimezone(s.route.origin.tz).date()
-        for s in demo_sailings
-        if (s.route.origin.code, s.route.destination.code, s.vessel.name) == ("ESALG", "MAPTM", "Tanger Express")
-    }
-
-    assert days == {SEASON_CHANGES + dt.timedelta(days=n) for n in range(60)}
+        assert days == {SEASON_CHANGES + dt.timedelta(days=n) for n in range(60)}

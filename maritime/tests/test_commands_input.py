@@ -1,8 +1,13 @@
-"""Management commands given malformed options, run as an operator runs them (`python manage.py …`, a process of
-its own on the test database, cache and broker): a clear error naming the option, a non-zero exit, no
-traceback, and nothing written — no row, no cache entry dropped, no message queued, no credentials file."""
+"""Management commands given malformed options, run as an operator runs them (`manage.py …` in a process of its
+own, on the test database, cache and broker): a clear error naming the option, a non-zero exit, no traceback, and
+nothing written — no row, no cache entry dropped, no message queued, no credentials file.
+
+The malformed options are run by one runner process per test process, which sets Django up once and forks a
+process for each command line (command_runner.py); the refusal in production starts a `python manage.py` of its own.
+"""
 
 import datetime as dt
+import json
 import os
 import secrets
 import subprocess
@@ -22,17 +27,50 @@ from ferries.tests.factories import sailing_factory
 pytestmark = pytest.mark.django_db
 
 
-def manage(*args: str, var_dir, **env: str) -> subprocess.CompletedProcess:
+def command_environment(var_dir, **env: str) -> dict[str, str]:
     environment = {**os.environ, "DATABASE_URL": database_url_of_test_db(), "DATABASE_CONN_MAX_AGE": "0"}
-    environment |= {"MARITIME_VAR_DIR": str(var_dir), **env}
+    return environment | {"MARITIME_VAR_DIR": str(var_dir), **env}
+
+
+def manage(*args: str, var_dir, **env: str) -> subprocess.CompletedProcess:
+    """`python manage.py …`, a process started for this command line alone."""
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=settings.BASE_DIR,
-        env=environment,
+        env=command_environment(var_dir, **env),
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+@pytest.fixture(scope="module")
+def command_runner(django_db_setup, django_db_blocker, tmp_path_factory):
+    """Runs command lines in forked processes of a runner started once (see command_runner.py); its files in
+    `runner.var_dir`."""
+    var_dir = tmp_path_factory.mktemp("var")
+    with django_db_blocker.unblock():
+        environment = command_environment(var_dir)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "maritime.tests.command_runner"],
+        cwd=settings.BASE_DIR,
+        env=environment,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        process.stdin.write(json.dumps(args) + "\n")
+        process.stdin.flush()
+        answer = process.stdout.readline()
+        assert answer, f"the command runner stopped (status {process.wait()})"
+        return subprocess.CompletedProcess(["manage.py", *args], **json.loads(answer))
+
+    run.var_dir = var_dir
+    yield run
+    process.stdin.close()
+    process.wait(timeout=30)
 
 
 def row_counts() -> dict[str, int]:
@@ -92,10 +130,12 @@ BAD_OPTIONS = [
 
 
 @pytest.mark.parametrize(("args", "named"), BAD_OPTIONS)
-def test_a_malformed_option_is_refused_naming_it_and_nothing_is_written(args, named, cached_search, broker, tmp_path):
+def test_a_malformed_option_is_refused_naming_it_and_nothing_is_written(
+    args, named, cached_search, broker, command_runner
+):
     rows = row_counts()
 
-    result = manage(*args, var_dir=tmp_path)
+    result = command_runner(*args)
 
     assert result.returncode != 0, result.stdout
     assert "Traceback" not in result.stderr, result.stderr
@@ -105,7 +145,7 @@ def test_a_malformed_option_is_refused_naming_it_and_nothing_is_written(args, na
     assert row_counts() == rows
     assert cache_service.stats()["search"]["entries"] == cached_search
     assert [broker.queue_length(queue) for queue in ("default", "emails", "payments", "bookings")] == [0, 0, 0, 0]
-    assert not (tmp_path / "demo-admin.txt").exists()
+    assert not (command_runner.var_dir / "demo-admin.txt").exists()
 
 
 def test_demo_setup_refuses_production_and_creates_no_account(tmp_path):

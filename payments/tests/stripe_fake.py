@@ -27,7 +27,8 @@ class FakeStripe:
         self.url = f"http://127.0.0.1:{self.server.server_port}"
 
     def start(self) -> "FakeStripe":
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # shutdown() waits for the loop's next look at its socket: every 0.5 s by default, after every test.
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 
     def stop(self) -> None:
