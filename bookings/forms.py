@@ -34,6 +34,8 @@ PASSENGER_FIELDS = ("first_name", "last_name", "date_of_birth", "nationality", "
 TOPICS = {
     "outbound_sailing_id": _("Outbound sailing"),
     "return_sailing_id": _("Return sailing"),
+    "outbound_fare_family": _("Outbound fare"),
+    "return_fare_family": _("Return fare"),
     "vehicle": _("Vehicle"),
     "vehicle.category": _("Vehicle"),
     "contact": _("Contact"),
@@ -88,15 +90,15 @@ class BookingForm(forms.Form):
         help_text=_("Each pet is charged per crossing."),
     )
 
-    def __init__(
-        self, data=None, *, party: Party, outbound_id: str, return_id: str = "", travel_day: dt.date, contact=None
-    ):
+    def __init__(self, data=None, *, party: Party, chosen: dict[str, str], travel_day: dt.date, contact=None):
+        """`chosen`: the sailings and fare families chosen on the results page, as the request names them
+        (outbound_sailing_id, outbound_fare_family, return_…)."""
         initial = {"accommodation": party.accommodation, **(contact or {})}
         if party.vehicle:
             initial |= {"vehicle-length_cm": party.vehicle.length_cm, "vehicle-height_cm": party.vehicle.height_cm}
         super().__init__(data, initial=initial)
         self.party = party
-        self.sailing_ids = {"outbound_sailing_id": outbound_id, "return_sailing_id": return_id}
+        self.chosen = chosen
         self.types = passenger_types(party)
         for index, _kind in enumerate(self.types):
             self._add_passenger_fields(index, travel_day)
@@ -182,7 +184,7 @@ class BookingForm(forms.Form):
         """The values as typed, in the shape of the API's request body; the types and the vehicle come from
         the search, not from the page."""
         value = self.data.get
-        data = {key: sailing_id for key, sailing_id in self.sailing_ids.items() if sailing_id}
+        data = {key: chosen for key, chosen in self.chosen.items() if chosen}
         data["passengers"] = [
             {"type": kind, **{name: value(f"passengers-{index}-{name}", "") for name in PASSENGER_FIELDS}}
             for index, kind in enumerate(self.types)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ferries.choices import Accommodation, PassengerType, VehicleCategory
 from ferries.models import CURRENCY_VALIDATOR, Sailing
+from kernel.money import money
 
 
 class Booking(models.Model):
@@ -90,10 +91,17 @@ class BookingLeg(models.Model):
     operator_booking_ref = models.CharField(max_length=40, blank=True)
     price_minor = models.PositiveIntegerField()
     price_lines = models.JSONField(help_text=_("The quote's lines, in minor units."))
-    # The cancellation policy as sold: later fare changes do not alter it.
-    refund_full_days = models.PositiveIntegerField()
+    # The fare family and its rules as sold: later fare changes do not alter them.
+    fare_family = models.CharField(max_length=20, default="standard")
+    fare_family_name = models.CharField(max_length=40, default="Standard")
+    refund_full_days = models.PositiveIntegerField(null=True, blank=True, help_text=_("Empty: no full refund."))
     refund_partial_hours = models.PositiveIntegerField()
     refund_partial_percent = models.PositiveIntegerField()
+    change_rules = models.JSONField(
+        default=dict,
+        help_text=_("The fare family's rules for changes, as the search shows them; empty on legs sold before fare "
+                    "families: no changes."),
+    )  # fmt: skip
     released_at = models.DateTimeField(null=True, blank=True, help_text=_("When the operator's hold was given back."))
 
     class Meta:
@@ -102,6 +110,27 @@ class BookingLeg(models.Model):
 
     def __str__(self) -> str:
         return f"{self.booking.reference} {self.get_direction_display()}: {self.sailing.ref}"
+
+    @property
+    def fare(self) -> dict:
+        return {"code": self.fare_family, "name": self.fare_family_name}
+
+    @property
+    def change_policy(self) -> dict:
+        """The rules for changes as sold (`change_rules`); none for a leg sold before fare families."""
+        if self.change_rules:
+            return self.change_rules
+        none = money(0, self.booking.currency)
+        return {"allowed": False, "until_hours": 0, "fee_fixed": none, "fee_percent": 0, "fee_minimum": none,
+                "max_changes": 0}  # fmt: skip
+
+    @property
+    def cancellation_policy(self) -> dict:
+        return {
+            "refund_full_days": self.refund_full_days,
+            "refund_partial_hours": self.refund_partial_hours,
+            "refund_partial_percent": self.refund_partial_percent,
+        }
 
 
 class Passenger(models.Model):

@@ -11,11 +11,11 @@ WAS_PAID_STATUSES = {*PAID_STATUSES, Booking.Status.CANCELLED, Booking.Status.RE
 
 
 def leg_refund_due(*, leg: BookingLeg, at: dt.datetime) -> int:
-    """The leg's price, in full until `refund_full_days` before departure, then `refund_partial_percent` until
-    `refund_partial_hours` before, then nothing. Each limit counts as the earlier band: exactly 7 days before
-    is still a full refund."""
+    """The leg's price, in full until `refund_full_days` before departure (never when it has none), then
+    `refund_partial_percent` until `refund_partial_hours` before, then nothing. Each limit counts as the earlier
+    band: exactly 7 days before is still a full refund."""
     before = leg.sailing.departs_at - at
-    if before >= dt.timedelta(days=leg.refund_full_days):
+    if leg.refund_full_days is not None and before >= dt.timedelta(days=leg.refund_full_days):
         return leg.price_minor
     if before >= dt.timedelta(hours=leg.refund_partial_hours):
         return leg.price_minor * leg.refund_partial_percent // 100

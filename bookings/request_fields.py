@@ -15,6 +15,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.fields import empty
 
 from ferries.models import Sailing
+from ferries.pricing import DEFAULT_FAMILY
 from ferries.selectors import bookable_after
 
 NAME = re.compile(r"^[^\W\d_]+(?:[ '\-.][^\W\d_]+)*\.?$")  # letters of any alphabet, with spaces, ' - .
@@ -23,6 +24,7 @@ REGISTRATION = re.compile(r"^[A-Z0-9][A-Z0-9 \-]{0,14}[A-Z0-9]$")
 PHONE = re.compile(r"^\+?[0-9][0-9 ().\-]{5,22}$")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+FARE_FAMILY = re.compile(r"^[a-z][a-z0-9-]{1,19}$")  # as FareFamily.code
 # The highest id PostgreSQL's integer keys take.
 MAX_ID = 2**31 - 1
 
@@ -198,3 +200,16 @@ class EmailField(Read, serializers.EmailField):
         except DjangoValidationError:
             raise ValidationError(_("Enter a valid e-mail address.")) from None
         return email
+
+
+class FareFamilyField(Read, serializers.RegexField):
+    """The code of a fare family the sailing is sold in, as the search gives it; whether the sailing is sold in it
+    is the operator's answer to the hold."""
+
+    def __init__(self, **kwargs):
+        super().__init__(FARE_FAMILY.pattern, max_length=20, default=DEFAULT_FAMILY, **kwargs)
+
+    def read(self, value) -> str:
+        if not isinstance(value, str) or not FARE_FAMILY.fullmatch(value):
+            raise ValidationError(_("A fare family's code, as the search gives it, e.g. standard or flex."))
+        return value

@@ -25,6 +25,7 @@ from bookings.request_fields import (
     CountField,
     DocumentField,
     EmailField,
+    FareFamilyField,
     NameField,
     NationalityField,
     PhoneField,
@@ -46,6 +47,7 @@ from ferries.choices import (
 )
 from ferries.models import Sailing
 from ferries.party import Party, Vehicle, party_problem
+from ferries.pricing import DEFAULT_FAMILY
 from ferries.returns import Crossing, return_problem
 from kernel.api import InputSerializer, add_error, validation_error
 
@@ -93,6 +95,8 @@ class BookingRequest:
     accommodation: str
     pets: int
     contact: Contact
+    outbound_fare_family: str = DEFAULT_FAMILY
+    return_fare_family: str = DEFAULT_FAMILY
 
     @property
     def sailings(self) -> list[Sailing]:
@@ -259,6 +263,13 @@ class BookingRequestSerializer(InputSerializer):
         help_text="For a return journey: a sailing back from where the outbound arrives, leaving after it "
         "arrives. Leave out (or null) for one way.",
     )
+    outbound_fare_family = FareFamilyField(
+        help_text="`fare_family.code` of one of the outbound sailing's `fares` in the search: its price and rules "
+        "for cancelling and changing. Standard when left out.",
+    )
+    return_fare_family = FareFamilyField(
+        help_text="The same for the return sailing; left aside on a one-way booking.",
+    )
     passengers = PassengersField(
         help_text="At least one adult or senior; each infant travels on the lap of an adult or a senior.",
     )
@@ -288,7 +299,7 @@ class BookingRequestSerializer(InputSerializer):
             return None
         return BookingRequest(
             outbound, inbound, tuple(values["passengers"]), values.get("vehicle"), values["accommodation"],
-            values["pets"], values["contact"],
+            values["pets"], values["contact"], values["outbound_fare_family"], values["return_fare_family"],
         )  # fmt: skip
 
 

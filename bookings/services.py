@@ -33,7 +33,8 @@ from ferries.services import new_ref
 logger = logging.getLogger(__name__)
 
 # Which request field an operator's refusal is about.
-REFUSAL_FIELDS = {"vehicle_too_tall": "vehicle.height_cm"}
+# The field of the request an operator's refusal is about ({leg}: outbound or return); else the leg's sailing.
+REFUSAL_FIELDS = {"vehicle_too_tall": "vehicle.height_cm", "unknown_fare_family": "{leg}_fare_family"}
 
 
 class TransitionNotAllowed(Exception):
@@ -135,6 +136,7 @@ def _fingerprint(request: BookingRequest) -> str:
         "passengers": [vars(p) for p in request.passengers],
         "vehicle": request.vehicle and vars(request.vehicle),
         "accommodation": request.accommodation,
+        "fare_families": [request.outbound_fare_family, request.return_fare_family if request.inbound else None],
         "pets": request.pets,
         "contact": {**vars(request.contact), "email": request.contact.email.lower()},
     }
@@ -180,20 +182,23 @@ def _new_booking(request: BookingRequest, owner, language: str, key: str | None,
 def _hold_legs(request: BookingRequest, *, remote: bool, taken: list) -> list[tuple[str, Sailing, Hold]]:
     """Hold the legs of remote operators (or of our own inventory), in sailing order so that two bookings
     never wait on each other; remote holds are added to `taken`, to be given back if the rest fails."""
-    legs = [(BookingLeg.Direction.OUTBOUND, request.outbound)]
+    legs = [(BookingLeg.Direction.OUTBOUND, request.outbound, request.outbound_fare_family)]
     if request.inbound:
-        legs.append((BookingLeg.Direction.RETURN, request.inbound))
+        legs.append((BookingLeg.Direction.RETURN, request.inbound, request.return_fare_family))
     held = []
     party = request.party
-    for direction, sailing in sorted(legs, key=lambda leg: leg[1].pk):
+    for direction, sailing, family in sorted(legs, key=lambda leg: leg[1].pk):
         adapter = adapter_for(sailing.route.operator)
         if adapter.is_remote != remote:
             continue
-        field = "outbound_sailing_id" if direction == BookingLeg.Direction.OUTBOUND else "return_sailing_id"
+        prefix = "outbound" if direction == BookingLeg.Direction.OUTBOUND else "return"
         try:
-            hold = adapter.hold(sailing_ref=sailing.ref, party=party, minutes=settings.BOOKING_HOLD_MINUTES)
+            hold = adapter.hold(
+                sailing_ref=sailing.ref, party=party, minutes=settings.BOOKING_HOLD_MINUTES, fare_family=family
+            )
         except OperatorRefused as refusal:
-            raise ValidationError({REFUSAL_FIELDS.get(refusal.code, field): [refusal.message]}) from None
+            field = REFUSAL_FIELDS.get(refusal.code, "{leg}_sailing_id").format(leg=prefix)
+            raise ValidationError({field: [refusal.message]}) from None
         except OperatorError as exc:
             logger.warning("booking: operator %s unavailable: %s", adapter.operator.code, exc)
             raise OperatorUnavailable(
@@ -217,6 +222,9 @@ def _complete(booking: Booking, request: BookingRequest, legs: list[tuple[str, S
             operator_hold_ref=hold.hold_ref,
             price_minor=hold.quote.total_minor,
             price_lines=hold.price["lines"],  # stored in their wire form
+            fare_family=hold.quote.family["code"],
+            fare_family_name=hold.quote.family["name"],
+            change_rules=hold.price["change_policy"],
             **hold.quote.policy,
         )
         for direction, sailing, hold in legs

@@ -33,6 +33,7 @@ from bookings.selectors import ACTIVE, BROWSER_SESSION_KEY, booking_for_browser,
 from bookings.services import OperatorUnavailable, TransitionNotAllowed, booking_create
 from ferries.models import Sailing
 from ferries.party import Party
+from ferries.pricing import DEFAULT_FAMILY
 from ferries.queries import LegQuery, SearchQuery, parse_search_query
 from ferries.returns import Crossing, return_problem
 from ferries.search import BOOKABLE, leg_search
@@ -47,7 +48,8 @@ PARTY_PARAMS = (
     *("adults", "children", "infants", "seniors"),
     *("vehicle", "vehicle_length_cm", "vehicle_height_cm", "accommodation"),
 )
-SAILING_ID = re.compile(r"[0-9]{1,10}")
+# A sailing chosen on the results page, with its fare family: "1234:flex"; "1234" alone is the Standard fare.
+CHOICE = re.compile(r"(?P<sailing>[0-9]{1,10})(?::(?P<family>[a-z][a-z0-9-]{1,19}))?")
 
 
 # --- the sailings chosen on the results page ---------------------------------------------------------
@@ -58,7 +60,8 @@ class ChosenLeg:
     direction: str
     title: str
     sailing: Sailing
-    offer: dict | None  # the sailing as the search shows it to this party: price, availability
+    fare_family: str
+    offer: dict | None  # the sailing as the search shows it to this party, in the chosen fare family
 
     @property
     def bookable(self) -> bool:
@@ -114,17 +117,21 @@ def _local_day(sailing: Sailing) -> dt.date:
     return sailing.departs_at.astimezone(sailing.route.origin.tz).date()
 
 
-def _sailings(params: QueryDict) -> dict[str, Sailing | None] | None:
-    """The sailings named by `outbound` and `return`, or None when either is not one of ours."""
-    ids = {name: (params.get(name) or "").strip() for name in ("outbound", "return")}
-    if not SAILING_ID.fullmatch(ids["outbound"]) or (ids["return"] and not SAILING_ID.fullmatch(ids["return"])):
+def _choices(params: QueryDict) -> dict[str, tuple[Sailing, str] | None] | None:
+    """The sailings and fare families named by `outbound` and `return`, or None when either is not one of ours."""
+    texts = {name: (params.get(name) or "").strip() for name in ("outbound", "return")}
+    choices = {name: CHOICE.fullmatch(text) for name, text in texts.items()}
+    if not choices["outbound"] or (texts["return"] and not choices["return"]):
         return None
-    wanted = [int(value) for value in ids.values() if value]
+    wanted = [int(choice["sailing"]) for choice in choices.values() if choice]
     found = Sailing.objects.select_related("route__origin", "route__destination", "route__operator", "vessel")
     found = {sailing.pk: sailing for sailing in found.filter(pk__in=wanted)}
     if any(number not in found for number in wanted):
         return None
-    return {name: found[int(value)] if value else None for name, value in ids.items()}
+    return {
+        name: (found[int(choice["sailing"])], choice["family"] or DEFAULT_FAMILY) if choice else None
+        for name, choice in choices.items()
+    }
 
 
 class ReturnRefused(ValidationError):
@@ -138,10 +145,10 @@ class ReturnRefused(ValidationError):
 def _selection(params: QueryDict) -> Selection:
     """The chosen sailings, and the party read as the search reads it; ValidationError with what is wrong
     (ReturnRefused when the return cannot follow the outbound)."""
-    sailings = _sailings(params)
-    if sailings is None:
+    choices = _choices(params)
+    if choices is None:
         raise ValidationError(_("We could not find the sailings you chose."))
-    outbound, inbound = sailings["outbound"], sailings["return"]
+    (outbound, outbound_family), (inbound, inbound_family) = choices["outbound"], choices["return"] or (None, None)
     search = {name: params[name] for name in PARTY_PARAMS if name in params}
     search |= {"from": outbound.route.origin.code, "to": outbound.route.destination.code}
     search["date"] = _local_day(outbound).isoformat()
@@ -152,22 +159,29 @@ def _selection(params: QueryDict) -> Selection:
         problem := return_problem(outbound=Crossing.of_sailing(outbound), inbound=Crossing.of_sailing(inbound))
     ):
         raise ReturnRefused(problem, search_url=Selection(legs=[], query=query).search_url)
-    legs = [_chosen_leg("outbound", _("Outbound"), outbound, query.outbound)]
+    legs = [_chosen_leg("outbound", _("Outbound"), outbound, outbound_family, query.outbound)]
     if inbound:
-        legs.append(_chosen_leg("return", _("Return"), inbound, query.inbound))
+        legs.append(_chosen_leg("return", _("Return"), inbound, inbound_family, query.inbound))
     return Selection(legs=legs, query=query)
 
 
-def _chosen_leg(direction: str, title: str, sailing: Sailing, leg: LegQuery) -> ChosenLeg:
+def _chosen_leg(direction: str, title: str, sailing: Sailing, family: str, leg: LegQuery) -> ChosenLeg:
+    """The sailing as the search shows it, priced in `family`; ValidationError when it is not sold in it."""
     found = [row for row in leg_search(query=leg)["sailings"] if row["sailing_id"] == sailing.pk]
-    return ChosenLeg(direction, title, sailing, found[0] if found else None)
+    if not found:
+        return ChosenLeg(direction, title, sailing, family, None)
+    fares = [fare for fare in found[0]["fares"] if fare["fare_family"]["code"] == family]
+    if not fares:
+        raise ValidationError(_("This sailing is not sold in the fare you chose; choose another."))
+    return ChosenLeg(direction, title, sailing, family, found[0] | fares[0])
 
 
 def _return_left_out(params: QueryDict) -> str | None:
     """A return search continued with an outbound only (possible without JavaScript): its results page."""
-    if params.get("return") or not params.get("return_date") or not SAILING_ID.fullmatch(params.get("outbound", "")):
+    choice = CHOICE.fullmatch(params.get("outbound", ""))
+    if params.get("return") or not params.get("return_date") or not choice:
         return None
-    sailing = Sailing.objects.select_related("route__origin", "route__destination").filter(pk=params["outbound"])
+    sailing = Sailing.objects.select_related("route__origin", "route__destination").filter(pk=choice["sailing"])
     if not (sailing := sailing.first()):
         return None
     search = {"from": sailing.route.origin.code, "to": sailing.route.destination.code}
@@ -290,8 +304,11 @@ def _booking_form(request: HttpRequest, selection: Selection) -> BookingForm:
     return BookingForm(
         request.POST if request.method == "POST" else None,
         party=selection.party,
-        outbound_id=str(selection.legs[0].sailing.pk),
-        return_id=str(selection.legs[1].sailing.pk) if len(selection.legs) > 1 else "",
+        chosen={
+            f"{leg.direction}_{name}": value
+            for leg in selection.legs
+            for name, value in (("sailing_id", str(leg.sailing.pk)), ("fare_family", leg.fare_family))
+        },
         travel_day=selection.query.outbound.day,
         contact=contact,
     )

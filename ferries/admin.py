@@ -26,6 +26,7 @@ from ferries.models import (
     AccommodationFare,
     CapacityHold,
     Fare,
+    FareFamily,
     Operator,
     PassengerFare,
     Port,
@@ -341,6 +342,31 @@ class AccommodationFareInline(PriceInline):
     fields = ["accommodation", "amount_minor", "price"]
 
 
+class FareFamilyInline(admin.StackedInline):
+    """The families the fare is sold in: each a percentage of the prices above, with its own rules."""
+
+    model = FareFamily
+    extra = 0
+    min_num = 1  # a fare without a family is sold in none
+
+    def get_formset(self, request: HttpRequest, obj: Fare | None = None, **kwargs):
+        return super().get_formset(request, obj, validate_min=True, **kwargs)
+
+    fieldsets = [
+        (None, {"fields": [("code", "name", "position", "price_percent")]}),
+        (_("Cancelling"), {"fields": [("refund_full_days", "refund_partial_hours", "refund_partial_percent")]}),
+        (
+            _("Changing"),
+            {
+                "fields": [
+                    ("changes_allowed", "change_until_hours", "max_changes"),
+                    ("change_fee_minor", "change_fee_percent", "change_fee_min_minor"),
+                ]
+            },
+        ),
+    ]
+
+
 @admin.register(Fare)
 class FareAdmin(admin.ModelAdmin):
     list_display = ["route", "name", "valid_from", "valid_to", "currency", "adult"]
@@ -348,11 +374,8 @@ class FareAdmin(admin.ModelAdmin):
     list_select_related = ["route__origin", "route__destination", "route__operator"]
     search_fields = ["name", "route__origin__code", "route__destination__code"]
     autocomplete_fields = ["route"]
-    inlines = [PassengerFareInline, VehicleFareInline, AccommodationFareInline]
-    fieldsets = [
-        (None, {"fields": ["route", "name", "valid_from", "valid_to", "currency", "pet_amount_minor"]}),
-        (_("Cancellation"), {"fields": ["refund_full_days", "refund_partial_hours", "refund_partial_percent"]}),
-    ]
+    inlines = [PassengerFareInline, VehicleFareInline, AccommodationFareInline, FareFamilyInline]
+    fields = ["route", "name", "valid_from", "valid_to", "currency", "pet_amount_minor"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Fare]:
         return super().get_queryset(request).prefetch_related("passenger_fares")

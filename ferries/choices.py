@@ -92,3 +92,26 @@ class Resource(models.TextChoices):
     INSIDE_4 = "inside_4", _("Inside cabins, 4 berths")
     OUTSIDE_2 = "outside_2", _("Outside cabins, 2 berths")
     OUTSIDE_4 = "outside_4", _("Outside cabins, 4 berths")
+
+
+# The fare families a new season's fare is usually sold in (the demo network's and the tests' fares; staff edit
+# each fare's own in the admin). Standard is the policy fares had before families: full refund until 7 days before,
+# half until 24 hours before.
+USUAL_FARE_FAMILIES = (
+    {
+        "code": "basic", "name": "Basic", "position": 0, "price_percent": 85,
+        "refund_full_days": None, "refund_partial_hours": 0, "refund_partial_percent": 0,
+        "changes_allowed": False, "change_until_hours": 0, "max_changes": 0,
+    },
+    {
+        "code": "standard", "name": "Standard", "position": 1, "price_percent": 100,
+        "refund_full_days": 7, "refund_partial_hours": 24, "refund_partial_percent": 50,
+        "changes_allowed": True, "change_until_hours": 24, "change_fee_percent": 10, "change_fee_min_minor": 1500,
+        "max_changes": 2,
+    },
+    {
+        "code": "flex", "name": "Flex", "position": 2, "price_percent": 125,
+        "refund_full_days": 1, "refund_partial_hours": 2, "refund_partial_percent": 50,
+        "changes_allowed": True, "change_until_hours": 2, "max_changes": 5,
+    },
+)  # fmt: skip

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from ferries.choices import Accommodation, PassengerType
+from ferries.choices import USUAL_FARE_FAMILIES, Accommodation, PassengerType
 from ferries.demo_network import (
     CABIN_EUR,
     CHECK_IN_MINUTES,
@@ -33,6 +33,7 @@ from ferries.demo_network import (
 from ferries.models import (
     AccommodationFare,
     Fare,
+    FareFamily,
     Operator,
     PassengerFare,
     Port,
@@ -234,6 +235,7 @@ def _fares(route: Route, spec: RouteSpec, today: dt.date) -> int:
             AccommodationFare(fare=fare, accommodation=kind, amount_minor=amount)
             for kind, amount in accommodation.items()
         )
+        FareFamily.objects.bulk_create(FareFamily(fare=fare, **family) for family in USUAL_FARE_FAMILIES)
     return added
 
 

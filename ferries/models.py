@@ -248,7 +248,7 @@ class CapacityHold(models.Model):
 
 
 class Fare(models.Model):
-    """A route's prices for one season, with the cancellation policy that comes with them."""
+    """A route's prices for one season, sold in the fare families of the season (`families`)."""
 
     route = models.ForeignKey(Route, on_delete=models.CASCADE, related_name="fares")
     name = models.CharField(max_length=60, help_text=_("e.g. Summer 2027"))
@@ -256,13 +256,6 @@ class Fare(models.Model):
     valid_to = models.DateField(help_text=_("Last departure date (port time) the fare applies to."))
     currency = models.CharField(max_length=3, default="EUR", validators=[CURRENCY_VALIDATOR])
     pet_amount_minor = models.PositiveIntegerField(_("price per pet (minor units)"), default=0)
-    refund_full_days = models.PositiveIntegerField(
-        default=7, help_text=_("Full refund when cancelled at least this many days before departure.")
-    )
-    refund_partial_hours = models.PositiveIntegerField(
-        default=24, help_text=_("Partial refund when cancelled at least this many hours before departure.")
-    )
-    refund_partial_percent = models.PositiveIntegerField(default=50)
 
     class Meta:
         ordering = ["route", "valid_from"]
@@ -271,11 +264,6 @@ class Fare(models.Model):
                 condition=Q(valid_to__gte=F("valid_from")),
                 name="fare_period_ordered",
                 violation_error_message=_("A fare's last day comes on or after its first."),
-            ),
-            models.CheckConstraint(
-                condition=Q(refund_partial_percent__lte=100),
-                name="fare_refund_percent_max",
-                violation_error_message=_("A refund is at most 100 %."),
             ),
         ]
 
@@ -289,6 +277,58 @@ class Fare(models.Model):
             ).exclude(pk=self.pk)
             if overlapping.exists():
                 raise ValidationError({"valid_from": _("This period overlaps another fare of the same route.")})
+
+
+class FareFamily(models.Model):
+    """One way a season's fare is sold (e.g. Basic, Standard, Flex): its price, a percentage of the fare's prices,
+    and its rules for cancelling and changing, which each booking leg keeps as sold."""
+
+    fare = models.ForeignKey(Fare, on_delete=models.CASCADE, related_name="families")
+    code = models.CharField(
+        max_length=20,
+        validators=[RegexValidator(r"^[a-z][a-z0-9-]{1,19}$", _("2–20 small letters, digits or hyphens."))],
+        help_text=_("How links and the API name it, e.g. flex."),
+    )
+    name = models.CharField(max_length=40, help_text=_("What travellers read, e.g. Flex."))
+    position = models.PositiveSmallIntegerField(default=0, help_text=_("Families are shown in this order."))
+    price_percent = models.PositiveIntegerField(
+        _("price (% of the fare)"), default=100, validators=[MinValueValidator(1), MaxValueValidator(1000)]
+    )
+    refund_full_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text=_("Full refund when cancelled at least this many days before departure; empty for none."),
+    )
+    refund_partial_hours = models.PositiveIntegerField(
+        default=24, help_text=_("Partial refund when cancelled at least this many hours before departure.")
+    )
+    refund_partial_percent = models.PositiveIntegerField(default=0, validators=[MaxValueValidator(100)])
+    changes_allowed = models.BooleanField(default=True)
+    change_until_hours = models.PositiveIntegerField(
+        default=24, help_text=_("Changes are possible until this many hours before departure.")
+    )
+    change_fee_minor = models.PositiveIntegerField(_("change fee (minor units)"), default=0)
+    change_fee_percent = models.PositiveIntegerField(
+        _("change fee (% of the leg's price)"), default=0, validators=[MaxValueValidator(100)],
+        help_text=_("Added to the fixed fee."),
+    )  # fmt: skip
+    change_fee_min_minor = models.PositiveIntegerField(_("change fee at least (minor units)"), default=0)
+    max_changes = models.PositiveIntegerField(_("changes at most"), default=1)
+
+    class Meta:
+        ordering = ["fare", "position", "price_percent"]
+        verbose_name_plural = _("fare families")
+        constraints = [
+            models.UniqueConstraint(fields=["fare", "code"], name="fare_family_once"),
+            models.CheckConstraint(
+                condition=Q(refund_partial_percent__lte=100) & Q(change_fee_percent__lte=100),
+                name="fare_family_percent_max",
+                violation_error_message=_("A refund or a fee is at most 100 %."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.price_percent} %)"
 
 
 class PassengerFare(models.Model):

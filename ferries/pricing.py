@@ -1,18 +1,28 @@
 """Prices computed on the server from a route's fares; a client never supplies a price."""
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from django.utils.translation import gettext as _
 
 from ferries.choices import CABIN_BERTHS, Accommodation, PassengerType
-from ferries.models import Fare, Route
+from ferries.models import Fare, FareFamily, Route
 from ferries.party import Party
 from kernel.money import money
+
+# The family a price is quoted in when none is named: the one policy of earlier fares became the Standard family.
+DEFAULT_FAMILY = "standard"
+# Changes, when an operator's answer says nothing of them: none.
+NO_CHANGES = {"allowed": False, "until_hours": 0, "fee_fixed_minor": 0, "fee_percent": 0, "fee_min_minor": 0,
+              "max_changes": 0}  # fmt: skip
 
 
 class NotPriced(Exception):
     """The route has no price for this party on this date (no fare, unknown band, accommodation not sold)."""
+
+
+class UnknownFareFamily(NotPriced):
+    """The fare is not sold in the family asked for."""
 
 
 @dataclass(frozen=True)
@@ -29,21 +39,33 @@ class PriceLine:
 @dataclass(frozen=True)
 class Quote:
     """A price as it travels inside Maritime: from the fares or an operator's API to the search and the booking.
-    `as_dict` is its wire form (the operators' APIs, the search answer, a leg's stored lines), `from_dict` reads it."""
+    `as_dict` is its wire form (the operators' APIs, the search answer, a leg's stored lines), `from_dict` reads it.
+
+    It is the price in one fare family (`family`: code and name), with the family's rules sold with it: `policy`
+    for cancelling (refund bands), `changes` for changing (whether, until when, the fee, how many times)."""
 
     lines: tuple[PriceLine, ...]
     currency: str
-    policy: dict  # the fare's cancellation policy, sold with the price
+    policy: dict  # {"refund_full_days": days or None, "refund_partial_hours", "refund_partial_percent"}
     fare_id: int | None = None  # ours, when priced from our own fares
+    family: dict = field(default_factory=lambda: {"code": DEFAULT_FAMILY, "name": "Standard"})
+    changes: dict = field(default_factory=lambda: dict(NO_CHANGES))  # NO_CHANGES's keys, amounts in minor units
 
     @property
     def total_minor(self) -> int:
         return sum(line.total_minor for line in self.lines)
 
     def as_dict(self) -> dict:
+        changes = {key: value for key, value in self.changes.items() if not key.endswith("_minor")}
+        changes |= {
+            "fee_fixed": money(self.changes["fee_fixed_minor"], self.currency),
+            "fee_minimum": money(self.changes["fee_min_minor"], self.currency),
+        }
         return {
             "total": money(self.total_minor, self.currency),
+            "fare_family": dict(self.family),
             "cancellation_policy": self.policy,
+            "change_policy": changes,
             "lines": [
                 {
                     "code": line.code,
@@ -61,14 +83,24 @@ class Quote:
             PriceLine(str(line["code"]), int(line["quantity"]), int(line["unit"]["amount_minor"]))
             for line in data["lines"]
         )
-        return cls(lines=lines, currency=str(data["total"]["currency"]), policy=dict(data["cancellation_policy"]))
+        quote = cls(lines=lines, currency=str(data["total"]["currency"]), policy=dict(data["cancellation_policy"]))
+        if family := data.get("fare_family"):
+            quote = replace(quote, family={"code": str(family["code"]), "name": str(family["name"])})
+        if changes := data.get("change_policy"):
+            rules = {key: changes[key] for key in ("allowed", "until_hours", "fee_percent", "max_changes")}
+            rules |= {
+                "fee_fixed_minor": int(changes["fee_fixed"]["amount_minor"]),
+                "fee_min_minor": int(changes["fee_minimum"]["amount_minor"]),
+            }
+            quote = replace(quote, changes=rules)
+        return quote
 
 
 def fares_for_routes(*, route_ids: list[int], dates: list[dt.date]) -> dict[int, list[Fare]]:
-    """The fares of these routes valid on any of these dates, with their price rows, in one go."""
+    """The fares of these routes valid on any of these dates, with their price rows and families, in one go."""
     fares = (
         Fare.objects.filter(route_id__in=route_ids, valid_from__lte=max(dates), valid_to__gte=min(dates))
-        .prefetch_related("passenger_fares", "vehicle_fares", "accommodation_fares")
+        .prefetch_related("passenger_fares", "vehicle_fares", "accommodation_fares", "families")
         .order_by("-valid_from")
     )
     by_route: dict[int, list[Fare]] = {}
@@ -85,25 +117,68 @@ def fare_on(fares: list[Fare], day: dt.date) -> Fare:
     raise NotPriced(_("No fare for this date."))
 
 
-def quote(*, fare: Fare, party: Party) -> Quote:
-    """The price of the party's journey on one leg under `fare`."""
+def quotes(*, fare: Fare, party: Party) -> tuple[Quote, ...]:
+    """The price of the party's journey on one leg under `fare`, in each of its families, in their order."""
+    families = list(fare.families.all())
+    if not families:
+        raise NotPriced(_("This fare is not on sale in any fare family."))
+    base = _base_lines(fare, party)
+    return tuple(_in_family(fare, family, base) for family in families)
+
+
+def quote(*, fare: Fare, party: Party, family: str = DEFAULT_FAMILY) -> Quote:
+    """The price of the party's journey on one leg under `fare`, in the family coded `family`."""
+    for priced in quotes(fare=fare, party=party):
+        if priced.family["code"] == family:
+            return priced
+    raise UnknownFareFamily(_("This sailing is not sold in the fare family “%(family)s”.") % {"family": family})
+
+
+def default_quote(priced: tuple[Quote, ...]) -> Quote:
+    """The price shown first and booked when no family is named: the Standard family's, else the first."""
+    return next((q for q in priced if q.family["code"] == DEFAULT_FAMILY), priced[0])
+
+
+def route_quote(*, route: Route, day: dt.date, party: Party, family: str = DEFAULT_FAMILY) -> Quote:
+    fare = fare_on(fares_for_routes(route_ids=[route.pk], dates=[day]).get(route.pk, []), day)
+    return quote(fare=fare, party=party, family=family)
+
+
+def _base_lines(fare: Fare, party: Party) -> tuple[PriceLine, ...]:
     lines = [_passenger_line(fare, kind, n) for kind, n in party.counts.items()]
     lines.append(_accommodation_line(fare, party))
     if party.vehicle:
         lines.append(_vehicle_line(fare, party))
     if party.pets:
         lines.append(PriceLine("pets", party.pets, fare.pet_amount_minor))
+    return tuple(line for line in lines if line.quantity)
+
+
+def _in_family(fare: Fare, family: FareFamily, base: tuple[PriceLine, ...]) -> Quote:
+    """The fare's lines at the family's percentage (each unit price rounded to the minor unit, halves up), with
+    the family's rules."""
+    lines = tuple(replace(line, unit_minor=(line.unit_minor * family.price_percent + 50) // 100) for line in base)
     policy = {
-        "refund_full_days": fare.refund_full_days,
-        "refund_partial_hours": fare.refund_partial_hours,
-        "refund_partial_percent": fare.refund_partial_percent,
+        "refund_full_days": family.refund_full_days,
+        "refund_partial_hours": family.refund_partial_hours,
+        "refund_partial_percent": family.refund_partial_percent,
     }
-    lines = tuple(line for line in lines if line.quantity)
-    return Quote(lines=lines, currency=fare.currency, fare_id=fare.pk, policy=policy)
-
-
-def route_quote(*, route: Route, day: dt.date, party: Party) -> Quote:
-    return quote(fare=fare_on(fares_for_routes(route_ids=[route.pk], dates=[day]).get(route.pk, []), day), party=party)
+    changes = {
+        "allowed": family.changes_allowed,
+        "until_hours": family.change_until_hours,
+        "fee_fixed_minor": family.change_fee_minor,
+        "fee_percent": family.change_fee_percent,
+        "fee_min_minor": family.change_fee_min_minor,
+        "max_changes": family.max_changes,
+    }
+    return Quote(
+        lines=lines,
+        currency=fare.currency,
+        policy=policy,
+        fare_id=fare.pk,
+        family={"code": family.code, "name": family.name},
+        changes=changes,
+    )
 
 
 def _passenger_line(fare: Fare, kind: str, count: int) -> PriceLine:

@@ -295,6 +295,7 @@ def _row(sailing_id: int, operator: Operator, offer: Offer, origin: Port, destin
         "duration_minutes": int((arrives - departs).total_seconds() // 60),
         "max_vehicle_height_cm": offer.max_vehicle_height_cm,
         **_price(offer.price),
+        "fares": [_fare(quote) for quote in offer.fares],
     }
 
 
@@ -302,6 +303,13 @@ def _price(quote: Quote) -> dict:
     """A search row's price and its lines, in their wire form (the row is cached and answered as it is)."""
     wire = quote.as_dict()
     return {"price": wire["total"], "price_lines": wire["lines"]}
+
+
+def _fare(quote: Quote) -> dict:
+    """The sailing's price in one fare family, with the family's rules."""
+    wire = quote.as_dict()
+    rules = {key: wire[key] for key in ("fare_family", "cancellation_policy", "change_policy")}
+    return rules | _price(quote)
 
 
 def _availability_of(sailings: list[dict]) -> tuple[dict[int, dict], float]:
@@ -400,8 +408,8 @@ def _days_with_sailings(query: LegQuery, days: list[dt.date]) -> set[dt.date]:
 
 
 def _lowest_price(rows: list[dict]) -> dict | None:
-    """The lowest of the rows' prices, or None when they are not all in one currency."""
-    prices = [row["price"] for row in rows]
+    """The lowest of the rows' prices in any fare family, or None when they are not all in one currency."""
+    prices = [fare["price"] for row in rows for fare in row["fares"]]
     if len({price["currency"] for price in prices}) != 1:
         return None
     return min(prices, key=lambda price: price["amount_minor"])

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from bookings.selectors import booking_details
+from ferries.fare_rules import change_rule, refund_rule
 from kernel.money import format_money
 from notifications.etickets import eticket_pdf, qr_png
 from notifications.models import Email
@@ -88,6 +89,8 @@ def _leg(leg) -> dict:
         "operator_booking_ref": leg.operator_booking_ref,
         "price": format_money(leg.price_minor, leg.booking.currency),
         "lines": leg.price_lines,
+        "fare": leg.fare_family_name,
+        "fare_rules": [refund_rule(leg.cancellation_policy), change_rule(leg.change_policy)],
         "qr_cid": f"qr-{leg.direction}",
     }
 

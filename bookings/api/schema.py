@@ -14,7 +14,14 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 
 from bookings.models import Booking
-from ferries.api.schema import EXAMPLE_SAILING, EXAMPLE_SAILING_ID, MARSEILLE, TUNIS, example_price_line
+from ferries.api.schema import (
+    EXAMPLE_SAILING,
+    EXAMPLE_SAILING_ID,
+    MARSEILLE,
+    TUNIS,
+    example_fare_family,
+    example_price_line,
+)
 from kernel.api import BODY_ERRORS_SCHEMA
 
 
@@ -148,6 +155,7 @@ _LEG = {
         example_price_line("accommodation:deck", "Deck passage", 1, 0),
         example_price_line("vehicle:car", "Car", 1, 27200),
     ],
+    **example_fare_family("standard"),
 }
 _PASSENGER = {
     "type": "adult",
@@ -165,6 +173,7 @@ BOOKING_REQUEST_EXAMPLE = OpenApiExample(
     request_only=True,
     value={
         "outbound_sailing_id": EXAMPLE_SAILING_ID,
+        "outbound_fare_family": "standard",
         "passengers": [_PASSENGER],
         "vehicle": _VEHICLE,
         "accommodation": "deck",

@@ -15,7 +15,15 @@ from bookings.access import access_token
 from bookings.flows import quotes
 from bookings.models import Booking, BookingEvent, BookingLeg
 from bookings.services import Cancellation
-from ferries.api.serializers import MoneySerializer, OperatorRefSerializer, PortRefSerializer, PriceLineSerializer
+from ferries.api.serializers import (
+    CancellationPolicySerializer,
+    ChangePolicySerializer,
+    FareFamilyRefSerializer,
+    MoneySerializer,
+    OperatorRefSerializer,
+    PortRefSerializer,
+    PriceLineSerializer,
+)
 from ferries.choices import COUNTRY_CODES, Accommodation, PassengerType, VehicleCategory
 from kernel.money import money
 
@@ -47,6 +55,9 @@ class LegOutputSerializer(serializers.Serializer):
     arrives_local = serializers.SerializerMethodField(help_text="In the arrival port's time zone, with its offset.")
     price = serializers.SerializerMethodField(help_text="This leg's price for the whole party.")
     price_lines = PriceLineSerializer(many=True)
+    fare_family = FareFamilyRefSerializer(source="fare", help_text="The fare family the leg was sold in.")
+    cancellation_policy = CancellationPolicySerializer(help_text="The fare family's refunds, as sold.")
+    change_policy = ChangePolicySerializer(help_text="The fare family's rules for changes, as sold.")
 
     def get_fields(self):
         # "from" is a Python keyword, so the port fields cannot be declared as class attributes.

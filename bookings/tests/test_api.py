@@ -939,3 +939,35 @@ def test_what_the_token_endpoint_refuses_the_schema_refuses_too(openapi, amira, 
     assert list(response.json()) == [field]
     assert not Draft7Validator(schema).is_valid(value)
     assert Draft7Validator(schema).is_valid(body[field].replace("\x00", "").strip() or "x")
+
+
+# --- fare families --------------------------------------------------------------------------------------------
+
+
+def test_a_fare_family_of_the_search_is_booked_and_each_leg_answers_its_rules_as_documented(
+    api, outbound, inbound, openapi
+):
+    day = outbound.departs_at.astimezone(outbound.route.origin.tz).date().isoformat()
+    search = api.get("/api/v1/sailings/search", {"from": "TNTUN", "to": "FRMRS", "date": day}).json()
+    flex = next(fare for fare in search["outbound"][0]["fares"] if fare["fare_family"]["code"] == "flex")
+
+    response = book(api, request_data(outbound, inbound, outbound_fare_family="flex", return_fare_family="basic"))
+
+    assert response.status_code == 201, response.json()
+    assert_documented(openapi, "post", BOOKINGS, response)
+    legs = {leg["direction"]: leg for leg in response.json()["legs"]}
+    assert legs["outbound"]["fare_family"] == {"code": "flex", "name": "Flex"}
+    assert legs["outbound"]["price"] == flex["price"]
+    assert legs["outbound"]["cancellation_policy"] == flex["cancellation_policy"]
+    assert legs["outbound"]["change_policy"] == flex["change_policy"]
+    assert legs["return"]["fare_family"]["code"] == "basic"
+    assert legs["return"]["change_policy"]["allowed"] is False
+    assert response.json()["total"]["amount_minor"] == 12500 + 8500
+
+
+def test_a_fare_family_the_sailing_is_not_sold_in_is_answered_400_on_its_field(api, outbound):
+    response = book(api, request_data(outbound, outbound_fare_family="first-class"))
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["outbound_fare_family"]
+    assert nothing_written()

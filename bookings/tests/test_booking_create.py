@@ -4,14 +4,16 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from bookings.access import access_token, token_opens
 from bookings.models import Booking, BookingEvent, BookingLeg, Passenger
+from bookings.policy import refund_due
 from bookings.requests import parse_booking_request
 from bookings.services import IdempotencyConflict, booking_create
 from bookings.tests.factories import ADULT, CHILD, INFANT, held_booking, request_data
 from ferries.choices import Resource
-from ferries.models import CapacityHold, SailingInventory
+from ferries.models import CapacityHold, FareFamily, SailingInventory
 from ferries.tests.factories import OperatorFactory, RouteFactory, VesselFactory, sailing_factory
 
 pytestmark = pytest.mark.django_db
@@ -200,3 +202,65 @@ def test_a_remote_hold_is_given_back_when_our_own_leg_is_full(operator_simulator
     assert (simulator.calls["hold"], simulator.calls["cancel"]) == (1, 1)
     assert (taken(out), taken(back)) == (0, 0)
     assert not Booking.objects.exists()
+
+
+# --- fare families ------------------------------------------------------------------------------------------------
+
+
+def test_each_leg_is_sold_in_the_fare_family_chosen_with_its_rules_frozen_on_the_leg(tunis_marseille, marseille_tunis):
+    out = sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=10))
+    back = sailing_factory(route=marseille_tunis, departs_in=dt.timedelta(days=14))
+
+    booking = held_booking(out, back, outbound_fare_family="basic", return_fare_family="flex")
+    FareFamily.objects.filter(code="flex").update(refund_full_days=30, max_changes=1)  # later edits change nothing
+
+    outbound, inbound = booking.legs.get(direction="outbound"), booking.legs.get(direction="return")
+    assert (outbound.fare_family, outbound.fare_family_name, outbound.price_minor) == ("basic", "Basic", 8500)
+    assert (inbound.fare_family, inbound.price_minor) == ("flex", 12500)
+    assert booking.total_minor == 8500 + 12500
+    assert (outbound.refund_full_days, outbound.refund_partial_percent) == (None, 0)
+    assert outbound.change_rules["allowed"] is False
+    inbound.refresh_from_db()
+    assert (inbound.refund_full_days, inbound.change_rules["max_changes"]) == (1, 5)
+    assert inbound.change_rules["fee_fixed"] == {"amount_minor": 0, "currency": "EUR"}
+
+
+def test_a_booking_naming_no_fare_family_is_sold_in_standard(tunis_marseille):
+    booking = held_booking(sailing_factory(route=tunis_marseille))
+
+    leg = booking.legs.get()
+    assert (leg.fare_family, leg.price_minor, leg.refund_full_days) == ("standard", 10000, 7)
+    assert leg.change_rules["max_changes"] == 2
+
+
+def test_a_fare_family_the_sailing_is_not_sold_in_is_refused_on_its_leg_and_nothing_is_written(
+    tunis_marseille, marseille_tunis
+):
+    out = sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=10))
+    back = sailing_factory(route=marseille_tunis, departs_in=dt.timedelta(days=14))
+
+    errors = refused(request_data(out, back, return_fare_family="premium"))
+
+    assert list(errors) == ["return_fare_family"]
+    assert "premium" in errors["return_fare_family"][0]
+    assert nothing_written()
+    assert (taken(out), taken(back)) == (0, 0)
+
+
+@pytest.mark.parametrize("code", ["", "Flex", "flex!", "f", "x" * 21, 3, None])
+def test_a_malformed_fare_family_is_refused_on_its_field(code, tunis_marseille):
+    errors = refused(request_data(sailing_factory(route=tunis_marseille), outbound_fare_family=code))
+
+    assert list(errors) == ["outbound_fare_family"]
+    assert nothing_written()
+
+
+def test_cancelling_refunds_by_the_fare_family_of_each_leg(tunis_marseille, marseille_tunis):
+    out = sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=3))
+    back = sailing_factory(route=marseille_tunis, departs_in=dt.timedelta(days=6))
+    booking = held_booking(out, back, outbound_fare_family="basic", return_fare_family="flex")
+    Booking.objects.filter(pk=booking.pk).update(status=Booking.Status.CONFIRMED)
+    booking.refresh_from_db()
+
+    # Three days before: Basic gives nothing back, Flex everything (until a day before), Standard would give half.
+    assert refund_due(booking=booking, at=timezone.now()) == 12500

@@ -53,10 +53,11 @@ def fill_contact(page) -> None:
 
 def test_a_traveller_books_and_pays_with_the_demo_card_as_on_the_embedded_default(page, network, eager_tasks):
     page.goto(results_url(trip="one_way"))
-    page.get_by_role("button", name="Select 19:00 Compagnie Tunisienne de Navigation").click()
+    page.get_by_role("button", name="Select 19:00 Compagnie Tunisienne de Navigation Flex").click()
 
     page.wait_for_url("**/book?**")
     assert page.get_by_role("heading", level=1).inner_text() == "Who is travelling?"
+    assert "Flex · €125.00" in page.locator(".leg-summary").inner_text()
     fill_passenger(page, "Adult 1", first="Amira", last="Ben Salah", born="1985-04-12", document="X1234567")
     fill_contact(page)
     page.get_by_role("button", name="Hold my places").click()
@@ -64,6 +65,7 @@ def test_a_traveller_books_and_pays_with_the_demo_card_as_on_the_embedded_defaul
     page.wait_for_url(re.compile(r".*/bookings/[A-Z2-9]{6}$"))
     booking = Booking.objects.get()
     assert booking.status == Booking.Status.HELD
+    assert (booking.legs.get().fare_family, booking.total_minor) == ("flex", 12500)
     assert page.locator("[data-reference]").inner_text() == booking.reference
     assert page.locator(".status-badge").inner_text() == "Held, awaiting payment"
     countdown = page.locator("[data-hold-seconds]")
@@ -93,20 +95,20 @@ def test_a_return_trip_is_chosen_one_sailing_each_way_with_the_price_of_both(pag
     continue_button = page.get_by_role("button", name="Continue")
     assert continue_button.is_disabled()
 
-    page.get_by_role("radio", name=re.compile("^Select Outbound 19:00")).check()
-    page.get_by_role("radio", name=re.compile("^Select Return 11:45")).check()
+    page.get_by_role("radio", name=re.compile("^Select Outbound 19:00 .* Basic$")).check()
+    page.get_by_role("radio", name=re.compile("^Select Return 11:45 .* Flex$")).check()
 
-    assert page.locator("[data-total]").inner_text() == "€400.00"
+    assert page.locator("[data-total]").inner_text() == "€420.00", "two adults: Basic €170.00, Flex €250.00"
     continue_button.click()
     page.wait_for_url("**/book?**")
-    assert f"outbound={out.pk}" in page.url
-    assert f"return={back.pk}" in page.url
+    assert f"outbound={out.pk}%3Abasic" in page.url
+    assert f"return={back.pk}%3Aflex" in page.url
     assert [page.get_by_role("group", name=name).count() for name in ("Adult 1", "Adult 2")] == [1, 1]
 
 
 def test_a_fresh_browser_finds_the_booking_with_its_reference_and_e_mail(page, browser, live_server, network):
     page.goto(results_url(trip="one_way"))
-    page.get_by_role("button", name="Select 19:00 Compagnie Tunisienne de Navigation").click()
+    page.get_by_role("button", name="Select 19:00 Compagnie Tunisienne de Navigation Standard").click()
     page.wait_for_url("**/book?**")
     fill_passenger(page, "Adult 1", first="Amira", last="Ben Salah", born="1985-04-12", document="X1234567")
     fill_contact(page)
@@ -133,7 +135,7 @@ def test_a_fresh_browser_finds_the_booking_with_its_reference_and_e_mail(page, b
 
 def test_going_back_and_sending_the_details_again_shows_the_same_booking(page, network):
     page.goto(results_url(trip="one_way"))
-    page.get_by_role("button", name="Select 19:00 Compagnie Tunisienne de Navigation").click()
+    page.get_by_role("button", name="Select 19:00 Compagnie Tunisienne de Navigation Standard").click()
     page.wait_for_url("**/book?**")
     fill_passenger(page, "Adult 1", first="Amira", last="Ben Salah", born="1985-04-12", document="X1234567")
     fill_contact(page)

@@ -102,7 +102,10 @@ def test_each_sailing_of_a_one_way_search_is_selected_straight_into_the_details_
 
     html = response.content.decode()
     form = re.search(r'<form class="sailing-choice" action="/book" method="get".*?</form>', html, re.S).group(0)
-    assert re.search(rf'<button class="select-button" type="submit" name="outbound" value="{sailing.pk}">', form)
+    buttons = re.findall(
+        rf'<button class="select-button" type="submit" name="outbound" value="{sailing.pk}:(\w+)">', form
+    )
+    assert buttons == ["basic", "standard", "flex"], "one button per fare family, in their order"
     hidden = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form))
     assert hidden == {
         "adults": "2",
@@ -124,8 +127,8 @@ def test_a_sold_out_sailing_cannot_be_selected(client, tunis_marseille):
 
     html = search(client).content.decode()
 
-    assert f'value="{full.pk}"' not in html
-    assert f'name="outbound" value="{open_one.pk}"' in html
+    assert f'value="{full.pk}:' not in html
+    assert f'name="outbound" value="{open_one.pk}:standard"' in html
 
 
 def test_a_return_search_asks_for_one_sailing_each_way_and_a_continue_button(client, tunis_marseille, marseille_tunis):
@@ -134,8 +137,8 @@ def test_a_return_search_asks_for_one_sailing_each_way_and_a_continue_button(cli
 
     html = search(client, return_date=BACK.isoformat()).content.decode()
 
-    assert re.search(rf'<input type="radio" name="outbound" value="{out.pk}" required', html)
-    assert re.search(rf'<input type="radio" name="return" value="{back.pk}" required', html)
+    assert re.search(rf'<input type="radio" name="outbound" value="{out.pk}:standard" required', html)
+    assert re.search(rf'<input type="radio" name="return" value="{back.pk}:flex" required', html)
     assert re.search(r'<div class="choice-bar" data-choice-bar>.*?<button type="submit">Continue</button>', html, re.S)
 
 
@@ -637,7 +640,7 @@ def test_cancelling_a_paid_booking_shows_the_refund_the_policy_gives_now(client,
     response = client.post(cancel_url(booking), follow=True)
 
     assert "Cancelling now refunds €100.00 of the €100.00 paid." in text_of(page)
-    assert "full refund until 7 days before departure, 50% until 24 hours before" in text_of(page)
+    assert "Outbound (Standard): Full refund until 7 days before departure, 50 % until 24 hours before" in text_of(page)
     assert "Your booking is cancelled. €100.00 will be refunded to the card you paid with." in text_of(response)
     assert taken(sailing) == 0
 
@@ -699,3 +702,32 @@ def test_the_details_form_carries_its_csrf_token(tunis_marseille):
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
 
     assert browser.post(details_url(sailing), details(csrfmiddlewaretoken=token)).status_code == 302
+
+
+# --- fare families ---------------------------------------------------------------------------------------------
+
+
+def test_the_fare_chosen_on_the_results_page_is_the_one_held_and_shown_with_its_rules(client, tunis_marseille):
+    sailing = sailing_at(tunis_marseille)
+    url = details_url(sailing).replace(f"outbound={sailing.pk}", f"outbound={sailing.pk}%3Aflex")
+
+    page = client.get(url)
+    response = client.post(url, details())
+
+    assert "Flex · €125.00" in text_of(page)
+    booking = Booking.objects.get()
+    assert response.status_code == 302
+    assert (booking.legs.get().fare_family, booking.total_minor) == ("flex", 12500)
+    detail = text_of(client.get(reverse("booking_detail", kwargs={"reference": booking.reference})))
+    assert "Fare Flex" in detail
+
+
+def test_a_fare_the_sailing_is_not_sold_in_is_refused_before_any_detail_is_asked(client, tunis_marseille):
+    sailing = sailing_at(tunis_marseille)
+    url = details_url(sailing).replace(f"outbound={sailing.pk}", f"outbound={sailing.pk}%3Afirst-class")
+
+    response = client.get(url)
+
+    assert response.status_code == 400
+    assert "This sailing is not sold in the fare you chose; choose another." in text_of(response)
+    assert not Booking.objects.exists()

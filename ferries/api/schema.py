@@ -3,6 +3,7 @@
 
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter
 
+from ferries.choices import USUAL_FARE_FAMILIES
 from ferries.queries import SearchQuerySerializer
 
 
@@ -51,6 +52,47 @@ def example_price_line(code: str, label: str, quantity: int, unit_minor: int) ->
     }
 
 
+def example_fare_family(code: str) -> dict:
+    """The demo's fare family coded `code`, as a sailing's `fares` or a booking leg show it: its name and rules."""
+    family = next(family for family in USUAL_FARE_FAMILIES if family["code"] == code)
+
+    def eur(minor: int) -> dict:
+        return {"amount_minor": minor, "currency": "EUR"}
+
+    return {
+        "fare_family": {"code": code, "name": family["name"]},
+        "cancellation_policy": {
+            key: family[key] for key in ("refund_full_days", "refund_partial_hours", "refund_partial_percent")
+        },
+        "change_policy": {
+            "allowed": family["changes_allowed"],
+            "until_hours": family["change_until_hours"],
+            "fee_fixed": eur(family.get("change_fee_minor", 0)),
+            "fee_percent": family.get("change_fee_percent", 0),
+            "fee_minimum": eur(family.get("change_fee_min_minor", 0)),
+            "max_changes": family["max_changes"],
+        },
+    }
+
+
+def example_fares(lines: list[tuple[str, str, int, int]]) -> list[dict]:
+    """A sailing's `fares` in the demo's families, from its Standard price lines (code, label, quantity, unit):
+    each unit at the family's percentage, rounded to the cent."""
+    fares = []
+    for family in USUAL_FARE_FAMILIES:
+        priced = [
+            example_price_line(code, label, quantity, (unit * family["price_percent"] + 50) // 100)
+            for code, label, quantity, unit in lines
+        ]
+        total = {"amount_minor": sum(line["total"]["amount_minor"] for line in priced), "currency": "EUR"}
+        fares.append(example_fare_family(family["code"]) | {"price": total, "price_lines": priced})
+    return fares
+
+
+_EXAMPLE_LINES = [("adult", "Adult (12–64)", 2, 23800), ("accommodation:deck", "Deck passage", 2, 0),
+                  ("vehicle:car", "Car", 1, 27200)]  # fmt: skip
+
+
 def _operators_asked() -> list[dict]:
     """Both operators of the demo that sail from Tunis to Marseille, as a search answers them (by code)."""
     return [
@@ -73,11 +115,8 @@ SEARCH_RESPONSE_EXAMPLE = OpenApiExample(
                 "duration_minutes": 1260,
                 "max_vehicle_height_cm": 450,
                 "price": {"amount_minor": 74800, "currency": "EUR"},
-                "price_lines": [
-                    example_price_line("adult", "Adult (12–64)", 2, 23800),
-                    example_price_line("accommodation:deck", "Deck passage", 2, 0),
-                    example_price_line("vehicle:car", "Car", 1, 27200),
-                ],
+                "price_lines": [example_price_line(*line) for line in _EXAMPLE_LINES],
+                "fares": example_fares(_EXAMPLE_LINES),
                 "availability": {"status": "available", "places_left": 2134},
             }
         ],
@@ -105,9 +144,9 @@ SEARCH_EMPTY_EXAMPLE = OpenApiExample(
                 "origins_to_destination": [],
                 "accommodation_offered": [],
                 "nearby_dates": [
-                    {"date": "2027-07-12", "lowest_price": {"amount_minor": 74800, "currency": "EUR"}},
-                    {"date": "2027-07-13", "lowest_price": {"amount_minor": 73200, "currency": "EUR"}},
-                    {"date": "2027-07-15", "lowest_price": {"amount_minor": 74800, "currency": "EUR"}},
+                    {"date": "2027-07-12", "lowest_price": {"amount_minor": 63580, "currency": "EUR"}},
+                    {"date": "2027-07-13", "lowest_price": {"amount_minor": 62220, "currency": "EUR"}},
+                    {"date": "2027-07-15", "lowest_price": {"amount_minor": 63580, "currency": "EUR"}},
                 ],
             },
             "return": None,

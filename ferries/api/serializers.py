@@ -101,6 +101,38 @@ class AvailabilitySerializer(serializers.Serializer):
     places_left = serializers.IntegerField(allow_null=True, help_text="Passenger places left; null when unknown.")
 
 
+class FareFamilyRefSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="What a booking names as `outbound_fare_family` or `return_fare_family`.")
+    name = serializers.CharField(help_text="What travellers read, e.g. Flex.")
+
+
+class CancellationPolicySerializer(serializers.Serializer):
+    refund_full_days = serializers.IntegerField(
+        allow_null=True,
+        help_text="The whole price is refunded when the booking is cancelled at least this many days before "
+        "departure; null when never.",
+    )
+    refund_partial_hours = serializers.IntegerField(help_text="Then a part until this many hours before.")
+    refund_partial_percent = serializers.IntegerField(help_text="That part, in percent; nothing after.")
+
+
+class ChangePolicySerializer(serializers.Serializer):
+    allowed = serializers.BooleanField(help_text="Whether the sailing, party or vehicle may be changed at all.")
+    until_hours = serializers.IntegerField(help_text="Changes are possible until this many hours before departure.")
+    fee_fixed = MoneySerializer(help_text="The fee for each change: this amount…")
+    fee_percent = serializers.IntegerField(help_text="…plus this percentage of the leg's price…")
+    fee_minimum = MoneySerializer(help_text="…and at least this.")
+    max_changes = serializers.IntegerField(help_text="How many times the leg may be changed.")
+
+
+class FareSerializer(serializers.Serializer):
+    fare_family = FareFamilyRefSerializer()
+    price = MoneySerializer(help_text="Total for the whole party on this sailing, in this fare family.")
+    price_lines = PriceLineSerializer(many=True)
+    cancellation_policy = CancellationPolicySerializer()
+    change_policy = ChangePolicySerializer()
+
+
 @extend_schema_serializer(component_name="Sailing")
 class SailingRowSerializer(serializers.Serializer):
     sailing_id = serializers.IntegerField()
@@ -113,8 +145,15 @@ class SailingRowSerializer(serializers.Serializer):
     arrives_local = serializers.DateTimeField(help_text="In the arrival port's time zone, with its offset.")
     duration_minutes = serializers.IntegerField()
     max_vehicle_height_cm = serializers.IntegerField()
-    price = MoneySerializer(help_text="Total for the whole party on this sailing.")
+    price = MoneySerializer(
+        help_text="Total for the whole party on this sailing in the Standard fare family (or the first one sold): "
+        "what a booking naming no family pays."
+    )
     price_lines = PriceLineSerializer(many=True)
+    fares = FareSerializer(
+        many=True,
+        help_text="The price in each fare family the sailing is sold in, with its rules, in the order to show them.",
+    )
     availability = AvailabilitySerializer()
 
     def get_fields(self):

@@ -87,6 +87,13 @@ def in_words(results: dict) -> dict:
     """The search results with each price line named in the request's language. The searches cached are in no
     language; the whole answer kept as sent is, and is kept per language (`FerryCacheService.answer_key`)."""
     return results | {
-        leg: [row | {"price_lines": labelled_price_lines(row["price_lines"])} for row in results[leg]]
+        leg: [
+            row
+            | {
+                "price_lines": labelled_price_lines(row["price_lines"]),
+                "fares": [fare | {"price_lines": labelled_price_lines(fare["price_lines"])} for fare in row["fares"]],
+            }
+            for row in results[leg]
+        ]
         for leg in ("outbound", "return")
     }

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ferries.errors import OperatorError, OperatorRefused
 from ferries.party import Party
-from ferries.pricing import Quote
+from ferries.pricing import DEFAULT_FAMILY, Quote, default_quote
 from ferries.queries import LegQuery
 
 __all__ = ["Hold", "Offer", "OperatorAdapter", "OperatorError", "OperatorRefused"]
@@ -21,9 +21,14 @@ class Offer:
     arrives_at: dt.datetime
     vessel: str
     max_vehicle_height_cm: int
-    price: Quote
+    fares: tuple[Quote, ...]  # the price in each fare family it is sold in, in the operator's order
     availability: dict  # {"status": sailing status, "remaining": {resource: amount}}
     sailing_id: int | None = None  # ours, when the operator is our own inventory
+
+    @property
+    def price(self) -> Quote:
+        """The price shown first, and booked when no family is named."""
+        return default_quote(self.fares)
 
 
 @dataclass(frozen=True)
@@ -54,8 +59,9 @@ class OperatorAdapter(abc.ABC):
         """{ref: {"status": ..., "remaining": {resource: amount}}} for the refs the operator knows."""
 
     @abc.abstractmethod
-    def hold(self, *, sailing_ref: str, party: Party, minutes: int) -> Hold:
-        """Take capacity for the party until confirmed, cancelled or expired. Raises OperatorRefused."""
+    def hold(self, *, sailing_ref: str, party: Party, minutes: int, fare_family: str = DEFAULT_FAMILY) -> Hold:
+        """Take capacity for the party until confirmed, cancelled or expired, priced in `fare_family`. Raises
+        OperatorRefused ("unknown_fare_family" when the sailing is not sold in that family)."""
 
     @abc.abstractmethod
     def confirm(self, hold_ref: str) -> str:
@@ -75,6 +81,7 @@ def offer_to_wire(offer: Offer) -> dict:
         "vessel": offer.vessel,
         "max_vehicle_height_cm": offer.max_vehicle_height_cm,
         "price": offer.price.as_dict(),
+        "fares": [fare.as_dict() for fare in offer.fares],
         "availability": offer.availability,
     }
 
@@ -86,6 +93,7 @@ def offer_from_wire(data: dict) -> Offer:
         arrives_at=dt.datetime.fromisoformat(data["arrives_at"]),
         vessel=str(data["vessel"]),
         max_vehicle_height_cm=int(data["max_vehicle_height_cm"]),
-        price=Quote.from_dict(data["price"]),
+        # An operator that sells one way only sends its price; several families come as "fares".
+        fares=tuple(Quote.from_dict(fare) for fare in data.get("fares") or [data["price"]]),
         availability=dict(data["availability"]),
     )

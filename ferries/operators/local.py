@@ -4,7 +4,16 @@ from ferries.errors import OperatorRefused
 from ferries.models import Route, Sailing
 from ferries.operators.base import Hold, Offer, OperatorAdapter
 from ferries.party import Party
-from ferries.pricing import NotPriced, Quote, fare_on, fares_for_routes, quote, route_quote
+from ferries.pricing import (
+    DEFAULT_FAMILY,
+    NotPriced,
+    Quote,
+    UnknownFareFamily,
+    fare_on,
+    fares_for_routes,
+    quotes,
+    route_quote,
+)
 from ferries.queries import LegQuery
 from ferries.selectors import sailing_availability, sailings_on_day
 from ferries.services import capacity_confirm, capacity_hold, capacity_release
@@ -27,10 +36,10 @@ class LocalInventoryOperator(OperatorAdapter):
         offers = []
         for sailing in sailings:
             try:
-                price = quote(fare=fare_on(fares.get(sailing.route_id, []), query.day), party=query.party)
+                prices = quotes(fare=fare_on(fares.get(sailing.route_id, []), query.day), party=query.party)
             except NotPriced:
                 continue  # the route does not sell this party's journey on that day
-            offers.append(_offer(sailing, price))
+            offers.append(_offer(sailing, prices))
         return offers
 
     def availability(self, sailing_refs: list[str]) -> dict[str, dict]:
@@ -39,12 +48,13 @@ class LocalInventoryOperator(OperatorAdapter):
         )
         return {sailing.ref: sailing_availability(sailing) for sailing in sailings}
 
-    def hold(self, *, sailing_ref: str, party: Party, minutes: int) -> Hold:
+    def hold(self, *, sailing_ref: str, party: Party, minutes: int, fare_family: str = DEFAULT_FAMILY) -> Hold:
         sailing = self._sailing(sailing_ref)
+        day = sailing.departs_at.astimezone(sailing.route.origin.tz).date()
         try:
-            price = route_quote(
-                route=sailing.route, day=sailing.departs_at.astimezone(sailing.route.origin.tz).date(), party=party
-            )
+            price = route_quote(route=sailing.route, day=day, party=party, family=fare_family)
+        except UnknownFareFamily as exc:
+            raise OperatorRefused("unknown_fare_family", str(exc)) from None
         except NotPriced as exc:
             raise OperatorRefused("not_offered", str(exc)) from None
         hold = capacity_hold(sailing=sailing, party=party, minutes=minutes)
@@ -63,7 +73,7 @@ class LocalInventoryOperator(OperatorAdapter):
             raise OperatorRefused("unknown_sailing", f"No sailing {ref}.") from None
 
 
-def _offer(sailing: Sailing, price: Quote) -> Offer:
+def _offer(sailing: Sailing, prices: tuple[Quote, ...]) -> Offer:
     return Offer(
         sailing_ref=sailing.ref,
         sailing_id=sailing.pk,
@@ -71,6 +81,6 @@ def _offer(sailing: Sailing, price: Quote) -> Offer:
         arrives_at=sailing.arrives_at,
         vessel=sailing.vessel.name,
         max_vehicle_height_cm=sailing.vessel.max_vehicle_height_cm,
-        price=price,
+        fares=prices,
         availability=sailing_availability(sailing),
     )

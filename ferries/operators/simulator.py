@@ -7,8 +7,11 @@ operators can be played on purpose. `calls` counts the requests received, in all
 
     POST /{CODE}/v1/search                     {"from", "to", "date", "party"} → {"sailings": [...]}
     POST /{CODE}/v1/availability               {"sailing_refs": [...]}       → {"availability": {...}}
-    POST /{CODE}/v1/holds                      {"sailing_ref", "party", "minutes"}
+    POST /{CODE}/v1/holds                      {"sailing_ref", "party", "minutes", "fare_family"}
                                                → 201 {"hold_ref", "expires_at", "price"}
+
+A sailing in the search's answer has its price in each fare family it is sold in ("fares", each with its
+"fare_family", "cancellation_policy" and "change_policy") and the price booked when no family is named ("price").
     POST /{CODE}/v1/holds/{ref}/confirm        → {"confirmation_ref"}
     POST /{CODE}/v1/holds/{ref}/cancel         → {"status": "released"}
 
@@ -31,6 +34,7 @@ from ferries.models import Operator
 from ferries.operators.base import offer_to_wire
 from ferries.operators.local import LocalInventoryOperator
 from ferries.party import Party
+from ferries.pricing import DEFAULT_FAMILY
 from ferries.queries import LegQuery
 
 ROUTES = [
@@ -100,7 +104,10 @@ class OperatorSimulator:
 
     def _hold(self, adapter, data, _ref):
         hold = adapter.hold(
-            sailing_ref=data["sailing_ref"], party=Party.from_dict(data["party"]), minutes=int(data["minutes"])
+            sailing_ref=data["sailing_ref"],
+            party=Party.from_dict(data["party"]),
+            minutes=int(data["minutes"]),
+            fare_family=str(data.get("fare_family", DEFAULT_FAMILY)),
         )
         return "201 Created", {
             "hold_ref": hold.hold_ref,

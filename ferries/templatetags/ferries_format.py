@@ -6,8 +6,10 @@ from django import template
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from ferries import fare_rules
 from ferries.choices import Accommodation, PassengerType, VehicleCategory
 from ferries.party import Party, Vehicle
+from ferries.search import BOOKABLE
 from kernel.money import format_money
 
 register = template.Library()
@@ -114,3 +116,19 @@ def price_line(line: dict) -> str:
     if line["code"] == "pets":
         return ngettext("%(count)d pet", "%(count)d pets", quantity) % {"count": quantity}
     return _("%(quantity)d × %(label)s") % {"quantity": quantity, "label": price_line_label(line["code"])}
+
+
+@register.filter
+def refund_rule(policy: dict) -> str:
+    return fare_rules.refund_rule(policy)
+
+
+@register.filter
+def change_rule(policy: dict) -> str:
+    return fare_rules.change_rule(policy)
+
+
+@register.filter
+def bookable(status: str) -> bool:
+    """Whether a sailing of this availability status may be chosen: the hold decides in the end."""
+    return status in BOOKABLE

@@ -5,10 +5,11 @@ import datetime as dt
 import factory
 from django.utils import timezone
 
-from ferries.choices import Accommodation, PassengerType, VehicleCategory
+from ferries.choices import USUAL_FARE_FAMILIES, Accommodation, PassengerType, VehicleCategory
 from ferries.models import (
     AccommodationFare,
     Fare,
+    FareFamily,
     Operator,
     PassengerFare,
     Port,
@@ -82,7 +83,8 @@ class RouteFactory(factory.django.DjangoModelFactory):
 
 
 class FareFactory(factory.django.DjangoModelFactory):
-    """A year-long fare: adult 100.00, child 50.00, senior 85.00, infant free; car 150.00; cabins 80.00."""
+    """A year-long fare: adult 100.00, child 50.00, senior 85.00, infant free; car 150.00; cabins 80.00; sold as
+    Basic (85 %), Standard (100 %) and Flex (125 %)."""
 
     class Meta:
         model = Fare
@@ -122,6 +124,7 @@ class FareFactory(factory.django.DjangoModelFactory):
                 (Accommodation.INSIDE_2, 8000),
             )
         )
+        FareFamily.objects.bulk_create(FareFamily(fare=self, **family) for family in USUAL_FARE_FAMILIES)
 
 
 def local_time(route: Route, *, days: int, hour: int) -> dt.datetime:

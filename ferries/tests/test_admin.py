@@ -409,14 +409,16 @@ def fare_form(route, **fields) -> dict:
         "name": "Summer",
         "currency": "EUR",
         "pet_amount_minor": 0,
-        "refund_full_days": 7,
-        "refund_partial_hours": 24,
-        "refund_partial_percent": 50,
         **fields,
     }
     for prefix in ("passenger_fares", "vehicle_fares", "accommodation_fares"):
         data |= {f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0, f"{prefix}-MAX_NUM_FORMS": 1000}
-    return data
+    standard = {"code": "standard", "name": "Standard", "position": 1, "price_percent": 100, "refund_full_days": 7}
+    standard |= {"refund_partial_hours": 24, "refund_partial_percent": 50, "changes_allowed": "on"}
+    standard |= {"change_until_hours": 24, "change_fee_minor": 0, "change_fee_percent": 10}
+    standard |= {"change_fee_min_minor": 1500, "max_changes": 2}
+    data |= {"families-TOTAL_FORMS": 1, "families-INITIAL_FORMS": 0, "families-MAX_NUM_FORMS": 1000}
+    return data | {f"families-0-{name}": value for name, value in standard.items()}
 
 
 def test_a_fare_overlapping_another_of_the_same_route_is_refused_on_the_form(admin_client):
@@ -442,6 +444,33 @@ def test_a_fare_following_another_is_added(admin_client):
 
     assert response.status_code == 302
     assert Fare.objects.filter(route=existing.route).count() == 2
+    added = Fare.objects.get(route=existing.route, valid_from=dt.date(2031, 1, 1))
+    assert list(added.families.values_list("code", "price_percent", "refund_full_days")) == [("standard", 100, 7)]
+
+
+def test_a_fare_is_sold_in_at_least_one_family(admin_client):
+    route = FareFactory(valid_from=dt.date(2030, 1, 1), valid_to=dt.date(2030, 12, 31)).route
+    form = fare_form(route, valid_from="2031-01-01", valid_to="2031-12-31")
+    form["families-TOTAL_FORMS"] = 0
+
+    response = admin_client.post(admin_url("fare", "add"), form)
+
+    assert response.status_code == 200
+    assert "Please submit at least 1 form." in response.text
+    assert Fare.objects.filter(route=route).count() == 1
+
+
+def test_a_fare_familys_refund_and_fee_percentages_are_at_most_100(admin_client):
+    route = FareFactory(valid_from=dt.date(2030, 1, 1), valid_to=dt.date(2030, 12, 31)).route
+    form = fare_form(route, valid_from="2031-01-01", valid_to="2031-12-31")
+    form |= {"families-0-refund_partial_percent": 120, "families-0-code": "Flex!"}
+
+    response = admin_client.post(admin_url("fare", "add"), form)
+
+    assert response.status_code == 200
+    errors = response.context["inline_admin_formsets"][-1].formset.errors[0]
+    assert set(errors) == {"refund_partial_percent", "code"}
+    assert Fare.objects.filter(route=route).count() == 1
 
 
 def test_fare_pages_show_prices_in_the_fare_currency(admin_client):

@@ -350,8 +350,9 @@ def test_a_full_day_answers_sold_out_with_the_nearby_dates_that_have_room_and_th
 
     assert [row["availability"]["status"] for row in body["outbound"]] == ["sold_out"]
     assert explanation(body)["reason"] == "sold_out"
+    # Two adults at 100.00 each in Standard, in Basic at 85 %: the lowest fare of the day.
     assert explanation(body)["nearby_dates"] == [
-        {"date": local_day(later), "lowest_price": {"amount_minor": 20000, "currency": "EUR"}}
+        {"date": local_day(later), "lowest_price": {"amount_minor": 17000, "currency": "EUR"}}
     ]
 
 
@@ -366,8 +367,9 @@ def test_a_day_without_sailings_answers_nearby_dates_only_where_the_party_can_bo
 
     assert body["outbound"] == []
     assert explanation(body)["reason"] == "no_sailing_this_day"
+    # Three adults at 100.00 in Standard; the lowest fare is Basic, at 85 %.
     assert explanation(body)["nearby_dates"] == [
-        {"date": local_day(roomy), "lowest_price": {"amount_minor": 30000, "currency": "EUR"}}
+        {"date": local_day(roomy), "lowest_price": {"amount_minor": 25500, "currency": "EUR"}}
     ]
 
 
@@ -399,7 +401,7 @@ def test_the_answer_kept_goes_with_the_cleared_searches_of_its_nearby_dates(api,
     cache_service.clear_ferry_searches(route="TNTUN-FRMRS", date=local_day(nearby))
 
     [nearby_date] = explanation(api.get(SEARCH, params).json())["nearby_dates"]
-    assert nearby_date["lowest_price"] == {"amount_minor": 99900, "currency": "EUR"}
+    assert nearby_date["lowest_price"] == {"amount_minor": 99900 * 85 // 100, "currency": "EUR"}  # Basic
 
 
 def in_future(n: int):
@@ -600,3 +602,23 @@ def test_answers_match_their_openapi_schema(api, openapi, outbound_sailing, retu
     assert body, "an empty answer would match any schema"
     validator = Draft7Validator(response_schema(openapi, path, status))
     assert [f"{list(error.absolute_path)}: {error.message}" for error in validator.iter_errors(body)] == []
+
+
+def test_each_sailing_answers_its_price_in_every_fare_family_with_the_rules_in_the_request_language(
+    api, tunis_marseille
+):
+    sailing = sailing_factory(route=tunis_marseille)
+
+    body = api.get(
+        SEARCH, {"from": "TNTUN", "to": "FRMRS", "date": local_day(sailing), "adults": 2}, HTTP_ACCEPT_LANGUAGE="fr"
+    ).json()
+
+    [row] = body["outbound"]
+    assert [fare["fare_family"]["code"] for fare in row["fares"]] == ["basic", "standard", "flex"]
+    assert row["price"] == row["fares"][1]["price"] == {"amount_minor": 20000, "currency": "EUR"}, "Standard"
+    basic = row["fares"][0]
+    assert basic["price"] == {"amount_minor": 17000, "currency": "EUR"}
+    assert basic["price_lines"][0]["label"] == "Adulte (12–64 ans)"
+    assert basic["cancellation_policy"] == {"refund_full_days": None, "refund_partial_hours": 0,
+                                            "refund_partial_percent": 0}  # fmt: skip
+    assert basic["change_policy"]["allowed"] is False

@@ -48,7 +48,11 @@ def test_a_traveller_searches_from_the_home_page_and_sees_the_sailing(page, netw
     assert card.locator(".stop-time").first.inner_text() == "19:00"
     assert "21 h 00" in card.inner_text()
     assert "Compagnie Tunisienne de Navigation" in card.inner_text()
-    assert card.locator(".price-amount").inner_text() == "€200.00"
+    fares = card.locator(".fare")
+    assert fares.locator(".fare-name").all_inner_texts() == ["Basic", "Standard", "Flex"]
+    assert fares.locator(".price-amount").all_inner_texts() == ["€170.00", "€200.00", "€250.00"]
+    assert "Not refundable." in fares.nth(0).inner_text()
+    assert "Full refund until 7 days before departure" in fares.nth(1).inner_text()
 
 
 def test_a_return_trip_shows_both_legs_side_by_side_on_a_computer_and_stacked_on_a_phone(page, network):
@@ -102,7 +106,7 @@ def test_returns_that_leave_before_the_chosen_outbound_arrives_are_greyed_out_an
     )
     query = {"from": "TNTUN", "to": "FRMRS", "date": DAY.isoformat(), "return_date": next_day.isoformat()}
     page.goto(f"/sailings/search?{urlencode(query)}")
-    early_pick = page.locator(f'input[name="return"][value="{early.pk}"]')
+    early_pick = page.locator(f'input[name="return"][value="{early.pk}:standard"]')
     early_pick.check(force=True)  # chosen first, before any outbound
 
     page.get_by_role("region", name="Outbound Tunis → Marseille").locator(".pick").first.click()
@@ -113,7 +117,7 @@ def test_returns_that_leave_before_the_chosen_outbound_arrives_are_greyed_out_an
     assert "sailing-card--cannot-follow" in early_card.get_attribute("class")
     assert "Leaves before your outbound arrives" in early_card.inner_text()
     assert page.get_by_role("button", name="Continue").is_disabled()
-    late_pick = page.locator(f'input[name="return"][value="{late.pk}"]')
+    late_pick = page.locator(f'input[name="return"][value="{late.pk}:standard"]')
     assert late_pick.is_enabled()
-    page.locator(".sailing-card", has=late_pick).locator(".pick").click()
+    page.locator(".fare", has=late_pick).locator(".pick").click()
     assert page.get_by_role("button", name="Continue").is_enabled()

@@ -4,8 +4,9 @@ import pytest
 from django.utils import timezone
 
 from ferries.choices import Accommodation, VehicleCategory
+from ferries.models import FareFamily, PassengerFare
 from ferries.party import Party, Vehicle
-from ferries.pricing import NotPriced, quote, route_quote
+from ferries.pricing import NotPriced, Quote, UnknownFareFamily, default_quote, quote, quotes, route_quote
 from ferries.tests.factories import FareFactory, RouteFactory
 
 pytestmark = pytest.mark.django_db
@@ -80,3 +81,87 @@ def test_the_quote_has_the_wire_shape_of_money():
         "unit": {"amount_minor": 10000, "currency": "EUR"},
         "total": {"amount_minor": 10000, "currency": "EUR"},
     }
+
+
+# --- fare families --------------------------------------------------------------------------------------------
+
+
+def test_a_fare_is_priced_in_each_of_its_families_in_their_order_each_unit_at_its_percentage():
+    party = Party(adults=2, children=1, vehicle=Vehicle(VehicleCategory.CAR, 450, 160))
+
+    priced = quotes(fare=FareFactory(), party=party)
+
+    assert [q.family for q in priced] == [
+        {"code": "basic", "name": "Basic"},
+        {"code": "standard", "name": "Standard"},
+        {"code": "flex", "name": "Flex"},
+    ]
+    assert [lines(q)["adult"] for q in priced] == [(2, 8500), (2, 10000), (2, 12500)]
+    assert [lines(q)["vehicle:car"] for q in priced] == [(1, 12750), (1, 15000), (1, 18750)]
+    assert [q.total_minor for q in priced] == [8500 * 2 + 4250 + 12750, 40000, 25000 + 6250 + 18750]
+    assert default_quote(priced).family["code"] == "standard"
+
+
+def test_a_family_price_is_rounded_to_the_cent_for_each_unit_halves_up():
+    fare = FareFactory()
+    FareFamily.objects.filter(fare=fare, code="basic").update(price_percent=33)
+    PassengerFare.objects.filter(fare=fare, passenger_type="adult").update(amount_minor=1050)
+
+    basic = quote(fare=fare, party=Party(adults=3), family="basic")
+
+    assert lines(basic)["adult"] == (3, 347), "10.50 × 33 % = 3.465, rounded to 3.47"
+    assert basic.total_minor == 1041
+
+
+def test_each_family_carries_its_own_rules_for_cancelling_and_changing():
+    priced = {q.family["code"]: q for q in quotes(fare=FareFactory(), party=Party())}
+
+    assert priced["basic"].policy == {"refund_full_days": None, "refund_partial_hours": 0, "refund_partial_percent": 0}
+    assert priced["standard"].policy == {
+        "refund_full_days": 7,
+        "refund_partial_hours": 24,
+        "refund_partial_percent": 50,
+    }
+    assert priced["basic"].changes["allowed"] is False
+    assert priced["standard"].changes == {
+        "allowed": True, "until_hours": 24, "fee_fixed_minor": 0, "fee_percent": 10, "fee_min_minor": 1500,
+        "max_changes": 2,
+    }  # fmt: skip
+    assert (priced["flex"].changes["until_hours"], priced["flex"].changes["max_changes"]) == (2, 5)
+
+
+def test_a_family_the_fare_is_not_sold_in_is_refused_by_name_and_a_fare_without_families_is_not_priced():
+    fare = FareFactory()
+
+    with pytest.raises(UnknownFareFamily, match="premium"):
+        quote(fare=fare, party=Party(), family="premium")
+    FareFamily.objects.filter(fare=fare).delete()
+    with pytest.raises(NotPriced):
+        quotes(fare=fare, party=Party())
+
+
+def test_the_standard_family_is_shown_first_only_when_sold_else_the_first_family():
+    fare = FareFactory()
+    FareFamily.objects.filter(fare=fare, code="standard").delete()
+
+    assert default_quote(quotes(fare=fare, party=Party())).family["code"] == "basic"
+
+
+def test_a_quote_in_a_family_survives_its_wire_form_with_its_rules():
+    flex = quote(fare=FareFactory(), party=Party(adults=2), family="flex")
+
+    again = Quote.from_dict(flex.as_dict())
+
+    assert (again.family, again.policy, again.changes) == (flex.family, flex.policy, flex.changes)
+    assert (again.lines, again.currency) == (flex.lines, flex.currency)
+    assert flex.as_dict()["change_policy"]["fee_minimum"] == {"amount_minor": 0, "currency": "EUR"}
+
+
+def test_an_operators_quote_without_families_reads_as_standard_with_no_changes():
+    wire = quote(fare=FareFactory(), party=Party()).as_dict()
+    del wire["fare_family"], wire["change_policy"]
+
+    old = Quote.from_dict(wire)
+
+    assert old.family["code"] == "standard"
+    assert old.changes["allowed"] is False

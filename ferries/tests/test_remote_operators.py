@@ -147,3 +147,42 @@ def test_an_api_that_does_not_understand_us_is_an_operator_error_not_a_refusal(o
         HttpOperator(remote_route.operator, base_url=simulator.url_for("NOPE")).confirm("HXXXX")
     with pytest.raises(OperatorError):
         HttpOperator(remote_route.operator, base_url=simulator.url_for("REM") + "/wrong").availability(["X"])
+
+
+def test_a_remote_operator_sells_each_fare_family_with_its_rules_and_holds_the_one_asked(
+    operator_simulator, settings, remote_route
+):
+    sailing = sailing_factory(route=remote_route, departs_at=local_time(remote_route, days=10, hour=13))
+    simulator = operator_simulator()
+    settings.OPERATOR_API_URLS = {"REM": simulator.url_for("REM")}
+
+    [row] = search()["outbound"]
+    hold = adapter_for(remote_route.operator).hold(
+        sailing_ref=sailing.ref, party=Party(adults=2), minutes=20, fare_family="flex"
+    )
+
+    assert [(fare["fare_family"]["code"], fare["price"]["amount_minor"]) for fare in row["fares"]] == [
+        ("basic", 17000),
+        ("standard", 20000),
+        ("flex", 25000),
+    ]
+    assert row["fares"][0]["cancellation_policy"]["refund_full_days"] is None
+    assert row["fares"][2]["change_policy"]["max_changes"] == 5
+    assert (hold.quote.family["code"], hold.quote.total_minor) == ("flex", 25000)
+    assert hold.quote.policy["refund_full_days"] == 1
+
+
+def test_a_fare_family_the_remote_operator_does_not_sell_is_refused_and_nothing_is_held(
+    operator_simulator, settings, remote_route
+):
+    sailing = sailing_factory(route=remote_route)
+    simulator = operator_simulator()
+    settings.OPERATOR_API_URLS = {"REM": simulator.url_for("REM")}
+
+    with pytest.raises(OperatorRefused) as refused:
+        adapter_for(remote_route.operator).hold(
+            sailing_ref=sailing.ref, party=Party(adults=1), minutes=20, fare_family="premium"
+        )
+
+    assert refused.value.code == "unknown_fare_family"
+    assert CapacityHold.objects.count() == 0

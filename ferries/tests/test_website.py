@@ -246,7 +246,7 @@ def test_a_day_whose_sailings_are_full_for_the_party_says_so_and_offers_a_nearby
     assert "Every sailing on this day is full for your party." in text
     assert "do not sail every day" not in text
     [(label, url)] = chips(response)
-    assert label == f"{day_chip(DAY + dt.timedelta(days=2))} from €200.00"
+    assert label == f"{day_chip(DAY + dt.timedelta(days=2))} from €170.00", "two adults in the Basic fare (85 %)"
     assert f"date={(DAY + dt.timedelta(days=2)).isoformat()}" in url
 
 
@@ -269,7 +269,7 @@ def test_nearby_dates_are_offered_only_when_the_party_can_book_them_with_their_l
     assert "No sailings from Tunis to Marseille on this day." in text
     assert "Ferries on this route do not sail every day." in text
     [(label, url)] = chips(response)
-    assert label == f"{day_chip(DAY + dt.timedelta(days=1))} from €70.00"
+    assert label == f"{day_chip(DAY + dt.timedelta(days=1))} from €59.50", "the Basic fare: 85 % of €70.00"
     assert f"date={(DAY + dt.timedelta(days=1)).isoformat()}" in url
 
 
@@ -335,9 +335,10 @@ def test_each_outbound_names_the_returns_that_can_follow_it(client, tunis_marsei
 
     html = search(client, return_date=next_day.isoformat()).content.decode()
 
-    radio = re.search(rf'<input type="radio" name="outbound" value="{out.pk}"[^>]*>', html).group(0)
-    assert f'data-followed-by="{after.pk}"' in radio
-    assert re.search(rf'<input type="radio" name="return" value="{too_early.pk}"', html), "shown, greyed by the page"
+    radios = re.findall(rf'<input type="radio" name="outbound" value="{out.pk}:[a-z]+"[^>]*>', html)
+    assert len(radios) == 3, "one per fare family"
+    assert all(f'data-followed-by="{after.pk}"' in radio for radio in radios)
+    assert re.search(rf'<input type="radio" name="return" value="{too_early.pk}:basic"', html), "shown, greyed"
 
 
 def test_an_operator_that_does_not_answer_is_named_above_the_partial_results(client, tunis_marseille):

@@ -24,7 +24,7 @@ from ferries.choices import VEHICLE_LIMITS, Accommodation, PassengerType, Vehicl
 from ferries.demo import seed_network
 from ferries.models import Operator, Port, Route, Sailing, Vessel
 from ferries.party import Party, Vehicle
-from ferries.pricing import route_quote
+from ferries.pricing import fare_on, fares_for_routes, quotes, route_quote
 from ferries.search import NEARBY_DAYS
 from ferries.services import REF_ALPHABET
 from ferries.templatetags.ferries_format import price_line_label
@@ -237,6 +237,23 @@ def assert_is_the_demos(row: dict, party: Party) -> None:
     quote = price(sailing, party)
     assert row["price"] == quote["total"]
     assert [{k: v for k, v in line.items() if k != "label"} for line in row["price_lines"]] == quote["lines"]
+    if "fares" in row:  # a search row: the price in every family, with its rules
+        assert [without_labels(fare) for fare in row["fares"]] == fares(sailing, party)
+
+
+def without_labels(fare: dict) -> dict:
+    return fare | {"price_lines": [{k: v for k, v in line.items() if k != "label"} for line in fare["price_lines"]]}
+
+
+def fares(sailing: Sailing, party: Party) -> list[dict]:
+    """The sailing's price in each fare family of the demo's fares, as a search row's `fares` has it."""
+    day = sailing.departs_at.astimezone(sailing.route.origin.tz).date()
+    fare = fare_on(fares_for_routes(route_ids=[sailing.route_id], dates=[day])[sailing.route_id], day)
+    rows = []
+    for wire in (quote.as_dict() for quote in quotes(fare=fare, party=party)):
+        rules = {key: wire[key] for key in ("fare_family", "cancellation_policy", "change_policy")}
+        rows.append(rules | {"price": wire["total"], "price_lines": wire["lines"]})
+    return rows
 
 
 @pytest.mark.parametrize("example", [e for e in EXAMPLES if sailing_rows(e)], ids=lambda example: example.where)
@@ -283,7 +300,8 @@ def nearby_dates(query: dict, day: dt.date, party: Party) -> list[dict]:
     dates = []
     for offset in NEARBY_DAYS:
         nearby = day + dt.timedelta(days=offset)
-        if prices := [price(s, party)["total"] for s in sailings_on(query["from"], query["to"], nearby)]:
+        sailings = sailings_on(query["from"], query["to"], nearby)
+        if prices := [fare["price"] for s in sailings for fare in fares(s, party)]:
             lowest = min(prices, key=lambda money: money["amount_minor"])
             dates.append({"date": nearby.isoformat(), "lowest_price": lowest})
     return dates

@@ -133,12 +133,15 @@ def test_every_check_schemathesis_has_is_on_for_every_operation():
 RULES_BEYOND_THE_SCHEMA = {
     # No user has this username and password.
     "POST /api/v1/auth/token": {"non_field_errors"},
-    # A sailing that exists and is on sale, and a return that sails back after the outbound arrives; a party with a
+    # A sailing that exists and is on sale, in the fare family named, and a return that sails back after the outbound
+    # arrives; a party with a
     # grown-up, and a lap for each infant; an age on the day of travel that matches the passenger type; a vehicle's
     # size within its category's limits and the vessel's height.
     "POST /api/v1/bookings": {
         "outbound_sailing_id",
         "return_sailing_id",
+        "outbound_fare_family",
+        "return_fare_family",
         "passengers",
         "passengers.*.date_of_birth",
         "vehicle.length_cm",

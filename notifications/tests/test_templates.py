@@ -87,6 +87,18 @@ def test_the_confirmation_shows_port_times_prices_and_the_operator_reference():
 
 
 @pytest.mark.django_db
+def test_the_confirmation_names_each_legs_fare_and_its_rules_as_sold():
+    booking = held_booking(outbound_fare_family="basic")
+    Booking.objects.filter(pk=booking.pk).update(status=Booking.Status.CONFIRMED)
+    email = email_enqueue(booking=booking, kind=Email.Kind.BOOKING_CONFIRMATION)
+
+    _message, _subject, text, html = build_message(email)
+
+    assert "Fare: Basic — Not refundable. No changes." in text
+    assert "<strong>Fare: Basic</strong> — Not refundable. No changes." in html
+
+
+@pytest.mark.django_db
 def test_the_confirmation_says_where_and_until_when_to_check_in_in_port_time():
     booking = confirmed_booking("en")
     sailing = booking.legs.get().sailing

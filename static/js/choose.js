@@ -17,7 +17,7 @@ document.querySelectorAll("[data-choice-bar]").forEach((bar) => {
     const outbound = form.querySelector('input[name="outbound"]:checked');
     const followers = outbound && new Set(outbound.dataset.followedBy.split(" ").filter(Boolean));
     form.querySelectorAll('input[name="return"]').forEach((pick) => {
-      const blocked = Boolean(followers) && !followers.has(pick.value);
+      const blocked = Boolean(followers) && !followers.has(pick.dataset.sailing);
       const card = pick.closest(".sailing-card");
       pick.disabled = blocked;
       if (blocked) pick.checked = false;
