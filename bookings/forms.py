@@ -18,8 +18,9 @@ from django.utils.translation import pgettext_lazy
 from django_countries import countries
 
 from bookings.requests import AGES, MAX_PETS, BookingRequest, parse_booking_request
-from ferries.choices import Accommodation, PassengerType, VehicleCategory
+from ferries.choices import Accommodation, Extra, PassengerType, VehicleCategory
 from ferries.party import Party
+from kernel.money import format_money
 
 # Grown-ups first: the first passenger is usually the one filling in the form.
 PASSENGER_ORDER = (PassengerType.ADULT, PassengerType.SENIOR, PassengerType.CHILD, PassengerType.INFANT)
@@ -70,6 +71,12 @@ def _number(label, *, initial=None, **attrs) -> forms.CharField:
 
 
 @dataclass(frozen=True)
+class ExtrasBlock:
+    title: str  # the leg's
+    fields: list
+
+
+@dataclass(frozen=True)
 class PassengerBlock:
     heading: str
     note: str  # the ages of the passenger's type
@@ -90,9 +97,19 @@ class BookingForm(forms.Form):
         help_text=_("Each pet is charged per crossing."),
     )
 
-    def __init__(self, data=None, *, party: Party, chosen: dict[str, str], travel_day: dt.date, contact=None):
+    def __init__(
+        self,
+        data=None,
+        *,
+        party: Party,
+        chosen: dict[str, str],
+        travel_day: dt.date,
+        extras: dict[str, list[dict]] | None = None,
+        contact=None,
+    ):
         """`chosen`: the sailings and fare families chosen on the results page, as the request names them
-        (outbound_sailing_id, outbound_fare_family, return_…)."""
+        (outbound_sailing_id, outbound_fare_family, return_…); `extras`: what each leg (outbound, return) sells,
+        as its search row's `extras`."""
         initial = {"accommodation": party.accommodation, **(contact or {})}
         if party.vehicle:
             initial |= {"vehicle-length_cm": party.vehicle.length_cm, "vehicle-height_cm": party.vehicle.height_cm}
@@ -104,6 +121,7 @@ class BookingForm(forms.Form):
             self._add_passenger_fields(index, travel_day)
         if party.vehicle:
             self._add_vehicle_fields()
+        self.extra_legs = self._add_extras_fields(extras or {})
         self.fields["contact-name"] = _text(_("Full name"), autocomplete="name")
         self.fields["contact-email"] = _text(_("E-mail"), autocomplete="email", type="email")
         self.fields["contact-phone"] = _text(
@@ -146,6 +164,49 @@ class BookingForm(forms.Form):
         )
         self.fields["vehicle-length_cm"] = _number(_("Length (cm)"), min=1)
         self.fields["vehicle-height_cm"] = _number(_("Height (cm)"), min=1)
+
+    def _add_extras_fields(self, offered: dict[str, list[dict]]) -> list[ExtrasBlock]:
+        """Meals and priority boarding per leg, where its sailing sells them; cancellation protection for the
+        booking, where every leg sells it. Answers the legs' blocks, for the template."""
+        blocks = []
+        persons = self.party.persons
+        for direction, title in (("outbound", _("Outbound")), ("return", _("Return"))):
+            if direction not in offered:
+                continue
+            units = {extra["code"]: extra["unit"] for extra in offered[direction]}
+            names = []
+            for code, name, label in (
+                (Extra.DINNER, "dinners", _("Dinner, %(price)s each")),
+                (Extra.BREAKFAST, "breakfasts", _("Breakfast, %(price)s each")),
+            ):
+                if code in units:
+                    self.fields[f"{direction}_extras-{name}"] = forms.CharField(
+                        label=label % {"price": format_money(**units[code])},
+                        required=False,
+                        widget=forms.Select(choices=[(n, str(n)) for n in range(persons + 1)]),
+                    )
+                    names.append(name)
+            if Extra.PRIORITY_BOARDING in units:
+                self.fields[f"{direction}_extras-priority_boarding"] = forms.BooleanField(
+                    label=_("Priority boarding, %(price)s") % {"price": format_money(**units[Extra.PRIORITY_BOARDING])},
+                    required=False,
+                    help_text=_("Your party boards first. A few places per sailing."),
+                )
+                names.append("priority_boarding")
+            if names:
+                blocks.append(ExtrasBlock(title, [self[f"{direction}_extras-{name}"] for name in names]))
+        protection = [
+            {extra["code"]: extra["unit"] for extra in extras}.get(Extra.PROTECTION) for extras in offered.values()
+        ]
+        if protection and all(protection):
+            self.fields["cancellation_protection"] = forms.BooleanField(
+                label=_("Cancellation protection, %(price)s per passenger and crossing")
+                % {"price": format_money(**protection[0])},
+                required=False,
+                help_text=_("Cancel until 24 hours before departure and get everything back but this protection, "
+                            "whatever the fare."),
+            )  # fmt: skip
+        return blocks
 
     # --- what the template shows --------------------------------------------------------------------
 
@@ -197,6 +258,17 @@ class BookingForm(forms.Form):
         data["accommodation"] = value("accommodation") or self.party.accommodation
         data["pets"] = value("pets", "").strip() or 0
         data["contact"] = {name: value(f"contact-{name}", "") for name in ("name", "email", "phone")}
+        for direction in ("outbound", "return"):
+            prefix = f"{direction}_extras-"
+            if any(name.startswith(prefix) for name in self.fields):
+                data[f"{direction}_extras"] = {
+                    "dinners": value(prefix + "dinners", "").strip() or 0,
+                    "breakfasts": value(prefix + "breakfasts", "").strip() or 0,
+                    "priority_boarding": bool(value(prefix + "priority_boarding")),
+                }
+        data["cancellation_protection"] = "cancellation_protection" in self.fields and bool(
+            value("cancellation_protection")
+        )
         return data
 
     def add_request_errors(self, error: ValidationError) -> None:

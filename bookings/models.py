@@ -52,6 +52,9 @@ class Booking(models.Model):
     language = models.CharField(max_length=8, default="en")
     accommodation = models.CharField(max_length=20, choices=Accommodation.choices, default=Accommodation.DECK)
     pets = models.PositiveSmallIntegerField(default=0)
+    cancellation_protection = models.BooleanField(
+        default=False, help_text=_("Refunds all but itself until 24 hours before each departure, whatever the fare.")
+    )
     total_minor = models.PositiveIntegerField()
     currency = models.CharField(max_length=3, validators=[CURRENCY_VALIDATOR])
     hold_expires_at = models.DateTimeField(db_index=True)

@@ -3,6 +3,7 @@
 import datetime as dt
 
 from bookings.models import Booking, BookingLeg
+from ferries.choices import PROTECTION_HOURS, Extra
 
 # Only what was paid can be refunded.
 PAID_STATUSES = {Booking.Status.PAID, Booking.Status.CONFIRMED}
@@ -11,14 +12,20 @@ WAS_PAID_STATUSES = {*PAID_STATUSES, Booking.Status.CANCELLED, Booking.Status.RE
 
 
 def leg_refund_due(*, leg: BookingLeg, at: dt.datetime) -> int:
-    """The leg's price, in full until `refund_full_days` before departure (never when it has none), then
-    `refund_partial_percent` until `refund_partial_hours` before, then nothing. Each limit counts as the earlier
-    band: exactly 7 days before is still a full refund."""
+    """The leg's price, cancellation protection aside (never refunded): in full until `refund_full_days` before
+    departure (never when it has none), then `refund_partial_percent` until `refund_partial_hours` before, then
+    nothing. With cancellation protection, in full until PROTECTION_HOURS before whatever the fare. Each limit
+    counts as the earlier band: exactly 7 days before is still a full refund."""
     before = leg.sailing.departs_at - at
+    refundable = leg.price_minor - sum(
+        line["total"]["amount_minor"] for line in leg.price_lines if line["code"] == Extra.PROTECTION
+    )
+    if leg.booking.cancellation_protection and before >= dt.timedelta(hours=PROTECTION_HOURS):
+        return refundable
     if leg.refund_full_days is not None and before >= dt.timedelta(days=leg.refund_full_days):
-        return leg.price_minor
+        return refundable
     if before >= dt.timedelta(hours=leg.refund_partial_hours):
-        return leg.price_minor * leg.refund_partial_percent // 100
+        return refundable * leg.refund_partial_percent // 100
     return 0
 
 

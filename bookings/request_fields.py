@@ -213,3 +213,15 @@ class FareFamilyField(Read, serializers.RegexField):
         if not isinstance(value, str) or not FARE_FAMILY.fullmatch(value):
             raise ValidationError(_("A fare family's code, as the search gives it, e.g. standard or flex."))
         return value
+
+
+class FlagField(Read, serializers.BooleanField):
+    """true or false, as JSON writes them; false when left out."""
+
+    def __init__(self, **kwargs):
+        super().__init__(default=False, **kwargs)
+
+    def read(self, value) -> bool:
+        if not isinstance(value, bool):
+            raise ValidationError(_("Must be true or false."))
+        return value

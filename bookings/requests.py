@@ -8,7 +8,7 @@ fields (their DRF types give the schema; each reads its value as `read` says).
 """
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -26,6 +26,7 @@ from bookings.request_fields import (
     DocumentField,
     EmailField,
     FareFamilyField,
+    FlagField,
     NameField,
     NationalityField,
     PhoneField,
@@ -46,7 +47,7 @@ from ferries.choices import (
     VehicleCategory,
 )
 from ferries.models import Sailing
-from ferries.party import Party, Vehicle, party_problem
+from ferries.party import NO_EXTRAS, Extras, Party, Vehicle, party_problem
 from ferries.pricing import DEFAULT_FAMILY
 from ferries.returns import Crossing, return_problem
 from kernel.api import InputSerializer, add_error, validation_error
@@ -97,6 +98,14 @@ class BookingRequest:
     contact: Contact
     outbound_fare_family: str = DEFAULT_FAMILY
     return_fare_family: str = DEFAULT_FAMILY
+    outbound_extras: Extras = NO_EXTRAS
+    return_extras: Extras = NO_EXTRAS
+    cancellation_protection: bool = False
+
+    def extras(self, direction: str) -> Extras:
+        """What the party adds to the leg (outbound or return), with the booking's cancellation protection."""
+        extras = self.outbound_extras if direction == "outbound" else self.return_extras
+        return replace(extras, protection=self.cancellation_protection)
 
     @property
     def sailings(self) -> list[Sailing]:
@@ -249,6 +258,25 @@ class ContactSerializer(InputSerializer):
         return None if errors else Contact(**values)
 
 
+@extend_schema_serializer(component_name="ExtrasRequest")
+class ExtrasSerializer(InputSerializer):
+    default_error_messages = {"invalid": gettext_lazy("The extras are an object, or null for none.")}
+
+    dinners = CountField(min_value=0, max_value=MAX_PASSENGERS, default=0, help_text="How many of the party dine.")
+    breakfasts = CountField(
+        min_value=0, max_value=MAX_PASSENGERS, default=0, help_text="How many of the party take breakfast."
+    )
+    priority_boarding = FlagField(help_text="The party boards first; a few parties per sailing.")
+
+    def run_validation(self, data=empty):
+        if data is empty or data is None:
+            return NO_EXTRAS
+        return self.to_internal_value(data)
+
+    def check(self, values: dict, errors: dict) -> Extras | None:
+        return None if errors else Extras(**values)
+
+
 # --- the request --------------------------------------------------------------------------------------------------
 
 
@@ -273,6 +301,20 @@ class BookingRequestSerializer(InputSerializer):
     passengers = PassengersField(
         help_text="At least one adult or senior; each infant travels on the lap of an adult or a senior.",
     )
+    outbound_extras = ExtrasSerializer(
+        required=False,
+        allow_null=True,
+        help_text="Meals and priority boarding on the outbound sailing, among its `extras` in the search; left out "
+        "for none.",
+    )
+    return_extras = ExtrasSerializer(
+        required=False, allow_null=True, help_text="The same on the return sailing; left aside on a one-way booking."
+    )
+    cancellation_protection = FlagField(
+        help_text="Cancellation protection for the whole booking, priced per passenger on each leg (where every "
+        "sailing sells it): cancelling refunds everything but the protection itself until 24 hours before each "
+        "departure, whatever the fare.",
+    )
     vehicle = VehicleSerializer(required=False, allow_null=True, help_text="Null or left out for none.")
     accommodation = WordField(
         choices=Accommodation.choices,
@@ -295,11 +337,19 @@ class BookingRequestSerializer(InputSerializer):
             crossings = {"outbound": Crossing.of_sailing(outbound), "inbound": Crossing.of_sailing(inbound)}
             if problem := return_problem(**crossings):
                 add_error(errors, "return_sailing_id", problem)
+        party_size = len(values.get("passengers") or [])
+        for leg in ("outbound_extras", "return_extras"):
+            extras = values.get(leg) or NO_EXTRAS
+            for meal in ("dinners", "breakfasts"):
+                if party_size and getattr(extras, meal) > party_size:
+                    add_error(errors, f"{leg}.{meal}", _("At most one for each passenger (%(n)d).") % {"n": party_size})
         if errors:
             return None
         return BookingRequest(
             outbound, inbound, tuple(values["passengers"]), values.get("vehicle"), values["accommodation"],
             values["pets"], values["contact"], values["outbound_fare_family"], values["return_fare_family"],
+            values.get("outbound_extras") or NO_EXTRAS, values.get("return_extras") or NO_EXTRAS,
+            values["cancellation_protection"],
         )  # fmt: skip
 
 

@@ -22,19 +22,24 @@ from bookings.access import new_access_salt
 from bookings.models import Booking, BookingEvent, BookingLeg, BookingVehicle, Passenger
 from bookings.policy import PAID_STATUSES, refund_due
 from bookings.requests import BookingRequest
-from ferries.choices import PassengerType
+from ferries.choices import Extra, PassengerType
 from ferries.errors import OperatorError, OperatorRefused
 from ferries.models import Sailing
 from ferries.operators import adapter_for
-from ferries.operators.base import Hold
-from ferries.party import Party, Vehicle
+from ferries.operators.base import Hold, LegOrder
+from ferries.party import Extras, Party, Vehicle
 from ferries.services import new_ref
 
 logger = logging.getLogger(__name__)
 
 # Which request field an operator's refusal is about.
 # The field of the request an operator's refusal is about ({leg}: outbound or return); else the leg's sailing.
-REFUSAL_FIELDS = {"vehicle_too_tall": "vehicle.height_cm", "unknown_fare_family": "{leg}_fare_family"}
+REFUSAL_FIELDS = {
+    "vehicle_too_tall": "vehicle.height_cm",
+    "unknown_fare_family": "{leg}_fare_family",
+    "extra_not_offered": "{leg}_extras",
+    "priority_boarding_sold_out": "{leg}_extras.priority_boarding",
+}
 
 
 class TransitionNotAllowed(Exception):
@@ -137,6 +142,8 @@ def _fingerprint(request: BookingRequest) -> str:
         "vehicle": request.vehicle and vars(request.vehicle),
         "accommodation": request.accommodation,
         "fare_families": [request.outbound_fare_family, request.return_fare_family if request.inbound else None],
+        "extras": [vars(request.outbound_extras), vars(request.return_extras) if request.inbound else None],
+        "cancellation_protection": request.cancellation_protection,
         "pets": request.pets,
         "contact": {**vars(request.contact), "email": request.contact.email.lower()},
     }
@@ -169,6 +176,7 @@ def _new_booking(request: BookingRequest, owner, language: str, key: str | None,
                     language=language,
                     accommodation=request.accommodation,
                     pets=request.pets,
+                    cancellation_protection=request.cancellation_protection,
                     total_minor=0,
                     currency="EUR",
                     hold_expires_at=hold_until,
@@ -193,9 +201,8 @@ def _hold_legs(request: BookingRequest, *, remote: bool, taken: list) -> list[tu
             continue
         prefix = "outbound" if direction == BookingLeg.Direction.OUTBOUND else "return"
         try:
-            hold = adapter.hold(
-                sailing_ref=sailing.ref, party=party, minutes=settings.BOOKING_HOLD_MINUTES, fare_family=family
-            )
+            order = LegOrder(party, fare_family=family, extras=request.extras(prefix))
+            hold = adapter.hold(sailing_ref=sailing.ref, order=order, minutes=settings.BOOKING_HOLD_MINUTES)
         except OperatorRefused as refusal:
             field = REFUSAL_FIELDS.get(refusal.code, "{leg}_sailing_id").format(leg=prefix)
             raise ValidationError({field: [refusal.message]}) from None
@@ -384,6 +391,19 @@ def booking_party(booking: Booking) -> Party:
     )
 
 
+def leg_order(leg: BookingLeg, party: Party) -> LegOrder:
+    """What the leg asked of its operator when it was sold: the party, its fare family and its extras (read back
+    from its price lines)."""
+    quantities = {line["code"]: int(line["quantity"]) for line in leg.price_lines}
+    extras = Extras(
+        dinners=quantities.get(Extra.DINNER, 0),
+        breakfasts=quantities.get(Extra.BREAKFAST, 0),
+        priority_boarding=Extra.PRIORITY_BOARDING in quantities,
+        protection=Extra.PROTECTION in quantities,
+    )
+    return LegOrder(party, fare_family=leg.fare_family, extras=extras)
+
+
 def booking_rehold(*, booking_id: int) -> bool:
     """Take again the places of an expired booking whose money arrived late: every leg, or none (False).
 
@@ -397,7 +417,8 @@ def booking_rehold(*, booking_id: int) -> bool:
         with transaction.atomic():
             for leg in legs:
                 adapter = adapter_for(leg.sailing.route.operator)
-                hold = adapter.hold(sailing_ref=leg.sailing.ref, party=party, minutes=settings.BOOKING_HOLD_MINUTES)
+                order = leg_order(leg, party)
+                hold = adapter.hold(sailing_ref=leg.sailing.ref, order=order, minutes=settings.BOOKING_HOLD_MINUTES)
                 if adapter.is_remote:
                     remote_holds.append((adapter, hold.hold_ref))
                 BookingLeg.objects.filter(pk=leg.pk).update(operator_hold_ref=hold.hold_ref, released_at=None)

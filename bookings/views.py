@@ -310,6 +310,7 @@ def _booking_form(request: HttpRequest, selection: Selection) -> BookingForm:
             for name, value in (("sailing_id", str(leg.sailing.pk)), ("fare_family", leg.fare_family))
         },
         travel_day=selection.query.outbound.day,
+        extras={leg.direction: leg.offer["extras"] for leg in selection.legs if leg.offer},
         contact=contact,
     )
 

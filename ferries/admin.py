@@ -108,7 +108,15 @@ class VesselAdmin(admin.ModelAdmin):
         (
             None,
             {
-                "fields": ["operator", "name", "imo", "passenger_capacity", "lane_metres", "max_vehicle_height_cm"],
+                "fields": [
+                    "operator",
+                    "name",
+                    "imo",
+                    "passenger_capacity",
+                    "lane_metres",
+                    "max_vehicle_height_cm",
+                    "priority_boarding_places",
+                ],
                 # Inventory is sized once, when a sailing is scheduled; resizing it would have to respect
                 # what is already sold, so a change here does not reach sailings that exist.
                 "description": _(
@@ -375,7 +383,18 @@ class FareAdmin(admin.ModelAdmin):
     search_fields = ["name", "route__origin__code", "route__destination__code"]
     autocomplete_fields = ["route"]
     inlines = [PassengerFareInline, VehicleFareInline, AccommodationFareInline, FareFamilyInline]
-    fields = ["route", "name", "valid_from", "valid_to", "currency", "pet_amount_minor"]
+    fieldsets = [
+        (None, {"fields": ["route", "name", "valid_from", "valid_to", "currency", "pet_amount_minor"]}),
+        (
+            _("Extras (empty where not sold)"),
+            {
+                "fields": [
+                    ("dinner_amount_minor", "breakfast_amount_minor"),
+                    ("priority_amount_minor", "protection_amount_minor"),
+                ]
+            },
+        ),
+    ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Fare]:
         return super().get_queryset(request).prefetch_related("passenger_fares")

@@ -92,6 +92,21 @@ class Resource(models.TextChoices):
     INSIDE_4 = "inside_4", _("Inside cabins, 4 berths")
     OUTSIDE_2 = "outside_2", _("Outside cabins, 2 berths")
     OUTSIDE_4 = "outside_4", _("Outside cabins, 4 berths")
+    PRIORITY_BOARDING = "priority_boarding", _("Priority boarding")
+
+
+class Extra(models.TextChoices):
+    """What a traveller may add to a leg, each a price line of its own (its code): meals per person, priority
+    boarding for the party (limited per sailing), cancellation protection per passenger (chosen for the booking)."""
+
+    DINNER = "meal:dinner", _("Dinner")
+    BREAKFAST = "meal:breakfast", _("Breakfast")
+    PRIORITY_BOARDING = "priority_boarding", _("Priority boarding")
+    PROTECTION = "protection", _("Cancellation protection")
+
+
+# Cancellation protection refunds everything but itself until this long before each leg's departure.
+PROTECTION_HOURS = 24
 
 
 # The fare families a new season's fare is usually sold in (the demo network's and the tests' fares; staff edit

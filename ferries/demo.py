@@ -138,6 +138,7 @@ def _vessels(operators: dict, rng: random.Random, added: dict) -> dict[str, list
                 passenger_capacity=spec.passengers,
                 lane_metres=spec.lane_metres,
                 max_vehicle_height_cm=spec.max_height_cm,
+                priority_boarding_places=20 if spec.lane_metres else 0,
             )
             units = {Accommodation.SEAT: spec.passengers // 8}
             if spec.cabins:
@@ -207,8 +208,15 @@ def _fares(route: Route, spec: RouteSpec, today: dt.date) -> int:
     for name, start, end, factor in _season_periods(today):
         if end < today - dt.timedelta(days=1):
             continue
+        # Meals on overnight crossings (breakfast on those of 8 hours or more); priority boarding and protection
+        # on every route.
+        extras = {"priority_amount_minor": 2000, "protection_amount_minor": 900}
+        if spec.hours >= 8:
+            extras |= {"dinner_amount_minor": 2200, "breakfast_amount_minor": 1100}
         fare, created = Fare.objects.get_or_create(
-            route=route, valid_from=start, defaults={"name": name, "valid_to": end, "pet_amount_minor": 3000}
+            route=route,
+            valid_from=start,
+            defaults={"name": name, "valid_to": end, "pet_amount_minor": 3000, **extras},
         )
         if not created:
             continue

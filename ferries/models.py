@@ -107,6 +107,9 @@ class Vessel(models.Model):
     passenger_capacity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
     lane_metres = models.PositiveIntegerField(help_text=_("Vehicle deck length in lane metres; 0 for no vehicles."))
     max_vehicle_height_cm = models.PositiveIntegerField(default=0)
+    priority_boarding_places = models.PositiveIntegerField(
+        default=0, help_text=_("Parties that may board first on each sailing; 0 for no priority boarding.")
+    )
 
     class Meta:
         ordering = ["operator__name", "name"]
@@ -256,6 +259,15 @@ class Fare(models.Model):
     valid_to = models.DateField(help_text=_("Last departure date (port time) the fare applies to."))
     currency = models.CharField(max_length=3, default="EUR", validators=[CURRENCY_VALIDATOR])
     pet_amount_minor = models.PositiveIntegerField(_("price per pet (minor units)"), default=0)
+    # Extras, each left empty where it is not sold (a crossing without a restaurant has no meals).
+    dinner_amount_minor = models.PositiveIntegerField(_("dinner, per person (minor units)"), null=True, blank=True)
+    breakfast_amount_minor = models.PositiveIntegerField(
+        _("breakfast, per person (minor units)"), null=True, blank=True
+    )
+    priority_amount_minor = models.PositiveIntegerField(_("priority boarding (minor units)"), null=True, blank=True)
+    protection_amount_minor = models.PositiveIntegerField(
+        _("cancellation protection, per passenger (minor units)"), null=True, blank=True
+    )
 
     class Meta:
         ordering = ["route", "valid_from"]

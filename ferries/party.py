@@ -78,3 +78,34 @@ class Party:
     def from_dict(cls, data: dict) -> "Party":
         vehicle = Vehicle(**data["vehicle"]) if data.get("vehicle") else None
         return cls(**{**data, "vehicle": vehicle})
+
+
+@dataclass(frozen=True)
+class Extras:
+    """What the party adds to one leg: meals (how many of the party take each), priority boarding, and
+    cancellation protection (chosen for the whole booking, priced on each leg)."""
+
+    dinners: int = 0
+    breakfasts: int = 0
+    priority_boarding: bool = False
+    protection: bool = False
+
+    def needs(self) -> dict[str, int]:
+        """What the extras take from a sailing's inventory: priority boarding is limited per sailing."""
+        return {str(Resource.PRIORITY_BOARDING): 1} if self.priority_boarding else {}
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> "Extras":
+        data = data or {}
+        return cls(
+            dinners=int(data.get("dinners", 0)),
+            breakfasts=int(data.get("breakfasts", 0)),
+            priority_boarding=bool(data.get("priority_boarding", False)),
+            protection=bool(data.get("protection", False)),
+        )
+
+
+NO_EXTRAS = Extras()

@@ -5,9 +5,9 @@ from dataclasses import dataclass, field, replace
 
 from django.utils.translation import gettext as _
 
-from ferries.choices import CABIN_BERTHS, Accommodation, PassengerType
+from ferries.choices import CABIN_BERTHS, Accommodation, Extra, PassengerType
 from ferries.models import Fare, FareFamily, Route
-from ferries.party import Party
+from ferries.party import NO_EXTRAS, Extras, Party
 from kernel.money import money
 
 # The family a price is quoted in when none is named: the one policy of earlier fares became the Standard family.
@@ -23,6 +23,10 @@ class NotPriced(Exception):
 
 class UnknownFareFamily(NotPriced):
     """The fare is not sold in the family asked for."""
+
+
+class ExtraNotSold(NotPriced):
+    """An extra asked for is not sold with this fare."""
 
 
 @dataclass(frozen=True)
@@ -117,18 +121,31 @@ def fare_on(fares: list[Fare], day: dt.date) -> Fare:
     raise NotPriced(_("No fare for this date."))
 
 
-def quotes(*, fare: Fare, party: Party) -> tuple[Quote, ...]:
-    """The price of the party's journey on one leg under `fare`, in each of its families, in their order."""
+def quotes(*, fare: Fare, party: Party, extras: Extras = NO_EXTRAS) -> tuple[Quote, ...]:
+    """The price of the party's journey on one leg under `fare`, in each of its families, in their order; the
+    extras at the fare's prices, whatever the family."""
     families = list(fare.families.all())
     if not families:
         raise NotPriced(_("This fare is not on sale in any fare family."))
-    base = _base_lines(fare, party)
-    return tuple(_in_family(fare, family, base) for family in families)
+    base, added = _base_lines(fare, party), _extra_lines(fare, party, extras)
+    return tuple(_in_family(fare, family, base, added) for family in families)
 
 
-def quote(*, fare: Fare, party: Party, family: str = DEFAULT_FAMILY) -> Quote:
-    """The price of the party's journey on one leg under `fare`, in the family coded `family`."""
-    for priced in quotes(fare=fare, party=party):
+def extra_prices(fare: Fare) -> dict[str, int]:
+    """The extras sold with the fare, by their price line's code: the unit price in minor units (per person for
+    meals and protection, per party for priority boarding)."""
+    prices = {
+        Extra.DINNER: fare.dinner_amount_minor,
+        Extra.BREAKFAST: fare.breakfast_amount_minor,
+        Extra.PRIORITY_BOARDING: fare.priority_amount_minor,
+        Extra.PROTECTION: fare.protection_amount_minor,
+    }
+    return {str(code): amount for code, amount in prices.items() if amount is not None}
+
+
+def quote(*, fare: Fare, party: Party, family: str = DEFAULT_FAMILY, extras: Extras = NO_EXTRAS) -> Quote:
+    """The price of the party's journey on one leg under `fare`, in the family coded `family`, with `extras`."""
+    for priced in quotes(fare=fare, party=party, extras=extras):
         if priced.family["code"] == family:
             return priced
     raise UnknownFareFamily(_("This sailing is not sold in the fare family “%(family)s”.") % {"family": family})
@@ -139,9 +156,11 @@ def default_quote(priced: tuple[Quote, ...]) -> Quote:
     return next((q for q in priced if q.family["code"] == DEFAULT_FAMILY), priced[0])
 
 
-def route_quote(*, route: Route, day: dt.date, party: Party, family: str = DEFAULT_FAMILY) -> Quote:
+def route_quote(
+    *, route: Route, day: dt.date, party: Party, family: str = DEFAULT_FAMILY, extras: Extras = NO_EXTRAS
+) -> Quote:
     fare = fare_on(fares_for_routes(route_ids=[route.pk], dates=[day]).get(route.pk, []), day)
-    return quote(fare=fare, party=party, family=family)
+    return quote(fare=fare, party=party, family=family, extras=extras)
 
 
 def _base_lines(fare: Fare, party: Party) -> tuple[PriceLine, ...]:
@@ -154,10 +173,30 @@ def _base_lines(fare: Fare, party: Party) -> tuple[PriceLine, ...]:
     return tuple(line for line in lines if line.quantity)
 
 
-def _in_family(fare: Fare, family: FareFamily, base: tuple[PriceLine, ...]) -> Quote:
-    """The fare's lines at the family's percentage (each unit price rounded to the minor unit, halves up), with
-    the family's rules."""
-    lines = tuple(replace(line, unit_minor=(line.unit_minor * family.price_percent + 50) // 100) for line in base)
+def _extra_lines(fare: Fare, party: Party, extras: Extras) -> tuple[PriceLine, ...]:
+    """The extras' lines; ExtraNotSold naming the first one asked for that the fare does not sell."""
+    wanted = {
+        Extra.DINNER: extras.dinners,
+        Extra.BREAKFAST: extras.breakfasts,
+        Extra.PRIORITY_BOARDING: int(extras.priority_boarding),
+        Extra.PROTECTION: party.persons if extras.protection else 0,
+    }
+    prices = extra_prices(fare)
+    lines = []
+    for code, quantity in wanted.items():
+        if not quantity:
+            continue
+        if code not in prices:
+            raise ExtraNotSold(_("%(extra)s is not sold on this sailing.") % {"extra": Extra(code).label})
+        lines.append(PriceLine(str(code), quantity, prices[code]))
+    return tuple(lines)
+
+
+def _in_family(fare: Fare, family: FareFamily, base: tuple[PriceLine, ...], added: tuple[PriceLine, ...]) -> Quote:
+    """The fare's lines at the family's percentage (each unit price rounded to the minor unit, halves up), then
+    the extras' `added` lines as they are, with the family's rules."""
+    scaled = tuple(replace(line, unit_minor=(line.unit_minor * family.price_percent + 50) // 100) for line in base)
+    lines = scaled + added
     policy = {
         "refund_full_days": family.refund_full_days,
         "refund_partial_hours": family.refund_partial_hours,

@@ -45,6 +45,7 @@ from ferries.party import Party
 from ferries.pricing import Quote
 from ferries.queries import LegQuery, SearchQuery, searchable_days
 from ferries.selectors import bookable_after, local_day_bounds, route_list
+from kernel.money import money
 
 logger = logging.getLogger(__name__)
 
@@ -296,6 +297,7 @@ def _row(sailing_id: int, operator: Operator, offer: Offer, origin: Port, destin
         "max_vehicle_height_cm": offer.max_vehicle_height_cm,
         **_price(offer.price),
         "fares": [_fare(quote) for quote in offer.fares],
+        "extras": [{"code": code, "unit": money(unit, offer.price.currency)} for code, unit in offer.extras.items()],
     }
 
 

@@ -20,7 +20,7 @@ from ferries.cache import cache_service
 from ferries.choices import Resource
 from ferries.errors import OperatorRefused
 from ferries.models import CapacityHold, Route, Sailing, SailingInventory, Vessel
-from ferries.party import Party
+from ferries.party import NO_EXTRAS, Extras, Party
 from ferries.selectors import bookable_after
 
 logger = logging.getLogger(__name__)
@@ -56,6 +56,12 @@ def sailings_schedule(*, sailings: list[Sailing]) -> list[Sailing]:
         rows.append(SailingInventory(sailing=sailing, resource=Resource.PASSENGERS, capacity=vessel.passenger_capacity))
         if vessel.lane_metres:
             rows.append(SailingInventory(sailing=sailing, resource=Resource.LANE_CM, capacity=vessel.lane_metres * 100))
+        if vessel.priority_boarding_places:
+            rows.append(
+                SailingInventory(
+                    sailing=sailing, resource=Resource.PRIORITY_BOARDING, capacity=vessel.priority_boarding_places
+                )
+            )
         rows += [
             SailingInventory(sailing=sailing, resource=a.kind, capacity=a.units) for a in vessel.accommodations.all()
         ]
@@ -64,8 +70,8 @@ def sailings_schedule(*, sailings: list[Sailing]) -> list[Sailing]:
 
 
 @transaction.atomic
-def capacity_hold(*, sailing: Sailing, party: Party, minutes: int) -> CapacityHold:
-    """Take what the party needs from the sailing, or raise OperatorRefused and take nothing."""
+def capacity_hold(*, sailing: Sailing, party: Party, minutes: int, extras: Extras = NO_EXTRAS) -> CapacityHold:
+    """Take what the party and its extras need from the sailing, or raise OperatorRefused and take nothing."""
     if sailing.status != Sailing.Status.SCHEDULED or sailing.departs_at < bookable_after():
         raise OperatorRefused("not_bookable", _("This sailing can no longer be booked."))
     vehicle = party.vehicle
@@ -75,7 +81,7 @@ def capacity_hold(*, sailing: Sailing, party: Party, minutes: int) -> CapacityHo
             _("Vehicles up to %(max)d cm high fit on %(vessel)s.")
             % {"max": sailing.vessel.max_vehicle_height_cm, "vessel": sailing.vessel.name},
         )
-    needs = party.needs()
+    needs = party.needs() | extras.needs()
     for resource in sorted(needs):
         _take(sailing, resource, needs[resource])
     hold = CapacityHold.objects.create(
@@ -124,7 +130,11 @@ def _take(sailing: Sailing, resource: str, amount: int) -> None:
     ).update(taken=F("taken") + amount)
     if taken:
         return
-    if SailingInventory.objects.filter(sailing=sailing, resource=resource).exists():
+    exists = SailingInventory.objects.filter(sailing=sailing, resource=resource).exists()
+    if resource == Resource.PRIORITY_BOARDING:
+        code = "priority_boarding_sold_out" if exists else "extra_not_offered"
+        raise OperatorRefused(code, _("Priority boarding is sold out on this sailing."))
+    if exists:
         label = str(Resource(resource).label).lower()
         raise OperatorRefused("sold_out", _("Sold out: not enough %(what)s left on this sailing.") % {"what": label})
     raise OperatorRefused(

@@ -189,6 +189,7 @@ _BOOKING = {
     "hold_expires_at": "2027-06-01T09:50:00+00:00",
     "legs": [_LEG],
     "total": {"amount_minor": 51000, "currency": "EUR"},
+    "cancellation_protection": False,
     "passengers": [_PASSENGER],
     "vehicle": _VEHICLE,
     "accommodation": "deck",

@@ -136,6 +136,9 @@ class BookingBaseOutputSerializer(serializers.Serializer):
     )
     legs = LegOutputSerializer(many=True, help_text="The outbound leg, then the return leg if any.")
     total = serializers.SerializerMethodField(help_text="What the whole booking costs, every leg included.")
+    cancellation_protection = serializers.BooleanField(
+        help_text="Cancelling refunds everything but the protection itself until 24 hours before each departure."
+    )
 
     @extend_schema_field(UtcDateTimeField(allow_null=True))
     def get_hold_expires_at(self, booking: Booking) -> str | None:

@@ -971,3 +971,24 @@ def test_a_fare_family_the_sailing_is_not_sold_in_is_answered_400_on_its_field(a
     assert response.status_code == 400
     assert list(response.json()) == ["outbound_fare_family"]
     assert nothing_written()
+
+
+def test_extras_of_the_search_are_booked_priced_on_the_server_and_answered_as_documented(api, outbound, openapi):
+    day = outbound.departs_at.astimezone(outbound.route.origin.tz).date().isoformat()
+    [row] = api.get("/api/v1/sailings/search", {"from": "TNTUN", "to": "FRMRS", "date": day}).json()["outbound"]
+    units = {extra["code"]: extra["unit"]["amount_minor"] for extra in row["extras"]}
+
+    response = book(
+        api,
+        request_data(outbound, outbound_extras={"dinners": 1, "priority_boarding": True}, cancellation_protection=True),
+    )
+
+    assert response.status_code == 201, response.json()
+    assert_documented(openapi, "post", BOOKINGS, response)
+    body = response.json()
+    assert units == {"meal:dinner": 2500, "meal:breakfast": 1200, "priority_boarding": 1500, "protection": 800}
+    lines = {line["code"]: line for line in body["legs"][0]["price_lines"]}
+    assert lines["meal:dinner"]["label"] == "Dinner"
+    assert lines["protection"]["total"]["amount_minor"] == 800
+    assert body["cancellation_protection"] is True
+    assert body["total"]["amount_minor"] == 10000 + 2500 + 1500 + 800

@@ -4,16 +4,18 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 
 from bookings.access import access_token, token_opens
+from bookings.flows.expiry import bookings_expire
 from bookings.models import Booking, BookingEvent, BookingLeg, Passenger
 from bookings.policy import refund_due
 from bookings.requests import parse_booking_request
-from bookings.services import IdempotencyConflict, booking_create
+from bookings.services import IdempotencyConflict, booking_create, booking_rehold
 from bookings.tests.factories import ADULT, CHILD, INFANT, held_booking, request_data
 from ferries.choices import Resource
-from ferries.models import CapacityHold, FareFamily, SailingInventory
+from ferries.models import CapacityHold, Fare, FareFamily, SailingInventory
 from ferries.tests.factories import OperatorFactory, RouteFactory, VesselFactory, sailing_factory
 
 pytestmark = pytest.mark.django_db
@@ -264,3 +266,123 @@ def test_cancelling_refunds_by_the_fare_family_of_each_leg(tunis_marseille, mars
 
     # Three days before: Basic gives nothing back, Flex everything (until a day before), Standard would give half.
     assert refund_due(booking=booking, at=timezone.now()) == 12500
+
+
+# --- extras -------------------------------------------------------------------------------------------------------
+
+
+def test_meals_and_priority_boarding_are_priced_per_leg_and_priority_takes_a_place_of_its_own(
+    tunis_marseille, marseille_tunis
+):
+    out = sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=10))
+    back = sailing_factory(route=marseille_tunis, departs_in=dt.timedelta(days=14))
+
+    booking = held_booking(
+        out, back, passengers=[ADULT, CHILD],
+        outbound_extras={"dinners": 2, "breakfasts": 1, "priority_boarding": True},
+        return_extras={"priority_boarding": False},
+    )  # fmt: skip
+
+    outbound, inbound = booking.legs.get(direction="outbound"), booking.legs.get(direction="return")
+    lines = {line["code"]: (line["quantity"], line["unit"]["amount_minor"]) for line in outbound.price_lines}
+    assert lines["meal:dinner"] == (2, 2500)
+    assert lines["meal:breakfast"] == (1, 1200)
+    assert lines["priority_boarding"] == (1, 1500)
+    assert outbound.price_minor == 10000 + 5000 + 2 * 2500 + 1200 + 1500
+    assert not {"meal:dinner", "priority_boarding"} & {line["code"] for line in inbound.price_lines}
+    assert booking.total_minor == outbound.price_minor + inbound.price_minor
+    assert (taken(out, Resource.PRIORITY_BOARDING), taken(back, Resource.PRIORITY_BOARDING)) == (1, 0)
+
+
+def test_priority_boarding_is_never_oversold_and_its_refusal_names_the_field(tunis_marseille):
+    sailing = sailing_factory(route=tunis_marseille)  # two priority places
+    for _party in range(2):
+        held_booking(sailing, outbound_extras={"priority_boarding": True})
+
+    errors = refused(request_data(sailing, outbound_extras={"priority_boarding": True}))
+
+    assert list(errors) == ["outbound_extras.priority_boarding"]
+    assert taken(sailing, Resource.PRIORITY_BOARDING) == 2
+    assert Booking.objects.count() == 2
+    assert taken(sailing) == 2, "the refused party's passenger place was not kept"
+
+
+def test_an_extra_the_sailing_does_not_sell_is_refused_on_its_leg(tunis_marseille):
+    sailing = sailing_factory(route=tunis_marseille)
+    Fare.objects.update(dinner_amount_minor=None)
+
+    errors = refused(request_data(sailing, outbound_extras={"dinners": 1}))
+
+    assert list(errors) == ["outbound_extras"]
+    assert "Dinner is not sold on this sailing." in errors["outbound_extras"]
+    assert nothing_written()
+
+
+@pytest.mark.parametrize(
+    ("extras", "field"),
+    [
+        ({"dinners": 3}, "outbound_extras.dinners"),  # two passengers
+        ({"breakfasts": -1}, "outbound_extras.breakfasts"),
+        ({"dinners": "two"}, "outbound_extras.dinners"),
+        ({"priority_boarding": "yes"}, "outbound_extras.priority_boarding"),
+        ("dinner", "outbound_extras"),
+    ],
+)
+def test_malformed_extras_are_refused_naming_the_field(extras, field, tunis_marseille):
+    data = request_data(sailing_factory(route=tunis_marseille), passengers=[ADULT, CHILD], outbound_extras=extras)
+
+    assert list(refused(data)) == [field]
+    assert nothing_written()
+
+
+def test_cancellation_protection_is_priced_per_passenger_on_every_leg(tunis_marseille, marseille_tunis):
+    out = sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=10))
+    back = sailing_factory(route=marseille_tunis, departs_in=dt.timedelta(days=14))
+
+    booking = held_booking(out, back, passengers=[ADULT, CHILD, INFANT], cancellation_protection=True)
+
+    assert booking.cancellation_protection is True
+    for leg in booking.legs.all():
+        assert {line["code"]: line["quantity"] for line in leg.price_lines}["protection"] == 3
+    assert booking.total_minor == 2 * (10000 + 5000 + 3 * 800)
+
+
+def test_cancellation_protection_refunds_all_but_itself_until_a_day_before_whatever_the_fare(tunis_marseille):
+    sailing = sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=2))
+    booking = held_booking(sailing, outbound_fare_family="basic", cancellation_protection=True)
+    Booking.objects.filter(pk=booking.pk).update(status=Booking.Status.CONFIRMED)
+    booking.refresh_from_db()
+    departs = sailing.departs_at
+
+    assert booking.total_minor == 8500 + 800
+    assert refund_due(booking=booking, at=departs - dt.timedelta(hours=24)) == 8500, "Basic alone: nothing back"
+    assert refund_due(booking=booking, at=departs - dt.timedelta(hours=23)) == 0
+
+
+def test_without_protection_a_basic_fare_gives_nothing_back_and_nothing_is_charged_for_protection(tunis_marseille):
+    sailing = sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=2))
+    booking = held_booking(sailing, outbound_fare_family="basic")
+    Booking.objects.filter(pk=booking.pk).update(status=Booking.Status.CONFIRMED)
+    booking.refresh_from_db()
+
+    assert booking.total_minor == 8500
+    assert refund_due(booking=booking, at=timezone.now()) == 0
+
+
+def test_places_taken_again_after_a_late_payment_include_the_legs_priority_boarding_and_keep_its_price(
+    tunis_marseille, eager_tasks
+):
+    sailing = sailing_factory(route=tunis_marseille)
+    booking = held_booking(sailing, outbound_fare_family="flex", outbound_extras={"priority_boarding": True})
+    Booking.objects.filter(pk=booking.pk).update(hold_expires_at=timezone.now() - dt.timedelta(minutes=1))
+    bookings_expire()
+    assert taken(sailing, Resource.PRIORITY_BOARDING) == 0
+
+    with transaction.atomic():
+        assert booking_rehold(booking_id=booking.pk) is True
+
+    assert taken(sailing, Resource.PRIORITY_BOARDING) == 1
+    assert taken(sailing) == 1
+    leg = booking.legs.get()
+    assert (leg.fare_family, leg.price_minor) == ("flex", 12500 + 1500)
+    assert CapacityHold.objects.get(ref=leg.operator_hold_ref).quantities == {"passengers": 1, "priority_boarding": 1}

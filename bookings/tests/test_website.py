@@ -14,7 +14,7 @@ from django.utils import timezone
 from bookings.models import Booking, Passenger
 from bookings.tests.factories import born_years_before, held_booking, pay_with_demo_card
 from ferries.choices import Resource
-from ferries.models import CapacityHold, Route, SailingInventory
+from ferries.models import CapacityHold, Fare, Route, SailingInventory
 from ferries.tests.factories import VesselFactory, sailing_factory
 
 pytestmark = pytest.mark.django_db
@@ -189,7 +189,7 @@ def test_the_details_page_asks_for_each_passenger_of_the_party(client, tunis_mar
     assert response.status_code == 200
     html = response.content.decode()
     legends = re.findall(r"<legend>([^<]+)</legend>", html)
-    assert legends == ["Adult 1", "Adult 2", "Senior 1", "Child 1", "Infant 1", "Cabin and pets", "Contact"]
+    assert legends == ["Adult 1", "Adult 2", "Senior 1", "Child 1", "Infant 1", "Extras", "Cabin and pets", "Contact"]
     for index in range(5):
         for name in ("first_name", "last_name", "date_of_birth", "nationality", "document_number"):
             assert f'name="passengers-{index}-{name}"' in html
@@ -730,4 +730,60 @@ def test_a_fare_the_sailing_is_not_sold_in_is_refused_before_any_detail_is_asked
 
     assert response.status_code == 400
     assert "This sailing is not sold in the fare you chose; choose another." in text_of(response)
+    assert not Booking.objects.exists()
+
+
+# --- extras ----------------------------------------------------------------------------------------------------
+
+
+def test_meals_priority_boarding_and_protection_are_offered_with_their_prices_and_held_with_the_booking(
+    client, tunis_marseille
+):
+    sailing = sailing_at(tunis_marseille)
+    url = details_url(sailing)
+
+    page = text_of(client.get(url))
+    response = client.post(
+        url,
+        details(**{
+            "outbound_extras-dinners": "1", "outbound_extras-breakfasts": "0",
+            "outbound_extras-priority_boarding": "on", "cancellation_protection": "on",
+        }),
+    )  # fmt: skip
+
+    for offered in ("Dinner, €25.00 each", "Breakfast, €12.00 each", "Priority boarding, €15.00",
+                    "Cancellation protection, €8.00 per passenger and crossing"):  # fmt: skip
+        assert offered in page
+    assert response.status_code == 302
+    booking = Booking.objects.get()
+    assert booking.cancellation_protection is True
+    codes = {line["code"]: line["quantity"] for line in booking.legs.get().price_lines}
+    assert (codes["meal:dinner"], codes["priority_boarding"], codes["protection"]) == (1, 1, 1)
+    assert "meal:breakfast" not in codes
+    assert booking.total_minor == 10000 + 2500 + 1500 + 800
+    pay_with_demo_card(booking)
+    detail = text_of(client.get(reverse("booking_detail", kwargs={"reference": booking.reference})))
+    assert "Cancelling now refunds €140.00 of the €148.00 paid." in detail, "all but the protection"
+    assert "Cancellation protection: everything but the protection itself back" in detail
+
+
+def test_extras_the_sailing_does_not_sell_are_not_offered(client, tunis_marseille):
+    sailing = sailing_at(tunis_marseille)
+    Fare.objects.update(dinner_amount_minor=None, breakfast_amount_minor=None, protection_amount_minor=None)
+
+    page = text_of(client.get(details_url(sailing)))
+
+    assert "Priority boarding, €15.00" in page
+    assert "Dinner" not in page
+    assert "Breakfast" not in page
+    assert "Cancellation protection" not in page
+
+
+def test_more_meals_than_passengers_are_refused_next_to_the_field(client, tunis_marseille):
+    sailing = sailing_at(tunis_marseille)
+
+    response = client.post(details_url(sailing), details(**{"outbound_extras-dinners": "3"}))
+
+    assert response.status_code == 400
+    assert response.context["form"].errors["outbound_extras-dinners"] == ["At most one for each passenger (1)."]
     assert not Booking.objects.exists()

@@ -11,7 +11,7 @@ generated from the schema and would otherwise carry our serializers' names.
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from ferries.choices import COUNTRY_CODES, Accommodation
+from ferries.choices import COUNTRY_CODES, Accommodation, Extra
 from ferries.search import Reason
 from ferries.templatetags.ferries_format import price_line_label
 
@@ -66,7 +66,8 @@ class MoneySerializer(serializers.Serializer):
 class PriceLineSerializer(serializers.Serializer):
     code = serializers.CharField(
         help_text='A passenger type (adult, child, infant, senior), "vehicle:<category>", '
-        '"accommodation:<kind>" or "pets".'
+        '"accommodation:<kind>", "pets", or an extra: "meal:dinner", "meal:breakfast", "priority_boarding", '
+        '"protection".'
     )
     label = serializers.SerializerMethodField(
         help_text="What the line is, in words, in the language of the request (Accept-Language: en or fr), as the "
@@ -133,6 +134,17 @@ class FareSerializer(serializers.Serializer):
     change_policy = ChangePolicySerializer()
 
 
+class ExtraOfferSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(
+        choices=Extra.values,
+        help_text="meal:dinner and meal:breakfast (per person who takes it); priority_boarding (for the party; a "
+        "few parties per sailing, a booking is refused on `outbound_extras.priority_boarding` when none is left); "
+        "protection (cancellation protection, per passenger on every leg: cancelling refunds all but the protection "
+        "itself until 24 hours before departure, whatever the fare).",
+    )
+    unit = MoneySerializer(help_text="The price of one.")
+
+
 @extend_schema_serializer(component_name="Sailing")
 class SailingRowSerializer(serializers.Serializer):
     sailing_id = serializers.IntegerField()
@@ -154,6 +166,7 @@ class SailingRowSerializer(serializers.Serializer):
         many=True,
         help_text="The price in each fare family the sailing is sold in, with its rules, in the order to show them.",
     )
+    extras = ExtraOfferSerializer(many=True, help_text="What may be added to this sailing, at these prices.")
     availability = AvailabilitySerializer()
 
     def get_fields(self):

@@ -2,14 +2,15 @@
 
 import abc
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ferries.errors import OperatorError, OperatorRefused
-from ferries.party import Party
+from ferries.party import NO_EXTRAS, Extras, Party
 from ferries.pricing import DEFAULT_FAMILY, Quote, default_quote
 from ferries.queries import LegQuery
+from kernel.money import money
 
-__all__ = ["Hold", "Offer", "OperatorAdapter", "OperatorError", "OperatorRefused"]
+__all__ = ["Hold", "LegOrder", "Offer", "OperatorAdapter", "OperatorError", "OperatorRefused"]
 
 
 @dataclass(frozen=True)
@@ -24,11 +25,32 @@ class Offer:
     fares: tuple[Quote, ...]  # the price in each fare family it is sold in, in the operator's order
     availability: dict  # {"status": sailing status, "remaining": {resource: amount}}
     sailing_id: int | None = None  # ours, when the operator is our own inventory
+    extras: dict[str, int] = field(default_factory=dict)  # extras sold, by line code: unit price (minor units)
 
     @property
     def price(self) -> Quote:
         """The price shown first, and booked when no family is named."""
         return default_quote(self.fares)
+
+
+@dataclass(frozen=True)
+class LegOrder:
+    """What a booking asks of an operator for one leg: who travels, in which fare family, with which extras."""
+
+    party: Party
+    fare_family: str = DEFAULT_FAMILY
+    extras: Extras = NO_EXTRAS
+
+    def as_dict(self) -> dict:
+        return {"party": self.party.as_dict(), "fare_family": self.fare_family, "extras": self.extras.as_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "LegOrder":
+        return cls(
+            party=Party.from_dict(data["party"]),
+            fare_family=str(data.get("fare_family", DEFAULT_FAMILY)),
+            extras=Extras.from_dict(data.get("extras")),
+        )
 
 
 @dataclass(frozen=True)
@@ -59,9 +81,10 @@ class OperatorAdapter(abc.ABC):
         """{ref: {"status": ..., "remaining": {resource: amount}}} for the refs the operator knows."""
 
     @abc.abstractmethod
-    def hold(self, *, sailing_ref: str, party: Party, minutes: int, fare_family: str = DEFAULT_FAMILY) -> Hold:
-        """Take capacity for the party until confirmed, cancelled or expired, priced in `fare_family`. Raises
-        OperatorRefused ("unknown_fare_family" when the sailing is not sold in that family)."""
+    def hold(self, *, sailing_ref: str, order: LegOrder, minutes: int) -> Hold:
+        """Take capacity for the order's party and extras until confirmed, cancelled or expired, priced in its
+        fare family. Raises OperatorRefused ("unknown_fare_family" when the sailing is not sold in that family,
+        "extra_not_offered", "priority_boarding_sold_out", "sold_out", …)."""
 
     @abc.abstractmethod
     def confirm(self, hold_ref: str) -> str:
@@ -82,6 +105,7 @@ def offer_to_wire(offer: Offer) -> dict:
         "max_vehicle_height_cm": offer.max_vehicle_height_cm,
         "price": offer.price.as_dict(),
         "fares": [fare.as_dict() for fare in offer.fares],
+        "extras": {code: money(unit, offer.price.currency) for code, unit in offer.extras.items()},
         "availability": offer.availability,
     }
 
@@ -96,4 +120,5 @@ def offer_from_wire(data: dict) -> Offer:
         # An operator that sells one way only sends its price; several families come as "fares".
         fares=tuple(Quote.from_dict(fare) for fare in data.get("fares") or [data["price"]]),
         availability=dict(data["availability"]),
+        extras={str(code): int(unit["amount_minor"]) for code, unit in (data.get("extras") or {}).items()},
     )

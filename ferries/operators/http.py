@@ -16,9 +16,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from ferries.errors import OperatorError, OperatorRefused
-from ferries.operators.base import Hold, Offer, OperatorAdapter, offer_from_wire
-from ferries.party import Party
-from ferries.pricing import DEFAULT_FAMILY, Quote
+from ferries.operators.base import Hold, LegOrder, Offer, OperatorAdapter, offer_from_wire
+from ferries.pricing import Quote
 from ferries.queries import LegQuery
 
 _sessions: dict[tuple[str, bool], requests.Session] = {}
@@ -64,9 +63,8 @@ class HttpOperator(OperatorAdapter):
         body = self._call("POST", "/v1/availability", {"sailing_refs": sailing_refs}, idempotent=True)
         return dict(body.get("availability", {}))
 
-    def hold(self, *, sailing_ref: str, party: Party, minutes: int, fare_family: str = DEFAULT_FAMILY) -> Hold:
-        payload = {"sailing_ref": sailing_ref, "party": party.as_dict(), "minutes": minutes}
-        body = self._call("POST", "/v1/holds", payload | {"fare_family": fare_family})
+    def hold(self, *, sailing_ref: str, order: LegOrder, minutes: int) -> Hold:
+        body = self._call("POST", "/v1/holds", {"sailing_ref": sailing_ref, "minutes": minutes, **order.as_dict()})
         expires_at = dt.datetime.fromisoformat(body["expires_at"])
         return Hold(hold_ref=body["hold_ref"], expires_at=expires_at, quote=Quote.from_dict(body["price"]))
 

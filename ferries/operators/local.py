@@ -2,13 +2,13 @@
 
 from ferries.errors import OperatorRefused
 from ferries.models import Route, Sailing
-from ferries.operators.base import Hold, Offer, OperatorAdapter
-from ferries.party import Party
+from ferries.operators.base import Hold, LegOrder, Offer, OperatorAdapter
 from ferries.pricing import (
-    DEFAULT_FAMILY,
+    ExtraNotSold,
     NotPriced,
     Quote,
     UnknownFareFamily,
+    extra_prices,
     fare_on,
     fares_for_routes,
     quotes,
@@ -36,10 +36,11 @@ class LocalInventoryOperator(OperatorAdapter):
         offers = []
         for sailing in sailings:
             try:
-                prices = quotes(fare=fare_on(fares.get(sailing.route_id, []), query.day), party=query.party)
+                fare = fare_on(fares.get(sailing.route_id, []), query.day)
+                prices = quotes(fare=fare, party=query.party)
             except NotPriced:
                 continue  # the route does not sell this party's journey on that day
-            offers.append(_offer(sailing, prices))
+            offers.append(_offer(sailing, prices, extra_prices(fare)))
         return offers
 
     def availability(self, sailing_refs: list[str]) -> dict[str, dict]:
@@ -48,16 +49,20 @@ class LocalInventoryOperator(OperatorAdapter):
         )
         return {sailing.ref: sailing_availability(sailing) for sailing in sailings}
 
-    def hold(self, *, sailing_ref: str, party: Party, minutes: int, fare_family: str = DEFAULT_FAMILY) -> Hold:
+    def hold(self, *, sailing_ref: str, order: LegOrder, minutes: int) -> Hold:
         sailing = self._sailing(sailing_ref)
         day = sailing.departs_at.astimezone(sailing.route.origin.tz).date()
         try:
-            price = route_quote(route=sailing.route, day=day, party=party, family=fare_family)
+            price = route_quote(
+                route=sailing.route, day=day, party=order.party, family=order.fare_family, extras=order.extras
+            )
         except UnknownFareFamily as exc:
             raise OperatorRefused("unknown_fare_family", str(exc)) from None
+        except ExtraNotSold as exc:
+            raise OperatorRefused("extra_not_offered", str(exc)) from None
         except NotPriced as exc:
             raise OperatorRefused("not_offered", str(exc)) from None
-        hold = capacity_hold(sailing=sailing, party=party, minutes=minutes)
+        hold = capacity_hold(sailing=sailing, party=order.party, minutes=minutes, extras=order.extras)
         return Hold(hold_ref=hold.ref, expires_at=hold.expires_at, quote=price)
 
     def confirm(self, hold_ref: str) -> str:
@@ -73,7 +78,7 @@ class LocalInventoryOperator(OperatorAdapter):
             raise OperatorRefused("unknown_sailing", f"No sailing {ref}.") from None
 
 
-def _offer(sailing: Sailing, prices: tuple[Quote, ...]) -> Offer:
+def _offer(sailing: Sailing, prices: tuple[Quote, ...], extras: dict[str, int]) -> Offer:
     return Offer(
         sailing_ref=sailing.ref,
         sailing_id=sailing.pk,
@@ -82,5 +87,6 @@ def _offer(sailing: Sailing, prices: tuple[Quote, ...]) -> Offer:
         vessel=sailing.vessel.name,
         max_vehicle_height_cm=sailing.vessel.max_vehicle_height_cm,
         fares=prices,
+        extras=extras,
         availability=sailing_availability(sailing),
     )

@@ -7,11 +7,12 @@ operators can be played on purpose. `calls` counts the requests received, in all
 
     POST /{CODE}/v1/search                     {"from", "to", "date", "party"} → {"sailings": [...]}
     POST /{CODE}/v1/availability               {"sailing_refs": [...]}       → {"availability": {...}}
-    POST /{CODE}/v1/holds                      {"sailing_ref", "party", "minutes", "fare_family"}
+    POST /{CODE}/v1/holds                      {"sailing_ref", "party", "minutes", "fare_family", "extras"}
                                                → 201 {"hold_ref", "expires_at", "price"}
 
 A sailing in the search's answer has its price in each fare family it is sold in ("fares", each with its
-"fare_family", "cancellation_policy" and "change_policy") and the price booked when no family is named ("price").
+"fare_family", "cancellation_policy" and "change_policy"), the price booked when no family is named ("price"), and
+the extras sold with it ("extras": unit price by code).
     POST /{CODE}/v1/holds/{ref}/confirm        → {"confirmation_ref"}
     POST /{CODE}/v1/holds/{ref}/cancel         → {"status": "released"}
 
@@ -31,10 +32,8 @@ from django.db import close_old_connections
 
 from ferries.errors import OperatorRefused
 from ferries.models import Operator
-from ferries.operators.base import offer_to_wire
+from ferries.operators.base import LegOrder, offer_to_wire
 from ferries.operators.local import LocalInventoryOperator
-from ferries.party import Party
-from ferries.pricing import DEFAULT_FAMILY
 from ferries.queries import LegQuery
 
 ROUTES = [
@@ -104,10 +103,7 @@ class OperatorSimulator:
 
     def _hold(self, adapter, data, _ref):
         hold = adapter.hold(
-            sailing_ref=data["sailing_ref"],
-            party=Party.from_dict(data["party"]),
-            minutes=int(data["minutes"]),
-            fare_family=str(data.get("fare_family", DEFAULT_FAMILY)),
+            sailing_ref=data["sailing_ref"], order=LegOrder.from_dict(data), minutes=int(data["minutes"])
         )
         return "201 Created", {
             "hold_ref": hold.hold_ref,

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from ferries import fare_rules
-from ferries.choices import Accommodation, PassengerType, VehicleCategory
+from ferries.choices import Accommodation, Extra, PassengerType, VehicleCategory
 from ferries.party import Party, Vehicle
 from ferries.search import BOOKABLE
 from kernel.money import format_money
@@ -96,7 +96,7 @@ def accommodation_label(kind: str) -> str:
 
 @register.filter
 def price_line_label(code: str) -> str:
-    """A price line's code ("adult", "vehicle:car", "accommodation:seat", "pets") in words."""
+    """A price line's code ("adult", "vehicle:car", "accommodation:seat", "pets", "meal:dinner", …) in words."""
     kind, _sep, value = code.partition(":")
     if kind == "vehicle" and value in VehicleCategory.values:
         return str(VehicleCategory(value).label)
@@ -106,6 +106,8 @@ def price_line_label(code: str) -> str:
         return str(PassengerType(code).label)
     if code == "pets":
         return _("Pets")
+    if code in Extra.values:
+        return str(Extra(code).label)
     return code
 
 

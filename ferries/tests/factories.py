@@ -62,6 +62,7 @@ class VesselFactory(factory.django.DjangoModelFactory):
     passenger_capacity = 100
     lane_metres = 50
     max_vehicle_height_cm = 400
+    priority_boarding_places = 2
 
     @factory.post_generation
     def accommodations(self, create, extracted, **kwargs):
@@ -84,7 +85,8 @@ class RouteFactory(factory.django.DjangoModelFactory):
 
 class FareFactory(factory.django.DjangoModelFactory):
     """A year-long fare: adult 100.00, child 50.00, senior 85.00, infant free; car 150.00; cabins 80.00; sold as
-    Basic (85 %), Standard (100 %) and Flex (125 %)."""
+    Basic (85 %), Standard (100 %) and Flex (125 %); dinner 25.00, breakfast 12.00 per person, priority boarding
+    15.00, cancellation protection 8.00 per passenger."""
 
     class Meta:
         model = Fare
@@ -95,6 +97,10 @@ class FareFactory(factory.django.DjangoModelFactory):
     valid_from = factory.LazyFunction(lambda: timezone.now().date() - dt.timedelta(days=1))
     valid_to = factory.LazyFunction(lambda: timezone.now().date() + dt.timedelta(days=365))
     pet_amount_minor = 2000
+    dinner_amount_minor = 2500
+    breakfast_amount_minor = 1200
+    priority_amount_minor = 1500
+    protection_amount_minor = 800
 
     @factory.post_generation
     def prices(self, create, extracted, **kwargs):

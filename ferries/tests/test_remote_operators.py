@@ -12,8 +12,9 @@ from ferries.choices import Resource
 from ferries.errors import OperatorError, OperatorRefused
 from ferries.models import CapacityHold, SailingInventory
 from ferries.operators import adapter_for
+from ferries.operators.base import LegOrder
 from ferries.operators.http import HttpOperator
-from ferries.party import Party
+from ferries.party import Extras, Party
 from ferries.queries import SearchQuery, parse_search_query
 from ferries.search import sailing_search
 from ferries.tests.factories import OperatorFactory, RouteFactory, VesselFactory, local_time, sailing_factory
@@ -114,7 +115,7 @@ def test_hold_confirm_and_cancel_go_through_the_operator_api(operator_simulator,
     adapter = adapter_for(remote_route.operator)
     assert isinstance(adapter, HttpOperator)
 
-    hold = adapter.hold(sailing_ref=sailing.ref, party=Party(adults=2), minutes=20)
+    hold = adapter.hold(sailing_ref=sailing.ref, order=LegOrder(Party(adults=2)), minutes=20)
     taken = SailingInventory.objects.get(sailing=sailing, resource=Resource.PASSENGERS).taken
     confirmation = adapter.confirm(hold.hold_ref)
     adapter.cancel(hold.hold_ref)
@@ -134,7 +135,7 @@ def test_a_refusal_from_the_operator_keeps_its_reason(operator_simulator, settin
     settings.OPERATOR_API_URLS = {"REM": simulator.url_for("REM")}
 
     with pytest.raises(OperatorRefused) as refused:
-        adapter_for(remote_route.operator).hold(sailing_ref=sailing.ref, party=Party(adults=2), minutes=20)
+        adapter_for(remote_route.operator).hold(sailing_ref=sailing.ref, order=LegOrder(Party(adults=2)), minutes=20)
 
     assert refused.value.code == "sold_out"
     assert CapacityHold.objects.count() == 0
@@ -158,7 +159,7 @@ def test_a_remote_operator_sells_each_fare_family_with_its_rules_and_holds_the_o
 
     [row] = search()["outbound"]
     hold = adapter_for(remote_route.operator).hold(
-        sailing_ref=sailing.ref, party=Party(adults=2), minutes=20, fare_family="flex"
+        sailing_ref=sailing.ref, order=LegOrder(Party(adults=2), fare_family="flex"), minutes=20
     )
 
     assert [(fare["fare_family"]["code"], fare["price"]["amount_minor"]) for fare in row["fares"]] == [
@@ -181,8 +182,28 @@ def test_a_fare_family_the_remote_operator_does_not_sell_is_refused_and_nothing_
 
     with pytest.raises(OperatorRefused) as refused:
         adapter_for(remote_route.operator).hold(
-            sailing_ref=sailing.ref, party=Party(adults=1), minutes=20, fare_family="premium"
+            sailing_ref=sailing.ref, order=LegOrder(Party(adults=1), fare_family="premium"), minutes=20
         )
 
     assert refused.value.code == "unknown_fare_family"
     assert CapacityHold.objects.count() == 0
+
+
+def test_a_remote_operator_sells_extras_and_holds_priority_boarding_from_its_own_inventory(
+    operator_simulator, settings, remote_route
+):
+    sailing = sailing_factory(route=remote_route, departs_at=local_time(remote_route, days=10, hour=13))
+    simulator = operator_simulator()
+    settings.OPERATOR_API_URLS = {"REM": simulator.url_for("REM")}
+    order = LegOrder(Party(adults=2), extras=Extras(dinners=2, priority_boarding=True, protection=True))
+
+    [row] = search()["outbound"]
+    hold = adapter_for(remote_route.operator).hold(sailing_ref=sailing.ref, order=order, minutes=20)
+
+    assert {extra["code"] for extra in row["extras"]} == {"meal:dinner", "meal:breakfast", "priority_boarding",
+                                                          "protection"}  # fmt: skip
+    lines = {line.code: line.quantity for line in hold.quote.lines}
+    assert (lines["meal:dinner"], lines["priority_boarding"], lines["protection"]) == (2, 1, 2)
+    assert hold.quote.total_minor == 20000 + 2 * 2500 + 1500 + 2 * 800
+    priority = SailingInventory.objects.get(sailing=sailing, resource=Resource.PRIORITY_BOARDING)
+    assert priority.taken == 1

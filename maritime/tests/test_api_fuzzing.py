@@ -130,11 +130,12 @@ def test_every_check_schemathesis_has_is_on_for_every_operation():
 # date from today on, a party with a grown-up, a user with this password. To such a request these operations answer
 # 400 naming only the fields of those rules, and schemathesis' positive_data_acceptance is kept for everything else;
 # a 400 naming any other field is a rule the schema should state, and fails.
+EXTRAS_RULES = ("", ".dinners", ".breakfasts", ".priority_boarding")
 RULES_BEYOND_THE_SCHEMA = {
     # No user has this username and password.
     "POST /api/v1/auth/token": {"non_field_errors"},
-    # A sailing that exists and is on sale, in the fare family named, and a return that sails back after the outbound
-    # arrives; a party with a
+    # A sailing that exists and is on sale, in the fare family named, with the extras named (a meal at most per
+    # passenger, priority boarding left), and a return that sails back after the outbound arrives; a party with a
     # grown-up, and a lap for each infant; an age on the day of travel that matches the passenger type; a vehicle's
     # size within its category's limits and the vessel's height.
     "POST /api/v1/bookings": {
@@ -142,6 +143,7 @@ RULES_BEYOND_THE_SCHEMA = {
         "return_sailing_id",
         "outbound_fare_family",
         "return_fare_family",
+        *(f"{leg}_extras{field}" for leg in ("outbound", "return") for field in EXTRAS_RULES),
         "passengers",
         "passengers.*.date_of_birth",
         "vehicle.length_cm",
