@@ -1,7 +1,7 @@
 """The traveller's booking pages: who travels, the booking itself, cancelling it, and finding it again.
 
 Views only carry things between the browser and the booking layer: `parse_booking_request` and
-`booking_create` decide what may be booked, `cancelling.booking_cancel` what cancelling does and
+`checkout.booking_book` decide what may be booked, `cancelling.booking_cancel` what cancelling does and
 `quotes.booking_refund_quote` what it gives back. The bookings this browser may open (made here, or found with
 reference and e-mail) are remembered in its session; a signed-in traveller also opens their own.
 """
@@ -25,12 +25,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from bookings.flows import cancelling, quotes
+from bookings.flows import cancelling, checkout, quotes
 from bookings.forms import BookingForm, ManageBookingForm
 from bookings.models import Booking
 from bookings.requests import BookingRequest
 from bookings.selectors import ACTIVE, BROWSER_SESSION_KEY, booking_for_browser, booking_for_guest
-from bookings.services import OperatorUnavailable, TransitionNotAllowed, booking_create
+from bookings.services import OperatorUnavailable, TransitionNotAllowed
 from ferries.models import Sailing
 from ferries.party import Party
 from ferries.pricing import DEFAULT_FAMILY
@@ -244,7 +244,7 @@ def booking_new(request: HttpRequest) -> HttpResponse:
 def _hold_places(request: HttpRequest, form: BookingForm) -> tuple[Booking | None, int]:
     """The booking with its places held, or None and the status that says why not (its errors on the form)."""
     try:
-        booking = booking_create(
+        booking = checkout.booking_book(
             request=form.booking_request,
             owner=request.user if request.user.is_authenticated else None,
             language=request.LANGUAGE_CODE,

@@ -36,11 +36,11 @@ from bookings.api.serializers import (
     BookingSummaryOutputSerializer,
     CancellationOutputSerializer,
 )
-from bookings.flows import cancelling
+from bookings.flows import cancelling, checkout
 from bookings.models import Booking
 from bookings.requests import BookingRequestSerializer, parse_booking_request
 from bookings.selectors import booking_details, booking_for_owner, booking_for_token, booking_list
-from bookings.services import IdempotencyConflict, OperatorUnavailable, TransitionNotAllowed, booking_create
+from bookings.services import IdempotencyConflict, OperatorUnavailable, TransitionNotAllowed
 from kernel.api import PAGE_ERROR_RESPONSE, JSONBodyParser, TokenAuthentication, api_validation_error
 from kernel.throttling import THROTTLED_RESPONSE, BookingCreateThrottle
 
@@ -118,7 +118,7 @@ class BookingListCreateApi(BookingApi, ListAPIView):
     def post(self, request: Request) -> Response:
         key = _idempotency_key(request)
         try:
-            booking = booking_create(
+            booking = checkout.booking_book(
                 request=parse_booking_request(request.data),
                 owner=request.user if request.user.is_authenticated else None,
                 language=request.LANGUAGE_CODE,

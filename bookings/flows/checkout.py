@@ -1,5 +1,6 @@
 """Paying for a booking: the operators asked first, the PaymentIntent opened; and, once money is taken, the booking
-paid if it can still be sold at this price, or the money given back."""
+paid if it can still be sold at this price, or the money given back. A booking with nothing to pay is paid as it
+is made."""
 
 import logging
 
@@ -27,6 +28,19 @@ logger = logging.getLogger(__name__)
 
 # The brief's wait for the availability check before payment.
 AVAILABILITY_TIMEOUT = 10
+
+
+def booking_book(*, request, owner=None, language: str = "en", idempotency_key: str | None = None) -> Booking:
+    """Hold the places of a booking request (`services.booking_create`, whose errors it raises). A booking whose
+    total is 0 has nothing to pay: it is paid at once and confirmed with its operators as a paid one is."""
+    booking = services.booking_create(request=request, owner=owner, language=language, idempotency_key=idempotency_key)
+    if booking.total_minor == 0 and booking.status == Booking.Status.HELD:
+        with transaction.atomic():
+            booking = services.booking_transition(
+                booking_id=booking.pk, to=Booking.Status.PAID, actor="system", reason="nothing to pay"
+            )
+            booking_paid(booking_id=booking.pk)
+    return booking
 
 
 def payment_start(*, booking_id: int) -> Payment:

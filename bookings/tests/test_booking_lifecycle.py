@@ -5,16 +5,19 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from bookings.flows import cancelling, sweeps
+from bookings.flows import cancelling, checkout, sweeps
 from bookings.models import Booking, BookingEvent
 from bookings.policy import refund_due
+from bookings.requests import parse_booking_request
 from bookings.services import TransitionNotAllowed, booking_transition
 from bookings.tasks import confirm_booking_with_operator_task, expire_holds_task
-from bookings.tests.factories import held_booking, pay_with_demo_card
+from bookings.tests.factories import held_booking, pay_with_demo_card, request_data
 from ferries.choices import Resource
-from ferries.models import CapacityHold, SailingInventory
+from ferries.models import CapacityHold, PassengerFare, SailingInventory
 from ferries.services import capacity_holds_expire
 from ferries.tests.factories import OperatorFactory, RouteFactory, sailing_factory
+from notifications.models import Email
+from payments.models import Payment
 
 S = Booking.Status
 ALLOWED = [(a, b) for a, targets in Booking.TRANSITIONS.items() for b in targets]
@@ -199,3 +202,47 @@ def test_our_inventory_frees_holds_nobody_confirmed_after_a_grace_period():
 
     assert capacity_holds_expire(grace=dt.timedelta(minutes=30)) == 1
     assert passengers_taken(booking.legs.get().sailing) == 0
+
+
+def free_sailing(route):
+    """A sailing whose fare costs nothing for an adult on deck (a promotion staff set)."""
+    sailing = sailing_factory(route=route)
+    PassengerFare.objects.filter(fare__route=route).update(amount_minor=0)
+    return sailing
+
+
+def test_a_booking_with_nothing_to_pay_is_paid_at_once_and_confirmed_without_a_payment(
+    tunis_marseille, eager_tasks, django_capture_on_commit_callbacks
+):
+    sailing = free_sailing(tunis_marseille)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        booking = checkout.booking_book(request=parse_booking_request(request_data(sailing)))
+
+    booking.refresh_from_db()
+    assert (booking.total_minor, booking.status) == (0, Booking.Status.CONFIRMED)
+    assert list(booking.events.values_list("to_status", "reason")) == [
+        ("held", "places held"),
+        ("paid", "nothing to pay"),
+        ("confirmed", "confirmed by the operator"),
+    ]
+    assert not Payment.objects.exists()
+    assert list(Email.objects.values_list("kind", flat=True)) == [Email.Kind.BOOKING_CONFIRMATION]
+    assert CapacityHold.objects.get().status == CapacityHold.Status.CONFIRMED
+
+
+def test_a_booking_with_something_to_pay_waits_for_its_payment(tunis_marseille, eager_tasks):
+    booking = checkout.booking_book(request=parse_booking_request(request_data(sailing_factory(route=tunis_marseille))))
+
+    assert (booking.total_minor, booking.status) == (10000, Booking.Status.HELD)
+
+
+def test_a_free_booking_sent_again_with_its_key_is_the_same_booking_paid_once(tunis_marseille, eager_tasks):
+    sailing = free_sailing(tunis_marseille)
+    request = parse_booking_request(request_data(sailing))
+
+    first = checkout.booking_book(request=request, idempotency_key="k-1")
+    again = checkout.booking_book(request=request, idempotency_key="k-1")
+
+    assert first.pk == again.pk
+    assert BookingEvent.objects.filter(booking=first, to_status="paid").count() == 1

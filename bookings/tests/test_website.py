@@ -14,7 +14,7 @@ from django.utils import timezone
 from bookings.models import Booking, Passenger
 from bookings.tests.factories import born_years_before, held_booking, pay_with_demo_card
 from ferries.choices import Resource
-from ferries.models import CapacityHold, Fare, Route, SailingInventory
+from ferries.models import CapacityHold, Fare, PassengerFare, Route, SailingInventory
 from ferries.tests.factories import VesselFactory, sailing_factory
 
 pytestmark = pytest.mark.django_db
@@ -488,13 +488,13 @@ def test_a_vehicle_too_tall_for_the_vessel_is_refused_at_its_height(client, tuni
 
 
 def test_an_operator_that_does_not_answer_asks_to_try_again_and_keeps_the_details(client, tunis_marseille, monkeypatch):
-    from bookings import views
+    from bookings.flows import checkout
     from bookings.services import OperatorUnavailable
 
     def unavailable(**kwargs):
         raise OperatorUnavailable("Local Lines is not answering; please try again.")
 
-    monkeypatch.setattr(views, "booking_create", unavailable)
+    monkeypatch.setattr(checkout, "booking_book", unavailable)
     sailing = sailing_at(tunis_marseille)
 
     response = client.post(details_url(sailing), details())
@@ -787,3 +787,16 @@ def test_more_meals_than_passengers_are_refused_next_to_the_field(client, tunis_
     assert response.status_code == 400
     assert response.context["form"].errors["outbound_extras-dinners"] == ["At most one for each passenger (1)."]
     assert not Booking.objects.exists()
+
+
+def test_a_booking_with_nothing_to_pay_is_not_offered_a_payment(client, tunis_marseille):
+    sailing = sailing_at(tunis_marseille)
+    PassengerFare.objects.filter(fare__route=tunis_marseille).update(amount_minor=0)
+
+    booking = book(client, sailing)
+    page = text_of(client.get(reverse("booking_detail", kwargs={"reference": booking.reference})))
+
+    assert (booking.total_minor, booking.status) == (0, Booking.Status.PAID)
+    assert "Nothing to pay" in page
+    assert "Pay €" not in page
+    assert "We are confirming your places with the operator." in page
