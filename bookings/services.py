@@ -18,16 +18,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from bookings import orders
 from bookings.access import new_access_salt
 from bookings.models import Booking, BookingEvent, BookingLeg, BookingVehicle, Passenger
 from bookings.policy import PAID_STATUSES, refund_due
 from bookings.requests import BookingRequest
-from ferries.choices import Extra, PassengerType
 from ferries.errors import OperatorError, OperatorRefused
 from ferries.models import Sailing
 from ferries.operators import adapter_for
 from ferries.operators.base import Hold, LegOrder
-from ferries.party import Extras, Party, Vehicle
 from ferries.services import new_ref
 
 logger = logging.getLogger(__name__)
@@ -376,48 +375,20 @@ def booking_has_remote_holds(*, booking_id: int) -> bool:
 # --- late payment -------------------------------------------------------------------------------
 
 
-def booking_party(booking: Booking) -> Party:
-    """The party a booking holds places for, as the operators see it."""
-    types = list(booking.passengers.values_list("type", flat=True))
-    vehicle = getattr(booking, "vehicle", None)
-    return Party(
-        adults=types.count(PassengerType.ADULT),
-        children=types.count(PassengerType.CHILD),
-        infants=types.count(PassengerType.INFANT),
-        seniors=types.count(PassengerType.SENIOR),
-        vehicle=vehicle and Vehicle(vehicle.category, vehicle.length_cm, vehicle.height_cm),
-        accommodation=booking.accommodation,
-        pets=booking.pets,
-    )
-
-
-def leg_order(leg: BookingLeg, party: Party) -> LegOrder:
-    """What the leg asked of its operator when it was sold: the party, its fare family and its extras (read back
-    from its price lines)."""
-    quantities = {line["code"]: int(line["quantity"]) for line in leg.price_lines}
-    extras = Extras(
-        dinners=quantities.get(Extra.DINNER, 0),
-        breakfasts=quantities.get(Extra.BREAKFAST, 0),
-        priority_boarding=Extra.PRIORITY_BOARDING in quantities,
-        protection=Extra.PROTECTION in quantities,
-    )
-    return LegOrder(party, fare_family=leg.fare_family, extras=extras)
-
-
 def booking_rehold(*, booking_id: int) -> bool:
     """Take again the places of an expired booking whose money arrived late: every leg, or none (False).
 
     Runs in the caller's transaction, with the booking's row locked by the caller.
     """
     booking = Booking.objects.get(pk=booking_id)
-    party = booking_party(booking)
+    party = orders.booking_party(booking)
     legs = list(booking.legs.select_related("sailing__route__operator", "sailing__vessel").order_by("sailing_id"))
     remote_holds: list = []
     try:
         with transaction.atomic():
             for leg in legs:
                 adapter = adapter_for(leg.sailing.route.operator)
-                order = leg_order(leg, party)
+                order = orders.leg_order(leg, party)
                 hold = adapter.hold(sailing_ref=leg.sailing.ref, order=order, minutes=settings.BOOKING_HOLD_MINUTES)
                 if adapter.is_remote:
                     remote_holds.append((adapter, hold.hold_ref))

@@ -42,10 +42,9 @@ from ferries.models import Operator, Port, Route, Sailing
 from ferries.operators import adapter_for
 from ferries.operators.base import Offer
 from ferries.party import Party
-from ferries.pricing import Quote
 from ferries.queries import LegQuery, SearchQuery, searchable_days
+from ferries.search_rows import sailing_row
 from ferries.selectors import bookable_after, local_day_bounds, route_list
-from kernel.money import money
 
 logger = logging.getLogger(__name__)
 
@@ -275,43 +274,9 @@ def _sailings(offers: list[tuple[Operator, Offer]], origin: Port, destination: P
         if sailing_id is None:
             logger.warning("operator %s offered sailing %s, unknown here", operator.code, offer.sailing_ref)
             continue
-        rows.append((_row(sailing_id, operator, offer, origin, destination), offer))
+        rows.append((sailing_row(sailing_id, operator, offer, origin, destination), offer))
     rows.sort(key=lambda pair: (pair[0]["departs_at"], pair[0]["operator"]["code"]))
     return rows
-
-
-def _row(sailing_id: int, operator: Operator, offer: Offer, origin: Port, destination: Port) -> dict:
-    departs, arrives = offer.departs_at.astimezone(dt.UTC), offer.arrives_at.astimezone(dt.UTC)
-    return {
-        "sailing_id": sailing_id,
-        "sailing_ref": offer.sailing_ref,
-        "operator": {"code": operator.code, "name": operator.name},
-        "vessel": offer.vessel,
-        "from": {"code": origin.code, "name": origin.name, "time_zone": origin.time_zone},
-        "to": {"code": destination.code, "name": destination.name, "time_zone": destination.time_zone},
-        "departs_at": departs.isoformat(),
-        "arrives_at": arrives.isoformat(),
-        "departs_local": departs.astimezone(origin.tz).isoformat(),
-        "arrives_local": arrives.astimezone(destination.tz).isoformat(),
-        "duration_minutes": int((arrives - departs).total_seconds() // 60),
-        "max_vehicle_height_cm": offer.max_vehicle_height_cm,
-        **_price(offer.price),
-        "fares": [_fare(quote) for quote in offer.fares],
-        "extras": [{"code": code, "unit": money(unit, offer.price.currency)} for code, unit in offer.extras.items()],
-    }
-
-
-def _price(quote: Quote) -> dict:
-    """A search row's price and its lines, in their wire form (the row is cached and answered as it is)."""
-    wire = quote.as_dict()
-    return {"price": wire["total"], "price_lines": wire["lines"]}
-
-
-def _fare(quote: Quote) -> dict:
-    """The sailing's price in one fare family, with the family's rules."""
-    wire = quote.as_dict()
-    rules = {key: wire[key] for key in ("fare_family", "cancellation_policy", "change_policy")}
-    return rules | _price(quote)
 
 
 def _availability_of(sailings: list[dict]) -> tuple[dict[int, dict], float]:

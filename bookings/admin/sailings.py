@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from bookings.admin_actions import ReasonForm, action_page, submitted_form
 from bookings.flows import sailing_cancellation
-from ferries import admin as ferries_admin
+from ferries.admin import network as ferries_admin
 from ferries.models import Sailing
 from ferries.services import SailingNotCancellable
 

@@ -1,11 +1,11 @@
-"""The ferry network in the admin: staff edit operators, ports, vessels, routes, sailings and fares.
+"""The ferry network in the admin: staff edit operators, ports, vessels, routes and sailings (fares: fares.py).
 
 Sailings are scheduled through `services.sailings_schedule`, which sizes their inventory from the
 vessel; what is held or sold (`taken`) changes only through the capacity services, so the admin
 shows inventory and holds but never edits them.
 
 Cancelling a sailing cancels its bookings too: that action is added to the sailings' admin by
-bookings/admin.py, since this app knows nothing of bookings.
+bookings/admin/sailings.py, since this app knows nothing of bookings.
 """
 
 import datetime as dt
@@ -21,25 +21,19 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_countries.filters import CountryFilter
 
-from ferries.choices import PassengerType, Resource
+from ferries.choices import Resource
 from ferries.models import (
-    AccommodationFare,
     CapacityHold,
-    Fare,
-    FareFamily,
     Operator,
-    PassengerFare,
     Port,
     Route,
     Sailing,
     SailingInventory,
-    VehicleFare,
     Vessel,
     VesselAccommodation,
 )
 from ferries.selectors import CABINS, sailing_loads
 from ferries.services import availability_changed, sailings_schedule
-from kernel.money import format_money
 
 
 def local_time(moment: dt.datetime, tz: zoneinfo.ZoneInfo) -> str:
@@ -317,89 +311,3 @@ class CapacityHoldAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: CapacityHold | None = None) -> bool:
         return False
-
-
-class PriceInline(admin.TabularInline):
-    """A fare's prices, each shown in the fare's currency next to the amount in minor units."""
-
-    extra = 0
-    readonly_fields = ["price"]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).select_related("fare")
-
-    @admin.display(description=_("price"))
-    def price(self, row: PassengerFare | VehicleFare | AccommodationFare) -> str | None:
-        if row.pk is None:
-            return None
-        return format_money(row.amount_minor, row.fare.currency)
-
-
-class PassengerFareInline(PriceInline):
-    model = PassengerFare
-    fields = ["passenger_type", "amount_minor", "price"]
-
-
-class VehicleFareInline(PriceInline):
-    model = VehicleFare
-    fields = ["category", "max_length_cm", "amount_minor", "price"]
-
-
-class AccommodationFareInline(PriceInline):
-    model = AccommodationFare
-    fields = ["accommodation", "amount_minor", "price"]
-
-
-class FareFamilyInline(admin.StackedInline):
-    """The families the fare is sold in: each a percentage of the prices above, with its own rules."""
-
-    model = FareFamily
-    extra = 0
-    min_num = 1  # a fare without a family is sold in none
-
-    def get_formset(self, request: HttpRequest, obj: Fare | None = None, **kwargs):
-        return super().get_formset(request, obj, validate_min=True, **kwargs)
-
-    fieldsets = [
-        (None, {"fields": [("code", "name", "position", "price_percent")]}),
-        (_("Cancelling"), {"fields": [("refund_full_days", "refund_partial_hours", "refund_partial_percent")]}),
-        (
-            _("Changing"),
-            {
-                "fields": [
-                    ("changes_allowed", "change_until_hours", "max_changes"),
-                    ("change_fee_minor", "change_fee_percent", "change_fee_min_minor"),
-                ]
-            },
-        ),
-    ]
-
-
-@admin.register(Fare)
-class FareAdmin(admin.ModelAdmin):
-    list_display = ["route", "name", "valid_from", "valid_to", "currency", "adult"]
-    list_filter = ["route__operator", "currency"]
-    list_select_related = ["route__origin", "route__destination", "route__operator"]
-    search_fields = ["name", "route__origin__code", "route__destination__code"]
-    autocomplete_fields = ["route"]
-    inlines = [PassengerFareInline, VehicleFareInline, AccommodationFareInline, FareFamilyInline]
-    fieldsets = [
-        (None, {"fields": ["route", "name", "valid_from", "valid_to", "currency", "pet_amount_minor"]}),
-        (
-            _("Extras (empty where not sold)"),
-            {
-                "fields": [
-                    ("dinner_amount_minor", "breakfast_amount_minor"),
-                    ("priority_amount_minor", "protection_amount_minor"),
-                ]
-            },
-        ),
-    ]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Fare]:
-        return super().get_queryset(request).prefetch_related("passenger_fares")
-
-    @admin.display(description=_("adult"))
-    def adult(self, fare: Fare) -> str | None:
-        prices = [p.amount_minor for p in fare.passenger_fares.all() if p.passenger_type == PassengerType.ADULT]
-        return format_money(prices[0], fare.currency) if prices else None

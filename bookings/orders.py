@@ -1,0 +1,35 @@
+"""What a booking asks of its operators, read back from what it holds: its party, and each leg's order (fare
+family and extras) — to take its places again as they were sold."""
+
+from bookings.models import Booking, BookingLeg
+from ferries.choices import Extra, PassengerType
+from ferries.operators.base import LegOrder
+from ferries.party import Extras, Party, Vehicle
+
+
+def booking_party(booking: Booking) -> Party:
+    """The party a booking holds places for, as the operators see it."""
+    types = list(booking.passengers.values_list("type", flat=True))
+    vehicle = getattr(booking, "vehicle", None)
+    return Party(
+        adults=types.count(PassengerType.ADULT),
+        children=types.count(PassengerType.CHILD),
+        infants=types.count(PassengerType.INFANT),
+        seniors=types.count(PassengerType.SENIOR),
+        vehicle=vehicle and Vehicle(vehicle.category, vehicle.length_cm, vehicle.height_cm),
+        accommodation=booking.accommodation,
+        pets=booking.pets,
+    )
+
+
+def leg_order(leg: BookingLeg, party: Party) -> LegOrder:
+    """What the leg asked of its operator when it was sold: the party, its fare family and its extras (read back
+    from its price lines)."""
+    quantities = {line["code"]: int(line["quantity"]) for line in leg.price_lines}
+    extras = Extras(
+        dinners=quantities.get(Extra.DINNER, 0),
+        breakfasts=quantities.get(Extra.BREAKFAST, 0),
+        priority_boarding=Extra.PRIORITY_BOARDING in quantities,
+        protection=Extra.PROTECTION in quantities,
+    )
+    return LegOrder(party, fare_family=leg.fare_family, extras=extras)

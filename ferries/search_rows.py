@@ -1,0 +1,43 @@
+"""A sailing as the search answers it, on the website and in the API: one row, with its price in every fare family
+and the extras it sells. Rows are cached and answered as they are, so everything in them is plain data."""
+
+import datetime as dt
+
+from ferries.models import Operator, Port
+from ferries.operators.base import Offer
+from ferries.pricing import Quote
+from kernel.money import money
+
+
+def sailing_row(sailing_id: int, operator: Operator, offer: Offer, origin: Port, destination: Port) -> dict:
+    departs, arrives = offer.departs_at.astimezone(dt.UTC), offer.arrives_at.astimezone(dt.UTC)
+    return {
+        "sailing_id": sailing_id,
+        "sailing_ref": offer.sailing_ref,
+        "operator": {"code": operator.code, "name": operator.name},
+        "vessel": offer.vessel,
+        "from": {"code": origin.code, "name": origin.name, "time_zone": origin.time_zone},
+        "to": {"code": destination.code, "name": destination.name, "time_zone": destination.time_zone},
+        "departs_at": departs.isoformat(),
+        "arrives_at": arrives.isoformat(),
+        "departs_local": departs.astimezone(origin.tz).isoformat(),
+        "arrives_local": arrives.astimezone(destination.tz).isoformat(),
+        "duration_minutes": int((arrives - departs).total_seconds() // 60),
+        "max_vehicle_height_cm": offer.max_vehicle_height_cm,
+        **_price(offer.price),
+        "fares": [_fare(quote) for quote in offer.fares],
+        "extras": [{"code": code, "unit": money(unit, offer.price.currency)} for code, unit in offer.extras.items()],
+    }
+
+
+def _price(quote: Quote) -> dict:
+    """A search row's price and its lines, in their wire form (the row is cached and answered as it is)."""
+    wire = quote.as_dict()
+    return {"price": wire["total"], "price_lines": wire["lines"]}
+
+
+def _fare(quote: Quote) -> dict:
+    """The sailing's price in one fare family, with the family's rules."""
+    wire = quote.as_dict()
+    rules = {key: wire[key] for key in ("fare_family", "cancellation_policy", "change_policy")}
+    return rules | _price(quote)
