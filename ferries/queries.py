@@ -102,11 +102,22 @@ class Parameter(serializers.Field):
         return text
 
 
+def documented(schema):
+    """A parameter class's OpenAPI schema: given to drf-spectacular, and kept on the class (`openapi`) for the
+    parameters the schema lists with examples (ferries/api/schema.py)."""
+
+    def decorate(cls):
+        cls.openapi = schema
+        return extend_schema_field(schema)(cls)
+
+    return decorate
+
+
 # A UN/LOCODE as the search reads it: either case (PORT_CODE is the upper-case form).
 PORT_SCHEMA = {"type": "string", "pattern": "^" + PORT_CODE.pattern.replace("A-Z", "A-Za-z") + "$"}
 
 
-@extend_schema_field(PORT_SCHEMA)
+@documented(PORT_SCHEMA)
 class PortField(Parameter):
     def read(self, text: str) -> str:
         code = text.upper()
@@ -115,7 +126,7 @@ class PortField(Parameter):
         return code
 
 
-@extend_schema_field(OpenApiTypes.DATE)
+@documented(OpenApiTypes.DATE)
 class DayField(Parameter):
     """A day from today up to the search horizon."""
 
@@ -136,7 +147,7 @@ class DayField(Parameter):
         return day
 
 
-@extend_schema_field({"type": "integer", "minimum": 0, "maximum": MAX_PASSENGERS})
+@documented({"type": "integer", "minimum": 0, "maximum": MAX_PASSENGERS})
 class CountField(Parameter):
     def read(self, text: str) -> int:
         try:
@@ -171,7 +182,7 @@ class ChoiceParameter(Parameter):
 
 
 # The widest limits of any vehicle type, for the schema (each type has narrower ones).
-@extend_schema_field(
+@documented(
     {
         "type": "integer",
         "minimum": min(limits.min_length_cm for limits in VEHICLE_LIMITS.values()),
@@ -182,7 +193,7 @@ class LengthField(CentimetresField):
     pass
 
 
-@extend_schema_field(
+@documented(
     {
         "type": "integer",
         "minimum": MIN_HEIGHT_CM,
@@ -196,12 +207,12 @@ class HeightField(CentimetresField):
 VEHICLE_CHOICES = [NO_VEHICLE, *VehicleCategory.values]
 
 
-@extend_schema_field({"type": "string", "enum": sorted(VEHICLE_CHOICES)})
+@documented({"type": "string", "enum": sorted(VEHICLE_CHOICES)})
 class VehicleField(ChoiceParameter):
     choices = VEHICLE_CHOICES
 
 
-@extend_schema_field({"type": "string", "enum": sorted(Accommodation.values)})
+@documented({"type": "string", "enum": sorted(Accommodation.values)})
 class AccommodationField(ChoiceParameter):
     choices = Accommodation.values
 

@@ -10,6 +10,9 @@ from django.utils.translation import gettext_lazy as _
 
 from bookings.models import Booking, BookingEvent, BookingLeg, BookingVehicle, Passenger
 from ferries.admin import local_time
+from ferries.choices import Extra
+from ferries.fare_rules import change_rule, refund_rule
+from ferries.templatetags.ferries_format import price_line_label
 from kernel.money import format_money
 from notifications.models import Email
 
@@ -46,7 +49,9 @@ class BookingLegInline(BookingPartInline):
         "departure",
         "operator_hold_ref",
         "operator_booking_ref",
+        "fare",
         "price",
+        "extras",
         "released_at",
     ]
     readonly_fields = fields
@@ -67,6 +72,17 @@ class BookingLegInline(BookingPartInline):
     @admin.display(description=_("price"))
     def price(self, leg: BookingLeg) -> str:
         return format_money(leg.price_minor, leg.booking.currency)
+
+    @admin.display(description=_("fare"))
+    def fare(self, leg: BookingLeg) -> str:
+        """The fare family as sold, with its rules in words."""
+        rules = f"{refund_rule(leg.cancellation_policy)} {change_rule(leg.change_policy)}"
+        return format_html('<span title="{}">{}</span>', rules, leg.fare_family_name)
+
+    @admin.display(description=_("extras"))
+    def extras(self, leg: BookingLeg) -> str:
+        lines = [line for line in leg.price_lines if line["code"] in Extra.values]
+        return ", ".join(f"{line['quantity']} × {price_line_label(line['code'])}" for line in lines) or "—"
 
 
 class PassengerInline(BookingPartInline):

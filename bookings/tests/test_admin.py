@@ -255,6 +255,15 @@ def test_the_booking_page_shows_legs_party_vehicle_and_history(admin_client):
     assert "places held" in response.text
 
 
+def test_the_booking_page_shows_each_legs_fare_with_its_rules_and_its_extras(admin_client):
+    booking = held_booking(outbound_fare_family="basic", outbound_extras={"dinners": 1, "priority_boarding": True})
+
+    response = admin_client.get(admin_url("change", booking.pk))
+
+    assert '<span title="Not refundable. No changes.">Basic</span>' in response.text
+    assert "1 × Dinner, 1 × Priority boarding" in response.text
+
+
 def test_staff_allowed_only_to_view_bookings_see_them_whole_but_cannot_cancel(client, django_user_model):
     booking = held_booking()
     clerk = django_user_model.objects.create_user("clerk", is_staff=True)

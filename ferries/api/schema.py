@@ -10,7 +10,7 @@ from ferries.queries import SearchQuerySerializer
 def _with_examples(name: str, *examples: OpenApiExample) -> OpenApiParameter:
     """A parameter of the search as its serializer declares it, with examples (which a field cannot carry)."""
     field = SearchQuerySerializer().fields[name]
-    schema = type(field)._spectacular_annotation["field"]
+    schema = type(field).openapi
     return OpenApiParameter(
         name, schema, required=field.required, description=str(field.help_text), examples=list(examples)
     )
