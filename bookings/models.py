@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ferries.choices import Accommodation, PassengerType, VehicleCategory
 from ferries.models import CURRENCY_VALIDATOR, Sailing
-from kernel.money import money
+from ferries.pricing import NO_CHANGES, change_policy_wire
 
 
 class Booking(models.Model):
@@ -121,11 +121,7 @@ class BookingLeg(models.Model):
     @property
     def change_policy(self) -> dict:
         """The rules for changes as sold (`change_rules`); none for a leg sold before fare families."""
-        if self.change_rules:
-            return self.change_rules
-        none = money(0, self.booking.currency)
-        return {"allowed": False, "until_hours": 0, "fee_fixed": none, "fee_percent": 0, "fee_minimum": none,
-                "max_changes": 0}  # fmt: skip
+        return self.change_rules or change_policy_wire(NO_CHANGES, self.booking.currency)
 
     @property
     def cancellation_policy(self) -> dict:

@@ -60,16 +60,11 @@ class Quote:
         return sum(line.total_minor for line in self.lines)
 
     def as_dict(self) -> dict:
-        changes = {key: value for key, value in self.changes.items() if not key.endswith("_minor")}
-        changes |= {
-            "fee_fixed": money(self.changes["fee_fixed_minor"], self.currency),
-            "fee_minimum": money(self.changes["fee_min_minor"], self.currency),
-        }
         return {
             "total": money(self.total_minor, self.currency),
             "fare_family": dict(self.family),
             "cancellation_policy": self.policy,
-            "change_policy": changes,
+            "change_policy": change_policy_wire(self.changes, self.currency),
             "lines": [
                 {
                     "code": line.code,
@@ -98,6 +93,15 @@ class Quote:
             }
             quote = replace(quote, changes=rules)
         return quote
+
+
+def change_policy_wire(changes: dict, currency: str) -> dict:
+    """Rules for changes (NO_CHANGES's keys, amounts in minor units) in their wire form, amounts as money."""
+    wire = {key: value for key, value in changes.items() if not key.endswith("_minor")}
+    return wire | {
+        "fee_fixed": money(changes["fee_fixed_minor"], currency),
+        "fee_minimum": money(changes["fee_min_minor"], currency),
+    }
 
 
 def fares_for_routes(*, route_ids: list[int], dates: list[dt.date]) -> dict[int, list[Fare]]:

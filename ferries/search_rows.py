@@ -24,15 +24,14 @@ def sailing_row(sailing_id: int, operator: Operator, offer: Offer, origin: Port,
         "arrives_local": arrives.astimezone(destination.tz).isoformat(),
         "duration_minutes": int((arrives - departs).total_seconds() // 60),
         "max_vehicle_height_cm": offer.max_vehicle_height_cm,
-        **_price(offer.price),
+        **_price(offer.price.as_dict()),
         "fares": [_fare(quote) for quote in offer.fares],
         "extras": [{"code": code, "unit": money(unit, offer.price.currency)} for code, unit in offer.extras.items()],
     }
 
 
-def _price(quote: Quote) -> dict:
-    """A search row's price and its lines, in their wire form (the row is cached and answered as it is)."""
-    wire = quote.as_dict()
+def _price(wire: dict) -> dict:
+    """A search row's price and its lines, from a quote's wire form (the row is cached and answered as it is)."""
     return {"price": wire["total"], "price_lines": wire["lines"]}
 
 
@@ -40,4 +39,4 @@ def _fare(quote: Quote) -> dict:
     """The sailing's price in one fare family, with the family's rules."""
     wire = quote.as_dict()
     rules = {key: wire[key] for key in ("fare_family", "cancellation_policy", "change_policy")}
-    return rules | _price(quote)
+    return rules | _price(wire)
