@@ -10,7 +10,8 @@ class BookingsConfig(AppConfig):
     def ready(self):
         from django.urls import register_converter
 
-        from bookings.converters import ApiBookingReferenceConverter, BookingReferenceConverter
+        from bookings.converters import ApiBookingReferenceConverter, ApiChangeIdConverter, BookingReferenceConverter
 
         register_converter(BookingReferenceConverter, "reference")
         register_converter(ApiBookingReferenceConverter, "api_reference")
+        register_converter(ApiChangeIdConverter, "api_change")

@@ -33,3 +33,16 @@ class ApiBookingReferenceConverter(BookingReferenceConverter):
 
     def to_python(self, value: str) -> str | None:
         return value.upper() if REFERENCE.fullmatch(value) else None
+
+
+class ApiChangeIdConverter:
+    """A change's number in the API (`<api_change:change_id>`): anything in its place reaches the view, as None when
+    it cannot be one, and is answered as a change that does not exist (JSON), after the booking's credentials."""
+
+    regex = "[^/]+"
+
+    def to_python(self, value: str) -> int | None:
+        return int(value) if re.fullmatch(r"[0-9]{1,5}", value) else None
+
+    def to_url(self, value: int) -> str:
+        return str(value)

@@ -57,6 +57,9 @@ class Booking(models.Model):
     )
     total_minor = models.PositiveIntegerField()
     currency = models.CharField(max_length=3, validators=[CURRENCY_VALIDATOR])
+    tickets_version = models.PositiveIntegerField(
+        default=1, help_text=_("Raised by every change made: e-tickets of an earlier version no longer board.")
+    )
     hold_expires_at = models.DateTimeField(db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -106,6 +109,7 @@ class BookingLeg(models.Model):
                     "families: no changes."),
     )  # fmt: skip
     released_at = models.DateTimeField(null=True, blank=True, help_text=_("When the operator's hold was given back."))
+    changes_made = models.PositiveSmallIntegerField(default=0, help_text=_("Changes made to this leg so far."))
 
     class Meta:
         ordering = ["booking", "direction"]
@@ -175,3 +179,64 @@ class BookingEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.booking.reference}: {self.from_status or '—'} → {self.to_status}"
+
+
+class BookingChange(models.Model):
+    """A change of a booking, quoted with its new places held, then made (paid for or refunded) or dropped.
+
+    Its rows are the booking's history of changes: who asked, when, what changed and for how much money.
+    """
+
+    class Status(models.TextChoices):
+        QUOTED = "quoted", _("Quoted, new places held")
+        AWAITING_PAYMENT = "awaiting_payment", _("Awaiting payment of the difference")
+        PAID = "paid", _("Paid, being made")
+        CONFIRMED = "confirmed", _("Made")
+        EXPIRED = "expired", _("Expired")
+        SUPERSEDED = "superseded", _("Replaced by a later quote")
+        FAILED = "failed", _("Refused by the operator")
+
+    # A change in these states holds places, and a booking has at most one.
+    OPEN = (Status.QUOTED, Status.AWAITING_PAYMENT, Status.PAID)
+    # The traveller may still pay for or drop a change in these states; past its deadline it expires.
+    PENDING = (Status.QUOTED, Status.AWAITING_PAYMENT)
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="changes")
+    number = models.PositiveSmallIntegerField(help_text=_("1 for the booking's first change quoted, and so on."))
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUOTED, db_index=True)
+    actor = models.CharField(max_length=64, help_text=_("traveller, user:<id>, staff:<id>"))
+    summary = models.CharField(max_length=255, help_text=_("What changes, in words."))
+    wanted = models.JSONField(help_text=_("The change as asked, in the API's form."))
+    party = models.JSONField(help_text=_("Passengers, vehicle, accommodation and pets as the change makes them."))
+    old_legs = models.JSONField(default=list, help_text=_("The changed legs as they were booked."))
+    new_legs = models.JSONField(default=list, help_text=_("The changed legs as quoted, with their holds."))
+    difference_minor = models.IntegerField(help_text=_("New price less old price; negative when cheaper."))
+    fee_minor = models.PositiveIntegerField()
+    due_minor = models.PositiveIntegerField(help_text=_("What the traveller pays to make the change."))
+    refund_minor = models.PositiveIntegerField(help_text=_("What the traveller gets back when it is made."))
+    currency = models.CharField(max_length=3, validators=[CURRENCY_VALIDATOR])
+    expires_at = models.DateTimeField(db_index=True)
+    note = models.CharField(max_length=255, blank=True, help_text=_("Why it expired, failed or was replaced."))
+    remote_pending = models.BooleanField(
+        default=False, help_text=_("Places at remote operators the change no longer needs are still to be given back.")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["booking", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["booking", "number"], name="booking_change_number_once"),
+            models.UniqueConstraint(
+                fields=["booking"], condition=Q(status__in=["quoted", "awaiting_payment", "paid"]),
+                name="booking_change_one_open",
+            ),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.booking.reference} change {self.number}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in self.PENDING

@@ -8,7 +8,7 @@ import datetime as dt
 from django.db.models import Prefetch, QuerySet
 
 from bookings.access import token_opens
-from bookings.models import Booking, BookingLeg
+from bookings.models import Booking, BookingChange, BookingLeg
 from ferries.models import Sailing
 
 # Bookings no longer travelling, whose operators may still hold places for them.
@@ -75,6 +75,19 @@ def bookings_awaiting_confirmation(*, before: dt.datetime) -> list[int]:
 
 # Bookings whose travel is still planned.
 ACTIVE = [Booking.Status.HELD, Booking.Status.PAID, Booking.Status.CONFIRMED]
+
+
+def changes_paid_not_made(*, before: dt.datetime) -> list[tuple[int, int]]:
+    """(booking, change) of changes paid for and not made since `before`: their making was lost."""
+    paid = BookingChange.objects.filter(status=BookingChange.Status.PAID, updated_at__lt=before)
+    return list(paid.values_list("booking_id", "pk")[:500])
+
+
+def changes_awaiting_release(*, before: dt.datetime) -> list[int]:
+    """Changes, made or dropped, whose remote places were not given back since `before`."""
+    return list(
+        BookingChange.objects.filter(remote_pending=True, updated_at__lt=before).values_list("pk", flat=True)[:500]
+    )
 
 
 def bookings_on_sailing(*, sailing_id: int) -> list[int]:

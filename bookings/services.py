@@ -122,12 +122,12 @@ def booking_create(
             booking = _new_booking(request, owner, language, idempotency_key, fingerprint)
             _complete(booking, request, remote_legs + _hold_legs(request, remote=False, taken=remote_holds))
     except IntegrityError:
-        _give_back(remote_holds)
+        give_back(remote_holds)
         if idempotency_key and (existing := _replayed(idempotency_key, fingerprint)):
             return existing  # a concurrent request with the same key won the race
         raise
     except BaseException:
-        _give_back(remote_holds)
+        give_back(remote_holds)
         raise
     return booking
 
@@ -206,14 +206,17 @@ def _hold_legs(request: BookingRequest, *, remote: bool, taken: list) -> list[tu
             field = REFUSAL_FIELDS.get(refusal.code, "{leg}_sailing_id").format(leg=prefix)
             raise ValidationError({field: [refusal.message]}) from None
         except OperatorError as exc:
-            logger.warning("booking: operator %s unavailable: %s", adapter.operator.code, exc)
-            raise OperatorUnavailable(
-                _("%(name)s is not answering; please try again.") % {"name": adapter.operator.name}
-            ) from None
+            raise operator_unavailable(adapter, exc) from None
         if remote:
             taken.append((adapter, hold.hold_ref))
         held.append((direction, sailing, hold))
     return held
+
+
+def operator_unavailable(adapter, error: OperatorError) -> OperatorUnavailable:
+    """What the traveller is told when an operator does not answer while places are being held (logged)."""
+    logger.warning("operator %s unavailable: %s", adapter.operator.code, error)
+    return OperatorUnavailable(_("%(name)s is not answering; please try again.") % {"name": adapter.operator.name})
 
 
 def _complete(booking: Booking, request: BookingRequest, legs: list[tuple[str, Sailing, Hold]]) -> None:
@@ -247,7 +250,8 @@ def _complete(booking: Booking, request: BookingRequest, legs: list[tuple[str, S
     )
 
 
-def _give_back(remote_holds: list) -> None:
+def give_back(remote_holds: list) -> None:
+    """Give remote operators back holds taken for something that failed; their own expiry frees what cannot be."""
     for adapter, hold_ref in remote_holds:
         try:
             adapter.cancel(hold_ref)
@@ -394,7 +398,7 @@ def booking_rehold(*, booking_id: int) -> bool:
                     remote_holds.append((adapter, hold.hold_ref))
                 BookingLeg.objects.filter(pk=leg.pk).update(operator_hold_ref=hold.hold_ref, released_at=None)
     except (OperatorRefused, OperatorError) as exc:
-        _give_back(remote_holds)
+        give_back(remote_holds)
         logger.warning("booking %s: places not available again after a late payment: %s", booking.reference, exc)
         return False
     return True

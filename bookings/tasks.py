@@ -72,6 +72,31 @@ def release_booking_holds_task(self, *, booking_id: int) -> None:
     services.booking_release_remote_legs(booking_id=booking_id)
 
 
+class ChangeTask(BookingsTask):
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        # The operators never answered within the retry budget: the change fails and its money goes back.
+        if self.failed_for_good(exc):
+            from bookings.flows import changing
+
+            changing.change_failed(change_id=kwargs["change_id"], reason=f"{type(exc).__name__}: {exc}")
+
+
+@shared_task(bind=True, base=ChangeTask, rate_limit=OPERATOR_RATE_LIMIT)
+def make_change_task(self, *, booking_id: int, change_id: int) -> str:
+    """A paid change: its new places confirmed with the operators and the legs swapped (`booking_id` names the
+    booking in the task's record)."""
+    from bookings.flows import changing
+
+    return changing.change_make(change_id=change_id).status
+
+
+@shared_task(bind=True, base=BookingsTask, rate_limit=OPERATOR_RATE_LIMIT)
+def release_change_holds_task(self, *, change_id: int) -> None:
+    from bookings.flows import changing
+
+    changing.change_release_remote(change_id=change_id)
+
+
 @shared_task(bind=True, base=BookingsTask)
 def cancel_booking_for_sailing_task(self, *, booking_id: int) -> str | None:
     """The operator cancelled a sailing of the booking: cancel it with a full refund (the sweeper retries it)."""
@@ -83,9 +108,10 @@ def cancel_booking_for_sailing_task(self, *, booking_id: int) -> str | None:
 
 @shared_task
 def expire_holds_task() -> int:
-    from bookings.flows import expiry
+    """Bookings and changes not paid in time."""
+    from bookings.flows import changing, expiry
 
-    return expiry.bookings_expire()
+    return expiry.bookings_expire() + changing.changes_expire()
 
 
 @shared_task

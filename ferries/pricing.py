@@ -104,6 +104,13 @@ def change_policy_wire(changes: dict, currency: str) -> dict:
     }
 
 
+def change_fee(rules: dict, price_minor: int) -> int:
+    """The fee for changing a leg sold at `price_minor` under `rules` (a change policy in its wire form): the fixed
+    part plus the percentage of the leg's price, at least the minimum."""
+    fee = rules["fee_fixed"]["amount_minor"] + price_minor * rules["fee_percent"] // 100
+    return max(fee, rules["fee_minimum"]["amount_minor"])
+
+
 def fares_for_routes(*, route_ids: list[int], dates: list[dt.date]) -> dict[int, list[Fare]]:
     """The fares of these routes valid on any of these dates, with their price rows and families, in one go."""
     fares = (

@@ -522,6 +522,8 @@ SPECTACULAR_SETTINGS = {
         "VehicleCategoryEnum": "ferries.choices.VehicleCategory",
         "CountryEnum": "ferries.choices.COUNTRY_CODES",
         "EventActorEnum": "bookings.api.serializers.EVENT_ACTORS",
+        "LegDirectionEnum": "bookings.models.BookingLeg.Direction",
+        "ChangeStatusEnum": "bookings.models.BookingChange.Status",
     },
     # A booking's access token opens that booking without an account; declared as a scheme of its own so that
     # Swagger's "Authorize" sends it. The operations it opens list it beside the owner's Token (bookings.api.schema).
@@ -542,6 +544,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "kernel.api.document_framework_answers",
         "kernel.api.document_empty_query_values",
+        "bookings.api.changes.close_change_request",
     ],
 }
 

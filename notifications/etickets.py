@@ -44,12 +44,24 @@ logging.getLogger("fontTools.subset").setLevel(logging.WARNING)
 
 
 def ticket_code(leg: BookingLeg) -> str:
-    return signing.dumps({"booking": leg.booking.reference, "leg": leg.direction}, salt=SALT, compress=True)
+    """The leg's code, for the booking's current e-tickets: `v` is the tickets' version, raised by every change."""
+    booking = leg.booking
+    payload = {"booking": booking.reference, "leg": leg.direction, "v": booking.tickets_version}
+    return signing.dumps(payload, salt=SALT, compress=True)
+
+
+class TicketReplaced(signing.BadSignature):
+    """A genuine code of e-tickets the booking's changes replaced."""
 
 
 def ticket_verify(code: str) -> dict:
-    """{"booking", "leg"} of a genuine code; raises django.core.signing.BadSignature otherwise."""
-    return signing.loads(code, salt=SALT)
+    """{"booking", "leg", "v"} of a genuine code of the booking's current e-tickets; raises BadSignature for a made-up
+    code, TicketReplaced for one of e-tickets a change replaced."""
+    data = signing.loads(code, salt=SALT)
+    current = Booking.objects.filter(reference=data.get("booking")).values_list("tickets_version", flat=True).first()
+    if current is None or data.get("v", 1) != current:
+        raise TicketReplaced(f"{data.get('booking')}: these e-tickets were replaced")
+    return data
 
 
 def qr_png(leg: BookingLeg) -> bytes:

@@ -18,6 +18,7 @@ from bookings.models import Booking
 class Email(models.Model):
     class Kind(models.TextChoices):
         BOOKING_CONFIRMATION = "booking_confirmation", _("Booking confirmation with e-tickets")
+        BOOKING_CHANGED = "booking_changed", _("Change made, with the new e-tickets")
         PAYMENT_SUCCESS = "payment_success", _("Payment receipt")
         REFUND = "refund", _("Refund notice")
         CANCELLATION = "cancellation", _("Cancellation notice")

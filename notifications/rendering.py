@@ -31,7 +31,7 @@ def build_message(email: Email) -> tuple[EmailMultiAlternatives, str, str, str]:
         html = render_to_string(f"{TEMPLATES}/{email.kind}.html", context)
         message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [email.recipient])
         message.attach_alternative(html, "text/html")
-        if email.kind == Email.Kind.BOOKING_CONFIRMATION:
+        if email.kind in {Email.Kind.BOOKING_CONFIRMATION, Email.Kind.BOOKING_CHANGED}:
             _attach_etickets(message, booking, context["legs"])
     return message, subject, text, html
 
@@ -69,6 +69,10 @@ def email_context(email: Email, booking) -> dict:
         else "",
         "paid": details.get("paid", True),
         "cause": details.get("cause", ""),
+        **{
+            f"change_{name}": format_money(details[f"{name}_minor"], currency) if details.get(f"{name}_minor") else ""
+            for name in ("paid", "refund", "fee")
+        },
         "manage_url": f"{settings.SITE_URL}/manage?reference={booking.reference}",
         "site_url": settings.SITE_URL,
     }

@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from bookings.models import Booking
+from bookings.models import Booking, BookingChange
 from ferries.models import CURRENCY_VALIDATOR
 
 # What a PaymentIntent's id can be at all (Stripe's and the demo provider's: letters, digits, underscores). An id
@@ -35,6 +35,8 @@ class Payment(models.Model):
         DEMO = "demo", _("Demo (no money moves)")
 
     booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="payments")
+    # The difference a change of the booking costs; empty for the booking's own price.
+    change = models.ForeignKey(BookingChange, null=True, blank=True, on_delete=models.PROTECT, related_name="payments")
     provider = models.CharField(max_length=10, choices=Provider.choices)
     attempt = models.PositiveSmallIntegerField()
     # Stored before Stripe is called, so a retried call after a lost answer creates nothing new.
@@ -85,6 +87,7 @@ class Refund(models.Model):
         OPERATOR_REFUSED = "operator_refused", _("Refused by the operator")
         NOT_HONOURED = "not_honoured", _("Paid for a booking that could no longer be sold")
         MISMATCH = "mismatch", _("Amount or currency not ours")
+        CHANGE = "change", _("A change made the booking cheaper")
         STAFF = "staff", _("Given back by staff")
         PROVIDER = "provider", _("Made at the provider (Stripe dashboard)")
 

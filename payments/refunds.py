@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from kernel.money import format_money
 from payments.models import Dispute, Payment, Refund
 from payments.providers import REFUND_KEY_METADATA, DisputeInfo, RefundInfo, payment_provider
-from payments.services import booking_payment
+from payments.services import booking_payments
 from payments.tasks import send_refund_task
 
 logger = logging.getLogger(__name__)
@@ -70,15 +70,41 @@ def payment_refundable(*, payment: Payment) -> int:
     return max(payment.taken_minor - payment_refunded(payment=payment) - payment_disputed(payment=payment), 0)
 
 
-def payment_refund_left(*, booking_id: int) -> tuple[Payment, int]:
-    """The payment that paid the booking and how much of it is left to give back; RefundNotAllowed saying why not."""
-    payment = booking_payment(booking_id=booking_id)
-    if payment is None:
+@dataclass(frozen=True)
+class BookingMoney:
+    """What the booking's payments took (for its price and its changes), and what is left of them to give back."""
+
+    paid_minor: int
+    left_minor: int
+    currency: str
+
+
+def booking_money(*, booking_id: int) -> BookingMoney | None:
+    """None when nothing was taken for the booking."""
+    taken = booking_payments(booking_id=booking_id)
+    if not taken:
+        return None
+    return BookingMoney(
+        paid_minor=sum(payment.taken_minor for payment in taken),
+        left_minor=sum(payment_refundable(payment=payment) for payment in taken),
+        currency=taken[0].taken_currency,
+    )
+
+
+def booking_refund_left(*, booking_id: int) -> BookingMoney:
+    """What was paid for the booking and how much of it is left to give back; RefundNotAllowed saying why not."""
+    money = booking_money(booking_id=booking_id)
+    if money is None:
         raise RefundNotAllowed(_("This booking has no successful payment to refund."))
-    left = payment_refundable(payment=payment)
-    if not left:
+    if not money.left_minor:
         raise RefundNotAllowed(_("Everything paid for this booking is refunded or being refunded."))
-    return payment, left
+    return money
+
+
+def booking_refunded(*, booking_id: int, but: tuple[str, ...] = ()) -> int:
+    """What was given back of the booking's payments, or is on its way back, refunds of the causes `but` aside."""
+    refunds = Refund.objects.filter(payment__booking_id=booking_id, status__in=COUNTED_REFUNDS).exclude(cause__in=but)
+    return refunds.aggregate(total=Sum("amount_minor"))["total"] or 0
 
 
 # --- refunds ------------------------------------------------------------------------------------
@@ -107,24 +133,55 @@ def refund_request(*, payment: Payment, amount_minor: int, reason: str, key: str
     return refund
 
 
-def refund_request_amount(*, booking_id: int, amount_minor: int, reason: str, key: str) -> Refund:
+def booking_refund_request(*, booking_id: int, amount_minor: int, reason: str, key: str, cause: str) -> list[Refund]:
+    """Give back `amount_minor` of what the booking's payments took, from the latest payment first (a change's, then
+    the booking's own): one refund per payment and `key`, however often asked, never more than is left."""
+    refunds, left = [], amount_minor
+    with transaction.atomic():
+        taken = booking_payments(booking_id=booking_id)
+        # Locked in one order everywhere (by id), then used latest first.
+        locked = {
+            p.pk: p for p in Payment.objects.select_for_update().filter(pk__in=[p.pk for p in taken]).order_by("pk")
+        }
+        keys = {payment.pk: key if payment.change_id is None else f"{key}-p{payment.attempt}" for payment in taken}
+        made = {r.idempotency_key: r for r in Refund.objects.filter(idempotency_key__in=[
+            f"maritime-refund-{k}" for k in keys.values()
+        ])}  # fmt: skip
+        for refund in made.values():
+            refunds.append(refund)
+            left -= refund.amount_minor
+        for payment in taken:
+            if left <= 0:
+                break
+            if f"maritime-refund-{keys[payment.pk]}" in made:
+                continue
+            refund = refund_request(
+                payment=locked[payment.pk], amount_minor=left, reason=reason, key=keys[payment.pk], cause=cause
+            )
+            if refund:
+                refunds.append(refund)
+                left -= refund.amount_minor
+    return refunds
+
+
+def refund_request_amount(*, booking_id: int, amount_minor: int, reason: str, key: str) -> list[Refund]:
     """A refund of part of what was paid for the booking, asked by staff: more than nothing, at most what is
-    left of the payment. Raises RefundNotAllowed saying why not; the same `key` answers the same refund."""
+    left of its payments. Raises RefundNotAllowed saying why not; the same `key` answers the same refunds."""
     if amount_minor <= 0:
         raise RefundNotAllowed(_("A refund is more than nothing."))
-    repeated = Refund.objects.filter(idempotency_key=f"maritime-refund-{key}").first()
+    repeated = list(Refund.objects.filter(Q(idempotency_key=f"maritime-refund-{key}") | Q(
+        idempotency_key__startswith=f"maritime-refund-{key}-p"
+    ), payment__booking_id=booking_id))  # fmt: skip
     if repeated:
         return repeated  # the same form sent twice
     with transaction.atomic():
-        payment, _left = payment_refund_left(booking_id=booking_id)
-        payment = Payment.objects.select_for_update().get(pk=payment.pk)
-        left = payment_refundable(payment=payment)
-        if amount_minor > left:
+        money = booking_refund_left(booking_id=booking_id)
+        if amount_minor > money.left_minor:
             raise RefundNotAllowed(
-                _("At most %(left)s is left to refund.") % {"left": format_money(left, payment.taken_currency)}
+                _("At most %(left)s is left to refund.") % {"left": format_money(money.left_minor, money.currency)}
             )
-        return refund_request(
-            payment=payment, amount_minor=amount_minor, reason=reason, key=key, cause=Refund.Cause.STAFF
+        return booking_refund_request(
+            booking_id=booking_id, amount_minor=amount_minor, reason=reason, key=key, cause=Refund.Cause.STAFF
         )
 
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import stripe
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
-from bookings.models import Booking
+from bookings.models import Booking, BookingChange
 from kernel.money import format_money
 from payments.models import Payment
 from payments.providers import Intent, payment_provider
@@ -42,12 +42,13 @@ class PaymentChange:
 # --- starting a payment -------------------------------------------------------------------------
 
 
-def payment_open(*, booking: Booking) -> Payment:
-    """The booking's open attempt at its price, or a new one; inside the caller's transaction, with the booking
-    locked by the caller, who has checked that it may be paid. Nothing is asked of the provider yet: the attempt's
-    idempotency key is stored first (see `payment_intent_create`)."""
+def payment_open(*, booking: Booking, change: BookingChange | None = None) -> Payment:
+    """The booking's open attempt at its price (or at what its `change` costs), or a new one; inside the caller's
+    transaction, with the booking locked by the caller, who has checked that it may be paid. Nothing is asked of the
+    provider yet: the attempt's idempotency key is stored first (see `payment_intent_create`)."""
+    amount = change.due_minor if change else booking.total_minor
     open_payment = (
-        booking.payments.filter(status__in=OPEN_STATUSES, amount_minor=booking.total_minor, currency=booking.currency)
+        booking.payments.filter(status__in=OPEN_STATUSES, amount_minor=amount, currency=booking.currency, change=change)
         .order_by("-attempt")
         .first()
     )
@@ -57,10 +58,11 @@ def payment_open(*, booking: Booking) -> Payment:
     attempt = (booking.payments.aggregate(last=Max("attempt"))["last"] or 0) + 1
     return Payment.objects.create(
         booking=booking,
+        change=change,
         provider=payment_provider().name,
         attempt=attempt,
         idempotency_key=f"maritime-{booking.reference}-payment-{attempt}",
-        amount_minor=booking.total_minor,
+        amount_minor=amount,
         currency=booking.currency,
     )
 
@@ -73,7 +75,11 @@ def payment_intent_create(*, payment: Payment) -> Payment:
     intent = payment_provider().create_intent(
         amount_minor=payment.amount_minor,
         currency=payment.currency,
-        metadata={"booking_id": str(payment.booking_id), "booking_reference": payment.booking.reference},
+        metadata={
+            "booking_id": str(payment.booking_id),
+            "booking_reference": payment.booking.reference,
+            **({"change": str(payment.change.number)} if payment.change_id else {}),
+        },
         idempotency_key=payment.idempotency_key,
     )
     Payment.objects.filter(pk=payment.pk).update(intent_id=intent.id, client_secret=intent.client_secret)
@@ -81,9 +87,13 @@ def payment_intent_create(*, payment: Payment) -> Payment:
     return payment
 
 
-def payments_open(*, booking_id: int) -> list[Payment]:
-    """The booking's PaymentIntents that may still take money."""
-    return list(Payment.objects.filter(booking_id=booking_id, intent_id__isnull=False, status__in=OPEN_STATUSES))
+def payments_open(*, booking_id: int, change_id: int | None = None) -> list[Payment]:
+    """The booking's PaymentIntents that may still take money (those for its price, or for one of its changes)."""
+    return list(
+        Payment.objects.filter(
+            booking_id=booking_id, change_id=change_id, intent_id__isnull=False, status__in=OPEN_STATUSES
+        )
+    )
 
 
 def payment_cancel(*, payment: Payment) -> Intent:
@@ -168,29 +178,42 @@ def payments_unsettled(*, before: dt.datetime) -> list[int]:
     )
 
 
-def payments_in_doubt(*, before: dt.datetime, booking_statuses: list[str]) -> list[int]:
-    """Open payments of bookings in `booking_statuses` whose outcome we have not heard of since `before` (a webhook
-    may have been lost)."""
+def payments_in_doubt(*, before: dt.datetime, booking_statuses: list[str], change_statuses: list[str]) -> list[int]:
+    """Open payments of bookings in `booking_statuses` (or of changes in `change_statuses`) whose outcome we have not
+    heard of since `before` (a webhook may have been lost)."""
     return list(
         Payment.objects.filter(
+            Q(change__isnull=True, booking__status__in=booking_statuses) | Q(change__status__in=change_statuses),
             status__in=[Payment.Status.PROCESSING, Payment.Status.CREATED],
             intent_id__isnull=False,
             updated_at__lt=before,
-            booking__status__in=booking_statuses,
         ).values_list("pk", flat=True)[:500]
     )
 
 
 def bookings_with_open_payments(*, before: dt.datetime, booking_statuses: list[str]) -> list[int]:
-    """Bookings in `booking_statuses` that still have a PaymentIntent that may take money, untouched since `before`."""
+    """Bookings in `booking_statuses` that still have a PaymentIntent for their price that may take money, untouched
+    since `before`."""
     return list(
         Payment.objects.filter(
             status__in=OPEN_STATUSES,
             intent_id__isnull=False,
             updated_at__lt=before,
             booking__status__in=booking_statuses,
+            change__isnull=True,
         )
         .values_list("booking_id", flat=True)
+        .distinct()[:500]
+    )
+
+
+def changes_with_open_payments(*, before: dt.datetime, change_statuses: list[str]) -> list[tuple[int, int]]:
+    """(booking, change) of changes in `change_statuses` that still have a PaymentIntent that may take money."""
+    return list(
+        Payment.objects.filter(
+            status__in=OPEN_STATUSES, intent_id__isnull=False, updated_at__lt=before, change__status__in=change_statuses
+        )
+        .values_list("booking_id", "change_id")
         .distinct()[:500]
     )
 
@@ -205,5 +228,15 @@ def payment_fetch(*, payment_id: int) -> Intent:
 
 
 def booking_payment(*, booking_id: int) -> Payment | None:
-    """The payment that paid the booking (the latest that succeeded)."""
-    return Payment.objects.filter(booking_id=booking_id, status=Payment.Status.SUCCEEDED).order_by("-attempt").first()
+    """The payment that paid the booking's price (the latest that succeeded), not a change's."""
+    return (
+        Payment.objects.filter(booking_id=booking_id, change__isnull=True, status=Payment.Status.SUCCEEDED)
+        .order_by("-attempt")
+        .first()
+    )
+
+
+def booking_payments(*, booking_id: int) -> list[Payment]:
+    """Every payment that took money for the booking, for its price or its changes, latest first: what can be
+    refunded."""
+    return list(Payment.objects.filter(booking_id=booking_id, status=Payment.Status.SUCCEEDED).order_by("-attempt"))

@@ -73,10 +73,10 @@ def settle_payment_task(self, *, payment_id: int) -> None:
 
 
 @shared_task(bind=True, base=PaymentsTask, rate_limit=STRIPE_RATE_LIMIT)
-def cancel_open_payments_task(self, *, booking_id: int) -> int:
+def cancel_open_payments_task(self, *, booking_id: int, change_id: int | None = None) -> int:
     from bookings.flows import checkout
 
-    return checkout.booking_payments_cancel(booking_id=booking_id)
+    return checkout.booking_payments_cancel(booking_id=booking_id, change_id=change_id)
 
 
 @shared_task

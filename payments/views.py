@@ -14,10 +14,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from bookings.flows import checkout
+from bookings.change_requests import ChangeRefused
+from bookings.flows import changing, checkout
 from bookings.models import Booking
 from bookings.selectors import booking_for_browser
 from bookings.services import PaymentNotAllowed
+from bookings.views.changes import made_message
 from payments.demo import TEST_CARDS, demo_card_check, demo_deliver, demo_expiry, demo_pay
 from payments.models import INTENT_ID, Payment
 from payments.providers import payment_provider
@@ -65,8 +67,29 @@ def booking_pay(request: HttpRequest, reference: str) -> HttpResponse:
     except PaymentNotAllowed as refusal:
         messages.error(request, str(refusal))
         return redirect("booking_detail", reference=booking.reference)
+    return _checkout(request, booking, payment, again=reverse("booking_pay", args=[booking.reference]))
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def change_pay(request: HttpRequest, reference: str, number: int) -> HttpResponse:
+    """The checkout of what a change of the booking costs."""
+    booking = _booking_or_404(request, reference)
+    change = booking.changes.filter(number=number).first()
+    if change is None:
+        raise Http404
+    try:
+        payment = changing.change_payment_open(change=change)
+    except ChangeRefused as refusal:
+        messages.error(request, refusal.message)
+        return redirect("booking_detail", reference=booking.reference)
+    again = reverse("booking_change_pay", args=[booking.reference, change.number])
+    return _checkout(request, booking, payment, again=again, change=change)
+
+
+def _checkout(request: HttpRequest, booking: Booking, payment: Payment, *, again: str, change=None) -> HttpResponse:
     if request.method == "POST":
-        return _demo_card(request, booking, payment)
+        return _demo_card(request, booking, payment, again=again, change=change)
     provider = payment_provider()
     page = render_with_stripe if provider.name == Payment.Provider.STRIPE else render
     return page(
@@ -74,6 +97,7 @@ def booking_pay(request: HttpRequest, reference: str) -> HttpResponse:
         "payments/pay.html",
         {
             "booking": booking,
+            "change": change,
             "payment": payment,
             "provider": provider.name,
             "publishable_key": provider.publishable_key,
@@ -83,7 +107,7 @@ def booking_pay(request: HttpRequest, reference: str) -> HttpResponse:
     )
 
 
-def _demo_card(request: HttpRequest, booking: Booking, payment: Payment) -> HttpResponse:
+def _demo_card(request: HttpRequest, booking: Booking, payment: Payment, *, again: str, change) -> HttpResponse:
     """The demo provider plays Stripe: the card's outcome arrives as a signed webhook, as in production."""
     if payment.provider != Payment.Provider.DEMO:
         raise Http404
@@ -95,7 +119,7 @@ def _demo_card(request: HttpRequest, booking: Booking, payment: Payment) -> Http
     except ValidationError as error:
         for message in error.messages:
             messages.error(request, message)
-        return redirect("booking_pay", reference=booking.reference)
+        return redirect(again)
     payload, signature = demo_pay(intent_id=payment.intent_id, card=card)
     url = request.build_absolute_uri(reverse("stripe-webhook"))
     if not demo_deliver(url=url, payload=payload, signature=signature):
@@ -103,8 +127,12 @@ def _demo_card(request: HttpRequest, booking: Booking, payment: Payment) -> Http
     payment.refresh_from_db()
     if payment.status == Payment.Status.FAILED:
         messages.error(request, payment.last_error or _("The payment did not go through."))
-        return redirect("booking_pay", reference=booking.reference)
-    messages.success(request, _("Thank you: your payment was received."))
+        return redirect(again)
+    if change is not None:
+        change.refresh_from_db()
+        messages.success(request, made_message(change))
+    else:
+        messages.success(request, _("Thank you: your payment was received."))
     return redirect("booking_detail", reference=booking.reference)
 
 
@@ -118,5 +146,7 @@ def booking_pay_done(request: HttpRequest, reference: str) -> HttpResponse:
         reconcile_payment_task.delay_on_commit(payment_id=payment.pk)
     if request.GET.get("redirect_status") == "failed":
         messages.error(request, _("The payment did not go through; you can try another card."))
+        if payment and payment.change_id:
+            return redirect("booking_change_pay", reference=booking.reference, number=payment.change.number)
         return redirect("booking_pay", reference=booking.reference)
     return redirect("booking_detail", reference=booking.reference)

@@ -17,11 +17,13 @@ from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Subquery
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from bookings.admin.inlines import (
+    BookingChangeInline,
     BookingEventInline,
     BookingLegInline,
     BookingVehicleInline,
@@ -42,7 +44,9 @@ from payments.refunds import RefundNotAllowed, bookings_disputed
 
 CONTACT_FIELDS = ["contact_name", "contact_email", "contact_phone"]
 # What a booking is at a glance: none of it typed by staff.
-SUMMARY_FIELDS = ["reference", "status_badge", "disputes", "total", "refund_if_cancelled_now", "hold_expires_at"]
+SUMMARY_FIELDS = [
+    "reference", "status_badge", "disputes", "total", "refund_if_cancelled_now", "change_link", "hold_expires_at",
+]  # fmt: skip
 
 
 @admin.register(Booking)
@@ -63,7 +67,9 @@ class BookingAdmin(admin.ModelAdmin):
     search_fields = ["reference", "contact_email", "contact_name", "passengers__last_name"]
     search_help_text = _("Reference, contact name or e-mail, or a passenger's last name.")
     actions = ["cancel_bookings", "refund_amount", "resend_email", "retry_confirmation"]
-    inlines = [BookingLegInline, PassengerInline, BookingVehicleInline, BookingEventInline, EmailInline]
+    inlines = [
+        BookingLegInline, PassengerInline, BookingVehicleInline, BookingEventInline, BookingChangeInline, EmailInline,
+    ]  # fmt: skip
     fieldsets = [
         (None, {"fields": SUMMARY_FIELDS}),
         (
@@ -144,14 +150,14 @@ class BookingAdmin(admin.ModelAdmin):
         form = submitted_form(request, RefundForm, currency=booking.currency)
         if form.is_bound and form.is_valid():
             try:
-                refund = refunds.booking_refund(
+                made = refunds.booking_refund(
                     booking_id=booking.pk, amount_minor=form.amount_minor, reason=form.cleaned_data["reason"],
                     actor=f"staff:{request.user.pk}", key=form.cleaned_data["key"],
                 )  # fmt: skip
             except RefundNotAllowed as refusal:
                 form.add_error("amount", str(refusal))
             else:
-                amount = format_money(refund.amount_minor, refund.currency)
+                amount = format_money(sum(r.amount_minor for r in made), booking.currency)
                 self.message_user(
                     request,
                     gettext("%(ref)s: a refund of %(amount)s is asked of Stripe; the traveller is e-mailed once made.")
@@ -165,12 +171,12 @@ class BookingAdmin(admin.ModelAdmin):
         self, request: HttpRequest, queryset: QuerySet[Booking], booking: Booking, form: RefundForm
     ) -> TemplateResponse | None:
         try:
-            payment, left_minor = refunds.booking_refundable(booking_id=booking.pk)
+            money = refunds.booking_refundable(booking_id=booking.pk)
         except RefundNotAllowed as refusal:
             self.message_user(request, f"{booking.reference}: {refusal}", messages.ERROR)
             return None
-        paid = format_money(payment.taken_minor, payment.taken_currency)
-        left = format_money(left_minor, payment.taken_currency)
+        paid = format_money(money.paid_minor, money.currency)
+        left = format_money(money.left_minor, money.currency)
         return action_page(
             self, request, queryset, action="refund_amount", form=form,
             title=gettext("Refund part of %(ref)s") % {"ref": booking.reference},
@@ -273,6 +279,17 @@ class BookingAdmin(admin.ModelAdmin):
     @admin.display(description=_("hold expires"), ordering="hold_expires_at")
     def hold_expires(self, booking: Booking) -> dt.datetime | None:
         return booking.hold_expires_at if booking.status == S.HELD else None
+
+    @admin.display(description=_("change"))
+    def change_link(self, booking: Booking) -> str:
+        # Staff change a booking on the website's own pages, which take them as staff (bookings.views.changes).
+        if booking.status != S.CONFIRMED:
+            return gettext("Only a confirmed booking can be changed.")
+        url = reverse("booking_change", kwargs={"reference": booking.reference})
+        return format_html(
+            '<a class="button" href="{}">{}</a> {}', url, gettext("Change sailings, party or extras…"),
+            gettext("A quote first, with the fare's rules; the traveller is e-mailed the new e-tickets."),
+        )  # fmt: skip
 
     @admin.display(description=_("refund if cancelled now"))
     def refund_if_cancelled_now(self, booking: Booking) -> str:

@@ -6,9 +6,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from bookings.models import Booking, BookingEvent, BookingLeg, BookingVehicle, Passenger
+from bookings.models import Booking, BookingChange, BookingEvent, BookingLeg, BookingVehicle, Passenger
 from ferries.admin import local_time
 from ferries.choices import Extra
 from ferries.fare_rules import change_rule, refund_rule
@@ -109,6 +110,28 @@ class BookingEventInline(BookingPartInline):
     @admin.display(description=_("status"))
     def change(self, event: BookingEvent) -> str:
         return f"{event.from_status or '—'} → {event.to_status}"
+
+
+class BookingChangeInline(BookingPartInline):
+    """The booking's changes, oldest first: who asked, when, what, and the money."""
+
+    model = BookingChange
+    fields = ["number", "status", "actor", "summary", "money", "created_at", "confirmed_at", "note"]
+    readonly_fields = fields
+    ordering = ["number"]
+    verbose_name_plural = _("changes")
+
+    @admin.display(description=_("money"))
+    def money(self, change: BookingChange) -> str:
+        parts = [
+            gettext("difference %(amount)s") % {"amount": format_money(change.difference_minor, change.currency)},
+            gettext("fee %(amount)s") % {"amount": format_money(change.fee_minor, change.currency)},
+        ]
+        if change.due_minor:
+            parts.append(gettext("to pay %(amount)s") % {"amount": format_money(change.due_minor, change.currency)})
+        if change.refund_minor:
+            parts.append(gettext("refund %(amount)s") % {"amount": format_money(change.refund_minor, change.currency)})
+        return "; ".join(parts)  # fmt: skip
 
 
 class EmailInline(BookingPartInline):

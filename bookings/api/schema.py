@@ -115,14 +115,14 @@ NOT_SIGNED_IN_RESPONSE = error_response(
 )
 
 
-def booking_operation(*, responses: dict, **kwargs):
+def booking_operation(*, responses: dict, parameters: tuple = (), request=None, **kwargs):
     """`extend_schema` of an operation on one booking (`…/bookings/{reference}…`): opened by its owner's Token or its
     access token, refused alike whether or not the booking exists (401, or 404 to a signed-in user)."""
     responses = {401: NO_BOOKING_CREDENTIALS_RESPONSE, 404: NOT_FOUND_RESPONSE} | responses
     return extend_schema(
-        parameters=[REFERENCE],
+        parameters=[REFERENCE, *parameters],
         auth=BOOKING_CREDENTIALS,
-        request=None,
+        request=request,
         responses=dict(sorted(responses.items())),
         **kwargs,
     )

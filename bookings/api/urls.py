@@ -1,9 +1,20 @@
 from django.urls import path
 
-from bookings.api import views
+from bookings.api import changes, views
 
 urlpatterns = [
     path("bookings", views.BookingListCreateApi.as_view(), name="api-booking-list"),
     path("bookings/<api_reference:reference>", views.BookingDetailApi.as_view(), name="api-booking-detail"),
     path("bookings/<api_reference:reference>/cancel", views.BookingCancelApi.as_view(), name="api-booking-cancel"),
+    path("bookings/<api_reference:reference>/changes", changes.BookingChangesApi.as_view(), name="api-booking-changes"),
+    path(
+        "bookings/<api_reference:reference>/changes/<api_change:change_id>",
+        changes.BookingChangeApi.as_view(),
+        name="api-booking-change",
+    ),
+    path(
+        "bookings/<api_reference:reference>/changes/<api_change:change_id>/confirm",
+        changes.BookingChangeConfirmApi.as_view(),
+        name="api-booking-change-confirm",
+    ),
 ]

@@ -6,12 +6,12 @@ from dataclasses import replace
 from django.db import transaction
 
 from bookings import services
+from bookings.flows import changing
 from bookings.flows.common import release_remote_holds
 from bookings.flows.quotes import refund_quote
 from notifications.models import Email
 from notifications.services import email_enqueue
 from payments import refunds as payment_refunds
-from payments import services as payments
 from payments.models import Refund
 from payments.tasks import cancel_open_payments_task
 
@@ -34,21 +34,22 @@ def booking_cancel(
         if not cancellation.changed:
             return cancellation
         booking = cancellation.booking
+        changing.changes_drop_open(booking_id=booking_id, reason="the booking was cancelled")
         quote = refund_quote(booking, cancellation.refund_minor)
-        payment = payments.booking_payment(booking_id=booking_id)
-        refund = payment and payment_refunds.refund_request(
-            payment=payment, amount_minor=quote.amount_minor, reason=reason, key=f"cancel-{booking_id}", cause=cause
-        )
-        cancellation = replace(cancellation, refund_minor=refund.amount_minor if refund else 0)
+        refunds = payment_refunds.booking_refund_request(
+            booking_id=booking_id, amount_minor=quote.amount_minor, reason=reason, key=f"cancel-{booking_id}",
+            cause=cause,
+        )  # fmt: skip
+        cancellation = replace(cancellation, refund_minor=sum(refund.amount_minor for refund in refunds))
+        paid = payment_refunds.booking_money(booking_id=booking_id) is not None
+        refunded = payment_refunds.booking_refunded(booking_id=booking_id, but=(Refund.Cause.CHANGE,))
         email_enqueue(
             booking=booking,
             kind=Email.Kind.CANCELLATION,
             details={
                 "refund_minor": cancellation.refund_minor,
-                "refunded_before_minor": payment_refunds.payment_refunded(payment=payment) - cancellation.refund_minor
-                if payment
-                else 0,
-                "paid": payment is not None,
+                "refunded_before_minor": refunded - cancellation.refund_minor,
+                "paid": paid,
             },
         )
     release_remote_holds(booking_id)

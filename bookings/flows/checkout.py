@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from bookings import services
+from bookings.flows import changing
 from bookings.flows.common import alert_staff, locked_booking_of
 from bookings.flows.confirmation import booking_paid
 from bookings.models import Booking
@@ -85,10 +86,11 @@ def payment_open(*, booking_id: int) -> Payment:
     return payments.payment_intent_create(payment=payment)
 
 
-def booking_payments_cancel(*, booking_id: int) -> int:
-    """The booking can no longer be paid: cancel its PaymentIntents that may still take money. One that took money
-    meanwhile is acted on at once (given back, since the booking cannot be sold). Answers how many were open."""
-    open_payments = payments.payments_open(booking_id=booking_id)
+def booking_payments_cancel(*, booking_id: int, change_id: int | None = None) -> int:
+    """The booking (or its change `change_id`) can no longer be paid: cancel its PaymentIntents that may still take
+    money. One that took money meanwhile is acted on at once (given back, since it pays for nothing now). Answers how
+    many were open."""
+    open_payments = payments.payments_open(booking_id=booking_id, change_id=change_id)
     for payment in open_payments:
         intent = payments.payment_cancel(payment=payment)
         with transaction.atomic():
@@ -114,7 +116,9 @@ def payment_settle(*, payment_id: int) -> None:
         payment = payments.payment_lock_unsettled(payment_id=payment_id)
         if payment is None:
             return  # settled already
-        if payment.status == Payment.Status.MISMATCHED:
+        if payment.change_id:
+            changing.change_payment_settle(payment=payment, booking=booking)
+        elif payment.status == Payment.Status.MISMATCHED:
             _give_back(payment, booking, Refund.Cause.MISMATCH, payment.last_error)
         elif (payment.amount_minor, payment.currency) != (booking.total_minor, booking.currency):
             _give_back(payment, booking, Refund.Cause.MISMATCH, "the payment's amount is no longer the booking's price")

@@ -11,7 +11,7 @@ from bookings.models import Booking
 from bookings.policy import WAS_PAID_STATUSES, refund_due
 from kernel.money import format_money
 from payments import refunds as payment_refunds
-from payments import services as payments
+from payments.models import Refund
 
 
 @dataclass(frozen=True)
@@ -34,12 +34,15 @@ def booking_refund_quote(*, booking: Booking, at: dt.datetime | None = None) -> 
 
 
 def refund_quote(booking: Booking, due: int) -> RefundQuote:
-    payment = payments.booking_payment(booking_id=booking.pk) if booking.status in WAS_PAID_STATUSES else None
-    if payment is None:
+    """`due` (what the fare's conditions give back for the legs as they stand) less what was given back already —
+    the savings a change refunded aside: `due` is counted on the changed legs' own prices — and never more than is
+    left of the booking's payments."""
+    money = payment_refunds.booking_money(booking_id=booking.pk) if booking.status in WAS_PAID_STATUSES else None
+    if money is None:
         return RefundQuote(0, booking.currency, "not_paid", _("Nothing has been paid, so there is nothing to refund."))
-    given_back = payment_refunds.payment_refunded(payment=payment)
-    amount = max(min(due - given_back, payment_refunds.payment_refundable(payment=payment)), 0)
-    refunded = format_money(given_back, payment.taken_currency)
+    given_back = payment_refunds.booking_refunded(booking_id=booking.pk, but=(Refund.Cause.CHANGE,))
+    amount = max(min(due - given_back, money.left_minor), 0)
+    refunded = format_money(given_back, money.currency)
     if due == 0:
         reason, message = "policy_none", _("Under the fare's conditions, nothing is refunded this close to departure.")
     elif amount == due:
@@ -56,4 +59,4 @@ def refund_quote(booking: Booking, due: int) -> RefundQuote:
         message = _("What the fare's conditions give back, less %(refunded)s already refunded.") % {
             "refunded": refunded
         }
-    return RefundQuote(amount, payment.taken_currency, reason, message)
+    return RefundQuote(amount, money.currency, reason, message)

@@ -15,7 +15,7 @@ from kernel.money import format_money
 from notifications.models import Email
 from notifications.services import email_enqueue
 from payments import refunds as payment_refunds
-from payments.models import Payment, Refund
+from payments.models import Refund
 from payments.providers import RefundInfo
 
 logger = logging.getLogger(__name__)
@@ -29,24 +29,24 @@ def _was_paid(booking_id: int) -> None:
         )
 
 
-def booking_refundable(*, booking_id: int) -> tuple[Payment, int]:
-    """The payment staff may give part of back, and how much is left of it; RefundNotAllowed saying why not."""
+def booking_refundable(*, booking_id: int) -> payment_refunds.BookingMoney:
+    """What was paid for the booking, and how much staff may still give back; RefundNotAllowed saying why not."""
     _was_paid(booking_id)
-    return payment_refunds.payment_refund_left(booking_id=booking_id)
+    return payment_refunds.booking_refund_left(booking_id=booking_id)
 
 
-def booking_refund(*, booking_id: int, amount_minor: int, reason: str, actor: str, key: str) -> Refund:
+def booking_refund(*, booking_id: int, amount_minor: int, reason: str, actor: str, key: str) -> list[Refund]:
     """Staff give back part of what was paid, at most what is left; the status stays as it is.
 
     Raises RefundNotAllowed saying why not; the same `key` (one per form) answers the same refund. The
     traveller's refund e-mail goes when Stripe confirms the refund, as for every refund.
     """
     _was_paid(booking_id)
-    refund = payment_refunds.refund_request_amount(
+    refunds = payment_refunds.refund_request_amount(
         booking_id=booking_id, amount_minor=amount_minor, reason=f"{actor}: {reason}", key=key
     )
-    logger.info("refund %s of booking %s asked by %s", refund.pk, booking_id, actor)
-    return refund
+    logger.info("refunds %s of booking %s asked by %s", [r.pk for r in refunds], booking_id, actor)
+    return refunds
 
 
 def refund_send(*, refund_id: int) -> None:
@@ -118,11 +118,7 @@ def _refunded_when_done(booking: Booking, *, reason: str) -> None:
 
 
 def _refunded_in_full_at_stripe(booking: Booking, refund: Refund) -> bool:
-    """Everything the booking's payment took was given back outside Maritime: the booking can no longer travel."""
-    payment = refund.payment
-    return (
-        refund.cause == Refund.Cause.PROVIDER
-        and booking.is_active
-        and payment.status == Payment.Status.SUCCEEDED
-        and payment_refunds.payment_refunded(payment=payment) >= payment.taken_minor
-    )
+    """Everything the booking's payments took was given back, the last of it outside Maritime: the booking can no
+    longer travel."""
+    money = payment_refunds.booking_money(booking_id=booking.pk)
+    return refund.cause == Refund.Cause.PROVIDER and booking.is_active and money is not None and not money.left_minor

@@ -863,6 +863,10 @@ BOOKING_TOKEN_OPERATIONS = [
     ("get", f"{BOOKINGS}/{{reference}}"),
     ("post", f"{BOOKINGS}/{{reference}}/cancel"),
     ("post", f"{BOOKINGS}/{{reference}}/payment"),
+    ("get", f"{BOOKINGS}/{{reference}}/changes"),
+    ("post", f"{BOOKINGS}/{{reference}}/changes"),
+    ("get", f"{BOOKINGS}/{{reference}}/changes/{{change_id}}"),
+    ("post", f"{BOOKINGS}/{{reference}}/changes/{{change_id}}/confirm"),
     ("post", "/api/v1/payments/demo/{intent_id}/card"),
 ]
 

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import CHECKS, load_all_checks
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.openapi.checks import RejectedPositiveData
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -93,6 +94,11 @@ class World:
         self.owned = held_booking(self.outbound, contact={**CONTACT, "email": "owner.secret@example.com"})
         Booking.objects.filter(pk=self.owned.pk).update(owner=self.owner)
         self.guest = held_booking(self.outbound, contact={**CONTACT, "email": "guest.secret@example.com"})
+        # Changes are asked of confirmed bookings: one of each kind too (`aim_at_real_objects` picks them).
+        self.owned_confirmed = held_booking(self.outbound, contact={**CONTACT, "email": "owner.secret@example.com"})
+        self.guest_confirmed = held_booking(self.outbound, contact={**CONTACT, "email": "guest.secret@example.com"})
+        Booking.objects.filter(pk=self.owned_confirmed.pk).update(owner=self.owner, status=Booking.Status.CONFIRMED)
+        Booking.objects.filter(pk=self.guest_confirmed.pk).update(status=Booking.Status.CONFIRMED)
         paying = held_booking(self.outbound, self.inbound)
         self.intent_id = checkout.payment_start(booking_id=paying.pk).intent_id
         self.tokens = {user.pk: Token.objects.create(user=user).key for user in (self.owner, self.stranger)}
@@ -131,6 +137,17 @@ def test_every_check_schemathesis_has_is_on_for_every_operation():
 # 400 naming only the fields of those rules, and schemathesis' positive_data_acceptance is kept for everything else;
 # a 400 naming any other field is a rule the schema should state, and fails.
 EXTRAS_RULES = ("", ".dinners", ".breakfasts", ".priority_boarding")
+BOOKING_RULES = {
+    "outbound_sailing_id",
+    "return_sailing_id",
+    "outbound_fare_family",
+    "return_fare_family",
+    *(f"{leg}_extras{field}" for leg in ("outbound", "return") for field in EXTRAS_RULES),
+    "passengers",
+    "passengers.*.date_of_birth",
+    "vehicle.length_cm",
+    "vehicle.height_cm",
+}
 RULES_BEYOND_THE_SCHEMA = {
     # No user has this username and password.
     "POST /api/v1/auth/token": {"non_field_errors"},
@@ -138,17 +155,9 @@ RULES_BEYOND_THE_SCHEMA = {
     # passenger, priority boarding left), and a return that sails back after the outbound arrives; a party with a
     # grown-up, and a lap for each infant; an age on the day of travel that matches the passenger type; a vehicle's
     # size within its category's limits and the vessel's height.
-    "POST /api/v1/bookings": {
-        "outbound_sailing_id",
-        "return_sailing_id",
-        "outbound_fare_family",
-        "return_fare_family",
-        *(f"{leg}_extras{field}" for leg in ("outbound", "return") for field in EXTRAS_RULES),
-        "passengers",
-        "passengers.*.date_of_birth",
-        "vehicle.length_cm",
-        "vehicle.height_cm",
-    },
+    "POST /api/v1/bookings": BOOKING_RULES,
+    # The same rules for the booking a change would make; a one-way booking has no return to change.
+    "POST /api/v1/bookings/{reference}/changes": BOOKING_RULES,
     # A port that exists, not the same at both ends; a date from today to the search horizon, the return not before
     # the outbound; a party with a grown-up, a lap for each infant, 9 at most; a vehicle's size within the limits of
     # its type, and only with a vehicle.
@@ -226,7 +235,9 @@ def credentials(case, world: World, who: tuple) -> dict:
     return {
         "owner": {"Authorization": f"Token {world.tokens[world.owner.pk]}"},
         "guest": {"X-Booking-Token": access_token(world.guest)},
-        "another booking's token": {"X-Booking-Token": access_token(world.owned)},
+        "another booking's token": {
+            "X-Booking-Token": access_token(world.owned_confirmed if "/changes" in case.path else world.owned)
+        },
         "another user's token": {"Authorization": f"Token {world.tokens[world.stranger.pk]}"},
         "made-up Token": {"Authorization": f"Token {who[-1]}"},
         "made-up booking token": {"X-Booking-Token": who[-1]},
@@ -239,7 +250,11 @@ def aim_at_real_objects(case, world: World, who: tuple) -> None:
     path = dict(case.path_parameters or {})
     if "reference" in path:
         guest_side = {"guest", "another booking's token", "made-up booking token"}
-        path["reference"] = (world.guest if who[0] in guest_side else world.owned).reference
+        confirmed = "/changes" in case.path
+        owned, guest = (world.owned_confirmed, world.guest_confirmed) if confirmed else (world.owned, world.guest)
+        path["reference"] = (guest if who[0] in guest_side else owned).reference
+    if "change_id" in path:
+        path["change_id"] = 1
     if "intent_id" in path:
         path["intent_id"] = world.intent_id
     case.path_parameters = path
@@ -255,12 +270,17 @@ def aim_at_real_objects(case, world: World, who: tuple) -> None:
 
 def make_valid(case, world: World) -> None:
     """A request the operation accepts, headers aside: a search for the world's sailings, a booking on them,
-    a test card, the owner's password."""
+    a change of one, a test card, the owner's password. A body generated unreadable on purpose (random bytes) is
+    left as it is: schemathesis still expects it refused."""
+    if case.meta is not None and case.meta.is_negative_at(ParameterLocation.BODY):
+        return
     if case.operation.label == "GET /api/v1/sailings/search":
         case.query = {"from": "TNTUN", "to": "FRMRS", "date": world.day(world.outbound)}
         case.query |= {"return_date": world.day(world.inbound), "adults": "2", "vehicle": "car"}
     elif case.operation.label == "POST /api/v1/bookings":
         case.body = request_data(world.outbound, world.inbound, passengers=[dict(ADULT)])
+    elif case.operation.label == "POST /api/v1/bookings/{reference}/changes":
+        case.body = {"outbound_fare_family": "flex", "pets": 1}
     elif case.operation.label == "POST /api/v1/payments/demo/{intent_id}/card":
         case.body = card("4242 4242 4242 4242")
     elif case.operation.label == "POST /api/v1/auth/token":
@@ -270,8 +290,9 @@ def make_valid(case, world: World) -> None:
 def assert_no_other_booking_shown(response, world: World, who: tuple) -> None:
     opened = OPENS.get(who[0])
     for name in ("owned", "guest"):
-        booking = getattr(world, name)
-        if name != opened:
+        if name == opened:
+            continue
+        for booking in (getattr(world, name), getattr(world, f"{name}_confirmed")):
             assert not re.search(rf"\b{booking.reference}\b", response.text), f"{name} booking shown to {who[0]}"
             assert booking.contact_email not in response.text, f"{name} booking's contact shown to {who[0]}"
 

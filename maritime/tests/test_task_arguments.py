@@ -6,7 +6,7 @@ from maritime.celery import app as celery_app
 
 # Ids of our rows, and the brief's availability check, which speaks of sailings and counts, not people.
 ALLOWED = {
-    "booking_id", "email_id", "event_id", "refund_id", "payment_id",
+    "booking_id", "change_id", "email_id", "event_id", "refund_id", "payment_id",
     "operator", "sailing_id", "departure_port", "arrival_port", "departure_time", "passenger_count", "vehicle_count",
 }  # fmt: skip
 

@@ -218,4 +218,4 @@ def test_each_leg_page_carries_one_qr_code_that_a_scanner_reads_as_that_legs_sig
         [image] = page.images
         [barcode] = zxingcpp.read_barcodes(image.image)
         assert barcode.format == zxingcpp.BarcodeFormat.QRCode
-        assert ticket_verify(barcode.text) == {"booking": booking.reference, "leg": direction}
+        assert ticket_verify(barcode.text) == {"booking": booking.reference, "leg": direction, "v": 1}

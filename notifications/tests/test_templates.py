@@ -19,6 +19,7 @@ MISSING = "@@MISSING:%s@@"
 CAR = {"category": "car", "registration": "123 TU 4567", "length_cm": 450, "height_cm": 160}
 ENGLISH_SUBJECTS = {
     Email.Kind.BOOKING_CONFIRMATION: "Your booking {ref} is confirmed — e-tickets inside",
+    Email.Kind.BOOKING_CHANGED: "Your booking {ref} is changed — new e-tickets inside",
     Email.Kind.PAYMENT_SUCCESS: "Payment received for booking {ref}",
     Email.Kind.REFUND: "Refund for booking {ref}",
     Email.Kind.CANCELLATION: "Booking {ref} is cancelled",
@@ -26,6 +27,7 @@ ENGLISH_SUBJECTS = {
 }
 FRENCH_SUBJECTS = {
     Email.Kind.BOOKING_CONFIRMATION: "Votre réservation {ref} est confirmée — billets électroniques joints",
+    Email.Kind.BOOKING_CHANGED: "Votre réservation {ref} est modifiée — nouveaux billets électroniques joints",
     Email.Kind.PAYMENT_SUCCESS: "Paiement reçu pour la réservation {ref}",
     Email.Kind.REFUND: "Remboursement de la réservation {ref}",
     Email.Kind.CANCELLATION: "La réservation {ref} est annulée",
@@ -134,6 +136,6 @@ def test_a_ticket_code_opens_only_if_we_signed_it(db):
     booking = held_booking()
     code = ticket_code(booking.legs.get())
 
-    assert ticket_verify(code) == {"booking": booking.reference, "leg": "outbound"}
+    assert ticket_verify(code) == {"booking": booking.reference, "leg": "outbound", "v": 1}
     with pytest.raises(signing.BadSignature):
         ticket_verify(code[:-2] + "xx")

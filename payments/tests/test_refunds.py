@@ -74,4 +74,5 @@ def test_a_failed_booking_whose_refund_failed_at_stripe_can_be_refunded_by_hand(
 
     Refund.objects.update(status=Refund.Status.FAILED)
 
-    assert refunds.booking_refundable(booking_id=payment.booking_id) == (payment, 10000)
+    money = refunds.booking_refundable(booking_id=payment.booking_id)
+    assert (money.paid_minor, money.left_minor, money.currency) == (10000, 10000, "EUR")

@@ -327,7 +327,9 @@ def booking_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "vehicle": getattr(booking, "vehicle", None),
         "hold": _hold(booking, now),
         "refund_now": quotes.booking_refund_quote(booking=booking, at=now),
+        "changes": list(booking.changes.order_by("number")),
     }
+    context["pending_change"] = next((c for c in context["changes"] if c.is_pending and c.expires_at > now), None)
     return render(request, "bookings/booking_detail.html", context)
 
 

@@ -1,0 +1,305 @@
+"""A change of a booking as asked (website, API, admin): read into the booking it would make, compared leg by leg with
+the booking as sold, and checked against each leg's rules for changes. Nothing is written here.
+
+The change names only what changes, in the booking request's own fields (`return_sailing_id`, `passengers`,
+`vehicle`, …); what it leaves out stays as booked. `passengers`, when given, is the whole new list: add, remove or
+correct a passenger by sending the list as it should be.
+"""
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema_serializer
+from rest_framework.exceptions import ValidationError
+from rest_framework.fields import SkipField
+
+from bookings.models import Booking, BookingLeg
+from bookings.orders import booking_party, leg_order
+from bookings.request_fields import CountField, FareFamilyField, SailingIdField, WordField
+from bookings.requests import (
+    MAX_PETS,
+    BookingRequest,
+    Contact,
+    ExtrasSerializer,
+    PassengerDetails,
+    PassengersField,
+    VehicleDetails,
+    VehicleSerializer,
+)
+from ferries.choices import Accommodation
+from ferries.models import Sailing
+from ferries.operators.base import LegOrder
+from ferries.party import NO_EXTRAS
+from ferries.returns import Crossing, return_problem
+from kernel.api import InputSerializer, add_error, validation_error
+
+PREFIX = {BookingLeg.Direction.OUTBOUND: "outbound", BookingLeg.Direction.RETURN: "return"}
+
+
+class ChangeRefused(Exception):
+    """A rule forbids the change: `code` names the rule, `message` says why, for the traveller; `leg` is the leg it is
+    about (outbound or return), when it is about one."""
+
+    def __init__(self, code: str, message: str, *, leg: str = ""):
+        super().__init__(message)
+        self.code, self.message, self.leg = code, message, leg
+
+
+@dataclass(frozen=True)
+class LegChange:
+    """One leg to be sold again: the leg as booked, and the sailing and order it becomes."""
+
+    leg: BookingLeg
+    sailing: Sailing
+    order: LegOrder
+
+    @property
+    def prefix(self) -> str:
+        return PREFIX[self.leg.direction]
+
+
+@dataclass(frozen=True)
+class ChangePlan:
+    """What a change does to a booking: the legs sold again, and whether the travellers' details are corrected."""
+
+    booking: Booking
+    wanted: BookingRequest
+    legs: tuple[LegChange, ...]
+    details_changed: bool
+    summary: str
+
+
+# --- reading the change -------------------------------------------------------------------------------------------
+
+
+@extend_schema_serializer(component_name="BookingChangeRequest")
+class BookingChangeRequestSerializer(InputSerializer):
+    """Only what changes: every field left out stays as booked."""
+
+    outbound_sailing_id = SailingIdField(
+        required=False, help_text="Another outbound sailing between the same ports (`sailing_id` of a search result)."
+    )
+    return_sailing_id = SailingIdField(
+        required=False, help_text="Another return sailing between the same ports; only on a return booking."
+    )
+    outbound_fare_family = FareFamilyField(help_text="Another fare family on the outbound sailing.")
+    return_fare_family = FareFamilyField(help_text="Another fare family on the return sailing.")
+    outbound_extras = ExtrasSerializer(
+        required=False, allow_null=True, help_text="The outbound's meals and priority boarding as they should be."
+    )
+    return_extras = ExtrasSerializer(
+        required=False, allow_null=True, help_text="The return's meals and priority boarding as they should be."
+    )
+    passengers = PassengersField(
+        help_text="The whole party as it should be: add, remove or correct passengers by sending the new list."
+    )
+    vehicle = VehicleSerializer(
+        required=False, allow_null=True, help_text="The vehicle as it should be; null for none."
+    )
+    accommodation = WordField(choices=Accommodation.choices, required=False)
+    pets = CountField(min_value=0, max_value=MAX_PETS, required=False)
+
+    def to_internal_value(self, data):
+        unknown = [key for key in data if key not in self.fields] if isinstance(data, Mapping) else []
+        errors = {key: [_("This cannot be changed.")] for key in unknown}
+        try:
+            result = super().to_internal_value(data)
+        except ValidationError as error:
+            raise ValidationError({**errors, **error.detail}) from None
+        if errors:
+            raise ValidationError(errors)
+        return result
+
+    def read_field(self, field, data, values):
+        if field.field_name not in data:
+            raise SkipField  # left as booked
+        if field.field_name == "passengers":
+            return field.read(field.get_value(data), travel_day=_travel_day(self._outbound(values)))
+        return super().read_field(field, data, values)
+
+    def _outbound(self, values: dict) -> Sailing:
+        return values.get("outbound_sailing_id") or self.context["legs"][BookingLeg.Direction.OUTBOUND].sailing
+
+    def check(self, values: dict, errors: dict) -> BookingRequest | None:
+        booking, legs = self.context["booking"], self.context["legs"]
+        outbound_leg, return_leg = legs[BookingLeg.Direction.OUTBOUND], legs.get(BookingLeg.Direction.RETURN)
+        if not values and not errors:
+            add_error(errors, "non_field_errors", _("Say what to change."))
+        if return_leg is None:
+            for name in ("return_sailing_id", "return_fare_family", "return_extras"):
+                if name in values:
+                    add_error(errors, name, _("This booking is one way: book a return separately."))
+        elif "return_sailing_id" in values and values["return_sailing_id"] is None:
+            add_error(errors, "return_sailing_id", _("Choose the return sailing; a change keeps both legs."))
+        for name, leg in (("outbound_sailing_id", outbound_leg), ("return_sailing_id", return_leg)):
+            if (sailing := values.get(name)) and leg and not _same_ports(sailing, leg.sailing):
+                add_error(errors, name, _("Choose a sailing from %(origin)s to %(destination)s.") % {
+                    "origin": leg.sailing.route.origin.name, "destination": leg.sailing.route.destination.name,
+                })  # fmt: skip
+        outbound = self._outbound(values)
+        inbound = values.get("return_sailing_id") or (return_leg and return_leg.sailing)
+        moved = "outbound_sailing_id" in values or "return_sailing_id" in values
+        if moved and inbound and not errors:
+            problem = return_problem(outbound=Crossing.of_sailing(outbound), inbound=Crossing.of_sailing(inbound))
+            if problem:
+                add_error(errors, "return_sailing_id", problem)
+        passengers = values.get("passengers")
+        if passengers is None:
+            passengers = booked_passengers(booking)
+            if "outbound_sailing_id" in values:  # ages are read on the day of the outbound departure
+                try:
+                    booked = [{**vars(p), "date_of_birth": p.date_of_birth.isoformat()} for p in passengers]
+                    PassengersField().read(booked, travel_day=_travel_day(outbound))
+                except ValidationError as error:
+                    errors["passengers"] = error.detail
+        party = booking_party(booking)
+        extras = {}
+        for prefix, leg in (("outbound", outbound_leg), ("return", return_leg)):
+            booked = replace(leg_order(leg, party).extras, protection=False) if leg else None
+            extras[prefix] = values.get(f"{prefix}_extras", booked)
+            for meal in ("dinners", "breakfasts"):
+                if extras[prefix] and getattr(extras[prefix], meal) > len(passengers):
+                    add_error(errors, f"{prefix}_extras.{meal}", _("At most one for each passenger (%(n)d).") % {
+                        "n": len(passengers)
+                    })  # fmt: skip
+        if errors:
+            return None
+        return BookingRequest(
+            outbound=outbound,
+            inbound=inbound,
+            passengers=tuple(passengers),
+            vehicle=values["vehicle"] if "vehicle" in values else booked_vehicle(booking),
+            accommodation=values.get("accommodation", booking.accommodation),
+            pets=values.get("pets", booking.pets),
+            contact=Contact(booking.contact_name, booking.contact_email, booking.contact_phone),
+            outbound_fare_family=values.get("outbound_fare_family", outbound_leg.fare_family),
+            return_fare_family=values.get("return_fare_family", return_leg.fare_family if return_leg else "standard"),
+            outbound_extras=extras["outbound"],
+            return_extras=extras["return"] or NO_EXTRAS,
+            cancellation_protection=booking.cancellation_protection,
+        )
+
+
+def _travel_day(sailing: Sailing) -> dt.date:
+    return sailing.departs_at.astimezone(sailing.route.origin.tz).date()
+
+
+def _same_ports(new: Sailing, old: Sailing) -> bool:
+    return (new.route.origin_id, new.route.destination_id) == (old.route.origin_id, old.route.destination_id)
+
+
+def booked_legs(booking: Booking) -> dict[str, BookingLeg]:
+    legs = booking.legs.select_related(
+        "sailing__route__origin", "sailing__route__destination", "sailing__route__operator", "sailing__vessel"
+    )
+    return {leg.direction: leg for leg in legs}
+
+
+def booked_passengers(booking: Booking) -> list[PassengerDetails]:
+    fields = ("type", "first_name", "last_name", "date_of_birth", "nationality", "document_number")
+    return [PassengerDetails(**{name: getattr(p, name) for name in fields}) for p in booking.passengers.all()]
+
+
+def booked_vehicle(booking: Booking) -> VehicleDetails | None:
+    vehicle = getattr(booking, "vehicle", None)
+    return vehicle and VehicleDetails(vehicle.category, vehicle.registration, vehicle.length_cm, vehicle.height_cm)
+
+
+def read_change(booking: Booking, data) -> BookingRequest:
+    """The booking as the change `data` would make it, or a ValidationError naming each field in error."""
+    serializer = BookingChangeRequestSerializer(context={"booking": booking, "legs": booked_legs(booking)})
+    try:
+        return serializer.run_validation(data)
+    except ValidationError as error:
+        raise validation_error(error) from None
+
+
+# --- what the change does, and whether the rules allow it ---------------------------------------------------------
+
+
+def change_plan(booking: Booking, wanted: BookingRequest, *, now: dt.datetime | None = None) -> ChangePlan:
+    """The legs the change sells again and the details it corrects; ChangeRefused when a rule forbids it."""
+    now = now or timezone.now()
+    if booking.status != Booking.Status.CONFIRMED:
+        raise ChangeRefused(
+            "booking_not_changeable",
+            _("Only a confirmed booking can be changed; this one is %(status)s.")
+            % {"status": booking.get_status_display().lower()},
+        )
+    legs = booked_legs(booking)
+    party, new_party = booking_party(booking), wanted.party
+    changed = []
+    for direction, leg in legs.items():
+        prefix = PREFIX[direction]
+        sailing = wanted.outbound if prefix == "outbound" else wanted.inbound
+        order = LegOrder(new_party, getattr(wanted, f"{prefix}_fare_family"), wanted.extras(prefix))
+        if sailing.pk != leg.sailing_id or order != leg_order(leg, party):
+            check_leg_rules(leg, now=now)
+            changed.append(LegChange(leg, sailing, order))
+    details_changed = list(wanted.passengers) != booked_passengers(booking) or wanted.vehicle != booked_vehicle(booking)
+    if not changed and not details_changed:
+        raise ChangeRefused("no_change", _("This is the booking as it stands: nothing to change."))
+    if not changed and all(leg.sailing.departs_at <= now for leg in legs.values()):
+        raise ChangeRefused("change_cutoff_passed", _("Every sailing of this booking has left."))
+    return ChangePlan(booking, wanted, tuple(changed), details_changed, _summary(booking, wanted, changed))
+
+
+def check_leg_rules(leg: BookingLeg, *, now: dt.datetime) -> None:
+    """The leg's fare family, as sold, allows one more change now; ChangeRefused naming the rule otherwise."""
+    rules, prefix = leg.change_policy, PREFIX[leg.direction]
+    names = {"fare": leg.fare_family_name, "leg": leg.get_direction_display().lower()}
+    if not rules["allowed"] or not rules["max_changes"]:
+        raise ChangeRefused(
+            "fare_forbids_changes", _("The %(fare)s fare of the %(leg)s sailing cannot be changed.") % names, leg=prefix
+        )
+    cutoff = leg.sailing.departs_at - dt.timedelta(hours=rules["until_hours"])
+    if now > cutoff:
+        when = date_format(timezone.localtime(cutoff, leg.sailing.route.origin.tz), "DATETIME_FORMAT")
+        raise ChangeRefused(
+            "change_cutoff_passed",
+            _("The %(fare)s fare of the %(leg)s sailing could be changed until %(hours)d hours before departure "
+              "(%(when)s).") % {**names, "hours": rules["until_hours"], "when": when},
+            leg=prefix,
+        )  # fmt: skip
+    if leg.changes_made >= rules["max_changes"]:
+        raise ChangeRefused(
+            "max_changes_reached",
+            _("The %(fare)s fare of the %(leg)s sailing allows %(n)d changes, and they have been made.")
+            % {**names, "n": rules["max_changes"]},
+            leg=prefix,
+        )
+
+
+def _summary(booking: Booking, wanted: BookingRequest, changed: list[LegChange]) -> str:
+    """What the change does, in a line for the booking's history (staff read it in the admin)."""
+    parts = []
+    for item in changed:
+        old, new = item.leg.sailing, item.sailing
+        label = item.leg.get_direction_display()
+        if new.pk != old.pk:
+            parts.append(f"{label}: {old.ref} {_when(old)} → {new.ref} {_when(new)}")
+        if item.order.fare_family != item.leg.fare_family:
+            parts.append(f"{label}: fare {item.leg.fare_family} → {item.order.fare_family}")
+    old_party = booking_party(booking)
+    if old_party.persons != wanted.party.persons:
+        parts.append(f"passengers {old_party.persons} → {wanted.party.persons}")
+    elif list(wanted.passengers) != booked_passengers(booking):
+        parts.append("passenger details corrected")
+    if wanted.vehicle != booked_vehicle(booking):
+        parts.append("vehicle changed" if wanted.vehicle and booked_vehicle(booking) else
+                     "vehicle added" if wanted.vehicle else "vehicle removed")  # fmt: skip
+    if wanted.accommodation != booking.accommodation:
+        parts.append(f"accommodation {booking.accommodation} → {wanted.accommodation}")
+    if wanted.pets != booking.pets:
+        parts.append(f"pets {booking.pets} → {wanted.pets}")
+    if any(item.order.extras != leg_order(item.leg, old_party).extras for item in changed):
+        parts.append("extras changed")
+    return "; ".join(parts)[:255] or "details corrected"
+
+
+def _when(sailing: Sailing) -> str:
+    return timezone.localtime(sailing.departs_at, sailing.route.origin.tz).strftime("%Y-%m-%d %H:%M")

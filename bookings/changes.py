@@ -1,0 +1,341 @@
+"""Every write of a booking's changes: quote (new places held), confirm, swap the legs, expire or drop.
+
+A quote holds the new places of every leg it sells again, by the same inventory rules as a new booking, until its
+deadline. Making the change swaps the legs in one transaction under the booking's lock: the new holds become sales
+and the old places are given back in that transaction (our own inventory), or after it (remote operators, whose new
+holds are confirmed first, outside any transaction). The old capacity is never released before the new is secured.
+"""
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from bookings.change_requests import ChangePlan, ChangeRefused, change_plan, check_leg_rules
+from bookings.models import Booking, BookingChange, BookingLeg, BookingVehicle, Passenger
+from bookings.policy import leg_refund_due
+from bookings.services import REFUSAL_FIELDS, booking_lock, give_back, operator_unavailable
+from ferries.errors import OperatorError, OperatorRefused
+from ferries.models import Sailing
+from ferries.operators import adapter_for
+from ferries.pricing import change_fee
+
+logger = logging.getLogger(__name__)
+
+
+def _adapter(sailing_id: int):
+    return adapter_for(Sailing.objects.select_related("route__operator").get(pk=sailing_id).route.operator)
+
+
+# --- quoting ------------------------------------------------------------------------------------
+
+
+def change_quote(*, plan: ChangePlan, wanted: dict, actor: str) -> BookingChange:
+    """Hold the new places of every leg the plan sells again and record the quote: the difference, the fee, what is
+    due or refunded, and its deadline. A quote still pending for the booking is replaced (its places given back);
+    one being paid for is not: ChangeRefused. Operators' refusals are ChangeRefused with their code."""
+    remote: list[tuple] = []
+    try:
+        # Remote operators first, outside any transaction: no row of ours waits on the network.
+        holds = _hold(plan, remote=True, taken=remote)
+        with transaction.atomic():
+            booking = booking_lock(booking_id=plan.booking.pk)
+            plan = _recheck(plan, booking)
+            _replace_pending(booking)
+            holds += _hold(plan, remote=False, taken=remote)
+            change = _record(plan, booking, holds, wanted, actor)
+    except BaseException:
+        give_back(remote)
+        raise
+    return change
+
+
+def _recheck(plan: ChangePlan, booking: Booking) -> ChangePlan:
+    """The plan again under the booking's lock: a change made meanwhile may have used the last change allowed."""
+    if any(c.status == BookingChange.Status.PAID for c in booking.changes.all()):
+        raise ChangeRefused("change_in_progress", _("A change of this booking is being made; try again in a moment."))
+    fresh = change_plan(booking, plan.wanted)
+    if [(c.leg.pk, c.leg.sailing_id, c.leg.changes_made) for c in fresh.legs] != [
+        (c.leg.pk, c.leg.sailing_id, c.leg.changes_made) for c in plan.legs
+    ]:
+        raise ChangeRefused("booking_changed", _("The booking was changed meanwhile; please look at it again."))
+    return fresh
+
+
+def _hold(plan: ChangePlan, *, remote: bool, taken: list) -> list[tuple]:
+    held = []
+    for item in sorted(plan.legs, key=lambda c: c.sailing.pk):  # in sailing order, as bookings hold
+        adapter = adapter_for(item.sailing.route.operator)
+        if adapter.is_remote != remote:
+            continue
+        try:
+            hold = adapter.hold(sailing_ref=item.sailing.ref, order=item.order, minutes=settings.BOOKING_HOLD_MINUTES)
+        except OperatorRefused as refusal:
+            raise ChangeRefused(refusal.code, refusal.message, leg=item.prefix) from None
+        except OperatorError as exc:
+            raise operator_unavailable(adapter, exc) from None
+        if remote:
+            taken.append((adapter, hold.hold_ref))
+        held.append((item, hold, remote))
+    return held
+
+
+def _replace_pending(booking: Booking) -> None:
+    for change in booking.changes.select_for_update().filter(status__in=BookingChange.PENDING):
+        _drop(change, BookingChange.Status.SUPERSEDED, "replaced by a later quote")
+
+
+def _record(plan: ChangePlan, booking: Booking, holds: list[tuple], wanted: dict, actor: str) -> BookingChange:
+    now = timezone.now()
+    if any(hold.quote.currency != booking.currency for _item, hold, _remote in holds):
+        raise ChangeRefused("currency_differs", _("The new sailing is sold in another currency than this booking."))
+    difference = sum(hold.quote.total_minor - item.leg.price_minor for item, hold, _remote in holds)
+    fee = sum(change_fee(item.leg.change_policy, item.leg.price_minor) for item in plan.legs)
+    amount = difference + fee
+    # A cheaper change gives back the saving, less the fee, and never more than cancelling those legs would.
+    refundable = sum(leg_refund_due(leg=item.leg, at=now) for item in plan.legs)
+    number = (booking.changes.aggregate(last=Max("number"))["last"] or 0) + 1
+    expires = min([now + dt.timedelta(minutes=settings.BOOKING_HOLD_MINUTES)] + [h.expires_at for _i, h, _r in holds])
+    return BookingChange.objects.create(
+        booking=booking,
+        number=number,
+        actor=actor[:64],
+        summary=plan.summary,
+        wanted=wanted,
+        party=_party_json(plan),
+        old_legs=[_old_leg(item.leg) for item in plan.legs],
+        new_legs=[_new_leg(item, hold, remote) for item, hold, remote in sorted(holds, key=lambda h: h[0].prefix)],
+        difference_minor=difference,
+        fee_minor=fee,
+        due_minor=max(amount, 0),
+        refund_minor=min(max(-amount, 0), refundable),
+        currency=booking.currency,
+        expires_at=expires,
+    )
+
+
+def _party_json(plan: ChangePlan) -> dict:
+    wanted = plan.wanted
+    return {
+        "passengers": [{**vars(p), "date_of_birth": p.date_of_birth.isoformat()} for p in wanted.passengers],
+        "vehicle": wanted.vehicle and vars(wanted.vehicle),
+        "accommodation": wanted.accommodation,
+        "pets": wanted.pets,
+    }
+
+
+def _old_leg(leg: BookingLeg) -> dict:
+    return {
+        "direction": leg.direction, "sailing_id": leg.sailing_id, "sailing_ref": leg.sailing.ref,
+        "hold_ref": leg.operator_hold_ref, "operator_booking_ref": leg.operator_booking_ref,
+        "remote": adapter_for(leg.sailing.route.operator).is_remote, "price_minor": leg.price_minor,
+        "price_lines": leg.price_lines, "fare_family": leg.fare_family, "fare_family_name": leg.fare_family_name,
+        "released": False,
+    }  # fmt: skip
+
+
+def _new_leg(item, hold, remote: bool) -> dict:
+    return {
+        "direction": item.leg.direction, "sailing_id": item.sailing.pk, "sailing_ref": item.sailing.ref,
+        "hold_ref": hold.hold_ref, "operator_booking_ref": "", "remote": remote,
+        "expires_at": hold.expires_at.isoformat(), "price_minor": hold.quote.total_minor,
+        "price_lines": hold.price["lines"], "fare_family": hold.quote.family["code"],
+        "fare_family_name": hold.quote.family["name"], "change_rules": hold.price["change_policy"],
+        "policy": hold.quote.policy, "released": False,
+    }  # fmt: skip
+
+
+# --- confirming ---------------------------------------------------------------------------------
+
+
+def change_lock(*, booking_id: int, change_id: int) -> BookingChange:
+    """The change with its booking's row locked, then its own (the order every flow keeps)."""
+    booking_lock(booking_id=booking_id)
+    return BookingChange.objects.select_for_update().select_related("booking").get(pk=change_id, booking_id=booking_id)
+
+
+def change_confirm(*, change: BookingChange) -> BookingChange:
+    """The traveller accepts the quote: awaiting payment when something is due, else paid (nothing to pay) and to be
+    made. Confirming again answers the change as it stands; a quote no longer pending is ChangeRefused."""
+    with transaction.atomic():
+        change = change_lock(booking_id=change.booking_id, change_id=change.pk)
+        if change.status in {BookingChange.Status.AWAITING_PAYMENT, BookingChange.Status.PAID,
+                             BookingChange.Status.CONFIRMED}:  # fmt: skip
+            return change
+        change_check_pending(change)
+        if change.booking.status != Booking.Status.CONFIRMED:
+            raise ChangeRefused("booking_not_changeable", _("This booking is no longer confirmed."))
+        for item in change.old_legs:  # the fare's cut-off counts when the change is made, too
+            check_leg_rules(change.booking.legs.get(direction=item["direction"]), now=timezone.now())
+        paid = change.due_minor == 0
+        change.status = BookingChange.Status.PAID if paid else BookingChange.Status.AWAITING_PAYMENT
+        change.save(update_fields=["status", "updated_at"])
+    return change
+
+
+def change_check_pending(change: BookingChange) -> None:
+    """ChangeRefused unless the change may still be paid for or made: pending, and before its deadline (one past it
+    is expired on the spot)."""
+    if change.status == BookingChange.Status.SUPERSEDED:
+        raise ChangeRefused("change_superseded", _("A later quote replaced this one."))
+    if change.status == BookingChange.Status.FAILED:
+        raise ChangeRefused("change_failed", _("The operator refused this change: %(why)s") % {"why": change.note})
+    if change.status == BookingChange.Status.EXPIRED or change.expires_at <= timezone.now():
+        raise ChangeRefused("change_expired", _("This quote has expired and its places were given back; ask again."))
+
+
+def change_mark_paid(*, change: BookingChange) -> BookingChange:
+    """Money for the difference arrived for a change awaiting it (caller's transaction, change locked)."""
+    change.status = BookingChange.Status.PAID
+    change.save(update_fields=["status", "updated_at"])
+    return change
+
+
+# --- making the change --------------------------------------------------------------------------
+
+
+def change_confirm_remote_legs(*, change_id: int) -> None:
+    """Turn the remote operators' new holds into sales, outside any transaction; done legs are skipped. Raises
+    OperatorRefused (the operator will not sell: the change fails) or OperatorError (to be tried again)."""
+    change = BookingChange.objects.get(pk=change_id)
+    if change.status != BookingChange.Status.PAID:
+        return
+    for index, leg in enumerate(change.new_legs):
+        if leg["remote"] and not leg["operator_booking_ref"]:
+            reference = _adapter(leg["sailing_id"]).confirm(leg["hold_ref"])
+            with transaction.atomic():
+                locked = BookingChange.objects.select_for_update().get(pk=change_id)
+                locked.new_legs[index]["operator_booking_ref"] = reference
+                locked.save(update_fields=["new_legs", "updated_at"])
+
+
+def change_swap(*, change_id: int, booking_id: int) -> tuple[BookingChange, bool]:
+    """Make a paid change, in the caller's transaction: every new hold becomes a sale and replaces its leg, our own old
+    places are given back, the party becomes the change's; the e-tickets' version goes up (old codes stop boarding).
+    Remote operators' old places are given back after commit (`change_release_remote`). Answers the change and
+    whether it was made now."""
+    change = change_lock(booking_id=booking_id, change_id=change_id)
+    booking = change.booking
+    if change.status != BookingChange.Status.PAID or booking.status != Booking.Status.CONFIRMED:
+        return change, False
+    legs = {leg.direction: leg for leg in booking.legs.select_for_update().select_related("sailing__route__operator")}
+    for new in change.new_legs:
+        leg = legs[new["direction"]]
+        if new["remote"] and not new["operator_booking_ref"]:
+            raise OperatorError(f"{new['hold_ref']} is not confirmed by its operator yet")
+        reference = new["operator_booking_ref"] or _adapter(new["sailing_id"]).confirm(new["hold_ref"])
+        old_adapter = adapter_for(leg.sailing.route.operator)
+        if not old_adapter.is_remote:
+            old_adapter.cancel(leg.operator_hold_ref)
+        BookingLeg.objects.filter(pk=leg.pk).update(
+            sailing_id=new["sailing_id"], operator_hold_ref=new["hold_ref"], operator_booking_ref=reference,
+            price_minor=new["price_minor"], price_lines=new["price_lines"], fare_family=new["fare_family"],
+            fare_family_name=new["fare_family_name"], change_rules=new["change_rules"], released_at=None,
+            changes_made=F("changes_made") + 1, **new["policy"],
+        )  # fmt: skip
+    for old in change.old_legs:
+        old["released"] = not old["remote"]
+    _party_swap(booking, change.party)
+    booking.total_minor = sum(BookingLeg.objects.filter(booking=booking).values_list("price_minor", flat=True))
+    booking.tickets_version += 1
+    booking.save(update_fields=["total_minor", "tickets_version", "accommodation", "pets", "updated_at"])
+    change.status, change.confirmed_at = BookingChange.Status.CONFIRMED, timezone.now()
+    change.remote_pending = any(old["remote"] for old in change.old_legs)
+    change.save(update_fields=["status", "confirmed_at", "old_legs", "remote_pending", "updated_at"])
+    return change, True
+
+
+def _party_swap(booking: Booking, party: dict) -> None:
+    booking.accommodation, booking.pets = party["accommodation"], party["pets"]
+    booking.passengers.all().delete()
+    Passenger.objects.bulk_create(Passenger(booking=booking, **passenger) for passenger in party["passengers"])
+    vehicle = party["vehicle"]
+    if vehicle is None:
+        BookingVehicle.objects.filter(booking=booking).delete()
+    else:
+        BookingVehicle.objects.update_or_create(booking=booking, defaults=vehicle)
+
+
+# --- dropping -----------------------------------------------------------------------------------
+
+
+def change_fail(*, change_id: int, booking_id: int, reason: str) -> tuple[BookingChange, bool]:
+    """The change cannot be made (an operator will not, the booking was cancelled): it fails, its new places are
+    given back; the booking stays as it was. Answers the change and whether it failed now."""
+    with transaction.atomic():
+        change = change_lock(booking_id=booking_id, change_id=change_id)
+        if change.status not in BookingChange.OPEN:
+            return change, False
+        _drop(change, BookingChange.Status.FAILED, reason)
+    return change, True
+
+
+def changes_expire_overdue(*, now: dt.datetime | None = None, limit: int = 200) -> list[int]:
+    """Expire quotes and unpaid changes past their deadline, our own new places given back; answers their ids."""
+    now = now or timezone.now()
+    overdue = BookingChange.objects.filter(status__in=BookingChange.PENDING, expires_at__lt=now)
+    expired = []
+    for change_id, booking_id in overdue.order_by("expires_at").values_list("pk", "booking_id")[:limit]:
+        with transaction.atomic():
+            change = change_lock(booking_id=booking_id, change_id=change_id)
+            if change.status in BookingChange.PENDING and change.expires_at < now:
+                _drop(change, BookingChange.Status.EXPIRED, "not paid in time")
+                expired.append(change_id)
+    return expired
+
+
+def _drop(change: BookingChange, status: str, note: str) -> None:
+    for leg in change.new_legs:
+        if not leg["remote"] and not leg["released"]:
+            _adapter(leg["sailing_id"]).cancel(leg["hold_ref"])
+            leg["released"] = True
+    change.status, change.note = status, note[:255]
+    change.remote_pending = any(leg["remote"] and not leg["released"] for leg in change.new_legs)
+    change.save(update_fields=["status", "note", "new_legs", "remote_pending", "updated_at"])
+
+
+def change_remote_holds(change: BookingChange) -> list[dict]:
+    """The remote operators' holds the change still has to give back: the old legs' once it is made, its new legs'
+    once it is dropped."""
+    if change.status == BookingChange.Status.CONFIRMED:
+        legs = change.old_legs
+    elif change.status not in BookingChange.OPEN:
+        legs = change.new_legs
+    else:
+        return []
+    return [leg for leg in legs if leg["remote"] and not leg["released"]]
+
+
+def change_release_remote(*, change_id: int) -> None:
+    """Give remote operators the places the change no longer needs. Raises OperatorError to be retried."""
+    change = BookingChange.objects.get(pk=change_id)
+    failures = []
+    for leg in change_remote_holds(change):
+        try:
+            _adapter(leg["sailing_id"]).cancel(leg["hold_ref"])
+        except OperatorRefused as refusal:
+            logger.info("hold %s already gone: %s", leg["hold_ref"], refusal.code)
+        except OperatorError as exc:
+            failures.append(exc)
+            continue
+        with transaction.atomic():
+            locked = BookingChange.objects.select_for_update().get(pk=change_id)
+            for field in ("old_legs", "new_legs"):
+                for item in getattr(locked, field):
+                    if item["hold_ref"] == leg["hold_ref"]:
+                        item["released"] = True
+            locked.remote_pending = bool(change_remote_holds(locked))
+            locked.save(update_fields=["old_legs", "new_legs", "remote_pending", "updated_at"])
+    if failures:
+        raise failures[0]
+
+
+def refusal_field(refusal: ChangeRefused) -> str:
+    """The request field an operator's refusal is about (the leg's sailing when none is more precise)."""
+    if not refusal.leg:
+        return "non_field_errors"
+    return REFUSAL_FIELDS.get(refusal.code, "{leg}_sailing_id").format(leg=refusal.leg)
