@@ -210,8 +210,15 @@ def booked_vehicle(booking: Booking) -> VehicleDetails | None:
 
 
 def read_change(booking: Booking, data) -> BookingRequest:
-    """The booking as the change `data` would make it, or a ValidationError naming each field in error."""
-    serializer = BookingChangeRequestSerializer(context={"booking": booking, "legs": booked_legs(booking)})
+    """The booking as the change `data` would make it, or a ValidationError naming each field in error;
+    ChangeRefused for a booking whose outbound leg was cancelled (only its return travels: cancel or keep it)."""
+    legs = booked_legs(booking)
+    if BookingLeg.Direction.OUTBOUND not in legs:
+        raise ChangeRefused(
+            "booking_not_changeable", _("The outbound sailing of this booking was cancelled: its return can be kept "
+                                        "or cancelled, not changed.")
+        )  # fmt: skip
+    serializer = BookingChangeRequestSerializer(context={"booking": booking, "legs": legs})
     try:
         return serializer.run_validation(data)
     except ValidationError as error:

@@ -45,7 +45,7 @@ def change_quote(*, plan: ChangePlan, wanted: dict, actor: str) -> BookingChange
         with transaction.atomic():
             booking = booking_lock(booking_id=plan.booking.pk)
             plan = _recheck(plan, booking)
-            _replace_pending(booking)
+            replace_pending(booking)
             holds += _hold(plan, remote=False, taken=remote)
             change = _record(plan, booking, holds, wanted, actor)
     except BaseException:
@@ -84,7 +84,8 @@ def _hold(plan: ChangePlan, *, remote: bool, taken: list) -> list[tuple]:
     return held
 
 
-def _replace_pending(booking: Booking) -> None:
+def replace_pending(booking: Booking) -> None:
+    """Quotes still pending are replaced (their places given back): the booking is about to change otherwise."""
     for change in booking.changes.select_for_update().filter(status__in=BookingChange.PENDING):
         _drop(change, BookingChange.Status.SUPERSEDED, "replaced by a later quote")
 
@@ -107,7 +108,7 @@ def _record(plan: ChangePlan, booking: Booking, holds: list[tuple], wanted: dict
         summary=plan.summary,
         wanted=wanted,
         party=_party_json(plan),
-        old_legs=[_old_leg(item.leg) for item in plan.legs],
+        old_legs=[old_leg(item.leg) for item in plan.legs],
         new_legs=[_new_leg(item, hold, remote) for item, hold, remote in sorted(holds, key=lambda h: h[0].prefix)],
         difference_minor=difference,
         fee_minor=fee,
@@ -128,7 +129,7 @@ def _party_json(plan: ChangePlan) -> dict:
     }
 
 
-def _old_leg(leg: BookingLeg) -> dict:
+def old_leg(leg: BookingLeg) -> dict:
     return {
         "direction": leg.direction, "sailing_id": leg.sailing_id, "sailing_ref": leg.sailing.ref,
         "hold_ref": leg.operator_hold_ref, "operator_booking_ref": leg.operator_booking_ref,

@@ -196,6 +196,11 @@ class BookingChange(models.Model):
         SUPERSEDED = "superseded", _("Replaced by a later quote")
         FAILED = "failed", _("Refused by the operator")
 
+    class Kind(models.TextChoices):
+        CHANGE = "change", _("Change")
+        LEG_CANCELLED = "leg_cancelled", _("A leg cancelled")
+        PASSENGER_CANCELLED = "passenger_cancelled", _("A passenger cancelled")
+
     # A change in these states holds places, and a booking has at most one.
     OPEN = (Status.QUOTED, Status.AWAITING_PAYMENT, Status.PAID)
     # The traveller may still pay for or drop a change in these states; past its deadline it expires.
@@ -203,6 +208,7 @@ class BookingChange(models.Model):
 
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="changes")
     number = models.PositiveSmallIntegerField(help_text=_("1 for the booking's first change quoted, and so on."))
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.CHANGE)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUOTED, db_index=True)
     actor = models.CharField(max_length=64, help_text=_("traveller, user:<id>, staff:<id>"))
     summary = models.CharField(max_length=255, help_text=_("What changes, in words."))

@@ -11,22 +11,29 @@ PAID_STATUSES = {Booking.Status.PAID, Booking.Status.CONFIRMED}
 WAS_PAID_STATUSES = {*PAID_STATUSES, Booking.Status.CANCELLED, Booking.Status.REFUNDED, Booking.Status.FAILED}
 
 
-def leg_refund_due(*, leg: BookingLeg, at: dt.datetime) -> int:
-    """The leg's price, cancellation protection aside (never refunded): in full until `refund_full_days` before
-    departure (never when it has none), then `refund_partial_percent` until `refund_partial_hours` before, then
-    nothing. With cancellation protection, in full until PROTECTION_HOURS before whatever the fare. Each limit
-    counts as the earlier band: exactly 7 days before is still a full refund."""
+def refund_percent(*, leg: BookingLeg, at: dt.datetime) -> int:
+    """How much of the leg's refundable price cancelling at `at` gives back, in percent: all of it until
+    `refund_full_days` before departure (never when it has none), then `refund_partial_percent` until
+    `refund_partial_hours` before, then nothing. With cancellation protection, all of it until PROTECTION_HOURS
+    before, whatever the fare. Each limit counts as the earlier band: exactly 7 days before is still a full refund."""
     before = leg.sailing.departs_at - at
-    refundable = leg.price_minor - sum(
-        line["total"]["amount_minor"] for line in leg.price_lines if line["code"] == Extra.PROTECTION
-    )
     if leg.booking.cancellation_protection and before >= dt.timedelta(hours=PROTECTION_HOURS):
-        return refundable
+        return 100
     if leg.refund_full_days is not None and before >= dt.timedelta(days=leg.refund_full_days):
-        return refundable
+        return 100
     if before >= dt.timedelta(hours=leg.refund_partial_hours):
-        return refundable * leg.refund_partial_percent // 100
+        return leg.refund_partial_percent
     return 0
+
+
+def refundable_minor(price_lines: list[dict]) -> int:
+    """A leg's price as its lines say, cancellation protection aside: the protection itself is never refunded."""
+    return sum(line["total"]["amount_minor"] for line in price_lines if line["code"] != Extra.PROTECTION)
+
+
+def leg_refund_due(*, leg: BookingLeg, at: dt.datetime) -> int:
+    """What cancelling the leg at `at` gives back: its refundable price at its `refund_percent`."""
+    return refundable_minor(leg.price_lines) * refund_percent(leg=leg, at=at) // 100
 
 
 def refund_due(*, booking: Booking, at: dt.datetime) -> int:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("bookings/<reference:reference>", views.booking_detail, name="booking_detail"),
     path("bookings/<reference:reference>/cancel", views.booking_cancel, name="booking_cancel"),
     path("bookings/<reference:reference>/change", changes.booking_change, name="booking_change"),
+    path("bookings/<reference:reference>/cancel-part", changes.booking_cancel_part, name="booking_cancel_part"),
     path(
         "bookings/<reference:reference>/changes/<int:number>", changes.booking_change_quote, name="booking_change_quote"
     ),

@@ -185,14 +185,18 @@ def _base_lines(fare: Fare, party: Party) -> tuple[PriceLine, ...]:
 
 
 def _extra_lines(fare: Fare, party: Party, extras: Extras) -> tuple[PriceLine, ...]:
-    """The extras' lines; ExtraNotSold naming the first one asked for that the fare does not sell."""
+    return extra_lines(extra_prices(fare), party, extras)
+
+
+def extra_lines(prices: dict[str, int], party: Party, extras: Extras) -> tuple[PriceLine, ...]:
+    """The extras' lines at these unit prices (by line code); ExtraNotSold naming the first one asked for that is not
+    sold."""
     wanted = {
         Extra.DINNER: extras.dinners,
         Extra.BREAKFAST: extras.breakfasts,
         Extra.PRIORITY_BOARDING: int(extras.priority_boarding),
         Extra.PROTECTION: party.persons if extras.protection else 0,
     }
-    prices = extra_prices(fare)
     lines = []
     for code, quantity in wanted.items():
         if not quantity:

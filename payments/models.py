@@ -88,6 +88,7 @@ class Refund(models.Model):
         NOT_HONOURED = "not_honoured", _("Paid for a booking that could no longer be sold")
         MISMATCH = "mismatch", _("Amount or currency not ours")
         CHANGE = "change", _("A change made the booking cheaper")
+        PARTIAL = "partial", _("A leg or a passenger cancelled")
         STAFF = "staff", _("Given back by staff")
         PROVIDER = "provider", _("Made at the provider (Stripe dashboard)")
 

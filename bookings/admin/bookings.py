@@ -18,7 +18,7 @@ from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Subquery
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -286,9 +286,26 @@ class BookingAdmin(admin.ModelAdmin):
         if booking.status != S.CONFIRMED:
             return gettext("Only a confirmed booking can be changed.")
         url = reverse("booking_change", kwargs={"reference": booking.reference})
+        part = reverse("booking_cancel_part", kwargs={"reference": booking.reference})
+        legs = list(booking.legs.all())
+        passengers = list(booking.passengers.all())
+        cancel_parts = [
+            (
+                f"{part}?leg={leg.direction}",
+                gettext("Cancel the %(leg)s only…") % {"leg": leg.get_direction_display().lower()},
+            )
+            for leg in legs
+            if len(legs) > 1
+        ]
+        cancel_parts += [
+            (f"{part}?passenger={p.pk}", gettext("Cancel %(name)s only…") % {"name": f"{p.first_name} {p.last_name}"})
+            for p in passengers
+            if len(passengers) > 1
+        ]
         return format_html(
-            '<a class="button" href="{}">{}</a> {}', url, gettext("Change sailings, party or extras…"),
+            '<a class="button" href="{}">{}</a> {}<br>{}', url, gettext("Change sailings, party or extras…"),
             gettext("A quote first, with the fare's rules; the traveller is e-mailed the new e-tickets."),
+            format_html_join(" · ", '<a href="{}">{}</a>', cancel_parts),
         )  # fmt: skip
 
     @admin.display(description=_("refund if cancelled now"))

@@ -13,16 +13,21 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, NotFound
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bookings.api.schema import BOOKING_VALIDATION_ERROR_RESPONSE, OPERATOR_UNAVAILABLE_RESPONSE, booking_operation
+from bookings.api.schema import (
+    BOOKING_VALIDATION_ERROR_RESPONSE,
+    CHANGE_REFUSED_RESPONSE,
+    OPERATOR_UNAVAILABLE_RESPONSE,
+    booking_operation,
+)
 from bookings.api.serializers import UtcDateTimeField
-from bookings.api.views import BookingApi, OperatorNotAnswering, booking_for_request
+from bookings.api.views import BookingApi, ChangeForbidden, OperatorNotAnswering, booking_for_request
 from bookings.change_requests import BookingChangeRequestSerializer, ChangeRefused
 from bookings.flows import changing
 from bookings.models import BookingChange, BookingLeg
@@ -42,62 +47,6 @@ from payments.api.serializers import PaymentOutputSerializer
 from payments.models import Payment
 from payments.providers import payment_provider
 from payments.services import OPEN_STATUSES
-
-RULE_CODES = [
-    ("booking_not_changeable", "Only a confirmed booking can be changed."),
-    ("no_change", "The change asks for the booking as it stands."),
-    ("fare_forbids_changes", "The leg's fare family allows no change."),
-    ("change_cutoff_passed", "Too close to departure for the leg's fare family."),
-    ("max_changes_reached", "The leg was changed as often as its fare family allows."),
-    ("sold_out", "The new party does not fit on the new sailing."),
-    ("vehicle_too_tall", "The vehicle does not fit on the new sailing's vessel."),
-    ("not_bookable", "The new sailing can no longer be booked."),
-    ("not_offered", "The new sailing does not sell what the party needs (a cabin, a vehicle…)."),
-    ("unknown_fare_family", "The new sailing is not sold in that fare family."),
-    ("extra_not_offered", "The new sailing does not sell that extra."),
-    ("priority_boarding_sold_out", "No priority boarding left on the new sailing."),
-    ("currency_differs", "The new sailing is sold in another currency."),
-    ("change_in_progress", "A change of this booking is being made."),
-    ("booking_changed", "The booking changed while the quote was being made."),
-    ("change_expired", "The quote expired; its places were given back."),
-    ("change_superseded", "A later quote replaced this one."),
-    ("change_failed", "The operator refused this change."),
-]
-
-
-class ChangeForbidden(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "change_forbidden"
-
-    def __init__(self, refusal: ChangeRefused):
-        super().__init__(refusal.message)
-        self.detail = {"detail": refusal.message, "code": refusal.code, "leg": refusal.leg or None}
-
-
-class ChangeRefusedOutputSerializer(serializers.Serializer):
-    detail = serializers.CharField(help_text="Which rule forbids the change, and why, in the request's language.")
-    code = serializers.ChoiceField(choices=RULE_CODES, help_text="The rule, for the app to act on.")
-    leg = serializers.ChoiceField(
-        choices=BookingLeg.Direction.choices,
-        allow_null=True,
-        help_text="The leg the rule is about, when it is about one.",
-    )
-
-
-CHANGE_REFUSED_RESPONSE = OpenApiResponse(
-    response=ChangeRefusedOutputSerializer,
-    description="A rule forbids the change; nothing was held or changed.",
-    examples=[
-        OpenApiExample(
-            "The fare allows no change",
-            value={
-                "detail": "The Basic fare of the return sailing cannot be changed.",
-                "code": "fare_forbids_changes",
-                "leg": "return",
-            },
-        )
-    ],
-)
 
 CHANGE_ID = OpenApiParameter(
     "change_id", OpenApiTypes.INT, location=OpenApiParameter.PATH, description="The change's `id` (1, 2, …)."

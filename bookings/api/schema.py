@@ -13,7 +13,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
-from bookings.models import Booking
+from bookings.models import Booking, BookingLeg
 from ferries.api.schema import (
     EXAMPLE_SAILING,
     EXAMPLE_SAILING_ID,
@@ -138,11 +138,6 @@ OPERATOR_UNAVAILABLE_RESPONSE = error_response(
     "Compagnie Tunisienne de Navigation is not answering; please try again.",
 )
 
-NOT_CANCELLABLE_RESPONSE = error_response(
-    "The booking can no longer be cancelled (it expired unpaid, or the operator refused it).",
-    "A booking that is expired unpaid cannot be cancelled.",
-)
-
 # The demo network's (see ferries.api.schema): one adult and a car on deck on the example sailing, at its price.
 _LEG = {
     "direction": "outbound",
@@ -219,4 +214,66 @@ BOOKING_EXAMPLE = OpenApiExample(
             "message": "Nothing has been paid, so there is nothing to refund.",
         },
     },
+)
+
+
+RULE_CODES = [
+    ("not_cancellable", "The booking no longer travels (it expired unpaid, or the operator refused it)."),
+    ("last_leg", "The booking's only leg: cancel the booking instead."),
+    ("last_passenger", "The booking's only passenger: cancel the booking instead."),
+    ("party_problem", "The others could not travel alone (an infant without a grown-up)."),
+    ("no_such_leg", "The booking has no such leg."),
+    ("no_such_passenger", "The booking has no such passenger."),
+    ("booking_not_changeable", "Only a confirmed booking can be changed."),
+    ("no_change", "The change asks for the booking as it stands."),
+    ("fare_forbids_changes", "The leg's fare family allows no change."),
+    ("change_cutoff_passed", "Too close to departure for the leg's fare family."),
+    ("max_changes_reached", "The leg was changed as often as its fare family allows."),
+    ("sold_out", "The new party does not fit on the new sailing."),
+    ("vehicle_too_tall", "The vehicle does not fit on the new sailing's vessel."),
+    ("not_bookable", "The new sailing can no longer be booked."),
+    ("not_offered", "The new sailing does not sell what the party needs (a cabin, a vehicle…)."),
+    ("unknown_fare_family", "The new sailing is not sold in that fare family."),
+    ("extra_not_offered", "The new sailing does not sell that extra."),
+    ("priority_boarding_sold_out", "No priority boarding left on the new sailing."),
+    ("currency_differs", "The new sailing is sold in another currency."),
+    ("change_in_progress", "A change of this booking is being made."),
+    ("booking_changed", "The booking changed while the quote was being made."),
+    ("change_expired", "The quote expired; its places were given back."),
+    ("change_superseded", "A later quote replaced this one."),
+    ("change_failed", "The operator refused this change."),
+]
+
+
+class ChangeRefusedOutputSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="Which rule forbids the change, and why, in the request's language.")
+    code = serializers.ChoiceField(choices=RULE_CODES, help_text="The rule, for the app to act on.")
+    leg = serializers.ChoiceField(
+        choices=BookingLeg.Direction.choices,
+        allow_null=True,
+        help_text="The leg the rule is about, when it is about one.",
+    )
+
+
+CHANGE_REFUSED_RESPONSE = OpenApiResponse(
+    response=ChangeRefusedOutputSerializer,
+    description="A rule forbids the change; nothing was held or changed.",
+    examples=[
+        OpenApiExample(
+            "The fare allows no change",
+            value={
+                "detail": "The Basic fare of the return sailing cannot be changed.",
+                "code": "fare_forbids_changes",
+                "leg": "return",
+            },
+        )
+    ],
+)
+
+
+CANCEL_LEG = OpenApiParameter(
+    "leg", str, enum=BookingLeg.Direction.values, description="One leg of a return (outbound or return)."
+)
+CANCEL_PASSENGER = OpenApiParameter(
+    "passenger_id", int, description="One passenger: `id` of the booking's `passengers`."
 )

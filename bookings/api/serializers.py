@@ -7,13 +7,17 @@ so an app can show a booked sailing with the code that shows a found one.
 
 import datetime as dt
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
+from rest_framework.fields import SkipField, empty
 
 from bookings.access import access_token
 from bookings.flows import quotes
 from bookings.models import Booking, BookingEvent, BookingLeg
+from bookings.request_fields import MAX_ID, CountField, WordField
 from bookings.services import Cancellation
 from ferries.api.serializers import (
     CancellationPolicySerializer,
@@ -25,6 +29,7 @@ from ferries.api.serializers import (
     PriceLineSerializer,
 )
 from ferries.choices import COUNTRY_CODES, Accommodation, PassengerType, VehicleCategory
+from kernel.api import InputSerializer, add_error
 from kernel.money import money
 
 # Who changed a booking's status, as travellers are told: staff and user ids stay in the admin. Any other
@@ -81,6 +86,7 @@ class LegOutputSerializer(serializers.Serializer):
 
 @extend_schema_serializer(component_name="Passenger")
 class PassengerOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="What `POST …/cancel` names as `passenger_id` to cancel this passenger.")
     type = serializers.ChoiceField(choices=PassengerType.choices)
     first_name = serializers.CharField()
     last_name = serializers.CharField()
@@ -219,3 +225,42 @@ class CancellationOutputSerializer(serializers.Serializer):
     @extend_schema_field(MoneySerializer)
     def get_refund(self, cancellation: Cancellation) -> dict:
         return money(cancellation.refund_minor, cancellation.booking.currency)
+
+
+@extend_schema_serializer(component_name="CancelPart")
+class CancelPartInputSerializer(InputSerializer):
+    """Left out (or an empty object): the whole booking. Else one leg, or one passenger."""
+
+    default_error_messages = {"invalid": gettext_lazy("Send a JSON object, or nothing to cancel the whole booking.")}
+
+    leg = WordField(
+        choices=BookingLeg.Direction.choices, required=False,
+        help_text="One leg of a return: its places go back, and it is refunded by its fare's conditions.",
+    )  # fmt: skip
+    passenger_id = CountField(
+        min_value=1, max_value=MAX_ID, required=False,
+        help_text="One passenger (`id` of the booking's `passengers`): every leg is repriced for the others, and "
+        "their share refunded by each leg's fare conditions.",
+    )  # fmt: skip
+
+    def run_validation(self, data=empty):
+        # No body at all reads as an empty object; anything but an object (null, false, a list) is refused.
+        return {} if data is empty or (isinstance(data, dict) and not data) else self.to_internal_value(data)
+
+    def read_field(self, field, data, values):
+        if field.field_name not in data:
+            raise SkipField
+        return super().read_field(field, data, values)
+
+    def check(self, values: dict, errors: dict) -> dict | None:
+        if "leg" in values and "passenger_id" in values:
+            add_error(errors, "passenger_id", _("Cancel a leg or a passenger, not both at once."))
+        return None if errors else values
+
+
+@extend_schema_serializer(component_name="PartRefundQuote")
+class PartRefundOutputSerializer(serializers.Serializer):
+    refund = MoneySerializer(help_text="What cancelling it now gives back, in all.")
+    legs = serializers.DictField(
+        child=MoneySerializer(), help_text="By leg (outbound, return): what each leg's conditions give back."
+    )

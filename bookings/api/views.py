@@ -17,15 +17,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from bookings import cancellations
 from bookings.api.schema import (
     BOOKING_EXAMPLE,
     BOOKING_REQUEST_EXAMPLE,
     BOOKING_VALIDATION_ERROR_RESPONSE,
+    CANCEL_LEG,
+    CANCEL_PASSENGER,
+    CHANGE_REFUSED_RESPONSE,
     IDEMPOTENCY_CONFLICT_RESPONSE,
     IDEMPOTENCY_KEY,
     LOCATION,
     NEW_BOOKING_EXAMPLE,
-    NOT_CANCELLABLE_RESPONSE,
     NOT_SIGNED_IN_RESPONSE,
     OPERATOR_UNAVAILABLE_RESPONSE,
     booking_operation,
@@ -35,13 +38,24 @@ from bookings.api.serializers import (
     BookingDetailOutputSerializer,
     BookingSummaryOutputSerializer,
     CancellationOutputSerializer,
+    CancelPartInputSerializer,
+    PartRefundOutputSerializer,
 )
-from bookings.flows import cancelling, checkout
+from bookings.change_requests import ChangeRefused
+from bookings.flows import cancelling, checkout, quotes
 from bookings.models import Booking
 from bookings.requests import BookingRequestSerializer, parse_booking_request
 from bookings.selectors import booking_details, booking_for_owner, booking_for_token, booking_list
-from bookings.services import IdempotencyConflict, OperatorUnavailable, TransitionNotAllowed
-from kernel.api import PAGE_ERROR_RESPONSE, JSONBodyParser, TokenAuthentication, api_validation_error
+from bookings.services import Cancellation, IdempotencyConflict, OperatorUnavailable, TransitionNotAllowed
+from kernel.api import (
+    PAGE_ERROR_RESPONSE,
+    VALIDATION_ERROR_RESPONSE,
+    JSONBodyParser,
+    TokenAuthentication,
+    api_validation_error,
+    validation_error,
+)
+from kernel.money import money
 from kernel.throttling import THROTTLED_RESPONSE, BookingCreateThrottle
 
 IDEMPOTENCY_KEY_MAX_LENGTH = Booking._meta.get_field("idempotency_key").max_length
@@ -57,9 +71,13 @@ class OperatorNotAnswering(APIException):
     default_code = "operator_unavailable"
 
 
-class NotCancellable(APIException):
+class ChangeForbidden(APIException):
     status_code = status.HTTP_409_CONFLICT
-    default_code = "not_cancellable"
+    default_code = "change_forbidden"
+
+    def __init__(self, refusal: ChangeRefused):
+        super().__init__(refusal.message)
+        self.detail = {"detail": refusal.message, "code": refusal.code, "leg": refusal.leg or None}
 
 
 class BookingApi:
@@ -152,19 +170,77 @@ class BookingDetailApi(BookingApi, APIView):
 
 class BookingCancelApi(BookingApi, APIView):
     @booking_operation(
+        operation_id="booking_cancel_quote",
+        summary="What cancelling the booking, one leg or one passenger would refund now",
+        description="With neither parameter, the whole booking (as its `refund_if_cancelled_now`). A part that "
+        "cannot be cancelled alone (the only leg, the only passenger, an infant left without a grown-up, a booking "
+        "not confirmed) is answered 409 with the rule's `code`.",
+        parameters=[CANCEL_LEG, CANCEL_PASSENGER],
+        responses={200: PartRefundOutputSerializer, 400: VALIDATION_ERROR_RESPONSE, 409: CHANGE_REFUSED_RESPONSE,
+                   503: OPERATOR_UNAVAILABLE_RESPONSE},
+    )  # fmt: skip
+    def get(self, request: Request, reference: str | None) -> Response:
+        booking, _actor = booking_for_request(request, reference)
+        # A parameter sent empty is read as left out, as everywhere in the API.
+        part = _part({name: value for name in ("leg", "passenger_id") if (value := request.query_params.get(name))})
+        if not part:
+            quote = quotes.booking_refund_quote(booking=booking)
+            body = {"refund": money(quote.amount_minor, quote.currency), "legs": {}}
+            return Response(body)
+        try:
+            if "leg" in part:
+                parts = cancellations.leg_cancel_quote(booking=booking, direction=part["leg"])
+            else:
+                parts = cancellations.passenger_cancel_quote(booking=booking, passenger_id=part["passenger_id"])
+        except ChangeRefused as refusal:
+            raise ChangeForbidden(refusal) from refusal
+        except OperatorUnavailable as error:
+            raise OperatorNotAnswering(str(error)) from error
+        legs = {leg: money(amount, parts.currency) for leg, amount in parts.refunds.items()}
+        return Response({"refund": money(parts.refund_minor, parts.currency), "legs": legs})
+
+    @booking_operation(
         operation_id="booking_cancel",
-        summary="Cancel a booking",
-        description="Gives the places back and refunds what the fare's cancellation policy allows (see "
-        "`refund_if_cancelled_now`). Cancelling a cancelled booking again changes nothing and answers a refund of 0.",
-        responses={200: CancellationOutputSerializer, 409: NOT_CANCELLABLE_RESPONSE},
-    )
+        summary="Cancel a booking, one leg of it or one passenger",
+        description="With no body, the whole booking: gives the places back and refunds what the fare's cancellation "
+        "policy allows (see `refund_if_cancelled_now`); cancelling a cancelled booking again changes nothing and "
+        "answers a refund of 0. With `leg` or `passenger_id`, that part only (a confirmed booking): refunded by its "
+        "own fare's conditions (`GET` says how much first), the rest travelling on, with new e-tickets e-mailed.",
+        request=CancelPartInputSerializer,
+        responses={200: CancellationOutputSerializer, 400: BOOKING_VALIDATION_ERROR_RESPONSE,
+                   409: CHANGE_REFUSED_RESPONSE, 503: OPERATOR_UNAVAILABLE_RESPONSE},
+    )  # fmt: skip
     def post(self, request: Request, reference: str | None) -> Response:
         booking, actor = booking_for_request(request, reference)
+        part = _part(request.data)
         try:
-            cancellation = cancelling.booking_cancel(booking_id=booking.pk, actor=actor, reason="cancelled in the app")
+            if not part:
+                cancellation = cancelling.booking_cancel(
+                    booking_id=booking.pk, actor=actor, reason="cancelled in the app"
+                )
+            elif "leg" in part:
+                change = cancelling.leg_cancel(booking_id=booking.pk, direction=part["leg"], actor=actor)
+            else:
+                change = cancelling.passenger_cancel(
+                    booking_id=booking.pk, passenger_id=part["passenger_id"], actor=actor
+                )
         except TransitionNotAllowed as error:
-            raise NotCancellable(str(error)) from error
+            raise ChangeForbidden(ChangeRefused("not_cancellable", str(error))) from error
+        except ChangeRefused as refusal:
+            raise ChangeForbidden(refusal) from refusal
+        except OperatorUnavailable as error:
+            raise OperatorNotAnswering(str(error)) from error
+        if part:
+            booking.refresh_from_db()
+            cancellation = Cancellation(booking, change.refund_minor, changed=True)
         return Response(CancellationOutputSerializer(cancellation).data)
+
+
+def _part(data) -> dict:
+    try:
+        return CancelPartInputSerializer().run_validation(data)
+    except ValidationError as error:
+        raise api_validation_error(validation_error(error)) from None
 
 
 def _idempotency_key(request: Request) -> str | None:

@@ -5,10 +5,11 @@ from dataclasses import replace
 
 from django.db import transaction
 
-from bookings import services
+from bookings import cancellations, services
 from bookings.flows import changing
 from bookings.flows.common import release_remote_holds
-from bookings.flows.quotes import refund_quote
+from bookings.flows.quotes import PARTS_REFUNDED, refund_quote
+from bookings.models import Booking, BookingChange
 from notifications.models import Email
 from notifications.services import email_enqueue
 from payments import refunds as payment_refunds
@@ -42,7 +43,7 @@ def booking_cancel(
         )  # fmt: skip
         cancellation = replace(cancellation, refund_minor=sum(refund.amount_minor for refund in refunds))
         paid = payment_refunds.booking_money(booking_id=booking_id) is not None
-        refunded = payment_refunds.booking_refunded(booking_id=booking_id, but=(Refund.Cause.CHANGE,))
+        refunded = payment_refunds.booking_refunded(booking_id=booking_id, but=PARTS_REFUNDED)
         email_enqueue(
             booking=booking,
             kind=Email.Kind.CANCELLATION,
@@ -55,3 +56,50 @@ def booking_cancel(
     release_remote_holds(booking_id)
     cancel_open_payments_task.delay_on_commit(booking_id=booking_id)
     return cancellation
+
+
+def leg_cancel(*, booking_id: int, direction: str, actor: str) -> BookingChange:
+    """Cancel one leg of a return (ChangeRefused saying why it cannot be): its places go back, what its fare's
+    conditions give back now is refunded, the traveller is e-mailed the e-ticket of the leg that remains."""
+    with transaction.atomic():
+        change = cancellations.leg_cancel(booking_id=booking_id, direction=direction, actor=actor)
+        _part_refunded(change, reason=f"{actor}: {change.summary}")
+    _after_part(change)
+    return change
+
+
+def passenger_cancel(*, booking_id: int, passenger_id: int, actor: str) -> BookingChange:
+    """Cancel one passenger (ChangeRefused saying why they cannot be): every leg sold again for the party without
+    them, their share refunded as each leg's conditions allow now, the traveller e-mailed the new e-tickets."""
+    booking = Booking.objects.get(pk=booking_id)
+    remote = cancellations.passenger_hold_remote(booking=booking, passenger_id=passenger_id)
+    try:
+        with transaction.atomic():
+            change = cancellations.passenger_cancel(
+                booking_id=booking_id, passenger_id=passenger_id, actor=actor, remote=remote
+            )
+            _part_refunded(change, reason=f"{actor}: passenger cancelled")
+    except BaseException:
+        services.give_back([(adapter, hold.hold_ref) for adapter, hold, _ref in remote.values()])
+        raise
+    _after_part(change)
+    return change
+
+
+def _part_refunded(change: BookingChange, *, reason: str) -> None:
+    refunds = payment_refunds.booking_refund_request(
+        booking_id=change.booking_id, amount_minor=change.refund_minor, reason=reason, key=f"part-{change.pk}",
+        cause=Refund.Cause.PARTIAL,
+    )  # fmt: skip
+    if sum(refund.amount_minor for refund in refunds) != change.refund_minor:
+        BookingChange.objects.filter(pk=change.pk).update(refund_minor=sum(r.amount_minor for r in refunds))
+        change.refresh_from_db()
+    email_enqueue(
+        booking=change.booking, kind=Email.Kind.BOOKING_CHANGED, key=str(change.number),
+        details={"refund_minor": change.refund_minor, "paid_minor": 0, "fee_minor": 0},
+    )  # fmt: skip
+
+
+def _after_part(change: BookingChange) -> None:
+    changing.after_replaced(change.booking)
+    changing.after_made(change)

@@ -34,11 +34,17 @@ def change_request(*, booking: Booking, data, actor: str) -> BookingChange:
     replaced."""
     wanted = read_change(booking, data)
     change = changes.change_quote(plan=change_plan(booking, wanted), wanted=data, actor=actor)
+    after_replaced(booking)
+    return change
+
+
+def after_replaced(booking: Booking) -> None:
+    """Quotes the booking's latest change replaced: remote operators get their places back, open PaymentIntents
+    are cancelled."""
     for dropped in booking.changes.filter(status=BookingChange.Status.SUPERSEDED, remote_pending=True):
         _after_drop(dropped)
-    for dropped in booking.changes.filter(status=BookingChange.Status.SUPERSEDED).exclude(pk=change.pk):
+    for dropped in booking.changes.filter(status=BookingChange.Status.SUPERSEDED):
         _cancel_payments(dropped)
-    return change
 
 
 def change_confirm(*, change: BookingChange) -> tuple[BookingChange, Payment | None]:
@@ -171,6 +177,11 @@ def changes_drop_open(*, booking_id: int, reason: str) -> None:
 
 def change_release_remote(*, change_id: int) -> None:
     changes.change_release_remote(change_id=change_id)
+
+
+def after_made(change: BookingChange) -> None:
+    """A change made: remote operators get the places it no longer needs back, on the bookings queue."""
+    _after_drop(change)
 
 
 def _after_drop(change: BookingChange) -> None:

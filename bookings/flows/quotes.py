@@ -13,6 +13,10 @@ from kernel.money import format_money
 from payments import refunds as payment_refunds
 from payments.models import Refund
 
+# Refunds of what a change or a partial cancellation took off the booking: the legs' prices already leave it out, so
+# cancelling what remains does not count them as given back.
+PARTS_REFUNDED = (Refund.Cause.CHANGE, Refund.Cause.PARTIAL)
+
 
 @dataclass(frozen=True)
 class RefundQuote:
@@ -35,12 +39,12 @@ def booking_refund_quote(*, booking: Booking, at: dt.datetime | None = None) -> 
 
 def refund_quote(booking: Booking, due: int) -> RefundQuote:
     """`due` (what the fare's conditions give back for the legs as they stand) less what was given back already —
-    the savings a change refunded aside: `due` is counted on the changed legs' own prices — and never more than is
-    left of the booking's payments."""
+    what changes and partial cancellations refunded aside (PARTS_REFUNDED) — and never more than is left of the
+    booking's payments."""
     money = payment_refunds.booking_money(booking_id=booking.pk) if booking.status in WAS_PAID_STATUSES else None
     if money is None:
         return RefundQuote(0, booking.currency, "not_paid", _("Nothing has been paid, so there is nothing to refund."))
-    given_back = payment_refunds.booking_refunded(booking_id=booking.pk, but=(Refund.Cause.CHANGE,))
+    given_back = payment_refunds.booking_refunded(booking_id=booking.pk, but=PARTS_REFUNDED)
     amount = max(min(due - given_back, money.left_minor), 0)
     refunded = format_money(given_back, money.currency)
     if due == 0:

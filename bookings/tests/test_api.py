@@ -715,6 +715,7 @@ def test_a_booking_that_no_longer_travels_cannot_be_cancelled(api, openapi, amir
     assert response.status_code == 409
     assert_documented(openapi, "post", f"{BOOKINGS}/{{reference}}/cancel", response)
     assert "cannot be cancelled" in response.json()["detail"]
+    assert response.json()["code"] == "not_cancellable"
     assert Booking.objects.get(pk=amiras_booking.pk).status == status
 
 
@@ -842,7 +843,7 @@ def test_schema_documents_every_bookings_operation_with_its_headers_and_answers(
         ("post", BOOKINGS): {"201", "400", "422", "503", "401", "406", "415", "429"},
         ("get", BOOKINGS): {"200", "400", "401", "406", "429"},
         ("get", f"{BOOKINGS}/{{reference}}"): {"200", "404", "401", "406", "429"},
-        ("post", f"{BOOKINGS}/{{reference}}/cancel"): {"200", "404", "409", "401", "406", "429"},
+        ("post", f"{BOOKINGS}/{{reference}}/cancel"): {"200", "400", "404", "409", "401", "406", "415", "429", "503"},
         ("post", "/api/v1/auth/token"): {"200", "400", "406", "415", "429"},
     }
     for (method, path), statuses in operations.items():
@@ -861,6 +862,7 @@ def test_schema_documents_every_bookings_operation_with_its_headers_and_answers(
 # The operations a booking's access token opens, besides its owner's Token.
 BOOKING_TOKEN_OPERATIONS = [
     ("get", f"{BOOKINGS}/{{reference}}"),
+    ("get", f"{BOOKINGS}/{{reference}}/cancel"),
     ("post", f"{BOOKINGS}/{{reference}}/cancel"),
     ("post", f"{BOOKINGS}/{{reference}}/payment"),
     ("get", f"{BOOKINGS}/{{reference}}/changes"),

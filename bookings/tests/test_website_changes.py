@@ -117,3 +117,55 @@ def test_nobody_else_opens_the_change_pages_but_staff_who_may_change_bookings(cl
     client.force_login(User.objects.get(pk=clerk.pk))
 
     assert client.get(url).status_code == 200
+
+
+def test_a_traveller_cancels_one_passenger_after_seeing_the_refund(client, trip, eager_tasks):
+    from bookings.tests.factories import ADULT
+
+    booking = pay_with_demo_card(
+        held_booking(trip["out"], trip["back"], passengers=[ADULT, {**ADULT, "first_name": "Sami"}])
+    )
+    session = client.session
+    session[BROWSER_SESSION_KEY] = [booking.reference]
+    session.save()
+    sami = booking.passengers.get(first_name="Sami")
+    page = client.get(f"/bookings/{booking.reference}").content.decode()
+    url = f"/bookings/{booking.reference}/cancel-part?passenger={sami.pk}"
+    assert url.replace("&", "&amp;") in page
+
+    quote = client.get(url).content.decode()
+    cancelled = client.post(url)
+
+    assert "Refunded to your card: €200.00" in quote  # his fare on both legs
+    assert cancelled["Location"] == f"/bookings/{booking.reference}"
+    assert list(booking.passengers.values_list("first_name", flat=True)) == ["Amira"]
+    assert "€200.00 will be refunded" in client.get(cancelled["Location"]).content.decode()
+
+
+def test_the_only_leg_offers_no_part_to_cancel(client, trip, eager_tasks):
+    booking = pay_with_demo_card(held_booking(trip["out"]))
+    session = client.session
+    session[BROWSER_SESSION_KEY] = [booking.reference]
+    session.save()
+
+    assert "cancel-part" not in client.get(f"/bookings/{booking.reference}").content.decode()
+    refused = client.post(f"/bookings/{booking.reference}/cancel-part?leg=outbound", follow=True)
+    assert "cancel the booking instead" in refused.content.decode()
+    assert booking.legs.count() == 1
+
+
+def test_staff_cancel_a_leg_from_the_admin_and_come_back_to_it(client, booking):
+    from django.contrib.auth.models import Permission, User
+
+    clerk = User.objects.create_user("clerk", password="a clerk pass phrase", is_staff=True)
+    clerk.user_permissions.add(*Permission.objects.filter(codename__in=["change_booking", "view_booking"]))
+    client.force_login(clerk)
+    admin_page = client.get(f"/admin/bookings/booking/{booking.pk}/change/").content.decode()
+    url = f"/bookings/{booking.reference}/cancel-part?leg=return"
+    assert url.replace("&", "&amp;") in admin_page
+
+    done = client.post(url)
+
+    assert done["Location"] == f"/admin/bookings/booking/{booking.pk}/change/"
+    change = BookingChange.objects.get()
+    assert (change.kind, change.actor) == ("leg_cancelled", f"staff:{clerk.pk}")

@@ -12,13 +12,15 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from bookings import cancellations
 from bookings.change_requests import PREFIX, ChangeRefused
-from bookings.flows import changing
+from bookings.flows import cancelling, changing
 from bookings.forms.changes import ChangeForm
 from bookings.models import Booking, BookingChange, BookingLeg
 from bookings.orders import booking_party
@@ -43,6 +45,17 @@ def changeable_booking(request: HttpRequest, reference: str) -> tuple[Booking, s
     return booking, f"user:{user.pk}" if user.is_authenticated else "traveller"
 
 
+def booking_url(booking: Booking, actor: str) -> str:
+    """The booking's page: the traveller's, or the admin's for staff."""
+    if actor.startswith("staff:"):
+        return reverse("admin:bookings_booking_change", args=[booking.pk])
+    return reverse("booking_detail", kwargs={"reference": booking.reference})
+
+
+def back_to_booking(booking: Booking, actor: str) -> HttpResponse:
+    return redirect(booking_url(booking, actor))
+
+
 def _day(value: str, sailing: Sailing) -> dt.date:
     """The day asked for the leg, or the day it sails on now: port time."""
     booked = sailing.departs_at.astimezone(sailing.route.origin.tz).date()
@@ -62,7 +75,7 @@ def booking_change(request: HttpRequest, reference: str) -> HttpResponse:
     booking, actor = changeable_booking(request, reference)
     if booking.status != Booking.Status.CONFIRMED:
         messages.info(request, _("Only a confirmed booking can be changed."))
-        return redirect("booking_detail", reference=booking.reference)
+        return back_to_booking(booking, actor)
     party = booking_party(booking)
     legs = []
     for leg in booking.legs.select_related("sailing__route__origin", "sailing__route__destination"):
@@ -84,7 +97,10 @@ def booking_change(request: HttpRequest, reference: str) -> HttpResponse:
             return redirect("booking_change_quote", reference=booking.reference, number=change.number)
     for item in legs:
         item["fields"] = form.leg_fields(item["prefix"])
-    context = {"booking": booking, "form": form, "legs": legs, "today": timezone.now().date()}
+    context = {
+        "booking": booking, "form": form, "legs": legs, "today": timezone.now().date(),
+        "back_url": booking_url(booking, actor),
+    }  # fmt: skip
     return render(request, "bookings/booking_change.html", context, status=400 if form.errors else 200)
 
 
@@ -93,7 +109,7 @@ def booking_change(request: HttpRequest, reference: str) -> HttpResponse:
 @rate_limited(PaymentStartThrottle)
 def booking_change_quote(request: HttpRequest, reference: str, number: int) -> HttpResponse:
     """The quote: what changes and for how much money (GET); confirming it (POST) makes it, or opens its payment."""
-    booking, _actor = changeable_booking(request, reference)
+    booking, actor = changeable_booking(request, reference)
     change = booking.changes.filter(number=number).first()
     if change is None:
         raise Http404
@@ -106,8 +122,10 @@ def booking_change_quote(request: HttpRequest, reference: str, number: int) -> H
         if payment is not None:
             return redirect("booking_change_pay", reference=booking.reference, number=change.number)
         messages.success(request, made_message(change))
-        return redirect("booking_detail", reference=booking.reference)
-    return render(request, "bookings/booking_change_quote.html", quote_context(change))
+        return back_to_booking(booking, actor)
+    return render(
+        request, "bookings/booking_change_quote.html", quote_context(change) | {"back_url": booking_url(booking, actor)}
+    )
 
 
 def made_message(change: BookingChange) -> str:
@@ -141,3 +159,46 @@ def quote_context(change: BookingChange) -> dict:
         "pending": change.is_pending and change.expires_at > now,
         "minutes": -(-seconds // 60),
     }
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def booking_cancel_part(request: HttpRequest, reference: str) -> HttpResponse:
+    """One leg (`?leg=return`) or one passenger (`?passenger=<id>`) of the booking: what cancelling it gives back now
+    (GET), then cancelling it (POST)."""
+    booking, actor = changeable_booking(request, reference)
+    leg, passenger = request.GET.get("leg", ""), request.GET.get("passenger", "")
+    if leg not in PREFIX.values() and not passenger.isdigit():
+        raise Http404
+    try:
+        if request.method == "POST":
+            if leg:
+                change = cancelling.leg_cancel(booking_id=booking.pk, direction=leg, actor=actor)
+            else:
+                change = cancelling.passenger_cancel(booking_id=booking.pk, passenger_id=int(passenger), actor=actor)
+            messages.success(request, part_cancelled_message(change))
+            return back_to_booking(booking, actor)
+        if leg:
+            quote = cancellations.leg_cancel_quote(booking=booking, direction=leg)
+        else:
+            quote = cancellations.passenger_cancel_quote(booking=booking, passenger_id=int(passenger))
+    except (ChangeRefused, OperatorUnavailable) as refusal:
+        messages.error(request, getattr(refusal, "message", str(refusal)))
+        return back_to_booking(booking, actor)
+    context = {
+        "booking": booking,
+        "leg": next((x for x in booking.legs.all() if PREFIX[x.direction] == leg), None),
+        "passenger": booking.passengers.filter(pk=int(passenger)).first() if passenger.isdigit() else None,
+        "refund": format_money(quote.refund_minor, quote.currency),
+        "refund_minor": quote.refund_minor,
+        "back_url": booking_url(booking, actor),
+    }
+    return render(request, "bookings/booking_cancel_part.html", context)
+
+
+def part_cancelled_message(change: BookingChange) -> str:
+    if change.refund_minor:
+        return _(
+            "Cancelled: %(refund)s will be refunded to the card you paid with; new e-tickets are on their way."
+        ) % {"refund": format_money(change.refund_minor, change.currency)}
+    return _("Cancelled. Under the fare's conditions nothing is refunded; new e-tickets are on their way.")

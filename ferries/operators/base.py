@@ -2,11 +2,13 @@
 
 import abc
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+from django.utils.translation import gettext as _
 
 from ferries.errors import OperatorError, OperatorRefused
 from ferries.party import NO_EXTRAS, Extras, Party
-from ferries.pricing import DEFAULT_FAMILY, Quote, default_quote
+from ferries.pricing import DEFAULT_FAMILY, ExtraNotSold, Quote, default_quote, extra_lines
 from ferries.queries import LegQuery
 from kernel.money import money
 
@@ -85,6 +87,21 @@ class OperatorAdapter(abc.ABC):
         """Take capacity for the order's party and extras until confirmed, cancelled or expired, priced in its
         fare family. Raises OperatorRefused ("unknown_fare_family" when the sailing is not sold in that family,
         "extra_not_offered", "priority_boarding_sold_out", "sold_out", …)."""
+
+    def price(self, *, query: LegQuery, sailing_ref: str, order: LegOrder) -> Quote:
+        """What the order would cost on the sailing now, without holding anything: the sailing's price for the
+        query's party in the order's family (as the operator's search answers it), with its extras. OperatorRefused
+        when the sailing, the family or an extra is not sold."""
+        offer = next((o for o in self.search(query) if o.sailing_ref == sailing_ref), None)
+        if offer is None:
+            raise OperatorRefused("not_offered", _("This sailing is not sold for this party."))
+        priced = next((q for q in offer.fares if q.family["code"] == order.fare_family), None)
+        if priced is None:
+            raise OperatorRefused("unknown_fare_family", _("This sailing is not sold in this fare family."))
+        try:
+            return replace(priced, lines=priced.lines + extra_lines(offer.extras, order.party, order.extras))
+        except ExtraNotSold as exc:
+            raise OperatorRefused("extra_not_offered", str(exc)) from None
 
     @abc.abstractmethod
     def confirm(self, hold_ref: str) -> str:

@@ -51,9 +51,17 @@ class LocalInventoryOperator(OperatorAdapter):
 
     def hold(self, *, sailing_ref: str, order: LegOrder, minutes: int) -> Hold:
         sailing = self._sailing(sailing_ref)
+        price = self._price(sailing, order)
+        hold = capacity_hold(sailing=sailing, party=order.party, minutes=minutes, extras=order.extras)
+        return Hold(hold_ref=hold.ref, expires_at=hold.expires_at, quote=price)
+
+    def price(self, *, query: LegQuery, sailing_ref: str, order: LegOrder) -> Quote:
+        return self._price(self._sailing(sailing_ref), order)
+
+    def _price(self, sailing: Sailing, order: LegOrder) -> Quote:
         day = sailing.departs_at.astimezone(sailing.route.origin.tz).date()
         try:
-            price = route_quote(
+            return route_quote(
                 route=sailing.route, day=day, party=order.party, family=order.fare_family, extras=order.extras
             )
         except UnknownFareFamily as exc:
@@ -62,8 +70,6 @@ class LocalInventoryOperator(OperatorAdapter):
             raise OperatorRefused("extra_not_offered", str(exc)) from None
         except NotPriced as exc:
             raise OperatorRefused("not_offered", str(exc)) from None
-        hold = capacity_hold(sailing=sailing, party=order.party, minutes=minutes, extras=order.extras)
-        return Hold(hold_ref=hold.ref, expires_at=hold.expires_at, quote=price)
 
     def confirm(self, hold_ref: str) -> str:
         return capacity_confirm(hold_ref=hold_ref).confirmation_ref
