@@ -49,6 +49,10 @@ class Booking(models.Model):
     contact_name = models.CharField(max_length=150)
     contact_email = models.EmailField(db_index=True)
     contact_phone = models.CharField(max_length=32)
+    billing = models.JSONField(
+        default=dict, blank=True,
+        help_text=_("Who invoices are made out to, when not the contact: name, address, company, VAT number."),
+    )  # fmt: skip
     language = models.CharField(max_length=8, default="en")
     accommodation = models.CharField(max_length=20, choices=Accommodation.choices, default=Accommodation.DECK)
     pets = models.PositiveSmallIntegerField(default=0)

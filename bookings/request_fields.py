@@ -186,6 +186,23 @@ class ContactNameField(Read, serializers.RegexField):
         return _text(value, max_length=150)
 
 
+class TextLineField(Read, serializers.RegexField):
+    """Text on one line, up to `max_length` characters (runs of spaces made one)."""
+
+    def read(self, value) -> str:
+        return _text(value, max_length=self.max_length)
+
+
+VAT_NUMBER = re.compile(r"^[A-Z]{2}[A-Z0-9]{2,13}$")
+
+
+class VatNumberField(Read, serializers.RegexField):
+    def read(self, value) -> str:
+        number = _upper(value).replace(" ", "").replace(".", "").replace("-", "") if isinstance(value, str) else value
+        message = _("A VAT number with its country prefix, e.g. FR12345678901.")
+        return _text(number, pattern=VAT_NUMBER, max_length=15, message=message)
+
+
 class PhoneField(Read, serializers.RegexField):
     def read(self, value) -> str:
         message = _("A phone number with its country code, e.g. +216 71 000 000.")

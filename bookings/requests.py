@@ -33,6 +33,8 @@ from bookings.request_fields import (
     RegistrationField,
     SailingIdField,
     SizeField,
+    TextLineField,
+    VatNumberField,
     WordField,
     whole_number,
 )
@@ -88,6 +90,14 @@ class Contact:
 
 
 @dataclass(frozen=True)
+class Billing:
+    name: str
+    address: str
+    company: str = ""
+    vat_number: str = ""
+
+
+@dataclass(frozen=True)
 class BookingRequest:
     outbound: Sailing
     inbound: Sailing | None
@@ -101,6 +111,7 @@ class BookingRequest:
     outbound_extras: Extras = NO_EXTRAS
     return_extras: Extras = NO_EXTRAS
     cancellation_protection: bool = False
+    billing: Billing | None = None
 
     def extras(self, direction: str) -> Extras:
         """What the party adds to the leg (outbound or return), with the booking's cancellation protection."""
@@ -258,6 +269,33 @@ class ContactSerializer(InputSerializer):
         return None if errors else Contact(**values)
 
 
+@extend_schema_serializer(component_name="BillingRequest")
+class BillingSerializer(InputSerializer):
+    default_error_messages = {"invalid": gettext_lazy("The billing details are an object, or null for none.")}
+
+    name = TextLineField(f"^{NOT_CONTROL}*{VISIBLE}{NOT_CONTROL}*$", max_length=150,
+                         help_text="Who the invoices are made out to.")  # fmt: skip
+    address = TextLineField(f"^{NOT_CONTROL}*{VISIBLE}{NOT_CONTROL}*$", max_length=300,
+                            help_text="Street, postal code, city and country, on one line.")  # fmt: skip
+    company = TextLineField(f"^{NOT_CONTROL}*{VISIBLE}{NOT_CONTROL}*$", max_length=150, required=False,
+                            help_text="A company's name, for a business trip.")  # fmt: skip
+    vat_number = VatNumberField(r"^[A-Za-z]{2}[A-Za-z0-9]{2,13}$", max_length=15, required=False,
+                                help_text="The company's VAT number, with its country prefix.")  # fmt: skip
+
+    def run_validation(self, data=empty):
+        if data is empty or data is None or data == {}:
+            return None
+        return self.to_internal_value(data)
+
+    def read_field(self, field, data, values):
+        if not field.required and data.get(field.field_name) in (None, ""):
+            return ""
+        return super().read_field(field, data, values)
+
+    def check(self, values: dict, errors: dict) -> Billing | None:
+        return None if errors else Billing(**values)
+
+
 @extend_schema_serializer(component_name="ExtrasRequest")
 class ExtrasSerializer(InputSerializer):
     default_error_messages = {"invalid": gettext_lazy("The extras are an object, or null for none.")}
@@ -323,6 +361,11 @@ class BookingRequestSerializer(InputSerializer):
     )
     pets = CountField(min_value=0, max_value=MAX_PETS, default=0)
     contact = ContactSerializer()
+    billing = BillingSerializer(
+        required=False, allow_null=True,
+        help_text="Who the invoices are made out to, when not the contact (a company, another address); left out "
+        "or null: the contact's name.",
+    )  # fmt: skip
 
     def read_field(self, field, data, values):
         if field.field_name == "passengers":
@@ -349,7 +392,7 @@ class BookingRequestSerializer(InputSerializer):
             outbound, inbound, tuple(values["passengers"]), values.get("vehicle"), values["accommodation"],
             values["pets"], values["contact"], values["outbound_fare_family"], values["return_fare_family"],
             values.get("outbound_extras") or NO_EXTRAS, values.get("return_extras") or NO_EXTRAS,
-            values["cancellation_protection"],
+            values["cancellation_protection"], values.get("billing"),
         )  # fmt: skip
 
 

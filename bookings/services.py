@@ -145,6 +145,7 @@ def _fingerprint(request: BookingRequest) -> str:
         "cancellation_protection": request.cancellation_protection,
         "pets": request.pets,
         "contact": {**vars(request.contact), "email": request.contact.email.lower()},
+        "billing": request.billing and vars(request.billing),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -172,6 +173,7 @@ def _new_booking(request: BookingRequest, owner, language: str, key: str | None,
                     contact_name=request.contact.name,
                     contact_email=request.contact.email,
                     contact_phone=request.contact.phone,
+                    billing=vars(request.billing) if request.billing else {},
                     language=language,
                     accommodation=request.accommodation,
                     pets=request.pets,

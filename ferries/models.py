@@ -138,6 +138,11 @@ class Route(models.Model):
     origin = models.ForeignKey(Port, on_delete=models.PROTECT, related_name="departures")
     destination = models.ForeignKey(Port, on_delete=models.PROTECT, related_name="arrivals")
     active = models.BooleanField(default=True)
+    vat_percent = models.DecimalField(
+        max_digits=4, decimal_places=2, default=0, validators=[MinValueValidator(0), MaxValueValidator(50)],
+        help_text=_("VAT included in the route's prices, in percent, as invoices show it (0 for an exempt "
+                    "international crossing)."),
+    )  # fmt: skip
 
     class Meta:
         ordering = ["origin__name", "destination__name", "operator__name"]

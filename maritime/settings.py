@@ -361,6 +361,13 @@ if EMAIL_USE_TLS and EMAIL_USE_SSL:
     raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL are mutually exclusive; set only one.")
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", 10, validate=validate.Range(min=1))
 EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+# The company named on invoices and credit notes as the seller.
+COMPANY = {
+    "name": env.str("COMPANY_NAME", "Maritime Ferries SA"),
+    "address": env.str("COMPANY_ADDRESS", "1 Quai de la Joliette, 13002 Marseille, France"),
+    "vat_number": env.str("COMPANY_VAT_NUMBER", "FR00123456789"),
+    "registration": env.str("COMPANY_REGISTRATION", "RCS Marseille 123 456 789"),
+}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "Maritime <bookings@maritime.localhost>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 ADMINS = [(name, address) for name, address in getaddresses(env.list("ADMINS", [])) if address]

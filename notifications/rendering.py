@@ -14,7 +14,9 @@ from bookings.selectors import booking_details
 from ferries.fare_rules import change_rule, refund_rule
 from kernel.money import format_money
 from notifications.etickets import eticket_pdf, qr_png
+from notifications.invoices import invoice_pdf
 from notifications.models import Email
+from payments.models import Invoice
 
 TEMPLATES = "notifications/email"
 
@@ -33,6 +35,7 @@ def build_message(email: Email) -> tuple[EmailMultiAlternatives, str, str, str]:
         message.attach_alternative(html, "text/html")
         if email.kind in {Email.Kind.BOOKING_CONFIRMATION, Email.Kind.BOOKING_CHANGED}:
             _attach_etickets(message, booking, context["legs"])
+        _attach_invoices(message, email)
     return message, subject, text, html
 
 
@@ -97,6 +100,13 @@ def _leg(leg) -> dict:
         "fare_rules": [refund_rule(leg.cancellation_policy), change_rule(leg.change_policy)],
         "qr_cid": f"qr-{leg.direction}",
     }
+
+
+def _attach_invoices(message: EmailMultiAlternatives, email: Email) -> None:
+    """The invoice of a payment (receipt, change) or the credit note of a refund the e-mail is about."""
+    numbers = [number for number in (email.details.get("invoice"), email.details.get("credit_note")) if number]
+    for invoice in Invoice.objects.filter(number__in=numbers, booking_id=email.booking_id):
+        message.attach(f"{invoice.number}.pdf", invoice_pdf(invoice), "application/pdf")
 
 
 def _attach_etickets(message: EmailMultiAlternatives, booking, legs: list[dict]) -> None:

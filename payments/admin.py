@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from kernel.money import format_money
-from payments.models import Dispute, Payment, Refund, WebhookEvent
+from payments.models import Dispute, Invoice, Payment, Refund, WebhookEvent
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -85,3 +85,38 @@ class DisputeAdmin(PaymentPartAdmin):
     list_display = ["dispute_id", "booking_ref", "amount", "reason", "status", "evidence_due_by", "updated_at"]
     list_filter = ["status", "reason"]
     search_fields = ["dispute_id", *PaymentPartAdmin.search_fields]
+
+
+def invoice_pdf_link(invoice: Invoice) -> str:
+    url = reverse("invoice_download", args=[invoice.booking.reference, invoice.number])
+    return format_html('<a href="{}">{}</a>', url, "PDF")
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnlyAdmin):
+    """Invoices and credit notes as issued: numbered per kind and year without gaps, never edited."""
+
+    list_display = ["number", "kind", "booking_ref", "issued_at", "total", "vat", "pdf"]
+    list_filter = ["kind", "year"]
+    search_fields = ["number", "booking__reference"]
+    list_select_related = ["booking"]
+    date_hierarchy = "issued_at"
+    readonly_fields = ["number", "kind", "booking_ref", "payment", "refund", "issued_at", "total", "vat", "seller",
+                       "buyer", "lines", "pdf"]  # fmt: skip
+    fields = readonly_fields
+
+    @admin.display(description="booking", ordering="booking__reference")
+    def booking_ref(self, obj):
+        return booking_link(obj.booking)
+
+    @admin.display(description="total, VAT included", ordering="total_minor")
+    def total(self, obj):
+        return format_money(obj.total_minor, obj.currency)
+
+    @admin.display(description="VAT", ordering="vat_minor")
+    def vat(self, obj):
+        return format_money(obj.vat_minor, obj.currency)
+
+    @admin.display(description="document")
+    def pdf(self, obj):
+        return invoice_pdf_link(obj)

@@ -198,3 +198,59 @@ class DemoRefund(models.Model):
 
     def __str__(self) -> str:
         return self.refund_id
+
+
+class Invoice(models.Model):
+    """An invoice for money taken, or a credit note for money given back: numbered in a series per kind and year with
+    no gaps, its seller, buyer and lines kept as issued."""
+
+    class Kind(models.TextChoices):
+        INVOICE = "invoice", _("Invoice")
+        CREDIT_NOTE = "credit_note", _("Credit note")
+
+    PREFIXES = {Kind.INVOICE: "INV", Kind.CREDIT_NOTE: "CN"}
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    year = models.PositiveSmallIntegerField()
+    sequence = models.PositiveIntegerField(help_text=_("1, 2, 3… in the kind's series for the year, with no gaps."))
+    number = models.CharField(max_length=20, unique=True)
+    booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="invoices")
+    # What the document is for: one invoice per payment, one credit note per refund.
+    payment = models.OneToOneField(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="invoice")
+    refund = models.OneToOneField(Refund, null=True, blank=True, on_delete=models.PROTECT, related_name="credit_note")
+    issued_at = models.DateTimeField()
+    currency = models.CharField(max_length=3, validators=[CURRENCY_VALIDATOR])
+    seller = models.JSONField(help_text=_("The company's details as on the document."))
+    buyer = models.JSONField(help_text=_("The billing name, address, company and VAT number as on the document."))
+    lines = models.JSONField(help_text=_("Description, VAT rate, net, VAT and gross of each line, in minor units."))
+    total_minor = models.PositiveIntegerField(help_text=_("Gross, VAT included."))
+    vat_minor = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-issued_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "year", "sequence"], name="invoice_number_once"),
+            models.CheckConstraint(
+                condition=Q(kind="invoice", payment__isnull=False, refund__isnull=True)
+                | Q(kind="credit_note", refund__isnull=False, payment__isnull=True),
+                name="invoice_for_a_payment_credit_note_for_a_refund",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class InvoiceSeries(models.Model):
+    """The last number given in a kind's series for a year: locked while the next document is issued, so numbers
+    follow one another with no gap (a transaction that fails gives its number back)."""
+
+    kind = models.CharField(max_length=12, choices=Invoice.Kind.choices)
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "year"], name="invoice_series_once")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.year}: {self.last}"

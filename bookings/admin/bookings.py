@@ -28,6 +28,7 @@ from bookings.admin.inlines import (
     BookingLegInline,
     BookingVehicleInline,
     EmailInline,
+    InvoiceInline,
     PassengerInline,
 )
 from bookings.admin.listing import DepartureFilter, DisputedFilter, S, format_html_join_lines, status_badge
@@ -68,7 +69,8 @@ class BookingAdmin(admin.ModelAdmin):
     search_help_text = _("Reference, contact name or e-mail, or a passenger's last name.")
     actions = ["cancel_bookings", "refund_amount", "resend_email", "retry_confirmation"]
     inlines = [
-        BookingLegInline, PassengerInline, BookingVehicleInline, BookingEventInline, BookingChangeInline, EmailInline,
+        BookingLegInline, PassengerInline, BookingVehicleInline, BookingEventInline, BookingChangeInline,
+        InvoiceInline, EmailInline,
     ]  # fmt: skip
     fieldsets = [
         (None, {"fields": SUMMARY_FIELDS}),

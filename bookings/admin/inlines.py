@@ -16,6 +16,7 @@ from ferries.fare_rules import change_rule, refund_rule
 from ferries.templatetags.ferries_format import price_line_label
 from kernel.money import format_money
 from notifications.models import Email
+from payments.models import Invoice
 
 
 class BookingPartInline(admin.TabularInline):
@@ -132,6 +133,25 @@ class BookingChangeInline(BookingPartInline):
         if change.refund_minor:
             parts.append(gettext("refund %(amount)s") % {"amount": format_money(change.refund_minor, change.currency)})
         return "; ".join(parts)  # fmt: skip
+
+
+class InvoiceInline(BookingPartInline):
+    """The booking's invoices and credit notes, each with its PDF."""
+
+    model = Invoice
+    fields = ["number", "kind", "issued_at", "amount", "document"]
+    readonly_fields = fields
+    ordering = ["issued_at", "pk"]
+    verbose_name_plural = _("invoices and credit notes")
+
+    @admin.display(description=_("amount"))
+    def amount(self, invoice: Invoice) -> str:
+        return format_money(invoice.total_minor, invoice.currency)
+
+    @admin.display(description=_("document"))
+    def document(self, invoice: Invoice) -> str:
+        url = reverse("invoice_download", args=[invoice.booking.reference, invoice.number])
+        return format_html('<a href="{}">PDF</a>', url)
 
 
 class EmailInline(BookingPartInline):

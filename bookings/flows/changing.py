@@ -20,6 +20,7 @@ from ferries.errors import OperatorError, OperatorRefused
 from kernel.money import format_money
 from notifications.models import Email
 from notifications.services import email_enqueue
+from payments import invoices
 from payments import refunds as payment_refunds
 from payments import services as payments
 from payments.models import Payment, Refund
@@ -86,6 +87,7 @@ def change_payment_settle(*, payment: Payment, booking: Booking) -> None:
         why = f"paid while the change was {change.status} and the booking {booking.status}"
     else:
         changes.change_mark_paid(change=change)
+        invoices.invoice_for_payment(payment=payment)
         make_change_task.delay_on_commit(booking_id=booking.pk, change_id=change.pk)
         return
     cause = Refund.Cause.MISMATCH if payment.status == Payment.Status.MISMATCHED else Refund.Cause.NOT_HONOURED
@@ -129,9 +131,11 @@ def _made(change: BookingChange) -> None:
         key=f"change-{change.pk}", cause=Refund.Cause.CHANGE,
     )  # fmt: skip
     refunded = sum(refund.amount_minor for refund in refunds)
+    numbers = list(change.payments.filter(invoice__isnull=False).values_list("invoice__number", flat=True))
     email_enqueue(
         booking=booking, kind=Email.Kind.BOOKING_CHANGED, key=str(change.number),
-        details={"paid_minor": paid, "refund_minor": refunded, "fee_minor": change.fee_minor},
+        details={"paid_minor": paid, "refund_minor": refunded, "fee_minor": change.fee_minor,
+                 "invoice": numbers[0] if numbers else ""},
     )  # fmt: skip
 
 

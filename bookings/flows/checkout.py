@@ -19,6 +19,7 @@ from kernel.money import format_money
 from kernel.tasks import TaskFailed
 from notifications.models import Email
 from notifications.services import email_enqueue
+from payments import invoices
 from payments import refunds as payment_refunds
 from payments import services as payments
 from payments.models import Payment, Refund
@@ -140,7 +141,8 @@ def _paid(booking: Booking, payment: Payment) -> bool:
         return False
     reason = f"payment {payment.intent_id}" + (" after the hold expired; places taken again" if late else "")
     booking = services.booking_transition(booking_id=booking.pk, to=Booking.Status.PAID, actor="stripe", reason=reason)
-    email_enqueue(booking=booking, kind=Email.Kind.PAYMENT_SUCCESS)
+    invoice = invoices.invoice_for_payment(payment=payment)
+    email_enqueue(booking=booking, kind=Email.Kind.PAYMENT_SUCCESS, details={"invoice": invoice.number})
     booking_paid(booking_id=booking.pk)
     return True
 

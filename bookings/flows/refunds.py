@@ -14,6 +14,7 @@ from bookings.policy import WAS_PAID_STATUSES
 from kernel.money import format_money
 from notifications.models import Email
 from notifications.services import email_enqueue
+from payments import invoices
 from payments import refunds as payment_refunds
 from payments.models import Refund
 from payments.providers import RefundInfo
@@ -97,9 +98,11 @@ def refund_changed(info: RefundInfo) -> bool:
             "be refunded.",
         )
     if change.newly_succeeded:
+        credit_note = invoices.credit_note_for_refund(refund=refund)
         email_enqueue(
             booking=booking, kind=Email.Kind.REFUND, key=info.id,
-            details={"refund_minor": refund.amount_minor, "currency": refund.currency, "cause": refund.cause},
+            details={"refund_minor": refund.amount_minor, "currency": refund.currency, "cause": refund.cause,
+                     "credit_note": credit_note.number},
         )  # fmt: skip
         if _refunded_in_full_at_stripe(booking, refund):
             booking = booking_cancel(

@@ -40,6 +40,7 @@ TOPICS = {
     "vehicle": _("Vehicle"),
     "vehicle.category": _("Vehicle"),
     "contact": _("Contact"),
+    "billing": _("Invoice details"),
 }
 
 
@@ -130,7 +131,15 @@ class BookingForm(forms.Form):
         self.fields["contact-email"].help_text = _(
             "Your tickets go here; with it and the reference you manage the booking."
         )
+        labels = {"name": _("Name on the invoice"), "address": _("Billing address"), "company": _("Company"),
+                  "vat_number": _("Company VAT number")}  # fmt: skip
+        for name, label in labels.items():
+            self.fields[f"billing-{name}"] = _text(label, required=False, autocomplete="off")
         self.booking_request: BookingRequest | None = None
+
+    @property
+    def billing_fields(self) -> list:
+        return [self[f"billing-{name}"] for name in ("name", "address", "company", "vat_number")]
 
     @cached_property
     def _countries(self) -> list[tuple[str, str]]:
@@ -258,6 +267,9 @@ class BookingForm(forms.Form):
         data["accommodation"] = value("accommodation") or self.party.accommodation
         data["pets"] = value("pets", "").strip() or 0
         data["contact"] = {name: value(f"contact-{name}", "") for name in ("name", "email", "phone")}
+        billing = {name: value(f"billing-{name}", "").strip() for name in ("name", "address", "company", "vat_number")}
+        if any(billing.values()):  # left empty: invoices are made out to the contact
+            data["billing"] = billing
         for direction in ("outbound", "return"):
             prefix = f"{direction}_extras-"
             if any(name.startswith(prefix) for name in self.fields):

@@ -1,4 +1,3 @@
-import datetime as dt
 import importlib
 from types import SimpleNamespace
 
@@ -6,8 +5,6 @@ import pytest
 from django.apps import apps
 from django.contrib.auth.models import Group
 from django.db import connection
-
-from ferries.tests.factories import sailing_factory
 
 # Staff act on paid bookings: Stripe, answered locally, as the payments tests have it.
 from payments.tests.conftest import fake_stripe  # noqa: F401
@@ -41,15 +38,3 @@ def unlimited_forms(settings):
     rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "booking_create": "100000/hour"}
     rates["booking_lookup"] = "100000/hour"
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
-
-
-@pytest.fixture
-def trip(tunis_marseille, marseille_tunis):
-    """Tunis ⇄ Marseille: a return trip ("out" in 10 days, "back" in 14) and, for changes, another sailing each
-    way two days later ("later_out", "later_back")."""
-    return {
-        "out": sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=10)),
-        "back": sailing_factory(route=marseille_tunis, departs_in=dt.timedelta(days=14)),
-        "later_out": sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=12)),
-        "later_back": sailing_factory(route=marseille_tunis, departs_in=dt.timedelta(days=16)),
-    }

@@ -200,7 +200,7 @@ def test_the_traveller_is_e_mailed_once_stripe_has_made_the_refund(admin_client,
     assert [r["amount"] for r in fake_stripe.refunds.values()] == [1250]
     notice = Email.objects.get(booking=booking, kind=Email.Kind.REFUND)
     assert (notice.details, notice.status) == (
-        {"refund_minor": 1250, "currency": "EUR", "cause": Refund.Cause.STAFF},
+        {"refund_minor": 1250, "currency": "EUR", "cause": Refund.Cause.STAFF, "credit_note": made.credit_note.number},
         Email.Status.SENT,
     )
     assert Booking.objects.get(pk=booking.pk).status == S.CONFIRMED

@@ -865,6 +865,7 @@ BOOKING_TOKEN_OPERATIONS = [
     ("get", f"{BOOKINGS}/{{reference}}/cancel"),
     ("post", f"{BOOKINGS}/{{reference}}/cancel"),
     ("post", f"{BOOKINGS}/{{reference}}/payment"),
+    ("get", f"{BOOKINGS}/{{reference}}/invoices"),
     ("get", f"{BOOKINGS}/{{reference}}/changes"),
     ("post", f"{BOOKINGS}/{{reference}}/changes"),
     ("get", f"{BOOKINGS}/{{reference}}/changes/{{change_id}}"),

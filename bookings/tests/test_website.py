@@ -296,6 +296,25 @@ def test_a_link_with_a_party_the_search_would_refuse_asks_to_choose_again(client
 # --- Holding the places ---------------------------------------------------------------------------------
 
 
+def test_invoice_details_are_kept_for_the_invoices_and_a_bad_vat_number_shows_next_to_its_input(
+    client, tunis_marseille
+):
+    sailing = sailing_at(tunis_marseille)
+    billing = {"billing-name": "Amira Ben Salah", "billing-address": "12 rue de Marseille, Tunis",
+               "billing-company": "Ben Salah Trading", "billing-vat_number": "12"}  # fmt: skip
+
+    refused = client.post(details_url(sailing), details(**billing))
+    assert refused.status_code == 400
+    assert "country prefix" in field_error(refused, "billing-vat_number")
+    assert nothing_written()
+    client.post(details_url(sailing), details(**{**billing, "billing-vat_number": "TN1234567A"}))
+
+    assert Booking.objects.get().billing == {
+        "name": "Amira Ben Salah", "address": "12 rue de Marseille, Tunis", "company": "Ben Salah Trading",
+        "vat_number": "TN1234567A",
+    }  # fmt: skip
+
+
 def test_valid_details_hold_the_places_and_lead_to_the_booking_page(client, tunis_marseille):
     sailing = sailing_at(tunis_marseille)
 

@@ -169,3 +169,21 @@ def test_staff_cancel_a_leg_from_the_admin_and_come_back_to_it(client, booking):
     assert done["Location"] == f"/admin/bookings/booking/{booking.pk}/change/"
     change = BookingChange.objects.get()
     assert (change.kind, change.actor) == ("leg_cancelled", f"staff:{clerk.pk}")
+
+
+def test_a_change_staff_confirm_with_something_due_waits_for_the_traveller_to_pay(client, booking, trip):
+    from django.contrib.auth.models import Permission, User
+
+    clerk = User.objects.create_user("clerk", password="a clerk pass phrase", is_staff=True)
+    clerk.user_permissions.add(*Permission.objects.filter(codename__in=["change_booking", "view_booking"]))
+    client.force_login(clerk)
+    url = f"/bookings/{booking.reference}/change?return_date={local_day(trip['later_back'])}"
+    values = form_values(client.get(url).content.decode())
+    quoted = client.post(url, {**values, "return_choice": f"{trip['later_back'].pk}:standard"})
+
+    confirmed = client.post(quoted["Location"])
+
+    assert confirmed["Location"] == f"/admin/bookings/booking/{booking.pk}/change/"
+    change = BookingChange.objects.get()
+    assert (change.status, change.actor) == ("awaiting_payment", f"staff:{clerk.pk}")
+    assert "awaits the traveller" in client.get(confirmed["Location"]).content.decode()

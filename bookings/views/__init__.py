@@ -328,6 +328,7 @@ def booking_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "hold": _hold(booking, now),
         "refund_now": quotes.booking_refund_quote(booking=booking, at=now),
         "changes": list(booking.changes.order_by("number")),
+        "invoices": list(booking.invoices.order_by("issued_at", "pk")),
     }
     context["pending_change"] = next((c for c in context["changes"] if c.is_pending and c.expires_at > now), None)
     return render(request, "bookings/booking_detail.html", context)

@@ -119,6 +119,12 @@ def booking_change_quote(request: HttpRequest, reference: str, number: int) -> H
         except ChangeRefused as refusal:
             messages.error(request, refusal.message)
             return redirect("booking_change_quote", reference=booking.reference, number=change.number)
+        if payment is not None and actor.startswith("staff:"):
+            # Staff take no card: the traveller pays from their booking page before the quote runs out.
+            messages.info(request, _("Change %(number)d awaits the traveller's payment of %(due)s, from their booking "
+                                     "page, before its places are released.") % {
+                "number": change.number, "due": format_money(change.due_minor, change.currency)})  # fmt: skip
+            return back_to_booking(booking, actor)
         if payment is not None:
             return redirect("booking_change_pay", reference=booking.reference, number=change.number)
         messages.success(request, made_message(change))

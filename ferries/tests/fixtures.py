@@ -1,12 +1,13 @@
 """Fixtures of the ferry network, shared by every app's tests (loaded by the root conftest)."""
 
+import datetime as dt
 import threading
 
 import pytest
 
 from ferries.cache import cache_service
 from ferries.operators.simulator import OperatorSimulator, make_server
-from ferries.tests.factories import OperatorFactory, PortFactory, RouteFactory
+from ferries.tests.factories import OperatorFactory, PortFactory, RouteFactory, sailing_factory
 
 
 @pytest.fixture(autouse=True)
@@ -59,3 +60,15 @@ def marseille_tunis(local_operator):
     return RouteFactory(
         operator=local_operator, origin=PortFactory(code="FRMRS"), destination=PortFactory(code="TNTUN")
     )
+
+
+@pytest.fixture
+def trip(tunis_marseille, marseille_tunis):
+    """Tunis ⇄ Marseille: a return trip ("out" in 10 days, "back" in 14) and, for changes, another sailing each
+    way two days later ("later_out", "later_back")."""
+    return {
+        "out": sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=10)),
+        "back": sailing_factory(route=marseille_tunis, departs_in=dt.timedelta(days=14)),
+        "later_out": sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=12)),
+        "later_back": sailing_factory(route=marseille_tunis, departs_in=dt.timedelta(days=16)),
+    }

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from kernel.money import money
+from notifications.invoices import invoice_link
 
 
 class MoneyOutputSerializer(serializers.Serializer):
@@ -38,3 +39,25 @@ class DemoCardInputSerializer(serializers.Serializer):
 class DemoCardOutputSerializer(serializers.Serializer):
     status = serializers.CharField(help_text="The payment's status once the demo event was delivered.")
     error = serializers.CharField(allow_blank=True)
+
+
+class InvoiceOutputSerializer(serializers.Serializer):
+    number = serializers.CharField(help_text="INV-2026-000123 for an invoice, CN-2026-000045 for a credit note.")
+    kind = serializers.ChoiceField(choices=["invoice", "credit_note"])
+    issued_at = serializers.DateTimeField()
+    total = serializers.SerializerMethodField(
+        help_text="Gross, VAT included: paid (invoice) or refunded (credit note)."
+    )
+    vat = serializers.SerializerMethodField(help_text="The VAT it includes.")
+    pdf_url = serializers.SerializerMethodField(
+        help_text="The PDF, for a day without other credentials: open it in a viewer or a browser."
+    )
+
+    def get_total(self, invoice) -> MoneyOutputSerializer:
+        return money(invoice.total_minor, invoice.currency)
+
+    def get_vat(self, invoice) -> MoneyOutputSerializer:
+        return money(invoice.vat_minor, invoice.currency)
+
+    def get_pdf_url(self, invoice) -> str:
+        return invoice_link(invoice)

@@ -20,8 +20,14 @@ from bookings.flows import checkout
 from bookings.services import PaymentNotAllowed
 from kernel.api import BODY_ERRORS_SCHEMA, api_validation_error
 from kernel.throttling import THROTTLED_RESPONSE, PaymentStartThrottle
-from payments.api.serializers import DemoCardInputSerializer, DemoCardOutputSerializer, PaymentOutputSerializer
+from payments.api.serializers import (
+    DemoCardInputSerializer,
+    DemoCardOutputSerializer,
+    InvoiceOutputSerializer,
+    PaymentOutputSerializer,
+)
 from payments.demo import demo_card_check, demo_pay
+from payments.invoices import booking_invoices
 from payments.models import INTENT_ID, Payment
 from payments.providers import payment_provider
 from payments.webhooks import webhook_receive
@@ -74,6 +80,19 @@ class BookingPaymentApi(BookingApi, APIView):
             raise NotPayable(str(refusal)) from refusal
         payment.publishable_key = payment_provider().publishable_key
         return Response(PaymentOutputSerializer(payment).data, status=status.HTTP_201_CREATED)
+
+
+class BookingInvoicesApi(BookingApi, APIView):
+    @booking_operation(
+        operation_id="booking_invoices",
+        summary="The booking's invoices and credit notes",
+        description="An invoice for each payment (the booking's price, a change's difference) and a credit note for "
+        "each refund, oldest first, each with a link to its PDF.",
+        responses={200: InvoiceOutputSerializer(many=True)},
+    )
+    def get(self, request: Request, reference: str | None) -> Response:
+        booking, _actor = booking_for_request(request, reference)
+        return Response(InvoiceOutputSerializer(booking_invoices(booking_id=booking.pk), many=True).data)
 
 
 class DemoCardApi(BookingApi, APIView):
