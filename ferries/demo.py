@@ -152,6 +152,10 @@ def _vessels(operators: dict, rng: random.Random, added: dict) -> dict[str, list
     return by_operator
 
 
+# VAT on domestic passenger crossings, by country, in the demo network.
+DOMESTIC_VAT = {"IT": 10}
+
+
 def _routes(operators: dict, ports: dict, added: dict) -> dict[RouteSpec, tuple[Route, Route]]:
     routes = {}
     for spec in ROUTES:
@@ -162,6 +166,13 @@ def _routes(operators: dict, ports: dict, added: dict) -> dict[RouteSpec, tuple[
             for a, b in ((spec.a, spec.b), (spec.b, spec.a))
         )
         routes[spec] = pair
+        for route in pair:
+            # A crossing between two ports of one country is domestic transport, which bears VAT (Italy: 10 %);
+            # an international one is exempt.
+            country, other = route.origin.country.code, route.destination.country.code
+            vat = DOMESTIC_VAT.get(country, 0) if country == other else 0
+            if route.vat_percent != vat:
+                Route.objects.filter(pk=route.pk).update(vat_percent=vat)
     return routes
 
 

@@ -133,7 +133,7 @@ class OriginCountryFilter(CountryFilter):
 
 @admin.register(Route)
 class RouteAdmin(admin.ModelAdmin):
-    list_display = ["ports", "operator", "active"]
+    list_display = ["ports", "operator", "vat_percent", "active"]
     list_filter = ["operator", ("origin__country", OriginCountryFilter), "active"]
     search_fields = ["origin__code", "origin__name", "destination__code", "destination__name"]
     autocomplete_fields = ["operator", "origin", "destination"]

@@ -57,6 +57,13 @@ def test_every_demo_port_names_its_terminal_and_every_demo_operator_its_check_in
     assert Port.objects.filter(check_in_closes_minutes__isnull=False).exists(), "some port overrides its operators"
 
 
+def test_domestic_demo_crossings_bear_vat_and_international_ones_are_exempt():
+    seed_network(seed=1, days=1, today=timezone.now().date())
+
+    taxed = {(r.origin.code, r.destination.code, str(r.vat_percent)) for r in Route.objects.filter(vat_percent__gt=0)}
+    assert taxed == {("ITGOA", "ITPMO", "10.00"), ("ITPMO", "ITGOA", "10.00")}
+
+
 def test_running_it_again_adds_nothing():
     today = timezone.now().date()
     seed_network(seed=7, days=14, today=today)
