@@ -22,6 +22,7 @@ from bookings.services import REFUSAL_FIELDS, booking_lock, give_back, operator_
 from ferries.errors import OperatorError, OperatorRefused
 from ferries.models import Sailing
 from ferries.operators import adapter_for
+from ferries.operators.base import LegOrder
 from ferries.pricing import change_fee
 
 logger = logging.getLogger(__name__)
@@ -72,15 +73,23 @@ def _hold(plan: ChangePlan, *, remote: bool, taken: list) -> list[tuple]:
         adapter = adapter_for(item.sailing.route.operator)
         if adapter.is_remote != remote:
             continue
+        minutes = settings.BOOKING_HOLD_MINUTES
+        # On the sailing it holds already, our own inventory holds only what the changed party needs beyond it.
+        top_up = not remote and item.sailing.pk == item.leg.sailing_id
         try:
-            hold = adapter.hold(sailing_ref=item.sailing.ref, order=item.order, minutes=settings.BOOKING_HOLD_MINUTES)
+            if top_up:
+                hold = adapter.top_up(
+                    hold_ref=item.leg.operator_hold_ref, sailing_ref=item.sailing.ref, order=item.order, minutes=minutes
+                )
+            else:
+                hold = adapter.hold(sailing_ref=item.sailing.ref, order=item.order, minutes=minutes)
         except OperatorRefused as refusal:
             raise ChangeRefused(refusal.code, refusal.message, leg=item.prefix) from None
         except OperatorError as exc:
             raise operator_unavailable(adapter, exc) from None
         if remote:
             taken.append((adapter, hold.hold_ref))
-        held.append((item, hold, remote))
+        held.append((item, hold, remote, top_up))
     return held
 
 
@@ -92,15 +101,15 @@ def replace_pending(booking: Booking) -> None:
 
 def _record(plan: ChangePlan, booking: Booking, holds: list[tuple], wanted: dict, actor: str) -> BookingChange:
     now = timezone.now()
-    if any(hold.quote.currency != booking.currency for _item, hold, _remote in holds):
+    if any(hold.quote.currency != booking.currency for _item, hold, *_rest in holds):
         raise ChangeRefused("currency_differs", _("The new sailing is sold in another currency than this booking."))
-    difference = sum(hold.quote.total_minor - item.leg.price_minor for item, hold, _remote in holds)
+    difference = sum(hold.quote.total_minor - item.leg.price_minor for item, hold, *_rest in holds)
     fee = sum(change_fee(item.leg.change_policy, item.leg.price_minor) for item in plan.legs)
     amount = difference + fee
     # A cheaper change gives back the saving, less the fee, and never more than cancelling those legs would.
     refundable = sum(leg_refund_due(leg=item.leg, at=now) for item in plan.legs)
     number = (booking.changes.aggregate(last=Max("number"))["last"] or 0) + 1
-    expires = min([now + dt.timedelta(minutes=settings.BOOKING_HOLD_MINUTES)] + [h.expires_at for _i, h, _r in holds])
+    expires = min([now + dt.timedelta(minutes=settings.BOOKING_HOLD_MINUTES)] + [h[1].expires_at for h in holds])
     return BookingChange.objects.create(
         booking=booking,
         number=number,
@@ -109,7 +118,7 @@ def _record(plan: ChangePlan, booking: Booking, holds: list[tuple], wanted: dict
         wanted=wanted,
         party=_party_json(plan),
         old_legs=[old_leg(item.leg) for item in plan.legs],
-        new_legs=[_new_leg(item, hold, remote) for item, hold, remote in sorted(holds, key=lambda h: h[0].prefix)],
+        new_legs=[_new_leg(*held) for held in sorted(holds, key=lambda h: h[0].prefix)],
         difference_minor=difference,
         fee_minor=fee,
         due_minor=max(amount, 0),
@@ -139,10 +148,13 @@ def old_leg(leg: BookingLeg) -> dict:
     }  # fmt: skip
 
 
-def _new_leg(item, hold, remote: bool) -> dict:
+def _new_leg(item, hold, remote: bool, top_up: bool) -> dict:
+    """A leg as quoted. `top_up`: on the sailing the leg holds already, `hold_ref` holding only what the changed party
+    needs beyond it ("" for nothing); made by swapping the two for the whole order (our own inventory)."""
     return {
         "direction": item.leg.direction, "sailing_id": item.sailing.pk, "sailing_ref": item.sailing.ref,
-        "hold_ref": hold.hold_ref, "operator_booking_ref": "", "remote": remote,
+        "hold_ref": hold.hold_ref, "operator_booking_ref": "", "remote": remote, "top_up": top_up,
+        "order": item.order.as_dict(),
         "expires_at": hold.expires_at.isoformat(), "price_minor": hold.quote.total_minor,
         "price_lines": hold.price["lines"], "fare_family": hold.quote.family["code"],
         "fare_family_name": hold.quote.family["name"], "change_rules": hold.price["change_policy"],
@@ -228,12 +240,19 @@ def change_swap(*, change_id: int, booking_id: int) -> tuple[BookingChange, bool
         leg = legs[new["direction"]]
         if new["remote"] and not new["operator_booking_ref"]:
             raise OperatorError(f"{new['hold_ref']} is not confirmed by its operator yet")
-        reference = new["operator_booking_ref"] or _adapter(new["sailing_id"]).confirm(new["hold_ref"])
-        old_adapter = adapter_for(leg.sailing.route.operator)
-        if not old_adapter.is_remote:
-            old_adapter.cancel(leg.operator_hold_ref)
+        hold_ref = new["hold_ref"]
+        if new.get("top_up"):  # the same sailing: the old hold and its top-up become the changed order's, sold
+            order = LegOrder.from_dict(new["order"])
+            hold_ref, reference = _adapter(new["sailing_id"]).swap(
+                hold_ref=leg.operator_hold_ref, top_up_ref=new["hold_ref"], order=order
+            )
+        else:
+            reference = new["operator_booking_ref"] or _adapter(new["sailing_id"]).confirm(new["hold_ref"])
+            old_adapter = adapter_for(leg.sailing.route.operator)
+            if not old_adapter.is_remote:
+                old_adapter.cancel(leg.operator_hold_ref)
         BookingLeg.objects.filter(pk=leg.pk).update(
-            sailing_id=new["sailing_id"], operator_hold_ref=new["hold_ref"], operator_booking_ref=reference,
+            sailing_id=new["sailing_id"], operator_hold_ref=hold_ref, operator_booking_ref=reference,
             price_minor=new["price_minor"], price_lines=new["price_lines"], fare_family=new["fare_family"],
             fare_family_name=new["fare_family_name"], change_rules=new["change_rules"], released_at=None,
             changes_made=F("changes_made") + 1, **new["policy"],
@@ -292,7 +311,8 @@ def changes_expire_overdue(*, now: dt.datetime | None = None, limit: int = 200) 
 def _drop(change: BookingChange, status: str, note: str) -> None:
     for leg in change.new_legs:
         if not leg["remote"] and not leg["released"]:
-            _adapter(leg["sailing_id"]).cancel(leg["hold_ref"])
+            if leg["hold_ref"]:  # a top-up that needed nothing more holds nothing
+                _adapter(leg["sailing_id"]).cancel(leg["hold_ref"])
             leg["released"] = True
     change.status, change.note = status, note[:255]
     change.remote_pending = any(leg["remote"] and not leg["released"] for leg in change.new_legs)

@@ -72,6 +72,12 @@ def sailings_schedule(*, sailings: list[Sailing]) -> list[Sailing]:
 @transaction.atomic
 def capacity_hold(*, sailing: Sailing, party: Party, minutes: int, extras: Extras = NO_EXTRAS) -> CapacityHold:
     """Take what the party and its extras need from the sailing, or raise OperatorRefused and take nothing."""
+    _check_fits(sailing, party)
+    return _hold(sailing, party.needs() | extras.needs(), minutes)
+
+
+def _check_fits(sailing: Sailing, party: Party) -> None:
+    """OperatorRefused unless the sailing is on sale and its vessel takes the party's vehicle."""
     if sailing.status != Sailing.Status.SCHEDULED or sailing.departs_at < bookable_after():
         raise OperatorRefused("not_bookable", _("This sailing can no longer be booked."))
     vehicle = party.vehicle
@@ -81,7 +87,9 @@ def capacity_hold(*, sailing: Sailing, party: Party, minutes: int, extras: Extra
             _("Vehicles up to %(max)d cm high fit on %(vessel)s.")
             % {"max": sailing.vessel.max_vehicle_height_cm, "vessel": sailing.vessel.name},
         )
-    needs = party.needs() | extras.needs()
+
+
+def _hold(sailing: Sailing, needs: dict[str, int], minutes: int) -> CapacityHold:
     for resource in sorted(needs):
         _take(sailing, resource, needs[resource])
     hold = CapacityHold.objects.create(
@@ -92,6 +100,28 @@ def capacity_hold(*, sailing: Sailing, party: Party, minutes: int, extras: Extra
     )
     availability_changed(sailing_id=sailing.pk)
     return hold
+
+
+@transaction.atomic
+def capacity_top_up(*, hold_ref: str, party: Party, extras: Extras, minutes: int) -> CapacityHold | None:
+    """For a party changing on the sailing of hold `hold_ref`: hold what it and its extras need beyond what that hold
+    has (None when it needs nothing more). OperatorRefused, taking nothing, when the sailing has not that much left."""
+    old = _locked_hold(hold_ref)
+    needs = party.needs() | extras.needs()
+    more = {r: n - old.quantities.get(r, 0) for r, n in needs.items() if n > old.quantities.get(r, 0)}
+    _check_fits(old.sailing, party)
+    return _hold(old.sailing, more, minutes) if more else None
+
+
+@transaction.atomic
+def capacity_swap(*, hold_ref: str, top_up_ref: str, party: Party, extras: Extras) -> CapacityHold:
+    """The changed party's whole needs, sold, in place of hold `hold_ref` and its top-up: both released and the new
+    hold taken and confirmed in one transaction, so the places are never free in between (and always fit)."""
+    sailing = _locked_hold(hold_ref).sailing
+    for ref in filter(None, (hold_ref, top_up_ref)):
+        capacity_release(hold_ref=ref)
+    hold = _hold(sailing, party.needs() | extras.needs(), minutes=1)
+    return capacity_confirm(hold_ref=hold.ref)
 
 
 @transaction.atomic

@@ -13,7 +13,7 @@ from bookings.flows import cancelling, changing, checkout, confirmation
 from bookings.models import Booking, BookingChange
 from bookings.tests.factories import ADULT, CHILD, held_booking, pay
 from ferries.choices import Resource
-from ferries.models import SailingInventory
+from ferries.models import CapacityHold, SailingInventory
 from ferries.tests.factories import sailing_factory
 from notifications.etickets import ticket_code, ticket_verify
 from notifications.models import Email
@@ -330,3 +330,56 @@ def test_a_remote_operator_s_refusal_of_the_quote_names_its_rule(fake_stripe, re
 
     assert (refused.value.code, refused.value.leg) == ("sold_out", "outbound")
     assert not BookingChange.objects.exists()
+
+
+# --- changes on the sailing the leg holds already ------------------------------------------------------------------
+
+
+def fill(sailing, *, leave: int = 0) -> None:
+    SailingInventory.objects.filter(sailing=sailing, resource=Resource.PASSENGERS).update(
+        capacity=taken(sailing) + leave
+    )
+
+
+def test_a_full_sailing_still_takes_a_change_of_fare_for_the_same_party(fake_stripe, trip):
+    booking = confirmed(fake_stripe, trip["out"], trip["back"], passengers=[ADULT, ADULT])
+    fill(trip["back"])
+
+    change = quote(booking, {"return_fare_family": "flex"})
+    change, payment = changing.change_confirm(change=change)
+    paid_through_stripe(fake_stripe, payment)
+    change = changing.change_make(change_id=change.pk)
+
+    assert change.status == "confirmed"
+    assert booking.legs.get(direction="return").fare_family == "flex"
+    assert taken(trip["back"]) == 2
+
+
+def test_the_last_place_of_a_sailing_is_enough_to_add_a_passenger(fake_stripe, trip):
+    booking = confirmed(fake_stripe, trip["out"], trip["back"], outbound_fare_family="flex", return_fare_family="flex")
+    fill(trip["out"], leave=1)
+    fill(trip["back"], leave=1)
+
+    change = quote(booking, {"passengers": [ADULT, {**ADULT, "first_name": "Sami"}]})
+    assert (taken(trip["out"]), taken(trip["back"])) == (2, 2)  # the quote holds the one place more on each
+    change, payment = changing.change_confirm(change=change)
+    paid_through_stripe(fake_stripe, payment)
+    changing.change_make(change_id=change.pk)
+
+    assert booking.passengers.count() == 2
+    for sailing in (trip["out"], trip["back"]):
+        row = SailingInventory.objects.get(sailing=sailing, resource=Resource.PASSENGERS)
+        assert row.taken == row.capacity == 2
+        holds = CapacityHold.objects.filter(sailing=sailing).exclude(status="released")
+        assert [h.quantities["passengers"] for h in holds] == [2]
+
+
+def test_an_expired_top_up_gives_back_only_what_it_held(fake_stripe, trip):
+    booking = confirmed(fake_stripe, trip["out"], trip["back"])
+    change = quote(booking, {"passengers": [ADULT, {**ADULT, "first_name": "Sami"}]})
+    BookingChange.objects.filter(pk=change.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+
+    changing.changes_expire()
+
+    assert (taken(trip["out"]), taken(trip["back"])) == (1, 1)
+    assert set(booking.legs.values_list("changes_made", flat=True)) == {0}

@@ -1,5 +1,9 @@
 """Operators whose inventory we keep: answered from our own database."""
 
+import datetime as dt
+
+from django.utils import timezone
+
 from ferries.errors import OperatorRefused
 from ferries.models import Route, Sailing
 from ferries.operators.base import Hold, LegOrder, Offer, OperatorAdapter
@@ -16,7 +20,7 @@ from ferries.pricing import (
 )
 from ferries.queries import LegQuery
 from ferries.selectors import sailing_availability, sailings_on_day
-from ferries.services import capacity_confirm, capacity_hold, capacity_release
+from ferries.services import capacity_confirm, capacity_hold, capacity_release, capacity_swap, capacity_top_up
 
 
 class LocalInventoryOperator(OperatorAdapter):
@@ -70,6 +74,19 @@ class LocalInventoryOperator(OperatorAdapter):
             raise OperatorRefused("extra_not_offered", str(exc)) from None
         except NotPriced as exc:
             raise OperatorRefused("not_offered", str(exc)) from None
+
+    def top_up(self, *, hold_ref: str, sailing_ref: str, order: LegOrder, minutes: int) -> Hold:
+        """A change of the party on the sailing it holds already: only what it needs beyond hold `hold_ref` is held
+        (`hold_ref` "" when nothing more), priced as a hold of the whole order would be."""
+        price = self._price(self._sailing(sailing_ref), order)
+        more = capacity_top_up(hold_ref=hold_ref, party=order.party, extras=order.extras, minutes=minutes)
+        expires = more.expires_at if more else timezone.now() + dt.timedelta(minutes=minutes)
+        return Hold(hold_ref=more.ref if more else "", expires_at=expires, quote=price)
+
+    def swap(self, *, hold_ref: str, top_up_ref: str, order: LegOrder) -> tuple[str, str]:
+        """The changed order sold in place of hold `hold_ref` and its top-up: (its hold, its confirmation)."""
+        hold = capacity_swap(hold_ref=hold_ref, top_up_ref=top_up_ref, party=order.party, extras=order.extras)
+        return hold.ref, hold.confirmation_ref
 
     def confirm(self, hold_ref: str) -> str:
         return capacity_confirm(hold_ref=hold_ref).confirmation_ref
