@@ -36,7 +36,11 @@ def booking_cancel(
             return cancellation
         booking = cancellation.booking
         changing.changes_drop_open(booking_id=booking_id, reason="the booking was cancelled")
-        quote = refund_quote(booking, cancellation.refund_minor)
+        due = cancellation.refund_minor
+        if full_refund and (money := payment_refunds.booking_money(booking_id=booking_id)):
+            # The operator cannot carry the booking: all it took goes back, the fees its changes cost included.
+            due = max(due, money.paid_minor)
+        quote = refund_quote(booking, due)
         refunds = payment_refunds.booking_refund_request(
             booking_id=booking_id, amount_minor=quote.amount_minor, reason=reason, key=f"cancel-{booking_id}",
             cause=cause,

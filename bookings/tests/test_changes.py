@@ -383,3 +383,18 @@ def test_an_expired_top_up_gives_back_only_what_it_held(fake_stripe, trip):
 
     assert (taken(trip["out"]), taken(trip["back"])) == (1, 1)
     assert set(booking.legs.values_list("changes_made", flat=True)) == {0}
+
+
+def test_a_sailing_the_operator_cancels_refunds_the_fees_its_changes_cost_too(fake_stripe, trip):
+    booking = confirmed(fake_stripe, trip["out"], trip["back"])
+    change = quote(booking, {"return_sailing_id": trip["later_back"].pk})  # same price, fee 15.00
+    change, payment = changing.change_confirm(change=change)
+    paid_through_stripe(fake_stripe, payment)
+    changing.change_make(change_id=change.pk)
+
+    cancellation = cancelling.booking_cancel(
+        booking_id=booking.pk, actor="operator", reason="sailing cancelled", full_refund=True,
+        cause=Refund.Cause.SAILING_CANCELLED,
+    )  # fmt: skip
+
+    assert cancellation.refund_minor == 20000 + 1500
