@@ -10,7 +10,7 @@ a remote operator holds and confirms the smaller party first, and its old places
 """
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.db.models import Max
@@ -111,8 +111,7 @@ def passenger_cancel_quote(*, booking: Booking, passenger_id: int) -> PartQuote:
     refunds = {}
     for direction, leg in legs.items():
         route = leg.sailing.route
-        day = leg.sailing.departs_at.astimezone(route.origin.tz).date()
-        query = LegQuery(route.origin.code, route.destination.code, day, orders[direction].party)
+        query = LegQuery(route.origin.code, route.destination.code, leg.sailing.local_day, orders[direction].party)
         try:
             price = adapter_for(route.operator).price(query=query, sailing_ref=leg.sailing.ref, order=orders[direction])
         except OperatorRefused as refusal:
@@ -147,15 +146,15 @@ def _smaller_orders(booking: Booking, legs: dict[str, BookingLeg], passenger: Pa
     """Each leg's order for the party without the passenger: one fewer of their type, meals at most one each."""
     party = booking_party(booking)
     field = {"adult": "adults", "child": "children", "infant": "infants", "senior": "seniors"}[passenger.type]
-    smaller = party.__class__(**{**vars(party), field: getattr(party, field) - 1})
+    smaller = replace(party, **{field: getattr(party, field) - 1})
     orders = {}
     for direction, leg in legs.items():
         order = leg_order(leg, party)
-        extras = order.extras.__class__(**{
-            **vars(order.extras),
-            "dinners": min(order.extras.dinners, smaller.persons),
-            "breakfasts": min(order.extras.breakfasts, smaller.persons),
-        })  # fmt: skip
+        extras = replace(
+            order.extras,
+            dinners=min(order.extras.dinners, smaller.persons),
+            breakfasts=min(order.extras.breakfasts, smaller.persons),
+        )
         orders[direction] = LegOrder(smaller, order.fare_family, extras)
     return orders
 

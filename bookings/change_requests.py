@@ -118,7 +118,7 @@ class BookingChangeRequestSerializer(InputSerializer):
         if field.field_name not in data:
             raise SkipField  # left as booked
         if field.field_name == "passengers":
-            return field.read(field.get_value(data), travel_day=_travel_day(self._outbound(values)))
+            return field.read(field.get_value(data), travel_day=self._outbound(values).local_day)
         return super().read_field(field, data, values)
 
     def _outbound(self, values: dict) -> Sailing:
@@ -153,7 +153,7 @@ class BookingChangeRequestSerializer(InputSerializer):
             if "outbound_sailing_id" in values:  # ages are read on the day of the outbound departure
                 try:
                     booked = [{**vars(p), "date_of_birth": p.date_of_birth.isoformat()} for p in passengers]
-                    PassengersField().read(booked, travel_day=_travel_day(outbound))
+                    PassengersField().read(booked, travel_day=outbound.local_day)
                 except ValidationError as error:
                     errors["passengers"] = error.detail
         party = booking_party(booking)
@@ -182,10 +182,6 @@ class BookingChangeRequestSerializer(InputSerializer):
             return_extras=extras["return"] or NO_EXTRAS,
             cancellation_protection=booking.cancellation_protection,
         )
-
-
-def _travel_day(sailing: Sailing) -> dt.date:
-    return sailing.departs_at.astimezone(sailing.route.origin.tz).date()
 
 
 def _same_ports(new: Sailing, old: Sailing) -> bool:

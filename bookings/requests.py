@@ -370,7 +370,7 @@ class BookingRequestSerializer(InputSerializer):
     def read_field(self, field, data, values):
         if field.field_name == "passengers":
             outbound = values.get("outbound_sailing_id")
-            travel_day = outbound.departs_at.astimezone(outbound.route.origin.tz).date() if outbound else None
+            travel_day = outbound.local_day if outbound else None
             return field.read(field.get_value(data), travel_day=travel_day)
         return super().read_field(field, data, values)
 

@@ -198,6 +198,11 @@ class Sailing(models.Model):
         return int((self.arrives_at - self.departs_at).total_seconds() // 60)
 
     @property
+    def local_day(self) -> dt.date:
+        """The day it leaves on, in its port of departure's time."""
+        return self.departs_at.astimezone(self.route.origin.tz).date()
+
+    @property
     def check_in_closes_at(self) -> dt.datetime:
         return self.departs_at - dt.timedelta(minutes=self.route.check_in_closes_minutes)
 

@@ -398,3 +398,21 @@ def test_a_sailing_the_operator_cancels_refunds_the_fees_its_changes_cost_too(fa
     )  # fmt: skip
 
     assert cancellation.refund_minor == 20000 + 1500
+
+
+def test_money_for_a_change_in_another_amount_makes_no_change_and_goes_back(fake_stripe, trip):
+    booking = confirmed(fake_stripe, trip["out"], trip["back"])
+    change = quote(booking, {"return_sailing_id": trip["later_back"].pk, "return_fare_family": "flex"})
+    change, payment = changing.change_confirm(change=change)
+    intent = fake_stripe.set_status(payment.intent_id, "succeeded")
+    intent["amount_received"] = payment.amount_minor - 1  # the provider took another amount
+
+    checkout.payment_reconcile(payment_id=payment.pk)
+
+    payment.refresh_from_db()
+    change.refresh_from_db()
+    assert payment.status == Payment.Status.MISMATCHED
+    assert change.status == "awaiting_payment"
+    assert booking.legs.get(direction="return").sailing == trip["back"]
+    refund = Refund.objects.get(payment=payment)
+    assert (refund.cause, refund.amount_minor) == (Refund.Cause.MISMATCH, payment.amount_minor - 1)

@@ -113,10 +113,6 @@ def party_params(party: Party) -> dict:
     return params | {"accommodation": party.accommodation}
 
 
-def _local_day(sailing: Sailing) -> dt.date:
-    return sailing.departs_at.astimezone(sailing.route.origin.tz).date()
-
-
 def _choices(params: QueryDict) -> dict[str, tuple[Sailing, str] | None] | None:
     """The sailings and fare families named by `outbound` and `return`, or None when either is not one of ours."""
     texts = {name: (params.get(name) or "").strip() for name in ("outbound", "return")}
@@ -151,9 +147,9 @@ def _selection(params: QueryDict) -> Selection:
     (outbound, outbound_family), (inbound, inbound_family) = choices["outbound"], choices["return"] or (None, None)
     search = {name: params[name] for name in PARTY_PARAMS if name in params}
     search |= {"from": outbound.route.origin.code, "to": outbound.route.destination.code}
-    search["date"] = _local_day(outbound).isoformat()
+    search["date"] = outbound.local_day.isoformat()
     if inbound:
-        search["return_date"] = _local_day(inbound).isoformat()
+        search["return_date"] = inbound.local_day.isoformat()
     query = parse_search_query(search)
     if inbound and (
         problem := return_problem(outbound=Crossing.of_sailing(outbound), inbound=Crossing.of_sailing(inbound))
@@ -185,7 +181,7 @@ def _return_left_out(params: QueryDict) -> str | None:
     if not (sailing := sailing.first()):
         return None
     search = {"from": sailing.route.origin.code, "to": sailing.route.destination.code}
-    search |= {"date": _local_day(sailing).isoformat(), "return_date": params["return_date"]}
+    search |= {"date": sailing.local_day.isoformat(), "return_date": params["return_date"]}
     search |= {name: params[name] for name in PARTY_PARAMS if name in params}
     return f"{reverse('sailing_results')}?{urlencode(search)}"
 

@@ -58,7 +58,7 @@ def back_to_booking(booking: Booking, actor: str) -> HttpResponse:
 
 def _day(value: str, sailing: Sailing) -> dt.date:
     """The day asked for the leg, or the day it sails on now: port time."""
-    booked = sailing.departs_at.astimezone(sailing.route.origin.tz).date()
+    booked = sailing.local_day
     try:
         day = dt.date.fromisoformat(value)
     except ValueError:
