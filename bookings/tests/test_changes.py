@@ -416,3 +416,27 @@ def test_money_for_a_change_in_another_amount_makes_no_change_and_goes_back(fake
     assert booking.legs.get(direction="return").sailing == trip["back"]
     refund = Refund.objects.get(payment=payment)
     assert (refund.cause, refund.amount_minor) == (Refund.Cause.MISMATCH, payment.amount_minor - 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_paid_change_the_operator_refuses_is_refunded_in_full_and_staff_are_told(
+    fake_stripe, remote_trip, settings, mailoutbox, eager_tasks
+):
+    from ferries.services import capacity_release
+
+    settings.ADMINS = [("Ops", "ops@example.com")]
+    _simulator, first, later = remote_trip
+    booking = confirmed(fake_stripe, first)
+    before = list(booking.legs.values())
+    change = quote(booking, {"outbound_sailing_id": later.pk})
+    change, payment = changing.change_confirm(change=change)
+    capacity_release(hold_ref=change.new_legs[0]["hold_ref"])  # the operator let the new hold go
+
+    paid_through_stripe(fake_stripe, payment)  # the change is made on the bookings queue: the operator refuses
+
+    change.refresh_from_db()
+    refund = Refund.objects.get(payment=payment)
+    assert change.status == "failed"
+    assert (refund.cause, refund.amount_minor) == (Refund.Cause.OPERATOR_REFUSED, payment.amount_minor)
+    assert list(booking.legs.values()) == before
+    assert any("Change of" in message.subject for message in mailoutbox)
