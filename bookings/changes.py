@@ -11,7 +11,7 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import Case, F, Max, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -256,6 +256,8 @@ def change_swap(*, change_id: int, booking_id: int) -> tuple[BookingChange, bool
             price_minor=new["price_minor"], price_lines=new["price_lines"], fare_family=new["fare_family"],
             fare_family_name=new["fare_family_name"], change_rules=new["change_rules"], released_at=None,
             changes_made=F("changes_made") + 1, **new["policy"],
+            # A leg moved to another sailing is reminded of that one afresh.
+            reminded=Case(When(sailing_id=new["sailing_id"], then=F("reminded")), default=Value("")),
         )  # fmt: skip
     for old in change.old_legs:
         old["released"] = not old["remote"]

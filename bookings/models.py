@@ -114,6 +114,10 @@ class BookingLeg(models.Model):
     )  # fmt: skip
     released_at = models.DateTimeField(null=True, blank=True, help_text=_("When the operator's hold was given back."))
     changes_made = models.PositiveSmallIntegerField(default=0, help_text=_("Changes made to this leg so far."))
+    reminded = models.CharField(
+        max_length=4, blank=True, choices=[("", _("Not yet")), ("24h", _("The day before")), ("2h", _("On the day"))],
+        help_text=_("The latest departure reminder sent for this leg's sailing."),
+    )  # fmt: skip
 
     class Meta:
         ordering = ["booking", "direction"]

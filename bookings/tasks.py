@@ -119,3 +119,10 @@ def retry_stalled_bookings_task() -> int:
     from bookings.flows import sweeps
 
     return sweeps.bookings_retry_stalled()
+
+
+@shared_task
+def send_departure_reminders_task() -> int:
+    from bookings.flows.reminding import reminders_send
+
+    return reminders_send()

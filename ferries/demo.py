@@ -20,12 +20,15 @@ from ferries.demo_network import (
     CABIN_EUR,
     CHECK_IN_MINUTES,
     EPOCH,
+    LANE_RULES,
+    OPERATOR_TERMINALS,
     OPERATORS,
     PORTS,
     ROTATIONS,
     ROUTES,
     SEASONS,
     TERMINALS,
+    TRAVEL_DOCUMENTS,
     VEHICLE_BANDS,
     VESSELS,
     RouteSpec,
@@ -35,6 +38,7 @@ from ferries.models import (
     Fare,
     FareFamily,
     Operator,
+    OperatorTerminal,
     PassengerFare,
     Port,
     Route,
@@ -97,7 +101,7 @@ def seed_network(*, seed: int, days: int, today: dt.date, progress: Callable[[It
             code: _get_or_create(Port, added, "ports", code=code, defaults={"name": n, "country": c, "time_zone": tz})
             for code, n, c, tz in PORTS
         }
-        _terminals(ports)
+        _terminals(ports, operators)
         vessels = _vessels(operators, rng, added)
         routes = _routes(operators, ports, added)
         for spec_routes in routes.values():
@@ -116,13 +120,19 @@ def _get_or_create(model, added: dict, kind: str, **lookup):
     return obj
 
 
-def _terminals(ports: dict[str, Port]) -> None:
+def _terminals(ports: dict[str, Port], operators: dict[str, Operator]) -> None:
     """Terminals for ports that have none yet, including those of a demo database made before ports had them."""
     for code, (terminal, address, minutes) in TERMINALS.items():
         if not ports[code].terminal:
             Port.objects.filter(pk=ports[code].pk).update(
                 terminal=terminal, terminal_address=address, check_in_closes_minutes=minutes
             )
+    for code, rules in LANE_RULES.items():
+        Port.objects.filter(pk=ports[code].pk, vehicle_lane_rules="").update(vehicle_lane_rules=rules)
+    for (port, operator), (terminal, address) in OPERATOR_TERMINALS.items():
+        OperatorTerminal.objects.get_or_create(
+            port=ports[port], operator=operators[operator], defaults={"terminal": terminal, "terminal_address": address}
+        )
 
 
 def _vessels(operators: dict, rng: random.Random, added: dict) -> dict[str, list[Vessel]]:
@@ -173,6 +183,9 @@ def _routes(operators: dict, ports: dict, added: dict) -> dict[RouteSpec, tuple[
             vat = DOMESTIC_VAT.get(country, 0) if country == other else 0
             if route.vat_percent != vat:
                 Route.objects.filter(pk=route.pk).update(vat_percent=vat)
+            documents = TRAVEL_DOCUMENTS.get(other, "")
+            if documents and not route.travel_documents:
+                Route.objects.filter(pk=route.pk).update(travel_documents=documents)
     return routes
 
 

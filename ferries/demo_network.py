@@ -40,6 +40,28 @@ TERMINALS = {
     "GRPAS": ("Νέος Λιμένας Πατρών", "Ακτή Δυμαίων, 263 33 Πάτρα", None),
 }
 
+# What drivers do at ports with controls before boarding; other ports have no rules of their own.
+LANE_RULES = {
+    "TNTUN": "Vehicles queue in the lanes marked with your ship's name from 4 hours before departure, for passport "
+    "control, customs and the vehicle check. Stay with your vehicle until it has boarded.",
+    "FRMRS": "Follow the signs to your destination's lanes (Tunisie, Algérie) at gate 4. Have passports and the "
+    "vehicle's registration certificate in hand at the booth.",
+    "DZALG": "Vehicles enter by the eastern gate and queue for customs from 4 hours before departure.",
+    "MAPTM": "Follow the signs 'Passagers — Europe'; vehicles pass the scanner before the lanes.",
+}
+# An operator that checks in at a terminal of its own rather than the port's: (port, operator) → name, address.
+OPERATOR_TERMINALS = {
+    ("FRMRS", "CLN"): ("Terminal Maghreb, gate 4", "Chemin du Littoral, 13015 Marseille"),
+}
+_IDENTITY = "A passport for every passenger, children included"
+_VEHICLE = "for a vehicle, its registration certificate and insurance valid in"
+# What travellers carry, by the country of arrival.
+TRAVEL_DOCUMENTS = {
+    "TN": f"{_IDENTITY} (Tunisian citizens: national identity card); {_VEHICLE} Tunisia (green card marked TN).",
+    "DZ": f"{_IDENTITY}, with a visa where required; {_VEHICLE} Algeria.",
+    "MA": f"{_IDENTITY}; {_VEHICLE} Morocco (green card marked MA).",
+}
+
 OPERATORS = [
     ("CTN", "Compagnie Tunisienne de Navigation"),
     ("CLN", "Corsica Linea"),

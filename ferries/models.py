@@ -6,6 +6,8 @@ database and shown in the port's own time zone.
 
 import datetime as dt
 import zoneinfo
+from dataclasses import dataclass
+from functools import cached_property
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -19,6 +21,14 @@ from ferries.choices import CABIN_BERTHS, Accommodation, PassengerType, Resource
 CURRENCY_VALIDATOR = RegexValidator(r"^[A-Z]{3}$", _("An ISO 4217 code such as EUR."))
 # Check-in closes at most a day before departure: a longer figure is a typo (hours for minutes), not a rule.
 CHECK_IN_VALIDATORS = [MaxValueValidator(24 * 60, _("Check-in closes at most 1440 minutes (a day) before departure."))]
+
+
+def check_in_override(help_text: str) -> models.PositiveIntegerField:
+    """A closing time of check-in that overrides a more general one, or is empty."""
+    return models.PositiveIntegerField(
+        _("check-in closes (minutes before departure)"), null=True, blank=True, validators=CHECK_IN_VALIDATORS,
+        help_text=help_text,
+    )  # fmt: skip
 
 
 def validate_time_zone(value: str) -> None:
@@ -81,12 +91,11 @@ class Port(models.Model):
         _("passenger terminal"), max_length=100, blank=True, help_text=_("Where travellers check in for departures.")
     )
     terminal_address = models.CharField(max_length=200, blank=True)
-    check_in_closes_minutes = models.PositiveIntegerField(
-        _("check-in closes (minutes before departure)"),
-        null=True,
-        blank=True,
-        validators=CHECK_IN_VALIDATORS,
-        help_text=_("Overrides the operator's for departures from this port (e.g. longer border controls)."),
+    check_in_closes_minutes = check_in_override(
+        _("Overrides the operator's for departures from this port (e.g. longer border controls).")
+    )
+    vehicle_lane_rules = models.TextField(
+        blank=True, help_text=_("What drivers do on arrival at the port: which lanes, from when, which controls.")
     )
 
     class Meta:
@@ -98,6 +107,35 @@ class Port(models.Model):
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class OperatorTerminal(models.Model):
+    """Where one operator's travellers check in at a port, when it is not the port's passenger terminal, and the
+    operator's own closing time and lane rules there."""
+
+    port = models.ForeignKey(Port, on_delete=models.CASCADE, related_name="operator_terminals")
+    operator = models.ForeignKey(Operator, on_delete=models.CASCADE, related_name="terminals")
+    terminal = models.CharField(_("passenger terminal"), max_length=100)
+    terminal_address = models.CharField(max_length=200, blank=True)
+    check_in_closes_minutes = check_in_override(_("Empty: the port's time, else the operator's."))
+    vehicle_lane_rules = models.TextField(blank=True, help_text=_("Empty: the port's."))
+
+    class Meta:
+        ordering = ["port", "operator"]
+        constraints = [models.UniqueConstraint(fields=["port", "operator"], name="operator_terminal_once")]
+
+    def __str__(self) -> str:
+        return f"{self.terminal} ({self.operator.code})"
+
+
+@dataclass(frozen=True)
+class DepartureTerminal:
+    """Where and until when travellers check in for a route's departures, and what drivers do there."""
+
+    name: str
+    address: str
+    check_in_closes_minutes: int
+    vehicle_lane_rules: str
 
 
 class Vessel(models.Model):
@@ -143,6 +181,11 @@ class Route(models.Model):
         help_text=_("VAT included in the route's prices, in percent, as invoices show it (0 for an exempt "
                     "international crossing)."),
     )  # fmt: skip
+    travel_documents = models.TextField(
+        blank=True,
+        help_text=_("What travellers carry on this crossing (identity documents, visas, vehicle papers); reminders "
+                    "and e-tickets print it. Empty: identity documents for everyone."),
+    )  # fmt: skip
 
     class Meta:
         ordering = ["origin__name", "destination__name", "operator__name"]
@@ -158,12 +201,23 @@ class Route(models.Model):
     def __str__(self) -> str:
         return f"{self.origin.name} → {self.destination.name} ({self.operator.code})"
 
+    @cached_property
+    def departure_terminal(self) -> DepartureTerminal:
+        """The operator's own terminal at the port of departure where it has one, else the port's; each closing
+        time and lane rule falls back the same way (operator's terminal, port, operator)."""
+        port = self.origin
+        own = OperatorTerminal.objects.filter(port=port.pk, operator=self.operator_id).first()
+        closes = [own.check_in_closes_minutes if own else None, port.check_in_closes_minutes]
+        return DepartureTerminal(
+            name=own.terminal if own else port.terminal,
+            address=own.terminal_address if own else port.terminal_address,
+            check_in_closes_minutes=next((m for m in closes if m is not None), self.operator.check_in_closes_minutes),
+            vehicle_lane_rules=(own.vehicle_lane_rules if own else "") or port.vehicle_lane_rules,
+        )
+
     @property
     def check_in_closes_minutes(self) -> int:
-        """The departure port's own closing time if it sets one, else the operator's."""
-        if self.origin.check_in_closes_minutes is not None:
-            return self.origin.check_in_closes_minutes
-        return self.operator.check_in_closes_minutes
+        return self.departure_terminal.check_in_closes_minutes
 
 
 class Sailing(models.Model):

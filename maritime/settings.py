@@ -340,6 +340,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-payments": {"task": "payments.tasks.sweep_payments_task", "schedule": 60.0},
     "sweep-outbox": {"task": "notifications.tasks.sweep_outbox_task", "schedule": 60.0},
     "check-alerts": {"task": "maritime.tasks.check_alerts_task", "schedule": 60.0},
+    "send-departure-reminders": {"task": "bookings.tasks.send_departure_reminders_task", "schedule": 60.0},
 }
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True

@@ -1,7 +1,5 @@
-"""E-tickets: a boarding document per leg with a QR code encoding a signed booking reference, as a PNG and in a PDF.
-
-The code is signed with SECRET_KEY, so a scanner at the port (`ticket_verify`) can tell a genuine
-ticket from a made-up reference without asking anyone.
+"""E-tickets: a boarding document per leg with a QR code of the leg's signed code (bookings.tickets), as a PNG and in
+a PDF.
 
 The PDF embeds DejaVu Sans (notifications/fonts/, with its licence), which has the Latin, Greek, Arabic and
 Hebrew letters of the names on our routes; fpdf2 keeps only the glyphs a ticket uses. Text goes through
@@ -21,17 +19,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import qrcode
-from django.core import signing
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from bookings.models import Booking, BookingLeg, BookingVehicle
+from bookings.tickets import ticket_code
 
 if TYPE_CHECKING:
     from fpdf import FPDF
 
-SALT = "maritime.eticket"
 FAMILY = "DejaVuSans"
 FONTS = Path(__file__).resolve().parent / "fonts"
 FONT_FILES = {"": FONTS / "DejaVuSans.ttf", "B": FONTS / "DejaVuSans-Bold.ttf"}
@@ -43,30 +40,14 @@ GREY = (90, 100, 117)
 logging.getLogger("fontTools.subset").setLevel(logging.WARNING)
 
 
-def ticket_code(leg: BookingLeg) -> str:
-    """The leg's code, for the booking's current e-tickets: `v` is the tickets' version, raised by every change."""
-    booking = leg.booking
-    payload = {"booking": booking.reference, "leg": leg.direction, "v": booking.tickets_version}
-    return signing.dumps(payload, salt=SALT, compress=True)
-
-
-class TicketReplaced(signing.BadSignature):
-    """A genuine code of e-tickets the booking's changes replaced."""
-
-
-def ticket_verify(code: str) -> dict:
-    """{"booking", "leg", "v"} of a genuine code of the booking's current e-tickets; raises BadSignature for a made-up
-    code, TicketReplaced for one of e-tickets a change replaced."""
-    data = signing.loads(code, salt=SALT)
-    current = Booking.objects.filter(reference=data.get("booking")).values_list("tickets_version", flat=True).first()
-    if current is None or data.get("v", 1) != current:
-        raise TicketReplaced(f"{data.get('booking')}: these e-tickets were replaced")
-    return data
+def leg_code(leg: BookingLeg) -> str:
+    """The code of the leg on the booking's current e-tickets."""
+    return ticket_code(reference=leg.booking.reference, direction=leg.direction, version=leg.booking.tickets_version)
 
 
 def qr_png(leg: BookingLeg) -> bytes:
     # A quiet zone of four modules, as the QR standard asks: scanners find the code by the blank around it.
-    image = qrcode.make(ticket_code(leg), box_size=6, border=4)
+    image = qrcode.make(leg_code(leg), box_size=6, border=4)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
@@ -135,8 +116,9 @@ def _sailing_facts(leg: BookingLeg) -> list[tuple[str, str, bool]]:
         # Who comes later than this does not board: the one time on the ticket a traveller must not miss.
         (_("Check-in closes"), date_format(closes, WHEN), True),
     ]
-    if origin.terminal:
-        facts.append((_("Terminal"), ", ".join(filter(None, [origin.terminal, origin.terminal_address])), False))
+    terminal = route.departure_terminal
+    if terminal.name:
+        facts.append((_("Terminal"), ", ".join(filter(None, [terminal.name, terminal.address])), False))
     return facts
 
 

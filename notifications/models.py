@@ -23,6 +23,7 @@ class Email(models.Model):
         REFUND = "refund", _("Refund notice")
         CANCELLATION = "cancellation", _("Cancellation notice")
         HOLD_EXPIRED = "hold_expired", _("Hold expired notice")
+        DEPARTURE_REMINDER = "departure_reminder", _("Departure reminder")
         STAFF_ALERT = "staff_alert", _("Staff alert")
 
     class Status(models.TextChoices):

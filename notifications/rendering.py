@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.templatetags.tz import do_timezone
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from bookings.selectors import booking_details
 from ferries.fare_rules import change_rule, refund_rule
@@ -33,7 +34,7 @@ def build_message(email: Email) -> tuple[EmailMultiAlternatives, str, str, str]:
         html = render_to_string(f"{TEMPLATES}/{email.kind}.html", context)
         message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [email.recipient])
         message.attach_alternative(html, "text/html")
-        if email.kind in {Email.Kind.BOOKING_CONFIRMATION, Email.Kind.BOOKING_CHANGED}:
+        if email.kind in {Email.Kind.BOOKING_CONFIRMATION, Email.Kind.BOOKING_CHANGED, Email.Kind.DEPARTURE_REMINDER}:
             _attach_etickets(message, booking, context["legs"])
         _attach_invoices(message, email)
     return message, subject, text, html
@@ -78,7 +79,21 @@ def email_context(email: Email, booking) -> dict:
         },
         "manage_url": f"{settings.SITE_URL}/manage?reference={booking.reference}",
         "site_url": settings.SITE_URL,
+        **(_reminder(details, legs) if email.kind == Email.Kind.DEPARTURE_REMINDER else {}),
     }
+
+
+def _reminder(details: dict, legs: list[dict]) -> dict:
+    """A reminder is about one leg: where and until when to check in, what drivers do, what to carry."""
+    legs = [leg for leg in legs if leg["direction"] == details.get("leg")]
+    route = legs[0]["leg"].sailing.route if legs else None
+    return {
+        "legs": legs,
+        "window": details.get("window", ""),
+        "lane_rules": route.departure_terminal.vehicle_lane_rules if route else "",
+        "documents": (route.travel_documents if route else "") or _("A passport or national identity card for every "
+                                                                    "passenger, children included."),
+    }  # fmt: skip
 
 
 def _leg(leg) -> dict:
@@ -99,6 +114,8 @@ def _leg(leg) -> dict:
         "fare": leg.fare_family_name,
         "fare_rules": [refund_rule(leg.cancellation_policy), change_rule(leg.change_policy)],
         "qr_cid": f"qr-{leg.direction}",
+        "terminal": route.departure_terminal,
+        "closes": do_timezone(leg.sailing.check_in_closes_at, route.origin.tz),
     }
 
 

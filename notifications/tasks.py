@@ -42,6 +42,7 @@ send_payment_success_email_task = EMAIL_TASKS[Email.Kind.PAYMENT_SUCCESS]
 send_refund_email_task = EMAIL_TASKS[Email.Kind.REFUND]
 send_cancellation_email_task = EMAIL_TASKS[Email.Kind.CANCELLATION]
 send_hold_expired_email_task = EMAIL_TASKS[Email.Kind.HOLD_EXPIRED]
+send_departure_reminder_email_task = EMAIL_TASKS[Email.Kind.DEPARTURE_REMINDER]
 send_staff_alert_email_task = EMAIL_TASKS[Email.Kind.STAFF_ALERT]
 
 

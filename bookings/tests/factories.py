@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from bookings.flows import checkout
+from bookings.flows import checkout, confirmation
 from bookings.flows.checkout import payment_open
 from bookings.models import Booking
 from bookings.requests import parse_booking_request
@@ -70,5 +70,13 @@ def pay_with_demo_card(booking: Booking) -> Booking:
     payment = payment_open(booking_id=booking.pk)
     DemoIntent.objects.filter(intent_id=payment.intent_id).update(status="succeeded")
     checkout.payment_reconcile(payment_id=payment.pk)
+    booking.refresh_from_db()
+    return booking
+
+
+def confirmed_booking(outbound=None, inbound=None, **kwargs) -> Booking:
+    """A booking held, paid with the demo provider's good card and confirmed by its operator."""
+    booking = pay_with_demo_card(held_booking(outbound, inbound, **kwargs))
+    confirmation.booking_confirm(booking_id=booking.pk)
     booking.refresh_from_db()
     return booking

@@ -11,9 +11,10 @@ from pypdf import PdfReader
 
 from bookings.models import Booking, BookingChange
 from bookings.tests.factories import held_booking, pay_with_demo_card
+from bookings.tickets import ticket_verify
 from ferries.tests.factories import OperatorFactory, PortFactory, RouteFactory, VesselFactory, sailing_factory
 from maritime.tests.test_browser_accessibility import Audit
-from notifications.etickets import ticket_code, ticket_verify
+from notifications.etickets import leg_code
 from notifications.models import Email
 
 pytestmark = pytest.mark.browser
@@ -44,7 +45,7 @@ def booking(transactional_db, eager_tasks) -> Booking:
 
 
 def test_a_traveller_changes_the_return_day_pays_the_difference_and_gets_a_new_e_ticket(page, booking):
-    old_code = ticket_code(booking.legs.get(direction="return"))
+    old_code = leg_code(booking.legs.get(direction="return"))
     audit = Audit(page, "en")
     page.goto("/manage")
     page.get_by_label("Booking reference").fill(booking.reference)

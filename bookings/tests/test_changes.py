@@ -12,10 +12,11 @@ from bookings.change_requests import ChangeRefused
 from bookings.flows import cancelling, changing, checkout, confirmation
 from bookings.models import Booking, BookingChange
 from bookings.tests.factories import ADULT, CHILD, held_booking, pay
+from bookings.tickets import ticket_verify
 from ferries.choices import Resource
 from ferries.models import CapacityHold, SailingInventory
 from ferries.tests.factories import sailing_factory
-from notifications.etickets import ticket_code, ticket_verify
+from notifications.etickets import leg_code
 from notifications.models import Email
 from payments.models import Payment, Refund
 
@@ -61,7 +62,7 @@ def test_a_quote_holds_the_new_places_and_states_the_difference_and_the_fee(fake
 
 def test_paying_the_difference_swaps_the_leg_and_mails_new_e_tickets(fake_stripe, trip):
     booking = confirmed(fake_stripe, trip["out"], trip["back"])
-    old_code = ticket_code(booking.legs.get(direction="return"))
+    old_code = leg_code(booking.legs.get(direction="return"))
     change = quote(booking, {"return_sailing_id": trip["later_back"].pk, "return_fare_family": "flex"})
 
     change, payment = changing.change_confirm(change=change)
@@ -80,7 +81,7 @@ def test_paying_the_difference_swaps_the_leg_and_mails_new_e_tickets(fake_stripe
     assert Email.objects.filter(booking=booking, kind=Email.Kind.BOOKING_CHANGED, key="1").exists()
     with pytest.raises(BadSignature):
         ticket_verify(old_code)
-    assert ticket_verify(ticket_code(leg))["v"] == 2
+    assert ticket_verify(leg_code(leg))["v"] == 2
 
 
 def test_a_cheaper_change_refunds_the_saving_less_the_fee(fake_stripe, trip):

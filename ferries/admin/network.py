@@ -25,6 +25,7 @@ from ferries.choices import Resource
 from ferries.models import (
     CapacityHold,
     Operator,
+    OperatorTerminal,
     Port,
     Route,
     Sailing,
@@ -68,6 +69,13 @@ class OperatorAdmin(admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
+class OperatorTerminalInline(admin.TabularInline):
+    model = OperatorTerminal
+    extra = 0
+    autocomplete_fields = ["operator"]
+    verbose_name_plural = _("operators' own terminals (where they are not the port's)")
+
+
 @admin.register(Port)
 class PortAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "country", "time_zone", "terminal", "check_in_closes_minutes"]
@@ -79,11 +87,12 @@ class PortAdmin(admin.ModelAdmin):
         (
             _("Check-in"),
             {
-                "fields": ["terminal", "terminal_address", "check_in_closes_minutes"],
-                "description": _("Printed on the e-tickets of departures from this port."),
+                "fields": ["terminal", "terminal_address", "check_in_closes_minutes", "vehicle_lane_rules"],
+                "description": _("Printed on the e-tickets and in the reminders of departures from this port."),
             },
         ),
     ]
+    inlines = [OperatorTerminalInline]
 
 
 class VesselAccommodationInline(admin.TabularInline):
@@ -137,6 +146,7 @@ class RouteAdmin(admin.ModelAdmin):
     list_filter = ["operator", ("origin__country", OriginCountryFilter), "active"]
     search_fields = ["origin__code", "origin__name", "destination__code", "destination__name"]
     autocomplete_fields = ["operator", "origin", "destination"]
+    fields = ["operator", "origin", "destination", "vat_percent", "travel_documents", "active"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Route]:
         # Route.__str__ names both ports and the operator: the changelist, the autocomplete answers

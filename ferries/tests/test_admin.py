@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from ferries.cache import cache_service
 from ferries.choices import Accommodation, VehicleCategory
-from ferries.models import CapacityHold, Fare, Sailing, SailingInventory
+from ferries.models import CapacityHold, Fare, Route, Sailing, SailingInventory
 from ferries.party import Party, Vehicle
 from ferries.selectors import sailing_availability
 from ferries.services import capacity_confirm, capacity_hold, capacity_release, sailing_schedule
@@ -108,11 +108,14 @@ def test_each_change_form_loads(admin_client, network, model, key):
     assert admin_client.get(admin_url(model, "change", obj.pk)).status_code == 200
 
 
+NO_OPERATOR_TERMINALS = {"operator_terminals-TOTAL_FORMS": "0", "operator_terminals-INITIAL_FORMS": "0"}
+
+
 def test_staff_set_a_ports_terminal_and_its_own_check_in_time(admin_client):
     port = PortFactory(code="TNTUN")
     form = {"code": "TNTUN", "name": "Tunis (La Goulette)", "country": "TN", "time_zone": "Africa/Tunis",
             "terminal": "Gare maritime de La Goulette", "terminal_address": "Port de La Goulette, 2060 La Goulette",
-            "check_in_closes_minutes": "180"}  # fmt: skip
+            "check_in_closes_minutes": "180", **NO_OPERATOR_TERMINALS}  # fmt: skip
 
     response = admin_client.post(admin_url("port", "change", port.pk), form)
 
@@ -128,7 +131,7 @@ def test_staff_set_a_ports_terminal_and_its_own_check_in_time(admin_client):
 def test_a_port_left_without_a_check_in_time_follows_its_operators(admin_client):
     port = PortFactory(code="TNTUN", check_in_closes_minutes=180)
     form = {"code": "TNTUN", "name": "Tunis", "country": "TN", "time_zone": "Africa/Tunis", "terminal": "",
-            "terminal_address": "", "check_in_closes_minutes": ""}  # fmt: skip
+            "terminal_address": "", "check_in_closes_minutes": "", **NO_OPERATOR_TERMINALS}  # fmt: skip
 
     assert admin_client.post(admin_url("port", "change", port.pk), form).status_code == 302
     port.refresh_from_db()
@@ -492,3 +495,28 @@ def test_the_country_filters_offer_the_countries_in_use_by_name(admin_client, ne
 
     offered = re.findall(rf'href="\?{parameter}=([A-Z]{{2}})"[^>]*>([^<]+)<', response.content.decode())
     assert sorted(offered) == countries
+
+
+def test_an_operators_own_terminal_at_a_port_is_where_its_travellers_check_in(admin_client):
+    route = RouteFactory(operator=OperatorFactory(code="CLN", check_in_closes_minutes=90),
+                         origin=PortFactory(code="FRMRS", terminal="Terminal Cap Janet", vehicle_lane_rules="Gate 4."),
+                         destination=PortFactory(code="TNTUN"))  # fmt: skip
+    port = route.origin
+    form = {"code": "FRMRS", "name": port.name, "country": "FR", "time_zone": "Europe/Paris", "terminal": port.terminal,
+            "terminal_address": "", "check_in_closes_minutes": "", "vehicle_lane_rules": "Gate 4.",
+            "operator_terminals-TOTAL_FORMS": "1", "operator_terminals-INITIAL_FORMS": "0",
+            "operator_terminals-0-operator": route.operator.pk, "operator_terminals-0-terminal": "Terminal Maghreb",
+            "operator_terminals-0-terminal_address": "Chemin du Littoral",
+            "operator_terminals-0-check_in_closes_minutes": "150",
+            "operator_terminals-0-vehicle_lane_rules": ""}  # fmt: skip
+
+    assert admin_client.post(admin_url("port", "change", port.pk), form).status_code == 302
+
+    terminal = Route.objects.get(pk=route.pk).departure_terminal
+    assert (terminal.name, terminal.address, terminal.check_in_closes_minutes, terminal.vehicle_lane_rules) == (
+        "Terminal Maghreb", "Chemin du Littoral", 150, "Gate 4.",
+    )  # fmt: skip
+    other = RouteFactory(
+        origin=port, destination=route.destination, operator=OperatorFactory(code="CTN", check_in_closes_minutes=120)
+    )
+    assert (other.departure_terminal.name, other.check_in_closes_minutes) == ("Terminal Cap Janet", 120)

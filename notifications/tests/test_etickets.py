@@ -12,10 +12,11 @@ from pypdf import PdfReader
 from bookings.models import Booking
 from bookings.selectors import BROWSER_SESSION_KEY
 from bookings.tests.factories import ADULT, CHILD, held_booking
+from bookings.tickets import ticket_verify
 from ferries.services import sailing_schedule
 from ferries.tests.factories import FareFactory, OperatorFactory, PortFactory, RouteFactory, VesselFactory
 from notifications import etickets
-from notifications.etickets import eticket_pdf, ticket_verify
+from notifications.etickets import eticket_pdf
 
 pytestmark = pytest.mark.django_db
 
