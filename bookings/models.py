@@ -254,3 +254,64 @@ class BookingChange(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.status in self.PENDING
+
+
+class Boarding(models.Model):
+    """One passenger's, or the vehicle's, check-in and boarding on one leg, as the port's agents record them."""
+
+    leg = models.ForeignKey(BookingLeg, on_delete=models.CASCADE, related_name="boardings")
+    passenger = models.ForeignKey(
+        Passenger, null=True, blank=True, on_delete=models.CASCADE, related_name="boardings",
+        help_text=_("Empty: the booking's vehicle."),
+    )  # fmt: skip
+    checked_in_at = models.DateTimeField()
+    checked_in_by = models.CharField(max_length=64, help_text=_("staff:<id>"))
+    boarded_at = models.DateTimeField(null=True, blank=True)
+    boarded_by = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["leg", "passenger"]
+        permissions = [("check_in_travellers", _("Can check in and board travellers at the port"))]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["leg", "passenger"], condition=Q(passenger__isnull=False), name="boarding_once_per_passenger"
+            ),
+            models.UniqueConstraint(fields=["leg"], condition=Q(passenger__isnull=True), name="boarding_once_vehicle"),
+            models.CheckConstraint(
+                condition=Q(boarded_at__isnull=True) | Q(boarded_at__gte=models.F("checked_in_at")),
+                name="boarding_after_check_in",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.leg}: {self.passenger or _('vehicle')}"
+
+
+class TicketScan(models.Model):
+    """An e-ticket scanned, or a reference typed, at the quay for one sailing: what the agent was told, and when.
+
+    The record of who came through, and how the check-in page knows a code was scanned before."""
+
+    class Outcome(models.TextChoices):
+        VALID = "valid", _("Valid")
+        SCANNED_BEFORE = "scanned_before", _("Already checked in")
+        WRONG_SAILING = "wrong_sailing", _("Another sailing's ticket")
+        REPLACED = "replaced", _("Replaced by a change")
+        CANCELLED = "cancelled", _("Cancelled")
+        NOT_CONFIRMED = "not_confirmed", _("Not confirmed")
+        INVALID = "invalid", _("Not one of our e-tickets")
+        UNKNOWN = "unknown", _("No such booking")
+
+    sailing = models.ForeignKey(Sailing, on_delete=models.CASCADE, related_name="ticket_scans")
+    booking = models.ForeignKey(Booking, null=True, blank=True, on_delete=models.CASCADE, related_name="scans")
+    direction = models.CharField(max_length=10, blank=True)
+    typed = models.BooleanField(default=False, help_text=_("The reference was typed, not scanned."))
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    agent = models.CharField(max_length=64)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.sailing.ref}: {self.get_outcome_display()}"

@@ -9,7 +9,7 @@ from ferries.party import Extras, Party, Vehicle
 
 def booking_party(booking: Booking) -> Party:
     """The party a booking holds places for, as the operators see it."""
-    types = list(booking.passengers.values_list("type", flat=True))
+    types = [passenger.type for passenger in booking.passengers.all()]  # prefetched, where the caller did
     vehicle = getattr(booking, "vehicle", None)
     return Party(
         adults=types.count(PassengerType.ADULT),

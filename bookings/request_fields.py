@@ -12,7 +12,7 @@ from django_countries import countries
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
-from rest_framework.fields import empty
+from rest_framework.fields import SkipField, empty
 
 from ferries.models import Sailing
 from ferries.pricing import DEFAULT_FAMILY
@@ -77,6 +77,8 @@ class Read:
         if data is empty:
             if self.default is not empty:
                 return self.default
+            if not self.required:
+                raise SkipField
             data = None
         return self.read(data)
 
@@ -233,12 +235,45 @@ class FareFamilyField(Read, serializers.RegexField):
 
 
 class FlagField(Read, serializers.BooleanField):
-    """true or false, as JSON writes them; false when left out."""
+    """true or false, as JSON writes them; false when left out (unless it has another default, or none)."""
 
     def __init__(self, **kwargs):
-        super().__init__(default=False, **kwargs)
+        kwargs.setdefault("default", False)
+        super().__init__(**kwargs)
 
     def read(self, value) -> bool:
         if not isinstance(value, bool):
             raise ValidationError(_("Must be true or false."))
         return value
+
+
+class IdField(Read, serializers.IntegerField):
+    """An object's id, as JSON writes a number (not "12")."""
+
+    def __init__(self, **kwargs):
+        super().__init__(min_value=1, max_value=MAX_ID, **kwargs)
+
+    def read(self, value) -> int:
+        if value is None:
+            raise ValidationError(_("This field is required."))
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+            raise ValidationError(_("A whole number from 1 to %(max)d.") % {"max": MAX_ID})
+        return value
+
+
+class ScanCodeField(Read, serializers.RegexField):
+    """What a scanner read from an e-ticket's QR code, or a reference typed: text with something in it."""
+
+    MAX = 2000
+
+    def __init__(self, **kwargs):
+        super().__init__(r"\S", max_length=self.MAX, **kwargs)
+
+    def read(self, value) -> str:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise ValidationError(_("This field is required."))
+        if not isinstance(value, str):
+            raise ValidationError(_("Must be text."))
+        if len(value) > self.MAX:
+            raise ValidationError(_("At most %(n)d characters.") % {"n": self.MAX})
+        return value.strip()

@@ -1,9 +1,10 @@
 """The traveller's booking pages, next to the search pages (no namespace, like them)."""
 
+from django.contrib.auth.views import LogoutView
 from django.urls import path
 
 from bookings import views
-from bookings.views import changes
+from bookings.views import changes, quay
 
 urlpatterns = [
     path("book", views.booking_new, name="booking_new"),
@@ -15,4 +16,10 @@ urlpatterns = [
         "bookings/<reference:reference>/changes/<int:number>", changes.booking_change_quote, name="booking_change_quote"
     ),
     path("manage", views.manage_booking, name="manage_booking"),
+    # The check-in page for port agents.
+    path("port/", quay.quay_sailings_page, name="quay_sailings"),
+    path("port/login", quay.QuayLoginView.as_view(), name="quay_login"),
+    path("port/logout", LogoutView.as_view(next_page="quay_login"), name="quay_logout"),
+    path("port/sailings/<int:sailing_id>", quay.quay_sailing_page, name="quay_sailing"),
+    path("port/sailings/<int:sailing_id>/scans/<int:scan_id>", quay.quay_scan_page, name="quay_scan"),
 ]

@@ -196,6 +196,15 @@ class BookingLookupThrottle(ResilientRateThrottle, throttling.UserRateThrottle):
     fail_open = False
 
 
+class SignInThrottle(ResilientRateThrottle, throttling.AnonRateThrottle):
+    """Staff sign-in attempts (the check-in page's), by address: slows password guessing. Counted in the process while
+    Redis is down."""
+
+    scope = "sign_in"
+    rate = "10/minute"
+    fail_open = False
+
+
 class _Page:
     """What the throttles ask of a view, for an HTML view: its limits."""
 

@@ -53,18 +53,24 @@ def qr_png(leg: BookingLeg) -> bytes:
     return buffer.getvalue()
 
 
-def eticket_pdf(booking: Booking) -> bytes:
-    """One page per leg: what the crew checks — which sailing, when and where to check in, who and what boards."""
+def new_document(*, title: str, language: str, orientation: str = "portrait") -> FPDF:
+    """An A4 document with our fonts, margins and text shaping, in the active language (else `language`)."""
     from fpdf import FPDF
 
-    pdf = FPDF(format="A4")
+    pdf = FPDF(orientation=orientation, format="A4")
     pdf.set_margins(MARGIN, MARGIN)
     pdf.set_auto_page_break(auto=True, margin=MARGIN)
-    pdf.set_title(f"{_('E-ticket')} {booking.reference}")
-    pdf.set_lang(translation.get_language() or booking.language)
+    pdf.set_title(title)
+    pdf.set_lang(translation.get_language() or language)
     for style, path in FONT_FILES.items():
         pdf.add_font(FAMILY, style, path)
     pdf.set_text_shaping(True)
+    return pdf
+
+
+def eticket_pdf(booking: Booking) -> bytes:
+    """One page per leg: what the crew checks — which sailing, when and where to check in, who and what boards."""
+    pdf = new_document(title=f"{_('E-ticket')} {booking.reference}", language=booking.language)
     for leg in booking.legs.select_related("sailing__route__origin", "sailing__route__destination",
                                            "sailing__route__operator", "sailing__vessel"):  # fmt: skip
         _leg_page(pdf, booking, leg)

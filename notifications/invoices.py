@@ -8,11 +8,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
-from django.utils import formats, translation
+from django.utils import formats
 from django.utils.translation import gettext as _
 
 from kernel.money import format_money
-from notifications.etickets import FAMILY, FONT_FILES, GREY, MARGIN
+from notifications.etickets import FAMILY, GREY, MARGIN, new_document
 from payments.models import Invoice
 
 LINK_SALT = "maritime.invoice-link"
@@ -35,17 +35,10 @@ def invoice_link_opens(key: str, invoice: Invoice) -> bool:
 
 
 def invoice_pdf(invoice: Invoice) -> bytes:
-    from fpdf import FPDF, FontFace
+    from fpdf import FontFace
 
-    pdf = FPDF(format="A4")
-    pdf.set_margins(MARGIN, MARGIN)
-    pdf.set_auto_page_break(auto=True, margin=MARGIN)
     title = _("Credit note") if invoice.kind == Invoice.Kind.CREDIT_NOTE else _("Invoice")
-    pdf.set_title(f"{title} {invoice.number}")
-    pdf.set_lang(translation.get_language() or invoice.booking.language)
-    for style, path in FONT_FILES.items():
-        pdf.add_font(FAMILY, style, path)
-    pdf.set_text_shaping(True)
+    pdf = new_document(title=f"{title} {invoice.number}", language=invoice.booking.language)
     pdf.add_page()
     pdf.set_font(FAMILY, "B", 18)
     pdf.cell(0, 10, f"{title} {invoice.number}", new_x="LMARGIN", new_y="NEXT")

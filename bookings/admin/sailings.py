@@ -1,13 +1,18 @@
 """Cancelling a sailing cancels its bookings, so that action is added to the sailings' admin here: the network's own
 admin (ferries) knows nothing of bookings."""
 
+import functools
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from bookings.admin import manifests
 from bookings.admin_actions import ReasonForm, action_page, submitted_form
 from bookings.flows import sailing_cancellation
 from ferries.admin import network as ferries_admin
@@ -22,6 +27,36 @@ class SailingAdmin(ferries_admin.SailingAdmin):
     """The network's sailings admin, and cancelling sailings with what that means for their bookings."""
 
     actions = ["cancel_sailings"]
+
+    def get_urls(self):
+        page = lambda view: self.admin_site.admin_view(functools.partial(view, self))  # noqa: E731
+        return [
+            path("<int:sailing_id>/manifest/", page(manifests.manifest_page), name="bookings_sailing_manifest"),
+            path("<int:sailing_id>/manifest.csv", page(manifests.manifest_csv), name="bookings_sailing_manifest_csv"),
+            path("<int:sailing_id>/manifest.pdf", page(manifests.manifest_download_pdf),
+                 name="bookings_sailing_manifest_pdf"),
+            *super().get_urls(),
+        ]  # fmt: skip
+
+    def get_fields(self, request: HttpRequest, obj: Sailing | None = None) -> list[str]:
+        fields = super().get_fields(request, obj)
+        return [*fields, "manifest"] if obj else fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Sailing | None = None) -> list[str]:
+        fields = super().get_readonly_fields(request, obj)
+        return [*fields, "manifest"] if obj else fields
+
+    @admin.display(description=_("manifest"))
+    def manifest(self, sailing: Sailing) -> str:
+        return format_html('<a href="{}">{}</a>', reverse("admin:bookings_sailing_manifest", args=[sailing.pk]),
+                           gettext("Manifest: who is on board, check-in, load factor"))  # fmt: skip
+
+    @admin.display(description=_("passengers"))
+    def passengers(self, sailing: Sailing) -> str | None:
+        """The load of passengers, leading to who they are (the manifest)."""
+        load = super().passengers(sailing)
+        url = reverse("admin:bookings_sailing_manifest", args=[sailing.pk])
+        return format_html('<a href="{}" title="{}">{}</a>', url, gettext("Manifest"), load) if load else load
 
     @admin.action(description=_("Cancel the selected sailings…"), permissions=["change"])
     def cancel_sailings(self, request: HttpRequest, queryset: QuerySet[Sailing]) -> TemplateResponse | None:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from bookings.api import changes, views
+from bookings.api import changes, checkin, views
 
 urlpatterns = [
     path("bookings", views.BookingListCreateApi.as_view(), name="api-booking-list"),
@@ -16,5 +16,17 @@ urlpatterns = [
         "bookings/<api_reference:reference>/changes/<api_change:change_id>/confirm",
         changes.BookingChangeConfirmApi.as_view(),
         name="api-booking-change-confirm",
+    ),
+    # Port agents' hand-held devices.
+    path("checkin/scan", checkin.CheckInScanApi.as_view(), name="api-checkin-scan"),
+    path(
+        "checkin/<api_reference:reference>/legs/<str:leg>/check-in",
+        checkin.CheckInTravellersApi.as_view(),
+        name="api-checkin-check-in",
+    ),
+    path(
+        "checkin/<api_reference:reference>/legs/<str:leg>/board",
+        checkin.CheckInBoardApi.as_view(),
+        name="api-checkin-board",
     ),
 ]

@@ -13,15 +13,19 @@ STAFF_AGENT = "Staff agent"
 PASSWORD = "agent-password-for-tests"
 
 
-def staff_agent_group() -> Group:
-    """The group the data migration made — or, once a transactional test has emptied the tables, the same
-    group made again by the migration's own code."""
-    group = Group.objects.filter(name=STAFF_AGENT).first()
+def migrated_group(name: str, migration: str, function: str) -> Group:
+    """The group a data migration made — or, once a transactional test has emptied the tables, the same group made
+    again by the migration's own code."""
+    group = Group.objects.filter(name=name).first()
     if group is None:
-        migration = importlib.import_module("bookings.migrations.0002_staff_agent_group")
-        migration.create_staff_agent_group(apps, SimpleNamespace(connection=connection))
-        group = Group.objects.get(name=STAFF_AGENT)
+        module = importlib.import_module(f"bookings.migrations.{migration}")
+        getattr(module, function)(apps, SimpleNamespace(connection=connection))
+        group = Group.objects.get(name=name)
     return group
+
+
+def staff_agent_group() -> Group:
+    return migrated_group(STAFF_AGENT, "0002_staff_agent_group", "create_staff_agent_group")
 
 
 @pytest.fixture
@@ -38,3 +42,18 @@ def unlimited_forms(settings):
     rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "booking_create": "100000/hour"}
     rates["booking_lookup"] = "100000/hour"
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+
+
+PORT_AGENT = "Port agent"
+
+
+def port_agent_group() -> Group:
+    return migrated_group(PORT_AGENT, "0010_port_agent_group", "create_port_agent_group")
+
+
+@pytest.fixture
+def port_agent(django_user_model):
+    """An agent at the quay: in the "Port agent" group, and in no other; not staff of the admin."""
+    agent = django_user_model.objects.create_user("quay", password=PASSWORD)
+    agent.groups.add(port_agent_group())
+    return agent

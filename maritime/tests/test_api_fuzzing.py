@@ -28,6 +28,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from bookings.access import access_token
 from bookings.flows import checkout
 from bookings.models import Booking
+from bookings.tests.conftest import port_agent_group
 from bookings.tests.factories import ADULT, CONTACT, held_booking, request_data
 from ferries.tests.factories import sailing_factory
 from maritime.api_auth import AuthTokenThrottle
@@ -101,7 +102,10 @@ class World:
         Booking.objects.filter(pk=self.guest_confirmed.pk).update(status=Booking.Status.CONFIRMED)
         paying = held_booking(self.outbound, self.inbound)
         self.intent_id = checkout.payment_start(booking_id=paying.pk).intent_id
-        self.tokens = {user.pk: Token.objects.create(user=user).key for user in (self.owner, self.stranger)}
+        # A port agent checks travellers in (and opens no booking through the bookings' operations).
+        self.agent = User.objects.create_user("quay", password="a quay pass phrase")
+        self.agent.groups.add(port_agent_group())
+        self.tokens = {user.pk: Token.objects.create(user=user).key for user in (self.owner, self.stranger, self.agent)}
 
     def day(self, sailing) -> str:
         return sailing.departs_at.astimezone(sailing.route.origin.tz).date().isoformat()
@@ -161,6 +165,8 @@ RULES_BEYOND_THE_SCHEMA = {
     # A port that exists, not the same at both ends; a date from today to the search horizon, the return not before
     # the outbound; a party with a grown-up, a lap for each infant, 9 at most; a vehicle's size within the limits of
     # its type, and only with a vehicle.
+    # The sailing being boarded exists.
+    "POST /api/v1/checkin/scan": {"sailing_id"},
     "GET /api/v1/sailings/search": {
         "from",
         "to",
@@ -223,7 +229,8 @@ def header_text():
 # Who sends the request: the owner of `owned` with their Token, a guest with the access token of `guest`, or
 # someone with the wrong key (each with some text, which only the made-up keys use).
 OPENS = {"owner": "owned", "guest": "guest"}
-WHO = ["owner", "guest", "another booking's token", "another user's token", "made-up Token", "made-up booking token"]
+WHO = ["owner", "guest", "another booking's token", "another user's token", "made-up Token", "made-up booking token",
+       "port agent"]  # fmt: skip
 CREDENTIALS = st.sampled_from(WHO).flatmap(lambda kind: st.tuples(st.just(kind), header_text()))
 
 
@@ -239,6 +246,7 @@ def credentials(case, world: World, who: tuple) -> dict:
             "X-Booking-Token": access_token(world.owned_confirmed if "/changes" in case.path else world.owned)
         },
         "another user's token": {"Authorization": f"Token {world.tokens[world.stranger.pk]}"},
+        "port agent": {"Authorization": f"Token {world.tokens[world.agent.pk]}"},
         "made-up Token": {"Authorization": f"Token {who[-1]}"},
         "made-up booking token": {"X-Booking-Token": who[-1]},
     }[who[0]]
@@ -255,6 +263,10 @@ def aim_at_real_objects(case, world: World, who: tuple) -> None:
         path["reference"] = (guest if who[0] in guest_side else owned).reference
     if "change_id" in path:
         path["change_id"] = 1
+    if "leg" in path:
+        path["leg"] = "outbound"
+    if "/checkin/" in case.path and "reference" in path:
+        path["reference"] = world.guest_confirmed.reference
     if "intent_id" in path:
         path["intent_id"] = world.intent_id
     case.path_parameters = path
@@ -262,6 +274,8 @@ def aim_at_real_objects(case, world: World, who: tuple) -> None:
         case.query = {**case.query, "from": "TNTUN", "to": "FRMRS", "date": world.day(world.outbound)}
         if "return_date" in case.query:
             case.query["return_date"] = world.day(world.inbound)
+    if isinstance(case.body, dict) and "sailing_id" in case.body:
+        case.body = {**case.body, "sailing_id": world.outbound.pk}
     if isinstance(case.body, dict) and "outbound_sailing_id" in case.body:
         case.body = {**case.body, "outbound_sailing_id": world.outbound.pk}
         if case.body.get("return_sailing_id") is not None:
@@ -283,6 +297,10 @@ def make_valid(case, world: World) -> None:
         case.body = {"outbound_fare_family": "flex", "pets": 1}
     elif case.operation.label == "POST /api/v1/payments/demo/{intent_id}/card":
         case.body = card("4242 4242 4242 4242")
+    elif case.operation.label == "POST /api/v1/checkin/scan":
+        case.body = {"sailing_id": world.outbound.pk, "code": world.guest_confirmed.reference}
+    elif case.operation.label.startswith("POST /api/v1/checkin/{reference}"):
+        case.body = {}
     elif case.operation.label == "POST /api/v1/auth/token":
         case.body = {"username": "amira", "password": "a long pass phrase"}
 
@@ -309,6 +327,10 @@ def test_every_operation_answers_as_documented_to_whoever_asks(case, who, aim, w
 
     response = call_and_validate(case, world, headers)
 
+    if "/checkin/" in case.path:  # port agents' operations: they see the party they check in
+        if who[0] != "port agent":
+            assert response.status_code in (401, 403), f"check-in answered {response.status_code} to {who[0]}"
+        return
     assert_no_other_booking_shown(response, world, who)
     if aim != "as generated" and "{reference}" in case.path and who[0] not in OPENS:
         assert response.status_code in (401, 404), f"a booking answered {response.status_code} to {who[0]}"

@@ -1,0 +1,167 @@
+"""Who travels on a sailing, as the quay and the crew need it: the sailings an agent works on, how far check-in and
+boarding have got, and the manifest — every confirmed traveller, vehicle, cabin and pet, with their status."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from bookings.models import Boarding, Booking, BookingLeg, Passenger
+from bookings.orders import booking_party
+from ferries.choices import Accommodation, PassengerType, VehicleCategory
+from ferries.models import Port, Sailing
+
+# An agent works on sailings from a few hours before departure to the day ahead; a late one stays on the list.
+QUAY_BEFORE, QUAY_AHEAD = dt.timedelta(hours=6), dt.timedelta(hours=24)
+
+
+def quay_sailings(*, port: Port, now: dt.datetime | None = None) -> QuerySet[Sailing]:
+    """The port's scheduled departures an agent may check in for now, soonest first."""
+    now = now or timezone.now()
+    return (
+        Sailing.objects.filter(
+            route__origin=port,
+            status=Sailing.Status.SCHEDULED,
+            departs_at__gte=now - QUAY_BEFORE,
+            departs_at__lte=now + QUAY_AHEAD,
+        )
+        .select_related("route__origin", "route__destination", "route__operator", "vessel")
+        .order_by("departs_at", "pk")
+    )
+
+
+def travelling_legs(*, sailing_id: int) -> QuerySet[BookingLeg]:
+    """The legs of confirmed bookings on the sailing: those who may board it."""
+    return BookingLeg.objects.filter(sailing_id=sailing_id, booking__status=Booking.Status.CONFIRMED)
+
+
+@dataclass(frozen=True)
+class Progress:
+    passengers: int
+    checked_in: int
+    boarded: int
+    vehicles: int
+    vehicles_checked_in: int
+    vehicles_boarded: int
+
+
+def sailing_progress(*, sailing_id: int) -> Progress:
+    """How many confirmed passengers and vehicles the sailing carries, and how many are checked in and boarded."""
+    legs = travelling_legs(sailing_id=sailing_id)
+    passengers = Passenger.objects.filter(booking__legs__in=legs).count()
+    vehicles = legs.filter(booking__vehicle__isnull=False).count()
+    counts = Boarding.objects.filter(leg__in=legs).aggregate(
+        checked_in=Count("pk", filter=Q(passenger__isnull=False)),
+        boarded=Count("pk", filter=Q(passenger__isnull=False, boarded_at__isnull=False)),
+        vehicles_checked_in=Count("pk", filter=Q(passenger__isnull=True)),
+        vehicles_boarded=Count("pk", filter=Q(passenger__isnull=True, boarded_at__isnull=False)),
+    )
+    return Progress(passengers=passengers, vehicles=vehicles, **counts)
+
+
+@dataclass(frozen=True)
+class ManifestPassenger:
+    reference: str
+    first_name: str
+    last_name: str
+    type: str
+    date_of_birth: dt.date
+    nationality: str
+    document_number: str
+    accommodation: str
+    checked_in_at: dt.datetime | None
+    boarded_at: dt.datetime | None
+
+    @property
+    def type_label(self) -> str:
+        return PassengerType(self.type).label
+
+    @property
+    def accommodation_label(self) -> str:
+        return Accommodation(self.accommodation).label
+
+
+@dataclass(frozen=True)
+class ManifestVehicle:
+    reference: str
+    category: str
+    registration: str
+    length_cm: int
+    height_cm: int
+    checked_in_at: dt.datetime | None
+    boarded_at: dt.datetime | None
+
+    @property
+    def category_label(self) -> str:
+        return VehicleCategory(self.category).label
+
+
+@dataclass(frozen=True)
+class ManifestBooking:
+    """What a booking takes on board beyond its people: cabins of a kind, pets."""
+
+    reference: str
+    accommodation: str
+    cabins: int
+    pets: int
+
+    @property
+    def accommodation_label(self) -> str:
+        return Accommodation(self.accommodation).label
+
+
+@dataclass(frozen=True)
+class Manifest:
+    sailing: Sailing
+    passengers: list[ManifestPassenger]
+    vehicles: list[ManifestVehicle]
+    bookings: list[ManifestBooking]
+    progress: Progress
+
+    @property
+    def cabins(self) -> dict[str, int]:
+        """Cabins taken, by kind (its label)."""
+        kinds: dict[str, int] = {}
+        for booking in self.bookings:
+            if booking.cabins:
+                kinds[booking.accommodation_label] = kinds.get(booking.accommodation_label, 0) + booking.cabins
+        return kinds
+
+    @property
+    def pets(self) -> int:
+        return sum(booking.pets for booking in self.bookings)
+
+
+def sailing_manifest(*, sailing_id: int) -> Manifest:
+    """Everyone and everything confirmed on the sailing, by booking reference then name, with check-in and boarding
+    times: a handful of queries whatever the sailing's size."""
+    sailing = Sailing.objects.select_related("route__origin", "route__destination", "route__operator", "vessel").get(
+        pk=sailing_id
+    )
+    legs = list(
+        travelling_legs(sailing_id=sailing_id)
+        .select_related("booking__vehicle")
+        .prefetch_related("booking__passengers", "boardings")
+        .order_by("booking__reference")
+    )
+    passengers, vehicles, bookings = [], [], []
+    for leg in legs:
+        booking = leg.booking
+        rows = {row.passenger_id: row for row in leg.boardings.all()}
+        for p in sorted(booking.passengers.all(), key=lambda p: (p.last_name, p.first_name, p.pk)):
+            row = rows.get(p.pk)
+            passengers.append(ManifestPassenger(
+                booking.reference, p.first_name, p.last_name, p.type, p.date_of_birth, p.nationality,
+                p.document_number, booking.accommodation, row and row.checked_in_at, row and row.boarded_at,
+            ))  # fmt: skip
+        vehicle = getattr(booking, "vehicle", None)
+        if vehicle:
+            row = rows.get(None)
+            vehicles.append(ManifestVehicle(
+                booking.reference, vehicle.category, vehicle.registration, vehicle.length_cm, vehicle.height_cm,
+                row and row.checked_in_at, row and row.boarded_at,
+            ))  # fmt: skip
+        bookings.append(ManifestBooking(booking.reference, booking.accommodation, booking_party(booking).cabins,
+                                        booking.pets))  # fmt: skip
+    return Manifest(sailing, passengers, vehicles, bookings, sailing_progress(sailing_id=sailing_id))
