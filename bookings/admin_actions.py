@@ -99,3 +99,23 @@ class EmailKindForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=200)
+
+
+class DelayForm(forms.Form):
+    """New times for sailings, as a delay in minutes from the times they have now (negative: earlier)."""
+
+    departure_minutes = forms.IntegerField(
+        label=_("Departure later by (minutes)"), min_value=-24 * 60, max_value=7 * 24 * 60,
+        help_text=_("e.g. 120 for two hours late; a negative number for earlier."),
+    )  # fmt: skip
+    arrival_minutes = forms.IntegerField(
+        label=_("Arrival later by (minutes)"), min_value=-24 * 60, max_value=7 * 24 * 60, required=False,
+        help_text=_("Empty: as much as the departure."),
+    )  # fmt: skip
+    reason = forms.CharField(label=_("Reason"), max_length=200, help_text=_("e.g. weather, a technical problem."))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("departure_minutes") == 0 and not data.get("arrival_minutes"):
+            raise forms.ValidationError(_("Nothing changes: give a delay."))
+        return data

@@ -67,25 +67,29 @@ def leg_cancel_quote(*, booking: Booking, direction: str) -> PartQuote:
     return PartQuote({PREFIX[leg.direction]: leg_refund_due(leg=leg, at=timezone.now())}, booking.currency)
 
 
-def _cancellable_leg(booking: Booking, direction: str) -> BookingLeg:
-    legs = _check(booking)
+def _cancellable_leg(booking: Booking, direction: str, *, disrupted: bool = False) -> BookingLeg:
+    legs = booked_legs(booking) if disrupted else _check(booking)
     if direction not in legs:
         raise ChangeRefused("no_such_leg", _("This booking has no %(leg)s sailing.") % {"leg": direction})
     if len(legs) < 2:
         raise ChangeRefused("last_leg", _("This is the booking's only sailing: cancel the booking instead."))
     leg = legs[direction]
-    if leg.sailing.departs_at <= timezone.now():
+    if leg.sailing.departs_at <= timezone.now() and not disrupted:  # a cancelled sailing never left
         raise ChangeRefused("change_cutoff_passed", _("This sailing has left."))
     return leg
 
 
-def leg_cancel(*, booking_id: int, direction: str, actor: str) -> BookingChange:
+def leg_cancel(*, booking_id: int, direction: str, actor: str, disrupted: bool = False) -> BookingChange:
     """Cancel one leg of the booking (in the caller's transaction, which the flow opens): its places go back (ours
-    here, a remote operator's after commit), the leg leaves the booking and the change records what it refunds."""
+    here, a remote operator's after commit), the leg leaves the booking and the change records what it refunds —
+    what its fare's conditions give back now, or (`disrupted`: the operator cancelled or delayed its sailing) all it
+    was sold for."""
     booking = booking_lock(booking_id=booking_id)
-    leg = _cancellable_leg(booking, direction)
+    if disrupted and booking.status != CANCELLABLE:
+        raise ChangeRefused("booking_not_changeable", _("This booking is no longer confirmed."))
+    leg = _cancellable_leg(booking, direction, disrupted=disrupted)
     replace_pending(booking)
-    refund = leg_refund_due(leg=leg, at=timezone.now())
+    refund = leg.price_minor if disrupted else leg_refund_due(leg=leg, at=timezone.now())
     adapter = adapter_for(leg.sailing.route.operator)
     old = old_leg(leg) | {"released": not adapter.is_remote}
     if not adapter.is_remote:

@@ -35,24 +35,43 @@ def _adapter(sailing_id: int):
 # --- quoting ------------------------------------------------------------------------------------
 
 
-def change_quote(*, plan: ChangePlan, wanted: dict, actor: str) -> BookingChange:
+def change_quote(
+    *, plan: ChangePlan, wanted: dict, actor: str, kind: str = BookingChange.Kind.CHANGE, minutes: int | None = None
+) -> BookingChange:
     """Hold the new places of every leg the plan sells again and record the quote: the difference, the fee, what is
     due or refunded, and its deadline. A quote still pending for the booking is replaced (its places given back);
-    one being paid for is not: ChangeRefused. Operators' refusals are ChangeRefused with their code."""
+    one being paid for is not: ChangeRefused. Operators' refusals are ChangeRefused with their code.
+
+    A re-routing (`kind` REROUTED, offered when the operator cancels or delays a sailing) is free and bound by no
+    fare rule: the legs keep the price and conditions they were sold with; its places are held for `minutes`."""
     remote: list[tuple] = []
+    free = kind == BookingChange.Kind.REROUTED
+    minutes = minutes or settings.BOOKING_HOLD_MINUTES
     try:
         # Remote operators first, outside any transaction: no row of ours waits on the network.
-        holds = _hold(plan, remote=True, taken=remote)
+        holds = _hold(plan, remote=True, taken=remote, minutes=minutes)
         with transaction.atomic():
             booking = booking_lock(booking_id=plan.booking.pk)
-            plan = _recheck(plan, booking)
+            plan = _recheck_reroute(plan, booking) if free else _recheck(plan, booking)
             replace_pending(booking)
-            holds += _hold(plan, remote=False, taken=remote)
-            change = _record(plan, booking, holds, wanted, actor)
+            holds += _hold(plan, remote=False, taken=remote, minutes=minutes)
+            change = _record(plan, booking, holds, wanted, actor, kind=kind, minutes=minutes)
     except BaseException:
         give_back(remote)
         raise
     return change
+
+
+def _recheck_reroute(plan: ChangePlan, booking: Booking) -> ChangePlan:
+    """A re-routing needs the booking confirmed and its legs where they were when it was planned."""
+    if booking.status != Booking.Status.CONFIRMED:
+        raise ChangeRefused("booking_not_changeable", _("This booking is no longer confirmed."))
+    if any(c.status == BookingChange.Status.PAID for c in booking.changes.all()):
+        raise ChangeRefused("change_in_progress", _("A change of this booking is being made; try again in a moment."))
+    for item in plan.legs:
+        if not booking.legs.filter(pk=item.leg.pk, sailing_id=item.leg.sailing_id).exists():
+            raise ChangeRefused("booking_changed", _("The booking was changed meanwhile; please look at it again."))
+    return plan
 
 
 def _recheck(plan: ChangePlan, booking: Booking) -> ChangePlan:
@@ -67,13 +86,12 @@ def _recheck(plan: ChangePlan, booking: Booking) -> ChangePlan:
     return fresh
 
 
-def _hold(plan: ChangePlan, *, remote: bool, taken: list) -> list[tuple]:
+def _hold(plan: ChangePlan, *, remote: bool, taken: list, minutes: int) -> list[tuple]:
     held = []
     for item in sorted(plan.legs, key=lambda c: c.sailing.pk):  # in sailing order, as bookings hold
         adapter = adapter_for(item.sailing.route.operator)
         if adapter.is_remote != remote:
             continue
-        minutes = settings.BOOKING_HOLD_MINUTES
         # On the sailing it holds already, our own inventory holds only what the changed party needs beyond it.
         top_up = not remote and item.sailing.pk == item.leg.sailing_id
         try:
@@ -99,26 +117,33 @@ def replace_pending(booking: Booking) -> None:
         _drop(change, BookingChange.Status.SUPERSEDED, "replaced by a later quote")
 
 
-def _record(plan: ChangePlan, booking: Booking, holds: list[tuple], wanted: dict, actor: str) -> BookingChange:
+def _record(
+    plan: ChangePlan, booking: Booking, holds: list[tuple], wanted: dict, actor: str, *, kind: str, minutes: int
+) -> BookingChange:
     now = timezone.now()
-    if any(hold.quote.currency != booking.currency for _item, hold, *_rest in holds):
+    free = kind == BookingChange.Kind.REROUTED
+    if not free and any(hold.quote.currency != booking.currency for _item, hold, *_rest in holds):
         raise ChangeRefused("currency_differs", _("The new sailing is sold in another currency than this booking."))
-    difference = sum(hold.quote.total_minor - item.leg.price_minor for item, hold, *_rest in holds)
-    fee = sum(change_fee(item.leg.change_policy, item.leg.price_minor) for item in plan.legs)
+    difference = 0 if free else sum(hold.quote.total_minor - item.leg.price_minor for item, hold, *_rest in holds)
+    fee = 0 if free else sum(change_fee(item.leg.change_policy, item.leg.price_minor) for item in plan.legs)
     amount = difference + fee
     # A cheaper change gives back the saving, less the fee, and never more than cancelling those legs would.
-    refundable = sum(leg_refund_due(leg=item.leg, at=now) for item in plan.legs)
+    refundable = 0 if free else sum(leg_refund_due(leg=item.leg, at=now) for item in plan.legs)
     number = (booking.changes.aggregate(last=Max("number"))["last"] or 0) + 1
-    expires = min([now + dt.timedelta(minutes=settings.BOOKING_HOLD_MINUTES)] + [h[1].expires_at for h in holds])
+    expires = min([now + dt.timedelta(minutes=minutes)] + [h[1].expires_at for h in holds])
+    new_legs = [_new_leg(*held) for held in sorted(holds, key=lambda h: h[0].prefix)]
+    if free:  # the traveller keeps what they bought: its price and its conditions
+        new_legs = [{**new, **_as_sold(plan, new["direction"])} for new in new_legs]
     return BookingChange.objects.create(
         booking=booking,
         number=number,
+        kind=kind,
         actor=actor[:64],
         summary=plan.summary,
         wanted=wanted,
         party=_party_json(plan),
         old_legs=[old_leg(item.leg) for item in plan.legs],
-        new_legs=[_new_leg(*held) for held in sorted(holds, key=lambda h: h[0].prefix)],
+        new_legs=new_legs,
         difference_minor=difference,
         fee_minor=fee,
         due_minor=max(amount, 0),
@@ -126,6 +151,14 @@ def _record(plan: ChangePlan, booking: Booking, holds: list[tuple], wanted: dict
         currency=booking.currency,
         expires_at=expires,
     )
+
+
+def _as_sold(plan: ChangePlan, direction: str) -> dict:
+    leg = next(item.leg for item in plan.legs if item.leg.direction == direction)
+    return {
+        "price_minor": leg.price_minor, "price_lines": leg.price_lines, "fare_family": leg.fare_family,
+        "fare_family_name": leg.fare_family_name, "change_rules": leg.change_rules, "policy": leg.cancellation_policy,
+    }  # fmt: skip
 
 
 def _party_json(plan: ChangePlan) -> dict:
@@ -182,8 +215,9 @@ def change_confirm(*, change: BookingChange) -> BookingChange:
         change_check_pending(change)
         if change.booking.status != Booking.Status.CONFIRMED:
             raise ChangeRefused("booking_not_changeable", _("This booking is no longer confirmed."))
-        for item in change.old_legs:  # the fare's cut-off counts when the change is made, too
-            check_leg_rules(change.booking.legs.get(direction=item["direction"]), now=timezone.now())
+        for item in change.old_legs:  # the fare's cut-off counts when the change is made, too (not a re-routing's)
+            if change.kind != BookingChange.Kind.REROUTED:
+                check_leg_rules(change.booking.legs.get(direction=item["direction"]), now=timezone.now())
         paid = change.due_minor == 0
         change.status = BookingChange.Status.PAID if paid else BookingChange.Status.AWAITING_PAYMENT
         change.save(update_fields=["status", "updated_at"])
@@ -255,7 +289,7 @@ def change_swap(*, change_id: int, booking_id: int) -> tuple[BookingChange, bool
             sailing_id=new["sailing_id"], operator_hold_ref=hold_ref, operator_booking_ref=reference,
             price_minor=new["price_minor"], price_lines=new["price_lines"], fare_family=new["fare_family"],
             fare_family_name=new["fare_family_name"], change_rules=new["change_rules"], released_at=None,
-            changes_made=F("changes_made") + 1, **new["policy"],
+            changes_made=F("changes_made") + int(change.kind == BookingChange.Kind.CHANGE), **new["policy"],
             # A leg moved to another sailing is reminded of that one afresh.
             reminded=Case(When(sailing_id=new["sailing_id"], then=F("reminded")), default=Value("")),
         )  # fmt: skip

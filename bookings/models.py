@@ -208,6 +208,7 @@ class BookingChange(models.Model):
         CHANGE = "change", _("Change")
         LEG_CANCELLED = "leg_cancelled", _("A leg cancelled")
         PASSENGER_CANCELLED = "passenger_cancelled", _("A passenger cancelled")
+        REROUTED = "rerouted", _("Re-routed after a disruption")
 
     # A change in these states holds places, and a booking has at most one.
     OPEN = (Status.QUOTED, Status.AWAITING_PAYMENT, Status.PAID)
@@ -315,3 +316,48 @@ class TicketScan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sailing.ref}: {self.get_outcome_display()}"
+
+
+class Disruption(models.Model):
+    """A leg whose sailing the operator cancelled, or delayed more than 90 minutes: the traveller chooses re-routing
+    on the next sailing with room (held for them: `reroute`), a refund of the leg, or — delayed — to travel anyway.
+    Without a choice by the deadline, a cancelled leg is refunded and a delayed one kept."""
+
+    class Cause(models.TextChoices):
+        CANCELLED = "cancelled", _("Sailing cancelled")
+        DELAYED = "delayed", _("Departure delayed over 90 minutes")
+
+    class Status(models.TextChoices):
+        OFFERED = "offered", _("Choice offered")
+        REROUTED = "rerouted", _("Re-routed")
+        REFUNDED = "refunded", _("Leg refunded")
+        KEPT = "kept", _("Travelling on the delayed sailing")
+        CLOSED = "closed", _("Closed (the booking was cancelled)")
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="disruptions")
+    direction = models.CharField(max_length=10, choices=BookingLeg.Direction.choices)
+    sailing = models.ForeignKey(Sailing, on_delete=models.PROTECT, related_name="disruptions")
+    cause = models.CharField(max_length=10, choices=Cause.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OFFERED, db_index=True)
+    reroute = models.ForeignKey(
+        BookingChange, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text=_("The re-routing offered, its places held; empty when no sailing had room."),
+    )  # fmt: skip
+    note = models.CharField(max_length=255, blank=True)
+    deadline = models.DateTimeField(help_text=_("The choice is open until then."))
+    decided_by = models.CharField(max_length=64, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["booking", "created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["booking", "direction", "sailing"], name="disruption_once_per_leg")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.booking.reference} {self.direction}: {self.get_cause_display()}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OFFERED

@@ -8,7 +8,7 @@ import datetime as dt
 from django.db.models import Prefetch, QuerySet
 
 from bookings.access import token_opens
-from bookings.models import Booking, BookingChange, BookingLeg
+from bookings.models import Booking, BookingChange, BookingLeg, Disruption
 from ferries.models import Sailing
 
 # Bookings no longer travelling, whose operators may still hold places for them.
@@ -20,7 +20,10 @@ def booking_details() -> QuerySet[Booking]:
     legs = BookingLeg.objects.select_related(
         "sailing__route__origin", "sailing__route__destination", "sailing__route__operator", "sailing__vessel"
     )
-    return Booking.objects.select_related("vehicle").prefetch_related("passengers", Prefetch("legs", legs), "events")
+    disruptions = Disruption.objects.select_related("sailing", "reroute")
+    return Booking.objects.select_related("vehicle").prefetch_related(
+        "passengers", Prefetch("legs", legs), "events", Prefetch("disruptions", disruptions)
+    )
 
 
 def booking_for_guest(*, reference: str, email: str) -> Booking | None:

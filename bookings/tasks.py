@@ -99,11 +99,27 @@ def release_change_holds_task(self, *, change_id: int) -> None:
 
 @shared_task(bind=True, base=BookingsTask)
 def cancel_booking_for_sailing_task(self, *, booking_id: int) -> str | None:
-    """The operator cancelled a sailing of the booking: cancel it with a full refund (the sweeper retries it)."""
+    """The operator cancelled a sailing of the booking: the choice offered (confirmed), or the booking cancelled
+    with a full refund (not confirmed yet); the sweeper retries it."""
     from bookings.flows import sailing_cancellation
 
-    cancellation = sailing_cancellation.booking_cancel_for_sailing(booking_id=booking_id)
-    return cancellation and cancellation.booking.status
+    return sailing_cancellation.booking_cancel_for_sailing(booking_id=booking_id)
+
+
+@shared_task(bind=True, base=BookingsTask, rate_limit=OPERATOR_RATE_LIMIT)
+def offer_disruption_task(self, *, booking_id: int, sailing_id: int) -> str | None:
+    """A sailing of the booking was delayed beyond 90 minutes or cancelled: offer re-routing or a refund."""
+    from bookings.flows import disruption
+
+    offered = disruption.booking_disrupted(booking_id=booking_id, sailing_id=sailing_id)
+    return offered and offered.status
+
+
+@shared_task
+def expire_disruptions_task() -> int:
+    from bookings.flows import disruption
+
+    return disruption.disruptions_expire()
 
 
 @shared_task

@@ -16,6 +16,11 @@ urlpatterns = [
         "bookings/<reference:reference>/changes/<int:number>", changes.booking_change_quote, name="booking_change_quote"
     ),
     path("manage", views.manage_booking, name="manage_booking"),
+    path(
+        "bookings/<reference:reference>/disruptions/<int:disruption_id>",
+        views.booking_disruption,
+        name="booking_disruption",
+    ),
     # The check-in page for port agents.
     path("port/", quay.quay_sailings_page, name="quay_sailings"),
     path("port/login", quay.QuayLoginView.as_view(), name="quay_login"),

@@ -229,9 +229,14 @@ class Sailing(models.Model):
     route = models.ForeignKey(Route, on_delete=models.PROTECT, related_name="sailings")
     vessel = models.ForeignKey(Vessel, on_delete=models.PROTECT, related_name="sailings")
     ref = models.CharField(max_length=40, unique=True, help_text=_("The operator's reference for this sailing."))
-    departs_at = models.DateTimeField(db_index=True)
+    departs_at = models.DateTimeField(
+        db_index=True, help_text=_("When it leaves: the timetable's time, or the new one.")
+    )
     arrives_at = models.DateTimeField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
+    # The timetable's times, kept when a sailing is retimed (a delay): what passengers' rights are measured against.
+    scheduled_departs_at = models.DateTimeField(null=True, blank=True, help_text=_("Empty: on time."))
+    scheduled_arrives_at = models.DateTimeField(null=True, blank=True, help_text=_("Empty: on time."))
 
     class Meta:
         ordering = ["departs_at"]
@@ -252,6 +257,23 @@ class Sailing(models.Model):
         return int((self.arrives_at - self.departs_at).total_seconds() // 60)
 
     @property
+    def timetabled_departs_at(self) -> dt.datetime:
+        return self.scheduled_departs_at or self.departs_at
+
+    @property
+    def timetabled_arrives_at(self) -> dt.datetime:
+        return self.scheduled_arrives_at or self.arrives_at
+
+    @property
+    def departure_delay_minutes(self) -> int:
+        """How much later than the timetable it leaves (negative: earlier)."""
+        return int((self.departs_at - self.timetabled_departs_at).total_seconds() // 60)
+
+    @property
+    def arrival_delay_minutes(self) -> int:
+        return int((self.arrives_at - self.timetabled_arrives_at).total_seconds() // 60)
+
+    @property
     def local_day(self) -> dt.date:
         """The day it leaves on, in its port of departure's time."""
         return self.departs_at.astimezone(self.route.origin.tz).date()
@@ -259,6 +281,28 @@ class Sailing(models.Model):
     @property
     def check_in_closes_at(self) -> dt.datetime:
         return self.departs_at - dt.timedelta(minutes=self.route.check_in_closes_minutes)
+
+
+class SailingRetiming(models.Model):
+    """A sailing given new times (a delay, or a time moved): its history, and what travellers were told."""
+
+    sailing = models.ForeignKey(Sailing, on_delete=models.CASCADE, related_name="retimings")
+    departs_at = models.DateTimeField()
+    arrives_at = models.DateTimeField()
+    previous_departs_at = models.DateTimeField()
+    previous_arrives_at = models.DateTimeField()
+    reason = models.CharField(max_length=255)
+    actor = models.CharField(max_length=64, help_text=_("staff:<id>, operator"))
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["sailing", "at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(arrives_at__gt=F("departs_at")), name="retiming_arrives_after")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sailing.ref} retimed {self.at:%Y-%m-%d %H:%M}"
 
 
 class SailingInventory(models.Model):

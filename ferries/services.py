@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from ferries.cache import cache_service
 from ferries.choices import Resource
 from ferries.errors import OperatorRefused
-from ferries.models import CapacityHold, Route, Sailing, SailingInventory, Vessel
+from ferries.models import CapacityHold, Route, Sailing, SailingInventory, SailingRetiming, Vessel
 from ferries.party import NO_EXTRAS, Extras, Party
 from ferries.selectors import bookable_after
 
@@ -231,6 +231,45 @@ def sailing_cancel(*, sailing_id: int, reason: str) -> SailingCancellation:
         searches_changed(sailing=sailing)
     logger.info("sailing %s cancelled: %s", sailing.ref, reason)
     return SailingCancellation(sailing, changed=True)
+
+
+class SailingNotRetimable(Exception):
+    """The sailing has left or is cancelled, or the new times do not make sense; the message says which."""
+
+
+def sailing_retime(
+    *, sailing_id: int, departs_at: dt.datetime, arrives_at: dt.datetime, reason: str, actor: str
+) -> SailingRetiming | None:
+    """Give a scheduled sailing new times (a delay), under its row lock, keeping the timetable's first; None when the
+    times are already these. Cached availability and searches are dropped after commit."""
+    if arrives_at <= departs_at:
+        raise SailingNotRetimable(_("A sailing arrives after it departs."))
+    with transaction.atomic():
+        sailing = (
+            Sailing.objects.select_for_update(of=("self",))
+            .select_related("route__origin", "route__destination")
+            .get(pk=sailing_id)
+        )
+        if sailing.status != Sailing.Status.SCHEDULED:
+            raise SailingNotRetimable(
+                _("Sailing %(ref)s has %(status)s and cannot be retimed.")
+                % {"ref": sailing.ref, "status": sailing.get_status_display().lower()}
+            )
+        if (sailing.departs_at, sailing.arrives_at) == (departs_at, arrives_at):
+            return None
+        retiming = SailingRetiming.objects.create(
+            sailing=sailing, departs_at=departs_at, arrives_at=arrives_at, previous_departs_at=sailing.departs_at,
+            previous_arrives_at=sailing.arrives_at, reason=reason[:255], actor=actor[:64],
+        )  # fmt: skip
+        searches_changed(sailing=sailing)  # the day it was listed on
+        sailing.scheduled_departs_at = sailing.timetabled_departs_at
+        sailing.scheduled_arrives_at = sailing.timetabled_arrives_at
+        sailing.departs_at, sailing.arrives_at = departs_at, arrives_at
+        sailing.save(update_fields=["departs_at", "arrives_at", "scheduled_departs_at", "scheduled_arrives_at"])
+        availability_changed(sailing_id=sailing.pk)
+        searches_changed(sailing=sailing)  # and the day it leaves on now
+    logger.info("sailing %s retimed (%+d min): %s", sailing.ref, sailing.departure_delay_minutes, reason)
+    return retiming
 
 
 def searches_changed(*, sailing: Sailing) -> None:

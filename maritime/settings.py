@@ -341,6 +341,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "notifications.tasks.sweep_outbox_task", "schedule": 60.0},
     "check-alerts": {"task": "maritime.tasks.check_alerts_task", "schedule": 60.0},
     "send-departure-reminders": {"task": "bookings.tasks.send_departure_reminders_task", "schedule": 60.0},
+    "expire-disruption-choices": {"task": "bookings.tasks.expire_disruptions_task", "schedule": 60.0},
 }
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
@@ -532,6 +533,8 @@ SPECTACULAR_SETTINGS = {
         "EventActorEnum": "bookings.api.serializers.EVENT_ACTORS",
         "LegDirectionEnum": "bookings.models.BookingLeg.Direction",
         "ChangeStatusEnum": "bookings.models.BookingChange.Status",
+        "DisruptionChoiceEnum": "bookings.api.serializers.DISRUPTION_CHOICES",
+        "ScanOutcomeEnum": "bookings.models.TicketScan.Outcome",
     },
     # A booking's access token opens that booking without an account; declared as a scheme of its own so that
     # Swagger's "Authorize" sends it. The operations it opens list it beside the owner's Token (bookings.api.schema).

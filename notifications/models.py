@@ -24,6 +24,8 @@ class Email(models.Model):
         CANCELLATION = "cancellation", _("Cancellation notice")
         HOLD_EXPIRED = "hold_expired", _("Hold expired notice")
         DEPARTURE_REMINDER = "departure_reminder", _("Departure reminder")
+        SAILING_RETIMED = "sailing_retimed", _("New sailing times (a delay)")
+        SAILING_DISRUPTED = "sailing_disrupted", _("Sailing cancelled or delayed: re-routing or refund")
         STAFF_ALERT = "staff_alert", _("Staff alert")
 
     class Status(models.TextChoices):

@@ -11,8 +11,10 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from bookings.models import Disruption
 from bookings.selectors import booking_details
 from ferries.fare_rules import change_rule, refund_rule
+from ferries.models import Sailing, SailingRetiming
 from kernel.money import format_money
 from notifications.etickets import eticket_pdf, qr_png
 from notifications.invoices import invoice_pdf
@@ -80,6 +82,49 @@ def email_context(email: Email, booking) -> dict:
         "manage_url": f"{settings.SITE_URL}/manage?reference={booking.reference}",
         "site_url": settings.SITE_URL,
         **(_reminder(details, legs) if email.kind == Email.Kind.DEPARTURE_REMINDER else {}),
+        **(_retimed(details, legs) if email.kind == Email.Kind.SAILING_RETIMED else {}),
+        **(_disrupted(details, legs, booking) if email.kind == Email.Kind.SAILING_DISRUPTED else {}),
+    }
+
+
+def _retimed(details: dict, legs: list[dict]) -> dict:
+    """The leg on the retimed sailing, with the times it had before (in its ports' time)."""
+    legs = [leg for leg in legs if leg["leg"].sailing_id == details.get("sailing_id")]
+    retiming = SailingRetiming.objects.filter(pk=details.get("retiming_id")).first()
+    if not legs or retiming is None:
+        return {"legs": legs, "was_departs": None, "was_arrives": None}
+    route = legs[0]["leg"].sailing.route
+    return {
+        "legs": legs,
+        "was_departs": do_timezone(retiming.previous_departs_at, route.origin.tz),
+        "was_arrives": do_timezone(retiming.previous_arrives_at, route.destination.tz),
+    }
+
+
+def _disrupted(details: dict, legs: list[dict], booking) -> dict:
+    """The disrupted leg, the re-routing held (its sailing, in port time) and what the refund would give back."""
+    disruption = (
+        Disruption.objects.select_related("sailing__route__origin", "reroute")
+        .filter(pk=details.get("disruption_id"), booking=booking)
+        .first()
+    )
+    if disruption is None:
+        return {"legs": [], "disruption": None}
+    legs = [leg for leg in legs if leg["direction"] == disruption.direction]
+    reroute = disruption.reroute and disruption.reroute.new_legs[0]
+    sailing = reroute and Sailing.objects.select_related("route__origin", "route__destination").get(
+        pk=reroute["sailing_id"]
+    )
+    refund = legs[0]["leg"].price_minor if legs and booking.legs.count() > 1 else booking.total_minor
+    origin_tz = disruption.sailing.route.origin.tz
+    return {
+        "legs": legs,
+        "disruption": disruption,
+        "reroute_departs": sailing and do_timezone(sailing.departs_at, sailing.route.origin.tz),
+        "reroute_arrives": sailing and do_timezone(sailing.arrives_at, sailing.route.destination.tz),
+        "reroute_sailing": sailing,
+        "deadline": do_timezone(disruption.deadline, origin_tz),
+        "leg_refund": format_money(refund, booking.currency),
     }
 
 

@@ -1,6 +1,7 @@
 """Cancelling a sailing cancels its bookings, so that action is added to the sailings' admin here: the network's own
 admin (ferries) knows nothing of bookings."""
 
+import datetime as dt
 import functools
 
 from django.contrib import admin, messages
@@ -13,11 +14,11 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from bookings.admin import manifests
-from bookings.admin_actions import ReasonForm, action_page, submitted_form
-from bookings.flows import sailing_cancellation
+from bookings.admin_actions import DelayForm, ReasonForm, action_page, submitted_form
+from bookings.flows import disruption, sailing_cancellation
 from ferries.admin import network as ferries_admin
 from ferries.models import Sailing
-from ferries.services import SailingNotCancellable
+from ferries.services import SailingNotCancellable, SailingNotRetimable
 
 admin.site.unregister(Sailing)
 
@@ -26,7 +27,48 @@ admin.site.unregister(Sailing)
 class SailingAdmin(ferries_admin.SailingAdmin):
     """The network's sailings admin, and cancelling sailings with what that means for their bookings."""
 
-    actions = ["cancel_sailings"]
+    actions = ["cancel_sailings", "retime_sailings"]
+
+    @admin.action(description=_("Set new times (a delay)…"), permissions=["change"])
+    def retime_sailings(self, request: HttpRequest, queryset: QuerySet[Sailing]) -> TemplateResponse | None:
+        form = submitted_form(request, DelayForm)
+        sailings = queryset.select_related("route__origin", "route__destination", "route__operator")
+        if not (form.is_bound and form.is_valid()):
+            return action_page(
+                self, request, sailings, action="retime_sailings", form=form, title=gettext("Set new times"),
+                intro=gettext(
+                    "Each sailing leaves and arrives later (or earlier) by the minutes given. Every traveller booked "
+                    "on it is e-mailed the new times at once; when the departure is more than 90 minutes later "
+                    "than the timetable's, each is offered another sailing or a refund of that crossing."
+                ),
+                submit=gettext("Set the new times"),
+            )  # fmt: skip
+        data = form.cleaned_data
+        arrival = data["arrival_minutes"] if data["arrival_minutes"] is not None else data["departure_minutes"]
+        for sailing in sailings:
+            self._retime(request, sailing, dt.timedelta(minutes=data["departure_minutes"]),
+                         dt.timedelta(minutes=arrival), data["reason"])  # fmt: skip
+        return None
+
+    def _retime(self, request: HttpRequest, sailing: Sailing, later: dt.timedelta, arrival_later: dt.timedelta,
+                reason: str) -> None:  # fmt: skip
+        try:
+            retiming, told = disruption.sailing_retimed(
+                sailing_id=sailing.pk, departs_at=sailing.departs_at + later,
+                arrives_at=sailing.arrives_at + arrival_later, reason=reason, actor=f"staff:{request.user.pk}",
+            )  # fmt: skip
+        except SailingNotRetimable as refusal:
+            self.message_user(request, f"{sailing.ref}: {refusal}", messages.WARNING)
+            return
+        if retiming is None:
+            return
+        self.log_change(request, sailing, gettext("New times: %(reason)s") % {"reason": reason})
+        message = ngettext(
+            "%(ref)s now leaves %(delay)+d minutes from the timetable; %(count)d booking is told.",
+            "%(ref)s now leaves %(delay)+d minutes from the timetable; %(count)d bookings are told.",
+            told,
+        ) % {"ref": sailing.ref, "delay": retiming.sailing.departure_delay_minutes, "count": told}
+        self.message_user(request, message, messages.SUCCESS)
 
     def get_urls(self):
         page = lambda view: self.admin_site.admin_view(functools.partial(view, self))  # noqa: E731

@@ -10,13 +10,13 @@ import datetime as dt
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer, inline_serializer
 from rest_framework import serializers
 from rest_framework.fields import SkipField, empty
 
 from bookings.access import access_token
 from bookings.flows import quotes
-from bookings.models import Booking, BookingEvent, BookingLeg
+from bookings.models import Booking, BookingEvent, BookingLeg, Disruption
 from bookings.request_fields import MAX_ID, CountField, WordField
 from bookings.services import Cancellation
 from ferries.api.serializers import (
@@ -29,6 +29,7 @@ from ferries.api.serializers import (
     PriceLineSerializer,
 )
 from ferries.choices import COUNTRY_CODES, Accommodation, PassengerType, VehicleCategory
+from ferries.models import Sailing
 from kernel.api import InputSerializer, add_error
 from kernel.money import money
 
@@ -58,6 +59,16 @@ class LegOutputSerializer(serializers.Serializer):
     arrives_at = UtcDateTimeField(source="sailing.arrives_at", help_text="UTC.")
     departs_local = serializers.SerializerMethodField(help_text="In the departure port's time zone, with its offset.")
     arrives_local = serializers.SerializerMethodField(help_text="In the arrival port's time zone, with its offset.")
+    scheduled_departs_at = UtcDateTimeField(
+        source="sailing.scheduled_departs_at", allow_null=True,
+        help_text="UTC. The timetable's departure when the sailing was given new times (`departs_at`); null: on time.",
+    )  # fmt: skip
+    scheduled_arrives_at = UtcDateTimeField(
+        source="sailing.scheduled_arrives_at", allow_null=True, help_text="UTC. As `scheduled_departs_at`."
+    )
+    sailing_status = serializers.ChoiceField(
+        source="sailing.status", choices=Sailing.Status.choices, help_text="`cancelled` when the operator cancelled it."
+    )
     price = serializers.SerializerMethodField(help_text="This leg's price for the whole party.")
     price_lines = PriceLineSerializer(many=True)
     fare_family = FareFamilyRefSerializer(source="fare", help_text="The fare family the leg was sold in.")
@@ -197,9 +208,52 @@ class RefundQuoteOutputSerializer(MoneySerializer):
     message = serializers.CharField(help_text="The reason in words, in the request's language.")
 
 
+DISRUPTION_CHOICES = ["reroute", "refund", "keep"]
+REROUTE = inline_serializer(
+    "Reroute",
+    {"sailing_id": serializers.IntegerField(), "sailing_ref": serializers.CharField(),
+     "departs_at": UtcDateTimeField(help_text="UTC."), "arrives_at": UtcDateTimeField(help_text="UTC.")},
+    allow_null=True,
+)  # fmt: skip
+
+
+class DisruptionOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    leg = serializers.ChoiceField(source="direction", choices=BookingLeg.Direction.choices)
+    sailing_ref = serializers.CharField(source="sailing.ref", help_text="The sailing cancelled or delayed.")
+    cause = serializers.ChoiceField(choices=Disruption.Cause.choices)
+    status = serializers.ChoiceField(choices=Disruption.Status.choices)
+    deadline = UtcDateTimeField(help_text="UTC. Choose by then; without a choice a cancelled leg is refunded and a "
+                                "delayed one kept.")  # fmt: skip
+    choices = serializers.SerializerMethodField(help_text="What may be chosen now (none once decided).")
+    reroute = serializers.SerializerMethodField(help_text="The sailing held for the re-routing, if one had room.")
+    note = serializers.CharField(help_text="Why there is no re-routing, when there is none.")
+
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=DISRUPTION_CHOICES)))
+    def get_choices(self, disruption: Disruption) -> list[str]:
+        if not disruption.is_open:
+            return []
+        held = disruption.reroute is not None and disruption.reroute.is_pending
+        return [*(["reroute"] if held else []), "refund", *(["keep"] if disruption.cause == "delayed" else [])]
+
+    @extend_schema_field(REROUTE)
+    def get_reroute(self, disruption: Disruption) -> dict | None:
+        if disruption.reroute is None:
+            return None
+        new = disruption.reroute.new_legs[0]
+        sailing = Sailing.objects.get(pk=new["sailing_id"])
+        return {"sailing_id": sailing.pk, "sailing_ref": sailing.ref,
+                "departs_at": UtcDateTimeField().to_representation(sailing.departs_at),
+                "arrives_at": UtcDateTimeField().to_representation(sailing.arrives_at)}  # fmt: skip
+
+
 @extend_schema_serializer(component_name="Booking")
 class BookingDetailOutputSerializer(BookingOutputSerializer):
     events = EventOutputSerializer(many=True, help_text="Every change of status, oldest first.")
+    disruptions = DisruptionOutputSerializer(
+        many=True, source="disruptions.all",
+        help_text="Sailings of the booking the operator cancelled or delayed over 90 minutes, and the choice offered.",
+    )  # fmt: skip
     refund_if_cancelled_now = serializers.SerializerMethodField(
         help_text="What cancelling now would give back: what the fare's cancellation conditions allow, less what "
         "was already refunded — the amount `POST …/cancel` then refunds. 0, with its reason, while unpaid or once "

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from bookings.api import changes, checkin, views
+from bookings.api import changes, checkin, disruptions, views
 
 urlpatterns = [
     path("bookings", views.BookingListCreateApi.as_view(), name="api-booking-list"),
@@ -16,6 +16,11 @@ urlpatterns = [
         "bookings/<api_reference:reference>/changes/<api_change:change_id>/confirm",
         changes.BookingChangeConfirmApi.as_view(),
         name="api-booking-change-confirm",
+    ),
+    path(
+        "bookings/<api_reference:reference>/disruption/accept",
+        disruptions.BookingDisruptionAcceptApi.as_view(),
+        name="api-booking-disruption-accept",
     ),
     # Port agents' hand-held devices.
     path("checkin/scan", checkin.CheckInScanApi.as_view(), name="api-checkin-scan"),

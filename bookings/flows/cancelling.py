@@ -62,11 +62,12 @@ def booking_cancel(
     return cancellation
 
 
-def leg_cancel(*, booking_id: int, direction: str, actor: str) -> BookingChange:
+def leg_cancel(*, booking_id: int, direction: str, actor: str, disrupted: bool = False) -> BookingChange:
     """Cancel one leg of a return (ChangeRefused saying why it cannot be): its places go back, what its fare's
-    conditions give back now is refunded, the traveller is e-mailed the e-ticket of the leg that remains."""
+    conditions give back now is refunded (all it was sold for, `disrupted`), the traveller is e-mailed the e-ticket
+    of the leg that remains."""
     with transaction.atomic():
-        change = cancellations.leg_cancel(booking_id=booking_id, direction=direction, actor=actor)
+        change = cancellations.leg_cancel(booking_id=booking_id, direction=direction, actor=actor, disrupted=disrupted)
         _part_refunded(change, reason=f"{actor}: {change.summary}")
     _after_part(change)
     return change

@@ -870,6 +870,7 @@ BOOKING_TOKEN_OPERATIONS = [
     ("post", f"{BOOKINGS}/{{reference}}/changes"),
     ("get", f"{BOOKINGS}/{{reference}}/changes/{{change_id}}"),
     ("post", f"{BOOKINGS}/{{reference}}/changes/{{change_id}}/confirm"),
+    ("post", f"{BOOKINGS}/{{reference}}/disruption/accept"),
     ("post", "/api/v1/payments/demo/{intent_id}/card"),
 ]
 

@@ -25,9 +25,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from bookings.disruptions import DisruptionRefused
 from bookings.flows import cancelling, checkout, quotes
+from bookings.flows import disruption as disruption_flow
 from bookings.forms import BookingForm, ManageBookingForm
-from bookings.models import Booking
+from bookings.models import Booking, Disruption
 from bookings.requests import BookingRequest
 from bookings.selectors import ACTIVE, BROWSER_SESSION_KEY, booking_for_browser, booking_for_guest
 from bookings.services import OperatorUnavailable, TransitionNotAllowed
@@ -327,7 +329,46 @@ def booking_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "invoices": list(booking.invoices.order_by("issued_at", "pk")),
     }
     context["pending_change"] = next((c for c in context["changes"] if c.is_pending and c.expires_at > now), None)
+    context["disruptions"] = _open_disruptions(booking, context["legs"])
+    if context["disruptions"]:  # the re-routing's hold is the disruption's, not a change of the traveller's
+        context["pending_change"] = None
     return render(request, "bookings/booking_detail.html", context)
+
+
+def _open_disruptions(booking: Booking, legs: list) -> list[Disruption]:
+    """The choices open, each with the sailing held for its re-routing and what its refund gives back."""
+    open_ones = list(booking.disruptions.filter(status=Disruption.Status.OFFERED).select_related(
+        "sailing__route__origin", "reroute"))  # fmt: skip
+    for disruption in open_ones:
+        held = disruption.reroute if disruption.reroute and disruption.reroute.is_pending else None
+        disruption.offer_sailing = held and Sailing.objects.select_related("route__origin").get(
+            pk=held.new_legs[0]["sailing_id"]
+        )
+        leg = next((leg for leg in legs if leg.direction == disruption.direction), None)
+        disruption.refund = leg.price_minor if leg and len(legs) > 1 else booking.total_minor
+    return open_ones
+
+
+@never_cache
+@require_http_methods(["POST"])
+def booking_disruption(request: HttpRequest, reference: str, disruption_id: int) -> HttpResponse:
+    """The traveller's choice after a disruption: re-routing, a refund of the leg, or the delayed sailing."""
+    booking = _booking_or_404(request, reference)
+    disruption = booking.disruptions.filter(pk=disruption_id).first()
+    choice = request.POST.get("choice", "")
+    if disruption is None or choice not in {"reroute", "refund", "keep"}:
+        raise Http404
+    try:
+        disruption_flow.disruption_choose(disruption_id=disruption.pk, choice=choice, actor="traveller")
+    except DisruptionRefused as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, {
+            "reroute": _("Done: you travel on the new sailing. Your new e-tickets are on their way."),
+            "refund": _("Done: the crossing is refunded to the card that paid."),
+            "keep": _("Noted: you travel on the delayed sailing."),
+        }[choice])  # fmt: skip
+    return redirect("booking_detail", reference=booking.reference)
 
 
 def _hold(booking: Booking, now: dt.datetime) -> dict | None:

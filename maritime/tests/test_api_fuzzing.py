@@ -297,6 +297,8 @@ def make_valid(case, world: World) -> None:
         case.body = {"outbound_fare_family": "flex", "pets": 1}
     elif case.operation.label == "POST /api/v1/payments/demo/{intent_id}/card":
         case.body = card("4242 4242 4242 4242")
+    elif case.operation.label == "POST /api/v1/bookings/{reference}/disruption/accept":
+        case.body = {"choice": "keep"}
     elif case.operation.label == "POST /api/v1/checkin/scan":
         case.body = {"sailing_id": world.outbound.pk, "code": world.guest_confirmed.reference}
     elif case.operation.label.startswith("POST /api/v1/checkin/{reference}"):

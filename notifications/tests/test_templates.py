@@ -8,9 +8,9 @@ from django.test import override_settings
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 
-from bookings.models import Booking
+from bookings.models import Booking, Disruption
 from bookings.tests.factories import ADULT, CHILD, held_booking
-from ferries.models import Port
+from ferries.models import Port, SailingRetiming
 from notifications.models import Email
 from notifications.rendering import build_message
 from notifications.services import email_enqueue
@@ -25,6 +25,8 @@ ENGLISH_SUBJECTS = {
     Email.Kind.CANCELLATION: "Booking {ref} is cancelled",
     Email.Kind.HOLD_EXPIRED: "Your places for booking {ref} were released",
     Email.Kind.DEPARTURE_REMINDER: "Reminder: Tunis → Marseille on {when}, booking {ref}",
+    Email.Kind.SAILING_RETIMED: "New time: Tunis → Marseille now leaves {when}, booking {ref}",
+    Email.Kind.SAILING_DISRUPTED: "Your sailing is cancelled: choose another sailing or a refund, booking {ref}",
 }
 FRENCH_SUBJECTS = {
     Email.Kind.BOOKING_CONFIRMATION: "Votre réservation {ref} est confirmée — billets électroniques joints",
@@ -34,6 +36,9 @@ FRENCH_SUBJECTS = {
     Email.Kind.CANCELLATION: "La réservation {ref} est annulée",
     Email.Kind.HOLD_EXPIRED: "Les places de la réservation {ref} ont été libérées",
     Email.Kind.DEPARTURE_REMINDER: "Rappel : Tunis → Marseille le {when}, réservation {ref}",
+    Email.Kind.SAILING_RETIMED: "Nouvel horaire : Tunis → Marseille part désormais le {when}, réservation {ref}",
+    Email.Kind.SAILING_DISRUPTED: "Votre traversée est annulée : choisissez une autre traversée ou un remboursement, "
+    "réservation {ref}",
 }
 
 
@@ -52,13 +57,33 @@ def confirmed_booking(language: str) -> Booking:
     return booking
 
 
+def details_of(kind: str, booking: Booking) -> dict:
+    """What the flow that queues an e-mail of this kind gives it."""
+    sailing = booking.legs.get().sailing
+    if kind == Email.Kind.DEPARTURE_REMINDER:
+        return {"leg": "outbound", "window": "24h"}
+    if kind == Email.Kind.SAILING_RETIMED:
+        earlier = dt.timedelta(hours=2)
+        retiming = SailingRetiming.objects.create(
+            sailing=sailing, departs_at=sailing.departs_at, arrives_at=sailing.arrives_at, reason="weather",
+            previous_departs_at=sailing.departs_at - earlier, previous_arrives_at=sailing.arrives_at - earlier,
+        )  # fmt: skip
+        return {"sailing_id": sailing.pk, "retiming_id": retiming.pk}
+    if kind == Email.Kind.SAILING_DISRUPTED:
+        deadline = timezone.now() + dt.timedelta(days=1)
+        disruption = Disruption.objects.create(
+            booking=booking, direction="outbound", sailing=sailing, cause="cancelled", deadline=deadline
+        )
+        return {"disruption_id": disruption.pk}
+    return {"refund_minor": 5000}
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("language", ["en", "fr"])
 @pytest.mark.parametrize("kind", sorted(set(Email.Kind.values) - {Email.Kind.STAFF_ALERT}))  # see test_staff_alerts.py
 def test_each_e_mail_renders_in_each_language_with_nothing_missing(kind, language):
     booking = confirmed_booking(language)
-    details = {"leg": "outbound", "window": "24h"} if kind == Email.Kind.DEPARTURE_REMINDER else {"refund_minor": 5000}
-    email = email_enqueue(booking=booking, kind=kind, key="re_1", details=details)
+    email = email_enqueue(booking=booking, kind=kind, key="re_1", details=details_of(kind, booking))
 
     with strict_templates():
         message, subject, text, html = build_message(email)
