@@ -361,3 +361,38 @@ class Disruption(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == self.Status.OFFERED
+
+
+class Compensation(models.Model):
+    """What a leg's travellers are owed for arriving late (bookings.compensations): proposed to staff, approved and
+    paid as a refund, or rejected with the reason (weather, extraordinary circumstances)."""
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("Proposed, awaiting staff")
+        APPROVED = "approved", _("Approved, being paid")
+        PAID = "paid", _("Paid")
+        REJECTED = "rejected", _("Rejected")
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="compensations")
+    direction = models.CharField(max_length=10, choices=BookingLeg.Direction.choices)
+    sailing = models.ForeignKey(Sailing, on_delete=models.PROTECT, related_name="compensations")
+    late_minutes = models.PositiveIntegerField(help_text=_("How late it arrives against the timetable."))
+    percent = models.PositiveSmallIntegerField(help_text=_("Of the leg's price: 25 or 50."))
+    amount_minor = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3, validators=[CURRENCY_VALIDATOR])
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROPOSED, db_index=True)
+    paid_minor = models.PositiveIntegerField(default=0, help_text=_("What the refunds for it gave back."))
+    note = models.CharField(max_length=255, blank=True, help_text=_("Why it was rejected."))
+    decided_by = models.CharField(max_length=64, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["booking", "direction", "sailing"], name="compensation_once_per_leg"),
+            models.CheckConstraint(condition=Q(percent__in=[25, 50]), name="compensation_percent_by_regulation"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.booking.reference} {self.direction}: {self.percent} %"

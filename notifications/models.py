@@ -26,6 +26,7 @@ class Email(models.Model):
         DEPARTURE_REMINDER = "departure_reminder", _("Departure reminder")
         SAILING_RETIMED = "sailing_retimed", _("New sailing times (a delay)")
         SAILING_DISRUPTED = "sailing_disrupted", _("Sailing cancelled or delayed: re-routing or refund")
+        COMPENSATION = "compensation", _("Compensation for a late arrival")
         STAFF_ALERT = "staff_alert", _("Staff alert")
 
     class Status(models.TextChoices):

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from bookings.models import Disruption
+from bookings.models import Compensation, Disruption
 from bookings.selectors import booking_details
 from ferries.fare_rules import change_rule, refund_rule
 from ferries.models import Sailing, SailingRetiming
@@ -84,7 +84,17 @@ def email_context(email: Email, booking) -> dict:
         **(_reminder(details, legs) if email.kind == Email.Kind.DEPARTURE_REMINDER else {}),
         **(_retimed(details, legs) if email.kind == Email.Kind.SAILING_RETIMED else {}),
         **(_disrupted(details, legs, booking) if email.kind == Email.Kind.SAILING_DISRUPTED else {}),
+        **(_compensation(details, legs, booking) if email.kind == Email.Kind.COMPENSATION else {}),
     }
+
+
+def _compensation(details: dict, legs: list[dict], booking) -> dict:
+    """The late leg, how late it arrived and the share of its price paid back (the refund made: `refund`)."""
+    compensation = Compensation.objects.filter(pk=details.get("compensation_id"), booking=booking).first()
+    if compensation is None:
+        return {"legs": [], "late_minutes": 0, "percent": 0}
+    legs = [leg for leg in legs if leg["direction"] == compensation.direction]
+    return {"legs": legs, "late_minutes": compensation.late_minutes, "percent": compensation.percent}
 
 
 def _retimed(details: dict, legs: list[dict]) -> dict:

@@ -91,6 +91,7 @@ class Refund(models.Model):
         PARTIAL = "partial", _("A leg or a passenger cancelled")
         STAFF = "staff", _("Given back by staff")
         PROVIDER = "provider", _("Made at the provider (Stripe dashboard)")
+        COMPENSATION = "compensation", _("Compensation for a late arrival")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("To be sent to Stripe")

@@ -8,6 +8,8 @@ re-routing or a refund of the leg, and what they choose (or the default at the d
     disruption_choose     re-route (the change made, free), refund the leg (all it was sold for; the whole booking
                           when it is its only leg), or keep the delayed sailing
     disruptions_expire    (beat) past the deadline: a cancelled leg refunded, a delayed one kept
+    compensation_approve  staff approve a late arrival's compensation (proposed at each retiming): it is refunded
+                          and e-mailed; compensation_reject records why not
 """
 
 import datetime as dt
@@ -15,17 +17,18 @@ import logging
 
 from django.db import transaction
 
-from bookings import disruptions, selectors
+from bookings import compensations, disruptions, selectors
 from bookings.change_requests import ChangeRefused
 from bookings.disruptions import DisruptionRefused
 from bookings.flows import cancelling, changing
-from bookings.models import Booking, BookingChange, Disruption
+from bookings.models import Booking, BookingChange, Compensation, Disruption
 from bookings.services import OperatorUnavailable
 from bookings.tasks import offer_disruption_task
 from ferries.models import SailingRetiming
 from ferries.services import sailing_retime
 from notifications.models import Email
-from notifications.services import email_enqueue
+from notifications.services import email_enqueue, staff_alert_enqueue
+from payments import refunds as payment_refunds
 from payments.models import Refund
 
 logger = logging.getLogger(__name__)
@@ -51,7 +54,53 @@ def sailing_retimed(
             told += 1
             if booking.status == Booking.Status.CONFIRMED and disruptions.disruption_cause(retiming.sailing):
                 offer_disruption_task.delay_on_commit(booking_id=booking.pk, sailing_id=sailing_id)
+        _propose_compensations(retiming.sailing)
     return retiming, told
+
+
+def _propose_compensations(sailing) -> None:
+    """A late arrival: the compensations due, proposed to staff (an alert an hour at most per sailing)."""
+    proposed = compensations.compensations_propose(sailing_id=sailing.pk)
+    waiting = [c for c in proposed if c.status == Compensation.Status.PROPOSED]
+    if waiting:
+        staff_alert_enqueue(
+            condition=f"compensation:{sailing.ref}",
+            subject=f"Compensation to approve: {sailing.ref} arrives {sailing.arrival_delay_minutes} minutes late",
+            message=f"{len(waiting)} booking(s) on {sailing.ref} are owed compensation for the late arrival. Approve "
+            "or reject each in the admin (Compensations): an approved one is refunded and e-mailed.",
+        )
+
+
+def compensation_approve(*, compensation_id: int, actor: str) -> Compensation:
+    """Staff approve: the compensation is refunded to the card that paid (spread over the booking's payments, once),
+    and the traveller e-mailed. CompensationRefused when it was decided already."""
+    with transaction.atomic():
+        compensation = compensations.compensation_decide(compensation_id=compensation_id, approve=True, actor=actor)
+        compensation_pay(compensation_id=compensation.pk)
+    compensation.refresh_from_db()
+    return compensation
+
+
+def compensation_pay(*, compensation_id: int) -> None:
+    """Refund an approved compensation and e-mail it; asking again refunds nothing more (the refunds' key)."""
+    with transaction.atomic():
+        compensation = Compensation.objects.select_related("booking", "sailing").get(pk=compensation_id)
+        if compensation.status != Compensation.Status.APPROVED:
+            return
+        refunds = payment_refunds.booking_refund_request(
+            booking_id=compensation.booking_id, amount_minor=compensation.amount_minor,
+            reason=f"compensation: {compensation.sailing.ref} arrived {compensation.late_minutes} minutes late",
+            key=f"compensation-{compensation.pk}", cause=Refund.Cause.COMPENSATION,
+        )  # fmt: skip
+        paid = sum(refund.amount_minor for refund in refunds)
+        compensations.compensation_mark_paid(compensation=compensation, refunded_minor=paid)
+        email_enqueue(booking=compensation.booking, kind=Email.Kind.COMPENSATION, key=str(compensation.pk),
+                      details={"compensation_id": compensation.pk, "refund_minor": paid})  # fmt: skip
+
+
+def compensation_reject(*, compensation_id: int, actor: str, reason: str) -> Compensation:
+    """Staff reject (weather endangering the ship, extraordinary circumstances): nothing is paid; the reason kept."""
+    return compensations.compensation_decide(compensation_id=compensation_id, approve=False, actor=actor, note=reason)
 
 
 def booking_disrupted(*, booking_id: int, sailing_id: int) -> Disruption | None:

@@ -15,7 +15,8 @@ from payments.models import Refund
 
 # Refunds of what a change or a partial cancellation took off the booking: the legs' prices already leave it out, so
 # cancelling what remains does not count them as given back.
-PARTS_REFUNDED = (Refund.Cause.CHANGE, Refund.Cause.PARTIAL)
+# Given back for part of a booking, or on top of it: cancelling the rest later still refunds what its conditions give.
+PARTS_REFUNDED = (Refund.Cause.CHANGE, Refund.Cause.PARTIAL, Refund.Cause.COMPENSATION)
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,10 @@ def booking_refund_quote(*, booking: Booking, at: dt.datetime | None = None) -> 
     return refund_quote(booking, refund_due(booking=booking, at=at or timezone.now()))
 
 
+def _refunded_in_all(booking: Booking) -> int:
+    return payment_refunds.booking_refunded(booking_id=booking.pk)
+
+
 def refund_quote(booking: Booking, due: int) -> RefundQuote:
     """`due` (what the fare's conditions give back for the legs as they stand) less what was given back already —
     what changes and partial cancellations refunded aside (PARTS_REFUNDED) — and never more than is left of the
@@ -56,8 +61,13 @@ def refund_quote(booking: Booking, due: int) -> RefundQuote:
         message = _("%(refunded)s was already refunded: all that the fare's conditions give back.") % {
             "refunded": refunded
         }
-    elif amount < due - given_back:
+    elif amount < due - given_back and money.paid_minor - _refunded_in_all(booking) > money.left_minor:
         reason, message = "disputed", _("Less the amount your bank holds in a dispute about this payment.")
+    elif amount < due - given_back:  # what is left of the payments, after refunds of parts or compensation
+        reason = "reduced_by_refunds"
+        message = _("What the fare's conditions give back, less %(refunded)s already refunded.") % {
+            "refunded": format_money(_refunded_in_all(booking), money.currency)
+        }
     else:
         reason = "reduced_by_refunds"
         message = _("What the fare's conditions give back, less %(refunded)s already refunded.") % {

@@ -8,7 +8,7 @@ from django.test import override_settings
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 
-from bookings.models import Booking, Disruption
+from bookings.models import Booking, Compensation, Disruption
 from bookings.tests.factories import ADULT, CHILD, held_booking
 from ferries.models import Port, SailingRetiming
 from notifications.models import Email
@@ -27,6 +27,7 @@ ENGLISH_SUBJECTS = {
     Email.Kind.DEPARTURE_REMINDER: "Reminder: Tunis → Marseille on {when}, booking {ref}",
     Email.Kind.SAILING_RETIMED: "New time: Tunis → Marseille now leaves {when}, booking {ref}",
     Email.Kind.SAILING_DISRUPTED: "Your sailing is cancelled: choose another sailing or a refund, booking {ref}",
+    Email.Kind.COMPENSATION: "Compensation for your late arrival, booking {ref}",
 }
 FRENCH_SUBJECTS = {
     Email.Kind.BOOKING_CONFIRMATION: "Votre réservation {ref} est confirmée — billets électroniques joints",
@@ -39,6 +40,7 @@ FRENCH_SUBJECTS = {
     Email.Kind.SAILING_RETIMED: "Nouvel horaire : Tunis → Marseille part désormais le {when}, réservation {ref}",
     Email.Kind.SAILING_DISRUPTED: "Votre traversée est annulée : choisissez une autre traversée ou un remboursement, "
     "réservation {ref}",
+    Email.Kind.COMPENSATION: "Indemnisation pour votre arrivée tardive, réservation {ref}",
 }
 
 
@@ -75,6 +77,17 @@ def details_of(kind: str, booking: Booking) -> dict:
             booking=booking, direction="outbound", sailing=sailing, cause="cancelled", deadline=deadline
         )
         return {"disruption_id": disruption.pk}
+    if kind == Email.Kind.COMPENSATION:
+        compensation = Compensation.objects.create(
+            booking=booking,
+            direction="outbound",
+            sailing=sailing,
+            late_minutes=200,
+            percent=25,
+            amount_minor=5000,
+            currency="EUR",
+        )
+        return {"compensation_id": compensation.pk, "refund_minor": 5000}
     return {"refund_minor": 5000}
 
 
