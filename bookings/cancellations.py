@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from bookings.change_requests import PREFIX, ChangeRefused, booked_legs
 from bookings.changes import old_leg, replace_pending
 from bookings.models import Booking, BookingChange, BookingLeg, Passenger
-from bookings.orders import booking_party, leg_order
+from bookings.orders import booking_manifest, booking_party, leg_order
 from bookings.policy import leg_refund_due, refund_percent, refundable_minor
 from bookings.services import booking_lock, give_back, operator_unavailable
 from ferries.errors import OperatorError, OperatorRefused
@@ -175,6 +175,7 @@ def passenger_hold_remote(*, booking: Booking, passenger_id: int) -> dict[str, t
     what was taken is given back."""
     legs, passenger = _cancellable_passenger(booking, passenger_id)
     orders = _smaller_orders(booking, legs, passenger)
+    manifest = booking_manifest(booking, without=passenger.pk)
     taken, remote = [], {}
     try:
         for direction, leg in legs.items():
@@ -184,7 +185,7 @@ def passenger_hold_remote(*, booking: Booking, passenger_id: int) -> dict[str, t
             hold = adapter.hold(sailing_ref=leg.sailing.ref, order=orders[direction],
                                 minutes=settings.BOOKING_HOLD_MINUTES)  # fmt: skip
             taken.append((adapter, hold.hold_ref))
-            remote[direction] = (adapter, hold, adapter.confirm(hold.hold_ref))
+            remote[direction] = (adapter, hold, adapter.confirm(hold.hold_ref, manifest))
     except OperatorRefused as refusal:
         give_back(taken)
         raise ChangeRefused(refusal.code, refusal.message) from None

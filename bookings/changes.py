@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from bookings.change_requests import ChangePlan, ChangeRefused, change_plan, check_leg_rules
 from bookings.models import Booking, BookingChange, BookingLeg, BookingVehicle, Passenger
+from bookings.orders import party_manifest
 from bookings.policy import leg_refund_due
 from bookings.services import REFUSAL_FIELDS, booking_lock, give_back, operator_unavailable
 from ferries.errors import OperatorError, OperatorRefused
@@ -42,17 +43,19 @@ def change_quote(
     due or refunded, and its deadline. A quote still pending for the booking is replaced (its places given back);
     one being paid for is not: ChangeRefused. Operators' refusals are ChangeRefused with their code.
 
-    A re-routing (`kind` REROUTED, offered when the operator cancels or delays a sailing) is free and bound by no
-    fare rule: the legs keep the price and conditions they were sold with; its places are held for `minutes`."""
+    Only a traveller's change (`kind` CHANGE) is bound by the fare's rules and fee. A re-routing (REROUTED, offered
+    when the operator cancels or delays a sailing) is free: the legs keep the price and conditions they were sold
+    with. A vehicle measured larger at the quay (REMEASURED) costs the difference in price, one measured smaller keeps
+    its price and gives back the space. Places are held for `minutes`."""
     remote: list[tuple] = []
-    free = kind == BookingChange.Kind.REROUTED
+    ruled = kind == BookingChange.Kind.CHANGE
     minutes = minutes or settings.BOOKING_HOLD_MINUTES
     try:
         # Remote operators first, outside any transaction: no row of ours waits on the network.
         holds = _hold(plan, remote=True, taken=remote, minutes=minutes)
         with transaction.atomic():
             booking = booking_lock(booking_id=plan.booking.pk)
-            plan = _recheck_reroute(plan, booking) if free else _recheck(plan, booking)
+            plan = _recheck(plan, booking) if ruled else _recheck_as_planned(plan, booking)
             replace_pending(booking)
             holds += _hold(plan, remote=False, taken=remote, minutes=minutes)
             change = _record(plan, booking, holds, wanted, actor, kind=kind, minutes=minutes)
@@ -62,8 +65,8 @@ def change_quote(
     return change
 
 
-def _recheck_reroute(plan: ChangePlan, booking: Booking) -> ChangePlan:
-    """A re-routing needs the booking confirmed and its legs where they were when it was planned."""
+def _recheck_as_planned(plan: ChangePlan, booking: Booking) -> ChangePlan:
+    """A change no fare rule binds needs the booking confirmed and its legs where they were when it was planned."""
     if booking.status != Booking.Status.CONFIRMED:
         raise ChangeRefused("booking_not_changeable", _("This booking is no longer confirmed."))
     if any(c.status == BookingChange.Status.PAID for c in booking.changes.all()):
@@ -121,18 +124,21 @@ def _record(
     plan: ChangePlan, booking: Booking, holds: list[tuple], wanted: dict, actor: str, *, kind: str, minutes: int
 ) -> BookingChange:
     now = timezone.now()
-    free = kind == BookingChange.Kind.REROUTED
+    ruled, free = kind == BookingChange.Kind.CHANGE, kind == BookingChange.Kind.REROUTED
     if not free and any(hold.quote.currency != booking.currency for _item, hold, *_rest in holds):
         raise ChangeRefused("currency_differs", _("The new sailing is sold in another currency than this booking."))
     difference = 0 if free else sum(hold.quote.total_minor - item.leg.price_minor for item, hold, *_rest in holds)
-    fee = 0 if free else sum(change_fee(item.leg.change_policy, item.leg.price_minor) for item in plan.legs)
+    fee = sum(change_fee(item.leg.change_policy, item.leg.price_minor) for item in plan.legs) if ruled else 0
+    # A cheaper change gives back the saving, less the fee, and never more than cancelling those legs would; a change
+    # no fare rule binds gives nothing back: cheaper, the legs keep the price they were sold at.
+    refundable = sum(leg_refund_due(leg=item.leg, at=now) for item in plan.legs) if ruled else 0
+    keep_prices = free or (not ruled and difference <= 0)
+    difference = 0 if keep_prices else difference
     amount = difference + fee
-    # A cheaper change gives back the saving, less the fee, and never more than cancelling those legs would.
-    refundable = 0 if free else sum(leg_refund_due(leg=item.leg, at=now) for item in plan.legs)
     number = (booking.changes.aggregate(last=Max("number"))["last"] or 0) + 1
     expires = min([now + dt.timedelta(minutes=minutes)] + [h[1].expires_at for h in holds])
     new_legs = [_new_leg(*held) for held in sorted(holds, key=lambda h: h[0].prefix)]
-    if free:  # the traveller keeps what they bought: its price and its conditions
+    if keep_prices:  # the traveller keeps what they bought: its price and its conditions
         new_legs = [{**new, **_as_sold(plan, new["direction"])} for new in new_legs]
     return BookingChange.objects.create(
         booking=booking,
@@ -215,8 +221,8 @@ def change_confirm(*, change: BookingChange) -> BookingChange:
         change_check_pending(change)
         if change.booking.status != Booking.Status.CONFIRMED:
             raise ChangeRefused("booking_not_changeable", _("This booking is no longer confirmed."))
-        for item in change.old_legs:  # the fare's cut-off counts when the change is made, too (not a re-routing's)
-            if change.kind != BookingChange.Kind.REROUTED:
+        for item in change.old_legs:  # the fare's cut-off counts when the change is made, too (a traveller's change)
+            if change.kind == BookingChange.Kind.CHANGE:
                 check_leg_rules(change.booking.legs.get(direction=item["direction"]), now=timezone.now())
         paid = change.due_minor == 0
         change.status = BookingChange.Status.PAID if paid else BookingChange.Status.AWAITING_PAYMENT
@@ -253,7 +259,7 @@ def change_confirm_remote_legs(*, change_id: int) -> None:
         return
     for index, leg in enumerate(change.new_legs):
         if leg["remote"] and not leg["operator_booking_ref"]:
-            reference = _adapter(leg["sailing_id"]).confirm(leg["hold_ref"])
+            reference = _adapter(leg["sailing_id"]).confirm(leg["hold_ref"], party_manifest(change.party))
             with transaction.atomic():
                 locked = BookingChange.objects.select_for_update().get(pk=change_id)
                 locked.new_legs[index]["operator_booking_ref"] = reference
@@ -281,7 +287,9 @@ def change_swap(*, change_id: int, booking_id: int) -> tuple[BookingChange, bool
                 hold_ref=leg.operator_hold_ref, top_up_ref=new["hold_ref"], order=order
             )
         else:
-            reference = new["operator_booking_ref"] or _adapter(new["sailing_id"]).confirm(new["hold_ref"])
+            reference = new["operator_booking_ref"] or _adapter(new["sailing_id"]).confirm(
+                new["hold_ref"], party_manifest(change.party)
+            )
             old_adapter = adapter_for(leg.sailing.route.operator)
             if not old_adapter.is_remote:
                 old_adapter.cancel(leg.operator_hold_ref)
@@ -295,7 +303,7 @@ def change_swap(*, change_id: int, booking_id: int) -> tuple[BookingChange, bool
         )  # fmt: skip
     for old in change.old_legs:
         old["released"] = not old["remote"]
-    _party_swap(booking, change.party)
+    _party_swap(booking, change.party, measured=change.kind == BookingChange.Kind.REMEASURED, actor=change.actor)
     booking.total_minor = sum(BookingLeg.objects.filter(booking=booking).values_list("price_minor", flat=True))
     booking.tickets_version += 1
     booking.save(update_fields=["total_minor", "tickets_version", "accommodation", "pets", "updated_at"])
@@ -305,15 +313,20 @@ def change_swap(*, change_id: int, booking_id: int) -> tuple[BookingChange, bool
     return change, True
 
 
-def _party_swap(booking: Booking, party: dict) -> None:
+def _party_swap(booking: Booking, party: dict, *, measured: bool = False, actor: str = "") -> None:
     booking.accommodation, booking.pets = party["accommodation"], party["pets"]
-    booking.passengers.all().delete()
-    Passenger.objects.bulk_create(Passenger(booking=booking, **passenger) for passenger in party["passengers"])
+    fields = ("type", "first_name", "last_name", "date_of_birth", "nationality", "document_number")
+    as_booked = [{f: str(getattr(p, f)) for f in fields} for p in booking.passengers.order_by("pk")]
+    wanted = [{f: str(p[f]) for f in fields} for p in party["passengers"]]
+    if as_booked != wanted:  # unchanged passengers keep their rows, and what the quay recorded of them
+        booking.passengers.all().delete()
+        Passenger.objects.bulk_create(Passenger(booking=booking, **passenger) for passenger in party["passengers"])
     vehicle = party["vehicle"]
     if vehicle is None:
         BookingVehicle.objects.filter(booking=booking).delete()
     else:
-        BookingVehicle.objects.update_or_create(booking=booking, defaults=vehicle)
+        stamp = {"measured_at": timezone.now(), "measured_by": actor[:64]} if measured else {}
+        BookingVehicle.objects.update_or_create(booking=booking, defaults={**vehicle, **stamp})
 
 
 # --- dropping -----------------------------------------------------------------------------------

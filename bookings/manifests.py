@@ -89,6 +89,7 @@ class ManifestVehicle:
     registration: str
     length_cm: int
     height_cm: int
+    measured_at: dt.datetime | None  # the size is the one port staff measured
     checked_in_at: dt.datetime | None
     boarded_at: dt.datetime | None
 
@@ -160,7 +161,7 @@ def sailing_manifest(*, sailing_id: int) -> Manifest:
             row = rows.get(None)
             vehicles.append(ManifestVehicle(
                 booking.reference, vehicle.category, vehicle.registration, vehicle.length_cm, vehicle.height_cm,
-                row and row.checked_in_at, row and row.boarded_at,
+                vehicle.measured_at, row and row.checked_in_at, row and row.boarded_at,
             ))  # fmt: skip
         bookings.append(ManifestBooking(booking.reference, booking.accommodation, booking_party(booking).cabins,
                                         booking.pets))  # fmt: skip

@@ -166,6 +166,10 @@ class BookingVehicle(models.Model):
     registration = models.CharField(max_length=16)
     length_cm = models.PositiveIntegerField(validators=[MinValueValidator(1)])
     height_cm = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    measured_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When port staff measured it (the size above is then theirs).")
+    )
+    measured_by = models.CharField(max_length=64, blank=True)
 
     def __str__(self) -> str:
         return f"{self.get_category_display()} {self.registration}"
@@ -209,6 +213,7 @@ class BookingChange(models.Model):
         LEG_CANCELLED = "leg_cancelled", _("A leg cancelled")
         PASSENGER_CANCELLED = "passenger_cancelled", _("A passenger cancelled")
         REROUTED = "rerouted", _("Re-routed after a disruption")
+        REMEASURED = "vehicle_remeasured", _("Vehicle measured at the quay")
 
     # A change in these states holds places, and a booking has at most one.
     OPEN = (Status.QUOTED, Status.AWAITING_PAYMENT, Status.PAID)

@@ -3,7 +3,7 @@ family and extras) — to take its places again as they were sold."""
 
 from bookings.models import Booking, BookingLeg
 from ferries.choices import Extra, PassengerType
-from ferries.operators.base import LegOrder
+from ferries.operators.base import MANIFEST_PASSENGER, MANIFEST_VEHICLE, LegOrder, PartyManifest
 from ferries.party import Extras, Party, Vehicle
 
 
@@ -33,3 +33,20 @@ def leg_order(leg: BookingLeg, party: Party) -> LegOrder:
         protection=Extra.PROTECTION in quantities,
     )
     return LegOrder(party, fare_family=leg.fare_family, extras=extras)
+
+
+def booking_manifest(booking: Booking, *, without: int | None = None) -> PartyManifest:
+    """The booking's party as operators' passenger lists carry it (`without` one passenger, by id)."""
+    passengers = [p for p in booking.passengers.order_by("pk") if p.pk != without]
+    vehicle = getattr(booking, "vehicle", None)
+    return party_manifest({
+        "passengers": [{field: getattr(p, field) for field in MANIFEST_PASSENGER} for p in passengers],
+        "vehicle": vehicle and {field: getattr(vehicle, field) for field in MANIFEST_VEHICLE},
+    })  # fmt: skip
+
+
+def party_manifest(party: dict) -> PartyManifest:
+    """A party as a change records it (`BookingChange.party`), as operators' passenger lists carry it."""
+    passengers = tuple({field: str(p[field]) for field in MANIFEST_PASSENGER} for p in party["passengers"])
+    vehicle = party.get("vehicle")
+    return PartyManifest(passengers, vehicle and {field: vehicle[field] for field in MANIFEST_VEHICLE})

@@ -74,6 +74,21 @@ def booking_lock(*, booking_id: int) -> Booking:
     return Booking.objects.select_for_update().get(pk=booking_id)
 
 
+def booking_manifest_send(*, booking_id: int) -> int:
+    """Send remote operators the booking's passenger list again (a change touched it); answers to how many legs.
+    OperatorError propagates, to be tried again; sending twice is harmless."""
+    booking = Booking.objects.get(pk=booking_id)
+    if booking.status != Booking.Status.CONFIRMED:
+        return 0
+    manifest, sent = orders.booking_manifest(booking), 0
+    for leg in booking.legs.select_related("sailing__route__operator"):
+        adapter = adapter_for(leg.sailing.route.operator)
+        if adapter.is_remote:
+            adapter.send_manifest(leg.operator_hold_ref, manifest)
+            sent += 1
+    return sent
+
+
 @transaction.atomic
 def booking_transition(*, booking_id: int, to: str, actor: str, reason: str) -> Booking:
     """Move the booking to `to` under its row lock, with an event; a no-op when it is already there."""
@@ -351,8 +366,9 @@ def booking_confirm_with_operator(*, booking_id: int) -> Booking:
     booking = Booking.objects.get(pk=booking_id)
     if booking.status != Booking.Status.PAID:
         return booking
+    manifest = orders.booking_manifest(booking)  # operators need their passenger list with the sale
     for leg in booking.legs.select_related("sailing__route__operator").filter(operator_booking_ref=""):
-        reference = adapter_for(leg.sailing.route.operator).confirm(leg.operator_hold_ref)
+        reference = adapter_for(leg.sailing.route.operator).confirm(leg.operator_hold_ref, manifest)
         BookingLeg.objects.filter(pk=leg.pk).update(operator_booking_ref=reference)
     with transaction.atomic():
         booking = Booking.objects.select_for_update().get(pk=booking_id)

@@ -115,6 +115,14 @@ def offer_disruption_task(self, *, booking_id: int, sailing_id: int) -> str | No
     return offered and offered.status
 
 
+@shared_task(bind=True, base=BookingsTask, rate_limit=OPERATOR_RATE_LIMIT)
+def send_manifest_task(self, *, booking_id: int) -> int:
+    """A change touched the party: remote operators get the booking's passenger list again."""
+    from bookings.services import booking_manifest_send
+
+    return booking_manifest_send(booking_id=booking_id)
+
+
 @shared_task
 def expire_disruptions_task() -> int:
     from bookings.flows import disruption

@@ -27,6 +27,7 @@ class Email(models.Model):
         SAILING_RETIMED = "sailing_retimed", _("New sailing times (a delay)")
         SAILING_DISRUPTED = "sailing_disrupted", _("Sailing cancelled or delayed: re-routing or refund")
         COMPENSATION = "compensation", _("Compensation for a late arrival")
+        CHANGE_PAYMENT = "change_payment", _("A change to pay for (e.g. a vehicle measured larger)")
         STAFF_ALERT = "staff_alert", _("Staff alert")
 
     class Status(models.TextChoices):

@@ -85,7 +85,14 @@ def email_context(email: Email, booking) -> dict:
         **(_retimed(details, legs) if email.kind == Email.Kind.SAILING_RETIMED else {}),
         **(_disrupted(details, legs, booking) if email.kind == Email.Kind.SAILING_DISRUPTED else {}),
         **(_compensation(details, legs, booking) if email.kind == Email.Kind.COMPENSATION else {}),
+        **(_change_payment(details, booking) if email.kind == Email.Kind.CHANGE_PAYMENT else {}),
     }
+
+
+def _change_payment(details: dict, booking) -> dict:
+    """The change awaiting its payment, and the amount due."""
+    change = booking.changes.filter(number=details.get("change_number")).first()
+    return {"change": change, "due": format_money(details.get("due_minor", 0), booking.currency)}
 
 
 def _compensation(details: dict, legs: list[dict], booking) -> dict:

@@ -46,6 +46,7 @@ send_departure_reminder_email_task = EMAIL_TASKS[Email.Kind.DEPARTURE_REMINDER]
 send_sailing_retimed_email_task = EMAIL_TASKS[Email.Kind.SAILING_RETIMED]
 send_sailing_disrupted_email_task = EMAIL_TASKS[Email.Kind.SAILING_DISRUPTED]
 send_compensation_email_task = EMAIL_TASKS[Email.Kind.COMPENSATION]
+send_change_payment_email_task = EMAIL_TASKS[Email.Kind.CHANGE_PAYMENT]
 send_staff_alert_email_task = EMAIL_TASKS[Email.Kind.STAFF_ALERT]
 
 

@@ -15,7 +15,8 @@ from bookings import changes
 from bookings.change_requests import ChangeRefused, change_plan, read_change
 from bookings.flows.common import alert_staff
 from bookings.models import Booking, BookingChange
-from bookings.tasks import make_change_task, release_change_holds_task
+from bookings.services import booking_has_remote_holds
+from bookings.tasks import make_change_task, release_change_holds_task, send_manifest_task
 from ferries.errors import OperatorError, OperatorRefused
 from kernel.money import format_money
 from notifications.models import Email
@@ -119,7 +120,7 @@ def change_make(*, change_id: int) -> BookingChange:
         change, made = changes.change_swap(change_id=change_id, booking_id=change.booking_id)
         if made:
             _made(change)
-    _after_drop(change)
+    after_made(change)
     return change
 
 
@@ -184,8 +185,11 @@ def change_release_remote(*, change_id: int) -> None:
 
 
 def after_made(change: BookingChange) -> None:
-    """A change made: remote operators get the places it no longer needs back, on the bookings queue."""
+    """A change made: remote operators get the places it no longer needs back, and the passenger list as it is now,
+    on the bookings queue."""
     _after_drop(change)
+    if change.status == BookingChange.Status.CONFIRMED and booking_has_remote_holds(booking_id=change.booking_id):
+        send_manifest_task.delay_on_commit(booking_id=change.booking_id)
 
 
 def _after_drop(change: BookingChange) -> None:

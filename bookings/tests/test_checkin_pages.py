@@ -198,3 +198,26 @@ def test_boarding_through_the_api_after_check_in_and_refused_before(port_agent, 
         api.post(f"/api/v1/checkin/{booking.reference}/legs/return/board", {}, format="json", **auth).status_code == 404
     )
     assert api.post(f"{base}/board", {"passengers": ["x"]}, format="json", **auth).status_code == 400
+
+
+def test_the_agent_records_a_vehicle_measured_larger_and_sees_what_the_traveller_owes(agent_client, trip):
+    booking = confirmed_booking(trip["out"], vehicle=CAR)
+    scan_url = agent_client.post(reverse("quay_sailing", args=[trip["out"].pk]), {"code": booking.reference}).url
+
+    shown = agent_client.get(scan_url).content.decode()
+    done = agent_client.post(scan_url, {"action": "remeasure", "length_cm": "540", "height_cm": "150"}, follow=True)
+
+    assert 'value="450"' in shown  # the form starts from the size booked
+    page = done.content.decode()
+    assert "Larger than booked: €50.00 to pay." in page
+    assert "€50.00 to pay for the larger vehicle" in page
+
+
+def test_a_measure_that_is_not_a_size_is_refused_on_its_field(agent_client, trip):
+    booking = confirmed_booking(trip["out"], vehicle=CAR)
+    scan_url = agent_client.post(reverse("quay_sailing", args=[trip["out"].pk]), {"code": booking.reference}).url
+
+    response = agent_client.post(scan_url, {"action": "remeasure", "length_cm": "x", "height_cm": "9999"})
+
+    assert response.status_code == 400
+    assert set(response.context["measure_form"].errors) == {"length_cm", "height_cm"}

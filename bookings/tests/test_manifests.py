@@ -9,6 +9,7 @@ from pypdf import PdfReader
 
 from bookings import boarding
 from bookings.flows.cancelling import booking_cancel
+from bookings.flows.remeasuring import vehicle_remeasure
 from bookings.manifests import sailing_manifest
 from bookings.tests.factories import ADULT, CHILD, INFANT, confirmed_booking, held_booking
 from ferries.choices import Accommodation
@@ -107,3 +108,13 @@ def test_the_sailings_list_leads_from_each_sailings_passengers_to_its_manifest(a
     page = admin_client.get(reverse("admin:ferries_sailing_changelist")).content.decode()
 
     assert reverse("admin:bookings_sailing_manifest", args=[on_board["sailing"].pk]) in page
+
+
+def test_a_vehicle_measured_at_the_quay_shows_its_measured_size(admin_client, on_board):
+    vehicle_remeasure(booking_id=on_board["family"].pk, length_cm=450, height_cm=150, actor="staff:1")
+
+    [vehicle] = sailing_manifest(sailing_id=on_board["sailing"].pk).vehicles
+    assert vehicle.measured_at is not None
+    response = admin_client.get(reverse("admin:bookings_sailing_manifest_csv", args=[on_board["sailing"].pk]))
+    [row] = [r for r in csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))) if r["kind"] == "vehicle"]
+    assert row["measured_at"]

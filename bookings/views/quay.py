@@ -10,7 +10,7 @@ import functools
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -20,9 +20,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from bookings import boarding
+from bookings.change_requests import ChangeRefused
+from bookings.flows import remeasuring
+from bookings.forms.quay import VehicleMeasureForm
 from bookings.manifests import quay_sailings, sailing_progress
-from bookings.models import TicketScan
+from bookings.models import BookingChange, TicketScan
+from bookings.services import OperatorUnavailable
 from ferries.models import Port, Sailing
+from kernel.money import format_money
 from kernel.throttling import SignInThrottle, rate_limited
 
 PERMISSION = "bookings.check_in_travellers"
@@ -95,6 +100,11 @@ def quay_scan_page(request: HttpRequest, sailing_id: int, scan_id: int) -> HttpR
     scan = get_object_or_404(TicketScan.objects.select_related("sailing__route__origin"), pk=scan_id,
                              sailing_id=sailing_id)  # fmt: skip
     view = boarding.at_the_quay(scan=scan)
+    if request.method == "POST" and view.leg is not None and request.POST.get("action") == "remeasure":
+        form = VehicleMeasureForm(request.POST)
+        if form.is_valid() and _remeasured(request, view, form):
+            return redirect("quay_scan", sailing_id=sailing_id, scan_id=scan.pk)
+        return _scan_page(request, scan, view, form, status=400)
     if request.method == "POST" and view.leg is not None:
         record = boarding.travellers_board if request.POST.get("action") == "board" else boarding.travellers_check_in
         try:
@@ -106,5 +116,46 @@ def quay_scan_page(request: HttpRequest, sailing_id: int, scan_id: int) -> HttpR
             done = _("Boarded.") if request.POST.get("action") == "board" else _("Checked in.")
             messages.success(request, done)
         return redirect("quay_scan", sailing_id=sailing_id, scan_id=scan.pk)
-    context = {"sailing": scan.sailing, "view": view, "progress": sailing_progress(sailing_id=sailing_id)}
-    return render(request, "bookings/quay/scan.html", context, status=200)
+    return _scan_page(request, scan, view, VehicleMeasureForm(initial=_booked_size(view)))
+
+
+def _scan_page(request: HttpRequest, scan: TicketScan, view, form: VehicleMeasureForm, *, status: int = 200):
+    context = {"sailing": scan.sailing, "view": view, "progress": sailing_progress(sailing_id=scan.sailing_id),
+               "measure_form": form, "pending": view.booking and _awaiting_payment(view.booking)}  # fmt: skip
+    return render(request, "bookings/quay/scan.html", context, status=status)
+
+
+def _booked_size(view) -> dict:
+    vehicle = view.vehicle
+    return {"length_cm": vehicle.length_cm, "height_cm": vehicle.height_cm} if vehicle else {}
+
+
+def _awaiting_payment(booking) -> BookingChange | None:
+    return booking.changes.filter(kind=BookingChange.Kind.REMEASURED,
+                                  status=BookingChange.Status.AWAITING_PAYMENT).first()  # fmt: skip
+
+
+def _remeasured(request: HttpRequest, view, form: VehicleMeasureForm) -> bool:
+    """Record the measure; False (the form's errors set) when it cannot be taken as it is."""
+    try:
+        done = remeasuring.vehicle_remeasure(booking_id=view.booking.pk, actor=agent(request), **form.cleaned_data)
+    except ValidationError as error:
+        for field, errors in getattr(error, "message_dict", {NON_FIELD_ERRORS: error.messages}).items():
+            for message in errors:
+                form.add_error(field if field in form.fields else None, message)
+        return False
+    except ChangeRefused as refusal:
+        form.add_error(None, refusal.message)
+        return False
+    except OperatorUnavailable as error:
+        form.add_error(None, str(error))
+        return False
+    if done.change is None:
+        messages.success(request, _("Measured: the size booked is right."))
+    elif done.payment is not None:
+        messages.warning(request, _("Larger than booked: %(amount)s to pay. The traveller is e-mailed a link to pay "
+                                    "from their booking page.") % {
+            "amount": format_money(done.change.due_minor, done.change.currency)})  # fmt: skip
+    else:
+        messages.success(request, _("Measured smaller than booked: the space is given back."))
+    return True

@@ -55,6 +55,38 @@ class LegOrder:
         )
 
 
+MANIFEST_PASSENGER = ("type", "first_name", "last_name", "date_of_birth", "nationality", "document_number")
+MANIFEST_VEHICLE = ("category", "registration", "length_cm", "height_cm")
+
+
+@dataclass(frozen=True)
+class PartyManifest:
+    """Who and what boards, as operators' APIs carry it with a confirmation (their passenger list): each passenger's
+    type, names, date of birth (ISO), nationality and document; the vehicle's category, registration and size."""
+
+    passengers: tuple[dict, ...]
+    vehicle: dict | None = None
+
+    def as_dict(self) -> dict:
+        return {"passengers": [dict(p) for p in self.passengers], "vehicle": self.vehicle and dict(self.vehicle)}
+
+    @classmethod
+    def from_dict(cls, data) -> "PartyManifest":
+        """The manifest a client sent; ValueError naming what is wrong."""
+        if not isinstance(data, dict) or not isinstance(data.get("passengers"), list) or not data["passengers"]:
+            raise ValueError("manifest.passengers: a list of at least one passenger")
+        passengers = []
+        for index, passenger in enumerate(data["passengers"]):
+            if not isinstance(passenger, dict) or any(not isinstance(passenger.get(f), str) or not passenger.get(f)
+                                                      for f in MANIFEST_PASSENGER):  # fmt: skip
+                raise ValueError(f"manifest.passengers.{index}: {', '.join(MANIFEST_PASSENGER)}, as text")
+            passengers.append({f: passenger[f] for f in MANIFEST_PASSENGER})
+        vehicle = data.get("vehicle")
+        if vehicle is not None and (not isinstance(vehicle, dict) or set(MANIFEST_VEHICLE) - vehicle.keys()):
+            raise ValueError(f"manifest.vehicle: {', '.join(MANIFEST_VEHICLE)}")
+        return cls(tuple(passengers), vehicle and {f: vehicle[f] for f in MANIFEST_VEHICLE})
+
+
 @dataclass(frozen=True)
 class Hold:
     hold_ref: str
@@ -104,8 +136,14 @@ class OperatorAdapter(abc.ABC):
             raise OperatorRefused("extra_not_offered", str(exc)) from None
 
     @abc.abstractmethod
-    def confirm(self, hold_ref: str) -> str:
-        """Turn a hold into a sale; answers the operator's booking reference."""
+    def confirm(self, hold_ref: str, manifest: PartyManifest | None = None) -> str:
+        """Turn a hold into a sale, with the party's manifest (operators need their passenger list); answers the
+        operator's booking reference."""
+
+    @abc.abstractmethod
+    def send_manifest(self, hold_ref: str, manifest: PartyManifest) -> None:
+        """The party's manifest again, after a change touched it (names corrected, a passenger cancelled, a vehicle
+        measured). Sending the same manifest twice is harmless."""
 
     @abc.abstractmethod
     def cancel(self, hold_ref: str) -> None:

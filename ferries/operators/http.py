@@ -16,7 +16,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from ferries.errors import OperatorError, OperatorRefused
-from ferries.operators.base import Hold, LegOrder, Offer, OperatorAdapter, offer_from_wire
+from ferries.operators.base import Hold, LegOrder, Offer, OperatorAdapter, PartyManifest, offer_from_wire
 from ferries.pricing import Quote
 from ferries.queries import LegQuery
 
@@ -68,8 +68,12 @@ class HttpOperator(OperatorAdapter):
         expires_at = dt.datetime.fromisoformat(body["expires_at"])
         return Hold(hold_ref=body["hold_ref"], expires_at=expires_at, quote=Quote.from_dict(body["price"]))
 
-    def confirm(self, hold_ref: str) -> str:
-        return self._call("POST", f"/v1/holds/{hold_ref}/confirm", {}, idempotent=True)["confirmation_ref"]
+    def confirm(self, hold_ref: str, manifest: PartyManifest | None = None) -> str:
+        payload = {"manifest": manifest.as_dict()} if manifest else {}
+        return self._call("POST", f"/v1/holds/{hold_ref}/confirm", payload, idempotent=True)["confirmation_ref"]
+
+    def send_manifest(self, hold_ref: str, manifest: PartyManifest) -> None:
+        self._call("PUT", f"/v1/holds/{hold_ref}/manifest", {"manifest": manifest.as_dict()}, idempotent=True)
 
     def cancel(self, hold_ref: str) -> None:
         self._call("POST", f"/v1/holds/{hold_ref}/cancel", {}, idempotent=True)

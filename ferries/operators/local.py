@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from ferries.errors import OperatorRefused
 from ferries.models import Route, Sailing
-from ferries.operators.base import Hold, LegOrder, Offer, OperatorAdapter
+from ferries.operators.base import Hold, LegOrder, Offer, OperatorAdapter, PartyManifest
 from ferries.pricing import (
     ExtraNotSold,
     NotPriced,
@@ -88,8 +88,12 @@ class LocalInventoryOperator(OperatorAdapter):
         hold = capacity_swap(hold_ref=hold_ref, top_up_ref=top_up_ref, party=order.party, extras=order.extras)
         return hold.ref, hold.confirmation_ref
 
-    def confirm(self, hold_ref: str) -> str:
+    def confirm(self, hold_ref: str, manifest: PartyManifest | None = None) -> str:
+        # Our own inventory: the manifest is the booking's own (bookings.manifests), nothing to send.
         return capacity_confirm(hold_ref=hold_ref).confirmation_ref
+
+    def send_manifest(self, hold_ref: str, manifest: PartyManifest) -> None:
+        """Our own inventory keeps no passenger list: the booking's is the manifest (bookings.manifests)."""
 
     def cancel(self, hold_ref: str) -> None:
         capacity_release(hold_ref=hold_ref)

@@ -13,8 +13,13 @@ operators can be played on purpose. `calls` counts the requests received, in all
 A sailing in the search's answer has its price in each fare family it is sold in ("fares", each with its
 "fare_family", "cancellation_policy" and "change_policy"), the price booked when no family is named ("price"), and
 the extras sold with it ("extras": unit price by code).
-    POST /{CODE}/v1/holds/{ref}/confirm        → {"confirmation_ref"}
+    POST /{CODE}/v1/holds/{ref}/confirm        {"manifest"} → {"confirmation_ref"}
+    PUT  /{CODE}/v1/holds/{ref}/manifest       {"manifest"} → {"status": "received"}
     POST /{CODE}/v1/holds/{ref}/cancel         → {"status": "released"}
+
+A manifest is the party's passenger list: {"passengers": [{"type", "first_name", "last_name", "date_of_birth",
+"nationality", "document_number"}], "vehicle": {"category", "registration", "length_cm", "height_cm"} or null}; one
+that is malformed answers 400. The latest received for each hold is kept in `manifests` (by hold reference).
 
 Refusals answer 409 (or 404) with {"error": {"code", "message"}}.
 """
@@ -32,7 +37,7 @@ from django.db import close_old_connections
 
 from ferries.errors import OperatorRefused
 from ferries.models import Operator
-from ferries.operators.base import LegOrder, offer_to_wire
+from ferries.operators.base import LegOrder, PartyManifest, offer_to_wire
 from ferries.operators.local import LocalInventoryOperator
 from ferries.queries import LegQuery
 
@@ -42,6 +47,7 @@ ROUTES = [
     (re.compile(r"^/(?P<code>[A-Z0-9]{2,8})/v1/holds$"), "hold"),
     (re.compile(r"^/(?P<code>[A-Z0-9]{2,8})/v1/holds/(?P<ref>[A-Z0-9]+)/confirm$"), "confirm"),
     (re.compile(r"^/(?P<code>[A-Z0-9]{2,8})/v1/holds/(?P<ref>[A-Z0-9]+)/cancel$"), "cancel"),
+    (re.compile(r"^/(?P<code>[A-Z0-9]{2,8})/v1/holds/(?P<ref>[A-Z0-9]+)/manifest$"), "manifest"),
 ]
 
 
@@ -53,6 +59,7 @@ class OperatorSimulator:
         self.error_rate = error_rate
         self.fail_first = fail_first
         self.calls: Counter[str] = Counter()
+        self.manifests: dict[str, dict] = {}
         self._random = random.Random(seed)
         self._lock = threading.Lock()
 
@@ -75,8 +82,8 @@ class OperatorSimulator:
             self.calls[route[0] if route else "unknown"] += 1
         if failing:
             return "503 Service Unavailable", {"error": {"code": "unavailable", "message": "Try again later."}}
-        if environ["REQUEST_METHOD"] != "POST":
-            return "405 Method Not Allowed", {"error": {"code": "method", "message": "POST only."}}
+        if environ["REQUEST_METHOD"] != ("PUT" if route and route[0] == "manifest" else "POST"):
+            return "405 Method Not Allowed", {"error": {"code": "method", "message": "Not this method."}}
         if route is None:
             return "404 Not Found", {"error": {"code": "not_found", "message": "No such endpoint."}}
         return self._dispatch(route[0], route[1].groupdict(), environ)
@@ -111,8 +118,14 @@ class OperatorSimulator:
             "price": hold.price,
         }
 
-    def _confirm(self, adapter, _data, ref):
+    def _confirm(self, adapter, data, ref):
+        if "manifest" in data:
+            self.manifests[ref] = PartyManifest.from_dict(data["manifest"]).as_dict()
         return "200 OK", {"confirmation_ref": adapter.confirm(ref)}
+
+    def _manifest(self, adapter, data, ref):
+        self.manifests[ref] = PartyManifest.from_dict(data.get("manifest")).as_dict()
+        return "200 OK", {"status": "received"}
 
     def _cancel(self, adapter, _data, ref):
         adapter.cancel(ref)

@@ -8,7 +8,7 @@ from django.test import override_settings
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 
-from bookings.models import Booking, Compensation, Disruption
+from bookings.models import Booking, BookingChange, Compensation, Disruption
 from bookings.tests.factories import ADULT, CHILD, held_booking
 from ferries.models import Port, SailingRetiming
 from notifications.models import Email
@@ -28,6 +28,7 @@ ENGLISH_SUBJECTS = {
     Email.Kind.SAILING_RETIMED: "New time: Tunis → Marseille now leaves {when}, booking {ref}",
     Email.Kind.SAILING_DISRUPTED: "Your sailing is cancelled: choose another sailing or a refund, booking {ref}",
     Email.Kind.COMPENSATION: "Compensation for your late arrival, booking {ref}",
+    Email.Kind.CHANGE_PAYMENT: "€50.00 to pay for a change of booking {ref}",
 }
 FRENCH_SUBJECTS = {
     Email.Kind.BOOKING_CONFIRMATION: "Votre réservation {ref} est confirmée — billets électroniques joints",
@@ -41,6 +42,7 @@ FRENCH_SUBJECTS = {
     Email.Kind.SAILING_DISRUPTED: "Votre traversée est annulée : choisissez une autre traversée ou un remboursement, "
     "réservation {ref}",
     Email.Kind.COMPENSATION: "Indemnisation pour votre arrivée tardive, réservation {ref}",
+    Email.Kind.CHANGE_PAYMENT: "€50.00 à payer pour une modification de la réservation {ref}",
 }
 
 
@@ -88,6 +90,13 @@ def details_of(kind: str, booking: Booking) -> dict:
             currency="EUR",
         )
         return {"compensation_id": compensation.pk, "refund_minor": 5000}
+    if kind == Email.Kind.CHANGE_PAYMENT:
+        BookingChange.objects.create(
+            booking=booking, number=1, kind="vehicle_remeasured", actor="staff:7", summary="Vehicle: 540 × 150 cm",
+            wanted={}, party={}, difference_minor=5000, fee_minor=0, due_minor=5000, refund_minor=0, currency="EUR",
+            expires_at=timezone.now() + dt.timedelta(hours=12), status="awaiting_payment",
+        )  # fmt: skip
+        return {"change_number": 1, "due_minor": 5000}
     return {"refund_minor": 5000}
 
 
