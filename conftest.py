@@ -104,6 +104,17 @@ def _isolated_cache():
     cache.delete_pattern("*")
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the site's default language: a request a test sent in French (Accept-Language) leaves
+    French active in its thread, and code a later test runs outside a request would speak it."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.deactivate()
+
+
 class BrokerProbe:
     """Reads this run's queues straight from the broker's Redis database."""
 

@@ -102,6 +102,21 @@ def bookings_on_sailing(*, sailing_id: int) -> list[int]:
     )
 
 
+def sailings_with_travellers(*, operator_id: int, start: dt.datetime, end: dt.datetime) -> list[Sailing]:
+    """The operator's scheduled sailings leaving between `start` and `end` with an active booking on them."""
+    return list(
+        Sailing.objects.filter(
+            route__operator_id=operator_id,
+            status=Sailing.Status.SCHEDULED,
+            departs_at__gte=start,
+            departs_at__lte=end,
+            booking_legs__booking__status__in=ACTIVE,
+        )
+        .distinct()
+        .order_by("departs_at")
+    )
+
+
 def bookings_on_cancelled_sailings() -> list[int]:
     """Bookings still travelling on a sailing that was cancelled: their cancellation was lost."""
     return list(

@@ -124,6 +124,14 @@ def send_manifest_task(self, *, booking_id: int) -> int:
 
 
 @shared_task
+def poll_operator_sailings_task() -> dict:
+    """Remote operators' new times and cancellations of sailings we have travellers on (beat)."""
+    from bookings.flows.operator_reports import operator_sailings_poll
+
+    return operator_sailings_poll()
+
+
+@shared_task
 def expire_disruptions_task() -> int:
     from bookings.flows import disruption
 

@@ -342,6 +342,7 @@ CELERY_BEAT_SCHEDULE = {
     "check-alerts": {"task": "maritime.tasks.check_alerts_task", "schedule": 60.0},
     "send-departure-reminders": {"task": "bookings.tasks.send_departure_reminders_task", "schedule": 60.0},
     "expire-disruption-choices": {"task": "bookings.tasks.expire_disruptions_task", "schedule": 60.0},
+    "poll-operator-sailings": {"task": "bookings.tasks.poll_operator_sailings_task", "schedule": 300.0},
 }
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True

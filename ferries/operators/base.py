@@ -88,6 +88,15 @@ class PartyManifest:
 
 
 @dataclass(frozen=True)
+class SailingTimes:
+    """A sailing as its operator runs it now: its times, or cancelled."""
+
+    departs_at: dt.datetime
+    arrives_at: dt.datetime
+    cancelled: bool = False
+
+
+@dataclass(frozen=True)
 class Hold:
     hold_ref: str
     expires_at: dt.datetime
@@ -139,6 +148,11 @@ class OperatorAdapter(abc.ABC):
     def confirm(self, hold_ref: str, manifest: PartyManifest | None = None) -> str:
         """Turn a hold into a sale, with the party's manifest (operators need their passenger list); answers the
         operator's booking reference."""
+
+    @abc.abstractmethod
+    def sailing_times(self, sailing_refs: list[str]) -> dict[str, SailingTimes]:
+        """The operator's times (and cancellations) of these sailings, by reference; those it does not know are left
+        out."""
 
     @abc.abstractmethod
     def send_manifest(self, hold_ref: str, manifest: PartyManifest) -> None:

@@ -16,7 +16,15 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from ferries.errors import OperatorError, OperatorRefused
-from ferries.operators.base import Hold, LegOrder, Offer, OperatorAdapter, PartyManifest, offer_from_wire
+from ferries.operators.base import (
+    Hold,
+    LegOrder,
+    Offer,
+    OperatorAdapter,
+    PartyManifest,
+    SailingTimes,
+    offer_from_wire,
+)
 from ferries.pricing import Quote
 from ferries.queries import LegQuery
 
@@ -34,7 +42,7 @@ def _session(base_url: str, *, idempotent: bool) -> requests.Session:
                 read=0,
                 status=2,
                 status_forcelist=(502, 503, 504),
-                allowed_methods=frozenset({"GET", "POST"} if idempotent else {"GET"}),
+                allowed_methods=frozenset({"GET", "POST", "PUT"} if idempotent else {"GET"}),
                 backoff_factor=0,
                 raise_on_status=False,
             )
@@ -71,6 +79,20 @@ class HttpOperator(OperatorAdapter):
     def confirm(self, hold_ref: str, manifest: PartyManifest | None = None) -> str:
         payload = {"manifest": manifest.as_dict()} if manifest else {}
         return self._call("POST", f"/v1/holds/{hold_ref}/confirm", payload, idempotent=True)["confirmation_ref"]
+
+    def sailing_times(self, sailing_refs: list[str]) -> dict[str, SailingTimes]:
+        body = self._call("POST", "/v1/sailings/times", {"sailing_refs": sailing_refs}, idempotent=True)
+        try:
+            return {
+                str(ref): SailingTimes(
+                    departs_at=dt.datetime.fromisoformat(item["departs_at"]),
+                    arrives_at=dt.datetime.fromisoformat(item["arrives_at"]),
+                    cancelled=item.get("status") == "cancelled",
+                )
+                for ref, item in body["sailings"].items()
+            }
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise OperatorError(f"{self.operator.code}: malformed times reply ({exc!r})") from None
 
     def send_manifest(self, hold_ref: str, manifest: PartyManifest) -> None:
         self._call("PUT", f"/v1/holds/{hold_ref}/manifest", {"manifest": manifest.as_dict()}, idempotent=True)

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from ferries.errors import OperatorRefused
 from ferries.models import Route, Sailing
-from ferries.operators.base import Hold, LegOrder, Offer, OperatorAdapter, PartyManifest
+from ferries.operators.base import Hold, LegOrder, Offer, OperatorAdapter, PartyManifest, SailingTimes
 from ferries.pricing import (
     ExtraNotSold,
     NotPriced,
@@ -91,6 +91,13 @@ class LocalInventoryOperator(OperatorAdapter):
     def confirm(self, hold_ref: str, manifest: PartyManifest | None = None) -> str:
         # Our own inventory: the manifest is the booking's own (bookings.manifests), nothing to send.
         return capacity_confirm(hold_ref=hold_ref).confirmation_ref
+
+    def sailing_times(self, sailing_refs: list[str]) -> dict[str, SailingTimes]:
+        sailings = Sailing.objects.filter(route__operator=self.operator, ref__in=sailing_refs)
+        return {
+            s.ref: SailingTimes(s.departs_at, s.arrives_at, cancelled=s.status == Sailing.Status.CANCELLED)
+            for s in sailings
+        }
 
     def send_manifest(self, hold_ref: str, manifest: PartyManifest) -> None:
         """Our own inventory keeps no passenger list: the booking's is the manifest (bookings.manifests)."""

@@ -15,11 +15,14 @@ A sailing in the search's answer has its price in each fare family it is sold in
 the extras sold with it ("extras": unit price by code).
     POST /{CODE}/v1/holds/{ref}/confirm        {"manifest"} → {"confirmation_ref"}
     PUT  /{CODE}/v1/holds/{ref}/manifest       {"manifest"} → {"status": "received"}
+    POST /{CODE}/v1/sailings/times             {"sailing_refs": [...]} → {"sailings": {ref: {"departs_at",
+                                               "arrives_at", "status"}}}: our inventory's, or what `reported` says
     POST /{CODE}/v1/holds/{ref}/cancel         → {"status": "released"}
 
 A manifest is the party's passenger list: {"passengers": [{"type", "first_name", "last_name", "date_of_birth",
 "nationality", "document_number"}], "vehicle": {"category", "registration", "length_cm", "height_cm"} or null}; one
 that is malformed answers 400. The latest received for each hold is kept in `manifests` (by hold reference).
+`reported[ref] = {"departs_at", "arrives_at", "status"}` plays an operator whose sailing is late or cancelled.
 
 Refusals answer 409 (or 404) with {"error": {"code", "message"}}.
 """
@@ -48,6 +51,7 @@ ROUTES = [
     (re.compile(r"^/(?P<code>[A-Z0-9]{2,8})/v1/holds/(?P<ref>[A-Z0-9]+)/confirm$"), "confirm"),
     (re.compile(r"^/(?P<code>[A-Z0-9]{2,8})/v1/holds/(?P<ref>[A-Z0-9]+)/cancel$"), "cancel"),
     (re.compile(r"^/(?P<code>[A-Z0-9]{2,8})/v1/holds/(?P<ref>[A-Z0-9]+)/manifest$"), "manifest"),
+    (re.compile(r"^/(?P<code>[A-Z0-9]{2,8})/v1/sailings/times$"), "times"),
 ]
 
 
@@ -60,6 +64,7 @@ class OperatorSimulator:
         self.fail_first = fail_first
         self.calls: Counter[str] = Counter()
         self.manifests: dict[str, dict] = {}
+        self.reported: dict[str, dict] = {}
         self._random = random.Random(seed)
         self._lock = threading.Lock()
 
@@ -122,6 +127,15 @@ class OperatorSimulator:
         if "manifest" in data:
             self.manifests[ref] = PartyManifest.from_dict(data["manifest"]).as_dict()
         return "200 OK", {"confirmation_ref": adapter.confirm(ref)}
+
+    def _times(self, adapter, data, _ref):
+        times = adapter.sailing_times([str(ref) for ref in data["sailing_refs"]])
+        sailings = {
+            ref: {"departs_at": t.departs_at.isoformat(), "arrives_at": t.arrives_at.isoformat(),
+                  "status": "cancelled" if t.cancelled else "scheduled"}
+            for ref, t in times.items()
+        }  # fmt: skip
+        return "200 OK", {"sailings": {ref: {**item, **self.reported.get(ref, {})} for ref, item in sailings.items()}}
 
     def _manifest(self, adapter, data, ref):
         self.manifests[ref] = PartyManifest.from_dict(data.get("manifest")).as_dict()
