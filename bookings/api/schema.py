@@ -14,6 +14,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 
 from bookings.models import Booking, BookingLeg
+from bookings.request_fields import MAX_ID
 from ferries.api.schema import (
     EXAMPLE_SAILING,
     EXAMPLE_SAILING_ID,
@@ -275,5 +276,6 @@ CANCEL_LEG = OpenApiParameter(
     "leg", str, enum=BookingLeg.Direction.values, description="One leg of a return (outbound or return)."
 )
 CANCEL_PASSENGER = OpenApiParameter(
-    "passenger_id", int, description="One passenger: `id` of the booking's `passengers`."
-)
+    "passenger_id", {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+    description="One passenger: `id` of the booking's `passengers`.",
+)  # fmt: skip
