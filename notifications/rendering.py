@@ -132,7 +132,6 @@ def _disrupted(details: dict, legs: list[dict], booking) -> dict:
     sailing = reroute and Sailing.objects.select_related("route__origin", "route__destination").get(
         pk=reroute["sailing_id"]
     )
-    refund = legs[0]["leg"].price_minor if legs and booking.legs.count() > 1 else booking.total_minor
     origin_tz = disruption.sailing.route.origin.tz
     return {
         "legs": legs,
@@ -141,7 +140,8 @@ def _disrupted(details: dict, legs: list[dict], booking) -> dict:
         "reroute_arrives": sailing and do_timezone(sailing.arrives_at, sailing.route.destination.tz),
         "reroute_sailing": sailing,
         "deadline": do_timezone(disruption.deadline, origin_tz),
-        "leg_refund": format_money(refund, booking.currency),
+        # What the flow worked out choosing the refund gives back, not worked out again here.
+        "leg_refund": format_money(details.get("refund_minor", 0), booking.currency),
     }
 
 

@@ -21,6 +21,7 @@ from bookings import compensations, disruptions, selectors
 from bookings.change_requests import ChangeRefused
 from bookings.disruptions import DisruptionRefused
 from bookings.flows import cancelling, changing
+from bookings.flows.quotes import disruption_refund_minor
 from bookings.models import Booking, BookingChange, Compensation, Disruption
 from bookings.services import OperatorUnavailable
 from bookings.tasks import offer_disruption_task
@@ -114,8 +115,11 @@ def booking_disrupted(*, booking_id: int, sailing_id: int) -> Disruption | None:
         if disruption.reroute is None and disruption.cause == Disruption.Cause.CANCELLED:
             return disruption_choose(disruption_id=disruption.pk, choice="refund", actor="operator")
         with transaction.atomic():
+            # The refund on offer, worked out as choosing it will make it: the e-mail promises what is refunded.
+            refund = disruption_refund_minor(booking=disruption.booking, direction=disruption.direction)
             email_enqueue(booking=disruption.booking, kind=Email.Kind.SAILING_DISRUPTED,
-                          key=f"disruption:{disruption.pk}", details={"disruption_id": disruption.pk})  # fmt: skip
+                          key=f"disruption:{disruption.pk}",
+                          details={"disruption_id": disruption.pk, "refund_minor": refund})  # fmt: skip
     return disruption
 
 

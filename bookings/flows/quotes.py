@@ -74,3 +74,16 @@ def refund_quote(booking: Booking, due: int) -> RefundQuote:
             "refunded": refunded
         }
     return RefundQuote(amount, money.currency, reason, message)
+
+
+def disruption_refund_minor(*, booking: Booking, direction: str) -> int:
+    """What choosing the refund of a disrupted leg gives back, as `disruption.disruption_choose` makes it: all the leg
+    was sold for (no more than is left of the payments), or — its only leg — everything the booking's payments took
+    and were not given back yet (change fees included)."""
+    money = payment_refunds.booking_money(booking_id=booking.pk)
+    if money is None:
+        return 0
+    legs = {leg.direction: leg for leg in booking.legs.all()}
+    if len(legs) > 1 and direction in legs:
+        return min(legs[direction].price_minor, money.left_minor)
+    return refund_quote(booking, money.paid_minor).amount_minor

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from bookings.access import access_token
 from bookings.disruptions import DisruptionRefused
 from bookings.flows import disruption as flow
+from bookings.flows import refunds
 from bookings.flows.sailing_cancellation import booking_cancel_for_sailing
 from bookings.models import Booking, BookingChange, Disruption
 from bookings.tests.factories import ADULT, CHILD, confirmed_booking, held_booking
@@ -319,3 +320,27 @@ def test_a_cancelled_sailing_is_not_retimed(admin_client, trip):
     [message] = [m.message for m in response.context["messages"]]
     assert "cannot be retimed" in message
     assert not Sailing.objects.get(pk=trip["out"].pk).retimings.exists()
+
+
+def test_the_refund_the_page_and_the_e_mail_promise_is_the_refund_made(client, tunis_marseille):
+    only = sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=10))
+    later = sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=11))
+    booking = confirmed_booking(only)
+    refunds.booking_refund(booking_id=booking.pk, amount_minor=3000, reason="goodwill", actor="staff:1", key="g" * 32)
+    cancelled(only)
+    booking_cancel_for_sailing(booking_id=booking.pk)
+    disruption = Disruption.objects.get(booking=booking)
+    session = client.session
+    session["bookings"] = [booking.reference]
+    session.save()
+
+    page = client.get(f"/bookings/{booking.reference}").content.decode()
+    _message, _subject, text, _html = build_message(Email.objects.get(kind=Email.Kind.SAILING_DISRUPTED))
+    flow.disruption_choose(disruption_id=disruption.pk, choice="refund", actor="traveller")
+
+    made = sum(Refund.objects.filter(payment__booking=booking).exclude(amount_minor=3000).values_list(
+        "amount_minor", flat=True))  # fmt: skip
+    assert made == 7000, "what is left after the goodwill refund"
+    assert "Refund this crossing (€70.00)" in page
+    assert "A refund of this crossing: €70.00." in text
+    assert later.pk == disruption.reroute.new_legs[0]["sailing_id"]

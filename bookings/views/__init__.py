@@ -329,13 +329,13 @@ def booking_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "invoices": list(booking.invoices.order_by("issued_at", "pk")),
     }
     context["pending_change"] = next((c for c in context["changes"] if c.is_pending and c.expires_at > now), None)
-    context["disruptions"] = _open_disruptions(booking, context["legs"])
+    context["disruptions"] = _open_disruptions(booking)
     if context["disruptions"]:  # the re-routing's hold is the disruption's, not a change of the traveller's
         context["pending_change"] = None
     return render(request, "bookings/booking_detail.html", context)
 
 
-def _open_disruptions(booking: Booking, legs: list) -> list[Disruption]:
+def _open_disruptions(booking: Booking) -> list[Disruption]:
     """The choices open, each with the sailing held for its re-routing and what its refund gives back."""
     open_ones = list(booking.disruptions.filter(status=Disruption.Status.OFFERED).select_related(
         "sailing__route__origin", "reroute"))  # fmt: skip
@@ -344,8 +344,7 @@ def _open_disruptions(booking: Booking, legs: list) -> list[Disruption]:
         disruption.offer_sailing = held and Sailing.objects.select_related("route__origin").get(
             pk=held.new_legs[0]["sailing_id"]
         )
-        leg = next((leg for leg in legs if leg.direction == disruption.direction), None)
-        disruption.refund = leg.price_minor if leg and len(legs) > 1 else booking.total_minor
+        disruption.refund = quotes.disruption_refund_minor(booking=booking, direction=disruption.direction)
     return open_ones
 
 

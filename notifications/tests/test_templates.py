@@ -78,7 +78,7 @@ def details_of(kind: str, booking: Booking) -> dict:
         disruption = Disruption.objects.create(
             booking=booking, direction="outbound", sailing=sailing, cause="cancelled", deadline=deadline
         )
-        return {"disruption_id": disruption.pk}
+        return {"disruption_id": disruption.pk, "refund_minor": 5000}
     if kind == Email.Kind.COMPENSATION:
         compensation = Compensation.objects.create(
             booking=booking,
