@@ -65,6 +65,10 @@ class Booking(models.Model):
         default=1, help_text=_("Raised by every change made: e-tickets of an earlier version no longer board.")
     )
     hold_expires_at = models.DateTimeField(db_index=True)
+    anonymised_at = models.DateTimeField(
+        null=True, blank=True, editable=False,
+        help_text=_("When its contact, passengers and vehicle were anonymised (bookings.privacy)."),
+    )  # fmt: skip
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

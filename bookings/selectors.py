@@ -5,7 +5,8 @@ upper-case letters and digits."""
 
 import datetime as dt
 
-from django.db.models import Prefetch, QuerySet
+from allauth.account.models import EmailAddress
+from django.db.models import Prefetch, Q, QuerySet
 
 from bookings.access import token_opens
 from bookings.models import Booking, BookingChange, BookingLeg, Disruption
@@ -51,13 +52,27 @@ def booking_for_browser(*, reference: str, session, user) -> Booking | None:
 def booking_for_owner(*, reference: str, user) -> Booking | None:
     if not user.is_authenticated:
         return None
-    return booking_details().filter(reference=reference, owner=user).first()
+    return booking_details().filter(account_bookings_filter(user), reference=reference).first()
 
 
 def booking_list(*, owner) -> QuerySet[Booking]:
     """A signed-in user's bookings, newest first, with their legs' sailings and ports."""
     legs = ["legs__sailing__route__origin", "legs__sailing__route__destination", "legs__sailing__route__operator"]
-    return Booking.objects.filter(owner=owner).prefetch_related(*legs).order_by("-created_at", "-pk")
+    bookings = Booking.objects.filter(account_bookings_filter(owner))
+    return bookings.prefetch_related(*legs).order_by("-created_at", "-pk")
+
+
+def account_bookings_filter(user) -> Q:
+    """An account's bookings: those it made or claimed, and the guest bookings made with one of its verified
+    addresses (nobody else's: a booking another account owns stays that account's)."""
+    mine = Q(owner=user)
+    for address in verified_addresses(user):
+        mine |= Q(owner__isnull=True, contact_email__iexact=address)
+    return mine
+
+
+def verified_addresses(user) -> list[str]:
+    return list(EmailAddress.objects.filter(user=user, verified=True).values_list("email", flat=True))
 
 
 def bookings_awaiting_release(*, before: dt.datetime) -> list[int]:

@@ -89,6 +89,11 @@ def booking_manifest_send(*, booking_id: int) -> int:
     return sent
 
 
+def booking_give_to(*, booking_id: int, user) -> bool:
+    """The booking becomes the account's (a guest booking claimed with its code); False if an account has it."""
+    return Booking.objects.filter(pk=booking_id, owner__isnull=True).update(owner=user) == 1
+
+
 @transaction.atomic
 def booking_transition(*, booking_id: int, to: str, actor: str, reason: str) -> Booking:
     """Move the booking to `to` under its row lock, with an event; a no-op when it is already there."""

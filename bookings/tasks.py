@@ -158,3 +158,10 @@ def send_departure_reminders_task() -> int:
     from bookings.flows.reminding import reminders_send
 
     return reminders_send()
+
+
+@shared_task
+def forget_personal_data_task() -> int:
+    from bookings.flows.forgetting import bookings_forget_due
+
+    return bookings_forget_due()

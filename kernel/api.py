@@ -5,10 +5,12 @@ malformed input with a 4xx, never a 500."""
 import re
 from collections.abc import Mapping
 
+from allauth.headless.contrib.rest_framework.authentication import XSessionTokenAuthentication
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import authentication, pagination, serializers
 from rest_framework.exceptions import AuthenticationFailed, ParseError, ValidationError
@@ -134,6 +136,43 @@ class TokenAuthentication(authentication.TokenAuthentication):
         return super().authenticate_credentials(key)
 
 
+# What a session key can be (Django makes 32 lower-case letters and digits).
+SESSION_KEY = re.compile(r"[a-z0-9]{1,40}")
+
+
+class SessionTokenAuthentication(XSessionTokenAuthentication):
+    """The mobile app's `X-Session-Token`, as allauth's headless API gives it at sign-in: the same user as its
+    session. A token that opens nothing (expired, signed out, made up) is refused with 401, not read as no token."""
+
+    allow_invalid_session_tokens = False
+
+    def authenticate(self, request):
+        token = self.get_session_token(request)
+        if token and not SESSION_KEY.fullmatch(token):
+            raise AuthenticationFailed(_("Invalid session token."))
+        return super().authenticate(request)
+
+    def authenticate_header(self, request) -> None:
+        return None  # `Token` is the scheme a 401 names (TokenAuthentication comes first)
+
+
+class SessionTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "kernel.api.SessionTokenAuthentication"
+    name = "sessionToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-Session-Token",
+            "description": "The session token allauth's headless API (`/_allauth/app/v1/auth/login`, "
+            "`…/auth/signup`) answers in `meta.session_token` once the traveller is signed in.",
+        }
+
+
+# How the mobile app signs in: a staff-made API Token, or a traveller's session token.
+APP_AUTHENTICATION = [TokenAuthentication, SessionTokenAuthentication]
+
 WHOLE_NUMBER = re.compile(r"[0-9]+")
 
 PAGE_ERROR_RESPONSE = OpenApiResponse(
@@ -180,7 +219,8 @@ _RETRY_AFTER = {
     "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait before sending it again."}
 }
 _FRAMEWORK_ANSWERS = {
-    "401": "The `Authorization` header is not a valid `Token …` (leave it out to send none).",
+    "401": "The `Authorization` header is not a valid `Token …`, or `X-Session-Token` opens no session (leave them "
+    "out to send none).",
     "406": "The `Accept` header names no media type this API answers with: it answers `application/json`.",
     "415": "The body is not sent as `Content-Type: application/json`; nothing was changed.",
     "429": "Too many requests from this client; `Retry-After` says in how many seconds to retry.",
@@ -189,7 +229,7 @@ _FRAMEWORK_ANSWERS = {
 
 def _framework_answers(operation: dict) -> list[str]:
     codes = ["406", "429"]  # every operation answers JSON only and is rate-limited
-    if {"tokenAuth": []} in operation.get("security", []):
+    if {"tokenAuth": []} in operation.get("security", []) or {"sessionToken": []} in operation.get("security", []):
         codes.append("401")
     if "requestBody" in operation:
         codes.append("415")

@@ -196,6 +196,14 @@ class BookingLookupThrottle(ResilientRateThrottle, throttling.UserRateThrottle):
     fail_open = False
 
 
+class BookingClaimThrottle(ResilientRateThrottle, throttling.UserRateThrottle):
+    """Codes asked for and typed to claim a guest booking, per user; counted in the process while Redis is down,
+    so that an outage does not open the door to guessing."""
+
+    scope = "booking_claim"
+    fail_open = False
+
+
 class SignInThrottle(ResilientRateThrottle, throttling.AnonRateThrottle):
     """Staff sign-in attempts (the check-in page's), by address: slows password guessing. Counted in the process while
     Redis is down."""

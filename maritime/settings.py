@@ -146,10 +146,14 @@ INSTALLED_APPS = [
     "django_celery_results",
     "django_celery_beat",
     "django_countries",  # ISO 3166-1 countries, with their names translated
+    "allauth",
+    "allauth.account",
+    "allauth.headless",
     "ferries",
     "bookings",
     "payments",
     "notifications",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -164,6 +168,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
 ]
 
 ROOT_URLCONF = "maritime.urls"
@@ -343,6 +348,7 @@ CELERY_BEAT_SCHEDULE = {
     "send-departure-reminders": {"task": "bookings.tasks.send_departure_reminders_task", "schedule": 60.0},
     "expire-disruption-choices": {"task": "bookings.tasks.expire_disruptions_task", "schedule": 60.0},
     "poll-operator-sailings": {"task": "bookings.tasks.poll_operator_sailings_task", "schedule": 300.0},
+    "forget-personal-data": {"task": "bookings.tasks.forget_personal_data_task", "schedule": 24 * 3600.0},
 }
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
@@ -488,6 +494,7 @@ STORAGES = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "kernel.api.TokenAuthentication",
+        "kernel.api.SessionTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
@@ -507,6 +514,8 @@ REST_FRAMEWORK = {
         # The website's "Manage my booking": reference and e-mail tried, per address or user (bookings made on the
         # website count against API_RATE_BOOKING_CREATE, with the API's).
         "booking_lookup": env.str("RATE_BOOKING_LOOKUP", "20/hour", validate=_RATE),
+        # Guest bookings claimed by an account: each code asked for and each code typed.
+        "booking_claim": env.str("RATE_BOOKING_CLAIM", "20/hour", validate=_RATE),
     },
     # Clients are told apart by address: behind a proxy, the one it adds to X-Forwarded-For (never one the
     # client wrote there itself).
@@ -516,7 +525,10 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Maritime API",
-    "DESCRIPTION": "Search Mediterranean ferry sailings, book, pay and manage bookings.",
+    "DESCRIPTION": "Search Mediterranean ferry sailings, book, pay and manage bookings. Travellers sign up, verify "
+    "their address, sign in and out and reset their password through the headless account API described at "
+    "[/_allauth/openapi.html](/_allauth/openapi.html); the session token it answers opens `/api/v1/` as "
+    "`X-Session-Token`.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
@@ -557,8 +569,44 @@ SPECTACULAR_SETTINGS = {
         "kernel.api.document_framework_answers",
         "kernel.api.document_empty_query_values",
         "bookings.api.changes.close_change_request",
+        "bookings.api.schema.cancel_one_part_at_once",
     ],
 }
+
+# --- Traveller accounts (django-allauth: the website's pages, and its headless API for the mobile app) ----------
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",  # staff and port agents sign in with their user name
+    "allauth.account.auth_backends.AuthenticationBackend",  # travellers with their e-mail address
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "my_trips"
+ACCOUNT_LOGOUT_REDIRECT_URL = "home"
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_UNIQUE_EMAIL = True
+# No account sees a booking, saved traveller or trip before its address is proven.
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+# One address per account; a new one replaces it once verified, and the old one is told.
+ACCOUNT_CHANGE_EMAIL = True
+ACCOUNT_EMAIL_NOTIFICATIONS = True
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
+ACCOUNT_PREVENT_ENUMERATION = True
+# allauth's own rate limits (counted in the cache) apply as they are: failed sign-ins 10 a minute per address and
+# 5 in 5 minutes per account, sign-ups 20 a minute per address, password resets 5 a minute per address asked for.
+# The mobile app signs in through allauth's headless API (/_allauth/app/v1/…) and sends the session token it gets
+# as X-Session-Token, to allauth's API and to /api/v1/ alike. The website uses allauth's pages.
+HEADLESS_CLIENTS = ("app",)
+HEADLESS_SERVE_SPECIFICATION = True
+# A guest booking is claimed with a code e-mailed to its contact address: this long to type it, this many tries.
+BOOKING_CLAIM_MINUTES = env.int("BOOKING_CLAIM_MINUTES", 30, validate=validate.Range(min=1, max=24 * 60))
+BOOKING_CLAIM_ATTEMPTS = 5
+# Personal data of bookings no account keeps (guests', and those of deleted accounts) is kept this long after
+# their last sailing, for claims under the passengers' rights (the Athens Convention allows two years), then
+# anonymised; invoices keep their buyer for the accounting law.
+PERSONAL_DATA_RETENTION_DAYS = env.int("PERSONAL_DATA_RETENTION_DAYS", 730, validate=validate.Range(min=1))
 
 # --- Logging --------------------------------------------------------------------------------------
 

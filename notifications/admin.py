@@ -9,7 +9,7 @@ from django.utils.translation import ngettext
 
 from notifications.models import Email
 from notifications.rendering import build_message
-from notifications.services import email_resend
+from notifications.services import ONE_TIME, email_resend
 
 
 @admin.register(Email)
@@ -52,6 +52,8 @@ class EmailAdmin(admin.ModelAdmin):
     @admin.display(description=_("message"))
     def message(self, obj):
         """As sent; for an e-mail not sent yet, as it would be sent now."""
+        if obj.kind in ONE_TIME:
+            return _("Not shown: it holds a one-time link or code, and is not kept once sent.")
         if obj.kind == Email.Kind.STAFF_ALERT:  # plain text only
             return format_html('<pre style="white-space:pre-wrap">{}</pre>', obj.body_text or build_message(obj)[2])
         html = obj.body_html or build_message(obj)[3]
@@ -61,6 +63,14 @@ class EmailAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Send the selected e-mails again"), permissions=["change"])
     def resend(self, request, queryset):
+        one_time = queryset.filter(kind__in=ONE_TIME).count()
+        if one_time:
+            self.message_user(request, ngettext(
+                "%d e-mail held a one-time link or code and is not sent again: the traveller asks for a new one.",
+                "%d e-mails held a one-time link or code and are not sent again: the traveller asks for new ones.",
+                one_time,
+            ) % one_time, messages.WARNING)  # fmt: skip
+        queryset = queryset.exclude(kind__in=ONE_TIME)
         with transaction.atomic():
             for email_id in queryset.values_list("pk", flat=True):
                 email_resend(email_id=email_id)

@@ -5,7 +5,9 @@ commit. Whatever happens to the message (a broker restart, a dead worker), the r
 until a worker has sent it, and the sweeper enqueues it again.
 
 Travellers' e-mails belong to a booking. Staff alerts belong to none: one row per admin address, keyed
-by the condition and the hour, so a condition alerts each admin at most once an hour.
+by the condition and the hour, so a condition alerts each admin at most once an hour. Nor do account e-mails
+(address checks, password resets), which carry a one-time link: written when asked for, they are sent as written
+and their text is not kept once sent — as with a claim code for a booking.
 """
 
 from django.db import models
@@ -29,6 +31,8 @@ class Email(models.Model):
         COMPENSATION = "compensation", _("Compensation for a late arrival")
         CHANGE_PAYMENT = "change_payment", _("A change to pay for (e.g. a vehicle measured larger)")
         STAFF_ALERT = "staff_alert", _("Staff alert")
+        ACCOUNT = "account", _("Account e-mail (address check, password reset…)")
+        BOOKING_CLAIM = "booking_claim", _("Code to add a booking to an account")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
@@ -72,9 +76,9 @@ class Email(models.Model):
                 name="email_staff_alert_once_per_key_recipient",
             ),
             models.CheckConstraint(
-                condition=Q(kind="staff_alert", booking__isnull=True)
-                | (~Q(kind="staff_alert") & Q(booking__isnull=False)),
-                name="email_booking_unless_staff_alert",
+                condition=Q(kind__in=["staff_alert", "account"], booking__isnull=True)
+                | (~Q(kind__in=["staff_alert", "account"]) & Q(booking__isnull=False)),
+                name="email_booking_unless_staff_alert_or_account",
             ),
             models.CheckConstraint(condition=~Q(status="sent") | Q(sent_at__isnull=False), name="email_sent_has_time"),
         ]

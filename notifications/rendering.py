@@ -28,6 +28,11 @@ def build_message(email: Email) -> tuple[EmailMultiAlternatives, str, str, str]:
     """(message, subject, text, html) for the row, as it will be sent now."""
     if email.kind == Email.Kind.STAFF_ALERT:
         return _staff_alert_message(email)
+    if email.kind in {Email.Kind.ACCOUNT, Email.Kind.BOOKING_CLAIM}:  # written when asked for
+        message = EmailMultiAlternatives(email.subject, email.body_text, settings.DEFAULT_FROM_EMAIL, [email.recipient])
+        if email.body_html:
+            message.attach_alternative(email.body_html, "text/html")
+        return message, email.subject, email.body_text, email.body_html
     booking = booking_details().get(pk=email.booking_id)
     with translation.override(email.language):
         context = email_context(email, booking)

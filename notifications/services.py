@@ -14,6 +14,7 @@ repeat the recipient's address, so they are kept on the row, for staff, and not 
 import datetime as dt
 import hashlib
 import logging
+import secrets
 import smtplib
 import socket
 
@@ -22,6 +23,7 @@ from django.core.mail import get_connection
 from django.db.models import F, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from bookings.models import Booking
 from notifications.errors import TransientEmailError
@@ -49,6 +51,26 @@ def email_enqueue(*, booking: Booking, kind: str, key: str = "", details: dict |
     )
     if created:
         EMAIL_TASKS[kind].delay_on_commit(email_id=email.pk)
+    return email
+
+
+# Kinds whose message carries a one-time secret (a link that proves an address or resets a password, a code that
+# gives a booking to an account): written by whoever asks, sent as written, not kept once sent, never sent again.
+ONE_TIME = frozenset({Email.Kind.ACCOUNT, Email.Kind.BOOKING_CLAIM})
+
+
+def email_enqueue_written(
+    *, kind: str, recipient: str, subject: str, text: str, html: str = "", language: str,
+    booking: Booking | None = None, key: str = "", details: dict | None = None,
+) -> Email:  # fmt: skip
+    """An e-mail written already (ONE_TIME kinds), queued through the outbox: the request that asked for it answers
+    without waiting for the mail server, and a lost message is swept up like any other."""
+    assert kind in ONE_TIME, kind
+    email = Email.objects.create(
+        kind=kind, booking=booking, key=key or secrets.token_hex(16), recipient=recipient, language=language,
+        details=details or {}, subject=subject[:255], body_text=text, body_html=html,
+    )  # fmt: skip
+    EMAIL_TASKS[kind].delay_on_commit(email_id=email.pk)
     return email
 
 
@@ -108,6 +130,8 @@ def email_send(*, email_id: int) -> str:
             raise TransientEmailError(_summary(exc), detail=_describe(exc)) from exc
         email_failed(email_id=email_id, error=exc)
         return "failed"
+    if email.kind in ONE_TIME:  # its link or code is not kept
+        text = html = ""
     Email.objects.filter(pk=email_id).update(
         status=Email.Status.SENT, sent_at=timezone.now(), last_error="", subject=subject[:255], body_text=text,
         body_html=html,
@@ -126,6 +150,8 @@ def email_failed(*, email_id: int, error: Exception) -> None:
 def email_resend(*, email_id: int) -> Email:
     """Staff ask for an e-mail (sent or failed) to go out again — to the booking's contact address as it is
     now, since a mistyped address is the usual reason to send again once staff have corrected it."""
+    if Email.objects.filter(pk=email_id, kind__in=ONE_TIME).exists():
+        raise NotResendable(_("A one-time link or code is never sent again: the traveller asks for a new one."))
     contact = Booking.objects.filter(emails=email_id).values("contact_email")
     # A staff alert has no booking: it goes to the address it was written for.
     recipient = Coalesce(Subquery(contact), F("recipient"))
@@ -133,6 +159,10 @@ def email_resend(*, email_id: int) -> Email:
     email = Email.objects.get(pk=email_id)
     EMAIL_TASKS[email.kind].delay_on_commit(email_id=email.pk)
     return email
+
+
+class NotResendable(Exception):
+    pass
 
 
 def email_resend_latest(*, booking_id: int, kind: str) -> Email | None:
@@ -153,6 +183,20 @@ def emails_requeue_lost(*, now: dt.datetime | None = None) -> int:
     for email_id, kind in lost.values_list("pk", "kind")[:500]:
         EMAIL_TASKS[kind].delay_on_commit(email_id=email_id)
         count += 1
+    return count
+
+
+def emails_forget(*, booking_id: int, recipient: str) -> int:
+    """A booking being anonymised (bookings.privacy): its e-mails keep their kind, dates and subject, not their text
+    or address."""
+    return Email.objects.filter(booking_id=booking_id).update(recipient=recipient, body_text="", body_html="")
+
+
+def account_emails_forget(*, addresses: list[str]) -> int:
+    """An account deleted: the account e-mails it was sent go with it."""
+    count = 0
+    for address in addresses:
+        count += Email.objects.filter(kind=Email.Kind.ACCOUNT, recipient__iexact=address).delete()[0]
     return count
 
 

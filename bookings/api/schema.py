@@ -57,7 +57,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 
 # The operations a booking's access token opens: its owner's Token or the booking's token (the `bookingToken` scheme,
 # `X-Booking-Token`, declared in SPECTACULAR_SETTINGS), one or the other — never neither.
-BOOKING_CREDENTIALS = [{"tokenAuth": []}, {"bookingToken": []}]
+BOOKING_CREDENTIALS = [{"tokenAuth": []}, {"sessionToken": []}, {"bookingToken": []}]
 
 REFERENCE = OpenApiParameter(
     "reference",
@@ -112,7 +112,9 @@ NO_BOOKING_CREDENTIALS_RESPONSE = error_response(
 )
 
 NOT_SIGNED_IN_RESPONSE = error_response(
-    "Send `Authorization: Token …` (see `/api/v1/auth/token`).", "Authentication credentials were not provided."
+    "Send the session token of a signed-in traveller as `X-Session-Token` (allauth's headless API, "
+    "`/_allauth/app/v1/auth/login`), or a staff-made `Authorization: Token …` (`/api/v1/auth/token`).",
+    "Authentication credentials were not provided.",
 )
 
 
@@ -279,3 +281,11 @@ CANCEL_PASSENGER = OpenApiParameter(
     "passenger_id", {"type": "integer", "minimum": 1, "maximum": MAX_ID},
     description="One passenger: `id` of the booking's `passengers`.",
 )  # fmt: skip
+
+
+def cancel_one_part_at_once(result, generator, request, public):
+    """drf-spectacular postprocessing hook: a cancellation names a leg or a passenger, never both (CancelPart)."""
+    part = result.get("components", {}).get("schemas", {}).get("CancelPart")
+    if part is not None:
+        part["not"] = {"required": ["leg", "passenger_id"]}
+    return result

@@ -48,10 +48,10 @@ from bookings.requests import BookingRequestSerializer, parse_booking_request
 from bookings.selectors import booking_details, booking_for_owner, booking_for_token, booking_list
 from bookings.services import Cancellation, IdempotencyConflict, OperatorUnavailable, TransitionNotAllowed
 from kernel.api import (
+    APP_AUTHENTICATION,
     PAGE_ERROR_RESPONSE,
     VALIDATION_ERROR_RESPONSE,
     JSONBodyParser,
-    TokenAuthentication,
     api_validation_error,
     validation_error,
 )
@@ -83,7 +83,7 @@ class ChangeForbidden(APIException):
 class BookingApi:
     # Only the app's Token counts: a website session must neither own an app's booking by accident nor need
     # the CSRF token that session authentication would ask for.
-    authentication_classes = [TokenAuthentication]
+    authentication_classes = APP_AUTHENTICATION
     permission_classes = [AllowAny]
     parser_classes = [JSONBodyParser]
 

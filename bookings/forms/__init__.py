@@ -82,6 +82,8 @@ class PassengerBlock:
     heading: str
     note: str  # the ages of the passenger's type
     fields: list
+    index: int = 0  # its fields' `passengers-<index>-…`
+    kind: str = ""
 
 
 class BookingForm(forms.Form):
@@ -226,7 +228,7 @@ class BookingForm(forms.Form):
             numbers[kind] += 1
             heading = PASSENGER_HEADINGS[kind] % {"number": numbers[kind]}
             fields = [self[f"passengers-{index}-{name}"] for name in PASSENGER_FIELDS]
-            blocks.append(PassengerBlock(heading, age_note(kind), fields))
+            blocks.append(PassengerBlock(heading, age_note(kind), fields, index, kind))
         return blocks
 
     @property

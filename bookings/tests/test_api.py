@@ -893,7 +893,7 @@ def test_operations_a_booking_token_opens_take_it_or_the_owners_token_and_no_hea
     operation = openapi["paths"][path][method]
 
     # Alternatives: one or the other, and not neither (no empty requirement).
-    assert operation["security"] == [{"tokenAuth": []}, {"bookingToken": []}]
+    assert operation["security"] == [{"tokenAuth": []}, {"sessionToken": []}, {"bookingToken": []}]
     assert "X-Booking-Token" not in [p["name"] for p in operation.get("parameters", []) if p["in"] == "header"]
     assert "401" in operation["responses"]
 

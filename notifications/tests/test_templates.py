@@ -13,7 +13,7 @@ from bookings.tests.factories import ADULT, CHILD, held_booking
 from ferries.models import Port, SailingRetiming
 from notifications.models import Email
 from notifications.rendering import build_message
-from notifications.services import email_enqueue
+from notifications.services import ONE_TIME, email_enqueue
 
 MISSING = "@@MISSING:%s@@"
 CAR = {"category": "car", "registration": "123 TU 4567", "length_cm": 450, "height_cm": 160}
@@ -102,7 +102,8 @@ def details_of(kind: str, booking: Booking) -> dict:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("language", ["en", "fr"])
-@pytest.mark.parametrize("kind", sorted(set(Email.Kind.values) - {Email.Kind.STAFF_ALERT}))  # see test_staff_alerts.py
+# Staff alerts: test_staff_alerts.py; e-mails written when asked for (a one-time link or code): accounts' tests.
+@pytest.mark.parametrize("kind", sorted(set(Email.Kind.values) - {Email.Kind.STAFF_ALERT} - ONE_TIME))
 def test_each_e_mail_renders_in_each_language_with_nothing_missing(kind, language):
     booking = confirmed_booking(language)
     email = email_enqueue(booking=booking, kind=kind, key="re_1", details=details_of(kind, booking))

@@ -29,3 +29,32 @@ document.querySelectorAll("form.booking-form").forEach((form) => {
     });
   });
 });
+
+// Saved travellers and vehicles (signed in): one click fills a passenger's or the vehicle's fields, and says when a
+// document expires before the trip is over. The page lists them as buttons, hidden until this script runs.
+const saved = document.getElementById("saved-details");
+if (saved) {
+  const details = JSON.parse(saved.textContent);
+  document.querySelectorAll("[data-saved-for]").forEach((choices) => {
+    choices.hidden = false;
+    const prefix = choices.dataset.savedFor;
+    const warning = choices.querySelector(".saved-warning");
+    choices.querySelectorAll("[data-saved]").forEach((button) => {
+      button.addEventListener("click", () => {
+        const values = details[button.dataset.saved];
+        Object.entries(values).forEach(([name, value]) => {
+          const field = document.getElementById(`id_${prefix}${name}`);
+          if (field) {
+            field.value = value;
+            field.dispatchEvent(new Event("change", { bubbles: true }));
+          }
+        });
+        choices.querySelectorAll("[data-saved]").forEach((other) => other.setAttribute("aria-pressed", other === button));
+        if (warning) {
+          warning.textContent = values.warning || "";
+          warning.hidden = !values.warning;
+        }
+      });
+    });
+  });
+}
