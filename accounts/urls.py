@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from accounts import views
+from accounts import headless, views
 
 urlpatterns = [
     path("accounts/", views.account_home, name="account_home"),
@@ -18,6 +18,9 @@ urlpatterns = [
     path("accounts/privacy/export", views.export_download, name="account_export"),
     path("accounts/delete", views.account_delete, name="account_delete"),
     path("accounts/", include("allauth.urls")),
-    # The mobile app's sign-up, sign-in, verification and password reset, and their OpenAPI description.
+    # The mobile app's sign-up, sign-in, verification and password reset, and their OpenAPI description. Accounts
+    # have no phone number: allauth's phone page would fail (a 500) rather than say so.
+    path("_allauth/app/v1/account/phone", views.not_offered),
+    path(f"_allauth/{headless.RESET_PATH}", headless.password_reset),
     path("_allauth/", include("allauth.headless.urls")),
 ]

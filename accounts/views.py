@@ -7,11 +7,12 @@ from allauth.account.decorators import verified_email_required
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import flows, selectors, services
@@ -116,6 +117,12 @@ def vehicle_delete(request: HttpRequest, vehicle_id: int) -> HttpResponse:
         _not_found()
     messages.success(request, _("Vehicle removed."))
     return redirect("account_home")
+
+
+@csrf_exempt  # answers nothing but 404, to any method
+def not_offered(request: HttpRequest) -> JsonResponse:
+    """What allauth's headless API offers and accounts here do not have (a phone number): not found, as JSON."""
+    return JsonResponse({"status": 404, "errors": [{"message": _("Not found."), "code": "not_found"}]}, status=404)
 
 
 def _not_found():
