@@ -10,10 +10,11 @@ retention period after their last sailing is over: at once for those past it, by
 import logging
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
-from accounts.selectors import account_bookings
-from accounts.services import account_addresses
+from accounts.selectors import account_addresses, account_bookings
 from bookings.flows.forgetting import booking_forget
 from bookings.models import Booking
 from bookings.privacy import bookings_due_forgetting
@@ -22,8 +23,16 @@ from notifications.services import account_emails_forget
 logger = logging.getLogger(__name__)
 
 
-def account_delete(*, user: AbstractBaseUser) -> int:
-    """Delete the account; answers how many of its bookings were anonymised at once."""
+def account_delete(*, user: AbstractBaseUser, password: str, confirmed: bool = True) -> int:
+    """Delete the account once its holder has given its password (and, on the website, ticked the box); answers how
+    many of its bookings were anonymised at once. Refused (ValidationError naming the fields) otherwise."""
+    errors = {}
+    if not user.check_password(password):
+        errors["password"] = [_("This is not your password.")]
+    if not confirmed:
+        errors["confirm"] = [_("Tick the box to confirm.")]
+    if errors:
+        raise ValidationError(errors)
     user_id = user.pk
     with transaction.atomic():
         booking_ids = list(account_bookings(user).values_list("pk", flat=True))

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import BookingClaim, SavedTraveller, SavedVehicle
 from bookings.models import Booking
-from bookings.selectors import account_bookings_filter
+from bookings.selectors import account_bookings_filter, verified_addresses
 from notifications.models import Email
 from payments.models import Invoice, Payment, Refund
 
@@ -22,6 +22,21 @@ NOT_TRAVELLING = (Booking.Status.EXPIRED, Booking.Status.CANCELLED, Booking.Stat
 class Trips:
     upcoming: list[Booking]
     past: list[Booking]
+
+
+def account_addresses(user: AbstractBaseUser) -> list[str]:
+    """Every address of the account, verified or not."""
+    return list(EmailAddress.objects.filter(user=user).values_list("email", flat=True))
+
+
+def account_summary(user: AbstractBaseUser) -> dict:
+    """Who is signed in: the account's address (and whether it is verified), name, and what it keeps."""
+    email = user.email or None
+    return {
+        "email": email, "email_verified": bool(email) and email.lower() in map(str.lower, verified_addresses(user)),
+        "first_name": user.first_name, "last_name": user.last_name, "date_joined": user.date_joined,
+        "travellers": saved_travellers(user).count(), "vehicles": saved_vehicles(user).count(),
+    }  # fmt: skip
 
 
 def account_bookings(user: AbstractBaseUser) -> QuerySet[Booking]:

@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import secrets
 
-from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -169,7 +168,3 @@ def _send_code(claim: BookingClaim, code: str) -> None:
         kind=Email.Kind.BOOKING_CLAIM, booking=booking, key=f"claim-{claim.pk}", recipient=booking.contact_email,
         subject=subject, text=text, language=booking.language,
     )  # fmt: skip
-
-
-def account_addresses(user: AbstractBaseUser) -> list[str]:
-    return list(EmailAddress.objects.filter(user=user).values_list("email", flat=True))

@@ -187,14 +187,13 @@ def export_download(request: HttpRequest) -> HttpResponse:
 @verified_email_required
 def account_delete(request: HttpRequest) -> HttpResponse:
     form = DeleteAccountForm(request.POST)
-    if not request.user.check_password(request.POST.get("password", "")):
-        form.add_error("password", _("This is not your password."))
-    if not request.POST.get("confirm"):
-        form.add_error("confirm", _("Tick the box to confirm."))
-    if form.errors:
+    try:
+        flows.account_delete(
+            user=request.user, password=request.POST.get("password", ""), confirmed=bool(request.POST.get("confirm"))
+        )
+    except ValidationError as error:
+        form.add_error(None, error)
         return render(request, "accounts/privacy.html", {"form": form}, status=400)
-    user = request.user
     logout(request)
-    flows.account_delete(user=user)
     messages.success(request, _("Your account is deleted. Bookings still to travel can be found with their reference."))
     return redirect("home")

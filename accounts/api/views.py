@@ -5,7 +5,6 @@ password are allauth's headless API (`/_allauth/app/v1/…`), whose session toke
 Another account's traveller or vehicle is answered exactly as one that does not exist (404).
 """
 
-from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
@@ -56,14 +55,7 @@ class MeApi(AccountApi, APIView):
         operation_id="me", summary="The signed-in traveller's account", responses={200: MeOutputSerializer, **SIGNED_IN}
     )
     def get(self, request: Request) -> Response:
-        user = request.user
-        verified = EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
-        data = {
-            "email": user.email or None, "email_verified": verified, "first_name": user.first_name,
-            "last_name": user.last_name, "date_joined": user.date_joined,
-            "travellers": selectors.saved_travellers(user).count(), "vehicles": selectors.saved_vehicles(user).count(),
-        }  # fmt: skip
-        return Response(MeOutputSerializer(data).data)
+        return Response(MeOutputSerializer(selectors.account_summary(request.user)).data)
 
 
 class SavedItems:
@@ -222,7 +214,8 @@ class DeleteApi(AccountApi, APIView):
     )
     def post(self, request: Request) -> Response:
         data = DeleteInputSerializer().run_validation(request.data)
-        if not request.user.check_password(data["password"]):
-            raise api_validation_error(DjangoValidationError({"password": [_("This is not your password.")]}))
-        flows.account_delete(user=request.user)
+        try:
+            flows.account_delete(user=request.user, password=data["password"])
+        except DjangoValidationError as error:
+            raise api_validation_error(error) from None
         return Response(status=status.HTTP_204_NO_CONTENT)

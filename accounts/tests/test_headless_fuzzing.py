@@ -1,9 +1,10 @@
-"""Scratch: schemathesis, every check, against allauth's headless "app" API (django-allauth 65.22.1) as its own
+"""schemathesis, every check, against allauth's headless "app" API (django-allauth 65.22.1) as its own
 OpenAPI document (/_allauth/openapi.json) describes it — anonymous (made-up X-Session-Token) and signed in (a real
 one, of a verified account, fresh for each request).
 
-What it takes to be green (each a finding, see the report):
-  * GET/POST /_allauth/app/v1/account/phone are skipped: they answer 500 (real bug, reproduced by the last test).
+Where allauth's document and allauth differ, harmlessly, the checks are narrowed (anything else still fails):
+  * /_allauth/app/v1/account/phone is left out: accounts here have no phone number, and allauth's page for it
+    failed (500s); it is answered 404 in front of allauth (accounts/urls.py), which a test below checks.
   * 401 is added to the spec copy for PUT/PATCH/DELETE /account/email and POST /auth/reauthenticate (allauth
     answers 401 to an anonymous caller there, as everywhere else, but its spec leaves it out).
   * content_type_conformance: a bare `400 text/html` with an empty body is let through — allauth's answer to a body
@@ -26,7 +27,6 @@ import schemathesis
 from allauth.account.models import EmailAddress
 from django.contrib.auth.models import User
 from django.test import Client
-from hypothesis import settings
 from schemathesis.openapi.checks import RejectedPositiveData, UndefinedContentType, UnsupportedMethodResponse
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -34,12 +34,12 @@ from schemathesis.specs.openapi.checks import (
     unsupported_method,
 )
 
-from maritime.tests.test_api_fuzzing import HYPOTHESIS as OUR_API_FUZZING
+from maritime.tests.fuzzing import fuzzed_schema, hypothesis_settings
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 MAX_EXAMPLES = 12  # per operation and test: allauth's 27 operations in about a minute
-HYPOTHESIS = settings(OUR_API_FUZZING, max_examples=MAX_EXAMPLES)  # repeatable, no time limit
+HYPOTHESIS = hypothesis_settings(max_examples=MAX_EXAMPLES)
 PASSWORD = "a long pass phrase"
 PREFIX = "/_allauth/app/v1"
 # Accounts here have no phone number; allauth's page for it failed (500s) and is answered 404 (accounts/urls.py).
@@ -67,17 +67,7 @@ def fixed_spec() -> dict:
 
 
 def load_schema(*, credentials: bool) -> schemathesis.BaseSchema:
-    config = {
-        "seed": 2026,
-        "generation": {
-            "max-examples": MAX_EXAMPLES,
-            "deterministic": True,
-            "database": "none",
-            "with-security-parameters": credentials,
-        },
-        "checks": {"enabled": True},
-    }
-    schema = schemathesis.openapi.from_dict(fixed_spec(), config=schemathesis.Config.from_dict(config))
+    schema = fuzzed_schema(fixed_spec(), max_examples=MAX_EXAMPLES, credentials=credentials)
     return schema.exclude(path=NOT_OFFERED)
 
 

@@ -20,7 +20,6 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth.models import User
 from django.forms.models import model_to_dict
 from django.test import Client
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import CHECKS, load_all_checks
@@ -36,19 +35,13 @@ from bookings.tests.conftest import port_agent_group
 from bookings.tests.factories import ADULT, CONTACT, held_booking, request_data
 from ferries.tests.factories import sailing_factory
 from maritime.api_auth import AuthTokenThrottle
+from maritime.tests.fuzzing import fuzzed_schema, hypothesis_settings
 from payments.tests.conftest import card
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 MAX_EXAMPLES = 40  # per operation and test: about a minute for the whole file
-HYPOTHESIS = settings(
-    max_examples=MAX_EXAMPLES,
-    derandomize=True,
-    deadline=None,
-    database=None,
-    print_blob=False,
-    suppress_health_check=list(HealthCheck),
-)
+HYPOTHESIS = hypothesis_settings(max_examples=MAX_EXAMPLES)
 
 
 def served_schema() -> dict:
@@ -66,18 +59,7 @@ SERVED_SCHEMA = served_schema()
 
 
 def load_schema(*, credentials: bool = True, **phases) -> schemathesis.BaseSchema:
-    config = {
-        "seed": 2026,
-        "generation": {
-            "max-examples": MAX_EXAMPLES,
-            "deterministic": True,
-            "database": "none",
-            "with-security-parameters": credentials,
-        },
-        "phases": phases,
-        "checks": {"enabled": True},  # every check schemathesis has
-    }
-    return schemathesis.openapi.from_dict(SERVED_SCHEMA, config=schemathesis.Config.from_dict(config))
+    return fuzzed_schema(SERVED_SCHEMA, max_examples=MAX_EXAMPLES, credentials=credentials, **phases)
 
 
 # The schema's examples, its boundary values (coverage) and random requests, with credentials made up as the schema
