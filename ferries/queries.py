@@ -60,6 +60,51 @@ class SearchQuery:
     inbound: LegQuery | None = None
 
 
+@dataclass(frozen=True)
+class CalendarQuery:
+    """One direction over a run of days (a month, or the days around one): the lowest price for the party each day."""
+
+    origin: str
+    destination: str
+    first: dt.date
+    last: dt.date
+    party: Party
+
+    @property
+    def days(self) -> list[dt.date]:
+        return [self.first + dt.timedelta(days=n) for n in range((self.last - self.first).days + 1)]
+
+    def leg(self, day: dt.date) -> LegQuery:
+        """The search of one of its days."""
+        return LegQuery(self.origin, self.destination, day, self.party)
+
+    def as_dict(self) -> dict:
+        return {
+            "from": self.origin,
+            "to": self.destination,
+            "first": self.first.isoformat(),
+            "last": self.last.isoformat(),
+            "party": self.party.as_dict(),
+        }
+
+
+# The days either side of a chosen day that a fare strip shows.
+STRIP_DAYS = 3
+
+
+def days_around(
+    day: dt.date, *, not_before: dt.date | None = None, not_after: dt.date | None = None
+) -> tuple[dt.date, dt.date]:
+    """The fare strip's days around `day`: STRIP_DAYS either side, within the searchable days (and between
+    `not_before` and `not_after`: a return's strip does not go before its outbound, nor the outbound's past its
+    return), shifted rather than cut where they can be, so the strip keeps its length near the ends."""
+    first, last = searchable_days()
+    first, last = max(first, not_before or first), min(last, not_after or last)
+    width = dt.timedelta(days=2 * STRIP_DAYS)
+    start = max(min(day - dt.timedelta(days=STRIP_DAYS), last - width), first)
+    return start, min(start + width, last)
+
+
 def searchable_days() -> tuple[dt.date, dt.date]:
     """The first and last days a search may ask for: today, and the last day sailings are published for."""
     today = timezone.now().date()
@@ -147,6 +192,31 @@ class DayField(Parameter):
         return day
 
 
+ISO_MONTH = re.compile(r"\d{4}-\d{2}")
+
+
+@documented({"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$", "example": "2027-07"})
+class MonthField(Parameter):
+    """A month, YYYY-MM, with at least one day from today up to the search horizon: its days within them."""
+
+    def read(self, text: str) -> tuple[dt.date, dt.date]:
+        try:
+            if not ISO_MONTH.fullmatch(text):
+                raise ValueError(text)
+            start = dt.date.fromisoformat(f"{text}-01")
+        except ValueError:
+            raise serializers.ValidationError(_("Enter a month as YYYY-MM.")) from None
+        end = (start + dt.timedelta(days=31)).replace(day=1) - dt.timedelta(days=1)
+        today, horizon = searchable_days()
+        if end < today:
+            raise serializers.ValidationError(_("This month is over."))
+        if start > horizon:
+            raise serializers.ValidationError(
+                _("Sailings are published up to %(date)s.") % {"date": horizon.isoformat()}
+            )
+        return max(start, today), min(end, horizon)
+
+
 @documented({"type": "integer", "minimum": 0, "maximum": MAX_PASSENGERS})
 class CountField(Parameter):
     def read(self, text: str) -> int:
@@ -217,17 +287,12 @@ class AccommodationField(ChoiceParameter):
     choices = Accommodation.values
 
 
-class SearchQuerySerializer(InputSerializer):
-    """The sailing search's query parameters, read into a `SearchQuery`."""
+PARTY_FIELDS = (*COUNT_FIELDS, "vehicle", *DIMENSIONS, "accommodation")
 
-    date = DayField(
-        required_message=gettext_lazy("Choose a date."),
-        help_text="Outbound departure day in the departure port's time, YYYY-MM-DD: from today up to the "
-        "search horizon (the error message names its last day).",
-    )
-    return_date = DayField(
-        help_text="For a return journey: the day of the way back, not before `date`. Leave out for one way.",
-    )
+
+class PartyQuerySerializer(InputSerializer):
+    """The parameters every question about sailings between two ports shares: the ports and the party."""
+
     adults = CountField(help_text="Adults (12–64); 1 when no passenger count is given at all.")
     children = CountField(help_text="Children (4–11); they travel with an adult or a senior.")
     infants = CountField(help_text="Infants (0–3); each on the lap of an adult or a senior.")
@@ -246,8 +311,10 @@ class SearchQuerySerializer(InputSerializer):
     )
 
     def get_fields(self):
-        # "from" is a Python keyword, so the port fields cannot be declared as class attributes.
+        # "from" is a Python keyword, so the port fields cannot be declared as class attributes. The ports come
+        # first, then the question's own fields (its dates), then the party.
         fields = super().get_fields()
+        party = {name: fields.pop(name) for name in PARTY_FIELDS}
         ports = {
             "from": PortField(
                 required_message=gettext_lazy("Choose a port."),
@@ -258,22 +325,63 @@ class SearchQuerySerializer(InputSerializer):
                 help_text="Arrival port, by UN/LOCODE; not the departure port.",
             ),
         }
-        return ports | fields
+        return ports | fields | party
 
-    def check(self, values: dict, errors: dict) -> SearchQuery | None:
+    def ports_and_party(self, values: dict, errors: dict) -> tuple[str, str, Party]:
         origin, destination = values.get("from"), values.get("to")
         if origin and origin == destination:
             add_error(errors, "to", _("Choose a destination different from the departure port."))
+        accommodation = values.get("accommodation", Accommodation.DECK)
+        party = Party(**_counts(values, errors), vehicle=_vehicle(values, errors), accommodation=accommodation)
+        return origin, destination, party
+
+
+class SearchQuerySerializer(PartyQuerySerializer):
+    """The sailing search's query parameters, read into a `SearchQuery`."""
+
+    date = DayField(
+        required_message=gettext_lazy("Choose a date."),
+        help_text="Outbound departure day in the departure port's time, YYYY-MM-DD: from today up to the "
+        "search horizon (the error message names its last day).",
+    )
+    return_date = DayField(
+        help_text="For a return journey: the day of the way back, not before `date`. Leave out for one way.",
+    )
+
+    def check(self, values: dict, errors: dict) -> SearchQuery | None:
+        origin, destination, party = self.ports_and_party(values, errors)
         day, return_day = values.get("date"), values.get("return_date")
         if day and return_day and return_day < day:
             add_error(errors, "return_date", _("The return must not be before the outbound date."))
-        accommodation = values.get("accommodation", Accommodation.DECK)
-        party = Party(**_counts(values, errors), vehicle=_vehicle(values, errors), accommodation=accommodation)
         if errors:
             return None
         outbound = LegQuery(origin, destination, day, party)
         inbound = LegQuery(destination, origin, return_day, party) if return_day else None
         return SearchQuery(outbound=outbound, inbound=inbound)
+
+
+class CalendarQuerySerializer(PartyQuerySerializer):
+    """The fare calendar's query parameters, read into a `CalendarQuery`: a month, or the days around a date."""
+
+    month = MonthField(
+        help_text="The month, YYYY-MM: its days from today up to the search horizon. Or give `date` instead."
+    )
+    date = DayField(
+        help_text=f"Instead of `month`: the {2 * STRIP_DAYS + 1} days around this one (a fare strip), within the "
+        "days that can be searched.",
+    )
+
+    def check(self, values: dict, errors: dict) -> CalendarQuery | None:
+        origin, destination, party = self.ports_and_party(values, errors)
+        month, day = values.get("month"), values.get("date")
+        if month and day:
+            add_error(errors, "date", _("Give a month or a date, not both."))
+        elif not month and not day and "month" not in errors and "date" not in errors:
+            add_error(errors, "month", _("Choose a month."))
+        if errors:
+            return None
+        first, last = month or days_around(day)
+        return CalendarQuery(origin, destination, first, last, party)
 
 
 def _counts(values: dict, errors: dict) -> dict[str, int]:
@@ -320,9 +428,20 @@ def _vehicle(values: dict, errors: dict) -> Vehicle | None:
 SEARCH_QUERY = SearchQuerySerializer()
 
 
+CALENDAR_QUERY = CalendarQuerySerializer()
+
+
 def parse_search_query(data: Mapping[str, str]) -> SearchQuery:
     """The query the parameters ask for, or a ValidationError naming each parameter in error."""
     try:
         return SEARCH_QUERY.run_validation(data)
+    except serializers.ValidationError as error:
+        raise validation_error(error) from None
+
+
+def parse_calendar_query(data: Mapping[str, str]) -> CalendarQuery:
+    """The fare calendar the parameters ask for, or a ValidationError naming each parameter in error."""
+    try:
+        return CALENDAR_QUERY.run_validation(data)
     except serializers.ValidationError as error:
         raise validation_error(error) from None

@@ -67,7 +67,7 @@ class Reason(StrEnum):
     NO_SAILING_THIS_DAY = "no_sailing_this_day"  # the route runs, not that day
 
 
-_pool = ThreadPoolExecutor(max_workers=settings.OPERATOR_MAX_CONCURRENCY, thread_name_prefix="operator")
+operator_pool = ThreadPoolExecutor(max_workers=settings.OPERATOR_MAX_CONCURRENCY, thread_name_prefix="operator")
 
 
 def sailing_search(*, query: SearchQuery) -> dict:
@@ -147,7 +147,7 @@ def leg_search(*, query: LegQuery, counted: bool = True) -> dict:
     cached, fresh_for = cache_service.ferry_search_entry(query, lambda: _compute_leg(query), counted=counted)
     cutoff = bookable_after().isoformat()
     sailings = [s for s in cached["sailings"] if s["departs_at"] >= cutoff]
-    availability, availability_for = _availability_of(sailings)
+    availability, availability_for = availability_of(sailings)
     for sailing in sailings:
         sailing["availability"] = party_availability(sailing, availability.get(sailing["sailing_id"]), query.party)
     return {
@@ -177,14 +177,14 @@ def party_availability(sailing: dict, availability: dict | None, party: Party) -
 
 
 def _compute_leg(query: LegQuery) -> tuple[dict, int]:
-    origin, destination = _ports(query)
+    origin, destination = query_ports(query)
     routes = Route.objects.filter(origin=origin, destination=destination, active=True, operator__active=True)
     routes = list(routes.select_related("operator"))
     if not routes:
         return {"sailings": [], "operators": [], "no_route": _ports_linked(origin, destination)}, SEARCH_TTL
     operators = sorted({route.operator for route in routes}, key=lambda op: op.code)
     offers, statuses = _ask_operators(operators, query)
-    sailings = _sailings(offers, origin, destination)
+    sailings = offer_rows(offers, origin, destination)
     cache_service.set_availabilities({s["sailing_id"]: offer.availability for s, offer in sailings}, after_miss=False)
     result = {"sailings": [s for s, _offer in sailings], "operators": statuses}
     wanted = query.party.accommodation
@@ -222,7 +222,7 @@ def _accommodation_offered(routes: list[Route]) -> list[str] | None:
     return [kind for kind in Accommodation.values if kind == Accommodation.DECK or kind in kinds]
 
 
-def _ports(query: LegQuery) -> tuple[Port, Port]:
+def query_ports(query: LegQuery) -> tuple[Port, Port]:
     ports = {port.code: port for port in Port.objects.filter(code__in=[query.origin, query.destination])}
     errors = {}
     for field, code in (("from", query.origin), ("to", query.destination)):
@@ -237,34 +237,34 @@ def _ask_operators(operators: list[Operator], query: LegQuery) -> tuple[list[tup
     """Remote operators in parallel, our own inventory meanwhile in this thread; wait no longer than the timeout."""
     deadline = time.monotonic() + settings.OPERATOR_TIMEOUT_SECONDS
     adapters = {op: adapter_for(op) for op in operators}
-    futures = {_pool.submit(adapter.search, query): op for op, adapter in adapters.items() if adapter.is_remote}
+    futures = {operator_pool.submit(adapter.search, query): op for op, adapter in adapters.items() if adapter.is_remote}
     offers, statuses = [], {}
     for op, adapter in adapters.items():
         if not adapter.is_remote:
             offers += [(op, offer) for offer in adapter.search(query)]
-            statuses[op.code] = _status(op, "ok")
+            statuses[op.code] = operator_status(op, "ok")
     done, late = wait(futures, timeout=max(deadline - time.monotonic(), 0))
     for future in late:
         future.cancel()
         op = futures[future]
         logger.warning("operator %s did not answer within %ss", op.code, settings.OPERATOR_TIMEOUT_SECONDS)
-        statuses[op.code] = _status(op, "timeout", _("%(name)s did not answer in time.") % {"name": op.name})
+        statuses[op.code] = operator_status(op, "timeout", _("%(name)s did not answer in time.") % {"name": op.name})
     for future in done:
         op = futures[future]
         try:
             offers += [(op, offer) for offer in future.result()]
-            statuses[op.code] = _status(op, "ok")
+            statuses[op.code] = operator_status(op, "ok")
         except OperatorError as exc:
             logger.warning("operator %s failed: %s", op.code, exc)
-            statuses[op.code] = _status(op, "error", _("%(name)s is not answering.") % {"name": op.name})
+            statuses[op.code] = operator_status(op, "error", _("%(name)s is not answering.") % {"name": op.name})
     return offers, [statuses[op.code] for op in operators]
 
 
-def _status(operator: Operator, status: str, message: str = "") -> dict:
+def operator_status(operator: Operator, status: str, message: str = "") -> dict:
     return {"code": operator.code, "name": operator.name, "status": status, "message": message}
 
 
-def _sailings(offers: list[tuple[Operator, Offer]], origin: Port, destination: Port) -> list[tuple[dict, Offer]]:
+def offer_rows(offers: list[tuple[Operator, Offer]], origin: Port, destination: Port) -> list[tuple[dict, Offer]]:
     """Offers as result rows, with our sailing ids (remote offers are matched to our timetable by ref)."""
     remote_refs = [offer.sailing_ref for _op, offer in offers if offer.sailing_id is None]
     ids = dict(Sailing.objects.filter(ref__in=remote_refs).values_list("ref", "pk")) if remote_refs else {}
@@ -279,7 +279,7 @@ def _sailings(offers: list[tuple[Operator, Offer]], origin: Port, destination: P
     return rows
 
 
-def _availability_of(sailings: list[dict]) -> tuple[dict[int, dict], float]:
+def availability_of(sailings: list[dict]) -> tuple[dict[int, dict], float]:
     """Availability of these sailings: cached for a minute, else asked again and cached; and for how long all of
     it stays cached."""
     entries = cache_service.availability_entries([s["sailing_id"] for s in sailings])
@@ -337,7 +337,7 @@ def _explanation(
         explanation["reason"] = Reason.UNAVAILABLE
     searches = _nearby_searches(query, days=days)
     explanation["nearby_dates"] = [
-        {"date": leg.day.isoformat(), "lowest_price": _lowest_price(bookable)}
+        {"date": leg.day.isoformat(), "lowest_price": lowest_price(bookable)}
         for leg, other in searches
         if (bookable := [row for row in other["sailings"] if row["availability"]["status"] in BOOKABLE])
     ]
@@ -374,7 +374,7 @@ def _days_with_sailings(query: LegQuery, days: list[dt.date]) -> set[dt.date]:
     return {departs.astimezone(origin.tz).date() for departs in departures}
 
 
-def _lowest_price(rows: list[dict]) -> dict | None:
+def lowest_price(rows: list[dict]) -> dict | None:
     """The lowest of the rows' prices in any fare family, or None when they are not all in one currency."""
     prices = [fare["price"] for row in rows for fare in row["fares"]]
     if len({price["currency"] for price in prices}) != 1:

@@ -38,9 +38,15 @@ def local_day_bounds(port: Port, day: dt.date) -> tuple[dt.datetime, dt.datetime
 
 def sailings_on_day(*, routes: list[Route], day: dt.date) -> QuerySet[Sailing]:
     """Scheduled, still bookable sailings of these routes (same origin) leaving on `day`, port time."""
+    return sailings_on_days(routes=routes, first=day, last=day)
+
+
+def sailings_on_days(*, routes: list[Route], first: dt.date, last: dt.date) -> QuerySet[Sailing]:
+    """Scheduled, still bookable sailings of these routes (same origin) leaving from `first` to `last`, port time."""
     if not routes:
         return Sailing.objects.none()
-    start, end = local_day_bounds(routes[0].origin, day)
+    start, _end = local_day_bounds(routes[0].origin, first)
+    _start, end = local_day_bounds(routes[0].origin, last)
     return (
         Sailing.objects.filter(
             route__in=routes,

@@ -274,14 +274,23 @@ def sailing_retime(
 
 def searches_changed(*, sailing: Sailing) -> None:
     """Drop, after commit, the cached searches that may list the sailing: its route on its day, port time."""
-    route = f"{sailing.route.origin.code}-{sailing.route.destination.code}"
     day = sailing.departs_at.astimezone(sailing.route.origin.tz).date().isoformat()
+    _drop_searches_on_commit(route=sailing.route, day=day)
+
+
+def fares_changed(*, route: Route) -> None:
+    """Drop, after commit, the cached searches (and fare calendars) of the route, whose prices a fare gives."""
+    _drop_searches_on_commit(route=route)
+
+
+def _drop_searches_on_commit(*, route: Route, day: str | None = None) -> None:
+    name = f"{route.origin.code}-{route.destination.code}"
 
     def drop() -> None:
         try:
-            cache_service.clear_ferry_searches(route=route, date=day)
+            cache_service.clear_ferry_searches(route=name, date=day)
         except redis.RedisError as exc:
             # The change is committed; a search cached meanwhile lasts at most SEARCH_TTL.
-            logger.warning("could not drop cached searches of %s on %s: %r", route, day, exc)
+            logger.warning("could not drop cached searches of %s on %s: %r", name, day or "any day", exc)
 
     transaction.on_commit(drop)

@@ -7,4 +7,5 @@ from ferries import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("sailings/search", views.sailing_results, name="sailing_results"),
+    path("sailings/calendar", views.fare_calendar_page, name="fare_calendar"),
 ]

@@ -6,11 +6,14 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
+from ferries.calendar import DayStatus, fare_calendar
 from ferries.forms import SearchForm
-from ferries.queries import LegQuery
+from ferries.models import Port
+from ferries.queries import CalendarQuery, LegQuery, days_around, parse_calendar_query, searchable_days
 from ferries.returns import returns_that_can_follow
 from ferries.search import sailing_search
 
@@ -61,7 +64,38 @@ def _legs(*, params: QueryDict, form: SearchForm, results: dict) -> list[dict]:
     for leg, names in zip(legs, LEG_PARAMS, strict=False):
         explanation = results["explanations"][leg["slug"]]
         leg["explanation"] = explanation and _explanation(params=params, names=names, explanation=explanation)
+    legs[0]["strip"] = _fare_strip(params=params, names=LEG_PARAMS[0], leg=query.outbound, days=days_around(
+        query.outbound.day, not_after=query.inbound and query.inbound.day
+    ))  # fmt: skip
+    if query.inbound:
+        days = days_around(query.inbound.day, not_before=query.outbound.day)
+        legs[1]["strip"] = _fare_strip(params=params, names=LEG_PARAMS[1], leg=query.inbound, days=days)
     return legs
+
+
+def _fare_strip(*, params: QueryDict, names: dict[str, str], leg: LegQuery, days: tuple[dt.date, dt.date]) -> dict:
+    """The leg's lowest price on the days around the one searched, each day a link to its search."""
+    calendar = fare_calendar(query=CalendarQuery(leg.origin, leg.destination, *days, leg.party))
+    days = [
+        {
+            "day": dt.date.fromisoformat(entry["date"]),
+            "lowest": entry["lowest"],
+            "status": entry["status"],
+            "chosen": entry["date"] == leg.day.isoformat(),
+            "url": _search_url(params, **{names["date"]: entry["date"]}),
+        }
+        for entry in calendar["days"]
+    ]
+    month = params.copy()
+    month["month"], month["leg"] = leg.day.strftime("%Y-%m"), "return" if names is LEG_PARAMS[1] else "outbound"
+    return {"days": days, "month_url": f"{reverse('fare_calendar')}?{month.urlencode()}"}
+
+
+def _search_url(params: QueryDict, **changes) -> str:
+    other = params.copy()
+    for name, value in changes.items():
+        other[name] = value
+    return f"{reverse('sailing_results')}?{other.urlencode()}"
 
 
 def _leg(*, form: SearchForm, leg: LegQuery, sailings: list[dict], title: str, slug: str) -> dict:
@@ -79,10 +113,7 @@ def _explanation(*, params: QueryDict, names: dict[str, str], explanation: dict)
     """Why the leg has nothing to book, with the searches worth trying instead as links."""
 
     def url(**changes) -> str:
-        other = params.copy()
-        for name, value in changes.items():
-            other[names.get(name, name)] = value
-        return f"{reverse('sailing_results')}?{other.urlencode()}"
+        return _search_url(params, **{names.get(name, name): value for name, value in changes.items()})
 
     return {
         "reason": explanation["reason"],
@@ -105,3 +136,73 @@ def _explanation(*, params: QueryDict, names: dict[str, str], explanation: dict)
             for other in explanation["nearby_dates"]
         ],
     }
+
+
+# The month page's own parameters, besides the search's.
+MONTH_PARAMS = ("month", "leg")
+
+
+@require_safe
+def fare_calendar_page(request: HttpRequest) -> HttpResponse:
+    """A month of lowest prices for one leg of the search (`leg`: outbound, or return from `to` back to `from`);
+    each day a link to the search with that day, as long as the journey stays possible."""
+    params = request.GET
+    slug = "return" if params.get("leg") == "return" else "outbound"
+    names = LEG_PARAMS[1] if slug == "return" else LEG_PARAMS[0]
+    asked = {
+        "from": params.get(names["origin"], ""),
+        "to": params.get(names["destination"], ""),
+        **{name: value for name, value in params.items() if name not in ("from", "to", "date", "return_date", "leg")},
+    }
+    try:
+        query = parse_calendar_query(asked)
+        calendar = fare_calendar(query=query)
+    except ValidationError as error:
+        errors = [message for messages in error.message_dict.values() for message in messages]
+        return render(request, "ferries/fare_calendar.html", {"errors": errors}, status=400)
+    outbound_day, return_day = _day(params.get("date")), _day(params.get("return_date"))
+    days = []
+    for entry in calendar["days"]:
+        day = dt.date.fromisoformat(entry["date"])
+        possible = not (slug == "outbound" and return_day and day > return_day) and not (
+            slug == "return" and outbound_day and day < outbound_day
+        )
+        url = _search_url(params, **{names["date"]: entry["date"]}) if possible else None
+        days.append(entry | {"day": day, "url": url if entry["status"] == DayStatus.AVAILABLE else None})
+    ports = dict(Port.objects.filter(code__in=[query.origin, query.destination]).values_list("code", "name"))
+    context = {
+        "query": query,
+        "origin": ports.get(query.origin, query.origin),
+        "destination": ports.get(query.destination, query.destination),
+        "weeks": _weeks(days),
+        "weekdays": [WEEKDAYS_ABBR[n] for n in range(7)],
+        "complete": calendar["complete"],
+        "previous_url": _month_url(params, query.first.replace(day=1) - dt.timedelta(days=1)),
+        "next_url": _month_url(params, query.last + dt.timedelta(days=1)),
+        "back_url": _search_url(params) if params.get("date") else None,
+    }
+    return render(request, "ferries/fare_calendar.html", context)
+
+
+def _day(text: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text or "")
+    except ValueError:
+        return None
+
+
+def _weeks(days: list[dict]) -> list[list[dict | None]]:
+    """The days as the rows of a calendar, Monday first; None where a row has no day of the month."""
+    cells: list[dict | None] = [None] * days[0]["day"].weekday() + days if days else []
+    cells += [None] * (-len(cells) % 7)
+    return [cells[n : n + 7] for n in range(0, len(cells), 7)]
+
+
+def _month_url(params: QueryDict, day: dt.date) -> str | None:
+    """The month page of `day`'s month, if it has days that can be searched."""
+    first, last = searchable_days()
+    if day < first.replace(day=1) or day > last:
+        return None
+    other = params.copy()
+    other["month"] = day.strftime("%Y-%m")
+    return f"{reverse('fare_calendar')}?{other.urlencode()}"

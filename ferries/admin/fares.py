@@ -6,7 +6,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from ferries.choices import PassengerType
-from ferries.models import AccommodationFare, Fare, FareFamily, PassengerFare, VehicleFare
+from ferries.models import AccommodationFare, Fare, FareFamily, PassengerFare, Route, VehicleFare
+from ferries.services import fares_changed
 from kernel.money import format_money
 
 
@@ -74,6 +75,24 @@ class FareAdmin(admin.ModelAdmin):
     search_fields = ["name", "route__origin__code", "route__destination__code"]
     autocomplete_fields = ["route"]
     inlines = [PassengerFareInline, VehicleFareInline, AccommodationFareInline, FareFamilyInline]
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        # The searches and fare calendars of the route (and of the one the fare was moved from) show new prices.
+        for route in {form.instance.route, form.initial.get("route") and Route.objects.get(pk=form.initial["route"])}:
+            if route:
+                fares_changed(route=route)
+
+    def delete_model(self, request: HttpRequest, obj: Fare) -> None:
+        super().delete_model(request, obj)
+        fares_changed(route=obj.route)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Fare]) -> None:
+        routes = {fare.route for fare in queryset.select_related("route__origin", "route__destination")}
+        super().delete_queryset(request, queryset)
+        for route in routes:
+            fares_changed(route=route)
+
     fieldsets = [
         (None, {"fields": ["route", "name", "valid_from", "valid_to", "currency", "pet_amount_minor"]}),
         (

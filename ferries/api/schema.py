@@ -4,12 +4,12 @@
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter
 
 from ferries.choices import USUAL_FARE_FAMILIES
-from ferries.queries import SearchQuerySerializer
+from ferries.queries import CalendarQuerySerializer, SearchQuerySerializer
 
 
-def _with_examples(name: str, *examples: OpenApiExample) -> OpenApiParameter:
+def _with_examples(name: str, *examples: OpenApiExample, serializer=SearchQuerySerializer) -> OpenApiParameter:
     """A parameter of the search as its serializer declares it, with examples (which a field cannot carry)."""
-    field = SearchQuerySerializer().fields[name]
+    field = serializer().fields[name]
     schema = type(field).openapi
     return OpenApiParameter(
         name, schema, required=field.required, description=str(field.help_text), examples=list(examples)
@@ -22,6 +22,20 @@ SEARCH_PARAMETERS = [
     _with_examples("to", OpenApiExample("Marseille", value="FRMRS")),
     _with_examples("vehicle_length_cm", OpenApiExample("A family car", value=450)),
     _with_examples("vehicle_height_cm", OpenApiExample("A family car", value=160)),
+]
+
+CALENDAR_PARAMETERS = [
+    CalendarQuerySerializer,
+    *(
+        _with_examples(name, example, serializer=CalendarQuerySerializer)
+        for name, example in [
+            ("from", OpenApiExample("Tunis", value="TNTUN")),
+            ("to", OpenApiExample("Marseille", value="FRMRS")),
+            ("month", OpenApiExample("July 2027", value="2027-07")),
+            ("vehicle_length_cm", OpenApiExample("A family car", value=450)),
+            ("vehicle_height_cm", OpenApiExample("A family car", value=160)),
+        ]
+    ),
 ]
 
 # The examples are the demo network's (`manage.py demo_setup`): its ports, operators and vessels, a sailing its

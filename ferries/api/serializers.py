@@ -11,6 +11,7 @@ generated from the schema and would otherwise carry our serializers' names.
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from ferries.calendar import DayStatus
 from ferries.choices import COUNTRY_CODES, Accommodation, Extra
 from ferries.search import Reason
 from ferries.templatetags.ferries_format import price_line_label
@@ -247,3 +248,33 @@ class SailingSearchOutputSerializer(serializers.Serializer):
         fields = super().get_fields()
         fields["return"] = SailingRowSerializer(many=True, help_text="Sailings on `return_date`; empty for one way.")
         return {name: fields[name] for name in ("outbound", "return", "operators", "complete", "explanations")}
+
+
+class CalendarDaySerializer(serializers.Serializer):
+    date = serializers.DateField(help_text="The day, in the departure port's time.")
+    lowest = MoneySerializer(
+        allow_null=True,
+        help_text="The lowest price for the whole party of a sailing it can book that day, in any fare family, as a "
+        "search of that day gives it; null when there is none (or its sailings are priced in several currencies).",
+    )
+    status = serializers.ChoiceField(
+        choices=[status.value for status in DayStatus],
+        help_text="available (a sailing the party can book), sold_out (sailings, none with room left for the "
+        "party), unavailable (sailings, none that can take the party's vehicle or accommodation), no_sailing "
+        "(nothing sails, or sales have closed), unknown (an operator did not answer: ask again shortly).",
+    )
+
+
+@extend_schema_serializer(component_name="FareCalendar")
+class FareCalendarOutputSerializer(serializers.Serializer):
+    complete = serializers.BooleanField(help_text="False when an operator did not answer: ask again shortly.")
+    days = CalendarDaySerializer(many=True, help_text="Every day asked for, in order.")
+
+    def get_fields(self):
+        # "from" is a Python keyword, so the field cannot be declared as a class attribute.
+        fields = super().get_fields()
+        ports = {
+            "from": serializers.CharField(help_text="Departure port (UN/LOCODE)."),
+            "to": serializers.CharField(help_text="Arrival port (UN/LOCODE)."),
+        }
+        return ports | fields

@@ -11,18 +11,21 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ferries.api.schema import (
+    CALENDAR_PARAMETERS,
     SEARCH_EMPTY_EXAMPLE,
     SEARCH_NO_ROUTE_EXAMPLE,
     SEARCH_PARAMETERS,
     SEARCH_RESPONSE_EXAMPLE,
 )
 from ferries.api.serializers import (
+    FareCalendarOutputSerializer,
     PortOutputSerializer,
     RouteOutputSerializer,
     SailingSearchOutputSerializer,
     labelled_price_lines,
 )
-from ferries.queries import parse_search_query
+from ferries.calendar import fare_calendar
+from ferries.queries import parse_calendar_query, parse_search_query
 from ferries.search import sailing_search, sailing_search_answer
 from ferries.selectors import port_list, route_list
 from kernel.api import VALIDATION_ERROR_RESPONSE, api_validation_error
@@ -81,6 +84,24 @@ class SailingSearchApi(PublicApi, APIView):
         # Already the wire shape, mostly straight from the cache: serializing every row again would
         # only cost time on the busiest endpoint. SailingSearchOutputSerializer documents it.
         return Response(in_words(results))
+
+
+class FareCalendarApi(PublicApi, APIView):
+    @extend_schema(
+        operation_id="sailing_calendar",
+        summary="The lowest price for the party on each day of a month, or of the days around one",
+        description="One direction (ask again with the ports swapped for the way back). Each day's lowest price is "
+        "the one a search of that day gives, for the sailings the party can book; availability is as fresh as in a "
+        "search. The prices of a month are cached as one answer for a few minutes.",
+        parameters=CALENDAR_PARAMETERS,
+        responses={200: FareCalendarOutputSerializer, 400: VALIDATION_ERROR_RESPONSE},
+    )
+    def get(self, request: Request) -> Response:
+        try:
+            query = parse_calendar_query(request.query_params)
+            return Response(fare_calendar(query=query))
+        except DjangoValidationError as error:
+            raise api_validation_error(error) from error
 
 
 def in_words(results: dict) -> dict:

@@ -6,7 +6,7 @@ import json
 
 from django.utils.translation import get_language
 
-from ferries.queries import LegQuery, SearchQuery
+from ferries.queries import CalendarQuery, LegQuery, SearchQuery
 
 SEARCH_TTL = 300
 AVAILABILITY_TTL = 60
@@ -16,6 +16,7 @@ PARTIAL_SEARCH_TTL = 30
 SEARCH_INDEX = "ferry:index:search"
 AVAILABILITY_INDEX = "ferry:index:availability"
 ANSWER_INDEX = "ferry:index:answer"
+CALENDAR_INDEX = "ferry:index:calendar"
 
 SEARCH_LOOKUPS = "ferry:stats:search:lookups"
 SEARCH_MISSES = "ferry:stats:search:misses"
@@ -30,8 +31,15 @@ def search_key(params: LegQuery) -> str:
     return f"ferry:search:{params.origin}-{params.destination}:{params.day.isoformat()}:{digest}"
 
 
-def search_lock(params: LegQuery) -> str:
-    return f"ferry:lock:{search_key(params)}"
+def calendar_key(query: CalendarQuery) -> str:
+    canonical = json.dumps(query.as_dict(), sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(canonical.encode()).hexdigest()[:32]
+    return f"ferry:calendar:{query.origin}-{query.destination}:{query.first.isoformat()}:{digest}"
+
+
+def lock_for(key: str) -> str:
+    """The lock of the one computing the entry `key`."""
+    return f"ferry:lock:{key}"
 
 
 def answer_key(query: SearchQuery) -> str:

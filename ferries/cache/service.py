@@ -13,7 +13,7 @@ from ferries.cache import keys
 from ferries.cache.keys import AVAILABILITY_INDEX, AVAILABILITY_TTL, SEARCH_INDEX, SEARCH_TTL
 from ferries.cache.redis_store import RedisStore
 from ferries.cache.stores import CacheStore
-from ferries.queries import LegQuery, SearchQuery
+from ferries.queries import CalendarQuery, LegQuery, SearchQuery
 from kernel.outage import cache_breaker
 
 logger = logging.getLogger("ferries.cache")
@@ -40,8 +40,10 @@ class FerryCacheService:
         """(the cached result or None, seconds it has left); `counted` as a lookup unless already counted."""
         if not settings.SEARCH_CACHE:
             return None, 0.0
-        counter = keys.SEARCH_LOOKUPS if counted else None
-        raw, left = self._call(lambda store: store.lookup(keys.search_key(params), counter)) or (None, 0.0)
+        return self._lookup(keys.search_key(params), keys.SEARCH_LOOKUPS if counted else None)
+
+    def _lookup(self, key: str, counter: str | None) -> tuple[dict | None, float]:
+        raw, left = self._call(lambda store: store.lookup(key, counter)) or (None, 0.0)
         return (json.loads(raw), left) if raw else (None, 0.0)
 
     def set_ferry_search(self, params: LegQuery, results: dict, ttl: int = SEARCH_TTL) -> None:
@@ -72,40 +74,75 @@ class FerryCacheService:
         LOCK_WAIT_SECONDS, or with Redis away, a request computes without the lock."""
         if not settings.SEARCH_CACHE:
             return compute()[0], 0.0
-        found, left = self._lookup_search(params, counted=counted)
+
+        def store(results: dict, ttl: int) -> None:
+            self.set_ferry_search(params, results, ttl=ttl)
+
+        counter = keys.SEARCH_LOOKUPS if counted else None
+        return self._entry(keys.search_key(params), compute, store, counter=counter)
+
+    def _entry(
+        self,
+        key: str,
+        compute: Callable[[], tuple[dict, int]],
+        store: Callable[[dict, int], None],
+        *,
+        counter: str | None = None,
+    ) -> tuple[dict, float]:
+        """(the entry `key`, seconds it stays cached), computed once for a burst of misses and kept by `store`."""
+        found, left = self._lookup(key, counter)
         if found is not None:
             return found, left
-        lock = self._call(lambda store: store.lock(keys.search_lock(params), timeout=LOCK_WAIT_SECONDS))
+        lock = self._call(lambda store: store.lock(keys.lock_for(key), timeout=LOCK_WAIT_SECONDS))
         held = lock is not None and bool(self._call(lambda _store: lock.acquire(blocking=False)))
         try:
             if lock is not None and not held:
-                found, left, held = self._wait_for(params, lock)
+                found, left, held = self._wait_for(key, lock)
                 if found is not None:
                     return found, left
             results, ttl = compute()
             if ttl:
-                self.set_ferry_search(params, results, ttl=ttl)
+                store(results, ttl)
             return results, float(ttl) if not cache_breaker.is_open() else 0.0
         finally:
             if held:
                 self._call(lambda _store: _release(lock))
 
-    def _wait_for(self, params: LegQuery, lock) -> tuple[dict | None, float, bool]:
+    def _wait_for(self, key: str, lock) -> tuple[dict | None, float, bool]:
         """(the entry another request computed, seconds it has left, whether this one took the lock instead)."""
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
         while time.monotonic() < deadline and not cache_breaker.is_open():
             time.sleep(LOCK_POLL_SECONDS)
-            found, left = self._lookup_search(params, counted=False)
+            found, left = self._lookup(key, None)
             if found is not None:
                 return found, left, False
             if self._call(lambda _store: lock.acquire(blocking=False)):
                 # Stored and released since the read above, or freed with nothing stored: read once more to know.
-                found, left = self._lookup_search(params, counted=False)
+                found, left = self._lookup(key, None)
                 if found is None:
                     return None, 0.0, True
                 self._call(lambda _store: _release(lock))
                 return found, left, False
         return None, 0.0, False
+
+    # --- fare calendars -------------------------------------------------------------------------
+
+    def calendar_entry(self, query: CalendarQuery, compute: Callable[[], tuple[dict, int]]) -> tuple[dict, float]:
+        """The fare calendar's prices kept for `query` (availability is laid over them at every read), or
+        `compute()`'s, kept one answer for all its days; dropped with the searches of its route or of any of its
+        days (clear_ferry_searches)."""
+        if not settings.SEARCH_CACHE:
+            return compute()[0], 0.0
+        return self._entry(
+            keys.calendar_key(query), compute, lambda results, ttl: self._set_calendar(query, results, ttl)
+        )
+
+    def _set_calendar(self, query: CalendarQuery, results: dict, ttl: int) -> None:
+        key = keys.calendar_key(query)
+        indexes = {keys.CALENDAR_INDEX: [key], f"{keys.CALENDAR_INDEX}:route:{query.origin}-{query.destination}": [key]}
+        indexes |= {f"{keys.CALENDAR_INDEX}:date:{day.isoformat()}": [key] for day in query.days}
+        payload = {key: json.dumps(results, separators=(",", ":")).encode()}
+        self._call(lambda store: store.put_many(payload, ttl, indexes, None))
 
     # --- whole answers --------------------------------------------------------------------------
 
@@ -148,8 +185,10 @@ class FerryCacheService:
                 + ([f"{index}:date:{date}"] if date else [])
             )
 
-        # The whole answers made of these searches go too (not counted: they are copies, not searches).
+        # The whole answers and the fare calendars made of these searches go too (not counted: they are copies of
+        # searches, or their summaries).
         self._call(lambda store: store.delete_indexed(named(keys.ANSWER_INDEX)), strict=True)
+        self._call(lambda store: store.delete_indexed(named(keys.CALENDAR_INDEX)), strict=True)
         return self._call(lambda store: store.delete_indexed(named(SEARCH_INDEX)), strict=True)
 
     # --- availability ---------------------------------------------------------------------------

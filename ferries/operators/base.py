@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from ferries.errors import OperatorError, OperatorRefused
 from ferries.party import NO_EXTRAS, Extras, Party
 from ferries.pricing import DEFAULT_FAMILY, ExtraNotSold, Quote, default_quote, extra_lines
-from ferries.queries import LegQuery
+from ferries.queries import CalendarQuery, LegQuery
 from kernel.money import money
 
 __all__ = ["Hold", "LegOrder", "Offer", "OperatorAdapter", "OperatorError", "OperatorRefused"]
@@ -118,6 +118,10 @@ class OperatorAdapter(abc.ABC):
     @abc.abstractmethod
     def search(self, query: LegQuery) -> list[Offer]:
         """Sailings from query.origin to query.destination leaving on query.day (port time), priced for the party."""
+
+    def search_days(self, query: CalendarQuery) -> dict[dt.date, list[Offer]]:
+        """Each of the query's days searched: {day: offers}. An operator that can answer them at once says so."""
+        return {day: self.search(query.leg(day)) for day in query.days}
 
     @abc.abstractmethod
     def availability(self, sailing_refs: list[str]) -> dict[str, dict]:

@@ -6,8 +6,16 @@ from urllib.parse import urlencode
 import pytest
 from django.utils import timezone
 
-from ferries.models import Operator, Route
-from ferries.tests.factories import OperatorFactory, PortFactory, RouteFactory, VesselFactory, sailing_factory
+from ferries.choices import PassengerType
+from ferries.models import Operator, PassengerFare, Route
+from ferries.tests.factories import (
+    FareFactory,
+    OperatorFactory,
+    PortFactory,
+    RouteFactory,
+    VesselFactory,
+    sailing_factory,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -121,3 +129,32 @@ def test_returns_that_leave_before_the_chosen_outbound_arrives_are_greyed_out_an
     assert late_pick.is_enabled()
     page.locator(".fare", has=late_pick).locator(".pick").click()
     assert page.get_by_role("button", name="Continue").is_enabled()
+
+
+def test_the_fare_strip_takes_the_traveller_to_a_cheaper_day_in_one_click(page, network):
+    """Two days after DAY, a sailing sold at a winter season's lower price."""
+    route = Route.objects.get(origin__code="TNTUN")
+    cheaper_day = DAY + dt.timedelta(days=2)
+    departs = dt.datetime.combine(cheaper_day, dt.time(10), tzinfo=route.origin.tz)
+    sailing_factory(route=route, vessel=VesselFactory(operator=route.operator), departs_in=departs - timezone.now())
+    season = FareFactory(route=route, name="Winter", valid_from=cheaper_day, valid_to=cheaper_day)
+    PassengerFare.objects.filter(fare=season, passenger_type=PassengerType.ADULT).update(amount_minor=6000)
+    page.goto(f"/sailings/search?{urlencode({'from': 'TNTUN', 'to': 'FRMRS', 'date': DAY.isoformat(), 'adults': 2})}")
+
+    strip = page.get_by_role("navigation", name="Outbound: prices on nearby days")
+    chosen = strip.locator("[aria-current=date]")
+    assert chosen.locator(".fare-day-price").inner_text() == "€170.00"
+    cheaper = strip.locator(f"[data-date='{cheaper_day.isoformat()}']")
+    assert cheaper.locator(".fare-day-price").inner_text() == "€102.00"  # 2 × 60.00 in Basic (85 %)
+    cheaper.click()
+
+    page.wait_for_url(f"**date={cheaper_day.isoformat()}**")
+    card = page.locator(".sailing-card")
+    assert card.count() == 1
+    assert card.locator(".price-amount").first.inner_text() == "€102.00"
+    assert (
+        page.get_by_role("navigation", name="Outbound: prices on nearby days")
+        .locator("[aria-current=date]")
+        .get_attribute("data-date")
+        == cheaper_day.isoformat()
+    )

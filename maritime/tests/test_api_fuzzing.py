@@ -225,6 +225,19 @@ RULES_BEYOND_THE_SCHEMA = {
         "vehicle_length_cm",
         "vehicle_height_cm",
     },
+    # The same for the fare calendar, with a month (or the date instead) that has days from today to the horizon,
+    # and one of the two only.
+    "GET /api/v1/sailings/calendar": {
+        "from",
+        "to",
+        "month",
+        "date",
+        "adults",
+        "infants",
+        "passengers",
+        "vehicle_length_cm",
+        "vehicle_height_cm",
+    },
     # A date of birth in the past, and not more than 120 years ago; a document that expires after its holder was
     # born (with the traveller's other fields as saved, for a change).
     "POST /api/v1/me/travellers": {"date_of_birth", "document_expires"},
@@ -349,6 +362,9 @@ def aim_at_real_objects(case, world: World, who: tuple) -> None:
         case.query = {**case.query, "from": "TNTUN", "to": "FRMRS", "date": world.day(world.outbound)}
         if "return_date" in case.query:
             case.query["return_date"] = world.day(world.inbound)
+        if "month" in case.query:  # the fare calendar: the outbound's month, or the days around it
+            case.query["month"] = world.day(world.outbound)[:7]
+            del case.query["date"]
     if isinstance(case.body, dict) and "sailing_id" in case.body:
         case.body = {**case.body, "sailing_id": world.outbound.pk}
     if isinstance(case.body, dict) and "outbound_sailing_id" in case.body:
@@ -366,6 +382,8 @@ def make_valid(case, world: World) -> None:
     if case.operation.label == "GET /api/v1/sailings/search":
         case.query = {"from": "TNTUN", "to": "FRMRS", "date": world.day(world.outbound)}
         case.query |= {"return_date": world.day(world.inbound), "adults": "2", "vehicle": "car"}
+    elif case.operation.label == "GET /api/v1/sailings/calendar":
+        case.query = {"from": "TNTUN", "to": "FRMRS", "month": world.day(world.outbound)[:7], "adults": "2"}
     elif case.operation.label == "POST /api/v1/bookings":
         case.body = request_data(world.outbound, world.inbound, passengers=[dict(ADULT)])
     elif case.operation.label == "POST /api/v1/bookings/{reference}/changes":

@@ -120,6 +120,10 @@ def test_every_page_of_the_journey_has_no_serious_accessibility_violation(
         page.goto(search_url(trip="one_way"))
         audit.check("one-way results")
 
+        page.locator("a.fare-strip-month").first.click()
+        page.wait_for_url("**/sailings/calendar?**")
+        audit.check("month of prices")
+
         page.goto(search_url(return_date=BACK.isoformat()))
         page.locator(".pick").nth(0).click()
         page.locator(".pick").nth(1).click()

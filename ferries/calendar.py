@@ -1,0 +1,143 @@
+"""The fare calendar: the lowest price for the party on each day of a month (or of the days around one), for the fare
+strip above the results and the month view.
+
+Its prices are the search's: each operator prices the party's journey exactly as when one day is searched (our
+own inventory answers every day at once, remote operators one request per day, side by side), and each day's lowest
+is that of the sailings the party can book, as the search's nearby dates give it. The prices of all the days are
+one cache entry (the search's lifetime, dropped with the searches of its route or of any of its days); availability
+is laid over them at every read from the one-minute availability cache, so "sold out" is as fresh as in a search.
+"""
+
+import datetime as dt
+import logging
+import time
+from concurrent.futures import wait
+from enum import StrEnum
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from ferries.cache import PARTIAL_SEARCH_TTL, SEARCH_TTL, cache_service
+from ferries.errors import OperatorError
+from ferries.models import Operator, Route
+from ferries.operators import adapter_for
+from ferries.operators.base import Offer
+from ferries.queries import CalendarQuery
+from ferries.search import (
+    BOOKABLE,
+    availability_of,
+    lowest_price,
+    offer_rows,
+    operator_pool,
+    operator_status,
+    party_availability,
+    query_ports,
+)
+from ferries.selectors import bookable_after
+
+logger = logging.getLogger(__name__)
+
+
+class DayStatus(StrEnum):
+    AVAILABLE = "available"  # a sailing the party can book; `lowest` is its price
+    SOLD_OUT = "sold_out"  # sailings, none with room left for the party
+    UNAVAILABLE = "unavailable"  # sailings, none that can take the party's vehicle or accommodation
+    NO_SAILING = "no_sailing"  # nothing sails that day (or sales have closed)
+    UNKNOWN = "unknown"  # nothing to book from those that answered, and an operator did not answer
+
+
+def fare_calendar(*, query: CalendarQuery) -> dict:
+    """{"from", "to", "complete": every operator answered, "days": [{"date", "lowest": money or None, "status"}]}
+    for each of the query's days, in order."""
+    cached, _fresh_for = cache_service.calendar_entry(query, lambda: _compute(query))
+    cutoff = bookable_after().isoformat()
+    rows_by_day = {
+        day: [row for row in cached["days"].get(day.isoformat(), []) if row["departs_at"] >= cutoff]
+        for day in query.days
+    }
+    availability, _availability_for = availability_of([row for rows in rows_by_day.values() for row in rows])
+    complete = all(operator["status"] == "ok" for operator in cached["operators"])
+    days = []
+    for day, rows in rows_by_day.items():
+        statuses = [party_availability(row, availability.get(row["sailing_id"]), query.party)["status"] for row in rows]
+        bookable = [row for row, status in zip(rows, statuses, strict=True) if status in BOOKABLE]
+        days.append(
+            {
+                "date": day.isoformat(),
+                "lowest": lowest_price(bookable) if bookable else None,
+                "status": _day_status(bookable, statuses, complete=complete),
+            }
+        )
+    return {"from": query.origin, "to": query.destination, "complete": complete, "days": days}
+
+
+def _day_status(bookable: list[dict], statuses: list[str], *, complete: bool) -> DayStatus:
+    if bookable:
+        return DayStatus.AVAILABLE
+    if not complete:
+        return DayStatus.UNKNOWN
+    if "sold_out" in statuses:
+        return DayStatus.SOLD_OUT
+    return DayStatus.UNAVAILABLE if statuses else DayStatus.NO_SAILING
+
+
+def _compute(query: CalendarQuery) -> tuple[dict, int]:
+    """{"days": {iso day: [the rows the lowest price and availability need]}, "operators": statuses}, and its TTL."""
+    origin, destination = query_ports(query.leg(query.first))
+    routes = Route.objects.filter(origin=origin, destination=destination, active=True, operator__active=True)
+    operators = sorted({route.operator for route in routes.select_related("operator")}, key=lambda op: op.code)
+    offers, statuses = _ask_operators(operators, query)
+    days: dict[str, list[dict]] = {}
+    fresh = {}
+    for day, day_offers in offers.items():
+        rows = offer_rows(day_offers, origin, destination)
+        fresh |= {row["sailing_id"]: offer.availability for row, offer in rows}
+        days[day.isoformat()] = [_kept(row) for row, _offer in rows]
+    cache_service.set_availabilities(fresh, after_miss=False)
+    complete = all(status["status"] == "ok" for status in statuses)
+    return {"days": days, "operators": statuses}, SEARCH_TTL if complete else PARTIAL_SEARCH_TTL
+
+
+def _kept(row: dict) -> dict:
+    """What the calendar keeps of a search row: enough to lay availability over it and find the lowest price."""
+    keys = ("sailing_id", "sailing_ref", "departs_at", "max_vehicle_height_cm")
+    return {key: row[key] for key in keys} | {
+        "operator": {"code": row["operator"]["code"]},
+        "fares": [{"price": fare["price"]} for fare in row["fares"]],
+    }
+
+
+def _ask_operators(
+    operators: list[Operator], query: CalendarQuery
+) -> tuple[dict[dt.date, list[tuple[Operator, Offer]]], list[dict]]:
+    """Every day's offers of every operator: remote ones a request per day, all side by side, our own inventory
+    every day at once meanwhile; no longer than the search's timeout."""
+    deadline = time.monotonic() + settings.OPERATOR_TIMEOUT_SECONDS
+    adapters = {op: adapter_for(op) for op in operators}
+    futures = {
+        operator_pool.submit(adapter.search, query.leg(day)): (op, day)
+        for op, adapter in adapters.items()
+        if adapter.is_remote
+        for day in query.days
+    }
+    offers: dict[dt.date, list[tuple[Operator, Offer]]] = {day: [] for day in query.days}
+    statuses = {op.code: operator_status(op, "ok") for op in operators}
+    for op, adapter in adapters.items():
+        if not adapter.is_remote:
+            for day, found in adapter.search_days(query).items():
+                offers[day] += [(op, offer) for offer in found]
+    done, late = wait(futures, timeout=max(deadline - time.monotonic(), 0))
+    for future in late:
+        future.cancel()
+        op, _day = futures[future]
+        statuses[op.code] = operator_status(op, "timeout", _("%(name)s did not answer in time.") % {"name": op.name})
+    for future in done:
+        op, day = futures[future]
+        try:
+            offers[day] += [(op, offer) for offer in future.result()]
+        except OperatorError as exc:
+            logger.warning("operator %s failed: %s", op.code, exc)
+            statuses[op.code] = operator_status(op, "error", _("%(name)s is not answering.") % {"name": op.name})
+    if late:
+        logger.warning("an operator did not answer the fare calendar within %ss", settings.OPERATOR_TIMEOUT_SECONDS)
+    return offers, [statuses[op.code] for op in operators]
