@@ -105,6 +105,23 @@ class Extra(models.TextChoices):
     PROTECTION = "protection", _("Cancellation protection")
 
 
+class Amenity(models.TextChoices):
+    """What a vessel offers on board, as staff record it in the admin and travellers see it with each sailing."""
+
+    RESTAURANT = "restaurant", _("Restaurant")
+    CAFE = "cafe", _("Café and bar")
+    SHOP = "shop", _("Shop")
+    WIFI = "wifi", _("Wi-Fi")
+    LOUNGE = "lounge", _("Lounge with reserved seats")
+    POOL = "pool", _("Swimming pool")
+    CINEMA = "cinema", _("Cinema")
+    PLAY_AREA = "play_area", _("Children's play area")
+    PET_KENNELS = "pet_kennels", _("Kennels")
+    PET_CABINS = "pet_cabins", _("Pet-friendly cabins")
+    ACCESSIBLE_CABINS = "accessible_cabins", _("Accessible cabins")
+    LIFTS = "lifts", _("Lifts to every deck")
+
+
 # Cancellation protection refunds everything but itself until this long before each leg's departure.
 PROTECTION_HOURS = 24
 

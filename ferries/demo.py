@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from ferries.choices import USUAL_FARE_FAMILIES, Accommodation, PassengerType
+from ferries.choices import USUAL_FARE_FAMILIES, Accommodation, Amenity, PassengerType
 from ferries.demo_network import (
     CABIN_EUR,
     CHECK_IN_MINUTES,
@@ -32,6 +32,7 @@ from ferries.demo_network import (
     VEHICLE_BANDS,
     VESSELS,
     RouteSpec,
+    VesselSpec,
 )
 from ferries.models import (
     AccommodationFare,
@@ -135,6 +136,18 @@ def _terminals(ports: dict[str, Port], operators: dict[str, Operator]) -> None:
         )
 
 
+def vessel_amenities(spec: VesselSpec) -> list[str]:
+    """What a demo ship offers: a café, a shop and lifts on every one; overnight ships a restaurant, Wi-Fi, a lounge,
+    a play area, kennels and accessible cabins too; the lines' cruise ferries a pool and a cinema besides."""
+    amenities = {Amenity.CAFE, Amenity.SHOP, Amenity.LIFTS}
+    if spec.cabins:
+        amenities |= {Amenity.RESTAURANT, Amenity.WIFI, Amenity.LOUNGE, Amenity.PLAY_AREA, Amenity.PET_KENNELS,
+                      Amenity.ACCESSIBLE_CABINS}  # fmt: skip
+    if spec.name.startswith("Cruise"):
+        amenities |= {Amenity.POOL, Amenity.CINEMA, Amenity.PET_CABINS}
+    return [value for value in Amenity.values if value in amenities]
+
+
 def _vessels(operators: dict, rng: random.Random, added: dict) -> dict[str, list[Vessel]]:
     by_operator: dict[str, list[Vessel]] = {}
     for spec in VESSELS:
@@ -149,6 +162,7 @@ def _vessels(operators: dict, rng: random.Random, added: dict) -> dict[str, list
                 lane_metres=spec.lane_metres,
                 max_vehicle_height_cm=spec.max_height_cm,
                 priority_boarding_places=20 if spec.lane_metres else 0,
+                amenities=vessel_amenities(spec),
             )
             units = {Accommodation.SEAT: spec.passengers // 8}
             if spec.cabins:

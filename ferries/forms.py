@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ferries.choices import MAX_PASSENGERS, Accommodation, PassengerType, VehicleCategory
 from ferries.models import Port
-from ferries.queries import SearchQuery, parse_search_query
+from ferries.queries import LIST_PARAMETERS, SearchQuery, parse_search_query
 from ferries.selectors import port_list
 
 RETURN, ONE_WAY = "return", "one_way"
@@ -46,8 +46,11 @@ def port_choices(ports: list[Port]) -> list:
 
 
 def query_params(data: Mapping[str, str]) -> dict[str, str]:
-    """The raw values as `parse_search_query` should read them: a one-way trip leaves out any return date."""
+    """The raw values as `parse_search_query` should read them: a one-way trip leaves out any return date; a
+    list sent as the parameter repeated (the filters' checkboxes) is read as its values comma-separated."""
     params = dict(data.items())
+    if hasattr(data, "getlist"):
+        params |= {name: ",".join(data.getlist(name)) for name in LIST_PARAMETERS if name in data}
     if params.get("trip") == ONE_WAY:
         params.pop("return_date", None)
     return params

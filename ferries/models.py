@@ -16,7 +16,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
-from ferries.choices import CABIN_BERTHS, Accommodation, PassengerType, Resource, VehicleCategory
+from ferries.choices import CABIN_BERTHS, Accommodation, Amenity, PassengerType, Resource, VehicleCategory
 
 CURRENCY_VALIDATOR = RegexValidator(r"^[A-Z]{3}$", _("An ISO 4217 code such as EUR."))
 # Check-in closes at most a day before departure: a longer figure is a typo (hours for minutes), not a rule.
@@ -138,6 +138,17 @@ class DepartureTerminal:
     vehicle_lane_rules: str
 
 
+def validate_amenities(value) -> None:
+    """A list of Amenity values, each once."""
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValidationError(_("A list of amenities."))
+    unknown = sorted(set(value) - set(Amenity.values))
+    if unknown:
+        raise ValidationError(_("Unknown amenities: %(names)s.") % {"names": ", ".join(unknown)})
+    if len(set(value)) != len(value):
+        raise ValidationError(_("Each amenity once."))
+
+
 class Vessel(models.Model):
     operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="vessels")
     name = models.CharField(max_length=100)
@@ -147,6 +158,9 @@ class Vessel(models.Model):
     max_vehicle_height_cm = models.PositiveIntegerField(default=0)
     priority_boarding_places = models.PositiveIntegerField(
         default=0, help_text=_("Parties that may board first on each sailing; 0 for no priority boarding.")
+    )
+    amenities = models.JSONField(
+        default=list, blank=True, validators=[validate_amenities], help_text=_("What travellers find on board.")
     )
 
     class Meta:

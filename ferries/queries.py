@@ -54,10 +54,37 @@ class LegQuery:
         return cls(data["from"], data["to"], dt.date.fromisoformat(data["date"]), Party.from_dict(data["party"]))
 
 
+# How the sailings found can be ordered, and the parts of the day (port time, hours from–to) they can be kept to.
+SORTS = ("departure", "price", "duration")
+TIME_BANDS = {"night": (0, 6), "morning": (6, 12), "afternoon": (12, 18), "evening": (18, 24)}
+# The search's parameters that take a list: comma-separated, or the parameter repeated.
+LIST_PARAMETERS = ("operator", "departs")
+
+
+@dataclass(frozen=True)
+class ResultsView:
+    """How the sailings found are shown: in which order, and only those of some operators, leaving in some parts of
+    the day, or with room for the party. Nothing of it changes what is searched (or cached per leg)."""
+
+    sort: str = "departure"
+    operators: tuple[str, ...] = ()  # codes; none: every operator
+    departs: tuple[str, ...] = ()  # TIME_BANDS names; none: any time
+    available_only: bool = False
+
+    def as_dict(self) -> dict:
+        return {
+            "sort": self.sort,
+            "operators": list(self.operators),
+            "departs": list(self.departs),
+            "available_only": self.available_only,
+        }
+
+
 @dataclass(frozen=True)
 class SearchQuery:
     outbound: LegQuery
     inbound: LegQuery | None = None
+    view: ResultsView = ResultsView()
 
 
 @dataclass(frozen=True)
@@ -217,6 +244,57 @@ class MonthField(Parameter):
         return max(start, today), min(end, horizon)
 
 
+class ListParameter(Parameter):
+    """Several words, comma-separated or the parameter repeated (as a form's checkboxes send them), in either case;
+    read as a sorted tuple without repeats."""
+
+    pattern = re.compile(r".*")
+    message = ""
+
+    def get_value(self, dictionary):
+        if hasattr(dictionary, "getlist") and len(values := dictionary.getlist(self.field_name)) > 1:
+            return ",".join(values)
+        return super().get_value(dictionary)
+
+    def read(self, text: str) -> tuple[str, ...]:
+        words = {word.strip() for word in text.split(",") if word.strip()}
+        wrong = sorted(word for word in words if not self.pattern.fullmatch(self.normalise(word)))
+        if wrong:
+            raise serializers.ValidationError(self.message % {"words": ", ".join(wrong)})
+        return tuple(sorted({self.normalise(word) for word in words}))
+
+    def normalise(self, word: str) -> str:
+        return word.lower()
+
+
+@documented({"type": "string", "pattern": "^ *[A-Za-z0-9]{2,8}( *, *[A-Za-z0-9]{2,8})* *$", "example": "CTN,GNV"})
+class OperatorsField(ListParameter):
+    pattern = re.compile(r"[A-Z0-9]{2,8}")
+    message = gettext_lazy("Not an operator code: %(words)s.")
+
+    def normalise(self, word: str) -> str:
+        return word.upper()
+
+
+BANDS_PATTERN = "|".join(TIME_BANDS)
+
+
+@documented({"type": "string", "pattern": f"^ *({BANDS_PATTERN})( *, *({BANDS_PATTERN}))* *$", "example": "morning"})
+class TimeBandsField(ListParameter):
+    pattern = re.compile(BANDS_PATTERN)
+    message = gettext_lazy("Choose among night, morning, afternoon and evening, not: %(words)s.")
+
+
+@documented({"type": "boolean"})
+class YesNoField(Parameter):
+    WORDS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
+
+    def read(self, text: str) -> bool:
+        if text.lower() not in self.WORDS:
+            raise serializers.ValidationError(_("Enter true or false."))
+        return self.WORDS[text.lower()]
+
+
 @documented({"type": "integer", "minimum": 0, "maximum": MAX_PASSENGERS})
 class CountField(Parameter):
     def read(self, text: str) -> int:
@@ -287,6 +365,11 @@ class AccommodationField(ChoiceParameter):
     choices = Accommodation.values
 
 
+@documented({"type": "string", "enum": list(SORTS)})
+class SortField(ChoiceParameter):
+    choices = list(SORTS)
+
+
 PARTY_FIELDS = (*COUNT_FIELDS, "vehicle", *DIMENSIONS, "accommodation")
 
 
@@ -347,6 +430,21 @@ class SearchQuerySerializer(PartyQuerySerializer):
     return_date = DayField(
         help_text="For a return journey: the day of the way back, not before `date`. Leave out for one way.",
     )
+    sort = SortField(
+        default="departure",
+        help_text="The order of each leg's sailings: by departure, by price (the lowest of its fare families) or by "
+        "duration; those the party cannot book come last when sorted by price or duration.",
+    )
+    operator = OperatorsField(
+        help_text="Only these operators' sailings: their codes, comma-separated (or the parameter repeated)."
+    )
+    departs = TimeBandsField(
+        help_text="Only sailings leaving in these parts of the day, port time: night (0–6 h), morning (6–12 h), "
+        "afternoon (12–18 h), evening (18–24 h); comma-separated (or the parameter repeated)."
+    )
+    available_only = YesNoField(
+        default=False, help_text="Only sailings the party can book (hiding those full or unable to take it)."
+    )
 
     def check(self, values: dict, errors: dict) -> SearchQuery | None:
         origin, destination, party = self.ports_and_party(values, errors)
@@ -357,7 +455,13 @@ class SearchQuerySerializer(PartyQuerySerializer):
             return None
         outbound = LegQuery(origin, destination, day, party)
         inbound = LegQuery(destination, origin, return_day, party) if return_day else None
-        return SearchQuery(outbound=outbound, inbound=inbound)
+        view = ResultsView(
+            sort=values.get("sort") or "departure",
+            operators=values.get("operator") or (),
+            departs=values.get("departs") or (),
+            available_only=bool(values.get("available_only")),
+        )
+        return SearchQuery(outbound=outbound, inbound=inbound, view=view)
 
 
 class CalendarQuerySerializer(PartyQuerySerializer):

@@ -43,6 +43,7 @@ from ferries.operators import adapter_for
 from ferries.operators.base import Offer
 from ferries.party import Party
 from ferries.queries import LegQuery, SearchQuery, searchable_days
+from ferries.results import BOOKABLE, arranged
 from ferries.search_rows import sailing_row
 from ferries.selectors import bookable_after, local_day_bounds, route_list
 
@@ -50,8 +51,6 @@ logger = logging.getLogger(__name__)
 
 # Below this many places left, a sailing shows as "limited".
 FEW_PLACES = 20
-# What the search may say of a sailing the party can still choose; the hold decides in the end.
-BOOKABLE = frozenset({"available", "limited", "unknown"})
 # The days either side of a day with nothing to book on which the search looks for something to book instead.
 NEARBY_DAYS = (-2, -1, 1, 2)
 
@@ -114,12 +113,15 @@ def _search(query: SearchQuery, *, counted: bool) -> _Answer:
         why_return, nearby_return = _explanation(query.inbound, inbound, days=(max(first, query.outbound.day), last))
         nearby += nearby_return
     operators = _merge_statuses(outbound["operators"] + (inbound["operators"] if inbound else []))
+    shown, left_out = arranged(outbound["sailings"], query.view)
+    shown_back, left_out_back = arranged(inbound["sailings"], query.view) if inbound else ([], 0)
     results = {
-        "outbound": outbound["sailings"],
-        "return": inbound["sailings"] if inbound else [],
+        "outbound": shown,
+        "return": shown_back,
         "operators": operators,
         "complete": all(op["status"] == "ok" for op in operators),
         "explanations": {"outbound": why_outbound, "return": why_return},
+        "filtered_out": {"outbound": left_out, "return": left_out_back},
     }
     legs = [outbound, *([inbound] if inbound else []), *(found for _leg, found in nearby)]
     return _Answer(
@@ -267,14 +269,18 @@ def operator_status(operator: Operator, status: str, message: str = "") -> dict:
 def offer_rows(offers: list[tuple[Operator, Offer]], origin: Port, destination: Port) -> list[tuple[dict, Offer]]:
     """Offers as result rows, with our sailing ids (remote offers are matched to our timetable by ref)."""
     remote_refs = [offer.sailing_ref for _op, offer in offers if offer.sailing_id is None]
-    ids = dict(Sailing.objects.filter(ref__in=remote_refs).values_list("ref", "pk")) if remote_refs else {}
+    # A remote operator's sailing is ours by its ref; what is on board, our record of its vessel says.
+    known = Sailing.objects.filter(ref__in=remote_refs).values_list("ref", "pk", "vessel__amenities")
+    ours = {ref: (pk, tuple(amenities)) for ref, pk, amenities in known} if remote_refs else {}
     rows = []
     for operator, offer in offers:
-        sailing_id = offer.sailing_id or ids.get(offer.sailing_ref)
-        if sailing_id is None:
+        if offer.sailing_id is None and offer.sailing_ref in ours:
+            sailing_id, amenities = ours[offer.sailing_ref]
+            offer = dataclasses.replace(offer, sailing_id=sailing_id, amenities=amenities)
+        if offer.sailing_id is None:
             logger.warning("operator %s offered sailing %s, unknown here", operator.code, offer.sailing_ref)
             continue
-        rows.append((sailing_row(sailing_id, operator, offer, origin, destination), offer))
+        rows.append((sailing_row(offer.sailing_id, operator, offer, origin, destination), offer))
     rows.sort(key=lambda pair: (pair[0]["departs_at"], pair[0]["operator"]["code"]))
     return rows
 

@@ -27,6 +27,7 @@ def sailing_row(sailing_id: int, operator: Operator, offer: Offer, origin: Port,
         **_price(offer.price.as_dict()),
         "fares": [_fare(quote) for quote in offer.fares],
         "extras": [{"code": code, "unit": money(unit, offer.price.currency)} for code, unit in offer.extras.items()],
+        "amenities": list(offer.amenities),
     }
 
 

@@ -8,12 +8,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_safe
 
 from ferries.calendar import DayStatus, fare_calendar
 from ferries.forms import SearchForm
 from ferries.models import Port
-from ferries.queries import CalendarQuery, LegQuery, days_around, parse_calendar_query, searchable_days
+from ferries.queries import CalendarQuery, LegQuery, ResultsView, days_around, parse_calendar_query, searchable_days
 from ferries.returns import returns_that_can_follow
 from ferries.search import sailing_search
 
@@ -47,8 +48,36 @@ def sailing_results(request: HttpRequest) -> HttpResponse:
         "query": form.query,
         "legs": _legs(params=request.GET, form=form, results=results),
         "silent_operators": [op["name"] for op in results["operators"] if op["status"] != "ok"],
+        "arrange": _arrange(params=request.GET, view=form.query.view, operators=results["operators"]),
     }
     return render(request, "ferries/sailing_results.html", context)
+
+
+# The search's parameters that only arrange its results (ferries.queries.ResultsView).
+VIEW_PARAMS = ("sort", "operator", "departs", "available_only")
+TIME_BAND_LABELS = {
+    "night": _lazy("Night (0–6 h)"),
+    "morning": _lazy("Morning (6–12 h)"),
+    "afternoon": _lazy("Afternoon (12–18 h)"),
+    "evening": _lazy("Evening (18–24 h)"),
+}
+SORT_LABELS = {"departure": _lazy("Departure time"), "price": _lazy("Price"), "duration": _lazy("Crossing time")}
+
+
+def _arrange(*, params: QueryDict, view: ResultsView, operators: list[dict]) -> dict:
+    """The sort and filter form: the search's other parameters kept as they are, the choices with theirs ticked."""
+    kept = params.copy()
+    for name in VIEW_PARAMS:
+        kept.pop(name, None)
+    return {
+        "kept": [(name, value) for name, values in kept.lists() for value in values],
+        "sorts": [(value, label, value == view.sort) for value, label in SORT_LABELS.items()],
+        "operators": [(op["code"], op["name"], op["code"] in view.operators) for op in operators],
+        "bands": [(band, label, band in view.departs) for band, label in TIME_BAND_LABELS.items()],
+        "available_only": view.available_only,
+        "filtered": bool(view.operators or view.departs or view.available_only),
+        "reset_url": f"{reverse('sailing_results')}?{kept.urlencode()}",
+    }
 
 
 def _legs(*, params: QueryDict, form: SearchForm, results: dict) -> list[dict]:
@@ -62,6 +91,7 @@ def _legs(*, params: QueryDict, form: SearchForm, results: dict) -> list[dict]:
         for sailing in legs[0]["sailings"]:
             sailing["followed_by"] = " ".join(str(pk) for pk in follows[sailing["sailing_id"]])
     for leg, names in zip(legs, LEG_PARAMS, strict=False):
+        leg["filtered_out"] = results["filtered_out"][leg["slug"]]
         explanation = results["explanations"][leg["slug"]]
         leg["explanation"] = explanation and _explanation(params=params, names=names, explanation=explanation)
     legs[0]["strip"] = _fare_strip(params=params, names=LEG_PARAMS[0], leg=query.outbound, days=days_around(
@@ -100,6 +130,7 @@ def _search_url(params: QueryDict, **changes) -> str:
 
 def _leg(*, form: SearchForm, leg: LegQuery, sailings: list[dict], title: str, slug: str) -> dict:
     return {
+        "filtered_out": 0,
         "slug": slug,
         "title": title,
         "origin": form.port_names.get(leg.origin, leg.origin),

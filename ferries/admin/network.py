@@ -11,6 +11,7 @@ bookings/admin/sailings.py, since this app knows nothing of bookings.
 import datetime as dt
 import zoneinfo
 
+from django import forms
 from django.contrib import admin
 from django.db import models
 from django.db.models import QuerySet
@@ -21,7 +22,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_countries.filters import CountryFilter
 
-from ferries.choices import Resource
+from ferries.choices import Amenity, Resource
 from ferries.models import (
     CapacityHold,
     Operator,
@@ -100,8 +101,23 @@ class VesselAccommodationInline(admin.TabularInline):
     extra = 0
 
 
+class VesselForm(forms.ModelForm):
+    amenities = forms.TypedMultipleChoiceField(
+        label=_("Amenities"), choices=Amenity.choices, widget=forms.CheckboxSelectMultiple, required=False
+    )
+
+    class Meta:
+        model = Vessel
+        fields = ["amenities"]  # the admin's fieldsets add the others
+
+    def clean_amenities(self) -> list[str]:
+        chosen = set(self.cleaned_data["amenities"])
+        return [value for value in Amenity.values if value in chosen]  # in the list's order
+
+
 @admin.register(Vessel)
 class VesselAdmin(admin.ModelAdmin):
+    form = VesselForm
     list_display = ["name", "operator", "imo", "passenger_capacity", "lane_metres", "max_vehicle_height_cm"]
     list_filter = ["operator"]
     list_select_related = ["operator"]
@@ -119,6 +135,7 @@ class VesselAdmin(admin.ModelAdmin):
                     "lane_metres",
                     "max_vehicle_height_cm",
                     "priority_boarding_places",
+                    "amenities",
                 ],
                 # Inventory is sized once, when a sailing is scheduled; resizing it would have to respect
                 # what is already sold, so a change here does not reach sailings that exist.

@@ -132,12 +132,25 @@ SEARCH_RESPONSE_EXAMPLE = OpenApiExample(
                 "price_lines": [example_price_line(*line) for line in _EXAMPLE_LINES],
                 "fares": example_fares(_EXAMPLE_LINES),
                 "availability": {"status": "available", "places_left": 2134},
+                "amenities": [
+                    "restaurant",
+                    "cafe",
+                    "shop",
+                    "wifi",
+                    "lounge",
+                    "play_area",
+                    "pet_kennels",
+                    "accessible_cabins",
+                    "lifts",
+                ],
+                "labels": [],
             }
         ],
         "return": [],
         "operators": _operators_asked(),
         "complete": True,
         "explanations": {"outbound": None, "return": None},
+        "filtered_out": {"outbound": 0, "return": 0},
     },
 )
 
@@ -165,6 +178,7 @@ SEARCH_EMPTY_EXAMPLE = OpenApiExample(
             },
             "return": None,
         },
+        "filtered_out": {"outbound": 0, "return": 0},
     },
 )
 
@@ -195,5 +209,6 @@ SEARCH_NO_ROUTE_EXAMPLE = OpenApiExample(
             },
             "return": None,
         },
+        "filtered_out": {"outbound": 0, "return": 0},
     },
 )

@@ -12,7 +12,7 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from ferries.calendar import DayStatus
-from ferries.choices import COUNTRY_CODES, Accommodation, Extra
+from ferries.choices import COUNTRY_CODES, Accommodation, Amenity, Extra
 from ferries.search import Reason
 from ferries.templatetags.ferries_format import price_line_label
 
@@ -169,6 +169,15 @@ class SailingRowSerializer(serializers.Serializer):
     )
     extras = ExtraOfferSerializer(many=True, help_text="What may be added to this sailing, at these prices.")
     availability = AvailabilitySerializer()
+    amenities = serializers.ListField(
+        child=serializers.ChoiceField(choices=Amenity.values), help_text="What the vessel offers on board."
+    )
+    labels = serializers.ListField(
+        child=serializers.ChoiceField(choices=["cheapest", "fastest"]),
+        help_text="cheapest: no sailing the party can book on this leg that day costs less (in any fare family); "
+        "fastest: none is shorter. Given over all of them, whatever the filters, when there are two or more; ties "
+        "share a label.",
+    )
 
     def get_fields(self):
         # "from" is a Python keyword, so the port fields cannot be declared as class attributes.
@@ -221,6 +230,16 @@ class LegExplanationSerializer(serializers.Serializer):
     )
 
 
+class FilteredOutSerializer(serializers.Serializer):
+    outbound = serializers.IntegerField(help_text="Outbound sailings the filters left out.")
+
+    def get_fields(self):
+        # "return" is a Python keyword, so the field cannot be declared as a class attribute.
+        fields = super().get_fields()
+        fields["return"] = serializers.IntegerField(help_text="Return sailings the filters left out; 0 for one way.")
+        return fields
+
+
 class LegExplanationsSerializer(serializers.Serializer):
     outbound = LegExplanationSerializer(allow_null=True, help_text="Null when the outbound has sailings to book.")
 
@@ -242,12 +261,16 @@ class SailingSearchOutputSerializer(serializers.Serializer):
         help_text="For each leg without a sailing the party can book (none listed, or none with room or fit for "
         "the party): why, and what to search instead."
     )
+    filtered_out = FilteredOutSerializer(
+        help_text="How many sailings of each leg `operator`, `departs` and `available_only` left out."
+    )
 
     def get_fields(self):
         # "return" is a Python keyword, so the field cannot be declared as a class attribute.
         fields = super().get_fields()
         fields["return"] = SailingRowSerializer(many=True, help_text="Sailings on `return_date`; empty for one way.")
-        return {name: fields[name] for name in ("outbound", "return", "operators", "complete", "explanations")}
+        names = ("outbound", "return", "operators", "complete", "explanations", "filtered_out")
+        return {name: fields[name] for name in names}
 
 
 class CalendarDaySerializer(serializers.Serializer):

@@ -47,7 +47,8 @@ def answer_key(query: SearchQuery) -> str:
     price lines. A key per language costs a hit nothing, where naming the lines of an answer kept in no language
     would parse and render it again on every hit."""
     legs = [leg.as_dict() for leg in (query.outbound, query.inbound) if leg]
-    canonical = json.dumps(legs, sort_keys=True, separators=(",", ":"))
+    # The order and filters of the rows are part of the answer (the legs' searches are kept whatever they are).
+    canonical = json.dumps([legs, query.view.as_dict()], sort_keys=True, separators=(",", ":"))
     return f"ferry:answer:{get_language()}:{hashlib.sha256(canonical.encode()).hexdigest()[:32]}"
 
 

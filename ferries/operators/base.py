@@ -28,6 +28,7 @@ class Offer:
     availability: dict  # {"status": sailing status, "remaining": {resource: amount}}
     sailing_id: int | None = None  # ours, when the operator is our own inventory
     extras: dict[str, int] = field(default_factory=dict)  # extras sold, by line code: unit price (minor units)
+    amenities: tuple[str, ...] = ()  # on board, as our vessel records say (ferries.search fills them for remote ones)
 
     @property
     def price(self) -> Quote:

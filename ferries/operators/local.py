@@ -131,4 +131,5 @@ def _offer(sailing: Sailing, prices: tuple[Quote, ...], extras: dict[str, int]) 
         fares=prices,
         extras=extras,
         availability=sailing_availability(sailing),
+        amenities=tuple(sailing.vessel.amenities),
     )

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from ferries import fare_rules
-from ferries.choices import Accommodation, Extra, PassengerType, VehicleCategory
+from ferries.choices import Accommodation, Amenity, Extra, PassengerType, VehicleCategory
 from ferries.party import Party, Vehicle
 from ferries.search import BOOKABLE
 from kernel.money import format_money
@@ -92,6 +92,11 @@ def vehicle_summary(vehicle: Vehicle | None) -> str:
 @register.filter
 def accommodation_label(kind: str) -> str:
     return str(Accommodation(kind).label) if kind in Accommodation.values else kind
+
+
+@register.filter
+def amenity_label(code: str) -> str:
+    return str(Amenity(code).label) if code in Amenity.values else code
 
 
 @register.filter

@@ -19,3 +19,13 @@ document.querySelectorAll(".search-form").forEach((form) => {
   form.addEventListener("change", update);
   update();
 });
+
+// On a narrow screen the fare strip scrolls sideways: bring the day shown to its middle.
+document.querySelectorAll(".fare-strip-days").forEach((days) => {
+  const chosen = days.querySelector("[aria-current=date]");
+  if (chosen && days.scrollWidth > days.clientWidth) {
+    const item = chosen.parentElement;
+    const left = item.getBoundingClientRect().left - days.getBoundingClientRect().left + days.scrollLeft;
+    days.scrollLeft = left - (days.clientWidth - item.clientWidth) / 2;
+  }
+});
