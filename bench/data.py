@@ -19,6 +19,7 @@ from ferries.models import Route, Sailing, SailingInventory
 from ferries.selectors import bookable_after
 
 SEARCH = "/api/v1/sailings/search"
+CALENDAR = "/api/v1/sailings/calendar"
 BOOKINGS = "/api/v1/bookings"
 # The search of figures 1 and 2: a short crossing sailed four times a day by an operator whose inventory we keep.
 LOCAL_ROUTE = ("ESALG", "MAPTM")
@@ -32,6 +33,10 @@ def today() -> dt.date:
 
 def search_path(origin: str, destination: str, day: dt.date, **party) -> str:
     return f"{SEARCH}?" + urlencode({"from": origin, "to": destination, "date": day.isoformat(), **party})
+
+
+def calendar_path(origin: str, destination: str, month: str, **party) -> str:
+    return f"{CALENDAR}?" + urlencode({"from": origin, "to": destination, "month": month, **party})
 
 
 def port_pairs(*, remote: bool) -> list[tuple[str, str]]:

@@ -1,4 +1,4 @@
-"""The eight figures of bench/README.md, each measured A/B side by side in alternating rounds.
+"""The figures of bench/README.md, each measured A/B side by side in alternating rounds.
 
 A figure's A and B are measured in turn, round after round (A B, B A, A B, …), each run after a warm-up of
 its own, and the figure is the ratio of the medians: whatever else the machine does at the time weighs on
@@ -177,6 +177,31 @@ class Bench:
                 distributions={f"{number} cached": median_percentiles(cached),
                                f"{number} cache bypassed": median_percentiles(uncached)},
                 runs={"a": [r.rps for r in cached], "b": [r.rps for r in uncached]},
+            ),
+            load=self.wrk_load("a", [f"GET {path}"]),
+        )  # fmt: skip
+
+    # --- 10. a month of lowest prices (9 is left for the CPU of a booking's lifecycle) ----------------------------
+
+    def calendar_month(self) -> Figure:
+        """The month calendar of the local route, kept in the cache (A) against worked out at every request (B)."""
+        month = self.day.strftime("%Y-%m")
+        path = data.calendar_path(*data.LOCAL_ROUTE, month, adults=2)
+        cached, computed = alternate(
+            self.config.rounds,
+            lambda _r: self.wrk_run("a", [f"GET {path}"]),
+            lambda _r: self.wrk_run("b", [f"GET {path}"]),
+        )
+        a, b = median([r.rps for r in cached]), median([r.rps for r in computed])
+        p50_a, p50_b = median([r.p(50) for r in cached]), median([r.p(50) for r in computed])
+        return self.add(
+            Figure(
+                10, "month fare calendar", "cached", "computed (SEARCH_CACHE=0)", a, b, "requests/s", a / b, "≥ 50×",
+                a / b >= 50,
+                details=[f"{data.LOCAL_ROUTE[0]} → {data.LOCAL_ROUTE[1]}, {month}, 2 adults: p50 {ms(p50_a)} vs "
+                         f"{ms(p50_b)}"],
+                distributions={"10 cached": median_percentiles(cached), "10 computed": median_percentiles(computed)},
+                runs={"a": [r.rps for r in cached], "b": [r.rps for r in computed]},
             ),
             load=self.wrk_load("a", [f"GET {path}"]),
         )  # fmt: skip

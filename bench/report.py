@@ -21,7 +21,7 @@ def _number(value: float, unit: str) -> str:
 def _ratio(figure: Figure) -> str:
     if math.isnan(figure.ratio) or math.isinf(figure.ratio):
         return "—"
-    if figure.number in {2, 3}:
+    if figure.number in {2, 3, 10}:
         return f"{figure.ratio:.1f}×"
     return f"{figure.ratio:.2f}"
 

@@ -47,15 +47,17 @@ class DayStatus(StrEnum):
 
 
 def fare_calendar(*, query: CalendarQuery) -> dict:
-    """{"from", "to", "complete": every operator answered, "days": [{"date", "lowest": money or None, "status"}]}
-    for each of the query's days, in order."""
+    """{"from", "to", "complete": every operator answered, "days": [{"date", "lowest": money or None, "status",
+    "cheapest": whether no other day asked for is cheaper}]} for each of the query's days, in order."""
     cached, _fresh_for = cache_service.calendar_entry(query, lambda: _compute(query))
     cutoff = bookable_after().isoformat()
     rows_by_day = {
         day: [row for row in cached["days"].get(day.isoformat(), []) if row["departs_at"] >= cutoff]
         for day in query.days
     }
-    availability, _availability_for = availability_of([row for rows in rows_by_day.values() for row in rows])
+    # How long each availability has left is of no use here: not read (a month's sailings are many keys).
+    listed = [row for rows in rows_by_day.values() for row in rows]
+    availability, _availability_for = availability_of(listed, timed=False)
     complete = all(operator["status"] == "ok" for operator in cached["operators"])
     days = []
     for day, rows in rows_by_day.items():
@@ -68,6 +70,9 @@ def fare_calendar(*, query: CalendarQuery) -> dict:
                 "status": _day_status(bookable, statuses, complete=complete),
             }
         )
+    amounts = [day["lowest"]["amount_minor"] for day in days if day["lowest"]]
+    for day in days:
+        day["cheapest"] = bool(day["lowest"]) and day["lowest"]["amount_minor"] == min(amounts)
     return {"from": query.origin, "to": query.destination, "complete": complete, "days": days}
 
 

@@ -285,12 +285,13 @@ def offer_rows(offers: list[tuple[Operator, Offer]], origin: Port, destination: 
     return rows
 
 
-def availability_of(sailings: list[dict]) -> tuple[dict[int, dict], float]:
+def availability_of(sailings: list[dict], *, timed: bool = True) -> tuple[dict[int, dict], float]:
     """Availability of these sailings: cached for a minute, else asked again and cached; and for how long all of
-    it stays cached."""
-    entries = cache_service.availability_entries([s["sailing_id"] for s in sailings])
+    it stays cached (AVAILABILITY_TTL unless `timed`: reading how long each entry has left costs a read of many)."""
+    entries = cache_service.availability_entries([s["sailing_id"] for s in sailings], timed=timed)
     found = {i: availability for i, (availability, _left) in entries.items()}
-    fresh_for = min([left for _availability, left in entries.values()], default=float(AVAILABILITY_TTL))
+    lefts = [left for _availability, left in entries.values() if left is not None]
+    fresh_for = min(lefts, default=float(AVAILABILITY_TTL))
     missing = [s for s in sailings if s["sailing_id"] not in found]
     if not missing:
         return found, fresh_for

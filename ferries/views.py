@@ -111,6 +111,7 @@ def _fare_strip(*, params: QueryDict, names: dict[str, str], leg: LegQuery, days
             "day": dt.date.fromisoformat(entry["date"]),
             "lowest": entry["lowest"],
             "status": entry["status"],
+            "cheapest": entry["cheapest"],
             "chosen": entry["date"] == leg.day.isoformat(),
             "url": _search_url(params, **{names["date"]: entry["date"]}),
         }

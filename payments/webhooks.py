@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import stripe
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from payments.errors import EventNotYetResolved  # noqa: F401 (raised by the flow, retried by the task)
@@ -237,3 +237,29 @@ def webhook_events_unprocessed(*, received_before: dt.datetime) -> list[str]:
             "event_id", flat=True
         )[:500]
     )
+
+
+# What a stored event keeps once the booking it is about is anonymised: what it was and what it was about (for the
+# accounts: which object, how much, what became of it), not the payer's card holder name, e-mail or address that
+# Stripe's objects carry in their billing details, receipts and shipping.
+KEPT_EVENT_FIELDS = ("id", "object", "type", "created", "livemode", "api_version")
+KEPT_OBJECT_FIELDS = ("id", "object", "amount", "amount_received", "amount_refunded", "currency", "status",
+                      "payment_intent", "reason", "created", "metadata")  # fmt: skip
+
+
+def webhook_events_forget(*, intent_ids: list[str]) -> int:
+    """Reduce the stored events about these PaymentIntents (theirs, their charges', refunds' and disputes') to
+    KEPT_EVENT_FIELDS and their object's KEPT_OBJECT_FIELDS; answers how many were changed. Processing reads no
+    more than that (webhook_event_facts fetches the object again)."""
+    if not intent_ids:
+        return 0
+    about = Q(payload__data__object__id__in=intent_ids) | Q(payload__data__object__payment_intent__in=intent_ids)
+    changed = 0
+    for event in WebhookEvent.objects.filter(about).only("pk", "payload"):
+        obj = event.payload.get("data", {}).get("object", {}) if isinstance(event.payload, dict) else {}
+        kept = {name: event.payload[name] for name in KEPT_EVENT_FIELDS if name in event.payload}
+        kept["data"] = {"object": {name: obj[name] for name in KEPT_OBJECT_FIELDS if name in obj}}
+        if kept != event.payload:
+            WebhookEvent.objects.filter(pk=event.pk).update(payload=kept)
+            changed += 1
+    return changed

@@ -18,6 +18,7 @@ from bookings.tests.factories import CONTACT, confirmed_booking, held_booking
 from ferries.models import Sailing
 from notifications.models import Email
 from notifications.services import email_enqueue
+from payments.models import WebhookEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -123,3 +124,30 @@ def test_the_daily_sweep_anonymises_guest_bookings_past_retention_but_not_an_acc
     # The account's address no longer verified (or the account gone): its booking's turn comes.
     EmailAddress.objects.filter(user=traveller).update(verified=False)
     assert bookings_forget_due() == 1
+
+
+def test_anonymising_a_booking_leaves_stripe_s_events_about_its_payments_without_the_payer(trip, settings):
+    settings.PERSONAL_DATA_RETENTION_DAYS = 365
+    booking = confirmed_booking(trip["out"], contact={**CONTACT, "email": "guest@example.org"})
+    travelled_long_ago(booking, days=400)
+    intent = booking.payments.get().intent_id
+    payer = {"name": "Amira Ben Salah", "email": "guest@example.org", "address": {"line1": "12 rue de Marseille"}}
+    charge = {"id": "ch_1", "object": "charge", "amount": booking.total_minor, "currency": "eur", "status": "succeeded",
+              "payment_intent": intent, "billing_details": payer, "receipt_email": "guest@example.org",
+              "metadata": {"booking_reference": booking.reference}}  # fmt: skip
+    event = {"id": "evt_1", "type": "charge.succeeded", "data": {"object": charge}}
+    about_it = WebhookEvent.objects.create(event_id="evt_1", type=event["type"], processed_at=timezone.now(),
+                                           payload=event)  # fmt: skip
+    other = {"id": "pi_other", "object": "payment_intent", "receipt_email": "someone@example.org"}
+    not_about_it = WebhookEvent.objects.create(event_id="evt_2", type="payment_intent.succeeded",
+                                               payload={"id": "evt_2", "data": {"object": other}})  # fmt: skip
+
+    assert bookings_forget_due() == 1
+
+    about_it.refresh_from_db()
+    assert about_it.payload == {"id": "evt_1", "type": "charge.succeeded", "data": {"object": {
+        "id": "ch_1", "object": "charge", "amount": booking.total_minor, "currency": "eur", "status": "succeeded",
+        "payment_intent": intent, "metadata": {"booking_reference": booking.reference}}}}  # fmt: skip
+    assert "guest@example.org" not in json.dumps(about_it.payload)
+    not_about_it.refresh_from_db()
+    assert not_about_it.payload["data"]["object"]["receipt_email"] == "someone@example.org"

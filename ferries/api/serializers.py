@@ -286,6 +286,7 @@ class CalendarDaySerializer(serializers.Serializer):
         "party), unavailable (sailings, none that can take the party's vehicle or accommodation), no_sailing "
         "(nothing sails, or sales have closed), unknown (an operator did not answer: ask again shortly).",
     )
+    cheapest = serializers.BooleanField(help_text="True for the day (or days) with the lowest price of those asked.")
 
 
 @extend_schema_serializer(component_name="FareCalendar")

@@ -51,13 +51,18 @@ class RedisStore(CacheStore):
         value, pttl = pipe.execute()[:2]
         return value, max(pttl, 0) / 1000
 
-    def get_many_and_count(self, keys: list[str], counter: str) -> list[tuple[bytes | None, float]]:
+    def get_many_and_count(
+        self, keys: list[str], counter: str, *, timed: bool = True
+    ) -> list[tuple[bytes | None, float | None]]:
         pipe = self.client.pipeline(transaction=False)
         pipe.mget([self.key(k) for k in keys])
-        for key in keys:
-            pipe.pttl(self.key(key))
+        if timed:  # a PTTL a key: the cost of a read of many keys, left out when nobody needs the time left
+            for key in keys:
+                pipe.pttl(self.key(key))
         pipe.incrby(self.key(counter), len(keys))
         values, *pttls = pipe.execute()[:-1]
+        if not timed:
+            return [(value, None) for value in values]
         return [(value, max(pttl, 0) / 1000) for value, pttl in zip(values, pttls, strict=True)]
 
     def put_many(

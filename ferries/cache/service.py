@@ -197,14 +197,14 @@ class FerryCacheService:
         return self.get_availabilities([sailing_id]).get(sailing_id)
 
     def get_availabilities(self, sailing_ids: list[int]) -> dict[int, dict]:
-        return {i: found for i, (found, _left) in self.availability_entries(sailing_ids).items()}
+        return {i: found for i, (found, _left) in self.availability_entries(sailing_ids, timed=False).items()}
 
-    def availability_entries(self, sailing_ids: list[int]) -> dict[int, tuple[dict, float]]:
-        """{sailing id: (availability, seconds it has left)} of the cached ones."""
+    def availability_entries(self, sailing_ids: list[int], *, timed: bool = True) -> dict[int, tuple[dict, float]]:
+        """{sailing id: (availability, seconds it has left — None unless `timed`)} of the cached ones."""
         if not sailing_ids or not settings.SEARCH_CACHE:
             return {}
         names = [keys.availability_key(i) for i in sailing_ids]
-        found = self._call(lambda store: store.get_many_and_count(names, keys.AVAILABILITY_LOOKUPS))
+        found = self._call(lambda store: store.get_many_and_count(names, keys.AVAILABILITY_LOOKUPS, timed=timed))
         return {i: (json.loads(raw), left) for i, (raw, left) in zip(sailing_ids, found or [], strict=False) if raw}
 
     def set_availability(self, sailing_id: int, data: dict, ttl: int = AVAILABILITY_TTL) -> None:

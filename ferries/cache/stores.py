@@ -51,8 +51,11 @@ class CacheStore:
         self._count(counter, amount)
         return _live(cache.get(key))[0]
 
-    def get_many_and_count(self, keys: list[str], counter: str) -> list[tuple[bytes | None, float]]:
-        """[(value, seconds it has left)] of each key, all counted as lookups under `counter`."""
+    def get_many_and_count(
+        self, keys: list[str], counter: str, *, timed: bool = True
+    ) -> list[tuple[bytes | None, float | None]]:
+        """[(value, seconds it has left, or None unless `timed`)] of each key, all counted as lookups under
+        `counter`."""
         self._count(counter, len(keys))
         found = cache.get_many(keys)
         return [_live(found.get(key)) for key in keys]

@@ -105,7 +105,8 @@ def test_the_days_around_a_date_are_seven_with_the_cheaper_season_and_the_full_d
     assert at(0)["lowest"] == {"amount_minor": 17000, "currency": "EUR"}  # 2 × 100.00 in Basic; the 19:00 is full
     assert at(0)["status"] == "available"
     assert at(1)["lowest"] == {"amount_minor": 11900, "currency": "EUR"}  # 2 × 70.00 in Basic (85 %)
-    assert at(-1) == {"date": at(-1)["date"], "lowest": None, "status": "sold_out"}
+    assert (at(-1)["lowest"], at(-1)["status"], at(-1)["cheapest"]) == (None, "sold_out", False)
+    assert [offset for offset in range(-3, 4) if at(offset)["cheapest"]] == [1, 2]  # the season's two days
     assert at(-3)["status"] == at(-2)["status"] == "no_sailing"
     van = {entry["date"]: entry for entry in calendar_of(day=DAY, vehicle="car", vehicle_height_cm="240")["days"]}
     assert van[(DAY + dt.timedelta(days=3)).isoformat()]["status"] == "unavailable"
@@ -139,7 +140,7 @@ def test_a_sailing_filling_up_shows_its_day_sold_out_at_the_next_read(
         cache_service.invalidate_availability(only.pk)  # what every change of capacity does (ferries.services)
 
     assert calendar_of(day=DAY, adults="2")["days"][3] == {"date": DAY.isoformat(), "lowest": None,
-                                                           "status": "sold_out"}  # fmt: skip
+                                                           "status": "sold_out", "cheapest": False}  # fmt: skip
 
 
 def test_a_new_sailing_shows_once_the_searches_of_its_route_and_day_are_dropped(
@@ -289,7 +290,7 @@ def test_the_results_show_a_fare_strip_whose_cheaper_day_is_one_click_away(clien
         (DAY.isoformat(), f"{DAY:%a} {DAY.day} {DAY:%b} €170.00")
     ]
     cheaper = days[4]
-    assert cheaper[1].endswith("€119.00")
+    assert cheaper[1].endswith("€119.00 (lowest price)")
     assert "Sold out" in days[2][1]
     assert "No sailing" in days[0][1]
     followed = client.get(cheaper[2])
