@@ -8,34 +8,21 @@ one cache entry (the search's lifetime, dropped with the searches of its route o
 is laid over them at every read from the one-minute availability cache, so "sold out" is as fresh as in a search.
 """
 
-import datetime as dt
-import logging
-import time
-from concurrent.futures import wait
 from enum import StrEnum
 
-from django.conf import settings
-from django.utils.translation import gettext as _
-
 from ferries.cache import PARTIAL_SEARCH_TTL, SEARCH_TTL, cache_service
-from ferries.errors import OperatorError
-from ferries.models import Operator, Route
-from ferries.operators import adapter_for
-from ferries.operators.base import Offer
+from ferries.models import Route
 from ferries.queries import CalendarQuery
 from ferries.search import (
     BOOKABLE,
+    ask_operators,
     availability_of,
     lowest_price,
     offer_rows,
-    operator_pool,
-    operator_status,
     party_availability,
     query_ports,
 )
 from ferries.selectors import bookable_after
-
-logger = logging.getLogger(__name__)
 
 
 class DayStatus(StrEnum):
@@ -91,7 +78,7 @@ def _compute(query: CalendarQuery) -> tuple[dict, int]:
     origin, destination = query_ports(query.leg(query.first))
     routes = Route.objects.filter(origin=origin, destination=destination, active=True, operator__active=True)
     operators = sorted({route.operator for route in routes.select_related("operator")}, key=lambda op: op.code)
-    offers, statuses = _ask_operators(operators, query)
+    offers, statuses = ask_operators(operators, query)
     days: dict[str, list[dict]] = {}
     fresh = {}
     for day, day_offers in offers.items():
@@ -110,39 +97,3 @@ def _kept(row: dict) -> dict:
         "operator": {"code": row["operator"]["code"]},
         "fares": [{"price": fare["price"]} for fare in row["fares"]],
     }
-
-
-def _ask_operators(
-    operators: list[Operator], query: CalendarQuery
-) -> tuple[dict[dt.date, list[tuple[Operator, Offer]]], list[dict]]:
-    """Every day's offers of every operator: remote ones a request per day, all side by side, our own inventory
-    every day at once meanwhile; no longer than the search's timeout."""
-    deadline = time.monotonic() + settings.OPERATOR_TIMEOUT_SECONDS
-    adapters = {op: adapter_for(op) for op in operators}
-    futures = {
-        operator_pool.submit(adapter.search, query.leg(day)): (op, day)
-        for op, adapter in adapters.items()
-        if adapter.is_remote
-        for day in query.days
-    }
-    offers: dict[dt.date, list[tuple[Operator, Offer]]] = {day: [] for day in query.days}
-    statuses = {op.code: operator_status(op, "ok") for op in operators}
-    for op, adapter in adapters.items():
-        if not adapter.is_remote:
-            for day, found in adapter.search_days(query).items():
-                offers[day] += [(op, offer) for offer in found]
-    done, late = wait(futures, timeout=max(deadline - time.monotonic(), 0))
-    for future in late:
-        future.cancel()
-        op, _day = futures[future]
-        statuses[op.code] = operator_status(op, "timeout", _("%(name)s did not answer in time.") % {"name": op.name})
-    for future in done:
-        op, day = futures[future]
-        try:
-            offers[day] += [(op, offer) for offer in future.result()]
-        except OperatorError as exc:
-            logger.warning("operator %s failed: %s", op.code, exc)
-            statuses[op.code] = operator_status(op, "error", _("%(name)s is not answering.") % {"name": op.name})
-    if late:
-        logger.warning("an operator did not answer the fare calendar within %ss", settings.OPERATOR_TIMEOUT_SECONDS)
-    return offers, [statuses[op.code] for op in operators]

@@ -53,6 +53,10 @@ class LegQuery:
     def from_dict(cls, data: dict) -> "LegQuery":
         return cls(data["from"], data["to"], dt.date.fromisoformat(data["date"]), Party.from_dict(data["party"]))
 
+    def days_of(self) -> "CalendarQuery":
+        """The same question as a run of one day."""
+        return CalendarQuery(self.origin, self.destination, self.day, self.day, self.party)
+
 
 # How the sailings found can be ordered, and the parts of the day (port time, hours from–to) they can be kept to.
 SORTS = ("departure", "price", "duration")

@@ -42,7 +42,7 @@ from ferries.models import Operator, Port, Route, Sailing
 from ferries.operators import adapter_for
 from ferries.operators.base import Offer
 from ferries.party import Party
-from ferries.queries import LegQuery, SearchQuery, searchable_days
+from ferries.queries import CalendarQuery, LegQuery, SearchQuery, searchable_days
 from ferries.results import BOOKABLE, arranged
 from ferries.search_rows import sailing_row
 from ferries.selectors import bookable_after, local_day_bounds, route_list
@@ -185,8 +185,8 @@ def _compute_leg(query: LegQuery) -> tuple[dict, int]:
     if not routes:
         return {"sailings": [], "operators": [], "no_route": _ports_linked(origin, destination)}, SEARCH_TTL
     operators = sorted({route.operator for route in routes}, key=lambda op: op.code)
-    offers, statuses = _ask_operators(operators, query)
-    sailings = offer_rows(offers, origin, destination)
+    by_day, statuses = ask_operators(operators, query.days_of())
+    sailings = offer_rows(by_day[query.day], origin, destination)
     cache_service.set_availabilities({s["sailing_id"]: offer.availability for s, offer in sailings}, after_miss=False)
     result = {"sailings": [s for s, _offer in sailings], "operators": statuses}
     wanted = query.party.accommodation
@@ -235,27 +235,35 @@ def query_ports(query: LegQuery) -> tuple[Port, Port]:
     return ports[query.origin], ports[query.destination]
 
 
-def _ask_operators(operators: list[Operator], query: LegQuery) -> tuple[list[tuple[Operator, Offer]], list[dict]]:
-    """Remote operators in parallel, our own inventory meanwhile in this thread; wait no longer than the timeout."""
+def ask_operators(
+    operators: list[Operator], query: CalendarQuery
+) -> tuple[dict[dt.date, list[tuple[Operator, Offer]]], list[dict]]:
+    """Every day's offers of every operator, and how each answered: remote operators a request per day, all side by
+    side, our own inventory every day at once meanwhile in this thread; no longer than the timeout."""
     deadline = time.monotonic() + settings.OPERATOR_TIMEOUT_SECONDS
     adapters = {op: adapter_for(op) for op in operators}
-    futures = {operator_pool.submit(adapter.search, query): op for op, adapter in adapters.items() if adapter.is_remote}
-    offers, statuses = [], {}
+    futures = {
+        operator_pool.submit(adapter.search, query.leg(day)): (op, day)
+        for op, adapter in adapters.items()
+        if adapter.is_remote
+        for day in query.days
+    }
+    offers: dict[dt.date, list[tuple[Operator, Offer]]] = {day: [] for day in query.days}
+    statuses = {op.code: operator_status(op, "ok") for op in operators}
     for op, adapter in adapters.items():
         if not adapter.is_remote:
-            offers += [(op, offer) for offer in adapter.search(query)]
-            statuses[op.code] = operator_status(op, "ok")
+            for day, found in adapter.search_days(query).items():
+                offers[day] += [(op, offer) for offer in found]
     done, late = wait(futures, timeout=max(deadline - time.monotonic(), 0))
-    for future in late:
-        future.cancel()
-        op = futures[future]
+    for op in {futures[future][0] for future in late}:
         logger.warning("operator %s did not answer within %ss", op.code, settings.OPERATOR_TIMEOUT_SECONDS)
         statuses[op.code] = operator_status(op, "timeout", _("%(name)s did not answer in time.") % {"name": op.name})
+    for future in late:
+        future.cancel()
     for future in done:
-        op = futures[future]
+        op, day = futures[future]
         try:
-            offers += [(op, offer) for offer in future.result()]
-            statuses[op.code] = operator_status(op, "ok")
+            offers[day] += [(op, offer) for offer in future.result()]
         except OperatorError as exc:
             logger.warning("operator %s failed: %s", op.code, exc)
             statuses[op.code] = operator_status(op, "error", _("%(name)s is not answering.") % {"name": op.name})

@@ -25,9 +25,7 @@ from ferries.services import capacity_confirm, capacity_hold, capacity_release, 
 
 class LocalInventoryOperator(OperatorAdapter):
     def search(self, query: LegQuery) -> list[Offer]:
-        return self.search_days(CalendarQuery(query.origin, query.destination, query.day, query.day, query.party))[
-            query.day
-        ]
+        return self.search_days(query.days_of())[query.day]
 
     def search_days(self, query: CalendarQuery) -> dict[dt.date, list[Offer]]:
         """Every day's search at once: one read of the sailings and one of the fares for all the days."""

@@ -94,6 +94,20 @@ def accommodation_label(kind: str) -> str:
     return str(Accommodation(kind).label) if kind in Accommodation.values else kind
 
 
+# What a calendar day says when it has no price (ferries.calendar.DayStatus).
+DAY_STATUS_LABELS = {
+    "sold_out": gettext_lazy("Sold out"),
+    "unavailable": gettext_lazy("No place"),
+    "unknown": gettext_lazy("Try again"),
+    "no_sailing": gettext_lazy("No sailing"),
+}
+
+
+@register.filter
+def day_status_label(status: str) -> str:
+    return str(DAY_STATUS_LABELS.get(status, ""))
+
+
 @register.filter
 def amenity_label(code: str) -> str:
     return str(Amenity(code).label) if code in Amenity.values else code
