@@ -5,13 +5,14 @@ table below, locks the row and writes a BookingEvent.
 """
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from ferries.choices import Accommodation, PassengerType, VehicleCategory
-from ferries.models import CURRENCY_VALIDATOR, Sailing
+from ferries.models import CURRENCY_VALIDATOR, Route, Sailing
 from ferries.pricing import NO_CHANGES, change_policy_wire
 
 
@@ -405,3 +406,120 @@ class Compensation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.booking.reference} {self.direction}: {self.percent} %"
+
+
+PROMO_CODE_PATTERN = r"^[A-Z0-9][A-Z0-9-]{2,31}$"
+
+
+class PromoCode(models.Model):
+    """A code a traveller types to lower the price: a percentage or an amount off the legs it applies to, within its
+    limits (bookings.promotions applies it)."""
+
+    class Kind(models.TextChoices):
+        PERCENT = "percent", _("Percentage off")
+        AMOUNT = "amount", _("Fixed amount off")
+
+    code = models.CharField(
+        max_length=32, unique=True,
+        validators=[RegexValidator(PROMO_CODE_PATTERN, _("3 to 32 capital letters, digits and hyphens."))],
+        help_text=_("What travellers type, in capitals: 3 to 32 letters, digits and hyphens."),
+    )  # fmt: skip
+    description = models.CharField(max_length=200, blank=True, help_text=_("For staff: what the code is for."))
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.PERCENT)
+    percent = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text=_("Percentage off each leg it applies to (cancellation protection aside)."),
+    )  # fmt: skip
+    amount_minor = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)],
+        help_text=_("Amount off the booking, in minor units (cents), shared between the legs it applies to."),
+    )  # fmt: skip
+    currency = models.CharField(max_length=3, default="EUR", validators=[CURRENCY_VALIDATOR])
+    routes = models.ManyToManyField(
+        Route, blank=True, related_name="promo_codes", help_text=_("Only legs on these routes; none: every route.")
+    )
+    travel_from = models.DateField(null=True, blank=True, help_text=_("Only legs departing on or after this day."))
+    travel_to = models.DateField(null=True, blank=True, help_text=_("Only legs departing on or before this day."))
+    min_total_minor = models.PositiveIntegerField(
+        default=0, help_text=_("The booking's price before the code must reach this, in minor units.")
+    )
+    first_booking_only = models.BooleanField(
+        default=False, help_text=_("Only for an e-mail address that has never booked with us before.")
+    )
+    max_uses = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)], help_text=_("Bookings in all; empty: no limit.")
+    )
+    max_uses_per_email = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)],
+        help_text=_("Bookings per contact e-mail; empty: no limit."),
+    )  # fmt: skip
+    starts_at = models.DateTimeField(null=True, blank=True, help_text=_("Usable from then; empty: at once."))
+    ends_at = models.DateTimeField(null=True, blank=True, help_text=_("Usable until then; empty: no end."))
+    active = models.BooleanField(default=True, help_text=_("Untick to stop the code at once."))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                # isnull=False too: a comparison with NULL is unknown, which a check lets through.
+                condition=(Q(kind="percent", percent__isnull=False, percent__gte=1, percent__lte=100,
+                             amount_minor__isnull=True)
+                           | Q(kind="amount", amount_minor__isnull=False, amount_minor__gte=1, percent__isnull=True)),
+                name="promo_code_one_discount",
+            ),
+            models.CheckConstraint(
+                condition=Q(travel_from__isnull=True) | Q(travel_to__isnull=True) | Q(travel_to__gte=F("travel_from")),
+                name="promo_code_travel_dates_in_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(starts_at__isnull=True) | Q(ends_at__isnull=True) | Q(ends_at__gt=F("starts_at")),
+                name="promo_code_validity_in_order",
+            ),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return self.code
+
+    def clean(self) -> None:
+        """The discount its kind needs, and no other; dates in order (the constraints say the same to the database)."""
+        self.code = (self.code or "").strip().upper()
+        errors = {}
+        if self.kind == self.Kind.PERCENT:
+            if self.percent is None:
+                errors["percent"] = _("A percentage code needs its percentage.")
+            self.amount_minor = None
+        elif self.kind == self.Kind.AMOUNT:
+            if self.amount_minor is None:
+                errors["amount_minor"] = _("A fixed-amount code needs its amount.")
+            self.percent = None
+        if self.travel_from and self.travel_to and self.travel_to < self.travel_from:
+            errors["travel_to"] = _("The last day of travel is before the first.")
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            errors["ends_at"] = _("The end is not after the start.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class PromoCodeUse(models.Model):
+    """A booking made with a promo code. It counts against the code's limits until the booking ends without being
+    paid for (expired, cancelled unpaid, refused by the operator): then it is released."""
+
+    promo_code = models.ForeignKey(PromoCode, on_delete=models.PROTECT, related_name="uses")
+    booking = models.OneToOneField(Booking, on_delete=models.CASCADE, related_name="promo_use")
+    email = models.EmailField(
+        help_text=_("The booking's contact e-mail, in lower case, as the per-e-mail limit counts.")
+    )
+    discount_minor = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3, validators=[CURRENCY_VALIDATOR])
+    released_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the booking ended unpaid: the use no longer counts.")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "pk"]
+        indexes = [models.Index(fields=["promo_code", "email"], name="promo_use_code_email")]
+
+    def __str__(self) -> str:
+        return f"{self.promo_code.code}: {self.booking.reference}"

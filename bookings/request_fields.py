@@ -234,6 +234,25 @@ class FareFamilyField(Read, serializers.RegexField):
         return value
 
 
+PROMO_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,31}$")  # as PromoCode.code
+
+
+class PromoCodeField(Read, serializers.RegexField):
+    """A promo code as typed: in either case, spaces around it dropped; empty or null for none. Whether it exists
+    and applies is for `bookings.promotions`."""
+
+    def __init__(self, **kwargs):
+        super().__init__(r"^\s*[A-Za-z0-9][A-Za-z0-9-]{2,31}\s*$", max_length=40, required=False, allow_null=True,
+                         **kwargs)  # fmt: skip
+
+    def read(self, value) -> str:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return ""
+        if not isinstance(value, str) or not PROMO_CODE.fullmatch(value.strip().upper()):
+            raise ValidationError(_("A promo code is 3 to 32 letters, digits and hyphens."))
+        return value.strip().upper()
+
+
 class FlagField(Read, serializers.BooleanField):
     """true or false, as JSON writes them; false when left out (unless it has another default, or none)."""
 

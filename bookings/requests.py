@@ -30,6 +30,7 @@ from bookings.request_fields import (
     NameField,
     NationalityField,
     PhoneField,
+    PromoCodeField,
     RegistrationField,
     SailingIdField,
     SizeField,
@@ -112,6 +113,7 @@ class BookingRequest:
     return_extras: Extras = NO_EXTRAS
     cancellation_protection: bool = False
     billing: Billing | None = None
+    promo_code: str = ""
 
     def extras(self, direction: str) -> Extras:
         """What the party adds to the leg (outbound or return), with the booking's cancellation protection."""
@@ -366,6 +368,10 @@ class BookingRequestSerializer(InputSerializer):
         help_text="Who the invoices are made out to, when not the contact (a company, another address); left out "
         "or null: the contact's name.",
     )  # fmt: skip
+    promo_code = PromoCodeField(
+        help_text="A promo code, in either case; empty, null or left out for none. Applied on the server: each leg it "
+        "applies to carries a `promo:<CODE>` price line of a negative amount. Tries are limited per client.",
+    )
 
     def read_field(self, field, data, values):
         if field.field_name == "passengers":
@@ -392,7 +398,7 @@ class BookingRequestSerializer(InputSerializer):
             outbound, inbound, tuple(values["passengers"]), values.get("vehicle"), values["accommodation"],
             values["pets"], values["contact"], values["outbound_fare_family"], values["return_fare_family"],
             values.get("outbound_extras") or NO_EXTRAS, values.get("return_extras") or NO_EXTRAS,
-            values["cancellation_protection"], values.get("billing"),
+            values["cancellation_protection"], values.get("billing"), values.get("promo_code") or "",
         )  # fmt: skip
 
 

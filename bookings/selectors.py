@@ -22,7 +22,7 @@ def booking_details() -> QuerySet[Booking]:
         "sailing__route__origin", "sailing__route__destination", "sailing__route__operator", "sailing__vessel"
     )
     disruptions = Disruption.objects.select_related("sailing", "reroute")
-    return Booking.objects.select_related("vehicle").prefetch_related(
+    return Booking.objects.select_related("vehicle", "promo_use__promo_code").prefetch_related(
         "passengers", Prefetch("legs", legs), "events", Prefetch("disruptions", disruptions)
     )
 

@@ -18,10 +18,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from bookings import orders
+from bookings import orders, promotions
 from bookings.access import new_access_salt
 from bookings.models import Booking, BookingEvent, BookingLeg, BookingVehicle, Passenger
-from bookings.policy import PAID_STATUSES, refund_due
+from bookings.policy import PAID_STATUSES, refund_due, refundable_minor
 from bookings.requests import BookingRequest
 from ferries.errors import OperatorError, OperatorRefused
 from ferries.models import Sailing
@@ -52,6 +52,10 @@ class OperatorUnavailable(Exception):
 class PaymentNotAllowed(Exception):
     """This booking cannot be paid now (expired, cancelled, already paid, a sailing no longer as booked…); the
     message says why, for the traveller."""
+
+
+class PromoCodeUsedUp(Exception):
+    """A booking paid after its hold expired cannot take its promo code's use again: the code has no room left."""
 
 
 class IdempotencyConflict(Exception):
@@ -103,6 +107,10 @@ def booking_transition(*, booking_id: int, to: str, actor: str, reason: str) -> 
     if not booking.may_become(to):
         raise TransitionNotAllowed(f"{booking.reference}: {booking.status} → {to} is not allowed")
     BookingEvent.objects.create(booking=booking, from_status=booking.status, to_status=to, actor=actor, reason=reason)
+    if to in {Booking.Status.EXPIRED, Booking.Status.FAILED} or (
+        to == Booking.Status.CANCELLED and booking.status == Booking.Status.HELD
+    ):  # it ends without a trip sold: its promo code is free again
+        promotions.promo_release(booking_id=booking.pk)
     booking.status = to
     booking.save(update_fields=["status", "updated_at"])
     return booking
@@ -134,6 +142,9 @@ def booking_create(
     fingerprint = _fingerprint(request)
     if idempotency_key and (existing := _replayed(idempotency_key, fingerprint)):
         return existing
+    if request.promo_code:  # a code that cannot apply holds nothing
+        legs = [(sailing.route_id, sailing.local_day) for sailing in request.sailings]
+        promotions.promo_precheck(code=request.promo_code, email=request.contact.email, legs=legs)
     remote_holds: list[tuple] = []
     try:
         # Remote operators first, outside any transaction: no row of ours waits on the network.
@@ -166,6 +177,7 @@ def _fingerprint(request: BookingRequest) -> str:
         "pets": request.pets,
         "contact": {**vars(request.contact), "email": request.contact.email.lower()},
         "billing": request.billing and vars(request.billing),
+        "promo_code": request.promo_code,
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -245,31 +257,51 @@ def _complete(booking: Booking, request: BookingRequest, legs: list[tuple[str, S
     currencies = {hold.quote.currency for _d, _s, hold in legs}
     if len(currencies) > 1:
         raise ValidationError({"return_sailing_id": [_("Both legs must be sold in the same currency.")]})
+    currency = currencies.pop()
+    prices = [(hold.quote.total_minor, hold.price["lines"]) for _d, _s, hold in legs]  # lines in their wire form
+    if request.promo_code:
+        prices = _discounted(booking, request.promo_code, legs, currency)
     BookingLeg.objects.bulk_create(
         BookingLeg(
             booking=booking,
             direction=direction,
             sailing=sailing,
             operator_hold_ref=hold.hold_ref,
-            price_minor=hold.quote.total_minor,
-            price_lines=hold.price["lines"],  # stored in their wire form
+            price_minor=price_minor,
+            price_lines=lines,
             fare_family=hold.quote.family["code"],
             fare_family_name=hold.quote.family["name"],
             change_rules=hold.price["change_policy"],
             **hold.quote.policy,
         )
-        for direction, sailing, hold in legs
+        for (direction, sailing, hold), (price_minor, lines) in zip(legs, prices, strict=True)
     )
     Passenger.objects.bulk_create(Passenger(booking=booking, **vars(passenger)) for passenger in request.passengers)
     if request.vehicle:
         BookingVehicle.objects.create(booking=booking, **vars(request.vehicle))
-    booking.total_minor = sum(hold.quote.total_minor for _d, _s, hold in legs)
-    booking.currency = currencies.pop()
+    booking.total_minor = sum(price_minor for price_minor, _lines in prices)
+    booking.currency = currency
     booking.hold_expires_at = min([booking.hold_expires_at] + [hold.expires_at for _d, _s, hold in legs])
     booking.save(update_fields=["total_minor", "currency", "hold_expires_at", "updated_at"])
     BookingEvent.objects.create(
         booking=booking, from_status="", to_status=Booking.Status.HELD, actor="traveller", reason="places held"
     )
+
+
+def _discounted(booking: Booking, code: str, legs: list[tuple[str, Sailing, Hold]], currency: str) -> list[tuple]:
+    """Each leg's price and lines with the promo code's discount (its use recorded, or ValidationError)."""
+    priced = [
+        promotions.PricedLeg(sailing.route_id, sailing.local_day, refundable_minor(hold.price["lines"]))
+        for _d, sailing, hold in legs
+    ]
+    discounts = promotions.promo_apply(code=code, booking=booking, legs=priced, currency=currency)
+    return [
+        (
+            hold.quote.total_minor - off,
+            hold.price["lines"] + ([promotions.promo_line(code, off, currency)] if off else []),
+        )
+        for (_d, _s, hold), off in zip(legs, discounts, strict=True)
+    ]
 
 
 def give_back(remote_holds: list) -> None:
@@ -420,7 +452,10 @@ def booking_rehold(*, booking_id: int) -> bool:
                 if adapter.is_remote:
                     remote_holds.append((adapter, hold.hold_ref))
                 BookingLeg.objects.filter(pk=leg.pk).update(operator_hold_ref=hold.hold_ref, released_at=None)
-    except (OperatorRefused, OperatorError) as exc:
+            # After the places, as a booking takes them: sailings' rows are always locked before a code's.
+            if not promotions.promo_retake(booking_id=booking.pk):
+                raise PromoCodeUsedUp("its promo code was used up meanwhile")
+    except (OperatorRefused, OperatorError, PromoCodeUsedUp) as exc:
         give_back(remote_holds)
         logger.warning("booking %s: places not available again after a late payment: %s", booking.reference, exc)
         return False

@@ -17,10 +17,11 @@ def to_decimal(amount_minor: int, currency: str) -> Decimal:
 
 
 def format_money(amount_minor: int, currency: str) -> str:
-    """€123.50, or 123.500 TND for currencies without a symbol here."""
-    amount = to_decimal(amount_minor, currency)
+    """€123.50, or 123.500 TND for currencies without a symbol here; an amount taken off: −€12.00."""
+    amount = to_decimal(abs(amount_minor), currency)
     symbol = CURRENCY_SYMBOLS.get(currency)
-    return f"{symbol}{amount:,}" if symbol else f"{amount:,} {currency}"
+    sign = "\u2212" if amount_minor < 0 else ""
+    return f"{sign}{symbol}{amount:,}" if symbol else f"{sign}{amount:,} {currency}"
 
 
 def to_minor(amount: Decimal, currency: str) -> int:

@@ -37,7 +37,7 @@ import functools
 import logging
 import math
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import redis
 from django.core.cache import caches
@@ -202,6 +202,22 @@ class BookingClaimThrottle(ResilientRateThrottle, throttling.UserRateThrottle):
 
     scope = "booking_claim"
     fail_open = False
+
+
+class PromoCodeThrottle(ResilientRateThrottle, throttling.UserRateThrottle):
+    """Promo codes tried — booking requests that carry one, on the website or the API — by user or address: slows
+    guessing. Requests without a code are not counted. Counted in the process while Redis is down."""
+
+    scope = "promo_code"
+    fail_open = False
+
+    def get_cache_key(self, request, view):
+        data = getattr(request, "data", None)  # the API's parsed body; a page's form otherwise
+        sent = request.POST if data is None else data
+        code = sent.get("promo_code") if isinstance(sent, Mapping) else None
+        if not (isinstance(code, str) and code.strip()):
+            return None
+        return super().get_cache_key(request, view)
 
 
 class SignInThrottle(ResilientRateThrottle, throttling.AnonRateThrottle):

@@ -516,6 +516,8 @@ REST_FRAMEWORK = {
         "booking_lookup": env.str("RATE_BOOKING_LOOKUP", "20/hour", validate=_RATE),
         # Guest bookings claimed by an account: each code asked for and each code typed.
         "booking_claim": env.str("RATE_BOOKING_CLAIM", "20/hour", validate=_RATE),
+        # Bookings asked for with a promo code, on the website or the API: each is a guess at a code.
+        "promo_code": env.str("RATE_PROMO_CODE", "20/hour", validate=_RATE),
     },
     # Clients are told apart by address: behind a proxy, the one it adds to X-Forwarded-For (never one the
     # client wrote there itself).

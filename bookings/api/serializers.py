@@ -173,12 +173,28 @@ class BookingSummaryOutputSerializer(BookingBaseOutputSerializer):
     """A line of the user's list of bookings."""
 
 
+@extend_schema_serializer(component_name="PromoCodeApplied")
+class PromoCodeOutputSerializer(serializers.Serializer):
+    code = serializers.CharField(source="promo_code.code")
+    discount = serializers.SerializerMethodField(help_text="Taken off the legs' prices (their `promo:` lines).")
+
+    @extend_schema_field(MoneySerializer)
+    def get_discount(self, use) -> dict:
+        return money(use.discount_minor, use.currency)
+
+
 class BookingOutputSerializer(BookingBaseOutputSerializer):
+    promo_code = serializers.SerializerMethodField(help_text="The promo code applied; null when none.")
     passengers = PassengerOutputSerializer(many=True)
     vehicle = VehicleOutputSerializer(allow_null=True, help_text="Null when no vehicle travels.")
     accommodation = serializers.ChoiceField(choices=Accommodation.choices)
     pets = serializers.IntegerField()
     contact = ContactOutputSerializer(source="*")
+
+    @extend_schema_field(PromoCodeOutputSerializer(allow_null=True))
+    def get_promo_code(self, booking: Booking) -> dict | None:
+        use = getattr(booking, "promo_use", None)
+        return PromoCodeOutputSerializer(use).data if use else None
 
 
 @extend_schema_serializer(component_name="NewBooking")

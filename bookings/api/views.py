@@ -56,7 +56,7 @@ from kernel.api import (
     validation_error,
 )
 from kernel.money import money
-from kernel.throttling import THROTTLED_RESPONSE, BookingCreateThrottle
+from kernel.throttling import THROTTLED_RESPONSE, BookingCreateThrottle, PromoCodeThrottle
 
 IDEMPOTENCY_KEY_MAX_LENGTH = Booking._meta.get_field("idempotency_key").max_length
 
@@ -112,7 +112,7 @@ class BookingListCreateApi(BookingApi, ListAPIView):
     def get_throttles(self):
         # Each booking holds places for a while: booking is limited more strictly than reading.
         if self.request.method == "POST":
-            return [*super().get_throttles(), BookingCreateThrottle()]
+            return [*super().get_throttles(), BookingCreateThrottle(), PromoCodeThrottle()]
         return super().get_throttles()
 
     @extend_schema(

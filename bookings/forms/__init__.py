@@ -137,6 +137,15 @@ class BookingForm(forms.Form):
                   "vat_number": _("Company VAT number")}  # fmt: skip
         for name, label in labels.items():
             self.fields[f"billing-{name}"] = _text(label, required=False, autocomplete="off")
+        self.fields["promo_code"] = _text(
+            _("Promo code"),
+            required=False,
+            autocomplete="off",
+            autocapitalize="characters",
+            spellcheck="false",
+            maxlength=40,
+        )
+        self.fields["promo_code"].help_text = _("Its discount shows in the price once your places are held.")
         self.booking_request: BookingRequest | None = None
 
     @property
@@ -272,6 +281,7 @@ class BookingForm(forms.Form):
         billing = {name: value(f"billing-{name}", "").strip() for name in ("name", "address", "company", "vat_number")}
         if any(billing.values()):  # left empty: invoices are made out to the contact
             data["billing"] = billing
+        data["promo_code"] = value("promo_code", "")
         for direction in ("outbound", "return"):
             prefix = f"{direction}_extras-"
             if any(name.startswith(prefix) for name in self.fields):

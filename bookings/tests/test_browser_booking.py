@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 import pytest
 from django.utils import timezone
 
-from bookings.models import Booking
+from bookings.models import Booking, PromoCode
 from ferries.tests.factories import OperatorFactory, PortFactory, RouteFactory, VesselFactory, sailing_factory
 
 pytestmark = pytest.mark.browser
@@ -152,3 +152,34 @@ def test_going_back_and_sending_the_details_again_shows_the_same_booking(page, n
 
     assert page.url == first
     assert Booking.objects.count() == 1
+
+
+def test_a_promo_code_typed_with_the_details_lowers_the_price_shown_and_charged(page, network, eager_tasks):
+    PromoCode.objects.create(code="SUMMER10", kind=PromoCode.Kind.PERCENT, percent=10)
+    page.goto(results_url(trip="one_way"))
+    page.get_by_role("button", name="Select 19:00 Compagnie Tunisienne de Navigation Standard").click()
+    page.wait_for_url("**/book?**")
+    fill_passenger(page, "Adult 1", first="Amira", last="Ben Salah", born="1985-04-12", document="X1234567")
+    fill_contact(page)
+
+    page.get_by_text("Have a promo code?").click()  # the section opens
+    page.get_by_label("Promo code").fill("summer1O")  # a letter O for a zero: refused, next to the field
+    page.get_by_role("button", name="Hold my places").click()
+    assert page.locator("#id_promo_code_error").inner_text() == "This promo code is not valid."
+    assert not Booking.objects.exists()
+    page.get_by_label("Promo code").fill("summer10")
+    page.get_by_role("button", name="Hold my places").click()
+
+    page.wait_for_url(re.compile(r".*/bookings/[A-Z2-9]{6}$"))
+    assert "Promo code SUMMER10" in page.locator("main").inner_text()
+    assert "−€10.00" in page.locator("main").inner_text()
+    page.get_by_role("link", name=re.compile("^Pay")).click()
+    assert "€90.00" in page.get_by_role("button", name=re.compile("^Pay")).inner_text()
+    page.get_by_label("Card number").fill("4242 4242 4242 4242")
+    page.get_by_label("Expiry (MM/YY)").fill("12/34")
+    page.get_by_label("CVC").fill("123")
+    page.get_by_role("button", name=re.compile("^Pay")).click()
+    page.wait_for_url(re.compile(r".*/bookings/[A-Z2-9]{6}$"))
+    booking = Booking.objects.get()
+    assert booking.status == Booking.Status.CONFIRMED
+    assert booking.payments.get().taken_minor == 9000

@@ -40,7 +40,7 @@ from ferries.queries import LegQuery, SearchQuery, parse_search_query
 from ferries.returns import Crossing, return_problem
 from ferries.search import BOOKABLE, leg_search
 from kernel.money import format_money
-from kernel.throttling import BookingCreateThrottle, BookingLookupThrottle, rate_limited
+from kernel.throttling import BookingCreateThrottle, BookingLookupThrottle, PromoCodeThrottle, rate_limited
 
 SESSION_KEY = BROWSER_SESSION_KEY
 FORMS_SECRET_KEY = "bookings:forms-secret"  # this browser's own part of the keys of the forms it sends
@@ -212,7 +212,8 @@ def _actor(request: HttpRequest) -> str:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-@rate_limited(BookingCreateThrottle)  # each booking holds places: counted with the API's bookings
+# Each booking holds places: counted with the API's bookings; a promo code typed is a guess, counted with the API's.
+@rate_limited(BookingCreateThrottle, PromoCodeThrottle)
 def booking_new(request: HttpRequest) -> HttpResponse:
     """Who travels on the chosen sailings (GET), and the places held for them (POST)."""
     if "outbound" not in request.GET:

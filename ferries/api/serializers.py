@@ -68,7 +68,7 @@ class PriceLineSerializer(serializers.Serializer):
     code = serializers.CharField(
         help_text='A passenger type (adult, child, infant, senior), "vehicle:<category>", '
         '"accommodation:<kind>", "pets", or an extra: "meal:dinner", "meal:breakfast", "priority_boarding", '
-        '"protection".'
+        '"protection"; on a booking, "promo:<CODE>" for a promo code\'s discount (a negative amount).'
     )
     label = serializers.SerializerMethodField(
         help_text="What the line is, in words, in the language of the request (Accept-Language: en or fr), as the "

@@ -127,6 +127,8 @@ def price_line_label(code: str) -> str:
         return _("Pets")
     if code in Extra.values:
         return str(Extra(code).label)
+    if kind == "promo" and value:
+        return _("Promo code %(code)s") % {"code": value}
     return code
 
 
@@ -136,6 +138,8 @@ def price_line(line: dict) -> str:
     quantity = line["quantity"]
     if line["code"] == "pets":
         return ngettext("%(count)d pet", "%(count)d pets", quantity) % {"count": quantity}
+    if line["code"].startswith("promo:"):  # a discount: once, whatever its quantity
+        return price_line_label(line["code"])
     return _("%(quantity)d × %(label)s") % {"quantity": quantity, "label": price_line_label(line["code"])}
 
 

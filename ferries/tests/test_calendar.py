@@ -23,6 +23,7 @@ from ferries.search import BOOKABLE, leg_search, lowest_price
 from ferries.services import searches_changed
 from ferries.tests.factories import FareFactory, OperatorFactory, RouteFactory, VesselFactory, sailing_factory
 from ferries.tests.test_api import response_schema
+from maritime.tests.pages import admin_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -173,29 +174,6 @@ def test_a_fare_changed_in_the_admin_drops_the_route_s_cached_prices(
 
     assert answer.status_code == 302, answer.content.decode()[:2000]
     assert calendar_of(day=DAY, adults="2")["days"][3]["lowest"]["amount_minor"] == 15300  # 2 × 90.00 × 85 %
-
-
-def admin_form_data(page) -> dict:
-    """The fields of the admin's change form as it would send them."""
-    html = page.content.decode()
-    data = {}
-    for tag in re.findall(r"<input[^>]*>", html):
-        name = re.search(r'name="([^"]+)"', tag)
-        kind = re.search(r'type="([^"]+)"', tag)
-        if not name or (kind and kind.group(1) in ("submit", "button", "file")):
-            continue
-        if kind and kind.group(1) == "checkbox":
-            if "checked" in tag:
-                data[name.group(1)] = "on"
-            continue
-        value = re.search(r'value="([^"]*)"', tag)
-        data[name.group(1)] = unescape(value.group(1)) if value else ""
-    for select in re.finditer(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', html, re.S):
-        chosen = re.search(r'<option value="([^"]*)"[^>]*selected', select.group(2))
-        data[select.group(1)] = unescape(chosen.group(1)) if chosen else ""
-    for area in re.finditer(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', html, re.S):
-        data[area.group(1)] = unescape(area.group(2)).lstrip("\n")
-    return data
 
 
 @pytest.mark.django_db(transaction=True)

@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 from ferries.choices import PassengerType
 from ferries.models import PassengerFare, Route, Sailing, SailingInventory, Vessel
 from ferries.tests.factories import FareFactory, OperatorFactory, RouteFactory, sailing_factory
-from ferries.tests.test_calendar import admin_form_data
+from maritime.tests.pages import admin_form_data
 
 pytestmark = pytest.mark.django_db
 

@@ -162,6 +162,7 @@ def world(live_server, tunis_marseille, marseille_tunis, eager_tasks, settings, 
     # Fuzzing sends far more requests than any client may: the limits themselves are tested in test_security.py.
     rates = {"anon": "100000/minute", "user": "100000/minute"}
     rates |= {"booking_create": "100000/hour", "payment_start": "100000/hour", "booking_claim": "100000/hour"}
+    rates["promo_code"] = "100000/hour"
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
     monkeypatch.setattr(AuthTokenThrottle, "rate", "100000/minute")
     return World(live_server.url, tunis_marseille, marseille_tunis)

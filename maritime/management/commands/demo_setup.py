@@ -8,7 +8,7 @@ from django.core.management import BaseCommand, CommandError, call_command, get_
 CREDENTIALS_FILE = settings.VAR_DIR / "demo-admin.txt"
 
 # Commands that fill the demo with data, run in this order when an app provides them.
-DEMO_DATA_COMMANDS = ["seed_demo_data"]
+DEMO_DATA_COMMANDS = ["seed_demo_data", "seed_demo_promo_codes"]
 
 
 class Command(BaseCommand):
