@@ -19,6 +19,7 @@ from bookings.flows.forgetting import booking_forget
 from bookings.models import Booking
 from bookings.privacy import bookings_due_forgetting
 from notifications.services import account_emails_forget
+from notifications.travel_alerts import alerts_forget
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ def account_delete(*, user: AbstractBaseUser, password: str, confirmed: bool = T
         addresses = account_addresses(user)
         Booking.objects.filter(owner=user).update(owner=None)
         account_emails_forget(addresses=addresses)
+        alerts_forget(addresses=addresses)  # its travel alerts, set signed in or not
         user.delete()
         # The account and its addresses are gone: nothing keeps its bookings' people now but their retention.
         due = list(bookings_due_forgetting().filter(pk__in=booking_ids).values_list("pk", flat=True))

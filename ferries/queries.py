@@ -53,9 +53,27 @@ class LegQuery:
     def from_dict(cls, data: dict) -> "LegQuery":
         return cls(data["from"], data["to"], dt.date.fromisoformat(data["date"]), Party.from_dict(data["party"]))
 
+    def search_params(self) -> dict:
+        """The search page's parameters that ask this question (one way)."""
+        return {"from": self.origin, "to": self.destination, "date": self.day.isoformat(), "trip": "one_way"} | (
+            party_params(self.party)
+        )
+
     def days_of(self) -> "CalendarQuery":
         """The same question as a run of one day."""
         return CalendarQuery(self.origin, self.destination, self.day, self.day, self.party)
+
+
+def party_params(party: Party) -> dict:
+    """The party as the search's parameters, as the results page passes it on."""
+    params = {"adults": party.adults, "children": party.children, "infants": party.infants, "seniors": party.seniors}
+    if party.vehicle:
+        params |= {
+            "vehicle": party.vehicle.category,
+            "vehicle_length_cm": party.vehicle.length_cm,
+            "vehicle_height_cm": party.vehicle.height_cm,
+        }
+    return params | {"accommodation": party.accommodation}
 
 
 # How the sailings found can be ordered, and the parts of the day (port time, hours from–to) they can be kept to.

@@ -1,6 +1,7 @@
 """The traveller's search pages: the home page with the search form, and the sailings found."""
 
 import datetime as dt
+from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, QueryDict
@@ -14,7 +15,15 @@ from django.views.decorators.http import require_safe
 from ferries.calendar import DayStatus, fare_calendar
 from ferries.forms import SearchForm
 from ferries.models import Port
-from ferries.queries import CalendarQuery, LegQuery, ResultsView, days_around, parse_calendar_query, searchable_days
+from ferries.queries import (
+    CalendarQuery,
+    LegQuery,
+    ResultsView,
+    days_around,
+    parse_calendar_query,
+    party_params,
+    searchable_days,
+)
 from ferries.returns import returns_that_can_follow
 from ferries.search import sailing_search
 
@@ -138,6 +147,10 @@ def _leg(*, form: SearchForm, leg: LegQuery, sailings: list[dict], title: str, s
         "destination": form.port_names.get(leg.destination, leg.destination),
         "day": leg.day,
         "sailings": sailings,
+        # Travel alerts (a page of notifications, reached by its URL): places freeing up on a sold-out sailing (the
+        # card adds the sailing), or the day's lowest price falling to a limit.
+        "party_query": urlencode(party_params(leg.party)),
+        "price_alert_url": f"{reverse('travel_alert_new')}?{urlencode({'kind': 'price'} | leg.search_params())}",
     }
 
 

@@ -220,6 +220,14 @@ class PromoCodeThrottle(ResilientRateThrottle, throttling.UserRateThrottle):
         return super().get_cache_key(request, view)
 
 
+class TravelAlertThrottle(ResilientRateThrottle, throttling.UserRateThrottle):
+    """Travel alerts set, on the website or the API, by user or address: each may e-mail an address to confirm it.
+    Counted in the process while Redis is down."""
+
+    scope = "travel_alert"
+    fail_open = False
+
+
 class SignInThrottle(ResilientRateThrottle, throttling.AnonRateThrottle):
     """Staff sign-in attempts (the check-in page's), by address: slows password guessing. Counted in the process while
     Redis is down."""

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("ferries.api.urls")),
     path("", include("bookings.api.urls")),
     path("", include("payments.api.urls")),
+    path("", include("notifications.api.urls")),
     path("", include("accounts.api.urls")),
     path("auth/token", AuthTokenApi.as_view(), name="api-auth-token"),
 ]

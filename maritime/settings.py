@@ -345,6 +345,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-payments": {"task": "payments.tasks.sweep_payments_task", "schedule": 60.0},
     "sweep-outbox": {"task": "notifications.tasks.sweep_outbox_task", "schedule": 60.0},
     "check-alerts": {"task": "maritime.tasks.check_alerts_task", "schedule": 60.0},
+    "check-travel-alerts": {"task": "notifications.tasks.check_travel_alerts_task", "schedule": 60.0},
     "send-departure-reminders": {"task": "bookings.tasks.send_departure_reminders_task", "schedule": 60.0},
     "expire-disruption-choices": {"task": "bookings.tasks.expire_disruptions_task", "schedule": 60.0},
     "poll-operator-sailings": {"task": "bookings.tasks.poll_operator_sailings_task", "schedule": 300.0},
@@ -518,6 +519,8 @@ REST_FRAMEWORK = {
         "booking_claim": env.str("RATE_BOOKING_CLAIM", "20/hour", validate=_RATE),
         # Bookings asked for with a promo code, on the website or the API: each is a guess at a code.
         "promo_code": env.str("RATE_PROMO_CODE", "20/hour", validate=_RATE),
+        # Travel alerts set, on the website or the API: each may send a confirmation e-mail.
+        "travel_alert": env.str("RATE_TRAVEL_ALERT", "20/hour", validate=_RATE),
     },
     # Clients are told apart by address: behind a proxy, the one it adds to X-Forwarded-For (never one the
     # client wrote there itself).
@@ -550,6 +553,8 @@ SPECTACULAR_SETTINGS = {
         "ChangeStatusEnum": "bookings.models.BookingChange.Status",
         "DisruptionChoiceEnum": "bookings.api.serializers.DISRUPTION_CHOICES",
         "ScanOutcomeEnum": "bookings.models.TicketScan.Outcome",
+        "TravelAlertKindEnum": "notifications.models.TravelAlert.Kind",
+        "TravelAlertStatusEnum": "notifications.api.views.ALERT_STATUSES",
     },
     # A booking's access token opens that booking without an account; declared as a scheme of its own so that
     # Swagger's "Authorize" sends it. The operations it opens list it beside the owner's Token (bookings.api.schema).

@@ -3,11 +3,12 @@
 from django.contrib import admin, messages
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from notifications.models import Email
+from notifications.models import Email, TravelAlert
 from notifications.rendering import build_message
 from notifications.services import ONE_TIME, email_resend
 
@@ -77,3 +78,28 @@ class EmailAdmin(admin.ModelAdmin):
         count = queryset.count()
         self.message_user(request, ngettext("%d e-mail queued again.", "%d e-mails queued again.", count) % count,
                           messages.SUCCESS)  # fmt: skip
+
+
+@admin.register(TravelAlert)
+class TravelAlertAdmin(admin.ModelAdmin):
+    """Travellers' alerts, to answer "why did I (not) hear?": what each watches, what the last check saw and when,
+    how many changes were e-mailed. Set by travellers; staff only stop them."""
+
+    list_display = ["kind", "email", "watched", "state", "changes", "confirmed_at", "stopped_at", "checked_at"]
+    list_filter = ["kind", ("confirmed_at", admin.EmptyFieldListFilter), ("stopped_at", admin.EmptyFieldListFilter)]
+    search_fields = ["email"]
+    readonly_fields = [field.name for field in TravelAlert._meta.fields]
+    actions = ["stop"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description=_("watches"))
+    def watched(self, alert: TravelAlert) -> str:
+        query, sailing = alert.query, f" #{alert.sailing_id}" if alert.sailing_id else ""
+        return f"{query['from']} → {query['to']} {query['date']}{sailing}"
+
+    @admin.action(description=_("Stop the selected alerts"), permissions=["change"])
+    def stop(self, request, queryset) -> None:
+        stopped = queryset.filter(stopped_at__isnull=True).update(stopped_at=timezone.now())
+        self.message_user(request, ngettext("%d alert stopped.", "%d alerts stopped.", stopped) % stopped)

@@ -10,11 +10,16 @@ by the condition and the hour, so a condition alerts each admin at most once an 
 and their text is not kept once sent — as with a claim code for a booking.
 """
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from bookings.models import Booking
+from ferries.models import CURRENCY_VALIDATOR, Sailing
+
+# E-mails about no booking: staff alerts, account e-mails, travel alerts.
+WITHOUT_BOOKING = ["staff_alert", "account", "travel_alert_confirm", "travel_alert"]
 
 
 class Email(models.Model):
@@ -33,6 +38,8 @@ class Email(models.Model):
         STAFF_ALERT = "staff_alert", _("Staff alert")
         ACCOUNT = "account", _("Account e-mail (address check, password reset…)")
         BOOKING_CLAIM = "booking_claim", _("Code to add a booking to an account")
+        TRAVEL_ALERT_CONFIRM = "travel_alert_confirm", _("Travel alert: confirm the address")
+        TRAVEL_ALERT = "travel_alert", _("Travel alert: places free, or a price under the limit")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
@@ -76,12 +83,67 @@ class Email(models.Model):
                 name="email_staff_alert_once_per_key_recipient",
             ),
             models.CheckConstraint(
-                condition=Q(kind__in=["staff_alert", "account"], booking__isnull=True)
-                | (~Q(kind__in=["staff_alert", "account"]) & Q(booking__isnull=False)),
-                name="email_booking_unless_staff_alert_or_account",
+                condition=Q(kind__in=WITHOUT_BOOKING, booking__isnull=True)
+                | (~Q(kind__in=WITHOUT_BOOKING) & Q(booking__isnull=False)),
+                name="email_booking_unless_about_none",
             ),
             models.CheckConstraint(condition=~Q(status="sent") | Q(sent_at__isnull=False), name="email_sent_has_time"),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} — {self.booking.reference if self.booking_id else self.key}"
+
+
+class TravelAlert(models.Model):
+    """A traveller's wish to hear of a change (notifications.travel_alerts): places freeing up on a sailing sold out
+    for their party, or the lowest price of a day's crossings for their party falling to a limit. Checked by beat in
+    batches, e-mailed at most once per change, stopped by the link in each e-mail."""
+
+    class Kind(models.TextChoices):
+        AVAILABILITY = "availability", _("Places free on a sold-out sailing")
+        PRICE = "price", _("The lowest price at or under a limit")
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    email = models.EmailField()
+    language = models.CharField(max_length=8, default="en")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="travel_alerts",
+        help_text=_("The account that set it, if any."),
+    )  # fmt: skip
+    query = models.JSONField(help_text=_("The search it watches: ports, day and party (a leg's search)."))
+    sailing = models.ForeignKey(
+        Sailing, null=True, blank=True, on_delete=models.CASCADE, related_name="travel_alerts",
+        help_text=_("The sold-out sailing watched (availability alerts)."),
+    )  # fmt: skip
+    below_minor = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("The price limit for the whole party, in minor units (price alerts).")
+    )
+    currency = models.CharField(max_length=3, default="EUR", validators=[CURRENCY_VALIDATOR])
+    state = models.CharField(
+        max_length=24, blank=True,
+        help_text=_("What the last check saw: sold_out, available, above, or under:<price>."),
+    )  # fmt: skip
+    changes = models.PositiveIntegerField(default=0, help_text=_("Changes e-mailed so far."))
+    confirmed_at = models.DateTimeField(null=True, blank=True, help_text=_("When its address was confirmed."))
+    stopped_at = models.DateTimeField(null=True, blank=True, help_text=_("When it was stopped (by its link)."))
+    checked_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(help_text=_("The departure watched (or the end of the day): no check after it."))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["ends_at", "checked_at"], name="travel_alert_due")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="availability", sailing__isnull=False, below_minor__isnull=True)
+                | Q(kind="price", sailing__isnull=True, below_minor__isnull=False),
+                name="travel_alert_kind_fields",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.confirmed_at is not None and self.stopped_at is None

@@ -1,6 +1,7 @@
 """An outbox row made into a message: subject, plain text and HTML in the booking's language, e-tickets attached;
 a staff alert in plain text, as Django's mail_admins would send it."""
 
+import datetime as dt
 from email.mime.image import MIMEImage
 
 from django.conf import settings
@@ -8,7 +9,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.templatetags.tz import do_timezone
 from django.urls import reverse
-from django.utils import translation
+from django.utils import formats, translation
 from django.utils.translation import gettext as _
 
 from bookings.models import Compensation, Disruption
@@ -16,6 +17,7 @@ from bookings.selectors import booking_details
 from ferries.fare_rules import change_rule, refund_rule
 from ferries.models import Sailing, SailingRetiming
 from kernel.money import format_money
+from notifications import travel_alerts
 from notifications.etickets import eticket_pdf, qr_png
 from notifications.invoices import invoice_pdf
 from notifications.models import Email
@@ -28,6 +30,8 @@ def build_message(email: Email) -> tuple[EmailMultiAlternatives, str, str, str]:
     """(message, subject, text, html) for the row, as it will be sent now."""
     if email.kind == Email.Kind.STAFF_ALERT:
         return _staff_alert_message(email)
+    if email.kind in {Email.Kind.TRAVEL_ALERT, Email.Kind.TRAVEL_ALERT_CONFIRM}:
+        return _travel_alert_message(email)
     if email.kind in {Email.Kind.ACCOUNT, Email.Kind.BOOKING_CLAIM}:  # written when asked for
         message = EmailMultiAlternatives(email.subject, email.body_text, settings.DEFAULT_FROM_EMAIL, [email.recipient])
         if email.body_html:
@@ -44,6 +48,36 @@ def build_message(email: Email) -> tuple[EmailMultiAlternatives, str, str, str]:
         if email.kind in {Email.Kind.BOOKING_CONFIRMATION, Email.Kind.BOOKING_CHANGED, Email.Kind.DEPARTURE_REMINDER}:
             _attach_etickets(message, booking, context["legs"])
         _attach_invoices(message, email)
+    return message, subject, text, html
+
+
+def _travel_alert_message(email: Email) -> tuple[EmailMultiAlternatives, str, str, str]:
+    """A travel alert's e-mail, from the facts its row keeps; its links (confirm, stop) are made now, from the alert's
+    id, so the outbox keeps no key to it. Mail programs offer the stop link as their own unsubscribe button."""
+    facts = email.details
+    alert_id = facts["alert"]
+    with translation.override(email.language):
+        departs = dt.datetime.fromisoformat(facts["departs_local"]) if facts.get("departs_local") else None
+        context = {
+            "email": email, "alert_kind": facts["alert_kind"], "origin": facts["from"], "destination": facts["to"],
+            "day": dt.date.fromisoformat(facts["date"]), "departs": departs and formats.time_format(departs),
+            "operator": facts.get("operator", ""),
+            "price": format_money(**facts["price"]) if facts.get("price") else "",
+            "below": format_money(**facts["below"]) if facts.get("below") else "",
+            "search_url": settings.SITE_URL + facts["search_url"], "stop_url": travel_alerts.stop_url(alert_id),
+            "confirm_url": travel_alerts.confirm_url(alert_id), "site_url": settings.SITE_URL,
+        }  # fmt: skip
+        subject = " ".join(render_to_string(f"{TEMPLATES}/{email.kind}_subject.txt", context).split())
+        text = render_to_string(f"{TEMPLATES}/{email.kind}.txt", context)
+        html = render_to_string(f"{TEMPLATES}/{email.kind}.html", context)
+    headers = {}
+    if email.kind == Email.Kind.TRAVEL_ALERT:  # RFC 8058: one click in the mail program stops it
+        headers = {
+            "List-Unsubscribe": f"<{context['stop_url']}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
+    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [email.recipient], headers=headers)
+    message.attach_alternative(html, "text/html")
     return message, subject, text, html
 
 

@@ -51,6 +51,14 @@ send_staff_alert_email_task = EMAIL_TASKS[Email.Kind.STAFF_ALERT]
 
 
 @shared_task
+def check_travel_alerts_task() -> int:
+    """A batch of travellers' alerts checked (beat, every minute); answers the e-mails queued."""
+    from notifications import travel_alerts
+
+    return travel_alerts.alerts_check()
+
+
+@shared_task
 def sweep_outbox_task() -> int:
     from notifications import services
 

@@ -1,13 +1,22 @@
 import re
 
-from django.http import Http404, HttpRequest, HttpResponse
+from allauth.account.models import EmailAddress
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import render
 from django.utils import translation
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_safe
 
 from bookings.selectors import booking_for_browser
+from ferries.queries import PARTY_FIELDS
+from kernel.throttling import TravelAlertThrottle, rate_limited
+from notifications import travel_alerts
 from notifications.etickets import eticket_pdf
+from notifications.forms import TravelAlertForm
 from notifications.invoices import invoice_link_opens, invoice_pdf
+from notifications.models import TravelAlert
 from payments.models import Invoice
 
 INVOICE_NUMBER = re.compile(r"(INV|CN)-[0-9]{4}-[0-9]{6}")
@@ -52,3 +61,83 @@ def _may_open(request: HttpRequest, invoice: Invoice) -> bool:
         return invoice_link_opens(key, invoice)
     reference = invoice.booking.reference
     return booking_for_browser(reference=reference, session=request.session, user=user) is not None
+
+
+# --- travel alerts -------------------------------------------------------------------------------------------------
+
+# What the link from the results page names: the kind, the sailing or the day's search, and the party.
+ALERT_PARAMS = ("kind", "from", "to", "date", *PARTY_FIELDS)
+
+
+def _watched(params: QueryDict) -> dict:
+    data = {name: params[name] for name in ALERT_PARAMS if params.get(name)}
+    if params.get("sailing"):
+        data["sailing_id"] = params["sailing"]
+    return data
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+@rate_limited(TravelAlertThrottle)  # each alert set may e-mail an address
+def travel_alert_new(request: HttpRequest) -> HttpResponse:
+    """An alert on what the results page's link names (GET), set for the address typed (POST)."""
+    watched = _watched(request.GET)
+    try:
+        target = travel_alerts.parse_alert_request(watched, whole=False)
+    except ValidationError as error:
+        return render(request, "notifications/travel_alert_refused.html", {"problems": error.messages}, status=400)
+    price = target.kind == TravelAlert.Kind.PRICE
+    preview = travel_alerts.alert_preview(target)
+    user_email = request.user.email if request.user.is_authenticated else ""
+    currency = preview["lowest"]["currency"] if preview["lowest"] else "EUR"
+    form = TravelAlertForm(request.POST or None, price=price, currency=currency, initial={"email": user_email})
+    context = {"form": form, "target": target, "preview": preview}
+    if request.method != "POST":
+        return render(request, "notifications/travel_alert_new.html", context)
+    data = watched | {"email": form.data.get("email", "")}
+    if price and (limit := form.limit()):
+        data["below"] = limit
+    try:
+        alert_request = travel_alerts.parse_alert_request(data)
+        if form.errors:  # the limit typed is not an amount
+            return render(request, "notifications/travel_alert_new.html", context, status=400)
+        alert = travel_alerts.alert_create(
+            request=alert_request, owner=request.user if request.user.is_authenticated else None,
+            language=request.LANGUAGE_CODE, verified=_verified(request, alert_request.email),
+        )  # fmt: skip
+    except ValidationError as error:
+        form.add_request_errors(error)
+        return render(request, "notifications/travel_alert_new.html", context, status=400)
+    return render(request, "notifications/travel_alert_done.html", {"alert": alert, "target": target})
+
+
+def _verified(request: HttpRequest, email: str) -> bool:
+    """The signed-in traveller's own address, verified: no need to confirm it again."""
+    user = request.user
+    return user.is_authenticated and EmailAddress.objects.filter(user=user, email__iexact=email, verified=True).exists()
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def travel_alert_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The link of the confirmation e-mail: a page with the button that confirms (a link opened by a mail scanner
+    confirms nothing)."""
+    alert = travel_alerts.alert_of_token(token, stop=False)
+    if alert is None:
+        return render(request, "notifications/travel_alert_link.html", {"invalid": True}, status=404)
+    done = request.method == "POST" and travel_alerts.alert_confirm(alert=alert)
+    return render(request, "notifications/travel_alert_link.html", {"alert": alert, "confirm": True, "done": done})
+
+
+@csrf_exempt  # the token is the proof; mail programs send their one-click unsubscribe (RFC 8058) without a form
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def travel_alert_stop(request: HttpRequest, token: str) -> HttpResponse:
+    """The link of every alert e-mail: a page with the button that stops it; a mail program's one-click POST."""
+    alert = travel_alerts.alert_of_token(token, stop=True)
+    if alert is None:
+        return render(request, "notifications/travel_alert_link.html", {"invalid": True}, status=404)
+    if request.method == "POST":
+        travel_alerts.alert_stop(alert=alert)
+    done = alert.stopped_at is not None
+    return render(request, "notifications/travel_alert_link.html", {"alert": alert, "confirm": False, "done": done})

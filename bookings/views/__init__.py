@@ -36,7 +36,7 @@ from bookings.services import OperatorUnavailable, TransitionNotAllowed
 from ferries.models import Sailing
 from ferries.party import Party
 from ferries.pricing import DEFAULT_FAMILY
-from ferries.queries import LegQuery, SearchQuery, parse_search_query
+from ferries.queries import LegQuery, SearchQuery, parse_search_query, party_params
 from ferries.returns import Crossing, return_problem
 from ferries.search import BOOKABLE, leg_search
 from kernel.money import format_money
@@ -101,18 +101,6 @@ class Selection:
         else:
             params["trip"] = "one_way"
         return f"{reverse('sailing_results')}?{urlencode(params | party_params(self.party))}"
-
-
-def party_params(party: Party) -> dict:
-    """The party as the search's parameters, as the results page passes it on."""
-    params = {"adults": party.adults, "children": party.children, "infants": party.infants, "seniors": party.seniors}
-    if party.vehicle:
-        params |= {
-            "vehicle": party.vehicle.category,
-            "vehicle_length_cm": party.vehicle.length_cm,
-            "vehicle_height_cm": party.vehicle.height_cm,
-        }
-    return params | {"accommodation": party.accommodation}
 
 
 def _choices(params: QueryDict) -> dict[str, tuple[Sailing, str] | None] | None:

@@ -162,7 +162,7 @@ def world(live_server, tunis_marseille, marseille_tunis, eager_tasks, settings, 
     # Fuzzing sends far more requests than any client may: the limits themselves are tested in test_security.py.
     rates = {"anon": "100000/minute", "user": "100000/minute"}
     rates |= {"booking_create": "100000/hour", "payment_start": "100000/hour", "booking_claim": "100000/hour"}
-    rates["promo_code"] = "100000/hour"
+    rates["promo_code"] = rates["travel_alert"] = "100000/hour"
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
     monkeypatch.setattr(AuthTokenThrottle, "rate", "100000/minute")
     return World(live_server.url, tunis_marseille, marseille_tunis)
@@ -250,6 +250,24 @@ RULES_BEYOND_THE_SCHEMA = {
     "POST /api/v1/me/bookings/claim": {"code"},
     # The account's own password.
     "POST /api/v1/me/delete": {"password"},
+    # What each kind needs (a sailing, or ports, a day and a limit) and an address unless signed in; a sailing that
+    # exists, is on sale and is full for the party; ports that exist, a day from today, a party as the search takes
+    # it; and what it would tell not true already (places free, the price at or under the limit).
+    "POST /api/v1/alerts": {
+        "email",
+        "sailing_id",
+        "from",
+        "to",
+        "date",
+        "below",
+        "below.amount_minor",
+        "below.currency",
+        "adults",
+        "infants",
+        "passengers",
+        "vehicle_length_cm",
+        "vehicle_height_cm",
+    },
 }
 # Nor can a schema know what was sent before: an Idempotency-Key used for another booking is answered 422 (as the
 # IETF's Idempotency-Key draft says), whatever the request.

@@ -124,6 +124,12 @@ def test_every_page_of_the_journey_has_no_serious_accessibility_violation(
         page.wait_for_url("**/sailings/calendar?**")
         audit.check("month of prices")
 
+        page.goto(search_url(trip="one_way"))
+        page.locator(".leg-alert a").first.click()
+        page.wait_for_url("**/alerts/new?**")
+        page.locator("form.alert-form button[type=submit]").click()  # nothing typed: the errors shown
+        audit.check("price alert, with its errors")
+
         page.goto(search_url(return_date=BACK.isoformat()))
         page.locator(".pick").nth(0).click()
         page.locator(".pick").nth(1).click()

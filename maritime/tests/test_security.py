@@ -100,7 +100,12 @@ def test_every_view_but_the_webhook_and_the_token_api_refuses_a_post_without_its
     # allauth's headless API for the mobile app reads its `X-Session-Token` header, never a cookie: nothing a
     # browser sends by itself opens it.
     not_drf = [path for path in exempt if not is_drf(resolve(path).func)]
-    assert [path for path in not_drf if not path.startswith("/_allauth/app/v1/")] == ["/webhooks/stripe"]
+    # A travel alert's stop link: its signed token is the proof, and mail programs' one-click unsubscribe (RFC 8058)
+    # posts without a form; stopping an alert is all it can do.
+    assert [path for path in not_drf if not path.startswith("/_allauth/app/v1/")] == [
+        "/alerts/stop/1",
+        "/webhooks/stripe",
+    ]
     assert "/_allauth/app/v1/auth/login" in not_drf
     assert database_state() == before
     assert Booking.objects.get(pk=booking.pk).status == Booking.Status.HELD
@@ -110,7 +115,7 @@ def test_every_view_but_the_webhook_and_the_token_api_refuses_a_post_without_its
 def test_the_api_reads_tokens_only_never_a_website_session():
     api_views = {path: view for path, view in every_url(SAMPLES) if is_drf(view) and path.startswith("/api/v1/")}
 
-    assert len(api_views) == 26
+    assert len(api_views) == 28
     for path, view in api_views.items():
         authenticators = view.cls().get_authenticators()
         assert not any(isinstance(auth, SessionAuthentication) for auth in authenticators), path

@@ -30,7 +30,7 @@ def rates(settings):
 
     def set_rates(**given: str) -> None:
         everything = {"anon": "1000/minute", "user": "1000/minute", "booking_create": "1000/hour"}
-        everything |= {"payment_start": "1000/hour", "promo_code": "1000/hour", **given}
+        everything |= {"payment_start": "1000/hour", "promo_code": "1000/hour", "travel_alert": "1000/hour", **given}
         settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": everything}
 
     return set_rates

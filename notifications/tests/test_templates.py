@@ -16,6 +16,7 @@ from notifications.rendering import build_message
 from notifications.services import ONE_TIME, email_enqueue
 
 MISSING = "@@MISSING:%s@@"
+TRAVEL_ALERT_KINDS = {Email.Kind.TRAVEL_ALERT, Email.Kind.TRAVEL_ALERT_CONFIRM}
 CAR = {"category": "car", "registration": "123 TU 4567", "length_cm": 450, "height_cm": 160}
 ENGLISH_SUBJECTS = {
     Email.Kind.BOOKING_CONFIRMATION: "Your booking {ref} is confirmed — e-tickets inside",
@@ -102,8 +103,11 @@ def details_of(kind: str, booking: Booking) -> dict:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("language", ["en", "fr"])
-# Staff alerts: test_staff_alerts.py; e-mails written when asked for (a one-time link or code): accounts' tests.
-@pytest.mark.parametrize("kind", sorted(set(Email.Kind.values) - {Email.Kind.STAFF_ALERT} - ONE_TIME))
+# Staff alerts: test_staff_alerts.py; e-mails written when asked for (a one-time link or code): accounts' tests;
+# travel alerts, about no booking: test_travel_alerts.py.
+@pytest.mark.parametrize(
+    "kind", sorted(set(Email.Kind.values) - {Email.Kind.STAFF_ALERT, *TRAVEL_ALERT_KINDS} - ONE_TIME)
+)
 def test_each_e_mail_renders_in_each_language_with_nothing_missing(kind, language):
     booking = confirmed_booking(language)
     email = email_enqueue(booking=booking, kind=kind, key="re_1", details=details_of(kind, booking))
