@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from bookings.models import Boarding, Booking, BookingLeg, Passenger
 from bookings.orders import booking_party
-from ferries.choices import Accommodation, PassengerType, VehicleCategory
+from ferries.choices import Accommodation, Assistance, PassengerType, VehicleCategory
 from ferries.models import Port, Sailing
 
 # An agent works on sailings from a few hours before departure to the day ahead; a late one stays on the list.
@@ -72,10 +72,15 @@ class ManifestPassenger:
     accommodation: str
     checked_in_at: dt.datetime | None
     boarded_at: dt.datetime | None
+    assistance: str = ""
 
     @property
     def type_label(self) -> str:
         return PassengerType(self.type).label
+
+    @property
+    def assistance_label(self) -> str:
+        return Assistance(self.assistance).label if self.assistance else ""
 
     @property
     def accommodation_label(self) -> str:
@@ -133,6 +138,11 @@ class Manifest:
     def pets(self) -> int:
         return sum(booking.pets for booking in self.bookings)
 
+    @property
+    def assistance(self) -> list[ManifestPassenger]:
+        """The passengers who asked for help, for the crew to meet them."""
+        return [passenger for passenger in self.passengers if passenger.assistance]
+
 
 def sailing_manifest(*, sailing_id: int) -> Manifest:
     """Everyone and everything confirmed on the sailing, by booking reference then name, with check-in and boarding
@@ -155,6 +165,7 @@ def sailing_manifest(*, sailing_id: int) -> Manifest:
             passengers.append(ManifestPassenger(
                 booking.reference, p.first_name, p.last_name, p.type, p.date_of_birth, p.nationality,
                 p.document_number, booking.accommodation, row and row.checked_in_at, row and row.boarded_at,
+                p.assistance,
             ))  # fmt: skip
         vehicle = getattr(booking, "vehicle", None)
         if vehicle:

@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from ferries.choices import Accommodation, PassengerType, VehicleCategory
+from ferries.choices import Accommodation, Assistance, PassengerType, VehicleCategory
 from ferries.models import CURRENCY_VALIDATOR, Route, Sailing
 from ferries.pricing import NO_CHANGES, change_policy_wire
 
@@ -157,6 +157,10 @@ class Passenger(models.Model):
     date_of_birth = models.DateField()
     nationality = models.CharField(max_length=2, help_text=_("ISO 3166-1 alpha-2"))
     document_number = models.CharField(max_length=32)
+    assistance = models.CharField(
+        max_length=20, blank=True, choices=Assistance.choices,
+        help_text=_("Help needed on board and at the quay, passed to the operator."),
+    )  # fmt: skip
 
     class Meta:
         ordering = ["booking", "pk"]

@@ -47,6 +47,7 @@ def booking_manifest(booking: Booking, *, without: int | None = None) -> PartyMa
 
 def party_manifest(party: dict) -> PartyManifest:
     """A party as a change records it (`BookingChange.party`), as operators' passenger lists carry it."""
-    passengers = tuple({field: str(p[field]) for field in MANIFEST_PASSENGER} for p in party["passengers"])
+    # A change recorded before passengers asked for assistance has none.
+    passengers = tuple({field: str(p.get(field, "")) for field in MANIFEST_PASSENGER} for p in party["passengers"])
     vehicle = party.get("vehicle")
     return PartyManifest(passengers, vehicle and {field: vehicle[field] for field in MANIFEST_VEHICLE})

@@ -104,6 +104,21 @@ class SailingIdField(Read, serializers.IntegerField):
         return sailing
 
 
+class AssistanceField(Read, serializers.ChoiceField):
+    """One of the choices in either case, or none (empty, null or left out)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, allow_blank=True, allow_null=True, default="", **kwargs)
+
+    def read(self, value) -> str:
+        if value is None or value == "":
+            return ""
+        values = [choice for choice in self.choices if choice]
+        if not isinstance(value, str) or value.lower() not in values:
+            raise ValidationError(_("Choose one of: %(choices)s, or none.") % {"choices": ", ".join(values)})
+        return value.lower()
+
+
 class WordField(Read, serializers.ChoiceField):
     """One of the choices, in either case."""
 

@@ -20,6 +20,7 @@ from rest_framework.fields import empty
 from bookings.request_fields import (
     NOT_CONTROL,
     VISIBLE,
+    AssistanceField,
     BirthDateField,
     ContactNameField,
     CountField,
@@ -43,9 +44,11 @@ from ferries.choices import (
     COUNTRY_CODES,
     GROWN_UPS,
     MAX_PASSENGERS,
+    MAX_PETS,
     MIN_HEIGHT_CM,
     VEHICLE_LIMITS,
     Accommodation,
+    Assistance,
     PassengerType,
     VehicleCategory,
 )
@@ -55,7 +58,6 @@ from ferries.pricing import DEFAULT_FAMILY
 from ferries.returns import Crossing, return_problem
 from kernel.api import InputSerializer, add_error, validation_error
 
-MAX_PETS = 4
 # Age on the day of departure, by passenger type (from, to inclusive).
 AGES = {
     PassengerType.INFANT: (0, 3),
@@ -73,6 +75,7 @@ class PassengerDetails:
     date_of_birth: dt.date
     nationality: str
     document_number: str
+    assistance: str = ""
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,12 @@ class PassengerSerializer(InputSerializer):
         min_length=4,
         max_length=20,
         help_text="Passport or identity card number: 4 to 20 letters and digits.",
+    )
+    assistance = AssistanceField(
+        choices=Assistance.choices,
+        help_text="Help the passenger needs on board and at the quay, passed to the operator with the passenger list: "
+        "wheelchair, reduced_mobility, visual, hearing; empty or left out for none. An accessible cabin is an "
+        "`accommodation` of its own (accessible_2).",
     )
 
     def check(self, values: dict, errors: dict) -> PassengerDetails | None:

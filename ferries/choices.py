@@ -72,6 +72,8 @@ class Accommodation(models.TextChoices):
     INSIDE_4 = "inside_4", _("Inside cabin, 4 berths")
     OUTSIDE_2 = "outside_2", _("Outside cabin, 2 berths")
     OUTSIDE_4 = "outside_4", _("Outside cabin, 4 berths")
+    ACCESSIBLE_2 = "accessible_2", _("Accessible cabin, 2 berths")
+    PET_4 = "pet_4", _("Pet-friendly cabin, 4 berths")
 
 
 CABIN_BERTHS = {
@@ -79,7 +81,22 @@ CABIN_BERTHS = {
     Accommodation.INSIDE_4: 4,
     Accommodation.OUTSIDE_2: 2,
     Accommodation.OUTSIDE_4: 4,
+    Accommodation.ACCESSIBLE_2: 2,
+    Accommodation.PET_4: 4,
 }
+# Pets a party may take along; where they travel: with them in a pet-friendly cabin, else each in a kennel on deck.
+MAX_PETS = 4
+PETS_IN_CABIN = frozenset({Accommodation.PET_4})
+
+
+class Assistance(models.TextChoices):
+    """Help a passenger asks for on board and at the quay, passed to the operator with the passenger list."""
+
+    NONE = "", _("None")
+    WHEELCHAIR = "wheelchair", _("Wheelchair user")
+    REDUCED_MOBILITY = "reduced_mobility", _("Reduced mobility (walks with difficulty)")
+    VISUAL = "visual", _("Blind or partially sighted")
+    HEARING = "hearing", _("Deaf or hard of hearing")
 
 
 class Resource(models.TextChoices):
@@ -92,7 +109,10 @@ class Resource(models.TextChoices):
     INSIDE_4 = "inside_4", _("Inside cabins, 4 berths")
     OUTSIDE_2 = "outside_2", _("Outside cabins, 2 berths")
     OUTSIDE_4 = "outside_4", _("Outside cabins, 4 berths")
+    ACCESSIBLE_2 = "accessible_2", _("Accessible cabins, 2 berths")
+    PET_4 = "pet_4", _("Pet-friendly cabins, 4 berths")
     PRIORITY_BOARDING = "priority_boarding", _("Priority boarding")
+    KENNELS = "kennels", _("Kennels")
 
 
 class Extra(models.TextChoices):

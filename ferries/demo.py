@@ -162,12 +162,15 @@ def _vessels(operators: dict, rng: random.Random, added: dict) -> dict[str, list
                 lane_metres=spec.lane_metres,
                 max_vehicle_height_cm=spec.max_height_cm,
                 priority_boarding_places=20 if spec.lane_metres else 0,
+                kennels=12 if spec.cabins else 4,
                 amenities=vessel_amenities(spec),
             )
             units = {Accommodation.SEAT: spec.passengers // 8}
             if spec.cabins:
-                units |= {Accommodation.INSIDE_2: 60, Accommodation.INSIDE_4: 90,
-                          Accommodation.OUTSIDE_2: 45, Accommodation.OUTSIDE_4: 55}  # fmt: skip
+                units |= {Accommodation.INSIDE_2: 60, Accommodation.INSIDE_4: 90, Accommodation.OUTSIDE_2: 45,
+                          Accommodation.OUTSIDE_4: 55, Accommodation.ACCESSIBLE_2: 8}  # fmt: skip
+            if spec.name.startswith("Cruise"):
+                units[Accommodation.PET_4] = 12
             VesselAccommodation.objects.bulk_create(
                 VesselAccommodation(vessel=vessel, kind=kind, units=n) for kind, n in units.items()
             )

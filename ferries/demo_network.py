@@ -202,4 +202,6 @@ CABIN_EUR = {
     Accommodation.INSIDE_4: 120,
     Accommodation.OUTSIDE_2: 130,
     Accommodation.OUTSIDE_4: 170,
+    Accommodation.ACCESSIBLE_2: 90,  # as an inside cabin
+    Accommodation.PET_4: 140,
 }

@@ -12,8 +12,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from ferries.choices import MAX_PASSENGERS, Accommodation, PassengerType, VehicleCategory
+from ferries.choices import MAX_PASSENGERS, MAX_PETS, Accommodation, PassengerType, VehicleCategory
 from ferries.models import Port
 from ferries.queries import LIST_PARAMETERS, SearchQuery, parse_search_query
 from ferries.selectors import port_list
@@ -68,6 +69,11 @@ class SearchForm(forms.Form):
     vehicle_length_cm = _centimetres_field(_("Length (cm)"))
     vehicle_height_cm = _centimetres_field(_("Height (cm)"))
     accommodation = _raw_field(_("On board"), forms.Select(choices=Accommodation.choices), initial=Accommodation.DECK)
+    pets = _raw_field(
+        _("Pets"),
+        forms.Select(choices=[(0, pgettext_lazy("pets", "None"))] + [(n, str(n)) for n in range(1, MAX_PETS + 1)]),
+        initial=0,
+    )
 
     field_order = ["trip", "from", "to", "date", "return_date"]
 

@@ -159,6 +159,10 @@ class Vessel(models.Model):
     priority_boarding_places = models.PositiveIntegerField(
         default=0, help_text=_("Parties that may board first on each sailing; 0 for no priority boarding.")
     )
+    kennels = models.PositiveIntegerField(
+        default=0,
+        help_text=_("Kennels on deck, one pet each, on each sailing; 0: pets travel only in pet-friendly cabins."),
+    )
     amenities = models.JSONField(
         default=list, blank=True, validators=[validate_amenities], help_text=_("What travellers find on board.")
     )

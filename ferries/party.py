@@ -5,7 +5,7 @@ from dataclasses import asdict, dataclass
 
 from django.utils.translation import gettext as _
 
-from ferries.choices import CABIN_BERTHS, LANE_GAP_CM, Accommodation, PassengerType, Resource
+from ferries.choices import CABIN_BERTHS, LANE_GAP_CM, PETS_IN_CABIN, Accommodation, PassengerType, Resource
 
 
 def party_problem(*, grown_ups: int, infants: int) -> str:
@@ -69,6 +69,8 @@ class Party:
             needs[Resource.SEAT] = self.occupants
         elif self.accommodation in CABIN_BERTHS:
             needs[self.accommodation] = self.cabins
+        if self.pets and self.accommodation not in PETS_IN_CABIN:
+            needs[Resource.KENNELS] = self.pets  # each in a kennel on deck
         return {str(resource): amount for resource, amount in needs.items()}
 
     def as_dict(self) -> dict:

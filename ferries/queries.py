@@ -20,7 +20,15 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from ferries.choices import GROWN_UPS, MAX_PASSENGERS, MIN_HEIGHT_CM, VEHICLE_LIMITS, Accommodation, VehicleCategory
+from ferries.choices import (
+    GROWN_UPS,
+    MAX_PASSENGERS,
+    MAX_PETS,
+    MIN_HEIGHT_CM,
+    VEHICLE_LIMITS,
+    Accommodation,
+    VehicleCategory,
+)
 from ferries.party import Party, Vehicle, party_problem
 from kernel.api import InputSerializer, add_error, validation_error
 
@@ -73,7 +81,8 @@ def party_params(party: Party) -> dict:
             "vehicle_length_cm": party.vehicle.length_cm,
             "vehicle_height_cm": party.vehicle.height_cm,
         }
-    return params | {"accommodation": party.accommodation}
+    params["accommodation"] = party.accommodation
+    return params | ({"pets": party.pets} if party.pets else {})
 
 
 # How the sailings found can be ordered, and the parts of the day (port time, hours from–to) they can be kept to.
@@ -329,6 +338,15 @@ class CountField(Parameter):
         return value
 
 
+@documented({"type": "integer", "minimum": 0, "maximum": MAX_PETS})
+class PetsField(CountField):
+    def read(self, text: str) -> int:
+        value = super().read(text)
+        if value > MAX_PETS:
+            raise serializers.ValidationError(_("At most %(max)d pets.") % {"max": MAX_PETS})
+        return value
+
+
 class CentimetresField(Parameter):
     """Whole centimetres; the limits are the vehicle type's, checked with the type (`SearchQuerySerializer.check`)."""
 
@@ -392,7 +410,7 @@ class SortField(ChoiceParameter):
     choices = list(SORTS)
 
 
-PARTY_FIELDS = (*COUNT_FIELDS, "vehicle", *DIMENSIONS, "accommodation")
+PARTY_FIELDS = (*COUNT_FIELDS, "vehicle", *DIMENSIONS, "accommodation", "pets")
 
 
 class PartyQuerySerializer(InputSerializer):
@@ -412,7 +430,12 @@ class PartyQuerySerializer(InputSerializer):
     )
     accommodation = AccommodationField(
         default=Accommodation.DECK,
-        help_text="Deck passage, a reserved seat or a cabin for the whole party.",
+        help_text="Deck passage, a reserved seat or a cabin for the whole party (accessible_2: an accessible cabin; "
+        "pet_4: a pet-friendly cabin, where the party's pets travel with it).",
+    )
+    pets = PetsField(
+        help_text=f"Pets taken along, at most {MAX_PETS}: each in a kennel on deck (a sailing has a few), or all in "
+        "the party's pet-friendly cabin (accommodation pet_4).",
     )
 
     def get_fields(self):
@@ -437,7 +460,8 @@ class PartyQuerySerializer(InputSerializer):
         if origin and origin == destination:
             add_error(errors, "to", _("Choose a destination different from the departure port."))
         accommodation = values.get("accommodation", Accommodation.DECK)
-        party = Party(**_counts(values, errors), vehicle=_vehicle(values, errors), accommodation=accommodation)
+        party = Party(**_counts(values, errors), vehicle=_vehicle(values, errors), accommodation=accommodation,
+                      pets=values.get("pets") or 0)  # fmt: skip
         return origin, destination, party
 
 

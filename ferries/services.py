@@ -62,6 +62,8 @@ def sailings_schedule(*, sailings: list[Sailing]) -> list[Sailing]:
                     sailing=sailing, resource=Resource.PRIORITY_BOARDING, capacity=vessel.priority_boarding_places
                 )
             )
+        if vessel.kennels:
+            rows.append(SailingInventory(sailing=sailing, resource=Resource.KENNELS, capacity=vessel.kennels))
         rows += [
             SailingInventory(sailing=sailing, resource=a.kind, capacity=a.units) for a in vessel.accommodations.all()
         ]

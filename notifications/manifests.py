@@ -53,6 +53,12 @@ def manifest_pdf(manifest: Manifest) -> bytes:
                            f"{v.length_cm} × {v.height_cm}" + (f" ({_('measured')})" if v.measured_at else ""),
                            _time(v.checked_in_at, route),
                            _time(v.boarded_at, route)])  # fmt: skip
+    if manifest.assistance:
+        _title(pdf, _("Assistance"))
+        with pdf.table(col_widths=(30, 70, 70), headings_style=heading, line_height=5.5) as table:
+            table.row([_("Booking"), _("Name"), _("Needs")])
+            for p in manifest.assistance:
+                table.row([p.reference, f"{p.last_name}, {p.first_name}", str(p.assistance_label)])
     extras = [b for b in manifest.bookings if b.cabins or b.pets]
     if extras:
         _title(pdf, _("Cabins and pets"))

@@ -19,7 +19,7 @@ from notifications.manifests import manifest_pdf
 PERMISSION = "bookings.view_booking"
 CSV_COLUMNS = [
     "kind", "booking", "last_name", "first_name", "type", "date_of_birth", "nationality", "document_number",
-    "accommodation", "category", "registration", "length_cm", "height_cm", "measured_at", "checked_in_at",
+    "assistance", "accommodation", "category", "registration", "length_cm", "height_cm", "measured_at", "checked_in_at",
     "boarded_at",
 ]  # fmt: skip
 
@@ -57,7 +57,7 @@ def manifest_rows(manifest: Manifest) -> list[dict]:
     rows = [
         {"kind": "passenger", "booking": p.reference, "last_name": p.last_name, "first_name": p.first_name,
          "type": p.type, "date_of_birth": p.date_of_birth.isoformat(), "nationality": p.nationality,
-         "document_number": p.document_number, "accommodation": p.accommodation,
+         "document_number": p.document_number, "assistance": p.assistance, "accommodation": p.accommodation,
          "checked_in_at": stamp(p.checked_in_at), "boarded_at": stamp(p.boarded_at)}
         for p in manifest.passengers
     ]  # fmt: skip

@@ -28,7 +28,7 @@ from ferries.api.serializers import (
     PortRefSerializer,
     PriceLineSerializer,
 )
-from ferries.choices import COUNTRY_CODES, Accommodation, PassengerType, VehicleCategory
+from ferries.choices import COUNTRY_CODES, Accommodation, Assistance, PassengerType, VehicleCategory
 from ferries.models import Sailing
 from kernel.api import InputSerializer, add_error
 from kernel.money import money
@@ -104,6 +104,11 @@ class PassengerOutputSerializer(serializers.Serializer):
     date_of_birth = serializers.DateField()
     nationality = serializers.ChoiceField(choices=COUNTRY_CODES, help_text="ISO 3166-1 alpha-2.")
     document_number = serializers.CharField()
+    assistance = serializers.ChoiceField(
+        choices=Assistance.choices,
+        allow_blank=True,
+        help_text="Help asked for, passed to the operator; empty for none.",
+    )
 
 
 @extend_schema_serializer(component_name="Vehicle")

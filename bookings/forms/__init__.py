@@ -18,7 +18,7 @@ from django.utils.translation import pgettext_lazy
 from django_countries import countries
 
 from bookings.requests import AGES, MAX_PETS, BookingRequest, parse_booking_request
-from ferries.choices import Accommodation, Extra, PassengerType, VehicleCategory
+from ferries.choices import Accommodation, Assistance, Extra, PassengerType, VehicleCategory
 from ferries.party import Party
 from kernel.money import format_money
 
@@ -30,7 +30,7 @@ PASSENGER_HEADINGS = {
     PassengerType.CHILD: _("Child %(number)d"),
     PassengerType.INFANT: _("Infant %(number)d"),
 }
-PASSENGER_FIELDS = ("first_name", "last_name", "date_of_birth", "nationality", "document_number")
+PASSENGER_FIELDS = ("first_name", "last_name", "date_of_birth", "nationality", "document_number", "assistance")
 # Errors about something the form has no input for are shown above it, introduced by what they are about.
 TOPICS = {
     "outbound_sailing_id": _("Outbound sailing"),
@@ -113,7 +113,7 @@ class BookingForm(forms.Form):
         """`chosen`: the sailings and fare families chosen on the results page, as the request names them
         (outbound_sailing_id, outbound_fare_family, return_…); `extras`: what each leg (outbound, return) sells,
         as its search row's `extras`."""
-        initial = {"accommodation": party.accommodation, **(contact or {})}
+        initial = {"accommodation": party.accommodation, "pets": party.pets, **(contact or {})}
         if party.vehicle:
             initial |= {"vehicle-length_cm": party.vehicle.length_cm, "vehicle-height_cm": party.vehicle.height_cm}
         super().__init__(data, initial=initial)
@@ -177,6 +177,10 @@ class BookingForm(forms.Form):
         self.fields[prefix + "document_number"] = _text(
             _("Passport or ID number"), maxlength=20, autocapitalize="characters"
         )
+        self.fields[prefix + "assistance"] = forms.CharField(
+            label=_("Assistance needed"), required=False, widget=forms.Select(choices=Assistance.choices),
+            help_text=_("Told to the ferry company, who meets the passenger at the quay."),
+        )  # fmt: skip
 
     def _add_vehicle_fields(self) -> None:
         self.fields["vehicle-registration"] = _text(

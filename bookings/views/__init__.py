@@ -48,7 +48,7 @@ REMEMBERED = 20  # references kept per browser, the latest ones
 # The search's parameters that describe the party; the results page passes them on with the choice.
 PARTY_PARAMS = (
     *("adults", "children", "infants", "seniors"),
-    *("vehicle", "vehicle_length_cm", "vehicle_height_cm", "accommodation"),
+    *("vehicle", "vehicle_length_cm", "vehicle_height_cm", "accommodation", "pets"),
 )
 # A sailing chosen on the results page, with its fare family: "1234:flex"; "1234" alone is the Standard fare.
 CHOICE = re.compile(r"(?P<sailing>[0-9]{1,10})(?::(?P<family>[a-z][a-z0-9-]{1,19}))?")

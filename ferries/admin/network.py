@@ -135,6 +135,7 @@ class VesselAdmin(admin.ModelAdmin):
                     "lane_metres",
                     "max_vehicle_height_cm",
                     "priority_boarding_places",
+                    "kennels",
                     "amenities",
                 ],
                 # Inventory is sized once, when a sailing is scheduled; resizing it would have to respect

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 
 from django.utils.translation import gettext as _
 
+from ferries.choices import Assistance
 from ferries.errors import OperatorError, OperatorRefused
 from ferries.party import NO_EXTRAS, Extras, Party
 from ferries.pricing import DEFAULT_FAMILY, ExtraNotSold, Quote, default_quote, extra_lines
@@ -56,14 +57,17 @@ class LegOrder:
         )
 
 
-MANIFEST_PASSENGER = ("type", "first_name", "last_name", "date_of_birth", "nationality", "document_number")
+MANIFEST_REQUIRED = ("type", "first_name", "last_name", "date_of_birth", "nationality", "document_number")
+# With the help a passenger asks for (wheelchair, reduced_mobility, visual, hearing), empty for none.
+MANIFEST_PASSENGER = (*MANIFEST_REQUIRED, "assistance")
 MANIFEST_VEHICLE = ("category", "registration", "length_cm", "height_cm")
 
 
 @dataclass(frozen=True)
 class PartyManifest:
     """Who and what boards, as operators' APIs carry it with a confirmation (their passenger list): each passenger's
-    type, names, date of birth (ISO), nationality and document; the vehicle's category, registration and size."""
+    type, names, date of birth (ISO), nationality, document and the assistance they need; the vehicle's category,
+    registration and size."""
 
     passengers: tuple[dict, ...]
     vehicle: dict | None = None
@@ -79,9 +83,12 @@ class PartyManifest:
         passengers = []
         for index, passenger in enumerate(data["passengers"]):
             if not isinstance(passenger, dict) or any(not isinstance(passenger.get(f), str) or not passenger.get(f)
-                                                      for f in MANIFEST_PASSENGER):  # fmt: skip
-                raise ValueError(f"manifest.passengers.{index}: {', '.join(MANIFEST_PASSENGER)}, as text")
-            passengers.append({f: passenger[f] for f in MANIFEST_PASSENGER})
+                                                      for f in MANIFEST_REQUIRED):  # fmt: skip
+                raise ValueError(f"manifest.passengers.{index}: {', '.join(MANIFEST_REQUIRED)}, as text")
+            assistance = passenger.get("assistance", "")
+            if assistance not in Assistance.values:
+                raise ValueError(f"manifest.passengers.{index}.assistance: one of {', '.join(Assistance.values[1:])}")
+            passengers.append({f: passenger[f] for f in MANIFEST_REQUIRED} | {"assistance": assistance})
         vehicle = data.get("vehicle")
         if vehicle is not None and (not isinstance(vehicle, dict) or set(MANIFEST_VEHICLE) - vehicle.keys()):
             raise ValueError(f"manifest.vehicle: {', '.join(MANIFEST_VEHICLE)}")

@@ -63,6 +63,7 @@ class VesselFactory(factory.django.DjangoModelFactory):
     lane_metres = 50
     max_vehicle_height_cm = 400
     priority_boarding_places = 2
+    kennels = 4
 
     @factory.post_generation
     def accommodations(self, create, extracted, **kwargs):

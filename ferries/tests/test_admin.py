@@ -297,7 +297,7 @@ def schedule_form(route, vessel, **changes) -> dict:
 
 def test_adding_a_sailing_schedules_it_with_inventory_sized_from_the_vessel(admin_client):
     route = RouteFactory()
-    vessel = VesselFactory(operator=route.operator, passenger_capacity=1800, lane_metres=40)
+    vessel = VesselFactory(operator=route.operator, passenger_capacity=1800, lane_metres=40, kennels=4)
 
     response = admin_client.post(admin_url("sailing", "add"), schedule_form(route, vessel))
 
@@ -306,7 +306,14 @@ def test_adding_a_sailing_schedules_it_with_inventory_sized_from_the_vessel(admi
     assert sailing.status == Sailing.Status.SCHEDULED
     assert sailing.departs_at == dt.datetime(2030, 8, 1, 18, 0, tzinfo=dt.UTC)
     capacities = dict(sailing.inventory.values_list("resource", "capacity"))
-    assert capacities == {"passengers": 1800, "lane_cm": 4000, "seat": 20, "inside_2": 5, "priority_boarding": 2}
+    assert capacities == {
+        "passengers": 1800,
+        "lane_cm": 4000,
+        "seat": 20,
+        "inside_2": 5,
+        "priority_boarding": 2,
+        "kennels": 4,
+    }
 
 
 def test_adding_a_sailing_that_arrives_before_it_departs_is_refused_and_writes_nothing(admin_client):

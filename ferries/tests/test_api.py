@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 
 SEARCH = "/api/v1/sailings/search"
 SEARCH_FIELDS = ["from", "to", "date", "return_date", "adults", "children", "infants", "seniors"]
-SEARCH_FIELDS += ["vehicle", "vehicle_length_cm", "vehicle_height_cm", "accommodation"]
+SEARCH_FIELDS += ["vehicle", "vehicle_length_cm", "vehicle_height_cm", "accommodation", "pets"]
 SEARCH_FIELDS += ["sort", "operator", "departs", "available_only"]
 
 
@@ -433,6 +433,8 @@ BAD_SEARCHES = [
     pytest.param({"vehicle_length_cm": "450"}, "vehicle_length_cm", id="dimension without a vehicle"),
     pytest.param({"vehicle": "tank"}, "vehicle", id="unknown vehicle"),
     pytest.param({"accommodation": "suite"}, "accommodation", id="unknown accommodation"),
+    pytest.param({"pets": "5"}, "pets", id="too many pets"),
+    pytest.param({"pets": "a dog"}, "pets", id="pets in words"),
 ]
 
 

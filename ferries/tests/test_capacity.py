@@ -24,7 +24,14 @@ def test_a_new_sailing_has_inventory_sized_from_its_vessel():
     sailing = sailing_factory()
 
     capacities = dict(SailingInventory.objects.filter(sailing=sailing).values_list("resource", "capacity"))
-    assert capacities == {"passengers": 100, "lane_cm": 5000, "seat": 20, "inside_2": 5, "priority_boarding": 2}
+    assert capacities == {
+        "passengers": 100,
+        "lane_cm": 5000,
+        "seat": 20,
+        "inside_2": 5,
+        "priority_boarding": 2,
+        "kennels": 4,
+    }
 
 
 def test_a_hold_takes_places_lane_and_cabins_for_the_party():
@@ -33,7 +40,14 @@ def test_a_hold_takes_places_lane_and_cabins_for_the_party():
 
     hold = capacity_hold(sailing=sailing, party=party, minutes=20)
 
-    assert taken(sailing) == {"passengers": 4, "lane_cm": 500, "seat": 0, "inside_2": 2, "priority_boarding": 0}
+    assert taken(sailing) == {
+        "passengers": 4,
+        "lane_cm": 500,
+        "seat": 0,
+        "inside_2": 2,
+        "priority_boarding": 0,
+        "kennels": 0,
+    }
     assert hold.quantities == {"passengers": 4, "lane_cm": 500, "inside_2": 2}
     assert hold.status == CapacityHold.Status.HELD
 
@@ -89,7 +103,14 @@ def test_releasing_gives_the_capacity_back_once():
     capacity_release(hold_ref=hold.ref)
     capacity_release(hold_ref=hold.ref)
 
-    assert taken(sailing) == {"passengers": 0, "lane_cm": 0, "seat": 0, "inside_2": 0, "priority_boarding": 0}
+    assert taken(sailing) == {
+        "passengers": 0,
+        "lane_cm": 0,
+        "seat": 0,
+        "inside_2": 0,
+        "priority_boarding": 0,
+        "kennels": 0,
+    }
     assert CapacityHold.objects.get(pk=hold.pk).status == CapacityHold.Status.RELEASED
 
 
