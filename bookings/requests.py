@@ -337,8 +337,9 @@ class BookingRequestSerializer(InputSerializer):
     return_sailing_id = SailingIdField(
         required=False,
         allow_null=True,
-        help_text="For a return journey: a sailing back from where the outbound arrives, leaving after it "
-        "arrives. Leave out (or null) for one way.",
+        help_text="For a return journey: a sailing leaving after the outbound arrives, back from where it arrives to "
+        "where it left — or an open-jaw return, from or to another port (out Marseille → Tunis, back Tunis → Genoa), "
+        "never from where the outbound leaves nor to where it arrives. Leave out (or null) for one way.",
     )
     outbound_fare_family = FareFamilyField(
         help_text="`fare_family.code` of one of the outbound sailing's `fares` in the search: its price and rules "

@@ -53,7 +53,8 @@ def query_params(data: Mapping[str, str]) -> dict[str, str]:
     if hasattr(data, "getlist"):
         params |= {name: ",".join(data.getlist(name)) for name in LIST_PARAMETERS if name in data}
     if params.get("trip") == ONE_WAY:
-        params.pop("return_date", None)
+        for name in ("return_date", "return_from", "return_to"):
+            params.pop(name, None)
     return params
 
 
@@ -89,6 +90,11 @@ class SearchForm(forms.Form):
         # `from` and `to` are the public parameter names (as in the API), not valid Python names.
         self.fields["from"] = _raw_field(_("From"), forms.Select(choices=choices, attrs={"required": True}))
         self.fields["to"] = _raw_field(_("To"), forms.Select(choices=choices, attrs={"required": True}))
+        # An open-jaw return (ferries.returns): left empty, it sails straight back.
+        same = [("", _("Where the outbound arrives")), *choices[1:]]
+        self.fields["return_from"] = _raw_field(_("Return from"), forms.Select(choices=same))
+        same = [("", _("Where the outbound leaves")), *choices[1:]]
+        self.fields["return_to"] = _raw_field(_("Return to"), forms.Select(choices=same))
         self.order_fields(self.field_order)
         today = timezone.now().date().isoformat()
         for name in ("date", "return_date"):

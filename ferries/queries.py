@@ -476,6 +476,14 @@ class SearchQuerySerializer(PartyQuerySerializer):
     return_date = DayField(
         help_text="For a return journey: the day of the way back, not before `date`. Leave out for one way.",
     )
+    return_from = PortField(
+        help_text="An open-jaw return: the port the return leaves from, when not `to` (out Marseille → Tunis, back "
+        "from Tunis or another port). Only with `return_date`.",
+    )
+    return_to = PortField(
+        help_text="An open-jaw return: the port the return sails to, when not `from` (back Tunis → Genoa). Only with "
+        "`return_date`.",
+    )
     sort = SortField(
         default="departure",
         help_text="The order of each leg's sailings: by departure, by price (the lowest of its fare families) or by "
@@ -497,10 +505,17 @@ class SearchQuerySerializer(PartyQuerySerializer):
         day, return_day = values.get("date"), values.get("return_date")
         if day and return_day and return_day < day:
             add_error(errors, "return_date", _("The return must not be before the outbound date."))
+        back_from, back_to = values.get("return_from") or destination, values.get("return_to") or origin
+        if (values.get("return_from") or values.get("return_to")) and not return_day and "return_date" not in errors:
+            add_error(errors, "return_date", _("Choose the date of the return."))
+        elif return_day and back_from and back_from == origin:
+            add_error(errors, "return_from", _("The return cannot leave from where the outbound leaves."))
+        elif return_day and back_to and back_to == destination:
+            add_error(errors, "return_to", _("The return cannot sail to where the outbound arrives."))
         if errors:
             return None
         outbound = LegQuery(origin, destination, day, party)
-        inbound = LegQuery(destination, origin, return_day, party) if return_day else None
+        inbound = LegQuery(back_from, back_to, return_day, party) if return_day else None
         view = ResultsView(
             sort=values.get("sort") or "departure",
             operators=values.get("operator") or (),

@@ -31,12 +31,23 @@ class Crossing:
 
 def return_problem(*, outbound: Crossing, inbound: Crossing) -> str | None:
     """Why `inbound` cannot be the way back of `outbound`, or None when it can: the one rule for the results page,
-    the sailings chosen there, and every booking request."""
-    if (inbound.origin, inbound.destination) != (outbound.destination, outbound.origin):
-        return _("The return must sail back from where the outbound arrives.")
+    the sailings chosen there, and every booking request.
+
+    The way back sails from where the outbound arrives to where it left, or — an open-jaw return — from or to
+    another port (out Marseille → Tunis, back Tunis → Genoa; the traveller goes overland in between); never from
+    where the outbound left nor to where it arrives, and never before the outbound arrives."""
+    if inbound.origin == outbound.origin:
+        return _("The return cannot leave from where the outbound leaves.")
+    if inbound.destination == outbound.destination:
+        return _("The return cannot sail to where the outbound arrives.")
     if inbound.departs_at < outbound.arrives_at:
         return _("The return must leave after the outbound arrives.")
     return None
+
+
+def is_open_jaw(*, outbound_ports: tuple[str, str], inbound_ports: tuple[str, str]) -> bool:
+    """The return does not sail straight back: it leaves from or sails to another port than the outbound's."""
+    return inbound_ports != (outbound_ports[1], outbound_ports[0])
 
 
 def returns_that_can_follow(*, outbound: list[dict], inbound: list[dict]) -> dict[int, list[int]]:

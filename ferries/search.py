@@ -103,7 +103,10 @@ class _Answer:
 
 def _search(query: SearchQuery, *, counted: bool) -> _Answer:
     outbound = leg_search(query=query.outbound, counted=counted)
-    inbound = leg_search(query=query.inbound, counted=counted) if query.inbound else None
+    try:
+        inbound = leg_search(query=query.inbound, counted=counted) if query.inbound else None
+    except ValidationError as error:  # an open-jaw return's port that is not one of ours
+        raise ValidationError({f"return_{name}": messages for name, messages in error.message_dict.items()}) from None
     # Days offered instead keep the journey possible: the outbound not after the return, the return not before it.
     first, last = searchable_days()
     latest = min(last, query.inbound.day) if query.inbound else last

@@ -99,7 +99,8 @@ def _legs(*, params: QueryDict, form: SearchForm, results: dict) -> list[dict]:
         follows = returns_that_can_follow(outbound=results["outbound"], inbound=results["return"])
         for sailing in legs[0]["sailings"]:
             sailing["followed_by"] = " ".join(str(pk) for pk in follows[sailing["sailing_id"]])
-    for leg, names in zip(legs, LEG_PARAMS, strict=False):
+    leg_params = _leg_params(params)
+    for leg, names in zip(legs, leg_params, strict=False):
         leg["filtered_out"] = results["filtered_out"][leg["slug"]]
         explanation = results["explanations"][leg["slug"]]
         leg["explanation"] = explanation and _explanation(params=params, names=names, explanation=explanation)
@@ -108,8 +109,20 @@ def _legs(*, params: QueryDict, form: SearchForm, results: dict) -> list[dict]:
     ))  # fmt: skip
     if query.inbound:
         days = days_around(query.inbound.day, not_before=query.outbound.day)
-        legs[1]["strip"] = _fare_strip(params=params, names=LEG_PARAMS[1], leg=query.inbound, days=days)
+        legs[1]["strip"] = _fare_strip(params=params, names=leg_params[1], leg=query.inbound, days=days)
     return legs
+
+
+def _leg_params(params: QueryDict) -> tuple[dict[str, str], dict[str, str]]:
+    """The parameters that name each leg's ports and day: an open-jaw return names its own ports, where given."""
+    if not (params.get("return_from") or params.get("return_to")):
+        return LEG_PARAMS
+    back = {
+        "origin": "return_from" if params.get("return_from") else "to",
+        "destination": "return_to" if params.get("return_to") else "from",
+        "date": "return_date",
+    }
+    return LEG_PARAMS[0], back
 
 
 def _fare_strip(*, params: QueryDict, names: dict[str, str], leg: LegQuery, days: tuple[dt.date, dt.date]) -> dict:
@@ -127,7 +140,7 @@ def _fare_strip(*, params: QueryDict, names: dict[str, str], leg: LegQuery, days
         for entry in calendar["days"]
     ]
     month = params.copy()
-    month["month"], month["leg"] = leg.day.strftime("%Y-%m"), "return" if names is LEG_PARAMS[1] else "outbound"
+    month["month"], month["leg"] = leg.day.strftime("%Y-%m"), "return" if names["date"] == "return_date" else "outbound"
     return {"days": days, "month_url": f"{reverse('fare_calendar')}?{month.urlencode()}"}
 
 
@@ -193,11 +206,12 @@ def fare_calendar_page(request: HttpRequest) -> HttpResponse:
     each day a link to the search with that day, as long as the journey stays possible."""
     params = request.GET
     slug = "return" if params.get("leg") == "return" else "outbound"
-    names = LEG_PARAMS[1] if slug == "return" else LEG_PARAMS[0]
+    names = _leg_params(params)[1] if slug == "return" else LEG_PARAMS[0]
+    journey = ("from", "to", "date", "return_date", "return_from", "return_to", "leg")
     asked = {
         "from": params.get(names["origin"], ""),
         "to": params.get(names["destination"], ""),
-        **{name: value for name, value in params.items() if name not in ("from", "to", "date", "return_date", "leg")},
+        **{name: value for name, value in params.items() if name not in journey},
     }
     try:
         query = parse_calendar_query(asked)

@@ -267,8 +267,12 @@ class BookingAdmin(admin.ModelAdmin):
         if not legs:
             return None
         route = legs[0].sailing.route  # legs come outbound first
-        # A return sails back the same way (the booking request makes sure), so one mark says it.
-        return f"{route.origin.code} → {route.destination.code}" + (" ⇄" if len(legs) > 1 else "")
+        if len(legs) == 1:
+            return f"{route.origin.code} → {route.destination.code}"
+        back = legs[1].sailing.route
+        if (back.origin_id, back.destination_id) == (route.destination_id, route.origin_id):
+            return f"{route.origin.code} → {route.destination.code} ⇄"  # straight back: one mark says it
+        return f"{route.origin.code} → {route.destination.code}, {back.origin.code} → {back.destination.code}"
 
     @admin.display(description=_("operator"))
     def operators(self, booking: Booking) -> str:

@@ -51,6 +51,15 @@ def fill_contact(page) -> None:
     contact.get_by_label("Mobile phone").fill("+216 71 000 000")
 
 
+def pay_with_good_card(page) -> None:
+    """On the demo payment page: the card that pays, then back on the booking's page."""
+    page.get_by_label("Card number").fill("4242 4242 4242 4242")
+    page.get_by_label("Expiry (MM/YY)").fill("12/34")
+    page.get_by_label("CVC").fill("123")
+    page.get_by_role("button", name=re.compile("^Pay")).click()
+    page.wait_for_url(re.compile(r".*/bookings/[A-Z2-9]{6}$"))
+
+
 def test_a_traveller_books_and_pays_with_the_demo_card_as_on_the_embedded_default(page, network, eager_tasks):
     page.goto(results_url(trip="one_way"))
     page.get_by_role("button", name="Select 19:00 Compagnie Tunisienne de Navigation Flex").click()
@@ -78,11 +87,7 @@ def test_a_traveller_books_and_pays_with_the_demo_card_as_on_the_embedded_defaul
     page.get_by_role("button", name=re.compile("^Pay")).click()
     assert page.locator(".message-error").inner_text() == "Your card was declined."
 
-    page.get_by_label("Card number").fill("4242 4242 4242 4242")
-    page.get_by_label("Expiry (MM/YY)").fill("12/34")
-    page.get_by_label("CVC").fill("123")
-    page.get_by_role("button", name=re.compile("^Pay")).click()
-    page.wait_for_url(re.compile(r".*/bookings/[A-Z2-9]{6}$"))
+    pay_with_good_card(page)
     assert page.get_by_role("heading", name="Your booking is confirmed").is_visible()
     booking.refresh_from_db()
     assert booking.status == Booking.Status.CONFIRMED
@@ -175,11 +180,42 @@ def test_a_promo_code_typed_with_the_details_lowers_the_price_shown_and_charged(
     assert "−€10.00" in page.locator("main").inner_text()
     page.get_by_role("link", name=re.compile("^Pay")).click()
     assert "€90.00" in page.get_by_role("button", name=re.compile("^Pay")).inner_text()
-    page.get_by_label("Card number").fill("4242 4242 4242 4242")
-    page.get_by_label("Expiry (MM/YY)").fill("12/34")
-    page.get_by_label("CVC").fill("123")
-    page.get_by_role("button", name=re.compile("^Pay")).click()
-    page.wait_for_url(re.compile(r".*/bookings/[A-Z2-9]{6}$"))
+    pay_with_good_card(page)
     booking = Booking.objects.get()
     assert booking.status == Booking.Status.CONFIRMED
     assert booking.payments.get().taken_minor == 9000
+
+
+def test_an_open_jaw_return_is_searched_chosen_booked_and_paid(page, network, eager_tasks):
+    out, _back = network
+    genoa = RouteFactory(operator=out.route.operator, origin=out.route.destination, destination=PortFactory(
+        code="ITGOA", name="Genoa"))  # fmt: skip
+    departs = dt.datetime.combine(BACK, dt.time(20, 30), tzinfo=out.route.destination.tz)
+    onward = sailing_factory(route=genoa, vessel=out.vessel, departs_in=departs - timezone.now(), hours=20)
+    page.goto("/")
+    page.get_by_label("From", exact=True).select_option(label="Tunis")
+    page.get_by_label("To", exact=True).select_option(label="Marseille")
+    page.get_by_label("Departure date").fill(DAY.isoformat())
+    page.get_by_label("Return date").fill(BACK.isoformat())
+    page.get_by_text("Return from or to another port").click()
+    page.get_by_label("Return from").select_option(label="Marseille")
+    page.get_by_label("Return to").select_option(label="Genoa")
+    page.get_by_role("button", name="Search sailings").click()
+
+    page.wait_for_url("**/sailings/search?**")
+    assert "Marseille → Genoa" in page.locator("#leg-return").inner_text()
+    page.get_by_role("radio", name=re.compile("^Select Outbound 19:00 .* Standard$")).check()
+    page.get_by_role("radio", name=re.compile("^Select Return 20:30 .* Standard$")).check()
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url("**/book?**")
+    fill_passenger(page, "Adult 1", first="Amira", last="Ben Salah", born="1985-04-12", document="X1234567")
+    fill_contact(page)
+    page.get_by_role("button", name="Hold my places").click()
+    page.wait_for_url(re.compile(r".*/bookings/[A-Z2-9]{6}$"))
+    page.get_by_role("link", name=re.compile("^Pay")).click()
+    pay_with_good_card(page)
+
+    booking = Booking.objects.get()
+    assert booking.status == Booking.Status.CONFIRMED
+    assert [leg.sailing_id for leg in booking.legs.order_by("direction")] == [out.pk, onward.pk]
+    assert "Marseille → Genoa" in page.locator("main").inner_text()

@@ -168,14 +168,14 @@ def test_a_return_that_leaves_before_the_outbound_arrives_is_refused_at_selectio
     assert 'class="booking-form"' not in response.content.decode()
 
 
-def test_a_return_that_does_not_sail_back_is_refused_at_selection_on_the_results_page(client, tunis_marseille):
+def test_a_return_that_sails_the_same_way_is_refused_at_selection_on_the_results_page(client, tunis_marseille):
     out = sailing_at(tunis_marseille, time="19:00")
     same_way = sailing_at(tunis_marseille, day=BACK, time="19:00")
 
     response = client.get(details_url(out, same_way), follow=True)
 
     assert response.redirect_chain[0][0].startswith(reverse("sailing_results"))
-    assert "The return must sail back from where the outbound arrives." in text_of(response)
+    assert "The return cannot leave from where the outbound leaves." in text_of(response)
 
 
 # --- The details page -------------------------------------------------------------------------------------

@@ -94,10 +94,11 @@ class Selection:
     @property
     def search_url(self) -> str:
         """The results page these sailings were chosen from, to choose others."""
-        outbound = self.query.outbound
+        outbound, inbound = self.query.outbound, self.query.inbound
         params = {"from": outbound.origin, "to": outbound.destination, "date": outbound.day.isoformat()}
-        if self.query.inbound:
-            params["return_date"] = self.query.inbound.day.isoformat()
+        if inbound:
+            params["return_date"] = inbound.day.isoformat()
+            params |= _open_jaw_params(outbound.origin, outbound.destination, inbound.origin, inbound.destination)
         else:
             params["trip"] = "one_way"
         return f"{reverse('sailing_results')}?{urlencode(params | party_params(self.party))}"
@@ -120,6 +121,12 @@ def _choices(params: QueryDict) -> dict[str, tuple[Sailing, str] | None] | None:
     }
 
 
+def _open_jaw_params(origin: str, destination: str, back_from: str, back_to: str) -> dict[str, str]:
+    """The search's parameters of an open-jaw return's ports, those that are not the outbound's reversed."""
+    params = {"return_from": back_from} if back_from != destination else {}
+    return params | ({"return_to": back_to} if back_to != origin else {})
+
+
 class ReturnRefused(ValidationError):
     """The return chosen cannot follow the outbound: the traveller chooses again on the results page."""
 
@@ -140,7 +147,17 @@ def _selection(params: QueryDict) -> Selection:
     search["date"] = outbound.local_day.isoformat()
     if inbound:
         search["return_date"] = inbound.local_day.isoformat()
-    query = parse_search_query(search)
+        ports = (outbound.route.origin.code, outbound.route.destination.code)
+        search |= _open_jaw_params(*ports, inbound.route.origin.code, inbound.route.destination.code)
+    try:
+        query = parse_search_query(search)
+    except ValidationError as error:
+        if inbound and {"return_from", "return_to"} & set(error.message_dict):  # it cannot be a return at all
+            refused = return_problem(outbound=Crossing.of_sailing(outbound), inbound=Crossing.of_sailing(inbound))
+            straight_back = {name: value for name, value in search.items() if name not in ("return_from", "return_to")}
+            query = parse_search_query(straight_back)
+            raise ReturnRefused(refused, search_url=Selection(legs=[], query=query).search_url) from None
+        raise
     if inbound and (
         problem := return_problem(outbound=Crossing.of_sailing(outbound), inbound=Crossing.of_sailing(inbound))
     ):
@@ -172,7 +189,7 @@ def _return_left_out(params: QueryDict) -> str | None:
         return None
     search = {"from": sailing.route.origin.code, "to": sailing.route.destination.code}
     search |= {"date": sailing.local_day.isoformat(), "return_date": params["return_date"]}
-    search |= {name: params[name] for name in PARTY_PARAMS if name in params}
+    search |= {name: params[name] for name in (*PARTY_PARAMS, "return_from", "return_to") if params.get(name)}
     return f"{reverse('sailing_results')}?{urlencode(search)}"
 
 

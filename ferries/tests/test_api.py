@@ -26,7 +26,15 @@ pytestmark = pytest.mark.django_db
 
 SEARCH = "/api/v1/sailings/search"
 SEARCH_FIELDS = ["from", "to", "date", "return_date", "adults", "children", "infants", "seniors"]
-SEARCH_FIELDS += ["vehicle", "vehicle_length_cm", "vehicle_height_cm", "accommodation", "pets"]
+SEARCH_FIELDS += [
+    "vehicle",
+    "vehicle_length_cm",
+    "vehicle_height_cm",
+    "accommodation",
+    "pets",
+    "return_from",
+    "return_to",
+]
 SEARCH_FIELDS += ["sort", "operator", "departs", "available_only"]
 
 

@@ -37,7 +37,7 @@ def network(transactional_db):
 
 def fill_search(page, *, adults="1", children="0", one_way=True):
     page.goto("/")
-    page.get_by_label("From").select_option(label="Tunis")
+    page.get_by_label("From", exact=True).select_option(label="Tunis")
     page.get_by_label("To", exact=True).select_option(label="Marseille")
     if one_way:
         page.get_by_label("One way").check()

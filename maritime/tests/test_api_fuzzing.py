@@ -211,8 +211,9 @@ RULES_BEYOND_THE_SCHEMA = {
     # The same rules for the booking a change would make; a one-way booking has no return to change.
     "POST /api/v1/bookings/{reference}/changes": BOOKING_RULES,
     # A port that exists, not the same at both ends; a date from today to the search horizon, the return not before
-    # the outbound; a party with a grown-up, a lap for each infant, 9 at most; a vehicle's size within the limits of
-    # its type, and only with a vehicle.
+    # the outbound, an open-jaw return's ports neither the way out again nor back to where it arrives; a party with a
+    # grown-up, a lap for each infant, 9 at most; a vehicle's size within the limits of its type, and only with a
+    # vehicle.
     # The sailing being boarded exists.
     "POST /api/v1/checkin/scan": {"sailing_id"},
     "GET /api/v1/sailings/search": {
@@ -220,6 +221,8 @@ RULES_BEYOND_THE_SCHEMA = {
         "to",
         "date",
         "return_date",
+        "return_from",
+        "return_to",
         "adults",
         "infants",
         "passengers",

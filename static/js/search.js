@@ -12,6 +12,11 @@ document.querySelectorAll(".search-form").forEach((form) => {
   };
   const update = () => {
     toggle("return_date", form.elements.trip.value === "one_way");
+    const openJaw = form.querySelector(".search-open-jaw");
+    if (openJaw) {
+      openJaw.hidden = form.elements.trip.value === "one_way";
+      for (const name of ["return_from", "return_to"]) form.elements[name].disabled = openJaw.hidden;
+    }
     toggle("vehicle_length_cm", !form.elements.vehicle.value);
     toggle("vehicle_height_cm", !form.elements.vehicle.value);
     returnDate.min = date.value || today;
