@@ -162,6 +162,19 @@ def quote(*, fare: Fare, party: Party, family: str = DEFAULT_FAMILY, extras: Ext
     raise UnknownFareFamily(_("This sailing is not sold in the fare family “%(family)s”.") % {"family": family})
 
 
+def accommodation_prices(*, fare: Fare, party: Party) -> dict[str, int]:
+    """What the party's journey costs under `fare` in each accommodation it sells (the default family's price), by
+    kind, in minor units: deck, seats and cabins side by side."""
+    prices = {}
+    for row in fare.accommodation_fares.all():
+        try:
+            priced = quotes(fare=fare, party=replace(party, accommodation=row.accommodation))
+        except NotPriced:
+            continue
+        prices[row.accommodation] = default_quote(priced).total_minor
+    return prices
+
+
 def default_quote(priced: tuple[Quote, ...]) -> Quote:
     """The price shown first and booked when no family is named: the Standard family's, else the first."""
     return next((q for q in priced if q.family["code"] == DEFAULT_FAMILY), priced[0])

@@ -28,7 +28,7 @@ import math
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from django.conf import settings
@@ -36,7 +36,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from ferries.cache import AVAILABILITY_TTL, PARTIAL_SEARCH_TTL, SEARCH_TTL, cache_service
-from ferries.choices import Accommodation, Resource
+from ferries.choices import CABIN_BERTHS, Accommodation, Resource
 from ferries.errors import OperatorError
 from ferries.models import Operator, Port, Route, Sailing
 from ferries.operators import adapter_for
@@ -154,7 +154,12 @@ def leg_search(*, query: LegQuery, counted: bool = True) -> dict:
     sailings = [s for s in cached["sailings"] if s["departs_at"] >= cutoff]
     availability, availability_for = availability_of(sailings)
     for sailing in sailings:
-        sailing["availability"] = party_availability(sailing, availability.get(sailing["sailing_id"]), query.party)
+        known = availability.get(sailing["sailing_id"])
+        sailing["availability"] = party_availability(sailing, known, query.party)
+        for option in sailing.get("accommodations", ()):
+            party = replace(query.party, accommodation=option["kind"])
+            option["status"] = party_availability(sailing, known, party)["status"]
+            option["cabins"], option["berths"] = party.cabins or None, CABIN_BERTHS.get(option["kind"])
     return {
         "sailings": sailings,
         "operators": cached["operators"],

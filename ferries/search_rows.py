@@ -3,6 +3,7 @@ and the extras it sells. Rows are cached and answered as they are, so everything
 
 import datetime as dt
 
+from ferries.choices import Accommodation
 from ferries.models import Operator, Port
 from ferries.operators.base import Offer
 from ferries.pricing import Quote
@@ -28,6 +29,12 @@ def sailing_row(sailing_id: int, operator: Operator, offer: Offer, origin: Port,
         "fares": [_fare(quote) for quote in offer.fares],
         "extras": [{"code": code, "unit": money(unit, offer.price.currency)} for code, unit in offer.extras.items()],
         "amenities": list(offer.amenities),
+        # Deck, seats and cabins side by side; whether each has room for the party is laid over at each read.
+        "accommodations": [
+            {"kind": kind, "price": money(offer.accommodations[kind], offer.price.currency)}
+            for kind in Accommodation.values
+            if kind in offer.accommodations
+        ],
     }
 
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_safe
 
 from ferries.calendar import DayStatus, fare_calendar
+from ferries.choices import Accommodation
 from ferries.forms import SearchForm
 from ferries.models import Port
 from ferries.queries import (
@@ -99,6 +100,13 @@ def _legs(*, params: QueryDict, form: SearchForm, results: dict) -> list[dict]:
         follows = returns_that_can_follow(outbound=results["outbound"], inbound=results["return"])
         for sailing in legs[0]["sailings"]:
             sailing["followed_by"] = " ".join(str(pk) for pk in follows[sailing["sailing_id"]])
+    # Each accommodation a sailing sells, a link to the same search in it (the party goes on in it on every leg).
+    in_accommodation = {kind: _search_url(params, accommodation=kind) for kind in Accommodation.values}
+    for leg in legs:
+        for sailing in leg["sailings"]:
+            for option in sailing.get("accommodations", ()):
+                option["url"] = in_accommodation[option["kind"]]
+                option["chosen"] = option["kind"] == leg["accommodation"]
     leg_params = _leg_params(params)
     for leg, names in zip(legs, leg_params, strict=False):
         leg["filtered_out"] = results["filtered_out"][leg["slug"]]
@@ -159,6 +167,7 @@ def _leg(*, form: SearchForm, leg: LegQuery, sailings: list[dict], title: str, s
         "origin": form.port_names.get(leg.origin, leg.origin),
         "destination": form.port_names.get(leg.destination, leg.destination),
         "day": leg.day,
+        "accommodation": leg.party.accommodation,
         "sailings": sailings,
         # Travel alerts (a page of notifications, reached by its URL): places freeing up on a sold-out sailing (the
         # card adds the sailing), or the day's lowest price falling to a limit.

@@ -547,6 +547,7 @@ SPECTACULAR_SETTINGS = {
         "BookingStatusEnum": "bookings.models.Booking.Status",
         "PassengerTypeEnum": "ferries.choices.PassengerType",
         "VehicleCategoryEnum": "ferries.choices.VehicleCategory",
+        "AccommodationEnum": "ferries.choices.Accommodation",
         "CountryEnum": "ferries.choices.COUNTRY_CODES",
         "EventActorEnum": "bookings.api.serializers.EVENT_ACTORS",
         "LegDirectionEnum": "bookings.models.BookingLeg.Direction",

@@ -146,6 +146,15 @@ class ExtraOfferSerializer(serializers.Serializer):
     unit = MoneySerializer(help_text="The price of one.")
 
 
+@extend_schema_serializer(component_name="AccommodationOffer")
+class AccommodationOfferSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Accommodation.choices)
+    price = MoneySerializer(help_text="For the whole party, in the default fare family.")
+    status = serializers.ChoiceField(choices=AVAILABILITY_STATUSES, help_text="As the sailing's `availability`.")
+    cabins = serializers.IntegerField(allow_null=True, help_text="Cabins the party needs; null for deck or seats.")
+    berths = serializers.IntegerField(allow_null=True, help_text="Berths per cabin; null for deck or seats.")
+
+
 @extend_schema_serializer(component_name="Sailing")
 class SailingRowSerializer(serializers.Serializer):
     sailing_id = serializers.IntegerField()
@@ -171,6 +180,12 @@ class SailingRowSerializer(serializers.Serializer):
     availability = AvailabilitySerializer()
     amenities = serializers.ListField(
         child=serializers.ChoiceField(choices=Amenity.values), help_text="What the vessel offers on board."
+    )
+    accommodations = AccommodationOfferSerializer(
+        many=True,
+        help_text="Deck, seats and cabins side by side: the party's price in each accommodation the sailing sells (its "
+        "default fare family), whether it has room for the party, and for a cabin how many the party needs. Search "
+        "again with `accommodation` to see one's fares. Empty from an operator that prices the party's only.",
     )
     labels = serializers.ListField(
         child=serializers.ChoiceField(choices=["cheapest", "fastest"]),

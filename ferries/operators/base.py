@@ -30,6 +30,8 @@ class Offer:
     sailing_id: int | None = None  # ours, when the operator is our own inventory
     extras: dict[str, int] = field(default_factory=dict)  # extras sold, by line code: unit price (minor units)
     amenities: tuple[str, ...] = ()  # on board, as our vessel records say (ferries.search fills them for remote ones)
+    # What the party's journey costs in each accommodation the sailing sells (its default family): kind → minor units.
+    accommodations: dict[str, int] = field(default_factory=dict)
 
     @property
     def price(self) -> Quote:
@@ -187,6 +189,7 @@ def offer_to_wire(offer: Offer) -> dict:
         "price": offer.price.as_dict(),
         "fares": [fare.as_dict() for fare in offer.fares],
         "extras": {code: money(unit, offer.price.currency) for code, unit in offer.extras.items()},
+        "accommodations": {kind: money(total, offer.price.currency) for kind, total in offer.accommodations.items()},
         "availability": offer.availability,
     }
 
@@ -202,4 +205,8 @@ def offer_from_wire(data: dict) -> Offer:
         fares=tuple(Quote.from_dict(fare) for fare in data.get("fares") or [data["price"]]),
         availability=dict(data["availability"]),
         extras={str(code): int(unit["amount_minor"]) for code, unit in (data.get("extras") or {}).items()},
+        # An operator that prices one accommodation only (the party's) sends none.
+        accommodations={
+            str(kind): int(total["amount_minor"]) for kind, total in (data.get("accommodations") or {}).items()
+        },
     )

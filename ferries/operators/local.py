@@ -1,9 +1,11 @@
 """Operators whose inventory we keep: answered from our own database."""
 
 import datetime as dt
+from dataclasses import replace
 
 from django.utils import timezone
 
+from ferries.choices import Accommodation
 from ferries.errors import OperatorRefused
 from ferries.models import Route, Sailing
 from ferries.operators.base import Hold, LegOrder, Offer, OperatorAdapter, PartyManifest, SailingTimes
@@ -12,6 +14,7 @@ from ferries.pricing import (
     NotPriced,
     Quote,
     UnknownFareFamily,
+    accommodation_prices,
     extra_prices,
     fare_on,
     fares_for_routes,
@@ -43,6 +46,7 @@ class LocalInventoryOperator(OperatorAdapter):
             return found
         fares = fares_for_routes(route_ids=[r.pk for r in routes], dates=[query.first, query.last])
         origin = routes[0].origin  # every route here leaves from the query's port
+        one_day = query.first == query.last  # a day's search compares accommodations; a calendar needs the lowest only
         for sailing in sailings:
             day = sailing.departs_at.astimezone(origin.tz).date()
             try:
@@ -50,7 +54,14 @@ class LocalInventoryOperator(OperatorAdapter):
                 prices = quotes(fare=fare, party=query.party)
             except NotPriced:
                 continue  # the route does not sell this party's journey on that day
-            found[day].append(_offer(sailing, prices, extra_prices(fare)))
+            offer = _offer(sailing, prices, extra_prices(fare))
+            if one_day:
+                offered = offer.availability["remaining"]
+                kinds = accommodation_prices(fare=fare, party=query.party)
+                offer = replace(offer, accommodations={
+                    kind: total for kind, total in kinds.items() if kind == Accommodation.DECK or kind in offered
+                })  # fmt: skip
+            found[day].append(offer)
         return found
 
     def availability(self, sailing_refs: list[str]) -> dict[str, dict]:

@@ -66,6 +66,12 @@ def availability_label(availability: dict | None) -> str:
 
 
 @register.filter
+def availability_status_label(status: str) -> str:
+    """An availability status alone in words (sold out, not offered…), as `availability_label` says it."""
+    return availability_label({"status": status, "places_left": 0}) if status != "limited" else _("Few places left")
+
+
+@register.filter
 def party_summary(party: Party) -> str:
     """2 adults, 1 child — types with nobody left out."""
     counts = [

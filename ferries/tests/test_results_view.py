@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 
 from ferries.choices import PassengerType
 from ferries.models import PassengerFare, Route, Sailing, SailingInventory, Vessel
-from ferries.tests.factories import FareFactory, OperatorFactory, RouteFactory, sailing_factory
+from ferries.tests.factories import FareFactory, OperatorFactory, RouteFactory, VesselFactory, sailing_factory
 from maritime.tests.pages import admin_form_data
 
 pytestmark = pytest.mark.django_db
@@ -213,3 +213,28 @@ def test_a_remote_operator_s_sailing_shows_what_our_record_of_its_vessel_says(op
     [row] = api_search()["outbound"]
 
     assert (row["operator"]["code"], row["amenities"]) == ("REM", ["cafe", "pool"])
+
+
+# --- deck, seats and cabins side by side --------------------------------------------------------------------------
+
+
+def test_each_sailing_prices_deck_seats_and_cabins_for_the_party_with_the_cabins_it_needs(client, tunis_marseille):
+    sailing = sailing_factory(route=tunis_marseille, vessel=VesselFactory(accommodations={"seat": 20, "inside_2": 2}))
+    params = {"from": "TNTUN", "to": "FRMRS", "date": sailing.local_day.isoformat(), "adults": 5}
+
+    found = APIClient().get("/api/v1/sailings/search", params).json()["outbound"][0]["accommodations"]
+    page = client.get(reverse("sailing_results"), params | {"trip": "one_way"})
+
+    # Five adults: deck 5 × 100.00; seats 5 × (100.00 + 15.00); inside 2-berth cabins: 3 needed, 2 on board.
+    assert found == [
+        {"kind": "deck", "price": {"amount_minor": 50000, "currency": "EUR"}, "status": "available", "cabins": None,
+         "berths": None},
+        {"kind": "seat", "price": {"amount_minor": 57500, "currency": "EUR"}, "status": "available", "cabins": None,
+         "berths": None},
+        {"kind": "inside_2", "price": {"amount_minor": 74000, "currency": "EUR"}, "status": "sold_out", "cabins": 3,
+         "berths": 2},
+    ]  # fmt: skip
+    text = re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", page.content.decode())))
+    assert "Reserved seat €575.00" in text
+    assert "Inside cabin, 2 berths 3 cabins for your party Sold out" in text
+    assert "accommodation=seat" in page.content.decode()
