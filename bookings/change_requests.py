@@ -8,7 +8,7 @@ correct a passenger by sending the list as it should be.
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -196,8 +196,9 @@ def booked_legs(booking: Booking) -> dict[str, BookingLeg]:
 
 
 def booked_passengers(booking: Booking) -> list[PassengerDetails]:
-    fields = ("type", "first_name", "last_name", "date_of_birth", "nationality", "document_number")
-    return [PassengerDetails(**{name: getattr(p, name) for name in fields}) for p in booking.passengers.all()]
+    """The passengers as booked, every detail kept (a change that leaves them out keeps them as they are)."""
+    names = [field.name for field in fields(PassengerDetails)]
+    return [PassengerDetails(**{name: getattr(p, name) for name in names}) for p in booking.passengers.all()]
 
 
 def booked_vehicle(booking: Booking) -> VehicleDetails | None:

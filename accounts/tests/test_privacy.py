@@ -9,16 +9,19 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from accounts.flows import account_delete
 from accounts.models import SavedTraveller, SavedVehicle
 from accounts.tests.conftest import PASSWORD
 from bookings.flows.forgetting import bookings_forget_due
+from bookings.flows.stripe_events import payment_event_process
 from bookings.models import Booking, BookingVehicle, Passenger
 from bookings.privacy import ANONYMISED_NAME
 from bookings.tests.factories import CONTACT, confirmed_booking, held_booking
 from ferries.models import Sailing
-from notifications.models import Email
+from notifications.models import Email, TravelAlert
 from notifications.services import email_enqueue
 from payments.models import WebhookEvent
+from payments.webhooks import webhook_events_forget
 
 pytestmark = pytest.mark.django_db
 
@@ -151,3 +154,39 @@ def test_anonymising_a_booking_leaves_stripe_s_events_about_its_payments_without
     assert "guest@example.org" not in json.dumps(about_it.payload)
     not_about_it.refresh_from_db()
     assert not_about_it.payload["data"]["object"]["receipt_email"] == "someone@example.org"
+
+
+def test_an_event_scrubbed_before_it_was_processed_is_still_processed_from_what_is_kept(trip):
+    booking = confirmed_booking(trip["out"])
+    payment = booking.payments.get()
+    payer = {"name": "Amira Ben Salah", "email": "amira@example.com", "address": {"line1": "12 rue de Marseille"}}
+    charge = {"id": "ch_late", "object": "charge", "amount": booking.total_minor, "currency": "eur",
+              "status": "succeeded", "payment_intent": payment.intent_id, "billing_details": payer}  # fmt: skip
+    event = {"id": "evt_late", "type": "charge.succeeded", "data": {"object": charge}}
+    WebhookEvent.objects.create(event_id="evt_late", type="charge.succeeded", payload=event)
+
+    assert webhook_events_forget(intent_ids=[payment.intent_id]) == 1
+    payment_event_process(event_id="evt_late")  # a retry, after the booking was anonymised
+
+    event = WebhookEvent.objects.get(event_id="evt_late")
+    assert "billing_details" not in event.payload["data"]["object"]
+    assert event.processed_at is not None
+    assert event.outcome == "handled"
+    assert Booking.objects.get(pk=booking.pk).status == Booking.Status.CONFIRMED
+    assert not payment.refunds.exists()
+
+
+def test_deleting_the_account_deletes_the_travel_alerts_of_its_addresses_and_no_one_elses(traveller, trip):
+    def alert(email: str, owner=None) -> TravelAlert:
+        return TravelAlert.objects.create(
+            kind="price", email=email, owner=owner, query={"from": "TNTUN", "to": "FRMRS", "date": "2027-01-01",
+            "party": {}}, below_minor=5000, ends_at=timezone.now() + dt.timedelta(days=30),
+        )  # fmt: skip
+
+    alert("amira@example.com", owner=traveller)
+    alert("AMIRA@example.com")  # set as a guest, with the same address
+    kept = alert("karim@example.com")
+
+    account_delete(user=traveller, password=PASSWORD)
+
+    assert list(TravelAlert.objects.all()) == [kept]

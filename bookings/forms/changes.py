@@ -16,7 +16,7 @@ from bookings.forms import TOPICS, input_name
 from bookings.models import Booking
 from bookings.orders import booking_party, leg_order
 from bookings.requests import MAX_PETS
-from ferries.choices import Accommodation, PassengerType, VehicleCategory
+from ferries.choices import Accommodation, Assistance, PassengerType, VehicleCategory
 
 PASSENGER_LABELS = {
     "type": _("Passenger type"),
@@ -25,6 +25,7 @@ PASSENGER_LABELS = {
     "date_of_birth": _("Date of birth"),
     "nationality": _("Nationality"),
     "document_number": _("Passport or ID number"),
+    "assistance": _("Assistance needed"),
 }
 VEHICLE_FIELDS = ("category", "registration", "length_cm", "height_cm")
 EXTRA_FIELDS = ("dinners", "breakfasts")
@@ -91,6 +92,8 @@ class ChangeForm(forms.Form):
                 widget = forms.Select(choices=choices)
             elif name == "nationality":
                 widget = forms.Select(choices=[("", "—"), *list(countries)])
+            elif name == "assistance":
+                widget = forms.Select(choices=Assistance.choices)
             elif name == "date_of_birth":
                 widget = forms.DateInput(attrs={"type": "date"})
                 value = value.isoformat() if value else ""

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from bookings.access import access_token
 from bookings.admin.manifests import manifest_rows
+from bookings.flows import changing
 from bookings.manifests import sailing_manifest
 from bookings.models import Booking
 from bookings.requests import parse_booking_request
@@ -175,3 +176,16 @@ def test_pets_searched_for_go_on_to_the_details_and_the_kennels_decide_what_show
     assert "sailing-card--sold_out" in full.content.decode()  # one kennel left for two pets
     page = client.get(details_url(roomy, pets=2))
     assert page.context["form"]["pets"].value() == 2
+
+
+@pytest.mark.django_db
+def test_a_change_of_sailing_keeps_the_assistance_passengers_asked_for(trip):
+    booking = confirmed_booking(trip["out"], trip["back"], passengers=[WHEELCHAIR], outbound_fare_family="flex")
+
+    change = changing.change_request(booking=booking, data={"outbound_sailing_id": trip["later_out"].pk},
+                                     actor="traveller")  # fmt: skip
+    changing.change_confirm(change=change)
+
+    booking.refresh_from_db()
+    assert booking.legs.get(direction="outbound").sailing_id == trip["later_out"].pk
+    assert list(booking.passengers.values_list("assistance", flat=True)) == ["wheelchair"]
