@@ -77,7 +77,9 @@ def _compute(query: CalendarQuery) -> tuple[dict, int]:
     """{"days": {iso day: [the rows the lowest price and availability need]}, "operators": statuses}, and its TTL."""
     origin, destination = query_ports(query.leg(query.first))
     routes = Route.objects.filter(origin=origin, destination=destination, active=True, operator__active=True)
-    operators = sorted({route.operator for route in routes.select_related("operator")}, key=lambda op: op.code)
+    operators = sorted(
+        {route.operator for route in routes.select_related("operator").defer("operator__logo")}, key=lambda op: op.code
+    )
     offers, statuses = ask_operators(operators, query)
     days: dict[str, list[dict]] = {}
     fresh = {}

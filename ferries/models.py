@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
@@ -62,6 +63,11 @@ class Operator(models.Model):
         validators=CHECK_IN_VALIDATORS,
         help_text=_("Printed on e-tickets; a port may set its own for departures from it."),
     )
+    # The logo shown beside the operator's sailings: a small image kept here, so every web process can serve it
+    # without shared file storage (ferries.logos). Its version names it in URLs, so browsers keep it for good.
+    logo = models.BinaryField(blank=True, default=b"", editable=False)
+    logo_type = models.CharField(max_length=20, blank=True, editable=False)
+    logo_version = models.CharField(max_length=16, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -75,6 +81,13 @@ class Operator(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+    @property
+    def logo_url(self) -> str | None:
+        """Where its logo is served, under its version (ferries.logos); None without one."""
+        if not self.logo_version:
+            return None
+        return reverse("operator_logo", kwargs={"code": self.code, "version": self.logo_version})
 
 
 class Port(models.Model):

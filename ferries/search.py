@@ -189,7 +189,7 @@ def party_availability(sailing: dict, availability: dict | None, party: Party) -
 def _compute_leg(query: LegQuery) -> tuple[dict, int]:
     origin, destination = query_ports(query)
     routes = Route.objects.filter(origin=origin, destination=destination, active=True, operator__active=True)
-    routes = list(routes.select_related("operator"))
+    routes = list(routes.select_related("operator").defer("operator__logo"))  # its bytes are served apart
     if not routes:
         return {"sailings": [], "operators": [], "no_route": _ports_linked(origin, destination)}, SEARCH_TTL
     operators = sorted({route.operator for route in routes}, key=lambda op: op.code)

@@ -15,7 +15,7 @@ def sailing_row(sailing_id: int, operator: Operator, offer: Offer, origin: Port,
     return {
         "sailing_id": sailing_id,
         "sailing_ref": offer.sailing_ref,
-        "operator": {"code": operator.code, "name": operator.name},
+        "operator": {"code": operator.code, "name": operator.name, "logo_url": operator.logo_url},
         "vessel": offer.vessel,
         "from": {"code": origin.code, "name": origin.name, "time_zone": origin.time_zone},
         "to": {"code": destination.code, "name": destination.name, "time_zone": destination.time_zone},

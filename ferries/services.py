@@ -285,6 +285,12 @@ def fares_changed(*, route: Route) -> None:
     _drop_searches_on_commit(route=route)
 
 
+def operator_shown_changed(*, operator) -> None:
+    """Drop, after commit, the cached searches of the operator's routes, whose rows show it (its name, its logo)."""
+    for route in operator.routes.all():
+        _drop_searches_on_commit(route=route)
+
+
 def _drop_searches_on_commit(*, route: Route, day: str | None = None) -> None:
     name = f"{route.origin.code}-{route.destination.code}"
 

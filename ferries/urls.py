@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("sailings/search", views.sailing_results, name="sailing_results"),
     path("sailings/calendar", views.fare_calendar_page, name="fare_calendar"),
+    path("operators/<str:code>/logo/<str:version>", views.operator_logo, name="operator_logo"),
 ]

@@ -4,7 +4,7 @@ import datetime as dt
 from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.dates import WEEKDAYS_ABBR
@@ -15,7 +15,7 @@ from django.views.decorators.http import require_safe
 from ferries.calendar import DayStatus, fare_calendar
 from ferries.choices import Accommodation
 from ferries.forms import SearchForm
-from ferries.models import Port
+from ferries.models import Operator, Port
 from ferries.queries import (
     CalendarQuery,
     LegQuery,
@@ -274,3 +274,15 @@ def _month_url(params: QueryDict, day: dt.date) -> str | None:
     other = params.copy()
     other["month"] = day.strftime("%Y-%m")
     return f"{reverse('fare_calendar')}?{other.urlencode()}"
+
+
+@require_safe
+def operator_logo(request: HttpRequest, code: str, version: str) -> HttpResponse:
+    """An operator's logo, under the version of its content: kept by browsers for good (a new logo is a new
+    address). An old version is not found."""
+    operator = Operator.objects.filter(code=code, logo_version=version).exclude(logo_version="").first()
+    if operator is None:
+        raise Http404
+    response = HttpResponse(bytes(operator.logo), content_type=operator.logo_type)
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response

@@ -113,7 +113,7 @@ def test_a_one_way_booking_is_held_and_priced_for_the_whole_party(api, openapi, 
     [leg] = body["legs"]
     assert (leg["direction"], leg["sailing_id"], leg["sailing_ref"]) == ("outbound", outbound.pk, outbound.ref)
     assert (leg["from"], leg["to"]) == ({"code": "TNTUN", "name": "Tunis"}, {"code": "FRMRS", "name": "Marseille"})
-    assert leg["operator"] == {"code": "LOC", "name": "Local Lines"}
+    assert leg["operator"] == {"code": "LOC", "name": "Local Lines", "logo_url": None}
     assert leg["departs_at"] == outbound.departs_at.isoformat()
     assert leg["departs_local"] == outbound.departs_at.astimezone(outbound.route.origin.tz).isoformat()
     assert leg["price"] == body["total"]

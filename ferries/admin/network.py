@@ -13,6 +13,7 @@ import zoneinfo
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -23,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.filters import CountryFilter
 
 from ferries.choices import Amenity, Resource
+from ferries.logos import logo_checked, logo_set
 from ferries.models import (
     CapacityHold,
     Operator,
@@ -59,15 +61,57 @@ def load_factor(held: int, sold: int, capacity: int, *, scale: int = 1, unit: st
     }
 
 
+class HttpsURLField(forms.URLField):
+    def __init__(self, **kwargs):
+        super().__init__(**{**kwargs, "assume_scheme": "https"})
+
+
+class OperatorForm(forms.ModelForm):
+    logo_upload = forms.FileField(
+        label=_("Logo"), required=False,
+        help_text=_("PNG, JPEG or WebP, at most 200 KB and 1024 pixels a side; shown beside the operator's sailings."),
+    )  # fmt: skip
+    remove_logo = forms.BooleanField(label=_("Remove the logo"), required=False)
+
+    class Meta:
+        model = Operator
+        fields = ["code", "name", "integration", "api_url", "active", "check_in_closes_minutes"]
+        # Operator APIs are served over HTTPS: an address typed without a scheme must not become http://.
+        field_classes = {"api_url": HttpsURLField}
+
+    def clean_logo_upload(self):
+        upload = self.cleaned_data.get("logo_upload")
+        self.logo_content = upload.read() if upload else None
+        if self.logo_content is not None:
+            try:
+                logo_checked(self.logo_content)
+            except ValidationError as error:
+                raise forms.ValidationError(error.messages) from None
+        return upload
+
+
 @admin.register(Operator)
 class OperatorAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "integration", "check_in_closes_minutes", "active"]
+    form = OperatorForm
+    list_display = ["code", "name", "logo_preview", "integration", "check_in_closes_minutes", "active"]
     list_display_links = ["code", "name"]
     list_editable = ["active"]
     list_filter = ["integration", "active"]
     search_fields = ["code", "name"]
-    # Operator APIs are served over HTTPS: an address typed without a scheme must not become http://.
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # as OperatorForm's, for the admin's others
+
+    def save_model(self, request, obj: Operator, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if form.cleaned_data.get("remove_logo"):
+            logo_set(operator=obj, content=None)
+        elif form.cleaned_data.get("logo_upload"):
+            logo_set(operator=obj, content=form.logo_content)
+
+    @admin.display(description=_("logo"))
+    def logo_preview(self, operator: Operator) -> str:
+        if not operator.logo_url:
+            return "—"
+        return format_html('<img src="{}" alt="" style="max-height:24px;max-width:96px">', operator.logo_url)
 
 
 class OperatorTerminalInline(admin.TabularInline):

@@ -31,6 +31,9 @@ class PortOutputSerializer(serializers.Serializer):
 class OperatorRefSerializer(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
+    logo_url = serializers.CharField(
+        allow_null=True, help_text="Its logo (PNG, JPEG or WebP), at a path kept for good; null without one."
+    )
 
 
 class PortRefSerializer(serializers.Serializer):

@@ -87,7 +87,7 @@ def test_routes_lists_active_routes_of_active_operators_with_their_ports(api, tu
     assert response.json() == [
         {
             "id": tunis_marseille.pk,
-            "operator": {"code": "LOC", "name": "Local Lines"},
+            "operator": {"code": "LOC", "name": "Local Lines", "logo_url": None},
             "from": {"code": "TNTUN", "name": "Tunis"},
             "to": {"code": "FRMRS", "name": "Marseille"},
         }
