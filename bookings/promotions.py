@@ -166,8 +166,3 @@ def _discounts(promo: PromoCode, eligible: list[int]) -> list[int]:
     dearest = max(range(len(eligible)), key=eligible.__getitem__)
     shares[dearest] += off - sum(shares)
     return shares
-
-
-def uses_counting(promo: PromoCode) -> int:
-    """The uses counted against the code's limit now (for staff)."""
-    return promo.uses.filter(released_at__isnull=True).count()

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
@@ -140,13 +141,24 @@ def alert_preview(request: AlertRequest) -> dict:
     answer = leg_search(query=request.query, counted=False)
     bookable = [row for row in answer["sailings"] if row["availability"]["status"] in BOOKABLE]
     sailing = [row for row in answer["sailings"] if request.sailing and row["sailing_id"] == request.sailing.pk]
-    query = request.query
+    return {"sailing": sailing[0] if sailing else None, "lowest": lowest_price(bookable), **_journey(request.query)}
+
+
+def _journey(query: LegQuery) -> dict:
+    """The watched search's ports by name, and its results page (a path)."""
     ports = dict(Port.objects.filter(code__in=[query.origin, query.destination]).values_list("code", "name"))
     return {
-        "sailing": sailing[0] if sailing else None, "lowest": lowest_price(bookable),
-        "origin": ports.get(query.origin, query.origin), "destination": ports.get(query.destination, query.destination),
+        "origin": ports.get(query.origin, query.origin),
+        "destination": ports.get(query.destination, query.destination),
         "search_url": reverse("sailing_results") + "?" + urlencode(query.search_params()),
-    }  # fmt: skip
+    }
+
+
+def address_verified(user, email: str) -> bool:
+    """The signed-in traveller's own address, verified: an alert for it needs no confirming."""
+    return bool(user and user.is_authenticated) and (
+        EmailAddress.objects.filter(user=user, email__iexact=email, verified=True).exists()
+    )
 
 
 def alert_create(*, request: AlertRequest, owner=None, language: str = "en", verified: bool = False) -> TravelAlert:
@@ -316,11 +328,10 @@ def _news(alert: TravelAlert, seen: str, answer: dict) -> dict:
 def _enqueue(alert: TravelAlert, kind: str, occasion: str, details: dict) -> None:
     """The alert's e-mail for this occasion (confirm, or the change's number), queued once."""
     query = LegQuery.from_dict(alert.query)
-    ports = dict(Port.objects.filter(code__in=[query.origin, query.destination]).values_list("code", "name"))
+    journey = _journey(query)
     facts = {
-        "alert": alert.pk, "alert_kind": alert.kind, "from": ports.get(query.origin, query.origin),
-        "to": ports.get(query.destination, query.destination), "date": query.day.isoformat(),
-        "search_url": reverse("sailing_results") + "?" + urlencode(query.search_params()),
+        "alert": alert.pk, "alert_kind": alert.kind, "from": journey["origin"], "to": journey["destination"],
+        "date": query.day.isoformat(), "search_url": journey["search_url"],
         "below": money(alert.below_minor, alert.currency) if alert.below_minor else None,
     }  # fmt: skip
     email, created = Email.objects.get_or_create(

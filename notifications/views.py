@@ -1,6 +1,5 @@
 import re
 
-from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
@@ -103,18 +102,12 @@ def travel_alert_new(request: HttpRequest) -> HttpResponse:
             return render(request, "notifications/travel_alert_new.html", context, status=400)
         alert = travel_alerts.alert_create(
             request=alert_request, owner=request.user if request.user.is_authenticated else None,
-            language=request.LANGUAGE_CODE, verified=_verified(request, alert_request.email),
+            language=request.LANGUAGE_CODE, verified=travel_alerts.address_verified(request.user, alert_request.email),
         )  # fmt: skip
     except ValidationError as error:
         form.add_request_errors(error)
         return render(request, "notifications/travel_alert_new.html", context, status=400)
     return render(request, "notifications/travel_alert_done.html", {"alert": alert, "target": target})
-
-
-def _verified(request: HttpRequest, email: str) -> bool:
-    """The signed-in traveller's own address, verified: no need to confirm it again."""
-    user = request.user
-    return user.is_authenticated and EmailAddress.objects.filter(user=user, email__iexact=email, verified=True).exists()
 
 
 @never_cache

@@ -2,7 +2,6 @@
 traveller's verified address needs no confirming), list the signed-in traveller's, stop one of theirs. A guest stops
 an alert with the link in its e-mails."""
 
-from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from drf_spectacular.utils import (
@@ -162,10 +161,7 @@ class TravelAlertsApi(ListAPIView):
         data = request.data if isinstance(request.data, dict) else {}
         try:
             alert_request = travel_alerts.parse_alert_request(data, email=user.email if user else "")
-            verified = (
-                bool(user)
-                and EmailAddress.objects.filter(user=user, email__iexact=alert_request.email, verified=True).exists()
-            )
+            verified = travel_alerts.address_verified(user, alert_request.email)
             alert = travel_alerts.alert_create(
                 request=alert_request, owner=user, language=request.LANGUAGE_CODE, verified=verified
             )
