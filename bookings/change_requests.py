@@ -22,9 +22,11 @@ from bookings.orders import booking_party, leg_order
 from bookings.request_fields import CountField, FareFamilyField, SailingIdField, WordField
 from bookings.requests import (
     MAX_PETS,
+    ONWARD_LEGS,
     BookingRequest,
     Contact,
     ExtrasSerializer,
+    LegChoice,
     PassengerDetails,
     PassengersField,
     VehicleDetails,
@@ -34,10 +36,11 @@ from ferries.choices import Accommodation
 from ferries.models import Sailing
 from ferries.operators.base import LegOrder
 from ferries.party import NO_EXTRAS
-from ferries.returns import Crossing, return_problem
+from ferries.returns import Crossing, onward_problem, return_problem
 from kernel.api import InputSerializer, add_error, validation_error
 
-PREFIX = {BookingLeg.Direction.OUTBOUND: "outbound", BookingLeg.Direction.RETURN: "return"}
+# Each leg's fields in a change are named after it: outbound_sailing_id, return_fare_family, leg_2_extras…
+PREFIX = {direction: str(direction) for direction in BookingLeg.Direction}
 
 
 class ChangeRefused(Exception):
@@ -94,6 +97,17 @@ class BookingChangeRequestSerializer(InputSerializer):
     return_extras = ExtrasSerializer(
         required=False, allow_null=True, help_text="The return's meals and priority boarding as they should be."
     )
+    leg_2_sailing_id = SailingIdField(
+        required=False, help_text="A trip of several legs: another second-leg sailing between the same ports."
+    )
+    leg_3_sailing_id = SailingIdField(required=False, help_text="Another third-leg sailing between the same ports.")
+    leg_4_sailing_id = SailingIdField(required=False, help_text="Another fourth-leg sailing between the same ports.")
+    leg_2_fare_family = FareFamilyField(help_text="Another fare family on the second leg.")
+    leg_3_fare_family = FareFamilyField(help_text="Another fare family on the third leg.")
+    leg_4_fare_family = FareFamilyField(help_text="Another fare family on the fourth leg.")
+    leg_2_extras = ExtrasSerializer(required=False, allow_null=True, help_text="The second leg's extras.")
+    leg_3_extras = ExtrasSerializer(required=False, allow_null=True, help_text="The third leg's extras.")
+    leg_4_extras = ExtrasSerializer(required=False, allow_null=True, help_text="The fourth leg's extras.")
     passengers = PassengersField(
         help_text="The whole party as it should be: add, remove or correct passengers by sending the new list."
     )
@@ -129,24 +143,40 @@ class BookingChangeRequestSerializer(InputSerializer):
         outbound_leg, return_leg = legs[BookingLeg.Direction.OUTBOUND], legs.get(BookingLeg.Direction.RETURN)
         if not values and not errors:
             add_error(errors, "non_field_errors", _("Say what to change."))
-        if return_leg is None:
-            for name in ("return_sailing_id", "return_fare_family", "return_extras"):
-                if name in values:
-                    add_error(errors, name, _("This booking is one way: book a return separately."))
-        elif "return_sailing_id" in values and values["return_sailing_id"] is None:
+        for direction in ("return", *ONWARD_LEGS):
+            missing = (
+                _("This booking is one way: book a return separately.")
+                if direction == "return" and len(legs) == 1
+                else _("This booking has no such leg: book it separately.")
+            )
+            for name in (f"{direction}_sailing_id", f"{direction}_fare_family", f"{direction}_extras"):
+                if direction not in legs and name in values:
+                    add_error(errors, name, missing)
+        if return_leg and "return_sailing_id" in values and values["return_sailing_id"] is None:
             add_error(errors, "return_sailing_id", _("Choose the return sailing; a change keeps both legs."))
-        for name, leg in (("outbound_sailing_id", outbound_leg), ("return_sailing_id", return_leg)):
-            if (sailing := values.get(name)) and leg and not _same_ports(sailing, leg.sailing):
+        for direction, leg in legs.items():
+            name = f"{direction}_sailing_id"
+            if (sailing := values.get(name)) and not _same_ports(sailing, leg.sailing):
                 add_error(errors, name, _("Choose a sailing from %(origin)s to %(destination)s.") % {
                     "origin": leg.sailing.route.origin.name, "destination": leg.sailing.route.destination.name,
                 })  # fmt: skip
         outbound = self._outbound(values)
         inbound = values.get("return_sailing_id") or (return_leg and return_leg.sailing)
-        moved = "outbound_sailing_id" in values or "return_sailing_id" in values
+        moved = any(f"{direction}_sailing_id" in values for direction in legs)
         if moved and inbound and not errors:
             problem = return_problem(outbound=Crossing.of_sailing(outbound), inbound=Crossing.of_sailing(inbound))
             if problem:
                 add_error(errors, "return_sailing_id", problem)
+        onward = [(d, values.get(f"{d}_sailing_id") or legs[d].sailing) for d in ONWARD_LEGS if d in legs]
+        if moved and not errors:
+            for (before, previous), (direction, sailing) in zip(
+                [("outbound", outbound), *onward], onward, strict=False
+            ):
+                following = Crossing.of_sailing(sailing)
+                if problem := onward_problem(previous=Crossing.of_sailing(previous), following=following):
+                    # Named on the leg the traveller moved: the later one, unless only the earlier one moved.
+                    moved_later = f"{direction}_sailing_id" in values
+                    add_error(errors, f"{direction if moved_later else before}_sailing_id", problem)
         passengers = values.get("passengers")
         if passengers is None:
             passengers = booked_passengers(booking)
@@ -158,7 +188,8 @@ class BookingChangeRequestSerializer(InputSerializer):
                     errors["passengers"] = error.detail
         party = booking_party(booking)
         extras = {}
-        for prefix, leg in (("outbound", outbound_leg), ("return", return_leg)):
+        for prefix in ("outbound", "return", *ONWARD_LEGS):
+            leg = legs.get(prefix)
             booked = replace(leg_order(leg, party).extras, protection=False) if leg else None
             extras[prefix] = values.get(f"{prefix}_extras", booked)
             for meal in ("dinners", "breakfasts"):
@@ -181,6 +212,19 @@ class BookingChangeRequestSerializer(InputSerializer):
             outbound_extras=extras["outbound"],
             return_extras=extras["return"] or NO_EXTRAS,
             cancellation_protection=booking.cancellation_protection,
+            # A new accommodation is every leg's; else each leg keeps the one it was sold in.
+            leg_accommodations=()
+            if "accommodation" in values
+            else tuple((direction, leg.accommodation) for direction, leg in legs.items() if leg.accommodation),
+            onward=tuple(
+                LegChoice(
+                    direction,
+                    sailing,
+                    values.get(f"{direction}_fare_family", legs[direction].fare_family),
+                    extras[direction],
+                )
+                for direction, sailing in onward
+            ),
         )
 
 
@@ -238,12 +282,11 @@ def change_plan(
             % {"status": booking.get_status_display().lower()},
         )
     legs = booked_legs(booking)
-    party, new_party = booking_party(booking), wanted.party
+    party = booking_party(booking)
     changed = []
     for direction, leg in legs.items():
-        prefix = PREFIX[direction]
-        sailing = wanted.outbound if prefix == "outbound" else wanted.inbound
-        order = LegOrder(new_party, getattr(wanted, f"{prefix}_fare_family"), wanted.extras(prefix))
+        sailing = wanted.leg(direction).sailing
+        order = LegOrder(wanted.leg_party(direction), wanted.fare_family(direction), wanted.extras(direction))
         if sailing.pk != leg.sailing_id or order != leg_order(leg, party):
             if rules:
                 check_leg_rules(leg, now=now)

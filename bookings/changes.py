@@ -295,6 +295,7 @@ def change_swap(*, change_id: int, booking_id: int) -> tuple[BookingChange, bool
                 old_adapter.cancel(leg.operator_hold_ref)
         BookingLeg.objects.filter(pk=leg.pk).update(
             sailing_id=new["sailing_id"], operator_hold_ref=hold_ref, operator_booking_ref=reference,
+            accommodation=LegOrder.from_dict(new["order"]).party.accommodation,
             price_minor=new["price_minor"], price_lines=new["price_lines"], fare_family=new["fare_family"],
             fare_family_name=new["fare_family_name"], change_rules=new["change_rules"], released_at=None,
             changes_made=F("changes_made") + int(change.kind == BookingChange.Kind.CHANGE), **new["policy"],

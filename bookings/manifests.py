@@ -8,7 +8,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from bookings.models import Boarding, Booking, BookingLeg, Passenger
-from bookings.orders import booking_party
+from bookings.orders import booking_party, leg_order
 from ferries.choices import Accommodation, Assistance, PassengerType, VehicleCategory
 from ferries.models import Port, Sailing
 
@@ -164,7 +164,7 @@ def sailing_manifest(*, sailing_id: int) -> Manifest:
             row = rows.get(p.pk)
             passengers.append(ManifestPassenger(
                 booking.reference, p.first_name, p.last_name, p.type, p.date_of_birth, p.nationality,
-                p.document_number, booking.accommodation, row and row.checked_in_at, row and row.boarded_at,
+                p.document_number, leg.on_board, row and row.checked_in_at, row and row.boarded_at,
                 p.assistance,
             ))  # fmt: skip
         vehicle = getattr(booking, "vehicle", None)
@@ -174,6 +174,6 @@ def sailing_manifest(*, sailing_id: int) -> Manifest:
                 booking.reference, vehicle.category, vehicle.registration, vehicle.length_cm, vehicle.height_cm,
                 vehicle.measured_at, row and row.checked_in_at, row and row.boarded_at,
             ))  # fmt: skip
-        bookings.append(ManifestBooking(booking.reference, booking.accommodation, booking_party(booking).cabins,
-                                        booking.pets))  # fmt: skip
+        party = leg_order(leg, booking_party(booking)).party  # in the leg's own accommodation
+        bookings.append(ManifestBooking(booking.reference, leg.on_board, party.cabins, booking.pets))
     return Manifest(sailing, passengers, vehicles, bookings, sailing_progress(sailing_id=sailing_id))

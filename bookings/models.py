@@ -1,4 +1,5 @@
-"""Bookings: a party on one or two sailings, held, paid, confirmed with the operator, or not.
+"""Bookings: a party on one to four sailings (one way, a return, or a trip of up to four legs), held, paid,
+confirmed with the operator, or not.
 
 A booking's status changes only through `bookings.services.booking_transition`, which checks the
 table below, locks the row and writes a BookingEvent.
@@ -96,14 +97,24 @@ class Booking(models.Model):
 
 class BookingLeg(models.Model):
     class Direction(models.TextChoices):
+        """Which leg of the trip: the outbound, then a return or — a trip of several legs (island hopping) — the
+        second, third and fourth legs, each leaving after the one before arrives."""
+
         OUTBOUND = "outbound", _("Outbound")
         RETURN = "return", _("Return")
+        LEG_2 = "leg_2", _("Second leg")
+        LEG_3 = "leg_3", _("Third leg")
+        LEG_4 = "leg_4", _("Fourth leg")
 
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="legs")
     direction = models.CharField(max_length=10, choices=Direction.choices)
     sailing = models.ForeignKey(Sailing, on_delete=models.PROTECT, related_name="booking_legs")
     operator_hold_ref = models.CharField(max_length=40)
     operator_booking_ref = models.CharField(max_length=40, blank=True)
+    accommodation = models.CharField(
+        max_length=20, blank=True, choices=Accommodation.choices,
+        help_text=_("On board on this leg; empty on legs sold before it was chosen per leg: the booking's."),
+    )  # fmt: skip
     price_minor = models.PositiveIntegerField()
     price_lines = models.JSONField(help_text=_("The quote's lines, in minor units."))
     # The fare family and its rules as sold: later fare changes do not alter them.
@@ -125,11 +136,17 @@ class BookingLeg(models.Model):
     )  # fmt: skip
 
     class Meta:
-        ordering = ["booking", "direction"]
+        # In the order they sail: each leg leaves after the one before it arrives.
+        ordering = ["booking", "sailing__departs_at", "pk"]
         constraints = [models.UniqueConstraint(fields=["booking", "direction"], name="booking_leg_once")]
 
     def __str__(self) -> str:
         return f"{self.booking.reference} {self.get_direction_display()}: {self.sailing.ref}"
+
+    @property
+    def on_board(self) -> str:
+        """The accommodation the party has on this leg."""
+        return self.accommodation or self.booking.accommodation
 
     @property
     def fare(self) -> dict:

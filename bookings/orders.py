@@ -1,6 +1,8 @@
 """What a booking asks of its operators, read back from what it holds: its party, and each leg's order (fare
 family and extras) — to take its places again as they were sold."""
 
+from dataclasses import replace
+
 from bookings.models import Booking, BookingLeg
 from ferries.choices import Extra, PassengerType
 from ferries.operators.base import MANIFEST_PASSENGER, MANIFEST_VEHICLE, LegOrder, PartyManifest
@@ -32,6 +34,8 @@ def leg_order(leg: BookingLeg, party: Party) -> LegOrder:
         priority_boarding=Extra.PRIORITY_BOARDING in quantities,
         protection=Extra.PROTECTION in quantities,
     )
+    if leg.accommodation:  # chosen for this leg; else the booking's, as the party has it
+        party = replace(party, accommodation=leg.accommodation)
     return LegOrder(party, fare_family=leg.fare_family, extras=extras)
 
 

@@ -119,6 +119,10 @@ class AssistanceField(Read, serializers.ChoiceField):
         return value.lower()
 
 
+class LegAccommodationField(AssistanceField):
+    """A leg's own accommodation, one of the choices in either case, or none: the booking's."""
+
+
 class WordField(Read, serializers.ChoiceField):
     """One of the choices, in either case."""
 

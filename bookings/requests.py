@@ -28,6 +28,7 @@ from bookings.request_fields import (
     EmailField,
     FareFamilyField,
     FlagField,
+    LegAccommodationField,
     NameField,
     NationalityField,
     PhoneField,
@@ -55,7 +56,7 @@ from ferries.choices import (
 from ferries.models import Sailing
 from ferries.party import NO_EXTRAS, Extras, Party, Vehicle, party_problem
 from ferries.pricing import DEFAULT_FAMILY
-from ferries.returns import Crossing, return_problem
+from ferries.returns import Crossing, onward_problem, return_problem
 from kernel.api import InputSerializer, add_error, validation_error
 
 # Age on the day of departure, by passenger type (from, to inclusive).
@@ -101,6 +102,21 @@ class Billing:
     vat_number: str = ""
 
 
+# The legs of a trip of several legs (island hopping) after its outbound, in the order they sail.
+ONWARD_LEGS = ("leg_2", "leg_3", "leg_4")
+LEG_NAMES = ("outbound", "return", *ONWARD_LEGS)
+
+
+@dataclass(frozen=True)
+class LegChoice:
+    """One leg as asked: its sailing, fare family and extras; `direction` is the leg's (outbound, return, leg_2…)."""
+
+    direction: str
+    sailing: Sailing
+    fare_family: str = DEFAULT_FAMILY
+    extras: Extras = NO_EXTRAS
+
+
 @dataclass(frozen=True)
 class BookingRequest:
     outbound: Sailing
@@ -117,15 +133,40 @@ class BookingRequest:
     cancellation_protection: bool = False
     billing: Billing | None = None
     promo_code: str = ""
+    onward: tuple[LegChoice, ...] = ()  # the second to fourth legs of a trip of several legs; never with `inbound`
+    # The accommodation chosen for some legs, by direction, when not the booking's `accommodation`.
+    leg_accommodations: tuple[tuple[str, str], ...] = ()
+
+    def accommodation_of(self, direction: str) -> str:
+        return dict(self.leg_accommodations).get(direction) or self.accommodation
+
+    def leg_party(self, direction: str) -> Party:
+        """The party as the leg carries it: in the accommodation chosen for it."""
+        return replace(self.party, accommodation=self.accommodation_of(direction))
+
+    @property
+    def legs(self) -> list[LegChoice]:
+        """Every leg, in the order they sail."""
+        legs = [LegChoice("outbound", self.outbound, self.outbound_fare_family, self.outbound_extras)]
+        if self.inbound:
+            legs.append(LegChoice("return", self.inbound, self.return_fare_family, self.return_extras))
+        return legs + list(self.onward)
+
+    def leg(self, direction: str) -> LegChoice | None:
+        return next((leg for leg in self.legs if leg.direction == direction), None)
 
     def extras(self, direction: str) -> Extras:
-        """What the party adds to the leg (outbound or return), with the booking's cancellation protection."""
-        extras = self.outbound_extras if direction == "outbound" else self.return_extras
-        return replace(extras, protection=self.cancellation_protection)
+        """What the party adds to the leg (outbound, return, leg_2…), with the booking's cancellation protection."""
+        leg = self.leg(direction)
+        return replace(leg.extras if leg else NO_EXTRAS, protection=self.cancellation_protection)
+
+    def fare_family(self, direction: str) -> str:
+        leg = self.leg(direction)
+        return leg.fare_family if leg else DEFAULT_FAMILY
 
     @property
     def sailings(self) -> list[Sailing]:
-        return [self.outbound] + ([self.inbound] if self.inbound else [])
+        return [leg.sailing for leg in self.legs]
 
     @property
     def party(self) -> Party:
@@ -348,6 +389,22 @@ class BookingRequestSerializer(InputSerializer):
     return_fare_family = FareFamilyField(
         help_text="The same for the return sailing; left aside on a one-way booking.",
     )
+    leg_2_sailing_id = SailingIdField(
+        required=False,
+        allow_null=True,
+        help_text="A trip of several legs (island hopping: Genoa → Palermo, Palermo → Tunis, …): the second leg's "
+        "sailing, leaving after the outbound arrives, from any port. Not with `return_sailing_id`: the way back is "
+        "the trip's last leg. All legs are held together, or none.",
+    )
+    leg_3_sailing_id = SailingIdField(
+        required=False, allow_null=True, help_text="The third leg's sailing, leaving after the second arrives."
+    )
+    leg_4_sailing_id = SailingIdField(
+        required=False, allow_null=True, help_text="The fourth leg's sailing, leaving after the third arrives."
+    )
+    leg_2_fare_family = FareFamilyField(help_text="The second leg's fare family, as `outbound_fare_family`.")
+    leg_3_fare_family = FareFamilyField(help_text="The third leg's fare family.")
+    leg_4_fare_family = FareFamilyField(help_text="The fourth leg's fare family.")
     passengers = PassengersField(
         help_text="At least one adult or senior; each infant travels on the lap of an adult or a senior.",
     )
@@ -360,6 +417,9 @@ class BookingRequestSerializer(InputSerializer):
     return_extras = ExtrasSerializer(
         required=False, allow_null=True, help_text="The same on the return sailing; left aside on a one-way booking."
     )
+    leg_2_extras = ExtrasSerializer(required=False, allow_null=True, help_text="The same on the second leg.")
+    leg_3_extras = ExtrasSerializer(required=False, allow_null=True, help_text="The same on the third leg.")
+    leg_4_extras = ExtrasSerializer(required=False, allow_null=True, help_text="The same on the fourth leg.")
     cancellation_protection = FlagField(
         help_text="Cancellation protection for the whole booking, priced per passenger on each leg (where every "
         "sailing sells it): cancelling refunds everything but the protection itself until 24 hours before each "
@@ -369,8 +429,18 @@ class BookingRequestSerializer(InputSerializer):
     accommodation = WordField(
         choices=Accommodation.choices,
         default=Accommodation.DECK,
-        help_text="Deck passage, a reserved seat or cabins for the whole party, on every leg.",
+        help_text="Deck passage, a reserved seat or cabins for the whole party, on every leg (unless a leg's own "
+        "`<leg>_accommodation` says otherwise).",
     )
+    outbound_accommodation = LegAccommodationField(
+        choices=Accommodation.choices,
+        help_text="The accommodation on the outbound sailing, when not `accommodation` (one of the sailing's "
+        "`accommodations` in the search); empty or left out: `accommodation`.",
+    )
+    return_accommodation = LegAccommodationField(choices=Accommodation.choices, help_text="The same on the return.")
+    leg_2_accommodation = LegAccommodationField(choices=Accommodation.choices, help_text="The same on the second leg.")
+    leg_3_accommodation = LegAccommodationField(choices=Accommodation.choices, help_text="The same on the third leg.")
+    leg_4_accommodation = LegAccommodationField(choices=Accommodation.choices, help_text="The same on the fourth leg.")
     pets = CountField(min_value=0, max_value=MAX_PETS, default=0)
     contact = ContactSerializer()
     billing = BillingSerializer(
@@ -396,20 +466,47 @@ class BookingRequestSerializer(InputSerializer):
             crossings = {"outbound": Crossing.of_sailing(outbound), "inbound": Crossing.of_sailing(inbound)}
             if problem := return_problem(**crossings):
                 add_error(errors, "return_sailing_id", problem)
+        onward = _onward_legs(values, errors)
         party_size = len(values.get("passengers") or [])
-        for leg in ("outbound_extras", "return_extras"):
-            extras = values.get(leg) or NO_EXTRAS
+        for leg in LEG_NAMES:
+            extras = values.get(f"{leg}_extras") or NO_EXTRAS
             for meal in ("dinners", "breakfasts"):
                 if party_size and getattr(extras, meal) > party_size:
-                    add_error(errors, f"{leg}.{meal}", _("At most one for each passenger (%(n)d).") % {"n": party_size})
+                    add_error(errors, f"{leg}_extras.{meal}", _("At most one for each passenger (%(n)d).") % {
+                        "n": party_size
+                    })  # fmt: skip
         if errors:
             return None
         return BookingRequest(
             outbound, inbound, tuple(values["passengers"]), values.get("vehicle"), values["accommodation"],
             values["pets"], values["contact"], values["outbound_fare_family"], values["return_fare_family"],
             values.get("outbound_extras") or NO_EXTRAS, values.get("return_extras") or NO_EXTRAS,
-            values["cancellation_protection"], values.get("billing"), values.get("promo_code") or "",
+            values["cancellation_protection"], values.get("billing"), values.get("promo_code") or "", onward,
+            tuple((leg, values[f"{leg}_accommodation"]) for leg in LEG_NAMES if values.get(f"{leg}_accommodation")),
         )  # fmt: skip
+
+
+def _onward_legs(values: dict, errors: dict) -> tuple[LegChoice, ...]:
+    """The second to fourth legs of a trip of several legs, each checked against the leg before it."""
+    legs, previous, previous_field = [], values.get("outbound_sailing_id"), "outbound_sailing_id"
+    for direction in ONWARD_LEGS:
+        field, sailing = f"{direction}_sailing_id", values.get(f"{direction}_sailing_id")
+        if sailing is None:
+            previous, previous_field = None, field  # a later leg without this one is refused below
+            continue
+        if values.get("return_sailing_id"):
+            add_error(errors, field, _("A trip of several legs has no return: make the way back its last leg."))
+        elif previous is None:
+            if previous_field not in errors:  # that one's own error says enough
+                add_error(errors, field, _("Choose the leg before this one first."))
+        elif sailing in [values.get("outbound_sailing_id"), *(leg.sailing for leg in legs)]:
+            add_error(errors, field, _("This sailing is already a leg of the trip."))
+        elif problem := onward_problem(previous=Crossing.of_sailing(previous), following=Crossing.of_sailing(sailing)):
+            add_error(errors, field, problem)
+        family, extras = values[f"{direction}_fare_family"], values.get(f"{direction}_extras") or NO_EXTRAS
+        legs.append(LegChoice(direction, sailing, family, extras))
+        previous, previous_field = sailing, field
+    return tuple(legs)
 
 
 def parse_booking_request(data) -> BookingRequest:

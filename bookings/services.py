@@ -179,6 +179,10 @@ def _fingerprint(request: BookingRequest) -> str:
         "billing": request.billing and vars(request.billing),
         "promo_code": request.promo_code,
     }
+    if request.leg_accommodations:  # as for onward legs
+        parts["leg_accommodations"] = dict(request.leg_accommodations)
+    if request.onward:  # only then: the keys of one-way and return bookings stay as they were
+        parts["onward"] = [[leg.sailing.pk, leg.fare_family, vars(leg.extras)] for leg in request.onward]
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -223,18 +227,16 @@ def _new_booking(request: BookingRequest, owner, language: str, key: str | None,
 def _hold_legs(request: BookingRequest, *, remote: bool, taken: list) -> list[tuple[str, Sailing, Hold]]:
     """Hold the legs of remote operators (or of our own inventory), in sailing order so that two bookings
     never wait on each other; remote holds are added to `taken`, to be given back if the rest fails."""
-    legs = [(BookingLeg.Direction.OUTBOUND, request.outbound, request.outbound_fare_family)]
-    if request.inbound:
-        legs.append((BookingLeg.Direction.RETURN, request.inbound, request.return_fare_family))
     held = []
-    party = request.party
-    for direction, sailing, family in sorted(legs, key=lambda leg: leg[1].pk):
+    for leg in sorted(request.legs, key=lambda leg: leg.sailing.pk):
+        direction, sailing, prefix = leg.direction, leg.sailing, leg.direction  # errors name the leg's fields
         adapter = adapter_for(sailing.route.operator)
         if adapter.is_remote != remote:
             continue
-        prefix = "outbound" if direction == BookingLeg.Direction.OUTBOUND else "return"
         try:
-            order = LegOrder(party, fare_family=family, extras=request.extras(prefix))
+            order = LegOrder(
+                request.leg_party(direction), fare_family=leg.fare_family, extras=request.extras(direction)
+            )
             hold = adapter.hold(sailing_ref=sailing.ref, order=order, minutes=settings.BOOKING_HOLD_MINUTES)
         except OperatorRefused as refusal:
             field = REFUSAL_FIELDS.get(refusal.code, "{leg}_sailing_id").format(leg=prefix)
@@ -256,7 +258,8 @@ def operator_unavailable(adapter, error: OperatorError) -> OperatorUnavailable:
 def _complete(booking: Booking, request: BookingRequest, legs: list[tuple[str, Sailing, Hold]]) -> None:
     currencies = {hold.quote.currency for _d, _s, hold in legs}
     if len(currencies) > 1:
-        raise ValidationError({"return_sailing_id": [_("Both legs must be sold in the same currency.")]})
+        last = max(legs, key=lambda leg: leg[1].departs_at)[0]  # the leg that brought another currency, or one of them
+        raise ValidationError({f"{last}_sailing_id": [_("Every leg must be sold in the same currency.")]})
     currency = currencies.pop()
     prices = [(hold.quote.total_minor, hold.price["lines"]) for _d, _s, hold in legs]  # lines in their wire form
     if request.promo_code:
@@ -266,6 +269,7 @@ def _complete(booking: Booking, request: BookingRequest, legs: list[tuple[str, S
             booking=booking,
             direction=direction,
             sailing=sailing,
+            accommodation=request.accommodation_of(direction),
             operator_hold_ref=hold.hold_ref,
             price_minor=price_minor,
             price_lines=lines,

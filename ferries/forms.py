@@ -16,11 +16,13 @@ from django.utils.translation import pgettext_lazy
 
 from ferries.choices import MAX_PASSENGERS, MAX_PETS, Accommodation, PassengerType, VehicleCategory
 from ferries.models import Port
-from ferries.queries import LIST_PARAMETERS, SearchQuery, parse_search_query
+from ferries.queries import LIST_PARAMETERS, LegQuery, SearchQuery, parse_search_query
 from ferries.selectors import port_list
 
-RETURN, ONE_WAY = "return", "one_way"
-TRIP_CHOICES = [(RETURN, _("Return")), (ONE_WAY, _("One way"))]
+RETURN, ONE_WAY, SEVERAL_LEGS = "return", "one_way", "legs"
+TRIP_CHOICES = [(RETURN, _("Return")), (ONE_WAY, _("One way")), (SEVERAL_LEGS, _("Several legs"))]
+# The legs of a trip of several legs after the first (the form's from, to and date): leg_2_from, leg_2_to, …
+ONWARD_NUMBERS = (2, 3, 4)
 
 
 def _raw_field(label, widget: forms.Widget, **options) -> forms.CharField:
@@ -52,7 +54,7 @@ def query_params(data: Mapping[str, str]) -> dict[str, str]:
     params = dict(data.items())
     if hasattr(data, "getlist"):
         params |= {name: ",".join(data.getlist(name)) for name in LIST_PARAMETERS if name in data}
-    if params.get("trip") == ONE_WAY:
+    if params.get("trip") in (ONE_WAY, SEVERAL_LEGS):
         for name in ("return_date", "return_from", "return_to"):
             params.pop(name, None)
     return params
@@ -95,18 +97,62 @@ class SearchForm(forms.Form):
         self.fields["return_from"] = _raw_field(_("Return from"), forms.Select(choices=same))
         same = [("", _("Where the outbound leaves")), *choices[1:]]
         self.fields["return_to"] = _raw_field(_("Return to"), forms.Select(choices=same))
+        for number in ONWARD_NUMBERS:
+            same = [("", _("Where the leg before arrives")), *choices[1:]]
+            self.fields[f"leg_{number}_from"] = _raw_field(_("From"), forms.Select(choices=same))
+            self.fields[f"leg_{number}_to"] = _raw_field(_("To"), forms.Select(choices=choices))
+            self.fields[f"leg_{number}_date"] = _raw_field(_("Date"), forms.DateInput(attrs={"type": "date"}))
         self.order_fields(self.field_order)
         today = timezone.now().date().isoformat()
-        for name in ("date", "return_date"):
+        for name in ("date", "return_date", *(f"leg_{number}_date" for number in ONWARD_NUMBERS)):
             self.fields[name].widget.attrs["min"] = today
         self.query: SearchQuery | None = None
+        self.onward: list[LegQuery] = []  # a trip of several legs: its legs after the first
 
     def clean(self):
         try:
             self.query = parse_search_query(query_params(self.data))
         except ValidationError as error:
             self.add_query_errors(error)
+        if self.query and self.data.get("trip") == SEVERAL_LEGS:
+            self.onward = self._onward_legs()
         return self.cleaned_data
+
+    @property
+    def onward_rows(self) -> list[tuple[str, list]]:
+        """The legs after the first, each its title and its fields, for the template."""
+        titles = (_("Second leg"), _("Third leg"), _("Fourth leg"))
+        return [
+            (title, [self[f"leg_{n}_{name}"] for name in ("from", "to", "date")])
+            for title, n in zip(titles, ONWARD_NUMBERS, strict=True)
+        ]
+
+    def _onward_legs(self) -> list[LegQuery]:
+        """Each leg after the first, read as a one-way search of its own with the same party; a leg leaves from
+        where the one before arrives unless it names another port, on the day of the one before or later."""
+        legs, previous = [], self.query.outbound
+        for number in ONWARD_NUMBERS:
+            names = {"from": f"leg_{number}_from", "to": f"leg_{number}_to", "date": f"leg_{number}_date"}
+            given = {key: (self.data.get(name) or "").strip() for key, name in names.items()}
+            if not given["to"] and not given["date"]:
+                break  # the trip ends with the leg before
+            params = query_params(self.data) | {"from": given["from"] or previous.destination, **{
+                key: given[key] for key in ("to", "date")
+            }}  # fmt: skip
+            try:
+                leg = parse_search_query(params).outbound
+            except ValidationError as error:
+                for name, messages in error.message_dict.items():
+                    self.add_error(names.get(name) if name in names else None, messages)
+                break
+            if leg.day < previous.day:
+                self.add_error(names["date"], _("This leg cannot sail before the leg before it."))
+                break
+            legs.append(leg)
+            previous = leg
+        if not legs and not self.errors:
+            self.add_error("leg_2_to", _("Choose where the second leg goes, and when."))
+        return legs
 
     def add_query_errors(self, error: ValidationError) -> None:
         """Errors keyed by public parameter name, next to their fields; the others (the party size) on the form."""

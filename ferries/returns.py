@@ -1,5 +1,6 @@
-"""The way back: which return sailings can follow an outbound one — one rule for the results page, the sailings
-chosen there, and every booking request."""
+"""The way back, and the way on: which return sailings can follow an outbound one, and which sailing can be the next
+leg of a trip of several legs — one rule for the results page, the sailings chosen there, and every booking
+request."""
 
 import datetime as dt
 from dataclasses import dataclass
@@ -42,6 +43,15 @@ def return_problem(*, outbound: Crossing, inbound: Crossing) -> str | None:
         return _("The return cannot sail to where the outbound arrives.")
     if inbound.departs_at < outbound.arrives_at:
         return _("The return must leave after the outbound arrives.")
+    return None
+
+
+def onward_problem(*, previous: Crossing, following: Crossing) -> str | None:
+    """Why `following` cannot be the next leg of a trip of several legs (island hopping) after `previous`, or None
+    when it can: it leaves after `previous` arrives. Its ports are the traveller's choice: between two legs they may
+    stay on an island, or go overland to another port."""
+    if following.departs_at < previous.arrives_at:
+        return _("This leg must leave after the one before it arrives.")
     return None
 
 

@@ -20,6 +20,7 @@ from ferries.queries import (
     CalendarQuery,
     LegQuery,
     ResultsView,
+    SearchQuery,
     days_around,
     parse_calendar_query,
     party_params,
@@ -51,17 +52,79 @@ def sailing_results(request: HttpRequest) -> HttpResponse:
             results = sailing_search(query=form.query)
         except ValidationError as error:  # a well-formed port code that is not one of ours
             form.add_query_errors(error)
-    if results is None:
+    if results is None or form.errors:  # a trip of several legs may have a leg in error
         return render(request, "ferries/sailing_results.html", {"form": form}, status=400)
+    legs = _legs(params=request.GET, form=form, results=results)
+    operators = results["operators"]
+    if form.onward:
+        try:
+            onward = _onward_legs(params=request.GET, form=form)
+        except ValidationError as error:  # a well-formed port code that is not one of ours
+            form.add_query_errors(error)
+            return render(request, "ferries/sailing_results.html", {"form": form}, status=400)
+        legs += [leg for leg, _results in onward]
+        operators = _all_operators([results, *(found for _leg, found in onward)])
     context = {
         "form": form,
         "query": form.query,
-        "legs": _legs(params=request.GET, form=form, results=results),
-        "silent_operators": [op["name"] for op in results["operators"] if op["status"] != "ok"],
-        "arrange": _arrange(params=request.GET, view=form.query.view, operators=results["operators"]),
+        "legs": legs,
+        "several_legs": bool(form.onward),
+        "picking": len(legs) > 1,  # a sailing picked on each leg, then sent together
+        "stops": _stops(legs),
+        "silent_operators": [op["name"] for op in operators if op["status"] != "ok"],
+        "arrange": _arrange(params=request.GET, view=form.query.view, operators=operators),
     }
     return render(request, "ferries/sailing_results.html", context)
 
+
+def _onward_legs(*, params: QueryDict, form: SearchForm) -> list[tuple[dict, dict]]:
+    """The legs of a trip of several legs after the first, each a one-way search of its own (cached as any other),
+    with its results."""
+    found, previous = [], form.query.outbound
+    for number, leg in enumerate(form.onward, start=2):
+        slug = f"leg_{number}"
+        names = {"origin": f"{slug}_from", "destination": f"{slug}_to", "date": f"{slug}_date"}
+        try:
+            results = sailing_search(query=SearchQuery(outbound=leg, view=form.query.view))
+        except ValidationError as error:  # named as the leg's own fields
+            fields = {"from": names["origin"], "to": names["destination"]}
+            raise ValidationError({fields.get(k, k): v for k, v in error.message_dict.items()}) from None
+        shown = _leg(form=form, leg=leg, sailings=results["outbound"], title=LEG_TITLES[slug], slug=slug)
+        shown["filtered_out"] = results["filtered_out"]["outbound"]
+        explanation = results["explanations"]["outbound"]
+        shown["explanation"] = explanation and _explanation(params=params, names=names, explanation=explanation)
+        shown["strip"] = _fare_strip(params=params, names=names, leg=leg, days=days_around(
+            leg.day, not_before=previous.day
+        ))  # fmt: skip
+        _accommodation_links(params, shown)
+        found.append((shown, results))
+        previous = leg
+    return found
+
+
+def _stops(legs: list[dict]) -> list[str]:
+    """The ports a trip calls at, in order: a leg leaving from another port than the last arrival adds it."""
+    stops = [legs[0]["origin"]]
+    for leg in legs:
+        if leg["origin"] != stops[-1]:
+            stops.append(leg["origin"])
+        stops.append(leg["destination"])
+    return stops
+
+
+def _all_operators(answers: list[dict]) -> list[dict]:
+    """The operators of every leg's search, once each; one that did not answer for a leg did not answer."""
+    operators: dict[str, dict] = {}
+    for answer in answers:
+        for operator in answer["operators"]:
+            kept = operators.setdefault(operator["code"], operator)
+            if operator["status"] != "ok":
+                operators[operator["code"]] = kept | {"status": operator["status"]}
+    return list(operators.values())
+
+
+# The titles of a trip's legs after the first (as bookings.models.BookingLeg.Direction names them).
+LEG_TITLES = {"leg_2": _lazy("Second leg"), "leg_3": _lazy("Third leg"), "leg_4": _lazy("Fourth leg")}
 
 # The search's parameters that only arrange its results (ferries.queries.ResultsView).
 VIEW_PARAMS = ("sort", "operator", "departs", "available_only")
@@ -100,13 +163,8 @@ def _legs(*, params: QueryDict, form: SearchForm, results: dict) -> list[dict]:
         follows = returns_that_can_follow(outbound=results["outbound"], inbound=results["return"])
         for sailing in legs[0]["sailings"]:
             sailing["followed_by"] = " ".join(str(pk) for pk in follows[sailing["sailing_id"]])
-    # Each accommodation a sailing sells, a link to the same search in it (the party goes on in it on every leg).
-    in_accommodation = {kind: _search_url(params, accommodation=kind) for kind in Accommodation.values}
     for leg in legs:
-        for sailing in leg["sailings"]:
-            for option in sailing.get("accommodations", ()):
-                option["url"] = in_accommodation[option["kind"]]
-                option["chosen"] = option["kind"] == leg["accommodation"]
+        _accommodation_links(params, leg)
     leg_params = _leg_params(params)
     for leg, names in zip(legs, leg_params, strict=False):
         leg["filtered_out"] = results["filtered_out"][leg["slug"]]
@@ -119,6 +177,15 @@ def _legs(*, params: QueryDict, form: SearchForm, results: dict) -> list[dict]:
         days = days_around(query.inbound.day, not_before=query.outbound.day)
         legs[1]["strip"] = _fare_strip(params=params, names=leg_params[1], leg=query.inbound, days=days)
     return legs
+
+
+def _accommodation_links(params: QueryDict, leg: dict) -> None:
+    """Each accommodation a sailing sells, a link to the same search in it (the party goes on in it on every leg)."""
+    in_accommodation = {kind: _search_url(params, accommodation=kind) for kind in Accommodation.values}
+    for sailing in leg["sailings"]:
+        for option in sailing.get("accommodations", ()):
+            option["url"] = in_accommodation[option["kind"]]
+            option["chosen"] = option["kind"] == leg["accommodation"]
 
 
 def _leg_params(params: QueryDict) -> tuple[dict[str, str], dict[str, str]]:

@@ -69,6 +69,9 @@ class LegOutputSerializer(serializers.Serializer):
     sailing_status = serializers.ChoiceField(
         source="sailing.status", choices=Sailing.Status.choices, help_text="`cancelled` when the operator cancelled it."
     )
+    accommodation = serializers.ChoiceField(
+        source="on_board", choices=Accommodation.choices, help_text="The party's accommodation on this leg."
+    )
     price = serializers.SerializerMethodField(help_text="This leg's price for the whole party.")
     price_lines = PriceLineSerializer(many=True)
     fare_family = FareFamilyRefSerializer(source="fare", help_text="The fare family the leg was sold in.")

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django_countries import countries
 
+from bookings.models import BookingLeg
 from bookings.requests import AGES, MAX_PETS, BookingRequest, parse_booking_request
 from ferries.choices import Accommodation, Assistance, Extra, PassengerType, VehicleCategory
 from ferries.party import Party
@@ -37,6 +38,7 @@ TOPICS = {
     "return_sailing_id": _("Return sailing"),
     "outbound_fare_family": _("Outbound fare"),
     "return_fare_family": _("Return fare"),
+    **{f"{leg}_sailing_id": title for leg, title in BookingLeg.Direction.choices if leg.startswith("leg_")},
     "vehicle": _("Vehicle"),
     "vehicle.category": _("Vehicle"),
     "contact": _("Contact"),
@@ -125,6 +127,14 @@ class BookingForm(forms.Form):
         if party.vehicle:
             self._add_vehicle_fields()
         self.extra_legs = self._add_extras_fields(extras or {})
+        directions = [key.removesuffix("_sailing_id") for key in chosen if key.endswith("_sailing_id")]
+        if len(directions) > 1:  # each leg may have its own accommodation
+            for direction in directions:
+                self.fields[f"{direction}_accommodation"] = forms.CharField(
+                    label=_("On board: %(leg)s") % {"leg": BookingLeg.Direction(direction).label},
+                    required=False,
+                    widget=forms.Select(choices=[("", _("As above")), *Accommodation.choices]),
+                )
         self.fields["contact-name"] = _text(_("Full name"), autocomplete="name")
         self.fields["contact-email"] = _text(_("E-mail"), autocomplete="email", type="email")
         self.fields["contact-phone"] = _text(
@@ -194,7 +204,7 @@ class BookingForm(forms.Form):
         booking, where every leg sells it. Answers the legs' blocks, for the template."""
         blocks = []
         persons = self.party.persons
-        for direction, title in (("outbound", _("Outbound")), ("return", _("Return"))):
+        for direction, title in BookingLeg.Direction.choices:
             if direction not in offered:
                 continue
             units = {extra["code"]: extra["unit"] for extra in offered[direction]}
@@ -245,6 +255,10 @@ class BookingForm(forms.Form):
         return blocks
 
     @property
+    def leg_accommodation_fields(self) -> list:
+        return [self[name] for name in self.fields if name.endswith("_accommodation")]
+
+    @property
     def vehicle_label(self) -> str:
         return str(VehicleCategory(self.party.vehicle.category).label) if self.party.vehicle else ""
 
@@ -280,13 +294,16 @@ class BookingForm(forms.Form):
                 if value(f"vehicle-{name}", "").strip():  # left empty: the category's typical size
                     data["vehicle"][name] = value(f"vehicle-{name}").strip()
         data["accommodation"] = value("accommodation") or self.party.accommodation
+        for name in self.fields:
+            if name.endswith("_accommodation") and value(name, "").strip():
+                data[name] = value(name).strip()
         data["pets"] = value("pets", "").strip() or 0
         data["contact"] = {name: value(f"contact-{name}", "") for name in ("name", "email", "phone")}
         billing = {name: value(f"billing-{name}", "").strip() for name in ("name", "address", "company", "vat_number")}
         if any(billing.values()):  # left empty: invoices are made out to the contact
             data["billing"] = billing
         data["promo_code"] = value("promo_code", "")
-        for direction in ("outbound", "return"):
+        for direction in BookingLeg.Direction.values:
             prefix = f"{direction}_extras-"
             if any(name.startswith(prefix) for name in self.fields):
                 data[f"{direction}_extras"] = {

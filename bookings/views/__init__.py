@@ -29,15 +29,15 @@ from bookings.disruptions import DisruptionRefused
 from bookings.flows import cancelling, checkout, quotes
 from bookings.flows import disruption as disruption_flow
 from bookings.forms import BookingForm, ManageBookingForm
-from bookings.models import Booking, Disruption
-from bookings.requests import BookingRequest
+from bookings.models import Booking, BookingLeg, Disruption
+from bookings.requests import ONWARD_LEGS, BookingRequest
 from bookings.selectors import ACTIVE, BROWSER_SESSION_KEY, booking_for_browser, booking_for_guest
 from bookings.services import OperatorUnavailable, TransitionNotAllowed
 from ferries.models import Sailing
 from ferries.party import Party
 from ferries.pricing import DEFAULT_FAMILY
 from ferries.queries import LegQuery, SearchQuery, parse_search_query, party_params
-from ferries.returns import Crossing, return_problem
+from ferries.returns import Crossing, onward_problem, return_problem
 from ferries.search import BOOKABLE, leg_search
 from kernel.money import format_money
 from kernel.throttling import BookingCreateThrottle, BookingLookupThrottle, PromoCodeThrottle, rate_limited
@@ -92,11 +92,22 @@ class Selection:
         return format_money(sum(price["amount_minor"] for price in prices), prices[0]["currency"])
 
     @property
+    def several_legs(self) -> bool:
+        """A trip of several legs (island hopping), not a one-way or a return journey."""
+        return any(leg.direction in ONWARD_LEGS for leg in self.legs)
+
+    @property
     def search_url(self) -> str:
         """The results page these sailings were chosen from, to choose others."""
         outbound, inbound = self.query.outbound, self.query.inbound
         params = {"from": outbound.origin, "to": outbound.destination, "date": outbound.day.isoformat()}
-        if inbound:
+        if onward := [leg for leg in self.legs if leg.direction in ONWARD_LEGS]:
+            params["trip"] = "legs"
+            for leg in onward:
+                route = leg.sailing.route
+                params |= {f"{leg.direction}_from": route.origin.code, f"{leg.direction}_to": route.destination.code,
+                           f"{leg.direction}_date": leg.sailing.local_day.isoformat()}  # fmt: skip
+        elif inbound:
             params["return_date"] = inbound.day.isoformat()
             params |= _open_jaw_params(outbound.origin, outbound.destination, inbound.origin, inbound.destination)
         else:
@@ -105,10 +116,11 @@ class Selection:
 
 
 def _choices(params: QueryDict) -> dict[str, tuple[Sailing, str] | None] | None:
-    """The sailings and fare families named by `outbound` and `return`, or None when either is not one of ours."""
-    texts = {name: (params.get(name) or "").strip() for name in ("outbound", "return")}
+    """The sailings and fare families named by `outbound`, `return` and `leg_2`… (a trip of several legs), or None
+    when one is not one of ours."""
+    texts = {name: (params.get(name) or "").strip() for name in ("outbound", "return", *ONWARD_LEGS)}
     choices = {name: CHOICE.fullmatch(text) for name, text in texts.items()}
-    if not choices["outbound"] or (texts["return"] and not choices["return"]):
+    if not choices["outbound"] or any(texts[name] and not choices[name] for name in texts):
         return None
     wanted = [int(choice["sailing"]) for choice in choices.values() if choice]
     found = Sailing.objects.select_related("route__origin", "route__destination", "route__operator", "vessel")
@@ -165,7 +177,30 @@ def _selection(params: QueryDict) -> Selection:
     legs = [_chosen_leg("outbound", _("Outbound"), outbound, outbound_family, query.outbound)]
     if inbound:
         legs.append(_chosen_leg("return", _("Return"), inbound, inbound_family, query.inbound))
+    legs += _onward_chosen(choices, params, query)
     return Selection(legs=legs, query=query)
+
+
+def _onward_chosen(choices: dict, params: QueryDict, query: SearchQuery) -> list[ChosenLeg]:
+    """The legs of a trip of several legs after the first, as the search shows them; ValidationError when one is
+    missing or cannot follow the one before (the booking request says the same)."""
+    chosen, previous = [], choices["outbound"][0]
+    wanted = min(int(params["legs"]), len(ONWARD_LEGS) + 1) if params.get("legs", "").isdigit() else 1
+    for number, direction in enumerate(ONWARD_LEGS, start=2):
+        if choices[direction] is None:
+            if number <= wanted:
+                raise ValidationError(_("Choose a sailing for every leg of the trip, then continue."))
+            break
+        if choices["return"]:
+            raise ValidationError(_("A trip of several legs has no return: make the way back its last leg."))
+        sailing, family = choices[direction]
+        if problem := onward_problem(previous=Crossing.of_sailing(previous), following=Crossing.of_sailing(sailing)):
+            raise ValidationError(problem)
+        route = sailing.route
+        leg = LegQuery(route.origin.code, route.destination.code, sailing.local_day, query.outbound.party)
+        chosen.append(_chosen_leg(direction, str(BookingLeg.Direction(direction).label), sailing, family, leg))
+        previous = sailing
+    return chosen
 
 
 def _chosen_leg(direction: str, title: str, sailing: Sailing, family: str, leg: LegQuery) -> ChosenLeg:
@@ -278,6 +313,7 @@ def _submission_key(request: HttpRequest, booking_request: BookingRequest) -> st
     """
     details = {**vars(booking_request), "outbound": booking_request.outbound.pk}
     details["inbound"] = booking_request.inbound.pk if booking_request.inbound else None
+    details["onward"] = [[leg.sailing.pk, leg.fare_family, vars(leg.extras)] for leg in booking_request.onward]
     details["contact"] = {**vars(booking_request.contact), "email": booking_request.contact.email.lower()}
     as_text = json.dumps(details, sort_keys=True, default=_plain)
     key = _key(_forms_secret(request), as_text)
@@ -334,11 +370,26 @@ def booking_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "changes": list(booking.changes.order_by("number")),
         "invoices": list(booking.invoices.order_by("issued_at", "pk")),
     }
+    context["stops"] = _stops(context["legs"])
     context["pending_change"] = next((c for c in context["changes"] if c.is_pending and c.expires_at > now), None)
     context["disruptions"] = _open_disruptions(booking)
     if context["disruptions"]:  # the re-routing's hold is the disruption's, not a change of the traveller's
         context["pending_change"] = None
     return render(request, "bookings/booking_detail.html", context)
+
+
+def _stops(legs: list) -> list[str]:
+    """The ports a trip of several legs calls at, in order (a leg leaving from another port adds it); none for a
+    one-way or return journey, whose heading names its two ports."""
+    if not any(leg.direction in ONWARD_LEGS for leg in legs):
+        return []
+    stops = [legs[0].sailing.route.origin.name]
+    for leg in legs:
+        route = leg.sailing.route
+        if route.origin.name != stops[-1]:  # overland to another port in between
+            stops.append(route.origin.name)
+        stops.append(route.destination.name)
+    return stops
 
 
 def _open_disruptions(booking: Booking) -> list[Disruption]:

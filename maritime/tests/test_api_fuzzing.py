@@ -189,12 +189,11 @@ def test_every_check_schemathesis_has_is_on_for_every_operation():
 # positive_data_acceptance is kept for everything else; a 400 naming any other field is a rule the schema should
 # state, and fails.
 EXTRAS_RULES = ("", ".dinners", ".breakfasts", ".priority_boarding")
+LEGS = ("outbound", "return", "leg_2", "leg_3", "leg_4")
 BOOKING_RULES = {
-    "outbound_sailing_id",
-    "return_sailing_id",
-    "outbound_fare_family",
-    "return_fare_family",
-    *(f"{leg}_extras{field}" for leg in ("outbound", "return") for field in EXTRAS_RULES),
+    *(f"{leg}_sailing_id" for leg in LEGS),
+    *(f"{leg}_fare_family" for leg in LEGS),
+    *(f"{leg}_extras{field}" for leg in LEGS for field in EXTRAS_RULES),
     "passengers",
     "passengers.*.date_of_birth",
     "vehicle.length_cm",
@@ -204,7 +203,8 @@ RULES_BEYOND_THE_SCHEMA = {
     # No user has this username and password.
     "POST /api/v1/auth/token": {"non_field_errors"},
     # A sailing that exists and is on sale, in the fare family named, with the extras named (a meal at most per
-    # passenger, priority boarding left), and a return that sails back after the outbound arrives; a party with a
+    # passenger, priority boarding left), a return that sails back after the outbound arrives, the legs of a trip each
+    # after the one before (and no return with them); a party with a
     # grown-up, and a lap for each infant; an age on the day of travel that matches the passenger type; a vehicle's
     # size within its category's limits and the vessel's height.
     "POST /api/v1/bookings": BOOKING_RULES,

@@ -1,4 +1,5 @@
-// Shows only the fields that apply: the return date on return trips, the vehicle's size when there is a vehicle.
+// Shows only the fields that apply: the return date on return trips, the next legs on a trip of several legs, the
+// vehicle's size when there is a vehicle.
 // Hidden fields are disabled too, so they are not sent. The form works the same without this script.
 document.querySelectorAll(".search-form").forEach((form) => {
   const date = form.elements.date;
@@ -11,11 +12,18 @@ document.querySelectorAll(".search-form").forEach((form) => {
     form.elements[name].disabled = off && !keep;
   };
   const update = () => {
-    toggle("return_date", form.elements.trip.value === "one_way");
+    const trip = form.elements.trip.value;
+    toggle("return_date", trip !== "return");
     const openJaw = form.querySelector(".search-open-jaw");
     if (openJaw) {
-      openJaw.hidden = form.elements.trip.value === "one_way";
+      openJaw.hidden = trip !== "return";
       for (const name of ["return_from", "return_to"]) form.elements[name].disabled = openJaw.hidden;
+    }
+    const legs = form.querySelector("[data-several-legs]");
+    if (legs) {
+      const invalid = legs.querySelector(".field--invalid"); // an error stays in sight
+      legs.hidden = trip !== "legs" && !invalid;
+      legs.querySelectorAll("select, input").forEach((input) => { input.disabled = legs.hidden; });
     }
     toggle("vehicle_length_cm", !form.elements.vehicle.value);
     toggle("vehicle_height_cm", !form.elements.vehicle.value);
