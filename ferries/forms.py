@@ -55,7 +55,7 @@ def query_params(data: Mapping[str, str]) -> dict[str, str]:
     if hasattr(data, "getlist"):
         params |= {name: ",".join(data.getlist(name)) for name in LIST_PARAMETERS if name in data}
     if params.get("trip") in (ONE_WAY, SEVERAL_LEGS):
-        for name in ("return_date", "return_from", "return_to"):
+        for name in ("return_date", "return_from", "return_to", "return_accommodation"):
             params.pop(name, None)
     return params
 
@@ -139,6 +139,8 @@ class SearchForm(forms.Form):
             params = query_params(self.data) | {"from": given["from"] or previous.destination, **{
                 key: given[key] for key in ("to", "date")
             }}  # fmt: skip
+            if accommodation := (self.data.get(f"leg_{number}_accommodation") or "").strip():
+                params["accommodation"] = accommodation  # the leg's own, chosen on the results page
             try:
                 leg = parse_search_query(params).outbound
             except ValidationError as error:

@@ -9,7 +9,7 @@ endpoint: its fields are plain text read by hand-sized code, and one serializer 
 import datetime as dt
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.utils import timezone
@@ -484,6 +484,10 @@ class SearchQuerySerializer(PartyQuerySerializer):
         help_text="An open-jaw return: the port the return sails to, when not `from` (back Tunis → Genoa). Only with "
         "`return_date`.",
     )
+    return_accommodation = AccommodationField(
+        help_text="The return's own accommodation, when not `accommodation` (deck passage out, a cabin back): its "
+        "sailings are priced and their availability given for the party in it. Only with `return_date`.",
+    )
     sort = SortField(
         default="departure",
         help_text="The order of each leg's sailings: by departure, by price (the lowest of its fare families) or by "
@@ -512,10 +516,13 @@ class SearchQuerySerializer(PartyQuerySerializer):
             add_error(errors, "return_from", _("The return cannot leave from where the outbound leaves."))
         elif return_day and back_to and back_to == destination:
             add_error(errors, "return_to", _("The return cannot sail to where the outbound arrives."))
+        if values.get("return_accommodation") and not return_day and "return_date" not in errors:
+            add_error(errors, "return_date", _("Choose the date of the return."))
         if errors:
             return None
         outbound = LegQuery(origin, destination, day, party)
-        inbound = LegQuery(back_from, back_to, return_day, party) if return_day else None
+        back_party = replace(party, accommodation=values.get("return_accommodation") or party.accommodation)
+        inbound = LegQuery(back_from, back_to, return_day, back_party) if return_day else None
         view = ResultsView(
             sort=values.get("sort") or "departure",
             operators=values.get("operator") or (),

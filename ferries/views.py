@@ -64,6 +64,7 @@ def sailing_results(request: HttpRequest) -> HttpResponse:
             return render(request, "ferries/sailing_results.html", {"form": form}, status=400)
         legs += [leg for leg, _results in onward]
         operators = _all_operators([results, *(found for _leg, found in onward)])
+    _accommodation_links(params=request.GET, legs=legs)
     context = {
         "form": form,
         "query": form.query,
@@ -96,7 +97,6 @@ def _onward_legs(*, params: QueryDict, form: SearchForm) -> list[tuple[dict, dic
         shown["strip"] = _fare_strip(params=params, names=names, leg=leg, days=days_around(
             leg.day, not_before=previous.day
         ))  # fmt: skip
-        _accommodation_links(params, shown)
         found.append((shown, results))
         previous = leg
     return found
@@ -163,8 +163,6 @@ def _legs(*, params: QueryDict, form: SearchForm, results: dict) -> list[dict]:
         follows = returns_that_can_follow(outbound=results["outbound"], inbound=results["return"])
         for sailing in legs[0]["sailings"]:
             sailing["followed_by"] = " ".join(str(pk) for pk in follows[sailing["sailing_id"]])
-    for leg in legs:
-        _accommodation_links(params, leg)
     leg_params = _leg_params(params)
     for leg, names in zip(legs, leg_params, strict=False):
         leg["filtered_out"] = results["filtered_out"][leg["slug"]]
@@ -179,13 +177,17 @@ def _legs(*, params: QueryDict, form: SearchForm, results: dict) -> list[dict]:
     return legs
 
 
-def _accommodation_links(params: QueryDict, leg: dict) -> None:
-    """Each accommodation a sailing sells, a link to the same search in it (the party goes on in it on every leg)."""
-    in_accommodation = {kind: _search_url(params, accommodation=kind) for kind in Accommodation.values}
-    for sailing in leg["sailings"]:
-        for option in sailing.get("accommodations", ()):
-            option["url"] = in_accommodation[option["kind"]]
-            option["chosen"] = option["kind"] == leg["accommodation"]
+def _accommodation_links(*, params: QueryDict, legs: list[dict]) -> None:
+    """Each accommodation a sailing sells, a link to the same search with the party in it on that leg, the other legs
+    keeping theirs (deck passage out, a cabin back): the outbound's is `accommodation`, the others' their own."""
+    kept = {leg["accommodation_param"]: leg["accommodation"] for leg in legs} if len(legs) > 1 else {}
+    for leg in legs:
+        name = leg["accommodation_param"]
+        in_accommodation = {kind: _search_url(params, **(kept | {name: kind})) for kind in Accommodation.values}
+        for sailing in leg["sailings"]:
+            for option in sailing.get("accommodations", ()):
+                option["url"] = in_accommodation[option["kind"]]
+                option["chosen"] = option["kind"] == leg["accommodation"]
 
 
 def _leg_params(params: QueryDict) -> tuple[dict[str, str], dict[str, str]]:
@@ -235,6 +237,8 @@ def _leg(*, form: SearchForm, leg: LegQuery, sailings: list[dict], title: str, s
         "destination": form.port_names.get(leg.destination, leg.destination),
         "day": leg.day,
         "accommodation": leg.party.accommodation,
+        # The search's parameter of the leg's accommodation (the outbound's is the party's own).
+        "accommodation_param": "accommodation" if slug == "outbound" else f"{slug}_accommodation",
         "sailings": sailings,
         # Travel alerts (a page of notifications, reached by its URL): places freeing up on a sold-out sailing (the
         # card adds the sailing), or the day's lowest price falling to a limit.

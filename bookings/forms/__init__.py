@@ -111,11 +111,18 @@ class BookingForm(forms.Form):
         travel_day: dt.date,
         extras: dict[str, list[dict]] | None = None,
         contact=None,
+        leg_accommodations: dict[str, str] | None = None,
     ):
         """`chosen`: the sailings and fare families chosen on the results page, as the request names them
         (outbound_sailing_id, outbound_fare_family, return_…); `extras`: what each leg (outbound, return) sells,
         as its search row's `extras`."""
         initial = {"accommodation": party.accommodation, "pets": party.pets, **(contact or {})}
+        # A leg whose accommodation was chosen on the results page starts with it; the others with the party's.
+        initial |= {
+            f"{direction}_accommodation": kind
+            for direction, kind in (leg_accommodations or {}).items()
+            if kind != party.accommodation
+        }
         if party.vehicle:
             initial |= {"vehicle-length_cm": party.vehicle.length_cm, "vehicle-height_cm": party.vehicle.height_cm}
         super().__init__(data, initial=initial)

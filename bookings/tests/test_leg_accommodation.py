@@ -1,6 +1,10 @@
 """Accommodation chosen per leg: deck passage out and a cabin back, each leg holding and pricing its own, kept by
 changes that do not touch it, shown per leg in the API and the manifest."""
 
+import re
+from html import unescape
+from urllib.parse import urlencode
+
 import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -84,3 +88,53 @@ def test_the_website_books_a_cabin_on_the_return_alone(client, trip, unlimited_f
     booking = Booking.objects.get()
     assert [leg.on_board for leg in booking.legs.all()] == ["deck", "inside_2"]
     assert reverse("booking_detail", args=[booking.reference]) == held["Location"]
+
+
+SEARCH = "/api/v1/sailings/search"
+
+
+def return_search(trip, **extra) -> dict:
+    out, back = trip["out"], trip["back"]
+    return {"from": "TNTUN", "to": "FRMRS", "date": out.local_day.isoformat(),
+            "return_date": back.local_day.isoformat()} | extra  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_a_search_prices_the_return_in_its_own_accommodation(trip):
+    found = APIClient().get(SEARCH, return_search(trip, return_accommodation="inside_2")).json()
+
+    out = next(row for row in found["outbound"] if row["sailing_id"] == trip["out"].pk)
+    back = next(row for row in found["return"] if row["sailing_id"] == trip["back"].pk)
+    assert out["price"]["amount_minor"] == 10000
+    assert back["price"]["amount_minor"] == 10000 + 8000
+
+
+@pytest.mark.django_db
+def test_a_return_accommodation_without_a_return_is_refused_naming_the_return_date(trip):
+    params = return_search(trip, return_accommodation="inside_2")
+    del params["return_date"]
+
+    answer = APIClient().get(SEARCH, params)
+
+    assert answer.status_code == 400
+    assert list(answer.json()) == ["return_date"]
+
+
+@pytest.mark.django_db
+def test_a_cabin_chosen_on_the_return_card_is_carried_to_the_booking(client, trip, unlimited_forms):
+    results = client.get(reverse("sailing_results"), return_search(trip, adults=1))
+    html = results.content.decode()
+    # The return's cabin option keeps the outbound on deck and puts the return in the cabin.
+    link = re.search(r'href="([^"]*return_accommodation=inside_2[^"]*)"', html)
+    assert link, "no cabin option on the return's cards"
+    assert "accommodation=deck" in unescape(link.group(1))
+
+    in_cabin = client.get(unescape(link.group(1)))
+    assert '<input type="hidden" name="return_accommodation" value="inside_2">' in in_cabin.content.decode()
+    chosen = {"outbound": trip["out"].pk, "return": trip["back"].pk, "adults": 1, "accommodation": "deck",
+              "return_accommodation": "inside_2", "return_date": trip["back"].local_day.isoformat()}  # fmt: skip
+    url = f"{reverse('booking_new')}?{urlencode(chosen)}"
+    form = client.get(url)
+    assert re.search(r'<option value="inside_2" selected>', form.content.decode())
+    client.post(url, details(return_accommodation="inside_2"))
+    assert [leg.on_board for leg in Booking.objects.get().legs.all()] == ["deck", "inside_2"]

@@ -2,6 +2,7 @@
 its own operator, fare and extras — booked through the API and the website, and held all or nothing."""
 
 import datetime as dt
+import re
 from urllib.parse import urlencode
 
 import pytest
@@ -244,3 +245,14 @@ def test_a_change_that_would_sail_a_leg_before_the_one_before_arrives_is_refused
 
     assert refused.value.message_dict == {"leg_2_sailing_id": ["This leg must leave after the one before it arrives."]}
     assert not booking.changes.exists()
+
+
+@pytest.mark.django_db
+def test_a_trip_leg_searched_in_its_own_cabin_is_priced_in_it_and_the_others_stay_on_deck(client, hops):
+    results = client.get(reverse("sailing_results"), trip_search(hops, leg_2_accommodation="inside_2"))
+
+    html = results.content.decode()
+    assert results.status_code == 200
+    assert '<input type="hidden" name="leg_2_accommodation" value="inside_2">' in html
+    prices = re.findall(r'name="(outbound|leg_2|leg_3)" value="\d+:standard"[^>]*data-amount="(\d+)"', html)
+    assert dict(prices) == {"outbound": "10000", "leg_2": "18000", "leg_3": "10000"}

@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 import secrets
-from dataclasses import dataclass, is_dataclass
+from dataclasses import dataclass, is_dataclass, replace
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -33,6 +33,7 @@ from bookings.models import Booking, BookingLeg, Disruption
 from bookings.requests import ONWARD_LEGS, BookingRequest
 from bookings.selectors import ACTIVE, BROWSER_SESSION_KEY, booking_for_browser, booking_for_guest
 from bookings.services import OperatorUnavailable, TransitionNotAllowed
+from ferries.choices import Accommodation
 from ferries.models import Sailing
 from ferries.party import Party
 from ferries.pricing import DEFAULT_FAMILY
@@ -64,6 +65,7 @@ class ChosenLeg:
     sailing: Sailing
     fare_family: str
     offer: dict | None  # the sailing as the search shows it to this party, in the chosen fare family
+    accommodation: str  # the party's on this leg
 
     @property
     def bookable(self) -> bool:
@@ -92,6 +94,11 @@ class Selection:
         return format_money(sum(price["amount_minor"] for price in prices), prices[0]["currency"])
 
     @property
+    def mixed_accommodation(self) -> bool:
+        """The legs are not all in the same accommodation: each leg's summary says its own."""
+        return len({leg.accommodation for leg in self.legs}) > 1
+
+    @property
     def several_legs(self) -> bool:
         """A trip of several legs (island hopping), not a one-way or a return journey."""
         return any(leg.direction in ONWARD_LEGS for leg in self.legs)
@@ -107,9 +114,13 @@ class Selection:
                 route = leg.sailing.route
                 params |= {f"{leg.direction}_from": route.origin.code, f"{leg.direction}_to": route.destination.code,
                            f"{leg.direction}_date": leg.sailing.local_day.isoformat()}  # fmt: skip
+                if leg.accommodation != self.party.accommodation:
+                    params[f"{leg.direction}_accommodation"] = leg.accommodation
         elif inbound:
             params["return_date"] = inbound.day.isoformat()
             params |= _open_jaw_params(outbound.origin, outbound.destination, inbound.origin, inbound.destination)
+            if inbound.party.accommodation != self.party.accommodation:
+                params["return_accommodation"] = inbound.party.accommodation
         else:
             params["trip"] = "one_way"
         return f"{reverse('sailing_results')}?{urlencode(params | party_params(self.party))}"
@@ -159,6 +170,8 @@ def _selection(params: QueryDict) -> Selection:
     search["date"] = outbound.local_day.isoformat()
     if inbound:
         search["return_date"] = inbound.local_day.isoformat()
+        if params.get("return_accommodation"):  # chosen for the return on the results page
+            search["return_accommodation"] = params["return_accommodation"]
         ports = (outbound.route.origin.code, outbound.route.destination.code)
         search |= _open_jaw_params(*ports, inbound.route.origin.code, inbound.route.destination.code)
     try:
@@ -196,8 +209,10 @@ def _onward_chosen(choices: dict, params: QueryDict, query: SearchQuery) -> list
         sailing, family = choices[direction]
         if problem := onward_problem(previous=Crossing.of_sailing(previous), following=Crossing.of_sailing(sailing)):
             raise ValidationError(problem)
-        route = sailing.route
-        leg = LegQuery(route.origin.code, route.destination.code, sailing.local_day, query.outbound.party)
+        route, party = sailing.route, query.outbound.party
+        if (accommodation := params.get(f"{direction}_accommodation", "")) in Accommodation.values:
+            party = replace(party, accommodation=accommodation)  # chosen for the leg on the results page
+        leg = LegQuery(route.origin.code, route.destination.code, sailing.local_day, party)
         chosen.append(_chosen_leg(direction, str(BookingLeg.Direction(direction).label), sailing, family, leg))
         previous = sailing
     return chosen
@@ -207,11 +222,11 @@ def _chosen_leg(direction: str, title: str, sailing: Sailing, family: str, leg: 
     """The sailing as the search shows it, priced in `family`; ValidationError when it is not sold in it."""
     found = [row for row in leg_search(query=leg)["sailings"] if row["sailing_id"] == sailing.pk]
     if not found:
-        return ChosenLeg(direction, title, sailing, family, None)
+        return ChosenLeg(direction, title, sailing, family, None, leg.party.accommodation)
     fares = [fare for fare in found[0]["fares"] if fare["fare_family"]["code"] == family]
     if not fares:
         raise ValidationError(_("This sailing is not sold in the fare you chose; choose another."))
-    return ChosenLeg(direction, title, sailing, family, found[0] | fares[0])
+    return ChosenLeg(direction, title, sailing, family, found[0] | fares[0], leg.party.accommodation)
 
 
 def _return_left_out(params: QueryDict) -> str | None:
@@ -224,7 +239,8 @@ def _return_left_out(params: QueryDict) -> str | None:
         return None
     search = {"from": sailing.route.origin.code, "to": sailing.route.destination.code}
     search |= {"date": sailing.local_day.isoformat(), "return_date": params["return_date"]}
-    search |= {name: params[name] for name in (*PARTY_PARAMS, "return_from", "return_to") if params.get(name)}
+    kept = (*PARTY_PARAMS, "return_from", "return_to", "return_accommodation")
+    search |= {name: params[name] for name in kept if params.get(name)}
     return f"{reverse('sailing_results')}?{urlencode(search)}"
 
 
@@ -351,6 +367,7 @@ def _booking_form(request: HttpRequest, selection: Selection) -> BookingForm:
         },
         travel_day=selection.query.outbound.day,
         extras={leg.direction: leg.offer["extras"] for leg in selection.legs if leg.offer},
+        leg_accommodations={leg.direction: leg.accommodation for leg in selection.legs},
         contact=contact,
     )
 
@@ -371,6 +388,8 @@ def booking_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "invoices": list(booking.invoices.order_by("issued_at", "pk")),
     }
     context["stops"] = _stops(context["legs"])
+    if len({leg.on_board for leg in context["legs"]}) > 1:  # each leg in its own accommodation: say which
+        context["legs_on_board"] = [(leg.get_direction_display(), leg.on_board) for leg in context["legs"]]
     context["pending_change"] = next((c for c in context["changes"] if c.is_pending and c.expires_at > now), None)
     context["disruptions"] = _open_disruptions(booking)
     if context["disruptions"]:  # the re-routing's hold is the disruption's, not a change of the traveller's

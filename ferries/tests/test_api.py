@@ -34,6 +34,7 @@ SEARCH_FIELDS += [
     "pets",
     "return_from",
     "return_to",
+    "return_accommodation",
 ]
 SEARCH_FIELDS += ["sort", "operator", "departs", "available_only"]
 
