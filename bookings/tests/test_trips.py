@@ -11,10 +11,12 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from bookings.flows import changing
-from bookings.models import Booking, BookingLeg
+from bookings.flows import disruption as disruption_flow
+from bookings.flows.sailing_cancellation import booking_cancel_for_sailing
+from bookings.models import Booking, BookingLeg, Disruption
 from bookings.requests import parse_booking_request
 from bookings.services import booking_create
-from bookings.tests.factories import ADULT, request_data
+from bookings.tests.factories import ADULT, confirmed_booking, request_data
 from bookings.tests.test_changes import confirmed, quote
 from bookings.tests.test_races import ATTEMPTS, storm
 from bookings.tests.test_website import details, text_of
@@ -22,7 +24,7 @@ from ferries.choices import Resource
 from ferries.models import CapacityHold, SailingInventory
 from ferries.party import Party
 from ferries.returns import Crossing, onward_problem
-from ferries.services import capacity_hold
+from ferries.services import capacity_hold, sailing_cancel
 from ferries.tests.factories import OperatorFactory, PortFactory, RouteFactory, VesselFactory, sailing_factory
 
 
@@ -256,3 +258,19 @@ def test_a_trip_leg_searched_in_its_own_cabin_is_priced_in_it_and_the_others_sta
     assert '<input type="hidden" name="leg_2_accommodation" value="inside_2">' in html
     prices = re.findall(r'name="(outbound|leg_2|leg_3)" value="\d+:standard"[^>]*data-amount="(\d+)"', html)
     assert dict(prices) == {"outbound": "10000", "leg_2": "18000", "leg_3": "10000"}
+
+
+@pytest.mark.django_db
+def test_a_cancelled_second_leg_is_re_routed_on_the_next_sailing_that_arrives_before_the_third_leaves(hops):
+    booking = confirmed_booking(hops[0], leg_2_sailing_id=hops[1].pk, leg_3_sailing_id=hops[2].pk)
+    too_slow = sailing_factory(route=hops[1].route, departs_at=hops[1].departs_at + dt.timedelta(hours=6), hours=90)
+    next_day = sailing_factory(route=hops[1].route, departs_at=hops[1].departs_at + dt.timedelta(days=1))
+    sailing_cancel(sailing_id=hops[1].pk, reason="engine failure")
+
+    booking_cancel_for_sailing(booking_id=booking.pk)
+    disruption = Disruption.objects.get(booking=booking)
+    disruption_flow.disruption_choose(disruption_id=disruption.pk, choice="reroute", actor="traveller")
+
+    assert disruption.direction == "leg_2"
+    assert [leg.sailing_id for leg in booking.legs.all()] == [hops[0].pk, next_day.pk, hops[2].pk]
+    assert [taken(sailing) for sailing in (hops[1], next_day, too_slow)] == [0, 1, 0]
