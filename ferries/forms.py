@@ -99,9 +99,13 @@ class SearchForm(forms.Form):
         self.fields["return_to"] = _raw_field(_("Return to"), forms.Select(choices=same))
         for number in ONWARD_NUMBERS:
             same = [("", _("Where the leg before arrives")), *choices[1:]]
-            self.fields[f"leg_{number}_from"] = _raw_field(_("From"), forms.Select(choices=same))
-            self.fields[f"leg_{number}_to"] = _raw_field(_("To"), forms.Select(choices=choices))
-            self.fields[f"leg_{number}_date"] = _raw_field(_("Date"), forms.DateInput(attrs={"type": "date"}))
+            # Named with the leg: each label says which leg it is about, read alone as by a screen reader.
+            leg = {"n": number}
+            self.fields[f"leg_{number}_from"] = _raw_field(_("Leg %(n)d from") % leg, forms.Select(choices=same))
+            self.fields[f"leg_{number}_to"] = _raw_field(_("Leg %(n)d to") % leg, forms.Select(choices=choices))
+            self.fields[f"leg_{number}_date"] = _raw_field(
+                _("Leg %(n)d date") % leg, forms.DateInput(attrs={"type": "date"})
+            )
         self.order_fields(self.field_order)
         today = timezone.now().date().isoformat()
         for name in ("date", "return_date", *(f"leg_{number}_date" for number in ONWARD_NUMBERS)):
