@@ -29,6 +29,7 @@ from bookings.requests import (
     PassengersField,
     VehicleDetails,
     VehicleSerializer,
+    VehiclesField,
 )
 from ferries.choices import Accommodation
 from ferries.models import Sailing
@@ -97,8 +98,9 @@ class BookingChangeRequestSerializer(InputSerializer):
     passengers = PassengersField(
         help_text="The whole party as it should be: add, remove or correct passengers by sending the new list."
     )
+    vehicles = VehiclesField(help_text="All the vehicles as they should be; an empty list or null for none.")
     vehicle = VehicleSerializer(
-        required=False, allow_null=True, help_text="The vehicle as it should be; null for none."
+        required=False, allow_null=True, help_text="One vehicle as it should be, as before `vehicles`; null for none."
     )
     accommodation = WordField(choices=Accommodation.choices, required=False)
     pets = CountField(min_value=0, max_value=MAX_PETS, required=False)
@@ -166,13 +168,16 @@ class BookingChangeRequestSerializer(InputSerializer):
                     add_error(errors, f"{prefix}_extras.{meal}", _("At most one for each passenger (%(n)d).") % {
                         "n": len(passengers)
                     })  # fmt: skip
+        if "vehicles" in values and "vehicle" in values:
+            add_error(errors, "vehicle", _("Give the vehicles in `vehicles` only, not also in `vehicle`."))
         if errors:
             return None
         return BookingRequest(
             outbound=outbound,
             inbound=inbound,
             passengers=tuple(passengers),
-            vehicle=values["vehicle"] if "vehicle" in values else booked_vehicle(booking),
+            vehicles=_wanted_vehicles(values, booking),
+            vehicles_field="vehicle" if "vehicle" in values else "vehicles",
             accommodation=values.get("accommodation", booking.accommodation),
             pets=values.get("pets", booking.pets),
             contact=Contact(booking.contact_name, booking.contact_email, booking.contact_phone),
@@ -182,6 +187,14 @@ class BookingChangeRequestSerializer(InputSerializer):
             return_extras=extras["return"] or NO_EXTRAS,
             cancellation_protection=booking.cancellation_protection,
         )
+
+
+def _wanted_vehicles(values: dict, booking: Booking) -> tuple[VehicleDetails, ...]:
+    if "vehicles" in values:
+        return values["vehicles"]
+    if "vehicle" in values:
+        return (values["vehicle"],) if values["vehicle"] else ()
+    return booked_vehicles(booking)
 
 
 def _same_ports(new: Sailing, old: Sailing) -> bool:
@@ -201,9 +214,9 @@ def booked_passengers(booking: Booking) -> list[PassengerDetails]:
     return [PassengerDetails(**{name: getattr(p, name) for name in names}) for p in booking.passengers.all()]
 
 
-def booked_vehicle(booking: Booking) -> VehicleDetails | None:
-    vehicle = getattr(booking, "vehicle", None)
-    return vehicle and VehicleDetails(vehicle.category, vehicle.registration, vehicle.length_cm, vehicle.height_cm)
+def booked_vehicles(booking: Booking) -> tuple[VehicleDetails, ...]:
+    names = [field.name for field in fields(VehicleDetails)]
+    return tuple(VehicleDetails(**{name: getattr(v, name) for name in names}) for v in booking.vehicles.all())
 
 
 def read_change(booking: Booking, data) -> BookingRequest:
@@ -248,7 +261,9 @@ def change_plan(
             if rules:
                 check_leg_rules(leg, now=now)
             changed.append(LegChange(leg, sailing, order))
-    details_changed = list(wanted.passengers) != booked_passengers(booking) or wanted.vehicle != booked_vehicle(booking)
+    details_changed = list(wanted.passengers) != booked_passengers(booking) or wanted.vehicles != booked_vehicles(
+        booking
+    )
     if not changed and not details_changed:
         raise ChangeRefused("no_change", _("This is the booking as it stands: nothing to change."))
     if not changed and all(leg.sailing.departs_at <= now for leg in legs.values()):
@@ -297,9 +312,11 @@ def _summary(booking: Booking, wanted: BookingRequest, changed: list[LegChange])
         parts.append(f"passengers {old_party.persons} → {wanted.party.persons}")
     elif list(wanted.passengers) != booked_passengers(booking):
         parts.append("passenger details corrected")
-    if wanted.vehicle != booked_vehicle(booking):
-        parts.append("vehicle changed" if wanted.vehicle and booked_vehicle(booking) else
-                     "vehicle added" if wanted.vehicle else "vehicle removed")  # fmt: skip
+    booked = booked_vehicles(booking)
+    if len(wanted.vehicles) != len(booked):
+        parts.append(f"vehicles {len(booked)} → {len(wanted.vehicles)}")
+    elif wanted.vehicles != booked:
+        parts.append("vehicle changed" if len(booked) == 1 else "vehicles changed")
     if wanted.accommodation != booking.accommodation:
         parts.append(f"accommodation {booking.accommodation} → {wanted.accommodation}")
     if wanted.pets != booking.pets:

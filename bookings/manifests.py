@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from bookings.models import Boarding, Booking, BookingLeg, Passenger
+from bookings.models import Boarding, Booking, BookingLeg, BookingVehicle, Passenger
 from bookings.orders import booking_party
-from ferries.choices import Accommodation, Assistance, PassengerType, VehicleCategory
+from ferries.choices import Accommodation, Assistance, PassengerType, VehicleCategory, VehicleLoad
 from ferries.models import Port, Sailing
 
 # An agent works on sailings from a few hours before departure to the day ahead; a late one stays on the list.
@@ -50,7 +50,7 @@ def sailing_progress(*, sailing_id: int) -> Progress:
     """How many confirmed passengers and vehicles the sailing carries, and how many are checked in and boarded."""
     legs = travelling_legs(sailing_id=sailing_id)
     passengers = Passenger.objects.filter(booking__legs__in=legs).count()
-    vehicles = legs.filter(booking__vehicle__isnull=False).count()
+    vehicles = BookingVehicle.objects.filter(booking__legs__in=legs).count()
     counts = Boarding.objects.filter(leg__in=legs).aggregate(
         checked_in=Count("pk", filter=Q(passenger__isnull=False)),
         boarded=Count("pk", filter=Q(passenger__isnull=False, boarded_at__isnull=False)),
@@ -97,10 +97,15 @@ class ManifestVehicle:
     measured_at: dt.datetime | None  # the size is the one port staff measured
     checked_in_at: dt.datetime | None
     boarded_at: dt.datetime | None
+    load: str = ""  # on the roof or at the back, beyond the size above
 
     @property
     def category_label(self) -> str:
         return VehicleCategory(self.category).label
+
+    @property
+    def load_label(self) -> str:
+        return str(VehicleLoad(self.load).label) if self.load else ""
 
 
 @dataclass(frozen=True)
@@ -152,14 +157,15 @@ def sailing_manifest(*, sailing_id: int) -> Manifest:
     )
     legs = list(
         travelling_legs(sailing_id=sailing_id)
-        .select_related("booking__vehicle")
-        .prefetch_related("booking__passengers", "boardings")
+        .select_related("booking")
+        .prefetch_related("booking__passengers", "booking__vehicles", "boardings")
         .order_by("booking__reference")
     )
     passengers, vehicles, bookings = [], [], []
     for leg in legs:
         booking = leg.booking
-        rows = {row.passenger_id: row for row in leg.boardings.all()}
+        rows = {row.passenger_id: row for row in leg.boardings.all() if row.passenger_id}
+        vehicle_rows = {row.vehicle_id: row for row in leg.boardings.all() if row.vehicle_id}
         for p in sorted(booking.passengers.all(), key=lambda p: (p.last_name, p.first_name, p.pk)):
             row = rows.get(p.pk)
             passengers.append(ManifestPassenger(
@@ -167,12 +173,11 @@ def sailing_manifest(*, sailing_id: int) -> Manifest:
                 p.document_number, booking.accommodation, row and row.checked_in_at, row and row.boarded_at,
                 p.assistance,
             ))  # fmt: skip
-        vehicle = getattr(booking, "vehicle", None)
-        if vehicle:
-            row = rows.get(None)
+        for vehicle in booking.vehicles.all():
+            row = vehicle_rows.get(vehicle.pk)
             vehicles.append(ManifestVehicle(
                 booking.reference, vehicle.category, vehicle.registration, vehicle.length_cm, vehicle.height_cm,
-                vehicle.measured_at, row and row.checked_in_at, row and row.boarded_at,
+                vehicle.measured_at, row and row.checked_in_at, row and row.boarded_at, vehicle.load,
             ))  # fmt: skip
         bookings.append(ManifestBooking(booking.reference, booking.accommodation, booking_party(booking).cabins,
                                         booking.pets))  # fmt: skip

@@ -50,7 +50,8 @@ def manifest_pdf(manifest: Manifest) -> bytes:
                        _("Checked in"), _("Boarded")])  # fmt: skip
             for v in manifest.vehicles:
                 table.row([v.reference, v.category_label, v.registration,
-                           f"{v.length_cm} × {v.height_cm}" + (f" ({_('measured')})" if v.measured_at else ""),
+                           f"{v.length_cm} × {v.height_cm}" + (f" ({_('measured')})" if v.measured_at else "")
+                           + (f" + {v.load_label}" if v.load else ""),
                            _time(v.checked_in_at, route),
                            _time(v.boarded_at, route)])  # fmt: skip
     if manifest.assistance:

@@ -36,8 +36,8 @@ def saved_details(context, selection) -> dict:
             if low <= _age(traveller.date_of_birth, first) <= high:
                 travellers[kind].append({"key": key, "name": f"{traveller.first_name} {traveller.last_name}"})
     vehicles = []
-    wanted = selection.party.vehicle.category if selection.party.vehicle else None
-    for vehicle in saved_vehicles(user).filter(category=wanted) if wanted else []:
+    wanted = {vehicle.category for vehicle in selection.party.vehicles}
+    for vehicle in saved_vehicles(user).filter(category__in=wanted) if wanted else []:
         key = f"vehicle-{vehicle.pk}"
         fill[key] = {"registration": vehicle.registration, "length_cm": vehicle.length_cm,
                      "height_cm": vehicle.height_cm}  # fmt: skip

@@ -7,8 +7,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from ferries import fare_rules
-from ferries.choices import Accommodation, Amenity, Extra, PassengerType, VehicleCategory
+from ferries.choices import Accommodation, Amenity, Extra, PassengerType, VehicleCategory, VehicleLoad
 from ferries.party import Party, Vehicle
+from ferries.queries import party_params
 from ferries.search import BOOKABLE
 from kernel.money import format_money
 
@@ -84,15 +85,27 @@ def party_summary(party: Party) -> str:
 
 
 @register.filter
-def vehicle_summary(vehicle: Vehicle | None) -> str:
-    """Car, 450 × 160 cm (length × height)."""
-    if vehicle is None:
+def vehicle_summary(vehicles: tuple[Vehicle, ...] | Vehicle | None) -> str:
+    """Car, 450 × 160 cm + Roof box; Bicycle, 180 × 110 cm — each of the party's vehicles (or one)."""
+    if isinstance(vehicles, Vehicle):
+        vehicles = (vehicles,)
+    if not vehicles:
         return _("No vehicle")
-    return _("%(category)s, %(length)d × %(height)d cm") % {
-        "category": VehicleCategory(vehicle.category).label,
-        "length": vehicle.length_cm,
-        "height": vehicle.height_cm,
-    }
+    parts = []
+    for vehicle in vehicles:
+        part = _("%(category)s, %(length)d × %(height)d cm") % {
+            "category": VehicleCategory(vehicle.category).label,
+            "length": vehicle.length_cm,
+            "height": vehicle.height_cm,
+        }
+        parts.append(f"{part} + {VehicleLoad(vehicle.load).label}" if vehicle.load else part)
+    return "; ".join(parts)
+
+
+@register.filter
+def vehicle_params(party: Party) -> list[tuple[str, object]]:
+    """The search parameters of the party's vehicles (`vehicle`, `vehicle2_height_cm`…), as a form passes them on."""
+    return [(name, value) for name, value in party_params(party).items() if name.startswith("vehicle")]
 
 
 @register.filter

@@ -30,7 +30,7 @@ def test_defaults_are_one_adult_on_deck_without_vehicle():
 
     party = query.outbound.party
     assert (party.adults, party.children, party.infants, party.seniors) == (1, 0, 0, 0)
-    assert (party.vehicle, party.accommodation) == (None, Accommodation.DECK)
+    assert (party.vehicles, party.accommodation) == ((), Accommodation.DECK)
     assert query.inbound is None
 
 
@@ -47,7 +47,7 @@ def test_a_return_date_adds_the_way_back():
 def test_a_vehicle_without_dimensions_takes_its_category_defaults():
     party = parse_search_query({**VALID, "vehicle": "Car"}).outbound.party
 
-    assert party.vehicle == Vehicle(category=VehicleCategory.CAR, length_cm=450, height_cm=160)
+    assert party.vehicles == (Vehicle(category=VehicleCategory.CAR, length_cm=450, height_cm=160),)
 
 
 @pytest.mark.parametrize(
