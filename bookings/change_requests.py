@@ -34,7 +34,7 @@ from bookings.requests import (
 from ferries.choices import Accommodation
 from ferries.models import Sailing
 from ferries.operators.base import LegOrder
-from ferries.party import NO_EXTRAS
+from ferries.party import NO_EXTRAS, pet_problem
 from ferries.returns import Crossing, return_problem
 from kernel.api import InputSerializer, add_error, validation_error
 
@@ -103,7 +103,9 @@ class BookingChangeRequestSerializer(InputSerializer):
         required=False, allow_null=True, help_text="One vehicle as it should be, as before `vehicles`; null for none."
     )
     accommodation = WordField(choices=Accommodation.choices, required=False)
-    pets = CountField(min_value=0, max_value=MAX_PETS, required=False)
+    pets = CountField(min_value=0, max_value=MAX_PETS, required=False, help_text="Pets in all, dogs and cats included.")
+    dogs = CountField(min_value=0, max_value=MAX_PETS, required=False, help_text="How many of the pets are dogs.")
+    cats = CountField(min_value=0, max_value=MAX_PETS, required=False, help_text="How many of the pets are cats.")
 
     def to_internal_value(self, data):
         unknown = [key for key in data if key not in self.fields] if isinstance(data, Mapping) else []
@@ -168,6 +170,9 @@ class BookingChangeRequestSerializer(InputSerializer):
                     add_error(errors, f"{prefix}_extras.{meal}", _("At most one for each passenger (%(n)d).") % {
                         "n": len(passengers)
                     })  # fmt: skip
+        pets = _wanted_pets(values, booking)
+        if "pets" not in errors and (problem := pet_problem(**pets)):
+            add_error(errors, "pets", problem)
         if "vehicles" in values and "vehicle" in values:
             add_error(errors, "vehicle", _("Give the vehicles in `vehicles` only, not also in `vehicle`."))
         if errors:
@@ -179,7 +184,7 @@ class BookingChangeRequestSerializer(InputSerializer):
             vehicles=_wanted_vehicles(values, booking),
             vehicles_field="vehicle" if "vehicle" in values else "vehicles",
             accommodation=values.get("accommodation", booking.accommodation),
-            pets=values.get("pets", booking.pets),
+            **pets,
             contact=Contact(booking.contact_name, booking.contact_email, booking.contact_phone),
             outbound_fare_family=values.get("outbound_fare_family", outbound_leg.fare_family),
             return_fare_family=values.get("return_fare_family", return_leg.fare_family if return_leg else "standard"),
@@ -187,6 +192,14 @@ class BookingChangeRequestSerializer(InputSerializer):
             return_extras=extras["return"] or NO_EXTRAS,
             cancellation_protection=booking.cancellation_protection,
         )
+
+
+def _wanted_pets(values: dict, booking: Booking) -> dict[str, int]:
+    """The pets as the change makes them: the dogs and cats as sent, else as booked; in all as sent, else the pets of
+    another kind as booked with the dogs and cats."""
+    dogs, cats = values.get("dogs", booking.dogs), values.get("cats", booking.cats)
+    others = booking.pets - booking.dogs - booking.cats
+    return {"pets": values.get("pets", others + dogs + cats), "dogs": dogs, "cats": cats}
 
 
 def _wanted_vehicles(values: dict, booking: Booking) -> tuple[VehicleDetails, ...]:
@@ -319,7 +332,7 @@ def _summary(booking: Booking, wanted: BookingRequest, changed: list[LegChange])
         parts.append("vehicle changed" if len(booked) == 1 else "vehicles changed")
     if wanted.accommodation != booking.accommodation:
         parts.append(f"accommodation {booking.accommodation} → {wanted.accommodation}")
-    if wanted.pets != booking.pets:
+    if (wanted.pets, wanted.dogs, wanted.cats) != (booking.pets, booking.dogs, booking.cats):
         parts.append(f"pets {booking.pets} → {wanted.pets}")
     if any(item.order.extras != leg_order(item.leg, old_party).extras for item in changed):
         parts.append("extras changed")

@@ -174,6 +174,8 @@ def _party_json(plan: ChangePlan) -> dict:
         "vehicles": [vars(vehicle) for vehicle in wanted.vehicles],
         "accommodation": wanted.accommodation,
         "pets": wanted.pets,
+        "dogs": wanted.dogs,
+        "cats": wanted.cats,
     }
 
 
@@ -306,7 +308,9 @@ def change_swap(*, change_id: int, booking_id: int) -> tuple[BookingChange, bool
     _party_swap(booking, change.party, measured=change.kind == BookingChange.Kind.REMEASURED, actor=change.actor)
     booking.total_minor = sum(BookingLeg.objects.filter(booking=booking).values_list("price_minor", flat=True))
     booking.tickets_version += 1
-    booking.save(update_fields=["total_minor", "tickets_version", "accommodation", "pets", "updated_at"])
+    booking.save(
+        update_fields=["total_minor", "tickets_version", "accommodation", "pets", "dogs", "cats", "updated_at"]
+    )
     change.status, change.confirmed_at = BookingChange.Status.CONFIRMED, timezone.now()
     change.remote_pending = any(old["remote"] for old in change.old_legs)
     change.save(update_fields=["status", "confirmed_at", "old_legs", "remote_pending", "updated_at"])
@@ -315,6 +319,7 @@ def change_swap(*, change_id: int, booking_id: int) -> tuple[BookingChange, bool
 
 def _party_swap(booking: Booking, party: dict, *, measured: bool = False, actor: str = "") -> None:
     booking.accommodation, booking.pets = party["accommodation"], party["pets"]
+    booking.dogs, booking.cats = party.get("dogs", 0), party.get("cats", 0)  # none before pets had kinds
     fields = ("type", "first_name", "last_name", "date_of_birth", "nationality", "document_number")
     as_booked = [{f: str(getattr(p, f)) for f in fields} for p in booking.passengers.order_by("pk")]
     wanted = [{f: str(p[f]) for f in fields} for p in party["passengers"]]

@@ -9,8 +9,9 @@ from django.utils import timezone
 
 from bookings.models import Boarding, Booking, BookingLeg, BookingVehicle, Passenger
 from bookings.orders import booking_party
-from ferries.choices import Accommodation, Assistance, PassengerType, VehicleCategory, VehicleLoad
+from ferries.choices import Accommodation, Assistance, PassengerType, PetType, VehicleCategory, VehicleLoad
 from ferries.models import Port, Sailing
+from ferries.party import pets_in_words
 
 # An agent works on sailings from a few hours before departure to the day ahead; a late one stays on the list.
 QUAY_BEFORE, QUAY_AHEAD = dt.timedelta(hours=6), dt.timedelta(hours=24)
@@ -116,10 +117,21 @@ class ManifestBooking:
     accommodation: str
     cabins: int
     pets: int
+    dogs: int = 0
+    cats: int = 0
 
     @property
     def accommodation_label(self) -> str:
         return Accommodation(self.accommodation).label
+
+    @property
+    def pet_counts(self) -> dict[str, int]:
+        return {PetType.DOG: self.dogs, PetType.CAT: self.cats, PetType.OTHER: self.pets - self.dogs - self.cats}
+
+    @property
+    def pets_label(self) -> str:
+        """Its pets in all and by kind, "2 (1 dog, 1 cat)"; "" for none."""
+        return f"{self.pets} ({pets_in_words(self.pet_counts)})" if self.pets else ""
 
 
 @dataclass(frozen=True)
@@ -142,6 +154,15 @@ class Manifest:
     @property
     def pets(self) -> int:
         return sum(booking.pets for booking in self.bookings)
+
+    @property
+    def pets_by_kind(self) -> str:
+        """The sailing's pets by kind, in words."""
+        counts: dict[str, int] = {}
+        for booking in self.bookings:
+            for kind, n in booking.pet_counts.items():
+                counts[kind] = counts.get(kind, 0) + n
+        return pets_in_words(counts)
 
     @property
     def assistance(self) -> list[ManifestPassenger]:
@@ -180,5 +201,5 @@ def sailing_manifest(*, sailing_id: int) -> Manifest:
                 vehicle.measured_at, row and row.checked_in_at, row and row.boarded_at, vehicle.load,
             ))  # fmt: skip
         bookings.append(ManifestBooking(booking.reference, booking.accommodation, booking_party(booking).cabins,
-                                        booking.pets))  # fmt: skip
+                                        booking.pets, booking.dogs, booking.cats))  # fmt: skip
     return Manifest(sailing, passengers, vehicles, bookings, sailing_progress(sailing_id=sailing_id))

@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from ferries.choices import Accommodation, Assistance, PassengerType, VehicleCategory, VehicleLoad
+from ferries.choices import Accommodation, Assistance, PassengerType, PetType, VehicleCategory, VehicleLoad
 from ferries.models import CURRENCY_VALIDATOR, Route, Sailing
 from ferries.pricing import NO_CHANGES, change_policy_wire
 
@@ -56,7 +56,9 @@ class Booking(models.Model):
     )  # fmt: skip
     language = models.CharField(max_length=8, default="en")
     accommodation = models.CharField(max_length=20, choices=Accommodation.choices, default=Accommodation.DECK)
-    pets = models.PositiveSmallIntegerField(default=0)
+    pets = models.PositiveSmallIntegerField(default=0, help_text=_("In all, dogs and cats included."))
+    dogs = models.PositiveSmallIntegerField(default=0)
+    cats = models.PositiveSmallIntegerField(default=0)
     cancellation_protection = models.BooleanField(
         default=False, help_text=_("Refunds all but itself until 24 hours before each departure, whatever the fare.")
     )
@@ -76,9 +78,18 @@ class Booking(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "hold_expires_at"], name="booking_status_hold")]
+        constraints = [
+            models.CheckConstraint(condition=Q(pets__gte=models.F("dogs") + models.F("cats")), name="pets_in_all")
+        ]
 
     def __str__(self) -> str:
         return self.reference
+
+    @property
+    def pet_counts(self) -> dict[str, int]:
+        """Its pets by kind (PetType), kinds with none left out."""
+        counts = {PetType.DOG: self.dogs, PetType.CAT: self.cats, PetType.OTHER: self.pets - self.dogs - self.cats}
+        return {str(kind): n for kind, n in counts.items() if n > 0}
 
     def may_become(self, status: str) -> bool:
         return status in self.TRANSITIONS[self.status]

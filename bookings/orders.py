@@ -18,6 +18,8 @@ def booking_party(booking: Booking) -> Party:
         vehicles=tuple(Vehicle(v.category, v.length_cm, v.height_cm, v.load) for v in booking.vehicles.all()),
         accommodation=booking.accommodation,
         pets=booking.pets,
+        dogs=booking.dogs,
+        cats=booking.cats,
     )
 
 

@@ -55,7 +55,7 @@ from ferries.choices import (
     VehicleLoad,
 )
 from ferries.models import Sailing
-from ferries.party import NO_EXTRAS, Extras, Party, Vehicle, party_problem
+from ferries.party import NO_EXTRAS, Extras, Party, Vehicle, party_problem, pet_problem
 from ferries.pricing import DEFAULT_FAMILY
 from ferries.returns import Crossing, return_problem
 from kernel.api import InputSerializer, add_error, validation_error
@@ -125,6 +125,8 @@ class BookingRequest:
     billing: Billing | None = None
     promo_code: str = ""
     vehicles_field: str = "vehicles"  # as the request spelled them: `vehicles`, or an older client's one `vehicle`
+    dogs: int = 0  # of the pets
+    cats: int = 0
 
     def vehicle_field(self, index: int) -> str:
         """The request's name for one of its vehicles: `vehicles.1`, or `vehicle` for an older client's one."""
@@ -150,6 +152,8 @@ class BookingRequest:
             vehicles=tuple(v.vehicle for v in self.vehicles),
             accommodation=self.accommodation,
             pets=self.pets,
+            dogs=self.dogs,
+            cats=self.cats,
         )
 
 
@@ -426,7 +430,14 @@ class BookingRequestSerializer(InputSerializer):
         default=Accommodation.DECK,
         help_text="Deck passage, a reserved seat or cabins for the whole party, on every leg.",
     )
-    pets = CountField(min_value=0, max_value=MAX_PETS, default=0)
+    pets = CountField(
+        min_value=0, max_value=MAX_PETS, required=False,
+        help_text="Pets in all, each in a kennel on deck or all in a pet-friendly cabin (`accommodation` pet_4), "
+        "each priced by its kind: `dogs` and `cats` say how many are dogs and cats, the others are of another kind. "
+        "Left out: the dogs and cats.",
+    )  # fmt: skip
+    dogs = CountField(min_value=0, max_value=MAX_PETS, default=0, help_text="How many of the pets are dogs.")
+    cats = CountField(min_value=0, max_value=MAX_PETS, default=0, help_text="How many of the pets are cats.")
     contact = ContactSerializer()
     billing = BillingSerializer(
         required=False, allow_null=True,
@@ -461,14 +472,18 @@ class BookingRequestSerializer(InputSerializer):
         vehicles = vehicles or ((one,) if one else ())
         if values.get("vehicles") and one:
             add_error(errors, "vehicle", _("Give the vehicles in `vehicles` only, not also in `vehicle`."))
+        pets, dogs, cats = values.get("pets"), values.get("dogs") or 0, values.get("cats") or 0
+        if "pets" not in errors and (problem := pet_problem(pets=pets, dogs=dogs, cats=cats)):
+            add_error(errors, "pets", problem)
         if errors:
             return None
         return BookingRequest(
             outbound, inbound, tuple(values["passengers"]), vehicles, values["accommodation"],
-            values["pets"], values["contact"], values["outbound_fare_family"], values["return_fare_family"],
+            dogs + cats if pets is None else pets, values["contact"], values["outbound_fare_family"],
+            values["return_fare_family"],
             values.get("outbound_extras") or NO_EXTRAS, values.get("return_extras") or NO_EXTRAS,
             values["cancellation_protection"], values.get("billing"), values.get("promo_code") or "",
-            "vehicle" if one else "vehicles",
+            "vehicle" if one else "vehicles", dogs, cats,
         )  # fmt: skip
 
 

@@ -109,6 +109,17 @@ CABIN_BERTHS = {
 }
 # Pets a party may take along; where they travel: with them in a pet-friendly cabin, else each in a kennel on deck.
 MAX_PETS = 4
+
+
+class PetType(models.TextChoices):
+    """What kind of pet, each priced per crossing at its fare's price for the kind. A party's pets are counted in
+    all, with how many of them are dogs and cats; the others are of another kind (so are pets booked before kinds)."""
+
+    DOG = "dog", _("Dog")
+    CAT = "cat", _("Cat")
+    OTHER = "other", _("Other pet (rabbit, bird, ferret…)")
+
+
 PETS_IN_CABIN = frozenset({Accommodation.PET_4})
 
 

@@ -81,6 +81,8 @@ class SearchForm(forms.Form):
         forms.Select(choices=[(0, pgettext_lazy("pets", "None"))] + [(n, str(n)) for n in range(1, MAX_PETS + 1)]),
         initial=0,
     )
+    dogs = _raw_field(_("Of them, dogs"), forms.Select(choices=[(n, str(n)) for n in range(MAX_PETS + 1)]), initial=0)
+    cats = _raw_field(_("Of them, cats"), forms.Select(choices=[(n, str(n)) for n in range(MAX_PETS + 1)]), initial=0)
 
     field_order = ["trip", "from", "to", "date", "return_date"]
 

@@ -4,14 +4,17 @@ import math
 from dataclasses import asdict, dataclass
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ferries.choices import (
     CABIN_BERTHS,
     LANE_GAP_CM,
     LOAD_SIZES,
+    MAX_PETS,
     PETS_IN_CABIN,
     Accommodation,
     PassengerType,
+    PetType,
     Resource,
 )
 
@@ -24,6 +27,26 @@ def party_problem(*, grown_ups: int, infants: int) -> str:
     if infants > grown_ups:
         return _("Each infant travels on the lap of an adult or a senior.")
     return ""
+
+
+def pet_problem(*, pets: int | None, dogs: int, cats: int) -> str:
+    """What is wrong with a party's pets, in words, or "": the dogs and cats are among the pets, MAX_PETS in all.
+    `pets` None: as many as the dogs and cats."""
+    if pets is not None and dogs + cats > pets:
+        return _("Count the dogs and cats among the pets (%(n)d in all).") % {"n": dogs + cats}
+    if (dogs + cats if pets is None else pets) > MAX_PETS:
+        return _("At most %(max)d pets.") % {"max": MAX_PETS}
+    return ""
+
+
+def pets_in_words(counts: dict[str, int]) -> str:
+    """Pets by kind (PetType: count) in words: "1 dog, 2 cats"; "" for none."""
+    words = {
+        PetType.DOG: lambda n: ngettext("%(n)d dog", "%(n)d dogs", n),
+        PetType.CAT: lambda n: ngettext("%(n)d cat", "%(n)d cats", n),
+        PetType.OTHER: lambda n: ngettext("%(n)d other pet", "%(n)d other pets", n),
+    }
+    return ", ".join(words[kind](n) % {"n": n} for kind, n in counts.items() if n)
 
 
 @dataclass(frozen=True)
@@ -54,7 +77,9 @@ class Party:
     seniors: int = 0
     vehicles: tuple[Vehicle, ...] = ()
     accommodation: str = Accommodation.DECK
-    pets: int = 0
+    pets: int = 0  # in all, of which `dogs` and `cats`; the others of another kind
+    dogs: int = 0
+    cats: int = 0
 
     @property
     def counts(self) -> dict[str, int]:
@@ -80,6 +105,12 @@ class Party:
     def cabins(self) -> int:
         berths = CABIN_BERTHS.get(self.accommodation)
         return math.ceil(self.occupants / berths) if berths else 0
+
+    @property
+    def pet_counts(self) -> dict[str, int]:
+        """The pets by kind (PetType), kinds with none left out."""
+        counts = {PetType.DOG: self.dogs, PetType.CAT: self.cats, PetType.OTHER: self.pets - self.dogs - self.cats}
+        return {str(kind): n for kind, n in counts.items() if n > 0}
 
     def too_tall(self, max_height_cm: int) -> int | None:
         """The position of the first vehicle higher (with its roof load) than `max_height_cm`, or None."""

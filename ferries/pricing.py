@@ -31,7 +31,7 @@ class ExtraNotSold(NotPriced):
 
 @dataclass(frozen=True)
 class PriceLine:
-    code: str  # a passenger type, "vehicle:<category>" (one line per vehicle), "accommodation:<kind>" or "pets"
+    code: str  # a passenger type, "vehicle:<category>" (one line per vehicle), "accommodation:<kind>" or "pet:<kind>"
     quantity: int
     unit_minor: int
 
@@ -191,8 +191,7 @@ def _base_lines(fare: Fare, party: Party) -> tuple[PriceLine, ...]:
     lines = [_passenger_line(fare, kind, n) for kind, n in party.counts.items()]
     lines.append(_accommodation_line(fare, party))
     lines.extend(_vehicle_line(fare, vehicle) for vehicle in party.vehicles)
-    if party.pets:
-        lines.append(PriceLine("pets", party.pets, fare.pet_amount_minor))
+    lines.extend(PriceLine(f"pet:{kind}", n, fare.pet_price(kind)) for kind, n in party.pet_counts.items())
     return tuple(line for line in lines if line.quantity)
 
 

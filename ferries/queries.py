@@ -31,7 +31,7 @@ from ferries.choices import (
     VehicleCategory,
     VehicleLoad,
 )
-from ferries.party import Party, Vehicle, party_problem
+from ferries.party import Party, Vehicle, party_problem, pet_problem
 from kernel.api import InputSerializer, add_error, validation_error
 
 COUNT_FIELDS = ("adults", "children", "infants", "seniors")
@@ -88,7 +88,8 @@ def party_params(party: Party) -> dict:
             f"{prefix}_height_cm": vehicle.height_cm,
         } | ({f"{prefix}_load": vehicle.load} if vehicle.load else {})
     params["accommodation"] = party.accommodation
-    return params | ({"pets": party.pets} if party.pets else {})
+    pets = {"pets": party.pets, "dogs": party.dogs, "cats": party.cats}
+    return params | {name: n for name, n in pets.items() if n}
 
 
 # How the sailings found can be ordered, and the parts of the day (port time, hours from–to) they can be kept to.
@@ -447,7 +448,7 @@ def vehicle_parameters(prefix: str, position: int) -> dict[str, Parameter]:
 VEHICLE_FIELDS = tuple(
     name for position, prefix in enumerate(VEHICLE_PREFIXES, 1) for name in vehicle_parameters(prefix, position)
 )
-PARTY_FIELDS = (*COUNT_FIELDS, *VEHICLE_FIELDS, "accommodation", "pets")
+PARTY_FIELDS = (*COUNT_FIELDS, *VEHICLE_FIELDS, "accommodation", "pets", "dogs", "cats")
 
 
 class PartyQuerySerializer(InputSerializer):
@@ -463,9 +464,12 @@ class PartyQuerySerializer(InputSerializer):
         "pet_4: a pet-friendly cabin, where the party's pets travel with it).",
     )
     pets = PetsField(
-        help_text=f"Pets taken along, at most {MAX_PETS}: each in a kennel on deck (a sailing has a few), or all in "
-        "the party's pet-friendly cabin (accommodation pet_4).",
+        help_text=f"Pets taken along in all, at most {MAX_PETS}: each in a kennel on deck (a sailing has a few), or "
+        "all in the party's pet-friendly cabin (accommodation pet_4). Each is priced by its kind: `dogs` and `cats` "
+        "say how many of them are dogs and cats, the others are of another kind. Left out: the dogs and cats.",
     )
+    dogs = PetsField(help_text="How many of the pets are dogs.")
+    cats = PetsField(help_text="How many of the pets are cats.")
 
     def get_fields(self):
         # "from" is a Python keyword, so the port fields cannot be declared as class attributes. The ports come
@@ -492,7 +496,7 @@ class PartyQuerySerializer(InputSerializer):
             add_error(errors, "to", _("Choose a destination different from the departure port."))
         accommodation = values.get("accommodation", Accommodation.DECK)
         party = Party(**_counts(values, errors), vehicles=_vehicles(values, errors), accommodation=accommodation,
-                      pets=values.get("pets") or 0)  # fmt: skip
+                      **_pets(values, errors))  # fmt: skip
         return origin, destination, party
 
 
@@ -595,6 +599,16 @@ def _counts(values: dict, errors: dict) -> dict[str, int]:
     elif problem := party_problem(grown_ups=grown_ups, infants=counts["infants"]):
         add_error(errors, "adults" if not grown_ups else "infants", problem)
     return counts
+
+
+def _pets(values: dict, errors: dict) -> dict[str, int]:
+    """The pets in all and how many are dogs and cats: in all, the dogs and cats when not given."""
+    dogs, cats = values.get("dogs") or 0, values.get("cats") or 0
+    pets = values.get("pets")
+    problem = pet_problem(pets=pets, dogs=dogs, cats=cats)
+    if problem and "pets" not in errors:
+        add_error(errors, "pets", problem)
+    return {"pets": dogs + cats if pets is None else pets, "dogs": dogs, "cats": cats}
 
 
 def _vehicles(values: dict, errors: dict) -> tuple[Vehicle, ...]:

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from bookings.models import Booking, BookingLeg, BookingVehicle
 from bookings.tickets import ticket_code
+from ferries.party import pets_in_words
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -144,7 +145,7 @@ def _party(pdf: FPDF, booking: Booking) -> None:
     pdf.ln(3)
     vehicles = list(booking.vehicles.all())
     width = pdf.w - 2 * MARGIN
-    _fact(pdf, _("Pets"), str(booking.pets) if booking.pets else _("None"), width=width)
+    _fact(pdf, _("Pets"), pets_in_words(booking.pet_counts) if booking.pets else _("None"), width=width)
     _fact(pdf, _("On board"), booking.get_accommodation_display(), width=width)
     for vehicle in vehicles or [None]:
         _fact(pdf, _("Vehicle"), _vehicle(vehicle) if vehicle else _("None"), width=width)

@@ -89,7 +89,9 @@ class QuayLegSerializer(serializers.Serializer):
     leg = serializers.ChoiceField(choices=BookingLeg.Direction.choices)
     sailing_id = serializers.IntegerField()
     accommodation = serializers.CharField()
-    pets = serializers.IntegerField()
+    pets = serializers.IntegerField(help_text="In all, dogs and cats included.")
+    dogs = serializers.IntegerField()
+    cats = serializers.IntegerField()
     passengers = QuayPassengerSerializer(many=True)
     vehicles = QuayVehicleSerializer(many=True, help_text="The party's vehicles, each with its own check-in.")
     vehicle = QuayVehicleSerializer(allow_null=True, help_text="The first of `vehicles`, or null.")
@@ -127,7 +129,8 @@ def party(leg: BookingLeg) -> dict:
     ]  # fmt: skip
     return {
         "reference": booking.reference, "leg": leg.direction, "sailing_id": leg.sailing_id,
-        "accommodation": booking.accommodation, "pets": booking.pets, "passengers": passengers,
+        "accommodation": booking.accommodation, "pets": booking.pets, "dogs": booking.dogs,
+        "cats": booking.cats, "passengers": passengers,
         "vehicles": vehicles, "vehicle": vehicles[0] if vehicles else None,
     }  # fmt: skip
 

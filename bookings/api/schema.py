@@ -193,6 +193,8 @@ _BOOKING = {
     "vehicle": _VEHICLE,
     "accommodation": "deck",
     "pets": 0,
+    "dogs": 0,
+    "cats": 0,
     "contact": _CONTACT,
 }
 

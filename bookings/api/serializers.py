@@ -199,7 +199,9 @@ class BookingOutputSerializer(BookingBaseOutputSerializer):
         help_text="The first of `vehicles`, null for none (as before `vehicles`)."
     )
     accommodation = serializers.ChoiceField(choices=Accommodation.choices)
-    pets = serializers.IntegerField()
+    pets = serializers.IntegerField(help_text="In all, dogs and cats included.")
+    dogs = serializers.IntegerField()
+    cats = serializers.IntegerField()
     contact = ContactOutputSerializer(source="*")
 
     @extend_schema_field(VehicleOutputSerializer(allow_null=True))

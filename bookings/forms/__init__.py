@@ -107,8 +107,16 @@ class BookingForm(forms.Form):
         widget=forms.Select(
             choices=[(0, pgettext_lazy("pets", "None"))] + [(n, str(n)) for n in range(1, MAX_PETS + 1)]
         ),
-        help_text=_("Each pet is charged per crossing."),
+        help_text=_("Each pet is charged per crossing, at the price of its kind."),
     )
+    dogs = forms.CharField(
+        label=_("Of them, dogs"), required=False, initial=0,
+        widget=forms.Select(choices=[(n, str(n)) for n in range(MAX_PETS + 1)]),
+    )  # fmt: skip
+    cats = forms.CharField(
+        label=_("Of them, cats"), required=False, initial=0,
+        widget=forms.Select(choices=[(n, str(n)) for n in range(MAX_PETS + 1)]),
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -123,7 +131,8 @@ class BookingForm(forms.Form):
         """`chosen`: the sailings and fare families chosen on the results page, as the request names them
         (outbound_sailing_id, outbound_fare_family, return_…); `extras`: what each leg (outbound, return) sells,
         as its search row's `extras`."""
-        initial = {"accommodation": party.accommodation, "pets": party.pets, **(contact or {})}
+        initial = {"accommodation": party.accommodation, "pets": party.pets, "dogs": party.dogs, "cats": party.cats,
+                   **(contact or {})}  # fmt: skip
         for index, vehicle in enumerate(party.vehicles):
             initial |= {f"vehicles-{index}-{name}": getattr(vehicle, name) for name in VEHICLE_FIELDS[1:]}
         super().__init__(data, initial=initial)
@@ -297,6 +306,7 @@ class BookingForm(forms.Form):
         data["vehicles"] = [self._vehicle_data(index, v.category) for index, v in enumerate(self.party.vehicles)]
         data["accommodation"] = value("accommodation") or self.party.accommodation
         data["pets"] = value("pets", "").strip() or 0
+        data |= {kind: value(kind, "").strip() or 0 for kind in ("dogs", "cats")}
         data["contact"] = {name: value(f"contact-{name}", "") for name in ("name", "email", "phone")}
         billing = {name: value(f"billing-{name}", "").strip() for name in ("name", "address", "company", "vat_number")}
         if any(billing.values()):  # left empty: invoices are made out to the contact

@@ -43,6 +43,8 @@ class ChangeForm(forms.Form):
         _("Pets"),
         forms.Select(choices=[(0, pgettext_lazy("pets", "None"))] + [(n, str(n)) for n in range(1, MAX_PETS + 1)]),
     )
+    dogs = _field(_("Of them, dogs"), forms.Select(choices=[(n, str(n)) for n in range(MAX_PETS + 1)]))
+    cats = _field(_("Of them, cats"), forms.Select(choices=[(n, str(n)) for n in range(MAX_PETS + 1)]))
 
     def __init__(self, data=None, *, booking: Booking, rows: dict[str, list[dict]]):
         """`rows`: the search rows (sailings between the leg's ports on the chosen day) offered for each leg."""
@@ -52,7 +54,8 @@ class ChangeForm(forms.Form):
         self.vehicles = booked_vehicles(booking)
         party = booking_party(booking)
         self.extras = {PREFIX[d]: leg_order(leg, party).extras for d, leg in self.legs.items()}
-        initial = {"accommodation": booking.accommodation, "pets": booking.pets}
+        initial = {"accommodation": booking.accommodation, "pets": booking.pets, "dogs": booking.dogs,
+                   "cats": booking.cats}  # fmt: skip
         super().__init__(data, initial=initial)
         for direction, leg in self.legs.items():
             prefix = PREFIX[direction]
@@ -148,6 +151,9 @@ class ChangeForm(forms.Form):
         for name in ("accommodation", "pets"):
             if str(data.get(name) or "") != str(getattr(self.booking, name)):
                 body[name] = _whole(data[name]) if name == "pets" else data[name]
+        for name in ("dogs", "cats"):  # left out: none
+            if str(data.get(name) or "0") != str(getattr(self.booking, name)):
+                body[name] = _whole(data[name])
         passengers = self._passengers_sent()
         if passengers != [_plain(vars(p)) for p in self.passengers]:
             body["passengers"] = passengers

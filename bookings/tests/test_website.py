@@ -574,13 +574,14 @@ def test_the_booking_page_shows_the_held_booking_with_its_countdown_legs_and_pri
 
 def test_the_booking_page_counts_pets_in_words_on_the_price_lines(client, tunis_marseille):
     sailing = sailing_at(tunis_marseille)
-    client.post(details_url(sailing), details(pets="2"))
+    client.post(details_url(sailing), details(pets="2", dogs="1"))
     booking = Booking.objects.get()
 
     text = text_of(client.get(reverse("booking_detail", kwargs={"reference": booking.reference})))
 
-    assert "2 pets €40.00" in text
-    assert "× Pets" not in text
+    assert "1 dog €20.00" in text
+    assert "1 other pet €20.00" in text
+    assert "× Dog" not in text
 
 
 def test_the_booking_page_is_not_found_in_a_browser_that_does_not_have_it(client, tunis_marseille):

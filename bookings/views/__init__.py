@@ -50,7 +50,7 @@ PARTY_PARAMS = (
     *("adults", "children", "infants", "seniors"),
     *VEHICLE_FIELDS,
     "accommodation",
-    "pets",
+    *("pets", "dogs", "cats"),
 )
 # A sailing chosen on the results page, with its fare family: "1234:flex"; "1234" alone is the Standard fare.
 CHOICE = re.compile(r"(?P<sailing>[0-9]{1,10})(?::(?P<family>[a-z][a-z0-9-]{1,19}))?")

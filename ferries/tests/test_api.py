@@ -34,6 +34,8 @@ SEARCH_FIELDS += [
     ),
     "accommodation",
     "pets",
+    "dogs",
+    "cats",
     "return_from",
     "return_to",
 ]

@@ -59,8 +59,14 @@ def test_an_accommodation_the_route_does_not_sell_is_not_priced():
         quote(fare=FareFactory(), party=Party(accommodation=Accommodation.OUTSIDE_4))
 
 
-def test_pets_are_charged_per_pet():
-    assert lines(quote(fare=FareFactory(), party=Party(pets=2)))["pets"] == (2, 2000)
+def test_pets_are_charged_per_pet_at_the_price_of_their_kind_others_and_kinds_without_one_at_the_fares():
+    fare = FareFactory(dog_amount_minor=3500, cat_amount_minor=None)
+
+    priced = lines(quote(fare=fare, party=Party(pets=4, dogs=2, cats=1)))
+
+    assert {code: priced[code] for code in priced if code.startswith("pet")} == {
+        "pet:dog": (2, 3500), "pet:cat": (1, 2000), "pet:other": (1, 2000),
+    }  # fmt: skip
 
 
 def test_there_is_no_price_outside_the_fare_seasons():

@@ -202,13 +202,15 @@ BOOKING_RULES = {
     "vehicles.*.length_cm",
     "vehicles.*.height_cm",
     "vehicle",  # sent together with `vehicles`
+    "pets",  # fewer than the dogs and cats
 }
-# Each vehicle of a search: its size within its type's limits, its size and load only with a type.
-SEARCH_VEHICLE_RULES = {
+# Each vehicle of a search: its size within its type's limits, its size and load only with a type; the pets in all
+# not fewer than the dogs and cats, at most four.
+SEARCH_PARTY_RULES = {
     f"{vehicle}_{detail}"
     for vehicle in ("vehicle", "vehicle2", "vehicle3", "vehicle4")
     for detail in ("length_cm", "height_cm", "load")
-}
+} | {"pets"}
 RULES_BEYOND_THE_SCHEMA = {
     # No user has this username and password.
     "POST /api/v1/auth/token": {"non_field_errors"},
@@ -235,7 +237,7 @@ RULES_BEYOND_THE_SCHEMA = {
         "adults",
         "infants",
         "passengers",
-        *SEARCH_VEHICLE_RULES,
+        *SEARCH_PARTY_RULES,
     },
     # The same for the fare calendar, with a month (or the date instead) that has days from today to the horizon,
     # and one of the two only.
@@ -247,7 +249,7 @@ RULES_BEYOND_THE_SCHEMA = {
         "adults",
         "infants",
         "passengers",
-        *SEARCH_VEHICLE_RULES,
+        *SEARCH_PARTY_RULES,
     },
     # A date of birth in the past, and not more than 120 years ago; a document that expires after its holder was
     # born (with the traveller's other fields as saved, for a change).
@@ -275,7 +277,7 @@ RULES_BEYOND_THE_SCHEMA = {
         "adults",
         "infants",
         "passengers",
-        *SEARCH_VEHICLE_RULES,
+        *SEARCH_PARTY_RULES,
     },
 }
 # Nor can a schema know what was sent before: an Idempotency-Key used for another booking is answered 422 (as the
