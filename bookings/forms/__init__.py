@@ -82,6 +82,7 @@ class VehicleBlock:
     heading: str
     fields: list
     index: int = 0  # its fields' `vehicles-<index>-…`
+    category: str = ""
 
 
 VEHICLE_FIELDS = ("registration", "length_cm", "height_cm", "load")
@@ -277,6 +278,7 @@ class BookingForm(forms.Form):
                 % {"number": index + 1, "category": VehicleCategory(vehicle.category).label},
                 [self[f"vehicles-{index}-{name}"] for name in VEHICLE_FIELDS],
                 index,
+                vehicle.category,
             )
             for index, vehicle in enumerate(self.party.vehicles)
         ]
