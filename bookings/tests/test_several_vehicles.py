@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from rest_framework.test import APIClient
 
 from bookings.flows import changing
+from bookings.manifests import sailing_manifest
 from bookings.models import Booking, BookingVehicle
 from bookings.requests import parse_booking_request
 from bookings.services import booking_create
@@ -165,3 +166,40 @@ def test_the_website_books_the_vehicles_searched_for_each_with_its_registration(
     assert [(v.category, v.registration, v.load) for v in booking.vehicles.all()] == [
         ("car", "AB-123-CD", ""), ("trailer", "TR-55", "roof_bikes"),
     ]  # fmt: skip
+
+
+def test_at_the_quay_each_vehicle_of_the_party_is_checked_in_boarded_and_listed_on_its_own(tunis_marseille):
+    from bookings import boarding
+
+    sailing = sailing_with_lanes(tunis_marseille)
+    booking = confirmed_booking(sailing, vehicles=[CAR, TRAILER])
+    leg = booking.legs.get()
+    adult = list(booking.passengers.values_list("pk", flat=True))
+
+    boarding.travellers_check_in(leg_id=leg.pk, passenger_ids=adult, vehicle=True, agent="staff:1")
+    boarding.travellers_board(leg_id=leg.pk, passenger_ids=adult, vehicle=True, agent="staff:1")
+
+    assert sorted(leg.boardings.filter(vehicle__isnull=False).values_list("vehicle__registration", flat=True)) == [
+        "AB-123-CD", "TR-55",
+    ]  # fmt: skip
+    status = boarding.leg_boarding_status(leg=leg)
+    assert (status["vehicles"], status["vehicle_checked_in"], status["vehicle_boarded"]) == (2, True, True)
+    manifest = sailing_manifest(sailing_id=sailing.pk)
+    assert [(v.registration, bool(v.boarded_at)) for v in manifest.vehicles] == [("AB-123-CD", True), ("TR-55", True)]
+    assert (manifest.progress.vehicles, manifest.progress.vehicles_boarded) == (2, 2)
+
+
+def test_a_measure_at_the_quay_changes_only_the_vehicle_measured(tunis_marseille):
+    from bookings.flows.remeasuring import vehicle_remeasure
+
+    sailing = sailing_with_lanes(tunis_marseille)
+    booking = confirmed_booking(sailing, vehicles=[CAR, TRAILER])
+    car, trailer = booking.vehicles.all()
+
+    vehicle_remeasure(booking_id=booking.pk, vehicle_id=trailer.pk, length_cm=350, height_cm=200, actor="staff:1")
+
+    car.refresh_from_db()
+    trailer.refresh_from_db()
+    assert (car.length_cm, car.measured_at) == (450, None)
+    assert (trailer.length_cm, trailer.measured_by) == (350, "staff:1")
+    assert lane_taken(sailing) == 450 + LANE_GAP_CM + 350 + LANE_GAP_CM
