@@ -75,6 +75,7 @@ def parse_traveller(data) -> dict:
 @extend_schema_serializer(component_name="SavedVehicleRequest")
 class SavedVehicleSerializer(VehicleSerializer):
     default_error_messages = {"invalid": gettext_lazy("A vehicle is an object.")}
+    load = None  # what it carries changes from one trip to the next: asked with each booking, not saved
 
     def run_validation(self, data=empty):
         return self.to_internal_value(data)  # unlike a booking's, a saved vehicle is never "none"
@@ -83,6 +84,8 @@ class SavedVehicleSerializer(VehicleSerializer):
 def parse_vehicle(data) -> dict:
     """The vehicle `data` describes (its size the category's typical one where left out), or a ValidationError."""
     try:
-        return vars(SavedVehicleSerializer().run_validation(data))
+        return {
+            key: value for key, value in vars(SavedVehicleSerializer().run_validation(data)).items() if key != "load"
+        }
     except ValidationError as error:
         raise validation_error(error) from None

@@ -70,9 +70,9 @@ def saved_vehicles(user: AbstractBaseUser) -> QuerySet[SavedVehicle]:
 
 def account_export(user: AbstractBaseUser, *, now: dt.datetime | None = None) -> dict:
     """Everything we hold about the account's holder, as JSON: the account, its addresses, saved travellers and
-    vehicles, claims, bookings (contact, passengers, vehicle, sailings, payments, refunds, invoices, e-mails)."""
+    vehicles, claims, bookings (contact, passengers, vehicles, sailings, payments, refunds, invoices, e-mails)."""
     now = now or timezone.now()
-    bookings = account_bookings(user).prefetch_related("passengers", "legs__sailing").select_related("vehicle")
+    bookings = account_bookings(user).prefetch_related("passengers", "vehicles", "legs__sailing")
     return {
         "exported_at": now.isoformat(),
         "account": {
@@ -114,11 +114,16 @@ def _traveller(t: SavedTraveller) -> dict:
 
 
 def _vehicle(v) -> dict:
-    return {"category": v.category, "registration": v.registration, "length_cm": v.length_cm, "height_cm": v.height_cm}
+    return {
+        "category": v.category,
+        "registration": v.registration,
+        "length_cm": v.length_cm,
+        "height_cm": v.height_cm,
+        **({"load": v.load} if getattr(v, "load", "") else {}),
+    }
 
 
 def _booking(b: Booking) -> dict:
-    vehicle = getattr(b, "vehicle", None)
     payments = Payment.objects.filter(booking=b).order_by("pk")
     return {
         "reference": b.reference,
@@ -138,7 +143,7 @@ def _booking(b: Booking) -> dict:
             }
             for p in b.passengers.all()
         ],
-        "vehicle": _vehicle(vehicle) if vehicle else None,
+        "vehicles": [_vehicle(v) for v in b.vehicles.all()],
         "legs": [
             {
                 "direction": leg.direction,

@@ -1,5 +1,5 @@
 """Check-in and boarding at the quay: an agent working one sailing scans an e-ticket (or types a reference), is told
-whether it boards this sailing and why not, then records each passenger and the vehicle checked in, then boarded.
+whether it boards this sailing and why not, then records each passenger and the vehicles checked in, then boarded.
 
 Every scan is recorded (TicketScan): the record of who came through, and how a second scan is recognised. Check-in
 and boarding are rows per traveller and leg (Boarding), written under the booking's row lock, so two agents
@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from bookings.converters import REFERENCE
-from bookings.models import Boarding, Booking, BookingLeg, Passenger, TicketScan
+from bookings.models import Boarding, Booking, BookingLeg, BookingVehicle, Passenger, TicketScan
 from bookings.services import booking_lock
 from bookings.tickets import TicketRefused, ticket_check, ticket_read
 from ferries.models import Sailing
@@ -50,7 +50,8 @@ class AtTheQuay:
     booking: Booking | None = None
     leg: BookingLeg | None = None
     other_legs: list[BookingLeg] = field(default_factory=list)  # the booking's legs on other sailings
-    boardings: dict[int | None, Boarding] = field(default_factory=dict)  # passenger id (None: vehicle) → row
+    boardings: dict[int, Boarding] = field(default_factory=dict)  # passenger id → row
+    vehicle_boardings: dict[int, Boarding] = field(default_factory=dict)  # vehicle id → row
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -66,12 +67,17 @@ class AtTheQuay:
         return [(p, self.boardings.get(p.pk)) for p in self.booking.passengers.all()] if self.leg else []
 
     @property
-    def vehicle(self):
-        return getattr(self.booking, "vehicle", None) if self.leg else None
+    def vehicles(self) -> list[tuple[BookingVehicle, Boarding | None]]:
+        return [(v, self.vehicle_boardings.get(v.pk)) for v in self.booking.vehicles.all()] if self.leg else []
 
     @property
-    def vehicle_row(self) -> Boarding | None:
-        return self.boardings.get(None)
+    def vehicle(self) -> BookingVehicle | None:
+        """The first of the party's vehicles, the one measured when none is named."""
+        return self.vehicles[0][0] if self.vehicles else None
+
+    @property
+    def vehicles_boarded(self) -> bool:
+        return bool(self.vehicles) and all(row and row.boarded_at for _v, row in self.vehicles)
 
 
 def ticket_scan(*, sailing_id: int, text: str, agent: str) -> TicketScan:
@@ -114,7 +120,7 @@ def _read(sailing_id: int, text: str, typed: bool) -> tuple[Booking | None, str,
 
 
 def _all_checked_in(leg: BookingLeg) -> bool:
-    expected = leg.booking.passengers.count() + (1 if hasattr(leg.booking, "vehicle") else 0)
+    expected = leg.booking.passengers.count() + leg.booking.vehicles.count()
     return leg.boardings.count() >= expected
 
 
@@ -123,13 +129,15 @@ def at_the_quay(*, scan: TicketScan, now: dt.datetime | None = None) -> AtTheQua
     view = AtTheQuay(scan=scan)
     if scan.booking_id is None:
         return view
-    view.booking = Booking.objects.select_related("vehicle").prefetch_related("passengers").get(pk=scan.booking_id)
+    view.booking = Booking.objects.prefetch_related("passengers", "vehicles").get(pk=scan.booking_id)
     legs = list(view.booking.legs.select_related("sailing__route__origin", "sailing__route__destination"))
     view.leg = next((leg for leg in legs if leg.sailing_id == scan.sailing_id and scan.outcome in BOARDS), None)
     view.other_legs = [leg for leg in legs if leg.sailing_id != scan.sailing_id]
     if view.leg is None:
         return view
-    view.boardings = {b.passenger_id: b for b in view.leg.boardings.all()}
+    rows = list(view.leg.boardings.all())
+    view.boardings = {b.passenger_id: b for b in rows if b.passenger_id}
+    view.vehicle_boardings = {b.vehicle_id: b for b in rows if b.vehicle_id}
     sailing = view.leg.sailing
     now = now or timezone.now()
     if now > sailing.check_in_closes_at:
@@ -141,17 +149,17 @@ def at_the_quay(*, scan: TicketScan, now: dt.datetime | None = None) -> AtTheQua
 
 
 def travellers_check_in(*, leg_id: int, passenger_ids: list[int], vehicle: bool, agent: str) -> list[Boarding]:
-    """Record these passengers (and the vehicle) checked in on the leg; those already checked in stay as they were.
-    Raises BoardingRefused when the leg does not travel or a passenger is not on the booking."""
+    """Record these passengers (and the party's vehicles) checked in on the leg; those already checked in stay as
+    they were. Raises BoardingRefused when the leg does not travel or a passenger is not on the booking."""
     with transaction.atomic():
         leg = _leg_for_boarding(leg_id, passenger_ids, vehicle)
-        done = set(leg.boardings.values_list("passenger_id", flat=True))
+        done = set(leg.boardings.values_list("passenger_id", "vehicle_id"))
         now = timezone.now()
-        wanted = [*passenger_ids, *([None] if vehicle else [])]
+        wanted = _travellers(leg, passenger_ids, vehicle)
         rows = [
-            Boarding(leg=leg, passenger_id=pid, checked_in_at=now, checked_in_by=agent)
-            for pid in dict.fromkeys(wanted)
-            if pid not in done
+            Boarding(leg=leg, passenger_id=pid, vehicle_id=vid, checked_in_at=now, checked_in_by=agent)
+            for pid, vid in dict.fromkeys(wanted)
+            if (pid, vid) not in done
         ]
         try:
             Boarding.objects.bulk_create(rows)
@@ -161,12 +169,12 @@ def travellers_check_in(*, leg_id: int, passenger_ids: list[int], vehicle: bool,
 
 
 def travellers_board(*, leg_id: int, passenger_ids: list[int], vehicle: bool, agent: str) -> list[Boarding]:
-    """Record these passengers (and the vehicle) boarded; a traveller not checked in is refused (BoardingRefused),
-    one already boarded stays as it was."""
+    """Record these passengers (and the party's vehicles) boarded; a traveller not checked in is refused
+    (BoardingRefused), one already boarded stays as it was."""
     with transaction.atomic():
         leg = _leg_for_boarding(leg_id, passenger_ids, vehicle)
-        wanted = set(passenger_ids) | ({None} if vehicle else set())
-        checked_in = {b.passenger_id: b for b in leg.boardings.all()}
+        wanted = set(_travellers(leg, passenger_ids, vehicle))
+        checked_in = {(b.passenger_id, b.vehicle_id): b for b in leg.boardings.all()}
         missing = wanted - checked_in.keys()
         if missing:
             raise BoardingRefused("not_checked_in", _("Check in first: %(who)s.") % {"who": _who(leg, missing)})
@@ -175,6 +183,13 @@ def travellers_board(*, leg_id: int, passenger_ids: list[int], vehicle: bool, ag
             boarded_at=now, boarded_by=agent
         )
         return list(leg.boardings.all())
+
+
+def _travellers(leg: BookingLeg, passenger_ids: list[int], vehicle: bool) -> list[tuple[int | None, int | None]]:
+    """(passenger id, vehicle id) of each traveller recorded: the passengers chosen, and every vehicle of the party
+    when `vehicle` (they come through the gate together)."""
+    vehicles = leg.booking.vehicles.values_list("pk", flat=True) if vehicle else []
+    return [(pid, None) for pid in passenger_ids] + [(None, vid) for vid in vehicles]
 
 
 def _leg_for_boarding(leg_id: int, passenger_ids: list[int], vehicle: bool) -> BookingLeg:
@@ -189,26 +204,30 @@ def _leg_for_boarding(leg_id: int, passenger_ids: list[int], vehicle: bool) -> B
         raise BoardingRefused("nobody", _("Choose who to record."))
     if set(passenger_ids) - set(booking.passengers.values_list("pk", flat=True)):
         raise BoardingRefused("not_on_booking", _("A passenger chosen is not on this booking."))
-    if vehicle and not hasattr(booking, "vehicle"):
+    if vehicle and not booking.vehicles.exists():
         raise BoardingRefused("no_vehicle", _("This booking has no vehicle."))
     leg.booking = booking
     return leg
 
 
-def _who(leg: BookingLeg, ids: set[int | None]) -> str:
-    names = [str(p) for p in leg.booking.passengers.filter(pk__in=[i for i in ids if i])]
-    return ", ".join(names + ([_("the vehicle")] if None in ids else []))
+def _who(leg: BookingLeg, ids: set[tuple[int | None, int | None]]) -> str:
+    names = [str(p) for p in leg.booking.passengers.filter(pk__in=[pid for pid, _vid in ids if pid])]
+    vehicles = [str(v) for v in leg.booking.vehicles.filter(pk__in=[vid for _pid, vid in ids if vid])]
+    return ", ".join(names + vehicles)
 
 
 def leg_boarding_status(*, leg: BookingLeg) -> dict:
-    """How far the leg's party is: counts of travellers checked in and boarded (the vehicle counted apart)."""
+    """How far the leg's party is: counts of travellers checked in and boarded (the vehicles counted apart)."""
     rows = list(leg.boardings.all())
     people = [row for row in rows if row.passenger_id]
+    vehicles = [row for row in rows if row.vehicle_id]
+    count = leg.booking.vehicles.count()
     return {
         "passengers": leg.booking.passengers.count(),
         "checked_in": len(people),
         "boarded": sum(1 for row in people if row.boarded_at),
-        "vehicle": hasattr(leg.booking, "vehicle"),
-        "vehicle_checked_in": any(row.passenger_id is None for row in rows),
-        "vehicle_boarded": any(row.passenger_id is None and row.boarded_at for row in rows),
+        "vehicle": bool(count),
+        "vehicles": count,
+        "vehicle_checked_in": bool(count) and len(vehicles) >= count,
+        "vehicle_boarded": bool(count) and sum(1 for row in vehicles if row.boarded_at) >= count,
     }

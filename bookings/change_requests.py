@@ -31,11 +31,12 @@ from bookings.requests import (
     PassengersField,
     VehicleDetails,
     VehicleSerializer,
+    VehiclesField,
 )
 from ferries.choices import Accommodation
 from ferries.models import Sailing
 from ferries.operators.base import LegOrder
-from ferries.party import NO_EXTRAS
+from ferries.party import NO_EXTRAS, pet_problem
 from ferries.returns import Crossing, onward_problem, return_problem
 from kernel.api import InputSerializer, add_error, validation_error
 
@@ -111,11 +112,14 @@ class BookingChangeRequestSerializer(InputSerializer):
     passengers = PassengersField(
         help_text="The whole party as it should be: add, remove or correct passengers by sending the new list."
     )
+    vehicles = VehiclesField(help_text="All the vehicles as they should be; an empty list or null for none.")
     vehicle = VehicleSerializer(
-        required=False, allow_null=True, help_text="The vehicle as it should be; null for none."
+        required=False, allow_null=True, help_text="One vehicle as it should be, as before `vehicles`; null for none."
     )
     accommodation = WordField(choices=Accommodation.choices, required=False)
-    pets = CountField(min_value=0, max_value=MAX_PETS, required=False)
+    pets = CountField(min_value=0, max_value=MAX_PETS, required=False, help_text="Pets in all, dogs and cats included.")
+    dogs = CountField(min_value=0, max_value=MAX_PETS, required=False, help_text="How many of the pets are dogs.")
+    cats = CountField(min_value=0, max_value=MAX_PETS, required=False, help_text="How many of the pets are cats.")
 
     def to_internal_value(self, data):
         unknown = [key for key in data if key not in self.fields] if isinstance(data, Mapping) else []
@@ -197,15 +201,21 @@ class BookingChangeRequestSerializer(InputSerializer):
                     add_error(errors, f"{prefix}_extras.{meal}", _("At most one for each passenger (%(n)d).") % {
                         "n": len(passengers)
                     })  # fmt: skip
+        pets = _wanted_pets(values, booking)
+        if "pets" not in errors and (problem := pet_problem(**pets)):
+            add_error(errors, "pets", problem)
+        if "vehicles" in values and "vehicle" in values:
+            add_error(errors, "vehicle", _("Give the vehicles in `vehicles` only, not also in `vehicle`."))
         if errors:
             return None
         return BookingRequest(
             outbound=outbound,
             inbound=inbound,
             passengers=tuple(passengers),
-            vehicle=values["vehicle"] if "vehicle" in values else booked_vehicle(booking),
+            vehicles=_wanted_vehicles(values, booking),
+            vehicles_field="vehicle" if "vehicle" in values else "vehicles",
             accommodation=values.get("accommodation", booking.accommodation),
-            pets=values.get("pets", booking.pets),
+            **pets,
             contact=Contact(booking.contact_name, booking.contact_email, booking.contact_phone),
             outbound_fare_family=values.get("outbound_fare_family", outbound_leg.fare_family),
             return_fare_family=values.get("return_fare_family", return_leg.fare_family if return_leg else "standard"),
@@ -228,6 +238,22 @@ class BookingChangeRequestSerializer(InputSerializer):
         )
 
 
+def _wanted_pets(values: dict, booking: Booking) -> dict[str, int]:
+    """The pets as the change makes them: the dogs and cats as sent, else as booked; in all as sent, else the pets of
+    another kind as booked with the dogs and cats."""
+    dogs, cats = values.get("dogs", booking.dogs), values.get("cats", booking.cats)
+    others = booking.pets - booking.dogs - booking.cats
+    return {"pets": values.get("pets", others + dogs + cats), "dogs": dogs, "cats": cats}
+
+
+def _wanted_vehicles(values: dict, booking: Booking) -> tuple[VehicleDetails, ...]:
+    if "vehicles" in values:
+        return values["vehicles"]
+    if "vehicle" in values:
+        return (values["vehicle"],) if values["vehicle"] else ()
+    return booked_vehicles(booking)
+
+
 def _same_ports(new: Sailing, old: Sailing) -> bool:
     return (new.route.origin_id, new.route.destination_id) == (old.route.origin_id, old.route.destination_id)
 
@@ -245,9 +271,9 @@ def booked_passengers(booking: Booking) -> list[PassengerDetails]:
     return [PassengerDetails(**{name: getattr(p, name) for name in names}) for p in booking.passengers.all()]
 
 
-def booked_vehicle(booking: Booking) -> VehicleDetails | None:
-    vehicle = getattr(booking, "vehicle", None)
-    return vehicle and VehicleDetails(vehicle.category, vehicle.registration, vehicle.length_cm, vehicle.height_cm)
+def booked_vehicles(booking: Booking) -> tuple[VehicleDetails, ...]:
+    names = [field.name for field in fields(VehicleDetails)]
+    return tuple(VehicleDetails(**{name: getattr(v, name) for name in names}) for v in booking.vehicles.all())
 
 
 def read_change(booking: Booking, data) -> BookingRequest:
@@ -291,7 +317,9 @@ def change_plan(
             if rules:
                 check_leg_rules(leg, now=now)
             changed.append(LegChange(leg, sailing, order))
-    details_changed = list(wanted.passengers) != booked_passengers(booking) or wanted.vehicle != booked_vehicle(booking)
+    details_changed = list(wanted.passengers) != booked_passengers(booking) or wanted.vehicles != booked_vehicles(
+        booking
+    )
     if not changed and not details_changed:
         raise ChangeRefused("no_change", _("This is the booking as it stands: nothing to change."))
     if not changed and all(leg.sailing.departs_at <= now for leg in legs.values()):
@@ -340,12 +368,14 @@ def _summary(booking: Booking, wanted: BookingRequest, changed: list[LegChange])
         parts.append(f"passengers {old_party.persons} → {wanted.party.persons}")
     elif list(wanted.passengers) != booked_passengers(booking):
         parts.append("passenger details corrected")
-    if wanted.vehicle != booked_vehicle(booking):
-        parts.append("vehicle changed" if wanted.vehicle and booked_vehicle(booking) else
-                     "vehicle added" if wanted.vehicle else "vehicle removed")  # fmt: skip
+    booked = booked_vehicles(booking)
+    if len(wanted.vehicles) != len(booked):
+        parts.append(f"vehicles {len(booked)} → {len(wanted.vehicles)}")
+    elif wanted.vehicles != booked:
+        parts.append("vehicle changed" if len(booked) == 1 else "vehicles changed")
     if wanted.accommodation != booking.accommodation:
         parts.append(f"accommodation {booking.accommodation} → {wanted.accommodation}")
-    if wanted.pets != booking.pets:
+    if (wanted.pets, wanted.dogs, wanted.cats) != (booking.pets, booking.dogs, booking.cats):
         parts.append(f"pets {booking.pets} → {wanted.pets}")
     if any(item.order.extras != leg_order(item.leg, old_party).extras for item in changed):
         parts.append("extras changed")

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from bookings.change_requests import ChangePlan, ChangeRefused, change_plan, check_leg_rules
 from bookings.models import Booking, BookingChange, BookingLeg, BookingVehicle, Passenger
-from bookings.orders import party_manifest
+from bookings.orders import party_manifest, party_vehicles
 from bookings.policy import leg_refund_due
 from bookings.services import REFUSAL_FIELDS, booking_lock, give_back, operator_unavailable
 from ferries.errors import OperatorError, OperatorRefused
@@ -171,9 +171,11 @@ def _party_json(plan: ChangePlan) -> dict:
     wanted = plan.wanted
     return {
         "passengers": [{**vars(p), "date_of_birth": p.date_of_birth.isoformat()} for p in wanted.passengers],
-        "vehicle": wanted.vehicle and vars(wanted.vehicle),
+        "vehicles": [vars(vehicle) for vehicle in wanted.vehicles],
         "accommodation": wanted.accommodation,
         "pets": wanted.pets,
+        "dogs": wanted.dogs,
+        "cats": wanted.cats,
     }
 
 
@@ -307,7 +309,9 @@ def change_swap(*, change_id: int, booking_id: int) -> tuple[BookingChange, bool
     _party_swap(booking, change.party, measured=change.kind == BookingChange.Kind.REMEASURED, actor=change.actor)
     booking.total_minor = sum(BookingLeg.objects.filter(booking=booking).values_list("price_minor", flat=True))
     booking.tickets_version += 1
-    booking.save(update_fields=["total_minor", "tickets_version", "accommodation", "pets", "updated_at"])
+    booking.save(
+        update_fields=["total_minor", "tickets_version", "accommodation", "pets", "dogs", "cats", "updated_at"]
+    )
     change.status, change.confirmed_at = BookingChange.Status.CONFIRMED, timezone.now()
     change.remote_pending = any(old["remote"] for old in change.old_legs)
     change.save(update_fields=["status", "confirmed_at", "old_legs", "remote_pending", "updated_at"])
@@ -316,18 +320,26 @@ def change_swap(*, change_id: int, booking_id: int) -> tuple[BookingChange, bool
 
 def _party_swap(booking: Booking, party: dict, *, measured: bool = False, actor: str = "") -> None:
     booking.accommodation, booking.pets = party["accommodation"], party["pets"]
+    booking.dogs, booking.cats = party.get("dogs", 0), party.get("cats", 0)  # none before pets had kinds
     fields = ("type", "first_name", "last_name", "date_of_birth", "nationality", "document_number")
     as_booked = [{f: str(getattr(p, f)) for f in fields} for p in booking.passengers.order_by("pk")]
     wanted = [{f: str(p[f]) for f in fields} for p in party["passengers"]]
     if as_booked != wanted:  # unchanged passengers keep their rows, and what the quay recorded of them
         booking.passengers.all().delete()
         Passenger.objects.bulk_create(Passenger(booking=booking, **passenger) for passenger in party["passengers"])
-    vehicle = party["vehicle"]
-    if vehicle is None:
-        BookingVehicle.objects.filter(booking=booking).delete()
-    else:
-        stamp = {"measured_at": timezone.now(), "measured_by": actor[:64]} if measured else {}
-        BookingVehicle.objects.update_or_create(booking=booking, defaults={**vehicle, **stamp})
+    _vehicles_swap(booking, party_vehicles(party), measured=measured, actor=actor)
+
+
+def _vehicles_swap(booking: Booking, wanted: list[dict], *, measured: bool, actor: str) -> None:
+    """The booking's vehicles become `wanted`, in order: a vehicle as it was keeps its row (and what the quay
+    recorded of it); one measured at the quay is stamped."""
+    rows = list(BookingVehicle.objects.filter(booking=booking).order_by("pk"))
+    BookingVehicle.objects.filter(pk__in=[row.pk for row in rows[len(wanted) :]]).delete()
+    stamp = {"measured_at": timezone.now(), "measured_by": actor[:64]} if measured else {}
+    for row, vehicle in zip(rows, wanted, strict=False):
+        if any(getattr(row, name) != value for name, value in vehicle.items()):
+            BookingVehicle.objects.filter(pk=row.pk).update(**vehicle, **stamp)
+    BookingVehicle.objects.bulk_create(BookingVehicle(booking=booking, **vehicle) for vehicle in wanted[len(rows) :])
 
 
 # --- dropping -----------------------------------------------------------------------------------
@@ -409,4 +421,4 @@ def refusal_field(refusal: ChangeRefused) -> str:
     """The request field an operator's refusal is about (the leg's sailing when none is more precise)."""
     if not refusal.leg:
         return "non_field_errors"
-    return REFUSAL_FIELDS.get(refusal.code, "{leg}_sailing_id").format(leg=refusal.leg)
+    return REFUSAL_FIELDS.get(refusal.code, "{leg}_sailing_id").format(leg=refusal.leg, vehicle="vehicles")

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from bookings.models import Boarding, Booking, BookingLeg, Passenger
+from bookings.models import Boarding, Booking, BookingLeg, BookingVehicle, Passenger
 from bookings.orders import booking_party, leg_order
-from ferries.choices import Accommodation, Assistance, PassengerType, VehicleCategory
+from ferries.choices import Accommodation, Assistance, PassengerType, PetType, VehicleCategory, VehicleLoad
 from ferries.models import Port, Sailing
+from ferries.party import pets_in_words
 
 # An agent works on sailings from a few hours before departure to the day ahead; a late one stays on the list.
 QUAY_BEFORE, QUAY_AHEAD = dt.timedelta(hours=6), dt.timedelta(hours=24)
@@ -50,7 +51,7 @@ def sailing_progress(*, sailing_id: int) -> Progress:
     """How many confirmed passengers and vehicles the sailing carries, and how many are checked in and boarded."""
     legs = travelling_legs(sailing_id=sailing_id)
     passengers = Passenger.objects.filter(booking__legs__in=legs).count()
-    vehicles = legs.filter(booking__vehicle__isnull=False).count()
+    vehicles = BookingVehicle.objects.filter(booking__legs__in=legs).count()
     counts = Boarding.objects.filter(leg__in=legs).aggregate(
         checked_in=Count("pk", filter=Q(passenger__isnull=False)),
         boarded=Count("pk", filter=Q(passenger__isnull=False, boarded_at__isnull=False)),
@@ -97,10 +98,15 @@ class ManifestVehicle:
     measured_at: dt.datetime | None  # the size is the one port staff measured
     checked_in_at: dt.datetime | None
     boarded_at: dt.datetime | None
+    load: str = ""  # on the roof or at the back, beyond the size above
 
     @property
     def category_label(self) -> str:
         return VehicleCategory(self.category).label
+
+    @property
+    def load_label(self) -> str:
+        return str(VehicleLoad(self.load).label) if self.load else ""
 
 
 @dataclass(frozen=True)
@@ -111,10 +117,21 @@ class ManifestBooking:
     accommodation: str
     cabins: int
     pets: int
+    dogs: int = 0
+    cats: int = 0
 
     @property
     def accommodation_label(self) -> str:
         return Accommodation(self.accommodation).label
+
+    @property
+    def pet_counts(self) -> dict[str, int]:
+        return {PetType.DOG: self.dogs, PetType.CAT: self.cats, PetType.OTHER: self.pets - self.dogs - self.cats}
+
+    @property
+    def pets_label(self) -> str:
+        """Its pets in all and by kind, "2 (1 dog, 1 cat)"; "" for none."""
+        return f"{self.pets} ({pets_in_words(self.pet_counts)})" if self.pets else ""
 
 
 @dataclass(frozen=True)
@@ -139,6 +156,15 @@ class Manifest:
         return sum(booking.pets for booking in self.bookings)
 
     @property
+    def pets_by_kind(self) -> str:
+        """The sailing's pets by kind, in words."""
+        counts: dict[str, int] = {}
+        for booking in self.bookings:
+            for kind, n in booking.pet_counts.items():
+                counts[kind] = counts.get(kind, 0) + n
+        return pets_in_words(counts)
+
+    @property
     def assistance(self) -> list[ManifestPassenger]:
         """The passengers who asked for help, for the crew to meet them."""
         return [passenger for passenger in self.passengers if passenger.assistance]
@@ -152,14 +178,15 @@ def sailing_manifest(*, sailing_id: int) -> Manifest:
     )
     legs = list(
         travelling_legs(sailing_id=sailing_id)
-        .select_related("booking__vehicle")
-        .prefetch_related("booking__passengers", "boardings")
+        .select_related("booking")
+        .prefetch_related("booking__passengers", "booking__vehicles", "boardings")
         .order_by("booking__reference")
     )
     passengers, vehicles, bookings = [], [], []
     for leg in legs:
         booking = leg.booking
-        rows = {row.passenger_id: row for row in leg.boardings.all()}
+        rows = {row.passenger_id: row for row in leg.boardings.all() if row.passenger_id}
+        vehicle_rows = {row.vehicle_id: row for row in leg.boardings.all() if row.vehicle_id}
         for p in sorted(booking.passengers.all(), key=lambda p: (p.last_name, p.first_name, p.pk)):
             row = rows.get(p.pk)
             passengers.append(ManifestPassenger(
@@ -167,13 +194,13 @@ def sailing_manifest(*, sailing_id: int) -> Manifest:
                 p.document_number, leg.on_board, row and row.checked_in_at, row and row.boarded_at,
                 p.assistance,
             ))  # fmt: skip
-        vehicle = getattr(booking, "vehicle", None)
-        if vehicle:
-            row = rows.get(None)
+        for vehicle in booking.vehicles.all():
+            row = vehicle_rows.get(vehicle.pk)
             vehicles.append(ManifestVehicle(
                 booking.reference, vehicle.category, vehicle.registration, vehicle.length_cm, vehicle.height_cm,
-                vehicle.measured_at, row and row.checked_in_at, row and row.boarded_at,
+                vehicle.measured_at, row and row.checked_in_at, row and row.boarded_at, vehicle.load,
             ))  # fmt: skip
         party = leg_order(leg, booking_party(booking)).party  # in the leg's own accommodation
-        bookings.append(ManifestBooking(booking.reference, leg.on_board, party.cabins, booking.pets))
+        bookings.append(ManifestBooking(booking.reference, leg.on_board, party.cabins, booking.pets, booking.dogs,
+                                        booking.cats))  # fmt: skip
     return Manifest(sailing, passengers, vehicles, bookings, sailing_progress(sailing_id=sailing_id))

@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from ferries.choices import Accommodation, Assistance, PassengerType, VehicleCategory
+from ferries.choices import Accommodation, Assistance, PassengerType, PetType, VehicleCategory, VehicleLoad
 from ferries.models import CURRENCY_VALIDATOR, Route, Sailing
 from ferries.pricing import NO_CHANGES, change_policy_wire
 
@@ -57,7 +57,9 @@ class Booking(models.Model):
     )  # fmt: skip
     language = models.CharField(max_length=8, default="en")
     accommodation = models.CharField(max_length=20, choices=Accommodation.choices, default=Accommodation.DECK)
-    pets = models.PositiveSmallIntegerField(default=0)
+    pets = models.PositiveSmallIntegerField(default=0, help_text=_("In all, dogs and cats included."))
+    dogs = models.PositiveSmallIntegerField(default=0)
+    cats = models.PositiveSmallIntegerField(default=0)
     cancellation_protection = models.BooleanField(
         default=False, help_text=_("Refunds all but itself until 24 hours before each departure, whatever the fare.")
     )
@@ -77,9 +79,18 @@ class Booking(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "hold_expires_at"], name="booking_status_hold")]
+        constraints = [
+            models.CheckConstraint(condition=Q(pets__gte=models.F("dogs") + models.F("cats")), name="pets_in_all")
+        ]
 
     def __str__(self) -> str:
         return self.reference
+
+    @property
+    def pet_counts(self) -> dict[str, int]:
+        """Its pets by kind (PetType), kinds with none left out."""
+        counts = {PetType.DOG: self.dogs, PetType.CAT: self.cats, PetType.OTHER: self.pets - self.dogs - self.cats}
+        return {str(kind): n for kind, n in counts.items() if n > 0}
 
     def may_become(self, status: str) -> bool:
         return status in self.TRANSITIONS[self.status]
@@ -187,15 +198,24 @@ class Passenger(models.Model):
 
 
 class BookingVehicle(models.Model):
-    booking = models.OneToOneField(Booking, on_delete=models.CASCADE, related_name="vehicle")
+    """One of the booking's vehicles (a car, its trailer, motorbikes, bicycles), in the order they were booked."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="vehicles")
     category = models.CharField(max_length=20, choices=VehicleCategory.choices)
     registration = models.CharField(max_length=16)
     length_cm = models.PositiveIntegerField(validators=[MinValueValidator(1)])
     height_cm = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    load = models.CharField(
+        max_length=12, choices=VehicleLoad.choices, blank=True, default="",
+        help_text=_("On the roof or at the back, adding to the size above."),
+    )  # fmt: skip
     measured_at = models.DateTimeField(
         null=True, blank=True, help_text=_("When port staff measured it (the size above is then theirs).")
     )
     measured_by = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["booking", "pk"]
 
     def __str__(self) -> str:
         return f"{self.get_category_display()} {self.registration}"
@@ -289,12 +309,16 @@ class BookingChange(models.Model):
 
 
 class Boarding(models.Model):
-    """One passenger's, or the vehicle's, check-in and boarding on one leg, as the port's agents record them."""
+    """One passenger's, or one vehicle's, check-in and boarding on one leg, as the port's agents record them."""
 
     leg = models.ForeignKey(BookingLeg, on_delete=models.CASCADE, related_name="boardings")
     passenger = models.ForeignKey(
         Passenger, null=True, blank=True, on_delete=models.CASCADE, related_name="boardings",
-        help_text=_("Empty: the booking's vehicle."),
+        help_text=_("Empty: one of the booking's vehicles."),
+    )  # fmt: skip
+    vehicle = models.ForeignKey(
+        BookingVehicle, null=True, blank=True, on_delete=models.CASCADE, related_name="boardings",
+        help_text=_("The vehicle, when no passenger."),
     )  # fmt: skip
     checked_in_at = models.DateTimeField()
     checked_in_by = models.CharField(max_length=64, help_text=_("staff:<id>"))
@@ -308,7 +332,14 @@ class Boarding(models.Model):
             models.UniqueConstraint(
                 fields=["leg", "passenger"], condition=Q(passenger__isnull=False), name="boarding_once_per_passenger"
             ),
-            models.UniqueConstraint(fields=["leg"], condition=Q(passenger__isnull=True), name="boarding_once_vehicle"),
+            models.UniqueConstraint(
+                fields=["leg", "vehicle"], condition=Q(vehicle__isnull=False), name="boarding_once_per_vehicle"
+            ),
+            models.CheckConstraint(
+                condition=Q(passenger__isnull=False, vehicle__isnull=True)
+                | Q(passenger__isnull=True, vehicle__isnull=False),
+                name="boarding_of_one_traveller",
+            ),
             models.CheckConstraint(
                 condition=Q(boarded_at__isnull=True) | Q(boarded_at__gte=models.F("checked_in_at")),
                 name="boarding_after_check_in",
@@ -316,7 +347,7 @@ class Boarding(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.leg}: {self.passenger or _('vehicle')}"
+        return f"{self.leg}: {self.passenger or self.vehicle}"
 
 
 class TicketScan(models.Model):

@@ -2,7 +2,7 @@
 
 `BookingRequestSerializer` reads plain JSON-like data (the API body, or what the website's form collected)
 into a `BookingRequest` with the sailings loaded; `parse_booking_request(data)` is it, raising a ValidationError
-whose keys name the field: `outbound_sailing_id`, `passengers.0.last_name`, `vehicle.height_cm`, `contact.email`…
+whose keys name the field: `outbound_sailing_id`, `passengers.0.last_name`, `vehicles.1.height_cm`, `contact.email`…
 Everything is checked and reported at once; nothing is written. drf-spectacular describes the body from the same
 fields (their DRF types give the schema; each reads its value as `read` says).
 """
@@ -46,15 +46,17 @@ from ferries.choices import (
     GROWN_UPS,
     MAX_PASSENGERS,
     MAX_PETS,
+    MAX_VEHICLES,
     MIN_HEIGHT_CM,
     VEHICLE_LIMITS,
     Accommodation,
     Assistance,
     PassengerType,
     VehicleCategory,
+    VehicleLoad,
 )
 from ferries.models import Sailing
-from ferries.party import NO_EXTRAS, Extras, Party, Vehicle, party_problem
+from ferries.party import NO_EXTRAS, Extras, Party, Vehicle, party_problem, pet_problem
 from ferries.pricing import DEFAULT_FAMILY
 from ferries.returns import Crossing, onward_problem, return_problem
 from kernel.api import InputSerializer, add_error, validation_error
@@ -85,6 +87,11 @@ class VehicleDetails:
     registration: str
     length_cm: int
     height_cm: int
+    load: str = ""
+
+    @property
+    def vehicle(self) -> Vehicle:
+        return Vehicle(self.category, self.length_cm, self.height_cm, self.load)
 
 
 @dataclass(frozen=True)
@@ -122,7 +129,7 @@ class BookingRequest:
     outbound: Sailing
     inbound: Sailing | None
     passengers: tuple[PassengerDetails, ...]
-    vehicle: VehicleDetails | None
+    vehicles: tuple[VehicleDetails, ...]
     accommodation: str
     pets: int
     contact: Contact
@@ -136,6 +143,9 @@ class BookingRequest:
     onward: tuple[LegChoice, ...] = ()  # the second to fourth legs of a trip of several legs; never with `inbound`
     # The accommodation chosen for some legs, by direction, when not the booking's `accommodation`.
     leg_accommodations: tuple[tuple[str, str], ...] = ()
+    vehicles_field: str = "vehicles"  # as the request spelled them: `vehicles`, or an older client's one `vehicle`
+    dogs: int = 0  # of the pets
+    cats: int = 0
 
     def accommodation_of(self, direction: str) -> str:
         return dict(self.leg_accommodations).get(direction) or self.accommodation
@@ -155,6 +165,10 @@ class BookingRequest:
     def leg(self, direction: str) -> LegChoice | None:
         return next((leg for leg in self.legs if leg.direction == direction), None)
 
+    def vehicle_field(self, index: int) -> str:
+        """The request's name for one of its vehicles: `vehicles.1`, or `vehicle` for an older client's one."""
+        return "vehicle" if self.vehicles_field == "vehicle" else f"vehicles.{index}"
+
     def extras(self, direction: str) -> Extras:
         """What the party adds to the leg (outbound, return, leg_2…), with the booking's cancellation protection."""
         leg = self.leg(direction)
@@ -171,15 +185,16 @@ class BookingRequest:
     @property
     def party(self) -> Party:
         counts = {kind: sum(1 for p in self.passengers if p.type == kind) for kind in PassengerType.values}
-        vehicle = self.vehicle and Vehicle(self.vehicle.category, self.vehicle.length_cm, self.vehicle.height_cm)
         return Party(
             adults=counts[PassengerType.ADULT],
             children=counts[PassengerType.CHILD],
             infants=counts[PassengerType.INFANT],
             seniors=counts[PassengerType.SENIOR],
-            vehicle=vehicle,
+            vehicles=tuple(v.vehicle for v in self.vehicles),
             accommodation=self.accommodation,
             pets=self.pets,
+            dogs=self.dogs,
+            cats=self.cats,
         )
 
 
@@ -283,8 +298,13 @@ class VehicleSerializer(InputSerializer):
         required=False,
         min_value=MIN_HEIGHT_CM,
         max_value=max(v.max_height_cm for v in VEHICLE_LIMITS.values()),
-        help_text="Defaults to a typical height for the category. A vehicle taller than the vessel takes is "
-        "refused on this field.",
+        help_text="Defaults to a typical height for the category, without what is on its roof. A vehicle taller "
+        "(with its load) than the vessel takes is refused on this field.",
+    )
+    load = AssistanceField(
+        choices=VehicleLoad.choices,
+        help_text="What it carries outside its body: roof_box (+50 cm high), roof_bikes (+100 cm high), rear_rack "
+        "(+80 cm long, in the lanes and the price band); empty or left out for nothing.",
     )
 
     def run_validation(self, data=empty):
@@ -302,6 +322,37 @@ class VehicleSerializer(InputSerializer):
                 except ValidationError as error:
                     errors[name] = error.detail
         return None if errors else VehicleDetails(**values)
+
+
+class VehiclesField(serializers.ListField):
+    """The party's vehicles (a car and its trailer, motorbikes, bicycles), each checked as `vehicle` is."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=VehicleSerializer(), max_length=MAX_VEHICLES, required=False, **kwargs)
+
+    def get_value(self, dictionary):
+        return dictionary.get(self.field_name, empty)
+
+    def run_validation(self, data=empty):
+        if data is empty or data is None:
+            return ()
+        if not isinstance(data, list):
+            raise ValidationError(_("A list of vehicles, or null for none."))
+        if len(data) > MAX_VEHICLES:
+            raise ValidationError(_("At most %(max)d vehicles per booking.") % {"max": MAX_VEHICLES})
+        vehicles, errors = [], {}
+        for index, item in enumerate(data):
+            try:
+                vehicle = self.child.run_validation(item)
+            except ValidationError as error:
+                errors[index] = error.detail
+                continue
+            if vehicle is None:
+                errors[index] = [_("Each vehicle is an object.")]
+            vehicles.append(vehicle)
+        if errors:
+            raise ValidationError(errors)
+        return tuple(vehicles)
 
 
 @extend_schema_serializer(component_name="ContactRequest")
@@ -425,7 +476,15 @@ class BookingRequestSerializer(InputSerializer):
         "sailing sells it): cancelling refunds everything but the protection itself until 24 hours before each "
         "departure, whatever the fare.",
     )
-    vehicle = VehicleSerializer(required=False, allow_null=True, help_text="Null or left out for none.")
+    vehicles = VehiclesField(
+        help_text=f"Up to {MAX_VEHICLES} vehicles, each taking its length (a rear rack included) and a gap in the "
+        "lanes, each priced by its category and length; empty, null or left out for none.",
+    )
+    vehicle = VehicleSerializer(
+        required=False, allow_null=True,
+        help_text="One vehicle, as before `vehicles`: read as a list of one. Null or left out for none; not with "
+        "`vehicles`.",
+    )  # fmt: skip
     accommodation = WordField(
         choices=Accommodation.choices,
         default=Accommodation.DECK,
@@ -441,7 +500,14 @@ class BookingRequestSerializer(InputSerializer):
     leg_2_accommodation = LegAccommodationField(choices=Accommodation.choices, help_text="The same on the second leg.")
     leg_3_accommodation = LegAccommodationField(choices=Accommodation.choices, help_text="The same on the third leg.")
     leg_4_accommodation = LegAccommodationField(choices=Accommodation.choices, help_text="The same on the fourth leg.")
-    pets = CountField(min_value=0, max_value=MAX_PETS, default=0)
+    pets = CountField(
+        min_value=0, max_value=MAX_PETS, required=False,
+        help_text="Pets in all, each in a kennel on deck or all in a pet-friendly cabin (`accommodation` pet_4), "
+        "each priced by its kind: `dogs` and `cats` say how many are dogs and cats, the others are of another kind. "
+        "Left out: the dogs and cats.",
+    )  # fmt: skip
+    dogs = CountField(min_value=0, max_value=MAX_PETS, default=0, help_text="How many of the pets are dogs.")
+    cats = CountField(min_value=0, max_value=MAX_PETS, default=0, help_text="How many of the pets are cats.")
     contact = ContactSerializer()
     billing = BillingSerializer(
         required=False, allow_null=True,
@@ -475,14 +541,23 @@ class BookingRequestSerializer(InputSerializer):
                     add_error(errors, f"{leg}_extras.{meal}", _("At most one for each passenger (%(n)d).") % {
                         "n": party_size
                     })  # fmt: skip
+        vehicles, one = values.get("vehicles") or (), values.get("vehicle")
+        vehicles = vehicles or ((one,) if one else ())
+        if values.get("vehicles") and one:
+            add_error(errors, "vehicle", _("Give the vehicles in `vehicles` only, not also in `vehicle`."))
+        pets, dogs, cats = values.get("pets"), values.get("dogs") or 0, values.get("cats") or 0
+        if "pets" not in errors and (problem := pet_problem(pets=pets, dogs=dogs, cats=cats)):
+            add_error(errors, "pets", problem)
         if errors:
             return None
         return BookingRequest(
-            outbound, inbound, tuple(values["passengers"]), values.get("vehicle"), values["accommodation"],
-            values["pets"], values["contact"], values["outbound_fare_family"], values["return_fare_family"],
+            outbound, inbound, tuple(values["passengers"]), vehicles, values["accommodation"],
+            dogs + cats if pets is None else pets, values["contact"], values["outbound_fare_family"],
+            values["return_fare_family"],
             values.get("outbound_extras") or NO_EXTRAS, values.get("return_extras") or NO_EXTRAS,
             values["cancellation_protection"], values.get("billing"), values.get("promo_code") or "", onward,
             tuple((leg, values[f"{leg}_accommodation"]) for leg in LEG_NAMES if values.get(f"{leg}_accommodation")),
+            "vehicle" if one else "vehicles", dogs, cats,
         )  # fmt: skip
 
 

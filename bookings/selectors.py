@@ -22,8 +22,8 @@ def booking_details() -> QuerySet[Booking]:
         "sailing__route__origin", "sailing__route__destination", "sailing__route__operator", "sailing__vessel"
     )
     disruptions = Disruption.objects.select_related("sailing", "reroute")
-    return Booking.objects.select_related("vehicle", "promo_use__promo_code").prefetch_related(
-        "passengers", Prefetch("legs", legs), "events", Prefetch("disruptions", disruptions)
+    return Booking.objects.select_related("promo_use__promo_code").prefetch_related(
+        "passengers", "vehicles", Prefetch("legs", legs), "events", Prefetch("disruptions", disruptions)
     )
 
 

@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 # Which request field an operator's refusal is about.
 # The field of the request an operator's refusal is about ({leg}: outbound or return); else the leg's sailing.
 REFUSAL_FIELDS = {
-    "vehicle_too_tall": "vehicle.height_cm",
+    "vehicle_too_tall": "{vehicle}.height_cm",
     "unknown_fare_family": "{leg}_fare_family",
     "extra_not_offered": "{leg}_extras",
     "priority_boarding_sold_out": "{leg}_extras.priority_boarding",
@@ -169,19 +169,19 @@ def _fingerprint(request: BookingRequest) -> str:
     parts = {
         "sailings": [s.pk for s in request.sailings],
         "passengers": [vars(p) for p in request.passengers],
-        "vehicle": request.vehicle and vars(request.vehicle),
+        "vehicles": [vars(vehicle) for vehicle in request.vehicles],
         "accommodation": request.accommodation,
         "fare_families": [request.outbound_fare_family, request.return_fare_family if request.inbound else None],
         "extras": [vars(request.outbound_extras), vars(request.return_extras) if request.inbound else None],
         "cancellation_protection": request.cancellation_protection,
-        "pets": request.pets,
+        "pets": [request.pets, request.dogs, request.cats],
         "contact": {**vars(request.contact), "email": request.contact.email.lower()},
         "billing": request.billing and vars(request.billing),
         "promo_code": request.promo_code,
     }
-    if request.leg_accommodations:  # as for onward legs
+    if request.leg_accommodations:
         parts["leg_accommodations"] = dict(request.leg_accommodations)
-    if request.onward:  # only then: the keys of one-way and return bookings stay as they were
+    if request.onward:
         parts["onward"] = [[leg.sailing.pk, leg.fare_family, vars(leg.extras)] for leg in request.onward]
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -213,6 +213,8 @@ def _new_booking(request: BookingRequest, owner, language: str, key: str | None,
                     language=language,
                     accommodation=request.accommodation,
                     pets=request.pets,
+                    dogs=request.dogs,
+                    cats=request.cats,
                     cancellation_protection=request.cancellation_protection,
                     total_minor=0,
                     currency="EUR",
@@ -239,7 +241,7 @@ def _hold_legs(request: BookingRequest, *, remote: bool, taken: list) -> list[tu
             )
             hold = adapter.hold(sailing_ref=sailing.ref, order=order, minutes=settings.BOOKING_HOLD_MINUTES)
         except OperatorRefused as refusal:
-            field = REFUSAL_FIELDS.get(refusal.code, "{leg}_sailing_id").format(leg=prefix)
+            field = _refusal_field(refusal.code, request, sailing, prefix)
             raise ValidationError({field: [refusal.message]}) from None
         except OperatorError as exc:
             raise operator_unavailable(adapter, exc) from None
@@ -247,6 +249,12 @@ def _hold_legs(request: BookingRequest, *, remote: bool, taken: list) -> list[tu
             taken.append((adapter, hold.hold_ref))
         held.append((direction, sailing, hold))
     return held
+
+
+def _refusal_field(code: str, request: BookingRequest, sailing: Sailing, leg: str) -> str:
+    """The request's field an operator's refusal is about: a vehicle too tall is the first the vessel cannot take."""
+    too_tall = request.party.too_tall(sailing.vessel.max_vehicle_height_cm) or 0
+    return REFUSAL_FIELDS.get(code, "{leg}_sailing_id").format(leg=leg, vehicle=request.vehicle_field(too_tall))
 
 
 def operator_unavailable(adapter, error: OperatorError) -> OperatorUnavailable:
@@ -281,8 +289,7 @@ def _complete(booking: Booking, request: BookingRequest, legs: list[tuple[str, S
         for (direction, sailing, hold), (price_minor, lines) in zip(legs, prices, strict=True)
     )
     Passenger.objects.bulk_create(Passenger(booking=booking, **vars(passenger)) for passenger in request.passengers)
-    if request.vehicle:
-        BookingVehicle.objects.create(booking=booking, **vars(request.vehicle))
+    BookingVehicle.objects.bulk_create(BookingVehicle(booking=booking, **vars(v)) for v in request.vehicles)
     booking.total_minor = sum(price_minor for price_minor, _lines in prices)
     booking.currency = currency
     booking.hold_expires_at = min([booking.hold_expires_at] + [hold.expires_at for _d, _s, hold in legs])

@@ -34,6 +34,7 @@ class VehicleCategory(models.TextChoices):
     CAMPER = "camper", _("Camper")
     MOTORCYCLE = "motorcycle", _("Motorcycle")
     BICYCLE = "bicycle", _("Bicycle")
+    TRAILER = "trailer", _("Trailer or caravan (booked with the car towing it)")
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,27 @@ class VehicleLimits:
         }
 
 
+# Vehicles a party may take along (a car and its trailer, motorbikes, bicycles): each takes its own lane space.
+MAX_VEHICLES = 4
+
+
+class VehicleLoad(models.TextChoices):
+    """What a vehicle carries outside its body, making it taller (on the roof) or longer (at the back)."""
+
+    NONE = "", _("Nothing on the roof or at the back")
+    ROOF_BOX = "roof_box", _("Roof box")
+    ROOF_BIKES = "roof_bikes", _("Bicycles on a roof rack")
+    REAR_RACK = "rear_rack", _("Bike rack at the back")
+
+
+# What a load adds to a vehicle's size, in cm: (height, length). The vehicle's own size is asked without it.
+LOAD_SIZES = {
+    VehicleLoad.NONE: (0, 0),
+    VehicleLoad.ROOF_BOX: (50, 0),
+    VehicleLoad.ROOF_BIKES: (100, 0),
+    VehicleLoad.REAR_RACK: (0, 80),
+}
+
 # No vehicle lower than this (a bicycle's handlebars) is taken on board as one.
 MIN_HEIGHT_CM = 50
 
@@ -62,6 +84,7 @@ VEHICLE_LIMITS = {
     VehicleCategory.CAMPER: VehicleLimits(700, 300, 500, 1200, 400),
     VehicleCategory.MOTORCYCLE: VehicleLimits(220, 140, 150, 350, 200),
     VehicleCategory.BICYCLE: VehicleLimits(180, 110, 100, 300, 200),
+    VehicleCategory.TRAILER: VehicleLimits(400, 200, 150, 900, 350),
 }
 
 
@@ -86,6 +109,17 @@ CABIN_BERTHS = {
 }
 # Pets a party may take along; where they travel: with them in a pet-friendly cabin, else each in a kennel on deck.
 MAX_PETS = 4
+
+
+class PetType(models.TextChoices):
+    """What kind of pet, each priced per crossing at its fare's price for the kind. A party's pets are counted in
+    all, with how many of them are dogs and cats; the others are of another kind (so are pets booked before kinds)."""
+
+    DOG = "dog", _("Dog")
+    CAT = "cat", _("Cat")
+    OTHER = "other", _("Other pet (rabbit, bird, ferret…)")
+
+
 PETS_IN_CABIN = frozenset({Accommodation.PET_4})
 
 

@@ -257,7 +257,14 @@ def _fares(route: Route, spec: RouteSpec, today: dt.date) -> int:
         fare, created = Fare.objects.get_or_create(
             route=route,
             valid_from=start,
-            defaults={"name": name, "valid_to": end, "pet_amount_minor": 3000, **extras},
+            defaults={
+                "name": name,
+                "valid_to": end,
+                "pet_amount_minor": 3000,
+                "dog_amount_minor": 3500,
+                "cat_amount_minor": 2500,
+                **extras,
+            },
         )
         if not created:
             continue

@@ -196,6 +196,7 @@ VEHICLE_BANDS = {  # category: ((up to cm, euros in low season), ...)
     VehicleCategory.CAMPER: ((800, 330), (1200, 460)),
     VehicleCategory.MOTORCYCLE: ((350, 60),),
     VehicleCategory.BICYCLE: ((300, 15),),
+    VehicleCategory.TRAILER: ((400, 110), (900, 190)),
 }
 CABIN_EUR = {
     Accommodation.INSIDE_2: 90,

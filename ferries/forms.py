@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from ferries.choices import MAX_PASSENGERS, MAX_PETS, Accommodation, PassengerType, VehicleCategory
+from ferries.choices import MAX_PASSENGERS, MAX_PETS, Accommodation, PassengerType, VehicleCategory, VehicleLoad
 from ferries.models import Port
 from ferries.queries import LIST_PARAMETERS, LegQuery, SearchQuery, parse_search_query
 from ferries.selectors import port_list
@@ -71,12 +71,20 @@ class SearchForm(forms.Form):
     vehicle = _raw_field(_("Vehicle"), forms.Select(choices=[("", _("No vehicle")), *VehicleCategory.choices]))
     vehicle_length_cm = _centimetres_field(_("Length (cm)"))
     vehicle_height_cm = _centimetres_field(_("Height (cm)"))
+    vehicle_load = _raw_field(_("On the roof or at the back"), forms.Select(choices=VehicleLoad.choices))
+    # A second vehicle (a trailer, a motorbike, bicycles), without JavaScript: the API takes up to MAX_VEHICLES.
+    vehicle2 = _raw_field(_("Second vehicle"), forms.Select(choices=[("", _("No vehicle")), *VehicleCategory.choices]))
+    vehicle2_length_cm = _centimetres_field(_("Length (cm)"))
+    vehicle2_height_cm = _centimetres_field(_("Height (cm)"))
+    vehicle2_load = _raw_field(_("On the roof or at the back"), forms.Select(choices=VehicleLoad.choices))
     accommodation = _raw_field(_("On board"), forms.Select(choices=Accommodation.choices), initial=Accommodation.DECK)
     pets = _raw_field(
         _("Pets"),
         forms.Select(choices=[(0, pgettext_lazy("pets", "None"))] + [(n, str(n)) for n in range(1, MAX_PETS + 1)]),
         initial=0,
     )
+    dogs = _raw_field(_("Of them, dogs"), forms.Select(choices=[(n, str(n)) for n in range(MAX_PETS + 1)]), initial=0)
+    cats = _raw_field(_("Of them, cats"), forms.Select(choices=[(n, str(n)) for n in range(MAX_PETS + 1)]), initial=0)
 
     field_order = ["trip", "from", "to", "date", "return_date"]
 

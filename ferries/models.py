@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
-from ferries.choices import CABIN_BERTHS, Accommodation, Amenity, PassengerType, Resource, VehicleCategory
+from ferries.choices import CABIN_BERTHS, Accommodation, Amenity, PassengerType, PetType, Resource, VehicleCategory
 
 CURRENCY_VALIDATOR = RegexValidator(r"^[A-Z]{3}$", _("An ISO 4217 code such as EUR."))
 # Check-in closes at most a day before departure: a longer figure is a typo (hours for minutes), not a rule.
@@ -397,7 +397,12 @@ class Fare(models.Model):
     valid_from = models.DateField(help_text=_("First departure date (port time) the fare applies to."))
     valid_to = models.DateField(help_text=_("Last departure date (port time) the fare applies to."))
     currency = models.CharField(max_length=3, default="EUR", validators=[CURRENCY_VALIDATOR])
-    pet_amount_minor = models.PositiveIntegerField(_("price per pet (minor units)"), default=0)
+    pet_amount_minor = models.PositiveIntegerField(
+        _("price per pet (minor units)"), default=0,
+        help_text=_("For a pet of another kind, and a dog or a cat when theirs is left empty."),
+    )  # fmt: skip
+    dog_amount_minor = models.PositiveIntegerField(_("price per dog (minor units)"), null=True, blank=True)
+    cat_amount_minor = models.PositiveIntegerField(_("price per cat (minor units)"), null=True, blank=True)
     # Extras, each left empty where it is not sold (a crossing without a restaurant has no meals).
     dinner_amount_minor = models.PositiveIntegerField(_("dinner, per person (minor units)"), null=True, blank=True)
     breakfast_amount_minor = models.PositiveIntegerField(
@@ -420,6 +425,11 @@ class Fare(models.Model):
 
     def __str__(self) -> str:
         return f"{self.route} — {self.name}"
+
+    def pet_price(self, kind: str) -> int:
+        """The price of one pet of this kind (a PetType) per crossing, in minor units."""
+        own = {PetType.DOG: self.dog_amount_minor, PetType.CAT: self.cat_amount_minor}.get(kind)
+        return self.pet_amount_minor if own is None else own
 
     def clean(self) -> None:
         if self.valid_from and self.valid_to and self.route_id:

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from ferries.choices import CABIN_BERTHS, Accommodation, Extra, PassengerType
 from ferries.models import Fare, FareFamily, Route
-from ferries.party import NO_EXTRAS, Extras, Party
+from ferries.party import NO_EXTRAS, Extras, Party, Vehicle
 from kernel.money import money
 
 # The family a price is quoted in when none is named: the one policy of earlier fares became the Standard family.
@@ -31,7 +31,7 @@ class ExtraNotSold(NotPriced):
 
 @dataclass(frozen=True)
 class PriceLine:
-    code: str  # a passenger type, "vehicle:<category>", "accommodation:<kind>" or "pets"
+    code: str  # a passenger type, "vehicle:<category>" (one line per vehicle), "accommodation:<kind>" or "pet:<kind>"
     quantity: int
     unit_minor: int
 
@@ -190,10 +190,8 @@ def route_quote(
 def _base_lines(fare: Fare, party: Party) -> tuple[PriceLine, ...]:
     lines = [_passenger_line(fare, kind, n) for kind, n in party.counts.items()]
     lines.append(_accommodation_line(fare, party))
-    if party.vehicle:
-        lines.append(_vehicle_line(fare, party))
-    if party.pets:
-        lines.append(PriceLine("pets", party.pets, fare.pet_amount_minor))
+    lines.extend(_vehicle_line(fare, vehicle) for vehicle in party.vehicles)
+    lines.extend(PriceLine(f"pet:{kind}", n, fare.pet_price(kind)) for kind, n in party.pet_counts.items())
     return tuple(line for line in lines if line.quantity)
 
 
@@ -267,14 +265,15 @@ def _accommodation_line(fare: Fare, party: Party) -> PriceLine:
     return PriceLine(f"accommodation:{party.accommodation}", quantity, amounts[party.accommodation])
 
 
-def _vehicle_line(fare: Fare, party: Party) -> PriceLine:
-    vehicle = party.vehicle
+def _vehicle_line(fare: Fare, vehicle: Vehicle) -> PriceLine:
+    """One vehicle's line, in the shortest band of its category that its overall length (a rear rack included)
+    fits."""
     bands = sorted(
         (row for row in fare.vehicle_fares.all() if row.category == vehicle.category), key=lambda r: r.max_length_cm
     )
     if not bands:
         raise NotPriced(_("Vehicles of this kind are not carried on this route."))
     for band in bands:
-        if vehicle.length_cm <= band.max_length_cm:
+        if vehicle.overall_length_cm <= band.max_length_cm:
             return PriceLine(f"vehicle:{vehicle.category}", 1, band.amount_minor)
     raise NotPriced(_("No fare for a vehicle this long on this route."))

@@ -24,16 +24,22 @@ from ferries.choices import (
     GROWN_UPS,
     MAX_PASSENGERS,
     MAX_PETS,
+    MAX_VEHICLES,
     MIN_HEIGHT_CM,
     VEHICLE_LIMITS,
     Accommodation,
     VehicleCategory,
+    VehicleLoad,
 )
-from ferries.party import Party, Vehicle, party_problem
+from ferries.party import Party, Vehicle, party_problem, pet_problem
 from kernel.api import InputSerializer, add_error, validation_error
 
 COUNT_FIELDS = ("adults", "children", "infants", "seniors")
-DIMENSIONS = ("vehicle_length_cm", "vehicle_height_cm")
+# Each vehicle's parameters: `vehicle` (its type) and `vehicle_length_cm`, `vehicle_height_cm`, `vehicle_load` for
+# the first; the same with a number for the others (`vehicle2`, `vehicle2_height_cm`…).
+VEHICLE_PREFIXES = ("vehicle", *(f"vehicle{n}" for n in range(2, MAX_VEHICLES + 1)))
+VEHICLE_SIZES = ("length_cm", "height_cm")
+DIMENSIONS = tuple(f"vehicle_{size}" for size in VEHICLE_SIZES)
 PORT_CODE = re.compile(r"[A-Z]{2}[A-Z2-9]{3}")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # The "no vehicle" spelling, besides leaving the parameter out.
@@ -75,14 +81,15 @@ class LegQuery:
 def party_params(party: Party) -> dict:
     """The party as the search's parameters, as the results page passes it on."""
     params = {"adults": party.adults, "children": party.children, "infants": party.infants, "seniors": party.seniors}
-    if party.vehicle:
+    for prefix, vehicle in zip(VEHICLE_PREFIXES, party.vehicles, strict=False):
         params |= {
-            "vehicle": party.vehicle.category,
-            "vehicle_length_cm": party.vehicle.length_cm,
-            "vehicle_height_cm": party.vehicle.height_cm,
-        }
+            prefix: vehicle.category,
+            f"{prefix}_length_cm": vehicle.length_cm,
+            f"{prefix}_height_cm": vehicle.height_cm,
+        } | ({f"{prefix}_load": vehicle.load} if vehicle.load else {})
     params["accommodation"] = party.accommodation
-    return params | ({"pets": party.pets} if party.pets else {})
+    pets = {"pets": party.pets, "dogs": party.dogs, "cats": party.cats}
+    return params | {name: n for name, n in pets.items() if n}
 
 
 # How the sailings found can be ordered, and the parts of the day (port time, hours from–to) they can be kept to.
@@ -400,6 +407,11 @@ class VehicleField(ChoiceParameter):
     choices = VEHICLE_CHOICES
 
 
+@documented({"type": "string", "enum": sorted(VehicleLoad.values[1:])})
+class LoadField(ChoiceParameter):
+    choices = VehicleLoad.values[1:]
+
+
 @documented({"type": "string", "enum": sorted(Accommodation.values)})
 class AccommodationField(ChoiceParameter):
     choices = Accommodation.values
@@ -410,7 +422,33 @@ class SortField(ChoiceParameter):
     choices = list(SORTS)
 
 
-PARTY_FIELDS = (*COUNT_FIELDS, "vehicle", *DIMENSIONS, "accommodation", "pets")
+def vehicle_parameters(prefix: str, position: int) -> dict[str, Parameter]:
+    """The parameters of one of the party's vehicles (`position` from 1)."""
+    which = "The vehicle" if position == 1 else f"Vehicle {position} (with `vehicle{position}_…` for its size)"
+    return {
+        prefix: VehicleField(
+            default=NO_VEHICLE if position == 1 else None,
+            help_text=f"{which} taken on board, if any; up to {MAX_VEHICLES} vehicles: `vehicle`, `vehicle2`… "
+            "(a car and its trailer, motorbikes, bicycles), each taking its length and a gap in the lanes.",
+        ),
+        f"{prefix}_length_cm": LengthField(
+            help_text=f"Only with `{prefix}`. Defaults to a typical length for its type; each type has its limits.",
+        ),
+        f"{prefix}_height_cm": HeightField(
+            help_text=f"Only with `{prefix}`. Defaults to a typical height for its type; a sailing whose vessel "
+            "cannot take it (with its roof load) shows as unavailable.",
+        ),
+        f"{prefix}_load": LoadField(
+            help_text=f"Only with `{prefix}`: roof_box (+50 cm high), roof_bikes (+100 cm high), rear_rack (+80 cm "
+            "long, in the lanes and the price band).",
+        ),
+    }
+
+
+VEHICLE_FIELDS = tuple(
+    name for position, prefix in enumerate(VEHICLE_PREFIXES, 1) for name in vehicle_parameters(prefix, position)
+)
+PARTY_FIELDS = (*COUNT_FIELDS, *VEHICLE_FIELDS, "accommodation", "pets", "dogs", "cats")
 
 
 class PartyQuerySerializer(InputSerializer):
@@ -420,28 +458,25 @@ class PartyQuerySerializer(InputSerializer):
     children = CountField(help_text="Children (4–11); they travel with an adult or a senior.")
     infants = CountField(help_text="Infants (0–3); each on the lap of an adult or a senior.")
     seniors = CountField(help_text=f"Seniors (65+). At most {MAX_PASSENGERS} passengers in all.")
-    vehicle = VehicleField(default=NO_VEHICLE, help_text="The vehicle taken on board, if any.")
-    vehicle_length_cm = LengthField(
-        help_text="Only with a vehicle. Defaults to a typical length for its type; each type has its limits.",
-    )
-    vehicle_height_cm = HeightField(
-        help_text="Only with a vehicle. Defaults to a typical height for its type; a sailing whose vessel "
-        "cannot take it shows as unavailable.",
-    )
     accommodation = AccommodationField(
         default=Accommodation.DECK,
         help_text="Deck passage, a reserved seat or a cabin for the whole party (accessible_2: an accessible cabin; "
         "pet_4: a pet-friendly cabin, where the party's pets travel with it).",
     )
     pets = PetsField(
-        help_text=f"Pets taken along, at most {MAX_PETS}: each in a kennel on deck (a sailing has a few), or all in "
-        "the party's pet-friendly cabin (accommodation pet_4).",
+        help_text=f"Pets taken along in all, at most {MAX_PETS}: each in a kennel on deck (a sailing has a few), or "
+        "all in the party's pet-friendly cabin (accommodation pet_4). Each is priced by its kind: `dogs` and `cats` "
+        "say how many of them are dogs and cats, the others are of another kind. Left out: the dogs and cats.",
     )
+    dogs = PetsField(help_text="How many of the pets are dogs.")
+    cats = PetsField(help_text="How many of the pets are cats.")
 
     def get_fields(self):
         # "from" is a Python keyword, so the port fields cannot be declared as class attributes. The ports come
         # first, then the question's own fields (its dates), then the party.
         fields = super().get_fields()
+        for position, prefix in enumerate(VEHICLE_PREFIXES, 1):
+            fields |= vehicle_parameters(prefix, position)
         party = {name: fields.pop(name) for name in PARTY_FIELDS}
         ports = {
             "from": PortField(
@@ -460,8 +495,8 @@ class PartyQuerySerializer(InputSerializer):
         if origin and origin == destination:
             add_error(errors, "to", _("Choose a destination different from the departure port."))
         accommodation = values.get("accommodation", Accommodation.DECK)
-        party = Party(**_counts(values, errors), vehicle=_vehicle(values, errors), accommodation=accommodation,
-                      pets=values.get("pets") or 0)  # fmt: skip
+        party = Party(**_counts(values, errors), vehicles=_vehicles(values, errors), accommodation=accommodation,
+                      **_pets(values, errors))  # fmt: skip
         return origin, destination, party
 
 
@@ -573,19 +608,36 @@ def _counts(values: dict, errors: dict) -> dict[str, int]:
     return counts
 
 
-def _vehicle(values: dict, errors: dict) -> Vehicle | None:
-    """The vehicle with its size, checked against its type's limits; sizes without a type are refused."""
-    category = values.get("vehicle", "")
-    if category == NO_VEHICLE:
-        for name in DIMENSIONS:
+def _pets(values: dict, errors: dict) -> dict[str, int]:
+    """The pets in all and how many are dogs and cats: in all, the dogs and cats when not given."""
+    dogs, cats = values.get("dogs") or 0, values.get("cats") or 0
+    pets = values.get("pets")
+    problem = pet_problem(pets=pets, dogs=dogs, cats=cats)
+    if problem and "pets" not in errors:
+        add_error(errors, "pets", problem)
+    return {"pets": dogs + cats if pets is None else pets, "dogs": dogs, "cats": cats}
+
+
+def _vehicles(values: dict, errors: dict) -> tuple[Vehicle, ...]:
+    """The vehicles given, in their parameters' order."""
+    vehicles = (_vehicle(prefix, values, errors) for prefix in VEHICLE_PREFIXES)
+    return tuple(vehicle for vehicle in vehicles if vehicle)
+
+
+def _vehicle(prefix: str, values: dict, errors: dict) -> Vehicle | None:
+    """A vehicle with its size, checked against its type's limits; sizes or a load without a type are refused."""
+    category = values.get(prefix) or ""
+    details = [f"{prefix}_{size}" for size in VEHICLE_SIZES] + [f"{prefix}_load"]
+    if category in (NO_VEHICLE, "") and prefix not in errors:
+        for name in details:
             if name in errors or values.get(name) is not None:
                 errors[name] = [_("Choose a vehicle type first.")]
         return None
     if not category:  # in error: its sizes cannot be checked
-        for name in DIMENSIONS:
+        for name in details:
             errors.pop(name, None)
         return None
-    sizes = {f"vehicle_{name}": limits for name, limits in VEHICLE_LIMITS[category].sizes().items()}
+    sizes = {f"{prefix}_{name}": limits for name, limits in VEHICLE_LIMITS[category].sizes().items()}
     for name, (default, minimum, maximum) in sizes.items():
         size = values.get(name)
         if size is None and name not in errors:
@@ -593,7 +645,8 @@ def _vehicle(values: dict, errors: dict) -> Vehicle | None:
         elif size is not None and not minimum <= size <= maximum:
             message = _("Must be between %(min)d and %(max)d cm for this vehicle.")
             add_error(errors, name, message % {"min": minimum, "max": maximum})
-    return Vehicle(category, values.get("vehicle_length_cm") or 0, values.get("vehicle_height_cm") or 0)
+    length, height = (values.get(f"{prefix}_{size}") or 0 for size in VEHICLE_SIZES)
+    return Vehicle(category, length, height, values.get(f"{prefix}_load") or "")
 
 
 # Built once: a serializer copies its fields for each instance, the costly part of reading a query with one.

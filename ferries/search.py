@@ -177,9 +177,8 @@ def party_availability(sailing: dict, availability: dict | None, party: Party) -
     places_left = remaining.get(Resource.PASSENGERS, 0)
     if availability["status"] != Sailing.Status.SCHEDULED:
         return {"status": availability["status"], "places_left": 0}
-    vehicle = party.vehicle
     needs = party.needs()
-    if (vehicle and vehicle.height_cm > sailing["max_vehicle_height_cm"]) or any(r not in remaining for r in needs):
+    if party.too_tall(sailing["max_vehicle_height_cm"]) is not None or any(r not in remaining for r in needs):
         return {"status": "unavailable", "places_left": places_left}
     if any(remaining[resource] < amount for resource, amount in needs.items()):
         return {"status": "sold_out", "places_left": places_left}

@@ -79,11 +79,11 @@ def capacity_hold(*, sailing: Sailing, party: Party, minutes: int, extras: Extra
 
 
 def _check_fits(sailing: Sailing, party: Party) -> None:
-    """OperatorRefused unless the sailing is on sale and its vessel takes the party's vehicle."""
+    """OperatorRefused unless the sailing is on sale and its vessel takes each of the party's vehicles
+    (with what is on its roof)."""
     if sailing.status != Sailing.Status.SCHEDULED or sailing.departs_at < bookable_after():
         raise OperatorRefused("not_bookable", _("This sailing can no longer be booked."))
-    vehicle = party.vehicle
-    if vehicle and vehicle.height_cm > sailing.vessel.max_vehicle_height_cm:
+    if party.too_tall(sailing.vessel.max_vehicle_height_cm) is not None:
         raise OperatorRefused(
             "vehicle_too_tall",
             _("Vehicles up to %(max)d cm high fit on %(vessel)s.")

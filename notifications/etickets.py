@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from bookings.models import Booking, BookingLeg, BookingVehicle
 from bookings.tickets import ticket_code
+from ferries.party import pets_in_words
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -142,11 +143,12 @@ def _party(pdf: FPDF, booking: Booking) -> None:
             name = f"{passenger.first_name} {passenger.last_name}"
             table.row([name, passenger.get_type_display(), passenger.document_number])
     pdf.ln(3)
-    vehicle = getattr(booking, "vehicle", None)
+    vehicles = list(booking.vehicles.all())
     width = pdf.w - 2 * MARGIN
-    _fact(pdf, _("Pets"), str(booking.pets) if booking.pets else _("None"), width=width)
+    _fact(pdf, _("Pets"), pets_in_words(booking.pet_counts) if booking.pets else _("None"), width=width)
     _fact(pdf, _("On board"), booking.get_accommodation_display(), width=width)
-    _fact(pdf, _("Vehicle"), _vehicle(vehicle) if vehicle else _("None"), width=width)
+    for vehicle in vehicles or [None]:
+        _fact(pdf, _("Vehicle"), _vehicle(vehicle) if vehicle else _("None"), width=width)
 
 
 def _vehicle(vehicle: BookingVehicle) -> str:
@@ -154,7 +156,8 @@ def _vehicle(vehicle: BookingVehicle) -> str:
         "length": vehicle.length_cm,
         "height": vehicle.height_cm,
     }
-    return f"{vehicle.get_category_display()} · {vehicle.registration} · {size}"
+    load = f" + {vehicle.get_load_display()}" if vehicle.load else ""
+    return f"{vehicle.get_category_display()} · {vehicle.registration} · {size}{load}"
 
 
 def _fact(pdf: FPDF, label: str, value: str, *, width: float, emphasis: bool = False) -> None:

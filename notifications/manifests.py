@@ -50,7 +50,8 @@ def manifest_pdf(manifest: Manifest) -> bytes:
                        _("Checked in"), _("Boarded")])  # fmt: skip
             for v in manifest.vehicles:
                 table.row([v.reference, v.category_label, v.registration,
-                           f"{v.length_cm} × {v.height_cm}" + (f" ({_('measured')})" if v.measured_at else ""),
+                           f"{v.length_cm} × {v.height_cm}" + (f" ({_('measured')})" if v.measured_at else "")
+                           + (f" + {v.load_label}" if v.load else ""),
                            _time(v.checked_in_at, route),
                            _time(v.boarded_at, route)])  # fmt: skip
     if manifest.assistance:
@@ -62,10 +63,10 @@ def manifest_pdf(manifest: Manifest) -> bytes:
     extras = [b for b in manifest.bookings if b.cabins or b.pets]
     if extras:
         _title(pdf, _("Cabins and pets"))
-        with pdf.table(col_widths=(30, 80, 30, 30), headings_style=heading, line_height=5.5) as table:
+        with pdf.table(col_widths=(30, 65, 20, 55), headings_style=heading, line_height=5.5) as table:
             table.row([_("Booking"), _("On board"), _("Cabins"), _("Pets")])
             for b in extras:
-                table.row([b.reference, b.accommodation_label, str(b.cabins), str(b.pets)])
+                table.row([b.reference, b.accommodation_label, str(b.cabins), b.pets_label or "0"])
     return bytes(pdf.output())
 
 

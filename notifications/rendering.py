@@ -96,6 +96,7 @@ def _staff_alert_message(email: Email) -> tuple[EmailMultiAlternatives, str, str
 
 def email_context(email: Email, booking) -> dict:
     legs = [_leg(leg) for leg in booking.legs.all()]
+    vehicles = list(booking.vehicles.all())
     details = email.details or {}
     currency = booking.currency
     return {
@@ -103,7 +104,9 @@ def email_context(email: Email, booking) -> dict:
         "booking": booking,
         "legs": legs,
         "passengers": list(booking.passengers.all()),
-        "vehicle": getattr(booking, "vehicle", None),
+        "vehicles": vehicles,
+        # The one a measure at the port is about (the latest measured), else the first.
+        "vehicle": max(vehicles, key=lambda v: (v.measured_at is not None, v.measured_at or 0, -v.pk), default=None),
         "total": format_money(booking.total_minor, currency),
         # What the flow that queued the e-mail decided: the amounts are the refunds made, not worked out again here.
         "refund": format_money(details["refund_minor"], details.get("currency", currency))

@@ -16,8 +16,8 @@ register = template.Library()
 
 @register.simple_tag(takes_context=True)
 def saved_details(context, selection) -> dict:
-    """{"travellers": {type: [choice…]}, "vehicles": [choice…], "fill": {key: fields}} for the page, or nothing for
-    a guest."""
+    """{"travellers": {type: [choice…]}, "vehicles": {category: [choice…]}, "fill": {key: fields}} for the page, or
+    nothing for a guest."""
     user = context["request"].user
     if not user.is_authenticated:
         return {}
@@ -35,19 +35,25 @@ def saved_details(context, selection) -> dict:
         for kind, (low, high) in AGES.items():
             if low <= _age(traveller.date_of_birth, first) <= high:
                 travellers[kind].append({"key": key, "name": f"{traveller.first_name} {traveller.last_name}"})
-    vehicles = []
-    wanted = selection.party.vehicle.category if selection.party.vehicle else None
-    for vehicle in saved_vehicles(user).filter(category=wanted) if wanted else []:
+    vehicles: dict[str, list[dict]] = {}
+    wanted = {vehicle.category for vehicle in selection.party.vehicles}
+    for vehicle in saved_vehicles(user).filter(category__in=wanted) if wanted else []:
         key = f"vehicle-{vehicle.pk}"
         fill[key] = {"registration": vehicle.registration, "length_cm": vehicle.length_cm,
                      "height_cm": vehicle.height_cm}  # fmt: skip
-        vehicles.append({"key": key, "name": vehicle.registration})
+        vehicles.setdefault(vehicle.category, []).append({"key": key, "name": vehicle.registration})
     return {"travellers": travellers, "vehicles": vehicles, "fill": fill}
 
 
 @register.filter
 def choices_for(saved: dict, kind: str) -> list[dict]:
     return saved.get("travellers", {}).get(kind, []) if saved else []
+
+
+@register.filter
+def vehicle_choices_for(saved: dict, category: str) -> list[dict]:
+    """The saved vehicles of this category."""
+    return saved.get("vehicles", {}).get(category, []) if saved else []
 
 
 def _age(born: dt.date, on: dt.date) -> int:

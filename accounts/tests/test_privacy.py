@@ -53,7 +53,7 @@ def test_the_export_holds_the_account_its_saved_details_and_its_bookings(signed_
     (exported,) = data["bookings"]
     assert exported["reference"] == booking.reference
     assert exported["passengers"][0]["document_number"] == "X1234567"
-    assert exported["vehicle"]["registration"] == "123 TU 4567"
+    assert [v["registration"] for v in exported["vehicles"]] == ["123 TU 4567"]
     assert exported["payments"][0]["amount_minor"] == booking.total_minor
     assert [e["kind"] for e in exported["emails"]]  # the booking's e-mails, by kind and date
 

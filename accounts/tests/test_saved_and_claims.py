@@ -121,7 +121,7 @@ def test_the_booking_form_offers_saved_travellers_who_fit_each_passenger_and_war
     assert "expires on" in data[f"traveller-{adult.pk}"]["warning"]
     assert data[f"traveller-{child.pk}"]["warning"] == ""
     # Only vehicles of the kind searched for.
-    vehicle_block = re.search(r'data-saved-for="vehicle-">(.*?)</div>', html, re.S)[1]
+    vehicle_block = re.search(r'data-saved-for="vehicles-0-">(.*?)</div>', html, re.S)[1]
     assert re.findall(r'data-saved="([\w-]+)"', vehicle_block) == [k for k in data if k.startswith("vehicle-")]
     assert len(re.findall(r'data-saved="vehicle', vehicle_block)) == 1
 

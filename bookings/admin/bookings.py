@@ -81,7 +81,7 @@ class BookingAdmin(admin.ModelAdmin):
                 "description": _("The traveller opens the booking on the website with its reference and this e-mail."),
             },
         ),
-        (_("Travel"), {"fields": ["accommodation", "pets"]}),
+        (_("Travel"), {"fields": ["accommodation", ("pets", "dogs", "cats")]}),
         (_("Record"), {"fields": ["created_at", "updated_at"]}),
     ]
     readonly_fields = [
@@ -90,6 +90,8 @@ class BookingAdmin(admin.ModelAdmin):
         "owner",
         "accommodation",
         "pets",
+        "dogs",
+        "cats",
         "created_at",
         "updated_at",
     ]

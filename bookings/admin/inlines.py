@@ -95,7 +95,7 @@ class PassengerInline(BookingPartInline):
 
 class BookingVehicleInline(BookingPartInline):
     model = BookingVehicle
-    fields = ["category", "registration", "length_cm", "height_cm"]
+    fields = ["category", "registration", "length_cm", "height_cm", "load", "measured_at"]
     readonly_fields = fields
 
 

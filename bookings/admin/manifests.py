@@ -19,8 +19,8 @@ from notifications.manifests import manifest_pdf
 PERMISSION = "bookings.view_booking"
 CSV_COLUMNS = [
     "kind", "booking", "last_name", "first_name", "type", "date_of_birth", "nationality", "document_number",
-    "assistance", "accommodation", "category", "registration", "length_cm", "height_cm", "measured_at", "checked_in_at",
-    "boarded_at",
+    "assistance", "accommodation", "category", "registration", "length_cm", "height_cm", "load", "measured_at",
+    "checked_in_at", "boarded_at",
 ]  # fmt: skip
 
 
@@ -63,7 +63,7 @@ def manifest_rows(manifest: Manifest) -> list[dict]:
     ]  # fmt: skip
     rows += [
         {"kind": "vehicle", "booking": v.reference, "category": v.category, "registration": v.registration,
-         "length_cm": v.length_cm, "height_cm": v.height_cm, "measured_at": stamp(v.measured_at),
+         "length_cm": v.length_cm, "height_cm": v.height_cm, "load": v.load, "measured_at": stamp(v.measured_at),
          "checked_in_at": stamp(v.checked_in_at),
          "boarded_at": stamp(v.boarded_at)}
         for v in manifest.vehicles

@@ -196,7 +196,8 @@ class BookingChangesApi(BookingApi, APIView):
         summary="Ask for a change: a quote, with the new places held",
         description="Send only what changes, in the booking request's own fields: another sailing between the same "
         "ports (`outbound_sailing_id`, `return_sailing_id`), another fare family, the extras, the whole new list of "
-        "`passengers` (to add, remove or correct one), the `vehicle` (null for none), `accommodation`, `pets`. The "
+        "`passengers` (to add, remove or correct one), the `vehicles` (an empty list for none), `accommodation`, "
+        "`pets`. The "
         "answer holds the new places until `expires_at` and says what confirming costs (`due`) or gives back "
         "(`refund`). Each leg's fare family, as sold, says whether it may change, until when, how often and for "
         "what fee; correcting names, documents or a registration is free. A quote replaces one still pending.",

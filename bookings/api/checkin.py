@@ -4,8 +4,8 @@ bookings.check_in_travellers — the "Port agent" group):
     POST …/checkin/scan                                  the QR code's text (or a reference) for a sailing → the
                                                          verdict and, when it boards, the leg's party and status;
                                                          the party is checked in unless `check_in` is false
-    POST …/checkin/{reference}/legs/{leg}/check-in       these passengers (and the vehicle) checked in
-    POST …/checkin/{reference}/legs/{leg}/board          these passengers (and the vehicle) boarded
+    POST …/checkin/{reference}/legs/{leg}/check-in       these passengers (and the vehicles) checked in
+    POST …/checkin/{reference}/legs/{leg}/board          these passengers (and the vehicles) boarded
 
 The same services as the check-in page (bookings.boarding): every scan is recorded, each traveller checked in and
 boarded once.
@@ -56,7 +56,10 @@ class TravellersInputSerializer(InputSerializer):
     passengers = serializers.ListField(
         child=IdField(), required=False, max_length=100, help_text="Passengers' `id`s; left out: all of the booking's."
     )
-    vehicle = FlagField(default=empty, required=False, help_text="The vehicle too; left out: if the booking has one.")
+    vehicle = FlagField(
+        default=empty, required=False,
+        help_text="The party's vehicles too (they come through together); left out: if the booking has any.",
+    )  # fmt: skip
 
 
 class BoardingRowSerializer(serializers.Serializer):
@@ -86,9 +89,12 @@ class QuayLegSerializer(serializers.Serializer):
     leg = serializers.ChoiceField(choices=BookingLeg.Direction.choices)
     sailing_id = serializers.IntegerField()
     accommodation = serializers.CharField()
-    pets = serializers.IntegerField()
+    pets = serializers.IntegerField(help_text="In all, dogs and cats included.")
+    dogs = serializers.IntegerField()
+    cats = serializers.IntegerField()
     passengers = QuayPassengerSerializer(many=True)
-    vehicle = QuayVehicleSerializer(allow_null=True)
+    vehicles = QuayVehicleSerializer(many=True, help_text="The party's vehicles, each with its own check-in.")
+    vehicle = QuayVehicleSerializer(allow_null=True, help_text="The first of `vehicles`, or null.")
 
 
 class ScanOutputSerializer(serializers.Serializer):
@@ -100,7 +106,8 @@ class ScanOutputSerializer(serializers.Serializer):
 
 
 def _rows(leg: BookingLeg) -> dict:
-    return {row.passenger_id: row for row in leg.boardings.all()}
+    """Each boarding row, by ("p", passenger id) or ("v", vehicle id)."""
+    return {("p", row.passenger_id) if row.passenger_id else ("v", row.vehicle_id): row for row in leg.boardings.all()}
 
 
 def _status(row) -> dict:
@@ -109,18 +116,22 @@ def _status(row) -> dict:
 
 def party(leg: BookingLeg) -> dict:
     booking, rows = leg.booking, _rows(leg)
-    vehicle = getattr(booking, "vehicle", None)
+    vehicles = [
+        {"category": v.category, "registration": v.registration, "length_cm": v.length_cm, "height_cm": v.height_cm,
+         **_status(rows.get(("v", v.pk)))}
+        for v in booking.vehicles.all()
+    ]  # fmt: skip
     passengers = [
         {"id": p.pk, "type": p.type, "first_name": p.first_name, "last_name": p.last_name,
          "date_of_birth": p.date_of_birth, "nationality": p.nationality, "document_number": p.document_number,
-         **_status(rows.get(p.pk))}
+         **_status(rows.get(("p", p.pk)))}
         for p in booking.passengers.all()
     ]  # fmt: skip
     return {
         "reference": booking.reference, "leg": leg.direction, "sailing_id": leg.sailing_id,
-        "accommodation": booking.accommodation, "pets": booking.pets, "passengers": passengers,
-        "vehicle": {"category": vehicle.category, "registration": vehicle.registration, "length_cm": vehicle.length_cm,
-                    "height_cm": vehicle.height_cm, **_status(rows.get(None))} if vehicle else None,
+        "accommodation": booking.accommodation, "pets": booking.pets, "dogs": booking.dogs,
+        "cats": booking.cats, "passengers": passengers,
+        "vehicles": vehicles, "vehicle": vehicles[0] if vehicles else None,
     }  # fmt: skip
 
 
@@ -191,7 +202,7 @@ class CheckInLegApi(CheckInApi):
             raise NotFound("No booking has this reference and leg.")
         booking: Booking = booking_leg.booking
         passengers = data.get("passengers", list(booking.passengers.values_list("pk", flat=True)))
-        vehicle = data.get("vehicle", hasattr(booking, "vehicle"))
+        vehicle = data.get("vehicle", booking.vehicles.exists())
         try:
             self.record(leg_id=booking_leg.pk, passenger_ids=passengers, vehicle=vehicle, agent=self.agent(request))
         except boarding.BoardingRefused as refusal:

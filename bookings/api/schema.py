@@ -78,7 +78,7 @@ BOOKING_VALIDATION_ERROR_RESPONSE = OpenApiResponse(
     response={
         **BODY_ERRORS_SCHEMA,
         "description": "Each field in error, by its path in the body (`outbound_sailing_id`, `passengers.0.last_name`, "
-        "`vehicle.height_cm`, `contact.email`) or the header's name (`Idempotency-Key`), with its messages; "
+        "`vehicles.0.height_cm`, `contact.email`) or the header's name (`Idempotency-Key`), with its messages; "
         "`non_field_errors` about the body as a whole; `detail` alone when the body is not JSON.",
     },
     description="The request was refused; nothing was booked and no place was held.",
@@ -92,7 +92,7 @@ BOOKING_VALIDATION_ERROR_RESPONSE = OpenApiResponse(
         ),
         OpenApiExample(
             "A car too tall for the vessel",
-            value={"vehicle.height_cm": ["Vehicles up to 220 cm high fit on Saint John Paul II."]},
+            value={"vehicles.0.height_cm": ["Vehicles up to 220 cm high fit on Saint John Paul II."]},
         ),
         OpenApiExample(
             "Sold out", value={"outbound_sailing_id": ["Sold out: not enough Passenger places left on this sailing."]}
@@ -163,7 +163,7 @@ _PASSENGER = {
     "nationality": "TN",
     "document_number": "X1234567",
 }
-_VEHICLE = {"category": "car", "registration": "123 TU 4567", "length_cm": 450, "height_cm": 160}
+_VEHICLE = {"category": "car", "registration": "123 TU 4567", "length_cm": 450, "height_cm": 160, "load": "roof_box"}
 _CONTACT = {"name": "Amira Ben Salah", "email": "amira@example.com", "phone": "+216 71 000 000"}
 
 BOOKING_REQUEST_EXAMPLE = OpenApiExample(
@@ -173,7 +173,7 @@ BOOKING_REQUEST_EXAMPLE = OpenApiExample(
         "outbound_sailing_id": EXAMPLE_SAILING_ID,
         "outbound_fare_family": "standard",
         "passengers": [_PASSENGER],
-        "vehicle": _VEHICLE,
+        "vehicles": [_VEHICLE],
         "accommodation": "deck",
         "pets": 0,
         "contact": _CONTACT,
@@ -189,9 +189,12 @@ _BOOKING = {
     "total": {"amount_minor": 51000, "currency": "EUR"},
     "cancellation_protection": False,
     "passengers": [_PASSENGER],
+    "vehicles": [_VEHICLE],
     "vehicle": _VEHICLE,
     "accommodation": "deck",
     "pets": 0,
+    "dogs": 0,
+    "cats": 0,
     "contact": _CONTACT,
 }
 

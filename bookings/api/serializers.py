@@ -28,7 +28,7 @@ from ferries.api.serializers import (
     PortRefSerializer,
     PriceLineSerializer,
 )
-from ferries.choices import COUNTRY_CODES, Accommodation, Assistance, PassengerType, VehicleCategory
+from ferries.choices import COUNTRY_CODES, Accommodation, Assistance, PassengerType, VehicleCategory, VehicleLoad
 from ferries.models import Sailing
 from kernel.api import InputSerializer, add_error
 from kernel.money import money
@@ -118,8 +118,11 @@ class PassengerOutputSerializer(serializers.Serializer):
 class VehicleOutputSerializer(serializers.Serializer):
     category = serializers.ChoiceField(choices=VehicleCategory.choices)
     registration = serializers.CharField()
-    length_cm = serializers.IntegerField()
-    height_cm = serializers.IntegerField()
+    length_cm = serializers.IntegerField(help_text="Its own length, without a rear rack.")
+    height_cm = serializers.IntegerField(help_text="Its own height, without what is on its roof.")
+    load = serializers.ChoiceField(
+        choices=VehicleLoad.choices, help_text="roof_box, roof_bikes or rear_rack; empty for nothing."
+    )
 
 
 @extend_schema_serializer(component_name="Contact")
@@ -194,10 +197,20 @@ class PromoCodeOutputSerializer(serializers.Serializer):
 class BookingOutputSerializer(BookingBaseOutputSerializer):
     promo_code = serializers.SerializerMethodField(help_text="The promo code applied; null when none.")
     passengers = PassengerOutputSerializer(many=True)
-    vehicle = VehicleOutputSerializer(allow_null=True, help_text="Null when no vehicle travels.")
+    vehicles = VehicleOutputSerializer(many=True, help_text="In the order they were booked; empty for none.")
+    vehicle = serializers.SerializerMethodField(
+        help_text="The first of `vehicles`, null for none (as before `vehicles`)."
+    )
     accommodation = serializers.ChoiceField(choices=Accommodation.choices)
-    pets = serializers.IntegerField()
+    pets = serializers.IntegerField(help_text="In all, dogs and cats included.")
+    dogs = serializers.IntegerField()
+    cats = serializers.IntegerField()
     contact = ContactOutputSerializer(source="*")
+
+    @extend_schema_field(VehicleOutputSerializer(allow_null=True))
+    def get_vehicle(self, booking: Booking) -> dict | None:
+        first = next(iter(booking.vehicles.all()), None)
+        return VehicleOutputSerializer(first).data if first else None
 
     @extend_schema_field(PromoCodeOutputSerializer(allow_null=True))
     def get_promo_code(self, booking: Booking) -> dict | None:

@@ -27,18 +27,25 @@ class Remeasured:
     payment: Payment | None  # what the traveller is asked to pay, when the vehicle is larger
 
 
-def vehicle_remeasure(*, booking_id: int, length_cm: int, height_cm: int, actor: str) -> Remeasured:
-    """Record the size measured; ValidationError naming the field for a size no vehicle of its category has,
-    ChangeRefused when a sailing cannot carry it (deck full, vessel too low) — the booking stays as it was."""
-    booking = Booking.objects.select_related("vehicle").get(pk=booking_id)
-    vehicle = getattr(booking, "vehicle", None)
+def vehicle_remeasure(
+    *, booking_id: int, length_cm: int, height_cm: int, actor: str, vehicle_id: int | None = None
+) -> Remeasured:
+    """Record the size measured of one of the booking's vehicles (`vehicle_id`; the first when None); ValidationError
+    naming the field for a size no vehicle of its category has, ChangeRefused when a sailing cannot carry it (deck
+    full, vessel too low) — the booking stays as it was."""
+    booking = Booking.objects.get(pk=booking_id)
+    vehicles = list(booking.vehicles.all())
+    vehicle = next((v for v in vehicles if vehicle_id in (None, v.pk)), None)
     if vehicle is None:
         raise ChangeRefused("no_vehicle", "This booking has no vehicle.")
     if (vehicle.length_cm, vehicle.height_cm) == (length_cm, height_cm):
         BookingVehicle.objects.filter(pk=vehicle.pk).update(measured_at=timezone.now(), measured_by=actor[:64])
         return Remeasured(None, None)
-    data = {"vehicle": {"category": vehicle.category, "registration": vehicle.registration, "length_cm": length_cm,
-                        "height_cm": height_cm}}  # fmt: skip
+    data = {"vehicles": [
+        {"category": v.category, "registration": v.registration, "load": v.load, "length_cm": v.length_cm,
+         "height_cm": v.height_cm} | ({"length_cm": length_cm, "height_cm": height_cm} if v == vehicle else {})
+        for v in vehicles
+    ]}  # fmt: skip
     try:
         wanted = read_change(booking, data)
     except ValidationError as error:
@@ -55,8 +62,10 @@ def vehicle_remeasure(*, booking_id: int, length_cm: int, height_cm: int, actor:
 
 
 def _measure_fields(error: ValidationError) -> ValidationError:
-    """The change's errors on vehicle.length_cm / vehicle.height_cm, as the measuring form's fields."""
+    """The change's errors on vehicles.<n>.length_cm / height_cm, as the measuring form's fields."""
     if not hasattr(error, "error_dict"):
         return error
-    names = {"vehicle.length_cm": "length_cm", "vehicle.height_cm": "height_cm"}
-    return ValidationError({names.get(field, field): messages for field, messages in error.message_dict.items()})
+    return ValidationError({
+        field.rsplit(".", 1)[-1] if field.startswith("vehicles.") else field: messages
+        for field, messages in error.message_dict.items()
+    })  # fmt: skip

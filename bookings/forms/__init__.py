@@ -19,7 +19,7 @@ from django_countries import countries
 
 from bookings.models import BookingLeg
 from bookings.requests import AGES, MAX_PETS, BookingRequest, parse_booking_request
-from ferries.choices import Accommodation, Assistance, Extra, PassengerType, VehicleCategory
+from ferries.choices import Accommodation, Assistance, Extra, PassengerType, VehicleCategory, VehicleLoad
 from ferries.party import Party
 from kernel.money import format_money
 
@@ -40,7 +40,7 @@ TOPICS = {
     "return_fare_family": _("Return fare"),
     **{f"{leg}_sailing_id": title for leg, title in BookingLeg.Direction.choices if leg.startswith("leg_")},
     "vehicle": _("Vehicle"),
-    "vehicle.category": _("Vehicle"),
+    "vehicles": _("Vehicle"),
     "contact": _("Contact"),
     "billing": _("Invoice details"),
 }
@@ -80,6 +80,17 @@ class ExtrasBlock:
 
 
 @dataclass(frozen=True)
+class VehicleBlock:
+    heading: str
+    fields: list
+    index: int = 0  # its fields' `vehicles-<index>-…`
+    category: str = ""
+
+
+VEHICLE_FIELDS = ("registration", "length_cm", "height_cm", "load")
+
+
+@dataclass(frozen=True)
 class PassengerBlock:
     heading: str
     note: str  # the ages of the passenger's type
@@ -99,8 +110,16 @@ class BookingForm(forms.Form):
         widget=forms.Select(
             choices=[(0, pgettext_lazy("pets", "None"))] + [(n, str(n)) for n in range(1, MAX_PETS + 1)]
         ),
-        help_text=_("Each pet is charged per crossing."),
+        help_text=_("Each pet is charged per crossing, at the price of its kind."),
     )
+    dogs = forms.CharField(
+        label=_("Of them, dogs"), required=False, initial=0,
+        widget=forms.Select(choices=[(n, str(n)) for n in range(MAX_PETS + 1)]),
+    )  # fmt: skip
+    cats = forms.CharField(
+        label=_("Of them, cats"), required=False, initial=0,
+        widget=forms.Select(choices=[(n, str(n)) for n in range(MAX_PETS + 1)]),
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -116,23 +135,24 @@ class BookingForm(forms.Form):
         """`chosen`: the sailings and fare families chosen on the results page, as the request names them
         (outbound_sailing_id, outbound_fare_family, return_…); `extras`: what each leg (outbound, return) sells,
         as its search row's `extras`."""
-        initial = {"accommodation": party.accommodation, "pets": party.pets, **(contact or {})}
+        initial = {"accommodation": party.accommodation, "pets": party.pets, "dogs": party.dogs, "cats": party.cats,
+                   **(contact or {})}  # fmt: skip
         # A leg whose accommodation was chosen on the results page starts with it; the others with the party's.
         initial |= {
             f"{direction}_accommodation": kind
             for direction, kind in (leg_accommodations or {}).items()
             if kind != party.accommodation
         }
-        if party.vehicle:
-            initial |= {"vehicle-length_cm": party.vehicle.length_cm, "vehicle-height_cm": party.vehicle.height_cm}
+        for index, vehicle in enumerate(party.vehicles):
+            initial |= {f"vehicles-{index}-{name}": getattr(vehicle, name) for name in VEHICLE_FIELDS[1:]}
         super().__init__(data, initial=initial)
         self.party = party
         self.chosen = chosen
         self.types = passenger_types(party)
         for index, _kind in enumerate(self.types):
             self._add_passenger_fields(index, travel_day)
-        if party.vehicle:
-            self._add_vehicle_fields()
+        for index, _vehicle in enumerate(party.vehicles):
+            self._add_vehicle_fields(index)
         self.extra_legs = self._add_extras_fields(extras or {})
         directions = [key.removesuffix("_sailing_id") for key in chosen if key.endswith("_sailing_id")]
         if len(directions) > 1:  # each leg may have its own accommodation
@@ -199,12 +219,16 @@ class BookingForm(forms.Form):
             help_text=_("Told to the ferry company, who meets the passenger at the quay."),
         )  # fmt: skip
 
-    def _add_vehicle_fields(self) -> None:
-        self.fields["vehicle-registration"] = _text(
+    def _add_vehicle_fields(self, index: int) -> None:
+        prefix = f"vehicles-{index}-"
+        self.fields[prefix + "registration"] = _text(
             _("Registration"), maxlength=16, autocapitalize="characters", placeholder="123 TU 4567"
         )
-        self.fields["vehicle-length_cm"] = _number(_("Length (cm)"), min=1)
-        self.fields["vehicle-height_cm"] = _number(_("Height (cm)"), min=1)
+        self.fields[prefix + "length_cm"] = _number(_("Length (cm)"), min=1)
+        self.fields[prefix + "height_cm"] = _number(_("Height (cm)"), min=1)
+        self.fields[prefix + "load"] = forms.CharField(
+            label=_("On the roof or at the back"), required=False, widget=forms.Select(choices=VehicleLoad.choices)
+        )
 
     def _add_extras_fields(self, offered: dict[str, list[dict]]) -> list[ExtrasBlock]:
         """Meals and priority boarding per leg, where its sailing sells them; cancellation protection for the
@@ -266,12 +290,19 @@ class BookingForm(forms.Form):
         return [self[name] for name in self.fields if name.endswith("_accommodation")]
 
     @property
-    def vehicle_label(self) -> str:
-        return str(VehicleCategory(self.party.vehicle.category).label) if self.party.vehicle else ""
-
-    @property
-    def vehicle_fields(self) -> list:
-        return [self[name] for name in ("vehicle-registration", "vehicle-length_cm", "vehicle-height_cm")]
+    def vehicle_blocks(self) -> list[VehicleBlock]:
+        """One block per vehicle of the search, headed by its category."""
+        several = len(self.party.vehicles) > 1
+        return [
+            VehicleBlock(
+                (_("Vehicle %(number)d: %(category)s") if several else _("Vehicle: %(category)s"))
+                % {"number": index + 1, "category": VehicleCategory(vehicle.category).label},
+                [self[f"vehicles-{index}-{name}"] for name in VEHICLE_FIELDS],
+                index,
+                vehicle.category,
+            )
+            for index, vehicle in enumerate(self.party.vehicles)
+        ]
 
     @property
     def contact_fields(self) -> list:
@@ -295,16 +326,13 @@ class BookingForm(forms.Form):
             {"type": kind, **{name: value(f"passengers-{index}-{name}", "") for name in PASSENGER_FIELDS}}
             for index, kind in enumerate(self.types)
         ]
-        if self.party.vehicle:
-            data["vehicle"] = {"category": self.party.vehicle.category, "registration": value("vehicle-registration")}
-            for name in ("length_cm", "height_cm"):
-                if value(f"vehicle-{name}", "").strip():  # left empty: the category's typical size
-                    data["vehicle"][name] = value(f"vehicle-{name}").strip()
+        data["vehicles"] = [self._vehicle_data(index, v.category) for index, v in enumerate(self.party.vehicles)]
         data["accommodation"] = value("accommodation") or self.party.accommodation
         for name in self.fields:
             if name.endswith("_accommodation") and value(name, "").strip():
                 data[name] = value(name).strip()
         data["pets"] = value("pets", "").strip() or 0
+        data |= {kind: value(kind, "").strip() or 0 for kind in ("dogs", "cats")}
         data["contact"] = {name: value(f"contact-{name}", "") for name in ("name", "email", "phone")}
         billing = {name: value(f"billing-{name}", "").strip() for name in ("name", "address", "company", "vat_number")}
         if any(billing.values()):  # left empty: invoices are made out to the contact
@@ -321,6 +349,14 @@ class BookingForm(forms.Form):
         data["cancellation_protection"] = "cancellation_protection" in self.fields and bool(
             value("cancellation_protection")
         )
+        return data
+
+    def _vehicle_data(self, index: int, category: str) -> dict:
+        value, prefix = self.data.get, f"vehicles-{index}-"
+        data = {"category": category, "registration": value(prefix + "registration"), "load": value(prefix + "load")}
+        for name in ("length_cm", "height_cm"):
+            if value(prefix + name, "").strip():  # left empty: the category's typical size
+                data[name] = value(prefix + name).strip()
         return data
 
     def add_request_errors(self, error: ValidationError) -> None:

@@ -11,12 +11,12 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django_countries import countries
 
-from bookings.change_requests import PREFIX, booked_legs, booked_passengers, booked_vehicle
+from bookings.change_requests import PREFIX, booked_legs, booked_passengers, booked_vehicles
 from bookings.forms import TOPICS, input_name
 from bookings.models import Booking
 from bookings.orders import booking_party, leg_order
-from bookings.requests import MAX_PETS
-from ferries.choices import Accommodation, Assistance, PassengerType, VehicleCategory
+from bookings.requests import MAX_PETS, VehicleDetails
+from ferries.choices import MAX_VEHICLES, Accommodation, Assistance, PassengerType, VehicleCategory, VehicleLoad
 
 PASSENGER_LABELS = {
     "type": _("Passenger type"),
@@ -27,7 +27,9 @@ PASSENGER_LABELS = {
     "document_number": _("Passport or ID number"),
     "assistance": _("Assistance needed"),
 }
-VEHICLE_FIELDS = ("category", "registration", "length_cm", "height_cm")
+VEHICLE_FIELDS = ("category", "registration", "length_cm", "height_cm", "load")
+VEHICLE_LABELS = {"category": _("Vehicle"), "registration": _("Registration"), "length_cm": _("Length (cm)"),
+                  "height_cm": _("Height (cm)"), "load": _("On the roof or at the back")}  # fmt: skip
 EXTRA_FIELDS = ("dinners", "breakfasts")
 
 
@@ -41,16 +43,19 @@ class ChangeForm(forms.Form):
         _("Pets"),
         forms.Select(choices=[(0, pgettext_lazy("pets", "None"))] + [(n, str(n)) for n in range(1, MAX_PETS + 1)]),
     )
+    dogs = _field(_("Of them, dogs"), forms.Select(choices=[(n, str(n)) for n in range(MAX_PETS + 1)]))
+    cats = _field(_("Of them, cats"), forms.Select(choices=[(n, str(n)) for n in range(MAX_PETS + 1)]))
 
     def __init__(self, data=None, *, booking: Booking, rows: dict[str, list[dict]]):
         """`rows`: the search rows (sailings between the leg's ports on the chosen day) offered for each leg."""
         self.booking = booking
         self.legs = booked_legs(booking)
         self.passengers = booked_passengers(booking)
-        self.vehicle = booked_vehicle(booking)
+        self.vehicles = booked_vehicles(booking)
         party = booking_party(booking)
         self.extras = {PREFIX[d]: leg_order(leg, party).extras for d, leg in self.legs.items()}
-        initial = {"accommodation": booking.accommodation, "pets": booking.pets}
+        initial = {"accommodation": booking.accommodation, "pets": booking.pets, "dogs": booking.dogs,
+                   "cats": booking.cats}  # fmt: skip
         super().__init__(data, initial=initial)
         for direction, leg in self.legs.items():
             prefix = PREFIX[direction]
@@ -71,17 +76,18 @@ class ChangeForm(forms.Form):
             )
         for index, passenger in enumerate([*map(vars, self.passengers), None]):
             self._passenger_fields(index, passenger)
+        # A row per vehicle booked (no category: removed), and an empty row to add one, up to the most a party takes.
+        for index, vehicle in enumerate([*self.vehicles, None][:MAX_VEHICLES]):
+            self._vehicle_fields(index, vehicle)
+
+    def _vehicle_fields(self, index: int, vehicle: VehicleDetails | None) -> None:
+        widgets = {
+            "category": forms.Select(choices=[("", _("No vehicle")), *list(VehicleCategory.choices)]),
+            "load": forms.Select(choices=VehicleLoad.choices),
+        }
         for name in VEHICLE_FIELDS:
-            value = getattr(self.vehicle, name, "") if self.vehicle else ""
-            widget = (
-                forms.Select(choices=[("", _("No vehicle")), *list(VehicleCategory.choices)])
-                if name == "category"
-                else None
-            )
-            self.fields[f"vehicle-{name}"] = _field(
-                {"category": _("Vehicle"), "registration": _("Registration"), "length_cm": _("Length (cm)"),
-                 "height_cm": _("Height (cm)")}[name], widget, initial=value,
-            )  # fmt: skip
+            value = getattr(vehicle, name, "") if vehicle else ""
+            self.fields[f"vehicles-{index}-{name}"] = _field(VEHICLE_LABELS[name], widgets.get(name), initial=value)
 
     def _passenger_fields(self, index: int, passenger: dict | None) -> None:
         """A row per passenger booked, with a box to remove them, and an empty row to add one."""
@@ -120,8 +126,9 @@ class ChangeForm(forms.Form):
             rows.append([self[f"passengers-{index}-{name}"] for name in names])
         return rows
 
-    def vehicle_fields(self) -> list:
-        return [self[f"vehicle-{name}"] for name in VEHICLE_FIELDS]
+    def vehicle_rows(self) -> list[list]:
+        rows = min(len(self.vehicles) + 1, MAX_VEHICLES)
+        return [[self[f"vehicles-{index}-{name}"] for name in VEHICLE_FIELDS] for index in range(rows)]
 
     # --- the change body ----------------------------------------------------------------------------------------
 
@@ -144,12 +151,15 @@ class ChangeForm(forms.Form):
         for name in ("accommodation", "pets"):
             if str(data.get(name) or "") != str(getattr(self.booking, name)):
                 body[name] = _whole(data[name]) if name == "pets" else data[name]
+        for name in ("dogs", "cats"):  # left out: none
+            if str(data.get(name) or "0") != str(getattr(self.booking, name)):
+                body[name] = _whole(data[name])
         passengers = self._passengers_sent()
         if passengers != [_plain(vars(p)) for p in self.passengers]:
             body["passengers"] = passengers
-        vehicle = self._vehicle_sent()
-        if vehicle != (_plain(vars(self.vehicle)) if self.vehicle else None):
-            body["vehicle"] = vehicle
+        vehicles = self._vehicles_sent()
+        if vehicles != [_plain(vars(v)) for v in self.vehicles]:
+            body["vehicles"] = vehicles
         self.body = body
         return data
 
@@ -165,11 +175,19 @@ class ChangeForm(forms.Form):
             self.rows_sent.append(index)
         return passengers
 
-    def _vehicle_sent(self) -> dict | None:
-        values = {name: (self.cleaned_data.get(f"vehicle-{name}") or "").strip() for name in VEHICLE_FIELDS}
-        if not values["category"]:
-            return None
-        return {**values, **{name: _whole(values[name]) for name in ("length_cm", "height_cm") if values[name]}}
+    def _vehicles_sent(self) -> list[dict]:
+        self.vehicle_rows_sent: list[int] = []  # the vehicle row of each vehicle in the body
+        vehicles = []
+        for index in range(min(len(self.vehicles) + 1, MAX_VEHICLES)):
+            values = {
+                name: (self.cleaned_data.get(f"vehicles-{index}-{name}") or "").strip() for name in VEHICLE_FIELDS
+            }
+            if not values["category"]:
+                continue
+            sizes = {name: _whole(values[name]) for name in ("length_cm", "height_cm") if values[name]}
+            vehicles.append({**values, **sizes})
+            self.vehicle_rows_sent.append(index)
+        return vehicles
 
     def add_change_errors(self, error: ValidationError) -> None:
         """The change body's errors, next to the inputs they are about; the others above the form."""
@@ -182,6 +200,13 @@ class ChangeForm(forms.Form):
                 and int(parts[1]) < len(self.rows_sent)
             ):
                 parts[1] = str(self.rows_sent[int(parts[1])])
+            elif (
+                parts[0] == "vehicles"
+                and len(parts) == 3
+                and parts[1].isdigit()
+                and int(parts[1]) < len(self.vehicle_rows_sent)
+            ):
+                parts[1] = str(self.vehicle_rows_sent[int(parts[1])])
             name = input_name(".".join(parts))
             for message in messages:
                 if name in self.fields:

@@ -246,7 +246,7 @@ def test_the_booking_page_shows_legs_party_vehicle_and_history(admin_client):
         formset.formset.prefix: len(formset.formset.forms) for formset in response.context["inline_admin_formsets"]
     }
     assert inlines == {
-        "legs": 1, "passengers": 1, "vehicle": 1, "events": 1, "changes": 0, "invoices": 0, "emails": 0,
+        "legs": 1, "passengers": 1, "vehicles": 1, "events": 1, "changes": 0, "invoices": 0, "emails": 0,
     }  # fmt: skip
     assert leg.sailing.ref in response.text
     assert leg.operator_hold_ref in response.text
@@ -277,7 +277,7 @@ def test_staff_allowed_only_to_view_bookings_see_them_whole_but_cannot_cancel(cl
 
     assert page.status_code == 200
     assert [formset.formset.prefix for formset in page.context["inline_admin_formsets"]] == [
-        "legs", "passengers", "vehicle", "events", "changes", "invoices", "emails"
+        "legs", "passengers", "vehicles", "events", "changes", "invoices", "emails"
     ]  # fmt: skip
     assert listing.context["action_form"] is None, "no action is offered"
     client.post(admin_url("changelist"), {"action": CANCEL, "_selected_action": [booking.pk]})
@@ -321,7 +321,7 @@ def change_form(booking: Booking, **changes) -> dict:
     parts = {
         "legs": booking.legs.all(),
         "passengers": booking.passengers.all(),
-        "vehicle": BookingVehicle.objects.filter(booking=booking),
+        "vehicles": BookingVehicle.objects.filter(booking=booking),
         "events": booking.events.all(),
         "changes": booking.changes.all(),
         "invoices": booking.invoices.all(),

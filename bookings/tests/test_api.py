@@ -119,7 +119,7 @@ def test_a_one_way_booking_is_held_and_priced_for_the_whole_party(api, openapi, 
     assert leg["price"] == body["total"]
     assert [line["code"] for line in leg["price_lines"]] == ["adult", "child", "accommodation:deck", "vehicle:car"]
     assert [p["first_name"] for p in body["passengers"]] == ["Amira", "Youssef"]
-    assert body["vehicle"] == CAR
+    assert body["vehicles"] == [body["vehicle"]] == [{**CAR, "load": ""}]
     assert body["contact"] == {"name": "Amira Ben Salah", "email": "amira@example.com", "phone": "+216 71 000 000"}
     assert (body["accommodation"], body["pets"]) == ("deck", 0)
     assert passengers_taken(outbound) == 2
@@ -613,7 +613,7 @@ def test_a_booking_is_read_with_its_history_and_what_cancelling_now_would_refund
         "reason": "policy",
         "message": "What the fare's conditions give back.",
     }
-    assert body["vehicle"] == CAR
+    assert body["vehicles"] == [body["vehicle"]] == [{**CAR, "load": ""}]
 
 
 @pytest.mark.parametrize(

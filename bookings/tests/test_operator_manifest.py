@@ -35,7 +35,9 @@ def test_the_confirmation_carries_the_passenger_and_vehicle_list(remote):
         ("Amira", "Ben Salah", "adult", "X1234567"), ("Youssef", "Ben Salah", "child", "X1234567"),
     ]  # fmt: skip
     assert received["passengers"][0]["date_of_birth"] == "1985-04-12"
-    assert received["vehicle"] == {"category": "car", "registration": "AB-123-CD", "length_cm": 450, "height_cm": 150}
+    assert received["vehicles"] == [
+        {"category": "car", "registration": "AB-123-CD", "length_cm": 450, "height_cm": 150, "load": ""}
+    ]
 
 
 def test_a_change_of_the_partys_details_sends_the_list_again(remote):

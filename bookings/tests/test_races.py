@@ -97,6 +97,19 @@ def test_fifty_cars_for_the_last_five_lanes_get_exactly_five_holds():
     assert Booking.objects.aggregate(Sum("total_minor"))["total_minor__sum"] == 5 * (10000 + 15000)
 
 
+def test_parties_with_a_car_and_a_trailer_at_once_never_take_more_lane_than_there_is(tunis_marseille):
+    from bookings.tests.test_several_vehicles import CAR_AND_TRAILER_CM, TRAILER, sailing_with_lanes
+
+    sailing = sailing_with_lanes(tunis_marseille, lane_metres=20)  # room for two parties of 9.5 m, not three
+
+    outcomes = storm(request_data(sailing, passengers=[ADULT], vehicles=[CAR, TRAILER]), attempts=8)
+
+    assert outcomes == {"held": 2, "Sold out": 6}
+    lane = SailingInventory.objects.get(sailing=sailing, resource=Resource.LANE_CM)
+    assert lane.taken == live_holds_total(sailing, Resource.LANE_CM) == 2 * CAR_AND_TRAILER_CM
+    assert Booking.objects.count() == 2
+
+
 def test_two_tabs_of_one_browser_sending_the_same_details_at_once_hold_the_places_once(tunis_marseille):
     from bookings.tests.test_website import details, details_url, sailing_at
 

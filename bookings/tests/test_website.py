@@ -258,9 +258,9 @@ def test_the_vehicle_block_keeps_the_searched_category_and_size(client, tunis_ma
 
     html = response.content.decode()
     assert "Vehicle: Car" in text_of(response)
-    assert re.search(r'name="vehicle-length_cm" value="480"', html)
-    assert re.search(r'name="vehicle-height_cm" value="190"', html)
-    assert 'name="vehicle-category"' not in html, "the category is the one searched"
+    assert re.search(r'name="vehicles-0-length_cm" value="480"', html)
+    assert re.search(r'name="vehicles-0-height_cm" value="190"', html)
+    assert 'name="vehicles-0-category"' not in html, "the category is the one searched"
 
 
 def test_the_details_page_of_a_sailing_sold_out_meanwhile_offers_other_sailings_instead_of_the_form(
@@ -410,14 +410,15 @@ def test_the_same_details_sent_again_after_the_booking_ended_book_again(client, 
 def test_a_whole_family_with_a_car_and_a_pet_is_held_as_typed(client, tunis_marseille):
     sailing = sailing_at(tunis_marseille)
     child = adult(1, first_name="Youssef", date_of_birth=born_years_before(sailing, 8))
-    car = {"vehicle-registration": "123 tu 4567", "vehicle-length_cm": "450", "vehicle-height_cm": "160"}
+    car = {"vehicles-0-registration": "123 tu 4567", "vehicles-0-length_cm": "450", "vehicles-0-height_cm": "160"}
 
     response = client.post(details_url(sailing, children=1, vehicle="car"), details(**child, **car, pets="1"))
 
     assert response.status_code == 302
     booking = Booking.objects.get()
     assert sorted(booking.passengers.values_list("type", flat=True)) == ["adult", "child"]
-    assert (booking.vehicle.category, booking.vehicle.registration) == ("car", "123 TU 4567")
+    [vehicle] = booking.vehicles.all()
+    assert (vehicle.category, vehicle.registration) == ("car", "123 TU 4567")
     assert booking.pets == 1
     assert taken(sailing, Resource.LANE_CM) == 500
 
@@ -449,11 +450,11 @@ BAD_DETAILS = {
     "no such country": (adult(nationality="ZZ"), "passengers-0-nationality", "ZZ is not a country code of ISO 3166-1"),
     "bad e-mail": ({"contact-email": "amira@"}, "contact-email", "Enter a valid e-mail address."),
     "bad phone": ({"contact-phone": "call me"}, "contact-phone", "with its country code"),
-    "bad registration": ({"vehicle-registration": "$$$"}, "vehicle-registration", "as on the number plate"),
-    "too tall for a car": ({"vehicle-height_cm": "300"}, "vehicle-height_cm", "Must be between 50 and 250"),
+    "bad registration": ({"vehicles-0-registration": "$$$"}, "vehicles-0-registration", "as on the number plate"),
+    "too tall for a car": ({"vehicles-0-height_cm": "300"}, "vehicles-0-height_cm", "Must be between 50 and 250"),
     "too many pets": ({"pets": "9"}, "pets", "Must be between 0 and 4"),
 }
-CAR = {"vehicle-registration": "123 TU 4567", "vehicle-length_cm": "450", "vehicle-height_cm": "160"}
+CAR = {"vehicles-0-registration": "123 TU 4567", "vehicles-0-length_cm": "450", "vehicles-0-height_cm": "160"}
 
 
 @pytest.mark.parametrize(("changes", "name", "message"), BAD_DETAILS.values(), ids=BAD_DETAILS.keys())
@@ -499,10 +500,10 @@ def test_a_sailing_sold_out_while_the_traveller_typed_is_refused_above_the_form(
 def test_a_vehicle_too_tall_for_the_vessel_is_refused_at_its_height(client, tunis_marseille):
     sailing = sailing_at(tunis_marseille, vessel=VesselFactory(name="Tanit", max_vehicle_height_cm=200))
 
-    response = client.post(details_url(sailing, vehicle="car"), details(**CAR | {"vehicle-height_cm": "220"}))
+    response = client.post(details_url(sailing, vehicle="car"), details(**CAR | {"vehicles-0-height_cm": "220"}))
 
     assert response.status_code == 400
-    assert "Vehicles up to 200 cm high fit on Tanit." in field_error(response, "vehicle-height_cm")
+    assert "Vehicles up to 200 cm high fit on Tanit." in field_error(response, "vehicles-0-height_cm")
     assert nothing_written()
 
 
@@ -573,13 +574,14 @@ def test_the_booking_page_shows_the_held_booking_with_its_countdown_legs_and_pri
 
 def test_the_booking_page_counts_pets_in_words_on_the_price_lines(client, tunis_marseille):
     sailing = sailing_at(tunis_marseille)
-    client.post(details_url(sailing), details(pets="2"))
+    client.post(details_url(sailing), details(pets="2", dogs="1"))
     booking = Booking.objects.get()
 
     text = text_of(client.get(reverse("booking_detail", kwargs={"reference": booking.reference})))
 
-    assert "2 pets €40.00" in text
-    assert "× Pets" not in text
+    assert "1 dog €20.00" in text
+    assert "1 other pet €20.00" in text
+    assert "× Dog" not in text
 
 
 def test_the_booking_page_is_not_found_in_a_browser_that_does_not_have_it(client, tunis_marseille):

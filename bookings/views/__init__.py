@@ -37,7 +37,7 @@ from ferries.choices import Accommodation
 from ferries.models import Sailing
 from ferries.party import Party
 from ferries.pricing import DEFAULT_FAMILY
-from ferries.queries import LegQuery, SearchQuery, parse_search_query, party_params
+from ferries.queries import VEHICLE_FIELDS, LegQuery, SearchQuery, parse_search_query, party_params
 from ferries.returns import Crossing, onward_problem, return_problem
 from ferries.search import BOOKABLE, leg_search
 from kernel.money import format_money
@@ -49,7 +49,9 @@ REMEMBERED = 20  # references kept per browser, the latest ones
 # The search's parameters that describe the party; the results page passes them on with the choice.
 PARTY_PARAMS = (
     *("adults", "children", "infants", "seniors"),
-    *("vehicle", "vehicle_length_cm", "vehicle_height_cm", "accommodation", "pets"),
+    *VEHICLE_FIELDS,
+    "accommodation",
+    *("pets", "dogs", "cats"),
 )
 # A sailing chosen on the results page, with its fare family: "1234:flex"; "1234" alone is the Standard fare.
 CHOICE = re.compile(r"(?P<sailing>[0-9]{1,10})(?::(?P<family>[a-z][a-z0-9-]{1,19}))?")
@@ -381,7 +383,7 @@ def booking_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "booking": booking,
         "legs": list(booking.legs.all()),
         "passengers": list(booking.passengers.all()),
-        "vehicle": getattr(booking, "vehicle", None),
+        "vehicles": list(booking.vehicles.all()),
         "hold": _hold(booking, now),
         "refund_now": quotes.booking_refund_quote(booking=booking, at=now),
         "changes": list(booking.changes.order_by("number")),

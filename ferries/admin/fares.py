@@ -94,7 +94,8 @@ class FareAdmin(admin.ModelAdmin):
             fares_changed(route=route)
 
     fieldsets = [
-        (None, {"fields": ["route", "name", "valid_from", "valid_to", "currency", "pet_amount_minor"]}),
+        (None, {"fields": ["route", "name", "valid_from", "valid_to", "currency"]}),
+        (_("Pets, per crossing"), {"fields": [("dog_amount_minor", "cat_amount_minor", "pet_amount_minor")]}),
         (
             _("Extras (empty where not sold)"),
             {

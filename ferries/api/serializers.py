@@ -70,7 +70,8 @@ class MoneySerializer(serializers.Serializer):
 class PriceLineSerializer(serializers.Serializer):
     code = serializers.CharField(
         help_text='A passenger type (adult, child, infant, senior), "vehicle:<category>", '
-        '"accommodation:<kind>", "pets", or an extra: "meal:dinner", "meal:breakfast", "priority_boarding", '
+        '"accommodation:<kind>", "pet:<kind>" (dog, cat, other; "pets" on bookings made before), or an extra: '
+        '"meal:dinner", "meal:breakfast", "priority_boarding", '
         '"protection"; on a booking, "promo:<CODE>" for a promo code\'s discount (a negative amount).'
     )
     label = serializers.SerializerMethodField(

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 
 from django.utils.translation import gettext as _
 
-from ferries.choices import Assistance
+from ferries.choices import Assistance, VehicleLoad
 from ferries.errors import OperatorError, OperatorRefused
 from ferries.party import NO_EXTRAS, Extras, Party
 from ferries.pricing import DEFAULT_FAMILY, ExtraNotSold, Quote, default_quote, extra_lines
@@ -63,19 +63,21 @@ MANIFEST_REQUIRED = ("type", "first_name", "last_name", "date_of_birth", "nation
 # With the help a passenger asks for (wheelchair, reduced_mobility, visual, hearing), empty for none.
 MANIFEST_PASSENGER = (*MANIFEST_REQUIRED, "assistance")
 MANIFEST_VEHICLE = ("category", "registration", "length_cm", "height_cm")
+# With what it carries on the roof or at the back (roof_box, roof_bikes, rear_rack), empty for nothing.
+MANIFEST_VEHICLE_FIELDS = (*MANIFEST_VEHICLE, "load")
 
 
 @dataclass(frozen=True)
 class PartyManifest:
     """Who and what boards, as operators' APIs carry it with a confirmation (their passenger list): each passenger's
-    type, names, date of birth (ISO), nationality, document and the assistance they need; the vehicle's category,
-    registration and size."""
+    type, names, date of birth (ISO), nationality, document and the assistance they need; each vehicle's category,
+    registration, own size and load."""
 
     passengers: tuple[dict, ...]
-    vehicle: dict | None = None
+    vehicles: tuple[dict, ...] = ()
 
     def as_dict(self) -> dict:
-        return {"passengers": [dict(p) for p in self.passengers], "vehicle": self.vehicle and dict(self.vehicle)}
+        return {"passengers": [dict(p) for p in self.passengers], "vehicles": [dict(v) for v in self.vehicles]}
 
     @classmethod
     def from_dict(cls, data) -> "PartyManifest":
@@ -91,10 +93,22 @@ class PartyManifest:
             if assistance not in Assistance.values:
                 raise ValueError(f"manifest.passengers.{index}.assistance: one of {', '.join(Assistance.values[1:])}")
             passengers.append({f: passenger[f] for f in MANIFEST_REQUIRED} | {"assistance": assistance})
-        vehicle = data.get("vehicle")
-        if vehicle is not None and (not isinstance(vehicle, dict) or set(MANIFEST_VEHICLE) - vehicle.keys()):
-            raise ValueError(f"manifest.vehicle: {', '.join(MANIFEST_VEHICLE)}")
-        return cls(tuple(passengers), vehicle and {f: vehicle[f] for f in MANIFEST_VEHICLE})
+        return cls(tuple(passengers), _manifest_vehicles(data))
+
+
+def _manifest_vehicles(data: dict) -> tuple[dict, ...]:
+    """The manifest's vehicles: a list, or (as manifests were before parties had several) one `vehicle` or null."""
+    vehicles = data.get("vehicles")
+    if vehicles is None:
+        vehicles = [data["vehicle"]] if data.get("vehicle") is not None else []
+    if not isinstance(vehicles, list):
+        raise ValueError("manifest.vehicles: a list")
+    for index, vehicle in enumerate(vehicles):
+        if not isinstance(vehicle, dict) or set(MANIFEST_VEHICLE) - vehicle.keys():
+            raise ValueError(f"manifest.vehicles.{index}: {', '.join(MANIFEST_VEHICLE)}")
+        if vehicle.get("load", "") not in VehicleLoad.values:
+            raise ValueError(f"manifest.vehicles.{index}.load: one of {', '.join(VehicleLoad.values[1:])}")
+    return tuple({f: v[f] for f in MANIFEST_VEHICLE} | {"load": v.get("load", "")} for v in vehicles)
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,9 @@ the extras sold with it ("extras": unit price by code).
     POST /{CODE}/v1/holds/{ref}/cancel         → {"status": "released"}
 
 A manifest is the party's passenger list: {"passengers": [{"type", "first_name", "last_name", "date_of_birth",
-"nationality", "document_number"}], "vehicle": {"category", "registration", "length_cm", "height_cm"} or null}; one
-that is malformed answers 400. The latest received for each hold is kept in `manifests` (by hold reference).
+"nationality", "document_number"}], "vehicles": [{"category", "registration", "length_cm", "height_cm", "load"}]}
+(an older client's single "vehicle", or null, is read as a list of one or none); one that is malformed answers 400.
+The latest received for each hold is kept in `manifests` (by hold reference).
 `reported[ref] = {"departs_at", "arrives_at", "status"}` plays an operator whose sailing is late or cancelled.
 
 Refusals answer 409 (or 404) with {"error": {"code", "message"}}.

@@ -7,8 +7,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from ferries import fare_rules
-from ferries.choices import Accommodation, Amenity, Extra, PassengerType, VehicleCategory
-from ferries.party import Party, Vehicle
+from ferries.choices import Accommodation, Amenity, Extra, PassengerType, PetType, VehicleCategory, VehicleLoad
+from ferries.party import Party, Vehicle, pets_in_words
+from ferries.queries import party_params
 from ferries.search import BOOKABLE
 from kernel.money import format_money
 
@@ -84,15 +85,33 @@ def party_summary(party: Party) -> str:
 
 
 @register.filter
-def vehicle_summary(vehicle: Vehicle | None) -> str:
-    """Car, 450 × 160 cm (length × height)."""
-    if vehicle is None:
+def vehicle_summary(vehicles: tuple[Vehicle, ...] | Vehicle | None) -> str:
+    """Car, 450 × 160 cm + Roof box; Bicycle, 180 × 110 cm — each of the party's vehicles (or one)."""
+    if isinstance(vehicles, Vehicle):
+        vehicles = (vehicles,)
+    if not vehicles:
         return _("No vehicle")
-    return _("%(category)s, %(length)d × %(height)d cm") % {
-        "category": VehicleCategory(vehicle.category).label,
-        "length": vehicle.length_cm,
-        "height": vehicle.height_cm,
-    }
+    parts = []
+    for vehicle in vehicles:
+        part = _("%(category)s, %(length)d × %(height)d cm") % {
+            "category": VehicleCategory(vehicle.category).label,
+            "length": vehicle.length_cm,
+            "height": vehicle.height_cm,
+        }
+        parts.append(f"{part} + {VehicleLoad(vehicle.load).label}" if vehicle.load else part)
+    return "; ".join(parts)
+
+
+@register.filter
+def pets_summary(counts: dict[str, int]) -> str:
+    """A party's or booking's `pet_counts` in words: "1 dog, 1 cat"."""
+    return pets_in_words(counts)
+
+
+@register.filter
+def vehicle_params(party: Party) -> list[tuple[str, object]]:
+    """The search parameters of the party's vehicles (`vehicle`, `vehicle2_height_cm`…), as a form passes them on."""
+    return [(name, value) for name, value in party_params(party).items() if name.startswith("vehicle")]
 
 
 @register.filter
@@ -131,6 +150,8 @@ def price_line_label(code: str) -> str:
         return str(PassengerType(code).label)
     if code == "pets":
         return _("Pets")
+    if kind == "pet" and value in PetType.values:
+        return str(PetType(value).label)
     if code in Extra.values:
         return str(Extra(code).label)
     if kind == "promo" and value:
@@ -140,10 +161,13 @@ def price_line_label(code: str) -> str:
 
 @register.filter
 def price_line(line: dict) -> str:
-    """A price line's quantity and what it is: "2 × Adult (12–64)"; pets are counted in words ("1 pet", "2 pets")."""
+    """A price line's quantity and what it is: "2 × Adult (12–64)"; pets are counted in words ("1 pet", "2 dogs")."""
     quantity = line["quantity"]
     if line["code"] == "pets":
         return ngettext("%(count)d pet", "%(count)d pets", quantity) % {"count": quantity}
+    kind, _sep, pet = line["code"].partition(":")
+    if kind == "pet" and pet in PetType.values:  # "1 dog", "2 cats"
+        return pets_in_words({pet: quantity})
     if line["code"].startswith("promo:"):  # a discount: once, whatever its quantity
         return price_line_label(line["code"])
     return _("%(quantity)d × %(label)s") % {"quantity": quantity, "label": price_line_label(line["code"])}

@@ -44,7 +44,7 @@ def network():
     vessel = VesselFactory(operator=route.operator, passenger_capacity=2200, lane_metres=50)
     FareFactory(route=route)
     sailing = sailing_schedule(route=route, vessel=vessel, ref="CTN300701", departs_at=DEPARTS, arrives_at=ARRIVES)
-    hold = capacity_hold(sailing=sailing, party=Party(adults=123, vehicle=CAR), minutes=30)
+    hold = capacity_hold(sailing=sailing, party=Party(adults=123, vehicles=(CAR,)), minutes=30)
     return {"operator": route.operator, "route": route, "vessel": vessel, "sailing": sailing, "hold": hold}
 
 
@@ -195,7 +195,7 @@ def test_sailing_list_splits_what_is_held_from_what_is_sold_and_adds_up_cabins(a
     waiting = capacity_hold(sailing=sailing, party=Party(adults=12), minutes=30)
     capacity_hold(sailing=sailing, party=Party(adults=4, accommodation=Accommodation.INSIDE_2), minutes=30)
     capacity_release(hold_ref=waiting.ref)
-    capacity_hold(sailing=sailing, party=Party(adults=2, vehicle=CAR), minutes=30)
+    capacity_hold(sailing=sailing, party=Party(adults=2, vehicles=(CAR,)), minutes=30)
 
     changelist = admin_client.get(admin_url("sailing", "changelist")).context["cl"]
 
@@ -267,7 +267,9 @@ def test_sailing_list_queries_do_not_grow_with_the_number_of_sailings(admin_clie
         return len(queries)
 
     def with_holds(sailing: Sailing) -> None:
-        capacity_confirm(hold_ref=capacity_hold(sailing=sailing, party=Party(adults=2, vehicle=CAR), minutes=30).ref)
+        capacity_confirm(
+            hold_ref=capacity_hold(sailing=sailing, party=Party(adults=2, vehicles=(CAR,)), minutes=30).ref
+        )
         capacity_hold(sailing=sailing, party=Party(adults=2, accommodation=Accommodation.INSIDE_2), minutes=30)
 
     with_holds(sailing_factory(departs_in=dt.timedelta(days=3)))

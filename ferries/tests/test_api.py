@@ -27,11 +27,15 @@ pytestmark = pytest.mark.django_db
 SEARCH = "/api/v1/sailings/search"
 SEARCH_FIELDS = ["from", "to", "date", "return_date", "adults", "children", "infants", "seniors"]
 SEARCH_FIELDS += [
-    "vehicle",
-    "vehicle_length_cm",
-    "vehicle_height_cm",
+    *(
+        f"{vehicle}{detail}"
+        for vehicle in ("vehicle", "vehicle2", "vehicle3", "vehicle4")
+        for detail in ("", "_length_cm", "_height_cm", "_load")
+    ),
     "accommodation",
     "pets",
+    "dogs",
+    "cats",
     "return_from",
     "return_to",
     "return_accommodation",

@@ -36,7 +36,7 @@ def test_a_new_sailing_has_inventory_sized_from_its_vessel():
 
 def test_a_hold_takes_places_lane_and_cabins_for_the_party():
     sailing = sailing_factory()
-    party = Party(adults=2, children=1, infants=1, vehicle=CAR, accommodation=Accommodation.INSIDE_2)
+    party = Party(adults=2, children=1, infants=1, vehicles=(CAR,), accommodation=Accommodation.INSIDE_2)
 
     hold = capacity_hold(sailing=sailing, party=party, minutes=20)
 
@@ -70,7 +70,7 @@ def test_a_vehicle_taller_than_the_vessel_allows_is_refused():
     van = Vehicle(category=VehicleCategory.VAN, length_cm=550, height_cm=250)
 
     with pytest.raises(OperatorRefused, match="up to 200 cm") as refused:
-        capacity_hold(sailing=sailing, party=Party(vehicle=van), minutes=20)
+        capacity_hold(sailing=sailing, party=Party(vehicles=(van,)), minutes=20)
 
     assert refused.value.code == "vehicle_too_tall"
 
@@ -98,7 +98,7 @@ def test_a_cancelled_or_departing_sailing_cannot_be_held():
 
 def test_releasing_gives_the_capacity_back_once():
     sailing = sailing_factory()
-    hold = capacity_hold(sailing=sailing, party=Party(adults=2, vehicle=CAR), minutes=20)
+    hold = capacity_hold(sailing=sailing, party=Party(adults=2, vehicles=(CAR,)), minutes=20)
 
     capacity_release(hold_ref=hold.ref)
     capacity_release(hold_ref=hold.ref)

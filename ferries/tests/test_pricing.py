@@ -31,8 +31,8 @@ def test_each_passenger_type_pays_its_fare_and_infants_travel_free():
 
 def test_a_vehicle_pays_the_shortest_band_it_fits():
     fare = FareFactory()
-    short = Party(vehicle=Vehicle(VehicleCategory.CAR, 480, 150))
-    long = Party(vehicle=Vehicle(VehicleCategory.CAR, 520, 150))
+    short = Party(vehicles=(Vehicle(VehicleCategory.CAR, 480, 150),))
+    long = Party(vehicles=(Vehicle(VehicleCategory.CAR, 520, 150),))
 
     assert lines(quote(fare=fare, party=short))["vehicle:car"] == (1, 15000)
     assert lines(quote(fare=fare, party=long))["vehicle:car"] == (1, 20000)
@@ -40,7 +40,7 @@ def test_a_vehicle_pays_the_shortest_band_it_fits():
 
 def test_a_vehicle_longer_than_every_band_is_not_priced():
     with pytest.raises(NotPriced):
-        quote(fare=FareFactory(), party=Party(vehicle=Vehicle(VehicleCategory.CAR, 650, 150)))
+        quote(fare=FareFactory(), party=Party(vehicles=(Vehicle(VehicleCategory.CAR, 650, 150),)))
 
 
 def test_cabins_are_priced_per_cabin_and_seats_per_occupant():
@@ -59,8 +59,14 @@ def test_an_accommodation_the_route_does_not_sell_is_not_priced():
         quote(fare=FareFactory(), party=Party(accommodation=Accommodation.OUTSIDE_4))
 
 
-def test_pets_are_charged_per_pet():
-    assert lines(quote(fare=FareFactory(), party=Party(pets=2)))["pets"] == (2, 2000)
+def test_pets_are_charged_per_pet_at_the_price_of_their_kind_others_and_kinds_without_one_at_the_fares():
+    fare = FareFactory(dog_amount_minor=3500, cat_amount_minor=None)
+
+    priced = lines(quote(fare=fare, party=Party(pets=4, dogs=2, cats=1)))
+
+    assert {code: priced[code] for code in priced if code.startswith("pet")} == {
+        "pet:dog": (2, 3500), "pet:cat": (1, 2000), "pet:other": (1, 2000),
+    }  # fmt: skip
 
 
 def test_there_is_no_price_outside_the_fare_seasons():
@@ -87,7 +93,7 @@ def test_the_quote_has_the_wire_shape_of_money():
 
 
 def test_a_fare_is_priced_in_each_of_its_families_in_their_order_each_unit_at_its_percentage():
-    party = Party(adults=2, children=1, vehicle=Vehicle(VehicleCategory.CAR, 450, 160))
+    party = Party(adults=2, children=1, vehicles=(Vehicle(VehicleCategory.CAR, 450, 160),))
 
     priced = quotes(fare=FareFactory(), party=party)
 

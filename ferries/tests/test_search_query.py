@@ -7,7 +7,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from ferries.choices import Accommodation, VehicleCategory
-from ferries.party import Vehicle
+from ferries.operators.base import PartyManifest
+from ferries.party import Party, Vehicle
 from ferries.queries import parse_search_query
 
 
@@ -30,7 +31,7 @@ def test_defaults_are_one_adult_on_deck_without_vehicle():
 
     party = query.outbound.party
     assert (party.adults, party.children, party.infants, party.seniors) == (1, 0, 0, 0)
-    assert (party.vehicle, party.accommodation) == (None, Accommodation.DECK)
+    assert (party.vehicles, party.accommodation) == ((), Accommodation.DECK)
     assert query.inbound is None
 
 
@@ -47,7 +48,43 @@ def test_a_return_date_adds_the_way_back():
 def test_a_vehicle_without_dimensions_takes_its_category_defaults():
     party = parse_search_query({**VALID, "vehicle": "Car"}).outbound.party
 
-    assert party.vehicle == Vehicle(category=VehicleCategory.CAR, length_cm=450, height_cm=160)
+    assert party.vehicles == (Vehicle(category=VehicleCategory.CAR, length_cm=450, height_cm=160),)
+
+
+def test_several_vehicles_are_read_in_order_with_their_loads_and_equal_queries_make_equal_parties():
+    query = {**VALID, "vehicle2": "trailer", "vehicle2_load": "roof_box", "vehicle": "car", "vehicle_load": "rear_rack"}
+    party = parse_search_query(query).outbound.party
+
+    assert party.vehicles == (
+        Vehicle(VehicleCategory.CAR, 450, 160, "rear_rack"), Vehicle(VehicleCategory.TRAILER, 400, 200, "roof_box"),
+    )  # fmt: skip
+    assert party.needs()["lane_cm"] == (450 + 80 + 50) + (400 + 50)
+    assert party.too_tall(240) == 1  # the trailer, 250 cm with its roof box
+    assert Party.from_dict(party.as_dict()) == party
+    assert parse_search_query(dict(reversed(query.items()))).outbound.party == party
+
+
+def test_a_party_written_before_several_vehicles_and_kinds_of_pets_is_read_as_it_was():
+    old = {"adults": 2, "children": 0, "infants": 0, "seniors": 0, "accommodation": "deck", "pets": 1,
+           "vehicle": {"category": "car", "length_cm": 450, "height_cm": 160}}  # fmt: skip
+
+    party = Party.from_dict(old)
+
+    assert party.vehicles == (Vehicle(VehicleCategory.CAR, 450, 160),)
+    assert party.pet_counts == {"other": 1}
+    assert Party.from_dict({**old, "vehicle": None}).vehicles == ()
+
+
+def test_a_manifest_with_one_vehicle_as_older_clients_send_it_is_read_as_a_list_of_one():
+    passenger = {"type": "adult", "first_name": "A", "last_name": "B", "date_of_birth": "1985-04-12",
+                 "nationality": "TN", "document_number": "X1234567"}  # fmt: skip
+    vehicle = {"category": "car", "registration": "AB-1", "length_cm": 450, "height_cm": 160}
+
+    manifest = PartyManifest.from_dict({"passengers": [passenger], "vehicle": vehicle})
+
+    assert manifest.as_dict()["vehicles"] == [{**vehicle, "load": ""}]
+    with pytest.raises(ValueError, match=r"manifest\.vehicles\.0\.load"):
+        PartyManifest.from_dict({"passengers": [passenger], "vehicles": [{**vehicle, "load": "piano"}]})
 
 
 @pytest.mark.parametrize(
@@ -77,6 +114,11 @@ def test_a_vehicle_without_dimensions_takes_its_category_defaults():
         ({"vehicle": "car", "vehicle_height_cm": "20"}, "vehicle_height_cm"),
         ({"vehicle_length_cm": "400"}, "vehicle_length_cm"),
         ({"accommodation": "suite"}, "accommodation"),
+        ({"vehicle2_load": "roof_box"}, "vehicle2_load"),
+        ({"vehicle2": "car", "vehicle2_height_cm": "300"}, "vehicle2_height_cm"),
+        ({"vehicle": "car", "vehicle_load": "piano"}, "vehicle_load"),
+        ({"pets": "1", "dogs": "1", "cats": "1"}, "pets"),
+        ({"dogs": "3", "cats": "2"}, "pets"),
     ],
 )
 def test_bad_input_is_refused_naming_the_field(changes, field):

@@ -180,15 +180,17 @@ def searched_party(query: dict) -> Party:
         vehicle = Vehicle(category, length, int(query.get("vehicle_height_cm", limits.default_height_cm)))
     counts = {name: int(query.get(name, 0)) for name in ("children", "infants", "seniors")}
     adults = int(query.get("adults", 0 if any(counts.values()) else 1))
-    return Party(adults, **counts, vehicle=vehicle, accommodation=query.get("accommodation", Accommodation.DECK))
+    return Party(adults, **counts, vehicles=(vehicle,) if vehicle else (),
+                 accommodation=query.get("accommodation", Accommodation.DECK))  # fmt: skip
 
 
 def booked_party(booking: dict) -> Party:
     kinds = [passenger["type"] for passenger in booking["passengers"]]
-    vehicle = booking["vehicle"] and Vehicle(
-        **{k: booking["vehicle"][k] for k in ("category", "length_cm", "height_cm")}
+    vehicles = tuple(
+        Vehicle(**{k: v[k] for k in ("category", "length_cm", "height_cm", "load") if k in v})
+        for v in booking.get("vehicles") or ([booking["vehicle"]] if booking.get("vehicle") else [])
     )
-    return Party(*(kinds.count(kind) for kind in ("adult", "child", "infant", "senior")), vehicle=vehicle,
+    return Party(*(kinds.count(kind) for kind in ("adult", "child", "infant", "senior")), vehicles=vehicles,
                  accommodation=booking["accommodation"], pets=booking["pets"])  # fmt: skip
 
 
@@ -323,7 +325,7 @@ def test_a_booking_example_is_one_the_demo_would_take(example):
         age = travel_day.year - born.year - ((travel_day.month, travel_day.day) < (born.month, born.day))
         low, high = AGES[passenger["type"]]
         assert low <= age <= high, passenger
-    if vehicle := booking["vehicle"]:
+    for vehicle in booking.get("vehicles") or ([booking["vehicle"]] if booking.get("vehicle") else []):
         limits = VEHICLE_LIMITS[vehicle["category"]]
         assert limits.min_length_cm <= vehicle["length_cm"] <= limits.max_length_cm
         demo_days(travel_day)

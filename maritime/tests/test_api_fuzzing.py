@@ -198,7 +198,18 @@ BOOKING_RULES = {
     "passengers.*.date_of_birth",
     "vehicle.length_cm",
     "vehicle.height_cm",
+    "vehicles.*.length_cm",
+    "vehicles.*.height_cm",
+    "vehicle",  # sent together with `vehicles`
+    "pets",  # fewer than the dogs and cats
 }
+# Each vehicle of a search: its size within its type's limits, its size and load only with a type; the pets in all
+# not fewer than the dogs and cats, at most four.
+SEARCH_PARTY_RULES = {
+    f"{vehicle}_{detail}"
+    for vehicle in ("vehicle", "vehicle2", "vehicle3", "vehicle4")
+    for detail in ("length_cm", "height_cm", "load")
+} | {"pets"}
 RULES_BEYOND_THE_SCHEMA = {
     # No user has this username and password.
     "POST /api/v1/auth/token": {"non_field_errors"},
@@ -212,8 +223,8 @@ RULES_BEYOND_THE_SCHEMA = {
     "POST /api/v1/bookings/{reference}/changes": BOOKING_RULES,
     # A port that exists, not the same at both ends; a date from today to the search horizon, the return not before
     # the outbound, an open-jaw return's ports neither the way out again nor back to where it arrives; a party with a
-    # grown-up, a lap for each infant, 9 at most; a vehicle's size within the limits of its type, and only with a
-    # vehicle.
+    # grown-up, a lap for each infant, 9 at most; each vehicle's size within the limits of its type, and its size and
+    # load only with a vehicle.
     # The sailing being boarded exists.
     "POST /api/v1/checkin/scan": {"sailing_id"},
     "GET /api/v1/sailings/search": {
@@ -226,8 +237,7 @@ RULES_BEYOND_THE_SCHEMA = {
         "adults",
         "infants",
         "passengers",
-        "vehicle_length_cm",
-        "vehicle_height_cm",
+        *SEARCH_PARTY_RULES,
     },
     # The same for the fare calendar, with a month (or the date instead) that has days from today to the horizon,
     # and one of the two only.
@@ -239,8 +249,7 @@ RULES_BEYOND_THE_SCHEMA = {
         "adults",
         "infants",
         "passengers",
-        "vehicle_length_cm",
-        "vehicle_height_cm",
+        *SEARCH_PARTY_RULES,
     },
     # A date of birth in the past, and not more than 120 years ago; a document that expires after its holder was
     # born (with the traveller's other fields as saved, for a change).
@@ -268,8 +277,7 @@ RULES_BEYOND_THE_SCHEMA = {
         "adults",
         "infants",
         "passengers",
-        "vehicle_length_cm",
-        "vehicle_height_cm",
+        *SEARCH_PARTY_RULES,
     },
 }
 # Nor can a schema know what was sent before: an Idempotency-Key used for another booking is answered 422 (as the

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bookings', '0016_passenger_assistance'),
+        ('bookings', '0018_pet_kinds'),
     ]
 
     operations = [
