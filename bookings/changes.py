@@ -19,7 +19,7 @@ from bookings.change_requests import ChangePlan, ChangeRefused, change_plan, che
 from bookings.models import Booking, BookingChange, BookingLeg, BookingVehicle, Passenger
 from bookings.orders import party_manifest, party_vehicles
 from bookings.policy import leg_refund_due
-from bookings.services import REFUSAL_FIELDS, booking_lock, give_back, operator_unavailable
+from bookings.services import booking_lock, give_back, operator_unavailable
 from ferries.errors import OperatorError, OperatorRefused
 from ferries.models import Sailing
 from ferries.operators import adapter_for
@@ -415,10 +415,3 @@ def change_release_remote(*, change_id: int) -> None:
             locked.save(update_fields=["old_legs", "new_legs", "remote_pending", "updated_at"])
     if failures:
         raise failures[0]
-
-
-def refusal_field(refusal: ChangeRefused) -> str:
-    """The request field an operator's refusal is about (the leg's sailing when none is more precise)."""
-    if not refusal.leg:
-        return "non_field_errors"
-    return REFUSAL_FIELDS.get(refusal.code, "{leg}_sailing_id").format(leg=refusal.leg, vehicle="vehicles")
