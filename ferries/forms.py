@@ -23,6 +23,8 @@ RETURN, ONE_WAY, SEVERAL_LEGS = "return", "one_way", "legs"
 TRIP_CHOICES = [(RETURN, _("Return")), (ONE_WAY, _("One way")), (SEVERAL_LEGS, _("Several legs"))]
 # The legs of a trip of several legs after the first (the form's from, to and date): leg_2_from, leg_2_to, …
 ONWARD_NUMBERS = (2, 3, 4)
+# Their titles (as bookings.models.BookingLeg.Direction names those legs).
+LEG_TITLES = {"leg_2": _("Second leg"), "leg_3": _("Third leg"), "leg_4": _("Fourth leg")}
 
 
 def _raw_field(label, widget: forms.Widget, **options) -> forms.CharField:
@@ -133,11 +135,8 @@ class SearchForm(forms.Form):
     @property
     def onward_rows(self) -> list[tuple[str, list]]:
         """The legs after the first, each its title and its fields, for the template."""
-        titles = (_("Second leg"), _("Third leg"), _("Fourth leg"))
-        return [
-            (title, [self[f"leg_{n}_{name}"] for name in ("from", "to", "date")])
-            for title, n in zip(titles, ONWARD_NUMBERS, strict=True)
-        ]
+        return [(LEG_TITLES[f"leg_{n}"], [self[f"leg_{n}_{name}"] for name in ("from", "to", "date")])
+                for n in ONWARD_NUMBERS]  # fmt: skip
 
     def _onward_legs(self) -> list[LegQuery]:
         """Each leg after the first, read as a one-way search of its own with the same party; a leg leaves from

@@ -55,6 +55,17 @@ def onward_problem(*, previous: Crossing, following: Crossing) -> str | None:
     return None
 
 
+def trip_stops(legs: list[tuple[str, str]]) -> list[str]:
+    """The ports a trip of several legs calls at, in order, from each leg's (origin, destination): a leg leaving from
+    another port than the last arrival (overland in between) adds it."""
+    stops = [legs[0][0]]
+    for origin, destination in legs:
+        if origin != stops[-1]:
+            stops.append(origin)
+        stops.append(destination)
+    return stops
+
+
 def is_open_jaw(*, outbound_ports: tuple[str, str], inbound_ports: tuple[str, str]) -> bool:
     """The return does not sail straight back: it leaves from or sails to another port than the outbound's."""
     return inbound_ports != (outbound_ports[1], outbound_ports[0])

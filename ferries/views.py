@@ -14,7 +14,7 @@ from django.views.decorators.http import require_safe
 
 from ferries.calendar import DayStatus, fare_calendar
 from ferries.choices import Accommodation
-from ferries.forms import SearchForm
+from ferries.forms import LEG_TITLES, SearchForm
 from ferries.models import Operator, Port
 from ferries.queries import (
     CalendarQuery,
@@ -26,7 +26,7 @@ from ferries.queries import (
     party_params,
     searchable_days,
 )
-from ferries.returns import returns_that_can_follow
+from ferries.returns import returns_that_can_follow, trip_stops
 from ferries.search import sailing_search
 
 # The search's parameters that name each leg's ports and day: the return leg sails from `to` back to `from`.
@@ -71,7 +71,7 @@ def sailing_results(request: HttpRequest) -> HttpResponse:
         "legs": legs,
         "several_legs": bool(form.onward),
         "picking": len(legs) > 1,  # a sailing picked on each leg, then sent together
-        "stops": _stops(legs),
+        "stops": trip_stops([(leg["origin"], leg["destination"]) for leg in legs]),
         "silent_operators": [op["name"] for op in operators if op["status"] != "ok"],
         "arrange": _arrange(params=request.GET, view=form.query.view, operators=operators),
     }
@@ -102,16 +102,6 @@ def _onward_legs(*, params: QueryDict, form: SearchForm) -> list[tuple[dict, dic
     return found
 
 
-def _stops(legs: list[dict]) -> list[str]:
-    """The ports a trip calls at, in order: a leg leaving from another port than the last arrival adds it."""
-    stops = [legs[0]["origin"]]
-    for leg in legs:
-        if leg["origin"] != stops[-1]:
-            stops.append(leg["origin"])
-        stops.append(leg["destination"])
-    return stops
-
-
 def _all_operators(answers: list[dict]) -> list[dict]:
     """The operators of every leg's search, once each; one that did not answer for a leg did not answer."""
     operators: dict[str, dict] = {}
@@ -122,9 +112,6 @@ def _all_operators(answers: list[dict]) -> list[dict]:
                 operators[operator["code"]] = kept | {"status": operator["status"]}
     return list(operators.values())
 
-
-# The titles of a trip's legs after the first (as bookings.models.BookingLeg.Direction names them).
-LEG_TITLES = {"leg_2": _lazy("Second leg"), "leg_3": _lazy("Third leg"), "leg_4": _lazy("Fourth leg")}
 
 # The search's parameters that only arrange its results (ferries.queries.ResultsView).
 VIEW_PARAMS = ("sort", "operator", "departs", "available_only")

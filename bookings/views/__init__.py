@@ -38,7 +38,7 @@ from ferries.models import Sailing
 from ferries.party import Party
 from ferries.pricing import DEFAULT_FAMILY
 from ferries.queries import VEHICLE_FIELDS, LegQuery, SearchQuery, parse_search_query, party_params
-from ferries.returns import Crossing, onward_problem, return_problem
+from ferries.returns import Crossing, onward_problem, return_problem, trip_stops
 from ferries.search import BOOKABLE, leg_search
 from kernel.money import format_money
 from kernel.throttling import BookingCreateThrottle, BookingLookupThrottle, PromoCodeThrottle, rate_limited
@@ -389,7 +389,9 @@ def booking_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "changes": list(booking.changes.order_by("number")),
         "invoices": list(booking.invoices.order_by("issued_at", "pk")),
     }
-    context["stops"] = _stops(context["legs"])
+    several = any(leg.direction in ONWARD_LEGS for leg in context["legs"])  # a return's heading names two ports
+    context["stops"] = several and trip_stops([(leg.sailing.route.origin.name, leg.sailing.route.destination.name)
+                                               for leg in context["legs"]])  # fmt: skip
     if len({leg.on_board for leg in context["legs"]}) > 1:  # each leg in its own accommodation: say which
         context["legs_on_board"] = [(leg.get_direction_display(), leg.on_board) for leg in context["legs"]]
     context["pending_change"] = next((c for c in context["changes"] if c.is_pending and c.expires_at > now), None)
@@ -397,20 +399,6 @@ def booking_detail(request: HttpRequest, reference: str) -> HttpResponse:
     if context["disruptions"]:  # the re-routing's hold is the disruption's, not a change of the traveller's
         context["pending_change"] = None
     return render(request, "bookings/booking_detail.html", context)
-
-
-def _stops(legs: list) -> list[str]:
-    """The ports a trip of several legs calls at, in order (a leg leaving from another port adds it); none for a
-    one-way or return journey, whose heading names its two ports."""
-    if not any(leg.direction in ONWARD_LEGS for leg in legs):
-        return []
-    stops = [legs[0].sailing.route.origin.name]
-    for leg in legs:
-        route = leg.sailing.route
-        if route.origin.name != stops[-1]:  # overland to another port in between
-            stops.append(route.origin.name)
-        stops.append(route.destination.name)
-    return stops
 
 
 def _open_disruptions(booking: Booking) -> list[Disruption]:
