@@ -12,8 +12,10 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 
 COPY . .
-# Static files are collected at build time (DEBUG=1 only so that settings load without production secrets).
-RUN DEBUG=1 STATIC_MANIFEST=1 MARITIME_VAR_DIR=/tmp/build python manage.py collectstatic --noinput \
+# Static files are collected and the translation catalogues compiled at build time (DEBUG=1 only so that settings
+# load without production secrets).
+RUN DEBUG=1 MARITIME_VAR_DIR=/tmp/build python manage.py catalogues compile \
+    && DEBUG=1 STATIC_MANIFEST=1 MARITIME_VAR_DIR=/tmp/build python manage.py collectstatic --noinput \
     && mkdir -p /app/var && cp -r /tmp/build/static /app/var/static && rm -rf /tmp/build \
     && chown -R maritime /app/var
 

@@ -41,40 +41,49 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
+# The translation catalogues compiled for Django (locale/*/LC_MESSAGES/django.mo), again whenever one changes; built
+# here, never committed (manage.py catalogues: Babel, no GNU gettext needed).
+CATALOGUES := locale/.compiled
+$(CATALOGUES): $(wildcard locale/*/LC_MESSAGES/django.po) | $(VENV)/.runtime
+	DEBUG=1 $(BIN)/python manage.py catalogues compile
+	touch $@
+
 ## run: the site on the embedded default (SQLite, local-memory cache, eager tasks, demo data) at http://$(HOST):$(PORT)
-run: $(VENV)/.runtime
+run: $(VENV)/.runtime $(CATALOGUES)
 	SITE_URL="$(SITE_URL)" $(BIN)/python manage.py migrate --noinput
 	SITE_URL="$(SITE_URL)" $(BIN)/python manage.py demo_setup
 	SITE_URL="$(SITE_URL)" $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## test: the whole test suite, against PostgreSQL and Redis (ARGS="-k name" to narrow it); the deployment tests
 ## are `make check-deploy`'s
-test: $(VENV)/.dev
+test: $(VENV)/.dev $(CATALOGUES)
 	$(TEST_ENV) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(ARGS)
 
 ## faults: the fault-injection tests in faults/ (real workers, servers stopped, killed and slowed); not part of `make test`
-faults: $(VENV)/.dev
+faults: $(VENV)/.dev $(CATALOGUES)
 	$(TEST_ENV) $(BIN)/python -m pytest faults $(ARGS)
 
 ## bench: the benchmarks of bench/README.md on the real stack (about 10 minutes); writes bench/results.md and
 ## bench/results.png. Needs PostgreSQL (PG) and redis-server; installs wrk if missing. Never part of `make test`.
-bench: $(VENV)/.dev
+bench: $(VENV)/.dev $(CATALOGUES)
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 	BENCH_PG=$(PG) $(BIN)/python bench/run.py $(ARGS)
 
 ## stack: PostgreSQL + Redis, the web process, one worker per queue, beat, Flower and the operator simulator
-stack: $(VENV)/.dev
+stack: $(VENV)/.dev $(CATALOGUES)
 	@psql "$(PG)/postgres" -Atc "SELECT 1 FROM pg_database WHERE datname = 'maritime'" | grep -q 1 \
 		|| psql "$(PG)/postgres" -qc "CREATE DATABASE maritime"
 	$(STACK_ENV) $(BIN)/python manage.py migrate --noinput
 	$(STACK_ENV) $(BIN)/python manage.py demo_setup
 	$(STACK_ENV) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --procfile Procfile --port $(PORT)
 
-## lint: ruff check and format check, and the layers of the code (import-linter's contracts in pyproject.toml)
+## lint: ruff check and format check, the layers of the code (import-linter's contracts in pyproject.toml), and the
+## translation catalogues complete (nothing untranslated or fuzzy, placeholders kept, msgfmt --check)
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	DEBUG=1 $(BIN)/python manage.py catalogues check
 
 ## check-deploy: docker-compose.yml against the Compose Specification schema, then the deployment tests
 check-deploy: $(VENV)/.dev
@@ -92,4 +101,4 @@ migrations: $(VENV)/.runtime
 
 ## clean: remove the virtualenv and local data (var/)
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var $(CATALOGUES) locale/*/LC_MESSAGES/django.mo

@@ -3,6 +3,7 @@
 import datetime as dt
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ferries.cache import cache_service
 from ferries.choices import LANE_GAP_CM, VEHICLE_LIMITS, Resource, VehicleCategory
@@ -35,13 +36,19 @@ def availability_check(
     return _verdict(data, passenger_count, vehicle_count)
 
 
+NOT_SAILING = {
+    Sailing.Status.CANCELLED: gettext_lazy("This sailing is cancelled."),
+    Sailing.Status.DEPARTED: gettext_lazy("This sailing has left."),
+}
+
+
 def _verdict(data: dict, passengers: int, vehicles: int) -> dict:
     remaining = data["remaining"]
     places = remaining.get(Resource.PASSENGERS, 0)
     if data["status"] != Sailing.Status.SCHEDULED:
         return {
             "status": data["status"],
-            "message": _("This sailing is %(s)s.") % {"s": data["status"]},
+            "message": str(NOT_SAILING.get(data["status"], _("This sailing cannot be booked."))),
             "places_left": 0,
         }
     if places < passengers or remaining.get(Resource.LANE_CM, 0) < vehicles * DEFAULT_LANE_CM:

@@ -70,7 +70,7 @@ def leg_cancel_quote(*, booking: Booking, direction: str) -> PartQuote:
 def _cancellable_leg(booking: Booking, direction: str, *, disrupted: bool = False) -> BookingLeg:
     legs = booked_legs(booking) if disrupted else _check(booking)
     if direction not in legs:
-        raise ChangeRefused("no_such_leg", _("This booking has no %(leg)s sailing.") % {"leg": direction})
+        raise ChangeRefused("no_such_leg", _("This booking has no such leg: %(leg)s.") % {"leg": direction})
     if len(legs) < 2:
         raise ChangeRefused("last_leg", _("This is the booking's only sailing: cancel the booking instead."))
     leg = legs[direction]

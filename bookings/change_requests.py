@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework.exceptions import ValidationError
@@ -38,6 +37,7 @@ from ferries.models import Sailing
 from ferries.operators.base import LegOrder
 from ferries.party import NO_EXTRAS, pet_problem
 from ferries.returns import Crossing, onward_problem, return_problem
+from kernel import l10n
 from kernel.api import InputSerializer, add_error, validation_error
 
 # Each leg's fields in a change are named after it: outbound_sailing_id, return_fare_family, leg_2_extras…
@@ -337,7 +337,7 @@ def check_leg_rules(leg: BookingLeg, *, now: dt.datetime) -> None:
         )
     cutoff = leg.sailing.departs_at - dt.timedelta(hours=rules["until_hours"])
     if now > cutoff:
-        when = date_format(timezone.localtime(cutoff, leg.sailing.route.origin.tz), "DATETIME_FORMAT")
+        when = l10n.day_year_time(timezone.localtime(cutoff, leg.sailing.route.origin.tz))
         raise ChangeRefused(
             "change_cutoff_passed",
             _("The %(fare)s fare of the %(leg)s sailing could be changed until %(hours)d hours before departure "

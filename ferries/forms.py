@@ -20,7 +20,11 @@ from ferries.queries import LIST_PARAMETERS, LegQuery, SearchQuery, parse_search
 from ferries.selectors import port_list
 
 RETURN, ONE_WAY, SEVERAL_LEGS = "return", "one_way", "legs"
-TRIP_CHOICES = [(RETURN, _("Return")), (ONE_WAY, _("One way")), (SEVERAL_LEGS, _("Several legs"))]
+TRIP_CHOICES = [
+    (RETURN, pgettext_lazy("a trip there and back", "Return")),
+    (ONE_WAY, _("One way")),
+    (SEVERAL_LEGS, _("Several legs")),
+]
 # The legs of a trip of several legs after the first (the form's from, to and date): leg_2_from, leg_2_to, …
 ONWARD_NUMBERS = (2, 3, 4)
 # Their titles (as bookings.models.BookingLeg.Direction names those legs).

@@ -453,7 +453,10 @@ class FareFamily(models.Model):
     name = models.CharField(max_length=40, help_text=_("What travellers read, e.g. Flex."))
     position = models.PositiveSmallIntegerField(default=0, help_text=_("Families are shown in this order."))
     price_percent = models.PositiveIntegerField(
-        _("price (% of the fare)"), default=100, validators=[MinValueValidator(1), MaxValueValidator(1000)]
+        # xgettext:no-python-format
+        _("price (% of the fare)"),
+        default=100,
+        validators=[MinValueValidator(1), MaxValueValidator(1000)],
     )
     refund_full_days = models.PositiveIntegerField(
         null=True,
@@ -470,6 +473,7 @@ class FareFamily(models.Model):
     )
     change_fee_minor = models.PositiveIntegerField(_("change fee (minor units)"), default=0)
     change_fee_percent = models.PositiveIntegerField(
+        # xgettext:no-python-format
         _("change fee (% of the leg's price)"), default=0, validators=[MaxValueValidator(100)],
         help_text=_("Added to the fixed fee."),
     )  # fmt: skip

@@ -250,7 +250,7 @@ def _passenger_line(fare: Fare, kind: str, count: int) -> PriceLine:
     amounts = {row.passenger_type: row.amount_minor for row in fare.passenger_fares.all()}
     if kind not in amounts:
         if kind != PassengerType.INFANT:
-            raise NotPriced(_("No fare for %(kind)s passengers.") % {"kind": kind})
+            raise NotPriced(_("No fare for this type of passenger: %(kind)s.") % {"kind": PassengerType(kind).label})
         return PriceLine(kind, count, 0)  # infants travel free unless the fare says otherwise
     return PriceLine(kind, count, amounts[kind])
 

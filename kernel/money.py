@@ -2,9 +2,10 @@
 
 from decimal import Decimal
 
+from kernel import l10n
+
 # Minor units per currency where they are not cents (the Tunisian dinar has 1000 millimes).
 CURRENCY_EXPONENTS = {"TND": 3, "JPY": 0}
-CURRENCY_SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$"}
 
 
 def money(amount_minor: int, currency: str) -> dict:
@@ -16,12 +17,9 @@ def to_decimal(amount_minor: int, currency: str) -> Decimal:
     return Decimal(amount_minor).scaleb(-CURRENCY_EXPONENTS.get(currency, 2))
 
 
-def format_money(amount_minor: int, currency: str) -> str:
-    """€123.50, or 123.500 TND for currencies without a symbol here; an amount taken off: −€12.00."""
-    amount = to_decimal(abs(amount_minor), currency)
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    sign = "\u2212" if amount_minor < 0 else ""
-    return f"{sign}{symbol}{amount:,}" if symbol else f"{sign}{amount:,} {currency}"
+def format_money(amount_minor: int, currency: str, language: str | None = None) -> str:
+    """An amount as the active language (or `language`) writes it: €123.50, 123,50 €; taken off: −€12.00."""
+    return l10n.money(to_decimal(amount_minor, currency), currency, language)
 
 
 def to_minor(amount: Decimal, currency: str) -> int:

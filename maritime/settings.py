@@ -187,6 +187,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # Dates, times and amounts as the page's language writes them, on every template without a {% load %}.
+            "builtins": ["kernel.templatetags"],
         },
     },
 ]
@@ -466,7 +468,19 @@ CONTENT_SECURITY_POLICY = {
 # --- Internationalisation, time, static files -----------------------------------------------------
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English"), ("fr", "Français")]
+# The languages of our routes' travellers, each named in itself (the switcher lists them so). The first guess is
+# the browser's Accept-Language (LocaleMiddleware); a choice made with the switcher is kept in a cookie for a year.
+# Adding one: README.md, "Adding a language".
+LANGUAGES = [
+    ("en", "English"),
+    ("fr", "Français"),
+    ("ar", "العربية"),
+    ("it", "Italiano"),
+    ("es", "Español"),
+    ("de", "Deutsch"),
+]
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 TIME_ZONE = "UTC"

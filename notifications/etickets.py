@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING
 
 import qrcode
 from django.utils import timezone, translation
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from bookings.models import Booking, BookingLeg, BookingVehicle
 from bookings.tickets import ticket_code
 from ferries.party import pets_in_words
+from kernel import l10n
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -33,12 +33,23 @@ if TYPE_CHECKING:
 FAMILY = "DejaVuSans"
 FONTS = Path(__file__).resolve().parent / "fonts"
 FONT_FILES = {"": FONTS / "DejaVuSans.ttf", "B": FONTS / "DejaVuSans-Bold.ttf"}
-WHEN = "D j M Y H:i"
 MARGIN, QR_SIZE, LABEL_WIDTH = 15, 48, 44  # millimetres
 GREY = (90, 100, 117)
 
 # fontTools reports each step of cutting the fonts down to a ticket's glyphs at INFO: a score of lines per ticket.
 logging.getLogger("fontTools.subset").setLevel(logging.WARNING)
+
+
+def right_to_left() -> bool:
+    """Whether the document's language is written right to left (Arabic): its layout is then mirrored — text from
+    the right edge, labels to the right of their values, the QR code on the left — and each paragraph is ordered by
+    the Unicode bidirectional algorithm (fpdf2), so references and times keep their left-to-right order inside it."""
+    return translation.get_language_bidi()
+
+
+def start() -> str:
+    """Where text lines up: the right edge in a right-to-left language, else the left."""
+    return "R" if right_to_left() else "L"
 
 
 def leg_code(leg: BookingLeg) -> str:
@@ -71,7 +82,9 @@ def new_document(*, title: str, language: str, orientation: str = "portrait") ->
 
 def eticket_pdf(booking: Booking) -> bytes:
     """One page per leg: what the crew checks — which sailing, when and where to check in, who and what boards."""
-    pdf = new_document(title=f"{_('E-ticket')} {booking.reference}", language=booking.language)
+    # Strings to translate are never inside an f-string: xgettext does not find them there.
+    title = _("E-ticket")
+    pdf = new_document(title=f"{title} {booking.reference}", language=booking.language)
     for leg in booking.legs.select_related("sailing__route__origin", "sailing__route__destination",
                                            "sailing__route__operator", "sailing__vessel"):  # fmt: skip
         _leg_page(pdf, booking, leg)
@@ -82,25 +95,29 @@ def _leg_page(pdf: FPDF, booking: Booking, leg: BookingLeg) -> None:
     route = leg.sailing.route
     pdf.add_page()
     pdf.set_font(FAMILY, "B", 18)
-    pdf.cell(0, 10, f"Maritime — {_('E-ticket')}", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 10, "Maritime — " + _("E-ticket"), align=start(), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FAMILY, "", 12)
-    pdf.cell(0, 7, f"{_('Booking reference')}: {booking.reference}", new_x="LMARGIN", new_y="NEXT")
+    reference = _("Booking reference")
+    pdf.cell(0, 7, f"{reference}: {booking.reference}", align=start(), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     pdf.set_font(FAMILY, "B", 14)
     pdf.multi_cell(0, 8, f"{leg.get_direction_display()}: {route.origin.name} → {route.destination.name}",
-                   new_x="LMARGIN", new_y="NEXT")  # fmt: skip
+                   align=start(), new_x="LMARGIN", new_y="NEXT")  # fmt: skip
     pdf.ln(2)
     top = pdf.get_y()
     # The code beside the sailing's facts, large and alone on the page: one leg, one code to scan.
-    pdf.image(io.BytesIO(qr_png(leg)), x=pdf.w - MARGIN - QR_SIZE, y=top, w=QR_SIZE, h=QR_SIZE)
+    rtl = right_to_left()
+    pdf.image(io.BytesIO(qr_png(leg)), x=MARGIN if rtl else pdf.w - MARGIN - QR_SIZE, y=top, w=QR_SIZE, h=QR_SIZE)
     width = pdf.w - 2 * MARGIN - QR_SIZE - 3
+    left = pdf.w - MARGIN - width if rtl else MARGIN
     for label, value, emphasis in _sailing_facts(leg):
-        _fact(pdf, label, value, width=width, emphasis=emphasis)
+        _fact(pdf, label, value, left=left, width=width, emphasis=emphasis)
     pdf.set_y(max(pdf.get_y(), top + QR_SIZE) + 4)
     _party(pdf, booking)
     pdf.ln(4)
     pdf.set_font(FAMILY, "", 9)
-    pdf.multi_cell(0, 5, _("Show this code at check-in with each passenger's passport or identity card."))
+    note = _("Show this code at check-in with each passenger's passport or identity card.")
+    pdf.multi_cell(0, 5, note, align=start())
 
 
 def _sailing_facts(leg: BookingLeg) -> list[tuple[str, str, bool]]:
@@ -118,10 +135,10 @@ def _sailing_facts(leg: BookingLeg) -> list[tuple[str, str, bool]]:
     if leg.operator_booking_ref:
         facts.append((_("Operator reference"), leg.operator_booking_ref, False))
     facts += [
-        (_("Departs"), f"{date_format(departs, WHEN)} · {origin.name}", True),
-        (_("Arrives"), f"{date_format(arrives, WHEN)} · {destination.name}", False),
+        (_("Departs"), f"{l10n.day_year_time(departs)} · {origin.name}", True),
+        (_("Arrives"), f"{l10n.day_year_time(arrives)} · {destination.name}", False),
         # Who comes later than this does not board: the one time on the ticket a traveller must not miss.
-        (_("Check-in closes"), date_format(closes, WHEN), True),
+        (_("Check-in closes"), l10n.day_year_time(closes), True),
     ]
     terminal = route.departure_terminal
     if terminal.name:
@@ -132,23 +149,25 @@ def _sailing_facts(leg: BookingLeg) -> list[tuple[str, str, bool]]:
 def _party(pdf: FPDF, booking: Booking) -> None:
     """Who boards, with their type and document, and what comes with them."""
     pdf.set_font(FAMILY, "B", 12)
-    pdf.cell(0, 8, _("Passengers"), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 8, _("Passengers"), align=start(), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FAMILY, "", 10.5)
     # A name has a cell of its own, so a right-to-left name is laid out on its own and not mixed into other text.
     from fpdf import FontFace
 
-    with pdf.table(col_widths=(90, 50, 40), headings_style=FontFace(emphasis="BOLD"), line_height=7) as table:
-        table.row([_("Name"), _("Type"), _("Document")])
+    in_order = reversed if right_to_left() else list  # the first column on the right in a right-to-left language
+    with pdf.table(col_widths=tuple(in_order((90, 50, 40))), headings_style=FontFace(emphasis="BOLD"),
+                   line_height=7, text_align="RIGHT" if right_to_left() else "LEFT") as table:  # fmt: skip
+        table.row(list(in_order([_("Name"), _("Type"), _("Document")])))
         for passenger in booking.passengers.all():
             name = f"{passenger.first_name} {passenger.last_name}"
-            table.row([name, passenger.get_type_display(), passenger.document_number])
+            table.row(list(in_order([name, passenger.get_type_display(), passenger.document_number])))
     pdf.ln(3)
     vehicles = list(booking.vehicles.all())
     width = pdf.w - 2 * MARGIN
-    _fact(pdf, _("Pets"), pets_in_words(booking.pet_counts) if booking.pets else _("None"), width=width)
-    _fact(pdf, _("On board"), booking.get_accommodation_display(), width=width)
+    _fact(pdf, _("Pets"), pets_in_words(booking.pet_counts) if booking.pets else _("None"), left=MARGIN, width=width)
+    _fact(pdf, _("On board"), booking.get_accommodation_display(), left=MARGIN, width=width)
     for vehicle in vehicles or [None]:
-        _fact(pdf, _("Vehicle"), _vehicle(vehicle) if vehicle else _("None"), width=width)
+        _fact(pdf, _("Vehicle"), _vehicle(vehicle) if vehicle else _("None"), left=MARGIN, width=width)
 
 
 def _vehicle(vehicle: BookingVehicle) -> str:
@@ -160,14 +179,18 @@ def _vehicle(vehicle: BookingVehicle) -> str:
     return f"{vehicle.get_category_display()} · {vehicle.registration} · {size}{load}"
 
 
-def _fact(pdf: FPDF, label: str, value: str, *, width: float, emphasis: bool = False) -> None:
+def _fact(pdf: FPDF, label: str, value: str, *, left: float, width: float, emphasis: bool = False) -> None:
+    """A label and its value side by side in the band [left, left + width]: the label at the start side."""
     top = pdf.get_y()
+    rtl = right_to_left()
     pdf.set_font(FAMILY, "B", 9.5)
     pdf.set_text_color(*GREY)
+    pdf.set_x(left + width - LABEL_WIDTH + 2 if rtl else left)
     # Labels wrap rather than run into their value: some translations are long ("Référence de l'armateur").
-    label_height = pdf.multi_cell(LABEL_WIDTH - 2, 6.5, label, align="L", new_x="RIGHT", new_y="TOP", output="HEIGHT")
-    pdf.set_x(pdf.l_margin + LABEL_WIDTH)
+    label_height = pdf.multi_cell(LABEL_WIDTH - 2, 6.5, label, align=start(), new_x="RIGHT", new_y="TOP",
+                                  output="HEIGHT")  # fmt: skip
+    pdf.set_xy(left if rtl else left + LABEL_WIDTH, top)
     pdf.set_font(FAMILY, "B" if emphasis else "", 10)
     pdf.set_text_color(0)
-    pdf.multi_cell(width - LABEL_WIDTH, 6.5, value, align="L", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(width - LABEL_WIDTH, 6.5, value, align=start(), new_x="LMARGIN", new_y="NEXT")
     pdf.set_y(max(pdf.get_y(), top + label_height))

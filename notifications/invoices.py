@@ -8,11 +8,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
-from django.utils import formats
 from django.utils.translation import gettext as _
 
+from kernel import l10n
 from kernel.money import format_money
-from notifications.etickets import FAMILY, GREY, MARGIN, new_document
+from notifications.etickets import FAMILY, GREY, MARGIN, new_document, right_to_left, start
 from payments.models import Invoice
 
 LINK_SALT = "maritime.invoice-link"
@@ -41,36 +41,42 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     pdf = new_document(title=f"{title} {invoice.number}", language=invoice.booking.language)
     pdf.add_page()
     pdf.set_font(FAMILY, "B", 18)
-    pdf.cell(0, 10, f"{title} {invoice.number}", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 10, f"{title} {invoice.number}", align=start(), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FAMILY, "", 10)
-    issued = formats.date_format(invoice.issued_at, "DATE_FORMAT")
-    pdf.cell(0, 6, f"{_('Date')}: {issued} · {_('Booking reference')}: {invoice.booking.reference}",
-             new_x="LMARGIN", new_y="NEXT")  # fmt: skip
+    issued = l10n.medium_date(invoice.issued_at)
+    date, reference = _("Date"), _("Booking reference")  # never inside an f-string: xgettext does not look there
+    pdf.cell(0, 6, f"{date}: {issued} · {reference}: {invoice.booking.reference}",
+             align=start(), new_x="LMARGIN", new_y="NEXT")  # fmt: skip
     pdf.ln(4)
     top = pdf.get_y()
     half = (pdf.w - 2 * MARGIN) / 2
-    _party(pdf, _("From"), _seller_lines(invoice.seller), x=MARGIN, width=half - 4)
+    rtl = right_to_left()  # the seller first, at the start side: on the right in a right-to-left language
+    _party(pdf, _("From"), _seller_lines(invoice.seller), x=MARGIN + half + 4 if rtl else MARGIN, width=half - 4)
     left_bottom = pdf.get_y()
     pdf.set_y(top)
-    _party(pdf, _("To"), _buyer_lines(invoice.buyer), x=MARGIN + half, width=half)
+    _party(pdf, _("To"), _buyer_lines(invoice.buyer), x=MARGIN if rtl else MARGIN + half, width=half)
     pdf.set_y(max(left_bottom, pdf.get_y()) + 6)
     money = lambda minor: format_money(minor, invoice.currency)  # noqa: E731
     pdf.set_font(FAMILY, "", 9.5)
     headings = FontFace(emphasis="BOLD")
-    with pdf.table(col_widths=(86, 20, 26, 24, 26), headings_style=headings, line_height=6,
-                   text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT")) as table:  # fmt: skip
-        table.row([_("Description"), _("VAT rate"), _("Net"), _("VAT"), _("Total")])
+    # Columns from the start side: the description first, the amounts after it (mirrored right to left).
+    in_order = (lambda cells: list(reversed(cells))) if rtl else list
+    start_side, end_side = ("RIGHT", "LEFT") if rtl else ("LEFT", "RIGHT")
+    aligns = tuple(in_order([start_side] + [end_side] * 4))  # the text at the start, the amounts at the end
+    with pdf.table(col_widths=tuple(in_order([86, 20, 26, 24, 26])), headings_style=headings, line_height=6,
+                   text_align=aligns) as table:  # fmt: skip
+        table.row(in_order([_("Description"), _("VAT rate"), _("Net"), _("VAT"), _("Total")]))
         for line in invoice.lines:
-            table.row([line["description"], f"{line['vat_percent']} %", money(line["net_minor"]),
-                       money(line["vat_minor"]), money(line["gross_minor"])])  # fmt: skip
+            table.row(in_order([line["description"], f"{line['vat_percent']} %", money(line["net_minor"]),
+                                money(line["vat_minor"]), money(line["gross_minor"])]))  # fmt: skip
     pdf.ln(4)
     pdf.set_font(FAMILY, "", 10)
     for rate, (net, vat) in _by_rate(invoice.lines).items():
         text = _("VAT at %(rate)s %%: %(vat)s on %(net)s") % {"rate": rate, "vat": money(vat), "net": money(net)}
-        pdf.cell(0, 6, text, align="R", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 6, text, align="L" if rtl else "R", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FAMILY, "B", 12)
     total = _("Total refunded") if invoice.kind == Invoice.Kind.CREDIT_NOTE else _("Total paid")
-    pdf.cell(0, 8, f"{total}: {money(invoice.total_minor)}", align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 8, f"{total}: {money(invoice.total_minor)}", align="L" if rtl else "R", new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
 
 
@@ -78,21 +84,21 @@ def _party(pdf, heading: str, lines: list[str], *, x: float, width: float) -> No
     pdf.set_x(x)
     pdf.set_font(FAMILY, "B", 9.5)
     pdf.set_text_color(*GREY)
-    pdf.cell(width, 6, heading, new_x="LEFT", new_y="NEXT")
+    pdf.cell(width, 6, heading, align=start(), new_x="LEFT", new_y="NEXT")
     pdf.set_text_color(0)
     pdf.set_font(FAMILY, "", 10)
     for line in lines:
         pdf.set_x(x)
-        pdf.multi_cell(width, 5.5, line, new_x="LEFT", new_y="NEXT")
+        pdf.multi_cell(width, 5.5, line, align=start(), new_x="LEFT", new_y="NEXT")
 
 
 def _seller_lines(seller: dict) -> list[str]:
-    vat = seller.get("vat_number") and f"{_('VAT number')}: {seller['vat_number']}"
+    vat = seller.get("vat_number") and _("VAT number") + ": " + seller["vat_number"]
     return [line for line in (seller.get("name"), seller.get("address"), vat, seller.get("registration")) if line]
 
 
 def _buyer_lines(buyer: dict) -> list[str]:
-    vat = buyer.get("vat_number") and f"{_('VAT number')}: {buyer['vat_number']}"
+    vat = buyer.get("vat_number") and _("VAT number") + ": " + buyer["vat_number"]
     return [line for line in (buyer.get("company"), buyer.get("name"), buyer.get("address"), vat) if line]
 
 

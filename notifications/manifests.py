@@ -5,13 +5,12 @@ and boarding times — landscape A4, names of any alphabet shaped as on the e-ti
 from __future__ import annotations
 
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from bookings.manifests import Manifest
+from kernel import l10n
 from notifications.etickets import FAMILY, new_document
 
-WHEN = "D j M Y H:i"
 PASSENGER_COLUMNS = (22, 48, 48, 22, 24, 16, 30, 34, 15, 15)
 VEHICLE_COLUMNS = (22, 40, 40, 36, 15, 15)
 
@@ -20,20 +19,23 @@ def manifest_pdf(manifest: Manifest) -> bytes:
     from fpdf import FontFace
 
     sailing, route = manifest.sailing, manifest.sailing.route
-    pdf = new_document(title=f"{_('Manifest')} {sailing.ref}", language="en", orientation="landscape")
+    # Strings to translate are never inside an f-string: xgettext does not find them there.
+    manifest_title = _("Manifest")
+    pdf = new_document(title=f"{manifest_title} {sailing.ref}", language="en", orientation="landscape")
     pdf.add_page()
     pdf.set_font(FAMILY, "B", 16)
-    pdf.cell(0, 9, f"{_('Manifest')} — {route.origin.name} → {route.destination.name}", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 9, f"{manifest_title} — {route.origin.name} → {route.destination.name}", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FAMILY, "", 10)
-    departs = date_format(timezone.localtime(sailing.departs_at, route.origin.tz), WHEN)
+    departs = l10n.day_year_time(timezone.localtime(sailing.departs_at, route.origin.tz))
+    departs_label = _("Departs")
     pdf.cell(0, 6, f"{route.operator.name} · {sailing.vessel.name} (IMO {sailing.vessel.imo}) · {sailing.ref} · "
-                   f"{_('Departs')} {departs}", new_x="LMARGIN", new_y="NEXT")  # fmt: skip
+                   f"{departs_label} {departs}", new_x="LMARGIN", new_y="NEXT")  # fmt: skip
     progress = manifest.progress
+    now = l10n.day_year_time(timezone.localtime(timezone.now(), route.origin.tz))
     pdf.cell(0, 6, _("%(passengers)d passengers (%(checked_in)d checked in, %(boarded)d boarded) · %(vehicles)d "
                      "vehicles · %(pets)d pets · printed %(now)s") % {
         "passengers": progress.passengers, "checked_in": progress.checked_in, "boarded": progress.boarded,
-        "vehicles": progress.vehicles, "pets": manifest.pets, "now": date_format(timezone.localtime(
-            timezone.now(), route.origin.tz), WHEN)}, new_x="LMARGIN", new_y="NEXT")  # fmt: skip
+        "vehicles": progress.vehicles, "pets": manifest.pets, "now": now}, new_x="LMARGIN", new_y="NEXT")  # fmt: skip
     heading = FontFace(emphasis="BOLD", fill_color=(230, 236, 242))
     _title(pdf, _("Passengers"))
     with pdf.table(col_widths=PASSENGER_COLUMNS, headings_style=heading, line_height=5.5) as table:
@@ -41,7 +43,7 @@ def manifest_pdf(manifest: Manifest) -> bytes:
                    _("Document"), _("On board"), _("Checked in"), _("Boarded")])  # fmt: skip
         for p in manifest.passengers:
             table.row([p.reference, p.last_name, p.first_name, p.type_label,
-                       date_format(p.date_of_birth, "d/m/Y"), p.nationality, p.document_number,
+                       l10n.short_date(p.date_of_birth), p.nationality, p.document_number,
                        p.accommodation_label, _time(p.checked_in_at, route), _time(p.boarded_at, route)])  # fmt: skip
     if manifest.vehicles:
         _title(pdf, _("Vehicles"))
@@ -50,7 +52,7 @@ def manifest_pdf(manifest: Manifest) -> bytes:
                        _("Checked in"), _("Boarded")])  # fmt: skip
             for v in manifest.vehicles:
                 table.row([v.reference, v.category_label, v.registration,
-                           f"{v.length_cm} × {v.height_cm}" + (f" ({_('measured')})" if v.measured_at else "")
+                           f"{v.length_cm} × {v.height_cm}" + (" (" + _("measured") + ")" if v.measured_at else "")
                            + (f" + {v.load_label}" if v.load else ""),
                            _time(v.checked_in_at, route),
                            _time(v.boarded_at, route)])  # fmt: skip

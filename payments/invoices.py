@@ -11,10 +11,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import formats, timezone, translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from bookings.models import Booking, BookingLeg
+from kernel import l10n
 from payments.models import Invoice, InvoiceSeries, Payment, Refund
 
 
@@ -128,7 +129,7 @@ def _rate(leg: BookingLeg | None) -> Decimal:
 
 def _leg_description(leg: BookingLeg) -> str:
     route = leg.sailing.route
-    departs = formats.date_format(timezone.localtime(leg.sailing.departs_at, route.origin.tz), "DATETIME_FORMAT")
+    departs = l10n.day_year_time(timezone.localtime(leg.sailing.departs_at, route.origin.tz))
     return _("%(leg)s crossing %(origin)s → %(destination)s, %(when)s, %(fare)s fare") % {
         "leg": leg.get_direction_display(), "origin": route.origin.name, "destination": route.destination.name,
         "when": departs, "fare": leg.fare_family_name,

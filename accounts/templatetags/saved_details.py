@@ -5,11 +5,11 @@ a document expires before the trip is over."""
 import datetime as dt
 
 from django import template
-from django.utils import formats
 from django.utils.translation import gettext as _
 
 from accounts.selectors import saved_travellers, saved_vehicles
 from bookings.requests import AGES
+from kernel import l10n
 
 register = template.Library()
 
@@ -67,5 +67,5 @@ def _document_warning(traveller, last_day: dt.date) -> str:
     return _("%(name)s's %(document)s expires on %(day)s, before the end of this trip (%(last)s): check it is "
              "accepted, or renew it before you travel.") % {
         "name": traveller.first_name, "document": traveller.get_document_type_display().lower(),
-        "day": formats.date_format(expires, "DATE_FORMAT"), "last": formats.date_format(last_day, "DATE_FORMAT"),
+        "day": l10n.medium_date(expires), "last": l10n.medium_date(last_day),
     }  # fmt: skip

@@ -68,8 +68,8 @@ def test_a_delay_tells_every_traveller_at_once_with_the_new_and_the_old_times(
     _message, subject, text, _html = build_message(emails.get(booking=first))
     local = timezone.localtime(sailing.departs_at, sailing.route.origin.tz)
     was = timezone.localtime(departs, sailing.route.origin.tz)
-    assert f"now leaves {local:%a} {local.day} {local:%b %H:%M}" in subject
-    assert f"It was to leave {was:%a} {was.day} {was:%b %H:%M}" in text
+    assert f"now leaves {local:%a} {local.day} {local:%b}, {local:%H:%M}" in subject
+    assert f"It was to leave {was:%a} {was.day} {was:%b}, {was:%H:%M}" in text
     assert not Disruption.objects.exists(), "an hour late: no choice to offer"
     assert retiming.previous_departs_at == departs
 

@@ -176,9 +176,9 @@ def test_each_leg_page_is_a_boarding_document_in_port_time():
         ("Vessel", "Tanit"),
         ("Sailing", "CTN3007011800TUNMRS"),
         ("Operator reference", "CTNX42"),
-        ("Departs", "Mon 1 Jul 2030 18:00"),
-        ("Arrives", "Tue 2 Jul 2030 16:30"),
-        ("Check-in closes", "Mon 1 Jul 2030 15:00"),
+        ("Departs", "Mon, 1 Jul 2030, 18:00"),
+        ("Arrives", "Tue, 2 Jul 2030, 16:30"),
+        ("Check-in closes", "Mon, 1 Jul 2030, 15:00"),
         ("Terminal", "Gare maritime de La Goulette, Port de La Goulette, 2060 La Goulette"),
         ("Pets", "1"),
         ("On board", "Inside cabin, 2 berths"),
@@ -193,8 +193,8 @@ def test_each_leg_page_is_a_boarding_document_in_port_time():
         ("Operator", "Corsica Linea"),
         ("Vessel", "Jean Nicoli"),
         ("Sailing", "CLN3007092000MRSTUN"),
-        ("Departs", "Tue 9 Jul 2030 20:00"),
-        ("Check-in closes", "Tue 9 Jul 2030 18:30"),
+        ("Departs", "Tue, 9 Jul 2030, 20:00"),
+        ("Check-in closes", "Tue, 9 Jul 2030, 18:30"),
         ("Terminal", "Terminal Cap Janet, Chemin du Littoral, 13015 Marseille"),
     ]:
         assert shows(inbound, label, value), (label, value, inbound)

@@ -6,11 +6,11 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import override_settings
 from django.utils import timezone, translation
-from django.utils.formats import date_format
 
 from bookings.models import Booking, BookingChange, Compensation, Disruption
 from bookings.tests.factories import ADULT, CHILD, held_booking
 from ferries.models import Port, SailingRetiming
+from kernel import l10n
 from notifications.models import Email
 from notifications.rendering import build_message
 from notifications.services import ONE_TIME, email_enqueue
@@ -43,7 +43,7 @@ FRENCH_SUBJECTS = {
     Email.Kind.SAILING_DISRUPTED: "Votre traversée est annulée : choisissez une autre traversée ou un remboursement, "
     "réservation {ref}",
     Email.Kind.COMPENSATION: "Indemnisation pour votre arrivée tardive, réservation {ref}",
-    Email.Kind.CHANGE_PAYMENT: "€50.00 à payer pour une modification de la réservation {ref}",
+    Email.Kind.CHANGE_PAYMENT: "50,00 € à payer pour une modification de la réservation {ref}",
 }
 
 
@@ -117,7 +117,7 @@ def test_each_e_mail_renders_in_each_language_with_nothing_missing(kind, languag
 
     sailing = booking.legs.get().sailing
     with translation.override(language):
-        when = date_format(timezone.localtime(sailing.departs_at, sailing.route.origin.tz), "D j M H:i")
+        when = l10n.day_time(timezone.localtime(sailing.departs_at, sailing.route.origin.tz))
     expected = (FRENCH_SUBJECTS if language == "fr" else ENGLISH_SUBJECTS)[kind].format(
         ref=booking.reference, when=when
     )
@@ -172,7 +172,7 @@ def test_the_confirmation_says_where_and_until_when_to_check_in_in_port_time():
     _message, _subject, text, html = build_message(email)
 
     closes = (sailing.departs_at - dt.timedelta(minutes=180)).astimezone(sailing.route.origin.tz)
-    when = f"{closes:%a} {closes.day} {closes:%b %H:%M}"
+    when = f"{closes:%a} {closes.day} {closes:%b}, {closes:%H:%M}"
     assert f"Check-in closes {when} at Gare maritime de La Goulette, 2060 La Goulette" in text
     assert f"Check-in closes <strong>{when}</strong> at Gare maritime de La Goulette, 2060 La Goulette" in html
 

@@ -6,9 +6,12 @@ document.querySelectorAll("[data-choice-bar]").forEach((bar) => {
   const button = bar.querySelector("button");
   const total = bar.querySelector("[data-total]");
   const legs = [...bar.querySelectorAll("[data-pick]")];
-  // Written as the server writes prices (ferries.money): €1,234.50, whatever the page's language.
+  // Written as the server writes prices in the page's language (kernel.l10n: the CLDR's patterns): €1,234.50 in
+  // English (British), 1 234,50 € in French; Latin digits in Arabic.
+  const lang = document.documentElement.lang;
+  const locale = lang === "en" ? "en-GB" : `${lang}-u-nu-latn`;
   const money = (minor, currency) => {
-    const format = new Intl.NumberFormat("en-GB", { style: "currency", currency });
+    const format = new Intl.NumberFormat(locale, { style: "currency", currency });
     return format.format(minor / 10 ** format.resolvedOptions().maximumFractionDigits);
   };
   // Each outbound names the returns that can follow it (the server's rule, in data-followed-by); the others are
