@@ -32,7 +32,7 @@ def redis_ttl(key: str) -> int:
 
 @pytest.fixture
 def sailing(tunis_marseille):
-    return sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=10))
+    return sailing_factory(route=tunis_marseille, departs_at=local_time(tunis_marseille, days=10, hour=12))
 
 
 @pytest.mark.django_db
@@ -110,7 +110,7 @@ def test_a_cleared_search_is_computed_again_with_fresh_data(tunis_marseille):
 def test_twenty_concurrent_identical_misses_compute_once(operator_simulator, settings):
     simulator = operator_simulator(latency=0.3)
     remote = RouteFactory(operator=OperatorFactory(code="REM"))
-    sailing_factory(route=remote, departs_in=dt.timedelta(days=10))
+    sailing_factory(route=remote, departs_at=local_time(remote, days=10, hour=12))
     settings.OPERATOR_API_URLS = {"REM": simulator.url_for("REM")}
     query = parse_search_query({"from": "TNTUN", "to": "FRMRS", "date": in_days(10)}).outbound
     start = threading.Barrier(20)

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from ferries.queries import parse_search_query
 from ferries.search import sailing_search
-from ferries.tests.factories import sailing_factory
+from ferries.tests.factories import local_time, sailing_factory
 
 
 def run(*args) -> str:
@@ -18,7 +18,7 @@ def run(*args) -> str:
 
 @pytest.fixture
 def cached_searches(tunis_marseille):
-    sailing_factory(route=tunis_marseille)
+    sailing_factory(route=tunis_marseille, departs_at=local_time(tunis_marseille, days=10, hour=12))
     date = (timezone.now().date() + dt.timedelta(days=10)).isoformat()
     back = (timezone.now().date() + dt.timedelta(days=12)).isoformat()
     for adults in ("1", "2"):

@@ -11,7 +11,7 @@ from ferries.queries import parse_search_query
 from ferries.search import sailing_search
 from ferries.selectors import sailing_availability
 from ferries.services import SailingNotCancellable, sailing_cancel
-from ferries.tests.factories import sailing_factory
+from ferries.tests.factories import local_time, sailing_factory
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,7 @@ def search(days: int) -> list[int]:
 
 @pytest.fixture
 def sailing(tunis_marseille):
-    return sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=10))
+    return sailing_factory(route=tunis_marseille, departs_at=local_time(tunis_marseille, days=10, hour=12))
 
 
 def test_a_scheduled_sailing_is_cancelled(sailing):
@@ -55,7 +55,7 @@ def test_a_cancelled_sailing_leaves_the_cached_search_results_at_once(
     sailing, tunis_marseille, django_capture_on_commit_callbacks
 ):
     # Further away than the nearby dates a day without sailings offers, whose searches count as lookups too.
-    later = sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=15))
+    later = sailing_factory(route=tunis_marseille, departs_at=local_time(tunis_marseille, days=15, hour=12))
     assert search(10) == [sailing.pk]
     assert search(15) == [later.pk]
     cache_service.set_availability(sailing.pk, sailing_availability(sailing))

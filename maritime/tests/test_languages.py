@@ -2,10 +2,14 @@
 choice, and the API's messages in the request's language. (The pages themselves, in every language: the browser
 journey of test_browser_accessibility.py; e-mails and PDFs: notifications/tests/test_languages.py.)"""
 
+from html.parser import HTMLParser
+
 import pytest
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
 from django.test import Client
 
-from maritime.tests.languages import LANGUAGES
+from maritime.tests.languages import LANGUAGES, OTHER_LANGUAGES, english_left
 
 pytestmark = pytest.mark.django_db
 
@@ -84,3 +88,144 @@ def test_the_apis_messages_are_in_the_requests_language(language):
 
 def test_every_language_is_expected_here():
     assert sorted(SAME_PORT) == sorted(LANGUAGES)
+
+
+# --- pages beyond the booking journey: no English left on them either --------------------------------------------
+
+ANONYMOUS_PAGES = [
+    "/",
+    "/manage",
+    "/sailings/search?from=TNTUN&to=TNTUN&date=2020-01-01&adults=0",  # every error of the search form
+    "/accounts/login/",
+    "/accounts/signup/",
+    "/accounts/password/reset/",
+    "/no-such-page",
+]
+SIGNED_IN_PAGES = [
+    "/accounts/",
+    "/accounts/trips",
+    "/accounts/travellers/new",
+    "/accounts/vehicles/new",
+    "/accounts/claim",
+    "/accounts/privacy",
+    "/accounts/email/",
+    "/accounts/password/change/",
+]
+
+
+class ShownText(HTMLParser):
+    """The text of a page as a traveller meets it: text outside scripts and styles, and the words given to controls."""
+
+    def __init__(self):
+        super().__init__()
+        self.texts: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag in ("script", "style", "template"):
+            self.skipping += 1
+        for name in ("aria-label", "placeholder", "title", "alt"):
+            if attributes.get(name):
+                self.texts.append(attributes[name])
+        if tag == "input" and attributes.get("type") in ("submit", "button") and attributes.get("value"):
+            self.texts.append(attributes["value"])
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style", "template"):
+            self.skipping -= 1
+
+    def handle_data(self, data):
+        if not self.skipping and data.strip():
+            self.texts.append(data)
+
+
+def shown_text(html: str) -> list[str]:
+    parser = ShownText()
+    parser.feed(html)
+    return parser.texts
+
+
+@pytest.mark.parametrize("language", OTHER_LANGUAGES)
+def test_no_english_is_left_on_the_sign_in_account_and_error_pages(language):
+    anonymous, signed_in = Client(), Client()
+    user = get_user_model().objects.create_user("amira", email="amira@example.com", password="a long sea passphrase")
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    signed_in.force_login(user)
+    left = {}
+    for client, paths in ((anonymous, ANONYMOUS_PAGES), (signed_in, SIGNED_IN_PAGES)):
+        for path in paths:
+            response = client.get(path, headers={"accept-language": language})
+            assert response.status_code in (200, 400, 404), path
+            assert f'lang="{language}"' in html_tag(response), path
+            english = english_left(language, shown_text(response.content.decode()))
+            if english:
+                left[path] = english
+
+    assert left == {}
+
+
+# --- the catalogue check of `make lint` ------------------------------------------------------------------------
+
+BAD_CATALOGUE = r"""msgid ""
+msgstr ""
+"Language: fr\n"
+"Content-Type: text/plain; charset=UTF-8\n"
+"Plural-Forms: nplurals=2; plural=(n > 1);\n"
+
+msgid "Sold out"
+msgstr "Complet"
+
+msgid "Untranslated"
+msgstr ""
+
+#, fuzzy
+msgid "A guess"
+msgstr "Une supposition"
+
+#, python-format
+msgid "Pay %(amount)s"
+msgstr "Payer %(montant)s"
+
+msgid "<strong>Held</strong>"
+msgstr "Retenue"
+
+#, python-format
+msgid "%(count)d place"
+msgid_plural "%(count)d places"
+msgstr[0] "une place"
+msgstr[1] "places"
+"""
+
+
+def test_the_catalogue_check_names_every_entry_untranslated_fuzzy_or_with_its_placeholders_changed(settings, tmp_path):
+    from maritime.management.commands.catalogues import catalogue_problems
+
+    (tmp_path / "fr" / "LC_MESSAGES").mkdir(parents=True)
+    (tmp_path / "fr" / "LC_MESSAGES" / "django.po").write_text(BAD_CATALOGUE)
+    settings.LOCALE_PATHS = [tmp_path]
+
+    problems = "\n".join(catalogue_problems("fr"))
+
+    assert "untranslated: 'Untranslated'" in problems
+    assert "fuzzy: 'A guess'" in problems
+    assert "placeholders ['%(montant)s'] instead of ['%(amount)s']" in problems
+    assert "HTML tags [] instead of ['</strong>', '<strong>']" in problems
+    assert "'%(count)d place'" in problems  # the last plural form lost the number
+    assert "Sold out" not in problems
+    assert len(catalogue_problems("fr")) == 5
+
+
+@pytest.mark.parametrize(
+    ("line", "hidden"),
+    [
+        ("""    title = f"{_('E-ticket')} {booking.reference}\"""", True),
+        ("""    text = f'{gettext("Date")}: {issued}'""", True),
+        ("""    title = _("E-ticket")""", False),
+        ("""    text = f"{title}: {booking.reference}\"""", False),
+    ],
+)
+def test_the_catalogue_check_finds_strings_to_translate_hidden_in_f_strings(line, hidden):
+    from maritime.management.commands.catalogues import HIDDEN_CALL
+
+    assert bool(HIDDEN_CALL.search(line)) is hidden

@@ -4,7 +4,8 @@
   const form = document.getElementById("payment-form");
   if (!form || typeof Stripe === "undefined") return;
   const stripe = Stripe(form.dataset.publishableKey);
-  const elements = stripe.elements({ clientSecret: form.dataset.clientSecret });
+  // Stripe's card form and its messages in the page's language (Stripe writes each of ours), not the browser's.
+  const elements = stripe.elements({ clientSecret: form.dataset.clientSecret, locale: document.documentElement.lang });
   elements.create("payment").mount("#payment-element");
   const message = document.getElementById("payment-message");
   form.addEventListener("submit", async (event) => {

@@ -4,7 +4,8 @@
                                    are left out, so an unchecked guess never reaches a page
     manage.py catalogues check     every language of settings.LANGUAGES but English has a catalogue with no entry
                                    untranslated or fuzzy, and each translation keeps its English's placeholders
-                                   (%(name)s, %s, {name}) and HTML tags; then `msgfmt --check` where gettext is
+                                   (%(name)s, %s, {name}) and HTML tags; no string to translate hides inside an
+                                   f-string (xgettext cannot see it); then `msgfmt --check` where gettext is
                                    installed (CI installs it)
 
 The .mo files are built, never committed: a catalogue edited is compiled again by the next `make run`/`make test`.
@@ -20,6 +21,8 @@ from babel.messages.pofile import read_po
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+# A call to gettext inside an f-string: xgettext does not look inside f-strings, so its text never reaches a catalogue.
+HIDDEN_CALL = re.compile(r"""\bf(["'])[^\n]*?\{\s*(?:_|gettext|pgettext|ngettext|gettext_lazy)\(""")
 PLACEHOLDER = re.compile(r"%\(\w+\)[sdfi]|%[sdfi]|\{\w*\}|%%")
 TAG = re.compile(r"</?[a-zA-Z][^>]*>")
 
@@ -65,6 +68,20 @@ def _form_problems(where: str, english: tuple, translated: tuple) -> list[str]:
     return []
 
 
+def hidden_calls() -> list[str]:
+    """Strings marked for translation where makemessages cannot see them (inside f-strings), outside the tests."""
+    base = Path(settings.BASE_DIR)
+    found = []
+    for path in sorted(base.glob("*/**/*.py")):
+        parts = path.relative_to(base).parts
+        if parts[0].startswith(".") or parts[0] in ("bench", "faults") or "tests" in parts or "migrations" in parts:
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            if HIDDEN_CALL.search(line):
+                found.append(f"{path.relative_to(base)}:{number}: a string to translate inside an f-string")
+    return found
+
+
 class Command(BaseCommand):
     help = "Compile the translation catalogues (compile), or check that they are complete and sound (check)."
 
@@ -77,7 +94,7 @@ class Command(BaseCommand):
             for language in languages:
                 self._compile(language)
             return
-        problems = [problem for language in languages for problem in catalogue_problems(language)]
+        problems = [problem for language in languages for problem in catalogue_problems(language)] + hidden_calls()
         msgfmt = shutil.which("msgfmt")
         for language in languages if msgfmt else []:
             result = subprocess.run(
