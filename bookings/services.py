@@ -28,6 +28,7 @@ from ferries.models import Sailing
 from ferries.operators import adapter_for
 from ferries.operators.base import Hold, LegOrder
 from ferries.services import new_ref
+from kernel.metrics import BOOKING_HOLDS, count_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -160,6 +161,7 @@ def booking_create(
     except BaseException:
         give_back(remote_holds)
         raise
+    count_on_commit(BOOKING_HOLDS, outcome="created")
     return booking
 
 
@@ -241,9 +243,11 @@ def _hold_legs(request: BookingRequest, *, remote: bool, taken: list) -> list[tu
             )
             hold = adapter.hold(sailing_ref=sailing.ref, order=order, minutes=settings.BOOKING_HOLD_MINUTES)
         except OperatorRefused as refusal:
+            BOOKING_HOLDS.labels(outcome="refused").inc()  # counted now: the booking's transaction rolls back
             field = _refusal_field(refusal.code, request, sailing, prefix)
             raise ValidationError({field: [refusal.message]}) from None
         except OperatorError as exc:
+            BOOKING_HOLDS.labels(outcome="unavailable").inc()
             raise operator_unavailable(adapter, exc) from None
         if remote:
             taken.append((adapter, hold.hold_ref))

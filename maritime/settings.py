@@ -12,6 +12,7 @@ Every variable is listed, with its default, in docs/configuration.md.
 """
 
 import logging
+import os
 import secrets
 from email.utils import getaddresses
 from pathlib import Path
@@ -157,6 +158,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a scrape of /metrics is answered before anything else runs, and is not itself measured.
+    "maritime.metrics.MetricsEndpointMiddleware",
+    # Request counts and latency by view (django-prometheus); its pair is the last middleware.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "kernel.logs.LogContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "kernel.csp.ContentSecurityPolicyMiddleware",
@@ -169,6 +174,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "maritime.urls"
@@ -426,6 +432,29 @@ ALERT_QUEUE_BACKLOG = env.int("ALERT_QUEUE_BACKLOG", 500, validate=validate.Rang
 ALERT_FAILED_TASKS_PER_HOUR = env.int("ALERT_FAILED_TASKS_PER_HOUR", 20, validate=validate.Range(min=1))
 ALERT_EMAIL_AGE_MINUTES = env.int("ALERT_EMAIL_AGE_MINUTES", 30, validate=validate.Range(min=1))
 ALERT_WEBHOOK_AGE_MINUTES = env.int("ALERT_WEBHOOK_AGE_MINUTES", 15, validate=validate.Range(min=1))
+
+# --- Metrics (Prometheus; docs/operations.md#metrics) ----------------------------------------------
+# /metrics (and a worker's own endpoint) answers only the bearer of METRICS_TOKEN. Unset, the site's /metrics answers
+# 404 in production, and anyone in development.
+METRICS_TOKEN = env.str("METRICS_TOKEN", "")
+if PRODUCTION and METRICS_TOKEN and (len(METRICS_TOKEN) < 32 or len(set(METRICS_TOKEN)) < 5):
+    raise ImproperlyConfigured("METRICS_TOKEN is too weak: use at least 32 random characters.")
+# A Celery worker serves its processes' metrics on this port (0: it serves none; the site's /metrics never shows them).
+WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", 0, validate=validate.Range(min=0, max=65535))
+WORKER_METRICS_ADDRESS = env.str("WORKER_METRICS_ADDRESS", "127.0.0.1")
+# prometheus_client reads PROMETHEUS_MULTIPROC_DIR itself, as it is imported (kernel/metrics.py): set, even blank, it
+# writes every value to files there, so it must name a directory, one per program.
+if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+    _metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"].strip()
+    if not _metrics_dir:
+        raise ImproperlyConfigured("PROMETHEUS_MULTIPROC_DIR is blank: unset it, or name a directory of its own.")
+    try:
+        Path(_metrics_dir).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ImproperlyConfigured(f"PROMETHEUS_MULTIPROC_DIR: cannot create {_metrics_dir}: {exc}") from None
+elif WORKER_METRICS_PORT:
+    # A worker's pool processes run the tasks: without the shared directory the endpoint would show none of them.
+    raise ImproperlyConfigured("WORKER_METRICS_PORT needs PROMETHEUS_MULTIPROC_DIR (a directory for this worker).")
 
 # --- Production security --------------------------------------------------------------------------
 

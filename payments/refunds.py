@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
+from kernel.metrics import REFUNDS, count_on_commit
 from kernel.money import format_money
 from payments.models import Dispute, Payment, Refund
 from payments.providers import REFUND_KEY_METADATA, DisputeInfo, RefundInfo, payment_provider
@@ -227,6 +228,8 @@ def refund_apply(*, info: RefundInfo) -> RefundChange | None:
             return RefundChange(refund, newly_succeeded=False, created=created)
         refund.status = status
         refund.save(update_fields=["status", "updated_at"])
+        if status in (Refund.Status.SUCCEEDED, Refund.Status.FAILED):
+            count_on_commit(REFUNDS, outcome=str(status))
         return RefundChange(refund, newly_succeeded=status == Refund.Status.SUCCEEDED, created=created)
 
 
@@ -243,7 +246,8 @@ def _refund_of(info: RefundInfo) -> Refund | None:
 
 
 def refund_failed(*, refund_id: int, error: Exception) -> None:
-    Refund.objects.filter(pk=refund_id).update(status=Refund.Status.FAILED, last_error=str(error)[:255])
+    if Refund.objects.filter(pk=refund_id).update(status=Refund.Status.FAILED, last_error=str(error)[:255]):
+        count_on_commit(REFUNDS, outcome=str(Refund.Status.FAILED))
 
 
 def refund_payment(*, refund_id: int) -> Payment:

@@ -16,6 +16,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from bookings.models import Booking, BookingChange
+from kernel.metrics import PAYMENTS, count_on_commit
 from kernel.money import format_money
 from payments.models import Payment
 from payments.providers import Intent, payment_provider
@@ -29,6 +30,8 @@ INTENT_STATUSES = {
 }
 # A PaymentIntent that may still take money: the traveller may be paying, or may try another card.
 OPEN_STATUSES = [Payment.Status.CREATED, Payment.Status.PROCESSING, Payment.Status.FAILED]
+# What the payments counter counts (kernel/metrics.py): each payment's first arrival in one of these.
+PAYMENT_OUTCOMES = {Payment.Status.SUCCEEDED, Payment.Status.FAILED, Payment.Status.MISMATCHED}
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,8 @@ def payment_apply(*, intent: Intent) -> PaymentChange | None:
         changed = status != payment.status
         payment.status = status
         payment.save(update_fields=["status", "last_error", "received_minor", "received_currency", "updated_at"])
+        if changed and status in PAYMENT_OUTCOMES:
+            count_on_commit(PAYMENTS, outcome=str(status))
         return PaymentChange(
             payment,
             newly_succeeded=changed and status == Payment.Status.SUCCEEDED,

@@ -41,7 +41,10 @@ PROBE = BASE_DIR / "deploy" / "probe.py"
 # What each worker consumes: one worker per queue, and `default` with bookings.
 WORKER_QUEUES = {"emails": {"emails"}, "payments": {"payments"}, "bookings": {"bookings", "default"}}
 APP_SERVICES = {"migrate", "web", "worker-emails", "worker-payments", "worker-bookings", "beat", "flower"}
-SERVICES = APP_SERVICES | {"postgres", "redis-broker", "redis-cache"}
+MONITORING_SERVICES = {"prometheus", "grafana"}
+SERVICES = APP_SERVICES | {"postgres", "redis-broker", "redis-cache"} | MONITORING_SERVICES
+PROMETHEUS_CONFIG = BASE_DIR / "deploy" / "prometheus" / "prometheus.yml"
+GRAFANA = BASE_DIR / "deploy" / "grafana"
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|_KEY$|AUTH")
 # Sent by name: importing deploy/tests/shutdown_tasks.py here would add it to the project's own tasks.
 SLOW_TASK = "deploy.tests.shutdown_tasks.slow_task"
@@ -184,6 +187,16 @@ def test_compose_runs_every_part_of_the_production_stack(services):
     assert option(services["beat"]["command"], "--scheduler", "-S") == settings.CELERY_BEAT_SCHEDULER
     assert services["flower"]["command"][:4] == ["celery", "-A", "maritime", "flower"]
     assert services["migrate"]["command"] == ["python", "manage.py", "migrate", "--noinput"]
+    assert services["prometheus"]["image"].startswith("prom/prometheus:v")
+    assert services["grafana"]["image"].startswith("grafana/grafana:")
+
+
+def test_monitoring_starts_only_with_its_profile(services):
+    for name, service in services.items():
+        assert service.get("profiles", []) == (["monitoring"] if name in MONITORING_SERVICES else []), name
+    for name in MONITORING_SERVICES:
+        # Reached from this host only (an SSH tunnel, a proxy with its own sign-in), never published to all.
+        assert all(port.startswith("127.0.0.1:") for port in services[name]["ports"]), name
 
 
 def test_every_service_has_a_healthcheck_and_long_running_ones_restart(services):
@@ -343,6 +356,8 @@ def filled_in(env: dict[str, str]) -> dict[str, str]:
         "STRIPE_PUBLISHABLE_KEY": "pk_test_" + secrets.token_hex(8),
         "STRIPE_WEBHOOK_SECRET": "whsec_" + secrets.token_hex(8),
         "FLOWER_BASIC_AUTH": "ops:" + secrets.token_hex(8),
+        "METRICS_TOKEN": secrets.token_urlsafe(32),
+        "GRAFANA_ADMIN_PASSWORD": secrets.token_urlsafe(16),
         "EMAIL_HOST_USER": "mailer",
         "EMAIL_HOST_PASSWORD": secrets.token_hex(8),
     }
@@ -360,14 +375,62 @@ def manage_check_deploy(env: dict[str, str], tmp_path: Path) -> subprocess.Compl
     )
 
 
-def test_the_environment_compose_gives_the_app_passes_the_deployment_checklist(services, tmp_path):
+@pytest.mark.parametrize("service", ["web", "worker-emails"])
+def test_the_environment_compose_gives_the_app_passes_the_deployment_checklist(services, tmp_path, service):
     dotenv = filled_in(env_file_names(ENV_EXAMPLE))
-    env = {key: interpolate(str(value), dotenv) for key, value in services["web"]["environment"].items()}
+    env = {key: interpolate(str(value), dotenv) for key, value in services[service]["environment"].items()}
+    # The container's tmpfs, here a directory of the test's.
+    assert env["PROMETHEUS_MULTIPROC_DIR"] in services[service]["tmpfs"]
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path / "metrics")
 
     result = manage_check_deploy(env, tmp_path)
 
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+# --- Monitoring -----------------------------------------------------------------------------------
+
+
+def test_prometheus_scrapes_the_web_and_each_worker_where_they_serve_their_metrics(services):
+    config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+
+    (web_target,) = jobs["web"]["static_configs"][0]["targets"]
+    assert web_target == "web:" + option(services["web"]["command"], "--bind").rsplit(":", 1)[1]
+    assert jobs["web"]["metrics_path"] == "/metrics"
+    workers = worker_services(services)
+    assert sorted(jobs["workers"]["static_configs"][0]["targets"]) == sorted(
+        f"{name}:{worker['environment']['WORKER_METRICS_PORT']}" for name, worker in workers.items()
+    )
+    for name, worker in workers.items():
+        assert worker["environment"]["WORKER_METRICS_ADDRESS"] == "0.0.0.0", name  # reached from prometheus
+        assert "ports" not in worker, name  # and from nowhere else
+    # Every scrape carries the token, read from the file the service writes from METRICS_TOKEN as it starts.
+    prometheus = services["prometheus"]
+    for job in jobs.values():
+        token_file = job["authorization"]["credentials_file"]
+        assert job["authorization"]["type"] == "Bearer"
+        assert token_file.rsplit("/", 1)[0] in prometheus["tmpfs"]
+        assert f"> {token_file}" in prometheus["entrypoint"][2]
+    assert prometheus["environment"]["METRICS_TOKEN"] == services["web"]["environment"]["METRICS_TOKEN"]
+    assert "/etc/prometheus/alerts.yml" in config["rule_files"]
+    assert "./deploy/prometheus:/etc/prometheus:ro" in prometheus["volumes"]
+
+
+def test_grafana_is_provisioned_with_prometheus_and_the_dashboard(services):
+    grafana = services["grafana"]
+    mounts = dict(volume.rsplit(":", 1)[0].split(":", 1) for volume in grafana["volumes"] if volume.endswith(":ro"))
+    datasources = yaml.safe_load((GRAFANA / "provisioning" / "datasources" / "prometheus.yml").read_text())
+    providers = yaml.safe_load((GRAFANA / "provisioning" / "dashboards" / "maritime.yml").read_text())
+    dashboard = json.loads((GRAFANA / "dashboards" / "maritime.json").read_text())
+
+    assert mounts["./deploy/grafana/provisioning"] == "/etc/grafana/provisioning"
+    assert mounts["./deploy/grafana/dashboards"] == providers["providers"][0]["options"]["path"]
+    (datasource,) = datasources["datasources"]
+    assert datasource["url"] == "http://prometheus:9090"
+    panel_sources = {panel["datasource"]["uid"] for panel in dashboard["panels"] if panel["type"] != "row"}
+    assert panel_sources == {datasource["uid"]}
 
 
 # --- The Procfile (make stack) --------------------------------------------------------------------

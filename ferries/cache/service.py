@@ -14,6 +14,7 @@ from ferries.cache.keys import AVAILABILITY_INDEX, AVAILABILITY_TTL, SEARCH_INDE
 from ferries.cache.redis_store import RedisStore
 from ferries.cache.stores import CacheStore
 from ferries.queries import CalendarQuery, LegQuery, SearchQuery
+from kernel.metrics import CACHE_LOOKUPS, CACHE_MISSES
 from kernel.outage import cache_breaker
 
 logger = logging.getLogger("ferries.cache")
@@ -22,6 +23,14 @@ logger = logging.getLogger("ferries.cache")
 # they look for its result meanwhile.
 LOCK_WAIT_SECONDS = 10.0
 LOCK_POLL_SECONDS = 0.02
+
+# The counters kept in Redis, and the Prometheus counter that counts the same (kernel/metrics.py), with its label.
+PROMETHEUS_COUNTERS = {
+    keys.SEARCH_LOOKUPS: (CACHE_LOOKUPS, "search"),
+    keys.SEARCH_MISSES: (CACHE_MISSES, "search"),
+    keys.AVAILABILITY_LOOKUPS: (CACHE_LOOKUPS, "availability"),
+    keys.AVAILABILITY_MISSES: (CACHE_MISSES, "availability"),
+}
 
 
 class FerryCacheService:
@@ -43,7 +52,7 @@ class FerryCacheService:
         return self._lookup(keys.search_key(params), keys.SEARCH_LOOKUPS if counted else None)
 
     def _lookup(self, key: str, counter: str | None) -> tuple[dict | None, float]:
-        raw, left = self._call(lambda store: store.lookup(key, counter)) or (None, 0.0)
+        raw, left = self._call(lambda store: store.lookup(key, counter), counted=(counter, 1)) or (None, 0.0)
         return (json.loads(raw), left) if raw else (None, 0.0)
 
     def set_ferry_search(self, params: LegQuery, results: dict, ttl: int = SEARCH_TTL) -> None:
@@ -56,7 +65,8 @@ class FerryCacheService:
             f"{SEARCH_INDEX}:date:{params.day.isoformat()}": [key],
         }
         payload = {key: json.dumps(results, separators=(",", ":")).encode()}
-        self._call(lambda store: store.put_many(payload, ttl, indexes, keys.SEARCH_MISSES))
+        misses = keys.SEARCH_MISSES
+        self._call(lambda store: store.put_many(payload, ttl, indexes, misses), counted=(misses, 1))
 
     def get_or_compute_ferry_search(self, params: LegQuery, compute: Callable[[], tuple[dict, int]]) -> dict:
         """The cached result, or `compute()`'s (result, ttl) — computed once for a burst of identical misses."""
@@ -154,7 +164,10 @@ class FerryCacheService:
         if not settings.SEARCH_CACHE:
             return None
         legs = 2 if query.inbound else 1
-        return self._call(lambda store: store.get_and_count(keys.answer_key(query), keys.SEARCH_LOOKUPS, legs))
+        return self._call(
+            lambda store: store.get_and_count(keys.answer_key(query), keys.SEARCH_LOOKUPS, legs),
+            counted=(keys.SEARCH_LOOKUPS, legs),
+        )
 
     def set_search_answer(
         self, query: SearchQuery, body: bytes, *, ttl: int, sailing_ids: list[int], nearby: Iterable[LegQuery] = ()
@@ -204,7 +217,10 @@ class FerryCacheService:
         if not sailing_ids or not settings.SEARCH_CACHE:
             return {}
         names = [keys.availability_key(i) for i in sailing_ids]
-        found = self._call(lambda store: store.get_many_and_count(names, keys.AVAILABILITY_LOOKUPS, timed=timed))
+        found = self._call(
+            lambda store: store.get_many_and_count(names, keys.AVAILABILITY_LOOKUPS, timed=timed),
+            counted=(keys.AVAILABILITY_LOOKUPS, len(names)),
+        )
         return {i: (json.loads(raw), left) for i, (raw, left) in zip(sailing_ids, found or [], strict=False) if raw}
 
     def set_availability(self, sailing_id: int, data: dict, ttl: int = AVAILABILITY_TTL) -> None:
@@ -217,7 +233,7 @@ class FerryCacheService:
         entries = {keys.availability_key(i): json.dumps(d).encode() for i, d in data.items()}
         indexes = {AVAILABILITY_INDEX: list(entries)}
         counter = keys.AVAILABILITY_MISSES if after_miss else None
-        self._call(lambda store: store.put_many(entries, ttl, indexes, counter))
+        self._call(lambda store: store.put_many(entries, ttl, indexes, counter), counted=(counter, len(entries)))
 
     def invalidate_availability(self, sailing_id: int) -> None:
         """Called whenever a sailing's capacity changes, so the next display reads the database."""
@@ -257,20 +273,27 @@ class FerryCacheService:
             return RedisStore()
         return self._local
 
-    def _call(self, operation, *, strict: bool = False):
+    def _call(self, operation, *, strict: bool = False, counted: tuple[str | None, int] = (None, 0)):
         """Run `operation(store)`; on a Redis failure log it, leave Redis alone for a few seconds, answer None.
 
-        `strict` operations (clearing, figures) are asked for by a person, who should see the error.
+        `strict` operations (clearing, figures) are asked for by a person, who should see the error. `counted`: the
+        Redis counter the operation adds to, and by how much — added to its Prometheus twin once the operation ran,
+        in memory (no round trip of its own).
         """
         if cache_breaker.is_open() and not strict:
             return None
         try:
-            return operation(self._store())
+            result = operation(self._store())
         except redis.RedisError as exc:
             if strict:
                 raise
             cache_breaker.trip(exc, message="ferry cache unavailable, searching without it for %ss: %r", log=logger)
             return None
+        counter, amount = counted
+        if counter and amount:
+            metric, cache = PROMETHEUS_COUNTERS[counter]
+            metric.labels(cache=cache).inc(amount)
+        return result
 
 
 def _release(lock) -> None:
