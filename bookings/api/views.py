@@ -121,7 +121,7 @@ class BookingListCreateApi(BookingApi, ListAPIView):
         description="Places are held for a limited time (`hold_expires_at`) while the traveller pays. Prices are "
         "worked out here from the fares, for the whole party. Signed in with a Token, the booking is the user's; "
         "without one, keep the answered `access_token` to open it again. The language of `Accept-Language` "
-        "(en or fr) is kept with the booking for the e-mails about it.",
+        "(one of the site's languages: en, fr, ar, it, es, de) is kept with the booking for the e-mails about it.",
         parameters=[IDEMPOTENCY_KEY, LOCATION],
         request=BookingRequestSerializer,
         responses={
