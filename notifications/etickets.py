@@ -52,6 +52,11 @@ def start() -> str:
     return "R" if right_to_left() else "L"
 
 
+def columns(cells: list) -> list:
+    """A table row's cells from the start side: the first column on the right in a right-to-left language."""
+    return cells[::-1] if right_to_left() else list(cells)
+
+
 def leg_code(leg: BookingLeg) -> str:
     """The code of the leg on the booking's current e-tickets."""
     return ticket_code(reference=leg.booking.reference, direction=leg.direction, version=leg.booking.tickets_version)
@@ -154,13 +159,12 @@ def _party(pdf: FPDF, booking: Booking) -> None:
     # A name has a cell of its own, so a right-to-left name is laid out on its own and not mixed into other text.
     from fpdf import FontFace
 
-    in_order = reversed if right_to_left() else list  # the first column on the right in a right-to-left language
-    with pdf.table(col_widths=tuple(in_order((90, 50, 40))), headings_style=FontFace(emphasis="BOLD"),
+    with pdf.table(col_widths=tuple(columns([90, 50, 40])), headings_style=FontFace(emphasis="BOLD"),
                    line_height=7, text_align="RIGHT" if right_to_left() else "LEFT") as table:  # fmt: skip
-        table.row(list(in_order([_("Name"), _("Type"), _("Document")])))
+        table.row(columns([_("Name"), _("Type"), _("Document")]))
         for passenger in booking.passengers.all():
             name = f"{passenger.first_name} {passenger.last_name}"
-            table.row(list(in_order([name, passenger.get_type_display(), passenger.document_number])))
+            table.row(columns([name, passenger.get_type_display(), passenger.document_number]))
     pdf.ln(3)
     vehicles = list(booking.vehicles.all())
     width = pdf.w - 2 * MARGIN

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from kernel import l10n
 from kernel.money import format_money
-from notifications.etickets import FAMILY, GREY, MARGIN, new_document, right_to_left, start
+from notifications.etickets import FAMILY, GREY, MARGIN, columns, new_document, right_to_left, start
 from payments.models import Invoice
 
 LINK_SALT = "maritime.invoice-link"
@@ -60,15 +60,14 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     pdf.set_font(FAMILY, "", 9.5)
     headings = FontFace(emphasis="BOLD")
     # Columns from the start side: the description first, the amounts after it (mirrored right to left).
-    in_order = (lambda cells: list(reversed(cells))) if rtl else list
     start_side, end_side = ("RIGHT", "LEFT") if rtl else ("LEFT", "RIGHT")
-    aligns = tuple(in_order([start_side] + [end_side] * 4))  # the text at the start, the amounts at the end
-    with pdf.table(col_widths=tuple(in_order([86, 20, 26, 24, 26])), headings_style=headings, line_height=6,
+    aligns = tuple(columns([start_side] + [end_side] * 4))  # the text at the start, the amounts at the end
+    with pdf.table(col_widths=tuple(columns([86, 20, 26, 24, 26])), headings_style=headings, line_height=6,
                    text_align=aligns) as table:  # fmt: skip
-        table.row(in_order([_("Description"), _("VAT rate"), _("Net"), _("VAT"), _("Total")]))
+        table.row(columns([_("Description"), _("VAT rate"), _("Net"), _("VAT"), _("Total")]))
         for line in invoice.lines:
-            table.row(in_order([line["description"], f"{line['vat_percent']} %", money(line["net_minor"]),
-                                money(line["vat_minor"]), money(line["gross_minor"])]))  # fmt: skip
+            table.row(columns([line["description"], f"{line['vat_percent']} %", money(line["net_minor"]),
+                              money(line["vat_minor"]), money(line["gross_minor"])]))  # fmt: skip
     pdf.ln(4)
     pdf.set_font(FAMILY, "", 10)
     for rate, (net, vat) in _by_rate(invoice.lines).items():

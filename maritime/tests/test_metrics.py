@@ -60,6 +60,11 @@ def value(figures: dict, name: str, **labels) -> float:
     return figures.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
+def moved(before: dict, after: dict, name: str, **labels) -> float:
+    """How much a counter went up between two scrapes."""
+    return value(after, name, **labels) - value(before, name, **labels)
+
+
 # --- who may read it ------------------------------------------------------------------------------
 
 
@@ -113,22 +118,14 @@ def test_a_search_asked_twice_counts_a_miss_then_a_hit_as_the_cache_stats_do(cli
 
     after, stats_after = scrape(client), cache_service.stats()
     for kind in ("search", "availability"):
-        lookups = value(after, "maritime_cache_lookups_total", cache=kind) - value(
-            before, "maritime_cache_lookups_total", cache=kind
-        )
-        misses = value(after, "maritime_cache_misses_total", cache=kind) - value(
-            before, "maritime_cache_misses_total", cache=kind
-        )
+        lookups = moved(before, after, "maritime_cache_lookups_total", cache=kind)
+        misses = moved(before, after, "maritime_cache_misses_total", cache=kind)
         assert (lookups, misses) == (
             stats_after[kind]["lookups"] - stats_before[kind]["lookups"],
             stats_after[kind]["misses"] - stats_before[kind]["misses"],
         ), kind
-    search_lookups = value(after, "maritime_cache_lookups_total", cache="search") - value(
-        before, "maritime_cache_lookups_total", cache="search"
-    )
-    search_misses = value(after, "maritime_cache_misses_total", cache="search") - value(
-        before, "maritime_cache_misses_total", cache="search"
-    )
+    search_lookups = moved(before, after, "maritime_cache_lookups_total", cache="search")
+    search_misses = moved(before, after, "maritime_cache_misses_total", cache="search")
     assert search_misses >= 1
     assert search_lookups - search_misses >= 1  # the second search was a hit
 
@@ -145,10 +142,7 @@ def test_a_hold_made_and_a_hold_refused_are_counted(client, tunis_marseille, dja
 
     after = scrape(client)
     for outcome in ("created", "refused"):
-        moved = value(after, "maritime_booking_holds_total", outcome=outcome) - value(
-            before, "maritime_booking_holds_total", outcome=outcome
-        )
-        assert moved == 1, outcome
+        assert moved(before, after, "maritime_booking_holds_total", outcome=outcome) == 1, outcome
 
 
 @pytest.mark.django_db
@@ -176,10 +170,7 @@ def test_a_payment_that_succeeds_and_one_declined_are_counted(client, django_cap
 
     after = scrape(client)
     for outcome in ("succeeded", "failed"):
-        moved = value(after, "maritime_payments_total", outcome=outcome) - value(
-            before, "maritime_payments_total", outcome=outcome
-        )
-        assert moved == 1, outcome
+        assert moved(before, after, "maritime_payments_total", outcome=outcome) == 1, outcome
 
 
 # --- figures read at the scrape -------------------------------------------------------------------
