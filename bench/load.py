@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bench.stack import LOAD_CPUS, pinned
+
 WRK_SCRIPT = Path(__file__).resolve().parent / "wrk" / "requests.lua"
 
 
@@ -45,9 +47,9 @@ def request_lines(lines: list[str], folder: Path) -> Path:
 
 
 def wrk(base_url: str, requests_file: Path, *, seconds: float, connections: int, timeout: float = 10) -> Run:
-    """Closed loop: `connections` connections, one wrk thread (the load generator shares a core)."""
+    """Closed loop: `connections` connections, one wrk thread, on the load generator's CPU."""
     command = ["wrk", "-t1", f"-c{connections}", f"-d{max(seconds, 1):.0f}s", f"--timeout={timeout:.0f}s"]
-    command += ["-s", str(WRK_SCRIPT), base_url, "--", str(requests_file)]
+    command = pinned([*command, "-s", str(WRK_SCRIPT), base_url, "--", str(requests_file)], LOAD_CPUS)
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     line = next((text for text in out.splitlines() if text.startswith("BENCH ")), None)
     if line is None:

@@ -1,10 +1,11 @@
 """bench/results.md (the table, the details, the profiles of missed targets) and bench/results.png (latencies)."""
 
 import math
+import os
 import platform
-import subprocess
 from pathlib import Path
 
+from bench import history
 from bench.figures import Config, Figure
 
 
@@ -19,21 +20,37 @@ def _number(value: float, unit: str) -> str:
 
 
 def _ratio(figure: Figure) -> str:
-    if math.isnan(figure.ratio) or math.isinf(figure.ratio):
-        return "—"
-    if figure.number in {2, 3, 10}:
-        return f"{figure.ratio:.1f}×"
-    return f"{figure.ratio:.2f}"
+    return history.ratio_text(figure.number, figure.ratio)
 
 
-def table(figures: list[Figure]) -> str:
-    lines = ["| # | figure | A | B | ratio | target | met |", "|---|---|---|---|---|---|---|"]
+def _spread(figure: Figure) -> str:
+    """The rounds' lowest–highest ratio and, as ±, half that range against the figure."""
+    spread = figure.spread()
+    if spread is None:
+        return "one run"
+    low, high = spread
+    text = f"{history.ratio_text(figure.number, low)}–{history.ratio_text(figure.number, high)}"
+    if figure.ratio and math.isfinite(figure.ratio) and math.isfinite(high - low):
+        text += f" (±{(high - low) / 2 / abs(figure.ratio) * 100:.0f} %)"
+    return text
+
+
+def table(figures: list[Figure], previous: dict | None = None) -> str:
+    """The figures; with `previous` (the last full run's history entry), each ratio's change since."""
+    head = "| # | figure | A | B | ratio | rounds | target | met |"
+    rule = "|---|---|---|---|---|---|---|---|"
+    if previous:
+        head, rule = head + " vs last full run |", rule + "---|"
+    lines = [head, rule]
     for f in figures:
         a = f"{_number(f.a, f.unit)} ({f.a_label})"
         b = f"{_number(f.b, f.unit)} ({f.b_label})"
-        lines.append(
-            f"| {f.number} | {f.title} | {a} | {b} | {_ratio(f)} | {f.target} | {'yes' if f.met else '**no**'} |"
-        )
+        line = f"| {f.number} | {f.title} | {a} | {b} | {_ratio(f)} | {_spread(f)} | {f.target} | "
+        line += "yes |" if f.met else "**no** |"
+        if previous:
+            before = previous["figures"].get(str(f.number))
+            line += f" {history.change_text(history.change(before, {'ratio': f.ratio}))} |"
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -46,21 +63,33 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    cores = subprocess.run(["nproc"], capture_output=True, text=True, check=False).stdout.strip()
+    cores = os.cpu_count()  # all of them: nproc would count only the load generator's
     return f"{cores} cores ({cpu}), Python {platform.python_version()}"
 
 
-def markdown(figures: list[Figure], config: Config, *, minutes: float, load: str, notes: dict[int, str]) -> str:
+def markdown(
+    figures: list[Figure],
+    config: Config,
+    *,
+    minutes: float,
+    load: str,
+    notes: dict[int, str],
+    past: list[dict],
+    previous: dict | None,
+    pinning: str,
+) -> str:
+    """`past`: the history, this run last if it is a full one; `previous`: the full run this one is set beside."""
     out = [
         "# Benchmark results",
         "",
         f"Written by `make bench` ({minutes:.1f} minutes end to end) on {machine()}; load average at the start: "
         f"{load}. Each ratio compares medians of {config.rounds} alternating A/B rounds of {config.seconds:.0f} s, "
-        f"each after a {config.warmup:.0f} s warm-up (figure 5: one run of {config.zipf_seconds:.0f} s). The load "
-        "generator shares the machine with the whole stack, so absolute figures say little: read the ratios. "
+        f"each after a {config.warmup:.0f} s warm-up (figure 5: one run of {config.zipf_seconds:.0f} s); "
+        "*rounds* gives the lowest and highest of the rounds' own ratios. "
+        f"{pinning} The machine's few cores are shared, so absolute figures say little: read the ratios. "
         "What each figure measures and how: bench/README.md.",
         "",
-        table(figures),
+        table(figures, previous),
         "",
         "![Latency distributions](results.png)",
         "",
@@ -73,6 +102,17 @@ def markdown(figures: list[Figure], config: Config, *, minutes: float, load: str
         if runs:
             out.append(f"Rounds ({f.unit}): {runs}.")
         out.append("")
+    if past:
+        out += [
+            "## History",
+            "",
+            "Every full run (bench/history.json): the ratio, in brackets the lowest–highest of its rounds; *change* "
+            f"is the last run against the one before, in bold beyond ±{history.TOLERANCE * 100:.0f} % (two runs of "
+            "the same code must agree within that).",
+            "",
+            history.table(past),
+            "",
+        ]
     missed = [f for f in figures if not f.met]
     if missed:
         out += ["## Targets not met", ""]
@@ -95,6 +135,8 @@ def plot(figures: list[Figure], path: Path) -> None:
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
     shown = [f for f in figures if f.distributions]
+    if not shown:  # figures of CPU or counts only
+        return
     columns = 3
     rows = math.ceil(len(shown) / columns)
     fig, axes = plt.subplots(rows, columns, figsize=(5 * columns, 3.6 * rows), squeeze=False)

@@ -1,10 +1,12 @@
-"""`make bench`: start the stack, seed it, measure its figures (1–8, 10), write bench/results.md and results.png.
+"""`make bench`: start the stack, seed it, measure its figures (1–10), write bench/results.md and results.png.
 
-    python bench/run.py [--seconds 5] [--warmup 2] [--rounds 3] [--zipf-seconds 60] [--only 1,2] [--no-profiles]
+    python bench/run.py [--seconds 5] [--warmup 2] [--rounds 5] [--zipf-seconds 60] [--only 1,2] [--no-profiles]
+    python bench/run.py --compare    # the last full run beside the one before, from bench/history.json
 
 Short durations make a dry run (`--seconds 1 --warmup 0 --rounds 1 --zipf-seconds 5`); the results files are
-then written to bench/results/ instead, so a dry run never overwrites the real ones. Logs of every process of
-the stack are kept in bench/results/logs/ when a run fails.
+then written to bench/results/ instead and the history is left alone, so a dry run never overwrites the real
+ones. A full run adds its ratios to bench/history.json. Logs of every process of the stack are kept in
+bench/results/logs/ when a run fails (or with --keep-logs).
 """
 
 import argparse
@@ -18,7 +20,8 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent))
 
-from bench.stack import Stack, new_workdir, remove_workdir  # noqa: E402 — the project must be on the path first
+from bench import history  # noqa: E402 — the project must be on the path first
+from bench.stack import LOAD_CPUS, STACK_CPUS, Stack, new_workdir, parse_cpus, remove_workdir  # noqa: E402
 
 FIGURES = {
     1: "stack_efficiency",
@@ -29,6 +32,7 @@ FIGURES = {
     6: "hot_sailing",
     7: "webhook_ack",
     8: "background_latency",
+    9: "lifecycle_cpu",
     10: "calendar_month",
 }
 
@@ -98,7 +102,23 @@ NOTES = {
         "ratio compares a near-idle machine with one whose two cores are kept busy by half of the web tier's peak "
         "and by wrk: a worker ready to take a task waits for a core, not for the broker (prefetch 1, one message "
         "per task, the queues empty). What would close it: workers with cores of their own, or lower CPU "
-        "priority for the web tier; nothing in the queueing path itself is slow (the idle p99 is about 10 ms)."
+        "priority for the web tier; nothing in the queueing path itself is slow (the idle p99 is about 10 ms). "
+        "An idle p99 of half a second or more on the bookings queue is the operator rate limit, not the machine: "
+        "`confirm_booking_with_operator_task` is limited to 60 a minute per worker (OPERATOR_RATE_LIMIT), the six "
+        "payments of a phase arrive 0.83 s apart, so each confirmation waits in the worker's token bucket a little "
+        "longer than the one before (0, 0.1, 0.3, 0.4, 0.6, 0.8 s in the worker's log at INFO). A message held "
+        "there is already taken from Redis and counts against the worker's prefetch (2: two processes × 1), so when "
+        "two are held at once no other task of the queue (a probe, or an availability check a traveller waits for) "
+        "is taken until one is released. The e-mails queue waits the same way behind e-mails that render PDFs "
+        "(an invoice with each receipt, e-tickets with each confirmation): over a second each on a busy core."
+    ),
+    9: (
+        "Two thirds of a lifecycle's CPU is the e-mails worker: the receipt carries the invoice and the "
+        "confirmation the e-tickets, each a PDF (with a QR code) drawn from nothing for every e-mail. The web tier "
+        "(search, hold, payment, webhook), PostgreSQL and the two other workers share the rest. What would close "
+        "it: each document drawn once and kept (rendered when the booking is confirmed or paid, stored, and "
+        "attached as bytes to every e-mail that needs it), a profile of the e-mails worker to find what the "
+        "drawing spends its time on, and fewer queries per hold (figure 6)."
     ),
 }
 
@@ -107,11 +127,17 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_SECONDS", 5)))
     parser.add_argument("--warmup", type=float, default=float(os.environ.get("BENCH_WARMUP", 2)))
-    parser.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", 3)))
+    parser.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", 5)))
     parser.add_argument("--zipf-seconds", type=float, default=float(os.environ.get("BENCH_ZIPF_SECONDS", 60)))
     parser.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""), help="figures to measure, e.g. 1,2")
     parser.add_argument("--no-profiles", action="store_true")
     parser.add_argument("--output", default="", help="folder for results.md and results.png")
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help=f"measure nothing: the last full run beside the one before (exit 1 beyond ±{history.TOLERANCE:.0%})",
+    )
+    parser.add_argument("--keep-logs", action="store_true", help="keep the stack's logs even when the run succeeds")
     return parser.parse_args()
 
 
@@ -119,18 +145,42 @@ def step(text: str, started: float) -> None:
     print(f"[{time.monotonic() - started:6.1f} s] {text}", flush=True)
 
 
+def compare() -> int:
+    runs = history.load()
+    if len(runs) < 2:
+        print("bench/history.json holds fewer than two full runs: nothing to compare")
+        return 1
+    text, agree = history.compare(runs[-2], runs[-1])
+    print(text)
+    return 0 if agree else 1
+
+
+def pinning() -> str:
+    """The bench process (and so wrk, the asyncio client) on the load CPUs; the stack's processes pin themselves."""
+    if not LOAD_CPUS:
+        return "Nothing pinned to CPUs (BENCH_LOAD_CPUS=off)."
+    os.sched_setaffinity(0, parse_cpus(LOAD_CPUS))
+    return (
+        f"The load generator runs on CPU {LOAD_CPUS}, the stack on CPU {STACK_CPUS} (PostgreSQL, shared with the "
+        "machine, where the scheduler puts it)."
+    )
+
+
 def main() -> int:
     args = parse_args()
+    if args.compare:
+        return compare()
     started = time.monotonic()
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    full = args.rounds >= 3 and args.seconds >= 5 and args.zipf_seconds >= 60 and not args.only
+    pinned = pinning()
+    full = args.rounds >= 5 and args.seconds >= 5 and args.zipf_seconds >= 60 and not args.only
     output = Path(args.output) if args.output else (BENCH_DIR if full else BENCH_DIR / "results")
     output.mkdir(parents=True, exist_ok=True)
     workdir = new_workdir()
     stack = Stack(workdir)
     failed = False
     try:
-        step("PostgreSQL (database maritime_bench) and two private Redis servers", started)
+        step(f"PostgreSQL (database {stack.database}) and two private Redis servers", started)
         stack.start_postgres()
         stack.start_redis()
         stack.start_side_services()
@@ -170,12 +220,20 @@ def main() -> int:
         from bench import report
 
         minutes = (time.monotonic() - started) / 60
-        (output / "results.md").write_text(
-            report.markdown(bench.figures, config, minutes=minutes, load=load, notes=NOTES)
+        runs = history.load()
+        previous = runs[-1] if runs else None
+        if full:
+            runs.append(history.entry(bench.figures, date=time.strftime("%Y-%m-%d %H:%M", time.gmtime())))
+            history.save(runs)
+        text = report.markdown(
+            bench.figures, config, minutes=minutes, load=load, notes=NOTES, past=runs, previous=previous, pinning=pinned
         )
+        (output / "results.md").write_text(text)
         report.plot(bench.figures, output / "results.png")
-        step(f"wrote {output / 'results.md'} and {output / 'results.png'}", started)
-        print(report.table(bench.figures))
+        step(f"wrote {output / 'results.md'}", started)
+        print(report.table(bench.figures, previous))
+        if full and previous:
+            print(history.compare(previous, runs[-1])[0])
         return 0
     except BaseException:
         failed = True
@@ -183,7 +241,7 @@ def main() -> int:
         return 1
     finally:
         step("stopping the stack", started)
-        if failed:
+        if failed or args.keep_logs:
             logs = BENCH_DIR / "results" / "logs"
             shutil.rmtree(logs, ignore_errors=True)
             shutil.copytree(workdir, logs, ignore=shutil.ignore_patterns("*.txt", "*.raw", "redis_*", "var"))

@@ -1,7 +1,7 @@
 """The stack the benchmarks run against, started from nothing and stopped at the end.
 
 * PostgreSQL: the machine's server on 127.0.0.1:5432 (started if it is down), in a database of our own,
-  `maritime_bench`, created at the start and dropped at the end.
+  `maritime_bench_<run id>`, created at the start and dropped at the end.
 * Redis: two private servers on free ports, shaped as in docker-compose.yml — the cache with an LRU policy and
   nothing on disk, the broker with `noeviction` — so nothing another user keeps in Redis is ever touched.
 * Two gunicorn instances with DEBUG=0 and the production settings: A as deployed, B with SEARCH_CACHE=0.
@@ -33,6 +33,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+# A database per run (maritime_bench_<run id>): two runs at once on one server never drop each other's.
 DATABASE = "maritime_bench"
 WEBHOOK_SECRET = "whsec_bench_" + "w" * 24
 REMOTE_OPERATORS = ("CTN", "GNV")
@@ -40,6 +41,43 @@ SIMULATOR_LATENCY_MS = 150
 # As deployed (docker-compose.yml): three processes of four threads each.
 GUNICORN_WORKERS = os.environ.get("BENCH_GUNICORN_WORKERS", "3")
 GUNICORN_THREADS = os.environ.get("BENCH_GUNICORN_THREADS", "4")
+# INFO logs every task taken and its run time (bench/results/logs/worker_*.log when a run fails, or kept with
+# --keep-logs): what to read when a queue's latency jumps. WARNING by default, as it costs CPU at high task rates.
+WORKER_LOGLEVEL = os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING")
+
+
+def cpu_split(available: list[int], load: str | None, stack: str | None) -> tuple[str, str]:
+    """The CPUs of the load generator and of the stack, as `taskset -c` lists ("" = not pinned).
+
+    By default the load generator (wrk, the asyncio client, the bench process with its Stripe stand-in and SMTP
+    sink) gets the last CPU and the stack every other one: on two cores, one each. "off" for either leaves both
+    unpinned. PostgreSQL is the machine's server, shared with others: it is never pinned and runs where the
+    scheduler puts it.
+    """
+    if "off" in {load, stack} or len(available) < 2:
+        return "", ""
+    load = load or str(available[-1])
+    stack = stack or ",".join(str(cpu) for cpu in available if str(cpu) not in load.split(","))
+    return load, stack
+
+
+LOAD_CPUS, STACK_CPUS = cpu_split(
+    sorted(os.sched_getaffinity(0)), os.environ.get("BENCH_LOAD_CPUS"), os.environ.get("BENCH_STACK_CPUS")
+)
+
+
+def pinned(command: list[str], cpus: str) -> list[str]:
+    """`command` run on `cpus` only (taskset execs it: the process id stays the command's)."""
+    return ["taskset", "-c", cpus, *command] if cpus else command
+
+
+def parse_cpus(cpus: str) -> set[int]:
+    """A `taskset -c` list ("0", "2-3,5") as a set."""
+    out: set[int] = set()
+    for part in cpus.split(","):
+        first, _, last = part.partition("-")
+        out |= set(range(int(first), int(last or first) + 1))
+    return out
 
 
 def free_port() -> int:
@@ -141,6 +179,11 @@ class SmtpSink:
 class Stack:
     workdir: Path
     run_id: str = field(default_factory=lambda: secrets.token_hex(3))
+
+    @property
+    def database(self) -> str:
+        return f"{DATABASE}_{self.run_id}"
+
     processes: dict[str, Process] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     stripe: object = None
@@ -161,7 +204,7 @@ class Stack:
             "SECRET_KEY": "bench-" + "k9Xq2" * 12,
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "SITE_URL": f"http://127.0.0.1:{self.ports['web_a']}",
-            "DATABASE_URL": f"{PG}/{DATABASE}",
+            "DATABASE_URL": f"{PG}/{self.database}",
             "REDIS_URL": f"redis://127.0.0.1:{self.ports['redis_cache']}/0",
             "CELERY_BROKER_URL": f"redis://127.0.0.1:{self.ports['redis_broker']}/0",
             "DEFAULT_FROM_EMAIL": "Maritime <bookings@maritime.localhost>",
@@ -196,8 +239,7 @@ class Stack:
             wait_until(
                 "PostgreSQL", 60, lambda: subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1"]).returncode == 0
             )
-        self.psql(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        self.psql(f"CREATE DATABASE {DATABASE}")
+        self.psql(f"CREATE DATABASE {self.database}")
         self.created_database = True
 
     def psql(self, sql: str) -> None:
@@ -249,7 +291,8 @@ class Stack:
         )
         for queues, name in (("emails", "emails"), ("payments", "payments"), ("bookings,default", "bookings")):
             command = [str(BIN / "celery"), "-A", "maritime", "worker", "-Q", queues, "-n", f"{name}@bench"]
-            self.spawn(f"worker_{name}", [*command, "--concurrency", "2", "--loglevel", "WARNING"], env)
+            command += ["--concurrency", "2", "--loglevel", WORKER_LOGLEVEL]
+            self.spawn(f"worker_{name}", command, self.env(LOG_LEVEL=WORKER_LOGLEVEL))
         for side, extra in (("a", {}), ("b", {"SEARCH_CACHE": "0"})):
             bind = f"127.0.0.1:{self.ports['web_' + side]}"
             command = [str(BIN / "gunicorn"), "maritime.wsgi", "--bind", bind]
@@ -264,7 +307,7 @@ class Stack:
         self.manage("ping_queues", "emails", "payments", "bookings", "default", "--timeout", "60")
 
     def spawn(self, name: str, command: list[str], env: dict) -> Process:
-        process = Process(name, command, env, self.workdir / f"{name}.log").start()
+        process = Process(name, pinned(command, STACK_CPUS), env, self.workdir / f"{name}.log").start()
         self.processes[name] = process
         return process
 
@@ -295,7 +338,7 @@ class Stack:
         if self.smtp:
             self.smtp.stop()
         if self.created_database:
-            self.psql(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+            self.psql(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
 
 
 def new_workdir() -> Path:

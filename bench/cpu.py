@@ -1,0 +1,78 @@
+"""CPU time of the stack's processes, read from /proc: user + system time of a process and of all its children.
+
+A process's own time and its reaped children's (`utime stime cutime cstime` of /proc/<pid>/stat) are added over
+its whole tree of live processes: gunicorn's master with its workers, Celery's with its pool. PostgreSQL runs a
+server process per connection: the backends serving the bench's database are found in pg_stat_activity, the
+bench's own connection left out.
+"""
+
+import contextlib
+import os
+from pathlib import Path
+
+TICK = 1 / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):  # the thread or the process ended meanwhile
+            out += [int(child) for child in (task / "children").read_text().split()]
+    return out
+
+
+def _own(pid: int) -> float:
+    """Seconds of CPU of `pid` and of its children already waited for; 0 once it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2 :].split()  # after the command name, which may hold spaces
+    return sum(int(value) for value in fields[11:15]) * TICK  # utime stime cutime cstime
+
+
+def tree(pid: int) -> float:
+    """Seconds of CPU of `pid` and of every process below it."""
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        total += _own(current)
+        pending += _children(current)
+    return total
+
+
+def backends(database: str) -> dict[int, float]:
+    """The PostgreSQL server processes connected to `database` (but this process's own) and their CPU seconds."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [database])
+        pids = [row[0] for row in cursor.fetchall()]
+    return {pid: _own(pid) for pid in pids}
+
+
+class Meter:
+    """CPU seconds per kind of process between `start()` and `stop()`."""
+
+    def __init__(self, stack, kinds: dict[str, str]):
+        self.stack = stack
+        self.kinds = kinds  # kind → the stack's process name
+        self.before: dict[str, float] = {}
+        self.backends_before: dict[int, float] = {}
+        self.backends_gone = 0
+
+    def _read(self) -> dict[str, float]:
+        return {kind: tree(self.stack.processes[name].pid) for kind, name in self.kinds.items()}
+
+    def start(self) -> None:
+        self.backends_before = backends(self.stack.database)
+        self.before = self._read()
+
+    def stop(self) -> dict[str, float]:
+        after = self._read()
+        backends_after = backends(self.stack.database)
+        used = {kind: after[kind] - self.before[kind] for kind in self.kinds}
+        # A backend that ended meanwhile took its time with it (counted as nothing); a new one counts in full.
+        self.backends_gone += len(set(self.backends_before) - set(backends_after))
+        used["postgres"] = sum(seconds - self.backends_before.get(pid, 0.0) for pid, seconds in backends_after.items())
+        return used
