@@ -158,7 +158,7 @@ def compare() -> int:
 def pinning() -> str:
     """The bench process (and so wrk, the asyncio client) on the load CPUs; the stack's processes pin themselves."""
     if not LOAD_CPUS:
-        return "Nothing pinned to CPUs (BENCH_LOAD_CPUS=off)."
+        return "The load generator and the stack share every CPU (nothing pinned)."
     os.sched_setaffinity(0, parse_cpus(LOAD_CPUS))
     return (
         f"The load generator runs on CPU {LOAD_CPUS}, the stack on CPU {STACK_CPUS} (PostgreSQL, shared with the "

@@ -49,12 +49,13 @@ WORKER_LOGLEVEL = os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING")
 def cpu_split(available: list[int], load: str | None, stack: str | None) -> tuple[str, str]:
     """The CPUs of the load generator and of the stack, as `taskset -c` lists ("" = not pinned).
 
-    By default the load generator (wrk, the asyncio client, the bench process with its Stripe stand-in and SMTP
-    sink) gets the last CPU and the stack every other one: on two cores, one each. "off" for either leaves both
-    unpinned. PostgreSQL is the machine's server, shared with others: it is never pinned and runs where the
-    scheduler puts it.
+    With four CPUs or more the load generator (wrk, the asyncio client, the bench process with its Stripe stand-in
+    and SMTP sink) gets the last CPU and the stack every other one by default. With fewer nothing is pinned unless
+    asked (`BENCH_LOAD_CPUS=1 BENCH_STACK_CPUS=0`): on two cores shared with other work, the stack held to one
+    core spread the rounds more than the stack left free (bench/README.md). "off" for either pins nothing.
+    PostgreSQL is the machine's server, shared with others: it is never pinned.
     """
-    if "off" in {load, stack} or len(available) < 2:
+    if "off" in {load, stack} or len(available) < 2 or (load is None and stack is None and len(available) < 4):
         return "", ""
     load = load or str(available[-1])
     stack = stack or ",".join(str(cpu) for cpu in available if str(cpu) not in load.split(","))
