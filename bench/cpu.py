@@ -52,27 +52,38 @@ def backends(database: str) -> dict[int, float]:
 
 
 class Meter:
-    """CPU seconds per kind of process between `start()` and `stop()`."""
+    """CPU seconds per kind of process between `start()` and `stop()`; `sample()` meanwhile, as often as one can.
+
+    A PostgreSQL backend may end mid-measure (connections live CONN_MAX_AGE): its time is counted as last sampled.
+    """
 
     def __init__(self, stack, kinds: dict[str, str]):
         self.stack = stack
         self.kinds = kinds  # kind → the stack's process name
         self.before: dict[str, float] = {}
         self.backends_before: dict[int, float] = {}
+        self.backends_seen: dict[int, float] = {}
         self.backends_gone = 0
 
     def _read(self) -> dict[str, float]:
         return {kind: tree(self.stack.processes[name].pid) for kind, name in self.kinds.items()}
 
+    def sample(self) -> None:
+        self.backends_seen.update(backends(self.stack.database))
+
     def start(self) -> None:
         self.backends_before = backends(self.stack.database)
+        self.backends_seen = dict(self.backends_before)
         self.before = self._read()
 
     def stop(self) -> dict[str, float]:
         after = self._read()
-        backends_after = backends(self.stack.database)
+        now = backends(self.stack.database)
         used = {kind: after[kind] - self.before[kind] for kind in self.kinds}
-        # A backend that ended meanwhile took its time with it (counted as nothing); a new one counts in full.
-        self.backends_gone += len(set(self.backends_before) - set(backends_after))
-        used["postgres"] = sum(seconds - self.backends_before.get(pid, 0.0) for pid, seconds in backends_after.items())
+        self.backends_gone += len(set(self.backends_seen) - set(now))
+        self.backends_seen.update(now)
+        # A backend new since the start counts in full; one that ended, up to its last sample.
+        used["postgres"] = sum(
+            seconds - self.backends_before.get(pid, 0.0) for pid, seconds in self.backends_seen.items()
+        )
         return used
