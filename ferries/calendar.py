@@ -11,16 +11,15 @@ is laid over them at every read from the one-minute availability cache, so "sold
 from enum import StrEnum
 
 from ferries.cache import PARTIAL_SEARCH_TTL, SEARCH_TTL, cache_service
-from ferries.models import Route
 from ferries.queries import CalendarQuery
 from ferries.search import (
     BOOKABLE,
     ask_operators,
     availability_of,
+    leg_routes,
     lowest_price,
     offer_rows,
     party_availability,
-    query_ports,
 )
 from ferries.selectors import bookable_after
 
@@ -75,12 +74,9 @@ def _day_status(bookable: list[dict], statuses: list[str], *, complete: bool) ->
 
 def _compute(query: CalendarQuery) -> tuple[dict, int]:
     """{"days": {iso day: [the rows the lowest price and availability need]}, "operators": statuses}, and its TTL."""
-    origin, destination = query_ports(query.leg(query.first))
-    routes = Route.objects.filter(origin=origin, destination=destination, active=True, operator__active=True)
-    operators = sorted(
-        {route.operator for route in routes.select_related("operator").defer("operator__logo")}, key=lambda op: op.code
-    )
-    offers, statuses = ask_operators(operators, query)
+    origin, destination, routes = leg_routes(query.leg(query.first))
+    operators = sorted({route.operator for route in routes}, key=lambda op: op.code)
+    offers, statuses = ask_operators(operators, query, routes=routes)
     days: dict[str, list[dict]] = {}
     fresh = {}
     for day, day_offers in offers.items():

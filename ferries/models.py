@@ -349,7 +349,8 @@ class SailingInventory(models.Model):
     taken = models.PositiveIntegerField(default=0)
 
     class Meta:
-        ordering = ["sailing", "resource"]
+        # By the sailing's id, not by the sailing (its own order, departure, would join every sailing to sort).
+        ordering = ["sailing_id", "resource"]
         verbose_name_plural = "sailing inventory"
         constraints = [
             models.UniqueConstraint(fields=["sailing", "resource"], name="inventory_once_per_resource"),
@@ -481,7 +482,8 @@ class FareFamily(models.Model):
     max_changes = models.PositiveIntegerField(_("changes at most"), default=1)
 
     class Meta:
-        ordering = ["fare", "position", "price_percent"]
+        # By the fare's id, not by the fare (whose own order would join its route, ports and operator to sort).
+        ordering = ["fare_id", "position", "price_percent"]
         verbose_name_plural = _("fare families")
         constraints = [
             models.UniqueConstraint(fields=["fare", "code"], name="fare_family_once"),

@@ -149,10 +149,11 @@ def leg_search(*, query: LegQuery, counted: bool = True) -> dict:
     stay cached (0 when not cached), and what the network says when the day has nothing to book: "no_route" (the
     ports linked to each end) or None, "accommodation_offered" or None}; `counted=False` when the lookup was counted
     already."""
-    cached, fresh_for = cache_service.ferry_search_entry(query, lambda: _compute_leg(query), counted=counted)
+    computed: dict[int, dict] = {}  # the availability read by the search, when it ran in this request
+    cached, fresh_for = cache_service.ferry_search_entry(query, lambda: _compute_leg(query, computed), counted=counted)
     cutoff = bookable_after().isoformat()
     sailings = [s for s in cached["sailings"] if s["departs_at"] >= cutoff]
-    availability, availability_for = availability_of(sailings)
+    availability, availability_for = availability_of(sailings, known=computed)
     for sailing in sailings:
         known = availability.get(sailing["sailing_id"])
         sailing["availability"] = party_availability(sailing, known, query.party)
@@ -185,16 +186,16 @@ def party_availability(sailing: dict, availability: dict | None, party: Party) -
     return {"status": "limited" if places_left < FEW_PLACES else "available", "places_left": places_left}
 
 
-def _compute_leg(query: LegQuery) -> tuple[dict, int]:
-    origin, destination = query_ports(query)
-    routes = Route.objects.filter(origin=origin, destination=destination, active=True, operator__active=True)
-    routes = list(routes.select_related("operator").defer("operator__logo"))  # its bytes are served apart
+def _compute_leg(query: LegQuery, computed: dict[int, dict]) -> tuple[dict, int]:
+    """The leg's sailings; the availability the operators gave with them is also put in `computed`."""
+    origin, destination, routes = leg_routes(query)
     if not routes:
         return {"sailings": [], "operators": [], "no_route": _ports_linked(origin, destination)}, SEARCH_TTL
     operators = sorted({route.operator for route in routes}, key=lambda op: op.code)
-    by_day, statuses = ask_operators(operators, query.days_of())
+    by_day, statuses = ask_operators(operators, query.days_of(), routes=routes)
     sailings = offer_rows(by_day[query.day], origin, destination)
-    cache_service.set_availabilities({s["sailing_id"]: offer.availability for s, offer in sailings}, after_miss=False)
+    computed.update({s["sailing_id"]: offer.availability for s, offer in sailings})
+    cache_service.set_availabilities(computed, after_miss=False)
     result = {"sailings": [s for s, _offer in sailings], "operators": statuses}
     wanted = query.party.accommodation
     if wanted != Accommodation.DECK and not any(wanted in offer.availability["remaining"] for _s, offer in sailings):
@@ -231,6 +232,23 @@ def _accommodation_offered(routes: list[Route]) -> list[str] | None:
     return [kind for kind in Accommodation.values if kind == Accommodation.DECK or kind in kinds]
 
 
+def leg_routes(query: LegQuery) -> tuple[Port, Port, list[Route]]:
+    """The query's ports and the active routes between them, with their operators and ports, in one read when a
+    route exists (the ports are then checked by the routes found)."""
+    routes = list(
+        Route.objects.filter(
+            origin__code=query.origin, destination__code=query.destination, active=True, operator__active=True
+        )
+        .select_related("operator", "origin", "destination")
+        .defer("operator__logo")  # its bytes are served apart
+        .order_by()  # the default order joins the ports and operators by name: nobody here needs it
+    )
+    if routes:
+        return routes[0].origin, routes[0].destination, routes
+    origin, destination = query_ports(query)
+    return origin, destination, []
+
+
 def query_ports(query: LegQuery) -> tuple[Port, Port]:
     ports = {port.code: port for port in Port.objects.filter(code__in=[query.origin, query.destination])}
     errors = {}
@@ -243,10 +261,11 @@ def query_ports(query: LegQuery) -> tuple[Port, Port]:
 
 
 def ask_operators(
-    operators: list[Operator], query: CalendarQuery
+    operators: list[Operator], query: CalendarQuery, *, routes: list[Route]
 ) -> tuple[dict[dt.date, list[tuple[Operator, Offer]]], list[dict]]:
     """Every day's offers of every operator, and how each answered: remote operators a request per day, all side by
-    side, our own inventory every day at once meanwhile in this thread; no longer than the timeout."""
+    side, our own inventory every day at once meanwhile in this thread (from `routes`, the query's routes read
+    already); no longer than the timeout."""
     deadline = time.monotonic() + settings.OPERATOR_TIMEOUT_SECONDS
     adapters = {op: adapter_for(op) for op in operators}
     futures = {
@@ -259,7 +278,8 @@ def ask_operators(
     statuses = {op.code: operator_status(op, "ok") for op in operators}
     for op, adapter in adapters.items():
         if not adapter.is_remote:
-            for day, found in adapter.search_days(query).items():
+            own = [route for route in routes if route.operator_id == op.pk]
+            for day, found in adapter.search_days(query, routes=own).items():
                 offers[day] += [(op, offer) for offer in found]
     done, late = wait(futures, timeout=max(deadline - time.monotonic(), 0))
     for op in {futures[future][0] for future in late}:
@@ -300,13 +320,20 @@ def offer_rows(offers: list[tuple[Operator, Offer]], origin: Port, destination: 
     return rows
 
 
-def availability_of(sailings: list[dict], *, timed: bool = True) -> tuple[dict[int, dict], float]:
-    """Availability of these sailings: cached for a minute, else asked again and cached; and for how long all of
-    it stays cached (AVAILABILITY_TTL unless `timed`: reading how long each entry has left costs a read of many)."""
-    entries = cache_service.availability_entries([s["sailing_id"] for s in sailings], timed=timed)
-    found = {i: availability for i, (availability, _left) in entries.items()}
+def availability_of(
+    sailings: list[dict], *, timed: bool = True, known: dict[int, dict] | None = None
+) -> tuple[dict[int, dict], float]:
+    """Availability of these sailings: `known` (read from the operators in this request already), else cached for a
+    minute, else asked again and cached; and for how long all of it stays cached (AVAILABILITY_TTL unless `timed`:
+    reading how long each entry has left costs a read of many)."""
+    known = known or {}
+    found = {s["sailing_id"]: known[s["sailing_id"]] for s in sailings if s["sailing_id"] in known}
+    entries = cache_service.availability_entries(
+        [s["sailing_id"] for s in sailings if s["sailing_id"] not in found], timed=timed
+    )
+    found |= {i: availability for i, (availability, _left) in entries.items()}
     lefts = [left for _availability, left in entries.values() if left is not None]
-    fresh_for = min(lefts, default=float(AVAILABILITY_TTL))
+    fresh_for = min(lefts, default=float(AVAILABILITY_TTL)) if settings.SEARCH_CACHE else 0.0
     missing = [s for s in sailings if s["sailing_id"] not in found]
     if not missing:
         return found, fresh_for
@@ -323,7 +350,7 @@ def availability_of(sailings: list[dict], *, timed: bool = True) -> tuple[dict[i
             continue
         fresh.update({s["sailing_id"]: answer[s["sailing_ref"]] for s in rows if s["sailing_ref"] in answer})
     cache_service.set_availabilities(fresh)
-    return {**found, **fresh}, fresh_for if settings.SEARCH_CACHE else 0.0
+    return {**found, **fresh}, fresh_for
 
 
 # --- why a leg has nothing to book -------------------------------------------------------------------

@@ -143,8 +143,9 @@ class OperatorAdapter(abc.ABC):
     def search(self, query: LegQuery) -> list[Offer]:
         """Sailings from query.origin to query.destination leaving on query.day (port time), priced for the party."""
 
-    def search_days(self, query: CalendarQuery) -> dict[dt.date, list[Offer]]:
-        """Each of the query's days searched: {day: offers}. An operator that can answer them at once says so."""
+    def search_days(self, query: CalendarQuery, *, routes: list | None = None) -> dict[dt.date, list[Offer]]:
+        """Each of the query's days searched: {day: offers}. An operator that can answer them at once says so;
+        `routes`, when given, are the operator's routes between the query's ports, read already."""
         return {day: self.search(query.leg(day)) for day in query.days}
 
     @abc.abstractmethod

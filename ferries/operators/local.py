@@ -30,17 +30,20 @@ class LocalInventoryOperator(OperatorAdapter):
     def search(self, query: LegQuery) -> list[Offer]:
         return self.search_days(query.days_of())[query.day]
 
-    def search_days(self, query: CalendarQuery) -> dict[dt.date, list[Offer]]:
+    def search_days(self, query: CalendarQuery, *, routes: list[Route] | None = None) -> dict[dt.date, list[Offer]]:
         """Every day's search at once: one read of the sailings and one of the fares for all the days."""
         found: dict[dt.date, list[Offer]] = {day: [] for day in query.days}
-        routes = list(
-            Route.objects.filter(
-                operator=self.operator,
-                active=True,
-                origin__code=query.origin,
-                destination__code=query.destination,
-            ).select_related("origin")
-        )
+        if routes is None:
+            routes = list(
+                Route.objects.filter(
+                    operator=self.operator,
+                    active=True,
+                    origin__code=query.origin,
+                    destination__code=query.destination,
+                )
+                .select_related("origin")
+                .order_by()
+            )
         sailings = list(sailings_on_days(routes=routes, first=query.first, last=query.last))
         if not sailings:
             return found

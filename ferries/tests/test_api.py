@@ -282,6 +282,25 @@ def test_with_the_search_cache_off_every_search_is_computed_and_nothing_kept(api
     assert figures["search"]["lookups"] == figures["search"]["entries"] == figures["availability"]["entries"] == 0
 
 
+@pytest.mark.parametrize("cached", [True, False], ids=["cache miss", "cache off"])
+def test_a_search_of_our_own_inventory_is_a_handful_of_queries_whatever_its_sailings(
+    api, tunis_marseille, settings, django_assert_max_num_queries, cached
+):
+    settings.SEARCH_CACHE = cached
+    day = timezone.now() + dt.timedelta(days=10)
+    for hour in range(6, 22, 2):
+        sailing_factory(route=tunis_marseille, departs_at=day.replace(hour=hour, minute=0))
+    params = {"from": "TNTUN", "to": "FRMRS", "date": local_day(Sailing.objects.earliest("departs_at"))}
+
+    # The route with its ports and operator; the sailings and their inventory; the fare and its four kinds of rows.
+    # The availability the search read is the one shown: not read again, from the cache or the database.
+    with django_assert_max_num_queries(8):
+        answer = api.get(SEARCH, params)
+
+    assert answer.status_code == 200
+    assert len(answer.json()["outbound"]) >= 4
+
+
 # --- why a leg has nothing to book --------------------------------------------------------------------
 
 
