@@ -114,6 +114,13 @@ def _isolated_cache():
 
 
 @pytest.fixture(autouse=True)
+def _documents_of_the_test(settings, tmp_path):
+    """Each test keeps its PDFs in a folder of its own: numbers and references of other runs' databases repeat."""
+    settings.STORAGES = {**settings.STORAGES, "documents": {**settings.STORAGES["documents"], "OPTIONS": {
+        "location": tmp_path / "documents"}}}  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
 def _default_language():
     """Each test starts in the site's default language: a request a test sent in French (Accept-Language) leaves
     French active in its thread, and code a later test runs outside a request would speak it."""

@@ -44,6 +44,11 @@ PAYMENTS = Counter(
     "maritime_payments", "Payments as the provider settled them (outcome: succeeded, failed, mismatched).", ["outcome"]
 )
 REFUNDS = Counter("maritime_refunds", "Refunds as the provider settled them (outcome: succeeded, failed).", ["outcome"])
+PDF_RENDERS = Counter(
+    "maritime_pdf_renders",
+    "PDF documents made rather than served from storage (document: eticket, invoice).",
+    ["document"],
+)
 
 # Seconds: a task waits from milliseconds to the minutes of a backlog; most run well under a second, the longest
 # CELERY_TASK_TIME_LIMIT (90 s).

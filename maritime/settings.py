@@ -526,6 +526,11 @@ WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 STATIC_MANIFEST = env.bool("STATIC_MANIFEST", PRODUCTION)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # PDFs made once and kept (notifications.documents): a cache, each process may keep its own.
+    "documents": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": VAR_DIR / "documents"},
+    },
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if STATIC_MANIFEST

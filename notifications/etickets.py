@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import qrcode
+from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -26,6 +27,7 @@ from bookings.models import Booking, BookingLeg, BookingVehicle
 from bookings.tickets import ticket_code
 from ferries.party import pets_in_words
 from kernel import l10n
+from notifications.documents import digest, document_kept
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -63,8 +65,12 @@ def leg_code(leg: BookingLeg) -> str:
 
 
 def qr_png(leg: BookingLeg) -> bytes:
+    return _qr_png(leg_code(leg))
+
+
+def _qr_png(code: str) -> bytes:
     # A quiet zone of four modules, as the QR standard asks: scanners find the code by the blank around it.
-    image = qrcode.make(leg_code(leg), box_size=6, border=4)
+    image = qrcode.make(code, box_size=6, border=4)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
@@ -86,43 +92,93 @@ def new_document(*, title: str, language: str, orientation: str = "portrait") ->
 
 
 def eticket_pdf(booking: Booking) -> bytes:
-    """One page per leg: what the crew checks — which sailing, when and where to check in, who and what boards."""
+    """The booking's e-tickets in the active language: one page per leg with what the crew checks — which sailing,
+    when and where to check in, who and what boards. Made once for what they show, then kept (notifications.documents):
+    a change of the booking, of its sailings or of the language makes them again."""
+    facts = eticket_facts(booking)
+    return document_kept(
+        kind="eticket", folder=f"etickets/{booking.reference}", series=facts["language"], version=digest(facts),
+        render=lambda: eticket_render(facts),
+    )  # fmt: skip
+
+
+def eticket_facts(booking: Booking) -> dict:
+    """Everything the e-tickets show, in the active language, as plain data: what they are made from, and what the
+    name they are kept under is made of."""
+    # What the caller fetched already (booking_details) is used as it is; the rest is fetched here, once.
+    legs = Prefetch(
+        "legs",
+        BookingLeg.objects.select_related(
+            "sailing__route__origin", "sailing__route__destination", "sailing__route__operator", "sailing__vessel"
+        ),
+    )
+    prefetch_related_objects([booking], legs, "passengers", "vehicles")
+    vehicles = list(booking.vehicles.all())
     # Strings to translate are never inside an f-string: xgettext does not find them there.
-    title = _("E-ticket")
-    pdf = new_document(title=f"{title} {booking.reference}", language=booking.language)
-    for leg in booking.legs.select_related("sailing__route__origin", "sailing__route__destination",
-                                           "sailing__route__operator", "sailing__vessel"):  # fmt: skip
-        _leg_page(pdf, booking, leg)
+    return {
+        "language": translation.get_language() or booking.language,
+        "rtl": right_to_left(),
+        "reference": booking.reference,
+        "version": booking.tickets_version,
+        "title": _("E-ticket"),
+        "reference_label": _("Booking reference"),
+        "legs": [
+            {
+                "direction": leg.direction,
+                "heading": f"{leg.get_direction_display()}: {leg.sailing.route.origin.name} → "
+                f"{leg.sailing.route.destination.name}",
+                "facts": _sailing_facts(leg),
+            }
+            for leg in booking.legs.all()
+        ],
+        "passengers_label": _("Passengers"),
+        "columns": [_("Name"), _("Type"), _("Document")],
+        "passengers": [
+            [f"{passenger.first_name} {passenger.last_name}", passenger.get_type_display(), passenger.document_number]
+            for passenger in booking.passengers.all()
+        ],
+        "party": [
+            (_("Pets"), pets_in_words(booking.pet_counts) if booking.pets else _("None")),
+            (_("On board"), booking.get_accommodation_display()),
+            *[(_("Vehicle"), _vehicle(vehicle) if vehicle else _("None")) for vehicle in vehicles or [None]],
+        ],
+        "note": _("Show this code at check-in with each passenger's passport or identity card."),
+    }
+
+
+def eticket_render(facts: dict) -> bytes:
+    """The PDF of `eticket_facts`, made now."""
+    pdf = new_document(title=f"{facts['title']} {facts['reference']}", language=facts["language"])
+    for leg in facts["legs"]:
+        _leg_page(pdf, facts, leg)
     return bytes(pdf.output())
 
 
-def _leg_page(pdf: FPDF, booking: Booking, leg: BookingLeg) -> None:
-    route = leg.sailing.route
+def _leg_page(pdf: FPDF, facts: dict, leg: dict) -> None:
     pdf.add_page()
     pdf.set_font(FAMILY, "B", 18)
-    pdf.cell(0, 10, "Maritime — " + _("E-ticket"), align=start(), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 10, "Maritime — " + facts["title"], align=start(), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FAMILY, "", 12)
-    reference = _("Booking reference")
-    pdf.cell(0, 7, f"{reference}: {booking.reference}", align=start(), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 7, f"{facts['reference_label']}: {facts['reference']}", align=start(), new_x="LMARGIN",
+             new_y="NEXT")  # fmt: skip
     pdf.ln(3)
     pdf.set_font(FAMILY, "B", 14)
-    pdf.multi_cell(0, 8, f"{leg.get_direction_display()}: {route.origin.name} → {route.destination.name}",
-                   align=start(), new_x="LMARGIN", new_y="NEXT")  # fmt: skip
+    pdf.multi_cell(0, 8, leg["heading"], align=start(), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     top = pdf.get_y()
     # The code beside the sailing's facts, large and alone on the page: one leg, one code to scan.
     rtl = right_to_left()
-    pdf.image(io.BytesIO(qr_png(leg)), x=MARGIN if rtl else pdf.w - MARGIN - QR_SIZE, y=top, w=QR_SIZE, h=QR_SIZE)
+    code = ticket_code(reference=facts["reference"], direction=leg["direction"], version=facts["version"])
+    pdf.image(io.BytesIO(_qr_png(code)), x=MARGIN if rtl else pdf.w - MARGIN - QR_SIZE, y=top, w=QR_SIZE, h=QR_SIZE)
     width = pdf.w - 2 * MARGIN - QR_SIZE - 3
     left = pdf.w - MARGIN - width if rtl else MARGIN
-    for label, value, emphasis in _sailing_facts(leg):
+    for label, value, emphasis in leg["facts"]:
         _fact(pdf, label, value, left=left, width=width, emphasis=emphasis)
     pdf.set_y(max(pdf.get_y(), top + QR_SIZE) + 4)
-    _party(pdf, booking)
+    _party(pdf, facts)
     pdf.ln(4)
     pdf.set_font(FAMILY, "", 9)
-    note = _("Show this code at check-in with each passenger's passport or identity card.")
-    pdf.multi_cell(0, 5, note, align=start())
+    pdf.multi_cell(0, 5, facts["note"], align=start())
 
 
 def _sailing_facts(leg: BookingLeg) -> list[tuple[str, str, bool]]:
@@ -151,27 +207,23 @@ def _sailing_facts(leg: BookingLeg) -> list[tuple[str, str, bool]]:
     return facts
 
 
-def _party(pdf: FPDF, booking: Booking) -> None:
+def _party(pdf: FPDF, facts: dict) -> None:
     """Who boards, with their type and document, and what comes with them."""
     pdf.set_font(FAMILY, "B", 12)
-    pdf.cell(0, 8, _("Passengers"), align=start(), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 8, facts["passengers_label"], align=start(), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FAMILY, "", 10.5)
     # A name has a cell of its own, so a right-to-left name is laid out on its own and not mixed into other text.
     from fpdf import FontFace
 
     with pdf.table(col_widths=tuple(columns([90, 50, 40])), headings_style=FontFace(emphasis="BOLD"),
                    line_height=7, text_align="RIGHT" if right_to_left() else "LEFT") as table:  # fmt: skip
-        table.row(columns([_("Name"), _("Type"), _("Document")]))
-        for passenger in booking.passengers.all():
-            name = f"{passenger.first_name} {passenger.last_name}"
-            table.row(columns([name, passenger.get_type_display(), passenger.document_number]))
+        table.row(columns(facts["columns"]))
+        for row in facts["passengers"]:
+            table.row(columns(row))
     pdf.ln(3)
-    vehicles = list(booking.vehicles.all())
     width = pdf.w - 2 * MARGIN
-    _fact(pdf, _("Pets"), pets_in_words(booking.pet_counts) if booking.pets else _("None"), left=MARGIN, width=width)
-    _fact(pdf, _("On board"), booking.get_accommodation_display(), left=MARGIN, width=width)
-    for vehicle in vehicles or [None]:
-        _fact(pdf, _("Vehicle"), _vehicle(vehicle) if vehicle else _("None"), left=MARGIN, width=width)
+    for label, value in facts["party"]:
+        _fact(pdf, label, value, left=MARGIN, width=width)
 
 
 def _vehicle(vehicle: BookingVehicle) -> str:

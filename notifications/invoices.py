@@ -8,10 +8,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from kernel import l10n
 from kernel.money import format_money
+from notifications.documents import digest, document_kept
 from notifications.etickets import FAMILY, GREY, MARGIN, columns, new_document, right_to_left, start
 from payments.models import Invoice
 
@@ -35,6 +37,19 @@ def invoice_link_opens(key: str, invoice: Invoice) -> bool:
 
 
 def invoice_pdf(invoice: Invoice) -> bytes:
+    """The document in the active language: made once, then kept (notifications.documents) — it never changes once
+    issued, so what is served afterwards is the very file first made."""
+    language = translation.get_language() or invoice.booking.language
+    issued = [invoice.number, invoice.kind, invoice.issued_at.isoformat(), invoice.currency, invoice.seller,
+              invoice.buyer, invoice.lines, invoice.total_minor, invoice.booking.reference]  # fmt: skip
+    return document_kept(
+        kind="invoice", folder=f"invoices/{invoice.booking.reference}", series=f"{invoice.number}-{language}",
+        version=digest(issued), render=lambda: invoice_render(invoice),
+    )  # fmt: skip
+
+
+def invoice_render(invoice: Invoice) -> bytes:
+    """The PDF, made now."""
     from fpdf import FontFace
 
     title = _("Credit note") if invoice.kind == Invoice.Kind.CREDIT_NOTE else _("Invoice")

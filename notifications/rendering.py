@@ -226,7 +226,7 @@ def _leg(leg) -> dict:
 def _attach_invoices(message: EmailMultiAlternatives, email: Email) -> None:
     """The invoice of a payment (receipt, change) or the credit note of a refund the e-mail is about."""
     numbers = [number for number in (email.details.get("invoice"), email.details.get("credit_note")) if number]
-    for invoice in Invoice.objects.filter(number__in=numbers, booking_id=email.booking_id):
+    for invoice in Invoice.objects.select_related("booking").filter(number__in=numbers, booking_id=email.booking_id):
         message.attach(f"{invoice.number}.pdf", invoice_pdf(invoice), "application/pdf")
 
 

@@ -107,14 +107,17 @@ def _issue(kind: str, booking: Booking, currency: str, lines: list[dict], **abou
 
 
 def _next_number(kind: str, year: int) -> int:
-    """The next number of the series, taken under its row lock until the caller's transaction ends."""
-    try:
-        with transaction.atomic():
-            InvoiceSeries.objects.get_or_create(kind=kind, year=year)
-    except IntegrityError:
-        pass  # made by a concurrent first document of the year
-    InvoiceSeries.objects.filter(kind=kind, year=year).update(last=F("last") + 1)
-    return InvoiceSeries.objects.select_for_update().get(kind=kind, year=year).last
+    """The next number of the series, taken under its row lock until the caller's transaction ends: the UPDATE takes
+    the lock (the first document of a year makes the series' row first)."""
+    series = InvoiceSeries.objects.filter(kind=kind, year=year)
+    if not series.update(last=F("last") + 1):
+        try:
+            with transaction.atomic():
+                InvoiceSeries.objects.create(kind=kind, year=year)
+        except IntegrityError:
+            pass  # made by a concurrent first document of the year
+        series.update(last=F("last") + 1)
+    return series.values_list("last", flat=True).get()
 
 
 def _legs(booking: Booking):

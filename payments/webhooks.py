@@ -18,7 +18,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from payments.errors import EventNotYetResolved  # noqa: F401 (raised by the flow, retried by the task)
-from payments.models import WebhookEvent
+from payments.models import Payment, WebhookEvent
 from payments.providers import DisputeInfo, Intent, RefundInfo, payment_provider, webhook_secret
 from payments.tasks import process_payment_webhook_task
 
@@ -55,6 +55,7 @@ class EventFacts:
     attempts: int
     objects: list[Intent | RefundInfo | DisputeInfo]
     handled: bool = True
+    outcome: str = "handled"
 
 
 # --- receiving ----------------------------------------------------------------------------------
@@ -188,19 +189,45 @@ def _facts(event: WebhookEvent) -> EventFacts:
     obj = event.payload.get("data", {}).get("object", {})
     kind = event.type
     provider = payment_provider()
-    if kind.startswith("payment_intent."):
-        objects = [provider.retrieve_intent(_field(obj, "id"))]
+    if intent_id := _intent_of(kind, obj):
+        if _settled(intent_id):
+            return EventFacts(event_type=kind, attempts=event.attempts, objects=[], outcome=SETTLED)
+        objects = [provider.retrieve_intent(intent_id)]
     elif kind in REFUND_EVENTS:
         objects = [provider.retrieve_refund(_field(obj, "id"))]
     elif kind == "charge.refunded":  # the charge names its PaymentIntent; its refunds may be ours or the dashboard's
         objects = provider.list_refunds(_field(obj, "payment_intent"))
     elif kind.startswith(DISPUTE_PREFIX):
         objects = [provider.retrieve_dispute(_field(obj, "id"))]
-    elif kind.startswith("charge."):  # succeeded, failed, captured, updated…: news of the charge's PaymentIntent
-        objects = [provider.retrieve_intent(_field(obj, "payment_intent"))]
     else:
         return EventFacts(event_type=kind, attempts=event.attempts, objects=[], handled=False)
     return EventFacts(event_type=kind, attempts=event.attempts, objects=objects)
+
+
+# Stripe sends several events about one payment (payment_intent.succeeded, charge.succeeded, charge.updated…): once
+# its money is taken and acted on, nothing a PaymentIntent says changes it (payments.services.payment_apply), so the
+# others are closed without asking Stripe again.
+SETTLED = "handled: the payment had taken its money and been acted on already"
+
+
+def _intent_of(kind: str, obj: dict) -> str:
+    """The PaymentIntent an event is news of ("" when it is about a refund, a dispute or something else)."""
+    if kind.startswith("payment_intent."):
+        return _field(obj, "id")
+    if (
+        kind.startswith("charge.")
+        and kind not in REFUND_EVENTS
+        and kind != "charge.refunded"
+        and not kind.startswith(DISPUTE_PREFIX)
+    ):  # succeeded, failed, captured, updated…: news of the charge's PaymentIntent
+        return _field(obj, "payment_intent")
+    return ""
+
+
+def _settled(intent_id: str) -> bool:
+    return Payment.objects.filter(
+        intent_id=intent_id, status__in=[Payment.Status.SUCCEEDED, Payment.Status.MISMATCHED], settled_at__isnull=False
+    ).exists()
 
 
 def _field(obj: dict, name: str) -> str:

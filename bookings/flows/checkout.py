@@ -117,21 +117,26 @@ def payment_settle(*, payment_id: int) -> None:
         payment = payments.payment_lock_unsettled(payment_id=payment_id)
         if payment is None:
             return  # settled already
-        if payment.change_id:
-            changing.change_payment_settle(payment=payment, booking=booking)
-        elif payment.status == Payment.Status.MISMATCHED:
-            _give_back(payment, booking, Refund.Cause.MISMATCH, payment.last_error)
-        elif (payment.amount_minor, payment.currency) != (booking.total_minor, booking.currency):
-            _give_back(payment, booking, Refund.Cause.MISMATCH, "the payment's amount is no longer the booking's price")
-        elif not _paid(booking, payment):
-            late = booking.status == Booking.Status.EXPIRED
-            if late:
-                services.booking_transition(
-                    booking_id=booking.pk, to=Booking.Status.CANCELLED, actor="system",
-                    reason="paid after the hold expired; the places were sold",
-                )  # fmt: skip
-            _give_back(payment, booking, Refund.Cause.NOT_HONOURED, f"paid while the booking was {booking.status}")
-        payments.payment_mark_settled(payment=payment)
+        _settle(payment, booking)
+
+
+def _settle(payment: Payment, booking: Booking) -> None:
+    """Both rows locked by the caller, the payment having taken money and not been settled."""
+    if payment.change_id:
+        changing.change_payment_settle(payment=payment, booking=booking)
+    elif payment.status == Payment.Status.MISMATCHED:
+        _give_back(payment, booking, Refund.Cause.MISMATCH, payment.last_error)
+    elif (payment.amount_minor, payment.currency) != (booking.total_minor, booking.currency):
+        _give_back(payment, booking, Refund.Cause.MISMATCH, "the payment's amount is no longer the booking's price")
+    elif not _paid(booking, payment):
+        late = booking.status == Booking.Status.EXPIRED
+        if late:
+            services.booking_transition(
+                booking_id=booking.pk, to=Booking.Status.CANCELLED, actor="system",
+                reason="paid after the hold expired; the places were sold",
+            )  # fmt: skip
+        _give_back(payment, booking, Refund.Cause.NOT_HONOURED, f"paid while the booking was {booking.status}")
+    payments.payment_mark_settled(payment=payment)
 
 
 def _paid(booking: Booking, payment: Payment) -> bool:
@@ -162,11 +167,14 @@ def _give_back(payment: Payment, booking: Booking, cause: str, why: str) -> None
 
 def intent_changed(intent: Intent) -> bool:
     """Apply what Stripe says of a PaymentIntent, and act on money taken; False when the intent is not ours."""
-    if locked_booking_of(intent.id) is None:
+    booking = locked_booking_of(intent.id)
+    if booking is None:
         return False
     change = payments.payment_apply(intent=intent)
     if change is None:
         return False
     if change.newly_succeeded or change.newly_mismatched:
-        payment_settle(payment_id=change.payment.pk)
+        # Settled at once, in the caller's transaction: the booking's row and the payment's are locked already (in
+        # that order), and money that has only just been taken has not been acted on yet.
+        _settle(change.payment, booking)
     return True

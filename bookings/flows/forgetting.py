@@ -1,6 +1,6 @@
-"""Forgetting who travelled (bookings.privacy), on the booking, on the e-mails it was sent and on the Stripe events
-stored about its payments: daily by beat for the bookings whose retention period is over, and at once for those of
-an account being deleted."""
+"""Forgetting who travelled (bookings.privacy), on the booking, on the e-mails it was sent, on its e-tickets kept and
+on the Stripe events stored about its payments: daily by beat for the bookings whose retention period is over, and at
+once for those of an account being deleted."""
 
 import datetime as dt
 
@@ -8,6 +8,7 @@ from django.db import transaction
 
 from bookings import privacy
 from bookings.models import Booking
+from notifications.documents import documents_forget
 from notifications.services import emails_forget
 from payments.models import Payment
 from payments.webhooks import webhook_events_forget
@@ -22,6 +23,8 @@ def booking_forget(*, booking_id: int, now: dt.datetime | None = None) -> bool:
         emails_forget(booking_id=booking_id, recipient=booking.contact_email)
         intents = Payment.objects.filter(booking_id=booking_id, intent_id__isnull=False).values_list("intent_id")
         webhook_events_forget(intent_ids=[intent for (intent,) in intents])
+    # Its e-tickets kept name its passengers (its invoices keep their buyer as issued, in the accounts).
+    documents_forget(folder=f"etickets/{booking.reference}")
     return True
 
 

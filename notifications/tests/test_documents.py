@@ -1,0 +1,140 @@
+"""E-tickets and invoices are made once for what they show and kept: served from storage afterwards, made again when
+what they show changes."""
+
+import datetime as dt
+import io
+
+import pytest
+from django.core.files.storage import storages
+from django.test import Client
+from django.utils import translation
+from prometheus_client import REGISTRY
+from pypdf import PdfReader
+
+from bookings.flows import forgetting
+from bookings.models import Booking
+from bookings.selectors import BROWSER_SESSION_KEY
+from bookings.tests.factories import confirmed_booking
+from notifications.etickets import eticket_pdf
+from notifications.invoices import invoice_pdf
+from notifications.models import Email
+from notifications.rendering import build_message
+from notifications.services import email_resend, email_send
+
+pytestmark = pytest.mark.django_db
+
+
+def renders(document: str) -> float:
+    return REGISTRY.get_sample_value("maritime_pdf_renders_total", {"document": document}) or 0
+
+
+def kept(folder: str) -> list[str]:
+    storage = storages["documents"]
+    return sorted(storage.listdir(folder)[1]) if storage.exists(folder) else []
+
+
+def text_of(pdf: bytes) -> str:
+    return " ".join(" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def browser_with(booking: Booking) -> Client:
+    client = Client()
+    session = client.session
+    session[BROWSER_SESSION_KEY] = [booking.reference]
+    session.save()
+    return client
+
+
+def attachment(email: Email, name: str) -> bytes:
+    message, *_rest = build_message(Email.objects.get(pk=email.pk))
+    files = [item for item in message.attachments if isinstance(item, tuple)]  # the QR images are MIME parts
+    return next(content for filename, content, _type in files if filename == name)
+
+
+def test_the_e_tickets_of_one_version_are_made_once_for_the_e_mail_its_resend_and_the_downloads():
+    booking = confirmed_booking()
+    confirmation = Email.objects.get(booking=booking, kind=Email.Kind.BOOKING_CONFIRMATION)
+    before = renders("eticket")
+
+    sent = attachment(confirmation, f"e-ticket-{booking.reference}.pdf")
+    email_send(email_id=confirmation.pk)
+    email_resend(email_id=confirmation.pk)
+    email_send(email_id=confirmation.pk)
+    downloads = [browser_with(booking).get(f"/bookings/{booking.reference}/e-tickets.pdf").content for _ in range(2)]
+
+    assert renders("eticket") - before == 1
+    assert downloads == [sent, sent]
+    assert len(kept(f"etickets/{booking.reference}")) == 1
+
+
+def test_a_change_of_the_passengers_makes_new_e_tickets_that_show_it_and_drops_the_old_ones():
+    booking = confirmed_booking()
+    first = eticket_pdf(booking)
+    before = renders("eticket")
+
+    booking.passengers.update(first_name="Leila", last_name="Trabelsi")
+    second = eticket_pdf(Booking.objects.get(pk=booking.pk))
+
+    assert renders("eticket") - before == 1
+    assert "Amira Ben Salah" in text_of(first)
+    assert "Leila Trabelsi" in text_of(second)
+    assert "Amira Ben Salah" not in text_of(second)
+    assert len(kept(f"etickets/{booking.reference}")) == 1
+
+
+def test_a_sailing_retimed_makes_new_e_tickets_with_the_new_time():
+    booking = confirmed_booking()
+    leg = booking.legs.select_related("sailing").get()
+    eticket_pdf(booking)
+    before = renders("eticket")
+
+    sailing = leg.sailing
+    sailing.departs_at += dt.timedelta(hours=2)
+    sailing.arrives_at += dt.timedelta(hours=2)
+    sailing.save(update_fields=["departs_at", "arrives_at"])
+    text = text_of(eticket_pdf(Booking.objects.get(pk=booking.pk)))
+
+    assert renders("eticket") - before == 1
+    departs = sailing.departs_at.astimezone(sailing.route.origin.tz)
+    assert departs.strftime("%H:%M") in text
+
+
+def test_e_tickets_are_kept_for_each_language_they_are_asked_in():
+    booking = confirmed_booking()
+    before = renders("eticket")
+
+    english = eticket_pdf(booking)
+    with translation.override("fr"):
+        french = eticket_pdf(booking)
+    again = eticket_pdf(booking)
+
+    assert renders("eticket") - before == 2
+    assert "Booking reference" in text_of(english)
+    assert "Référence de réservation" in text_of(french)
+    assert again == english
+    assert len(kept(f"etickets/{booking.reference}")) == 2
+
+
+def test_an_invoice_served_from_storage_is_the_first_render_byte_for_byte():
+    booking = confirmed_booking()
+    invoice = booking.invoices.get()
+    receipt = Email.objects.get(booking=booking, kind=Email.Kind.PAYMENT_SUCCESS)
+    before = renders("invoice")
+
+    first = attachment(receipt, f"{invoice.number}.pdf")
+    downloaded = browser_with(booking).get(f"/bookings/{booking.reference}/invoices/{invoice.number}.pdf").content
+    again = invoice_pdf(invoice)
+
+    assert renders("invoice") - before == 1
+    assert downloaded == first
+    assert again == first
+    assert invoice.number in text_of(first)
+
+
+def test_forgetting_a_booking_drops_its_kept_e_tickets():
+    booking = confirmed_booking()
+    eticket_pdf(booking)
+
+    forgetting.booking_forget(booking_id=booking.pk)
+
+    assert kept(f"etickets/{booking.reference}") == []
