@@ -24,6 +24,11 @@ AVAILABILITY_LOOKUPS = "ferry:stats:availability:lookups"
 AVAILABILITY_MISSES = "ferry:stats:availability:misses"
 COUNTERS = [SEARCH_LOOKUPS, SEARCH_MISSES, AVAILABILITY_LOOKUPS, AVAILABILITY_MISSES]
 
+# The whole answers asked, scored by how often (halved at each warming, so old fame fades): the answer's key as
+# member, its query kept beside the answer (`answer_query`) for as long as QUERY_NOTE_TTL.
+POPULAR_ANSWERS = "ferry:popular:answers"
+QUERY_NOTE_TTL = 3600
+
 
 def search_key(params: LegQuery) -> str:
     canonical = json.dumps(params.as_dict(), sort_keys=True, separators=(",", ":"))
@@ -40,6 +45,17 @@ def calendar_key(query: CalendarQuery) -> str:
 def lock_for(key: str) -> str:
     """The lock of the one computing the entry `key`."""
     return f"ferry:lock:{key}"
+
+
+def answer_canonical(query: SearchQuery) -> str:
+    """The query an answer answers, in the request's language, as text (`answer_query` keeps it, warming reads it)."""
+    legs = [leg.as_dict() for leg in (query.outbound, query.inbound) if leg]
+    return json.dumps([legs, query.view.as_dict(), get_language()], sort_keys=True, separators=(",", ":"))
+
+
+def answer_query(answer: str) -> str:
+    """Where the query of the answer kept under `answer` is noted, for warming."""
+    return f"{answer}:query"
 
 
 def answer_key(query: SearchQuery) -> str:
