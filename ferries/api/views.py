@@ -25,7 +25,7 @@ from ferries.api.serializers import (
     labelled_price_lines,
 )
 from ferries.calendar import fare_calendar
-from ferries.queries import parse_calendar_query, parse_search_query
+from ferries.queries import parse_calendar_query, parse_search_query, read_search_query
 from ferries.search import answer_lookup, sailing_search, sailing_search_answer
 from ferries.selectors import port_list, route_list
 from kernel.api import VALIDATION_ERROR_RESPONSE, api_validation_error
@@ -64,7 +64,7 @@ class SailingSearchApi(PublicApi, APIView):
         self.query, self.lookup = None, None
         if request.accepted_media_type == JSONRenderer.media_type:
             try:
-                self.query = parse_search_query(request.query_params)
+                self.query = read_search_query(request.META.get("QUERY_STRING", ""), request.query_params)
             except DjangoValidationError:
                 pass  # told by `get`
             else:

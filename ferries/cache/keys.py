@@ -1,6 +1,7 @@
 """The search cache's names and lifetimes: entry keys built from the normalised query, the indexes that clearing and
 counting read, the counters of the hit rate."""
 
+import functools
 import hashlib
 import json
 
@@ -62,10 +63,18 @@ def answer_key(query: SearchQuery) -> str:
     """The whole answer's key: the query, and the active language (the request's), in which the answer names its
     price lines. A key per language costs a hit nothing, where naming the lines of an answer kept in no language
     would parse and render it again on every hit."""
+    try:
+        return _answer_key(query, get_language())
+    except TypeError:  # a query holding a list somewhere: not remembered
+        return _answer_key.__wrapped__(query, get_language())
+
+
+@functools.lru_cache(maxsize=2000)  # a repeated search (queries are equal and hashable) does not hash again
+def _answer_key(query: SearchQuery, language: str) -> str:
     legs = [leg.as_dict() for leg in (query.outbound, query.inbound) if leg]
     # The order and filters of the rows are part of the answer (the legs' searches are kept whatever they are).
     canonical = json.dumps([legs, query.view.as_dict()], sort_keys=True, separators=(",", ":"))
-    return f"ferry:answer:{get_language()}:{hashlib.sha256(canonical.encode()).hexdigest()[:32]}"
+    return f"ferry:answer:{language}:{hashlib.sha256(canonical.encode()).hexdigest()[:32]}"
 
 
 def availability_key(sailing_id: int) -> str:

@@ -6,6 +6,8 @@ import datetime as dt
 import pytest
 from celery import current_app as celery_app
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.http import QueryDict
 from django_redis import get_redis_connection
 from rest_framework.test import APIClient
 
@@ -13,7 +15,7 @@ from ferries.api.warming import warm_popular_searches
 from ferries.cache import cache_service
 from ferries.cache import keys as cache_keys
 from ferries.party import Party
-from ferries.queries import parse_search_query
+from ferries.queries import parse_search_query, read_search_query
 from ferries.services import capacity_hold
 from ferries.tests.factories import sailing_factory
 from kernel.metrics import CACHE_LOOKUPS
@@ -193,3 +195,18 @@ def test_warming_runs_on_the_default_queue_on_a_schedule(settings):
 
     assert route["queue"].name == "default"
     assert entry["schedule"] < settings.SEARCH_WARM_WITHIN
+
+
+def test_a_query_string_read_lately_is_not_read_again_and_one_in_error_is_told_every_time():
+    day = (dt.date.today() + dt.timedelta(days=10)).isoformat()
+    text = f"from=TNTUN&to=FRMRS&date={day}&adults=2"
+    data = QueryDict(text)
+
+    first, again = read_search_query(text, data), read_search_query(text, data)
+
+    assert again is first
+    assert first == parse_search_query(data)
+    for _ in range(2):
+        with pytest.raises(ValidationError) as error:
+            read_search_query("from=TNTUN&to=FRMRS&date=yesterday", QueryDict("from=TNTUN&to=FRMRS&date=yesterday"))
+        assert "date" in error.value.message_dict
