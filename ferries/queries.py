@@ -8,6 +8,8 @@ endpoint: its fields are plain text read by hand-sized code, and one serializer 
 
 import datetime as dt
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -662,6 +664,30 @@ def parse_search_query(data: Mapping[str, str]) -> SearchQuery:
         return SEARCH_QUERY.run_validation(data)
     except serializers.ValidationError as error:
         raise validation_error(error) from None
+
+
+# The searches read lately, by their query string, so that a repeated search (most are) is not read again: a string
+# is read again on another day (the days that may be searched move) or with another horizon. Only queries read
+# without error are remembered.
+READ_LATELY = 2000
+_read_lately: OrderedDict[tuple[str, tuple[dt.date, dt.date]], SearchQuery] = OrderedDict()
+_read_lately_lock = threading.Lock()
+
+
+def read_search_query(query_string: str, data: Mapping[str, str]) -> SearchQuery:
+    """parse_search_query(data), `data` being what `query_string` says: remembered for the next same string."""
+    key = (query_string, searchable_days())
+    with _read_lately_lock:
+        query = _read_lately.get(key)
+        if query is not None:
+            _read_lately.move_to_end(key)
+            return query
+    query = parse_search_query(data)
+    with _read_lately_lock:
+        _read_lately[key] = query
+        while len(_read_lately) > READ_LATELY:
+            _read_lately.popitem(last=False)
+    return query
 
 
 def parse_calendar_query(data: Mapping[str, str]) -> CalendarQuery:

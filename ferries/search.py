@@ -36,6 +36,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from ferries.cache import AVAILABILITY_TTL, PARTIAL_SEARCH_TTL, SEARCH_TTL, cache_service
+from ferries.cache.service import AnswerLookup
 from ferries.choices import CABIN_BERTHS, Accommodation, Resource
 from ferries.errors import OperatorError
 from ferries.models import Operator, Port, Route, Sailing
@@ -75,11 +76,31 @@ def sailing_search(*, query: SearchQuery) -> dict:
     return _search(query, counted=True).results
 
 
-def sailing_search_answer(*, query: SearchQuery, render: Callable[[dict], bytes]) -> bytes:
+def answer_lookup(query: SearchQuery) -> AnswerLookup | None:
+    """The lookup of the answer kept whole for `query`, to send with the request's rate limits (kernel.throttling's
+    `ride_along`) and give `sailing_search_answer`; None where it cannot go with them."""
+    return cache_service.answer_lookup(query)
+
+
+def sailing_search_answer(
+    *, query: SearchQuery, render: Callable[[dict], bytes], lookup: AnswerLookup | None = None
+) -> bytes:
     """sailing_search's answer as `render` makes it into bytes, kept whole in the cache while it holds."""
-    kept = cache_service.get_search_answer(query)  # counts the lookups of its legs
+    kept = cache_service.get_search_answer(query, lookup)  # counts the lookups of its legs
     if kept is not None:
         return kept
+    return _keep_answer(query, render)
+
+
+def warm_search_answer(*, query: SearchQuery, render: Callable[[dict], bytes], margin: float) -> bytes:
+    """Make the whole answer to `query` again and keep it, each part of it with less than `margin` seconds left
+    made afresh (its leg searches, the availability of its sailings), so that it stays kept as long as it can;
+    nothing is counted as asked (warming the most asked answers before they expire)."""
+    with cache_service.warming(margin):
+        return _keep_answer(query, render)
+
+
+def _keep_answer(query: SearchQuery, render: Callable[[dict], bytes]) -> bytes:
     answer = _search(query, counted=False)
     body = render(answer.results)
     # Rows of nearby days count as much as those listed: their places and prices make the dates offered.

@@ -14,3 +14,12 @@ def release_expired_capacity_holds_task() -> int:
     from ferries.services import capacity_holds_expire
 
     return capacity_holds_expire(grace=HOLD_GRACE)
+
+
+# Nothing to keep of a run every few seconds: its result is not written.
+@shared_task(ignore_result=True)
+def warm_popular_searches_task() -> int:
+    """The most asked searches' answers made again shortly before they expire (beat)."""
+    from ferries.api.warming import warm_popular_searches
+
+    return warm_popular_searches()

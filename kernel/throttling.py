@@ -23,7 +23,9 @@ so an outage costs one timeout, not one per request.
 In Redis every limit of a request is checked and counted at once, in one round trip: a script keeps each client's
 requests of the last period in a sorted set (the sliding window DRF keeps in a pickled list, which costs a read and
 a write per limit), drops those older than the period and adds this one if the limit allows it. Checking and
-counting in one atomic step also means two requests arriving together can no longer both take the last place.
+counting in one atomic step also means two requests arriving together can no longer both take the last place. A
+view may add Redis work of its own to that round trip (`ride_along`): counts made only if the request is allowed,
+and reads — the search API looks its kept answer up there, so a repeated search costs one round trip in all.
 
 Why not DRF's stock throttles over django-redis: they read through the cache API, so an outage lifts every limit
 without a word and costs a socket timeout per limit and per request; and they cost a read and a write per limit.
@@ -38,6 +40,7 @@ import logging
 import math
 import secrets
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 import redis
 from django.core.cache import caches
@@ -64,13 +67,18 @@ THROTTLED_RESPONSE = OpenApiResponse(description="Too many requests; `Retry-Afte
 _local_counts = LocMemCache("maritime-throttle-fallback", {"OPTIONS": {"MAX_ENTRIES": 10_000}})
 
 
-# KEYS: one sorted set per limit. ARGV: now, then per key its limit, its period (seconds) and a unique member.
-# Answers per key: 1 if allowed (and counted), the requests counted in the period, the oldest one's time.
+# KEYS: one sorted set per limit, then the keys the request's rider counts under. ARGV: now, the number of limits,
+# per limit its limit, its period (seconds) and a unique member; then per count its command (INCRBY or ZINCRBY), its
+# amount and its member (ZINCRBY's). The counts are made only if every limit allows the request.
+# Answers per limit: 1 if allowed (and counted), the requests counted in the period, the oldest one's time.
 _SLIDING_WINDOWS = """
 local now = tonumber(ARGV[1])
+local limits = tonumber(ARGV[2])
 local answers = {}
-for i, key in ipairs(KEYS) do
-  local limit, period, member = tonumber(ARGV[3 * i - 1]), tonumber(ARGV[3 * i]), ARGV[3 * i + 1]
+local allowed_all = true
+for i = 1, limits do
+  local key = KEYS[i]
+  local limit, period, member = tonumber(ARGV[3 * i]), tonumber(ARGV[3 * i + 1]), ARGV[3 * i + 2]
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - period)
   local count = redis.call('ZCARD', key)
   local allowed = 0
@@ -79,27 +87,85 @@ for i, key in ipairs(KEYS) do
     redis.call('EXPIRE', key, math.ceil(period))
     count = count + 1
     allowed = 1
+  else
+    allowed_all = false
   end
   local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
   answers[i] = {allowed, count, oldest[2] or tostring(now)}
+end
+if allowed_all then
+  for j = limits + 1, #KEYS do
+    local at = 3 * limits + 3 * (j - limits)
+    if ARGV[at] == 'ZINCRBY' then
+      redis.call('ZINCRBY', KEYS[j], ARGV[at + 1], ARGV[at + 2])
+    else
+      redis.call('INCRBY', KEYS[j], ARGV[at + 1])
+    end
+  end
 end
 return answers
 """
 _scripts: dict[int, object] = {}
 
 
-def _sliding_windows(backend: RedisCache, throttles: list["ResilientRateThrottle"], now: float) -> list[tuple]:
-    """Check and count every throttle's window in one round trip: [(allowed, count, oldest), …]."""
+@dataclass
+class Rider:
+    """Redis work a request does in the round trip of its rate limits, rather than in one of its own (`ride_along`).
+
+    `counts`: ("INCRBY", key, amount) or ("ZINCRBY", key, amount, member), made only if every limit allows the
+    request, atomically with counting it; `reads`: commands (as sent, e.g. ("GET", key)) whose answers, as redis-py
+    parses them, land in `answers`. Keys are full Redis keys (the cache's prefix included). `answers` stays None when
+    the limits were not asked in Redis (another cache, Redis away, no limit applying): the rider then does its work
+    itself."""
+
+    counts: list[tuple] = field(default_factory=list)
+    reads: list[tuple] = field(default_factory=list)
+    answers: list | None = None
+
+
+def ride_along(request, rider: Rider) -> None:
+    """Have `rider` go with the request's rate limits (before they are checked, e.g. in a view's `check_throttles`)."""
+    request._maritime_rider = rider
+
+
+def _sliding_windows(
+    backend: RedisCache, throttles: list["ResilientRateThrottle"], now: float, rider: Rider | None = None
+) -> list[tuple]:
+    """Check and count every throttle's window in one round trip: [(allowed, count, oldest), …]; the rider's work
+    goes in the same round trip."""
     client = backend.client.get_client(write=True)
     script = _scripts.get(id(client))
     if script is None:
         script = _scripts[id(client)] = client.register_script(_SLIDING_WINDOWS)
     keys = [backend.make_key(f"{t.key}:window") for t in throttles]
-    args: list = [repr(now)]
+    args: list = [repr(now), len(throttles)]
     for throttle in throttles:
         args += [throttle.num_requests, throttle.duration, f"{now!r}:{secrets.token_hex(4)}"]
-    answers = script(keys=keys, args=args)
+    if rider is None:
+        answers = script(keys=keys, args=args)
+    else:
+        for command, key, amount, *member in rider.counts:
+            keys.append(key)
+            args += [command, amount, member[0] if member else ""]
+        answers, *rider.answers = _pipelined(client, script, keys, args, rider.reads)
     return [(bool(allowed), int(count), float(oldest)) for allowed, count, oldest in answers]
+
+
+def _pipelined(client, script, keys: list, args: list, reads: list[tuple]) -> list:
+    """The script's answer, then the reads', in one round trip (the script loaded first if Redis lost it)."""
+
+    def send() -> list:
+        pipe = client.pipeline(transaction=False)
+        pipe.evalsha(script.sha, len(keys), *keys, *args)
+        for command in reads:
+            pipe.execute_command(*command)
+        return pipe.execute()
+
+    try:
+        return send()
+    except redis.exceptions.NoScriptError:
+        client.script_load(script.script)
+        return send()
 
 
 class ResilientRateThrottle(throttling.SimpleRateThrottle):
@@ -162,7 +228,7 @@ class ResilientRateThrottle(throttling.SimpleRateThrottle):
                 other.key = other.get_cache_key(request, view)
                 if other.key is not None:
                     throttles.append(other)
-        answers = _sliding_windows(backend, throttles, now)
+        answers = _sliding_windows(backend, throttles, now, getattr(request, "_maritime_rider", None))
         return {"now": now} | {t.scope: answer for t, answer in zip(throttles, answers, strict=True)}
 
 

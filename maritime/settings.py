@@ -296,6 +296,8 @@ CELERY_TASK_ROUTES = {
     "notifications.tasks.*": {"queue": "emails"},
     "payments.tasks.*": {"queue": "payments"},
     "bookings.tasks.*": {"queue": "bookings"},
+    # Work for the cache only, nobody waiting on it: the default queue, behind nothing a traveller waits for.
+    "ferries.tasks.warm_popular_searches_task": {"queue": "default"},
 }
 
 # A task is acknowledged only once done, and handed to another worker if its worker dies mid-way;
@@ -358,6 +360,12 @@ CELERY_BEAT_SCHEDULE = {
     "expire-disruption-choices": {"task": "bookings.tasks.expire_disruptions_task", "schedule": 60.0},
     "poll-operator-sailings": {"task": "bookings.tasks.poll_operator_sailings_task", "schedule": 300.0},
     "forget-personal-data": {"task": "bookings.tasks.forget_personal_data_task", "schedule": 24 * 3600.0},
+    # More often than SEARCH_WARM_WITHIN, so that no warmed answer lapses between two runs.
+    "warm-popular-searches": {
+        "task": "ferries.tasks.warm_popular_searches_task",
+        "schedule": 15.0,
+        "options": {"expires": 15.0},  # a run still queued when the next is due is dropped, not run late
+    },
 }
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
@@ -425,6 +433,15 @@ BOOKING_HOLD_MINUTES = env.int("BOOKING_HOLD_MINUTES", 20, validate=validate.Ran
 # Off, searches and availability are neither read from nor written to the cache (each search asks the operators),
 # while capacity changes still drop what other processes cached. For measuring what the cache is worth.
 SEARCH_CACHE = env.bool("SEARCH_CACHE", True)
+# Each web process keeps its own copy of the most asked whole answers (at most SEARCH_ANSWER_LOCAL_SIZE, each for
+# SEARCH_ANSWER_LOCAL_TTL seconds), sent only while Redis still keeps the entry copied (checked in the request's
+# rate-limit round trip): 0 for either keeps none.
+SEARCH_ANSWER_LOCAL_TTL = env.float("SEARCH_ANSWER_LOCAL_TTL", 5.0, validate=validate.Range(min=0, max=60))
+SEARCH_ANSWER_LOCAL_SIZE = env.int("SEARCH_ANSWER_LOCAL_SIZE", 2000, validate=validate.Range(min=0))
+# Warming (beat, `warm-popular-searches`): the SEARCH_WARM_TOP most asked answers (asked at least twice lately) are
+# made again when they have less than SEARCH_WARM_WITHIN seconds left, so the most asked searches seldom miss.
+SEARCH_WARM_TOP = env.int("SEARCH_WARM_TOP", 200, validate=validate.Range(min=0))
+SEARCH_WARM_WITHIN = env.float("SEARCH_WARM_WITHIN", 20.0, validate=validate.Range(min=1, max=60))
 
 # --- Alerts to ADMINS (maritime/alerts.py), each condition at most once an hour -------------------
 

@@ -25,10 +25,11 @@ from ferries.api.serializers import (
     labelled_price_lines,
 )
 from ferries.calendar import fare_calendar
-from ferries.queries import parse_calendar_query, parse_search_query
-from ferries.search import sailing_search, sailing_search_answer
+from ferries.queries import parse_calendar_query, parse_search_query, read_search_query
+from ferries.search import answer_lookup, sailing_search, sailing_search_answer
 from ferries.selectors import port_list, route_list
 from kernel.api import VALIDATION_ERROR_RESPONSE, api_validation_error
+from kernel.throttling import ride_along
 
 
 class PublicApi:
@@ -58,6 +59,20 @@ class RouteListApi(PublicApi, ListAPIView):
 
 
 class SailingSearchApi(PublicApi, APIView):
+    def check_throttles(self, request: Request) -> None:
+        # The busiest endpoint: the answer it keeps is looked up in the round trip that checks the rate limits.
+        self.query, self.lookup = None, None
+        if request.accepted_media_type == JSONRenderer.media_type:
+            try:
+                self.query = read_search_query(request.META.get("QUERY_STRING", ""), request.query_params)
+            except DjangoValidationError:
+                pass  # told by `get`
+            else:
+                self.lookup = answer_lookup(self.query)
+                if self.lookup is not None:
+                    ride_along(request, self.lookup.rider)
+        super().check_throttles(request)
+
     @extend_schema(
         operation_id="sailing_search",
         summary="Sailings between two ports on a day, and back",
@@ -71,13 +86,13 @@ class SailingSearchApi(PublicApi, APIView):
     )
     def get(self, request: Request) -> Response | HttpResponse:
         try:
-            query = parse_search_query(request.query_params)
+            query = getattr(self, "query", None) or parse_search_query(request.query_params)
             if request.accepted_media_type == JSONRenderer.media_type:  # not the browsable API, nor indented JSON
-                # The busiest endpoint: the answer is sent as the bytes the cache keeps (made by the same renderer),
-                # so a repeated search is one Redis round trip and no JSON work.
-                render = request.accepted_renderer.render
-                answer = sailing_search_answer(query=query, render=lambda results: render(in_words(results)))
-                return HttpResponse(answer, content_type=request.accepted_renderer.media_type)
+                # The answer is sent as the bytes the cache keeps (made by the same renderer), so a repeated search
+                # is one Redis round trip, with the rate limits, and no JSON work.
+                lookup = getattr(self, "lookup", None)
+                answer = sailing_search_answer(query=query, render=answer_bytes, lookup=lookup)
+                return HttpResponse(answer, content_type=JSONRenderer.media_type)
             results = sailing_search(query=query)
         except DjangoValidationError as error:
             raise api_validation_error(error) from error
@@ -102,6 +117,11 @@ class FareCalendarApi(PublicApi, APIView):
             return Response(fare_calendar(query=query))
         except DjangoValidationError as error:
             raise api_validation_error(error) from error
+
+
+def answer_bytes(results: dict) -> bytes:
+    """The search's answer as the API sends it in JSON (and the cache keeps it), in the active language."""
+    return JSONRenderer().render(in_words(results))
 
 
 def in_words(results: dict) -> dict:

@@ -11,9 +11,12 @@ How it is kept honest:
   clearing never needs `KEYS` and counts exactly what it removed, and the indexes prune themselves;
 - a burst of identical misses computes once: the first takes the search's lock (redis-py's `Lock`), the others
   wait for its result, or for the lock to come free when it stored none;
-- hits and misses are counted in Redis, so the hit rate covers every process;
+- hits and misses are counted in Redis, so the hit rate covers every process; the whole answers asked are ranked
+  there too, and the most asked made again before they expire (ferries/api/warming.py);
 - the API's answer to a whole query (both legs, availability laid over) is also kept as the bytes sent, so a
-  repeated search costs one Redis round trip and no JSON work. It contains availability, so it is kept no longer
+  repeated search costs no JSON work, and no round trip of its own: it is looked up with the request's rate limits
+  (kernel.throttling's `ride_along`). Each web process also keeps copies of the answers it sent, used only while
+  Redis keeps the same entry (first_level.py). The answer contains availability, so it is kept no longer
   than any part it was made of (the legs, the availability, the first sailing's close of sales) and is dropped
   with the availability of any sailing it lists, and with the searches of its routes and dates; a day with nothing
   to book offers nearby dates, and the answer is made of their searches too, so they count as its parts. It names

@@ -1,6 +1,7 @@
 """The search cache's names and lifetimes: entry keys built from the normalised query, the indexes that clearing and
 counting read, the counters of the hit rate."""
 
+import functools
 import hashlib
 import json
 
@@ -24,6 +25,11 @@ AVAILABILITY_LOOKUPS = "ferry:stats:availability:lookups"
 AVAILABILITY_MISSES = "ferry:stats:availability:misses"
 COUNTERS = [SEARCH_LOOKUPS, SEARCH_MISSES, AVAILABILITY_LOOKUPS, AVAILABILITY_MISSES]
 
+# The whole answers asked, scored by how often (halved at each warming, so old fame fades): the answer's key as
+# member, its query kept beside the answer (`answer_query`) for as long as QUERY_NOTE_TTL.
+POPULAR_ANSWERS = "ferry:popular:answers"
+QUERY_NOTE_TTL = 3600
+
 
 def search_key(params: LegQuery) -> str:
     canonical = json.dumps(params.as_dict(), sort_keys=True, separators=(",", ":"))
@@ -42,14 +48,33 @@ def lock_for(key: str) -> str:
     return f"ferry:lock:{key}"
 
 
+def answer_canonical(query: SearchQuery) -> str:
+    """The query an answer answers, in the request's language, as text (`answer_query` keeps it, warming reads it)."""
+    legs = [leg.as_dict() for leg in (query.outbound, query.inbound) if leg]
+    return json.dumps([legs, query.view.as_dict(), get_language()], sort_keys=True, separators=(",", ":"))
+
+
+def answer_query(answer: str) -> str:
+    """Where the query of the answer kept under `answer` is noted, for warming."""
+    return f"{answer}:query"
+
+
 def answer_key(query: SearchQuery) -> str:
     """The whole answer's key: the query, and the active language (the request's), in which the answer names its
     price lines. A key per language costs a hit nothing, where naming the lines of an answer kept in no language
     would parse and render it again on every hit."""
+    try:
+        return _answer_key(query, get_language())
+    except TypeError:  # a query holding a list somewhere: not remembered
+        return _answer_key.__wrapped__(query, get_language())
+
+
+@functools.lru_cache(maxsize=2000)  # a repeated search (queries are equal and hashable) does not hash again
+def _answer_key(query: SearchQuery, language: str) -> str:
     legs = [leg.as_dict() for leg in (query.outbound, query.inbound) if leg]
     # The order and filters of the rows are part of the answer (the legs' searches are kept whatever they are).
     canonical = json.dumps([legs, query.view.as_dict()], sort_keys=True, separators=(",", ":"))
-    return f"ferry:answer:{get_language()}:{hashlib.sha256(canonical.encode()).hexdigest()[:32]}"
+    return f"ferry:answer:{language}:{hashlib.sha256(canonical.encode()).hexdigest()[:32]}"
 
 
 def availability_key(sailing_id: int) -> str:

@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django_redis import get_redis_connection
 from redis.lock import Lock
 
+from ferries.cache.keys import QUERY_NOTE_TTL, answer_query
 from ferries.cache.stores import CacheStore
 
 # Drops a sailing's availability and, atomically, every kept answer that lists the sailing.
@@ -52,15 +53,16 @@ class RedisStore(CacheStore):
         return value, max(pttl, 0) / 1000
 
     def get_many_and_count(
-        self, keys: list[str], counter: str, *, timed: bool = True
+        self, keys: list[str], counter: str | None, *, timed: bool = True
     ) -> list[tuple[bytes | None, float | None]]:
         pipe = self.client.pipeline(transaction=False)
         pipe.mget([self.key(k) for k in keys])
         if timed:  # a PTTL a key: the cost of a read of many keys, left out when nobody needs the time left
             for key in keys:
                 pipe.pttl(self.key(key))
-        pipe.incrby(self.key(counter), len(keys))
-        values, *pttls = pipe.execute()[:-1]
+        if counter:
+            pipe.incrby(self.key(counter), len(keys))
+        values, *pttls = pipe.execute()[: len(keys) + 1 if timed else 1]
         if not timed:
             return [(value, None) for value in values]
         return [(value, max(pttl, 0) / 1000) for value, pttl in zip(values, pttls, strict=True)]
@@ -72,6 +74,7 @@ class RedisStore(CacheStore):
         indexes: dict[str, list[str]],
         counter: str | None,
         sets: dict[str, list[str]] | None = None,
+        notes: dict[str, bytes] | None = None,
     ) -> None:
         now = time.time()
         expires = now + ttl
@@ -86,9 +89,41 @@ class RedisStore(CacheStore):
         for name, keys in (sets or {}).items():
             pipe.sadd(self.key(name), *[self.key(k) for k in keys])
             pipe.expire(self.key(name), ttl + 60)
+        for name, value in (notes or {}).items():
+            pipe.set(self.key(name), value, ex=QUERY_NOTE_TTL)
         if counter:
             pipe.incrby(self.key(counter), len(entries))
         pipe.execute()
+
+    def run(self, counts: list[tuple], reads: list[tuple]) -> list:
+        """Counts — ("INCRBY", key, amount) or ("ZINCRBY", key, amount, member), full keys — and reads in one round
+        trip: the reads' answers."""
+        pipe = self.client.pipeline(transaction=False)
+        for command in [*counts, *reads]:
+            pipe.execute_command(*command)
+        return pipe.execute()[len(counts) :]
+
+    def popular_due(
+        self, popular: str, *, top: int, least: float, within: float, fading: float, forgotten: float
+    ) -> list[tuple[str, bytes]]:
+        """(answer, its query's note) of the `top` most asked answers in the sorted set `popular` (asked at least
+        `least` times) that are gone or have less than `within` seconds left; then every score fades (multiplied by
+        `fading`), and those below `forgotten` go."""
+        name = self.key(popular)
+        members = [m.decode() for m in self.client.zrevrangebyscore(name, "+inf", least, start=0, num=top)]
+        pipe = self.client.pipeline(transaction=False)
+        for member in members:
+            pipe.pttl(self.key(member))
+            pipe.get(self.key(answer_query(member)))
+        pipe.zunionstore(name, {name: fading})
+        pipe.zremrangebyscore(name, "-inf", f"({forgotten}")
+        found = pipe.execute()
+        due = []
+        for i, member in enumerate(members):
+            left_ms, note = found[2 * i], found[2 * i + 1]
+            if note is not None and left_ms < within * 1000:  # -2: gone
+                due.append((member, note))
+        return due
 
     def delete_with_set_members(self, key: str, set_name: str) -> None:
         if RedisStore._drop_script is None:

@@ -3,19 +3,23 @@
 import contextlib
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import redis
 from django.conf import settings
 
 from ferries.cache import keys
+from ferries.cache.first_level import Copy, FirstLevel
 from ferries.cache.keys import AVAILABILITY_INDEX, AVAILABILITY_TTL, SEARCH_INDEX, SEARCH_TTL
 from ferries.cache.redis_store import RedisStore
 from ferries.cache.stores import CacheStore
-from ferries.queries import CalendarQuery, LegQuery, SearchQuery
+from ferries.queries import CalendarQuery, LegQuery, ResultsView, SearchQuery
 from kernel.metrics import CACHE_LOOKUPS, CACHE_MISSES
 from kernel.outage import cache_breaker
+from kernel.throttling import Rider
 
 logger = logging.getLogger("ferries.cache")
 
@@ -32,10 +36,31 @@ PROMETHEUS_COUNTERS = {
     keys.AVAILABILITY_MISSES: (CACHE_MISSES, "availability"),
 }
 
+# How the fame of the answers asked fades at each warming (a score multiplied by it), and below which it is forgotten.
+POPULARITY_FADING = 0.75
+POPULARITY_FORGOTTEN = 0.5
+
+
+@dataclass
+class AnswerLookup:
+    """A whole answer looked up in one Redis round trip: its counts (the lookups of its legs, its fame) and its reads
+    (the entry's expiry, and its bytes unless this process holds a copy), as `rider`, which goes in the request's
+    rate-limit round trip (kernel.throttling.ride_along) or is sent alone by `get_search_answer`."""
+
+    key: str
+    legs: int
+    copy: Copy | None
+    rider: Rider
+
+
+# Set while warming (`FerryCacheService.warming`): the seconds below which an entry reads as missing.
+_warming = threading.local()
+
 
 class FerryCacheService:
     def __init__(self):
         self._local = CacheStore()
+        self.first_level = FirstLevel()
 
     # --- searches -------------------------------------------------------------------------------
 
@@ -52,7 +77,11 @@ class FerryCacheService:
         return self._lookup(keys.search_key(params), keys.SEARCH_LOOKUPS if counted else None)
 
     def _lookup(self, key: str, counter: str | None) -> tuple[dict | None, float]:
+        margin = _warming_margin()
+        counter = counter if margin is None else None
         raw, left = self._call(lambda store: store.lookup(key, counter), counted=(counter, 1)) or (None, 0.0)
+        if margin is not None and left < margin:
+            return None, 0.0
         return (json.loads(raw), left) if raw else (None, 0.0)
 
     def set_ferry_search(self, params: LegQuery, results: dict, ttl: int = SEARCH_TTL) -> None:
@@ -65,7 +94,7 @@ class FerryCacheService:
             f"{SEARCH_INDEX}:date:{params.day.isoformat()}": [key],
         }
         payload = {key: json.dumps(results, separators=(",", ":")).encode()}
-        misses = keys.SEARCH_MISSES
+        misses = keys.SEARCH_MISSES if _warming_margin() is None else None
         self._call(lambda store: store.put_many(payload, ttl, indexes, misses), counted=(misses, 1))
 
     def get_or_compute_ferry_search(self, params: LegQuery, compute: Callable[[], tuple[dict, int]]) -> dict:
@@ -159,15 +188,70 @@ class FerryCacheService:
     def answer_key(self, query: SearchQuery) -> str:
         return keys.answer_key(query)
 
-    def get_search_answer(self, query: SearchQuery) -> bytes | None:
-        """The answer kept for the whole query, as sent; its legs count as lookups whether it is found or not."""
+    def answer_lookup(self, query: SearchQuery) -> AnswerLookup | None:
+        """The lookup of the answer kept for the whole query, to send in the request's rate-limit round trip; None
+        where the cache is not Redis's (or is off, or away): `get_search_answer` then looks up on its own."""
+        if not settings.SEARCH_CACHE or not self._in_redis() or cache_breaker.is_open():
+            return None
+        store = RedisStore()
+        key = keys.answer_key(query)
+        legs = 2 if query.inbound else 1
+        copy = self.first_level.get(key)
+        counts = [
+            ("INCRBY", store.key(keys.SEARCH_LOOKUPS), legs),
+            ("ZINCRBY", store.key(keys.POPULAR_ANSWERS), 1, key),
+        ]
+        reads = [("PEXPIRETIME", store.key(key))] + ([] if copy else [("GET", store.key(key))])
+        return AnswerLookup(key, legs, copy, Rider(counts, reads))
+
+    def get_search_answer(self, query: SearchQuery, lookup: AnswerLookup | None = None) -> bytes | None:
+        """The answer kept for the whole query, as sent; its legs count as lookups whether it is found or not.
+        `lookup`: this query's `answer_lookup`, already sent with the rate limits when its rider has answers."""
         if not settings.SEARCH_CACHE:
             return None
-        legs = 2 if query.inbound else 1
-        return self._call(
-            lambda store: store.get_and_count(keys.answer_key(query), keys.SEARCH_LOOKUPS, legs),
-            counted=(keys.SEARCH_LOOKUPS, legs),
-        )
+        lookup = lookup or self.answer_lookup(query)
+        if lookup is None:
+            legs = 2 if query.inbound else 1
+            return self._call(
+                lambda store: store.get_and_count(keys.answer_key(query), keys.SEARCH_LOOKUPS, legs),
+                counted=(keys.SEARCH_LOOKUPS, legs),
+            )
+        if lookup.rider.answers is None:
+            rider = lookup.rider
+            rider.answers = self._call(
+                lambda store: store.run(rider.counts, rider.reads), counted=(keys.SEARCH_LOOKUPS, lookup.legs)
+            )
+            if rider.answers is None:  # Redis away
+                return None
+        else:
+            _count_in_prometheus(keys.SEARCH_LOOKUPS, lookup.legs)
+        return self._found(lookup)
+
+    def _found(self, lookup: AnswerLookup) -> bytes | None:
+        """The answer the lookup found: this process's copy while Redis still keeps the entry it was copied from,
+        else the bytes read (then copied)."""
+        expires_at, *read = lookup.rider.answers
+        if lookup.copy is not None:
+            if expires_at == lookup.copy.expires_at_ms:
+                return lookup.copy.body
+            self.first_level.drop(lookup.key)  # dropped or kept again in Redis since copied
+            if expires_at < 0:
+                return None
+            name = RedisStore().key(lookup.key)
+            again = self._call(lambda store: store.run([], [("PEXPIRETIME", name), ("GET", name)]))
+            if again is None:
+                return None
+            expires_at, *read = again
+        body = read[0]
+        if body is not None and expires_at > 0:
+            self.first_level.put(
+                lookup.key,
+                body,
+                expires_at_ms=expires_at,
+                ttl=settings.SEARCH_ANSWER_LOCAL_TTL,
+                size=settings.SEARCH_ANSWER_LOCAL_SIZE,
+            )
+        return body
 
     def set_search_answer(
         self, query: SearchQuery, body: bytes, *, ttl: int, sailing_ids: list[int], nearby: Iterable[LegQuery] = ()
@@ -183,7 +267,44 @@ class FerryCacheService:
                 indexes[f"{keys.ANSWER_INDEX}:route:{leg.origin}-{leg.destination}"] = [key]
                 indexes[f"{keys.ANSWER_INDEX}:date:{leg.day.isoformat()}"] = [key]
         sets = {keys.answers_listing(i): [key] for i in sailing_ids}
-        self._call(lambda store: store.put_many({key: body}, ttl, indexes, None, sets))
+        notes = {keys.answer_query(key): keys.answer_canonical(query).encode()}
+        self._call(lambda store: store.put_many({key: body}, ttl, indexes, None, sets, notes))
+
+    # --- warming --------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def warming(self, margin: float):
+        """Within it (in this thread), nothing is counted, and entries with less than `margin` seconds left read as
+        missing: what is made again is kept as long as its parts allow."""
+        _warming.margin = margin
+        try:
+            yield
+        finally:
+            _warming.margin = None
+
+    def popular_answers_due(self, *, top: int, within: float, least: float) -> list[tuple[str, SearchQuery]]:
+        """(language, query) of the `top` most asked whole answers (asked at least `least` times, fading at each
+        call) that are gone or have less than `within` seconds left; Redis only (a local-memory cache is no other
+        process's)."""
+        if not settings.SEARCH_CACHE or not self._in_redis():
+            return []
+        found = self._call(
+            lambda store: store.popular_due(
+                keys.POPULAR_ANSWERS,
+                top=top,
+                least=least,
+                within=within,
+                fading=POPULARITY_FADING,
+                forgotten=POPULARITY_FORGOTTEN,
+            )
+        )
+        due = []
+        for _key, note in found or []:
+            legs, view, language = json.loads(note)
+            shown = ResultsView(view["sort"], tuple(view["operators"]), tuple(view["departs"]), view["available_only"])
+            outbound, inbound = LegQuery.from_dict(legs[0]), LegQuery.from_dict(legs[1]) if len(legs) > 1 else None
+            due.append((language, SearchQuery(outbound=outbound, inbound=inbound, view=shown)))
+        return due
 
     def clear_all_ferry_searches(self) -> int:
         return self.clear_ferry_searches()
@@ -200,6 +321,7 @@ class FerryCacheService:
 
         # The whole answers and the fare calendars made of these searches go too (not counted: they are copies of
         # searches, or their summaries).
+        self.first_level.clear()
         self._call(lambda store: store.delete_indexed(named(keys.ANSWER_INDEX)), strict=True)
         self._call(lambda store: store.delete_indexed(named(keys.CALENDAR_INDEX)), strict=True)
         return self._call(lambda store: store.delete_indexed(named(SEARCH_INDEX)), strict=True)
@@ -217,11 +339,16 @@ class FerryCacheService:
         if not sailing_ids or not settings.SEARCH_CACHE:
             return {}
         names = [keys.availability_key(i) for i in sailing_ids]
+        margin = _warming_margin()
+        counter = keys.AVAILABILITY_LOOKUPS if margin is None else None
         found = self._call(
-            lambda store: store.get_many_and_count(names, keys.AVAILABILITY_LOOKUPS, timed=timed),
-            counted=(keys.AVAILABILITY_LOOKUPS, len(names)),
+            lambda store: store.get_many_and_count(names, counter, timed=timed), counted=(counter, len(names))
         )
-        return {i: (json.loads(raw), left) for i, (raw, left) in zip(sailing_ids, found or [], strict=False) if raw}
+        return {
+            i: (json.loads(raw), left)
+            for i, (raw, left) in zip(sailing_ids, found or [], strict=False)
+            if raw and (margin is None or left is None or left >= margin)
+        }
 
     def set_availability(self, sailing_id: int, data: dict, ttl: int = AVAILABILITY_TTL) -> None:
         self.set_availabilities({sailing_id: data}, ttl=ttl)
@@ -232,7 +359,7 @@ class FerryCacheService:
             return
         entries = {keys.availability_key(i): json.dumps(d).encode() for i, d in data.items()}
         indexes = {AVAILABILITY_INDEX: list(entries)}
-        counter = keys.AVAILABILITY_MISSES if after_miss else None
+        counter = keys.AVAILABILITY_MISSES if after_miss and _warming_margin() is None else None
         self._call(lambda store: store.put_many(entries, ttl, indexes, counter), counted=(counter, len(entries)))
 
     def invalidate_availability(self, sailing_id: int) -> None:
@@ -268,10 +395,11 @@ class FerryCacheService:
 
     # --- plumbing -------------------------------------------------------------------------------
 
+    def _in_redis(self) -> bool:
+        return settings.CACHES["default"]["BACKEND"].startswith("django_redis.")
+
     def _store(self) -> CacheStore:
-        if settings.CACHES["default"]["BACKEND"].startswith("django_redis."):
-            return RedisStore()
-        return self._local
+        return RedisStore() if self._in_redis() else self._local
 
     def _call(self, operation, *, strict: bool = False, counted: tuple[str | None, int] = (None, 0)):
         """Run `operation(store)`; on a Redis failure log it, leave Redis alone for a few seconds, answer None.
@@ -289,11 +417,19 @@ class FerryCacheService:
                 raise
             cache_breaker.trip(exc, message="ferry cache unavailable, searching without it for %ss: %r", log=logger)
             return None
-        counter, amount = counted
-        if counter and amount:
-            metric, cache = PROMETHEUS_COUNTERS[counter]
-            metric.labels(cache=cache).inc(amount)
+        _count_in_prometheus(*counted)
         return result
+
+
+def _count_in_prometheus(counter: str | None, amount: int) -> None:
+    """Add to the Prometheus twin of a Redis counter what was added to it."""
+    if counter and amount:
+        metric, cache = PROMETHEUS_COUNTERS[counter]
+        metric.labels(cache=cache).inc(amount)
+
+
+def _warming_margin() -> float | None:
+    return getattr(_warming, "margin", None)
 
 
 def _release(lock) -> None:

@@ -13,6 +13,8 @@ import time
 
 from django.core.cache import cache
 
+from ferries.cache.keys import QUERY_NOTE_TTL
+
 # Read-modify-write of indexes and sets, and taking or releasing a lock: one at a time in this process.
 _guard = threading.Lock()
 
@@ -52,11 +54,12 @@ class CacheStore:
         return _live(cache.get(key))[0]
 
     def get_many_and_count(
-        self, keys: list[str], counter: str, *, timed: bool = True
+        self, keys: list[str], counter: str | None, *, timed: bool = True
     ) -> list[tuple[bytes | None, float | None]]:
         """[(value, seconds it has left, or None unless `timed`)] of each key, all counted as lookups under
-        `counter`."""
-        self._count(counter, len(keys))
+        `counter` when given."""
+        if counter:
+            self._count(counter, len(keys))
         found = cache.get_many(keys)
         return [_live(found.get(key)) for key in keys]
 
@@ -67,11 +70,14 @@ class CacheStore:
         indexes: dict[str, list[str]],
         counter: str | None,
         sets: dict[str, list[str]] | None = None,
+        notes: dict[str, bytes] | None = None,
     ) -> None:
         """Store entries; index each under the given index names; count them as misses under `counter`; add them
-        to the given sets (which outlive them by a minute)."""
+        to the given sets (which outlive them by a minute); keep the `notes` about them for QUERY_NOTE_TTL."""
         expires = time.time() + ttl
         cache.set_many({key: (expires, value) for key, value in entries.items()}, timeout=ttl)
+        if notes:
+            cache.set_many(notes, timeout=QUERY_NOTE_TTL)
         with _guard:
             for index, keys in indexes.items():
                 _index_save(index, _index_live(index) | dict.fromkeys(keys, expires))

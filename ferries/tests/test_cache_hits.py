@@ -1,0 +1,212 @@
+"""A repeated search on real Redis: one round trip with its rate limits, the web process's own copies of the answers
+(and what drops them), and the warming of the most asked answers."""
+
+import datetime as dt
+
+import pytest
+from celery import current_app as celery_app
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.http import QueryDict
+from django_redis import get_redis_connection
+from rest_framework.test import APIClient
+
+from ferries.api.warming import warm_popular_searches
+from ferries.cache import cache_service
+from ferries.cache import keys as cache_keys
+from ferries.party import Party
+from ferries.queries import parse_search_query, read_search_query
+from ferries.services import capacity_hold
+from ferries.tests.factories import sailing_factory
+from kernel.metrics import CACHE_LOOKUPS
+from kernel.throttling import forget_outage
+
+pytestmark = pytest.mark.django_db
+
+SEARCH = "/api/v1/sailings/search"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_copies():
+    cache_service.first_level.clear()
+    forget_outage()
+    yield
+    cache_service.first_level.clear()
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def sailing(tunis_marseille):
+    return sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=10))
+
+
+@pytest.fixture
+def rates(settings):
+    def set_rates(**given: str) -> None:
+        everything = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "anon": "1000/minute", "user": "1000/minute"}
+        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": everything | given}
+
+    return set_rates
+
+
+@pytest.fixture
+def round_trips(monkeypatch):
+    """Round trips to the cache's Redis, counted at the real connection: each sends its commands at once."""
+    connection_class = get_redis_connection("default").connection_pool.connection_class
+    sent = []
+    send = connection_class.send_packed_command
+
+    def counted(self, command, *args, **kwargs):
+        sent.append(command)
+        return send(self, command, *args, **kwargs)
+
+    monkeypatch.setattr(connection_class, "send_packed_command", counted)
+    return sent
+
+
+def params_of(sailing, **extra) -> dict:
+    day = sailing.departs_at.astimezone(sailing.route.origin.tz).date().isoformat()
+    return {"from": "TNTUN", "to": "FRMRS", "date": day, **extra}
+
+
+def answer_name(sailing, **extra) -> str:
+    return cache.make_key(cache_keys.answer_key(parse_search_query(params_of(sailing, **extra))))
+
+
+def search_figures() -> tuple[int, int]:
+    figures = cache_service.stats()["search"]
+    return figures["lookups"], figures["hits"]
+
+
+def test_a_repeated_search_costs_one_round_trip_with_its_rate_limits_and_is_answered_from_the_copy_after(
+    api, sailing, round_trips
+):
+    params = params_of(sailing, adults="2")
+    api.get(SEARCH, params)  # the miss: computed and kept
+
+    round_trips.clear()
+    from_redis = api.get(SEARCH, params)
+    trips_from_redis = len(round_trips)
+    round_trips.clear()
+    from_copy = api.get(SEARCH, params)
+
+    assert trips_from_redis == len(round_trips) == 1
+    assert from_copy.content == from_redis.content
+    assert len(cache_service.first_level) == 1
+    # The copy's request read the entry's expiry, not its bytes: the answer crossed the socket once.
+    assert b"GET" not in b"".join(b"".join(c) if isinstance(c, list) else c for c in round_trips)
+    assert search_figures() == (3, 2)
+
+
+def test_a_hit_is_sent_with_the_same_headers_and_body_by_every_path(api, sailing, settings):
+    params = params_of(sailing)
+    computed = api.get(SEARCH, params)
+    from_redis = api.get(SEARCH, params)
+    from_copy = api.get(SEARCH, params)
+    # With no rate limit to go with, the answer is looked up in a round trip of its own, as before.
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}
+    cache_service.first_level.clear()
+    alone = api.get(SEARCH, params)
+
+    answers = [computed, from_redis, from_copy, alone]
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.content for a in answers}) == 1
+    assert len({tuple(sorted(a.headers.items())) for a in answers}) == 1
+    assert computed["Content-Type"] == "application/json"
+    assert {"Accept", "Accept-Language"} <= {word.strip() for word in computed["Vary"].split(",")}
+    assert search_figures() == (4, 3)
+
+
+def test_copies_are_counted_as_hits_in_prometheus_too(api, sailing):
+    params = params_of(sailing)
+    before = CACHE_LOOKUPS.labels(cache="search")._value.get()
+
+    for _ in range(3):
+        api.get(SEARCH, params)
+
+    assert CACHE_LOOKUPS.labels(cache="search")._value.get() - before == 3
+
+
+def test_a_hold_drops_the_copy_at_once_so_the_next_search_shows_the_places_taken(
+    api, sailing, django_capture_on_commit_callbacks
+):
+    params = params_of(sailing, adults="2")
+    api.get(SEARCH, params)
+    before = api.get(SEARCH, params).json()["outbound"][0]["availability"]["places_left"]
+    assert len(cache_service.first_level) == 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        capacity_hold(sailing=sailing, party=Party(adults=3), minutes=20)
+    after = api.get(SEARCH, params).json()["outbound"][0]["availability"]["places_left"]
+
+    assert after == before - 3
+
+
+def test_an_answer_kept_again_in_redis_replaces_the_copy(api, sailing):
+    params = params_of(sailing)
+    api.get(SEARCH, params)
+    api.get(SEARCH, params)  # copied
+    get_redis_connection("default").set(answer_name(sailing), b'{"kept":"again"}', ex=60)
+
+    assert api.get(SEARCH, params).content == b'{"kept":"again"}'
+
+
+def test_rate_limits_still_refuse_on_the_fast_path_and_a_refused_search_is_not_counted(api, sailing, rates):
+    rates(anon="3/minute")
+    params = params_of(sailing)
+
+    answers = [api.get(SEARCH, params) for _ in range(4)]
+
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert int(answers[-1]["Retry-After"]) > 0
+    assert search_figures() == (3, 2)
+
+
+def test_the_search_asked_most_is_warmed_before_it_expires_and_one_asked_once_is_not(api, sailing, settings):
+    popular, once = params_of(sailing, adults="2"), params_of(sailing, adults="3")
+    for _ in range(3):
+        api.get(SEARCH, popular)
+    api.get(SEARCH, once)
+    client = get_redis_connection("default")
+    # Both about to expire, with the parts they were made of.
+    for name in client.scan_iter(match=cache.make_key("ferry:*")):
+        if client.ttl(name) > 0 and b":query" not in name:
+            client.expire(name, 5)
+    popular_name, once_name = answer_name(sailing, adults="2"), answer_name(sailing, adults="3")
+    lookups = search_figures()
+
+    warmed = warm_popular_searches()
+
+    assert warmed == 1
+    assert client.ttl(popular_name) > settings.SEARCH_WARM_WITHIN
+    assert 0 < client.ttl(once_name) <= 5
+    assert search_figures() == lookups  # warming asks nothing on a traveller's behalf
+    # The warmed answer is what a search would send.
+    assert api.get(SEARCH, popular).content == client.get(popular_name)
+
+
+def test_warming_runs_on_the_default_queue_on_a_schedule(settings):
+    entry = next(e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"].endswith("warm_popular_searches_task"))
+    route = celery_app.amqp.router.route({}, entry["task"])
+
+    assert route["queue"].name == "default"
+    assert entry["schedule"] < settings.SEARCH_WARM_WITHIN
+
+
+def test_a_query_string_read_lately_is_not_read_again_and_one_in_error_is_told_every_time():
+    day = (dt.date.today() + dt.timedelta(days=10)).isoformat()
+    text = f"from=TNTUN&to=FRMRS&date={day}&adults=2"
+    data = QueryDict(text)
+
+    first, again = read_search_query(text, data), read_search_query(text, data)
+
+    assert again is first
+    assert first == parse_search_query(data)
+    for _ in range(2):
+        with pytest.raises(ValidationError) as error:
+            read_search_query("from=TNTUN&to=FRMRS&date=yesterday", QueryDict("from=TNTUN&to=FRMRS&date=yesterday"))
+        assert "date" in error.value.message_dict
