@@ -11,6 +11,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from bookings.access import token_opens
 from bookings.models import Booking, BookingChange, BookingLeg, Disruption
 from ferries.models import Sailing
+from kernel.prefetch import keep_prefetched
 
 # Bookings no longer travelling, whose operators may still hold places for them.
 ENDED = [Booking.Status.EXPIRED, Booking.Status.CANCELLED, Booking.Status.FAILED, Booking.Status.REFUNDED]
@@ -25,6 +26,29 @@ def booking_details() -> QuerySet[Booking]:
     return Booking.objects.select_related("promo_use__promo_code").prefetch_related(
         "passengers", "vehicles", Prefetch("legs", legs), "events", Prefetch("disruptions", disruptions)
     )
+
+
+# What booking_details() reads with a booking, and `made_whole` keeps on one just written.
+WHOLE = {"legs", "passengers", "vehicles", "events", "disruptions"}
+
+
+def made_whole(booking: Booking, *, legs, passengers, vehicles, events) -> Booking:
+    """A booking just written, with the rows written with it, kept on it as `booking_details()` would read them
+    (in the same order), so that whoever made it is answered without reading it back."""
+    keep_prefetched(booking, "legs", sorted(legs, key=lambda leg: (leg.sailing.departs_at, leg.pk)))
+    keep_prefetched(booking, "passengers", sorted(passengers, key=lambda passenger: passenger.pk))
+    keep_prefetched(booking, "vehicles", sorted(vehicles, key=lambda vehicle: vehicle.pk))
+    keep_prefetched(booking, "events", sorted(events, key=lambda event: (event.at, event.pk)))
+    keep_prefetched(booking, "disruptions", [])
+    Booking._meta.get_field("promo_use").set_cached_value(booking, None)
+    return booking
+
+
+def booking_in_details(booking: Booking) -> Booking:
+    """The booking as `booking_details()` reads it: itself when it was just made whole (`made_whole`), else read."""
+    if set(getattr(booking, "_prefetched_objects_cache", {})) >= WHOLE:
+        return booking
+    return booking_details().get(pk=booking.pk)
 
 
 def booking_for_guest(*, reference: str, email: str) -> Booking | None:

@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -23,10 +24,13 @@ from bookings.access import new_access_salt
 from bookings.models import Booking, BookingEvent, BookingLeg, BookingVehicle, Passenger
 from bookings.policy import PAID_STATUSES, refund_due, refundable_minor
 from bookings.requests import BookingRequest
+from bookings.selectors import made_whole
 from ferries.errors import OperatorError, OperatorRefused
 from ferries.models import Sailing
 from ferries.operators import adapter_for
 from ferries.operators.base import Hold, LegOrder
+from ferries.operators.local import LocalInventoryOperator
+from ferries.pricing import Quote
 from ferries.services import new_ref
 from kernel.metrics import BOOKING_HOLDS, count_on_commit
 
@@ -138,7 +142,8 @@ def booking_create(
 ) -> Booking:
     """Hold the places of every leg and record the booking, or raise ValidationError naming the field.
 
-    With an `idempotency_key`, the same key answers the booking it created the first time.
+    With an `idempotency_key`, the same key answers the booking it created the first time. A booking made here
+    comes with its legs, passengers, vehicles and events as `selectors.booking_details` reads them (`made_whole`).
     """
     fingerprint = _fingerprint(request)
     if idempotency_key and (existing := _replayed(idempotency_key, fingerprint)):
@@ -150,9 +155,9 @@ def booking_create(
     try:
         # Remote operators first, outside any transaction: no row of ours waits on the network.
         remote_legs = _hold_legs(request, remote=True, taken=remote_holds)
-        with transaction.atomic():
-            booking = _new_booking(request, owner, language, idempotency_key, fingerprint)
-            _complete(booking, request, remote_legs + _hold_legs(request, remote=False, taken=remote_holds))
+        # Our own fares read before the transaction too: the booking's row is written with its totals at once.
+        booking = _book(request, remote_legs, _priced_local_legs(request), owner, language, idempotency_key,
+                        fingerprint)  # fmt: skip
     except IntegrityError:
         give_back(remote_holds)
         if idempotency_key and (existing := _replayed(idempotency_key, fingerprint)):
@@ -195,37 +200,111 @@ def _replayed(key: str, fingerprint: str) -> Booking | None:
     return booking
 
 
-def _new_booking(request: BookingRequest, owner, language: str, key: str | None, fingerprint: str) -> Booking:
-    # Inserted first: a concurrent request with the same Idempotency-Key waits on the unique index here,
-    # before taking any capacity.
-    hold_until = timezone.now() + dt.timedelta(minutes=settings.BOOKING_HOLD_MINUTES)
+@dataclass(frozen=True)
+class _LocalLeg:
+    """A leg of our own inventory, priced before the booking's transaction and held in it."""
+
+    direction: str
+    sailing: Sailing
+    adapter: LocalInventoryOperator
+    order: LegOrder
+    quote: Quote
+
+
+class _BookingRowRefused(Exception):
+    """The booking's row was refused by a unique index: its reference drawn again, or its Idempotency-Key used."""
+
+
+def _book(request: BookingRequest, remote_legs: list[tuple[str, Sailing, Hold]], local_legs: list[_LocalLeg], owner,
+          language: str, key: str | None, fingerprint: str) -> Booking:  # fmt: skip
+    """The booking's transaction: its row first, then our own places, its legs and parties, its event.
+
+    The row is inserted first so that a concurrent request with the same Idempotency-Key waits on the unique index
+    before taking any capacity. A reference drawn twice (rare) rolls the transaction back and draws again, rather
+    than paying a savepoint around every insert.
+    """
+    quotes = [hold.quote for _d, _s, hold in remote_legs] + [leg.quote for leg in local_legs]
+    currency = _one_currency(quotes, remote_legs, local_legs)
+    hold_until = min(
+        [timezone.now() + dt.timedelta(minutes=settings.BOOKING_HOLD_MINUTES)]
+        + [hold.expires_at for _d, _s, hold in remote_legs]
+    )  # our own holds, taken after this, last at least as long
     for _attempt in range(5):
         try:
             with transaction.atomic():
-                return Booking.objects.create(
-                    reference=new_ref("", 6),
-                    owner=owner,
-                    access_salt=new_access_salt(),
-                    idempotency_key=key,
-                    idempotency_fingerprint=fingerprint if key else "",
-                    contact_name=request.contact.name,
-                    contact_email=request.contact.email,
-                    contact_phone=request.contact.phone,
-                    billing=vars(request.billing) if request.billing else {},
-                    language=language,
-                    accommodation=request.accommodation,
-                    pets=request.pets,
-                    dogs=request.dogs,
-                    cats=request.cats,
-                    cancellation_protection=request.cancellation_protection,
-                    total_minor=0,
-                    currency="EUR",
-                    hold_expires_at=hold_until,
-                )
-        except IntegrityError:
+                booking = _new_booking(request, owner, language, key, fingerprint, currency, hold_until, quotes)
+                held = [(leg.direction, leg.sailing, _hold_local(request, leg)) for leg in local_legs]
+                _complete(booking, request, remote_legs + held, currency)
+                return booking
+        except _BookingRowRefused:
             if key and Booking.objects.filter(idempotency_key=key).exists():
-                raise
+                raise IntegrityError("Idempotency-Key already used") from None
     raise IntegrityError("could not find a free booking reference")
+
+
+def _one_currency(quotes: list[Quote], remote_legs: list, local_legs: list[_LocalLeg]) -> str:
+    """The currency every leg is sold in; a ValidationError on the last leg's sailing when they differ."""
+    currencies = {quote.currency for quote in quotes}
+    if len(currencies) > 1:
+        legs = [(direction, sailing) for direction, sailing, _h in remote_legs] + [
+            (leg.direction, leg.sailing) for leg in local_legs
+        ]
+        last = max(legs, key=lambda leg: leg[1].departs_at)[0]  # the leg that brought another currency, or one of them
+        raise ValidationError({f"{last}_sailing_id": [_("Every leg must be sold in the same currency.")]})
+    return currencies.pop()
+
+
+def _new_booking(request: BookingRequest, owner, language: str, key: str | None, fingerprint: str, currency: str,
+                 hold_until: dt.datetime, quotes: list[Quote]) -> Booking:  # fmt: skip
+    booking = Booking(
+        reference=new_ref("", 6),
+        owner=owner,
+        access_salt=new_access_salt(),
+        idempotency_key=key,
+        idempotency_fingerprint=fingerprint if key else "",
+        contact_name=request.contact.name,
+        contact_email=request.contact.email,
+        contact_phone=request.contact.phone,
+        billing=vars(request.billing) if request.billing else {},
+        language=language,
+        accommodation=request.accommodation,
+        pets=request.pets,
+        dogs=request.dogs,
+        cats=request.cats,
+        cancellation_protection=request.cancellation_protection,
+        total_minor=sum(quote.total_minor for quote in quotes),  # before a promo code's discount, if any
+        currency=currency,
+        hold_expires_at=hold_until,
+    )
+    try:
+        booking.save(force_insert=True)
+    except IntegrityError as exc:
+        raise _BookingRowRefused from exc
+    return booking
+
+
+def _priced_local_legs(request: BookingRequest) -> list[_LocalLeg]:
+    """The legs of our own inventory with their price (the sailings as the request read them), in sailing order."""
+    priced = []
+    for leg in sorted(request.legs, key=lambda leg: leg.sailing.pk):
+        adapter = adapter_for(leg.sailing.route.operator)
+        if adapter.is_remote:
+            continue
+        order = LegOrder(
+            request.leg_party(leg.direction), fare_family=leg.fare_family, extras=request.extras(leg.direction)
+        )
+        with _refusals(request, adapter, leg.sailing, leg.direction):
+            quote = adapter.quote(sailing=leg.sailing, order=order)
+        priced.append(_LocalLeg(leg.direction, leg.sailing, adapter, order, quote))
+    return priced
+
+
+def _hold_local(request: BookingRequest, leg: _LocalLeg) -> Hold:
+    with _refusals(request, leg.adapter, leg.sailing, leg.direction):
+        return leg.adapter.hold_priced(
+            sailing=leg.sailing, order=leg.order, quote=leg.quote, minutes=settings.BOOKING_HOLD_MINUTES,
+            savepoint=False,  # a refusal rolls the booking's whole transaction back
+        )  # fmt: skip
 
 
 def _hold_legs(request: BookingRequest, *, remote: bool, taken: list) -> list[tuple[str, Sailing, Hold]]:
@@ -233,26 +312,34 @@ def _hold_legs(request: BookingRequest, *, remote: bool, taken: list) -> list[tu
     never wait on each other; remote holds are added to `taken`, to be given back if the rest fails."""
     held = []
     for leg in sorted(request.legs, key=lambda leg: leg.sailing.pk):
-        direction, sailing, prefix = leg.direction, leg.sailing, leg.direction  # errors name the leg's fields
+        direction, sailing = leg.direction, leg.sailing
         adapter = adapter_for(sailing.route.operator)
         if adapter.is_remote != remote:
             continue
-        try:
+        with _refusals(request, adapter, sailing, direction):
             order = LegOrder(
                 request.leg_party(direction), fare_family=leg.fare_family, extras=request.extras(direction)
             )
             hold = adapter.hold(sailing_ref=sailing.ref, order=order, minutes=settings.BOOKING_HOLD_MINUTES)
-        except OperatorRefused as refusal:
-            BOOKING_HOLDS.labels(outcome="refused").inc()  # counted now: the booking's transaction rolls back
-            field = _refusal_field(refusal.code, request, sailing, prefix)
-            raise ValidationError({field: [refusal.message]}) from None
-        except OperatorError as exc:
-            BOOKING_HOLDS.labels(outcome="unavailable").inc()
-            raise operator_unavailable(adapter, exc) from None
         if remote:
             taken.append((adapter, hold.hold_ref))
         held.append((direction, sailing, hold))
     return held
+
+
+@contextmanager
+def _refusals(request: BookingRequest, adapter, sailing: Sailing, direction: str):
+    """An operator's refusal of a leg becomes a ValidationError naming the leg's field; an operator not answering,
+    OperatorUnavailable."""
+    try:
+        yield
+    except OperatorRefused as refusal:
+        BOOKING_HOLDS.labels(outcome="refused").inc()  # counted now: the booking's transaction rolls back
+        field = _refusal_field(refusal.code, request, sailing, direction)
+        raise ValidationError({field: [refusal.message]}) from None
+    except OperatorError as exc:
+        BOOKING_HOLDS.labels(outcome="unavailable").inc()
+        raise operator_unavailable(adapter, exc) from None
 
 
 def _refusal_field(code: str, request: BookingRequest, sailing: Sailing, leg: str) -> str:
@@ -267,16 +354,15 @@ def operator_unavailable(adapter, error: OperatorError) -> OperatorUnavailable:
     return OperatorUnavailable(_("%(name)s is not answering; please try again.") % {"name": adapter.operator.name})
 
 
-def _complete(booking: Booking, request: BookingRequest, legs: list[tuple[str, Sailing, Hold]]) -> None:
-    currencies = {hold.quote.currency for _d, _s, hold in legs}
-    if len(currencies) > 1:
-        last = max(legs, key=lambda leg: leg[1].departs_at)[0]  # the leg that brought another currency, or one of them
-        raise ValidationError({f"{last}_sailing_id": [_("Every leg must be sold in the same currency.")]})
-    currency = currencies.pop()
+def _complete(booking: Booking, request: BookingRequest, legs: list[tuple[str, Sailing, Hold]], currency: str) -> None:
+    """The booking's legs, passengers, vehicles and first event, kept on it as `selectors.booking_details` reads
+    them, so that the answer to whoever booked needs no second read."""
     prices = [(hold.quote.total_minor, hold.price["lines"]) for _d, _s, hold in legs]  # lines in their wire form
     if request.promo_code:
         prices = _discounted(booking, request.promo_code, legs, currency)
-    BookingLeg.objects.bulk_create(
+        booking.total_minor = sum(price_minor for price_minor, _lines in prices)
+        booking.save(update_fields=["total_minor", "updated_at"])
+    booking_legs = BookingLeg.objects.bulk_create(
         BookingLeg(
             booking=booking,
             direction=direction,
@@ -292,15 +378,15 @@ def _complete(booking: Booking, request: BookingRequest, legs: list[tuple[str, S
         )
         for (direction, sailing, hold), (price_minor, lines) in zip(legs, prices, strict=True)
     )
-    Passenger.objects.bulk_create(Passenger(booking=booking, **vars(passenger)) for passenger in request.passengers)
-    BookingVehicle.objects.bulk_create(BookingVehicle(booking=booking, **vars(v)) for v in request.vehicles)
-    booking.total_minor = sum(price_minor for price_minor, _lines in prices)
-    booking.currency = currency
-    booking.hold_expires_at = min([booking.hold_expires_at] + [hold.expires_at for _d, _s, hold in legs])
-    booking.save(update_fields=["total_minor", "currency", "hold_expires_at", "updated_at"])
-    BookingEvent.objects.create(
+    passengers = Passenger.objects.bulk_create(
+        Passenger(booking=booking, **vars(passenger)) for passenger in request.passengers
+    )
+    vehicles = BookingVehicle.objects.bulk_create(BookingVehicle(booking=booking, **vars(v)) for v in request.vehicles)
+    event = BookingEvent.objects.create(
         booking=booking, from_status="", to_status=Booking.Status.HELD, actor="traveller", reason="places held"
     )
+    if not request.promo_code:  # a code's use is read with the booking
+        made_whole(booking, legs=booking_legs, passengers=passengers, vehicles=vehicles, events=[event])
 
 
 def _discounted(booking: Booking, code: str, legs: list[tuple[str, Sailing, Hold]], currency: str) -> list[tuple]:

@@ -3,12 +3,15 @@
 import datetime as dt
 from dataclasses import dataclass, field, replace
 
+from django.db.models import Aggregate, JSONField, OuterRef, Subquery
+from django.db.models.functions import JSONObject
 from django.utils.translation import gettext as _
 
 from ferries.choices import CABIN_BERTHS, Accommodation, Extra, PassengerType
 from ferries.models import Fare, FareFamily, Route
 from ferries.party import NO_EXTRAS, Extras, Party, Vehicle
 from kernel.money import money
+from kernel.prefetch import keep_prefetched
 
 # The family a price is quoted in when none is named: the one policy of earlier fares became the Standard family.
 DEFAULT_FAMILY = "standard"
@@ -112,16 +115,53 @@ def change_fee(rules: dict, price_minor: int) -> int:
 
 
 def fares_for_routes(*, route_ids: list[int], dates: list[dt.date]) -> dict[int, list[Fare]]:
-    """The fares of these routes valid on any of these dates, with their price rows and families, in one go."""
-    fares = (
-        Fare.objects.filter(route_id__in=route_ids, valid_from__lte=max(dates), valid_to__gte=min(dates))
-        .prefetch_related("passenger_fares", "vehicle_fares", "accommodation_fares", "families")
-        .order_by("-valid_from")
-    )
+    """The fares of these routes valid on any of these dates, with their price rows and families, in one query."""
+    fares = Fare.objects.filter(route_id__in=route_ids, valid_from__lte=max(dates), valid_to__gte=min(dates))
     by_route: dict[int, list[Fare]] = {}
-    for fare in fares:
+    rows = {f"{relation}_rows": _rows_of(relation) for relation in PRICE_RELATIONS}
+    for fare in fares.annotate(**rows).order_by("-valid_from"):
+        _keep_price_rows(fare)
         by_route.setdefault(fare.route_id, []).append(fare)
     return by_route
+
+
+class _JSONRows(Aggregate):
+    """The rows aggregated as one JSON array, on SQLite and PostgreSQL alike."""
+
+    function = "JSON_GROUP_ARRAY"
+    output_field = JSONField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return super().as_sql(compiler, connection, function="JSONB_AGG", **extra_context)
+
+
+def _rows_of(relation: str) -> Subquery:
+    """A fare's rows of `relation` (e.g. passenger_fares) as a JSON array of objects by column, null for none."""
+    model = Fare._meta.get_field(relation).related_model
+    columns = {field.attname: field.attname for field in model._meta.concrete_fields if field.name != "fare"}
+    rows = model.objects.filter(fare=OuterRef("pk")).order_by().values("fare")
+    return Subquery(rows.annotate(rows=_JSONRows(JSONObject(**columns))).values("rows"), output_field=JSONField())
+
+
+# Read with the fare rather than prefetched: one query for a price instead of five.
+PRICE_RELATIONS = ("passenger_fares", "vehicle_fares", "accommodation_fares", "families")
+
+
+def _keep_price_rows(fare: Fare) -> None:
+    """The fare's JSON rows made its prefetched relations, in each model's order, as a prefetch would leave them."""
+    for relation in PRICE_RELATIONS:
+        model = Fare._meta.get_field(relation).related_model
+        fields = {field.attname: field for field in model._meta.concrete_fields}
+        objects = []
+        for row in getattr(fare, f"{relation}_rows") or []:
+            values = {name: fields[name].to_python(value) for name, value in row.items()}
+            item = model(fare=fare, **values)
+            item._state.adding, item._state.db = False, fare._state.db
+            objects.append(item)
+        ordering = [name for name in model._meta.ordering if name != "fare"]
+        objects.sort(key=lambda item: (*(getattr(item, name) for name in ordering), item.pk))
+        keep_prefetched(fare, relation, objects)
+        delattr(fare, f"{relation}_rows")
 
 
 def fare_on(fares: list[Fare], day: dt.date) -> Fare:

@@ -45,7 +45,7 @@ from bookings.change_requests import ChangeRefused
 from bookings.flows import cancelling, checkout, quotes
 from bookings.models import Booking
 from bookings.requests import BookingRequestSerializer, parse_booking_request
-from bookings.selectors import booking_details, booking_for_owner, booking_for_token, booking_list
+from bookings.selectors import booking_for_owner, booking_for_token, booking_in_details, booking_list
 from bookings.services import Cancellation, IdempotencyConflict, OperatorUnavailable, TransitionNotAllowed
 from kernel.api import (
     APP_AUTHENTICATION,
@@ -148,7 +148,7 @@ class BookingListCreateApi(BookingApi, ListAPIView):
             raise IdempotencyKeyReused(str(error)) from error
         except OperatorUnavailable as error:
             raise OperatorNotAnswering(str(error)) from error
-        booking = booking_details().get(pk=booking.pk)
+        booking = booking_in_details(booking)  # a booking just made is answered from what was written
         location = request.build_absolute_uri(reverse("api-booking-detail", kwargs={"reference": booking.reference}))
         return Response(
             BookingCreatedOutputSerializer(booking).data, status=status.HTTP_201_CREATED, headers={"Location": location}

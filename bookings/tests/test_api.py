@@ -13,7 +13,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from bookings.access import access_token
-from bookings.models import Booking, BookingEvent, Passenger
+from bookings.models import Booking, BookingEvent, Passenger, PromoCode
 from bookings.services import booking_transition
 from bookings.tests.factories import ADULT, CHILD, CONTACT, INFANT, held_booking, pay, pay_with_demo_card, request_data
 from ferries.choices import Resource
@@ -169,6 +169,56 @@ def test_the_booking_keeps_the_language_of_the_request(api, outbound):
     book(api, request_data(outbound), HTTP_ACCEPT_LANGUAGE="fr-FR,fr;q=0.9")
 
     assert Booking.objects.get().language == "fr"
+
+
+# --- what a hold costs -------------------------------------------------------------------------------
+# Its transaction counts two statements: a savepoint and its release here, BEGIN and COMMIT in production.
+
+
+def test_a_hold_for_one_adult_costs_eight_statements_and_its_transaction(api, outbound, django_assert_max_num_queries):
+    # The sailing, its fare, the booking with its totals, the places (inventory, hold), the leg, the passenger, the
+    # event; the answer is made of what was written, not read back.
+    with django_assert_max_num_queries(8 + 2):
+        response = book(api, request_data(outbound))
+
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize(
+    "party",
+    [{"passengers": [ADULT, CHILD], "vehicle": CAR},
+     {"passengers": [ADULT, ADULT, CHILD, CHILD, INFANT], "vehicles": [CAR, {**CAR, "registration": "9 TU 1"}]}],
+    ids=["two passengers and a car", "five passengers and two cars"],
+)  # fmt: skip
+def test_a_return_hold_costs_as_many_statements_whatever_the_party(
+    api, outbound, inbound, party, django_assert_max_num_queries
+):
+    # Each leg: its sailing, its fare, its two resources (places, lanes) and its hold; then the booking, its legs,
+    # passengers, vehicles and event, each in one statement however many there are; and the transaction.
+    with django_assert_max_num_queries(2 * 5 + 5 + 2):
+        response = book(api, request_data(outbound, inbound, passengers=[dict(p) for p in party["passengers"]],
+                                          **{k: v for k, v in party.items() if k != "passengers"}))  # fmt: skip
+
+    assert response.status_code == 201
+    assert len(response.json()["passengers"]) == len(party["passengers"])
+
+
+@pytest.mark.parametrize("promo", [False, True], ids=["without a promo code", "with a promo code"])
+def test_the_new_bookings_answer_is_the_booking_as_read_again(api, outbound, inbound, promo):
+    data = request_data(outbound, inbound, passengers=[ADULT, dict(CHILD)], vehicle=CAR)
+    if promo:
+        PromoCode.objects.create(code="SPRING10", kind=PromoCode.Kind.PERCENT, percent=10)
+        data["promo_code"] = "SPRING10"
+    created = book(api, data)
+    assert created.status_code == 201
+
+    read = APIClient().get(f"{BOOKINGS}/{created.json()['reference']}", **with_token(created.json()["access_token"]))
+
+    assert read.status_code == 200
+    shared = created.json().keys() & read.json().keys()
+    assert {key: created.json()[key] for key in shared} == {key: read.json()[key] for key in shared}
+    assert shared >= {"reference", "legs", "passengers", "vehicles", "total", "hold_expires_at", "promo_code"}
+    assert (created.json()["promo_code"] is not None) == promo
 
 
 # --- Idempotency-Key ----------------------------------------------------------------------------------

@@ -96,6 +96,19 @@ def test_the_same_idempotency_key_answers_the_same_booking():
     assert CapacityHold.objects.count() == 1
 
 
+def test_a_reference_drawn_twice_is_drawn_again_and_the_places_are_held_once(tunis_marseille, monkeypatch):
+    first = held_booking()
+    sailing = sailing_factory(route=tunis_marseille)
+    draws = iter([first.reference, "B2C3D4"])
+    monkeypatch.setattr("bookings.services.new_ref", lambda prefix, length: next(draws))
+
+    booking = held_booking(sailing, passengers=[ADULT, CHILD])
+
+    assert booking.reference == "B2C3D4"
+    assert (taken(sailing), CapacityHold.objects.filter(sailing=sailing).count()) == (2, 1)
+    assert Booking.objects.get(reference="B2C3D4").passengers.count() == 2
+
+
 def test_an_idempotency_key_reused_for_another_request_is_refused():
     booking_create(request=parse_booking_request(request_data()), idempotency_key="k-2")
 

@@ -75,14 +75,25 @@ class LocalInventoryOperator(OperatorAdapter):
 
     def hold(self, *, sailing_ref: str, order: LegOrder, minutes: int) -> Hold:
         sailing = self._sailing(sailing_ref)
-        price = self._price(sailing, order)
-        hold = capacity_hold(sailing=sailing, party=order.party, minutes=minutes, extras=order.extras)
-        return Hold(hold_ref=hold.ref, expires_at=hold.expires_at, quote=price)
+        return self.hold_priced(sailing=sailing, order=order, quote=self.quote(sailing=sailing, order=order),
+                                minutes=minutes)  # fmt: skip
+
+    def hold_priced(
+        self, *, sailing: Sailing, order: LegOrder, quote: Quote, minutes: int, savepoint: bool = True
+    ) -> Hold:
+        """`hold`, for a sailing already read (with its vessel) and priced (`quote`): a booking reads and prices its
+        sailings before its transaction. `savepoint` False: the caller's transaction rolls back whole when this
+        refuses, so there is no part of it to undo alone."""
+        hold = capacity_hold(
+            sailing=sailing, party=order.party, minutes=minutes, extras=order.extras, savepoint=savepoint
+        )
+        return Hold(hold_ref=hold.ref, expires_at=hold.expires_at, quote=quote)
 
     def price(self, *, query: LegQuery, sailing_ref: str, order: LegOrder) -> Quote:
-        return self._price(self._sailing(sailing_ref), order)
+        return self.quote(sailing=self._sailing(sailing_ref), order=order)
 
-    def _price(self, sailing: Sailing, order: LegOrder) -> Quote:
+    def quote(self, *, sailing: Sailing, order: LegOrder) -> Quote:
+        """What the order costs on `sailing` (read with its route's origin port), or OperatorRefused."""
         day = sailing.departs_at.astimezone(sailing.route.origin.tz).date()
         try:
             return route_quote(
@@ -98,7 +109,7 @@ class LocalInventoryOperator(OperatorAdapter):
     def top_up(self, *, hold_ref: str, sailing_ref: str, order: LegOrder, minutes: int) -> Hold:
         """A change of the party on the sailing it holds already: only what it needs beyond hold `hold_ref` is held
         (`hold_ref` "" when nothing more), priced as a hold of the whole order would be."""
-        price = self._price(self._sailing(sailing_ref), order)
+        price = self.quote(sailing=self._sailing(sailing_ref), order=order)
         more = capacity_top_up(hold_ref=hold_ref, party=order.party, extras=order.extras, minutes=minutes)
         expires = more.expires_at if more else timezone.now() + dt.timedelta(minutes=minutes)
         return Hold(hold_ref=more.ref if more else "", expires_at=expires, quote=price)

@@ -6,7 +6,16 @@ from django.utils import timezone
 from ferries.choices import Accommodation, VehicleCategory
 from ferries.models import FareFamily, PassengerFare
 from ferries.party import Party, Vehicle
-from ferries.pricing import NotPriced, Quote, UnknownFareFamily, default_quote, quote, quotes, route_quote
+from ferries.pricing import (
+    NotPriced,
+    Quote,
+    UnknownFareFamily,
+    default_quote,
+    fares_for_routes,
+    quote,
+    quotes,
+    route_quote,
+)
 from ferries.tests.factories import FareFactory, RouteFactory
 
 pytestmark = pytest.mark.django_db
@@ -106,6 +115,18 @@ def test_a_fare_is_priced_in_each_of_its_families_in_their_order_each_unit_at_it
     assert [lines(q)["vehicle:car"] for q in priced] == [(1, 12750), (1, 15000), (1, 18750)]
     assert [q.total_minor for q in priced] == [8500 * 2 + 4250 + 12750, 40000, 25000 + 6250 + 18750]
     assert default_quote(priced).family["code"] == "standard"
+
+
+def test_a_routes_fare_is_read_in_one_query_and_prices_as_the_fare_read_row_by_row(django_assert_num_queries):
+    fare = FareFactory()
+    party = Party(adults=2, children=1, vehicles=(Vehicle(VehicleCategory.CAR, 450, 160),))
+    day = fare.valid_from + dt.timedelta(days=3)
+
+    with django_assert_num_queries(1):
+        priced = quotes(fare=fares_for_routes(route_ids=[fare.route_id], dates=[day])[fare.route_id][0], party=party)
+
+    assert priced == quotes(fare=fare, party=party)
+    assert [q.family["code"] for q in priced] == ["basic", "standard", "flex"]
 
 
 def test_a_family_price_is_rounded_to_the_cent_for_each_unit_halves_up():
