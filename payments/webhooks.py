@@ -55,7 +55,6 @@ class EventFacts:
     attempts: int
     objects: list[Intent | RefundInfo | DisputeInfo]
     handled: bool = True
-    outcome: str = "handled"
 
 
 # --- receiving ----------------------------------------------------------------------------------
@@ -191,7 +190,7 @@ def _facts(event: WebhookEvent) -> EventFacts:
     provider = payment_provider()
     if intent_id := _intent_of(kind, obj):
         if _settled(intent_id):
-            return EventFacts(event_type=kind, attempts=event.attempts, objects=[], outcome=SETTLED)
+            return EventFacts(event_type=kind, attempts=event.attempts, objects=[])
         objects = [provider.retrieve_intent(intent_id)]
     elif kind in REFUND_EVENTS:
         objects = [provider.retrieve_refund(_field(obj, "id"))]
@@ -206,8 +205,7 @@ def _facts(event: WebhookEvent) -> EventFacts:
 
 # Stripe sends several events about one payment (payment_intent.succeeded, charge.succeeded, charge.updated…): once
 # its money is taken and acted on, nothing a PaymentIntent says changes it (payments.services.payment_apply), so the
-# others are closed without asking Stripe again.
-SETTLED = "handled: the payment had taken its money and been acted on already"
+# others are handled by closing them, without asking Stripe again (no objects to apply).
 
 
 def _intent_of(kind: str, obj: dict) -> str:

@@ -47,7 +47,7 @@ def payment_event_process(*, event_id: str) -> None:
             ids = ", ".join(fact.id for fact in unknown)
             _event_unresolved(event_id, facts.attempts, f"no payment of ours for {ids}", facts=unknown)
             return
-        webhooks.webhook_event_done(event_id=event_id, outcome=facts.outcome)
+        webhooks.webhook_event_done(event_id=event_id)
 
 
 def _fact_applied(fact: Intent | RefundInfo | DisputeInfo) -> bool:

@@ -30,9 +30,14 @@ def browser_with(booking) -> Client:
 
 
 def confirmed(**kwargs):
-    booking = held_booking(**kwargs)
+    return marked_confirmed(held_booking(**kwargs))
+
+
+def marked_confirmed(booking: Booking) -> Booking:
+    """The booking confirmed, read again as whoever shows its e-tickets reads it: the booking `held_booking` hands
+    back carries the rows it was made with, and would not see later changes to them."""
     Booking.objects.filter(pk=booking.pk).update(status=Booking.Status.CONFIRMED)
-    return booking
+    return Booking.objects.get(pk=booking.pk)
 
 
 def test_the_e_tickets_of_a_confirmed_booking_download_from_its_page():
@@ -128,9 +133,7 @@ def confirmed_return(*, passengers=None, **kwargs) -> Booking:
     )  # fmt: skip
     for sailing in (outbound, inbound):
         FareFactory(route=sailing.route, valid_from=dt.date(2030, 1, 1), valid_to=dt.date(2030, 12, 31))
-    booking = held_booking(outbound, inbound, passengers=passengers or [ADULT, CHILD], **kwargs)
-    Booking.objects.filter(pk=booking.pk).update(status=Booking.Status.CONFIRMED)
-    return booking
+    return marked_confirmed(held_booking(outbound, inbound, passengers=passengers or [ADULT, CHILD], **kwargs))
 
 
 def test_names_in_every_alphabet_of_our_routes_come_out_of_the_e_ticket_as_written():
