@@ -45,6 +45,10 @@ def pytest_configure(config):
     # Django's own advice for test suites: a fast hasher. Production keeps PBKDF2 (0.66 s a hash here), which
     # made every test that signs a user in spend most of its time hashing.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Calls to the operator simulator are not paced in the tests' own process (a return trip would wait a second
+    # between its two confirmations); ferries/tests/test_operator_pacing.py sets the production pace. Workers and
+    # commands started by the tests keep it.
+    settings.OPERATOR_WRITES_PER_MINUTE = 60_000
     settings.CACHES["default"]["KEY_PREFIX"] = f"{KEY_PREFIX}:cache"
     transport_options = {**settings.CELERY_BROKER_TRANSPORT_OPTIONS, "global_keyprefix": f"{KEY_PREFIX}:broker:"}
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = transport_options

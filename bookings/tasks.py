@@ -1,5 +1,5 @@
 """Tasks of the bookings queue: thin — load by id, run a flow or a service. One retry budget for the queue:
-3 retries, backoff capped at 180 s, for errors an operator or the database may cure.
+3 retries, 1, 2 and 4 s apart (backoff capped at 180 s), for errors an operator or the database may cure.
 
 What a task runs is imported when it runs: flows enqueue these tasks, so importing the flows here, at the top,
 would make a loop.
@@ -11,8 +11,8 @@ from django.db import InterfaceError, OperationalError
 from ferries.errors import OperatorError, OperatorRefused
 from kernel.tasks import Task
 
-# Per worker: a sweep after an outage may queue many confirmations at once, and operators' APIs are small.
-OPERATOR_RATE_LIMIT = "60/m"
+# The calls that change a remote operator's bookings are paced per operator, across workers, where they are made
+# (ferries/operators/pacing.py), not by a Celery rate limit: the messages one holds back block the queue.
 
 
 class BookingsTask(Task):
@@ -20,6 +20,9 @@ class BookingsTask(Task):
     autoretry_for = (OperatorError, OperationalError, InterfaceError)
     retry_backoff = True
     retry_backoff_max = 180
+    # 1, 2 and 4 s: the budget outlasts a database restart. Celery's jitter would draw each wait between 0 and
+    # those, and three retries could be spent in a second, failing (and refunding) a paid booking for a blip.
+    retry_jitter = False
     max_retries = 3
 
 
@@ -58,14 +61,14 @@ class ConfirmationTask(BookingsTask):
             )
 
 
-@shared_task(bind=True, base=ConfirmationTask, throws=(OperatorRefused,), rate_limit=OPERATOR_RATE_LIMIT)
+@shared_task(bind=True, base=ConfirmationTask, throws=(OperatorRefused,))
 def confirm_booking_with_operator_task(self, *, booking_id: int) -> str:
     from bookings.flows import confirmation
 
     return confirmation.booking_confirm(booking_id=booking_id).status
 
 
-@shared_task(bind=True, base=BookingsTask, rate_limit=OPERATOR_RATE_LIMIT)
+@shared_task(bind=True, base=BookingsTask)
 def release_booking_holds_task(self, *, booking_id: int) -> None:
     from bookings import services
 
@@ -81,7 +84,7 @@ class ChangeTask(BookingsTask):
             changing.change_failed(change_id=kwargs["change_id"], reason=f"{type(exc).__name__}: {exc}")
 
 
-@shared_task(bind=True, base=ChangeTask, rate_limit=OPERATOR_RATE_LIMIT)
+@shared_task(bind=True, base=ChangeTask)
 def make_change_task(self, *, booking_id: int, change_id: int) -> str:
     """A paid change: its new places confirmed with the operators and the legs swapped (`booking_id` names the
     booking in the task's record)."""
@@ -90,7 +93,7 @@ def make_change_task(self, *, booking_id: int, change_id: int) -> str:
     return changing.change_make(change_id=change_id).status
 
 
-@shared_task(bind=True, base=BookingsTask, rate_limit=OPERATOR_RATE_LIMIT)
+@shared_task(bind=True, base=BookingsTask)
 def release_change_holds_task(self, *, change_id: int) -> None:
     from bookings.flows import changing
 
@@ -106,7 +109,7 @@ def cancel_booking_for_sailing_task(self, *, booking_id: int) -> str | None:
     return sailing_cancellation.booking_cancel_for_sailing(booking_id=booking_id)
 
 
-@shared_task(bind=True, base=BookingsTask, rate_limit=OPERATOR_RATE_LIMIT)
+@shared_task(bind=True, base=BookingsTask)
 def offer_disruption_task(self, *, booking_id: int, sailing_id: int) -> str | None:
     """A sailing of the booking was delayed beyond 90 minutes or cancelled: offer re-routing or a refund."""
     from bookings.flows import disruption
@@ -115,7 +118,7 @@ def offer_disruption_task(self, *, booking_id: int, sailing_id: int) -> str | No
     return offered and offered.status
 
 
-@shared_task(bind=True, base=BookingsTask, rate_limit=OPERATOR_RATE_LIMIT)
+@shared_task(bind=True, base=BookingsTask)
 def send_manifest_task(self, *, booking_id: int) -> int:
     """A change touched the party: remote operators get the booking's passenger list again."""
     from bookings.services import booking_manifest_send

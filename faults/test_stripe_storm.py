@@ -98,4 +98,6 @@ def test_twenty_duplicate_and_reordered_stripe_events_at_once_pay_the_booking_on
     assert not Refund.objects.exists(), "a payment taken as new twice is refunded the second time"
     assert list(Email.objects.values_list("kind", flat=True)) == [Email.Kind.PAYMENT_SUCCESS]
     assert_queued_soon(broker, {"bookings": 1, "emails": 1})  # one confirmation, one receipt
-    assert slow_stripe.fetches == len(KINDS), "each event fetched the PaymentIntent once"
+    # Each event fetched the PaymentIntent at most once: those that reached a worker before the payment was settled
+    # (every worker waited on the lock with its fetch made), not those processed after it (nothing left to learn).
+    assert len(INTENT_EVENTS) <= slow_stripe.fetches <= len(KINDS)

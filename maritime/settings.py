@@ -427,6 +427,8 @@ def _operator_api_urls() -> dict[str, str]:
 OPERATOR_API_URLS = _operator_api_urls()
 OPERATOR_TIMEOUT_SECONDS = env.float("OPERATOR_TIMEOUT_SECONDS", 3.0, validate=validate.Range(min=0.1, max=30))
 OPERATOR_MAX_CONCURRENCY = env.int("OPERATOR_MAX_CONCURRENCY", 16, validate=validate.Range(min=1, max=128))
+# Calls that change a remote operator's bookings (confirm, cancel, passenger list), per operator, all workers together.
+OPERATOR_WRITES_PER_MINUTE = env.int("OPERATOR_WRITES_PER_MINUTE", 60, validate=validate.Range(min=1, max=6000))
 SEARCH_HORIZON_DAYS = env.int("SEARCH_HORIZON_DAYS", 180, validate=validate.Range(min=1))
 BOOKING_CUTOFF_MINUTES = env.int("BOOKING_CUTOFF_MINUTES", 60, validate=validate.Range(min=0))
 BOOKING_HOLD_MINUTES = env.int("BOOKING_HOLD_MINUTES", 20, validate=validate.Range(min=1, max=24 * 60))

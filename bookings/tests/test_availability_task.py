@@ -1,7 +1,9 @@
 """The brief's availability check, asked before payment and answered by a real worker on the bookings queue."""
 
 import pytest
+from celery import Task
 
+from bookings import tasks
 from bookings.tasks import check_ferry_availability_task
 from ferries.cache import cache_service
 from ferries.models import Sailing
@@ -70,3 +72,13 @@ def test_an_unknown_or_moved_sailing_is_reported_not_raised():
     ).get()
 
     assert unknown["status"] == moved["status"] == "unknown"
+
+
+def test_no_task_of_the_bookings_queue_is_held_back_by_a_worker_rate_limit():
+    # A message a Celery rate limit holds back counts against the worker's prefetch: while it waits, nothing else of
+    # the queue is taken, availability checks included. Operators are paced where they are called instead
+    # (ferries/operators/pacing.py).
+    queue_tasks = [task for task in vars(tasks).values() if isinstance(task, Task)]
+
+    assert check_ferry_availability_task in queue_tasks
+    assert [task.name for task in queue_tasks if task.rate_limit] == []

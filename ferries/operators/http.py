@@ -3,7 +3,8 @@
 Connection failures are retried at once, twice at most, and so are 502/503/504 answers to calls
 that are safe to repeat (search, availability, confirm and cancel, which operators answer the same
 way twice) — never to holds, which must not be taken twice. A request never waits
-longer than OPERATOR_TIMEOUT_SECONDS for an answer. Everything else becomes OperatorError
+longer than OPERATOR_TIMEOUT_SECONDS for an answer. Confirming, cancelling and sending a passenger list wait for
+the operator's turn (ferries/operators/pacing.py). Everything else becomes OperatorError
 (could not answer) or OperatorRefused (answered no).
 """
 
@@ -25,6 +26,7 @@ from ferries.operators.base import (
     SailingTimes,
     offer_from_wire,
 )
+from ferries.operators.pacing import operator_paced
 from ferries.pricing import Quote
 from ferries.queries import LegQuery
 
@@ -77,6 +79,7 @@ class HttpOperator(OperatorAdapter):
         return Hold(hold_ref=body["hold_ref"], expires_at=expires_at, quote=Quote.from_dict(body["price"]))
 
     def confirm(self, hold_ref: str, manifest: PartyManifest | None = None) -> str:
+        operator_paced(self.operator.code)
         payload = {"manifest": manifest.as_dict()} if manifest else {}
         return self._call("POST", f"/v1/holds/{hold_ref}/confirm", payload, idempotent=True)["confirmation_ref"]
 
@@ -95,9 +98,11 @@ class HttpOperator(OperatorAdapter):
             raise OperatorError(f"{self.operator.code}: malformed times reply ({exc!r})") from None
 
     def send_manifest(self, hold_ref: str, manifest: PartyManifest) -> None:
+        operator_paced(self.operator.code)
         self._call("PUT", f"/v1/holds/{hold_ref}/manifest", {"manifest": manifest.as_dict()}, idempotent=True)
 
     def cancel(self, hold_ref: str) -> None:
+        operator_paced(self.operator.code)
         self._call("POST", f"/v1/holds/{hold_ref}/cancel", {}, idempotent=True)
 
     def _call(self, method: str, path: str, payload: dict, *, idempotent: bool = False) -> dict:
