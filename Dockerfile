@@ -16,7 +16,7 @@ COPY . .
 # load without production secrets).
 RUN DEBUG=1 MARITIME_VAR_DIR=/tmp/build python manage.py catalogues compile \
     && DEBUG=1 STATIC_MANIFEST=1 MARITIME_VAR_DIR=/tmp/build python manage.py collectstatic --noinput \
-    && mkdir -p /app/var && cp -r /tmp/build/static /app/var/static && rm -rf /tmp/build \
+    && mkdir -p /app/var/documents && cp -r /tmp/build/static /app/var/static && rm -rf /tmp/build \
     && chown -R maritime /app/var
 
 USER maritime

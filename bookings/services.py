@@ -279,7 +279,10 @@ def _new_booking(request: BookingRequest, owner, language: str, key: str | None,
     try:
         booking.save(force_insert=True)
     except IntegrityError as exc:
-        raise _BookingRowRefused from exc
+        # A reference drawn twice, or the Idempotency-Key of a concurrent request; anything else is told as it is.
+        if "reference" in str(exc) or "idempotency_key" in str(exc):
+            raise _BookingRowRefused from exc
+        raise
     return booking
 
 

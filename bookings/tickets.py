@@ -6,6 +6,9 @@ stops boarding when a change replaces the e-tickets, when the booking is cancell
 is cancelled.
 """
 
+import hashlib
+
+from django.conf import settings
 from django.core import signing
 from django.utils.translation import gettext_lazy as _
 
@@ -38,6 +41,12 @@ class TicketNotConfirmed(TicketRefused):
 
 def ticket_code(*, reference: str, direction: str, version: int) -> str:
     return signing.dumps({"booking": reference, "leg": direction, "v": version}, salt=SALT, compress=True)
+
+
+def ticket_signing_key_id() -> str:
+    """A name for the key the codes are signed with now (not the key): e-tickets kept as PDFs are made again when it
+    changes, since a code signed with a key retired from SECRET_KEY_FALLBACKS no longer boards."""
+    return hashlib.sha256(f"{SALT}:{settings.SECRET_KEY}".encode()).hexdigest()[:16]
 
 
 def ticket_read(code: str) -> dict:

@@ -20,6 +20,7 @@ def release_expired_capacity_holds_task() -> int:
 @shared_task(ignore_result=True)
 def warm_popular_searches_task() -> int:
     """The most asked searches' answers made again shortly before they expire (beat)."""
-    from ferries.api.warming import warm_popular_searches
+    from ferries.api.views import answer_bytes
+    from ferries.warming import warm_popular_searches
 
-    return warm_popular_searches()
+    return warm_popular_searches(render=answer_bytes)

@@ -545,7 +545,8 @@ WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 STATIC_MANIFEST = env.bool("STATIC_MANIFEST", PRODUCTION)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    # PDFs made once and kept (notifications.documents): a cache, each process may keep its own.
+    # PDFs made once and kept (notifications.documents): a cache, one folder for every process of a deployment
+    # (the compose stack mounts one volume there), so that forgetting a booking deletes its e-tickets everywhere.
     "documents": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": VAR_DIR / "documents"},

@@ -3,31 +3,42 @@
 Making a PDF costs a few hundred milliseconds of CPU (fonts cut to the glyphs used, text shaped); a booking's
 e-tickets go out with its confirmation, its reminders and every resend, and are downloaded from the website, always
 the same until the booking changes. So a document is kept in the "documents" storage (settings.STORAGES) under a
-name made of a digest of everything it shows — the facts, the words of its language and the code that lays it out —
-and served from there afterwards: whatever changes on the page makes a new name, and the document of the old one is
-dropped when the new one is kept.
+name made of a digest of what it is made from — for e-tickets the facts in the words of their language and the key
+their codes are signed with; for both, the code that lays them out and the PDF library's version — and served from
+there afterwards: whatever changes on the page makes a new name, and the document of the old one is dropped when the
+new one is kept. An invoice's facts never change once it is issued: the file first made is the one served.
 
-The storage is a cache: a document missing from it (another server, a cleaned disk) is made again, and a storage that
-fails is logged and the document sent as made.
+The storage is a cache: a document missing from it (a cleaned disk) is made again, and a storage that fails is
+logged and the document sent as made. Every process of a deployment shares it (the compose stack mounts one volume),
+so that forgetting a booking deletes its e-tickets wherever they were made. A file is written under a temporary
+name and renamed into place, and one that does not end as a PDF ends (a disk that filled up) is made again.
 """
 
 import hashlib
 import json
 import logging
+import os
+import secrets
 from collections.abc import Callable
+from importlib.metadata import version as installed_version
 from pathlib import Path
 
 from django.core.files.base import ContentFile
-from django.core.files.storage import storages
+from django.core.files.storage import FileSystemStorage, storages
 
 from kernel.metrics import PDF_RENDERS
 
 logger = logging.getLogger(__name__)
 
 STORAGE = "documents"
-# The code that lays the documents out: changing it makes every kept document again.
+# The code that lays the documents out and the library that draws them: changing either makes every document again.
 _LAYOUT_FILES = ("etickets.py", "invoices.py")
-LAYOUT = hashlib.sha256(b"".join((Path(__file__).parent / name).read_bytes() for name in _LAYOUT_FILES)).hexdigest()
+LAYOUT = hashlib.sha256(
+    b"".join((Path(__file__).parent / name).read_bytes() for name in _LAYOUT_FILES)
+    + installed_version("fpdf2").encode()
+).hexdigest()
+# How every PDF ends (the trailer's last line): a file kept without it was cut short.
+_END = b"%%EOF"
 
 
 def digest(facts) -> str:
@@ -43,7 +54,10 @@ def document_kept(*, kind: str, folder: str, series: str, version: str, render: 
     name = f"{folder}/{series}-{version}.pdf"
     try:
         with storage.open(name, "rb") as kept:
-            return kept.read()
+            pdf = kept.read()
+        if pdf.rstrip().endswith(_END):
+            return pdf
+        logger.warning("document %s was kept cut short: made again", name)
     except FileNotFoundError:
         pass
     except OSError as exc:
@@ -58,7 +72,19 @@ def document_kept(*, kind: str, folder: str, series: str, version: str, render: 
 
 
 def _keep(storage, folder: str, name: str, series_prefix: str, pdf: bytes) -> None:
-    if not storage.exists(name):
+    if isinstance(storage, FileSystemStorage):
+        # Written whole under a name of its own, then renamed: a reader sees the whole file or none.
+        path = Path(storage.path(name))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+        try:
+            part.write_bytes(pdf)
+            os.replace(part, path)
+        finally:
+            part.unlink(missing_ok=True)
+    else:
+        if storage.exists(name):
+            storage.delete(name)  # cut short: a storage that renames nothing replaces the file whole
         storage.save(name, ContentFile(pdf))
     # Earlier versions, and the copy a concurrent first render may have saved under another name, go.
     _dirs, files = storage.listdir(folder)
@@ -72,7 +98,9 @@ def documents_forget(*, folder: str) -> None:
     storage = storages[STORAGE]
     try:
         _dirs, files = storage.listdir(folder)
+        for name in files:
+            storage.delete(f"{folder}/{name}")
     except FileNotFoundError:
         return
-    for name in files:
-        storage.delete(f"{folder}/{name}")
+    except OSError as exc:  # logged as an error (staff see it), and the rest of a day's batch goes on
+        logger.error("documents of %s not deleted: %s", folder, exc)

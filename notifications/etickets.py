@@ -24,7 +24,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from bookings.models import Booking, BookingLeg, BookingVehicle
-from bookings.tickets import ticket_code
+from bookings.tickets import ticket_code, ticket_signing_key_id
 from ferries.party import pets_in_words
 from kernel import l10n
 from notifications.documents import digest, document_kept
@@ -120,6 +120,7 @@ def eticket_facts(booking: Booking) -> dict:
         "rtl": right_to_left(),
         "reference": booking.reference,
         "version": booking.tickets_version,
+        "signed_with": ticket_signing_key_id(),  # the codes drawn on the pages
         "title": _("E-ticket"),
         "reference_label": _("Booking reference"),
         "legs": [

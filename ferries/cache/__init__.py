@@ -12,7 +12,7 @@ How it is kept honest:
 - a burst of identical misses computes once: the first takes the search's lock (redis-py's `Lock`), the others
   wait for its result, or for the lock to come free when it stored none;
 - hits and misses are counted in Redis, so the hit rate covers every process; the whole answers asked are ranked
-  there too, and the most asked made again before they expire (ferries/api/warming.py);
+  there too, and the most asked made again before they expire (ferries/warming.py);
 - the API's answer to a whole query (both legs, availability laid over) is also kept as the bytes sent, so a
   repeated search costs no JSON work, and no round trip of its own: it is looked up with the request's rate limits
   (kernel.throttling's `ride_along`). Each web process also keeps copies of the answers it sent, used only while

@@ -11,7 +11,8 @@ from django.http import QueryDict
 from django_redis import get_redis_connection
 from rest_framework.test import APIClient
 
-from ferries.api.warming import warm_popular_searches
+from ferries import warming
+from ferries.api.views import answer_bytes
 from ferries.cache import cache_service
 from ferries.cache import keys as cache_keys
 from ferries.party import Party
@@ -166,20 +167,29 @@ def test_rate_limits_still_refuse_on_the_fast_path_and_a_refused_search_is_not_c
     assert search_figures() == (3, 2)
 
 
-def test_the_search_asked_most_is_warmed_before_it_expires_and_one_asked_once_is_not(api, sailing, settings):
-    popular, once = params_of(sailing, adults="2"), params_of(sailing, adults="3")
-    for _ in range(3):
-        api.get(SEARCH, popular)
-    api.get(SEARCH, once)
+def warm() -> int:
+    return warming.warm_popular_searches(render=answer_bytes)
+
+
+def about_to_expire(api, sailing, *, asked: dict[str, int]):
+    """Each party size searched that many times; then every answer and part made has 5 seconds left."""
+    for adults, times in asked.items():
+        for _ in range(times):
+            api.get(SEARCH, params_of(sailing, adults=adults))
     client = get_redis_connection("default")
-    # Both about to expire, with the parts they were made of.
     for name in client.scan_iter(match=cache.make_key("ferry:*")):
         if client.ttl(name) > 0 and b":query" not in name:
             client.expire(name, 5)
-    popular_name, once_name = answer_name(sailing, adults="2"), answer_name(sailing, adults="3")
+    return client
+
+
+def test_the_search_asked_most_is_warmed_before_it_expires_and_one_asked_once_is_not(api, sailing, settings):
+    client = about_to_expire(api, sailing, asked={"2": 3, "3": 1})
+    popular, popular_name = params_of(sailing, adults="2"), answer_name(sailing, adults="2")
+    once_name = answer_name(sailing, adults="3")
     lookups = search_figures()
 
-    warmed = warm_popular_searches()
+    warmed = warm()
 
     assert warmed == 1
     assert client.ttl(popular_name) > settings.SEARCH_WARM_WITHIN
@@ -187,6 +197,25 @@ def test_the_search_asked_most_is_warmed_before_it_expires_and_one_asked_once_is
     assert search_figures() == lookups  # warming asks nothing on a traveller's behalf
     # The warmed answer is what a search would send.
     assert api.get(SEARCH, popular).content == client.get(popular_name)
+
+
+def test_one_warming_run_at_a_time_and_none_past_its_time_limit(api, sailing, monkeypatch):
+    client = about_to_expire(api, sailing, asked={"2": 3})
+    name = answer_name(sailing, adults="2")
+
+    cache.add(warming.LOCK, 1)  # another run under way
+    while_another_runs = warm()
+    cache.delete(warming.LOCK)
+    monkeypatch.setattr(warming, "RUN_SECONDS", 0.0)
+    out_of_time = warm()
+    ttl_after_both = client.ttl(name)
+    monkeypatch.setattr(warming, "RUN_SECONDS", 10.0)
+    next_run = warm()
+
+    assert (while_another_runs, out_of_time, next_run) == (0, 0, 1)
+    assert 0 < ttl_after_both <= 5
+    assert client.ttl(name) > 5
+    assert not cache.get(warming.LOCK), "each run lets go of the lock"
 
 
 def test_warming_runs_on_the_default_queue_on_a_schedule(settings):

@@ -3,6 +3,7 @@ what they show changes."""
 
 import datetime as dt
 import io
+from pathlib import Path
 
 import pytest
 from django.core.files.storage import storages
@@ -138,3 +139,54 @@ def test_forgetting_a_booking_drops_its_kept_e_tickets():
     forgetting.booking_forget(booking_id=booking.pk)
 
     assert kept(f"etickets/{booking.reference}") == []
+
+
+def test_a_kept_document_cut_short_is_made_again_and_kept_whole():
+    booking = confirmed_booking()
+    whole = eticket_pdf(booking)
+    [name] = kept(f"etickets/{booking.reference}")
+    path = Path(storages["documents"].path(f"etickets/{booking.reference}/{name}"))
+    path.write_bytes(whole[: len(whole) // 2])  # a disk that filled up while it was written
+    before = renders("eticket")
+
+    served = eticket_pdf(booking)
+
+    assert renders("eticket") - before == 1
+    assert served == whole
+    assert path.read_bytes() == whole
+    assert kept(f"etickets/{booking.reference}") == [name], "written under a name of its own, then renamed"
+
+
+def test_e_tickets_are_made_again_when_the_key_their_codes_are_signed_with_changes(settings):
+    booking = confirmed_booking()
+    before_rotation = eticket_pdf(booking)
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "another-key-" + "x" * 50
+    before = renders("eticket")
+
+    after_rotation = eticket_pdf(booking)
+
+    assert renders("eticket") - before == 1
+    assert after_rotation != before_rotation
+    assert len(kept(f"etickets/{booking.reference}")) == 1
+
+
+def test_documents_that_cannot_be_deleted_are_told_and_the_days_other_bookings_are_still_forgotten(monkeypatch, caplog):
+    first, second = confirmed_booking(), confirmed_booking()
+    for booking in (first, second):
+        eticket_pdf(booking)
+    storage = storages["documents"]
+    real_delete = storage.delete
+
+    def delete(name):
+        if first.reference in name:
+            raise PermissionError(13, "Permission denied", name)
+        real_delete(name)
+
+    monkeypatch.setattr(storage, "delete", delete)
+
+    forgotten = [forgetting.booking_forget(booking_id=booking.pk) for booking in (first, second)]
+
+    assert forgotten == [True, True]
+    assert f"documents of etickets/{first.reference} not deleted" in caplog.text
+    assert kept(f"etickets/{second.reference}") == []
