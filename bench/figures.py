@@ -22,6 +22,11 @@ from bench import data, profile
 from bench.load import Run, http_request, open_loop, request_lines, wrk
 from bench.stack import WEBHOOK_SECRET, Stack
 
+# Figure 2: an uncached search of our own inventory serves at least this share of the bare view's requests/s.
+UNCACHED_OF_BARE = 0.10
+# Distinct searches per run of figure 4: more than a run of misses gets through (it says so when not).
+MISS_CHUNK = 3000
+
 
 @dataclass
 class Config:
@@ -103,13 +108,15 @@ class Bench:
         self.folder = folder
         self.figures: list[Figure] = []
         self.peak_search_rps = 0.0
+        self.bare_rps = 0.0  # /livez, requests/s (figure 1)
         self.used: set[int] = set()
         self.day = data.today() + dt.timedelta(days=14)
         self.local_search = data.search_path(*data.LOCAL_ROUTE, self.day, adults=2)
         self.remote_search = data.search_path(*data.REMOTE_ROUTE, self.day, adults=2)
-        # Never searched before figure 5: every one misses the cache the first time.
-        misses = data.distinct_searches(60_000, seed=4)
-        self.miss_paths = iter([misses[i : i + 4000] for i in range(0, len(misses), 4000)])
+        # Never searched before figure 5: every one misses the cache the first time. Figure 4 takes two chunks (the
+        # warm-up's and the measured run's) per side and round, and one for its profile.
+        misses = data.distinct_searches((4 * config.rounds + 1) * MISS_CHUNK, seed=4)
+        self.miss_paths = iter([misses[i : i + MISS_CHUNK] for i in range(0, len(misses), MISS_CHUNK)])
         known = set(misses)
         zipf_pool = [p for p in data.distinct_searches(20_000, seed=5) if p not in known]
         self.zipf_queries = zipf_pool[:5000]
@@ -165,7 +172,7 @@ class Bench:
             lambda _r: self.wrk_run("a", ["GET /livez"]),
         )
         a, b = median([r.rps for r in search]), median([r.rps for r in livez])
-        self.peak_search_rps = a
+        self.peak_search_rps, self.bare_rps = a, b
         return self.add(
             Figure(
                 1, "stack efficiency", "cached search", "bare view (/livez)", a, b, "requests/s", a / b, "≥ 0.80",
@@ -188,14 +195,20 @@ class Bench:
         )
         a, b = median([r.rps for r in cached]), median([r.rps for r in uncached])
         p50_a, p50_b = median([r.p(50) for r in cached]), median([r.p(50) for r in uncached])
-        number, target = (3, 50.0) if remote else (2, 5.0)
-        met = a / b >= target and (remote or p50_b / p50_a >= 8)
+        number, target = (3, 100.0) if remote else (2, 5.0)
+        details = [f"p50 {ms(p50_a)} vs {ms(p50_b)}: {p50_b / p50_a:.1f}× faster"]
+        met = a / b >= target
+        if not remote:  # and the search itself, uncached, not far from what the stack serves at all
+            bare = self.bare_rps or median([self.wrk_run("a", ["GET /livez"]).rps])
+            met = met and b / bare >= UNCACHED_OF_BARE
+            details.append(f"uncached {b:.0f} requests/s = {b / bare:.3f}× the bare view's {bare:.0f}")
         where = "remote operator (simulator, 150 ms)" if remote else "local inventory"
+        target_text = f"≥ {target:.0f}×" + ("" if remote else f", uncached ≥ {UNCACHED_OF_BARE:.2f}× bare")
         return self.add(
             Figure(
                 number, f"cache speed-up, {where}", "cached", "cache bypassed (SEARCH_CACHE=0)", a, b, "requests/s",
-                a / b, f"≥ {target:.0f}×" + ("" if remote else " (p50 ≥ 8×)"), met,
-                details=[f"p50 {ms(p50_a)} vs {ms(p50_b)}: {p50_b / p50_a:.1f}× faster"],
+                a / b, target_text, met,
+                details=details,
                 distributions={f"{number} cached": median_percentiles(cached),
                                f"{number} cache bypassed": median_percentiles(uncached)},
                 runs={"a": [r.rps for r in cached], "b": [r.rps for r in uncached]},
