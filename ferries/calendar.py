@@ -6,14 +6,19 @@ own inventory answers every day at once, remote operators one request per day, s
 is that of the sailings the party can book, as the search's nearby dates give it. The prices of all the days are
 one cache entry (the search's lifetime, dropped with the searches of its route or of any of its days); availability
 is laid over them at every read from the one-minute availability cache, so "sold out" is as fresh as in a search.
+The API's answer, availability laid over, is also kept whole as sent (as a search's is) while every part of it holds.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 
 from ferries.cache import PARTIAL_SEARCH_TTL, SEARCH_TTL, cache_service
+from ferries.cache.service import AnswerLookup
 from ferries.queries import CalendarQuery
 from ferries.search import (
     BOOKABLE,
+    answer_ttl,
     ask_operators,
     availability_of,
     leg_routes,
@@ -35,19 +40,56 @@ class DayStatus(StrEnum):
 def fare_calendar(*, query: CalendarQuery) -> dict:
     """{"from", "to", "complete": every operator answered, "days": [{"date", "lowest": money or None, "status",
     "cheapest": whether no other day asked for is cheaper}]} for each of the query's days, in order."""
-    cached, _fresh_for = cache_service.calendar_entry(query, lambda: _compute(query))
+    # How long each availability has left is of no use here: not read (a month's sailings are many keys).
+    return _calendar(query, timed=False).calendar
+
+
+def fare_calendar_answer(
+    *, query: CalendarQuery, render: Callable[[dict], bytes], lookup: AnswerLookup | None = None
+) -> bytes:
+    """fare_calendar's answer as `render` makes it into bytes, kept whole in the cache while every part of it holds:
+    its prices, the availability of each sailing it lists (dropped with it when a sailing's capacity changes), and
+    the sales of its earliest sailing."""
+    kept = cache_service.get_calendar_answer(query, lookup)
+    if kept is not None:
+        return kept
+    made = _calendar(query, timed=True)
+    body = render(made.calendar)
+    if made.known:  # else the operator is asked again next time
+        ttl = answer_ttl(made.rows, made.fresh_for)
+        sailing_ids = [row["sailing_id"] for row in made.rows]
+        cache_service.set_calendar_answer(query, body, ttl=ttl, sailing_ids=sailing_ids)
+    return body
+
+
+def calendar_answer_lookup(query: CalendarQuery) -> AnswerLookup | None:
+    """The lookup of the calendar's kept answer, to send with the request's rate limits (None: looked up alone)."""
+    return cache_service.calendar_answer_lookup(query)
+
+
+@dataclass(frozen=True)
+class _Made:
+    calendar: dict
+    fresh_for: float  # seconds for which its prices and every availability laid over them stay cached
+    rows: list[dict]  # every sailing of its days still on sale
+    known: bool  # whether the availability of each of them is known
+
+
+def _calendar(query: CalendarQuery, *, timed: bool) -> _Made:
+    cached, prices_for = cache_service.calendar_entry(query, lambda: _compute(query))
     cutoff = bookable_after().isoformat()
     rows_by_day = {
         day: [row for row in cached["days"].get(day.isoformat(), []) if row["departs_at"] >= cutoff]
         for day in query.days
     }
-    # How long each availability has left is of no use here: not read (a month's sailings are many keys).
     listed = [row for rows in rows_by_day.values() for row in rows]
-    availability, _availability_for = availability_of(listed, timed=False)
+    availability, availability_for = availability_of(listed, timed=timed)
     complete = all(operator["status"] == "ok" for operator in cached["operators"])
     days = []
+    known = True
     for day, rows in rows_by_day.items():
         statuses = [party_availability(row, availability.get(row["sailing_id"]), query.party)["status"] for row in rows]
+        known = known and "unknown" not in statuses
         bookable = [row for row, status in zip(rows, statuses, strict=True) if status in BOOKABLE]
         days.append(
             {
@@ -59,7 +101,8 @@ def fare_calendar(*, query: CalendarQuery) -> dict:
     amounts = [day["lowest"]["amount_minor"] for day in days if day["lowest"]]
     for day in days:
         day["cheapest"] = bool(day["lowest"]) and day["lowest"]["amount_minor"] == min(amounts)
-    return {"from": query.origin, "to": query.destination, "complete": complete, "days": days}
+    calendar = {"from": query.origin, "to": query.destination, "complete": complete, "days": days}
+    return _Made(calendar, min(prices_for, availability_for), listed, known)
 
 
 def _day_status(bookable: list[dict], statuses: list[str], *, complete: bool) -> DayStatus:

@@ -10,8 +10,9 @@ import datetime as dt
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -666,23 +667,32 @@ def parse_search_query(data: Mapping[str, str]) -> SearchQuery:
         raise validation_error(error) from None
 
 
-# The searches read lately, by their query string, so that a repeated search (most are) is not read again: a string
-# is read again on another day (the days that may be searched move) or with another horizon. Only queries read
-# without error are remembered.
+# The searches and calendars read lately, by their query string, so that a repeated one (most are) is not read again:
+# a string is read again on another day (the days that may be asked for move) or with another horizon. Only queries
+# read without error are remembered.
 READ_LATELY = 2000
-_read_lately: OrderedDict[tuple[str, tuple[dt.date, dt.date]], SearchQuery] = OrderedDict()
+_read_lately: OrderedDict[tuple[str, str, tuple[dt.date, dt.date]], SearchQuery | CalendarQuery] = OrderedDict()
 _read_lately_lock = threading.Lock()
 
 
 def read_search_query(query_string: str, data: Mapping[str, str]) -> SearchQuery:
     """parse_search_query(data), `data` being what `query_string` says: remembered for the next same string."""
-    key = (query_string, searchable_days())
+    return _read_remembered("search", query_string, lambda: parse_search_query(data))
+
+
+def read_calendar_query(query_string: str, data: Mapping[str, str]) -> CalendarQuery:
+    """parse_calendar_query(data), `data` being what `query_string` says: remembered for the next same string."""
+    return _read_remembered("calendar", query_string, lambda: parse_calendar_query(data))
+
+
+def _read_remembered(kind: str, query_string: str, parse: Callable[[], Any]) -> Any:
+    key = (kind, query_string, searchable_days())
     with _read_lately_lock:
         query = _read_lately.get(key)
         if query is not None:
             _read_lately.move_to_end(key)
             return query
-    query = parse_search_query(data)
+    query = parse()
     with _read_lately_lock:
         _read_lately[key] = query
         while len(_read_lately) > READ_LATELY:

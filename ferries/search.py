@@ -106,12 +106,18 @@ def _keep_answer(query: SearchQuery, render: Callable[[dict], bytes]) -> bytes:
     # Rows of nearby days count as much as those listed: their places and prices make the dates offered.
     rows = answer.rows
     if all(row["availability"]["status"] != "unknown" for row in rows):  # else ask the operator again next time
-        closes = [dt.datetime.fromisoformat(row["departs_at"]) for row in rows]
-        on_sale_for = (min(closes) - bookable_after()).total_seconds() if closes else answer.fresh_for
-        ttl = math.floor(min(answer.fresh_for, on_sale_for))
         sailing_ids = [row["sailing_id"] for row in rows]
+        ttl = answer_ttl(rows, answer.fresh_for)
         cache_service.set_search_answer(query, body, ttl=ttl, sailing_ids=sailing_ids, nearby=answer.nearby)
     return body
+
+
+def answer_ttl(rows: list[dict], fresh_for: float) -> int:
+    """How long an answer made from `rows` may be kept whole: while its parts stay cached (`fresh_for`), and until
+    the sales of its earliest sailing close."""
+    closes = [dt.datetime.fromisoformat(row["departs_at"]) for row in rows]
+    on_sale_for = (min(closes) - bookable_after()).total_seconds() if closes else fresh_for
+    return math.floor(min(fresh_for, on_sale_for))
 
 
 @dataclass(frozen=True)

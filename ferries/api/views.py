@@ -1,7 +1,9 @@
 """The ferry network for mobile apps: ports, routes and sailing search. Public reads, no account needed."""
 
+from collections.abc import Callable
+
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
@@ -24,8 +26,14 @@ from ferries.api.serializers import (
     SailingSearchOutputSerializer,
     labelled_price_lines,
 )
-from ferries.calendar import fare_calendar
-from ferries.queries import parse_calendar_query, parse_search_query, read_search_query
+from ferries.cache.service import AnswerLookup
+from ferries.calendar import calendar_answer_lookup, fare_calendar, fare_calendar_answer
+from ferries.queries import (
+    parse_calendar_query,
+    parse_search_query,
+    read_calendar_query,
+    read_search_query,
+)
 from ferries.search import answer_lookup, sailing_search, sailing_search_answer
 from ferries.selectors import port_list, route_list
 from kernel.api import VALIDATION_ERROR_RESPONSE, api_validation_error
@@ -58,20 +66,31 @@ class RouteListApi(PublicApi, ListAPIView):
         return route_list()
 
 
-class SailingSearchApi(PublicApi, APIView):
+class KeptAnswerApi(PublicApi, APIView):
+    """An endpoint whose JSON answer is kept whole as sent: the answer is looked up in the round trip that checks
+    the rate limits, the query read once per query string (`read_query`), its lookup made by `lookup_of`."""
+
+    read_query: Callable[[str, QueryDict], object]
+    lookup_of: Callable[[object], AnswerLookup | None]
+
     def check_throttles(self, request: Request) -> None:
-        # The busiest endpoint: the answer it keeps is looked up in the round trip that checks the rate limits.
         self.query, self.lookup = None, None
         if request.accepted_media_type == JSONRenderer.media_type:
             try:
-                self.query = read_search_query(request.META.get("QUERY_STRING", ""), request.query_params)
+                self.query = type(self).read_query(request.META.get("QUERY_STRING", ""), request.query_params)
             except DjangoValidationError:
                 pass  # told by `get`
             else:
-                self.lookup = answer_lookup(self.query)
+                self.lookup = type(self).lookup_of(self.query)
                 if self.lookup is not None:
                     ride_along(request, self.lookup.rider)
         super().check_throttles(request)
+
+
+class SailingSearchApi(KeptAnswerApi):
+    # The busiest endpoint.
+    read_query = staticmethod(read_search_query)
+    lookup_of = staticmethod(answer_lookup)
 
     @extend_schema(
         operation_id="sailing_search",
@@ -101,7 +120,10 @@ class SailingSearchApi(PublicApi, APIView):
         return Response(in_words(results))
 
 
-class FareCalendarApi(PublicApi, APIView):
+class FareCalendarApi(KeptAnswerApi):
+    read_query = staticmethod(read_calendar_query)
+    lookup_of = staticmethod(calendar_answer_lookup)
+
     @extend_schema(
         operation_id="sailing_calendar",
         summary="The lowest price for the party on each day of a month, or of the days around one",
@@ -111,9 +133,13 @@ class FareCalendarApi(PublicApi, APIView):
         parameters=CALENDAR_PARAMETERS,
         responses={200: FareCalendarOutputSerializer, 400: VALIDATION_ERROR_RESPONSE},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> Response | HttpResponse:
         try:
-            query = parse_calendar_query(request.query_params)
+            query = getattr(self, "query", None) or parse_calendar_query(request.query_params)
+            if request.accepted_media_type == JSONRenderer.media_type:  # sent as the bytes kept, as a search is
+                lookup = getattr(self, "lookup", None)
+                answer = fare_calendar_answer(query=query, render=JSONRenderer().render, lookup=lookup)
+                return HttpResponse(answer, content_type=JSONRenderer.media_type)
             return Response(fare_calendar(query=query))
         except DjangoValidationError as error:
             raise api_validation_error(error) from error

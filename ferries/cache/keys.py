@@ -43,6 +43,11 @@ def calendar_key(query: CalendarQuery) -> str:
     return f"ferry:calendar:{query.origin}-{query.destination}:{query.first.isoformat()}:{digest}"
 
 
+def calendar_answer_key(query: CalendarQuery) -> str:
+    """The calendar's whole answer as sent, availability laid over (kept under the calendar's indexes)."""
+    return calendar_key(query).replace("ferry:calendar:", "ferry:calendar-answer:", 1)
+
+
 def lock_for(key: str) -> str:
     """The lock of the one computing the entry `key`."""
     return f"ferry:lock:{key}"

@@ -178,10 +178,36 @@ class FerryCacheService:
 
     def _set_calendar(self, query: CalendarQuery, results: dict, ttl: int) -> None:
         key = keys.calendar_key(query)
-        indexes = {keys.CALENDAR_INDEX: [key], f"{keys.CALENDAR_INDEX}:route:{query.origin}-{query.destination}": [key]}
-        indexes |= {f"{keys.CALENDAR_INDEX}:date:{day.isoformat()}": [key] for day in query.days}
         payload = {key: json.dumps(results, separators=(",", ":")).encode()}
-        self._call(lambda store: store.put_many(payload, ttl, indexes, None))
+        self._call(lambda store: store.put_many(payload, ttl, self._calendar_indexes(query, key), None))
+
+    @staticmethod
+    def _calendar_indexes(query: CalendarQuery, key: str) -> dict[str, list[str]]:
+        indexes = {keys.CALENDAR_INDEX: [key], f"{keys.CALENDAR_INDEX}:route:{query.origin}-{query.destination}": [key]}
+        return indexes | {f"{keys.CALENDAR_INDEX}:date:{day.isoformat()}": [key] for day in query.days}
+
+    def calendar_answer_lookup(self, query: CalendarQuery) -> AnswerLookup | None:
+        """As `answer_lookup`, for the calendar's whole answer (its lookups are not counted as searches')."""
+        return self._kept_lookup(keys.calendar_answer_key(query), 0, lambda _store: [])
+
+    def get_calendar_answer(self, query: CalendarQuery, lookup: AnswerLookup | None = None) -> bytes | None:
+        """The calendar's whole answer as sent, availability laid over, while none of it has changed."""
+        if not settings.SEARCH_CACHE:
+            return None
+        lookup = lookup or self.calendar_answer_lookup(query)
+        if lookup is None:
+            found = self._call(lambda store: store.lookup(keys.calendar_answer_key(query), None))
+            return found[0] if found else None
+        return self._kept_answer(lookup, None)
+
+    def set_calendar_answer(self, query: CalendarQuery, body: bytes, *, ttl: int, sailing_ids: list[int]) -> None:
+        """Keep the calendar's whole answer `ttl` seconds at most, dropped earlier with the availability of any of
+        `sailing_ids` and with the searches of its route or of any of its days, as its prices are."""
+        if not settings.SEARCH_CACHE or ttl <= 0:
+            return
+        key = keys.calendar_answer_key(query)
+        sets = {keys.answers_listing(i): [key] for i in sailing_ids}
+        self._call(lambda store: store.put_many({key: body}, ttl, self._calendar_indexes(query, key), None, sets))
 
     # --- whole answers --------------------------------------------------------------------------
 
@@ -191,18 +217,16 @@ class FerryCacheService:
     def answer_lookup(self, query: SearchQuery) -> AnswerLookup | None:
         """The lookup of the answer kept for the whole query, to send in the request's rate-limit round trip; None
         where the cache is not Redis's (or is off, or away): `get_search_answer` then looks up on its own."""
-        if not settings.SEARCH_CACHE or not self._in_redis() or cache_breaker.is_open():
-            return None
-        store = RedisStore()
         key = keys.answer_key(query)
         legs = 2 if query.inbound else 1
-        copy = self.first_level.get(key)
-        counts = [
-            ("INCRBY", store.key(keys.SEARCH_LOOKUPS), legs),
-            ("ZINCRBY", store.key(keys.POPULAR_ANSWERS), 1, key),
-        ]
-        reads = [("PEXPIRETIME", store.key(key))] + ([] if copy else [("GET", store.key(key))])
-        return AnswerLookup(key, legs, copy, Rider(counts, reads))
+        return self._kept_lookup(
+            key,
+            legs,
+            lambda store: [
+                ("INCRBY", store.key(keys.SEARCH_LOOKUPS), legs),
+                ("ZINCRBY", store.key(keys.POPULAR_ANSWERS), 1, key),
+            ],
+        )
 
     def get_search_answer(self, query: SearchQuery, lookup: AnswerLookup | None = None) -> bytes | None:
         """The answer kept for the whole query, as sent; its legs count as lookups whether it is found or not.
@@ -216,15 +240,28 @@ class FerryCacheService:
                 lambda store: store.get_and_count(keys.answer_key(query), keys.SEARCH_LOOKUPS, legs),
                 counted=(keys.SEARCH_LOOKUPS, legs),
             )
+        return self._kept_answer(lookup, keys.SEARCH_LOOKUPS)
+
+    def _kept_lookup(self, key: str, legs: int, counts: Callable[[RedisStore], list[tuple]]) -> AnswerLookup | None:
+        """The lookup of the answer kept as sent under `key`, with `counts` made in the same round trip."""
+        if not settings.SEARCH_CACHE or not self._in_redis() or cache_breaker.is_open():
+            return None
+        store = RedisStore()
+        copy = self.first_level.get(key)
+        reads = [("PEXPIRETIME", store.key(key))] + ([] if copy else [("GET", store.key(key))])
+        return AnswerLookup(key, legs, copy, Rider(counts(store), reads))
+
+    def _kept_answer(self, lookup: AnswerLookup, counter: str | None) -> bytes | None:
+        """The answer `lookup` finds, sending it first unless it went with the rate limits."""
         if lookup.rider.answers is None:
             rider = lookup.rider
             rider.answers = self._call(
-                lambda store: store.run(rider.counts, rider.reads), counted=(keys.SEARCH_LOOKUPS, lookup.legs)
+                lambda store: store.run(rider.counts, rider.reads), counted=(counter, lookup.legs)
             )
             if rider.answers is None:  # Redis away
                 return None
         else:
-            _count_in_prometheus(keys.SEARCH_LOOKUPS, lookup.legs)
+            _count_in_prometheus(counter, lookup.legs)
         return self._found(lookup)
 
     def _found(self, lookup: AnswerLookup) -> bytes | None:

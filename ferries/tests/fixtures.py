@@ -4,6 +4,7 @@ import datetime as dt
 import threading
 
 import pytest
+from django_redis import get_redis_connection
 
 from ferries.cache import cache_service
 from ferries.operators.simulator import OperatorSimulator, make_server
@@ -72,3 +73,18 @@ def trip(tunis_marseille, marseille_tunis):
         "later_out": sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=12)),
         "later_back": sailing_factory(route=marseille_tunis, departs_in=dt.timedelta(days=16)),
     }
+
+
+@pytest.fixture
+def round_trips(monkeypatch):
+    """Round trips to the cache's Redis, counted at the real connection: each sends its commands at once."""
+    connection_class = get_redis_connection("default").connection_pool.connection_class
+    sent = []
+    send = connection_class.send_packed_command
+
+    def counted(self, command, *args, **kwargs):
+        sent.append(command)
+        return send(self, command, *args, **kwargs)
+
+    monkeypatch.setattr(connection_class, "send_packed_command", counted)
+    return sent

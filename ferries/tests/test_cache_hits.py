@@ -16,7 +16,7 @@ from ferries.api.views import answer_bytes
 from ferries.cache import cache_service
 from ferries.cache import keys as cache_keys
 from ferries.party import Party
-from ferries.queries import parse_search_query, read_search_query
+from ferries.queries import parse_calendar_query, parse_search_query, read_calendar_query, read_search_query
 from ferries.services import capacity_hold
 from ferries.tests.factories import sailing_factory
 from kernel.metrics import CACHE_LOOKUPS
@@ -52,21 +52,6 @@ def rates(settings):
         settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": everything | given}
 
     return set_rates
-
-
-@pytest.fixture
-def round_trips(monkeypatch):
-    """Round trips to the cache's Redis, counted at the real connection: each sends its commands at once."""
-    connection_class = get_redis_connection("default").connection_pool.connection_class
-    sent = []
-    send = connection_class.send_packed_command
-
-    def counted(self, command, *args, **kwargs):
-        sent.append(command)
-        return send(self, command, *args, **kwargs)
-
-    monkeypatch.setattr(connection_class, "send_packed_command", counted)
-    return sent
 
 
 def params_of(sailing, **extra) -> dict:
@@ -239,3 +224,8 @@ def test_a_query_string_read_lately_is_not_read_again_and_one_in_error_is_told_e
         with pytest.raises(ValidationError) as error:
             read_search_query("from=TNTUN&to=FRMRS&date=yesterday", QueryDict("from=TNTUN&to=FRMRS&date=yesterday"))
         assert "date" in error.value.message_dict
+    month = f"from=TNTUN&to=FRMRS&month={day[:7]}&adults=2"
+    calendar = read_calendar_query(month, QueryDict(month))
+    assert read_calendar_query(month, QueryDict(month)) is calendar
+    assert calendar == parse_calendar_query(QueryDict(month))
+    assert read_search_query(text, data) is first  # each kind remembered apart

@@ -2,19 +2,23 @@
 answer per month; availability as fresh as a search's."""
 
 import datetime as dt
+import json
 import re
 from html import unescape
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from django.core.cache import cache
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
+from django_redis import get_redis_connection
 from drf_spectacular.generators import SchemaGenerator
 from jsonschema import Draft7Validator
 from rest_framework.test import APIClient
 
 from ferries.cache import cache_service
+from ferries.cache import keys as cache_keys
 from ferries.calendar import fare_calendar
 from ferries.choices import PassengerType
 from ferries.models import PassengerFare, Sailing, SailingInventory
@@ -27,6 +31,7 @@ from maritime.tests.pages import admin_form_data
 
 pytestmark = pytest.mark.django_db
 
+CALENDAR = "/api/v1/sailings/calendar"
 TODAY = timezone.now().date()
 # Far enough ahead that a whole strip either side is in the future, and inside one month where it can be.
 DAY = TODAY + dt.timedelta(days=12)
@@ -67,6 +72,19 @@ def calendar_of(month: str | None = None, day: dt.date | None = None, **party) -
     params = {"from": "TNTUN", "to": "FRMRS", **party}
     params |= {"month": month} if month else {"date": day.isoformat()}
     return fare_calendar(query=parse_calendar_query(params))
+
+
+def api_calendar_of(month: str | None = None, day: dt.date | None = None, **party) -> dict:
+    """The same, as the API sends it: its whole answer kept as sent, availability laid over."""
+    params = {"from": "TNTUN", "to": "FRMRS", **party}
+    params |= {"month": month} if month else {"date": day.isoformat()}
+    answer = APIClient().get(CALENDAR, params)
+    assert answer.status_code == 200, answer.content.decode()
+    return json.loads(answer.content)
+
+
+# What keeps a calendar fresh holds for the prices kept (read by the website) and for the API's whole answer.
+EITHER_READ = pytest.mark.parametrize("read", [calendar_of, api_calendar_of], ids=["prices kept", "answer kept"])
 
 
 def search_of(day: dt.date, **party) -> dict:
@@ -130,38 +148,41 @@ def test_our_inventory_answers_a_month_in_a_few_queries_whatever_its_sailings(ne
         calendar_of(month=DAY.strftime("%Y-%m"), adults="2")
 
 
+@EITHER_READ
 def test_a_sailing_filling_up_shows_its_day_sold_out_at_the_next_read(
-    tunis_marseille, django_capture_on_commit_callbacks
+    read, tunis_marseille, django_capture_on_commit_callbacks
 ):
     only = sailing_at(tunis_marseille, day=DAY, time="10:00")
-    assert calendar_of(day=DAY, adults="2")["days"][3]["status"] == "available"
+    assert read(day=DAY, adults="2")["days"][3]["status"] == "available"
 
     with django_capture_on_commit_callbacks(execute=True):
         full(only)
         cache_service.invalidate_availability(only.pk)  # what every change of capacity does (ferries.services)
 
-    assert calendar_of(day=DAY, adults="2")["days"][3] == {"date": DAY.isoformat(), "lowest": None,
-                                                           "status": "sold_out", "cheapest": False}  # fmt: skip
+    assert read(day=DAY, adults="2")["days"][3] == {"date": DAY.isoformat(), "lowest": None,
+                                                    "status": "sold_out", "cheapest": False}  # fmt: skip
 
 
+@EITHER_READ
 def test_a_new_sailing_shows_once_the_searches_of_its_route_and_day_are_dropped(
-    tunis_marseille, django_capture_on_commit_callbacks
+    read, tunis_marseille, django_capture_on_commit_callbacks
 ):
     sailing_at(tunis_marseille, day=DAY, time="10:00")
-    assert calendar_of(day=DAY, adults="2")["days"][4]["status"] == "no_sailing"
+    assert read(day=DAY, adults="2")["days"][4]["status"] == "no_sailing"
 
     with django_capture_on_commit_callbacks(execute=True):
         added = sailing_at(tunis_marseille, day=DAY + dt.timedelta(days=1), time="10:00")
         searches_changed(sailing=added)
 
-    assert calendar_of(day=DAY, adults="2")["days"][4]["status"] == "available"
+    assert read(day=DAY, adults="2")["days"][4]["status"] == "available"
 
 
+@EITHER_READ
 def test_a_fare_changed_in_the_admin_drops_the_route_s_cached_prices(
-    admin_client, tunis_marseille, django_capture_on_commit_callbacks
+    read, admin_client, tunis_marseille, django_capture_on_commit_callbacks
 ):
     sailing_at(tunis_marseille, day=DAY, time="10:00")
-    assert calendar_of(day=DAY, adults="2")["days"][3]["lowest"]["amount_minor"] == 17000
+    assert read(day=DAY, adults="2")["days"][3]["lowest"]["amount_minor"] == 17000
     fare = tunis_marseille.fares.get()
     adult = fare.passenger_fares.get(passenger_type=PassengerType.ADULT)
     url = reverse("admin:ferries_fare_change", args=[fare.pk])
@@ -173,24 +194,25 @@ def test_a_fare_changed_in_the_admin_drops_the_route_s_cached_prices(
         answer = admin_client.post(url, form)
 
     assert answer.status_code == 302, answer.content.decode()[:2000]
-    assert calendar_of(day=DAY, adults="2")["days"][3]["lowest"]["amount_minor"] == 15300  # 2 × 90.00 × 85 %
+    assert read(day=DAY, adults="2")["days"][3]["lowest"]["amount_minor"] == 15300  # 2 × 90.00 × 85 %
 
 
 @pytest.mark.django_db(transaction=True)
+@EITHER_READ
 def test_a_remote_operator_is_asked_each_day_and_its_silence_leaves_days_unknown(
-    tunis_marseille, operator_simulator, settings
+    read, tunis_marseille, operator_simulator, settings
 ):
     remote = RouteFactory(operator=OperatorFactory(code="REM", name="Remote Lines"))
     sailing_at(remote, day=DAY + dt.timedelta(days=1), time="13:00")
     settings.OPERATOR_API_URLS = {"REM": operator_simulator(latency=0.01).url_for("REM")}
 
-    days = {entry["date"]: entry for entry in calendar_of(day=DAY, adults="2")["days"]}
+    days = {entry["date"]: entry for entry in read(day=DAY, adults="2")["days"]}
     assert days[(DAY + dt.timedelta(days=1)).isoformat()]["status"] == "available"
     assert days[DAY.isoformat()]["status"] == "no_sailing"
 
     cache_service.clear_ferry_searches(route="TNTUN-FRMRS")
     settings.OPERATOR_API_URLS = {"REM": operator_simulator(error_rate=1.0).url_for("REM")}
-    silent = calendar_of(day=DAY, adults="2")
+    silent = read(day=DAY, adults="2")
     assert silent["complete"] is False
     assert {entry["status"] for entry in silent["days"]} == {"unknown"}
 
@@ -214,6 +236,69 @@ def test_the_api_answers_a_month_as_documented(api, network):
     openapi = SchemaGenerator().get_schema(request=None, public=True)
     validator = Draft7Validator(response_schema(openapi, "/api/v1/sailings/calendar", 200))
     assert [f"{list(error.absolute_path)}: {error.message}" for error in validator.iter_errors(body)] == []
+
+
+def test_the_api_sends_a_month_again_as_the_bytes_kept_in_one_round_trip_without_a_query(
+    network, round_trips, django_assert_num_queries
+):
+    params = {"from": "TNTUN", "to": "FRMRS", "month": DAY.strftime("%Y-%m"), "adults": "2"}
+    first = APIClient().get(CALENDAR, params)
+    cache_service.first_level.clear()
+
+    round_trips.clear()
+    with django_assert_num_queries(0):
+        again = APIClient().get(CALENDAR, params)
+    trips = len(round_trips)
+    round_trips.clear()
+    from_copy = APIClient().get(CALENDAR, params)
+
+    assert first.status_code == again.status_code == from_copy.status_code == 200
+    assert first.content == again.content == from_copy.content
+    assert first["Content-Type"] == again["Content-Type"] == "application/json"
+    assert trips == len(round_trips) == 1  # the rate limits and the answer's lookup together
+    cache_service.first_level.clear()
+
+
+def test_a_month_kept_whole_expires_no_later_than_the_availability_laid_over_it(network):
+    api_calendar_of(month=DAY.strftime("%Y-%m"), adults="2")
+    redis = get_redis_connection("default")
+    query = parse_calendar_query({"from": "TNTUN", "to": "FRMRS", "month": DAY.strftime("%Y-%m"), "adults": "2"})
+    sailing_ids = Sailing.objects.filter(route=network).values_list("pk", flat=True)
+    availability_left = [redis.pttl(cache.make_key(cache_keys.availability_key(pk))) for pk in sailing_ids]
+    redis.expire(cache.make_key(cache_keys.availability_key(sailing_ids[0])), 5)  # as one about to expire
+    redis.delete(cache.make_key(cache_keys.calendar_answer_key(query)))  # made again, from the prices kept
+    cache_service.first_level.clear()
+
+    api_calendar_of(month=DAY.strftime("%Y-%m"), adults="2")
+    kept_for = redis.pttl(cache.make_key(cache_keys.calendar_answer_key(query)))
+
+    assert min(availability_left) > 5000
+    assert 0 < kept_for <= 5000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_month_laid_over_with_an_availability_an_operator_did_not_give_is_not_kept_whole(
+    tunis_marseille, operator_simulator, settings
+):
+    remote = sailing_at(RouteFactory(operator=OperatorFactory(code="REM")), day=DAY, time="13:00")
+    simulator = operator_simulator(latency=0.01)
+    settings.OPERATOR_API_URLS = {"REM": simulator.url_for("REM")}
+    query = parse_calendar_query({"from": "TNTUN", "to": "FRMRS", "date": DAY.isoformat(), "adults": "2"})
+    answer_name = cache.make_key(cache_keys.calendar_answer_key(query))
+    redis = get_redis_connection("default")
+
+    def the_day() -> dict:
+        return next(entry for entry in api_calendar_of(day=DAY, adults="2")["days"] if entry["date"] == DAY.isoformat())
+
+    assert the_day()["status"] == "available"
+    assert redis.exists(answer_name)
+    simulator.error_rate = 1.0
+    cache_service.invalidate_availability(remote.pk)  # its minute is over: asked again, and the operator fails
+    unknown = the_day()
+    assert not redis.exists(answer_name)  # asked again at the next request
+    simulator.error_rate = 0.0
+    assert the_day() == unknown  # bookable as a search shows it (the hold decides), at the same price
+    assert redis.exists(answer_name)
 
 
 @pytest.mark.parametrize(
