@@ -8,6 +8,7 @@ fields (their DRF types give the schema; each reads its value as `read` says).
 """
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, replace
 
 from django.utils.translation import gettext as _
@@ -262,7 +263,7 @@ class PassengersField(serializers.ListField):
             raise ValidationError(_("Add at least one passenger."))
         if len(value) > MAX_PASSENGERS:
             raise ValidationError(_("At most %(max)d passengers per booking.") % {"max": MAX_PASSENGERS})
-        reader = PassengerSerializer(context={"travel_day": travel_day})
+        reader = _passenger_reader(travel_day)
         passengers, errors = [], {}
         for index, item in enumerate(value):
             try:
@@ -276,6 +277,12 @@ class PassengersField(serializers.ListField):
         if problem := party_problem(grown_ups=grown_ups, infants=infants):
             raise ValidationError(problem)
         return passengers
+
+
+@functools.lru_cache(maxsize=512)  # a day of travel each: a year of days, and None
+def _passenger_reader(travel_day: dt.date | None) -> "PassengerSerializer":
+    """The passengers' reader for a day of travel, built once (an input declaration holds no state of a request)."""
+    return PassengerSerializer(context={"travel_day": travel_day})
 
 
 @extend_schema_serializer(component_name="VehicleRequest")
@@ -584,9 +591,13 @@ def _onward_legs(values: dict, errors: dict) -> tuple[LegChoice, ...]:
     return tuple(legs)
 
 
+# One for every request: its fields are built once (kernel.api.InputSerializer).
+BOOKING_REQUEST = BookingRequestSerializer()
+
+
 def parse_booking_request(data) -> BookingRequest:
     """The request `data` makes, or a ValidationError naming each field in error by its path."""
     try:
-        return BookingRequestSerializer().run_validation(data)
+        return BOOKING_REQUEST.run_validation(data)
     except ValidationError as error:
         raise validation_error(error) from None

@@ -2,6 +2,7 @@
 answers DRF itself gives, pages of bounded size, and a JSON parser and token authentication that answer
 malformed input with a 4xx, never a 500."""
 
+import functools
 import re
 from collections.abc import Mapping
 
@@ -65,6 +66,18 @@ class InputSerializer(serializers.Serializer):
 
     def check(self, values: dict, errors: dict):
         return values
+
+
+def represented(serializer_class: type[serializers.BaseSerializer], instance) -> dict:
+    """`serializer_class(instance).data`, by one instance of the output serializer per process: an output declaration
+    holds no state of a request, and its fields (deep copies of the declared ones) are then built once, not at every
+    answer."""
+    return _output_serializer(serializer_class).to_representation(instance)
+
+
+@functools.cache
+def _output_serializer(serializer_class: type[serializers.BaseSerializer]) -> serializers.BaseSerializer:
+    return serializer_class()
 
 
 def add_error(errors: dict, field: str, message: str) -> None:

@@ -30,7 +30,7 @@ from ferries.api.serializers import (
 )
 from ferries.choices import COUNTRY_CODES, Accommodation, Assistance, PassengerType, VehicleCategory, VehicleLoad
 from ferries.models import Sailing
-from kernel.api import InputSerializer, add_error
+from kernel.api import InputSerializer, add_error, represented
 from kernel.money import money
 
 # Who changed a booking's status, as travellers are told: staff and user ids stay in the admin. Any other
@@ -210,12 +210,12 @@ class BookingOutputSerializer(BookingBaseOutputSerializer):
     @extend_schema_field(VehicleOutputSerializer(allow_null=True))
     def get_vehicle(self, booking: Booking) -> dict | None:
         first = next(iter(booking.vehicles.all()), None)
-        return VehicleOutputSerializer(first).data if first else None
+        return represented(VehicleOutputSerializer, first) if first else None
 
     @extend_schema_field(PromoCodeOutputSerializer(allow_null=True))
     def get_promo_code(self, booking: Booking) -> dict | None:
         use = getattr(booking, "promo_use", None)
-        return PromoCodeOutputSerializer(use).data if use else None
+        return represented(PromoCodeOutputSerializer, use) if use else None
 
 
 @extend_schema_serializer(component_name="NewBooking")

@@ -53,6 +53,7 @@ from kernel.api import (
     VALIDATION_ERROR_RESPONSE,
     JSONBodyParser,
     api_validation_error,
+    represented,
     validation_error,
 )
 from kernel.money import money
@@ -151,7 +152,9 @@ class BookingListCreateApi(BookingApi, ListAPIView):
         booking = booking_in_details(booking)  # a booking just made is answered from what was written
         location = request.build_absolute_uri(reverse("api-booking-detail", kwargs={"reference": booking.reference}))
         return Response(
-            BookingCreatedOutputSerializer(booking).data, status=status.HTTP_201_CREATED, headers={"Location": location}
+            represented(BookingCreatedOutputSerializer, booking),
+            status=status.HTTP_201_CREATED,
+            headers={"Location": location},
         )
 
 
@@ -165,7 +168,7 @@ class BookingDetailApi(BookingApi, APIView):
     )
     def get(self, request: Request, reference: str | None) -> Response:
         booking, _actor = booking_for_request(request, reference)
-        return Response(BookingDetailOutputSerializer(booking).data)
+        return Response(represented(BookingDetailOutputSerializer, booking))
 
 
 class BookingCancelApi(BookingApi, APIView):

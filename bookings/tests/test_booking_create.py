@@ -1,10 +1,11 @@
 """Creating a booking: places held on every leg or none, priced on the server, bad input refused whole."""
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from bookings.access import access_token, token_opens
@@ -399,3 +400,33 @@ def test_places_taken_again_after_a_late_payment_include_the_legs_priority_board
     leg = booking.legs.get()
     assert (leg.fare_family, leg.price_minor) == ("flex", 12500 + 1500)
     assert CapacityHold.objects.get(ref=leg.operator_hold_ref).quantities == {"passengers": 1, "priority_boarding": 1}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_reader_serves_requests_read_at_once_each_with_its_own_passengers_and_errors(tunis_marseille):
+    # The request's reader (and its passengers' reader for a day of travel) is built once and shared by the threads
+    # of a web process: nothing of one request may show in another's answer.
+    sailings = [sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=days)) for days in (5, 40)]
+
+    def name(i: int) -> str:
+        return "Traveller" + "".join("abcdefghij"[int(digit)] for digit in str(i))
+
+    def read(i: int):
+        sailing, adult = sailings[i % 2], {**ADULT, "last_name": name(i)}
+        passengers = [adult, {**CHILD, "date_of_birth": "1990-01-01"}] if i % 3 == 0 else [adult]
+        try:
+            request = parse_booking_request(request_data(sailing, passengers=passengers))
+        except ValidationError as error:
+            return "refused", sorted(error.message_dict)
+        finally:
+            connection.close()
+        return request.outbound.pk, [p.last_name for p in request.passengers]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(read, range(48)))
+
+    for i, answer in enumerate(answers):
+        if i % 3 == 0:
+            assert answer == ("refused", ["passengers.1.date_of_birth"]), i
+        else:
+            assert answer == (sailings[i % 2].pk, [name(i)]), i
