@@ -290,9 +290,15 @@ class Stack:
         self.spawn(
             "simulator", [PYTHON, "manage.py", "run_operator_simulator", "--port", port, "--latency-ms", latency], env
         )
-        for queues, name in (("emails", "emails"), ("payments", "payments"), ("bookings,default", "bookings")):
+        # As in the Procfile: the e-mails worker has four processes (an e-mail mostly waits for the mail server, and
+        # one making a PDF must not hold up the others), the payments and bookings workers two.
+        for queues, name, processes in (
+            ("emails", "emails", "4"),
+            ("payments", "payments", "2"),
+            ("bookings,default", "bookings", "2"),
+        ):
             command = [str(BIN / "celery"), "-A", "maritime", "worker", "-Q", queues, "-n", f"{name}@bench"]
-            command += ["--concurrency", "2", "--loglevel", WORKER_LOGLEVEL]
+            command += ["--concurrency", processes, "--loglevel", WORKER_LOGLEVEL]
             self.spawn(f"worker_{name}", command, self.env(LOG_LEVEL=WORKER_LOGLEVEL))
         for side, extra in (("a", {}), ("b", {"SEARCH_CACHE": "0"})):
             bind = f"127.0.0.1:{self.ports['web_' + side]}"
