@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 
 STORAGE = "documents"
 # The code that lays the documents out and the library that draws them: changing either makes every document again.
-_LAYOUT_FILES = ("etickets.py", "invoices.py")
+_LAYOUT_FILES = ("etickets.py", "invoices.py", "typefaces.py")
 LAYOUT = hashlib.sha256(
     b"".join((Path(__file__).parent / name).read_bytes() for name in _LAYOUT_FILES)
     + installed_version("fpdf2").encode()

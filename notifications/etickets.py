@@ -2,7 +2,8 @@
 a PDF.
 
 The PDF embeds DejaVu Sans (notifications/fonts/, with its licence), which has the Latin, Greek, Arabic and
-Hebrew letters of the names on our routes; fpdf2 keeps only the glyphs a ticket uses. Text goes through
+Hebrew letters of the names on our routes: cut down ahead to those scripts when they draw all of a ticket's text
+(notifications.typefaces); fpdf2 then keeps only the glyphs the ticket uses. Text goes through
 HarfBuzz (fpdf2's text shaping, uharfbuzz), so Arabic letters are joined and right-to-left runs are laid out
 right to left.
 
@@ -13,9 +14,10 @@ to each start of a command, a worker or a web process).
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import json
 import logging
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import qrcode
@@ -27,14 +29,13 @@ from bookings.models import Booking, BookingLeg, BookingVehicle
 from bookings.tickets import ticket_code, ticket_signing_key_id
 from ferries.party import pets_in_words
 from kernel import l10n
+from notifications import typefaces
 from notifications.documents import digest, document_kept
 
 if TYPE_CHECKING:
     from fpdf import FPDF
 
 FAMILY = "DejaVuSans"
-FONTS = Path(__file__).resolve().parent / "fonts"
-FONT_FILES = {"": FONTS / "DejaVuSans.ttf", "B": FONTS / "DejaVuSans-Bold.ttf"}
 MARGIN, QR_SIZE, LABEL_WIDTH = 15, 48, 44  # millimetres
 GREY = (90, 100, 117)
 
@@ -76,16 +77,27 @@ def _qr_png(code: str) -> bytes:
     return buffer.getvalue()
 
 
-def new_document(*, title: str, language: str, orientation: str = "portrait") -> FPDF:
-    """An A4 document with our fonts, margins and text shaping, in the active language (else `language`)."""
+def new_document(
+    *,
+    title: str,
+    language: str,
+    orientation: str = "portrait",
+    text: str | None = None,
+    dated: dt.datetime | None = None,
+) -> FPDF:
+    """An A4 document with our fonts, margins and text shaping, in the active language (else `language`). `text`:
+    everything variable it will show, which chooses the fonts (typefaces.font_files; the whole ones when not given).
+    `dated`: the creation date it carries, so that the same facts make the same bytes (else the time it is made)."""
     from fpdf import FPDF
 
     pdf = FPDF(orientation=orientation, format="A4")
     pdf.set_margins(MARGIN, MARGIN)
     pdf.set_auto_page_break(auto=True, margin=MARGIN)
     pdf.set_title(title)
+    if dated is not None:
+        pdf.set_creation_date(dated)
     pdf.set_lang(translation.get_language() or language)
-    for style, path in FONT_FILES.items():
+    for style, path in typefaces.font_files(None if text is None else f"{title}{text}").items():
         pdf.add_font(FAMILY, style, path)
     pdf.set_text_shaping(True)
     return pdf
@@ -119,6 +131,7 @@ def eticket_facts(booking: Booking) -> dict:
         "language": translation.get_language() or booking.language,
         "rtl": right_to_left(),
         "reference": booking.reference,
+        "booked_at": booking.created_at.isoformat(),  # the documents' date
         "version": booking.tickets_version,
         "signed_with": ticket_signing_key_id(),  # the codes drawn on the pages
         "title": _("E-ticket"),
@@ -149,7 +162,11 @@ def eticket_facts(booking: Booking) -> dict:
 
 def eticket_render(facts: dict) -> bytes:
     """The PDF of `eticket_facts`, made now."""
-    pdf = new_document(title=f"{facts['title']} {facts['reference']}", language=facts["language"])
+    text = json.dumps(facts, ensure_ascii=False, default=str)
+    dated = dt.datetime.fromisoformat(facts["booked_at"])
+    pdf = new_document(
+        title=f"{facts['title']} {facts['reference']}", language=facts["language"], text=text, dated=dated
+    )
     for leg in facts["legs"]:
         _leg_page(pdf, facts, leg)
     return bytes(pdf.output())

@@ -5,6 +5,8 @@ the e-tickets (DejaVu Sans through HarfBuzz). fpdf2 is imported when a document 
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
@@ -53,7 +55,11 @@ def invoice_render(invoice: Invoice) -> bytes:
     from fpdf import FontFace
 
     title = _("Credit note") if invoice.kind == Invoice.Kind.CREDIT_NOTE else _("Invoice")
-    pdf = new_document(title=f"{title} {invoice.number}", language=invoice.booking.language)
+    shown = [invoice.seller, invoice.buyer, invoice.lines, invoice.booking.reference]  # what varies, for the fonts
+    text = json.dumps(shown, ensure_ascii=False, default=str)
+    pdf = new_document(
+        title=f"{title} {invoice.number}", language=invoice.booking.language, text=text, dated=invoice.issued_at
+    )
     pdf.add_page()
     pdf.set_font(FAMILY, "B", 18)
     pdf.cell(0, 10, f"{title} {invoice.number}", align=start(), new_x="LMARGIN", new_y="NEXT")

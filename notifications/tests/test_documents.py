@@ -16,8 +16,8 @@ from bookings.flows import forgetting
 from bookings.models import Booking
 from bookings.selectors import BROWSER_SESSION_KEY
 from bookings.tests.factories import confirmed_booking
-from notifications.etickets import eticket_pdf
-from notifications.invoices import invoice_pdf
+from notifications.etickets import eticket_facts, eticket_pdf, eticket_render
+from notifications.invoices import invoice_pdf, invoice_render
 from notifications.models import Email
 from notifications.rendering import build_message
 from notifications.services import email_resend, email_send
@@ -190,3 +190,18 @@ def test_documents_that_cannot_be_deleted_are_told_and_the_days_other_bookings_a
     assert forgotten == [True, True]
     assert f"documents of etickets/{first.reference} not deleted" in caplog.text
     assert kept(f"etickets/{second.reference}") == []
+
+
+def test_the_same_facts_make_the_same_bytes_whenever_they_are_made():
+    booking = confirmed_booking()
+    booked = dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC)  # not now: the clock does not date the documents
+    Booking.objects.filter(pk=booking.pk).update(created_at=booked)
+    booking.refresh_from_db()
+    invoice = booking.invoices.get()
+
+    tickets = eticket_render(eticket_facts(booking))
+
+    assert b"CreationDate (D:20300102030405Z)" in tickets
+    assert eticket_render(eticket_facts(booking)) == tickets
+    issued = f"CreationDate (D:{invoice.issued_at.astimezone(dt.UTC):%Y%m%d%H%M%S}Z)".encode()
+    assert issued in invoice_render(invoice)

@@ -1,11 +1,17 @@
 import datetime as dt
 import io
 import re
+import shutil
 import unicodedata
+from pathlib import Path
 
 import pytest
 import zxingcpp
+from babel.messages.pofile import read_po
+from django.conf import settings
+from django.core.management import CommandError, call_command
 from django.test import Client
+from django.utils import translation
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
@@ -15,7 +21,9 @@ from bookings.tests.factories import ADULT, CHILD, held_booking
 from bookings.tickets import ticket_verify
 from ferries.services import sailing_schedule
 from ferries.tests.factories import FareFactory, OperatorFactory, PortFactory, RouteFactory, VesselFactory
-from notifications import etickets
+from kernel import l10n
+from kernel.money import format_money
+from notifications import typefaces
 from notifications.etickets import eticket_pdf
 
 pytestmark = pytest.mark.django_db
@@ -160,9 +168,65 @@ def test_arabic_names_are_drawn_with_their_letters_joined():
 def test_the_bundled_fonts_have_a_glyph_for_every_letter_these_tests_print():
     letters = set("".join(NAMES) + "Adult (12–64) Child (4–11) → × · — ’") - {" "}
 
-    for path in etickets.FONT_FILES.values():
+    for path in [*typefaces.WHOLE.values(), *typefaces.CUT.values()]:
         cmap = TTFont(path).getBestCmap()
         assert {letter for letter in letters if ord(letter) not in cmap} == set(), path.name
+
+
+def test_a_name_in_an_alphabet_the_cut_fonts_leave_out_is_drawn_with_the_whole_fonts():
+    booking = confirmed()
+    booking.passengers.update(first_name="ნინო", last_name="ბერიძე")  # Georgian
+    georgian = set("ნინობერიძე")
+    assert not georgian & {chr(code) for code in typefaces.KEPT}
+
+    drawn = embedded_characters(eticket_pdf(booking))
+
+    assert georgian <= drawn
+
+
+def test_the_fonts_are_chosen_by_every_character_a_document_shows():
+    assert typefaces.font_files("Łukasz Wiśniewski · محمد · Γιώργος · יוסף · Пётр · 170,00 €\n") == typefaces.CUT
+    assert typefaces.font_files("Łukasz and ნინო") == typefaces.WHOLE
+    assert typefaces.font_files(None) == typefaces.WHOLE  # a document that does not say what it shows
+
+
+def test_every_word_of_our_languages_and_their_money_and_dates_is_drawn_by_the_cut_fonts():
+    # What a document shows besides its facts: our catalogues' translations, prices and dates in each language.
+    words = []
+    for po in sorted(Path(settings.BASE_DIR, "locale").glob("*/LC_MESSAGES/django.po")):
+        with po.open("rb") as file:
+            for message in read_po(file):
+                strings = message.string if isinstance(message.string, tuple) else (message.string,)
+                words += [*strings, *(message.id if isinstance(message.id, tuple) else (message.id,))]
+    moment = dt.datetime(2030, 7, 30, 18, 5, tzinfo=dt.UTC)
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            words += [format_money(1234567, currency, language) for currency in ("EUR", "TND", "MAD", "GBP")]
+            words += [l10n.day_year_time(moment), l10n.medium_date(moment.date()), l10n.medium_date_time(moment)]
+    characters = set("".join(words)) - typefaces.LAID_OUT
+
+    for path in typefaces.CUT.values():
+        cmap = TTFont(path).getBestCmap()
+        assert {char for char in characters if ord(char) not in cmap} == set(), path.name
+    assert typefaces.font_files("".join(words)) == typefaces.CUT
+
+
+def test_the_cut_fonts_in_place_are_those_the_command_makes_and_the_check_tells_a_stale_one(tmp_path, monkeypatch):
+    call_command("cut_fonts", "--check", stdout=io.StringIO())  # the fonts committed: as made from the whole ones
+
+    stale, missing, kept = tmp_path / "stale.ttf", tmp_path / "missing.ttf", typefaces.CUT[""]
+    shutil.copy(typefaces.WHOLE[""], stale)  # every glyph: not cut
+    monkeypatch.setattr(typefaces, "CUT", {"": stale, "B": missing})
+    with pytest.raises(CommandError, match=r"stale\.ttf is out of date"):
+        call_command("cut_fonts", "--check", stdout=io.StringIO())
+    monkeypatch.setattr(typefaces, "CUT", {"": kept, "B": missing})
+    with pytest.raises(CommandError, match=r"missing\.ttf is missing"):
+        call_command("cut_fonts", "--check", stdout=io.StringIO())
+    monkeypatch.setattr(typefaces, "CUT", {"": stale, "B": missing})
+    call_command("cut_fonts", stdout=io.StringIO())
+    call_command("cut_fonts", "--check", stdout=io.StringIO())
+    assert stale.stat().st_size < typefaces.WHOLE[""].stat().st_size / 2
+    assert missing.stat().st_size < typefaces.WHOLE["B"].stat().st_size / 2
 
 
 def test_each_leg_page_is_a_boarding_document_in_port_time():

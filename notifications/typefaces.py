@@ -1,0 +1,78 @@
+"""The fonts of our PDFs: DejaVu Sans, whole (notifications/fonts/), and cut down ahead to the scripts of the names,
+places and languages on our routes (`*-cut.ttf`, made from the whole ones by `manage.py cut_fonts`).
+
+fpdf2 reads every glyph of a font it is given, for each document, before keeping only those the document uses: most
+of a small PDF's CPU. The cut fonts have 2.4 times fewer glyphs and draw every letter of Latin, Greek, Cyrillic,
+Hebrew and Arabic (with their joined forms), digits, punctuation and the symbols we print. A document whose text has
+a character outside them (a name in another alphabet) is made with the whole fonts instead, so nothing prints as a
+blank box that would print with them.
+"""
+
+from pathlib import Path
+
+FONTS = Path(__file__).resolve().parent / "fonts"
+STYLES = {"": "DejaVuSans", "B": "DejaVuSans-Bold"}
+WHOLE = {style: FONTS / f"{name}.ttf" for style, name in STYLES.items()}
+CUT = {style: FONTS / f"{name}-cut.ttf" for style, name in STYLES.items()}
+
+# The Unicode blocks the cut fonts keep (first, last code point), and each one's name.
+BLOCKS = (
+    (0x0020, 0x007E, "Basic Latin"),
+    (0x00A0, 0x024F, "Latin-1 Supplement, Latin Extended-A and -B"),
+    (0x02B0, 0x036F, "Spacing Modifier Letters, Combining Diacritical Marks"),
+    (0x0370, 0x03FF, "Greek and Coptic"),
+    (0x0400, 0x052F, "Cyrillic and its Supplement"),
+    (0x0590, 0x05FF, "Hebrew"),
+    (0x0600, 0x06FF, "Arabic"),
+    (0x0750, 0x077F, "Arabic Supplement"),
+    (0x1E00, 0x1EFF, "Latin Extended Additional"),
+    (0x2000, 0x206F, "General Punctuation"),
+    (0x20A0, 0x20CF, "Currency Symbols"),
+    (0x2100, 0x214F, "Letterlike Symbols"),
+    (0x2190, 0x21FF, "Arrows"),
+    (0x2200, 0x22FF, "Mathematical Operators"),
+    (0x25A0, 0x25FF, "Geometric Shapes"),
+    (0xFB1D, 0xFB4F, "Hebrew presentation forms"),
+    (0xFB50, 0xFDFF, "Arabic Presentation Forms-A"),
+    (0xFE70, 0xFEFF, "Arabic Presentation Forms-B"),
+    (0xFFFD, 0xFFFD, "Replacement Character"),
+)
+KEPT = frozenset(code for first, last, _name in BLOCKS for code in range(first, last + 1))
+# Line breaks and tabs are laid out, not drawn.
+LAID_OUT = frozenset("\n\r\t")
+
+
+def font_files(text: str | None) -> dict[str, Path]:
+    """The font of each style for a document showing `text` (everything in it that varies: names, places, words of
+    its language): the cut fonts when they have all of it, else the whole ones (also when `text` is not given)."""
+    if text is not None and all(ord(char) in KEPT for char in set(text) - LAID_OUT):
+        return CUT
+    return WHOLE
+
+
+def cut(source: Path, target: Path) -> None:
+    """Write `source` cut down to BLOCKS as `target`: every glyph of their characters, with the glyphs the font's
+    layout tables reach from them (Arabic's joined forms, ligatures, marks), and those tables, for text shaping."""
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    options = subset.Options()
+    options.layout_features = ["*"]
+    options.name_IDs = ["*"]
+    options.name_languages = ["*"]
+    options.notdef_outline = True
+    options.glyph_names = True
+    options.legacy_kern = True
+    options.drop_tables += ["FFTM"]  # FontForge's timestamp: nothing reads it
+    font = TTFont(source, recalcTimestamp=False)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=sorted(KEPT))
+    subsetter.subset(font)
+    font.save(target)
+
+
+def characters(path: Path) -> set[int]:
+    """The code points a font draws."""
+    from fontTools.ttLib import TTFont
+
+    return set(TTFont(path, lazy=True).getBestCmap())
