@@ -53,12 +53,13 @@ def fare_calendar_answer(
     kept = cache_service.get_calendar_answer(query, lookup)
     if kept is not None:
         return kept
-    made = _calendar(query, timed=True)
-    body = render(made.calendar)
-    if made.known:  # else the operator is asked again next time
-        ttl = answer_ttl(made.rows, made.fresh_for)
-        sailing_ids = [row["sailing_id"] for row in made.rows]
-        cache_service.set_calendar_answer(query, body, ttl=ttl, sailing_ids=sailing_ids)
+    with cache_service.writes_together():  # its prices, availability and answer kept in one round trip
+        made = _calendar(query, timed=True)
+        body = render(made.calendar)
+        if made.known:  # else the operator is asked again next time
+            ttl = answer_ttl(made.rows, made.fresh_for)
+            sailing_ids = [row["sailing_id"] for row in made.rows]
+            cache_service.set_calendar_answer(query, body, ttl=ttl, sailing_ids=sailing_ids)
     return body
 
 

@@ -101,14 +101,16 @@ def warm_search_answer(*, query: SearchQuery, render: Callable[[dict], bytes], m
 
 
 def _keep_answer(query: SearchQuery, render: Callable[[dict], bytes]) -> bytes:
-    answer = _search(query, counted=False)
-    body = render(answer.results)
-    # Rows of nearby days count as much as those listed: their places and prices make the dates offered.
-    rows = answer.rows
-    if all(row["availability"]["status"] != "unknown" for row in rows):  # else ask the operator again next time
-        sailing_ids = [row["sailing_id"] for row in rows]
-        ttl = answer_ttl(rows, answer.fresh_for)
-        cache_service.set_search_answer(query, body, ttl=ttl, sailing_ids=sailing_ids, nearby=answer.nearby)
+    # What the miss keeps (its leg searches, their availability, the answer) goes to Redis in one round trip.
+    with cache_service.writes_together():
+        answer = _search(query, counted=False)
+        body = render(answer.results)
+        # Rows of nearby days count as much as those listed: their places and prices make the dates offered.
+        rows = answer.rows
+        if all(row["availability"]["status"] != "unknown" for row in rows):  # else ask the operator again next time
+            sailing_ids = [row["sailing_id"] for row in rows]
+            ttl = answer_ttl(rows, answer.fresh_for)
+            cache_service.set_search_answer(query, body, ttl=ttl, sailing_ids=sailing_ids, nearby=answer.nearby)
     return body
 
 

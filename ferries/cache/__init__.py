@@ -1,4 +1,5 @@
-"""The search cache: ferry searches for 5 minutes, sailing availability for 1 minute, the API's answers whole.
+"""The search cache: ferry searches for 5 minutes, sailing availability for 1 minute, the API's answers (searches and
+fare calendars) whole.
 
 `cache_service` keeps the brief's interface (`get_ferry_search`, `set_ferry_search`,
 `clear_all_ferry_searches`, availability get/set). The cache is for display only: holds and sales
@@ -9,8 +10,10 @@ How it is kept honest:
   defaults all land on the same entry (keys.py);
 - every entry is indexed (in Redis, in sorted sets scored by expiry: all searches, per route, per date), so
   clearing never needs `KEYS` and counts exactly what it removed, and the indexes prune themselves;
-- a burst of identical misses computes once: the first takes the search's lock (redis-py's `Lock`), the others
-  wait for its result, or for the lock to come free when it stored none;
+- a burst of identical misses computes once: the first takes the search's lock (redis-py's `Lock`, taken in the
+  lookup's own round trip), the others wait for its result, or for the lock to come free when it stored none;
+- a miss keeps what it made (the leg searches, their availability, the whole answer) and gives its lock back in
+  one pipeline as it ends (`writes_together`): three round trips in all, the rate limits' included;
 - hits and misses are counted in Redis, so the hit rate covers every process; the whole answers asked are ranked
   there too, and the most asked made again before they expire (ferries/warming.py);
 - the API's answer to a whole query (both legs, availability laid over) is also kept as the bytes sent, so a

@@ -7,8 +7,13 @@ Entries are written here as raw bytes, under the cache's key prefix, through dja
 cache API (IGNORE_EXCEPTIONS) it raises when Redis is away, which the service's breaker needs to know.
 """
 
+import contextlib
+import threading
 import time
+import uuid
+from collections.abc import Iterator
 
+import redis
 from django.core.cache import cache
 from django_redis import get_redis_connection
 from redis.lock import Lock
@@ -26,13 +31,66 @@ return redis.call('DEL', KEYS[1], KEYS[2])
 """
 
 
+# The pipeline of the writes held back in this thread (`RedisStore.writes_together`), or None.
+_held = threading.local()
+
+
+# A lookup that takes the entry's lock when the entry is missing: KEYS entry, lock, counter (or none); ARGV the lock's
+# token and timeout (ms). Answers {found (1/0), value, ms left} when found, {0, '', 0, taken (1/0)} when not.
+_LOOKUP_OR_LOCK = """
+if #KEYS > 2 then
+  redis.call('INCR', KEYS[3])
+end
+local value = redis.call('GET', KEYS[1])
+if value then
+  return {1, value, redis.call('PTTL', KEYS[1])}
+end
+local taken = redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2])
+return {0, '', 0, taken and 1 or 0}
+"""
+
+
 class RedisStore(CacheStore):
     """The cache's Redis (django-redis's connection pool), with keys under the cache's prefix."""
 
     _drop_script = None
+    _lookup_script = None
 
     def __init__(self):
         self.client = get_redis_connection("default")
+
+    @contextlib.contextmanager
+    def writes_together(self) -> Iterator[redis.client.Pipeline | None]:
+        """Within it (in this thread), entries kept (`put_many`) and locks given back (`release`) are held back in one
+        pipeline, yielded, for the caller to send as it ends: a miss writes its parts in one round trip. Yields None
+        inside another (whose pipeline takes these writes too)."""
+        if getattr(_held, "pipe", None) is not None:
+            yield None
+            return
+        _held.pipe = self.client.pipeline(transaction=False)
+        try:
+            yield _held.pipe
+        finally:
+            _held.pipe = None
+
+    def _writes(self) -> tuple[redis.client.Pipeline, bool]:
+        """(the pipeline to write in, whether to send it now: not when writes are held back)."""
+        held = getattr(_held, "pipe", None)
+        return (held, False) if held is not None else (self.client.pipeline(transaction=False), True)
+
+    def release(self, lock: Lock) -> None:
+        """Give the lock back (with the writes held back, if any: it is then given back as they are made)."""
+        held = getattr(_held, "pipe", None)
+        if held is None:
+            with contextlib.suppress(redis.exceptions.LockNotOwnedError):
+                lock.release()  # a lock held past its timeout may have been taken by another since: theirs now
+            return
+        token = lock.local.token
+        if token is not None:
+            lock.local.token = None
+            # Sent whole (EVAL), not by its digest: a pipeline with a script checks first that Redis knows it, a
+            # round trip of its own. It answers 0, and leaves the lock alone, when the lock is no longer ours.
+            held.eval(lock.LUA_RELEASE_SCRIPT, 1, lock.name, token)
 
     def key(self, name: str) -> str:
         return cache.make_key(name)
@@ -51,6 +109,25 @@ class RedisStore(CacheStore):
             pipe.incr(self.key(counter))
         value, pttl = pipe.execute()[:2]
         return value, max(pttl, 0) / 1000
+
+    def lookup_or_lock(
+        self, key: str, counter: str | None, lock_name: str, *, timeout: float
+    ) -> tuple[bytes | None, float, Lock | None, bool]:
+        """(value, seconds it has left, None, False) when found; else (None, 0, the entry's lock, whether this call
+        took it): one round trip."""
+        if RedisStore._lookup_script is None:
+            RedisStore._lookup_script = self.client.register_script(_LOOKUP_OR_LOCK)
+        lock = self.lock(lock_name, timeout=timeout)
+        token = uuid.uuid1().hex.encode()  # as redis-py's Lock makes them
+        names = [self.key(key), lock.name, *([self.key(counter)] if counter else [])]
+        found, value, pttl, *taken = RedisStore._lookup_script(
+            keys=names, args=[token, int(timeout * 1000)], client=self.client
+        )
+        if found:
+            return value, max(pttl, 0) / 1000, None, False
+        if taken[0]:
+            lock.local.token = token  # the lock's own: `release` gives it back
+        return None, 0.0, lock, bool(taken[0])
 
     def get_many_and_count(
         self, keys: list[str], counter: str | None, *, timed: bool = True
@@ -78,7 +155,7 @@ class RedisStore(CacheStore):
     ) -> None:
         now = time.time()
         expires = now + ttl
-        pipe = self.client.pipeline(transaction=False)
+        pipe, send = self._writes()
         for key, value in entries.items():
             pipe.set(self.key(key), value, ex=ttl)
         for index, keys in indexes.items():
@@ -93,7 +170,8 @@ class RedisStore(CacheStore):
             pipe.set(self.key(name), value, ex=QUERY_NOTE_TTL)
         if counter:
             pipe.incrby(self.key(counter), len(entries))
-        pipe.execute()
+        if send:
+            pipe.execute()
 
     def run(self, counts: list[tuple], reads: list[tuple]) -> list:
         """Counts — ("INCRBY", key, amount) or ("ZINCRBY", key, amount, member), full keys — and reads in one round

@@ -129,11 +129,9 @@ class FerryCacheService:
         counter: str | None = None,
     ) -> tuple[dict, float]:
         """(the entry `key`, seconds it stays cached), computed once for a burst of misses and kept by `store`."""
-        found, left = self._lookup(key, counter)
+        found, left, lock, held = self._lookup_or_lock(key, counter)
         if found is not None:
             return found, left
-        lock = self._call(lambda store: store.lock(keys.lock_for(key), timeout=LOCK_WAIT_SECONDS))
-        held = lock is not None and bool(self._call(lambda _store: lock.acquire(blocking=False)))
         try:
             if lock is not None and not held:
                 found, left, held = self._wait_for(key, lock)
@@ -145,7 +143,27 @@ class FerryCacheService:
             return results, float(ttl) if not cache_breaker.is_open() else 0.0
         finally:
             if held:
-                self._call(lambda _store: _release(lock))
+                self._call(lambda store: store.release(lock))
+
+    def _lookup_or_lock(self, key: str, counter: str | None) -> tuple[dict | None, float, object | None, bool]:
+        """(the entry or None, seconds it has left, its lock, whether this request took it): on a miss the lock is
+        taken in the lookup's round trip. While warming (an entry with too little left reads as missing), the lock
+        is taken after the lookup."""
+        if _warming_margin() is None:
+            found = self._call(
+                lambda store: store.lookup_or_lock(key, counter, keys.lock_for(key), timeout=LOCK_WAIT_SECONDS),
+                counted=(counter, 1),
+            )
+            if found is None:  # Redis away: computed without a lock
+                return None, 0.0, None, False
+            raw, left, lock, held = found
+            return (json.loads(raw), left, None, False) if raw else (None, 0.0, lock, held)
+        found, left = self._lookup(key, None)
+        if found is not None:
+            return found, left, None, False
+        lock = self._call(lambda store: store.lock(keys.lock_for(key), timeout=LOCK_WAIT_SECONDS))
+        held = lock is not None and bool(self._call(lambda _store: lock.acquire(blocking=False)))
+        return None, 0.0, lock, held
 
     def _wait_for(self, key: str, lock) -> tuple[dict | None, float, bool]:
         """(the entry another request computed, seconds it has left, whether this one took the lock instead)."""
@@ -160,7 +178,7 @@ class FerryCacheService:
                 found, left = self._lookup(key, None)
                 if found is None:
                     return None, 0.0, True
-                self._call(lambda _store: _release(lock))
+                self._call(lambda store: store.release(lock))
                 return found, left, False
         return None, 0.0, False
 
@@ -306,6 +324,22 @@ class FerryCacheService:
         sets = {keys.answers_listing(i): [key] for i in sailing_ids}
         notes = {keys.answer_query(key): keys.answer_canonical(query).encode()}
         self._call(lambda store: store.put_many({key: body}, ttl, indexes, None, sets, notes))
+
+    @contextlib.contextmanager
+    def writes_together(self):
+        """Within it (in this thread), what is kept in Redis and the locks given back are sent together as it ends:
+        a miss, which keeps its search, its availability and its answer, and gives back its lock, makes one round
+        trip of them. The entries and locks are others' to see only then (a burst's waiters, polling, see the entry
+        as the lock is given back, as before)."""
+        if not settings.SEARCH_CACHE or not self._in_redis() or cache_breaker.is_open():
+            yield
+            return
+        with RedisStore().writes_together() as held:
+            try:
+                yield
+            finally:
+                if held is not None and len(held):
+                    self._call(lambda _store: held.execute())
 
     # --- warming --------------------------------------------------------------------------------
 
@@ -467,12 +501,6 @@ def _count_in_prometheus(counter: str | None, amount: int) -> None:
 
 def _warming_margin() -> float | None:
     return getattr(_warming, "margin", None)
-
-
-def _release(lock) -> None:
-    # A lock held past its timeout may have been taken by another since: theirs now, left alone.
-    with contextlib.suppress(redis.exceptions.LockNotOwnedError):
-        lock.release()
 
 
 cache_service = FerryCacheService()

@@ -43,11 +43,25 @@ class LocalLock:
 class CacheStore:
     """The cache's operations on `django.core.cache.cache`."""
 
+    def release(self, lock: LocalLock) -> None:
+        lock.release()
+
     def lookup(self, key: str, counter: str | None) -> tuple[bytes | None, float]:
         """(value, seconds it has left), counted as a lookup under `counter` when given."""
         if counter:
             self._count(counter, 1)
         return _live(cache.get(key))
+
+    def lookup_or_lock(
+        self, key: str, counter: str | None, lock_name: str, *, timeout: float
+    ) -> tuple[bytes | None, float, "LocalLock | None", bool]:
+        """(value, seconds it has left, None, False) when found; else (None, 0, the entry's lock, whether this call
+        took it)."""
+        value, left = self.lookup(key, counter)
+        if value is not None:
+            return value, left, None, False
+        lock = self.lock(lock_name, timeout=timeout)
+        return None, 0.0, lock, lock.acquire(blocking=False)
 
     def get_and_count(self, key: str, counter: str, amount: int = 1) -> bytes | None:
         self._count(counter, amount)

@@ -1,6 +1,7 @@
 """The search cache on real Redis: keys, TTLs, clearing, counting, bursts and outages."""
 
 import datetime as dt
+import json
 import threading
 
 import pytest
@@ -10,10 +11,11 @@ from django.test import override_settings
 from django.utils import timezone
 from django_redis import get_redis_connection
 
+from ferries.api.views import answer_bytes
 from ferries.cache import cache_service
 from ferries.party import Party
 from ferries.queries import parse_search_query
-from ferries.search import leg_search, sailing_search
+from ferries.search import leg_search, sailing_search, sailing_search_answer
 from ferries.services import capacity_hold
 from ferries.tests.factories import OperatorFactory, RouteFactory, local_time, sailing_factory
 
@@ -28,6 +30,26 @@ def search(**params):
 
 def redis_ttl(key: str) -> int:
     return get_redis_connection("default").ttl(cache.make_key(key))
+
+
+def all_at_once(travellers: int, search) -> list:
+    """What `search()` answers to each of `travellers` threads, started together."""
+    start = threading.Barrier(travellers)
+    answers = []
+
+    def traveller():
+        start.wait()
+        try:
+            answers.append(search())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=traveller) for _ in range(travellers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
 
 
 @pytest.fixture
@@ -113,25 +135,29 @@ def test_twenty_concurrent_identical_misses_compute_once(operator_simulator, set
     sailing_factory(route=remote, departs_at=local_time(remote, days=10, hour=12))
     settings.OPERATOR_API_URLS = {"REM": simulator.url_for("REM")}
     query = parse_search_query({"from": "TNTUN", "to": "FRMRS", "date": in_days(10)}).outbound
-    start = threading.Barrier(20)
-    answers = []
-
-    def traveller():
-        start.wait()
-        try:
-            answers.append(leg_search(query=query))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=traveller) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = all_at_once(20, lambda: leg_search(query=query))
 
     assert simulator.calls["search"] == 1
     assert len(answers) == 20
     assert all(len(answer["sailings"]) == 1 for answer in answers)
+    assert cache_service.stats()["search"]["misses"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_concurrent_identical_answers_missed_compute_once_though_their_writes_are_held_back(
+    operator_simulator, settings
+):
+    # Each miss sends what it keeps, and gives its lock back, at its end: the waiters see the leg's entry then.
+    simulator = operator_simulator(latency=0.3)
+    remote = RouteFactory(operator=OperatorFactory(code="REM"))
+    sailing_factory(route=remote, departs_at=local_time(remote, days=10, hour=12))
+    settings.OPERATOR_API_URLS = {"REM": simulator.url_for("REM")}
+    query = parse_search_query({"from": "TNTUN", "to": "FRMRS", "date": in_days(10)})
+    answers = all_at_once(20, lambda: sailing_search_answer(query=query, render=answer_bytes))
+
+    assert simulator.calls["search"] == 1
+    assert len(answers) == 20
+    assert all(json.loads(answer)["outbound"][0]["operator"]["code"] == "REM" for answer in answers)
     assert cache_service.stats()["search"]["misses"] == 1
 
 

@@ -11,12 +11,14 @@ from django.http import QueryDict
 from django_redis import get_redis_connection
 from rest_framework.test import APIClient
 
+from ferries import search as search_module
 from ferries import warming
 from ferries.api.views import answer_bytes
 from ferries.cache import cache_service
 from ferries.cache import keys as cache_keys
 from ferries.party import Party
 from ferries.queries import parse_calendar_query, parse_search_query, read_calendar_query, read_search_query
+from ferries.search import sailing_search_answer
 from ferries.services import capacity_hold
 from ferries.tests.factories import sailing_factory
 from kernel.metrics import CACHE_LOOKUPS
@@ -86,6 +88,34 @@ def test_a_repeated_search_costs_one_round_trip_with_its_rate_limits_and_is_answ
     # The copy's request read the entry's expiry, not its bytes: the answer crossed the socket once.
     assert b"GET" not in b"".join(b"".join(c) if isinstance(c, list) else c for c in round_trips)
     assert search_figures() == (3, 2)
+
+
+def test_a_miss_looks_up_and_locks_in_one_round_trip_and_keeps_all_it_made_in_one_more(api, sailing, round_trips):
+    # The rate limits with the answer's lookup; the leg's lookup, which takes its lock as it finds nothing; then the
+    # leg's search, its availability and the answer kept, and the lock given back, together.
+    answer = api.get(SEARCH, params_of(sailing, adults="2"))
+
+    assert answer.status_code == 200
+    assert len(round_trips) == 3
+    redis = get_redis_connection("default")
+    kept = [cache.make_key(cache_keys.search_key(parse_search_query(params_of(sailing, adults="2")).outbound)),
+            answer_name(sailing, adults="2"), cache.make_key(cache_keys.availability_key(sailing.pk))]  # fmt: skip
+    assert [bool(redis.exists(name)) for name in kept] == [True, True, True]
+    assert not redis.keys(cache.make_key("ferry:lock:*"))  # given back
+
+
+def test_a_miss_that_fails_gives_its_lock_back_and_keeps_nothing(sailing, monkeypatch):
+    query = parse_search_query(params_of(sailing, adults="2"))
+    monkeypatch.setattr(search_module, "offer_rows", lambda *args: 1 / 0)  # a bug, or an operator's answer we choke on
+
+    with pytest.raises(ZeroDivisionError):
+        sailing_search_answer(query=query, render=answer_bytes)
+
+    redis = get_redis_connection("default")
+    assert not redis.keys(cache.make_key("ferry:lock:*"))
+    assert not redis.exists(answer_name(sailing, adults="2"))
+    monkeypatch.undo()
+    assert b'"outbound"' in sailing_search_answer(query=query, render=answer_bytes)  # made at the next request
 
 
 def test_a_hit_is_sent_with_the_same_headers_and_body_by_every_path(api, sailing, settings):
