@@ -8,6 +8,9 @@ Top-level answers get schema names for what they hold (Port, Route, Sailing), si
 generated from the schema and would otherwise carry our serializers' names.
 """
 
+import functools
+
+from django.utils.translation import get_language
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
@@ -88,7 +91,14 @@ class PriceLineSerializer(serializers.Serializer):
 
 def labelled_price_lines(lines: list[dict]) -> list[dict]:
     """Price lines as the API answers them: each with its `label` in the active language, after its code."""
-    return [{"code": line["code"], "label": price_line_label(line["code"]), **line} for line in lines]
+    language = get_language()
+    return [{"code": line["code"], "label": _line_label(line["code"], language), **line} for line in lines]
+
+
+@functools.lru_cache(maxsize=4096)
+def _line_label(code: str, language: str | None) -> str:
+    """A line's label in `language` (the active one): a search's answer names a few kinds of lines many times."""
+    return price_line_label(code)
 
 
 class SailingPortSerializer(serializers.Serializer):

@@ -654,6 +654,8 @@ def test_each_sailing_answers_its_price_in_every_fare_family_with_the_rules_in_t
     basic = row["fares"][0]
     assert basic["price"] == {"amount_minor": 17000, "currency": "EUR"}
     assert basic["price_lines"][0]["label"] == "Adulte (12–64 ans)"
+    english = api.get(SEARCH, {"from": "TNTUN", "to": "FRMRS", "date": local_day(sailing), "adults": 2}).json()
+    assert english["outbound"][0]["fares"][0]["price_lines"][0]["label"] == "Adult (12–64)"  # labels kept per language
     assert basic["cancellation_policy"] == {"refund_full_days": None, "refund_partial_hours": 0,
                                             "refund_partial_percent": 0}  # fmt: skip
     assert basic["change_policy"]["allowed"] is False
