@@ -7,10 +7,15 @@ import time
 
 import pytest
 from django.core.cache import cache
+from django.db.models import F
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from ferries.cache import cache_service
-from ferries.queries import parse_search_query
+from ferries.cache import keys as cache_keys
+from ferries.models import SailingInventory
+from ferries.queries import parse_calendar_query, parse_search_query
+from ferries.tests.factories import sailing_factory
 
 LOCAL_MEMORY = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ferry-tests"}}
 
@@ -140,3 +145,27 @@ def test_availability_lookups_and_misses_are_counted():
     assert (figures["entries"], figures["lookups"], figures["hits"], figures["misses"]) == (2, 5, 3, 2)
     cache_service.reset_stats()
     assert cache_service.stats()["availability"]["lookups"] == 0
+
+
+@pytest.mark.django_db
+def test_the_calendar_s_answer_is_kept_whole_and_dropped_with_a_sailing_s_capacity_here_too(
+    tunis_marseille, django_capture_on_commit_callbacks
+):
+    day = timezone.now().date() + dt.timedelta(days=12)
+    departs = dt.datetime.combine(day, dt.time(10), tzinfo=tunis_marseille.origin.tz)
+    sailing = sailing_factory(route=tunis_marseille, departs_in=departs - timezone.now())
+    params = {"from": "TNTUN", "to": "FRMRS", "date": day.isoformat(), "adults": "2"}
+    client = APIClient()
+
+    def the_day() -> dict:
+        answer = client.get("/api/v1/sailings/calendar", params)
+        assert answer.status_code == 200
+        return next(entry for entry in answer.json()["days"] if entry["date"] == day.isoformat())
+
+    assert the_day()["status"] == "available"
+    assert cache.get(cache_keys.calendar_answer_key(parse_calendar_query(params))) is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        SailingInventory.objects.filter(sailing=sailing).update(taken=F("capacity"))
+        cache_service.invalidate_availability(sailing.pk)  # what every change of capacity does
+
+    assert the_day()["status"] == "sold_out"
