@@ -16,7 +16,7 @@ from rest_framework.fields import SkipField, empty
 
 from ferries.models import Sailing
 from ferries.pricing import DEFAULT_FAMILY
-from ferries.selectors import bookable_after
+from ferries.selectors import bookable_after, sailing_with_route
 
 NAME = re.compile(r"^[^\W\d_]+(?:[ '\-.][^\W\d_]+)*\.?$")  # letters of any alphabet, with spaces, ' - .
 DOCUMENT = re.compile(r"^[A-Z0-9]{4,20}$")
@@ -95,11 +95,9 @@ class SailingIdField(Read, serializers.IntegerField):
                 raise ValidationError(_("Choose a sailing."))
             return None
         number = whole_number(value, minimum=1, maximum=MAX_ID)
-        sailings = Sailing.objects.select_related("route__origin", "route__destination", "route__operator", "vessel")
-        try:
-            sailing = sailings.get(pk=number)  # unordered: sorting one row by departure cost the ORM milliseconds
-        except Sailing.DoesNotExist:
-            raise ValidationError(_("No such sailing.")) from None
+        sailing = sailing_with_route(number)
+        if sailing is None:
+            raise ValidationError(_("No such sailing."))
         if sailing.status != Sailing.Status.SCHEDULED or sailing.departs_at < bookable_after():
             raise ValidationError(_("This sailing can no longer be booked."))
         return sailing

@@ -5,14 +5,13 @@ import functools
 import json
 from dataclasses import dataclass, field, replace
 
-from django.db import connections, router
-from django.db.models import Aggregate, JSONField, OuterRef, Subquery
-from django.db.models.functions import JSONObject
+from django.db import router
 from django.utils.translation import gettext as _
 
 from ferries.choices import CABIN_BERTHS, Accommodation, Extra, PassengerType
 from ferries.models import Fare, FareFamily, Route
 from ferries.party import NO_EXTRAS, Extras, Party, Vehicle
+from kernel.compiled import Compiled, compile_read, id_marks, id_values, rows_of
 from kernel.money import money
 from kernel.prefetch import keep_prefetched
 
@@ -119,51 +118,26 @@ def change_fee(rules: dict, price_minor: int) -> int:
 
 def fares_for_routes(*, route_ids: list[int], dates: list[dt.date]) -> dict[int, list[Fare]]:
     """The fares of these routes valid on any of these dates, with their price rows and families, in one query."""
-    alias = router.db_for_read(Fare)
-    sql, slots = _fares_query(alias, len(route_ids))
-    adapt = connections[alias].ops.adapt_datefield_value
-    values = {"route": route_ids, "date": {"first": adapt(min(dates)), "last": adapt(max(dates))}}
-    params = [values[kind][key] if kind != "as is" else key for kind, key in slots]
+    read = _fares_read(router.db_for_read(Fare), len(route_ids))
+    values = id_values("route", route_ids) | {"first": min(dates), "last": max(dates)}
     by_route: dict[int, list[Fare]] = {}
-    for fare in Fare.objects.using(alias).raw(sql, params):
+    for fare in Fare.objects.using(read.alias).raw(read.sql, read.params(values)):
         _keep_price_rows(fare)
         by_route.setdefault(fare.route_id, []).append(fare)
     return by_route
 
 
 @functools.lru_cache(maxsize=32)
-def _fares_query(alias: str, route_count: int) -> tuple[str, tuple[tuple[str, object], ...]]:
-    """The SQL of `fares_for_routes` for this many routes, and where each of its parameters comes from (("route",
-    its index), ("date", "first" or "last"), or ("as is", the value: the names of the JSON objects' keys)): made once
-    per process. The ORM takes about 8 ms of CPU to resolve and compile
-    the query's four JSON subqueries — a third of a hold's — and they are the same at every call."""
-    marks = list(range(-route_count, 0))  # no route's id
-    first, last = dt.date(1, 1, 1), dt.date(1, 1, 2)
-    rows = {f"{relation}_rows": _rows_of(relation) for relation in PRICE_RELATIONS}
-    fares = Fare.objects.using(alias).filter(route_id__in=marks, valid_from__lte=last, valid_to__gte=first)
-    sql, params = fares.annotate(**rows).order_by("-valid_from").query.sql_with_params()
-    adapt = connections[alias].ops.adapt_datefield_value
-    named = {adapt(first): ("date", "first"), adapt(last): ("date", "last")}
-    named |= {mark: ("route", route_count + mark) for mark in marks}
-    return sql, tuple(named.get(param, ("as is", param)) for param in params)
-
-
-class _JSONRows(Aggregate):
-    """The rows aggregated as one JSON array, on SQLite and PostgreSQL alike."""
-
-    function = "JSON_GROUP_ARRAY"
-    output_field = JSONField()
-
-    def as_postgresql(self, compiler, connection, **extra_context):
-        return super().as_sql(compiler, connection, function="JSONB_AGG", **extra_context)
-
-
-def _rows_of(relation: str) -> Subquery:
-    """A fare's rows of `relation` (e.g. passenger_fares) as a JSON array of objects by column, null for none."""
-    model = Fare._meta.get_field(relation).related_model
-    columns = {field.attname: field.attname for field in model._meta.concrete_fields if field.name != "fare"}
-    rows = model.objects.filter(fare=OuterRef("pk")).order_by().values("fare")
-    return Subquery(rows.annotate(rows=_JSONRows(JSONObject(**columns))).values("rows"), output_field=JSONField())
+def _fares_read(alias: str, route_count: int) -> Compiled:
+    """The read of `fares_for_routes` for this many routes, compiled once per process: the ORM takes about 8 ms of
+    CPU to resolve and compile its four JSON subqueries — a third of a hold's — and they are the same at every
+    call."""
+    marks = id_marks("route", route_count) | {"first": dt.date(1, 1, 1), "last": dt.date(1, 1, 2)}
+    routes = [marks[name] for name in id_marks("route", route_count)]
+    fares = Fare.objects.using(alias).filter(route_id__in=routes, valid_from__lte=marks["last"],
+                                             valid_to__gte=marks["first"])  # fmt: skip
+    rows = {f"{relation}_rows": rows_of(Fare, relation) for relation in PRICE_RELATIONS}
+    return compile_read(fares.annotate(**rows).order_by("-valid_from"), marks)
 
 
 # Read with the fare rather than prefetched: one query for a price instead of five.
@@ -229,13 +203,18 @@ def quote(*, fare: Fare, party: Party, family: str = DEFAULT_FAMILY, extras: Ext
 def accommodation_prices(*, fare: Fare, party: Party) -> dict[str, int]:
     """What the party's journey costs under `fare` in each accommodation it sells (the default family's price), by
     kind, in minor units: deck, seats and cabins side by side."""
+    families = list(fare.families.all())
+    if not families:
+        return {}
+    family = next((f for f in families if f.code == DEFAULT_FAMILY), families[0])  # as default_quote chooses
     prices = {}
     for row in fare.accommodation_fares.all():
+        staying = replace(party, accommodation=row.accommodation)
         try:
-            priced = quotes(fare=fare, party=replace(party, accommodation=row.accommodation))
+            base = _base_lines(fare, staying)
         except NotPriced:
             continue
-        prices[row.accommodation] = default_quote(priced).total_minor
+        prices[row.accommodation] = _in_family(fare, family, base, ()).total_minor  # no extras asked
     return prices
 
 

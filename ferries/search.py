@@ -46,7 +46,7 @@ from ferries.party import Party
 from ferries.queries import CalendarQuery, LegQuery, SearchQuery, searchable_days
 from ferries.results import BOOKABLE, arranged
 from ferries.search_rows import sailing_row
-from ferries.selectors import bookable_after, local_day_bounds, route_list
+from ferries.selectors import bookable_after, local_day_bounds, route_list, routes_between
 
 logger = logging.getLogger(__name__)
 
@@ -264,14 +264,7 @@ def _accommodation_offered(routes: list[Route]) -> list[str] | None:
 def leg_routes(query: LegQuery) -> tuple[Port, Port, list[Route]]:
     """The query's ports and the active routes between them, with their operators and ports, in one read when a
     route exists (the ports are then checked by the routes found)."""
-    routes = list(
-        Route.objects.filter(
-            origin__code=query.origin, destination__code=query.destination, active=True, operator__active=True
-        )
-        .select_related("operator", "origin", "destination")
-        .defer("operator__logo")  # its bytes are served apart
-        .order_by()  # the default order joins the ports and operators by name: nobody here needs it
-    )
+    routes = routes_between(query.origin, query.destination)
     if routes:
         return routes[0].origin, routes[0].destination, routes
     origin, destination = query_ports(query)

@@ -1,17 +1,21 @@
 """Reads of the ferry network that more than one interface needs."""
 
 import datetime as dt
+import functools
 import operator
 from functools import reduce
 
 from django.conf import settings
+from django.db import router
 from django.db.models import IntegerField, Q, QuerySet, Sum
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from ferries.choices import CABIN_BERTHS, Resource
-from ferries.models import CapacityHold, Port, Route, Sailing
+from ferries.models import CapacityHold, Port, Route, Sailing, SailingInventory
+from kernel.compiled import Compiled, Joined, built, compile_read, id_marks, id_values, rows_of
+from kernel.prefetch import keep_prefetched
 
 
 def bookable_after() -> dt.datetime:
@@ -36,28 +40,86 @@ def local_day_bounds(port: Port, day: dt.date) -> tuple[dt.datetime, dt.datetime
     return start.astimezone(dt.UTC), (start + dt.timedelta(days=1)).astimezone(dt.UTC)
 
 
-def sailings_on_day(*, routes: list[Route], day: dt.date) -> QuerySet[Sailing]:
-    """Scheduled, still bookable sailings of these routes (same origin) leaving on `day`, port time."""
-    return sailings_on_days(routes=routes, first=day, last=day)
+def routes_between(origin: str, destination: str) -> list[Route]:
+    """The active routes of active operators from port `origin` to port `destination` (codes), with their
+    operators (logos left unread: their bytes are served apart) and ports, in one read compiled once per process."""
+    read = _routes_read(router.db_for_read(Route))
+    shared: dict = {}  # the same two ports for every route found
+    return [ROUTE.build(read.alias, row, shared) for row in read.rows({"origin": origin, "destination": destination})]
 
 
-def sailings_on_days(*, routes: list[Route], first: dt.date, last: dt.date) -> QuerySet[Sailing]:
-    """Scheduled, still bookable sailings of these routes (same origin) leaving from `first` to `last`, port time."""
+# A route as the search reads it: with its operator, but not the operator's logo, and its ports.
+ROUTE = Joined(Route, ("operator", "origin", "destination"), unread=("operator__logo",))
+
+
+@functools.lru_cache(maxsize=4)
+def _routes_read(alias: str) -> Compiled:
+    marks = {"origin": "(origin)", "destination": "(destination)"}  # no port's code
+    routes = Route.objects.using(alias).filter(
+        origin__code=marks["origin"], destination__code=marks["destination"], active=True, operator__active=True
+    )
+    # No order: the default one joins the ports and operators by name, and nobody here needs it.
+    return compile_read(routes.values_list(*ROUTE.names).order_by(), marks)
+
+
+def sailing_with_route(pk: int) -> Sailing | None:
+    """The sailing `pk` with its vessel and route, the route's ports and operator (not its logo), or None: one
+    read compiled once per process (a booking reads each of its sailings so)."""
+    read = _sailing_read(router.db_for_read(Sailing))
+    rows = read.rows({"pk": pk})
+    return SAILING_WITH_ROUTE.build(read.alias, rows[0]) if rows else None
+
+
+SAILING_WITH_ROUTE = Joined(
+    Sailing, ("vessel", "route", "route__origin", "route__destination", "route__operator"),
+    unread=("route__operator__logo",),
+)  # fmt: skip
+
+
+@functools.lru_cache(maxsize=4)
+def _sailing_read(alias: str) -> Compiled:
+    marks = {"pk": -1}
+    return compile_read(Sailing.objects.using(alias).filter(pk=-1).values_list(*SAILING_WITH_ROUTE.names).order_by(),
+                        marks)  # fmt: skip
+
+
+def sailings_on_days(*, routes: list[Route], first: dt.date, last: dt.date) -> list[Sailing]:
+    """Scheduled, still bookable sailings of these routes (same origin) leaving from `first` to `last`, port time,
+    by departure, with their vessels and inventory: one read, compiled once per process (per number of routes)."""
     if not routes:
-        return Sailing.objects.none()
+        return []
     start, _end = local_day_bounds(routes[0].origin, first)
     _start, end = local_day_bounds(routes[0].origin, last)
-    return (
-        Sailing.objects.filter(
-            route__in=routes,
-            status=Sailing.Status.SCHEDULED,
-            departs_at__gte=max(start, bookable_after()),
-            departs_at__lt=end,
-        )
-        .select_related("vessel", "route")
-        .prefetch_related("inventory")
-        .order_by("departs_at")
+    read = _sailings_read(router.db_for_read(Sailing), len(routes))
+    values = id_values("route", [route.pk for route in routes]) | {"after": max(start, bookable_after()), "end": end}
+    sailings = []
+    for row in read.rows(values):
+        sailing = SAILING_WITH_VESSEL.build(read.alias, row)
+        inventory = [
+            built(SailingInventory, read.alias, item | {"sailing_id": sailing.pk}, from_json=True)
+            for item in sorted(row[-1] or [], key=lambda item: item["resource"])  # the model's order
+        ]
+        keep_prefetched(sailing, "inventory", inventory)
+        sailings.append(sailing)
+    return sailings
+
+
+SAILING_WITH_VESSEL = Joined(Sailing, ("vessel",))
+
+
+@functools.lru_cache(maxsize=32)
+def _sailings_read(alias: str, route_count: int) -> Compiled:
+    far = dt.datetime(1, 1, 2, tzinfo=dt.UTC)
+    marks = id_marks("route", route_count) | {"after": far - dt.timedelta(days=1), "end": far}
+    sailings = Sailing.objects.using(alias).filter(
+        route_id__in=[marks[name] for name in id_marks("route", route_count)],
+        status=Sailing.Status.SCHEDULED,
+        departs_at__gte=marks["after"],
+        departs_at__lt=marks["end"],
     )
+    rows = sailings.annotate(inventory_rows=rows_of(Sailing, "inventory"))
+    return compile_read(rows.values_list(*SAILING_WITH_VESSEL.names, "inventory_rows").order_by("departs_at", "pk"),
+                        marks)  # fmt: skip
 
 
 def sailing_availability(sailing: Sailing) -> dict:

@@ -44,7 +44,7 @@ class LocalInventoryOperator(OperatorAdapter):
                 .select_related("origin")
                 .order_by()
             )
-        sailings = list(sailings_on_days(routes=routes, first=query.first, last=query.last))
+        sailings = sailings_on_days(routes=routes, first=query.first, last=query.last)
         if not sailings:
             return found
         fares = fares_for_routes(route_ids=[r.pk for r in routes], dates=[query.first, query.last])

@@ -1,15 +1,17 @@
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 from django.utils import timezone
 
 from ferries.choices import Accommodation, VehicleCategory
-from ferries.models import FareFamily, PassengerFare
+from ferries.models import Fare, FareFamily, PassengerFare
 from ferries.party import Party, Vehicle
 from ferries.pricing import (
     NotPriced,
     Quote,
     UnknownFareFamily,
+    accommodation_prices,
     default_quote,
     fares_for_routes,
     quote,
@@ -192,3 +194,21 @@ def test_an_operators_quote_without_families_reads_as_standard_with_no_changes()
 
     assert old.family["code"] == "standard"
     assert old.changes["allowed"] is False
+
+
+def test_each_accommodations_price_is_the_default_familys_quote_for_the_party_staying_there():
+    fare = FareFactory()
+    FareFamily.objects.filter(fare=fare, code="standard").delete()  # the first family is then the default one
+    party = Party(adults=2, children=1, vehicles=(Vehicle(category="car", length_cm=450, height_cm=160),))
+
+    prices = accommodation_prices(fare=fare, party=party)
+
+    kinds = list(fare.accommodation_fares.values_list("accommodation", flat=True))
+    assert sorted(prices) == sorted(kinds)
+    assert len(kinds) >= 2
+    for kind in kinds:
+        priced = quotes(fare=fare, party=replace(party, accommodation=kind))
+        assert priced[0].family["code"] == "basic"
+        assert prices[kind] == default_quote(priced).total_minor
+    FareFamily.objects.filter(fare=fare).delete()
+    assert accommodation_prices(fare=Fare.objects.get(pk=fare.pk), party=party) == {}
