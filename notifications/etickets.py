@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 FAMILY = "DejaVuSans"
 MARGIN, QR_SIZE, LABEL_WIDTH = 15, 48, 44  # millimetres
+QR_MASK = 2  # one of the eight masks of the QR standard (0–7): stripes of every third column
 GREY = (90, 100, 117)
 
 # fontTools reports each step of cutting the fonts down to a ticket's glyphs at INFO: a score of lines per ticket.
@@ -70,8 +71,12 @@ def qr_png(leg: BookingLeg) -> bytes:
 
 
 def _qr_png(code: str) -> bytes:
-    # A quiet zone of four modules, as the QR standard asks: scanners find the code by the blank around it.
-    image = qrcode.make(code, box_size=6, border=4)
+    # A quiet zone of four modules, as the QR standard asks: scanners find the code by the blank around it. The mask
+    # is chosen, not searched for: trying the eight masks for the one a scanner would find least ambiguous took most of
+    # a code's CPU, and any of them makes a valid code (test_etickets scans those we draw).
+    qr = qrcode.QRCode(box_size=6, border=4, mask_pattern=QR_MASK)
+    qr.add_data(code)
+    image = qr.make_image()
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
@@ -97,9 +102,10 @@ def new_document(
     if dated is not None:
         pdf.set_creation_date(dated)
     pdf.set_lang(translation.get_language() or language)
-    for style, path in typefaces.font_files(None if text is None else f"{title}{text}").items():
+    shown = None if text is None else f"{title}{text}"
+    for style, path in typefaces.font_files(shown).items():
         pdf.add_font(FAMILY, style, path)
-    pdf.set_text_shaping(True)
+    pdf.set_text_shaping(typefaces.shaped(shown))
     return pdf
 
 

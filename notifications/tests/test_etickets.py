@@ -1,5 +1,6 @@
 import datetime as dt
 import io
+import json
 import re
 import shutil
 import unicodedata
@@ -24,7 +25,7 @@ from ferries.tests.factories import FareFactory, OperatorFactory, PortFactory, R
 from kernel import l10n
 from kernel.money import format_money
 from notifications import typefaces
-from notifications.etickets import eticket_pdf
+from notifications.etickets import eticket_facts, eticket_pdf
 
 pytestmark = pytest.mark.django_db
 
@@ -163,6 +164,26 @@ def test_arabic_names_are_drawn_with_their_letters_joined():
 
     # محمد joined: meem initial, hah medial, meem medial, dal final (Unicode's Arabic presentation forms).
     assert {"\ufee3", "\ufea4", "\ufee4", "\ufeaa"} <= drawn
+
+
+def test_names_in_latin_greek_and_cyrillic_come_out_as_written_from_an_e_ticket_made_without_text_shaping():
+    names = {"Łukasz": "Wiśniewski", "Γιώργος": "Παπαδόπουλος", "Пётр": "Иванов"}
+    passengers = [{**ADULT, "first_name": first, "last_name": last} for first, last in names.items()]
+    booking = confirmed(passengers=passengers)
+
+    [page] = pages_of(eticket_pdf(booking))
+
+    assert not typefaces.shaped(json.dumps(eticket_facts(booking), ensure_ascii=False, default=str))
+    for first, last in names.items():
+        assert f"{first} {last}" in page
+    assert "?" not in page
+
+
+def test_text_is_shaped_where_a_script_needs_it_only():
+    assert not typefaces.shaped("Łukasz Wiśniewski · Γιώργος · Пётр · 170,00 € → 30 juil. 2030, 18:05\n")
+    for needing in ("محمد", "יוסף", "Zoe\u0308", "ნინო"):  # joined letters, right to left, a combining mark, Georgian
+        assert typefaces.shaped(f"Łukasz {needing}"), needing
+    assert typefaces.shaped(None)  # a document that does not say what it shows
 
 
 def test_the_bundled_fonts_have_a_glyph_for_every_letter_these_tests_print():
