@@ -15,6 +15,7 @@ to each start of a command, a worker or a web process).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import json
 import logging
@@ -70,6 +71,7 @@ def qr_png(leg: BookingLeg) -> bytes:
     return _qr_png(leg_code(leg))
 
 
+@functools.lru_cache(maxsize=64)  # a confirmation draws each code twice: in its e-mail and on its e-tickets
 def _qr_png(code: str) -> bytes:
     # A quiet zone of four modules, as the QR standard asks: scanners find the code by the blank around it. The mask
     # is chosen, not searched for: trying the eight masks for the one a scanner would find least ambiguous took most of
