@@ -13,6 +13,7 @@ from django_redis import get_redis_connection
 
 from ferries.api.views import answer_bytes
 from ferries.cache import cache_service
+from ferries.cache.keys import AVAILABILITY_MISSES
 from ferries.party import Party
 from ferries.queries import parse_search_query
 from ferries.search import leg_search, sailing_search, sailing_search_answer
@@ -181,3 +182,21 @@ def test_availability_shown_is_refreshed_when_capacity_changes(sailing, django_c
     after = search(adults="2")["outbound"][0]["availability"]["places_left"]
 
     assert (before, after) == (100, 97)
+
+
+@pytest.mark.django_db
+def test_a_thousand_availabilities_kept_at_once_are_each_indexed_counted_and_timed():
+    cache_service.reset_stats()
+    redis = get_redis_connection("default")
+    data = {pk: {"status": "scheduled", "remaining": {"passengers": pk}} for pk in range(1, 1202)}
+
+    cache_service.set_availabilities(data)
+
+    assert cache_service.stats()["availability"]["entries"] == 1201
+    assert int(redis.get(cache.make_key(AVAILABILITY_MISSES))) == 1201
+    assert cache_service.get_availabilities(list(data)) == data
+    scores = redis.zrange(cache.make_key("ferry:index:availability"), 0, -1, withscores=True)
+    assert len(scores) == 1201
+    assert {round(score - scores[0][1]) for _member, score in scores} == {0}, "one expiry for all"
+    assert 0 < redis_ttl("ferry:availability:1201") <= 60
+    assert 60 < redis.ttl(cache.make_key("ferry:index:availability")) <= 120
