@@ -38,6 +38,26 @@ def test_a_code_we_did_not_sign_is_refused(trip):
         ticket_read(signing.dumps({"booking": "ABC"}, salt="maritime.eticket"))  # signed, but not a ticket's payload
 
 
+def test_a_legs_code_is_the_same_whenever_it_is_drawn(trip, monkeypatch):
+    booking = confirmed_booking(trip["out"])
+    first = ticket_code(reference=booking.reference, direction="outbound", version=1)
+    monkeypatch.setattr(signing.time, "time", lambda: 4_102_444_800.0)  # years later
+
+    assert ticket_code(reference=booking.reference, direction="outbound", version=1) == first
+    assert ticket_code(reference=booking.reference, direction="outbound", version=2) != first
+    assert ticket_verify(first)["booking"] == booking.reference
+
+
+def test_a_code_of_e_tickets_made_when_codes_carried_their_time_still_boards(trip):
+    booking = confirmed_booking(trip["out"])
+    payload = {"booking": booking.reference, "leg": "outbound", "v": booking.tickets_version}
+    earlier = signing.dumps(payload, salt="maritime.eticket", compress=True)
+
+    assert ticket_verify(earlier) == payload
+    with pytest.raises(TicketRefused):
+        ticket_verify(earlier[:-2] + ("xx" if not earlier.endswith("xx") else "yy"))
+
+
 def test_a_cancelled_bookings_code_no_longer_boards(trip):
     booking = confirmed_booking(trip["out"])
     code = leg_code(booking.legs.get())
