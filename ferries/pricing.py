@@ -2,7 +2,6 @@
 
 import datetime as dt
 import functools
-import json
 from dataclasses import dataclass, field, replace
 
 from django.db import router
@@ -11,9 +10,8 @@ from django.utils.translation import gettext as _
 from ferries.choices import CABIN_BERTHS, Accommodation, Extra, PassengerType
 from ferries.models import Fare, FareFamily, Route
 from ferries.party import NO_EXTRAS, Extras, Party, Vehicle
-from kernel.compiled import Compiled, compile_read, id_marks, id_values, rows_of
+from kernel.compiled import Compiled, compile_read, id_marks, id_values, keep_rows_of, rows_of
 from kernel.money import money
-from kernel.prefetch import keep_prefetched
 
 # The family a price is quoted in when none is named: the one policy of earlier fares became the Standard family.
 DEFAULT_FAMILY = "standard"
@@ -133,7 +131,7 @@ def _fares_read(alias: str, route_count: int) -> Compiled:
     CPU to resolve and compile its four JSON subqueries — a third of a hold's — and they are the same at every
     call."""
     marks = id_marks("route", route_count) | {"first": dt.date(1, 1, 1), "last": dt.date(1, 1, 2)}
-    routes = [marks[name] for name in id_marks("route", route_count)]
+    routes = list(id_marks("route", route_count).values())
     fares = Fare.objects.using(alias).filter(route_id__in=routes, valid_from__lte=marks["last"],
                                              valid_to__gte=marks["first"])  # fmt: skip
     rows = {f"{relation}_rows": rows_of(Fare, relation) for relation in PRICE_RELATIONS}
@@ -145,20 +143,9 @@ PRICE_RELATIONS = ("passenger_fares", "vehicle_fares", "accommodation_fares", "f
 
 
 def _keep_price_rows(fare: Fare) -> None:
-    """The fare's JSON rows made its prefetched relations, in each model's order, as a prefetch would leave them."""
+    """The fare's JSON rows made its prefetched relations, as a prefetch would leave them."""
     for relation in PRICE_RELATIONS:
-        model = Fare._meta.get_field(relation).related_model
-        fields = {field.attname: field for field in model._meta.concrete_fields}
-        objects = []
-        kept = getattr(fare, f"{relation}_rows")
-        for row in (json.loads(kept) if isinstance(kept, str) else kept) or []:  # JSON text, or decoded already
-            values = {name: fields[name].to_python(value) for name, value in row.items()}
-            item = model(fare=fare, **values)
-            item._state.adding, item._state.db = False, fare._state.db
-            objects.append(item)
-        ordering = [name for name in model._meta.ordering if name != "fare"]
-        objects.sort(key=lambda item: (*(getattr(item, name) for name in ordering), item.pk))
-        keep_prefetched(fare, relation, objects)
+        keep_rows_of(fare, relation, getattr(fare, f"{relation}_rows"))
         delattr(fare, f"{relation}_rows")
 
 

@@ -13,9 +13,8 @@ from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from ferries.choices import CABIN_BERTHS, Resource
-from ferries.models import CapacityHold, Port, Route, Sailing, SailingInventory
-from kernel.compiled import Compiled, Joined, built, compile_read, id_marks, id_values, rows_of
-from kernel.prefetch import keep_prefetched
+from ferries.models import CapacityHold, Port, Route, Sailing
+from kernel.compiled import Compiled, Joined, compile_read, id_marks, id_values, keep_rows_of, rows_of
 
 
 def bookable_after() -> dt.datetime:
@@ -95,11 +94,7 @@ def sailings_on_days(*, routes: list[Route], first: dt.date, last: dt.date) -> l
     sailings = []
     for row in read.rows(values):
         sailing = SAILING_WITH_VESSEL.build(read.alias, row)
-        inventory = [
-            built(SailingInventory, read.alias, item | {"sailing_id": sailing.pk}, from_json=True)
-            for item in sorted(row[-1] or [], key=lambda item: item["resource"])  # the model's order
-        ]
-        keep_prefetched(sailing, "inventory", inventory)
+        keep_rows_of(sailing, "inventory", row[-1])
         sailings.append(sailing)
     return sailings
 
@@ -112,7 +107,7 @@ def _sailings_read(alias: str, route_count: int) -> Compiled:
     far = dt.datetime(1, 1, 2, tzinfo=dt.UTC)
     marks = id_marks("route", route_count) | {"after": far - dt.timedelta(days=1), "end": far}
     sailings = Sailing.objects.using(alias).filter(
-        route_id__in=[marks[name] for name in id_marks("route", route_count)],
+        route_id__in=list(id_marks("route", route_count).values()),
         status=Sailing.Status.SCHEDULED,
         departs_at__gte=marks["after"],
         departs_at__lt=marks["end"],

@@ -10,6 +10,7 @@ and per shape where the SQL depends on it (how many ids an `__in` lists).
 
 import datetime as dt
 import functools
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,8 @@ from typing import Any
 from django.db import connections
 from django.db.models import Aggregate, JSONField, Model, OuterRef, QuerySet, Subquery
 from django.db.models.functions import JSONObject
+
+from kernel.prefetch import keep_prefetched
 
 MARK = "mark"  # a slot filled with the value of that name at each run
 AS_IS = "as is"  # a slot whose value was written in the queryset itself (a status, a flag)
@@ -134,16 +137,16 @@ class Joined:
 
     @functools.cached_property
     def names(self) -> list[str]:
-        return [name for path, model in self._models() for name in self._columns(path, model)]
+        return [name for _path, _model, columns in self._layout for name in columns]
 
     def build(self, alias: str, row: Sequence, shared: dict | None = None) -> Model:
         """The instance of `row`'s first len(names) columns; instances of the same model and key across rows are
         one when given the same `shared` dict (the two ports of every route between them, say)."""
         values = dict(zip(self.names, row, strict=False))
         instances: dict[str, Model] = {}
-        for path, model in self._models():
+        for path, model, columns in self._layout:
             prefix = f"{path}__" if path else ""
-            own = {name.removeprefix(prefix): values[name] for name in self._columns(path, model)}
+            own = {name.removeprefix(prefix): values[name] for name in columns}
             if own[model._meta.pk.attname] is None:  # a nullable relation that is not there
                 instance = None
             else:
@@ -157,18 +160,21 @@ class Joined:
                     instances[parent]._meta.get_field(name).set_cached_value(instances[parent], instance)
         return instances[""]
 
-    def _models(self) -> list[tuple[str, type[Model]]]:
-        models = [("", self.model)]
-        for path in self.paths:  # each after the path it goes through ("route" before "route__origin")
+    @functools.cached_property
+    def _layout(self) -> list[tuple[str, type[Model], list[str]]]:
+        """(path, its model, its columns' names) of the model and each related one, each after the path it goes
+        through ("route" before "route__origin")."""
+        models = {"": self.model}
+        for path in self.paths:
             parent, _, name = path.rpartition("__")
-            owner = dict(models)[parent]
-            models.append((path, owner._meta.get_field(name).related_model))
-        return models
-
-    def _columns(self, path: str, model: type[Model]) -> list[str]:
-        prefix = f"{path}__" if path else ""
-        unread = {name.removeprefix(prefix) for name in self.unread if name.startswith(prefix)}
-        return [prefix + field.attname for field in model._meta.concrete_fields if field.name not in unread]
+            models[path] = models[parent]._meta.get_field(name).related_model
+        layout = []
+        for path, model in models.items():
+            prefix = f"{path}__" if path else ""
+            unread = {name.removeprefix(prefix) for name in self.unread if name.startswith(prefix)}
+            columns = [prefix + field.attname for field in model._meta.concrete_fields if field.name not in unread]
+            layout.append((path, model, columns))
+        return layout
 
 
 class JSONRows(Aggregate):
@@ -191,3 +197,18 @@ def rows_of(model: type[Model], relation: str) -> Subquery:
     columns = {f.attname: f.attname for f in related._meta.concrete_fields if f.name != own}
     rows = related.objects.filter(**{own: OuterRef("pk")}).order_by().values(own)
     return Subquery(rows.annotate(rows=JSONRows(JSONObject(**columns))).values("rows"), output_field=JSONField())
+
+
+def keep_rows_of(instance: Model, relation: str, rows: list[dict] | str | None) -> None:
+    """The instance's rows of `relation` as `rows_of` read them (JSON text, or decoded already) made its prefetched
+    relation, in the related model's order, each row's key to `instance` set, as a prefetch would leave them."""
+    key = instance._meta.get_field(relation).field  # the related rows' key to the instance's model
+    model = key.model
+    objects = []
+    for row in (json.loads(rows) if isinstance(rows, str) else rows) or []:
+        item = built(model, instance._state.db, row | {key.attname: instance.pk}, from_json=True)
+        key.set_cached_value(item, instance)
+        objects.append(item)
+    ordering = [name for name in model._meta.ordering if name not in (key.name, key.attname)]
+    objects.sort(key=lambda item: (*(getattr(item, name) for name in ordering), item.pk))
+    keep_prefetched(instance, relation, objects)
