@@ -50,7 +50,7 @@ def fare_calendar_answer(
     """fare_calendar's answer as `render` makes it into bytes, kept whole in the cache while every part of it holds:
     its prices, the availability of each sailing it lists (dropped with it when a sailing's capacity changes), and
     the sales of its earliest sailing."""
-    kept = cache_service.get_calendar_answer(query, lookup)
+    kept = kept_calendar_answer(query, lookup)
     if kept is not None:
         return kept
     with cache_service.writes_together():  # its prices, availability and answer kept in one round trip
@@ -61,6 +61,11 @@ def fare_calendar_answer(
             sailing_ids = [row["sailing_id"] for row in made.rows]
             cache_service.set_calendar_answer(query, body, ttl=ttl, sailing_ids=sailing_ids)
     return body
+
+
+def kept_calendar_answer(query: CalendarQuery, lookup: AnswerLookup | None = None) -> bytes | None:
+    """The calendar's answer kept whole, as sent, or None (`lookup` answered once, as kept_search_answer's)."""
+    return cache_service.get_calendar_answer(query, lookup)
 
 
 def calendar_answer_lookup(query: CalendarQuery) -> AnswerLookup | None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from django.conf import settings
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -675,14 +676,15 @@ _read_lately: OrderedDict[tuple[str, str, tuple[dt.date, dt.date]], SearchQuery 
 _read_lately_lock = threading.Lock()
 
 
-def read_search_query(query_string: str, data: Mapping[str, str]) -> SearchQuery:
-    """parse_search_query(data), `data` being what `query_string` says: remembered for the next same string."""
-    return _read_remembered("search", query_string, lambda: parse_search_query(data))
+def read_search_query(query_string: str) -> SearchQuery:
+    """parse_search_query of what `query_string` says (read as a request's GET is): remembered for the next same
+    string, which is then not even split into parameters."""
+    return _read_remembered("search", query_string, lambda: parse_search_query(QueryDict(query_string)))
 
 
-def read_calendar_query(query_string: str, data: Mapping[str, str]) -> CalendarQuery:
-    """parse_calendar_query(data), `data` being what `query_string` says: remembered for the next same string."""
-    return _read_remembered("calendar", query_string, lambda: parse_calendar_query(data))
+def read_calendar_query(query_string: str) -> CalendarQuery:
+    """parse_calendar_query of what `query_string` says, remembered as read_search_query's are."""
+    return _read_remembered("calendar", query_string, lambda: parse_calendar_query(QueryDict(query_string)))
 
 
 def _read_remembered(kind: str, query_string: str, parse: Callable[[], Any]) -> Any:

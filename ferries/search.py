@@ -86,10 +86,16 @@ def sailing_search_answer(
     *, query: SearchQuery, render: Callable[[dict], bytes], lookup: AnswerLookup | None = None
 ) -> bytes:
     """sailing_search's answer as `render` makes it into bytes, kept whole in the cache while it holds."""
-    kept = cache_service.get_search_answer(query, lookup)  # counts the lookups of its legs
+    kept = kept_search_answer(query, lookup)
     if kept is not None:
         return kept
     return _keep_answer(query, render)
+
+
+def kept_search_answer(query: SearchQuery, lookup: AnswerLookup | None = None) -> bytes | None:
+    """The answer kept whole for `query`, as sent, or None; the lookups of its legs are counted either way. `lookup`
+    is answered once: `sailing_search_answer` given it again after a miss computes without looking up again."""
+    return cache_service.get_search_answer(query, lookup)
 
 
 def warm_search_answer(*, query: SearchQuery, render: Callable[[dict], bytes], margin: float) -> bytes:

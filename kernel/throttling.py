@@ -67,18 +67,20 @@ THROTTLED_RESPONSE = OpenApiResponse(description="Too many requests; `Retry-Afte
 _local_counts = LocMemCache("maritime-throttle-fallback", {"OPTIONS": {"MAX_ENTRIES": 10_000}})
 
 
-# KEYS: one sorted set per limit, then the keys the request's rider counts under. ARGV: now, the number of limits,
-# per limit its limit, its period (seconds) and a unique member; then per count its command (INCRBY or ZINCRBY), its
-# amount and its member (ZINCRBY's). The counts are made only if every limit allows the request.
-# Answers per limit: 1 if allowed (and counted), the requests counted in the period, the oldest one's time.
+# KEYS: one sorted set per limit, then the keys the request's rider counts under, then those it reads. ARGV: now, the
+# number of limits, of counts and of reads; per limit its limit, its period (seconds) and a unique member; per count
+# its command (INCRBY or ZINCRBY), its amount and its member (ZINCRBY's); per read its command (of one key).
+# The counts are made only if every limit allows the request; the reads are made whatever the limits say.
+# Answers: per limit, 1 if allowed (and counted), the requests counted in the period, the oldest one's time; then
+# each read's answer.
 _SLIDING_WINDOWS = """
 local now = tonumber(ARGV[1])
-local limits = tonumber(ARGV[2])
+local limits, counts, reads = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local answers = {}
 local allowed_all = true
 for i = 1, limits do
   local key = KEYS[i]
-  local limit, period, member = tonumber(ARGV[3 * i]), tonumber(ARGV[3 * i + 1]), ARGV[3 * i + 2]
+  local limit, period, member = tonumber(ARGV[3 * i + 2]), tonumber(ARGV[3 * i + 3]), ARGV[3 * i + 4]
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - period)
   local count = redis.call('ZCARD', key)
   local allowed = 0
@@ -93,17 +95,24 @@ for i = 1, limits do
   local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
   answers[i] = {allowed, count, oldest[2] or tostring(now)}
 end
+local at = 3 * limits + 5
 if allowed_all then
-  for j = limits + 1, #KEYS do
-    local at = 3 * limits + 3 * (j - limits)
+  for j = limits + 1, limits + counts do
     if ARGV[at] == 'ZINCRBY' then
       redis.call('ZINCRBY', KEYS[j], ARGV[at + 1], ARGV[at + 2])
     else
       redis.call('INCRBY', KEYS[j], ARGV[at + 1])
     end
+    at = at + 3
   end
+else
+  at = at + 3 * counts
 end
-return answers
+local read = {}
+for j = 1, reads do
+  read[j] = redis.call(ARGV[at + j - 1], KEYS[limits + counts + j])
+end
+return {answers, read}
 """
 _scripts: dict[int, object] = {}
 
@@ -113,8 +122,9 @@ class Rider:
     """Redis work a request does in the round trip of its rate limits, rather than in one of its own (`ride_along`).
 
     `counts`: ("INCRBY", key, amount) or ("ZINCRBY", key, amount, member), made only if every limit allows the
-    request, atomically with counting it; `reads`: commands (as sent, e.g. ("GET", key)) whose answers, as redis-py
-    parses them, land in `answers`. Keys are full Redis keys (the cache's prefix included). `answers` stays None when
+    request, atomically with counting it; `reads`: commands of one key, as (command, key) (e.g. ("GET", key)),
+    made whatever the limits say, whose answers (as Redis gives them: bytes, an integer or None) land in `answers`.
+    Keys are full Redis keys (the cache's prefix included). `answers` stays None when
     the limits were not asked in Redis (another cache, Redis away, no limit applying): the rider then does its work
     itself."""
 
@@ -125,47 +135,38 @@ class Rider:
 
 def ride_along(request, rider: Rider) -> None:
     """Have `rider` go with the request's rate limits (before they are checked, e.g. in a view's `check_throttles`)."""
-    request._maritime_rider = rider
+    _django_request(request)._maritime_rider = rider
+
+
+def _django_request(request) -> HttpRequest:
+    """Django's request under DRF's: what a request's limits decided is kept there, so that every throttle of the
+    request, whichever wrapper it is asked through, reads the one decision (and counts the request once)."""
+    return getattr(request, "_request", request)
 
 
 def _sliding_windows(
     backend: RedisCache, throttles: list["ResilientRateThrottle"], now: float, rider: Rider | None = None
 ) -> list[tuple]:
-    """Check and count every throttle's window in one round trip: [(allowed, count, oldest), …]; the rider's work
-    goes in the same round trip."""
+    """Check and count every throttle's window in one round trip, one command: [(allowed, count, oldest), …]; the
+    rider's work goes in the same command."""
     client = backend.client.get_client(write=True)
     script = _scripts.get(id(client))
     if script is None:
         script = _scripts[id(client)] = client.register_script(_SLIDING_WINDOWS)
+    rider = rider or Rider()
     keys = [backend.make_key(f"{t.key}:window") for t in throttles]
-    args: list = [repr(now), len(throttles)]
+    args: list = [repr(now), len(throttles), len(rider.counts), len(rider.reads)]
     for throttle in throttles:
         args += [throttle.num_requests, throttle.duration, f"{now!r}:{secrets.token_hex(4)}"]
-    if rider is None:
-        answers = script(keys=keys, args=args)
-    else:
-        for command, key, amount, *member in rider.counts:
-            keys.append(key)
-            args += [command, amount, member[0] if member else ""]
-        answers, *rider.answers = _pipelined(client, script, keys, args, rider.reads)
+    for command, key, amount, *member in rider.counts:
+        keys.append(key)
+        args += [command, amount, member[0] if member else ""]
+    for command, key in rider.reads:
+        keys.append(key)
+        args.append(command)
+    answers, read = script(keys=keys, args=args)  # redis-py loads the script again if Redis lost it
+    rider.answers = read
     return [(bool(allowed), int(count), float(oldest)) for allowed, count, oldest in answers]
-
-
-def _pipelined(client, script, keys: list, args: list, reads: list[tuple]) -> list:
-    """The script's answer, then the reads', in one round trip (the script loaded first if Redis lost it)."""
-
-    def send() -> list:
-        pipe = client.pipeline(transaction=False)
-        pipe.evalsha(script.sha, len(keys), *keys, *args)
-        for command in reads:
-            pipe.execute_command(*command)
-        return pipe.execute()
-
-    try:
-        return send()
-    except redis.exceptions.NoScriptError:
-        client.script_load(script.script)
-        return send()
 
 
 class ResilientRateThrottle(throttling.SimpleRateThrottle):
@@ -204,9 +205,10 @@ class ResilientRateThrottle(throttling.SimpleRateThrottle):
         if self.key is None:
             return True
         # The first limit asked answers for every limit of the view (DRF asks them one by one).
-        decided = getattr(request, "_maritime_throttles", None)
+        held = _django_request(request)
+        decided = getattr(held, "_maritime_throttles", None)
         if decided is None or self.scope not in decided:
-            decided = request._maritime_throttles = self._decide_all(request, view, backend)
+            decided = held._maritime_throttles = self._decide_all(request, view, backend)
         allowed, count, oldest = decided[self.scope]
         self.window = (decided["now"], count, oldest)
         return allowed
@@ -228,7 +230,7 @@ class ResilientRateThrottle(throttling.SimpleRateThrottle):
                 other.key = other.get_cache_key(request, view)
                 if other.key is not None:
                     throttles.append(other)
-        answers = _sliding_windows(backend, throttles, now, getattr(request, "_maritime_rider", None))
+        answers = _sliding_windows(backend, throttles, now, getattr(_django_request(request), "_maritime_rider", None))
         return {"now": now} | {t.scope: answer for t, answer in zip(throttles, answers, strict=True)}
 
 

@@ -11,6 +11,9 @@ admin.site.index_title = "Operations"
 admin.site.index_template = "admin/maritime/index.html"
 
 urlpatterns = [
+    # First: the API serves the most requests (the searches of the mobile apps), and its prefix is nobody else's,
+    # so they are resolved before the website's patterns are tried.
+    path("api/v1/", include("maritime.api_urls")),
     path("", include("ferries.urls")),
     path("", include("bookings.urls")),
     path("", include("payments.urls")),
@@ -22,7 +25,6 @@ urlpatterns = [
     # Before admin/, whose own patterns would take "operations/" for an app's page. Staff only, as the admin.
     path("admin/operations/", admin.site.admin_view(views.operations), name="admin-operations"),
     path("admin/", admin.site.urls),
-    path("api/v1/", include("maritime.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI's set-up script served from this address too (?script) and its styles from a file: the CSP allows
     # nothing inline.

@@ -3,7 +3,8 @@
 from collections.abc import Callable
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
@@ -27,14 +28,14 @@ from ferries.api.serializers import (
     labelled_price_lines,
 )
 from ferries.cache.service import AnswerLookup
-from ferries.calendar import calendar_answer_lookup, fare_calendar, fare_calendar_answer
+from ferries.calendar import calendar_answer_lookup, fare_calendar, fare_calendar_answer, kept_calendar_answer
 from ferries.queries import (
     parse_calendar_query,
     parse_search_query,
     read_calendar_query,
     read_search_query,
 )
-from ferries.search import answer_lookup, sailing_search, sailing_search_answer
+from ferries.search import answer_lookup, kept_search_answer, sailing_search, sailing_search_answer
 from ferries.selectors import port_list, route_list
 from kernel.api import VALIDATION_ERROR_RESPONSE, api_validation_error
 from kernel.throttling import ride_along
@@ -67,30 +68,70 @@ class RouteListApi(PublicApi, ListAPIView):
 
 
 class KeptAnswerApi(PublicApi, APIView):
-    """An endpoint whose JSON answer is kept whole as sent: the answer is looked up in the round trip that checks
-    the rate limits, the query read once per query string (`read_query`), its lookup made by `lookup_of`."""
+    """An endpoint whose JSON answer is kept whole as sent: the query read once per query string (`read_query`), the
+    answer looked up (`lookup_of`, `kept_answer`) in the round trip that checks the rate limits.
 
-    read_query: Callable[[str, QueryDict], object]
+    A request that finds its answer kept is sent it before DRF's request cycle (`dispatch`): bytes already made need
+    no content negotiation beyond "plain JSON", no parser, no authentication (these endpoints have none). The rate
+    limits are the view's own throttles, asked as DRF asks them; whatever is not a plain JSON hit within the limits
+    (a miss, a refusal, an error in the query, another format) goes through DRF's cycle, which finds the limits
+    decided and the answer looked up: nothing is counted twice."""
+
+    read_query: Callable[[str], object]
     lookup_of: Callable[[object], AnswerLookup | None]
+    kept_answer: Callable[[object, AnswerLookup], bytes | None]
+
+    query: object = None
+    lookup: AnswerLookup | None = None
+    prepared = False
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
+        if request.method == "GET" and _plain_json(request):
+            kept = self._kept(Request(request))
+            if kept is not None:
+                self.headers = self.default_response_headers  # as DRF's cycle would send them (Allow, Vary)
+                return self.finalize_response(request, HttpResponse(kept, content_type=JSONRenderer.media_type))
+        return super().dispatch(request, *args, **kwargs)
+
+    def _kept(self, request: Request) -> bytes | None:
+        self._prepare(request)
+        if self.lookup is None or not all(throttle.allow_request(request, self) for throttle in self.get_throttles()):
+            return None
+        return type(self).kept_answer(self.query, self.lookup)
+
+    def _prepare(self, request: Request) -> None:
+        """The query, and the lookup of its answer riding with the rate limits (once per request)."""
+        if self.prepared:
+            return
+        self.prepared = True
+        try:
+            self.query = type(self).read_query(request.META.get("QUERY_STRING", ""))
+        except DjangoValidationError:
+            return  # told by `get`
+        self.lookup = type(self).lookup_of(self.query)
+        if self.lookup is not None:
+            ride_along(request, self.lookup.rider)
 
     def check_throttles(self, request: Request) -> None:
-        self.query, self.lookup = None, None
         if request.accepted_media_type == JSONRenderer.media_type:
-            try:
-                self.query = type(self).read_query(request.META.get("QUERY_STRING", ""), request.query_params)
-            except DjangoValidationError:
-                pass  # told by `get`
-            else:
-                self.lookup = type(self).lookup_of(self.query)
-                if self.lookup is not None:
-                    ride_along(request, self.lookup.rider)
+            self._prepare(request)
         super().check_throttles(request)
+
+
+def _plain_json(request: HttpRequest) -> bool:
+    """Whether DRF would answer this request in plain JSON whatever the renderers: it asks for JSON or anything, and
+    names no format in its query string (a conservative test: any doubt goes through DRF's negotiation)."""
+    return request.headers.get("Accept", "*/*") in _PLAIN_JSON and "format" not in request.META.get("QUERY_STRING", "")
+
+
+_PLAIN_JSON = {"", "*/*", JSONRenderer.media_type}
 
 
 class SailingSearchApi(KeptAnswerApi):
     # The busiest endpoint.
     read_query = staticmethod(read_search_query)
     lookup_of = staticmethod(answer_lookup)
+    kept_answer = staticmethod(kept_search_answer)
 
     @extend_schema(
         operation_id="sailing_search",
@@ -105,11 +146,11 @@ class SailingSearchApi(KeptAnswerApi):
     )
     def get(self, request: Request) -> Response | HttpResponse:
         try:
-            query = getattr(self, "query", None) or parse_search_query(request.query_params)
+            query = self.query or parse_search_query(request.query_params)
             if request.accepted_media_type == JSONRenderer.media_type:  # not the browsable API, nor indented JSON
                 # The answer is sent as the bytes the cache keeps (made by the same renderer), so a repeated search
                 # is one Redis round trip, with the rate limits, and no JSON work.
-                lookup = getattr(self, "lookup", None)
+                lookup = self.lookup
                 answer = sailing_search_answer(query=query, render=answer_bytes, lookup=lookup)
                 return HttpResponse(answer, content_type=JSONRenderer.media_type)
             results = sailing_search(query=query)
@@ -123,6 +164,7 @@ class SailingSearchApi(KeptAnswerApi):
 class FareCalendarApi(KeptAnswerApi):
     read_query = staticmethod(read_calendar_query)
     lookup_of = staticmethod(calendar_answer_lookup)
+    kept_answer = staticmethod(kept_calendar_answer)
 
     @extend_schema(
         operation_id="sailing_calendar",
@@ -135,9 +177,9 @@ class FareCalendarApi(KeptAnswerApi):
     )
     def get(self, request: Request) -> Response | HttpResponse:
         try:
-            query = getattr(self, "query", None) or parse_calendar_query(request.query_params)
+            query = self.query or parse_calendar_query(request.query_params)
             if request.accepted_media_type == JSONRenderer.media_type:  # sent as the bytes kept, as a search is
-                lookup = getattr(self, "lookup", None)
+                lookup = self.lookup
                 answer = fare_calendar_answer(query=query, render=JSONRenderer().render, lookup=lookup)
                 return HttpResponse(answer, content_type=JSONRenderer.media_type)
             return Response(fare_calendar(query=query))

@@ -45,12 +45,15 @@ POPULARITY_FORGOTTEN = 0.5
 class AnswerLookup:
     """A whole answer looked up in one Redis round trip: its counts (the lookups of its legs, its fame) and its reads
     (the entry's expiry, and its bytes unless this process holds a copy), as `rider`, which goes in the request's
-    rate-limit round trip (kernel.throttling.ride_along) or is sent alone by `get_search_answer`."""
+    rate-limit round trip (kernel.throttling.ride_along) or is sent alone by `get_search_answer`. It is answered
+    once: asked again, it gives what it found the first time (`found`), without counting or reading anything."""
 
     key: str
     legs: int
     copy: Copy | None
     rider: Rider
+    answered: bool = False
+    found: bytes | None = None
 
 
 # Set while warming (`FerryCacheService.warming`): the seconds below which an entry reads as missing.
@@ -271,6 +274,8 @@ class FerryCacheService:
 
     def _kept_answer(self, lookup: AnswerLookup, counter: str | None) -> bytes | None:
         """The answer `lookup` finds, sending it first unless it went with the rate limits."""
+        if lookup.answered:
+            return lookup.found
         if lookup.rider.answers is None:
             rider = lookup.rider
             rider.answers = self._call(
@@ -280,7 +285,8 @@ class FerryCacheService:
                 return None
         else:
             _count_in_prometheus(counter, lookup.legs)
-        return self._found(lookup)
+        lookup.found, lookup.answered = self._found(lookup), True
+        return lookup.found
 
     def _found(self, lookup: AnswerLookup) -> bytes | None:
         """The answer the lookup found: this process's copy while Redis still keeps the entry it was copied from,

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from ferries import search as search_module
 from ferries import warming
-from ferries.api.views import answer_bytes
+from ferries.api.views import FareCalendarApi, SailingSearchApi, answer_bytes
 from ferries.cache import cache_service
 from ferries.cache import keys as cache_keys
 from ferries.party import Party
@@ -27,6 +27,7 @@ from kernel.throttling import forget_outage
 pytestmark = pytest.mark.django_db
 
 SEARCH = "/api/v1/sailings/search"
+CALENDAR = "/api/v1/sailings/calendar"
 
 
 @pytest.fixture(autouse=True)
@@ -246,16 +247,92 @@ def test_a_query_string_read_lately_is_not_read_again_and_one_in_error_is_told_e
     text = f"from=TNTUN&to=FRMRS&date={day}&adults=2"
     data = QueryDict(text)
 
-    first, again = read_search_query(text, data), read_search_query(text, data)
+    first, again = read_search_query(text), read_search_query(text)
 
     assert again is first
     assert first == parse_search_query(data)
     for _ in range(2):
         with pytest.raises(ValidationError) as error:
-            read_search_query("from=TNTUN&to=FRMRS&date=yesterday", QueryDict("from=TNTUN&to=FRMRS&date=yesterday"))
+            read_search_query("from=TNTUN&to=FRMRS&date=yesterday")
         assert "date" in error.value.message_dict
     month = f"from=TNTUN&to=FRMRS&month={day[:7]}&adults=2"
-    calendar = read_calendar_query(month, QueryDict(month))
-    assert read_calendar_query(month, QueryDict(month)) is calendar
+    calendar = read_calendar_query(month)
+    assert read_calendar_query(month) is calendar
     assert calendar == parse_calendar_query(QueryDict(month))
-    assert read_search_query(text, data) is first  # each kind remembered apart
+    assert read_search_query(text) is first  # each kind remembered apart
+
+
+@pytest.fixture
+def drf_cycles(monkeypatch):
+    """The requests the search API put through DRF's request cycle (its `initial`: negotiation, limits, …)."""
+    seen = []
+    initial = SailingSearchApi.initial
+
+    def counted(view, request, *args, **kwargs):
+        seen.append(request.get_full_path())
+        return initial(view, request, *args, **kwargs)
+
+    monkeypatch.setattr(SailingSearchApi, "initial", counted)
+    return seen
+
+
+def test_a_hit_within_the_limits_is_sent_before_drfs_request_cycle_and_anything_else_goes_through_it(
+    api, sailing, drf_cycles, round_trips
+):
+    params = params_of(sailing, adults="2")
+    computed = api.get(SEARCH, params)  # a miss: DRF's cycle computes it
+    assert len(drf_cycles) == 1
+
+    round_trips.clear()
+    hits = [api.get(SEARCH, params), api.get(SEARCH, params, HTTP_ACCEPT="application/json")]
+
+    assert len(drf_cycles) == 1  # neither hit went through it
+    assert len(round_trips) == 2  # one each: the limits and the lookup together
+    assert {hit.content for hit in hits} == {computed.content}
+    assert {tuple(sorted(hit.headers.items())) for hit in hits} == {tuple(sorted(computed.headers.items()))}
+    # Another format, or a format named in the query string: DRF's negotiation decides, as before.
+    indented = api.get(SEARCH, params, HTTP_ACCEPT="application/json; indent=2")
+    named = api.get(SEARCH, {**params, "format": "json"})
+    assert [indented.status_code, named.status_code] == [200, 200]
+    assert indented.content.startswith(b"{\n")
+    assert named.json() == computed.json()
+    assert len(drf_cycles) == 3
+
+
+def test_a_request_over_the_limit_is_refused_by_drfs_cycle_and_counted_once(
+    api, sailing, rates, drf_cycles, round_trips
+):
+    rates(anon="2/minute")
+    params = params_of(sailing)
+    answers = [api.get(SEARCH, params) for _ in range(3)]
+
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert int(answers[2]["Retry-After"]) > 0
+    # The refused request asked Redis once, on the way in: DRF's cycle reused that decision.
+    assert len(round_trips) == 3 + 1 + 1  # the miss's three, the hit's one, the refusal's one
+    assert len(drf_cycles) == 2  # the miss and the refusal; the hit was sent before it
+    window = get_redis_connection("default").zcard(cache.make_key("throttle_anon_127.0.0.1:window"))
+    assert window == 2
+    assert search_figures()[0] == 2  # the refused request's lookup was not counted
+
+
+def test_a_miss_after_a_lookup_before_drfs_cycle_computes_without_looking_up_again(api, sailing, round_trips):
+    response = api.get(SEARCH, params_of(sailing, adults="2"))
+
+    assert response.status_code == 200
+    assert len(round_trips) == 3  # the limits and the lookup; the leg's lookup and lock; what the miss keeps
+    assert search_figures() == (1, 0)  # one lookup of its one leg, no hit
+
+
+def test_the_calendar_is_sent_before_drfs_request_cycle_when_kept_too(api, sailing, monkeypatch):
+    cycles = []
+    initial = FareCalendarApi.initial
+    monkeypatch.setattr(FareCalendarApi, "initial", lambda view, *a, **k: cycles.append(1) or initial(view, *a, **k))
+    day = params_of(sailing)["date"]
+    params = {"from": "TNTUN", "to": "FRMRS", "month": day[:7]}
+
+    computed, kept = api.get(CALENDAR, params), api.get(CALENDAR, params)
+
+    assert [computed.status_code, kept.status_code] == [200, 200]
+    assert kept.content == computed.content
+    assert len(cycles) == 1
