@@ -25,14 +25,14 @@ requests of the last period in a sorted set (the sliding window DRF keeps in a p
 a write per limit), drops those older than the period and adds this one if the limit allows it. Checking and
 counting in one atomic step also means two requests arriving together can no longer both take the last place. A
 view may add Redis work of its own to that round trip (`ride_along`): counts made only if the request is allowed,
-and reads — the search API looks its kept answer up there, so a repeated search costs one round trip in all.
+and reads — the search API looks its kept answer up there, so a repeated search costs one round trip in all. The
+script makes the reads itself: a request's whole Redis work is one command.
 
 Why not DRF's stock throttles over django-redis: they read through the cache API, so an outage lifts every limit
 without a word and costs a socket timeout per limit and per request; and they cost a read and a write per limit.
 Measured by bench/throttles.py (one process, real Redis, A and B alternated, median of 15 rounds of 1,000 requests;
-three runs on the shared two-core machine, the quietest first): a search (two limits) takes 1 round trip and 508 µs
-with ours, 4 round trips and 732 µs with stock (stock/ours 1.44 to 2.48 over the three runs); a booking
-(three limits) 1 round trip and 716 µs, against 6 and 1,528 µs (stock/ours 2.13 to 3.62).
+the shared two-core machine): a search (two limits) takes 1 round trip and 328 µs with ours, 4 round trips and 861 µs
+with stock (2.62×); a booking (three limits) 1 round trip and 361 µs, against 6 and 1,301 µs (3.60×).
 """
 
 import functools
