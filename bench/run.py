@@ -89,9 +89,11 @@ NOTES = {
         "round trips where the uncached side makes one (the answer looked up with the rate limits, the leg looked up "
         "with its single-flight lock taken in the same script, and the writes), the writes now sent as one script per "
         "part kept (the leg's availability, the leg, the answer with its indexes and listings: four commands where "
-        "there were about forty), and the leg's rows and availability encoded as JSON once more. What would close it: "
-        "a faster JSON encoder for the cache's entries (orjson: about a quarter of the difference) and no round trip "
-        "of its own for the leg lookup — the rest is the work of keeping, which the hits repay."
+        "there were about forty), and the leg's rows and availability encoded as JSON once more (a leg of six "
+        "sailings: 6.7 kB, 96 µs to encode with the standard library, measured on the test client: under a tenth "
+        "of what a miss adds, so a faster encoder alone would not close it). What would close it: no round trip of "
+        "its own for the leg lookup, and a cheaper uncached search to keep — the rest is the work of keeping, which "
+        "the hits repay."
     ),
     5: (
         "Over a fixed minute the hit rate is 1 − (distinct queries asked ÷ searches made): the first ask of each "
