@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from ferries import search as search_module
 from ferries import warming
-from ferries.api.views import FareCalendarApi, SailingSearchApi, answer_bytes
+from ferries.api.views import KeptAnswerApi, answer_bytes
 from ferries.cache import cache_service
 from ferries.cache import keys as cache_keys
 from ferries.party import Party
@@ -264,15 +264,16 @@ def test_a_query_string_read_lately_is_not_read_again_and_one_in_error_is_told_e
 
 @pytest.fixture
 def drf_cycles(monkeypatch):
-    """The requests the search API put through DRF's request cycle (its `initial`: negotiation, limits, …)."""
+    """The requests the search and calendar APIs put through DRF's request cycle (its `initial`: negotiation,
+    limits, …)."""
     seen = []
-    initial = SailingSearchApi.initial
+    initial = KeptAnswerApi.initial
 
     def counted(view, request, *args, **kwargs):
         seen.append(request.get_full_path())
         return initial(view, request, *args, **kwargs)
 
-    monkeypatch.setattr(SailingSearchApi, "initial", counted)
+    monkeypatch.setattr(KeptAnswerApi, "initial", counted)
     return seen
 
 
@@ -324,10 +325,7 @@ def test_a_miss_after_a_lookup_before_drfs_cycle_computes_without_looking_up_aga
     assert search_figures() == (1, 0)  # one lookup of its one leg, no hit
 
 
-def test_the_calendar_is_sent_before_drfs_request_cycle_when_kept_too(api, sailing, monkeypatch):
-    cycles = []
-    initial = FareCalendarApi.initial
-    monkeypatch.setattr(FareCalendarApi, "initial", lambda view, *a, **k: cycles.append(1) or initial(view, *a, **k))
+def test_the_calendar_is_sent_before_drfs_request_cycle_when_kept_too(api, sailing, drf_cycles):
     day = params_of(sailing)["date"]
     params = {"from": "TNTUN", "to": "FRMRS", "month": day[:7]}
 
@@ -335,4 +333,4 @@ def test_the_calendar_is_sent_before_drfs_request_cycle_when_kept_too(api, saili
 
     assert [computed.status_code, kept.status_code] == [200, 200]
     assert kept.content == computed.content
-    assert len(cycles) == 1
+    assert len(drf_cycles) == 1
