@@ -25,7 +25,7 @@ from ferries.tests.factories import FareFactory, OperatorFactory, PortFactory, R
 from kernel import l10n
 from kernel.money import format_money
 from notifications import typefaces
-from notifications.etickets import eticket_facts, eticket_pdf
+from notifications.etickets import eticket_facts, eticket_pdf, new_document
 
 pytestmark = pytest.mark.django_db
 
@@ -206,9 +206,30 @@ def test_a_name_in_an_alphabet_the_cut_fonts_leave_out_is_drawn_with_the_whole_f
 
 
 def test_the_fonts_are_chosen_by_every_character_a_document_shows():
+    assert typefaces.font_files("Łukasz Wiśniewski · Γιώργος · Пётр · 170,00 € → 18:05\n") == typefaces.PLAIN
     assert typefaces.font_files("Łukasz Wiśniewski · محمد · Γιώργος · יוסף · Пётр · 170,00 €\n") == typefaces.CUT
+    assert typefaces.font_files("Zoe\u0308 Łukasz") == typefaces.CUT  # a combining mark: shaped
     assert typefaces.font_files("Łukasz and ნინო") == typefaces.WHOLE
     assert typefaces.font_files(None) == typefaces.WHOLE  # a document that does not say what it shows
+
+
+def test_the_plain_fonts_draw_every_character_a_document_made_without_shaping_may_show_and_have_no_layout_tables():
+    for style, path in typefaces.PLAIN.items():
+        font = TTFont(path)
+        assert set(font.getBestCmap()) == typefaces.characters(typefaces.WHOLE[style]) & typefaces.PLAIN_KEPT
+        assert not {"GSUB", "GPOS", "GDEF"} & set(font.keys()), path.name
+        assert len(font.getGlyphOrder()) < len(TTFont(typefaces.CUT[style]).getGlyphOrder()) * 0.8
+    assert {"GSUB", "GPOS"} <= set(TTFont(typefaces.CUT[""]).keys())  # the cut ones keep them, for shaping
+
+
+def test_a_document_needing_no_shaping_is_made_with_the_plain_fonts_and_one_in_arabic_with_the_shaping_ones():
+    latin = new_document(title="E-ticket", language="en", text="Łukasz Wiśniewski · Γιώργος · Пётр → 18:05")
+    arabic = new_document(title="E-ticket", language="ar", text="محمد الصغير")
+
+    assert {font.ttffile for font in latin.fonts.values()} == set(typefaces.PLAIN.values())
+    assert not latin.text_shaping
+    assert {font.ttffile for font in arabic.fonts.values()} == set(typefaces.CUT.values())
+    assert arabic.text_shaping
 
 
 def test_every_word_of_our_languages_and_their_money_and_dates_is_drawn_by_the_cut_fonts():
@@ -235,19 +256,29 @@ def test_every_word_of_our_languages_and_their_money_and_dates_is_drawn_by_the_c
 def test_the_cut_fonts_in_place_are_those_the_command_makes_and_the_check_tells_a_stale_one(tmp_path, monkeypatch):
     call_command("cut_fonts", "--check", stdout=io.StringIO())  # the fonts committed: as made from the whole ones
 
+    def cuts(regular: Path, bold: Path) -> tuple[typefaces.Cut, ...]:
+        plain = {"": tmp_path / "plain.ttf", "B": tmp_path / "plain-bold.ttf"}
+        return typefaces.Cut({"": regular, "B": bold}, typefaces.KEPT, layout=True), typefaces.Cut(
+            plain, typefaces.PLAIN_KEPT, layout=False
+        )
+
     stale, missing, kept = tmp_path / "stale.ttf", tmp_path / "missing.ttf", typefaces.CUT[""]
     shutil.copy(typefaces.WHOLE[""], stale)  # every glyph: not cut
-    monkeypatch.setattr(typefaces, "CUT", {"": stale, "B": missing})
+    for name in ("plain.ttf", "plain-bold.ttf"):
+        shutil.copy(typefaces.PLAIN["" if name == "plain.ttf" else "B"], tmp_path / name)
+    monkeypatch.setattr(typefaces, "CUTS", cuts(stale, missing))
     with pytest.raises(CommandError, match=r"stale\.ttf is out of date"):
         call_command("cut_fonts", "--check", stdout=io.StringIO())
-    monkeypatch.setattr(typefaces, "CUT", {"": kept, "B": missing})
+    monkeypatch.setattr(typefaces, "CUTS", cuts(kept, missing))
     with pytest.raises(CommandError, match=r"missing\.ttf is missing"):
         call_command("cut_fonts", "--check", stdout=io.StringIO())
-    monkeypatch.setattr(typefaces, "CUT", {"": stale, "B": missing})
+    monkeypatch.setattr(typefaces, "CUTS", cuts(stale, missing))
+    (tmp_path / "plain-bold.ttf").unlink()
     call_command("cut_fonts", stdout=io.StringIO())
     call_command("cut_fonts", "--check", stdout=io.StringIO())
     assert stale.stat().st_size < typefaces.WHOLE[""].stat().st_size / 2
     assert missing.stat().st_size < typefaces.WHOLE["B"].stat().st_size / 2
+    assert (tmp_path / "plain-bold.ttf").read_bytes() == typefaces.PLAIN["B"].read_bytes()
 
 
 def test_each_leg_page_is_a_boarding_document_in_port_time():

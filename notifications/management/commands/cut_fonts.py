@@ -5,8 +5,8 @@ from notifications import typefaces
 
 class Command(BaseCommand):
     help = (
-        "Makes the PDFs' cut fonts (notifications/fonts/*-cut.ttf) from the whole ones, kept to the Unicode blocks "
-        "of notifications/typefaces.py; --check only tells whether those in place draw what they should."
+        "Makes the PDFs' cut fonts (notifications/fonts/*-cut.ttf and *-plain.ttf) from the whole ones, kept to the "
+        "Unicode blocks of notifications/typefaces.py; --check only tells whether those in place draw what they should."
     )
 
     def add_arguments(self, parser):
@@ -15,19 +15,23 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, check: bool, **options):
-        for style, whole in typefaces.WHOLE.items():
-            target = typefaces.CUT[style]
-            expected = typefaces.characters(whole) & typefaces.KEPT
-            if check:
-                if not target.exists():
-                    raise CommandError(f"{target.name} is missing: run `manage.py cut_fonts`.")
-                drawn = typefaces.characters(target)
-                if drawn != expected:
-                    raise CommandError(
-                        f"{target.name} is out of date ({len(expected - drawn)} characters missing, "
-                        f"{len(drawn - expected)} too many): run `manage.py cut_fonts`."
-                    )
-                self.stdout.write(f"{target.name}: {len(drawn)} characters, as kept.")
-                continue
-            typefaces.cut(whole, target)
-            self.stdout.write(f"{target.name}: {len(typefaces.characters(target))} characters of {whole.name}.")
+        for cut in typefaces.CUTS:
+            for style, whole in typefaces.WHOLE.items():
+                target = cut.files[style]
+                expected = typefaces.characters(whole) & cut.kept
+                if check:
+                    self._check(target, expected)
+                    continue
+                typefaces.cut(whole, target, kept=cut.kept, layout=cut.layout)
+                self.stdout.write(f"{target.name}: {len(typefaces.characters(target))} characters of {whole.name}.")
+
+    def _check(self, target, expected: set[int]) -> None:
+        if not target.exists():
+            raise CommandError(f"{target.name} is missing: run `manage.py cut_fonts`.")
+        drawn = typefaces.characters(target)
+        if drawn != expected:
+            raise CommandError(
+                f"{target.name} is out of date ({len(expected - drawn)} characters missing, "
+                f"{len(drawn - expected)} too many): run `manage.py cut_fonts`."
+            )
+        self.stdout.write(f"{target.name}: {len(drawn)} characters, as kept.")
