@@ -113,9 +113,9 @@ class Bench:
         self.day = data.today() + dt.timedelta(days=14)
         self.local_search = data.search_path(*data.LOCAL_ROUTE, self.day, adults=2)
         self.remote_search = data.search_path(*data.REMOTE_ROUTE, self.day, adults=2)
-        # Never searched before figure 5: every one misses the cache the first time. Figure 4 takes two chunks (the
-        # warm-up's and the measured run's) per side and round, and one for its profile.
-        misses = data.distinct_searches((4 * config.rounds + 1) * MISS_CHUNK, seed=4)
+        # Never searched before figure 5: every one misses the cache the first time. Figure 4 takes two chunks per
+        # round (the warm-up's and the measured run's, the same for both sides), and one for its profile.
+        misses = data.distinct_searches((2 * config.rounds + 1) * MISS_CHUNK, seed=4)
         self.miss_paths = iter([misses[i : i + MISS_CHUNK] for i in range(0, len(misses), MISS_CHUNK)])
         known = set(misses)
         zipf_pool = [p for p in data.distinct_searches(20_000, seed=5) if p not in known]
@@ -344,14 +344,19 @@ class Bench:
     # --- 4. miss penalty ----------------------------------------------------------------------------
 
     def miss_penalty(self) -> Figure:
-        def misses(side: str) -> Run:
-            warm, measured = next(self.miss_paths), next(self.miss_paths)
+        # Both sides of a round search the same queries, in the same order: what a miss costs depends on the query
+        # (a day with nothing to book searches the days around it too), so a round compares like with like. A has
+        # never been asked them (every one misses); B keeps nothing.
+        chunks = [(next(self.miss_paths), next(self.miss_paths)) for _round in range(self.config.rounds)]
+
+        def misses(side: str, number: int) -> Run:
+            warm, measured = chunks[number]
             run = self.wrk_run(side, [f"GET {p}" for p in measured], warm=[f"GET {p}" for p in warm])
             if run.requests > len(measured):
                 raise RuntimeError("figure 4 ran out of distinct searches: raise their number")
             return run
 
-        missing, bare = alternate(self.config.rounds, lambda _r: misses("a"), lambda _r: misses("b"))
+        missing, bare = alternate(self.config.rounds, lambda r: misses("a", r), lambda r: misses("b", r))
         a, b = median([r.p(50) for r in missing]), median([r.p(50) for r in bare])
         return self.add(
             Figure(
