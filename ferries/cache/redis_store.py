@@ -132,6 +132,13 @@ class RedisStore(CacheStore):
         held = getattr(_held, "pipe", None)
         return (held, False) if held is not None else (self.client.pipeline(transaction=False), True)
 
+    def send_held(self) -> None:
+        """Send the writes held back so far in this thread (`writes_together`) now, the locks given back with them;
+        what comes after is held back as before."""
+        held = getattr(_held, "pipe", None)
+        if held is not None and len(held):
+            held.execute()
+
     def release(self, lock: Lock) -> None:
         """Give the lock back (with the writes held back, if any: it is then given back as they are made)."""
         held = getattr(_held, "pipe", None)

@@ -137,6 +137,10 @@ class FerryCacheService:
             return found, left
         try:
             if lock is not None and not held:
+                # What this request made so far, and the locks it took for it, go out before it waits: another miss
+                # may be waiting for them while holding what this one waits for (two searches of the same party on
+                # days near each other, each searching the other's day), and would otherwise wait out the timeout.
+                self._call(lambda store: store.send_held())
                 found, left, held = self._wait_for(key, lock)
                 if found is not None:
                     return found, left

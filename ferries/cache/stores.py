@@ -43,6 +43,9 @@ class LocalLock:
 class CacheStore:
     """The cache's operations on `django.core.cache.cache`."""
 
+    def send_held(self) -> None:
+        """Nothing is held back here: every write is made at once."""
+
     def release(self, lock: LocalLock) -> None:
         lock.release()
 

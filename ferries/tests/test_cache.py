@@ -13,6 +13,7 @@ from django_redis import get_redis_connection
 
 from ferries.api.views import answer_bytes
 from ferries.cache import cache_service
+from ferries.cache import service as cache_service_module
 from ferries.cache.keys import AVAILABILITY_MISSES
 from ferries.party import Party
 from ferries.queries import parse_search_query
@@ -56,6 +57,42 @@ def all_at_once(travellers: int, search) -> list:
 @pytest.fixture
 def sailing(tunis_marseille):
     return sailing_factory(route=tunis_marseille, departs_at=local_time(tunis_marseille, days=10, hour=12))
+
+
+def test_two_misses_each_waiting_for_a_search_the_other_made_read_it_rather_than_wait_out_the_lock(monkeypatch):
+    # Two searches of one party on days near each other, neither with anything to book: each makes its own day's
+    # search, holding it back to keep with the rest of its answer, then looks at the other's day.
+    monkeypatch.setattr(cache_service_module, "LOCK_WAIT_SECONDS", 5.0)
+    legs = [parse_search_query({"from": "TNTUN", "to": "FRMRS", "date": in_days(n), "adults": "3"}).outbound
+            for n in (20, 21)]  # fmt: skip
+    both_made_their_own = threading.Barrier(2, timeout=30)
+    computed, found = [], {}
+
+    def made(leg):
+        def compute():
+            computed.append(leg.day)
+            return {"sailings": [], "operators": [], "day": leg.day.isoformat()}, 300
+
+        return compute
+
+    def traveller(own, other):
+        with cache_service.writes_together():
+            cache_service.ferry_search_entry(own, made(own))
+            both_made_their_own.wait()
+            found[own.day] = cache_service.ferry_search_entry(other, made(other))[0]
+
+    threads = [threading.Thread(target=traveller, args=pair) for pair in (legs, legs[::-1])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(computed) == [leg.day for leg in legs]  # each day made once: the other's was read, not made again
+    assert {day: answer["day"] for day, answer in found.items()} == {
+        legs[0].day: legs[1].day.isoformat(),
+        legs[1].day: legs[0].day.isoformat(),
+    }
+    assert not get_redis_connection("default").keys(cache.make_key("ferry:lock:*"))
 
 
 @pytest.mark.django_db
