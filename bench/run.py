@@ -222,9 +222,10 @@ def main() -> int:
         stack.start_redis()
         stack.start_side_services()
         os.environ.update(stack.env())
-        step("migrate and seed the demo network (90 days of sailings)", started)
+        step("migrate, seed the demo network (90 days of sailings), vacuum and analyze it", started)
         stack.manage("migrate", "--noinput")
         stack.manage("seed_demo_data", "--days", "90", "--verbosity", "0")
+        stack.settle_database()
         import django
 
         django.setup()
