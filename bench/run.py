@@ -144,10 +144,11 @@ NOTES = {
         "on the test client, the e-mails worker 294 → 180 ms a lifecycle, the figure 0.67 → 0.47 in the first run. "
         "Since: a document that needs no shaping is made with fonts cut without Hebrew, Arabic and the layout tables "
         "(28 % fewer glyphs for fpdf2 to read): a booking's confirmation and receipt with both PDFs, built and sent "
-        "on the test client, 124–129 → 107–117 ms; partial runs 0.49 and 0.52 (rounds of five lifecycles spread "
-        "257–437 ms). What is left: fpdf2 reading the fonts and cutting them again for each document (its API cannot "
-        "share a parsed font between documents), the layout, the e-mails' templates; the e-mails worker spends about "
-        "200 ms a lifecycle where building and sending both e-mails costs about 110 ms in a test process (the rest, "
+        "on the test client, 124–129 → 107–117 ms; the e-mails worker 200–244 → 160 ms a lifecycle, the figure "
+        "0.52–0.60 → 0.40 and 0.41 in two full runs back to back. What is left: fpdf2 reading the fonts and "
+        "cutting them again for each document (its API cannot share a parsed font between documents), the layout, "
+        "the e-mails' templates; the e-mails worker spends about "
+        "160 ms a lifecycle where building and sending both e-mails costs about 110 ms in a test process (the rest, "
         "Celery's handling of the two tasks and the worker's own work, not broken down yet)."
     ),
     10: (
