@@ -339,8 +339,8 @@ class FerryCacheService:
     def writes_together(self):
         """Within it (in this thread), what is kept in Redis and the locks given back are sent together as it ends:
         a miss, which keeps its search, its availability and its answer, and gives back its lock, makes one round
-        trip of them. The entries and locks are others' to see only then (a burst's waiters, polling, see the entry
-        as the lock is given back, as before)."""
+        trip of them. The entries and locks are others' to see only then, or earlier when the request waits for
+        another's search (`_entry`); a burst's waiters, polling, see the entry as the lock is given back."""
         if not settings.SEARCH_CACHE or not self._in_redis() or cache_breaker.is_open():
             yield
             return
@@ -348,8 +348,8 @@ class FerryCacheService:
             try:
                 yield
             finally:
-                if held is not None and len(held):
-                    self._call(lambda _store: held.execute())
+                if held is not None:  # else another's, sent as that one ends
+                    self._call(lambda store: store.send_held())
 
     # --- warming --------------------------------------------------------------------------------
 
