@@ -184,25 +184,34 @@ def leg_search(*, query: LegQuery, counted: bool = True) -> dict:
     stay cached (0 when not cached), and what the network says when the day has nothing to book: "no_route" (the
     ports linked to each end) or None, "accommodation_offered" or None}; `counted=False` when the lookup was counted
     already."""
-    computed: dict[int, dict] = {}  # the availability read by the search, when it ran in this request
-    cached, fresh_for = cache_service.ferry_search_entry(query, lambda: _compute_leg(query, computed), counted=counted)
+    return leg_searches([query], counted=counted)[0]
+
+
+def leg_searches(queries: list[LegQuery], *, counted: bool = True) -> list[dict]:
+    """`leg_search` of each query (the days around a day, say): their kept searches looked up in one round trip, the
+    availability of all their sailings read in one more."""
+    computed: dict[int, dict] = {}  # the availability read by the searches that ran in this request
+    entries = cache_service.ferry_search_entries(queries, lambda leg: _compute_leg(leg, computed), counted=counted)
     cutoff = bookable_after().isoformat()
-    sailings = [s for s in cached["sailings"] if s["departs_at"] >= cutoff]
-    availability, availability_for = availability_of(sailings, known=computed)
-    for sailing in sailings:
-        known = availability.get(sailing["sailing_id"])
-        sailing["availability"] = party_availability(sailing, known, query.party)
-        for option in sailing.get("accommodations", ()):
-            party = replace(query.party, accommodation=option["kind"])
-            option["status"] = party_availability(sailing, known, party)["status"]
-            option["cabins"], option["berths"] = party.cabins or None, CABIN_BERTHS.get(option["kind"])
-    return {
-        "sailings": sailings,
-        "operators": cached["operators"],
-        "fresh_for": min(fresh_for, availability_for),
-        "no_route": cached.get("no_route"),
-        "accommodation_offered": cached.get("accommodation_offered"),
-    }
+    listed = [[s for s in cached["sailings"] if s["departs_at"] >= cutoff] for cached, _fresh_for in entries]
+    availability, availability_for = availability_of([s for sailings in listed for s in sailings], known=computed)
+    answers = []
+    for query, (cached, fresh_for), sailings in zip(queries, entries, listed, strict=True):
+        for sailing in sailings:
+            known = availability.get(sailing["sailing_id"])
+            sailing["availability"] = party_availability(sailing, known, query.party)
+            for option in sailing.get("accommodations", ()):
+                party = replace(query.party, accommodation=option["kind"])
+                option["status"] = party_availability(sailing, known, party)["status"]
+                option["cabins"], option["berths"] = party.cabins or None, CABIN_BERTHS.get(option["kind"])
+        answers.append({
+            "sailings": sailings,
+            "operators": cached["operators"],
+            "fresh_for": min(fresh_for, availability_for),
+            "no_route": cached.get("no_route"),
+            "accommodation_offered": cached.get("accommodation_offered"),
+        })  # fmt: skip
+    return answers
 
 
 def party_availability(sailing: dict, availability: dict | None, party: Party) -> dict:
@@ -429,7 +438,7 @@ def _nearby_searches(query: LegQuery, *, days: tuple[dt.date, dt.date]) -> list[
     candidates = [day for day in candidates if first <= day <= last]
     sailing_days = _days_with_sailings(query, candidates)
     legs = [dataclasses.replace(query, day=day) for day in candidates if day in sailing_days]
-    return [(leg, leg_search(query=leg)) for leg in legs]
+    return list(zip(legs, leg_searches(legs), strict=True))
 
 
 def _days_with_sailings(query: LegQuery, days: list[dt.date]) -> set[dt.date]:

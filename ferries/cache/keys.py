@@ -32,6 +32,14 @@ QUERY_NOTE_TTL = 3600
 
 
 def search_key(params: LegQuery) -> str:
+    try:
+        return _search_key(params)
+    except TypeError:  # a query holding a list somewhere: not remembered
+        return _search_key.__wrapped__(params)
+
+
+@functools.lru_cache(maxsize=4000)  # a miss names its leg's entry twice (looked up, then kept): hashed once
+def _search_key(params: LegQuery) -> str:
     canonical = json.dumps(params.as_dict(), sort_keys=True, separators=(",", ":"))
     digest = hashlib.sha256(canonical.encode()).hexdigest()[:32]
     return f"ferry:search:{params.origin}-{params.destination}:{params.day.isoformat()}:{digest}"

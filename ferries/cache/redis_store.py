@@ -16,8 +16,7 @@ import uuid
 from collections.abc import Iterator
 
 import redis
-from django.core.cache import cache
-from django_redis import get_redis_connection
+from django.core.cache import caches
 from redis.lock import Lock
 
 from ferries.cache.keys import QUERY_NOTE_TTL, answer_query
@@ -37,18 +36,26 @@ return redis.call('DEL', KEYS[1], KEYS[2])
 _held = threading.local()
 
 
-# A lookup that takes the entry's lock when the entry is missing: KEYS entry, lock, counter (or none); ARGV the lock's
-# token and timeout (ms). Answers {found (1/0), value, ms left} when found, {0, '', 0, taken (1/0)} when not.
+# Lookups that take each missing entry's lock: KEYS each entry then its lock, then the counter (or none); ARGV the
+# locks' tokens, then their timeout (ms). Answers, for each entry, {1, value, ms left} when found, {0, '', 0, taken
+# (1/0)} when not.
 _LOOKUP_OR_LOCK = """
-if #KEYS > 2 then
-  redis.call('INCR', KEYS[3])
+local entries = math.floor(#KEYS / 2)
+if #KEYS > 2 * entries then
+  redis.call('INCRBY', KEYS[#KEYS], entries)
 end
-local value = redis.call('GET', KEYS[1])
-if value then
-  return {1, value, redis.call('PTTL', KEYS[1])}
+local timeout = ARGV[entries + 1]
+local found = {}
+for i = 1, entries do
+  local value = redis.call('GET', KEYS[2 * i - 1])
+  if value then
+    found[i] = {1, value, redis.call('PTTL', KEYS[2 * i - 1])}
+  else
+    local taken = redis.call('SET', KEYS[2 * i], ARGV[i], 'NX', 'PX', timeout)
+    found[i] = {0, '', 0, taken and 1 or 0}
+  end
 end
-local taken = redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2])
-return {0, '', 0, taken and 1 or 0}
+return found
 """
 
 
@@ -111,7 +118,9 @@ class RedisStore(CacheStore):
     _lookup_script = None
 
     def __init__(self):
-        self.client = get_redis_connection("default")
+        default = caches["default"]  # looked up once: each lookup goes through the thread's connections
+        self.client = default.client.get_client(write=True)
+        self._make_key = default.make_key
 
     @contextlib.contextmanager
     def writes_together(self) -> Iterator[redis.client.Pipeline | None]:
@@ -154,7 +163,7 @@ class RedisStore(CacheStore):
             held.eval(lock.LUA_RELEASE_SCRIPT, 1, lock.name, token)
 
     def key(self, name: str) -> str:
-        return cache.make_key(name)
+        return self._make_key(name)
 
     def get_and_count(self, key: str, counter: str, amount: int = 1) -> bytes | None:
         pipe = self.client.pipeline(transaction=False)
@@ -172,23 +181,29 @@ class RedisStore(CacheStore):
         return value, max(pttl, 0) / 1000
 
     def lookup_or_lock(
-        self, key: str, counter: str | None, lock_name: str, *, timeout: float
-    ) -> tuple[bytes | None, float, Lock | None, bool]:
-        """(value, seconds it has left, None, False) when found; else (None, 0, the entry's lock, whether this call
-        took it): one round trip."""
+        self, keys: list[str], counter: str | None, lock_names: list[str], *, timeout: float
+    ) -> list[tuple[bytes | None, float, Lock | None, bool]]:
+        """For each key, (value, seconds it has left, None, False) when found; else (None, 0, the entry's lock,
+        whether this call took it): one round trip for them all."""
         if RedisStore._lookup_script is None:
             RedisStore._lookup_script = self.client.register_script(_LOOKUP_OR_LOCK)
-        lock = self.lock(lock_name, timeout=timeout)
-        token = uuid.uuid1().hex.encode()  # as redis-py's Lock makes them
-        names = [self.key(key), lock.name, *([self.key(counter)] if counter else [])]
-        found, value, pttl, *taken = RedisStore._lookup_script(
-            keys=names, args=[token, int(timeout * 1000)], client=self.client
+        locks = [self.lock(name, timeout=timeout) for name in lock_names]
+        tokens = [uuid.uuid1().hex.encode() for _lock in locks]  # as redis-py's Lock makes them
+        names = [name for key, lock in zip(keys, locks, strict=True) for name in (self.key(key), lock.name)]
+        answers = RedisStore._lookup_script(
+            keys=[*names, *([self.key(counter)] if counter else [])],
+            args=[*tokens, int(timeout * 1000)],
+            client=self.client,
         )
-        if found:
-            return value, max(pttl, 0) / 1000, None, False
-        if taken[0]:
-            lock.local.token = token  # the lock's own: `release` gives it back
-        return None, 0.0, lock, bool(taken[0])
+        found = []
+        for (hit, value, pttl, *taken), lock, token in zip(answers, locks, tokens, strict=True):
+            if hit:
+                found.append((value, max(pttl, 0) / 1000, None, False))
+                continue
+            if taken[0]:
+                lock.local.token = token  # the lock's own: `release` gives it back
+            found.append((None, 0.0, lock, bool(taken[0])))
+        return found
 
     def get_many_and_count(
         self, keys: list[str], counter: str | None, *, timed: bool = True

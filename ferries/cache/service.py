@@ -114,14 +114,25 @@ class FerryCacheService:
         the lock and computes). Waiting on the entry, not on the lock: a burst's waiters all read the answer as
         soon as it is stored, where taking the lock in turn would serve them one by one. A wait is bounded: past
         LOCK_WAIT_SECONDS, or with Redis away, a request computes without the lock."""
+        return self.ferry_search_entries([params], lambda _params: compute(), counted=counted)[0]
+
+    def ferry_search_entries(
+        self, params: list[LegQuery], compute: Callable[[LegQuery], tuple[dict, int]], *, counted: bool = True
+    ) -> list[tuple[dict, float]]:
+        """`ferry_search_entry` of each search (the days around a day, say), looked up in one round trip, which takes
+        the locks of those missing: this request makes those it took first, then waits for the others'."""
         if not settings.SEARCH_CACHE:
-            return compute()[0], 0.0
+            return [(compute(leg)[0], 0.0) for leg in params]
+        names = [keys.search_key(leg) for leg in params]
+        looked_up = self._lookup_or_lock(names, keys.SEARCH_LOOKUPS if counted else None)
+        made = {}
+        for i in sorted(range(len(params)), key=lambda i: not looked_up[i][3]):  # those it holds the locks of first
 
-        def store(results: dict, ttl: int) -> None:
-            self.set_ferry_search(params, results, ttl=ttl)
+            def store(results: dict, ttl: int, leg: LegQuery = params[i]) -> None:
+                self.set_ferry_search(leg, results, ttl=ttl)
 
-        counter = keys.SEARCH_LOOKUPS if counted else None
-        return self._entry(keys.search_key(params), compute, store, counter=counter)
+            made[i] = self._settle(names[i], looked_up[i], lambda leg=params[i]: compute(leg), store)
+        return [made[i] for i in range(len(params))]
 
     def _entry(
         self,
@@ -132,7 +143,18 @@ class FerryCacheService:
         counter: str | None = None,
     ) -> tuple[dict, float]:
         """(the entry `key`, seconds it stays cached), computed once for a burst of misses and kept by `store`."""
-        found, left, lock, held = self._lookup_or_lock(key, counter)
+        return self._settle(key, self._lookup_or_lock([key], counter)[0], compute, store)
+
+    def _settle(
+        self,
+        key: str,
+        looked_up: tuple[dict | None, float, object | None, bool],
+        compute: Callable[[], tuple[dict, int]],
+        store: Callable[[dict, int], None],
+    ) -> tuple[dict, float]:
+        """(the entry `key`, seconds it stays cached) after its lookup (`_lookup_or_lock`'s): found; or computed and
+        kept by `store`, its lock (if this request took it) given back; or waited for while another computes it."""
+        found, left, lock, held = looked_up
         if found is not None:
             return found, left
         try:
@@ -152,23 +174,30 @@ class FerryCacheService:
             if held:
                 self._call(lambda store: store.release(lock))
 
-    def _lookup_or_lock(self, key: str, counter: str | None) -> tuple[dict | None, float, object | None, bool]:
-        """(the entry or None, seconds it has left, its lock, whether this request took it): on a miss the lock is
-        taken in the lookup's round trip. While warming (an entry with too little left reads as missing), the lock
-        is taken after the lookup."""
-        if _warming_margin() is None:
-            found = self._call(
-                lambda store: store.lookup_or_lock(key, counter, keys.lock_for(key), timeout=LOCK_WAIT_SECONDS),
-                counted=(counter, 1),
-            )
-            if found is None:  # Redis away: computed without a lock
-                return None, 0.0, None, False
-            raw, left, lock, held = found
-            return (json.loads(raw), left, None, False) if raw else (None, 0.0, lock, held)
-        found, left = self._lookup(key, None)
+    def _lookup_or_lock(
+        self, names: list[str], counter: str | None
+    ) -> list[tuple[dict | None, float, object | None, bool]]:
+        """For each entry, (the entry or None, seconds it has left, its lock, whether this request took it): on a
+        miss the lock is taken in the lookup's round trip, one for them all. While warming (an entry with too little
+        left reads as missing), each lock is taken after its lookup."""
+        if _warming_margin() is not None:
+            return [self._lookup_then_lock(name) for name in names]
+        lock_names = [keys.lock_for(name) for name in names]
+        found = self._call(
+            lambda store: store.lookup_or_lock(names, counter, lock_names, timeout=LOCK_WAIT_SECONDS),
+            counted=(counter, len(names)),
+        )
+        if found is None:  # Redis away: computed without a lock
+            return [(None, 0.0, None, False)] * len(names)
+        return [
+            (json.loads(raw), left, None, False) if raw else (None, 0.0, lock, held) for raw, left, lock, held in found
+        ]
+
+    def _lookup_then_lock(self, name: str) -> tuple[dict | None, float, object | None, bool]:
+        found, left = self._lookup(name, None)
         if found is not None:
             return found, left, None, False
-        lock = self._call(lambda store: store.lock(keys.lock_for(key), timeout=LOCK_WAIT_SECONDS))
+        lock = self._call(lambda store: store.lock(keys.lock_for(name), timeout=LOCK_WAIT_SECONDS))
         held = lock is not None and bool(self._call(lambda _store: lock.acquire(blocking=False)))
         return None, 0.0, lock, held
 

@@ -56,15 +56,19 @@ class CacheStore:
         return _live(cache.get(key))
 
     def lookup_or_lock(
-        self, key: str, counter: str | None, lock_name: str, *, timeout: float
-    ) -> tuple[bytes | None, float, "LocalLock | None", bool]:
-        """(value, seconds it has left, None, False) when found; else (None, 0, the entry's lock, whether this call
-        took it)."""
-        value, left = self.lookup(key, counter)
-        if value is not None:
-            return value, left, None, False
-        lock = self.lock(lock_name, timeout=timeout)
-        return None, 0.0, lock, lock.acquire(blocking=False)
+        self, keys: list[str], counter: str | None, lock_names: list[str], *, timeout: float
+    ) -> list[tuple[bytes | None, float, "LocalLock | None", bool]]:
+        """For each key, (value, seconds it has left, None, False) when found; else (None, 0, the entry's lock,
+        whether this call took it)."""
+        found = []
+        for key, lock_name in zip(keys, lock_names, strict=True):
+            value, left = self.lookup(key, counter)
+            if value is not None:
+                found.append((value, left, None, False))
+                continue
+            lock = self.lock(lock_name, timeout=timeout)
+            found.append((None, 0.0, lock, lock.acquire(blocking=False)))
+        return found
 
     def get_and_count(self, key: str, counter: str, amount: int = 1) -> bytes | None:
         self._count(counter, amount)

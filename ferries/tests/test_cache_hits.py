@@ -1,6 +1,7 @@
 """A repeated search on real Redis: one round trip with its rate limits, the web process's own copies of the answers
 (and what drops them), and the warming of the most asked answers."""
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -103,6 +104,42 @@ def test_a_miss_looks_up_and_locks_in_one_round_trip_and_keeps_all_it_made_in_on
             answer_name(sailing, adults="2"), cache.make_key(cache_keys.availability_key(sailing.pk))]  # fmt: skip
     assert [bool(redis.exists(name)) for name in kept] == [True, True, True]
     assert not redis.keys(cache.make_key("ferry:lock:*"))  # given back
+
+
+def test_the_days_around_a_day_without_sailings_are_looked_up_together_and_their_availability_read_together(
+    api, tunis_marseille, round_trips
+):
+    around = [sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=10 + n)) for n in (-2, -1, 1, 2)]
+    day = sailing_day(around[1]) + dt.timedelta(days=1)
+    params = {"from": "TNTUN", "to": "FRMRS", "date": day.isoformat(), "adults": "2"}
+
+    # The rate limits with the answer's lookup; the day's lookup; the four days around looked up (their locks taken)
+    # together; all that was made kept together.
+    answer = api.get(SEARCH, params)
+    assert answer.status_code == 200
+    assert [d["date"] for d in answer.json()["explanations"]["outbound"]["nearby_dates"]] == [
+        sailing_day(s).isoformat() for s in around
+    ]
+    assert len(round_trips) == 4
+    redis = get_redis_connection("default")
+    leg = parse_search_query(params).outbound
+    kept = [cache.make_key(cache_keys.search_key(dataclasses.replace(leg, day=sailing_day(s)))) for s in around]
+    assert redis.exists(*kept) == 4
+    assert not redis.keys(cache.make_key("ferry:lock:*"))
+
+    # Asked again in another order of its rows (another answer): the day's and the four days' searches are found,
+    # the availability of all their sailings read in one round trip, none of it asked twice.
+    round_trips.clear()
+    assert api.get(SEARCH, params | {"sort": "price"}).status_code == 200
+    assert (
+        len(round_trips) == 5
+    )  # rate limits and answer; the day; the days around; their availability; the answer kept
+    lookups, hits = search_figures()
+    assert (lookups, hits) == (10, 5)
+
+
+def sailing_day(sailing) -> dt.date:
+    return sailing.departs_at.astimezone(sailing.route.origin.tz).date()
 
 
 def test_a_miss_that_fails_gives_its_lock_back_and_keeps_nothing(sailing, monkeypatch):
