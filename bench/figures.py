@@ -18,7 +18,7 @@ from pathlib import Path
 import requests
 import stripe
 
-from bench import data, profile
+from bench import cpu, data, profile
 from bench.load import Run, http_request, open_loop, request_lines, wrk
 from bench.stack import WEBHOOK_SECRET, Stack
 
@@ -97,6 +97,14 @@ def alternate(rounds: int, measure_a, measure_b) -> tuple[list[Run], list[Run]]:
     return runs["a"], runs["b"]
 
 
+def cpu_text(runs: list[Run]) -> str:
+    """The metered runs' CPU per request by kind of process, medians of the runs, and their total's range."""
+    kinds = list(runs[0].cpu or {})
+    each = ", ".join(f"{kind} {median([r.cpu_per_request()[kind] for r in runs]):.2f}" for kind in kinds)
+    totals = [sum(r.cpu_per_request().values()) for r in runs]
+    return f"{each}, all {median(totals):.2f} (rounds {min(totals):.2f}–{max(totals):.2f})"
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
@@ -144,14 +152,22 @@ class Bench:
     def lines_file(self, lines: list[str]) -> Path:
         return request_lines(lines, self.folder)
 
-    def wrk_run(self, side: str, lines: list[str] | Path, *, connections: int | None = None, warm=None) -> Run:
-        """A warm-up (with `warm` lines if given), then the measured run."""
+    def wrk_run(
+        self, side: str, lines: list[str] | Path, *, connections: int | None = None, warm=None, meter=None
+    ) -> Run:
+        """A warm-up (with `warm` lines if given), then the measured run; its CPU by process if given a `meter`
+        (`cpu.Meter`), the warm-up's left out."""
         connections = connections or self.config.connections
         measured = lines if isinstance(lines, Path) else self.lines_file(lines)
         if self.config.warmup:
             warm_file = self.lines_file(warm) if warm is not None else measured
             wrk(self.stack.url(side), warm_file, seconds=self.config.warmup, connections=connections)
-        return wrk(self.stack.url(side), measured, seconds=self.config.seconds, connections=connections)
+        if meter is not None:
+            meter.start()
+        run = wrk(self.stack.url(side), measured, seconds=self.config.seconds, connections=connections)
+        if meter is not None:
+            run.cpu = meter.stop()
+        return run
 
     def add(self, figure: Figure, *, load=None, processes: tuple[str, ...] = ("web_a",)) -> Figure:
         """Record the figure; when its target is missed, profile `load()` in `processes` to show why."""
@@ -220,7 +236,6 @@ class Bench:
 
     def lifecycle_cpu(self, period: float = 1.5) -> Figure:
         """CPU of every process of the stack over complete bookings (A) against the same time idle (B)."""
-        from bench import cpu
         from bookings.models import Booking
 
         kinds = {
@@ -348,10 +363,13 @@ class Bench:
         # (a day with nothing to book searches the days around it too), so a round compares like with like. A has
         # never been asked them (every one misses); B keeps nothing.
         chunks = [(next(self.miss_paths), next(self.miss_paths)) for _round in range(self.config.rounds)]
+        # Where each side's CPU goes, per request: what moves from run to run shows there.
+        meters = {side: cpu.Meter(self.stack, {"web": f"web_{side}", "redis": "redis_cache"}) for side in "ab"}
 
         def misses(side: str, number: int) -> Run:
             warm, measured = chunks[number]
-            run = self.wrk_run(side, [f"GET {p}" for p in measured], warm=[f"GET {p}" for p in warm])
+            lines, warm_lines = [f"GET {p}" for p in measured], [f"GET {p}" for p in warm]
+            run = self.wrk_run(side, lines, warm=warm_lines, meter=meters[side])
             if run.requests > len(measured):
                 raise RuntimeError("figure 4 ran out of distinct searches: raise their number")
             return run
@@ -362,7 +380,11 @@ class Bench:
             Figure(
                 4, "miss penalty", "cache miss", "no cache (SEARCH_CACHE=0)", a * 1000, b * 1000, "p50 ms", a / b,
                 "≤ 1.10", a / b <= 1.10,
-                details=[f"requests/s {median([r.rps for r in missing]):.0f} vs {median([r.rps for r in bare]):.0f}"],
+                details=[
+                    f"requests/s {median([r.rps for r in missing]):.0f} vs {median([r.rps for r in bare]):.0f}",
+                    f"CPU ms per request by process (median of the rounds): cache miss {cpu_text(missing)}; "
+                    f"no cache {cpu_text(bare)}",
+                ],
                 distributions={"4 cache miss": median_percentiles(missing), "4 no cache": median_percentiles(bare)},
                 runs={"a": [r.p(50) * 1000 for r in missing], "b": [r.p(50) * 1000 for r in bare]},
             ),

@@ -31,6 +31,11 @@ class Run:
     percentiles: dict[float, float]  # quantile (0-100) → seconds
     errors: int = 0
     statuses: Counter = field(default_factory=Counter)
+    cpu: dict[str, float] | None = None  # CPU seconds by kind of process over the run, when it was metered
+
+    def cpu_per_request(self) -> dict[str, float]:
+        """CPU milliseconds per request by kind of process (a metered run)."""
+        return {kind: seconds * 1000 / self.requests for kind, seconds in (self.cpu or {}).items()}
 
     @property
     def rps(self) -> float:
