@@ -58,9 +58,12 @@ def rates(settings):
     return set_rates
 
 
+def sailing_day(sailing) -> dt.date:
+    return sailing.departs_at.astimezone(sailing.route.origin.tz).date()
+
+
 def params_of(sailing, **extra) -> dict:
-    day = sailing.departs_at.astimezone(sailing.route.origin.tz).date().isoformat()
-    return {"from": "TNTUN", "to": "FRMRS", "date": day, **extra}
+    return {"from": "TNTUN", "to": "FRMRS", "date": sailing_day(sailing).isoformat(), **extra}
 
 
 def answer_name(sailing, **extra) -> str:
@@ -131,15 +134,10 @@ def test_the_days_around_a_day_without_sailings_are_looked_up_together_and_their
     # the availability of all their sailings read in one round trip, none of it asked twice.
     round_trips.clear()
     assert api.get(SEARCH, params | {"sort": "price"}).status_code == 200
-    assert (
-        len(round_trips) == 5
-    )  # rate limits and answer; the day; the days around; their availability; the answer kept
+    # The rate limits and the answer; the day; the days around; their availability; the answer kept.
+    assert len(round_trips) == 5
     lookups, hits = search_figures()
     assert (lookups, hits) == (10, 5)
-
-
-def sailing_day(sailing) -> dt.date:
-    return sailing.departs_at.astimezone(sailing.route.origin.tz).date()
 
 
 def test_a_miss_that_fails_gives_its_lock_back_and_keeps_nothing(sailing, monkeypatch):
