@@ -111,10 +111,14 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
 
 @pytest.fixture(autouse=True)
 def _isolated_cache():
-    """Each test starts with an empty cache: this run's keys only, deleted by pattern."""
+    """Each test starts with an empty cache: this run's keys only, deleted by pattern; and with no rate-limit places
+    set aside in this process by an earlier test (kernel.throttling's `CountedAhead`)."""
     from django.core.cache import cache
 
+    from kernel.throttling import forget_outage
+
     cache.delete_pattern("*")
+    forget_outage()
 
 
 @pytest.fixture(autouse=True)

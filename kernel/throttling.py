@@ -28,6 +28,12 @@ view may add Redis work of its own to that round trip (`ride_along`): counts mad
 and reads — the search API looks its kept answer up there, so a repeated search costs one round trip in all. The
 script makes the reads itself: a request's whole Redis work is one command.
 
+The general limits (`anon`, `user`) of a request that needs nothing else of Redis — a search answered from the
+process's own copy, a list of ports — can be decided with no round trip at all, for a client that comes fast: the
+script sets places aside for the process in the client's windows, and the process lets the client's next requests
+through on them (`CountedAhead`). Places are counted in Redis as they are set aside, so no limit is ever passed;
+those not used within a second are given back.
+
 Why not DRF's stock throttles over django-redis: they read through the cache API, so an outage lifts every limit
 without a word and costs a socket timeout per limit and per request; and they cost a read and a write per limit.
 Measured by bench/throttles.py (one process, real Redis, A and B alternated, median of 15 rounds of 1,000 requests;
@@ -38,7 +44,10 @@ with stock (2.62×); a booking (three limits) 1 round trip and 361 µs, against 
 import functools
 import logging
 import math
+import os
 import secrets
+import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -67,50 +76,83 @@ THROTTLED_RESPONSE = OpenApiResponse(description="Too many requests; `Retry-Afte
 _local_counts = LocMemCache("maritime-throttle-fallback", {"OPTIONS": {"MAX_ENTRIES": 10_000}})
 
 
-# KEYS: one sorted set per limit, then the keys the request's rider counts under, then those it reads. ARGV: now, the
-# number of limits, of counts and of reads; per limit its limit, its period (seconds) and a unique member; per count
-# its command (INCRBY or ZINCRBY), its amount and its member (ZINCRBY's); per read its command (of one key).
-# The counts are made only if every limit allows the request; the reads are made whatever the limits say.
-# Answers: per limit, 1 if allowed (and counted), the requests counted in the period, the oldest one's time; then
-# each read's answer.
+# KEYS: one sorted set per limit, then the keys the request's rider counts under, then those counted whatever the limits
+# say (`flushes`), then those it reads. ARGV: now, the number of limits, of counts, of reads and of flushes, and the
+# time places set aside are counted at; per limit its limit, its period (seconds), a unique member, how many places
+# to set aside for this process at most (`CountedAhead`) and how many set aside before it gives back; per count and
+# per flush its command (INCRBY or ZINCRBY), its amount and its member (ZINCRBY's); per read its command (of one key);
+# then, per limit, the members of the places given back.
+# The counts are made only if every limit allows this request, and places set aside only then (an eighth of what is
+# left, at most); the flushes and the reads whatever the limits say. Answers: per limit, 1 if allowed (and counted),
+# the requests counted in the period (the places set aside included), the oldest one's time, the places set aside
+# (named the request's member, '#', 1 to that number); then each read's answer.
 _SLIDING_WINDOWS = """
-local now = tonumber(ARGV[1])
-local limits, counts, reads = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local answers = {}
+local now, ahead = tonumber(ARGV[1]), ARGV[6]
+local limits, counts, reads, flushes = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local at = 5 * limits + 7
+local first_read = at + 3 * (counts + flushes)
+local back = first_read + reads
+for i = 1, limits do
+  local n = tonumber(ARGV[5 * i + 6])
+  for first = 0, n - 1, 500 do
+    redis.call('ZREM', KEYS[i], unpack(ARGV, back + first, back + math.min(first + 499, n - 1)))
+  end
+  back = back + n
+end
+local answers, counted = {}, {}
 local allowed_all = true
 for i = 1, limits do
   local key = KEYS[i]
-  local limit, period, member = tonumber(ARGV[3 * i + 2]), tonumber(ARGV[3 * i + 3]), ARGV[3 * i + 4]
+  local limit, period, member = tonumber(ARGV[5 * i + 2]), tonumber(ARGV[5 * i + 3]), ARGV[5 * i + 4]
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - period)
   local count = redis.call('ZCARD', key)
   local allowed = 0
   if count < limit then
     redis.call('ZADD', key, now, member)
-    redis.call('EXPIRE', key, math.ceil(period))
     count = count + 1
     allowed = 1
   else
     allowed_all = false
   end
-  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-  answers[i] = {allowed, count, oldest[2] or tostring(now)}
+  counted[i] = count
+  answers[i] = {allowed, count, '', 0}
 end
-local at = 3 * limits + 5
-if allowed_all then
-  for j = limits + 1, limits + counts do
-    if ARGV[at] == 'ZINCRBY' then
-      redis.call('ZINCRBY', KEYS[j], ARGV[at + 1], ARGV[at + 2])
-    else
-      redis.call('INCRBY', KEYS[j], ARGV[at + 1])
-    end
-    at = at + 3
+for i = 1, limits do
+  local key, member = KEYS[i], ARGV[5 * i + 4]
+  local set_aside = 0
+  if allowed_all then
+    set_aside = math.min(tonumber(ARGV[5 * i + 5]), math.floor((tonumber(ARGV[5 * i + 2]) - counted[i]) / 8))
   end
-else
-  at = at + 3 * counts
+  for first = 1, set_aside, 250 do
+    local batch = {}
+    for j = first, math.min(first + 249, set_aside) do
+      batch[#batch + 1] = ahead
+      batch[#batch + 1] = member .. '#' .. j
+    end
+    redis.call('ZADD', key, unpack(batch))
+  end
+  if counted[i] + set_aside > 0 then
+    redis.call('EXPIRE', key, math.ceil(tonumber(ARGV[5 * i + 3]) + ahead - now))
+  end
+  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  answers[i] = {answers[i][1], counted[i] + set_aside, oldest[2] or tostring(now), set_aside}
+end
+local function count(j)
+  if ARGV[at] == 'ZINCRBY' then
+    redis.call('ZINCRBY', KEYS[j], ARGV[at + 1], ARGV[at + 2])
+  else
+    redis.call('INCRBY', KEYS[j], ARGV[at + 1])
+  end
+end
+for j = limits + 1, limits + counts + flushes do
+  if allowed_all or j > limits + counts then
+    count(j)
+  end
+  at = at + 3
 end
 local read = {}
 for j = 1, reads do
-  read[j] = redis.call(ARGV[at + j - 1], KEYS[limits + counts + j])
+  read[j] = redis.call(ARGV[first_read + j - 1], KEYS[limits + counts + flushes + j])
 end
 return {answers, read}
 """
@@ -148,25 +190,175 @@ def _sliding_windows(
     backend: RedisCache, throttles: list["ResilientRateThrottle"], now: float, rider: Rider | None = None
 ) -> list[tuple]:
     """Check and count every throttle's window in one round trip, one command: [(allowed, count, oldest), …]; the
-    rider's work goes in the same command."""
+    rider's work goes in the same command, with what this process holds for Redis (`CountedAhead`)."""
+    names = [backend.make_key(f"{t.key}:window") for t in throttles]
+    wanted = _ahead.wanted(names, [t.counted_ahead for t in throttles])
+    limits = [(name, t.num_requests, t.duration, w) for name, t, w in zip(names, throttles, wanted, strict=True)]
+    member, decided = _run_windows(backend, limits, now, rider or Rider())
+    _ahead.checked(names, throttles, member, decided)
+    return [answer[:3] for answer in decided]
+
+
+def _run_windows(
+    backend: RedisCache, limits: list[tuple[str, int, float, int]], now: float, rider: Rider
+) -> tuple[str, list[tuple]]:
+    """The script on these windows — (full key, limit, period, places to set aside at most) each — and the rider:
+    this request's member, and [(allowed, count, oldest, places set aside), …]."""
     client = backend.client.get_client(write=True)
     script = _scripts.get(id(client))
     if script is None:
         script = _scripts[id(client)] = client.register_script(_SLIDING_WINDOWS)
-    rider = rider or Rider()
-    keys = [backend.make_key(f"{t.key}:window") for t in throttles]
-    args: list = [repr(now), len(throttles), len(rider.counts), len(rider.reads)]
-    for throttle in throttles:
-        args += [throttle.num_requests, throttle.duration, f"{now!r}:{secrets.token_hex(4)}"]
-    for command, key, amount, *member in rider.counts:
+    keys = [name for name, *_rest in limits]
+    back, flushes = _ahead.take(keys)
+    member = f"{now!r}:{secrets.token_hex(4)}"
+    args: list = [repr(now), len(limits), len(rider.counts), len(rider.reads), len(flushes), repr(now + AHEAD_SECONDS)]
+    for (_name, limit, period, wanted), places in zip(limits, back, strict=True):
+        args += [limit, period, member, wanted, len(places)]
+    for command, key, amount, *counted in [*rider.counts, *flushes]:
         keys.append(key)
-        args += [command, amount, member[0] if member else ""]
+        args += [command, amount, counted[0] if counted else ""]
     for command, key in rider.reads:
         keys.append(key)
         args.append(command)
-    answers, read = script(keys=keys, args=args)  # redis-py loads the script again if Redis lost it
+    for places in back:
+        args += places
+    try:
+        answers, read = script(keys=keys, args=args)  # redis-py loads the script again if Redis lost it
+    except BaseException:
+        _ahead.give_back(keys[: len(limits)], back, flushes)
+        raise
     rider.answers = read
-    return [(bool(allowed), int(count), float(oldest)) for allowed, count, oldest in answers]
+    return member, [(bool(allowed), int(count), float(oldest), int(aside)) for allowed, count, oldest, aside in answers]
+
+
+def send_counted_ahead() -> None:
+    """Send now the counts this process holds and give back the places set aside for it (one round trip), rather
+    than with its next request that goes to Redis: before reading figures in this process."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache) and not cache_breaker.is_open() and _ahead.holds():
+        # A limit of 0 lets nothing through and sets nothing aside: the script only gives back and counts.
+        _run_windows(backend, _ahead.waiting(), time.time(), Rider())
+
+
+@dataclass
+class _Window:
+    """What this process knows of one client's window since it last asked Redis."""
+
+    checked_at: float  # monotonic
+    period: float
+    count: int  # requests in the window then, the places set aside included
+    oldest: float
+    places: list[str] = field(default_factory=list)  # the members of the places set aside for this process, unused
+
+
+class CountedAhead:
+    """The general limits (`anon`, `user`) of a request that needs nothing else of Redis — a search answered from the
+    process's own copy, a list of ports — decided in this process, with no round trip, for a client that comes fast.
+
+    A client asked about again within AHEAD_SECONDS (in a burst, or under load) has places set aside for it in its
+    Redis windows, for this process: an eighth of what it has left at most, and at most AHEAD_MOST, counted in
+    Redis as requests made at once (at the time they can be used until). The process lets the client's next requests
+    through on those places, until they are used or AHEAD_SECONDS have passed; then it asks Redis again, giving
+    back those it did not use. So a limit is never passed, however many processes; a client that stops in the middle
+    of a burst holds its unused places for a period at most (those of the processes that would have served it).
+    A client that comes once in a while is asked about at every request, as before.
+
+    The rider's counts (a search's lookups, its fame) wait in the process meanwhile, sent with its next request that
+    goes to Redis (`send_counted_ahead` sends them at once): the cache's figures lag by a second or so, and lose what
+    a process held when it stopped."""
+
+    def __init__(self):
+        self._windows: dict[str, _Window] = {}
+        self._counts: dict[tuple, int] = {}
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+
+    def admit(self, backend: RedisCache, throttles: list["ResilientRateThrottle"], rider: Rider | None):
+        """[(True, count, oldest), …] if a place is set aside for the request in each of its windows; else None."""
+        names = [backend.make_key(f"{t.key}:window") for t in throttles]
+        at = time.monotonic()
+        with self._lock:
+            self._same_process()
+            windows = [self._windows.get(name) for name in names]
+            if any(w is None or not w.places or at - w.checked_at > AHEAD_SECONDS for w in windows):
+                return None
+            for window in windows:
+                window.places.pop()
+            for command, key, amount, *member in rider.counts if rider else ():
+                counted = (command, key, *member)
+                self._counts[counted] = self._counts.get(counted, 0) + int(amount)
+            if rider is not None:
+                rider.answers = []
+            return [(True, w.count, w.oldest) for w in windows]
+
+    def wanted(self, names: list[str], ahead: list[bool]) -> list[int]:
+        """How many places to set aside in each window: for a client asked about again within AHEAD_SECONDS."""
+        at = time.monotonic()
+        with self._lock:
+            self._same_process()
+            return [
+                AHEAD_MOST if counted and (w := self._windows.get(name)) and at - w.checked_at <= AHEAD_SECONDS else 0
+                for name, counted in zip(names, ahead, strict=True)
+            ]
+
+    def take(self, names: list[str]) -> tuple[list[list[str]], list[tuple]]:
+        """The places set aside in these windows, unused, and every count waiting: theirs to send now."""
+        with self._lock:
+            self._same_process()
+            back = []
+            for name in names:
+                window = self._windows.get(name)
+                back.append(window.places if window else [])
+                if window:
+                    window.places = []
+            counts = [(command, key, amount, *member) for (command, key, *member), amount in self._counts.items()]
+            self._counts = {}
+            return back, counts
+
+    def give_back(self, names: list[str], back: list[list[str]], counts: list[tuple]) -> None:
+        """What `take` gave, not sent (Redis away): kept for the next request that goes there."""
+        with self._lock:
+            for name, places in zip(names, back, strict=True):
+                if places and name in self._windows:
+                    self._windows[name].places += places
+            for command, key, amount, *member in counts:
+                counted = (command, key, *member)
+                self._counts[counted] = self._counts.get(counted, 0) + int(amount)
+
+    def checked(self, names: list[str], throttles: list["ResilientRateThrottle"], member: str, decided: list) -> None:
+        """What Redis answered about these windows, and the places it set aside."""
+        at = time.monotonic()
+        with self._lock:
+            if len(self._windows) > AHEAD_CLIENTS:  # those not asked about lately are forgotten (their places lapse)
+                self._windows = {n: w for n, w in self._windows.items() if at - w.checked_at <= AHEAD_SECONDS}
+            for name, throttle, (_allowed, count, oldest, aside) in zip(names, throttles, decided, strict=True):
+                if throttle.counted_ahead:
+                    places = [f"{member}#{j}" for j in range(aside, 0, -1)]
+                    self._windows[name] = _Window(at, throttle.duration, count, oldest, places)
+
+    def holds(self) -> bool:
+        return bool(self._counts) or any(window.places for window in self._windows.values())
+
+    def waiting(self) -> list[tuple[str, int, float, int]]:
+        """The windows with places set aside, as `_run_windows` takes them, with a limit of 0."""
+        with self._lock:
+            return [(name, 0, window.period, 0) for name, window in self._windows.items() if window.places]
+
+    def forget(self) -> None:
+        with self._lock:
+            self._windows, self._counts = {}, {}
+
+    def _same_process(self) -> None:
+        if self._pid != os.getpid():  # forked: the parent's places are the parent's
+            self._windows, self._counts, self._pid = {}, {}, os.getpid()
+
+
+# See `CountedAhead`.
+AHEAD_SECONDS = 1.0
+AHEAD_MOST = 100
+AHEAD_CLIENTS = 10_000  # windows known, past which those not asked about lately are forgotten
+
+_ahead = CountedAhead()
 
 
 class ResilientRateThrottle(throttling.SimpleRateThrottle):
@@ -174,6 +366,7 @@ class ResilientRateThrottle(throttling.SimpleRateThrottle):
     trip, and a decided behaviour when Redis is down."""
 
     fail_open = True
+    counted_ahead = False  # whether a request may be let through by this process on its own (`CountedAhead`)
     window: tuple[float, int, float] | None = None  # (now, requests in the window, the oldest's time), from Redis
 
     def get_rate(self):
@@ -230,16 +423,25 @@ class ResilientRateThrottle(throttling.SimpleRateThrottle):
                 other.key = other.get_cache_key(request, view)
                 if other.key is not None:
                     throttles.append(other)
-        answers = _sliding_windows(backend, throttles, now, getattr(_django_request(request), "_maritime_rider", None))
+        rider = getattr(_django_request(request), "_maritime_rider", None)
+        answers = None
+        if all(t.counted_ahead for t in throttles) and (rider is None or not rider.reads):
+            answers = _ahead.admit(backend, throttles, rider)
+        if answers is None:
+            answers = _sliding_windows(backend, throttles, now, rider)
         return {"now": now} | {t.scope: answer for t, answer in zip(throttles, answers, strict=True)}
 
 
 class AnonThrottle(ResilientRateThrottle, throttling.AnonRateThrottle):
     """Clients not signed in, by address; lets requests through while Redis is down."""
 
+    counted_ahead = True
+
 
 class UserThrottle(ResilientRateThrottle, throttling.UserRateThrottle):
     """Every client, by user when signed in, else by address; lets requests through while Redis is down."""
+
+    counted_ahead = True
 
 
 class BookingCreateThrottle(ResilientRateThrottle, throttling.UserRateThrottle):
@@ -348,3 +550,4 @@ def forget_outage() -> None:
     """Ask Redis again at the next request, and drop the counts kept meanwhile (tests, after an outage)."""
     cache_breaker.reset()
     _local_counts.clear()
+    _ahead.forget()

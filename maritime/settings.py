@@ -436,8 +436,8 @@ BOOKING_HOLD_MINUTES = env.int("BOOKING_HOLD_MINUTES", 20, validate=validate.Ran
 # while capacity changes still drop what other processes cached. For measuring what the cache is worth.
 SEARCH_CACHE = env.bool("SEARCH_CACHE", True)
 # Each web process keeps its own copy of the most asked whole answers (at most SEARCH_ANSWER_LOCAL_SIZE, each for
-# SEARCH_ANSWER_LOCAL_TTL seconds), sent only while Redis still keeps the entry copied (checked in the request's
-# rate-limit round trip): 0 for either keeps none.
+# SEARCH_ANSWER_LOCAL_TTL seconds), sent only while Redis still keeps the entry copied (Redis tells the process of
+# changes; ferries/cache/first_level.py): 0 for either keeps none.
 SEARCH_ANSWER_LOCAL_TTL = env.float("SEARCH_ANSWER_LOCAL_TTL", 5.0, validate=validate.Range(min=0, max=60))
 SEARCH_ANSWER_LOCAL_SIZE = env.int("SEARCH_ANSWER_LOCAL_SIZE", 2000, validate=validate.Range(min=0))
 # Warming (beat, `warm-popular-searches`): the SEARCH_WARM_TOP most asked answers (asked at least twice lately) are

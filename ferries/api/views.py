@@ -69,7 +69,8 @@ class RouteListApi(PublicApi, ListAPIView):
 
 class KeptAnswerApi(PublicApi, APIView):
     """An endpoint whose JSON answer is kept whole as sent: the query read once per query string (`read_query`), the
-    answer looked up (`lookup_of`, `kept_answer`) in the round trip that checks the rate limits.
+    answer looked up (`lookup_of`, `kept_answer`) in the round trip that checks the rate limits — or in neither, when
+    the process holds a copy Redis has said nothing against and the limits let the request through in the process.
 
     A request that finds its answer kept is sent it before DRF's request cycle (`dispatch`): bytes already made need
     no content negotiation beyond "plain JSON", no parser, no authentication (these endpoints have none). The rate

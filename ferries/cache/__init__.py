@@ -21,12 +21,13 @@ How it is kept honest:
   there too, and the most asked made again before they expire (ferries/warming.py);
 - the API's answer to a whole query (both legs, availability laid over) is also kept as the bytes sent, so a
   repeated search costs no JSON work, and no round trip of its own: it is looked up with the request's rate limits
-  (kernel.throttling's `ride_along`). Each web process also keeps copies of the answers it sent, used only while
-  Redis keeps the same entry (first_level.py). The answer contains availability, so it is kept no longer
-  than any part it was made of (the legs, the availability, the first sailing's close of sales) and is dropped
-  with the availability of any sailing it lists, and with the searches of its routes and dates; a day with nothing
-  to book offers nearby dates, and the answer is made of their searches too, so they count as its parts. It names
-  its price lines in the request's language, so it is kept once per language;
+  (kernel.throttling's `ride_along`). Each web process also keeps copies of the answers it sent, dropped as soon as
+  Redis tells it their entries changed (first_level.py): a hit from a copy costs no round trip at all. The answer
+  contains availability, so it is kept no longer than any part it was made of (the legs, the availability, the
+  first sailing's close of sales) and is dropped with the availability of any sailing it lists, and with the
+  searches of its routes and dates; a day with nothing to book offers nearby dates, and the answer is made of their
+  searches too, so they count as its parts. It names its price lines in the request's language, so it is kept once
+  per language;
 - when Redis fails, calls return "miss" at once for a few seconds instead of waiting on every
   request (kernel/outage.py's breaker, shared with the rate limits), and the failure is logged — search goes
   on without the cache.

@@ -31,6 +31,11 @@ POPULAR_ANSWERS = "ferry:popular:answers"
 QUERY_NOTE_TTL = 3600
 
 
+# Where the whole answers' keys start (searches', fare calendars'): the web processes' copies are of these.
+ANSWER_PREFIX = "ferry:answer:"
+CALENDAR_ANSWER_PREFIX = "ferry:calendar-answer:"
+
+
 def search_key(params: LegQuery) -> str:
     try:
         return _search_key(params)
@@ -53,7 +58,7 @@ def calendar_key(query: CalendarQuery) -> str:
 
 def calendar_answer_key(query: CalendarQuery) -> str:
     """The calendar's whole answer as sent, availability laid over (kept under the calendar's indexes)."""
-    return calendar_key(query).replace("ferry:calendar:", "ferry:calendar-answer:", 1)
+    return calendar_key(query).replace("ferry:calendar:", CALENDAR_ANSWER_PREFIX, 1)
 
 
 def lock_for(key: str) -> str:
@@ -87,7 +92,7 @@ def _answer_key(query: SearchQuery, language: str) -> str:
     legs = [leg.as_dict() for leg in (query.outbound, query.inbound) if leg]
     # The order and filters of the rows are part of the answer (the legs' searches are kept whatever they are).
     canonical = json.dumps([legs, query.view.as_dict()], sort_keys=True, separators=(",", ":"))
-    return f"ferry:answer:{language}:{hashlib.sha256(canonical.encode()).hexdigest()[:32]}"
+    return f"{ANSWER_PREFIX}{language}:{hashlib.sha256(canonical.encode()).hexdigest()[:32]}"
 
 
 def availability_key(sailing_id: int) -> str:

@@ -12,14 +12,14 @@ import redis
 from django.conf import settings
 
 from ferries.cache import keys
-from ferries.cache.first_level import Copy, FirstLevel
+from ferries.cache.first_level import Copy, FirstLevel, Listener
 from ferries.cache.keys import AVAILABILITY_INDEX, AVAILABILITY_TTL, SEARCH_INDEX, SEARCH_TTL
 from ferries.cache.redis_store import RedisStore
 from ferries.cache.stores import CacheStore
 from ferries.queries import CalendarQuery, LegQuery, ResultsView, SearchQuery
 from kernel.metrics import CACHE_LOOKUPS, CACHE_MISSES
 from kernel.outage import cache_breaker
-from kernel.throttling import Rider
+from kernel.throttling import Rider, send_counted_ahead
 
 logger = logging.getLogger("ferries.cache")
 
@@ -35,6 +35,9 @@ PROMETHEUS_COUNTERS = {
     keys.AVAILABILITY_LOOKUPS: (CACHE_LOOKUPS, "availability"),
     keys.AVAILABILITY_MISSES: (CACHE_MISSES, "availability"),
 }
+
+# The answers this process keeps copies of (first_level.py), by the start of their keys: Redis tells of their changes.
+COPIED = [keys.ANSWER_PREFIX, keys.CALENDAR_ANSWER_PREFIX]
 
 # How the fame of the answers asked fades at each warming (a score multiplied by it), and below which it is forgotten.
 POPULARITY_FADING = 0.75
@@ -52,6 +55,8 @@ class AnswerLookup:
     legs: int
     copy: Copy | None
     rider: Rider
+    told: bool = False  # whether Redis tells this process of the answers' changes: a copy is then sent as it is
+    read_at: int | None = None  # the changes told before the read (FirstLevel.mark)
     answered: bool = False
     found: bytes | None = None
 
@@ -64,6 +69,7 @@ class FerryCacheService:
     def __init__(self):
         self._local = CacheStore()
         self.first_level = FirstLevel()
+        self.listener = Listener(self.first_level)
 
     # --- searches -------------------------------------------------------------------------------
 
@@ -301,9 +307,20 @@ class FerryCacheService:
         if not settings.SEARCH_CACHE or not self._in_redis() or cache_breaker.is_open():
             return None
         store = RedisStore()
+        told = self.told_of_changes(store)
         copy = self.first_level.get(key)
+        if copy and told:  # nothing to read: the request may need no round trip at all
+            return AnswerLookup(key, legs, copy, Rider(counts(store), []), told=True)
         reads = [("PEXPIRETIME", store.key(key))] + ([] if copy else [("GET", store.key(key))])
-        return AnswerLookup(key, legs, copy, Rider(counts(store), reads))
+        return AnswerLookup(key, legs, copy, Rider(counts(store), reads), told, self.first_level.mark())
+
+    def told_of_changes(self, store: RedisStore | None = None) -> bool:
+        """Whether Redis tells this process of the kept answers' changes (its copies then stand as they are): made
+        so at the first lookup, and again after the connection is lost."""
+        if settings.SEARCH_ANSWER_LOCAL_TTL <= 0 or not self._in_redis():
+            return False
+        store = store or RedisStore()
+        return self.listener.listening(store.client, store.key(""), COPIED)
 
     def _kept_answer(self, lookup: AnswerLookup, counter: str | None) -> bytes | None:
         """The answer `lookup` finds, sending it first unless it went with the rate limits."""
@@ -322,8 +339,11 @@ class FerryCacheService:
         return lookup.found
 
     def _found(self, lookup: AnswerLookup) -> bytes | None:
-        """The answer the lookup found: this process's copy while Redis still keeps the entry it was copied from,
-        else the bytes read (then copied)."""
+        """The answer the lookup found: this process's copy while Redis still keeps the entry it was copied from (as
+        Redis told, or as the expiry read says), else the bytes read (then copied)."""
+        if lookup.copy is not None and lookup.told:
+            return lookup.copy.body
+        read_at = lookup.read_at
         expires_at, *read = lookup.rider.answers
         if lookup.copy is not None:
             if expires_at == lookup.copy.expires_at_ms:
@@ -332,6 +352,7 @@ class FerryCacheService:
             if expires_at < 0:
                 return None
             name = RedisStore().key(lookup.key)
+            read_at = self.first_level.mark()
             again = self._call(lambda store: store.run([], [("PEXPIRETIME", name), ("GET", name)]))
             if again is None:
                 return None
@@ -344,6 +365,7 @@ class FerryCacheService:
                 expires_at_ms=expires_at,
                 ttl=settings.SEARCH_ANSWER_LOCAL_TTL,
                 size=settings.SEARCH_ANSWER_LOCAL_SIZE,
+                read_at=read_at,
             )
         return body
 
@@ -398,6 +420,7 @@ class FerryCacheService:
         process's)."""
         if not settings.SEARCH_CACHE or not self._in_redis():
             return []
+        self._call(lambda _store: send_counted_ahead())  # the fame this process holds, counted first
         found = self._call(
             lambda store: store.popular_due(
                 keys.POPULAR_ANSWERS,
@@ -481,6 +504,8 @@ class FerryCacheService:
 
     def stats(self) -> dict:
         """Entries, lookups, hits, misses and hit rate, for searches and availability."""
+        if self._in_redis():
+            self._call(lambda _store: send_counted_ahead(), strict=True)  # the lookups this process holds, first
         counts = self._call(lambda store: store.counters(keys.COUNTERS), strict=True)
         entries = self._call(lambda store: [store.count_indexed(i) for i in (SEARCH_INDEX, AVAILABILITY_INDEX)])
         figures = {}
@@ -502,6 +527,7 @@ class FerryCacheService:
     def forget_failures(self) -> None:
         """Try Redis again at the next call (after an outage is known to be over)."""
         cache_breaker.reset()
+        self.listener.try_again()
 
     # --- plumbing -------------------------------------------------------------------------------
 

@@ -77,7 +77,9 @@ def trip(tunis_marseille, marseille_tunis):
 
 @pytest.fixture
 def round_trips(monkeypatch):
-    """Round trips to the cache's Redis, counted at the real connection: each sends its commands at once."""
+    """Round trips to the cache's Redis, counted at the real connection: each sends its commands at once. The
+    process's connection on which Redis tells of the answers' changes is made first (once per process)."""
+    cache_service.told_of_changes()
     connection_class = get_redis_connection("default").connection_pool.connection_class
     sent = []
     send = connection_class.send_packed_command
