@@ -74,7 +74,8 @@ def answer_canonical(query: SearchQuery) -> str:
 
 def answer_query(answer: str) -> str:
     """Where the query of the answer kept under `answer` is noted, for warming."""
-    return f"{answer}:query"
+    # Not under ANSWER_PREFIX: Redis tells every web process of each change there, and a note is nobody's copy.
+    return answer.replace(ANSWER_PREFIX, "ferry:answer-query:", 1)
 
 
 def answer_key(query: SearchQuery) -> str:

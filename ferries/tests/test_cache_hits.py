@@ -231,7 +231,7 @@ def about_to_expire(api, sailing, *, asked: dict[str, int]):
             api.get(SEARCH, params_of(sailing, adults=adults))
     client = get_redis_connection("default")
     for name in client.scan_iter(match=cache.make_key("ferry:*")):
-        if client.ttl(name) > 0 and b":query" not in name:
+        if client.ttl(name) > 0 and b"answer-query:" not in name:
             client.expire(name, 5)
     return client
 
