@@ -249,6 +249,7 @@ class _Window:
     count: int  # requests in the window then, the places set aside included
     oldest: float
     places: list[str] = field(default_factory=list)  # the members of the places set aside for this process, unused
+    asked: int = 0  # requests since that could have been let through on a place (`admit`), whether one was left or not
 
 
 class CountedAhead:
@@ -256,8 +257,9 @@ class CountedAhead:
     process's own copy, a list of ports — decided in this process, with no round trip, for a client that comes fast.
 
     A client asked about again within AHEAD_SECONDS (in a burst, or under load) has places set aside for it in its
-    Redis windows, for this process: an eighth of what it has left at most, and at most AHEAD_MOST, counted in
-    Redis as requests made at once (at the time they can be used until). The process lets the client's next requests
+    Redis windows, for this process: an eighth of what it has left at most, twice as many as its requests since the
+    last asking that could have used one, and at most AHEAD_MOST, counted in Redis as requests made at once (at the
+    time they can be used until). The process lets the client's next requests
     through on those places, until they are used or AHEAD_SECONDS have passed; then it asks Redis again, giving
     back those it did not use. So a limit is never passed, however many processes; a client that stops in the middle
     of a burst holds its unused places for a period at most (those of the processes that would have served it).
@@ -280,6 +282,9 @@ class CountedAhead:
         with self._lock:
             self._same_process()
             windows = [self._windows.get(name) for name in names]
+            for window in windows:
+                if window is not None:
+                    window.asked += 1
             if any(w is None or not w.places or at - w.checked_at > AHEAD_SECONDS for w in windows):
                 return None
             for window in windows:
@@ -292,14 +297,18 @@ class CountedAhead:
             return [(True, w.count, w.oldest) for w in windows]
 
     def wanted(self, names: list[str], ahead: list[bool]) -> list[int]:
-        """How many places to set aside in each window: for a client asked about again within AHEAD_SECONDS."""
+        """How many places to set aside in each window: for a client asked about again within AHEAD_SECONDS, twice
+        as many as its requests since that could have used one (AHEAD_MOST at most) — none for one whose requests
+        all need Redis anyway (searches not kept, say), which would only give them back."""
         at = time.monotonic()
         with self._lock:
             self._same_process()
-            return [
-                AHEAD_MOST if counted and (w := self._windows.get(name)) and at - w.checked_at <= AHEAD_SECONDS else 0
-                for name, counted in zip(names, ahead, strict=True)
-            ]
+            wanted = []
+            for name, counted in zip(names, ahead, strict=True):
+                window = self._windows.get(name)
+                recent = counted and window is not None and at - window.checked_at <= AHEAD_SECONDS
+                wanted.append(min(2 * window.asked, AHEAD_MOST) if recent else 0)
+            return wanted
 
     def take(self, names: list[str]) -> tuple[list[list[str]], list[tuple]]:
         """The places set aside in these windows, unused, and every count waiting: theirs to send now."""
