@@ -188,12 +188,17 @@ def _django_request(request) -> HttpRequest:
     return getattr(request, "_request", request)
 
 
+def _window_names(backend: RedisCache, throttles: list["ResilientRateThrottle"]) -> list[str]:
+    """Each throttle's window in Redis, as full keys."""
+    return [backend.make_key(f"{t.key}:window") for t in throttles]
+
+
 def _sliding_windows(
-    backend: RedisCache, throttles: list["ResilientRateThrottle"], now: float, rider: Rider | None = None
+    backend: RedisCache, throttles: list["ResilientRateThrottle"], names: list[str], now: float, rider: Rider | None
 ) -> list[tuple]:
-    """Check and count every throttle's window in one round trip, one command: [(allowed, count, oldest), …]; the
-    rider's work goes in the same command, with what this process holds for Redis (`CountedAhead`)."""
-    names = [backend.make_key(f"{t.key}:window") for t in throttles]
+    """Check and count every throttle's window (`names`, `_window_names`) in one round trip, one command:
+    [(allowed, count, oldest), …]; the rider's work goes in the same command, with what this process holds for Redis
+    (`CountedAhead`)."""
     wanted = _ahead.wanted(names, [t.counted_ahead for t in throttles])
     limits = [(name, t.num_requests, t.duration, w) for name, t, w in zip(names, throttles, wanted, strict=True)]
     member, decided = _run_windows(backend, limits, now, rider or Rider())
@@ -277,9 +282,9 @@ class CountedAhead:
         self._pid = os.getpid()
         self._lock = threading.Lock()
 
-    def admit(self, backend: RedisCache, throttles: list["ResilientRateThrottle"], rider: Rider | None):
-        """[(True, count, oldest), …] if a place is set aside for the request in each of its windows; else None."""
-        names = [backend.make_key(f"{t.key}:window") for t in throttles]
+    def admit(self, names: list[str], rider: Rider | None):
+        """[(True, count, oldest), …] if a place is set aside for the request in each of its windows (`names`);
+        else None."""
         at = time.monotonic()
         with self._lock:
             self._same_process()
@@ -291,9 +296,7 @@ class CountedAhead:
                 return None
             for window in windows:
                 window.places.pop()
-            for command, key, amount, *member in rider.counts if rider else ():
-                counted = (command, key, *member)
-                self._counts[counted] = self._counts.get(counted, 0) + int(amount)
+            self._hold(rider.counts if rider else [])
             if rider is not None:
                 rider.answers = []
             return [(True, w.count, w.oldest) for w in windows]
@@ -332,9 +335,13 @@ class CountedAhead:
             for name, places in zip(names, back, strict=True):
                 if places and name in self._windows:
                     self._windows[name].places += places
-            for command, key, amount, *member in counts:
-                counted = (command, key, *member)
-                self._counts[counted] = self._counts.get(counted, 0) + int(amount)
+            self._hold(counts)
+
+    def _hold(self, counts: list[tuple]) -> None:
+        """Add these counts — (command, key, amount, member if any) — to those waiting. Under the lock."""
+        for command, key, amount, *member in counts:
+            counted = (command, key, *member)
+            self._counts[counted] = self._counts.get(counted, 0) + int(amount)
 
     def checked(self, names: list[str], throttles: list["ResilientRateThrottle"], member: str, decided: list) -> None:
         """What Redis answered about these windows, and the places it set aside."""
@@ -435,11 +442,12 @@ class ResilientRateThrottle(throttling.SimpleRateThrottle):
                 if other.key is not None:
                     throttles.append(other)
         rider = getattr(_django_request(request), "_maritime_rider", None)
+        names = _window_names(backend, throttles)
         answers = None
         if all(t.counted_ahead for t in throttles) and (rider is None or not rider.reads):
-            answers = _ahead.admit(backend, throttles, rider)
+            answers = _ahead.admit(names, rider)
         if answers is None:
-            answers = _sliding_windows(backend, throttles, now, rider)
+            answers = _sliding_windows(backend, throttles, names, now, rider)
         return {"now": now} | {t.scope: answer for t, answer in zip(throttles, answers, strict=True)}
 
 
