@@ -387,6 +387,14 @@ class ResilientRateThrottle(throttling.SimpleRateThrottle):
     counted_ahead = False  # whether a request may be let through by this process on its own (`CountedAhead`)
     window: tuple[float, int, float] | None = None  # (now, requests in the window, the oldest's time), from Redis
 
+    def get_ident(self, request):
+        # The client's address, asked by each limit of a request: worked out once a request.
+        held = _django_request(request)
+        ident = getattr(held, "_maritime_ident", None)
+        if ident is None:
+            ident = held._maritime_ident = super().get_ident(request)
+        return ident
+
     def get_rate(self):
         # Read now rather than at import, as DRF's class attribute is: settings changed later apply.
         try:
@@ -412,13 +420,14 @@ class ResilientRateThrottle(throttling.SimpleRateThrottle):
         return super().allow_request(request, view)
 
     def _allow_from_redis(self, request, view, backend: RedisCache) -> bool:
-        self.key = self.get_cache_key(request, view)
-        if self.key is None:
-            return True
-        # The first limit asked answers for every limit of the view (DRF asks them one by one).
+        # The first limit asked answers for every limit of the view (DRF asks them one by one): a limit decided for
+        # this request had a window.
         held = _django_request(request)
         decided = getattr(held, "_maritime_throttles", None)
         if decided is None or self.scope not in decided:
+            self.key = self.get_cache_key(request, view)
+            if self.key is None:
+                return True
             decided = held._maritime_throttles = self._decide_all(request, view, backend)
         allowed, count, oldest = decided[self.scope]
         self.window = (decided["now"], count, oldest)

@@ -85,6 +85,7 @@ class KeptAnswerApi(PublicApi, APIView):
     query: object = None
     lookup: AnswerLookup | None = None
     prepared = False
+    _throttles: list | None = None
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
         if request.method == "GET" and _plain_json(request):
@@ -93,6 +94,12 @@ class KeptAnswerApi(PublicApi, APIView):
                 self.headers = self.default_response_headers  # as DRF's cycle would send them (Allow, Vary)
                 return self.finalize_response(request, HttpResponse(kept, content_type=JSONRenderer.media_type))
         return super().dispatch(request, *args, **kwargs)
+
+    def get_throttles(self):
+        # Made once a request: the hit's own check and the decision of all its limits share them.
+        if self._throttles is None:
+            self._throttles = super().get_throttles()
+        return self._throttles
 
     def _kept(self, request: Request) -> bytes | None:
         self._prepare(request)

@@ -21,6 +21,7 @@ SEARCH_ANSWER_LOCAL_TTL go, and the least recently used go first past SEARCH_ANS
 
 import logging
 import os
+import select
 import threading
 import time
 from collections import OrderedDict
@@ -126,11 +127,15 @@ class Listener:
         self._lock = threading.Lock()
         self._root = ""
         self.client_id: int | None = None  # the connection's, in Redis (CLIENT LIST)
+        self._polls = threading.local()  # each thread's poller of the connection's socket (`_nothing_said`)
+        self._reading = False  # set while what Redis said is read and applied, under the lock
 
     def listening(self, client: redis.Redis, root: str, prefixes: list[str]) -> bool:
         """Whether copies can be used as they are: listening, and every change told so far applied. `root`: what
         Redis's names have before the copies' (the cache's key prefix and version); `prefixes`: the copies' names
         (after `root`) whose changes are told."""
+        if self._nothing_said():
+            return True
         with self._lock:
             if self._pid != os.getpid():
                 self._connection, self._pid, self._retry_at = None, os.getpid(), 0.0
@@ -143,6 +148,27 @@ class Listener:
                     return False
             return self._read_told()
 
+    def _nothing_said(self) -> bool:
+        """Whether the connection stands and nothing came on it since it was last read, nor is being read: then the
+        copies stand, known without the lock (the threads of a process asking at once do not wait on each other).
+        The order matters: the socket is polled before `_reading` is looked at, and a reader sets it before it
+        reads (or drops the connection), so what another thread has taken off the socket but not applied yet is
+        never missed. Each thread polls with a poller of its own (one cannot be polled by two threads at once)."""
+        connection = self._connection
+        if connection is None or self._pid != os.getpid():
+            return False
+        mine = getattr(self._polls, "poll", None)
+        if mine is None or mine[0] is not connection:
+            sock = connection._sock
+            if sock is None:
+                return False
+            mine = self._polls.poll = (connection, select.poll())
+            mine[1].register(sock, select.POLLIN)
+        if mine[1].poll(0):  # something said (or the connection closed): read under the lock
+            return False
+        # Nothing is left in the parser's buffer: a read goes on until the buffer and the socket are empty.
+        return not self._reading and self._connection is connection
+
     def try_again(self) -> None:
         """Make the connection again at the next lookup if it was lost, without waiting LISTENER_RETRY_SECONDS."""
         with self._lock:
@@ -150,12 +176,15 @@ class Listener:
 
     def _read_told(self) -> bool:
         """Apply what Redis said so far (without waiting); False if the connection is lost. Under the lock."""
+        self._reading = True
         try:
             while self._connection.can_read(timeout=0):
                 self._connection.read_response(push_request=True)  # the push goes to `_told`
         except (redis.RedisError, OSError) as exc:
             self._lost(exc)
             return False
+        finally:
+            self._reading = False
         return True
 
     def _read_while_idle(self, connection) -> None:

@@ -3,6 +3,7 @@
 
 import dataclasses
 import datetime as dt
+import threading
 import time
 
 import pytest
@@ -11,6 +12,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
 from django_redis import get_redis_connection
+from rest_framework import throttling
 from rest_framework.test import APIClient
 
 from ferries import search as search_module
@@ -24,7 +26,7 @@ from ferries.search import sailing_search_answer
 from ferries.services import capacity_hold
 from ferries.tests.factories import sailing_factory
 from kernel.metrics import CACHE_LOOKUPS
-from kernel.throttling import forget_outage
+from kernel.throttling import AnonThrottle, UserThrottle, forget_outage
 
 pytestmark = pytest.mark.django_db
 
@@ -340,6 +342,31 @@ def test_a_hit_within_the_limits_is_sent_before_drfs_request_cycle_and_anything_
     assert len(drf_cycles) == 3
 
 
+def test_a_search_makes_each_of_its_limits_once_and_works_out_the_client_once(api, sailing, monkeypatch):
+    made, idents = [], []
+    drf_ident = throttling.BaseThrottle.get_ident
+
+    def counted_ident(throttle, request):
+        idents.append(type(throttle).__name__)
+        return drf_ident(throttle, request)
+
+    monkeypatch.setattr(throttling.BaseThrottle, "get_ident", counted_ident)
+    for limit in (AnonThrottle, UserThrottle):
+        init = limit.__init__
+        monkeypatch.setattr(limit, "__init__", lambda throttle, init=init: made.append(throttle) or init(throttle))
+    params = params_of(sailing, adults="2")
+
+    counts = []
+    for _ in range(3):  # the miss (through DRF's cycle), the hit read from Redis, the hit from the copy
+        made.clear()
+        idents.clear()
+        assert api.get(SEARCH, params).status_code == 200
+        counts.append((len(made), len(idents)))
+
+    # The request's two limits (anon, user), shared by the hit's own check, DRF's and the decision of both.
+    assert counts == [(2, 1), (2, 1), (2, 1)]
+
+
 def test_a_request_over_the_limit_is_refused_by_drfs_cycle_and_counted_once(
     api, sailing, rates, drf_cycles, round_trips
 ):
@@ -399,6 +426,47 @@ def test_a_copy_goes_as_soon_as_redis_tells_its_answer_changed_by_another_proces
     assert kept != after.content == b'{"made":"elsewhere"}'
     assert len(round_trips) == 1  # read from Redis again, with the rate limits
     assert api.get(SEARCH, params).content == b'{"made":"elsewhere"}'  # the new copy
+
+
+def test_threads_of_a_process_check_their_copies_at_once_and_each_sees_a_change_told(api, sailing):
+    params = params_of(sailing, adults="2")
+    api.get(SEARCH, params)
+    kept = api.get(SEARCH, params).content
+    key = cache_keys.answer_key(parse_search_query(params_of(sailing, adults="2")))
+    assert cache_service.first_level.get(key).body == kept
+    threads = 8
+    start, told = threading.Barrier(threads), threading.Barrier(threads + 1)
+    changed = threading.Event()
+    seen: dict[int, tuple] = {}
+    failures = []
+
+    def lookups(n: int) -> None:
+        try:
+            start.wait(timeout=10)
+            before = [cache_service.told_of_changes() and cache_service.first_level.get(key) is not None
+                      for _ in range(200)]  # fmt: skip
+            told.wait(timeout=10)
+            changed.wait(timeout=10)
+            seen[n] = (all(before), cache_service.told_of_changes(), cache_service.first_level.get(key))
+        except Exception as exc:
+            failures.append(exc)
+
+    workers = [threading.Thread(target=lookups, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    told.wait(timeout=10)
+    other = get_redis_connection("default").connection_pool.make_connection()
+    other.send_command("SET", answer_name(sailing, adults="2"), b'{"made":"elsewhere"}', "EX", 60)
+    assert other.read_response() in (b"OK", "OK")
+    other.disconnect()
+    changed.set()
+    for worker in workers:
+        worker.join(timeout=10)
+
+    assert failures == []
+    # Each thread trusted the copy while nothing was said, and none trusted it once Redis had said it changed, whichever
+    # thread read what Redis said (the others wait for it rather than trust a socket it emptied).
+    assert seen == {n: (True, True, None) for n in range(threads)}
 
 
 def test_without_redis_telling_it_the_process_checks_each_copy_and_sends_none_dropped(
