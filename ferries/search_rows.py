@@ -6,12 +6,12 @@ import datetime as dt
 from ferries.choices import Accommodation
 from ferries.models import Operator, Port
 from ferries.operators.base import Offer
-from ferries.pricing import Quote
 from kernel.money import money
 
 
 def sailing_row(sailing_id: int, operator: Operator, offer: Offer, origin: Port, destination: Port) -> dict:
     departs, arrives = offer.departs_at.astimezone(dt.UTC), offer.arrives_at.astimezone(dt.UTC)
+    wires = {id(quote): quote.as_dict() for quote in offer.fares}  # the price shown first is one of them: made once
     return {
         "sailing_id": sailing_id,
         "sailing_ref": offer.sailing_ref,
@@ -25,8 +25,8 @@ def sailing_row(sailing_id: int, operator: Operator, offer: Offer, origin: Port,
         "arrives_local": arrives.astimezone(destination.tz).isoformat(),
         "duration_minutes": int((arrives - departs).total_seconds() // 60),
         "max_vehicle_height_cm": offer.max_vehicle_height_cm,
-        **_price(offer.price.as_dict()),
-        "fares": [_fare(quote) for quote in offer.fares],
+        **_price(wires.get(id(offer.price)) or offer.price.as_dict()),
+        "fares": [_fare(wires[id(quote)]) for quote in offer.fares],
         "extras": [{"code": code, "unit": money(unit, offer.price.currency)} for code, unit in offer.extras.items()],
         "amenities": list(offer.amenities),
         # Deck, seats and cabins side by side; whether each has room for the party is laid over at each read.
@@ -43,8 +43,7 @@ def _price(wire: dict) -> dict:
     return {"price": wire["total"], "price_lines": wire["lines"]}
 
 
-def _fare(quote: Quote) -> dict:
-    """The sailing's price in one fare family, with the family's rules."""
-    wire = quote.as_dict()
+def _fare(wire: dict) -> dict:
+    """The sailing's price in one fare family (its quote's wire form), with the family's rules."""
     rules = {key: wire[key] for key in ("fare_family", "cancellation_policy", "change_policy")}
     return rules | _price(wire)

@@ -7,8 +7,9 @@ from django.utils import timezone
 
 from ferries.choices import Accommodation
 from ferries.errors import OperatorRefused
-from ferries.models import Route, Sailing
+from ferries.models import Fare, Route, Sailing
 from ferries.operators.base import Hold, LegOrder, Offer, OperatorAdapter, PartyManifest, SailingTimes
+from ferries.party import Party
 from ferries.pricing import (
     ExtraNotSold,
     NotPriced,
@@ -50,17 +51,22 @@ class LocalInventoryOperator(OperatorAdapter):
         fares = fares_for_routes(route_ids=[r.pk for r in routes], dates=[query.first, query.last])
         origin = routes[0].origin  # every route here leaves from the query's port
         one_day = query.first == query.last  # a day's search compares accommodations; a calendar needs the lowest only
+        # The sailings a fare prices cost the party the same: priced once per fare.
+        priced: dict[int, tuple | None] = {}
         for sailing in sailings:
             day = sailing.departs_at.astimezone(origin.tz).date()
             try:
                 fare = fare_on(fares.get(sailing.route_id, []), day)
-                prices = quotes(fare=fare, party=query.party)
             except NotPriced:
                 continue  # the route does not sell this party's journey on that day
-            offer = _offer(sailing, prices, extra_prices(fare))
+            if fare.pk not in priced:
+                priced[fare.pk] = _priced(fare, query.party, accommodations=one_day)
+            if priced[fare.pk] is None:
+                continue  # nor under this fare
+            prices, extras, kinds = priced[fare.pk]
+            offer = _offer(sailing, prices, extras)
             if one_day:
                 offered = offer.availability["remaining"]
-                kinds = accommodation_prices(fare=fare, party=query.party)
                 offer = replace(offer, accommodations={
                     kind: total for kind, total in kinds.items() if kind == Accommodation.DECK or kind in offered
                 })  # fmt: skip
@@ -141,6 +147,16 @@ class LocalInventoryOperator(OperatorAdapter):
             return Sailing.objects.select_related("vessel", "route__origin").get(route__operator=self.operator, ref=ref)
         except Sailing.DoesNotExist:
             raise OperatorRefused("unknown_sailing", f"No sailing {ref}.") from None
+
+
+def _priced(fare: Fare, party: Party, *, accommodations: bool) -> tuple | None:
+    """(the party's quotes in each family, the extras' prices, each accommodation's price if asked) under `fare`;
+    None if the fare does not sell the party's journey."""
+    try:
+        prices = quotes(fare=fare, party=party)
+    except NotPriced:
+        return None
+    return prices, extra_prices(fare), accommodation_prices(fare=fare, party=party) if accommodations else {}
 
 
 def _offer(sailing: Sailing, prices: tuple[Quote, ...], extras: dict[str, int]) -> Offer:

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from ferries.choices import Accommodation, VehicleCategory
 from ferries.models import Fare, FareFamily, PassengerFare
+from ferries.operators import local
 from ferries.party import Party, Vehicle
 from ferries.pricing import (
     NotPriced,
@@ -18,7 +19,9 @@ from ferries.pricing import (
     quotes,
     route_quote,
 )
-from ferries.tests.factories import FareFactory, RouteFactory
+from ferries.queries import parse_search_query
+from ferries.search import sailing_search
+from ferries.tests.factories import FareFactory, RouteFactory, sailing_factory
 
 pytestmark = pytest.mark.django_db
 
@@ -212,3 +215,29 @@ def test_each_accommodations_price_is_the_default_familys_quote_for_the_party_st
         assert prices[kind] == default_quote(priced).total_minor
     FareFamily.objects.filter(fare=fare).delete()
     assert accommodation_prices(fare=Fare.objects.get(pk=fare.pk), party=party) == {}
+
+
+@pytest.mark.django_db
+def test_a_days_sailings_under_one_fare_are_priced_once_and_each_row_shows_its_own_fares(tunis_marseille, monkeypatch):
+    first = sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=10))
+    for hours in (3, 6):  # the same day, by the port's clock
+        sailing_factory(route=tunis_marseille, departs_at=first.departs_at + dt.timedelta(hours=hours))
+    priced = []
+    real_quotes = local.quotes
+    monkeypatch.setattr(local, "quotes", lambda **given: priced.append(given) or real_quotes(**given))
+    day = first.departs_at.astimezone(tunis_marseille.origin.tz).date()
+
+    query = parse_search_query({"from": "TNTUN", "to": "FRMRS", "date": day.isoformat(), "adults": "2",
+                                "vehicle": "car"})  # fmt: skip
+    rows = sailing_search(query=query)["outbound"]
+
+    assert len(rows) == 3
+    assert len(priced) == 1  # one fare, one party: one pricing for the day
+    fare = Fare.objects.get(route=tunis_marseille)
+    each = quotes(fare=fare, party=query.outbound.party)
+    shown = default_quote(each).as_dict()
+    for row in rows:
+        assert [(f["fare_family"], f["price"], f["price_lines"]) for f in row["fares"]] == [
+            (q["fare_family"], q["total"], q["lines"]) for q in (quote.as_dict() for quote in each)
+        ]
+        assert (row["price"], row["price_lines"]) == (shown["total"], shown["lines"])
