@@ -201,7 +201,8 @@ def parse_args():
     parser.add_argument(
         "--compare",
         action="store_true",
-        help=f"measure nothing: the last full run beside the one before (exit 1 beyond ±{history.TOLERANCE:.0%})",
+        help="measure nothing: the last full run beside the one before "
+        f"(exit 1 beyond ±{history.TOLERANCE * 100:.0f} %%)",
     )
     parser.add_argument("--keep-logs", action="store_true", help="keep the stack's logs even when the run succeeds")
     return parser.parse_args()

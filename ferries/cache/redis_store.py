@@ -1,8 +1,8 @@
 """The search cache's operations that Redis does in fewer round trips than Django's cache API: a lookup and its
 count in one pipeline, the time an entry has left from Redis itself, indexes kept in sorted sets scored by expiry
-(so clearing never needs `KEYS` and counts exactly what it removed), entries written with their indexes, sets and
-notes in one script, a sailing's availability dropped with the answers listing it in one script, and redis-py's `Lock`
-for the one computing a search.
+(so clearing never needs `KEYS` and counts exactly what it removed), all a request keeps — entries with their
+indexes, sets and notes — written with the locks it gives back in one script, a sailing's availability dropped with
+the answers listing it in one script, and redis-py's `Lock` for the one computing a search.
 
 Entries are written here as raw bytes, under the cache's key prefix, through django-redis's own client: unlike the
 cache API (IGNORE_EXCEPTIONS) it raises when Redis is away, which the service's breaker needs to know.
@@ -10,10 +10,11 @@ cache API (IGNORE_EXCEPTIONS) it raises when Redis is away, which the service's 
 
 import contextlib
 import math
+import secrets
 import threading
 import time
-import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import redis
 from django.core.cache import caches
@@ -32,7 +33,7 @@ return redis.call('DEL', KEYS[1], KEYS[2])
 """
 
 
-# The pipeline of the writes held back in this thread (`RedisStore.writes_together`), or None.
+# The writes held back in this thread (`RedisStore.writes_together`): its `writes`, a _Held, or None.
 _held = threading.local()
 
 
@@ -59,19 +60,22 @@ return found
 """
 
 
-# Entries kept with their indexes, sets and notes, as `RedisStore.put_many` describes them, in one command. KEYS: the
-# entries, the indexes, the sets, the notes, then the counter if any. ARGV: ttl, now, expiry (the indexes' score),
-# the notes' ttl, then each part as its count followed by its items (an index's or a set's items: its count of members
-# then the members).
-_PUT_MANY = """
-local ttl, now, expires, note_ttl = tonumber(ARGV[1]), ARGV[2], ARGV[3], tonumber(ARGV[4])
-local k, a = 1, 5
+# What a request keeps — groups of entries with their indexes, sets and notes, as `RedisStore.put_many` describes
+# each — and the locks it gives back, in one command: the entries first, then the locks, so that a request waiting on
+# a lock finds the entry once the lock is free. KEYS: per group its entries, indexes, sets, notes and counter (if
+# any); then the locks. ARGV: now, the notes' ttl, the number of groups; per group its ttl, its expiry (the indexes'
+# score), then each part as its count followed by its items (an index's or a set's items: its count of members then
+# the members), then 1 if it has a counter (else 0); then each lock's token (a lock is given back only while it
+# still holds this request's token: held past its timeout, it may be another's since).
+_KEEP = """
+local now, note_ttl = ARGV[1], tonumber(ARGV[2])
+local k, a = 1, 4
 local function take()
   a = a + 1
   return ARGV[a - 1]
 end
--- The next count of members, added to KEYS[k] by `command` (ZADD, the expiry their score; or SADD), 500 at a time.
-local function add_members(command)
+-- The next count of members, added to KEYS[k] by `command` (ZADD, `expires` their score; or SADD), 500 at a time.
+local function add_members(command, expires)
   local members = tonumber(take())
   for first = 1, members, 500 do
     local batch = {}
@@ -84,31 +88,60 @@ local function add_members(command)
     redis.call(command, KEYS[k], unpack(batch))
   end
 end
-local entries = tonumber(take())
-for _ = 1, entries do
-  redis.call('SET', KEYS[k], take(), 'EX', ttl)
-  k = k + 1
+local kept = 0
+for _ = 1, tonumber(ARGV[3]) do
+  local ttl, expires = tonumber(take()), take()
+  local entries = tonumber(take())
+  for _ = 1, entries do
+    redis.call('SET', KEYS[k], take(), 'EX', ttl)
+    k = k + 1
+  end
+  for _ = 1, tonumber(take()) do
+    add_members('ZADD', expires)
+    redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', now)
+    redis.call('EXPIRE', KEYS[k], ttl + 60)
+    k = k + 1
+  end
+  for _ = 1, tonumber(take()) do
+    add_members('SADD')
+    redis.call('EXPIRE', KEYS[k], ttl + 60)
+    k = k + 1
+  end
+  for _ = 1, tonumber(take()) do
+    redis.call('SET', KEYS[k], take(), 'EX', note_ttl)
+    k = k + 1
+  end
+  if take() == '1' then
+    redis.call('INCRBY', KEYS[k], entries)
+    k = k + 1
+  end
+  kept = kept + entries
 end
-for _ = 1, tonumber(take()) do
-  add_members('ZADD')
-  redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', now)
-  redis.call('EXPIRE', KEYS[k], ttl + 60)
-  k = k + 1
+for i = k, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[a] then
+    redis.call('DEL', KEYS[i])
+  end
+  a = a + 1
 end
-for _ = 1, tonumber(take()) do
-  add_members('SADD')
-  redis.call('EXPIRE', KEYS[k], ttl + 60)
-  k = k + 1
-end
-for _ = 1, tonumber(take()) do
-  redis.call('SET', KEYS[k], take(), 'EX', note_ttl)
-  k = k + 1
-end
-if KEYS[k] then
-  redis.call('INCRBY', KEYS[k], entries)
-end
-return entries
+return kept
 """
+
+
+@dataclass
+class _Group:
+    """Entries to keep with their indexes, sets, notes and counter, as `_KEEP` takes them."""
+
+    keys: list[str]
+    args: list
+
+
+@dataclass
+class _Held:
+    """What this thread keeps and gives back at the end of `RedisStore.writes_together`: groups of entries, and the
+    locks as (name, token)."""
+
+    groups: list[_Group] = field(default_factory=list)
+    locks: list[tuple[str, bytes]] = field(default_factory=list)
 
 
 class RedisStore(CacheStore):
@@ -116,6 +149,7 @@ class RedisStore(CacheStore):
 
     _drop_script = None
     _lookup_script = None
+    _keep_script = None
 
     def __init__(self):
         default = caches["default"]  # looked up once: each lookup goes through the thread's connections
@@ -123,34 +157,31 @@ class RedisStore(CacheStore):
         self._make_key = default.make_key
 
     @contextlib.contextmanager
-    def writes_together(self) -> Iterator[redis.client.Pipeline | None]:
-        """Within it (in this thread), entries kept (`put_many`) and locks given back (`release`) are held back in one
-        pipeline, yielded, for the caller to send as it ends: a miss writes its parts in one round trip. Yields None
-        inside another (whose pipeline takes these writes too)."""
-        if getattr(_held, "pipe", None) is not None:
+    def writes_together(self) -> Iterator[_Held | None]:
+        """Within it (in this thread), entries kept (`put_many`) and locks given back (`release`) are held back, to
+        go in one command as it ends (`send_held`, the caller's to call): a miss writes its parts in one round trip.
+        Yields None inside another (whose writes these join)."""
+        if getattr(_held, "writes", None) is not None:
             yield None
             return
-        _held.pipe = self.client.pipeline(transaction=False)
+        _held.writes = _Held()
         try:
-            yield _held.pipe
+            yield _held.writes
         finally:
-            _held.pipe = None
-
-    def _writes(self) -> tuple[redis.client.Pipeline, bool]:
-        """(the pipeline to write in, whether to send it now: not when writes are held back)."""
-        held = getattr(_held, "pipe", None)
-        return (held, False) if held is not None else (self.client.pipeline(transaction=False), True)
+            _held.writes = None
 
     def send_held(self) -> None:
         """Send the writes held back so far in this thread (`writes_together`) now, the locks given back with them;
         what comes after is held back as before."""
-        held = getattr(_held, "pipe", None)
-        if held is not None and len(held):
-            held.execute()
+        held = getattr(_held, "writes", None)
+        if held is not None and (held.groups or held.locks):
+            groups, locks = held.groups, held.locks
+            held.groups, held.locks = [], []
+            self._keep(groups, locks)
 
     def release(self, lock: Lock) -> None:
         """Give the lock back (with the writes held back, if any: it is then given back as they are made)."""
-        held = getattr(_held, "pipe", None)
+        held = getattr(_held, "writes", None)
         if held is None:
             with contextlib.suppress(redis.exceptions.LockNotOwnedError):
                 lock.release()  # a lock held past its timeout may have been taken by another since: theirs now
@@ -158,9 +189,7 @@ class RedisStore(CacheStore):
         token = lock.local.token
         if token is not None:
             lock.local.token = None
-            # Sent whole (EVAL), not by its digest: a pipeline with a script checks first that Redis knows it, a
-            # round trip of its own. It answers 0, and leaves the lock alone, when the lock is no longer ours.
-            held.eval(lock.LUA_RELEASE_SCRIPT, 1, lock.name, token)
+            held.locks.append((lock.name, token))
 
     def key(self, name: str) -> str:
         return self._make_key(name)
@@ -188,7 +217,7 @@ class RedisStore(CacheStore):
         if RedisStore._lookup_script is None:
             RedisStore._lookup_script = self.client.register_script(_LOOKUP_OR_LOCK)
         locks = [self.lock(name, timeout=timeout) for name in lock_names]
-        tokens = [uuid.uuid1().hex.encode() for _lock in locks]  # as redis-py's Lock makes them
+        tokens = [secrets.token_hex(16).encode() for _lock in locks]  # unique to this request, as redis-py's are
         names = [name for key, lock in zip(keys, locks, strict=True) for name in (self.key(key), lock.name)]
         answers = RedisStore._lookup_script(
             keys=[*names, *([self.key(counter)] if counter else [])],
@@ -229,13 +258,11 @@ class RedisStore(CacheStore):
         sets: dict[str, list[str]] | None = None,
         notes: dict[str, bytes] | None = None,
     ) -> None:
-        now = time.time()
-        pipe, send = self._writes()
-        keys = [self.key(key) for key in entries]
         # Expiries in whole seconds (an entry counts as kept for under a second after it went): Redis keeps a small
         # sorted set (a route's, a day's) as one packed list, read whole at each insert, where a fraction is text to
         # parse and a whole number is read as it is (measured: a third of the indexes' ZADD time).
-        args = [ttl, int(now), math.ceil(now + ttl), QUERY_NOTE_TTL, len(entries), *entries.values(), len(indexes)]
+        keys = [self.key(key) for key in entries]
+        args = [ttl, math.ceil(time.time() + ttl), len(entries), *entries.values(), len(indexes)]
         for index, members in indexes.items():
             keys.append(self.key(index))
             args += [len(members), *(self.key(member) for member in members)]
@@ -247,13 +274,23 @@ class RedisStore(CacheStore):
         for name, value in (notes or {}).items():
             keys.append(self.key(name))
             args.append(value)
+        args.append(1 if counter else 0)
         if counter:
             keys.append(self.key(counter))
-        # One command for Redis to run them all, not one per write (about forty for a miss): sent whole, as the
-        # lock's release is (a pipeline with a script by its digest asks Redis first whether it knows it).
-        pipe.eval(_PUT_MANY, len(keys), *keys, *args)
-        if send:
-            pipe.execute()
+        held = getattr(_held, "writes", None)
+        if held is not None:
+            held.groups.append(_Group(keys, args))
+        else:
+            self._keep([_Group(keys, args)], [])
+
+    def _keep(self, groups: list[_Group], locks: list[tuple[str, bytes]]) -> None:
+        """The groups kept and the locks given back, in one command (about forty writes for a miss): by its digest,
+        redis-py's script sending the script itself only when Redis does not know it (after a restart)."""
+        if RedisStore._keep_script is None:
+            RedisStore._keep_script = self.client.register_script(_KEEP)
+        keys = [key for group in groups for key in group.keys] + [name for name, _token in locks]
+        args = [int(time.time()), QUERY_NOTE_TTL, len(groups), *(a for group in groups for a in group.args)]
+        RedisStore._keep_script(keys=keys, args=[*args, *(token for _name, token in locks)], client=self.client)
 
     def run(self, counts: list[tuple], reads: list[tuple]) -> list:
         """Counts — ("INCRBY", key, amount) or ("ZINCRBY", key, amount, member), full keys — and reads in one round

@@ -90,3 +90,20 @@ def round_trips(monkeypatch):
 
     monkeypatch.setattr(connection_class, "send_packed_command", counted)
     return sent
+
+
+def commands_in(round_trip) -> list[str]:
+    """The names of the commands a round trip (`round_trips`' item: RESP, as bytes or as their chunks) sent."""
+    sent = round_trip if isinstance(round_trip, bytes) else b"".join(round_trip)
+    names, at = [], 0
+    while at < len(sent):
+        assert sent[at : at + 1] == b"*", "a command is an array"
+        end = sent.index(b"\r\n", at)
+        count, at = int(sent[at + 1 : end]), end + 2
+        for i in range(count):
+            end = sent.index(b"\r\n", at)
+            size = int(sent[at + 1 : end])
+            if i == 0:
+                names.append(sent[end + 2 : end + 2 + size].decode().upper())
+            at = end + 2 + size + 2
+    return names

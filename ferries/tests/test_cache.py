@@ -1,5 +1,6 @@
 """The search cache on real Redis: keys, TTLs, clearing, counting, bursts and outages."""
 
+import dataclasses
 import datetime as dt
 import json
 import threading
@@ -15,6 +16,7 @@ from ferries.api.views import answer_bytes
 from ferries.cache import cache_service
 from ferries.cache import service as cache_service_module
 from ferries.cache.keys import AVAILABILITY_MISSES
+from ferries.cache.redis_store import RedisStore
 from ferries.party import Party
 from ferries.queries import parse_search_query
 from ferries.search import leg_search, sailing_search, sailing_search_answer
@@ -237,3 +239,40 @@ def test_a_thousand_availabilities_kept_at_once_are_each_indexed_counted_and_tim
     assert {round(score - scores[0][1]) for _member, score in scores} == {0}, "one expiry for all"
     assert 0 < redis_ttl("ferry:availability:1201") <= 60
     assert 60 < redis.ttl(cache.make_key("ferry:index:availability")) <= 120
+
+
+def test_held_writes_keep_the_entries_and_leave_alone_a_lock_another_took_after_it_timed_out():
+    # Two misses held back; the first's lock timed out meanwhile and another request took it: sending the writes
+    # keeps both entries, gives back the second lock, and leaves the other request's lock as it holds it.
+    legs = [parse_search_query({"from": "TNTUN", "to": "FRMRS", "date": in_days(n), "adults": "2"}).outbound
+            for n in (30, 31)]  # fmt: skip
+    redis = get_redis_connection("default")
+    with cache_service.writes_together():
+        for n, leg in enumerate(legs):
+
+            def compute(n=n):
+                if n == 0:  # its lock lapsed while it computed, and another took it
+                    redis.set(cache.make_key(f"ferry:lock:{cache_service.search_key(legs[0])}"), b"another's")
+                return {"sailings": [], "operators": [], "n": n}, 300
+
+            cache_service.ferry_search_entry(leg, compute)
+        assert not redis.exists(*(cache.make_key(cache_service.search_key(leg)) for leg in legs)), "held back"
+
+    assert [cache_service.get_ferry_search(leg)["n"] for leg in legs] == [0, 1]
+    locks = [cache.make_key(f"ferry:lock:{cache_service.search_key(leg)}") for leg in legs]
+    assert [redis.get(lock) for lock in locks] == [b"another's", None]
+    assert 0 < redis_ttl(cache_service.search_key(legs[1])) <= 300
+    assert cache_service.stats()["search"]["entries"] == 2
+
+
+def test_writes_sent_to_a_redis_that_forgot_the_script_are_kept_all_the_same(monkeypatch):
+    # After a restart Redis knows no script: the one keeping entries is sent again whole, and the entry is kept.
+    leg = parse_search_query({"from": "TNTUN", "to": "FRMRS", "date": in_days(32), "adults": "2"}).outbound
+    cache_service.set_ferry_search(leg, {"sailings": [], "operators": []}, ttl=300)  # the script made known
+    monkeypatch.setattr(RedisStore._keep_script, "sha", "0" * 40)  # a digest Redis does not know
+    other = dataclasses.replace(leg, party=Party(adults=3))
+    with cache_service.writes_together():
+        cache_service.ferry_search_entry(other, lambda: ({"sailings": [], "operators": [], "kept": True}, 300))
+
+    assert cache_service.get_ferry_search(other) == {"sailings": [], "operators": [], "kept": True}
+    assert not get_redis_connection("default").keys(cache.make_key("ferry:lock:*"))

@@ -25,6 +25,7 @@ from ferries.queries import parse_calendar_query, parse_search_query, read_calen
 from ferries.search import sailing_search_answer
 from ferries.services import capacity_hold
 from ferries.tests.factories import sailing_factory
+from ferries.tests.fixtures import commands_in
 from kernel.metrics import CACHE_LOOKUPS
 from kernel.throttling import AnonThrottle, UserThrottle, forget_outage
 
@@ -107,6 +108,7 @@ def test_a_miss_looks_up_and_locks_in_one_round_trip_and_keeps_all_it_made_in_on
 
     assert answer.status_code == 200
     assert len(round_trips) == 3
+    assert commands_in(round_trips[-1]) == ["EVALSHA"]  # kept and given back in one command, the script by its digest
     redis = get_redis_connection("default")
     kept = [cache.make_key(cache_keys.search_key(parse_search_query(params_of(sailing, adults="2")).outbound)),
             answer_name(sailing, adults="2"), cache.make_key(cache_keys.availability_key(sailing.pk))]  # fmt: skip
