@@ -16,8 +16,13 @@ TOO_GENERAL = ("gunicorn/", "threading.py", "concurrent/futures/thread.py", "soc
 
 
 def record(pid: int, out: Path, *, seconds: float, rate: int = 250) -> subprocess.Popen:
-    """Start py-spy on `pid` and its children for `seconds`; wait for the returned process."""
-    command = [str(PY_SPY), "record", "--pid", str(pid), "--subprocesses", "--format", "raw", "--output", str(out)]
+    """Start py-spy on `pid` and its children for `seconds`; wait for the returned process.
+
+    Only samples of threads holding the GIL are kept (`--gil`): where the CPU goes. Without it, a thread waiting in a
+    system call py-spy does not know as idle (a Celery worker's epoll, a socket read) counts as busy, and a profile
+    of a worker waiting for its next task reads "98 % epoll"."""
+    command = [str(PY_SPY), "record", "--pid", str(pid), "--subprocesses", "--gil", "--format", "raw"]
+    command += ["--output", str(out)]
     command += ["--duration", str(int(seconds)), "--rate", str(rate), "--nonblocking"]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -53,7 +58,7 @@ def summarise(raw: Path, *, top: int = 18) -> str:
             inclusive[name] += samples
     if not total:
         return "(no samples)"
-    lines = [f"{total} samples of busy threads", "", "inclusive (on the stack):"]
+    lines = [f"{total} samples holding the GIL", "", "inclusive (on the stack):"]
     shown = 0
     for name, samples in inclusive.most_common():
         if any(general in name for general in TOO_GENERAL) or name.startswith(("<module>", "run (", "_bootstrap")):
