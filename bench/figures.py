@@ -19,7 +19,7 @@ import requests
 import stripe
 
 from bench import cpu, data, profile
-from bench.load import Run, http_request, open_loop, request_lines, wrk
+from bench.load import ApartLoad, Run, http_request, open_loop_apart, request_lines, wrk
 from bench.stack import WEBHOOK_SECRET, Stack
 
 # Figure 2: an uncached search of our own inventory serves at least this share of the bare view's requests/s.
@@ -518,11 +518,11 @@ class Bench:
 
         def webhooks(seconds: float) -> Run:
             bodies = [signed_webhook(url) for _ in range(int(rate * seconds) + 1)]
-            return open_loop(url, lambda i: bodies[i], rate=rate, seconds=seconds)
+            return open_loop_apart(url, bodies, rate=rate, seconds=seconds)
 
         def livez(seconds: float) -> Run:
             raw = http_request("GET", url + "/livez")
-            return open_loop(url, lambda _i: raw, rate=rate, seconds=seconds)
+            return open_loop_apart(url, [raw], rate=rate, seconds=seconds)
 
         def measured(kind):
             def measure(_r: int) -> Run:
@@ -567,10 +567,14 @@ class Bench:
             self.settle()
             probes = Probes(rate=30)
             payer = threading.Thread(target=payments.pay_some, args=(per_round, self.config.seconds), daemon=True)
+            # The load from a process of its own, started first: the probes are sent under it from its first one.
+            load = ApartLoad(self.stack.url("a"), raws, rate=half, seconds=self.config.seconds) if loaded else None
+            if load:
+                load.start()
             probes.start()
             payer.start()
-            if loaded:
-                half_load(self.config.seconds)
+            if load:
+                load.result()
             else:
                 time.sleep(self.config.seconds)
             probes.stop()
@@ -584,7 +588,7 @@ class Bench:
             return Run(requests=len(waits), seconds=self.config.seconds, percentiles=_percentiles(waits))
 
         def half_load(seconds: float) -> Run:
-            return open_loop(self.stack.url("a"), lambda i: raws[i % len(raws)], rate=half, seconds=seconds)
+            return open_loop_apart(self.stack.url("a"), raws, rate=half, seconds=seconds)
 
         loaded, idle = alternate(self.config.rounds, lambda _r: phase(True), lambda _r: phase(False))
         a, b = median([r.p(99) for r in loaded]), median([r.p(99) for r in idle])

@@ -10,6 +10,7 @@ import asyncio
 import json
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bench.stack import LOAD_CPUS, pinned
+from bench.stack import BASE_DIR, LOAD_CPUS, pinned
 
 WRK_SCRIPT = Path(__file__).resolve().parent / "wrk" / "requests.lua"
 
@@ -179,6 +180,80 @@ def open_loop(url: str, make_request, *, rate: float, seconds: float, max_connec
     return asyncio.run(_open_loop(url, make_request, rate, seconds, max_connections))
 
 
+class ApartLoad:
+    """`open_loop` over `requests` (request i is `requests[i % len(requests)]`), run by a process of its own on the
+    load generator's CPUs. In the bench's process the client's work at hundreds of requests a second holds the GIL
+    the process's other threads need — the probes stamping and sending their tasks (figure 8), the stand-ins for
+    Stripe and the mail server that the workers call — so their waits for it would be counted as the stack's.
+
+    `start()` returns once the process is ready to send (its interpreter started, the requests read), so what is
+    measured alongside starts with the load; `result()` waits for its end."""
+
+    def __init__(self, url: str, requests: list[bytes], *, rate: float, seconds: float, max_connections: int = 64):
+        self.job = {
+            "url": url,
+            "requests": [raw.decode("latin-1") for raw in requests],
+            "rate": rate,
+            "seconds": seconds,
+            "max_connections": max_connections,
+        }
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "ApartLoad":
+        command = pinned([sys.executable, "-m", "bench.load"], LOAD_CPUS)
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=BASE_DIR
+        )
+        self.process.stdin.write(json.dumps(self.job))
+        self.process.stdin.close()
+        if self.process.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"the load generator did not start: {self.process.stderr.read()[-2000:]}")
+        return self
+
+    def result(self) -> Run:
+        out = self.process.stdout.read()
+        errors = self.process.stderr.read()
+        if self.process.wait() != 0:
+            raise RuntimeError(f"the load generator failed: {errors[-2000:]}")
+        found = json.loads(out)
+        return Run(
+            requests=found["requests"],
+            seconds=found["seconds"],
+            percentiles={float(q): value for q, value in found["percentiles"].items()},
+            errors=found["errors"],
+            statuses=Counter({int(status): n for status, n in found["statuses"].items()}),
+        )
+
+
+def open_loop_apart(url: str, requests: list[bytes], *, rate: float, seconds: float) -> Run:
+    """`ApartLoad`, started and waited for."""
+    return ApartLoad(url, requests, rate=rate, seconds=seconds).start().result()
+
+
+def _run_job() -> None:
+    """`ApartLoad`'s other side: the job as JSON on stdin; "ready" once read, then the Run as JSON on stdout."""
+    job = json.load(sys.stdin)
+    raws = [text.encode("latin-1") for text in job["requests"]]
+    print("ready", flush=True)
+    run = open_loop(
+        job["url"],
+        lambda i: raws[i % len(raws)],
+        rate=job["rate"],
+        seconds=job["seconds"],
+        max_connections=job["max_connections"],
+    )
+    json.dump(
+        {
+            "requests": run.requests,
+            "seconds": run.seconds,
+            "percentiles": run.percentiles,
+            "errors": run.errors,
+            "statuses": run.statuses,
+        },
+        sys.stdout,
+    )
+
+
 QUANTILES = (1, 5, 10, 20, 25, 30, 40, 50, 60, 70, 75, 80, 90, 95, 97.5, 99, 99.5, 99.9)
 
 
@@ -189,3 +264,7 @@ def percentiles(values: list[float]) -> dict[float, float]:
         return {float(q): values[0] for q in QUANTILES}
     cuts = statistics.quantiles(values, n=1000, method="inclusive")
     return {float(q): cuts[min(int(q * 10) - 1, len(cuts) - 1)] if q * 10 >= 1 else min(values) for q in QUANTILES}
+
+
+if __name__ == "__main__":
+    _run_job()
