@@ -568,9 +568,9 @@ class Bench:
             probes = Probes(rate=30)
             payer = threading.Thread(target=payments.pay_some, args=(per_round, self.config.seconds), daemon=True)
             # The load from a process of its own, started first: the probes are sent under it from its first one.
-            load = ApartLoad(self.stack.url("a"), raws, rate=half, seconds=self.config.seconds) if loaded else None
-            if load:
-                load.start()
+            load = None
+            if loaded:
+                load = ApartLoad(self.stack.url("a"), raws, rate=half, seconds=self.config.seconds).start()
             probes.start()
             payer.start()
             if load:

@@ -262,14 +262,12 @@ class RedisStore(CacheStore):
         # sorted set (a route's, a day's) as one packed list, read whole at each insert, where a fraction is text to
         # parse and a whole number is read as it is (measured: a third of the indexes' ZADD time).
         keys = [self.key(key) for key in entries]
-        args = [ttl, math.ceil(time.time() + ttl), len(entries), *entries.values(), len(indexes)]
-        for index, members in indexes.items():
-            keys.append(self.key(index))
-            args += [len(members), *(self.key(member) for member in members)]
-        args.append(len(sets or {}))
-        for name, members in (sets or {}).items():
-            keys.append(self.key(name))
-            args += [len(members), *(self.key(member) for member in members)]
+        args = [ttl, math.ceil(time.time() + ttl), len(entries), *entries.values()]
+        for named in (indexes, sets or {}):  # each as its count, then each one's name and members
+            args.append(len(named))
+            for name, members in named.items():
+                keys.append(self.key(name))
+                args += [len(members), *(self.key(member) for member in members)]
         args.append(len(notes or {}))
         for name, value in (notes or {}).items():
             keys.append(self.key(name))
