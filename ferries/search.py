@@ -85,11 +85,19 @@ def answer_lookup(query: SearchQuery) -> AnswerLookup | None:
 def sailing_search_answer(
     *, query: SearchQuery, render: Callable[[dict], bytes], lookup: AnswerLookup | None = None
 ) -> bytes:
-    """sailing_search's answer as `render` makes it into bytes, kept whole in the cache while it holds."""
+    """sailing_search's answer as `render` makes it into bytes, kept whole in the cache while it holds; `lookup`: its
+    `answer_lookup`, sent with the request's rate limits (looked up here when not given)."""
+    lookup = lookup or answer_lookup(query)
     kept = kept_search_answer(query, lookup)
     if kept is not None:
         return kept
-    return _keep_answer(query, render)
+    return _keep_answer(query, render, lookup)
+
+
+def give_back(lookup: AnswerLookup | None) -> None:
+    """Give back the locks `lookup` took for the legs of a missing answer that nothing searched (the request refused
+    by its limits, say): at the end of every request that looked an answer up."""
+    cache_service.give_back(lookup)
 
 
 def kept_search_answer(query: SearchQuery, lookup: AnswerLookup | None = None) -> bytes | None:
@@ -106,9 +114,10 @@ def warm_search_answer(*, query: SearchQuery, render: Callable[[dict], bytes], m
         return _keep_answer(query, render)
 
 
-def _keep_answer(query: SearchQuery, render: Callable[[dict], bytes]) -> bytes:
-    # What the miss keeps (its leg searches, their availability, the answer) goes to Redis in one round trip.
-    with cache_service.writes_together():
+def _keep_answer(query: SearchQuery, render: Callable[[dict], bytes], lookup: AnswerLookup | None = None) -> bytes:
+    # What the miss keeps (its leg searches, their availability, the answer) goes to Redis in one round trip; its legs
+    # were looked up (their locks taken) with the answer, when `lookup` found it missing.
+    with cache_service.writes_together(), cache_service.legs_looked_up(lookup):
         answer = _search(query, counted=False)
         body = render(answer.results)
         # Rows of nearby days count as much as those listed: their places and prices make the dates offered.

@@ -24,12 +24,13 @@ In Redis every limit of a request is checked and counted at once, in one round t
 requests of the last period in a sorted set (the sliding window DRF keeps in a pickled list, which costs a read and
 a write per limit), drops those older than the period and adds this one if the limit allows it. Checking and
 counting in one atomic step also means two requests arriving together can no longer both take the last place. A
-view may add Redis work of its own to that round trip (`ride_along`): counts made only if the request is allowed,
-and reads — the search API looks its kept answer up there, so a repeated search costs one round trip in all. The
-script makes the reads itself: a request's whole Redis work is one command.
+view may add Redis work of its own to that round trip (`ride_along`): counts made only if the request is allowed, by
+the same script, and a script of its own, sent right after it in the same round trip — the search API looks its kept
+answer up there (and, when it is missing, its legs, taking their locks), so a search costs one round trip before it
+is answered or computed.
 
-The general limits (`anon`, `user`) of a request that needs nothing else of Redis — a search answered from the
-process's own copy, a list of ports — can be decided with no round trip at all, for a client that comes fast: the
+The general limits (`anon`, `user`) of a request — a search answered from the process's own copy, a list of ports,
+a search whose lookup then goes alone — can be decided with no round trip at all, for a client that comes fast: the
 script sets places aside for the process in the client's windows, and the process lets the client's next requests
 through on them (`CountedAhead`). Places are counted in Redis as they are set aside, so no limit is ever passed;
 those not used within a second are given back.
@@ -62,6 +63,7 @@ from django.shortcuts import render
 from django_redis.cache import RedisCache
 from django_redis.exceptions import ConnectionInterrupted
 from drf_spectacular.utils import OpenApiResponse
+from redis.commands.core import Script
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
@@ -79,23 +81,21 @@ _local_counts = LocMemCache("maritime-throttle-fallback", {"OPTIONS": {"MAX_ENTR
 
 
 # KEYS: one sorted set per limit, then the keys the request's rider counts under, then those counted whatever the limits
-# say (`flushes`), then those it reads. ARGV: now, the number of limits, of counts, of reads and of flushes, and the
-# time places set aside are counted at; per limit its limit, its period (seconds), a unique member, how many places
-# to set aside for this process at most (`CountedAhead`) and how many set aside before it gives back; per count and
-# per flush its command (INCRBY or ZINCRBY), its amount and its member (ZINCRBY's); per read its command (of one key);
-# then, per limit, the members of the places given back.
+# say (`flushes`). ARGV: now, the number of limits, of counts and of flushes, and the time places set aside are counted
+# at; per limit its limit, its period (seconds), a unique member, how many places to set aside for this process at
+# most (`CountedAhead`) and how many set aside before it gives back; per count and per flush its command (INCRBY or
+# ZINCRBY), its amount and its member (ZINCRBY's); then, per limit, the members of the places given back.
 # The counts are made only if every limit allows this request, and places set aside only then (an eighth of what is
-# left, at most); the flushes and the reads whatever the limits say. Answers: per limit, 1 if allowed (and counted),
-# the requests counted in the period (the places set aside included), the oldest one's time, the places set aside
-# (named the request's member, '#', 1 to that number); then each read's answer.
+# left, at most); the flushes whatever the limits say. Answers: per limit, 1 if allowed (and counted), the requests
+# counted in the period (the places set aside included), the oldest one's time, the places set aside (named the
+# request's member, '#', 1 to that number).
 _SLIDING_WINDOWS = """
-local now, ahead = tonumber(ARGV[1]), ARGV[6]
-local limits, counts, reads, flushes = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local at = 5 * limits + 7
-local first_read = at + 3 * (counts + flushes)
-local back = first_read + reads
+local now, ahead = tonumber(ARGV[1]), ARGV[5]
+local limits, counts, flushes = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local at = 5 * limits + 6
+local back = at + 3 * (counts + flushes)
 for i = 1, limits do
-  local n = tonumber(ARGV[5 * i + 6])
+  local n = tonumber(ARGV[5 * i + 5])
   for first = 0, n - 1, 500 do
     redis.call('ZREM', KEYS[i], unpack(ARGV, back + first, back + math.min(first + 499, n - 1)))
   end
@@ -105,7 +105,7 @@ local answers, counted = {}, {}
 local allowed_all = true
 for i = 1, limits do
   local key = KEYS[i]
-  local limit, period, member = tonumber(ARGV[5 * i + 2]), tonumber(ARGV[5 * i + 3]), ARGV[5 * i + 4]
+  local limit, period, member = tonumber(ARGV[5 * i + 1]), tonumber(ARGV[5 * i + 2]), ARGV[5 * i + 3]
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - period)
   local count = redis.call('ZCARD', key)
   local allowed = 0
@@ -120,10 +120,10 @@ for i = 1, limits do
   answers[i] = {allowed, count, '', 0}
 end
 for i = 1, limits do
-  local key, member = KEYS[i], ARGV[5 * i + 4]
+  local key, member = KEYS[i], ARGV[5 * i + 3]
   local set_aside = 0
   if allowed_all then
-    set_aside = math.min(tonumber(ARGV[5 * i + 5]), math.floor((tonumber(ARGV[5 * i + 2]) - counted[i]) / 8))
+    set_aside = math.min(tonumber(ARGV[5 * i + 4]), math.floor((tonumber(ARGV[5 * i + 1]) - counted[i]) / 8))
   end
   for first = 1, set_aside, 250 do
     local batch = {}
@@ -134,7 +134,7 @@ for i = 1, limits do
     redis.call('ZADD', key, unpack(batch))
   end
   if counted[i] + set_aside > 0 then
-    redis.call('EXPIRE', key, math.ceil(tonumber(ARGV[5 * i + 3]) + ahead - now))
+    redis.call('EXPIRE', key, math.ceil(tonumber(ARGV[5 * i + 2]) + ahead - now))
   end
   local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
   answers[i] = {answers[i][1], counted[i] + set_aside, oldest[2] or tostring(now), set_aside}
@@ -152,11 +152,7 @@ for j = limits + 1, limits + counts + flushes do
   end
   at = at + 3
 end
-local read = {}
-for j = 1, reads do
-  read[j] = redis.call(ARGV[first_read + j - 1], KEYS[limits + counts + flushes + j])
-end
-return {answers, read}
+return answers
 """
 _scripts: dict[int, object] = {}
 
@@ -166,15 +162,52 @@ class Rider:
     """Redis work a request does in the round trip of its rate limits, rather than in one of its own (`ride_along`).
 
     `counts`: ("INCRBY", key, amount) or ("ZINCRBY", key, amount, member), made only if every limit allows the
-    request, atomically with counting it; `reads`: commands of one key, as (command, key) (e.g. ("GET", key)),
-    made whatever the limits say, whose answers (as Redis gives them: bytes, an integer or None) land in `answers`.
-    Keys are full Redis keys (the cache's prefix included). `answers` stays None when
-    the limits were not asked in Redis (another cache, Redis away, no limit applying): the rider then does its work
-    itself."""
+    request, atomically with counting it (or held by the process with the limits decided there: `CountedAhead`);
+    `counted` then says they are made or held. `script` (redis-py's Script) with its `keys` and `args`: run whatever
+    the limits say, right after their own script in the same round trip (a pipeline of the two); its answer lands in
+    `answer`, `answered` then True. Keys are full Redis keys (the cache's prefix included). Neither is done when the
+    limits were not asked in Redis (another cache, Redis away, no limit applying), nor the script when they were
+    decided in the process: the rider then does that work itself (`Rider.run`), in one round trip still."""
 
     counts: list[tuple] = field(default_factory=list)
-    reads: list[tuple] = field(default_factory=list)
-    answers: list | None = None
+    script: Script | None = None
+    keys: list = field(default_factory=list)
+    args: list = field(default_factory=list)
+    counted: bool = False
+    answered: bool = False
+    answer: object = None
+
+    def run(self, client: redis.Redis) -> None:
+        """What the limits left undone: the counts (unless made or held) and the script, in one round trip."""
+        counts = [] if self.counted else self.counts
+        _done, ran = in_one_round_trip(client, counts, [self.own_script()] if self.script is not None else [])
+        self.counted = True
+        if ran:
+            self.answer, self.answered = ran[0], True
+
+    def own_script(self) -> tuple[Script, list, list]:
+        return self.script, self.keys, self.args
+
+
+def in_one_round_trip(
+    client: redis.Redis, commands: list[tuple], scripts: list[tuple[Script, list, list]]
+) -> tuple[list, list]:
+    """The answers of `commands` (plain, as tuples) and of `scripts` ((Script, keys, args), by their digests) sent in
+    one pipeline; a script Redis does not know (restarted since it was loaded) is then sent whole, alone."""
+    pipe = client.pipeline(transaction=False)
+    for command in commands:
+        pipe.execute_command(*command)
+    for script, keys, args in scripts:
+        pipe.evalsha(script.sha, len(keys), *keys, *args)
+    answers = pipe.execute(raise_on_error=False)
+    ran = answers[len(commands) :]
+    for i, (answer, (script, keys, args)) in enumerate(zip(ran, scripts, strict=True)):
+        if isinstance(answer, redis.exceptions.NoScriptError):
+            ran[i] = script(keys=keys, args=args, client=client)  # loads it, then runs it
+    for answer in answers[: len(commands)] + ran:
+        if isinstance(answer, Exception):
+            raise answer
+    return answers[: len(commands)], ran
 
 
 def ride_along(request, rider: Rider) -> None:
@@ -209,8 +242,9 @@ def _sliding_windows(
 def _run_windows(
     backend: RedisCache, limits: list[tuple[str, int, float, int]], now: float, rider: Rider
 ) -> tuple[str, list[tuple]]:
-    """The script on these windows — (full key, limit, period, places to set aside at most) each — and the rider:
-    this request's member, and [(allowed, count, oldest, places set aside), …]."""
+    """The script on these windows — (full key, limit, period, places to set aside at most) each — with the rider's
+    counts, and the rider's script after it in the same round trip: this request's member, and [(allowed, count,
+    oldest, places set aside), …]."""
     client = backend.client.get_client(write=True)
     script = _scripts.get(id(client))
     if script is None:
@@ -218,23 +252,23 @@ def _run_windows(
     keys = [name for name, *_rest in limits]
     back, flushes = _ahead.take(keys)
     member = f"{now!r}:{secrets.token_hex(4)}"
-    args: list = [repr(now), len(limits), len(rider.counts), len(rider.reads), len(flushes), repr(now + AHEAD_SECONDS)]
+    args: list = [repr(now), len(limits), len(rider.counts), len(flushes), repr(now + AHEAD_SECONDS)]
     for (_name, limit, period, wanted), places in zip(limits, back, strict=True):
         args += [limit, period, member, wanted, len(places)]
     for command, key, amount, *counted in [*rider.counts, *flushes]:
         keys.append(key)
         args += [command, amount, counted[0] if counted else ""]
-    for command, key in rider.reads:
-        keys.append(key)
-        args.append(command)
     for places in back:
         args += places
+    scripts = [(script, keys, args)] + ([rider.own_script()] if rider.script is not None else [])
     try:
-        answers, read = script(keys=keys, args=args)  # redis-py loads the script again if Redis lost it
+        _none, (answers, *ridden) = in_one_round_trip(client, [], scripts)
     except BaseException:
         _ahead.give_back(keys[: len(limits)], back, flushes)
         raise
-    rider.answers = read
+    rider.counted = True
+    if ridden:
+        rider.answer, rider.answered = ridden[0], True
     return member, [(bool(allowed), int(count), float(oldest), int(aside)) for allowed, count, oldest, aside in answers]
 
 
@@ -296,9 +330,9 @@ class CountedAhead:
                 return None
             for window in windows:
                 window.places.pop()
-            self._hold(rider.counts if rider else [])
             if rider is not None:
-                rider.answers = []
+                self._hold(rider.counts)
+                rider.counted = True
             return [(True, w.count, w.oldest) for w in windows]
 
     def wanted(self, names: list[str], ahead: list[bool]) -> list[int]:
@@ -453,7 +487,7 @@ class ResilientRateThrottle(throttling.SimpleRateThrottle):
         rider = getattr(_django_request(request), "_maritime_rider", None)
         names = _window_names(backend, throttles)
         answers = None
-        if all(t.counted_ahead for t in throttles) and (rider is None or not rider.reads):
+        if all(t.counted_ahead for t in throttles):  # a rider's script then goes alone, sent by the rider
             answers = _ahead.admit(names, rider)
         if answers is None:
             answers = _sliding_windows(backend, throttles, names, now, rider)

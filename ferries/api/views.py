@@ -35,7 +35,7 @@ from ferries.queries import (
     read_calendar_query,
     read_search_query,
 )
-from ferries.search import answer_lookup, kept_search_answer, sailing_search, sailing_search_answer
+from ferries.search import answer_lookup, give_back, kept_search_answer, sailing_search, sailing_search_answer
 from ferries.selectors import port_list, route_list
 from kernel.api import VALIDATION_ERROR_RESPONSE, api_validation_error
 from kernel.throttling import ride_along
@@ -94,6 +94,11 @@ class KeptAnswerApi(PublicApi, APIView):
                 self.headers = self.default_response_headers  # as DRF's cycle would send them (Allow, Vary)
                 return self.finalize_response(request, HttpResponse(kept, content_type=JSONRenderer.media_type))
         return super().dispatch(request, *args, **kwargs)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        # Whatever came of the request: the locks its lookup took for a missing answer's legs, if nothing used them.
+        give_back(self.lookup)
+        return super().finalize_response(request, response, *args, **kwargs)
 
     def get_throttles(self):
         # Made once a request: the hit's own check and the decision of all its limits share them.

@@ -13,10 +13,12 @@ How it is kept honest:
 - a burst of identical misses computes once: the first takes the search's lock (redis-py's `Lock`, taken in the
   lookup's own round trip), the others wait for its result, or for the lock to come free when it stored none;
 - a miss keeps what it made (the leg searches, their availability, the whole answer) and gives its lock back in
-  one command as it ends (`writes_together`: a script sent by its digest; the entries' JSON made by orjson): three
-  round trips in all, the rate limits' included (four for a day with nothing to book: the days around it are looked
-  up, and locked, together); before waiting for another's search it sends what it holds back, so two misses each
-  waiting for what the other made do not wait out the lock's timeout;
+  one command as it ends (`writes_together`: a script sent by its digest; the entries' JSON made by orjson). Its
+  legs are looked up (and their locks taken) by the script that finds the whole answer missing, in the rate limits'
+  round trip: two round trips in all (three for a day with nothing to book: the days around it are looked up, and
+  locked, together); the locks of legs it never searched (the request refused, say) are given back as it ends.
+  Before waiting for another's search it sends what it holds back, so two misses each waiting for what the other
+  made do not wait out the lock's timeout;
 - hits and misses are counted in Redis, so the hit rate covers every process; the whole answers asked are ranked
   there too, and the most asked made again before they expire (ferries/warming.py);
 - the API's answer to a whole query (both legs, availability laid over) is also kept as the bytes sent, so a

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import redis
 from django.core.cache import caches
+from redis.commands.core import Script
 from redis.lock import Lock
 
 from ferries.cache.keys import QUERY_NOTE_TTL, answer_query
@@ -37,27 +38,58 @@ return redis.call('DEL', KEYS[1], KEYS[2])
 _held = threading.local()
 
 
+# Looks up entries and takes the lock of each missing one: `lookup_or_lock(first, entries, tokens, timeout)`, the
+# entries KEYS[first], KEYS[first + 2], … each followed by its lock, their tokens ARGV[tokens], ARGV[tokens + 1], …,
+# the locks' timeout in ms. For each entry, {1, value, ms left} when found, {0, '', 0, taken (1/0)} when not.
+_LOOKUP_OR_LOCK_FUNCTION = """
+local function lookup_or_lock(first, entries, tokens, timeout)
+  local found = {}
+  for i = 1, entries do
+    local key = KEYS[first + 2 * (i - 1)]
+    local value = redis.call('GET', key)
+    if value then
+      found[i] = {1, value, redis.call('PTTL', key)}
+    else
+      local taken = redis.call('SET', KEYS[first + 2 * i - 1], ARGV[tokens + i - 1], 'NX', 'PX', timeout)
+      found[i] = {0, '', 0, taken and 1 or 0}
+    end
+  end
+  return found
+end
+"""
+
 # Lookups that take each missing entry's lock: KEYS each entry then its lock, then the counter (or none); ARGV the
-# locks' tokens, then their timeout (ms). Answers, for each entry, {1, value, ms left} when found, {0, '', 0, taken
-# (1/0)} when not.
-_LOOKUP_OR_LOCK = """
+# locks' tokens, then their timeout (ms).
+_LOOKUP_OR_LOCK = (
+    _LOOKUP_OR_LOCK_FUNCTION
+    + """
 local entries = math.floor(#KEYS / 2)
 if #KEYS > 2 * entries then
   redis.call('INCRBY', KEYS[#KEYS], entries)
 end
-local timeout = ARGV[entries + 1]
-local found = {}
-for i = 1, entries do
-  local value = redis.call('GET', KEYS[2 * i - 1])
-  if value then
-    found[i] = {1, value, redis.call('PTTL', KEYS[2 * i - 1])}
-  else
-    local taken = redis.call('SET', KEYS[2 * i], ARGV[i], 'NX', 'PX', timeout)
-    found[i] = {0, '', 0, taken and 1 or 0}
-  end
-end
-return found
+return lookup_or_lock(1, entries, 1, ARGV[entries + 1])
 """
+)
+
+# A whole answer's lookup, and when it is missing its legs' (`lookup_or_lock`: what its computing needs first): KEYS
+# the answer, then each leg followed by its lock; ARGV the expiry (ms since the epoch) of this process's copy of the
+# answer ('' if none), the locks' tokens, their timeout (ms). Answers {the answer's expiry (PEXPIRETIME: -2 when gone),
+# its bytes (nil when the copy stands or it is gone), the legs' lookups when it is gone (else none)}.
+_ANSWER_OR_LEGS = (
+    _LOOKUP_OR_LOCK_FUNCTION
+    + """
+local expires = redis.call('PEXPIRETIME', KEYS[1])
+if expires > 0 and expires == tonumber(ARGV[1]) then
+  return {expires, false, {}}
+end
+local body = redis.call('GET', KEYS[1])
+if body then
+  return {expires, body, {}}
+end
+local legs = (#KEYS - 1) / 2
+return {expires, false, lookup_or_lock(2, legs, 2, ARGV[legs + 2])}
+"""
+)
 
 
 # What a request keeps — groups of entries with their indexes, sets and notes, as `RedisStore.put_many` describes
@@ -144,11 +176,46 @@ class _Held:
     locks: list[tuple[str, bytes]] = field(default_factory=list)
 
 
+@dataclass
+class LegLocks:
+    """Entries looked up by `lookup_or_lock` (in Lua), each with its lock and this request's token for it."""
+
+    keys: list[str]  # each entry's full key followed by its lock's
+    locks: list[Lock]
+    tokens: list[bytes]
+    timeout_ms: int
+
+    @classmethod
+    def of(cls, store: "RedisStore", names: list[str], lock_names: list[str], *, timeout: float) -> "LegLocks":
+        locks = [store.lock(name, timeout=timeout) for name in lock_names]
+        keys = [key for name, lock in zip(names, locks, strict=True) for key in (store.key(name), lock.name)]
+        tokens = [secrets.token_hex(16).encode() for _lock in locks]  # unique to this request, as redis-py's are
+        return cls(keys, locks, tokens, int(timeout * 1000))
+
+    @property
+    def args(self) -> list:
+        return [*self.tokens, self.timeout_ms]
+
+    def found(self, answers: list) -> list[tuple[bytes | None, float, Lock | None, bool]]:
+        """For each entry, (value, seconds it has left, None, False) when found; else (None, 0, its lock, whether this
+        request took it, the lock then holding its token: `release` gives it back)."""
+        found = []
+        for (hit, value, pttl, *taken), lock, token in zip(answers, self.locks, self.tokens, strict=True):
+            if hit:
+                found.append((value, max(pttl, 0) / 1000, None, False))
+                continue
+            if taken[0]:
+                lock.local.token = token
+            found.append((None, 0.0, lock, bool(taken[0])))
+        return found
+
+
 class RedisStore(CacheStore):
     """The cache's Redis (django-redis's connection pool), with keys under the cache's prefix."""
 
     _drop_script = None
     _lookup_script = None
+    _answer_script = None
     _keep_script = None
 
     def __init__(self):
@@ -216,23 +283,23 @@ class RedisStore(CacheStore):
         whether this call took it): one round trip for them all."""
         if RedisStore._lookup_script is None:
             RedisStore._lookup_script = self.client.register_script(_LOOKUP_OR_LOCK)
-        locks = [self.lock(name, timeout=timeout) for name in lock_names]
-        tokens = [secrets.token_hex(16).encode() for _lock in locks]  # unique to this request, as redis-py's are
-        names = [name for key, lock in zip(keys, locks, strict=True) for name in (self.key(key), lock.name)]
+        locks = LegLocks.of(self, keys, lock_names, timeout=timeout)
         answers = RedisStore._lookup_script(
-            keys=[*names, *([self.key(counter)] if counter else [])],
-            args=[*tokens, int(timeout * 1000)],
-            client=self.client,
+            keys=[*locks.keys, *([self.key(counter)] if counter else [])], args=locks.args, client=self.client
         )
-        found = []
-        for (hit, value, pttl, *taken), lock, token in zip(answers, locks, tokens, strict=True):
-            if hit:
-                found.append((value, max(pttl, 0) / 1000, None, False))
-                continue
-            if taken[0]:
-                lock.local.token = token  # the lock's own: `release` gives it back
-            found.append((None, 0.0, lock, bool(taken[0])))
-        return found
+        return locks.found(answers)
+
+    def answer_script(
+        self, key: str, copy_expires_ms: int | None, legs: list[str], lock_names: list[str], *, timeout: float
+    ) -> tuple[Script, list, list, "LegLocks"]:
+        """The script, keys and args of a whole answer's lookup that looks its `legs` up, taking their locks, when the
+        answer is missing (`_ANSWER_OR_LEGS`), to send with the request's rate limits; and the legs' locks, which
+        read its answer (`LegLocks.found`)."""
+        if RedisStore._answer_script is None:
+            RedisStore._answer_script = self.client.register_script(_ANSWER_OR_LEGS)
+        locks = LegLocks.of(self, legs, lock_names, timeout=timeout)
+        args = ["" if copy_expires_ms is None else copy_expires_ms, *locks.args]
+        return RedisStore._answer_script, [self.key(key), *locks.keys], args, locks
 
     def get_many_and_count(
         self, keys: list[str], counter: str | None, *, timed: bool = True

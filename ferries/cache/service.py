@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 import redis
@@ -15,7 +15,7 @@ from django.conf import settings
 from ferries.cache import keys
 from ferries.cache.first_level import Copy, FirstLevel, Listener
 from ferries.cache.keys import AVAILABILITY_INDEX, AVAILABILITY_TTL, SEARCH_INDEX, SEARCH_TTL
-from ferries.cache.redis_store import RedisStore
+from ferries.cache.redis_store import LegLocks, RedisStore
 from ferries.cache.stores import CacheStore
 from ferries.queries import CalendarQuery, LegQuery, ResultsView, SearchQuery
 from kernel.metrics import CACHE_LOOKUPS, CACHE_MISSES
@@ -47,10 +47,12 @@ POPULARITY_FORGOTTEN = 0.5
 
 @dataclass
 class AnswerLookup:
-    """A whole answer looked up in one Redis round trip: its counts (the lookups of its legs, its fame) and its reads
-    (the entry's expiry, and its bytes unless this process holds a copy), as `rider`, which goes in the request's
-    rate-limit round trip (kernel.throttling.ride_along) or is sent alone by `get_search_answer`. It is answered
-    once: asked again, it gives what it found the first time (`found`), without counting or reading anything."""
+    """A whole answer looked up in one Redis round trip: its counts (the lookups of its legs, its fame) and its script
+    (the entry's expiry, its bytes unless this process holds a copy that stands; when it is missing, its legs' entries,
+    their locks taken for those missing), as `rider`, which goes in the request's rate-limit round trip
+    (kernel.throttling.ride_along) or is sent alone by `get_search_answer`. It is answered once: asked again, it gives
+    what it found the first time (`found`), without counting or reading anything. A miss then searches its legs with
+    what it found of them (`legs_looked_up`); the locks no search used are given back (`give_back`)."""
 
     key: str
     legs: int
@@ -58,12 +60,18 @@ class AnswerLookup:
     rider: Rider
     told: bool = False  # whether Redis tells this process of the answers' changes: a copy is then sent as it is
     read_at: int | None = None  # the changes told before the read (FirstLevel.mark)
+    leg_locks: LegLocks | None = None  # the legs' entries and locks, in the order the script looks them up
+    leg_names: list[str] = field(default_factory=list)
     answered: bool = False
     found: bytes | None = None
+    legs_found: dict[str, tuple] | None = None  # by leg entry, as `_lookup_or_lock` gives each, until a search uses it
 
 
 # Set while warming (`FerryCacheService.warming`): the seconds below which an entry reads as missing.
 _warming = threading.local()
+
+# Set while a miss makes its answer (`FerryCacheService.legs_looked_up`): its legs' lookups made with the answer's.
+_looked_up = threading.local()
 
 
 class FerryCacheService:
@@ -189,11 +197,15 @@ class FerryCacheService:
         left reads as missing), each lock is taken after its lookup."""
         if _warming_margin() is not None:
             return [self._lookup_then_lock(name) for name in names]
-        lock_names = [keys.lock_for(name) for name in names]
-        found = self._call(
-            lambda store: store.lookup_or_lock(names, counter, lock_names, timeout=LOCK_WAIT_SECONDS),
-            counted=(counter, len(names)),
-        )
+        known = getattr(_looked_up, "legs", None) or {}
+        if counter is None and all(name in known for name in names):  # looked up with the answer, counted there
+            found = [known.pop(name) for name in names]
+        else:
+            lock_names = [keys.lock_for(name) for name in names]
+            found = self._call(
+                lambda store: store.lookup_or_lock(names, counter, lock_names, timeout=LOCK_WAIT_SECONDS),
+                counted=(counter, len(names)),
+            )
         if found is None:  # Redis away: computed without a lock
             return [(None, 0.0, None, False)] * len(names)
         return [
@@ -276,11 +288,14 @@ class FerryCacheService:
     def answer_key(self, query: SearchQuery) -> str:
         return keys.answer_key(query)
 
-    def answer_lookup(self, query: SearchQuery) -> AnswerLookup | None:
-        """The lookup of the answer kept for the whole query, to send in the request's rate-limit round trip; None
-        where the cache is not Redis's (or is off, or away): `get_search_answer` then looks up on its own."""
+    def answer_lookup(self, query: SearchQuery, *, with_legs: bool = True) -> AnswerLookup | None:
+        """The lookup of the answer kept for the whole query, to send in the request's rate-limit round trip (with,
+        should the answer be missing, its legs' lookups and locks, for the miss to use: `legs_looked_up`, or to give
+        back: `give_back`); None where the cache is not Redis's (or is off, or away): `get_search_answer` then looks
+        up on its own."""
         key = keys.answer_key(query)
         legs = 2 if query.inbound else 1
+        names = list(dict.fromkeys(keys.search_key(leg) for leg in (query.outbound, query.inbound) if leg))
         return self._kept_lookup(
             key,
             legs,
@@ -288,6 +303,7 @@ class FerryCacheService:
                 ("INCRBY", store.key(keys.SEARCH_LOOKUPS), legs),
                 ("ZINCRBY", store.key(keys.POPULAR_ANSWERS), 1, key),
             ],
+            names if with_legs else [],
         )
 
     def get_search_answer(self, query: SearchQuery, lookup: AnswerLookup | None = None) -> bytes | None:
@@ -295,7 +311,7 @@ class FerryCacheService:
         `lookup`: this query's `answer_lookup`, already sent with the rate limits when its rider has answers."""
         if not settings.SEARCH_CACHE:
             return None
-        lookup = lookup or self.answer_lookup(query)
+        lookup = lookup or self.answer_lookup(query, with_legs=False)  # no locks: nothing here would give them back
         if lookup is None:
             legs = 2 if query.inbound else 1
             return self._call(
@@ -304,17 +320,28 @@ class FerryCacheService:
             )
         return self._kept_answer(lookup, keys.SEARCH_LOOKUPS)
 
-    def _kept_lookup(self, key: str, legs: int, counts: Callable[[RedisStore], list[tuple]]) -> AnswerLookup | None:
-        """The lookup of the answer kept as sent under `key`, with `counts` made in the same round trip."""
+    def _kept_lookup(
+        self, key: str, legs: int, counts: Callable[[RedisStore], list[tuple]], leg_names: list[str] = ()
+    ) -> AnswerLookup | None:
+        """The lookup of the answer kept as sent under `key`, with `counts` made in the same round trip, and the
+        entries `leg_names` looked up (their locks taken) should the answer be missing."""
         if not settings.SEARCH_CACHE or not self._in_redis() or cache_breaker.is_open():
             return None
         store = _redis_store()
         told = self.told_of_changes(store)
         copy = self.first_level.get(key)
         if copy and told:  # nothing to read: the request may need no round trip at all
-            return AnswerLookup(key, legs, copy, Rider(counts(store), []), told=True)
-        reads = [("PEXPIRETIME", store.key(key))] + ([] if copy else [("GET", store.key(key))])
-        return AnswerLookup(key, legs, copy, Rider(counts(store), reads), told, self.first_level.mark())
+            return AnswerLookup(key, legs, copy, Rider(counts(store)), told=True)
+        leg_names = list(leg_names)
+        script, script_keys, args, locks = store.answer_script(
+            key,
+            copy.expires_at_ms if copy else None,
+            leg_names,
+            [keys.lock_for(name) for name in leg_names],
+            timeout=LOCK_WAIT_SECONDS,
+        )
+        rider = Rider(counts(store), script, script_keys, args)
+        return AnswerLookup(key, legs, copy, rider, told, self.first_level.mark(), locks, leg_names)
 
     def told_of_changes(self, store: RedisStore | None = None) -> bool:
         """Whether Redis tells this process of the kept answers' changes (its copies then stand as they are): made
@@ -328,48 +355,74 @@ class FerryCacheService:
         """The answer `lookup` finds, sending it first unless it went with the rate limits."""
         if lookup.answered:
             return lookup.found
-        if lookup.rider.answers is None:
-            rider = lookup.rider
-            rider.answers = self._call(
-                lambda store: store.run(rider.counts, rider.reads), counted=(counter, lookup.legs)
-            )
-            if rider.answers is None:  # Redis away
-                return None
-        else:
-            _count_in_prometheus(counter, lookup.legs)
+        rider = lookup.rider
+        undone = not rider.counted or (rider.script is not None and not rider.answered)
+        if undone and self._call(lambda store: rider.run(store.client) or True) is None:
+            return None  # Redis away
+        _count_in_prometheus(counter, lookup.legs)
         lookup.found, lookup.answered = self._found(lookup), True
         return lookup.found
 
     def _found(self, lookup: AnswerLookup) -> bytes | None:
         """The answer the lookup found: this process's copy while Redis still keeps the entry it was copied from (as
-        Redis told, or as the expiry read says), else the bytes read (then copied)."""
+        Redis told, or as the expiry read says), else the bytes read (then copied); None when it is gone, its legs
+        then looked up."""
         if lookup.copy is not None and lookup.told:
             return lookup.copy.body
-        read_at = lookup.read_at
-        expires_at, *read = lookup.rider.answers
+        expires_at, body, _legs = lookup.rider.answer
         if lookup.copy is not None:
-            if expires_at == lookup.copy.expires_at_ms:
+            if body is None and expires_at == lookup.copy.expires_at_ms:
                 return lookup.copy.body
             self.first_level.drop(lookup.key)  # dropped or kept again in Redis since copied
-            if expires_at < 0:
-                return None
-            name = _redis_store().key(lookup.key)
-            read_at = self.first_level.mark()
-            again = self._call(lambda store: store.run([], [("PEXPIRETIME", name), ("GET", name)]))
-            if again is None:
-                return None
-            expires_at, *read = again
-        body = read[0]
-        if body is not None and expires_at > 0:
-            self.first_level.put(
-                lookup.key,
-                body,
-                expires_at_ms=expires_at,
-                ttl=settings.SEARCH_ANSWER_LOCAL_TTL,
-                size=settings.SEARCH_ANSWER_LOCAL_SIZE,
-                read_at=read_at,
-            )
+        if body is None:
+            self._legs_found(lookup)
+            return None
+        self.first_level.put(
+            lookup.key,
+            body,
+            expires_at_ms=expires_at,
+            ttl=settings.SEARCH_ANSWER_LOCAL_TTL,
+            size=settings.SEARCH_ANSWER_LOCAL_SIZE,
+            read_at=lookup.read_at,
+        )
         return body
+
+    @staticmethod
+    def _legs_found(lookup: AnswerLookup) -> dict[str, tuple]:
+        """The legs' lookups the answer's script made (it found the answer missing), by leg entry, as
+        `RedisStore.lookup_or_lock` gives each; those a search used are gone from it."""
+        if lookup.legs_found is None:
+            answer = lookup.rider.answer if lookup.rider.answered else None
+            legs = lookup.leg_locks.found(answer[2]) if answer and answer[2] and lookup.leg_locks else []
+            lookup.legs_found = dict(zip(lookup.leg_names, legs, strict=False))
+        return lookup.legs_found
+
+    @contextlib.contextmanager
+    def legs_looked_up(self, lookup: AnswerLookup | None):
+        """Within it (in this thread), the searches of the legs `lookup` looked up (its answer missing) use what it
+        found of them, and the locks it took: no round trip of their own. Those not used are given back as it ends."""
+        if lookup is None or not lookup.rider.answered:
+            yield
+            return
+        _looked_up.legs = self._legs_found(lookup)
+        try:
+            yield
+        finally:
+            _looked_up.legs = None
+            self.give_back(lookup)
+
+    def give_back(self, lookup: AnswerLookup | None) -> None:
+        """Give back the locks `lookup` took for its legs that no search used (the request refused by its limits, say,
+        or failed before searching them), in one round trip, or with the writes held back if any."""
+        if lookup is None or not lookup.rider.answered:
+            return
+        found = self._legs_found(lookup)
+        held = [lock for _raw, _left, lock, taken in found.values() if taken]
+        found.clear()
+        if held:
+            with self.writes_together():
+                for lock in held:
+                    self._call(lambda store, lock=lock: store.release(lock))
 
     def set_search_answer(
         self, query: SearchQuery, body: bytes, *, ttl: int, sailing_ids: list[int], nearby: Iterable[LegQuery] = ()

@@ -20,12 +20,14 @@ from ferries import warming
 from ferries.api.views import KeptAnswerApi, answer_bytes
 from ferries.cache import cache_service, first_level
 from ferries.cache import keys as cache_keys
+from ferries.cache.redis_store import RedisStore
 from ferries.party import Party
 from ferries.queries import parse_calendar_query, parse_search_query, read_calendar_query, read_search_query
 from ferries.search import sailing_search_answer
 from ferries.services import capacity_hold
 from ferries.tests.factories import sailing_factory
 from ferries.tests.fixtures import commands_in
+from kernel import throttling as kernel_throttling
 from kernel.metrics import CACHE_LOOKUPS
 from kernel.throttling import AnonThrottle, UserThrottle, forget_outage
 
@@ -90,9 +92,10 @@ def test_a_repeated_search_costs_one_round_trip_with_its_rate_limits_then_none_f
         answers.append(api.get(SEARCH, params).content)
         trips.append(len(round_trips))
 
-    # Read from Redis with the rate limits; then from this process's copy, which Redis tells it of any change to: the
-    # limits alone for the first (places are set aside for the client in its windows then), none for the next.
-    assert trips == [1, 1, 0, 0]
+    # Read from Redis with the rate limits, which set places aside for the client in its windows (it came again within
+    # the second); then from this process's copy, which Redis tells it of any change to, on those places: no round
+    # trip; then, the places used, the limits alone.
+    assert trips == [1, 0, 0, 1]
     assert len(set(answers)) == 1
     assert len(cache_service.first_level) == 1
     # The copies' lookups are counted with the next request that goes to Redis (here, the figures' own).
@@ -102,12 +105,13 @@ def test_a_repeated_search_costs_one_round_trip_with_its_rate_limits_then_none_f
 
 
 def test_a_miss_looks_up_and_locks_in_one_round_trip_and_keeps_all_it_made_in_one_more(api, sailing, round_trips):
-    # The rate limits with the answer's lookup; the leg's lookup, which takes its lock as it finds nothing; then the
+    # The rate limits, then the answer's lookup, which finding nothing looks the leg up and takes its lock; then the
     # leg's search, its availability and the answer kept, and the lock given back, together.
     answer = api.get(SEARCH, params_of(sailing, adults="2"))
 
     assert answer.status_code == 200
-    assert len(round_trips) == 3
+    assert len(round_trips) == 2
+    assert commands_in(round_trips[0]) == ["EVALSHA", "EVALSHA"]  # the limits' script and the lookup's, by digests
     assert commands_in(round_trips[-1]) == ["EVALSHA"]  # kept and given back in one command, the script by its digest
     redis = get_redis_connection("default")
     kept = [cache.make_key(cache_keys.search_key(parse_search_query(params_of(sailing, adults="2")).outbound)),
@@ -123,14 +127,14 @@ def test_the_days_around_a_day_without_sailings_are_looked_up_together_and_their
     day = sailing_day(around[1]) + dt.timedelta(days=1)
     params = {"from": "TNTUN", "to": "FRMRS", "date": day.isoformat(), "adults": "2"}
 
-    # The rate limits with the answer's lookup; the day's lookup; the four days around looked up (their locks taken)
+    # The rate limits with the answer's lookup and the day's; the four days around looked up (their locks taken)
     # together; all that was made kept together.
     answer = api.get(SEARCH, params)
     assert answer.status_code == 200
     assert [d["date"] for d in answer.json()["explanations"]["outbound"]["nearby_dates"]] == [
         sailing_day(s).isoformat() for s in around
     ]
-    assert len(round_trips) == 4
+    assert len(round_trips) == 3
     redis = get_redis_connection("default")
     leg = parse_search_query(params).outbound
     kept = [cache.make_key(cache_keys.search_key(dataclasses.replace(leg, day=sailing_day(s)))) for s in around]
@@ -141,8 +145,8 @@ def test_the_days_around_a_day_without_sailings_are_looked_up_together_and_their
     # the availability of all their sailings read in one round trip, none of it asked twice.
     round_trips.clear()
     assert api.get(SEARCH, params | {"sort": "price"}).status_code == 200
-    # The rate limits and the answer; the day; the days around; their availability; the answer kept.
-    assert len(round_trips) == 5
+    # The rate limits, the answer and the day; the days around; their availability; the answer kept.
+    assert len(round_trips) == 4
     lookups, hits = search_figures()
     assert (lookups, hits) == (10, 5)
 
@@ -330,9 +334,9 @@ def test_a_hit_within_the_limits_is_sent_before_drfs_request_cycle_and_anything_
     hits = [api.get(SEARCH, params), api.get(SEARCH, params, HTTP_ACCEPT="application/json")]
 
     assert len(drf_cycles) == 1  # neither hit went through it
-    # One each: the limits and the lookup together; then the limits alone for the copy (the client had not yet come
-    # with a request that could have used a place set aside: kernel.throttling's CountedAhead).
-    assert len(round_trips) == 2
+    # One: the limits and the lookup together, the limits setting places aside for the client (back within the second:
+    # kernel.throttling's CountedAhead); then none for the copy, let through on one of them.
+    assert len(round_trips) == 1
     assert {hit.content for hit in hits} == {computed.content}
     assert {tuple(sorted(hit.headers.items())) for hit in hits} == {tuple(sorted(computed.headers.items()))}
     # Another format, or a format named in the query string: DRF's negotiation decides, as before.
@@ -379,18 +383,59 @@ def test_a_request_over_the_limit_is_refused_by_drfs_cycle_and_counted_once(
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert int(answers[2]["Retry-After"]) > 0
     # The refused request asked Redis once, on the way in: DRF's cycle reused that decision.
-    assert len(round_trips) == 3 + 1 + 1  # the miss's three, the hit's one, the refusal's one
+    assert len(round_trips) == 2 + 1 + 1  # the miss's two, the hit's one, the refusal's one
     assert len(drf_cycles) == 2  # the miss and the refusal; the hit was sent before it
     window = get_redis_connection("default").zcard(cache.make_key("throttle_anon_127.0.0.1:window"))
     assert window == 2
     assert search_figures()[0] == 2  # the refused request's lookup was not counted
 
 
+def test_a_refused_search_gives_back_the_lock_its_lookup_took_for_its_missing_answers_leg(api, sailing, rates):
+    rates(anon="1/minute")
+    assert api.get(SEARCH, params_of(sailing)).status_code == 200
+    # Another answer, missing: its lookup, sent with the limits that refuse the request, took its leg's lock.
+    refused = api.get(SEARCH, params_of(sailing, adults="2"))
+
+    assert refused.status_code == 429
+    assert not get_redis_connection("default").keys(cache.make_key("ferry:lock:*"))
+    rates(anon="10/minute")
+    assert api.get(SEARCH, params_of(sailing, adults="2")).status_code == 200  # made at once, nobody's lock in the way
+    assert search_figures()[1] == 0
+
+
+def test_a_search_that_fails_before_searching_a_leg_gives_back_the_lock_taken_for_it(api, sailing):
+    day = dt.date.fromisoformat(params_of(sailing)["date"])
+    # A return trip from a port that is not ours: its outbound's search fails, its return's leg is never searched.
+    params = params_of(sailing) | {"from": "ITGOA", "return_date": (day + dt.timedelta(days=3)).isoformat()}
+    answer = api.get(SEARCH, params)
+
+    assert answer.status_code == 400
+    assert "from" in answer.json()
+    assert not get_redis_connection("default").keys(cache.make_key("ferry:lock:*"))
+
+
+def test_a_search_sent_to_a_redis_that_forgot_the_scripts_is_answered_and_counted_once(api, sailing, monkeypatch):
+    # After a restart Redis knows no script: the limits' and the lookup's, sent by their digests in one round trip,
+    # are each sent again whole, and each runs once.
+    assert api.get(SEARCH, params_of(sailing)).status_code == 200  # the scripts made known
+    for script in [RedisStore._answer_script, *kernel_throttling._scripts.values()]:
+        monkeypatch.setattr(script, "sha", "0" * 40)  # a digest Redis does not know
+    missed = api.get(SEARCH, params_of(sailing, adults="2"))
+
+    assert missed.status_code == 200
+    assert api.get(SEARCH, params_of(sailing, adults="2")).content == missed.content
+    assert search_figures() == (3, 1)
+    name = cache.make_key("throttle_anon_127.0.0.1:window")
+    places = kernel_throttling._ahead._windows[name].places  # set aside for this process, unused
+    assert get_redis_connection("default").zcard(name) - len(places) == 3  # each request counted once
+    assert not get_redis_connection("default").keys(cache.make_key("ferry:lock:*"))
+
+
 def test_a_miss_after_a_lookup_before_drfs_cycle_computes_without_looking_up_again(api, sailing, round_trips):
     response = api.get(SEARCH, params_of(sailing, adults="2"))
 
     assert response.status_code == 200
-    assert len(round_trips) == 3  # the limits and the lookup; the leg's lookup and lock; what the miss keeps
+    assert len(round_trips) == 2  # the limits, the lookup, the leg's lookup and lock; what the miss keeps
     assert search_figures() == (1, 0)  # one lookup of its one leg, no hit
 
 
