@@ -561,10 +561,14 @@ class Bench:
         journeys: dict[str, list[float]] = {"loaded": [], "idle": []}
         by_queue: dict[str, dict[str, list[float]]] = {"loaded": {}, "idle": {}}
         idle_rounds: dict[str, list[float]] = {}  # queue → the idle p99 of each round: an outlier shows
+        searched = {"lookups": 0, "misses": 0}  # legs looked up and computed during the loaded phases
 
         def phase(loaded: bool) -> Run:
+            from ferries.cache import cache_service
+
             label = "loaded" if loaded else "idle"
             self.settle()
+            before = cache_service.stats()["search"]
             probes = Probes(rate=30)
             payer = threading.Thread(target=payments.pay_some, args=(per_round, self.config.seconds), daemon=True)
             # The load from a process of its own, started first: the probes are sent under it from its first one.
@@ -579,6 +583,10 @@ class Bench:
                 time.sleep(self.config.seconds)
             probes.stop()
             payer.join()
+            if loaded:
+                after = cache_service.stats()["search"]
+                for name in searched:
+                    searched[name] += after[name] - before[name]
             journeys[label] += payments.collect()
             waits = probes.collect()
             for queue, values in probes.by_queue.items():
@@ -616,6 +624,9 @@ class Bench:
                         f"{queue} {ms(_percentiles(values)[99.0])} / {ms(_percentiles(by_queue['idle'][queue])[99.0])}"
                         for queue, values in by_queue["loaded"].items()
                     ),
+                    f"the half load's searches: {searched['misses'] / (self.config.rounds * self.config.seconds):.0f}"
+                    f" legs computed a second ({searched['misses']:,} of {searched['lookups']:,} looked up: misses, "
+                    "each costing PostgreSQL and the web tier a search's work)",
                     f"payment (signed webhook posted) → receipt in the SMTP sink: p95 {p95:.2f} s at half load "
                     f"({len(journeys['loaded'])} payments), {idle_mail.get(95.0, float('nan')):.2f} s idle "
                     f"({len(journeys['idle'])}); {payments.missing} receipts missing",

@@ -1,7 +1,7 @@
 """Who travels and with what: the party a search prices and a hold takes capacity for."""
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -130,7 +130,10 @@ class Party:
         return {str(resource): amount for resource, amount in needs.items()}
 
     def as_dict(self) -> dict:
-        return asdict(self) | {"vehicles": [asdict(v) for v in self.vehicles]}
+        # Field by field: `asdict` would copy every value deeply, the vehicles twice (a search's keys ask for this
+        # several times a miss). The same dict.
+        vehicles = [{name: getattr(v, name) for name in _VEHICLE_FIELDS} for v in self.vehicles]
+        return {name: getattr(self, name) for name in _PARTY_FIELDS} | {"vehicles": vehicles}
 
     @classmethod
     def from_dict(cls, data: dict) -> "Party":
@@ -139,6 +142,10 @@ class Party:
         vehicles = data.pop("vehicles", None) or ([data["vehicle"]] if data.get("vehicle") else [])
         data.pop("vehicle", None)
         return cls(**data, vehicles=tuple(Vehicle(**v) for v in vehicles))
+
+
+_PARTY_FIELDS = [f.name for f in fields(Party)]
+_VEHICLE_FIELDS = [f.name for f in fields(Vehicle)]
 
 
 @dataclass(frozen=True)

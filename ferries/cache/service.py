@@ -262,6 +262,8 @@ class FerryCacheService:
 
     def calendar_answer_lookup(self, query: CalendarQuery) -> AnswerLookup | None:
         """As `answer_lookup`, for the calendar's whole answer (its lookups are not counted as searches')."""
+        if not self._lookups_ride():
+            return None
         return self._kept_lookup(keys.calendar_answer_key(query), 0, lambda _store: [])
 
     def get_calendar_answer(self, query: CalendarQuery, lookup: AnswerLookup | None = None) -> bytes | None:
@@ -293,6 +295,8 @@ class FerryCacheService:
         should the answer be missing, its legs' lookups and locks, for the miss to use: `legs_looked_up`, or to give
         back: `give_back`); None where the cache is not Redis's (or is off, or away): `get_search_answer` then looks
         up on its own."""
+        if not self._lookups_ride():  # before any key is made: a search not cached pays nothing here
+            return None
         key = keys.answer_key(query)
         legs = 2 if query.inbound else 1
         names = list(dict.fromkeys(keys.search_key(leg) for leg in (query.outbound, query.inbound) if leg))
@@ -325,8 +329,6 @@ class FerryCacheService:
     ) -> AnswerLookup | None:
         """The lookup of the answer kept as sent under `key`, with `counts` made in the same round trip, and the
         entries `leg_names` looked up (their locks taken) should the answer be missing."""
-        if not settings.SEARCH_CACHE or not self._in_redis() or cache_breaker.is_open():
-            return None
         store = _redis_store()
         told = self.told_of_changes(store)
         copy = self.first_level.get(key)
@@ -342,6 +344,10 @@ class FerryCacheService:
         )
         rider = Rider(counts(store), script, script_keys, args)
         return AnswerLookup(key, legs, copy, rider, told, self.first_level.mark(), locks, leg_names)
+
+    def _lookups_ride(self) -> bool:
+        """Whether a whole answer's lookup can go with the rate limits: the cache on, in Redis, and Redis there."""
+        return settings.SEARCH_CACHE and self._in_redis() and not cache_breaker.is_open()
 
     def told_of_changes(self, store: RedisStore | None = None) -> bool:
         """Whether Redis tells this process of the kept answers' changes (its copies then stand as they are): made

@@ -1,6 +1,8 @@
 """The one place search input is read and checked; every rule names the field it is about."""
 
+import dataclasses
 import datetime as dt
+import json
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -131,3 +133,12 @@ def test_every_problem_is_reported_at_once():
         "date",
         "children",
     }
+
+
+def test_a_partys_wire_form_is_every_field_with_its_vehicles_as_a_list_as_the_caches_keys_were_made_of():
+    party = Party(adults=2, children=1, vehicles=(Vehicle("car", 450, 180, "roof_box"), Vehicle("trailer", 400, 200)),
+                  accommodation=Accommodation.PET_4, pets=2, dogs=1)  # fmt: skip
+
+    assert party.as_dict() == dataclasses.asdict(party) | {"vehicles": [dataclasses.asdict(v) for v in party.vehicles]}
+    canonical = json.dumps(party.as_dict(), sort_keys=True, separators=(",", ":"))
+    assert canonical == json.dumps(dataclasses.asdict(party), sort_keys=True, separators=(",", ":"))
