@@ -44,6 +44,9 @@ GUNICORN_THREADS = os.environ.get("BENCH_GUNICORN_THREADS", "4")
 # INFO logs every task taken and its run time (bench/results/logs/worker_*.log when a run fails, or kept with
 # --keep-logs): what to read when a queue's latency jumps. WARNING by default, as it costs CPU at high task rates.
 WORKER_LOGLEVEL = os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING")
+# The web tier's niceness (`nice -n`), to see what the workers gain when the web yields the CPU to them: none by
+# default, as in the Procfile.
+WEB_NICE = os.environ.get("BENCH_WEB_NICE", "")
 
 
 def cpu_split(available: list[int], load: str | None, stack: str | None) -> tuple[str, str]:
@@ -314,6 +317,8 @@ class Stack:
             # them all, and a round served by one process (one GIL) ran at a third of one served by three: the
             # rounds' ratios swung 0.2 to 1.3 from that alone.
             command += ["--reuse-port"]
+            if WEB_NICE:
+                command = ["nice", "-n", WEB_NICE, *command]
             self.spawn(f"web_{side}", command, self.env(**extra))
         for side in ("a", "b"):
             url = self.url(side) + "/livez"
