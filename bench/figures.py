@@ -6,6 +6,7 @@ both sides alike.
 """
 
 import datetime as dt
+import gc
 import json
 import secrets
 import statistics
@@ -128,6 +129,13 @@ class Bench:
         known = set(misses)
         zipf_pool = [p for p in data.distinct_searches(20_000, seed=5) if p not in known]
         self.zipf_queries = zipf_pool[:5000]
+        self.pauses = GcPauses()
+
+    def phases_begin(self) -> None:
+        """Before a figure's timed phases: what this process holds so far is left out of its garbage collections (a
+        full one over a large heap stops every thread of it — the probes' sender, the stand-ins — for as long)."""
+        gc.collect()
+        gc.freeze()
 
     # --- helpers ----------------------------------------------------------------------------------
 
@@ -562,6 +570,8 @@ class Bench:
         by_queue: dict[str, dict[str, list[float]]] = {"loaded": {}, "idle": {}}
         idle_rounds: dict[str, list[float]] = {}  # queue → the idle p99 of each round: an outlier shows
         searched = {"lookups": 0, "misses": 0}  # legs looked up and computed during the loaded phases
+        self.phases_begin()
+        pauses = len(self.pauses.pauses)
 
         def phase(loaded: bool) -> Run:
             from ferries.cache import cache_service
@@ -627,6 +637,8 @@ class Bench:
                     f"the half load's searches: {searched['misses'] / (self.config.rounds * self.config.seconds):.0f}"
                     f" legs computed a second ({searched['misses']:,} of {searched['lookups']:,} looked up: misses, "
                     "each costing PostgreSQL and the web tier a search's work)",
+                    f"the bench's own process (which stamps and sends the probes) during the rounds: "
+                    f"{self.pauses.since(pauses)}",
                     f"payment (signed webhook posted) → receipt in the SMTP sink: p95 {p95:.2f} s at half load "
                     f"({len(journeys['loaded'])} payments), {idle_mail.get(95.0, float('nan')):.2f} s idle "
                     f"({len(journeys['idle'])}); {payments.missing} receipts missing",
@@ -776,6 +788,28 @@ class StaleAvailabilityProbe:
             f"{held} held, {refused} refused though the search still showed places, "
             f"{self.answers['shown sold out']} searches showed them sold out; stale sales: {self.stale_sales}"
         )
+
+
+class GcPauses:
+    """This process's garbage collections and how long each stopped it (gc.callbacks), from `start` on."""
+
+    def __init__(self):
+        self.pauses: list[tuple[int, float]] = []  # (generation, seconds)
+        self._began: float | None = None
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        elif self._began is not None:
+            self.pauses.append((info["generation"], time.perf_counter() - self._began))
+            self._began = None
+
+    def since(self, mark: int) -> str:
+        taken = self.pauses[mark:]
+        full = [seconds for generation, seconds in taken if generation == 2]
+        longest = max((seconds for _generation, seconds in taken), default=0.0)
+        return f"{len(taken)} collections ({len(full)} full), the longest {longest * 1000:.1f} ms"
 
 
 class Probes:
