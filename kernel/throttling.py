@@ -177,19 +177,26 @@ class Rider:
     answered: bool = False
     answer: object = None
 
-    def run(self, client: redis.Redis) -> None:
+    @property
+    def pending(self) -> bool:
+        """Whether the limits left work undone (`run` does it)."""
+        return not self.counted or (self.script is not None and not self.answered)
+
+    @property
+    def scripts(self) -> list[tuple[Script, list, list]]:
+        return [(self.script, self.keys, self.args)] if self.script is not None else []
+
+    def run(self, client: redis.Redis) -> bool:
         """What the limits left undone: the counts (unless made or held) and the script, in one round trip."""
         counts = [] if self.counted else self.counts
-        _done, ran = in_one_round_trip(client, counts, [self.own_script()] if self.script is not None else [])
+        _done, ran = _in_one_round_trip(client, counts, [] if self.answered else self.scripts)
         self.counted = True
         if ran:
             self.answer, self.answered = ran[0], True
-
-    def own_script(self) -> tuple[Script, list, list]:
-        return self.script, self.keys, self.args
+        return True
 
 
-def in_one_round_trip(
+def _in_one_round_trip(
     client: redis.Redis, commands: list[tuple], scripts: list[tuple[Script, list, list]]
 ) -> tuple[list, list]:
     """The answers of `commands` (plain, as tuples) and of `scripts` ((Script, keys, args), by their digests) sent in
@@ -260,9 +267,8 @@ def _run_windows(
         args += [command, amount, counted[0] if counted else ""]
     for places in back:
         args += places
-    scripts = [(script, keys, args)] + ([rider.own_script()] if rider.script is not None else [])
     try:
-        _none, (answers, *ridden) = in_one_round_trip(client, [], scripts)
+        _none, (answers, *ridden) = _in_one_round_trip(client, [], [(script, keys, args), *rider.scripts])
     except BaseException:
         _ahead.give_back(keys[: len(limits)], back, flushes)
         raise

@@ -362,8 +362,7 @@ class FerryCacheService:
         if lookup.answered:
             return lookup.found
         rider = lookup.rider
-        undone = not rider.counted or (rider.script is not None and not rider.answered)
-        if undone and self._call(lambda store: rider.run(store.client) or True) is None:
+        if rider.pending and self._call(lambda store: rider.run(store.client)) is None:
             return None  # Redis away
         _count_in_prometheus(counter, lookup.legs)
         lookup.found, lookup.answered = self._found(lookup), True
