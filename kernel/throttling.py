@@ -67,6 +67,7 @@ from redis.commands.core import Script
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
+from kernel import redis_lane
 from kernel.outage import cache_breaker
 
 logger = logging.getLogger(__name__)
@@ -189,32 +190,11 @@ class Rider:
     def run(self, client: redis.Redis) -> bool:
         """What the limits left undone: the counts (unless made or held) and the script, in one round trip."""
         counts = [] if self.counted else self.counts
-        _done, ran = _in_one_round_trip(client, counts, [] if self.answered else self.scripts)
+        _done, ran = redis_lane.with_scripts(client, counts, [] if self.answered else self.scripts)
         self.counted = True
         if ran:
             self.answer, self.answered = ran[0], True
         return True
-
-
-def _in_one_round_trip(
-    client: redis.Redis, commands: list[tuple], scripts: list[tuple[Script, list, list]]
-) -> tuple[list, list]:
-    """The answers of `commands` (plain, as tuples) and of `scripts` ((Script, keys, args), by their digests) sent in
-    one pipeline; a script Redis does not know (restarted since it was loaded) is then sent whole, alone."""
-    pipe = client.pipeline(transaction=False)
-    for command in commands:
-        pipe.execute_command(*command)
-    for script, keys, args in scripts:
-        pipe.evalsha(script.sha, len(keys), *keys, *args)
-    answers = pipe.execute(raise_on_error=False)
-    ran = answers[len(commands) :]
-    for i, (answer, (script, keys, args)) in enumerate(zip(ran, scripts, strict=True)):
-        if isinstance(answer, redis.exceptions.NoScriptError):
-            ran[i] = script(keys=keys, args=args, client=client)  # loads it, then runs it
-    for answer in answers[: len(commands)] + ran:
-        if isinstance(answer, Exception):
-            raise answer
-    return answers[: len(commands)], ran
 
 
 def ride_along(request, rider: Rider) -> None:
@@ -268,7 +248,7 @@ def _run_windows(
     for places in back:
         args += places
     try:
-        _none, (answers, *ridden) = _in_one_round_trip(client, [], [(script, keys, args), *rider.scripts])
+        _none, (answers, *ridden) = redis_lane.with_scripts(client, [], [(script, keys, args), *rider.scripts])
     except BaseException:
         _ahead.give_back(keys[: len(limits)], back, flushes)
         raise

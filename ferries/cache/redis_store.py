@@ -23,6 +23,7 @@ from redis.lock import Lock
 
 from ferries.cache.keys import QUERY_NOTE_TTL, answer_query
 from ferries.cache.stores import CacheStore
+from kernel import redis_lane
 
 # Drops a sailing's availability and, atomically, every kept answer that lists the sailing.
 _DROP_AVAILABILITY = """
@@ -211,7 +212,8 @@ class LegLocks:
 
 
 class RedisStore(CacheStore):
-    """The cache's Redis (django-redis's connection pool), with keys under the cache's prefix."""
+    """The cache's Redis (django-redis's client: its pool, and for the request path's round trips a connection of each
+    thread's own, kernel/redis_lane.py), with keys under the cache's prefix."""
 
     _drop_script = None
     _lookup_script = None
@@ -268,12 +270,10 @@ class RedisStore(CacheStore):
         return pipe.execute()[0]
 
     def lookup(self, key: str, counter: str | None) -> tuple[bytes | None, float]:
-        pipe = self.client.pipeline(transaction=False)
-        pipe.get(self.key(key))
-        pipe.pttl(self.key(key))
-        if counter:
-            pipe.incr(self.key(counter))
-        value, pttl = pipe.execute()[:2]
+        full = self.key(key)
+        value, pttl = _sent(
+            self.client, [("GET", full), ("PTTL", full), *([("INCR", self.key(counter))] if counter else [])]
+        )[:2]
         return value, max(pttl, 0) / 1000
 
     def lookup_or_lock(
@@ -284,10 +284,8 @@ class RedisStore(CacheStore):
         if RedisStore._lookup_script is None:
             RedisStore._lookup_script = self.client.register_script(_LOOKUP_OR_LOCK)
         locks = LegLocks.of(self, keys, lock_names, timeout=timeout)
-        answers = RedisStore._lookup_script(
-            keys=[*locks.keys, *([self.key(counter)] if counter else [])], args=locks.args, client=self.client
-        )
-        return locks.found(answers)
+        keys = [*locks.keys, *([self.key(counter)] if counter else [])]
+        return locks.found(redis_lane.run_script(self.client, RedisStore._lookup_script, keys, locks.args))
 
     def answer_script(
         self, key: str, copy_expires_ms: int | None, legs: list[str], lock_names: list[str], *, timeout: float
@@ -304,14 +302,13 @@ class RedisStore(CacheStore):
     def get_many_and_count(
         self, keys: list[str], counter: str | None, *, timed: bool = True
     ) -> list[tuple[bytes | None, float | None]]:
-        pipe = self.client.pipeline(transaction=False)
-        pipe.mget([self.key(k) for k in keys])
+        full = [self.key(k) for k in keys]
+        commands = [("MGET", *full)]
         if timed:  # a PTTL a key: the cost of a read of many keys, left out when nobody needs the time left
-            for key in keys:
-                pipe.pttl(self.key(key))
+            commands += [("PTTL", key) for key in full]
         if counter:
-            pipe.incrby(self.key(counter), len(keys))
-        values, *pttls = pipe.execute()[: len(keys) + 1 if timed else 1]
+            commands.append(("INCRBY", self.key(counter), len(keys)))
+        values, *pttls = _sent(self.client, commands)[: len(keys) + 1 if timed else 1]
         if not timed:
             return [(value, None) for value in values]
         return [(value, max(pttl, 0) / 1000) for value, pttl in zip(values, pttls, strict=True)]
@@ -355,15 +352,12 @@ class RedisStore(CacheStore):
             RedisStore._keep_script = self.client.register_script(_KEEP)
         keys = [key for group in groups for key in group.keys] + [name for name, _token in locks]
         args = [int(time.time()), QUERY_NOTE_TTL, len(groups), *(a for group in groups for a in group.args)]
-        RedisStore._keep_script(keys=keys, args=[*args, *(token for _name, token in locks)], client=self.client)
+        redis_lane.run_script(self.client, RedisStore._keep_script, keys, [*args, *(token for _name, token in locks)])
 
     def run(self, counts: list[tuple], reads: list[tuple]) -> list:
         """Counts — ("INCRBY", key, amount) or ("ZINCRBY", key, amount, member), full keys — and reads in one round
         trip: the reads' answers."""
-        pipe = self.client.pipeline(transaction=False)
-        for command in [*counts, *reads]:
-            pipe.execute_command(*command)
-        return pipe.execute()[len(counts) :]
+        return _sent(self.client, [*counts, *reads])[len(counts) :]
 
     def popular_due(
         self, popular: str, *, top: int, least: float, within: float, fading: float, forgotten: float
@@ -421,3 +415,12 @@ class RedisStore(CacheStore):
 
     def lock(self, name: str, *, timeout: float) -> Lock:
         return self.client.lock(self.key(name), timeout=timeout)
+
+
+def _sent(client: redis.Redis, commands: list[tuple]) -> list:
+    """The answers of `commands` in one round trip on this thread's own connection; an error reply raised."""
+    answers = redis_lane.round_trip(client, commands)
+    for answer in answers:
+        if isinstance(answer, Exception):
+            raise answer
+    return answers

@@ -1,0 +1,121 @@
+"""Round trips on a connection each thread keeps (kernel/redis_lane.py), against the real Redis of the cache."""
+
+import multiprocessing
+import threading
+
+import pytest
+import redis
+from django.core.cache import cache
+from django_redis import get_redis_connection
+
+from kernel import redis_lane
+
+
+@pytest.fixture
+def client():
+    return get_redis_connection("default")
+
+
+def client_id(client) -> int:
+    return redis_lane.round_trip(client, [("CLIENT", "ID")])[0]
+
+
+def test_a_thread_keeps_one_connection_and_another_thread_has_its_own(client):
+    mine = {client_id(client), client_id(client)}
+    theirs = []
+    other = threading.Thread(target=lambda: theirs.append(client_id(client)))
+    other.start()
+    other.join()
+
+    assert len(mine) == 1
+    assert len(theirs) == 1
+    assert theirs[0] not in mine
+    assert client_id(client) in mine  # still the same after the other thread's
+
+
+def test_commands_go_in_one_write_their_answers_parsed_as_the_client_parses_them(client):
+    key = cache.make_key("lane:counter")
+    client.delete(key)
+
+    answers = redis_lane.round_trip(
+        client, [("SET", key, 5, "NX"), ("INCRBY", key, 2), ("GET", key), ("SET", key, 1, "NX")]
+    )
+
+    assert answers == [True, 7, b"7", None]  # SET parsed to True as redis-py does; NX refused: None
+
+
+def test_an_error_reply_is_given_not_raised_and_the_connection_stays_in_step(client):
+    key = cache.make_key("lane:list")
+    client.delete(key)
+    client.rpush(key, "a")
+
+    answers = redis_lane.round_trip(client, [("INCR", key), ("LLEN", key)])  # INCR on a list: WRONGTYPE
+
+    assert isinstance(answers[0], redis.ResponseError)
+    assert "WRONGTYPE" in str(answers[0])
+    assert answers[1] == 1
+    assert redis_lane.round_trip(client, [("LINDEX", key, 0)]) == [b"a"]
+
+
+def test_a_connection_redis_closed_is_made_again_before_it_is_written_to(client):
+    before = client_id(client)
+    client.client_kill_filter(_id=before)  # as a restart or an idle timeout would
+
+    after = client_id(client)
+
+    assert after != before
+    assert redis_lane.round_trip(client, [("PING",)]) == [True]
+
+
+def test_a_round_trip_that_fails_midway_drops_the_connection_so_no_late_answer_is_read_as_the_next(client):
+    key = cache.make_key("lane:late")
+    client.delete(key)
+    before = client_id(client)
+
+    with pytest.raises(redis.TimeoutError):
+        redis_lane.round_trip(client, [("BLPOP", key, 2)])  # longer than the socket's timeout (0.5 s)
+    client.rpush(key, "late")  # would answer the BLPOP, were the connection kept
+
+    assert redis_lane.round_trip(client, [("LLEN", key)]) == [1]  # the item is still there: nobody popped it
+    assert client_id(client) != before
+
+
+def test_a_script_redis_forgot_is_sent_whole_and_runs_once(client, monkeypatch):
+    key = cache.make_key("lane:script")
+    client.delete(key)
+    script = client.register_script("return redis.call('INCRBY', KEYS[1], ARGV[1])")
+    redis_lane.run_script(client, script, [key], [2])
+    monkeypatch.setattr(script, "sha", "0" * 40)  # a digest Redis does not know, as after a restart
+
+    answers = redis_lane.with_scripts(client, [("GET", key)], [(script, [key], [3])])
+
+    assert answers == ([b"2"], [5])
+    assert client.get(key) == b"5"
+
+
+def test_an_error_reply_of_a_script_is_raised_once_every_answer_is_read(client):
+    key = cache.make_key("lane:failing")
+    client.delete(key)
+    script = client.register_script("return redis.call('LPUSH', KEYS[1], 'x') + redis.call('INCR', KEYS[1])")
+
+    with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+        redis_lane.with_scripts(client, [("PING",)], [(script, [key], [])])
+
+    assert redis_lane.round_trip(client, [("LLEN", key)]) == [1]  # the script's first write stands (Redis's rule)
+
+
+def _child_id(queue) -> None:
+    queue.put(client_id(get_redis_connection("default")))
+
+
+def test_a_forked_process_makes_its_own_connection(client):
+    mine = client_id(client)
+    queue = multiprocessing.get_context("fork").Queue()
+    child = multiprocessing.get_context("fork").Process(target=_child_id, args=(queue,))
+    child.start()
+    theirs = queue.get(timeout=10)
+    child.join(10)
+
+    assert child.exitcode == 0
+    assert theirs != mine
+    assert client_id(client) == mine  # the parent's connection is untouched by the child
