@@ -87,3 +87,40 @@ class Meter:
             seconds - self.backends_before.get(pid, 0.0) for pid, seconds in self.backends_seen.items()
         )
         return used
+
+
+# A fixed piece of work like the stack's — Python objects, JSON both ways, small system calls — timed by its own CPU
+# clock, three times after one to warm up; each time's CPU milliseconds printed on a line.
+_PROBE = """
+import json, os, time
+doc = {"sailings": [{"id": i, "ref": f"REF{i:06d}", "price": i * 1.25, "tags": ["deck", "cabin"]} for i in range(200)]}
+r, w = os.pipe()
+def work():
+    for _ in range(30):
+        json.loads(json.dumps(doc))
+    counts = {}
+    for i in range(60_000):
+        counts[i % 977] = counts.get(i % 977, 0) + i
+    for _ in range(3_000):
+        os.write(w, b"x")
+        os.read(r, 1)
+work()
+for _ in range(3):
+    began = time.process_time()
+    work()
+    print((time.process_time() - began) * 1000)
+"""
+
+
+def speed_probe(command_prefix: list[str] | None = None) -> float:
+    """CPU milliseconds a fixed piece of work takes in a process of its own (`command_prefix`: e.g. taskset, to run
+    it where the stack runs), the median of three: the same code on the same machine takes the same, so a run whose
+    probe is higher ran on a slower machine — which moves every absolute figure alike (bench/README.md)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [*(command_prefix or []), sys.executable, "-c", _PROBE], capture_output=True, text=True, check=True
+    )
+    times = sorted(float(line) for line in out.stdout.split())
+    return times[len(times) // 2]

@@ -21,7 +21,7 @@ import stripe
 
 from bench import cpu, data, profile
 from bench.load import ApartLoad, Run, http_request, open_loop_apart, request_lines, wrk
-from bench.stack import WEBHOOK_SECRET, Stack
+from bench.stack import STACK_CPUS, WEBHOOK_SECRET, Stack, pinned
 
 # Figure 2: an uncached search of our own inventory serves at least this share of the bare view's requests/s.
 UNCACHED_OF_BARE = 0.10
@@ -58,6 +58,8 @@ class Figure:
     runs: dict[str, list[float]] = field(default_factory=dict)
     # The figure of each round on its own, where it is not A ÷ B of that round's runs.
     per_round: list[float] = field(default_factory=list)
+    # CPU ms of the speed probe (bench/cpu.py) right after the figure's rounds: higher is a slower machine.
+    probe_ms: float | None = None
 
     def round_ratios(self) -> list[float]:
         """Each round's own ratio: how far the rounds spread around the figure."""
@@ -78,6 +80,11 @@ LIFECYCLE_BASELINE_COMMIT = "b26a980"
 LIFECYCLE_BASELINE_MS = 690.0
 # Figure 8: with the web tier idle, a task waits less than this for a worker on every queue.
 IDLE_QUEUE_P99 = 0.050
+
+
+def speed_probe() -> float:
+    """The speed probe's CPU ms (bench/cpu.py), run where the stack runs."""
+    return cpu.speed_probe(pinned([], STACK_CPUS))
 
 
 def median(values: list[float]) -> float:
@@ -179,6 +186,11 @@ class Bench:
 
     def add(self, figure: Figure, *, load=None, processes: tuple[str, ...] = ("web_a",)) -> Figure:
         """Record the figure; when its target is missed, profile `load()` in `processes` to show why."""
+        if figure.probe_ms is None:
+            figure.probe_ms = speed_probe()
+        figure.details.append(
+            f"speed probe right after: {figure.probe_ms:.1f} ms of CPU for its fixed work (higher: a slower machine)"
+        )
         self.figures.append(figure)
         status = "met" if figure.met else "NOT met"
         print(f"  figure {figure.number}: ratio {figure.ratio:.3g} (target {figure.target}): {status}", flush=True)
@@ -321,6 +333,7 @@ class Bench:
         a, b = median(totals), LIFECYCLE_BASELINE_MS
         ratio = a / b
         by_kind = ", ".join(f"{k} {median([r[k] for r in net]):.1f}" for k in names)
+        probe = speed_probe()
         idle_kinds = ", ".join(f"{k} {median([r[k] for r in idle]):.1f}" for k in names)
         return self.add(
             Figure(
@@ -333,7 +346,10 @@ class Bench:
                     f"CPU ms per lifecycle by process, less the same time idle (medians of the rounds): {by_kind}",
                     f"idle CPU over the same time, ms per lifecycle: {idle_kinds}; PostgreSQL backends ended "
                     f"mid-measure (counted up to their last sample, every 50 ms): {meter.backends_gone}",
+                    f"CPU per lifecycle in speed probes (the machine's speed taken out, to set runs side by side): "
+                    f"{a / probe:.1f}",
                 ],
+                probe_ms=probe,
                 runs={"a": totals, "b": [sum(r.values()) for r in idle]},
                 per_round=[total / b for total in totals],
             ),

@@ -46,6 +46,7 @@ def entry(figures, *, date: str) -> dict:
             "ratio": _finite(figure.ratio),
             "low": _finite(spread[0]) if spread else None,
             "high": _finite(spread[1]) if spread else None,
+            "probe": _finite(figure.probe_ms) if figure.probe_ms is not None else None,
         }
     return {"date": date, "commit": commit(), "figures": out}
 
@@ -92,7 +93,25 @@ def table(runs: list[dict]) -> str:
             else None
         )
         lines.append(f"| {number} | {titles[number]} | " + " | ".join(cells) + f" | {change_text(last)} |")
+    probes = [probe(run) for run in shown]
+    if any(value is not None for value in probes):
+        moved = probes[-1] / probes[-2] - 1 if len(probes) > 1 and None not in probes[-2:] else None
+        cells = ["—" if value is None else f"{value:.1f} ms" for value in probes]
+        lines.append("| | speed probe (higher: a slower machine) | " + " | ".join(cells) + f" | {change_text(moved)} |")
     return "\n".join(lines)
+
+
+def _speed(probes: float) -> str:
+    """How the second of two runs' machines compares with the first's, from their probes' ratio."""
+    if abs(probes - 1) < 0.05:
+        return "about as fast"
+    return "slower" if probes > 1 else "faster"
+
+
+def probe(run: dict) -> float | None:
+    """The median of the speed probes taken after each figure of `run` (bench/cpu.py); None for runs before it."""
+    values = sorted(f["probe"] for f in run["figures"].values() if f.get("probe") is not None)
+    return values[len(values) // 2] if values else None
 
 
 def compare(before: dict, after: dict) -> tuple[str, bool]:
@@ -106,5 +125,14 @@ def compare(before: dict, after: dict) -> tuple[str, bool]:
         agree &= within or (moved is None and not (old and new))  # a figure new or dropped
         verdict = "" if moved is None else ("within" if within else "OUTSIDE") + f" ±{TOLERANCE * 100:.0f} %"
         text = f"  {number:>2}: {cell(number, old):>22} → {cell(number, new):>22}  "
-        lines.append(text + f"{change_text(moved).strip('*'):>7} {verdict}")
+        probes = [f.get("probe") for f in (old or {}, new or {})]
+        machine = f"  speed probe {probes[1] / probes[0] - 1:+.0%}" if None not in probes else ""
+        lines.append(text + f"{change_text(moved).strip('*'):>7} {verdict}{machine}")
+    before_probe, after_probe = probe(before), probe(after)
+    if before_probe and after_probe:
+        lines.append(
+            f"  speed probe (median of the figures'): {before_probe:.1f} → {after_probe:.1f} ms of CPU for the same "
+            f"work ({after_probe / before_probe - 1:+.0%}): the second run's machine was "
+            + _speed(after_probe / before_probe)
+        )
     return "\n".join(lines), agree

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from django.conf import settings
 
-from bench import profile
+from bench import cpu, history, profile
 from bench.load import ApartLoad, http_request
 
 
@@ -75,3 +75,41 @@ def test_a_fixed_rate_load_from_a_process_of_its_own_sends_each_request_in_turn_
     assert dict(run.statuses) == {200: 20, 404: 20}
     assert sorted(seen) == ["/gone"] * 20 + ["/ok"] * 20
     assert 0 < run.p(50) <= run.p(99)
+
+
+def _run(date: str, ratios: dict[int, float], probe: float | None) -> dict:
+    figures = {
+        str(n): {"title": f"figure {n}", "ratio": r, "low": r, "high": r, "probe": probe} for n, r in ratios.items()
+    }
+    return {"date": date, "commit": "abc1234", "figures": figures}
+
+
+def test_the_history_shows_each_runs_speed_probe_and_the_comparison_names_the_slower_machine():
+    before, after = _run("2026-12-01", {1: 0.90, 9: 0.40}, 16.0), _run("2026-12-02", {1: 0.88, 9: 0.56}, 22.4)
+
+    table = history.table([before, after])
+    text, agree = history.compare(before, after)
+
+    assert "| | speed probe (higher: a slower machine) | 16.0 ms | 22.4 ms | **+40 %** |" in table
+    assert not agree  # figure 9 moved 40 %
+    nine = next(line for line in text.splitlines() if line.strip().startswith("9:"))
+    assert nine.endswith("OUTSIDE ±15 %  speed probe +40%")
+    assert "16.0 → 22.4 ms of CPU for the same work (+40%): the second run's machine was slower" in text
+
+
+def test_runs_from_before_the_speed_probe_show_none_and_compare_as_before():
+    before, after = _run("2026-11-01", {1: 0.90}, None), _run("2026-12-02", {1: 0.91}, 16.0)
+
+    table = history.table([before, after])
+    text, agree = history.compare(before, after)
+
+    assert "| — | 16.0 ms | — |" in table
+    assert agree
+    assert "speed probe" not in text
+
+
+def test_the_speed_probe_times_its_fixed_work_in_a_process_of_its_own():
+    probes = [cpu.speed_probe() for _ in range(2)]
+
+    assert all(isinstance(value, float) for value in probes)
+    assert min(probes) > 0
