@@ -47,11 +47,11 @@ def round_trip(client: redis.Redis, commands: list[tuple]) -> list:
 
 
 def with_scripts(
-    client: redis.Redis, commands: list[tuple], scripts: list[tuple[Script, list, list]]
+    client: redis.Redis, commands: list[tuple], scripts: list[tuple[Script, list, list]], *, check: bool = True
 ) -> tuple[list, list]:
     """The answers of `commands` and of `scripts` ((Script, keys, args), sent by their digests) in one round trip;
     a script Redis does not know (restarted since it was loaded) is then sent whole, in one more. An error reply
-    is raised, once every answer has been read."""
+    is raised once every answer has been read (`check`), or else given in its place."""
     sent = [*commands, *(("EVALSHA", script.sha, len(keys), *keys, *args) for script, keys, args in scripts)]
     answers = round_trip(client, sent)
     ran = answers[len(commands) :]
@@ -63,7 +63,7 @@ def with_scripts(
         )
         for i, answer in zip(forgotten, whole, strict=True):
             ran[i] = answer
-    for answer in answers[: len(commands)] + ran:
+    for answer in answers[: len(commands)] + ran if check else []:
         if isinstance(answer, Exception):
             raise answer
     return answers[: len(commands)], ran

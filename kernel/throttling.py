@@ -248,12 +248,20 @@ def _run_windows(
     for places in back:
         args += places
     try:
-        _none, (answers, *ridden) = redis_lane.with_scripts(client, [], [(script, keys, args), *rider.scripts])
+        _none, (answers, *ridden) = redis_lane.with_scripts(
+            client, [], [(script, keys, args), *rider.scripts], check=False
+        )
+        if isinstance(answers, Exception):
+            raise answers
     except BaseException:
-        _ahead.give_back(keys[: len(limits)], back, flushes)
+        _ahead.give_back(keys[: len(limits)], back, flushes)  # nothing counted: the places and counts are still ours
         raise
     rider.counted = True
-    if ridden:
+    if ridden and isinstance(ridden[0], Exception):
+        # The limits ran and counted (the counts flushed with them too): they stand. The rider's script is left
+        # undone, for `Rider.run` to send again where its failure is the caller's to handle (the cache's breaker).
+        logger.error("the script riding with the rate limits failed: %r", ridden[0])
+    elif ridden:
         rider.answer, rider.answered = ridden[0], True
     return member, [(bool(allowed), int(count), float(oldest), int(aside)) for allowed, count, oldest, aside in answers]
 

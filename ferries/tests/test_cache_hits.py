@@ -431,6 +431,22 @@ def test_a_search_sent_to_a_redis_that_forgot_the_scripts_is_answered_and_counte
     assert not get_redis_connection("default").keys(cache.make_key("ferry:lock:*"))
 
 
+def test_a_lookup_script_failing_after_the_rate_limits_leaves_their_count_standing_once(api, sailing, monkeypatch):
+    # The limits' script ran and counted the request; the answer's lookup, sent right after it, failed (a bug in
+    # it, say). The count stands as made — not handed back to the process to be sent again — and the search is
+    # answered without the cache.
+    broken = get_redis_connection("default").register_script("return redis.error_reply('a bug in the lookup')")
+    monkeypatch.setattr(RedisStore, "_answer_script", broken)
+
+    answer = api.get(SEARCH, params_of(sailing, adults="2"))
+
+    assert answer.status_code == 200
+    assert [row["sailing_id"] for row in answer.json()["outbound"]] == [sailing.pk]
+    name = cache.make_key("throttle_anon_127.0.0.1:window")
+    places = kernel_throttling._ahead._windows[name].places  # set aside for this process by the limits' script
+    assert get_redis_connection("default").zcard(name) - len(places) == 1  # the request, counted once
+
+
 def test_a_miss_after_a_lookup_before_drfs_cycle_computes_without_looking_up_again(api, sailing, round_trips):
     response = api.get(SEARCH, params_of(sailing, adults="2"))
 
