@@ -89,10 +89,10 @@ class Meter:
         return used
 
 
-# A fixed piece of work like the stack's — Python objects, JSON both ways, small system calls — timed by its own CPU
-# clock, three times after one to warm up; each time's CPU milliseconds printed on a line.
-_PROBE = """
-import json, os, time
+# The speed probe: a fixed piece of work like the stack's — Python objects, JSON both ways, small system calls —
+# timed by its own CPU clock every `sys.argv[1]` seconds, each time printed as "<epoch seconds> <CPU ms>".
+PROBE = """
+import json, os, sys, time
 doc = {"sailings": [{"id": i, "ref": f"REF{i:06d}", "price": i * 1.25, "tags": ["deck", "cabin"]} for i in range(200)]}
 r, w = os.pipe()
 def work():
@@ -105,22 +105,21 @@ def work():
         os.write(w, b"x")
         os.read(r, 1)
 work()
-for _ in range(3):
+while True:
     began = time.process_time()
     work()
-    print((time.process_time() - began) * 1000)
+    print(time.time(), (time.process_time() - began) * 1000, flush=True)
+    time.sleep(float(sys.argv[1]))
 """
 
 
-def speed_probe(command_prefix: list[str] | None = None) -> float:
-    """CPU milliseconds a fixed piece of work takes in a process of its own (`command_prefix`: e.g. taskset, to run
-    it where the stack runs), the median of three: the same code on the same machine takes the same, so a run whose
-    probe is higher ran on a slower machine — which moves every absolute figure alike (bench/README.md)."""
-    import subprocess
-    import sys
-
-    out = subprocess.run(
-        [*(command_prefix or []), sys.executable, "-c", _PROBE], capture_output=True, text=True, check=True
-    )
-    times = sorted(float(line) for line in out.stdout.split())
-    return times[len(times) // 2]
+def probes(log: Path, start: float, end: float) -> list[float]:
+    """The speed probe's CPU ms (its `log`, as `PROBE` prints them) taken between two wall-clock times."""
+    found = []
+    with contextlib.suppress(OSError):
+        for line in log.read_text().splitlines():
+            when, _, ms = line.partition(" ")
+            with contextlib.suppress(ValueError):
+                if start <= float(when) <= end:
+                    found.append(float(ms))
+    return found

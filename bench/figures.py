@@ -8,6 +8,7 @@ both sides alike.
 import datetime as dt
 import gc
 import json
+import math
 import secrets
 import statistics
 import threading
@@ -21,7 +22,7 @@ import stripe
 
 from bench import cpu, data, profile
 from bench.load import ApartLoad, Run, http_request, open_loop_apart, request_lines, wrk
-from bench.stack import STACK_CPUS, WEBHOOK_SECRET, Stack, pinned
+from bench.stack import WEBHOOK_SECRET, Stack
 
 # Figure 2: an uncached search of our own inventory serves at least this share of the bare view's requests/s.
 UNCACHED_OF_BARE = 0.10
@@ -58,8 +59,10 @@ class Figure:
     runs: dict[str, list[float]] = field(default_factory=dict)
     # The figure of each round on its own, where it is not A ÷ B of that round's runs.
     per_round: list[float] = field(default_factory=list)
-    # CPU ms of the speed probe (bench/cpu.py) right after the figure's rounds: higher is a slower machine.
+    # The speed probe's CPU ms (bench/cpu.py) while the figure was measured, median and range: higher is a slower
+    # machine.
     probe_ms: float | None = None
+    probe_range: tuple[float, float] | None = None
 
     def round_ratios(self) -> list[float]:
         """Each round's own ratio: how far the rounds spread around the figure."""
@@ -80,11 +83,6 @@ LIFECYCLE_BASELINE_COMMIT = "b26a980"
 LIFECYCLE_BASELINE_MS = 690.0
 # Figure 8: with the web tier idle, a task waits less than this for a worker on every queue.
 IDLE_QUEUE_P99 = 0.050
-
-
-def speed_probe() -> float:
-    """The speed probe's CPU ms (bench/cpu.py), run where the stack runs."""
-    return cpu.speed_probe(pinned([], STACK_CPUS))
 
 
 def median(values: list[float]) -> float:
@@ -137,6 +135,7 @@ class Bench:
         zipf_pool = [p for p in data.distinct_searches(20_000, seed=5) if p not in known]
         self.zipf_queries = zipf_pool[:5000]
         self.pauses = GcPauses()
+        self.figure_began = time.time()  # wall-clock: the speed probe's timings taken since belong to this figure
 
     def phases_begin(self) -> None:
         """Before a figure's timed phases: what this process holds so far is left out of its garbage collections (a
@@ -186,17 +185,21 @@ class Bench:
 
     def add(self, figure: Figure, *, load=None, processes: tuple[str, ...] = ("web_a",)) -> Figure:
         """Record the figure; when its target is missed, profile `load()` in `processes` to show why."""
-        if figure.probe_ms is None:
-            figure.probe_ms = speed_probe()
-        figure.details.append(
-            f"speed probe right after: {figure.probe_ms:.1f} ms of CPU for its fixed work (higher: a slower machine)"
-        )
+        timed = cpu.probes(self.stack.probe_log, self.figure_began, time.time())
+        if timed:
+            figure.probe_ms, figure.probe_range = median(timed), (min(timed), max(timed))
+            figure.details.append(
+                f"speed probe while it was measured: {figure.probe_ms:.1f} ms of CPU for its fixed work, "
+                f"{figure.probe_range[0]:.1f}–{figure.probe_range[1]:.1f} over {len(timed)} timings (higher: a "
+                "slower machine)"
+            )
         self.figures.append(figure)
         status = "met" if figure.met else "NOT met"
         print(f"  figure {figure.number}: ratio {figure.ratio:.3g} (target {figure.target}): {status}", flush=True)
         if not figure.met and load is not None and self.config.profiles:
             figure.profile = self.profiled(figure.number, load, processes)
             figure.profiled = ", ".join(processes)
+        self.figure_began = time.time()  # the next figure's timings start here
         return figure
 
     # --- 1. stack efficiency ----------------------------------------------------------------------
@@ -333,7 +336,7 @@ class Bench:
         a, b = median(totals), LIFECYCLE_BASELINE_MS
         ratio = a / b
         by_kind = ", ".join(f"{k} {median([r[k] for r in net]):.1f}" for k in names)
-        probe = speed_probe()
+        probe = median(cpu.probes(self.stack.probe_log, self.figure_began, time.time()) or [math.nan])
         idle_kinds = ", ".join(f"{k} {median([r[k] for r in idle]):.1f}" for k in names)
         return self.add(
             Figure(
@@ -349,7 +352,7 @@ class Bench:
                     f"CPU per lifecycle in speed probes (the machine's speed taken out, to set runs side by side): "
                     f"{a / probe:.1f}",
                 ],
-                probe_ms=probe,
+
                 runs={"a": totals, "b": [sum(r.values()) for r in idle]},
                 per_round=[total / b for total in totals],
             ),

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import requests
 
+from bench import cpu
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
@@ -47,6 +49,8 @@ WORKER_LOGLEVEL = os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING")
 # The web tier's niceness (`nice -n`), to see what the workers gain when the web yields the CPU to them: none by
 # default, as in the Procfile.
 WEB_NICE = os.environ.get("BENCH_WEB_NICE", "")
+# Seconds between two timings of the speed probe's fixed work (about 17 ms of CPU each: under 1 % of a core).
+PROBE_INTERVAL = 2.0
 
 
 def cpu_split(available: list[int], load: str | None, stack: str | None) -> tuple[str, str]:
@@ -327,6 +331,12 @@ class Stack:
             "the simulator", 30, lambda: socket.create_connection(("127.0.0.1", int(port)), timeout=1).close() or True
         )
         self.manage("ping_queues", "emails", "payments", "bookings", "default", "--timeout", "60")
+        # Where the stack runs, the machine's speed timed every PROBE_INTERVAL s (bench/cpu.py), for each figure.
+        self.spawn("speed_probe", [PYTHON, "-c", cpu.PROBE, str(PROBE_INTERVAL)], env)
+
+    @property
+    def probe_log(self) -> Path:
+        return self.workdir / "speed_probe.log"
 
     def spawn(self, name: str, command: list[str], env: dict) -> Process:
         process = Process(name, pinned(command, STACK_CPUS), env, self.workdir / f"{name}.log").start()

@@ -4,6 +4,7 @@ where the CPU went, and the fixed-rate load sent from a process of its own reach
 import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from django.conf import settings
@@ -108,8 +109,20 @@ def test_runs_from_before_the_speed_probe_show_none_and_compare_as_before():
     assert "speed probe" not in text
 
 
-def test_the_speed_probe_times_its_fixed_work_in_a_process_of_its_own():
-    probes = [cpu.speed_probe() for _ in range(2)]
+def test_the_speed_probe_times_its_fixed_work_again_and_again_and_its_timings_are_read_by_time(tmp_path):
+    log = tmp_path / "speed_probe.log"
+    began = time.time()
+    with log.open("w") as out:
+        probe = subprocess.Popen([sys.executable, "-c", cpu.PROBE, "0.01"], stdout=out)
+        try:
+            while len(log.read_text().splitlines()) < 3 and probe.poll() is None:
+                time.sleep(0.05)
+        finally:
+            probe.terminate()
+            probe.wait(10)
+    lines = log.read_text().splitlines()
 
-    assert all(isinstance(value, float) for value in probes)
-    assert min(probes) > 0
+    assert len(lines) >= 3
+    assert len(cpu.probes(log, began, time.time())) == len(lines)
+    assert min(cpu.probes(log, began, time.time())) > 0
+    assert cpu.probes(log, time.time(), time.time() + 60) == []  # none taken in that span
