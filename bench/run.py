@@ -258,7 +258,15 @@ NOTES = {
         "cutting them again for each document (its API cannot share a parsed font between documents), the layout, "
         "the e-mails' templates; the e-mails worker spends about "
         "160 ms a lifecycle where building and sending both e-mails costs about 110 ms in a test process (the rest, "
-        "Celery's handling of the two tasks and the worker's own work, not broken down yet)."
+        "Celery's handling of the two tasks and the worker's own work, not broken down yet). The baseline was "
+        "measured again (bench/README.md): b26a980 costs 499 and 507 ms a lifecycle on this machine today, in runs "
+        "alternating with the current code's (323 and 347 ms), not the 690 ms taken when others' tests loaded the "
+        "machine — 0.65 and 0.68 of it, where against 690 the figure read 0.41–0.48. 503 ms is the baseline since, "
+        "and the target half of it, 252 ms: 70–95 ms below the current code. Where a lifecycle's CPU goes now: the "
+        "e-mails worker 158–180 ms (the two PDFs and the two e-mails), web 50–56, PostgreSQL 46–48, the bookings "
+        "worker 28–32, the payments worker 24–28, both Redis 8; b26a980 spent 314, 72, 50, 26, 24 and 4. What would "
+        "close it: the e-mails worker's share down by half again (fpdf2's font reading and subsetting for each "
+        "document, Celery's handling of its tasks), which this round did not attempt."
     ),
     10: (
         "The calendar's answer is kept whole as sent, as a search's is; a cached month serves about what a cached "
