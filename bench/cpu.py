@@ -123,3 +123,33 @@ def probes(log: Path, start: float, end: float) -> list[float]:
                 if start <= float(when) <= end:
                     found.append(float(ms))
     return found
+
+
+_kdamonds: list[int] | None = None
+
+
+def machine_counters() -> dict[str, float]:
+    """What the machine's memory management has done since it booted: pages of files read again after they were
+    reclaimed (the page cache's refaults), major page faults, and the CPU seconds of kdamond — DAMON, the kernel's
+    proactive reclaim, which a VM may run to give memory back to its host (paging out what was not touched lately).
+    Taken at the start and the end of a figure, their differences say whether the machine was reclaiming meanwhile."""
+    global _kdamonds
+    wanted = {
+        "workingset_refault_file": "refaults",
+        "workingset_refault_anon": "refaults",
+        "pgmajfault": "major faults",
+    }
+    counters = {"refaults": 0.0, "major faults": 0.0, "kdamond s": 0.0}
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/vmstat").read_text().splitlines():
+            name, _, value = line.partition(" ")
+            if name in wanted:
+                counters[wanted[name]] += float(value)
+    if _kdamonds is None:
+        _kdamonds = []
+        for comm in Path("/proc").glob("[0-9]*/comm"):
+            with contextlib.suppress(OSError):
+                if comm.read_text().startswith("kdamond"):
+                    _kdamonds.append(int(comm.parent.name))
+    counters["kdamond s"] = sum(_own(pid) for pid in _kdamonds)
+    return counters

@@ -136,6 +136,7 @@ class Bench:
         self.zipf_queries = zipf_pool[:5000]
         self.pauses = GcPauses()
         self.figure_began = time.time()  # wall-clock: the speed probe's timings taken since belong to this figure
+        self.machine_at = cpu.machine_counters()  # and what the machine's memory management did since
 
     def phases_begin(self) -> None:
         """Before a figure's timed phases: what this process holds so far is left out of its garbage collections (a
@@ -185,6 +186,13 @@ class Bench:
 
     def add(self, figure: Figure, *, load=None, processes: tuple[str, ...] = ("web_a",)) -> Figure:
         """Record the figure; when its target is missed, profile `load()` in `processes` to show why."""
+        now = cpu.machine_counters()
+        moved = {name: now[name] - self.machine_at[name] for name in now}
+        figure.details.append(
+            f"the machine meanwhile: {moved['refaults']:,.0f} pages of files read again after they were reclaimed, "
+            f"{moved['major faults']:,.0f} major page faults, kdamond (the kernel's proactive reclaim) "
+            f"{moved['kdamond s']:.1f} s of CPU"
+        )
         timed = cpu.probes(self.stack.probe_log, self.figure_began, time.time())
         if timed:
             figure.probe_ms, figure.probe_range = median(timed), (min(timed), max(timed))
@@ -200,6 +208,7 @@ class Bench:
             figure.profile = self.profiled(figure.number, load, processes)
             figure.profiled = ", ".join(processes)
         self.figure_began = time.time()  # the next figure's timings start here
+        self.machine_at = cpu.machine_counters()
         return figure
 
     # --- 1. stack efficiency ----------------------------------------------------------------------

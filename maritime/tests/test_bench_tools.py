@@ -6,6 +6,7 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from django.conf import settings
 
@@ -126,3 +127,12 @@ def test_the_speed_probe_times_its_fixed_work_again_and_again_and_its_timings_ar
     assert len(cpu.probes(log, began, time.time())) == len(lines)
     assert min(cpu.probes(log, began, time.time())) > 0
     assert cpu.probes(log, time.time(), time.time() + 60) == []  # none taken in that span
+
+
+def test_the_machines_memory_counters_are_read_and_only_grow():
+    first = cpu.machine_counters()
+    Path(__file__).read_bytes()  # some work in between
+    second = cpu.machine_counters()
+
+    assert set(first) == {"refaults", "major faults", "kdamond s"}
+    assert all(second[name] >= first[name] >= 0 for name in first)
