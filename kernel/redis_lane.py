@@ -20,7 +20,7 @@ import threading
 import redis
 from redis.commands.core import Script
 
-_kept = threading.local()  # this thread's connections: {id(pool): (pid, connection)}
+_kept = threading.local()  # this thread's connections: {id(pool): (pid, connection, pool)}
 
 
 def round_trip(client: redis.Redis, commands: list[tuple]) -> list:
