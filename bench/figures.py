@@ -146,6 +146,10 @@ class Bench:
 
     # --- helpers ----------------------------------------------------------------------------------
 
+    def probes_so_far(self) -> list[float]:
+        """The speed probe's timings (CPU ms) taken since the figure being measured began."""
+        return cpu.probes(self.stack.probe_log, self.figure_began, time.time())
+
     def pick(self, count: int) -> list:
         """Sailings of our own inventory that no other figure books."""
         sailings = data.local_sailings(count, seed=len(self.used), exclude=self.used)
@@ -193,7 +197,7 @@ class Bench:
             f"{moved['major faults']:,.0f} major page faults, kdamond (the kernel's proactive reclaim) "
             f"{moved['kdamond s']:.1f} s of CPU"
         )
-        timed = cpu.probes(self.stack.probe_log, self.figure_began, time.time())
+        timed = self.probes_so_far()
         if timed:
             figure.probe_ms, figure.probe_range = median(timed), (min(timed), max(timed))
             figure.details.append(
@@ -345,7 +349,7 @@ class Bench:
         a, b = median(totals), LIFECYCLE_BASELINE_MS
         ratio = a / b
         by_kind = ", ".join(f"{k} {median([r[k] for r in net]):.1f}" for k in names)
-        probe = median(cpu.probes(self.stack.probe_log, self.figure_began, time.time()) or [math.nan])
+        probe = median(self.probes_so_far() or [math.nan])
         idle_kinds = ", ".join(f"{k} {median([r[k] for r in idle]):.1f}" for k in names)
         return self.add(
             Figure(
@@ -361,7 +365,6 @@ class Bench:
                     f"CPU per lifecycle in speed probes (the machine's speed taken out, to set runs side by side): "
                     f"{a / probe:.1f}",
                 ],
-
                 runs={"a": totals, "b": [sum(r.values()) for r in idle]},
                 per_round=[total / b for total in totals],
             ),

@@ -109,7 +109,8 @@ def _speed(probes: float) -> str:
 
 
 def probe(run: dict) -> float | None:
-    """The median of the speed probes taken after each figure of `run` (bench/cpu.py); None for runs before it."""
+    """The median of the speed probe's figures of `run` (each the median of the timings taken while it was measured,
+    bench/cpu.py); None for runs before it."""
     values = sorted(f["probe"] for f in run["figures"].values() if f.get("probe") is not None)
     return values[len(values) // 2] if values else None
 

@@ -23,10 +23,10 @@ from redis.commands.core import Script
 _kept = threading.local()  # this thread's connections: {id(pool): (pid, connection, pool)}
 
 
-def round_trip(client: redis.Redis, commands: list[tuple]) -> list:
+def round_trip(client: redis.Redis, commands: list[tuple], *, check: bool = False) -> list:
     """The answers of `commands` — each a tuple, the command's name first — sent at once on this thread's connection
-    to `client`'s Redis, in their order, each parsed as `client` parses it; an error reply is given as its exception,
-    not raised (every answer is read, so that the connection stays in step)."""
+    to `client`'s Redis, in their order, each parsed as `client` parses it; an error reply is given as its exception
+    (every answer is read, so that the connection stays in step), or raised once all are read (`check`)."""
     connection = _connection(client.connection_pool)
     try:
         connection.send_packed_command(connection.pack_commands(commands), check_health=False)
@@ -43,6 +43,8 @@ def round_trip(client: redis.Redis, commands: list[tuple]) -> list:
     except BaseException:
         connection.disconnect()
         raise
+    if check:
+        _raise_errors(answers)
     return answers
 
 
@@ -63,10 +65,15 @@ def with_scripts(
         )
         for i, answer in zip(forgotten, whole, strict=True):
             ran[i] = answer
-    for answer in answers[: len(commands)] + ran if check else []:
+    if check:
+        _raise_errors(answers[: len(commands)] + ran)
+    return answers[: len(commands)], ran
+
+
+def _raise_errors(answers: list) -> None:
+    for answer in answers:
         if isinstance(answer, Exception):
             raise answer
-    return answers[: len(commands)], ran
 
 
 def run_script(client: redis.Redis, script: Script, keys: list, args: list):

@@ -264,16 +264,13 @@ class RedisStore(CacheStore):
         return self._make_key(name)
 
     def get_and_count(self, key: str, counter: str, amount: int = 1) -> bytes | None:
-        pipe = self.client.pipeline(transaction=False)
-        pipe.get(self.key(key))
-        pipe.incrby(self.key(counter), amount)
-        return pipe.execute()[0]
+        commands = [("GET", self.key(key)), ("INCRBY", self.key(counter), amount)]
+        return redis_lane.round_trip(self.client, commands, check=True)[0]
 
     def lookup(self, key: str, counter: str | None) -> tuple[bytes | None, float]:
         full = self.key(key)
-        value, pttl = _sent(
-            self.client, [("GET", full), ("PTTL", full), *([("INCR", self.key(counter))] if counter else [])]
-        )[:2]
+        commands = [("GET", full), ("PTTL", full), *([("INCR", self.key(counter))] if counter else [])]
+        value, pttl = redis_lane.round_trip(self.client, commands, check=True)[:2]
         return value, max(pttl, 0) / 1000
 
     def lookup_or_lock(
@@ -308,7 +305,7 @@ class RedisStore(CacheStore):
             commands += [("PTTL", key) for key in full]
         if counter:
             commands.append(("INCRBY", self.key(counter), len(keys)))
-        values, *pttls = _sent(self.client, commands)[: len(keys) + 1 if timed else 1]
+        values, *pttls = redis_lane.round_trip(self.client, commands, check=True)[: len(keys) + 1 if timed else 1]
         if not timed:
             return [(value, None) for value in values]
         return [(value, max(pttl, 0) / 1000) for value, pttl in zip(values, pttls, strict=True)]
@@ -357,7 +354,7 @@ class RedisStore(CacheStore):
     def run(self, counts: list[tuple], reads: list[tuple]) -> list:
         """Counts — ("INCRBY", key, amount) or ("ZINCRBY", key, amount, member), full keys — and reads in one round
         trip: the reads' answers."""
-        return _sent(self.client, [*counts, *reads])[len(counts) :]
+        return redis_lane.round_trip(self.client, [*counts, *reads], check=True)[len(counts) :]
 
     def popular_due(
         self, popular: str, *, top: int, least: float, within: float, fading: float, forgotten: float
@@ -415,12 +412,3 @@ class RedisStore(CacheStore):
 
     def lock(self, name: str, *, timeout: float) -> Lock:
         return self.client.lock(self.key(name), timeout=timeout)
-
-
-def _sent(client: redis.Redis, commands: list[tuple]) -> list:
-    """The answers of `commands` in one round trip on this thread's own connection; an error reply raised."""
-    answers = redis_lane.round_trip(client, commands)
-    for answer in answers:
-        if isinstance(answer, Exception):
-            raise answer
-    return answers
