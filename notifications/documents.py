@@ -1,6 +1,6 @@
 """PDFs made once and kept: an e-ticket for each version of what it shows, an invoice once (it never changes).
 
-Making a PDF costs a few hundred milliseconds of CPU (fonts cut to the glyphs used, text shaped); a booking's
+Making a PDF costs tens of milliseconds of CPU (fonts cut to the glyphs used, text shaped); a booking's
 e-tickets go out with its confirmation, its reminders and every resend, and are downloaded from the website, always
 the same until the booking changes. So a document is kept in the "documents" storage (settings.STORAGES) under a
 name made of a digest of what it is made from — for e-tickets the facts in the words of their language and the key

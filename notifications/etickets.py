@@ -105,8 +105,7 @@ def new_document(
         pdf.set_creation_date(dated)
     pdf.set_lang(translation.get_language() or language)
     shown = None if text is None else f"{title}{text}"
-    for style, path in typefaces.font_files(shown).items():
-        pdf.add_font(FAMILY, style, path)
+    typefaces.add_fonts(pdf, FAMILY, typefaces.font_files(shown))
     pdf.set_text_shaping(typefaces.shaped(shown))
     return pdf
 

@@ -4,15 +4,20 @@ places and languages on our routes (made from the whole ones by `manage.py cut_f
 * `*-cut.ttf` draw every letter of Latin, Greek, Cyrillic, Hebrew and Arabic (with their joined forms), digits,
   punctuation and the symbols we print, and keep the layout tables text shaping reads (2.2 times fewer glyphs than
   the whole fonts);
-* `*-plain.ttf` draw the same but Hebrew and Arabic, without layout tables: for the documents that need no shaping,
-  most of them (28 % fewer glyphs again; a document made with them costs a fifth less CPU).
+* `*-plain.ttf` draw the same but Hebrew and Arabic, without layout tables (nor the legacy kerning table, which only
+  text shaping reads): for the documents that need no shaping, most of them (28 % fewer glyphs again; a document made
+  with them costs a fifth less CPU).
 
 fpdf2 reads every glyph of a font it is given, for each document, before keeping only those the document uses: most
 of a small PDF's CPU, so each document takes the smallest fonts that draw all it shows. A document whose text has a
 character outside the cut fonts (a name in another alphabet) is made with the whole fonts, so nothing prints as a
-blank box that would print with them.
+blank box that would print with them. And a process reads each font once (`add_fonts`): a document starts from what
+was read then, and only cutting the font down to its glyphs is done for each.
 """
 
+import copy
+import functools
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,6 +86,8 @@ class Cut:
 
 
 CUTS = (Cut(CUT, KEPT, layout=True), Cut(PLAIN, PLAIN_KEPT, layout=False))
+# The tables only text shaping (HarfBuzz) reads: layout, and the legacy kerning fpdf2 applies only when shaping.
+SHAPING_TABLES = ("GSUB", "GPOS", "GDEF", "kern")
 
 
 def font_files(text: str | None) -> dict[str, Path]:
@@ -108,7 +115,7 @@ def cut(source: Path, target: Path, *, kept: frozenset[int] = KEPT, layout: bool
         options.layout_features = ["*"]
     else:
         options.layout_features = []
-        options.drop_tables += ["GSUB", "GPOS", "GDEF"]
+        options.drop_tables += [*SHAPING_TABLES, "MATH"]
     options.name_IDs = ["*"]
     options.name_languages = ["*"]
     options.notdef_outline = True
@@ -119,6 +126,9 @@ def cut(source: Path, target: Path, *, kept: frozenset[int] = KEPT, layout: bool
     subsetter = subset.Subsetter(options)
     subsetter.populate(unicodes=sorted(kept))
     subsetter.subset(font)
+    # The character map once, in the Windows Unicode table fpdf2 and HarfBuzz read: the font has a copy of it for the
+    # Unicode platform too, which every document's cutting would read again for nothing.
+    font["cmap"].tables = [table for table in font["cmap"].tables if table.platformID == 3]
     font.save(target)
 
 
@@ -127,3 +137,40 @@ def characters(path: Path) -> set[int]:
     from fontTools.ttLib import TTFont
 
     return set(TTFont(path, lazy=True).getBestCmap())
+
+
+def add_fonts(pdf, family: str, files: dict[str, Path]) -> None:
+    """`pdf.add_font(family, style, path)` for each of `files`, from fonts this process has read already.
+
+    fpdf2 reads the whole font for each document it is added to (every glyph's outline, width and name: half of a
+    small PDF's CPU), then reads it again to cut it down to the glyphs the document used. Here the font is read once
+    a process, by fpdf2 itself; a document gets a copy of what was read with a state of its own (the glyphs it uses,
+    those it misses) and, to be cut down to them when the PDF is written, the font's file read from memory, tables
+    parsed only as the cutting needs them. The glyphs' bounding boxes are kept as the font has them (the same
+    numbers: cutting a font moves no outline) rather than worked out again from every outline."""
+    from fontTools.ttLib import TTFont
+    from fpdf.fonts import SubsetMap
+
+    for style, path in files.items():
+        read, data = _read(family, style, Path(path))
+        font = copy.copy(read)  # what was read is shared: widths, glyph ids, the character map, the descriptor
+        font.i = len(pdf.fonts) + 1
+        font.ttfont = TTFont(io.BytesIO(data), recalcTimestamp=False, recalcBBoxes=False, lazy=True)
+        font.subset = SubsetMap(font)
+        font.missing_glyphs = []
+        font.biggest_size_pt = 0
+        font._hbfont = None  # shaping reads the font from its file, as fpdf2 does
+        pdf.fonts[font.fontkey] = font
+
+
+@functools.cache
+def _read(family: str, style: str, path: Path):
+    """The font as fpdf2 reads it for a document (its TTFFont, without the parsed tables) and the file's bytes."""
+    from fpdf import FPDF
+
+    reader = FPDF()
+    reader.add_font(family, style, path)
+    (font,) = reader.fonts.values()
+    font.ttfont.close()
+    font.ttfont = None  # each document parses its own: cutting a font down changes it
+    return font, path.read_bytes()

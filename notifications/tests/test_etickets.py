@@ -25,7 +25,7 @@ from ferries.tests.factories import FareFactory, OperatorFactory, PortFactory, R
 from kernel import l10n
 from kernel.money import format_money
 from notifications import typefaces
-from notifications.etickets import eticket_facts, eticket_pdf, new_document
+from notifications.etickets import FAMILY, eticket_facts, eticket_pdf, new_document
 
 pytestmark = pytest.mark.django_db
 
@@ -217,7 +217,7 @@ def test_the_plain_fonts_draw_every_character_a_document_made_without_shaping_ma
     for style, path in typefaces.PLAIN.items():
         font = TTFont(path)
         assert set(font.getBestCmap()) == typefaces.characters(typefaces.WHOLE[style]) & typefaces.PLAIN_KEPT
-        assert not {"GSUB", "GPOS", "GDEF"} & set(font.keys()), path.name
+        assert not set(typefaces.SHAPING_TABLES) & set(font.keys()), path.name  # kern: read when shaping only
         assert len(font.getGlyphOrder()) < len(TTFont(typefaces.CUT[style]).getGlyphOrder()) * 0.8
     assert {"GSUB", "GPOS"} <= set(TTFont(typefaces.CUT[""]).keys())  # the cut ones keep them, for shaping
 
@@ -230,6 +230,50 @@ def test_a_document_needing_no_shaping_is_made_with_the_plain_fonts_and_one_in_a
     assert not latin.text_shaping
     assert {font.ttffile for font in arabic.fonts.values()} == set(typefaces.CUT.values())
     assert arabic.text_shaping
+
+
+def embedded_fonts(pdf: bytes) -> dict[str, dict]:
+    """Each embedded font by its PDF name: its glyphs (name → outline's bytes), its character map, its widths."""
+    fonts = {}
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            for descendant in font.get_object()["/DescendantFonts"]:
+                descendant = descendant.get_object()
+                program = TTFont(io.BytesIO(descendant["/FontDescriptor"]["/FontFile2"].get_object().get_data()))
+                glyf = program["glyf"]
+                fonts[str(descendant["/BaseFont"])] = {
+                    "glyphs": {name: glyf[name].compile(glyf, recalcBBoxes=False) for name in program.getGlyphOrder()},
+                    "characters": program.getBestCmap(),
+                    "widths": list(descendant["/W"]),
+                }
+    return fonts
+
+
+@pytest.mark.parametrize("text", ["Łukasz Wiśniewski · Γιώργος · Пётр → 18:05", "محمد الصغير · יוסף", "ნინო"])
+def test_a_document_made_from_the_fonts_read_once_a_process_is_the_one_fpdf2_makes_reading_them_itself(text):
+    def made(text: str, *, read_by_fpdf2: bool = False) -> bytes:
+        pdf = new_document(title="E-ticket", language="en", text=text, dated=DEPARTS)
+        if read_by_fpdf2:  # the same document, each font read by fpdf2 for it alone
+            files = {font.emphasis.style: font.ttffile for font in pdf.fonts.values()}
+            pdf.fonts.clear()
+            for style, path in files.items():
+                pdf.add_font(FAMILY, style, path)
+        pdf.add_page()
+        for style in ("", "B"):
+            pdf.set_font(FAMILY, style, 12)
+            pdf.multi_cell(0, 8, text, new_x="LMARGIN", new_y="NEXT")
+        return bytes(pdf.output())
+
+    document = made(text)
+    made("Zoë Ångström · Ωμέγα · Жанна")  # another document between: what it uses and cuts is its own
+    assert made(text) == document
+    theirs = made(text, read_by_fpdf2=True)
+    assert pages_of(document) == pages_of(theirs)
+    assert text.split()[0] in pages_of(document)[0]
+    # The same glyphs, outlines, characters and widths embedded: only what fpdf2 works out again from the outlines
+    # (the font's overall bounding box) may differ.
+    assert embedded_fonts(document) == embedded_fonts(theirs)
+    assert len(embedded_fonts(document)) == 2
 
 
 def test_every_word_of_our_languages_and_their_money_and_dates_is_drawn_by_the_cut_fonts():
