@@ -4,9 +4,10 @@ Making a PDF costs tens of milliseconds of CPU (fonts cut to the glyphs used, te
 e-tickets go out with its confirmation, its reminders and every resend, and are downloaded from the website, always
 the same until the booking changes. So a document is kept in the "documents" storage (settings.STORAGES) under a
 name made of a digest of what it is made from — for e-tickets the facts in the words of their language and the key
-their codes are signed with; for both, the code that lays them out and the PDF library's version — and served from
-there afterwards: whatever changes on the page makes a new name, and the document of the old one is dropped when the
-new one is kept. An invoice's facts never change once it is issued: the file first made is the one served.
+their codes are signed with; for both, the code that lays them out, the fonts and the PDF library's version — and
+served from there afterwards: whatever changes on the page makes a new name, and the document of the old one is
+dropped when the new one is kept. An invoice's facts never change once it is issued: the file first made is the one
+served.
 
 The storage is a cache: a document missing from it (a cleaned disk) is made again, and a storage that fails is
 logged and the document sent as made. Every process of a deployment shares it (the compose stack mounts one volume),
@@ -27,16 +28,23 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, storages
 
 from kernel.metrics import PDF_RENDERS
+from notifications import typefaces
 
 logger = logging.getLogger(__name__)
 
 STORAGE = "documents"
-# The code that lays the documents out and the library that draws them: changing either makes every document again.
-_LAYOUT_FILES = ("etickets.py", "invoices.py", "typefaces.py")
-LAYOUT = hashlib.sha256(
-    b"".join((Path(__file__).parent / name).read_bytes() for name in _LAYOUT_FILES)
-    + installed_version("fpdf2").encode()
-).hexdigest()
+
+
+def layout() -> str:
+    """What every document is made with: the code that lays the documents out, the fonts they may be drawn with
+    (cut again, they draw differently) and the library that draws them. Changing any makes every document again."""
+    code = [Path(__file__).parent / name for name in ("etickets.py", "invoices.py", "typefaces.py")]
+    fonts = sorted({*typefaces.WHOLE.values(), *typefaces.CUT.values(), *typefaces.PLAIN.values()})
+    made_with = b"".join(path.read_bytes() for path in [*code, *fonts]) + installed_version("fpdf2").encode()
+    return hashlib.sha256(made_with).hexdigest()
+
+
+LAYOUT = layout()
 # How every PDF ends (the trailer's last line): a file kept without it was cut short.
 _END = b"%%EOF"
 

@@ -16,6 +16,7 @@ from bookings.flows import forgetting
 from bookings.models import Booking
 from bookings.selectors import BROWSER_SESSION_KEY
 from bookings.tests.factories import confirmed_booking
+from notifications import documents, typefaces
 from notifications.etickets import eticket_facts, eticket_pdf, eticket_render
 from notifications.invoices import invoice_pdf, invoice_render
 from notifications.models import Email
@@ -168,6 +169,21 @@ def test_e_tickets_are_made_again_when_the_key_their_codes_are_signed_with_chang
 
     assert renders("eticket") - before == 1
     assert after_rotation != before_rotation
+    assert len(kept(f"etickets/{booking.reference}")) == 1
+
+
+def test_e_tickets_are_made_again_when_a_font_they_are_drawn_with_changes(monkeypatch, tmp_path):
+    booking = confirmed_booking()
+    eticket_pdf(booking)
+    cut_again = tmp_path / "DejaVuSans-plain.ttf"  # the same font but for a byte, as `cut_fonts` might write it
+    cut_again.write_bytes(typefaces.PLAIN[""].read_bytes() + b"\0")
+    monkeypatch.setitem(typefaces.PLAIN, "", cut_again)
+    monkeypatch.setattr(documents, "LAYOUT", documents.layout())  # as a process started with that font has it
+    before = renders("eticket")
+
+    eticket_pdf(booking)
+
+    assert renders("eticket") - before == 1
     assert len(kept(f"etickets/{booking.reference}")) == 1
 
 
