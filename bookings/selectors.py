@@ -18,13 +18,19 @@ ENDED = [Booking.Status.EXPIRED, Booking.Status.CANCELLED, Booking.Status.FAILED
 
 
 def booking_details() -> QuerySet[Booking]:
+    disruptions = Disruption.objects.select_related("sailing", "reroute")
+    return booking_as_shown().prefetch_related("events", Prefetch("disruptions", disruptions))
+
+
+def booking_as_shown() -> QuerySet[Booking]:
+    """A booking with what its e-mails and documents show: its legs, passengers and vehicles (not its history nor
+    its disruptions, which `booking_details` adds)."""
     # Legs with their sailing, route, ports, operator and vessel in one query rather than one per relation.
     legs = BookingLeg.objects.select_related(
         "sailing__route__origin", "sailing__route__destination", "sailing__route__operator", "sailing__vessel"
     )
-    disruptions = Disruption.objects.select_related("sailing", "reroute")
     return Booking.objects.select_related("promo_use__promo_code").prefetch_related(
-        "passengers", "vehicles", Prefetch("legs", legs), "events", Prefetch("disruptions", disruptions)
+        "passengers", "vehicles", Prefetch("legs", legs)
     )
 
 

@@ -13,7 +13,7 @@ from django.utils import formats, translation
 from django.utils.translation import gettext as _
 
 from bookings.models import Compensation, Disruption
-from bookings.selectors import booking_details
+from bookings.selectors import booking_as_shown
 from ferries.fare_rules import change_rule, refund_rule
 from ferries.models import Sailing, SailingRetiming
 from kernel.money import format_money
@@ -37,7 +37,7 @@ def build_message(email: Email) -> tuple[EmailMultiAlternatives, str, str, str]:
         if email.body_html:
             message.attach_alternative(email.body_html, "text/html")
         return message, email.subject, email.body_text, email.body_html
-    booking = booking_details().get(pk=email.booking_id)
+    booking = booking_as_shown().get(pk=email.booking_id)
     with translation.override(email.language):
         context = email_context(email, booking)
         subject = " ".join(render_to_string(f"{TEMPLATES}/{email.kind}_subject.txt", context).split())

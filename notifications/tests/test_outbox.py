@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from bookings.tests.factories import held_booking
+from bookings.tests.factories import confirmed_booking, held_booking
 from notifications.models import Email
 from notifications.services import email_enqueue, email_send, emails_requeue_lost
 from notifications.tasks import send_booking_confirmation_email_task, send_payment_success_email_task
@@ -59,6 +59,20 @@ def test_the_confirmation_triggered_from_two_threads_is_sent_once(smtp_sink):
     assert sorted(outcomes) == ["sent", "skipped"]
     assert len(smtp_sink.messages) == 1
     assert Email.objects.get().attempts == 1
+
+
+@pytest.mark.django_db
+def test_a_confirmation_and_a_receipt_are_built_and_sent_in_a_handful_of_queries(
+    smtp_sink, django_assert_max_num_queries
+):
+    booking = confirmed_booking()
+    # Claiming the row, reading it, the booking with its legs, passengers and vehicles, the departure terminal, the
+    # receipt's invoice, the outcome: not the booking's history nor its disruptions, which no e-mail shows.
+    for kind, most in ((Email.Kind.BOOKING_CONFIRMATION, 8), (Email.Kind.PAYMENT_SUCCESS, 9)):
+        email = Email.objects.get(booking=booking, kind=kind)
+        with django_assert_max_num_queries(most):
+            assert email_send(email_id=email.pk) == "sent"
+    assert len(smtp_sink.messages) == 2
 
 
 @pytest.mark.django_db
