@@ -219,7 +219,10 @@ def test_each_accommodations_price_is_the_default_familys_quote_for_the_party_st
 
 @pytest.mark.django_db
 def test_a_days_sailings_under_one_fare_are_priced_once_and_each_row_shows_its_own_fares(tunis_marseille, monkeypatch):
-    first = sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=10))
+    # At 08:00 by the port's clock ten days on, so that the two later ones are the same day whenever this runs.
+    day = (timezone.now() + dt.timedelta(days=10)).astimezone(tunis_marseille.origin.tz).date()
+    morning = dt.datetime.combine(day, dt.time(8), tzinfo=tunis_marseille.origin.tz)
+    first = sailing_factory(route=tunis_marseille, departs_at=morning)
     for hours in (3, 6):  # the same day, by the port's clock
         sailing_factory(route=tunis_marseille, departs_at=first.departs_at + dt.timedelta(hours=hours))
     priced = []
