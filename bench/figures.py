@@ -444,7 +444,7 @@ class Bench:
             self.stack.url("a"), requests_file, seconds=self.config.zipf_seconds, connections=self.config.connections
         )
         stale.stop()
-        figures = cache_service.stats()
+        figures = cache_service.stats(entries=False)
         search = figures["search"]
         # The travellers' own searches (a few queries asked over and over) are left out, counted as if all were hits.
         hits, lookups = search["hits"] - stale.searches, search["lookups"] - stale.searches
@@ -609,7 +609,7 @@ class Bench:
 
             label = "loaded" if loaded else "idle"
             self.settle()
-            before = cache_service.stats()["search"]
+            before = cache_service.stats(entries=False)["search"]
             probes = Probes(rate=30)
             payer = threading.Thread(target=payments.pay_some, args=(per_round, self.config.seconds), daemon=True)
             # The load from a process of its own, started first: the probes are sent under it from its first one.
@@ -625,7 +625,7 @@ class Bench:
             probes.stop()
             payer.join()
             if loaded:
-                after = cache_service.stats()["search"]
+                after = cache_service.stats(entries=False)["search"]
                 for name in searched:
                     searched[name] += after[name] - before[name]
             journeys[label] += payments.collect()

@@ -160,6 +160,10 @@ class CalendarQuery:
 # The days either side of a chosen day that a fare strip shows.
 STRIP_DAYS = 3
 
+# The days either side of a day with nothing to book on which the search looks for something to book instead (the
+# cache drops an answer with the searches of those days too: ferries/cache/keys.py).
+NEARBY_DAYS = (-2, -1, 1, 2)
+
 
 def days_around(
     day: dt.date, *, not_before: dt.date | None = None, not_after: dt.date | None = None

@@ -43,7 +43,7 @@ from ferries.models import Operator, Port, Route, Sailing
 from ferries.operators import adapter_for
 from ferries.operators.base import Offer
 from ferries.party import Party
-from ferries.queries import CalendarQuery, LegQuery, SearchQuery, searchable_days
+from ferries.queries import NEARBY_DAYS, CalendarQuery, LegQuery, SearchQuery, searchable_days
 from ferries.results import BOOKABLE, arranged
 from ferries.search_rows import sailing_row
 from ferries.selectors import bookable_after, local_day_bounds, route_list, routes_between
@@ -52,8 +52,6 @@ logger = logging.getLogger(__name__)
 
 # Below this many places left, a sailing shows as "limited".
 FEW_PLACES = 20
-# The days either side of a day with nothing to book on which the search looks for something to book instead.
-NEARBY_DAYS = (-2, -1, 1, 2)
 
 
 class Reason(StrEnum):

@@ -8,8 +8,11 @@ are decided in the database under a lock, never from here.
 How it is kept honest:
 - keys come from the normalised query (`LegQuery`), so parameter order, case and spelled-out
   defaults all land on the same entry (keys.py);
-- every entry is indexed (in Redis, in sorted sets scored by expiry: all searches, per route, per date), so
-  clearing never needs `KEYS` and counts exactly what it removed, and the indexes prune themselves;
+- every entry's key names the searches it is made of (a leg's search its route and day; a fare calendar its route and
+  days; a whole answer its legs' routes and days, and so the days around them its nearby dates come from), so
+  clearing a route's or a day's searches finds all that was made of them by reading the keys (in Redis, SCAN, never
+  `KEYS`), counts exactly what it removed, and nothing is written beside an entry for it: a miss keeps its entries,
+  the sets of the answers listing each sailing, and its counts, no more;
 - a burst of identical misses computes once: the first takes the search's lock (redis-py's `Lock`, taken in the
   lookup's own round trip), the others wait for its result, or for the lock to come free when it stored none;
 - a miss keeps what it made (the leg searches, their availability, the whole answer) and gives its lock back in

@@ -1,19 +1,19 @@
 """The search cache's operations that Redis does in fewer round trips than Django's cache API: a lookup and its
-count in one pipeline, the time an entry has left from Redis itself, indexes kept in sorted sets scored by expiry
-(so clearing never needs `KEYS` and counts exactly what it removed), all a request keeps — entries with their
-indexes, sets and notes — written with the locks it gives back in one script, a sailing's availability dropped with
-the answers listing it in one script, and redis-py's `Lock` for the one computing a search.
+count in one pipeline, the time an entry has left from Redis itself, all a request keeps — entries with their sets
+and notes — written with the locks it gives back in one script, a sailing's availability dropped with the answers
+listing it in one script, and redis-py's `Lock` for the one computing a search. Nothing is written beside an entry
+for clearing or counting: its key names what it is made of (keys.py), and those rare operations read the keys
+themselves (SCAN, never `KEYS`).
 
 Entries are written here as raw bytes, under the cache's key prefix, through django-redis's own client: unlike the
 cache API (IGNORE_EXCEPTIONS) it raises when Redis is away, which the service's breaker needs to know.
 """
 
 import contextlib
-import math
+import re
 import secrets
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import redis
@@ -93,50 +93,37 @@ return {expires, false, lookup_or_lock(2, legs, 2, ARGV[legs + 2])}
 )
 
 
-# What a request keeps — groups of entries with their indexes, sets and notes, as `RedisStore.put_many` describes
-# each — and the locks it gives back, in one command: the entries first, then the locks, so that a request waiting on
-# a lock finds the entry once the lock is free. KEYS: per group its entries, indexes, sets, notes and counter (if
-# any); then the locks. ARGV: now, the notes' ttl, the number of groups; per group its ttl, its expiry (the indexes'
-# score), then each part as its count followed by its items (an index's or a set's items: its count of members then
-# the members), then 1 if it has a counter (else 0); then each lock's token (a lock is given back only while it
-# still holds this request's token: held past its timeout, it may be another's since).
+# What a request keeps — groups of entries with their sets and notes, as `RedisStore.put_many` describes each — and
+# the locks it gives back, in one command: the entries first, then the locks, so that a request waiting on a lock
+# finds the entry once the lock is free. KEYS: per group its entries, sets, notes and counter (if any); then the
+# locks. ARGV: the notes' ttl, the number of groups; per group its ttl, then each part as its count followed by its
+# items (a set's items: its count of members then the members), then 1 if it has a counter (else 0); then each lock's
+# token (a lock is given back only while it still holds this request's token: held past its timeout, it may be
+# another's since).
 _KEEP = """
-local now, note_ttl = ARGV[1], tonumber(ARGV[2])
-local k, a = 1, 4
+local note_ttl = tonumber(ARGV[1])
+local k, a = 1, 3
 local function take()
   a = a + 1
   return ARGV[a - 1]
 end
--- The next count of members, added to KEYS[k] by `command` (ZADD, `expires` their score; or SADD), 500 at a time.
-local function add_members(command, expires)
-  local members = tonumber(take())
-  for first = 1, members, 500 do
-    local batch = {}
-    for _ = first, math.min(first + 499, members) do
-      if command == 'ZADD' then
-        batch[#batch + 1] = expires
-      end
-      batch[#batch + 1] = take()
-    end
-    redis.call(command, KEYS[k], unpack(batch))
-  end
-end
 local kept = 0
-for _ = 1, tonumber(ARGV[3]) do
-  local ttl, expires = tonumber(take()), take()
+for _ = 1, tonumber(ARGV[2]) do
+  local ttl = tonumber(take())
   local entries = tonumber(take())
   for _ = 1, entries do
     redis.call('SET', KEYS[k], take(), 'EX', ttl)
     k = k + 1
   end
   for _ = 1, tonumber(take()) do
-    add_members('ZADD', expires)
-    redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', now)
-    redis.call('EXPIRE', KEYS[k], ttl + 60)
-    k = k + 1
-  end
-  for _ = 1, tonumber(take()) do
-    add_members('SADD')
+    local members = tonumber(take())
+    for first = 1, members, 500 do
+      local batch = {}
+      for _ = first, math.min(first + 499, members) do
+        batch[#batch + 1] = take()
+      end
+      redis.call('SADD', KEYS[k], unpack(batch))
+    end
     redis.call('EXPIRE', KEYS[k], ttl + 60)
     k = k + 1
   end
@@ -162,7 +149,7 @@ return kept
 
 @dataclass
 class _Group:
-    """Entries to keep with their indexes, sets, notes and counter, as `_KEEP` takes them."""
+    """Entries to keep with their sets, notes and counter, as `_KEEP` takes them."""
 
     keys: list[str]
     args: list
@@ -314,21 +301,15 @@ class RedisStore(CacheStore):
         self,
         entries: dict[str, bytes],
         ttl: int,
-        indexes: dict[str, list[str]],
         counter: str | None,
         sets: dict[str, list[str]] | None = None,
         notes: dict[str, bytes] | None = None,
     ) -> None:
-        # Expiries in whole seconds (an entry counts as kept for under a second after it went): Redis keeps a small
-        # sorted set (a route's, a day's) as one packed list, read whole at each insert, where a fraction is text to
-        # parse and a whole number is read as it is (measured: a third of the indexes' ZADD time).
         keys = [self.key(key) for key in entries]
-        args = [ttl, math.ceil(time.time() + ttl), len(entries), *entries.values()]
-        for named in (indexes, sets or {}):  # each as its count, then each one's name and members
-            args.append(len(named))
-            for name, members in named.items():
-                keys.append(self.key(name))
-                args += [len(members), *(self.key(member) for member in members)]
+        args = [ttl, len(entries), *entries.values(), len(sets or {})]
+        for name, members in (sets or {}).items():  # each one's name, then its count of members and the members
+            keys.append(self.key(name))
+            args += [len(members), *(self.key(member) for member in members)]
         args.append(len(notes or {}))
         for name, value in (notes or {}).items():
             keys.append(self.key(name))
@@ -343,12 +324,12 @@ class RedisStore(CacheStore):
             self._keep([_Group(keys, args)], [])
 
     def _keep(self, groups: list[_Group], locks: list[tuple[str, bytes]]) -> None:
-        """The groups kept and the locks given back, in one command (about forty writes for a miss): by its digest,
+        """The groups kept and the locks given back, in one command (about twenty writes for a miss): by its digest,
         redis-py's script sending the script itself only when Redis does not know it (after a restart)."""
         if RedisStore._keep_script is None:
             RedisStore._keep_script = self.client.register_script(_KEEP)
         keys = [key for group in groups for key in group.keys] + [name for name, _token in locks]
-        args = [int(time.time()), QUERY_NOTE_TTL, len(groups), *(a for group in groups for a in group.args)]
+        args = [QUERY_NOTE_TTL, len(groups), *(a for group in groups for a in group.args)]
         redis_lane.run_script(self.client, RedisStore._keep_script, keys, [*args, *(token for _name, token in locks)])
 
     def run(self, counts: list[tuple], reads: list[tuple]) -> list:
@@ -383,25 +364,23 @@ class RedisStore(CacheStore):
             RedisStore._drop_script = self.client.register_script(_DROP_AVAILABILITY)
         RedisStore._drop_script(keys=[self.key(key), self.key(set_name)], client=self.client)
 
-    def delete_indexed(self, indexes: list[str]) -> int:
-        now = time.time()
-        members = None
-        for index in indexes:
-            found = set(self.client.zrangebyscore(self.key(index), now, "+inf"))
-            members = found if members is None else members & found
-        if not members:
-            return 0
-        deleted = 0
-        batch = list(members)
-        for start in range(0, len(batch), 500):
-            chunk = batch[start : start + 500]
-            deleted += self.client.delete(*chunk)
-            for index in indexes:
-                self.client.zrem(self.key(index), *chunk)
-        return deleted
+    def delete_kept(self, prefix: str, chosen: Callable[[str], bool]) -> int:
+        """Delete the entries kept under names starting with `prefix` that are `chosen`; answers how many of them
+        were there to delete (an entry gone meanwhile is not counted)."""
+        base = len(self.key(""))
+        names = {key for key in self._scan(prefix) if chosen(key[base:].decode())}
+        batch = list(names)
+        return sum(self.client.delete(*batch[i : i + 500]) for i in range(0, len(batch), 500))
 
-    def count_indexed(self, index: str) -> int:
-        return self.client.zcount(self.key(index), time.time(), "+inf")
+    def count_kept(self, prefix: str) -> int:
+        """How many entries are kept under names starting with `prefix`."""
+        return len(set(self._scan(prefix)))
+
+    def _scan(self, prefix: str) -> Iterator[bytes]:
+        """The keys under the cache's prefix and `prefix` (SCAN: a key may come twice), in batches of a thousand:
+        Redis goes on serving between them. Reads every key of the cache's database; for clearing and figures."""
+        pattern = re.sub(r"([\\*?\[\]])", r"\\\1", self.key(prefix)) + "*"
+        return self.client.scan_iter(match=pattern, count=1000)
 
     def counters(self, names: list[str]) -> list[int]:
         # From the client, not the cache API, which would hide an outage from the person asking for the figures.

@@ -1,6 +1,8 @@
 """`cache_service`: the search cache's interface (ferries/cache/__init__.py says what it keeps and why)."""
 
 import contextlib
+import datetime as dt
+import functools
 import json
 import logging
 import threading
@@ -14,7 +16,7 @@ from django.conf import settings
 
 from ferries.cache import keys
 from ferries.cache.first_level import Copy, FirstLevel, Listener
-from ferries.cache.keys import AVAILABILITY_INDEX, AVAILABILITY_TTL, SEARCH_INDEX, SEARCH_TTL
+from ferries.cache.keys import AVAILABILITY_TTL, SEARCH_TTL
 from ferries.cache.redis_store import LegLocks, RedisStore
 from ferries.cache.stores import CacheStore
 from ferries.queries import CalendarQuery, LegQuery, ResultsView, SearchQuery
@@ -105,15 +107,9 @@ class FerryCacheService:
     def set_ferry_search(self, params: LegQuery, results: dict, ttl: int = SEARCH_TTL) -> None:
         if not settings.SEARCH_CACHE:
             return
-        key = keys.search_key(params)
-        indexes = {
-            SEARCH_INDEX: [key],
-            f"{SEARCH_INDEX}:route:{params.origin}-{params.destination}": [key],
-            f"{SEARCH_INDEX}:date:{params.day.isoformat()}": [key],
-        }
-        payload = {key: _dumps(results)}
+        payload = {keys.search_key(params): _dumps(results)}
         misses = keys.SEARCH_MISSES if _warming_margin() is None else None
-        self._call(lambda store: store.put_many(payload, ttl, indexes, misses), counted=(misses, 1))
+        self._call(lambda store: store.put_many(payload, ttl, misses), counted=(misses, 1))
 
     def get_or_compute_ferry_search(self, params: LegQuery, compute: Callable[[], tuple[dict, int]]) -> dict:
         """The cached result, or `compute()`'s (result, ttl) — computed once for a burst of identical misses."""
@@ -251,14 +247,8 @@ class FerryCacheService:
         )
 
     def _set_calendar(self, query: CalendarQuery, results: dict, ttl: int) -> None:
-        key = keys.calendar_key(query)
-        payload = {key: _dumps(results)}
-        self._call(lambda store: store.put_many(payload, ttl, self._calendar_indexes(query, key), None))
-
-    @staticmethod
-    def _calendar_indexes(query: CalendarQuery, key: str) -> dict[str, list[str]]:
-        indexes = {keys.CALENDAR_INDEX: [key], f"{keys.CALENDAR_INDEX}:route:{query.origin}-{query.destination}": [key]}
-        return indexes | {f"{keys.CALENDAR_INDEX}:date:{day.isoformat()}": [key] for day in query.days}
+        payload = {keys.calendar_key(query): _dumps(results)}
+        self._call(lambda store: store.put_many(payload, ttl, None))
 
     def calendar_answer_lookup(self, query: CalendarQuery) -> AnswerLookup | None:
         """As `answer_lookup`, for the calendar's whole answer (its lookups are not counted as searches')."""
@@ -283,7 +273,7 @@ class FerryCacheService:
             return
         key = keys.calendar_answer_key(query)
         sets = {keys.answers_listing(i): [key] for i in sailing_ids}
-        self._call(lambda store: store.put_many({key: body}, ttl, self._calendar_indexes(query, key), None, sets))
+        self._call(lambda store: store.put_many({key: body}, ttl, None, sets))
 
     # --- whole answers --------------------------------------------------------------------------
 
@@ -437,14 +427,12 @@ class FerryCacheService:
         if not settings.SEARCH_CACHE or ttl <= 0:
             return
         key = keys.answer_key(query)
-        indexes = {keys.ANSWER_INDEX: [key]}
-        for leg in (query.outbound, query.inbound, *nearby):
-            if leg:
-                indexes[f"{keys.ANSWER_INDEX}:route:{leg.origin}-{leg.destination}"] = [key]
-                indexes[f"{keys.ANSWER_INDEX}:date:{leg.day.isoformat()}"] = [key]
+        if not keys.names_all(key, nearby):  # cleared with the searches its key names only: never kept stale
+            logger.error("an answer made of searches its key does not name was not kept: %s", key)
+            return
         sets = {keys.answers_listing(i): [key] for i in sailing_ids}
         notes = {keys.answer_query(key): keys.answer_canonical(query).encode()}
-        self._call(lambda store: store.put_many({key: body}, ttl, indexes, None, sets, notes))
+        self._call(lambda store: store.put_many({key: body}, ttl, None, sets, notes))
 
     @contextlib.contextmanager
     def writes_together(self):
@@ -503,21 +491,26 @@ class FerryCacheService:
         return self.clear_ferry_searches()
 
     def clear_ferry_searches(self, *, route: str | None = None, date: str | None = None) -> int:
-        """Remove cached searches (all, or of one route "FROM-TO" and/or one date); answers how many went."""
+        """Remove cached searches (all, or of one route "FROM-TO" and/or one date "YYYY-MM-DD"); answers how many
+        went. Each entry's key names the searches it is made of (keys.made_of): the cache's keys are read for those
+        of the route and date, nothing having been written beside the entries for it."""
+        route = route.upper() if route else None
+        day = dt.date.fromisoformat(date) if date else None
 
-        def named(index: str) -> list[str]:
-            return (
-                [index]
-                + ([f"{index}:route:{route.upper()}"] if route else [])
-                + ([f"{index}:date:{date}"] if date else [])
+        def chosen(name: str) -> bool:
+            return (route is None and day is None) or any(
+                (route is None or made == route) and (day is None or first <= day <= last)
+                for made, first, last in keys.made_of(name)
             )
 
         # The whole answers and the fare calendars made of these searches go too (not counted: they are copies of
         # searches, or their summaries).
         self.first_level.clear()
-        self._call(lambda store: store.delete_indexed(named(keys.ANSWER_INDEX)), strict=True)
-        self._call(lambda store: store.delete_indexed(named(keys.CALENDAR_INDEX)), strict=True)
-        return self._call(lambda store: store.delete_indexed(named(SEARCH_INDEX)), strict=True)
+        for prefix in (keys.ANSWER_PREFIX, keys.CALENDAR_ANSWER_PREFIX, keys.CALENDAR_PREFIX):
+            self._call(lambda store, prefix=prefix: store.delete_kept(prefix, chosen), strict=True)
+        # A route's searches are found by the start of their keys; a day's among all.
+        searches = keys.SEARCH_PREFIX + (f"{route}:" if route else "")
+        return self._call(lambda store: store.delete_kept(searches, chosen), strict=True)
 
     # --- availability ---------------------------------------------------------------------------
 
@@ -551,9 +544,8 @@ class FerryCacheService:
         if not data or not settings.SEARCH_CACHE:
             return
         entries = {keys.availability_key(i): _dumps(d) for i, d in data.items()}
-        indexes = {AVAILABILITY_INDEX: list(entries)}
         counter = keys.AVAILABILITY_MISSES if after_miss and _warming_margin() is None else None
-        self._call(lambda store: store.put_many(entries, ttl, indexes, counter), counted=(counter, len(entries)))
+        self._call(lambda store: store.put_many(entries, ttl, counter), counted=(counter, len(entries)))
 
     def invalidate_availability(self, sailing_id: int) -> None:
         """Called whenever a sailing's capacity changes, so the next display reads the database."""
@@ -562,18 +554,22 @@ class FerryCacheService:
 
     # --- figures --------------------------------------------------------------------------------
 
-    def stats(self) -> dict:
-        """Entries, lookups, hits, misses and hit rate, for searches and availability."""
+    def stats(self, *, entries: bool = True) -> dict:
+        """Entries (unless `entries` is false: they are counted by reading the cache's keys, where the rest is a few
+        counters), lookups, hits, misses and hit rate, for searches and availability."""
         if self._in_redis():
             self._call(lambda _store: send_counted_ahead(), strict=True)  # the lookups this process holds, first
         counts = self._call(lambda store: store.counters(keys.COUNTERS), strict=True)
-        entries = self._call(lambda store: [store.count_indexed(i) for i in (SEARCH_INDEX, AVAILABILITY_INDEX)])
+        kept = [None, None]
+        if entries:
+            prefixes = (keys.SEARCH_PREFIX, keys.AVAILABILITY_PREFIX)
+            kept = self._call(lambda store: [store.count_kept(prefix) for prefix in prefixes]) or kept
         figures = {}
         for i, kind in enumerate(("search", "availability")):
             lookups, misses = counts[2 * i], counts[2 * i + 1]
             hits = max(lookups - misses, 0)
             figures[kind] = {
-                "entries": entries[i],
+                "entries": kept[i],
                 "lookups": lookups,
                 "hits": hits,
                 "misses": lookups - hits,
@@ -639,8 +635,15 @@ def _dumps(value) -> bytes:
 def _count_in_prometheus(counter: str | None, amount: int) -> None:
     """Add to the Prometheus twin of a Redis counter what was added to it."""
     if counter and amount:
-        metric, cache = PROMETHEUS_COUNTERS[counter]
-        metric.labels(cache=cache).inc(amount)
+        _prometheus_twin(counter).inc(amount)
+
+
+@functools.cache
+def _prometheus_twin(counter: str):
+    """The Prometheus counter, with its label, that counts what the Redis counter `counter` counts (looked up once: a
+    label's lookup takes a lock and a tuple of its values at every call)."""
+    metric, cache = PROMETHEUS_COUNTERS[counter]
+    return metric.labels(cache=cache)
 
 
 def _warming_margin() -> float | None:

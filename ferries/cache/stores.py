@@ -2,21 +2,28 @@
 of the Redis store (ferries/cache/redis_store.py), which replaces only the operations Redis does in fewer round
 trips.
 
-Entries are kept with their expiry beside them, since the cache API cannot tell how long a key has left. The
-indexes and sets are cache entries read and written back; `_guard` makes each such change whole within the process,
-which is all a local-memory cache is shared by.
+Entries are kept with their expiry beside them, since the cache API cannot tell how long a key has left. The sets
+are cache entries read and written back; `_guard` makes each such change whole within the process, which is all a
+local-memory cache is shared by. The cache API cannot list its keys either: the names of the entries kept, with their
+expiry, are noted in the process (`_kept`), for clearing and counting.
 """
 
 import secrets
 import threading
 import time
+from collections.abc import Callable
 
 from django.core.cache import cache
 
 from ferries.cache.keys import QUERY_NOTE_TTL
 
-# Read-modify-write of indexes and sets, and taking or releasing a lock: one at a time in this process.
+# Read-modify-write of sets and of the names kept, and taking or releasing a lock: one at a time in this process.
 _guard = threading.Lock()
+
+# The names of the entries kept in this process's cache, with their expiry; those gone are forgotten as the number
+# noted doubles (`_note_kept`).
+_kept: dict[str, float] = {}
+_forget_at = [1024]
 
 
 class LocalLock:
@@ -88,20 +95,18 @@ class CacheStore:
         self,
         entries: dict[str, bytes],
         ttl: int,
-        indexes: dict[str, list[str]],
         counter: str | None,
         sets: dict[str, list[str]] | None = None,
         notes: dict[str, bytes] | None = None,
     ) -> None:
-        """Store entries; index each under the given index names; count them as misses under `counter`; add them
-        to the given sets (which outlive them by a minute); keep the `notes` about them for QUERY_NOTE_TTL."""
+        """Store entries; count them as misses under `counter`; add them to the given sets (which outlive them by a
+        minute); keep the `notes` about them for QUERY_NOTE_TTL."""
         expires = time.time() + ttl
         cache.set_many({key: (expires, value) for key, value in entries.items()}, timeout=ttl)
         if notes:
             cache.set_many(notes, timeout=QUERY_NOTE_TTL)
         with _guard:
-            for index, keys in indexes.items():
-                _index_save(index, _index_live(index) | dict.fromkeys(keys, expires))
+            _note_kept(entries, expires)
             for name, keys in (sets or {}).items():
                 cache.set(name, cache.get(name, set()) | set(keys), timeout=ttl + 60)
         if counter:
@@ -112,21 +117,26 @@ class CacheStore:
         with _guard:
             cache.delete_many([key, set_name, *cache.get(set_name, ())])
 
-    def delete_indexed(self, indexes: list[str]) -> int:
-        """Delete the live entries present in every one of `indexes`; answers how many were deleted."""
+    def delete_kept(self, prefix: str, chosen: Callable[[str], bool]) -> int:
+        """Delete the entries kept under names starting with `prefix` that are `chosen`; answers how many of them
+        were there to delete."""
         with _guard:
-            live = [_index_live(index) for index in indexes]
-            members = set.intersection(*(set(entries) for entries in live)) if live else set()
-            if not members:
+            names = [name for name in _kept if name.startswith(prefix) and chosen(name)]
+            if not names:
                 return 0
-            deleted = sum(1 for found in cache.get_many(list(members)).values() if _live(found)[0] is not None)
-            cache.delete_many(list(members))
-            for index, entries in zip(indexes, live, strict=True):
-                _index_save(index, {key: expires for key, expires in entries.items() if key not in members})
+            deleted = sum(1 for found in cache.get_many(names).values() if _live(found)[0] is not None)
+            cache.delete_many(names)
+            for name in names:
+                del _kept[name]
             return deleted
 
-    def count_indexed(self, index: str) -> int:
-        return len(_index_live(index))
+    def count_kept(self, prefix: str) -> int:
+        """How many entries are kept under names starting with `prefix` (read, not only noted: the cache may have
+        been emptied since)."""
+        now = time.time()
+        with _guard:
+            names = [name for name, expires in _kept.items() if expires > now and name.startswith(prefix)]
+        return sum(1 for found in cache.get_many(names).values() if _live(found)[0] is not None)
 
     def counters(self, names: list[str]) -> list[int]:
         found = cache.get_many(names)
@@ -149,12 +159,11 @@ def _live(entry: tuple[float, bytes] | None) -> tuple[bytes | None, float]:
     return (value, left) if left > 0 else (None, 0.0)
 
 
-def _index_live(index: str) -> dict[str, float]:
-    """{key: expiry} of the index's entries not yet expired."""
-    now = time.time()
-    return {key: expires for key, expires in cache.get(index, {}).items() if expires > now}
-
-
-def _index_save(index: str, entries: dict[str, float]) -> None:
-    # The index outlives its last entry by a minute, as in Redis.
-    cache.set(index, entries, timeout=max(max(entries.values(), default=0.0) - time.time(), 0.0) + 60)
+def _note_kept(entries: dict[str, bytes], expires: float) -> None:
+    """Note the names of entries kept (under `_guard`), forgetting those gone as the number noted doubles."""
+    _kept.update(dict.fromkeys(entries, expires))
+    if len(_kept) >= _forget_at[0]:
+        now = time.time()
+        for name in [name for name, until in _kept.items() if until <= now]:
+            del _kept[name]
+        _forget_at[0] = max(1024, 2 * len(_kept))

@@ -15,7 +15,7 @@ from django_redis import get_redis_connection
 from ferries.api.views import answer_bytes
 from ferries.cache import cache_service
 from ferries.cache import service as cache_service_module
-from ferries.cache.keys import AVAILABILITY_MISSES
+from ferries.cache.keys import AVAILABILITY_MISSES, availability_key
 from ferries.cache.redis_store import RedisStore
 from ferries.party import Party
 from ferries.queries import parse_search_query
@@ -147,6 +147,29 @@ def test_clearing_all_searches_answers_how_many_were_removed(sailing):
 
 
 @pytest.mark.django_db
+def test_a_kept_answer_goes_with_the_searches_its_key_names_and_only_with_them(sailing):
+    # Out on day 10, back on day 14: the answer is made of those two searches, and of the days around them (nearby
+    # dates offered when a day has nothing to book); nothing is written beside it to find it by.
+    query = parse_search_query(
+        {"from": "TNTUN", "to": "FRMRS", "date": in_days(10), "return_date": in_days(14), "adults": "2"}
+    )
+    sailing_search_answer(query=query, render=answer_bytes)
+    redis = get_redis_connection("default")
+    kept = cache.make_key(cache_service.answer_key(query))
+    assert redis.exists(kept)
+    assert not list(redis.scan_iter(match=cache.make_key("ferry:index:*"))), "no index kept beside the entries"
+
+    cache_service.clear_ferry_searches(route="TNTUN-FRMRS", date=in_days(13))  # three days off the way out's day
+    cache_service.clear_ferry_searches(route="FRMRS-TNTUN", date=in_days(10))  # the way back's route, on another day
+    cache_service.clear_ferry_searches(route="TNTUN-GRPIR")
+    cache_service.clear_ferry_searches(date=in_days(7))
+    assert redis.exists(kept)
+
+    cache_service.clear_ferry_searches(route="FRMRS-TNTUN", date=in_days(16))  # two days off the way back's day
+    assert not redis.exists(kept)
+
+
+@pytest.mark.django_db
 def test_clearing_one_route_and_date_leaves_the_others(sailing):
     search(adults="1")
     search(adults="2")
@@ -224,7 +247,7 @@ def test_availability_shown_is_refreshed_when_capacity_changes(sailing, django_c
 
 
 @pytest.mark.django_db
-def test_a_thousand_availabilities_kept_at_once_are_each_indexed_counted_and_timed():
+def test_a_thousand_availabilities_kept_at_once_are_each_counted_and_timed_with_nothing_beside_them():
     cache_service.reset_stats()
     redis = get_redis_connection("default")
     data = {pk: {"status": "scheduled", "remaining": {"passengers": pk}} for pk in range(1, 1202)}
@@ -234,11 +257,10 @@ def test_a_thousand_availabilities_kept_at_once_are_each_indexed_counted_and_tim
     assert cache_service.stats()["availability"]["entries"] == 1201
     assert int(redis.get(cache.make_key(AVAILABILITY_MISSES))) == 1201
     assert cache_service.get_availabilities(list(data)) == data
-    scores = redis.zrange(cache.make_key("ferry:index:availability"), 0, -1, withscores=True)
-    assert len(scores) == 1201
-    assert {round(score - scores[0][1]) for _member, score in scores} == {0}, "one expiry for all"
-    assert 0 < redis_ttl("ferry:availability:1201") <= 60
-    assert 60 < redis.ttl(cache.make_key("ferry:index:availability")) <= 120
+    written = {key.decode() for key in redis.scan_iter(match=cache.make_key("ferry:*"), count=1000)}
+    counters = {key for key in written if key.startswith(cache.make_key("ferry:stats:"))}
+    assert written - counters == {cache.make_key(availability_key(pk)) for pk in data}, "no index beside them"
+    assert {0 < redis_ttl(f"ferry:availability:{pk}") <= 60 for pk in (1, 600, 1201)} == {True}
 
 
 def test_held_writes_keep_the_entries_and_leave_alone_a_lock_another_took_after_it_timed_out():

@@ -25,7 +25,7 @@ from ferries.demo import seed_network
 from ferries.models import Operator, Port, Route, Sailing, Vessel
 from ferries.party import Party, Vehicle
 from ferries.pricing import fare_on, fares_for_routes, quotes, route_quote
-from ferries.search import NEARBY_DAYS
+from ferries.queries import NEARBY_DAYS
 from ferries.services import REF_ALPHABET
 from ferries.templatetags.ferries_format import price_line_label
 
