@@ -60,10 +60,17 @@ def _leg(params: LegQuery) -> str:
 
 def names_all(name: str, legs: Iterable[LegQuery]) -> bool:
     """Whether the key `name` names (`made_of`) each of the searches `legs`: clearing any of them then finds it."""
-    made = made_of(name)
-    return all(
-        any(route == f"{leg.origin}-{leg.destination}" and first <= leg.day <= last for route, first, last in made)
-        for leg in legs
+    return all(made_of_search(name, route=f"{leg.origin}-{leg.destination}", day=leg.day) for leg in legs)
+
+
+def made_of_search(name: str, *, route: str | None = None, day: dt.date | None = None) -> bool:
+    """Whether the entry kept under `name` is made of a search of `route` ("FROM-TO") on `day`, as its key names them
+    (`made_of`); either left out: any. With both left out, every entry is, even one of no known kind."""
+    if route is None and day is None:
+        return True
+    return any(
+        (route is None or made == route) and (day is None or first <= day <= last)
+        for made, first, last in made_of(name)
     )
 
 

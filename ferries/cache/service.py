@@ -496,13 +496,7 @@ class FerryCacheService:
         of the route and date, nothing having been written beside the entries for it."""
         route = route.upper() if route else None
         day = dt.date.fromisoformat(date) if date else None
-
-        def chosen(name: str) -> bool:
-            return (route is None and day is None) or any(
-                (route is None or made == route) and (day is None or first <= day <= last)
-                for made, first, last in keys.made_of(name)
-            )
-
+        chosen = functools.partial(keys.made_of_search, route=route, day=day)
         # The whole answers and the fare calendars made of these searches go too (not counted: they are copies of
         # searches, or their summaries).
         self.first_level.clear()
