@@ -7,7 +7,9 @@ A copy stands only while Redis keeps the very entry it was copied from. Two ways
   answers' prefixes, RESP3). Before a copy is used, what Redis said since is read without waiting (the socket
   polled, no round trip) and the copies it names dropped; a flush drops them all. While the connection stands, a
   hit costs Redis nothing. A copy is made only if nothing was said about its key between the read it was made from
-  and its keeping (`mark`, `put`'s `read_at`), so a change racing the read is never lost.
+  and its keeping (`mark`, `put`'s `read_at`), so a change racing the read is never lost. A lookup with no copy to
+  use leaves what was said unread (it reads Redis anyway; reading would cost every web process each change made
+  anywhere, a miss's new answer included): what was said after its read is then read before its copy is used.
 * **Asked**: without that connection (Redis without tracking, the connection lost and not yet made again), the
   request's rate-limit round trip reads the entry's expiry (PEXPIRETIME) and the copy is sent only if it is the
   one copied, to the millisecond.
@@ -33,7 +35,7 @@ logger = logging.getLogger("ferries.cache")
 
 # After the connection fails (or Redis refuses tracking), how long before it is tried again.
 LISTENER_RETRY_SECONDS = 5.0
-# How often what Redis says is read while the process makes no lookup.
+# How often what Redis says is read while the process makes no lookup with a copy to use.
 IDLE_READ_SECONDS = 1.0
 # How many of the keys Redis named lately are remembered, for copies whose read raced them (`FirstLevel.put`).
 REMEMBERED_CHANGES = 4096
@@ -148,6 +150,10 @@ class Listener:
                     return False
             return self._read_told()
 
+    def standing(self) -> bool:
+        """Whether the connection is made in this process (what came on it may be unread)."""
+        return self._connection is not None and self._pid == os.getpid()
+
     def _nothing_said(self) -> bool:
         """Whether the connection stands and nothing came on it since it was last read, nor is being read: then the
         copies stand, known without the lock (the threads of a process asking at once do not wait on each other).
@@ -188,8 +194,9 @@ class Listener:
         return True
 
     def _read_while_idle(self, connection) -> None:
-        """Read what Redis says every IDLE_READ_SECONDS while the process has no lookup to make: changes keep
-        coming while it is idle, and left unread they would pile up in Redis's buffer for this connection."""
+        """Read what Redis says every IDLE_READ_SECONDS, whatever the lookups: changes keep coming while the process
+        is idle or only misses (no copy to use), and left unread they would pile up in Redis's buffer for this
+        connection."""
         while True:
             time.sleep(IDLE_READ_SECONDS)
             with self._lock:

@@ -226,6 +226,10 @@ class RedisStore(CacheStore):
         finally:
             _held.writes = None
 
+    def holding(self) -> bool:
+        """Whether this thread's writes are held back (`writes_together`)."""
+        return getattr(_held, "writes", None) is not None
+
     def send_held(self) -> None:
         """Send the writes held back so far in this thread (`writes_together`) now, the locks given back with them;
         what comes after is held back as before."""

@@ -75,6 +75,9 @@ _warming = threading.local()
 # Set while a miss makes its answer (`FerryCacheService.legs_looked_up`): its legs' lookups made with the answer's.
 _looked_up = threading.local()
 
+# Set when this thread kept a whole answer whose writes are held back (`_keep_whole_answer`), until they are sent.
+_own_answer = threading.local()
+
 
 class FerryCacheService:
     def __init__(self):
@@ -272,8 +275,7 @@ class FerryCacheService:
         if not settings.SEARCH_CACHE or ttl <= 0:
             return
         key = keys.calendar_answer_key(query)
-        sets = {keys.answers_listing(i): [key] for i in sailing_ids}
-        self._call(lambda store: store.put_many({key: body}, ttl, None, sets))
+        self._keep_whole_answer(key, body, ttl, sets={keys.answers_listing(i): [key] for i in sailing_ids})
 
     # --- whole answers --------------------------------------------------------------------------
 
@@ -320,8 +322,15 @@ class FerryCacheService:
         """The lookup of the answer kept as sent under `key`, with `counts` made in the same round trip, and the
         entries `leg_names` looked up (their locks taken) should the answer be missing."""
         store = _redis_store()
-        told = self.told_of_changes(store)
         copy = self.first_level.get(key)
+        if copy is not None or not self.listener.standing():
+            told = self.told_of_changes(store)  # what Redis said, read before the copy is looked at again
+            copy = copy and self.first_level.get(key)
+        else:
+            # No copy to use: the lookup goes to Redis, and what Redis said meanwhile is left for the next lookup
+            # that has one (or the idle read). A copy made from this read is checked against all Redis said after
+            # it (`mark`, read before any use): reading it now would cost each web process every miss in the fleet.
+            told = False
         if copy and told:  # nothing to read: the request may need no round trip at all
             return AnswerLookup(key, legs, copy, Rider(counts(store)), told=True)
         leg_names = list(leg_names)
@@ -432,7 +441,24 @@ class FerryCacheService:
             return
         sets = {keys.answers_listing(i): [key] for i in sailing_ids}
         notes = {keys.answer_query(key): keys.answer_canonical(query).encode()}
-        self._call(lambda store: store.put_many({key: body}, ttl, None, sets, notes))
+        self._keep_whole_answer(key, body, ttl, sets=sets, notes=notes)
+
+    def _keep_whole_answer(self, key: str, body: bytes, ttl: int, *, sets: dict, notes: dict | None = None) -> None:
+        """Keep a whole answer; what Redis then says of it is read here as soon as it is sent (`writes_together` sends
+        it as it ends): this process's next lookup of it, finding it in Redis, can copy it at once, where what Redis
+        said left unread would drop that copy (the other processes read what is said in batches, when they next use
+        a copy or idle)."""
+        kept = self._call(lambda store: store.put_many({key: body}, ttl, None, sets, notes) or True)
+        if not kept or not self._in_redis():
+            return
+        if _redis_store().holding():
+            _own_answer.kept = True
+        else:
+            self._read_what_was_said()
+
+    def _read_what_was_said(self) -> None:
+        if self.listener.standing():
+            self.told_of_changes()
 
     @contextlib.contextmanager
     def writes_together(self):
@@ -449,6 +475,9 @@ class FerryCacheService:
             finally:
                 if held is not None:  # else another's, sent as that one ends
                     self._call(lambda store: store.send_held())
+                    if getattr(_own_answer, "kept", False):
+                        _own_answer.kept = False
+                        self._read_what_was_said()
 
     # --- warming --------------------------------------------------------------------------------
 

@@ -491,6 +491,28 @@ def test_a_copy_goes_as_soon_as_redis_tells_its_answer_changed_by_another_proces
     assert api.get(SEARCH, params).content == b'{"made":"elsewhere"}'  # the new copy
 
 
+def test_a_lookup_without_a_copy_leaves_what_redis_said_for_the_next_with_one_which_sees_it(api, sailing):
+    params = params_of(sailing, adults="2")
+    api.get(SEARCH, params)
+    kept = api.get(SEARCH, params).content
+    key = cache_keys.answer_key(parse_search_query(params))
+    assert cache_service.first_level.get(key).body == kept
+
+    other = get_redis_connection("default").connection_pool.make_connection()
+    other.send_command("SET", answer_name(sailing, adults="2"), b'{"made":"elsewhere"}', "EX", 60)
+    assert other.read_response() in (b"OK", "OK")
+    other.disconnect()
+    # The lookup of an answer this process holds no copy of (a miss in the making, whose answer another process will
+    # keep, say): it goes to Redis anyway, so what Redis said is left unread.
+    assert cache_service.answer_lookup(parse_search_query(params_of(sailing, adults="3"))).copy is None
+    still = cache_service.first_level.get(key)
+    after = api.get(SEARCH, params)
+
+    assert still is not None  # not read by that lookup (the idle read comes a second apart)
+    assert still.body == kept
+    assert after.content == b'{"made":"elsewhere"}'  # read before the copy was used: never sent stale
+
+
 def test_threads_of_a_process_check_their_copies_at_once_and_each_sees_a_change_told(api, sailing):
     params = params_of(sailing, adults="2")
     api.get(SEARCH, params)
