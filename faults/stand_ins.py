@@ -170,17 +170,11 @@ class WatchedSimulator(OperatorSimulator):
         super().__init__(**options)
         self.confirming = threading.Event()
         self.confirmations_asked = 0
-        self.in_flight = 0
         self._counting = threading.Lock()
 
     def _handle(self, environ):
         with self._counting:
-            self.in_flight += 1
             if environ.get("PATH_INFO", "").endswith("/confirm"):
                 self.confirmations_asked += 1
                 self.confirming.set()
-        try:
-            return super()._handle(environ)
-        finally:
-            with self._counting:
-                self.in_flight -= 1
+        return super()._handle(environ)

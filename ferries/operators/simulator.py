@@ -32,7 +32,6 @@ import json
 import random
 import re
 import threading
-import time
 from collections import Counter
 from wsgiref.simple_server import WSGIRequestHandler
 
@@ -68,18 +67,30 @@ class OperatorSimulator:
         self.reported: dict[str, dict] = {}
         self._random = random.Random(seed)
         self._lock = threading.Lock()
+        self.in_flight = 0  # requests being answered
+        self._closed = threading.Event()
+
+    def close(self) -> None:
+        """Answer no more: a request still waiting out its latency is refused at once, without reading the database
+        (whose test may be over); wait for `in_flight` to fall to 0 before the database goes."""
+        self._closed.set()
 
     def __call__(self, environ, start_response):
+        with self._lock:
+            self.in_flight += 1
         try:
             status, body = self._handle(environ)
         finally:
             close_old_connections()  # each request runs in a thread of its own
+            with self._lock:
+                self.in_flight -= 1
         payload = json.dumps(body).encode()
         start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
         return [payload]
 
     def _handle(self, environ) -> tuple[str, dict]:
-        time.sleep(self.latency)
+        if self._closed.wait(self.latency):
+            return "503 Service Unavailable", {"error": {"code": "closed", "message": "The simulator is closed."}}
         route = next(((a, m) for p, a in ROUTES if (m := p.match(environ.get("PATH_INFO", "")))), None)
         with self._lock:
             failing = self.fail_first > 0 or self._random.random() < self.error_rate

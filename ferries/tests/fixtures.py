@@ -6,6 +6,7 @@ import threading
 import pytest
 from django_redis import get_redis_connection
 
+from conftest import wait_until
 from ferries.cache import cache_service
 from ferries.operators.simulator import OperatorSimulator, make_server
 from ferries.tests.factories import OperatorFactory, PortFactory, RouteFactory, sailing_factory
@@ -38,6 +39,8 @@ def operator_simulator(transactional_db):
 
     yield start
     for server in servers:
+        server.get_app().close()  # a request still waiting out its latency (its caller gave up) reads nothing now
+        wait_until(lambda s=server: s.get_app().in_flight == 0, timeout=30, what="the simulator's requests finished")
         server.shutdown()
         server.server_close()
 

@@ -1,12 +1,15 @@
 """Remote operators through their HTTP API, played by the operator simulator on a real socket."""
 
 import datetime as dt
+import threading
 
 import pytest
+import requests
 from django.core.cache import cache
 from django.utils import timezone
 from django_redis import get_redis_connection
 
+from conftest import wait_until
 from ferries.cache import PARTIAL_SEARCH_TTL, cache_service
 from ferries.choices import Resource
 from ferries.errors import OperatorError, OperatorRefused
@@ -71,6 +74,24 @@ def test_a_slow_operator_is_left_out_and_flagged_without_waiting_for_it(operator
     assert result["complete"] is False
     assert {op["code"]: op["status"] for op in result["operators"]} == {"LOC": "ok", "REM": "timeout"}
     assert slow.calls["search"] == 0, "the answer came back before the slow operator even got to answer"
+
+
+def test_the_simulator_closed_refuses_at_once_a_request_waiting_out_its_latency_and_reads_nothing(
+    operator_simulator, two_operators
+):
+    slow = operator_simulator(latency=60)
+    answers = []
+    url = slow.url_for("REM") + "/v1/search"
+    caller = threading.Thread(target=lambda: answers.append(requests.post(url, json={}, timeout=120)))
+    caller.start()
+    wait_until(lambda: slow.in_flight == 1, timeout=10, what="the request waiting out the simulator's latency")
+
+    slow.close()
+    caller.join(timeout=30)
+
+    assert [(a.status_code, a.json()["error"]["code"]) for a in answers] == [(503, "closed")]
+    assert slow.in_flight == 0
+    assert slow.calls["search"] == 0  # refused before its route was read, let alone the database
 
 
 def test_a_failing_operator_gives_partial_results_that_are_kept_only_briefly(
