@@ -245,8 +245,9 @@ def _compute_leg(query: LegQuery, computed: dict[int, dict]) -> tuple[dict, int]
     operators = sorted({route.operator for route in routes}, key=lambda op: op.code)
     by_day, statuses = ask_operators(operators, query.days_of(), routes=routes)
     sailings = offer_rows(by_day[query.day], origin, destination)
-    computed.update({s["sailing_id"]: offer.availability for s, offer in sailings})
-    cache_service.set_availabilities(computed, after_miss=False)
+    availability = {s["sailing_id"]: offer.availability for s, offer in sailings}
+    computed.update(availability)  # shared by the request's legs: each keeps only its own sailings'
+    cache_service.set_availabilities(availability, after_miss=False)
     result = {"sailings": [s for s, _offer in sailings], "operators": statuses}
     wanted = query.party.accommodation
     if wanted != Accommodation.DECK and not any(wanted in offer.availability["remaining"] for _s, offer in sailings):

@@ -10,6 +10,7 @@ from conftest import wait_until
 from ferries.cache import cache_service
 from ferries.operators.simulator import OperatorSimulator, make_server
 from ferries.tests.factories import OperatorFactory, PortFactory, RouteFactory, sailing_factory
+from kernel import redis_lane
 
 
 @pytest.fixture(autouse=True)
@@ -81,9 +82,12 @@ def trip(tunis_marseille, marseille_tunis):
 @pytest.fixture
 def round_trips(monkeypatch):
     """Round trips to the cache's Redis, counted at the real connection: each sends its commands at once. The
-    process's connection on which Redis tells of the answers' changes is made first (once per process)."""
+    process's connection on which Redis tells of the answers' changes, and this thread's connection for the request
+    path's round trips, are made first (each once per process, with its greeting: not the test's to count)."""
     cache_service.told_of_changes()
-    connection_class = get_redis_connection("default").connection_pool.connection_class
+    client = get_redis_connection("default")
+    redis_lane.round_trip(client, [("PING",)])
+    connection_class = client.connection_pool.connection_class
     sent = []
     send = connection_class.send_packed_command
 
@@ -97,16 +101,22 @@ def round_trips(monkeypatch):
 
 def commands_in(round_trip) -> list[str]:
     """The names of the commands a round trip (`round_trips`' item: RESP, as bytes or as their chunks) sent."""
+    return [command[0].decode().upper() for command in commands_sent(round_trip)]
+
+
+def commands_sent(round_trip) -> list[list[bytes]]:
+    """The commands a round trip (`round_trips`' item) sent, each as its name and arguments."""
     sent = round_trip if isinstance(round_trip, bytes) else b"".join(round_trip)
-    names, at = [], 0
+    commands, at = [], 0
     while at < len(sent):
         assert sent[at : at + 1] == b"*", "a command is an array"
         end = sent.index(b"\r\n", at)
         count, at = int(sent[at + 1 : end]), end + 2
-        for i in range(count):
+        command = []
+        for _i in range(count):
             end = sent.index(b"\r\n", at)
             size = int(sent[at + 1 : end])
-            if i == 0:
-                names.append(sent[end + 2 : end + 2 + size].decode().upper())
+            command.append(sent[end + 2 : end + 2 + size])
             at = end + 2 + size + 2
-    return names
+        commands.append(command)
+    return commands

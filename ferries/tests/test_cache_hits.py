@@ -26,7 +26,7 @@ from ferries.queries import parse_calendar_query, parse_search_query, read_calen
 from ferries.search import sailing_search_answer
 from ferries.services import capacity_hold
 from ferries.tests.factories import sailing_factory
-from ferries.tests.fixtures import commands_in
+from ferries.tests.fixtures import commands_in, commands_sent
 from kernel import throttling as kernel_throttling
 from kernel.metrics import CACHE_LOOKUPS
 from kernel.throttling import AnonThrottle, UserThrottle, forget_outage
@@ -135,11 +135,15 @@ def test_the_days_around_a_day_without_sailings_are_looked_up_together_and_their
         sailing_day(s).isoformat() for s in around
     ]
     assert len(round_trips) == 3
+    keeping = [argument for command in commands_sent(round_trips[-1]) for argument in command]
     redis = get_redis_connection("default")
     leg = parse_search_query(params).outbound
     kept = [cache.make_key(cache_keys.search_key(dataclasses.replace(leg, day=sailing_day(s)))) for s in around]
     assert redis.exists(*kept) == 4
     assert not redis.keys(cache.make_key("ferry:lock:*"))
+    # Each sailing's availability is kept once, by the search of its own day.
+    for kept_sailing in around:
+        assert keeping.count(cache.make_key(cache_keys.availability_key(kept_sailing.pk)).encode()) == 1
 
     # Asked again in another order of its rows (another answer): the day's and the four days' searches are found,
     # the availability of all their sailings read in one round trip, none of it asked twice.
