@@ -12,24 +12,119 @@ across a fork.
 A kept connection that Redis has closed (restarted, timed out) is found before it is written to — the socket
 readable with nothing asked — and made again, as the pool does at checkout. Any failure during a round trip drops the
 connection (what was not read goes with it) and is raised, for the caller's breaker (kernel/outage.py).
+
+A command whose answer the sender need not wait for (a miss's writes) can be sent alone (`send`): its answer is
+read with the next round trip on the connection — the same read often brings both — or when the thread is done with
+its work (`settle`, at the end of a request or a task), by which time it is there to read without waiting. A blocking
+read costs the client several times what a read of what has already come costs (its thread is put to sleep and woken
+again). The commands run in Redis in the order they are sent either way.
+
+A kept connection's socket blocks, its timeout the kernel's (SO_SNDTIMEO, SO_RCVTIMEO: `kernel_timeouts`): Python
+keeps a socket's own timeout by polling before every send and every read, which doubles the system calls of a round
+trip (a poll, a send, a poll, a read), and a system call on this machine costs more of the client's CPU than packing
+and parsing the commands. A send or read past the timeout fails as one past Python's would, and is raised the same.
 """
 
-import os
+import contextlib
+import logging
+import select
+import socket
+import struct
 import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 import redis
 from redis.commands.core import Script
 
-_kept = threading.local()  # this thread's connections: {id(pool): (pid, connection, pool)}
+from kernel import process
+
+logger = logging.getLogger(__name__)
+
+_kept = threading.local()  # this thread's connections: {id(pool): _Lane}
+
+
+@dataclass(eq=False)
+class _Lane:
+    """A thread's connection to one pool's Redis, and what was sent on it whose answers are not read yet."""
+
+    pid: int
+    connection: redis.Connection
+    pool: redis.ConnectionPool
+    poller: select.poll  # the connection's socket, polled before a write when nothing is left to read
+    unread: list[Callable[[object], None]] = field(default_factory=list)  # what to do with each answer, in order
+
+
+def send(client: redis.Redis, commands: list[tuple], then: Callable[[object], None]) -> None:
+    """Send `commands` on this thread's connection to `client`'s Redis without waiting for their answers: each is
+    given to `then` (an error reply as its exception, unparsed otherwise) once read — with the next round trip on the
+    connection, or at `settle`. A failure to send drops the connection and is raised."""
+    lane = _lane(client.connection_pool)
+    connection = lane.connection
+    with _failing_drops(lane):
+        connection.send_packed_command(connection.pack_commands(commands), check_health=False)
+    lane.unread += [then] * len(commands)
+    _kept.unread = True
+
+
+def pending() -> bool:
+    """Whether this thread sent anything alone (`send`) since it last settled."""
+    return getattr(_kept, "unread", False)
+
+
+def settle() -> None:
+    """Read the answers not read yet on this thread's connections (`send`), and do with each what was asked. A
+    failure drops that connection (with what was not read) and is raised once the others are read."""
+    if not getattr(_kept, "unread", False):
+        return
+    _kept.unread = False
+    failure = None
+    for lane in list(getattr(_kept, "lanes", {}).values()):
+        if not lane.unread:
+            continue
+        try:
+            with _failing_drops(lane):
+                done = _read_unread(lane)
+        except BaseException as exc:
+            failure = failure or exc
+            continue
+        _answer(done)
+    if failure is not None:
+        raise failure
+
+
+def _read_unread(lane: _Lane) -> list[tuple[Callable[[object], None], object]]:
+    """The answers of what was sent alone on `lane` (in order), each with what to do with it."""
+    done = []
+    while lane.unread:
+        then = lane.unread.pop(0)
+        try:
+            answer = lane.connection.read_response()
+        except redis.ResponseError as error:
+            answer = error
+        done.append((then, answer))
+    return done
+
+
+def _answer(done: list[tuple[Callable[[object], None], object]]) -> None:
+    """Do with each answer read what its sender asked; what they raise is logged (the round trip that read them was
+    not theirs)."""
+    for then, answer in done:
+        try:
+            then(answer)
+        except Exception:
+            logger.exception("an answer read after its command was sent alone could not be handled")
 
 
 def round_trip(client: redis.Redis, commands: list[tuple], *, check: bool = False) -> list:
     """The answers of `commands` — each a tuple, the command's name first — sent at once on this thread's connection
     to `client`'s Redis, in their order, each parsed as `client` parses it; an error reply is given as its exception
     (every answer is read, so that the connection stays in step), or raised once all are read (`check`)."""
-    connection = _connection(client.connection_pool)
-    try:
+    lane = _lane(client.connection_pool)
+    connection = lane.connection
+    with _failing_drops(lane):
         connection.send_packed_command(connection.pack_commands(commands), check_health=False)
+        done = _read_unread(lane) if lane.unread else []
         answers = []
         for command in commands:
             try:
@@ -40,9 +135,8 @@ def round_trip(client: redis.Redis, commands: list[tuple], *, check: bool = Fals
             name = command[0].decode() if isinstance(command[0], bytes) else command[0]
             parse = client.response_callbacks.get(name.upper())
             answers.append(parse(answer) if parse else answer)
-    except BaseException:
-        connection.disconnect()
-        raise
+    if done:
+        _answer(done)
     if check:
         _raise_errors(answers)
     return answers
@@ -70,6 +164,20 @@ def with_scripts(
     return answers[: len(commands)], ran
 
 
+@contextlib.contextmanager
+def _failing_drops(lane: _Lane) -> Iterator[None]:
+    """Any failure within drops the lane's connection (what was not read goes with it) and is raised; a send or read
+    past the kernel's timeout, which redis-py raises as a ConnectionError over EAGAIN, as the TimeoutError a timeout
+    kept by Python would have been."""
+    try:
+        yield
+    except BaseException as exc:
+        _drop(lane)
+        if isinstance(exc, redis.ConnectionError) and isinstance(exc.__context__, BlockingIOError):
+            raise redis.TimeoutError(f"Timeout on the connection to Redis: {exc}") from exc
+        raise
+
+
 def _raise_errors(answers: list) -> None:
     for answer in answers:
         if isinstance(answer, Exception):
@@ -81,24 +189,40 @@ def run_script(client: redis.Redis, script: Script, keys: list, args: list):
     return with_scripts(client, [], [(script, keys, args)])[1][0]
 
 
-def _connection(pool: redis.ConnectionPool) -> redis.Connection:
-    kept = getattr(_kept, "connections", None)
-    if kept is None:
-        kept = _kept.connections = {}
-    pid = os.getpid()
-    held = kept.get(id(pool))
-    if held is None or held[0] != pid or held[2] is not pool:
-        connection = pool.connection_class(**pool.connection_kwargs)
-        kept[id(pool)] = (pid, connection, pool)
+def _lane(pool: redis.ConnectionPool) -> _Lane:
+    lanes = getattr(_kept, "lanes", None)
+    if lanes is None:
+        lanes = _kept.lanes = {}
+    pid = process.pid()
+    lane = lanes.get(id(pool))
+    if lane is not None and lane.pid == pid and lane.pool is pool:
+        if lane.connection._sock is not None and (lane.unread or not lane.poller.poll(0)):
+            return lane  # with nothing left to read, a readable socket is closed, or out of step: made again
+        _drop(lane)
+        connection = lane.connection
     else:
-        connection = held[1]
-        if connection._sock is not None:
-            try:
-                stale = connection.can_read(timeout=0)  # nothing asked: readable means closed, or out of step
-            except (redis.ConnectionError, redis.TimeoutError, OSError):
-                stale = True
-            if stale:
-                connection.disconnect()  # made again below
-    if connection._sock is None:
-        connection.connect()
-    return connection
+        connection = pool.connection_class(**pool.connection_kwargs)  # a parent's, inherited by a fork, left alone
+    connection.connect()
+    poller = select.poll()
+    poller.register(kernel_timeouts(connection), select.POLLIN)
+    lane = lanes[id(pool)] = _Lane(pid, connection, pool, poller)
+    return lane
+
+
+def _drop(lane: _Lane) -> None:
+    """Close the lane's connection, with whatever was left to read on it."""
+    lane.connection.disconnect()
+    lane.unread.clear()
+
+
+def kernel_timeouts(connection: redis.Connection) -> socket.socket:
+    """Make the connected `connection`'s socket block, with its timeout (socket_timeout) kept by the kernel rather
+    than by Python's poll before each send and read; answers the socket."""
+    sock = connection._sock
+    timeout = connection.socket_timeout
+    sock.settimeout(None)
+    if timeout:
+        seconds = struct.pack("ll", int(timeout), int(timeout % 1 * 1_000_000))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, seconds)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, seconds)
+    return sock

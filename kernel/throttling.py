@@ -47,8 +47,6 @@ none on the places set aside for its next ones (each address comes back within t
 import functools
 import logging
 import math
-import os
-import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -67,7 +65,7 @@ from redis.commands.core import Script
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
-from kernel import redis_lane
+from kernel import process, redis_lane
 from kernel.outage import cache_breaker
 
 logger = logging.getLogger(__name__)
@@ -238,7 +236,7 @@ def _run_windows(
         script = _scripts[id(client)] = client.register_script(_SLIDING_WINDOWS)
     keys = [name for name, *_rest in limits]
     back, flushes = _ahead.take(keys)
-    member = f"{now!r}:{secrets.token_hex(4)}"
+    member = f"{now!r}:{process.unique()}"
     args: list = [repr(now), len(limits), len(rider.counts), len(flushes), repr(now + AHEAD_SECONDS)]
     for (_name, limit, period, wanted), places in zip(limits, back, strict=True):
         args += [limit, period, member, wanted, len(places)]
@@ -307,7 +305,7 @@ class CountedAhead:
     def __init__(self):
         self._windows: dict[str, _Window] = {}
         self._counts: dict[tuple, int] = {}
-        self._pid = os.getpid()
+        self._pid = process.pid()
         self._lock = threading.Lock()
 
     def admit(self, names: list[str], rider: Rider | None):
@@ -395,8 +393,8 @@ class CountedAhead:
             self._windows, self._counts = {}, {}
 
     def _same_process(self) -> None:
-        if self._pid != os.getpid():  # forked: the parent's places are the parent's
-            self._windows, self._counts, self._pid = {}, {}, os.getpid()
+        if self._pid != process.pid():  # forked: the parent's places are the parent's
+            self._windows, self._counts, self._pid = {}, {}, process.pid()
 
 
 # See `CountedAhead`.

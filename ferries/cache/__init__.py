@@ -16,7 +16,8 @@ How it is kept honest:
 - a burst of identical misses computes once: the first takes the search's lock (redis-py's `Lock`, taken in the
   lookup's own round trip), the others wait for its result, or for the lock to come free when it stored none;
 - a miss keeps what it made (the leg searches, their availability, the whole answer) and gives its lock back in
-  one command as it ends (`writes_together`: a script sent by its digest; the entries' JSON made by orjson). Its
+  one command as it ends (`writes_together`: a script sent by its digest; the entries' JSON made by orjson), without
+  waiting for Redis's answer, read once the response has gone (`settle`). Its
   legs are looked up (and their locks taken) by the script that finds the whole answer missing, in the rate limits'
   round trip: two round trips in all (three for a day with nothing to book: the days around it are looked up, and
   locked, together); the locks of legs it never searched (the request refused, say) are given back as it ends.

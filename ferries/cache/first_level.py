@@ -22,7 +22,6 @@ SEARCH_ANSWER_LOCAL_TTL go, and the least recently used go first past SEARCH_ANS
 """
 
 import logging
-import os
 import select
 import threading
 import time
@@ -30,6 +29,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import redis
+
+from kernel import process, redis_lane
 
 logger = logging.getLogger("ferries.cache")
 
@@ -131,6 +132,7 @@ class Listener:
         self.client_id: int | None = None  # the connection's, in Redis (CLIENT LIST)
         self._polls = threading.local()  # each thread's poller of the connection's socket (`_nothing_said`)
         self._reading = False  # set while what Redis said is read and applied, under the lock
+        self._poller = None  # the connection's socket's, polled under the lock
 
     def listening(self, client: redis.Redis, root: str, prefixes: list[str]) -> bool:
         """Whether copies can be used as they are: listening, and every change told so far applied. `root`: what
@@ -139,8 +141,8 @@ class Listener:
         if self._nothing_said():
             return True
         with self._lock:
-            if self._pid != os.getpid():
-                self._connection, self._pid, self._retry_at = None, os.getpid(), 0.0
+            if self._pid != process.pid():
+                self._connection, self._pid, self._retry_at = None, process.pid(), 0.0
             if self._connection is None:
                 if time.monotonic() < self._retry_at:
                     return False
@@ -152,7 +154,7 @@ class Listener:
 
     def standing(self) -> bool:
         """Whether the connection is made in this process (what came on it may be unread)."""
-        return self._connection is not None and self._pid == os.getpid()
+        return self._connection is not None and self._pid == process.pid()
 
     def _nothing_said(self) -> bool:
         """Whether the connection stands and nothing came on it since it was last read, nor is being read: then the
@@ -161,7 +163,7 @@ class Listener:
         reads (or drops the connection), so what another thread has taken off the socket but not applied yet is
         never missed. Each thread polls with a poller of its own (one cannot be polled by two threads at once)."""
         connection = self._connection
-        if connection is None or self._pid != os.getpid():
+        if connection is None or self._pid != process.pid():
             return False
         mine = getattr(self._polls, "poll", None)
         if mine is None or mine[0] is not connection:
@@ -183,9 +185,12 @@ class Listener:
     def _read_told(self) -> bool:
         """Apply what Redis said so far (without waiting); False if the connection is lost. Under the lock."""
         self._reading = True
+        connection = self._connection
         try:
-            while self._connection.can_read(timeout=0):
-                self._connection.read_response(push_request=True)  # the push goes to `_told`
+            # Each read takes what the socket holds, which may be more than one message: those left in the parser's
+            # buffer are read before the socket is polled again. Closed, the socket polls readable and the read fails.
+            while _buffered(connection) or self._poller.poll(0):
+                connection.read_response(push_request=True)  # the push goes to `_told`
         except (redis.RedisError, OSError) as exc:
             self._lost(exc)
             return False
@@ -200,7 +205,7 @@ class Listener:
         while True:
             time.sleep(IDLE_READ_SECONDS)
             with self._lock:
-                if self._connection is not connection or self._pid != os.getpid():
+                if self._connection is not connection or self._pid != process.pid():
                     return
                 self._read_told()
 
@@ -209,6 +214,8 @@ class Listener:
         connection = pool.connection_class(**{**pool.connection_kwargs, "protocol": 3})
         try:
             connection.connect()
+            self._poller = select.poll()
+            self._poller.register(redis_lane.kernel_timeouts(connection), select.POLLIN)
             connection._parser.set_invalidation_push_handler(self._told)
             connection.send_command("CLIENT", "TRACKING", "ON", "BCAST", *(a for p in prefixes for a in ("PREFIX", p)))
             connection.send_command("CLIENT", "ID")
@@ -238,3 +245,10 @@ class Listener:
         self._connection = None
         self._retry_at = time.monotonic() + LISTENER_RETRY_SECONDS
         self.first_level.changed(None)
+
+
+def _buffered(connection) -> bool:
+    """Whether the connection's parser holds what was read but not parsed yet (hiredis's reader, which redis-py uses
+    when installed; another parser is asked through redis-py's own check, which polls the socket too)."""
+    reader = getattr(connection._parser, "_reader", None)
+    return reader.has_data() if reader is not None else connection.can_read(timeout=0)

@@ -10,8 +10,8 @@ cache API (IGNORE_EXCEPTIONS) it raises when Redis is away, which the service's 
 """
 
 import contextlib
+import logging
 import re
-import secrets
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,7 +23,9 @@ from redis.lock import Lock
 
 from ferries.cache.keys import QUERY_NOTE_TTL, answer_query
 from ferries.cache.stores import CacheStore
-from kernel import redis_lane
+from kernel import process, redis_lane
+
+logger = logging.getLogger("ferries.cache")
 
 # Drops a sailing's availability and, atomically, every kept answer that lists the sailing.
 _DROP_AVAILABILITY = """
@@ -177,7 +179,7 @@ class LegLocks:
     def of(cls, store: "RedisStore", names: list[str], lock_names: list[str], *, timeout: float) -> "LegLocks":
         locks = [store.lock(name, timeout=timeout) for name in lock_names]
         keys = [key for name, lock in zip(names, locks, strict=True) for key in (store.key(name), lock.name)]
-        tokens = [secrets.token_hex(16).encode() for _lock in locks]  # unique to this request, as redis-py's are
+        tokens = [process.unique().encode() for _lock in locks]  # unique to this request, as redis-py's are
         return cls(keys, locks, tokens, int(timeout * 1000))
 
     @property
@@ -231,13 +233,23 @@ class RedisStore(CacheStore):
         return getattr(_held, "writes", None) is not None
 
     def send_held(self) -> None:
-        """Send the writes held back so far in this thread (`writes_together`) now, the locks given back with them;
-        what comes after is held back as before."""
+        """Send the writes held back so far in this thread (`writes_together`) now, the locks given back with them,
+        without waiting for Redis's answer (`settle` reads it, or the next round trip); what comes after is held back
+        as before."""
         held = getattr(_held, "writes", None)
         if held is not None and (held.groups or held.locks):
             groups, locks = held.groups, held.locks
             held.groups, held.locks = [], []
-            self._keep(groups, locks)
+            self._keep(groups, locks, waited=False)
+
+    def settle(self) -> None:
+        """Read Redis's answers to what this thread sent without waiting (`send_held`)."""
+        redis_lane.settle()
+
+    @staticmethod
+    def unread() -> bool:
+        """Whether this thread sent anything whose answer is not read yet."""
+        return redis_lane.pending()
 
     def release(self, lock: Lock) -> None:
         """Give the lock back (with the writes held back, if any: it is then given back as they are made)."""
@@ -327,14 +339,28 @@ class RedisStore(CacheStore):
         else:
             self._keep([_Group(keys, args)], [])
 
-    def _keep(self, groups: list[_Group], locks: list[tuple[str, bytes]]) -> None:
+    def _keep(self, groups: list[_Group], locks: list[tuple[str, bytes]], *, waited: bool = True) -> None:
         """The groups kept and the locks given back, in one command (about twenty writes for a miss): by its digest,
-        redis-py's script sending the script itself only when Redis does not know it (after a restart)."""
+        the script itself sent only when Redis does not know it (after a restart). Not `waited`, the answer is read
+        later (`redis_lane.send`): a script Redis did not know is then sent again whole, and a failure logged."""
         if RedisStore._keep_script is None:
             RedisStore._keep_script = self.client.register_script(_KEEP)
+        script = RedisStore._keep_script
         keys = [key for group in groups for key in group.keys] + [name for name, _token in locks]
         args = [QUERY_NOTE_TTL, len(groups), *(a for group in groups for a in group.args)]
-        redis_lane.run_script(self.client, RedisStore._keep_script, keys, [*args, *(token for _name, token in locks)])
+        args += [token for _name, token in locks]
+        if waited:
+            redis_lane.run_script(self.client, script, keys, args)
+            return
+
+        def kept(answer) -> None:
+            if isinstance(answer, redis.exceptions.NoScriptError):
+                redis_lane.run_script(self.client, script, keys, args)
+            elif isinstance(answer, Exception):
+                name = type(answer).__name__
+                logger.warning("the search cache could not keep what a request made: %s: %s", name, answer)
+
+        redis_lane.send(self.client, [("EVALSHA", script.sha, len(keys), *keys, *args)], kept)
 
     def run(self, counts: list[tuple], reads: list[tuple]) -> list:
         """Counts — ("INCRBY", key, amount) or ("ZINCRBY", key, amount, member), full keys — and reads in one round

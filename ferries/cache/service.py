@@ -75,7 +75,8 @@ _warming = threading.local()
 # Set while a miss makes its answer (`FerryCacheService.legs_looked_up`): its legs' lookups made with the answer's.
 _looked_up = threading.local()
 
-# Set when this thread kept a whole answer whose writes are held back (`_keep_whole_answer`), until they are sent.
+# Set when this thread kept a whole answer whose writes are held back (`_keep_whole_answer`), until Redis's answer to
+# them is read (`FerryCacheService.settle`).
 _own_answer = threading.local()
 
 
@@ -444,10 +445,10 @@ class FerryCacheService:
         self._keep_whole_answer(key, body, ttl, sets=sets, notes=notes)
 
     def _keep_whole_answer(self, key: str, body: bytes, ttl: int, *, sets: dict, notes: dict | None = None) -> None:
-        """Keep a whole answer; what Redis then says of it is read here as soon as it is sent (`writes_together` sends
-        it as it ends): this process's next lookup of it, finding it in Redis, can copy it at once, where what Redis
-        said left unread would drop that copy (the other processes read what is said in batches, when they next use
-        a copy or idle)."""
+        """Keep a whole answer; what Redis then says of it is read as soon as Redis has kept it (`settle`, as the
+        request ends, when `writes_together` sent it): this process's next lookup of it, finding it in Redis, can copy
+        it at once, where what Redis said left unread would drop that copy (the other processes read what is said in
+        batches, when they next use a copy or idle)."""
         kept = self._call(lambda store: store.put_many({key: body}, ttl, None, sets, notes) or True)
         if not kept or not self._in_redis():
             return
@@ -460,12 +461,23 @@ class FerryCacheService:
         if self.listener.standing():
             self.told_of_changes()
 
+    def settle(self, **_signal) -> None:
+        """Read Redis's answers to what this thread sent without waiting (`writes_together`), then what Redis said of
+        a whole answer it kept. Called as a request or a task ends (ferries/apps.py), when Redis has mostly answered."""
+        if not self._in_redis() or not (_redis_store().unread() or getattr(_own_answer, "kept", False)):
+            return
+        self._call(lambda store: store.settle())
+        if getattr(_own_answer, "kept", False):
+            _own_answer.kept = False
+            self._read_what_was_said()
+
     @contextlib.contextmanager
     def writes_together(self):
-        """Within it (in this thread), what is kept in Redis and the locks given back are sent together as it ends:
-        a miss, which keeps its search, its availability and its answer, and gives back its lock, makes one round
-        trip of them. The entries and locks are others' to see only then, or earlier when the request waits for
-        another's search (`_entry`); a burst's waiters, polling, see the entry as the lock is given back."""
+        """Within it (in this thread), what is kept in Redis and the locks given back are sent together as it ends,
+        in one command whose answer is read later (`settle`): a miss, which keeps its search, its availability and its
+        answer, and gives back its lock, sends them in one write and does not wait. The entries and locks are others'
+        to see only then, or earlier when the request waits for another's search (`_entry`); a burst's waiters,
+        polling, see the entry as the lock is given back."""
         if not settings.SEARCH_CACHE or not self._in_redis() or cache_breaker.is_open():
             yield
             return
@@ -475,9 +487,6 @@ class FerryCacheService:
             finally:
                 if held is not None:  # else another's, sent as that one ends
                     self._call(lambda store: store.send_held())
-                    if getattr(_own_answer, "kept", False):
-                        _own_answer.kept = False
-                        self._read_what_was_said()
 
     # --- warming --------------------------------------------------------------------------------
 

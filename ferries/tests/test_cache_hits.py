@@ -27,6 +27,7 @@ from ferries.search import sailing_search_answer
 from ferries.services import capacity_hold
 from ferries.tests.factories import sailing_factory
 from ferries.tests.fixtures import commands_in, commands_sent
+from kernel import redis_lane
 from kernel import throttling as kernel_throttling
 from kernel.metrics import CACHE_LOOKUPS
 from kernel.throttling import AnonThrottle, UserThrottle, forget_outage
@@ -118,6 +119,33 @@ def test_a_miss_looks_up_and_locks_in_one_round_trip_and_keeps_all_it_made_in_on
             answer_name(sailing, adults="2"), cache.make_key(cache_keys.availability_key(sailing.pk))]  # fmt: skip
     assert [bool(redis.exists(name)) for name in kept] == [True, True, True]
     assert not redis.keys(cache.make_key("ferry:lock:*"))  # given back
+    assert not redis_lane.pending()  # Redis's answer to the keeping read as the request ended
+
+
+def test_a_miss_sends_what_it_keeps_without_waiting_and_reads_redis_answer_as_it_ends(sailing, round_trips):
+    query = parse_search_query(params_of(sailing, adults="3"))
+
+    sailing_search_answer(query=query, render=answer_bytes)  # as a request makes it, before it ends
+
+    assert commands_in(round_trips[-1]) == ["EVALSHA"]  # kept and given back, sent
+    assert redis_lane.pending()  # not waited for
+    cache_service.settle()  # as the request ends
+    assert not redis_lane.pending()
+    assert cache_service.get_search_answer(query) is not None
+    assert not get_redis_connection("default").keys(cache.make_key("ferry:lock:*"))
+
+
+def test_what_a_miss_could_not_keep_is_logged_and_the_next_search_is_answered(api, sailing, caplog):
+    redis = get_redis_connection("default")
+    redis.rpush(cache.make_key(cache_keys.answers_listing(sailing.pk)), "not a set")  # its SADD fails: WRONGTYPE
+
+    assert api.get(SEARCH, params_of(sailing, adults="2")).status_code == 200
+
+    assert "could not keep what a request made" in caplog.text
+    assert "WRONGTYPE" in caplog.text
+    again = api.get(SEARCH, params_of(sailing, adults="2"))
+    assert again.status_code == 200
+    assert [row["sailing_id"] for row in again.json()["outbound"]] == [sailing.pk]
 
 
 def test_the_days_around_a_day_without_sailings_are_looked_up_together_and_their_availability_read_together(

@@ -1,6 +1,8 @@
 """Round trips on a connection each thread keeps (kernel/redis_lane.py), against the real Redis of the cache."""
 
 import multiprocessing
+import socket
+import struct
 import threading
 
 import pytest
@@ -102,6 +104,74 @@ def test_an_error_reply_of_a_script_is_raised_once_every_answer_is_read(client):
         redis_lane.with_scripts(client, [("PING",)], [(script, [key], [])])
 
     assert redis_lane.round_trip(client, [("LLEN", key)]) == [1]  # the script's first write stands (Redis's rule)
+
+
+def test_a_command_sent_alone_is_answered_with_the_next_round_trip_which_stays_in_step(client):
+    key = cache.make_key("lane:alone")
+    client.delete(key)
+    before = client_id(client)
+    answered = []
+
+    redis_lane.send(client, [("INCRBY", key, 3), ("INCRBY", key, 4)], answered.append)
+    assert redis_lane.pending()
+    assert answered == []  # nothing waited for
+
+    assert redis_lane.round_trip(client, [("GET", key)]) == [b"7"]  # its own answer, not the ones sent alone
+    assert answered == [3, 7]
+    assert client_id(client) == before  # answers waiting on the socket are not taken for a closed connection
+
+
+def test_settle_reads_what_was_sent_alone_errors_included(client):
+    key = cache.make_key("lane:settled")
+    client.delete(key)
+    client.rpush(key, "a")
+    answered = []
+
+    redis_lane.send(client, [("INCR", key), ("LLEN", key)], answered.append)  # INCR on a list: WRONGTYPE
+    redis_lane.settle()
+
+    assert not redis_lane.pending()
+    assert isinstance(answered[0], redis.ResponseError)
+    assert "WRONGTYPE" in str(answered[0])
+    assert answered[1] == 1
+    assert redis_lane.round_trip(client, [("LINDEX", key, 0)]) == [b"a"]
+    redis_lane.settle()  # nothing left: no read, no wait
+    assert len(answered) == 2
+
+
+def test_what_handling_an_answer_raises_is_logged_not_raised_to_the_round_trip_that_read_it(client, caplog):
+    def failing(_answer):
+        raise ValueError("cannot handle it")
+
+    redis_lane.send(client, [("PING",)], failing)
+
+    assert redis_lane.round_trip(client, [("ECHO", "mine")]) == [b"mine"]
+    assert "could not be handled" in caplog.text
+    assert "cannot handle it" in caplog.text
+
+
+def test_a_read_past_the_socket_timeout_of_what_was_sent_alone_drops_the_connection(client):
+    key = cache.make_key("lane:alone-late")
+    client.delete(key)
+    before = client_id(client)
+
+    redis_lane.send(client, [("BLPOP", key, 2)], lambda _answer: None)  # longer than the socket's timeout (0.5 s)
+    with pytest.raises(redis.TimeoutError):
+        redis_lane.settle()
+    client.rpush(key, "late")
+
+    assert redis_lane.round_trip(client, [("LLEN", key)]) == [1]
+    assert client_id(client) != before
+    assert not redis_lane.pending()
+
+
+def test_a_kept_connection_blocks_its_timeout_kept_by_the_kernel(client):
+    redis_lane.round_trip(client, [("PING",)])
+    sock = redis_lane._lane(client.connection_pool).connection._sock
+
+    assert sock.gettimeout() is None  # no poll before each send and read
+    seconds, micro = struct.unpack("ll", sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, 16))
+    assert seconds + micro / 1e6 == pytest.approx(client.connection_pool.connection_kwargs["socket_timeout"])
 
 
 def _child_id(queue) -> None:
