@@ -15,9 +15,12 @@ connection (what was not read goes with it) and is raised, for the caller's brea
 
 A command whose answer the sender need not wait for (a miss's writes) can be sent alone (`send`): its answer is
 read with the next round trip on the connection — the same read often brings both — or when the thread is done with
-its work (`settle`, at the end of a request or a task), by which time it is there to read without waiting. A blocking
-read costs the client several times what a read of what has already come costs (its thread is put to sleep and woken
-again). The commands run in Redis in the order they are sent either way.
+its work (`settle`, at the end of a request or a task), by which time it is there to read without waiting. A read that
+waits costs the client several times what a read of what has already come costs (its thread is put to sleep and woken
+again). A connection that owes answers and whose socket is readable has them read before it is written to again
+(closed meanwhile, the read fails and the connection is made again, as one found closed with nothing owed is). The
+commands run in Redis in the order they are sent either way; a process forked from a thread owes nothing of its
+parent's.
 
 A kept connection's socket blocks, its timeout the kernel's (SO_SNDTIMEO, SO_RCVTIMEO: `kernel_timeouts`): Python
 keeps a socket's own timeout by polling before every send and every read, which doubles the system calls of a round
@@ -27,8 +30,10 @@ and parsing the commands. A send or read past the timeout fails as one past Pyth
 
 import contextlib
 import logging
+import os
 import select
 import socket
+import ssl
 import struct
 import threading
 from collections.abc import Callable, Iterator
@@ -70,6 +75,21 @@ def send(client: redis.Redis, commands: list[tuple], then: Callable[[object], No
 def pending() -> bool:
     """Whether this thread sent anything alone (`send`) since it last settled."""
     return getattr(_kept, "unread", False)
+
+
+def owed(client: redis.Redis) -> int:
+    """How many answers this thread's connection to `client`'s Redis still owes (sent alone, not read yet)."""
+    lane = getattr(_kept, "lanes", {}).get(id(client.connection_pool))
+    return len(lane.unread) if lane is not None and lane.pid == process.pid() else 0
+
+
+def abandon() -> None:
+    """Close this thread's connections that still owe answers, without reading them (Redis is known to be away:
+    a read would wait out the timeout); what was asked of those answers is not done."""
+    _kept.unread = False
+    for lane in getattr(_kept, "lanes", {}).values():
+        if lane.unread:
+            _drop(lane)
 
 
 def settle() -> None:
@@ -164,6 +184,10 @@ def with_scripts(
     return answers[: len(commands)], ran
 
 
+# What a blocking socket's read or send past the kernel's timeout raises (a TLS socket: one of ssl's).
+_WOULD_BLOCK = (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
+
+
 @contextlib.contextmanager
 def _failing_drops(lane: _Lane) -> Iterator[None]:
     """Any failure within drops the lane's connection (what was not read goes with it) and is raised; a send or read
@@ -173,7 +197,7 @@ def _failing_drops(lane: _Lane) -> Iterator[None]:
         yield
     except BaseException as exc:
         _drop(lane)
-        if isinstance(exc, redis.ConnectionError) and isinstance(exc.__context__, BlockingIOError):
+        if isinstance(exc, redis.ConnectionError) and isinstance(exc.__context__, _WOULD_BLOCK):
             raise redis.TimeoutError(f"Timeout on the connection to Redis: {exc}") from exc
         raise
 
@@ -196,6 +220,8 @@ def _lane(pool: redis.ConnectionPool) -> _Lane:
     pid = process.pid()
     lane = lanes.get(id(pool))
     if lane is not None and lane.pid == pid and lane.pool is pool:
+        if lane.unread and lane.connection._sock is not None and lane.poller.poll(0):
+            _read_come(lane)  # the answers owed, come already; or the socket closed (a restart): dropped
         if lane.connection._sock is not None and (lane.unread or not lane.poller.poll(0)):
             return lane  # with nothing left to read, a readable socket is closed, or out of step: made again
         _drop(lane)
@@ -207,6 +233,25 @@ def _lane(pool: redis.ConnectionPool) -> _Lane:
     poller.register(kernel_timeouts(connection), select.POLLIN)
     lane = lanes[id(pool)] = _Lane(pid, connection, pool, poller)
     return lane
+
+
+def _read_come(lane: _Lane) -> None:
+    """Read the answers `lane` owes, the socket readable; a failure (the socket closed) drops the connection, and
+    what was asked of the answers is not done."""
+    try:
+        with _failing_drops(lane):
+            done = _read_unread(lane)
+    except redis.RedisError:
+        return
+    _answer(done)
+
+
+def _forget_after_fork() -> None:
+    """A child forked from a thread keeps that thread's connections: the parent's, never read nor closed here."""
+    _kept.__dict__.clear()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def _drop(lane: _Lane) -> None:

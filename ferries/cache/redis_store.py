@@ -251,6 +251,11 @@ class RedisStore(CacheStore):
         """Whether this thread sent anything whose answer is not read yet."""
         return redis_lane.pending()
 
+    @staticmethod
+    def abandon() -> None:
+        """Close this thread's connections that owe answers, unread (Redis is away)."""
+        redis_lane.abandon()
+
     def release(self, lock: Lock) -> None:
         """Give the lock back (with the writes held back, if any: it is then given back as they are made)."""
         held = getattr(_held, "writes", None)
@@ -354,8 +359,8 @@ class RedisStore(CacheStore):
             return
 
         def kept(answer) -> None:
-            if isinstance(answer, redis.exceptions.NoScriptError):
-                redis_lane.run_script(self.client, script, keys, args)
+            if isinstance(answer, redis.exceptions.NoScriptError):  # restarted since: sent again whole, in one more
+                redis_lane.round_trip(self.client, [("EVAL", script.script, len(keys), *keys, *args)], check=True)
             elif isinstance(answer, Exception):
                 name = type(answer).__name__
                 logger.warning("the search cache could not keep what a request made: %s: %s", name, answer)

@@ -466,7 +466,10 @@ class FerryCacheService:
         a whole answer it kept. Called as a request or a task ends (ferries/apps.py), when Redis has mostly answered."""
         if not self._in_redis() or not (_redis_store().unread() or getattr(_own_answer, "kept", False)):
             return
-        self._call(lambda store: store.settle())
+        if cache_breaker.is_open():  # Redis away: what it owes is not waited for, its connection closed
+            _redis_store().abandon()
+        else:
+            self._call(lambda store: store.settle())
         if getattr(_own_answer, "kept", False):
             _own_answer.kept = False
             self._read_what_was_said()

@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
 from django_redis import get_redis_connection
+from redis import exceptions as redis_errors
 from rest_framework import throttling
 from rest_framework.test import APIClient
 
@@ -30,6 +31,7 @@ from ferries.tests.fixtures import commands_in, commands_sent
 from kernel import redis_lane
 from kernel import throttling as kernel_throttling
 from kernel.metrics import CACHE_LOOKUPS
+from kernel.outage import cache_breaker
 from kernel.throttling import AnonThrottle, UserThrottle, forget_outage
 
 pytestmark = pytest.mark.django_db
@@ -119,7 +121,7 @@ def test_a_miss_looks_up_and_locks_in_one_round_trip_and_keeps_all_it_made_in_on
             answer_name(sailing, adults="2"), cache.make_key(cache_keys.availability_key(sailing.pk))]  # fmt: skip
     assert [bool(redis.exists(name)) for name in kept] == [True, True, True]
     assert not redis.keys(cache.make_key("ferry:lock:*"))  # given back
-    assert not redis_lane.pending()  # Redis's answer to the keeping read as the request ended
+    assert redis_lane.owed(redis) == 0  # Redis's answer to the keeping read as the request ended
 
 
 def test_a_miss_sends_what_it_keeps_without_waiting_and_reads_redis_answer_as_it_ends(sailing, round_trips):
@@ -127,12 +129,27 @@ def test_a_miss_sends_what_it_keeps_without_waiting_and_reads_redis_answer_as_it
 
     sailing_search_answer(query=query, render=answer_bytes)  # as a request makes it, before it ends
 
+    redis = get_redis_connection("default")
     assert commands_in(round_trips[-1]) == ["EVALSHA"]  # kept and given back, sent
-    assert redis_lane.pending()  # not waited for
+    assert redis_lane.owed(redis) == 1  # not waited for
     cache_service.settle()  # as the request ends
-    assert not redis_lane.pending()
+    assert redis_lane.owed(redis) == 0
     assert cache_service.get_search_answer(query) is not None
-    assert not get_redis_connection("default").keys(cache.make_key("ferry:lock:*"))
+    assert not redis.keys(cache.make_key("ferry:lock:*"))
+
+
+def test_with_redis_away_what_a_miss_sent_is_not_waited_for_as_it_ends(sailing):
+    sailing_search_answer(query=parse_search_query(params_of(sailing, adults="4")), render=answer_bytes)
+    redis = get_redis_connection("default")
+    assert redis_lane.owed(redis) == 1
+    cache_breaker.trip(redis_errors.ConnectionError("away"), message="away for %ss: %r")
+    try:
+        cache_service.settle()  # as the request ends
+    finally:
+        cache_breaker.reset()
+
+    assert redis_lane.owed(redis) == 0  # its connection closed, not read
+    assert redis_lane.round_trip(redis, [("PING",)]) == [True]  # a new one, in step
 
 
 def test_what_a_miss_could_not_keep_is_logged_and_the_next_search_is_answered(api, sailing, caplog):
@@ -143,6 +160,8 @@ def test_what_a_miss_could_not_keep_is_logged_and_the_next_search_is_answered(ap
 
     assert "could not keep what a request made" in caplog.text
     assert "WRONGTYPE" in caplog.text
+    assert not cache_breaker.is_open()  # Redis answered: not an outage
+    assert redis_lane.owed(redis) == 0
     again = api.get(SEARCH, params_of(sailing, adults="2"))
     assert again.status_code == 200
     assert [row["sailing_id"] for row in again.json()["outbound"]] == [sailing.pk]

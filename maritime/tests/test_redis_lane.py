@@ -1,6 +1,7 @@
 """Round trips on a connection each thread keeps (kernel/redis_lane.py), against the real Redis of the cache."""
 
 import multiprocessing
+import select
 import socket
 import struct
 import threading
@@ -16,6 +17,11 @@ from kernel import redis_lane
 @pytest.fixture
 def client():
     return get_redis_connection("default")
+
+
+def kept_socket(client):
+    """This thread's kept connection's socket, looked at without touching the connection."""
+    return redis_lane._kept.lanes[id(client.connection_pool)].connection._sock
 
 
 def client_id(client) -> int:
@@ -114,11 +120,42 @@ def test_a_command_sent_alone_is_answered_with_the_next_round_trip_which_stays_i
 
     redis_lane.send(client, [("INCRBY", key, 3), ("INCRBY", key, 4)], answered.append)
     assert redis_lane.pending()
+    assert redis_lane.owed(client) == 2
     assert answered == []  # nothing waited for
+    assert select.select([kept_socket(client)], [], [], 5)[0]  # the answers have come: the socket is readable
 
     assert redis_lane.round_trip(client, [("GET", key)]) == [b"7"]  # its own answer, not the ones sent alone
     assert answered == [3, 7]
+    assert redis_lane.owed(client) == 0
     assert client_id(client) == before  # answers waiting on the socket are not taken for a closed connection
+
+
+def test_answers_owed_on_a_connection_redis_closed_do_not_fail_the_next_round_trip(client):
+    before = client_id(client)
+    redis_lane.send(client, [("PING",)], lambda _answer: None)
+    client.client_kill_filter(_id=before)  # as a restart would, the answer owed or not
+    assert select.select([kept_socket(client)], [], [], 5)[0]
+
+    assert redis_lane.round_trip(client, [("ECHO", "after")]) == [b"after"]
+    assert client_id(client) != before
+    assert redis_lane.owed(client) == 0
+
+
+def test_abandoning_closes_a_connection_that_owes_answers_without_waiting_for_them(client):
+    key = cache.make_key("lane:abandoned")
+    client.delete(key)
+    before = client_id(client)
+    answered = []
+    redis_lane.send(client, [("BLPOP", key, 2)], answered.append)  # would answer only in two seconds
+
+    redis_lane.abandon()
+    client.rpush(key, "late")
+
+    assert redis_lane.owed(client) == 0
+    assert not redis_lane.pending()
+    assert redis_lane.round_trip(client, [("LLEN", key)]) == [1]  # nobody popped it: that BLPOP's connection is gone
+    assert client_id(client) != before
+    assert answered == []
 
 
 def test_settle_reads_what_was_sent_alone_errors_included(client):
@@ -130,13 +167,11 @@ def test_settle_reads_what_was_sent_alone_errors_included(client):
     redis_lane.send(client, [("INCR", key), ("LLEN", key)], answered.append)  # INCR on a list: WRONGTYPE
     redis_lane.settle()
 
-    assert not redis_lane.pending()
+    assert redis_lane.owed(client) == 0
     assert isinstance(answered[0], redis.ResponseError)
     assert "WRONGTYPE" in str(answered[0])
     assert answered[1] == 1
     assert redis_lane.round_trip(client, [("LINDEX", key, 0)]) == [b"a"]
-    redis_lane.settle()  # nothing left: no read, no wait
-    assert len(answered) == 2
 
 
 def test_what_handling_an_answer_raises_is_logged_not_raised_to_the_round_trip_that_read_it(client, caplog):
@@ -162,16 +197,38 @@ def test_a_read_past_the_socket_timeout_of_what_was_sent_alone_drops_the_connect
 
     assert redis_lane.round_trip(client, [("LLEN", key)]) == [1]
     assert client_id(client) != before
-    assert not redis_lane.pending()
+    assert redis_lane.owed(client) == 0
 
 
 def test_a_kept_connection_blocks_its_timeout_kept_by_the_kernel(client):
     redis_lane.round_trip(client, [("PING",)])
-    sock = redis_lane._lane(client.connection_pool).connection._sock
+    sock = kept_socket(client)
 
     assert sock.gettimeout() is None  # no poll before each send and read
     seconds, micro = struct.unpack("ll", sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, 16))
     assert seconds + micro / 1e6 == pytest.approx(client.connection_pool.connection_kwargs["socket_timeout"])
+
+
+def _child_settles(queue) -> None:
+    queue.put((redis_lane.pending(), redis_lane.owed(get_redis_connection("default"))))
+    redis_lane.settle()  # nothing of its own to read: the parent's answers are left to the parent
+
+
+def test_a_forked_child_neither_owes_nor_reads_what_its_parent_sent_alone(client):
+    key = cache.make_key("lane:parent")
+    client.delete(key)
+    answered = []
+    redis_lane.send(client, [("INCRBY", key, 5)], answered.append)
+    queue = multiprocessing.get_context("fork").Queue()
+    child = multiprocessing.get_context("fork").Process(target=_child_settles, args=(queue,))
+    child.start()
+    seen = queue.get(timeout=10)
+    child.join(10)
+
+    assert child.exitcode == 0
+    assert seen == (False, 0)
+    assert redis_lane.round_trip(client, [("GET", key)]) == [b"5"]  # the parent's connection in step
+    assert answered == [5]
 
 
 def _child_id(queue) -> None:
