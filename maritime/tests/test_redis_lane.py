@@ -209,6 +209,18 @@ def test_a_kept_connection_blocks_its_timeout_kept_by_the_kernel(client):
     assert seconds + micro / 1e6 == pytest.approx(client.connection_pool.connection_kwargs["socket_timeout"])
 
 
+def in_forked_child(target) -> object:
+    """What `target(queue)` puts on its queue, run in a child forked from this thread; the child must exit cleanly."""
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=target, args=(queue,))
+    child.start()
+    found = queue.get(timeout=10)
+    child.join(10)
+    assert child.exitcode == 0
+    return found
+
+
 def _child_settles(queue) -> None:
     queue.put((redis_lane.pending(), redis_lane.owed(get_redis_connection("default"))))
     redis_lane.settle()  # nothing of its own to read: the parent's answers are left to the parent
@@ -219,14 +231,8 @@ def test_a_forked_child_neither_owes_nor_reads_what_its_parent_sent_alone(client
     client.delete(key)
     answered = []
     redis_lane.send(client, [("INCRBY", key, 5)], answered.append)
-    queue = multiprocessing.get_context("fork").Queue()
-    child = multiprocessing.get_context("fork").Process(target=_child_settles, args=(queue,))
-    child.start()
-    seen = queue.get(timeout=10)
-    child.join(10)
 
-    assert child.exitcode == 0
-    assert seen == (False, 0)
+    assert in_forked_child(_child_settles) == (False, 0)
     assert redis_lane.round_trip(client, [("GET", key)]) == [b"5"]  # the parent's connection in step
     assert answered == [5]
 
@@ -237,12 +243,6 @@ def _child_id(queue) -> None:
 
 def test_a_forked_process_makes_its_own_connection(client):
     mine = client_id(client)
-    queue = multiprocessing.get_context("fork").Queue()
-    child = multiprocessing.get_context("fork").Process(target=_child_id, args=(queue,))
-    child.start()
-    theirs = queue.get(timeout=10)
-    child.join(10)
 
-    assert child.exitcode == 0
-    assert theirs != mine
+    assert in_forked_child(_child_id) != mine
     assert client_id(client) == mine  # the parent's connection is untouched by the child
