@@ -69,12 +69,16 @@ def send(client: redis.Redis, commands: list[tuple], then: Callable[[object], No
     with _failing_drops(lane):
         connection.send_packed_command(connection.pack_commands(commands), check_health=False)
     lane.unread += [then] * len(commands)
-    _kept.unread = True
 
 
 def pending() -> bool:
-    """Whether this thread sent anything alone (`send`) since it last settled."""
-    return getattr(_kept, "unread", False)
+    """Whether this thread's connections owe answers to what it sent alone (`send`)."""
+    return bool(_owing())
+
+
+def _owing() -> list[_Lane]:
+    """This thread's connections that owe answers."""
+    return [lane for lane in getattr(_kept, "lanes", {}).values() if lane.unread]
 
 
 def owed(client: redis.Redis) -> int:
@@ -86,22 +90,15 @@ def owed(client: redis.Redis) -> int:
 def abandon() -> None:
     """Close this thread's connections that still owe answers, without reading them (Redis is known to be away:
     a read would wait out the timeout); what was asked of those answers is not done."""
-    _kept.unread = False
-    for lane in getattr(_kept, "lanes", {}).values():
-        if lane.unread:
-            _drop(lane)
+    for lane in _owing():
+        _drop(lane)
 
 
 def settle() -> None:
     """Read the answers not read yet on this thread's connections (`send`), and do with each what was asked. A
     failure drops that connection (with what was not read) and is raised once the others are read."""
-    if not getattr(_kept, "unread", False):
-        return
-    _kept.unread = False
     failure = None
-    for lane in list(getattr(_kept, "lanes", {}).values()):
-        if not lane.unread:
-            continue
+    for lane in _owing():
         try:
             with _failing_drops(lane):
                 done = _read_unread(lane)
