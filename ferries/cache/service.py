@@ -136,7 +136,7 @@ class FerryCacheService:
     ) -> list[tuple[dict, float]]:
         """`ferry_search_entry` of each search (the days around a day, say), looked up in one round trip, which takes
         the locks of those missing: this request makes those it took first, then waits for the others'."""
-        if not settings.SEARCH_CACHE:
+        if not settings.SEARCH_CACHE or not params:  # none to look up (no day around with sailings): no round trip
             return [(compute(leg)[0], 0.0) for leg in params]
         names = [keys.search_key(leg) for leg in params]
         looked_up = self._lookup_or_lock(names, keys.SEARCH_LOOKUPS if counted else None)

@@ -202,6 +202,22 @@ def test_the_days_around_a_day_without_sailings_are_looked_up_together_and_their
     assert (lookups, hits) == (10, 5)
 
 
+def test_a_day_without_sailings_whose_days_around_have_none_either_makes_no_lookup_for_them(
+    api, tunis_marseille, round_trips
+):
+    far = sailing_factory(route=tunis_marseille, departs_in=dt.timedelta(days=10))  # the route runs, far from the day
+    day = sailing_day(far) + dt.timedelta(days=7)
+    params = {"from": "TNTUN", "to": "FRMRS", "date": day.isoformat(), "adults": "2"}
+
+    answer = api.get(SEARCH, params)
+
+    assert answer.status_code == 200
+    assert answer.json()["explanations"]["outbound"]["nearby_dates"] == []
+    # The rate limits with the answer's lookup and the day's; what was made kept: nothing looked up for no day.
+    assert len(round_trips) == 2
+    assert search_figures() == (1, 0)
+
+
 def test_a_miss_that_fails_gives_its_lock_back_and_keeps_nothing(sailing, monkeypatch):
     query = parse_search_query(params_of(sailing, adults="2"))
     monkeypatch.setattr(search_module, "offer_rows", lambda *args: 1 / 0)  # a bug, or an operator's answer we choke on
