@@ -101,7 +101,8 @@ return {expires, false, lookup_or_lock(2, legs, 2, ARGV[legs + 2])}
 # locks. ARGV: the notes' ttl, the number of groups; per group its ttl, then each part as its count followed by its
 # items (a set's items: its count of members then the members), then 1 if it has a counter (else 0); then each lock's
 # token (a lock is given back only while it still holds this request's token: held past its timeout, it may be
-# another's since).
+# another's since). A write Redis refuses (a key of another type, no memory left) does not stop the others: every
+# write is made, every lock given back, and the refusals answered after the count of entries kept, to be logged.
 _KEEP = """
 local note_ttl = tonumber(ARGV[1])
 local k, a = 1, 3
@@ -109,12 +110,23 @@ local function take()
   a = a + 1
   return ARGV[a - 1]
 end
+local refused = {}
+local function write(...)
+  local answer = redis.pcall(...)
+  if type(answer) == 'table' and answer.err then
+    refused[#refused + 1] = answer.err
+    return false
+  end
+  return true
+end
 local kept = 0
 for _ = 1, tonumber(ARGV[2]) do
   local ttl = tonumber(take())
   local entries = tonumber(take())
   for _ = 1, entries do
-    redis.call('SET', KEYS[k], take(), 'EX', ttl)
+    if write('SET', KEYS[k], take(), 'EX', ttl) then
+      kept = kept + 1
+    end
     k = k + 1
   end
   for _ = 1, tonumber(take()) do
@@ -124,20 +136,19 @@ for _ = 1, tonumber(ARGV[2]) do
       for _ = first, math.min(first + 499, members) do
         batch[#batch + 1] = take()
       end
-      redis.call('SADD', KEYS[k], unpack(batch))
+      write('SADD', KEYS[k], unpack(batch))
     end
-    redis.call('EXPIRE', KEYS[k], ttl + 60)
+    write('EXPIRE', KEYS[k], ttl + 60)
     k = k + 1
   end
   for _ = 1, tonumber(take()) do
-    redis.call('SET', KEYS[k], take(), 'EX', note_ttl)
+    write('SET', KEYS[k], take(), 'EX', note_ttl)
     k = k + 1
   end
   if take() == '1' then
-    redis.call('INCRBY', KEYS[k], entries)
+    write('INCRBY', KEYS[k], entries)
     k = k + 1
   end
-  kept = kept + entries
 end
 for i = k, #KEYS do
   if redis.call('GET', KEYS[i]) == ARGV[a] then
@@ -145,7 +156,7 @@ for i = k, #KEYS do
   end
   a = a + 1
 end
-return kept
+return {kept, unpack(refused)}
 """
 
 
@@ -355,15 +366,18 @@ class RedisStore(CacheStore):
         args = [QUERY_NOTE_TTL, len(groups), *(a for group in groups for a in group.args)]
         args += [token for _name, token in locks]
         if waited:
-            redis_lane.run_script(self.client, script, keys, args)
+            _log_refused(redis_lane.run_script(self.client, script, keys, args))
             return
 
         def kept(answer) -> None:
             if isinstance(answer, redis.exceptions.NoScriptError):  # restarted since: sent again whole, in one more
-                redis_lane.round_trip(self.client, [("EVAL", script.script, len(keys), *keys, *args)], check=True)
+                eval_whole = ("EVAL", script.script, len(keys), *keys, *args)
+                _log_refused(redis_lane.round_trip(self.client, [eval_whole], check=True)[0])
             elif isinstance(answer, Exception):
                 name = type(answer).__name__
                 logger.warning("the search cache could not keep what a request made: %s: %s", name, answer)
+            else:
+                _log_refused(answer)
 
         redis_lane.send(self.client, [("EVALSHA", script.sha, len(keys), *keys, *args)], kept)
 
@@ -426,3 +440,11 @@ class RedisStore(CacheStore):
 
     def lock(self, name: str, *, timeout: float) -> Lock:
         return self.client.lock(self.key(name), timeout=timeout)
+
+
+def _log_refused(answer: list) -> None:
+    """Log the writes Redis refused in a keeping (`_KEEP` answers the count of entries kept, then each refusal): the
+    others were made and the locks given back."""
+    if len(answer) > 1:
+        refused = "; ".join(error.decode() if isinstance(error, bytes) else str(error) for error in answer[1:])
+        logger.warning("the search cache could not keep what a request made: %s", refused)

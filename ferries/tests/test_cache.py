@@ -299,3 +299,15 @@ def test_writes_sent_to_a_redis_that_forgot_the_script_are_kept_all_the_same(mon
 
     assert cache_service.get_ferry_search(other) == {"sailings": [], "operators": [], "kept": True}
     assert not get_redis_connection("default").keys(cache.make_key("ferry:lock:*"))
+
+
+def test_a_write_redis_refuses_is_logged_and_the_others_are_made(caplog):
+    # The misses' counter made a list by mistake: its INCRBY is refused (WRONGTYPE), the availability kept regardless.
+    redis = get_redis_connection("default")
+    redis.rpush(cache.make_key(AVAILABILITY_MISSES), "not a count")
+
+    cache_service.set_availabilities({7001: {"status": "scheduled", "remaining": {"passengers": 9}}})
+
+    assert "could not keep what a request made" in caplog.text
+    assert "WRONGTYPE" in caplog.text
+    assert cache_service.get_availability(7001) == {"status": "scheduled", "remaining": {"passengers": 9}}

@@ -162,6 +162,10 @@ def test_what_a_miss_could_not_keep_is_logged_and_the_next_search_is_answered(ap
     assert "WRONGTYPE" in caplog.text
     assert not cache_breaker.is_open()  # Redis answered: not an outage
     assert redis_lane.owed(redis) == 0
+    # The writes after the refused one made all the same, the lock given back at once (not left to its timeout).
+    key = cache_keys.answer_key(parse_search_query(params_of(sailing, adults="2")))
+    assert redis.exists(cache.make_key(key), cache.make_key(cache_keys.answer_query(key))) == 2  # the note after it
+    assert not redis.keys(cache.make_key("ferry:lock:*"))
     again = api.get(SEARCH, params_of(sailing, adults="2"))
     assert again.status_code == 200
     assert [row["sailing_id"] for row in again.json()["outbound"]] == [sailing.pk]
