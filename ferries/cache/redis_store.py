@@ -101,8 +101,10 @@ return {expires, false, lookup_or_lock(2, legs, 2, ARGV[legs + 2])}
 # locks. ARGV: the notes' ttl, the number of groups; per group its ttl, then each part as its count followed by its
 # items (a set's items: its count of members then the members), then 1 if it has a counter (else 0); then each lock's
 # token (a lock is given back only while it still holds this request's token: held past its timeout, it may be
-# another's since). A write Redis refuses (a key of another type, no memory left) does not stop the others: every
-# write is made, every lock given back, and the refusals answered after the count of entries kept, to be logged.
+# another's since). A write Redis refuses (a key of another type, say) does not stop the others: every write is tried,
+# every lock given back, and each refusal (command, key, error) answered after the count of entries kept, to be
+# logged. A group's entries are dropped when one of its sets could not list them: they could not be dropped with what
+# they are made of (a sailing's availability changed, say).
 _KEEP = """
 local note_ttl = tonumber(ARGV[1])
 local k, a = 1, 3
@@ -111,10 +113,10 @@ local function take()
   return ARGV[a - 1]
 end
 local refused = {}
-local function write(...)
-  local answer = redis.pcall(...)
+local function write(command, key, ...)
+  local answer = redis.pcall(command, key, ...)
   if type(answer) == 'table' and answer.err then
-    refused[#refused + 1] = answer.err
+    refused[#refused + 1] = command .. ' ' .. key .. ': ' .. answer.err
     return false
   end
   return true
@@ -123,23 +125,33 @@ local kept = 0
 for _ = 1, tonumber(ARGV[2]) do
   local ttl = tonumber(take())
   local entries = tonumber(take())
+  local first, written = k, 0
   for _ = 1, entries do
     if write('SET', KEYS[k], take(), 'EX', ttl) then
-      kept = kept + 1
+      written = written + 1
     end
     k = k + 1
   end
+  local listed = true
   for _ = 1, tonumber(take()) do
     local members = tonumber(take())
-    for first = 1, members, 500 do
+    local added = true
+    for start = 1, members, 500 do
       local batch = {}
-      for _ = first, math.min(first + 499, members) do
+      for _ = start, math.min(start + 499, members) do
         batch[#batch + 1] = take()
       end
-      write('SADD', KEYS[k], unpack(batch))
+      added = write('SADD', KEYS[k], unpack(batch)) and added
     end
-    write('EXPIRE', KEYS[k], ttl + 60)
+    if added then
+      write('EXPIRE', KEYS[k], ttl + 60)
+    end
+    listed = listed and added
     k = k + 1
+  end
+  if not listed and entries > 0 then
+    redis.pcall('DEL', unpack(KEYS, first, first + entries - 1))
+    written = 0
   end
   for _ = 1, tonumber(take()) do
     write('SET', KEYS[k], take(), 'EX', note_ttl)
@@ -149,6 +161,7 @@ for _ = 1, tonumber(ARGV[2]) do
     write('INCRBY', KEYS[k], entries)
     k = k + 1
   end
+  kept = kept + written
 end
 for i = k, #KEYS do
   if redis.call('GET', KEYS[i]) == ARGV[a] then

@@ -301,13 +301,14 @@ def test_writes_sent_to_a_redis_that_forgot_the_script_are_kept_all_the_same(mon
     assert not get_redis_connection("default").keys(cache.make_key("ferry:lock:*"))
 
 
-def test_a_write_redis_refuses_is_logged_and_the_others_are_made(caplog):
-    # The misses' counter made a list by mistake: its INCRBY is refused (WRONGTYPE), the availability kept regardless.
+def test_a_write_redis_refuses_is_logged_naming_its_key_and_the_cache_is_not_taken_for_away(caplog):
+    # The misses' counter made a list by mistake: its INCRBY is refused (WRONGTYPE); Redis answered, so it is no outage.
     redis = get_redis_connection("default")
     redis.rpush(cache.make_key(AVAILABILITY_MISSES), "not a count")
 
     cache_service.set_availabilities({7001: {"status": "scheduled", "remaining": {"passengers": 9}}})
 
     assert "could not keep what a request made" in caplog.text
-    assert "WRONGTYPE" in caplog.text
+    assert f"INCRBY {cache.make_key(AVAILABILITY_MISSES)}: WRONGTYPE" in caplog.text
+    assert not cache_service_module.cache_breaker.is_open()
     assert cache_service.get_availability(7001) == {"status": "scheduled", "remaining": {"passengers": 9}}
