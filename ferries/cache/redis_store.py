@@ -27,11 +27,14 @@ from kernel import process, redis_lane
 
 logger = logging.getLogger("ferries.cache")
 
-# Drops a sailing's availability and, atomically, every kept answer that lists the sailing.
+# Drops a sailing's availability and, atomically, every kept answer that lists the sailing (a list of another kind
+# under the set's name, which can list none, is dropped with it).
 _DROP_AVAILABILITY = """
-local answers = redis.call('SMEMBERS', KEYS[2])
-for _, key in ipairs(answers) do
-  redis.call('DEL', key)
+local answers = redis.pcall('SMEMBERS', KEYS[2])
+if not answers.err then
+  for _, key in ipairs(answers) do
+    redis.call('DEL', key)
+  end
 end
 return redis.call('DEL', KEYS[1], KEYS[2])
 """
@@ -43,13 +46,22 @@ _held = threading.local()
 
 # Looks up entries and takes the lock of each missing one: `lookup_or_lock(first, entries, tokens, timeout)`, the
 # entries KEYS[first], KEYS[first + 2], … each followed by its lock, their tokens ARGV[tokens], ARGV[tokens + 1], …,
-# the locks' timeout in ms. For each entry, {1, value, ms left} when found, {0, '', 0, taken (1/0)} when not.
+# the locks' timeout in ms. For each entry, {1, value, ms left} when found, {0, '', 0, taken (1/0)} when not. `entry`
+# reads one: a key of another kind under its name (a hand's mistake, say) reads as missing, the entry made then
+# replacing it.
 _LOOKUP_OR_LOCK_FUNCTION = """
+local function entry(key)
+  local value = redis.pcall('GET', key)
+  if type(value) == 'table' and value.err then
+    return false
+  end
+  return value
+end
 local function lookup_or_lock(first, entries, tokens, timeout)
   local found = {}
   for i = 1, entries do
     local key = KEYS[first + 2 * (i - 1)]
-    local value = redis.call('GET', key)
+    local value = entry(key)
     if value then
       found[i] = {1, value, redis.call('PTTL', key)}
     else
@@ -85,7 +97,7 @@ local expires = redis.call('PEXPIRETIME', KEYS[1])
 if expires > 0 and expires == tonumber(ARGV[1]) then
   return {expires, false, {}}
 end
-local body = redis.call('GET', KEYS[1])
+local body = entry(KEYS[1])
 if body then
   return {expires, body, {}}
 end
@@ -101,8 +113,9 @@ return {expires, false, lookup_or_lock(2, legs, 2, ARGV[legs + 2])}
 # locks. ARGV: the notes' ttl, the number of groups; per group its ttl, then each part as its count followed by its
 # items (a set's items: its count of members then the members), then 1 if it has a counter (else 0); then each lock's
 # token (a lock is given back only while it still holds this request's token: held past its timeout, it may be
-# another's since). A write Redis refuses (a key of another type, say) does not stop the others: every write is tried,
-# every lock given back, and each refusal (command, key, error) answered after the count of entries kept, to be
+# another's since). A key of another kind under a name written (a hand's mistake, say) is replaced, and said. A write
+# Redis refuses all the same (no memory left) does not stop the others: every write is tried, every lock given back,
+# and each refusal or replacement (command, key, what Redis said) answered after the count of entries kept, to be
 # logged. A group's entries are dropped when one of its sets could not list them: they could not be dropped with what
 # they are made of (a sailing's availability changed, say).
 _KEEP = """
@@ -115,6 +128,11 @@ end
 local refused = {}
 local function write(command, key, ...)
   local answer = redis.pcall(command, key, ...)
+  if type(answer) == 'table' and answer.err and string.sub(answer.err, 1, 9) == 'WRONGTYPE' then
+    refused[#refused + 1] = command .. ' ' .. key .. ': ' .. answer.err .. ' (replaced)'
+    redis.call('DEL', key)
+    answer = redis.pcall(command, key, ...)
+  end
   if type(answer) == 'table' and answer.err then
     refused[#refused + 1] = command .. ' ' .. key .. ': ' .. answer.err
     return false
@@ -456,8 +474,12 @@ class RedisStore(CacheStore):
 
 
 def _log_refused(answer: list) -> None:
-    """Log the writes Redis refused in a keeping (`_KEEP` answers the count of entries kept, then each refusal): the
-    others were made and the locks given back."""
-    if len(answer) > 1:
-        refused = "; ".join(error.decode() if isinstance(error, bytes) else str(error) for error in answer[1:])
-        logger.warning("the search cache could not keep what a request made: %s", refused)
+    """Log what Redis said of a keeping's writes (`_KEEP` answers the count of entries kept, then each key of another
+    kind it replaced and each write it refused): the others were made and the locks given back."""
+    said = [error.decode() if isinstance(error, bytes) else str(error) for error in answer[1:]]
+    replaced = [line for line in said if line.endswith(" (replaced)")]
+    refused = [line for line in said if not line.endswith(" (replaced)")]
+    if replaced:
+        logger.warning("the search cache replaced a key of another kind: %s", "; ".join(replaced))
+    if refused:
+        logger.warning("the search cache could not keep what a request made: %s", "; ".join(refused))

@@ -642,6 +642,9 @@ class FerryCacheService:
         except redis.RedisError as exc:
             if strict:
                 raise
+            if _of_another_kind(exc):  # one key's trouble, not Redis's: the cache stands for every other search
+                logger.error("the search cache met a key of another kind (searched without it): %s", exc)
+                return None
             cache_breaker.trip(exc, message="ferry cache unavailable, searching without it for %ss: %r", log=logger)
             return None
         _count_in_prometheus(*counted)
@@ -659,6 +662,12 @@ def _redis_store() -> RedisStore:
     if made is None or made[0] is not settings.CACHES:
         made = _stores.made = (settings.CACHES, RedisStore())
     return made[1]
+
+
+def _of_another_kind(exc: redis.RedisError) -> bool:
+    """Whether Redis refused a command for the kind of value its key holds (WRONGTYPE): a key of the cache's made by
+    hand or by a bug; its entry, made again, replaces it."""
+    return isinstance(exc, redis.ResponseError) and str(exc).startswith("WRONGTYPE")
 
 
 def _dumps(value) -> bytes:

@@ -15,7 +15,7 @@ from django_redis import get_redis_connection
 from ferries.api.views import answer_bytes
 from ferries.cache import cache_service
 from ferries.cache import service as cache_service_module
-from ferries.cache.keys import AVAILABILITY_MISSES, availability_key
+from ferries.cache.keys import AVAILABILITY_MISSES, answers_listing, availability_key
 from ferries.cache.redis_store import RedisStore
 from ferries.party import Party
 from ferries.queries import parse_search_query
@@ -301,14 +301,41 @@ def test_writes_sent_to_a_redis_that_forgot_the_script_are_kept_all_the_same(mon
     assert not get_redis_connection("default").keys(cache.make_key("ferry:lock:*"))
 
 
-def test_a_write_redis_refuses_is_logged_naming_its_key_and_the_cache_is_not_taken_for_away(caplog):
-    # The misses' counter made a list by mistake: its INCRBY is refused (WRONGTYPE); Redis answered, so it is no outage.
+def test_a_counter_of_another_kind_is_replaced_said_and_the_cache_is_not_taken_for_away(caplog):
+    # The misses' counter made a list by hand: its INCRBY meets WRONGTYPE, so it is replaced; Redis answered, so no
+    # outage, and the availability is kept with it.
     redis = get_redis_connection("default")
-    redis.rpush(cache.make_key(AVAILABILITY_MISSES), "not a count")
+    counter = cache.make_key(AVAILABILITY_MISSES)
+    redis.rpush(counter, "not a count")
 
     cache_service.set_availabilities({7001: {"status": "scheduled", "remaining": {"passengers": 9}}})
 
-    assert "could not keep what a request made" in caplog.text
-    assert f"INCRBY {cache.make_key(AVAILABILITY_MISSES)}: WRONGTYPE" in caplog.text
+    assert f"replaced a key of another kind: INCRBY {counter}: WRONGTYPE" in caplog.text
     assert not cache_service_module.cache_breaker.is_open()
+    assert redis.get(counter) == b"1"
     assert cache_service.get_availability(7001) == {"status": "scheduled", "remaining": {"passengers": 9}}
+
+
+def test_a_key_of_another_kind_read_outside_a_script_is_searched_without_and_the_cache_stands(caplog):
+    leg = parse_search_query({"from": "TNTUN", "to": "FRMRS", "date": in_days(33), "adults": "2"}).outbound
+    redis = get_redis_connection("default")
+    redis.rpush(cache.make_key(cache_service.search_key(leg)), "not an entry")
+
+    assert cache_service.get_ferry_search(leg) is None  # GET meets WRONGTYPE: as missing
+
+    assert "met a key of another kind" in caplog.text
+    assert not cache_service_module.cache_breaker.is_open()
+    cache_service.set_ferry_search(leg, {"sailings": [], "operators": []}, ttl=300)  # made again, it replaces it
+    assert cache_service.get_ferry_search(leg) == {"sailings": [], "operators": []}
+
+
+def test_a_sailing_whose_answers_set_is_of_another_kind_has_its_availability_dropped_all_the_same():
+    redis = get_redis_connection("default")
+    cache_service.set_availability(7002, {"status": "scheduled", "remaining": {"passengers": 9}})
+    redis.rpush(cache.make_key(answers_listing(7002)), "not a set")
+
+    cache_service.invalidate_availability(7002)
+
+    assert cache_service.get_availability(7002) is None
+    assert not redis.exists(cache.make_key(answers_listing(7002)))
+    assert not cache_service_module.cache_breaker.is_open()

@@ -152,27 +152,45 @@ def test_with_redis_away_what_a_miss_sent_is_not_waited_for_as_it_ends(sailing):
     assert redis_lane.round_trip(redis, [("PING",)]) == [True]  # a new one, in step
 
 
-def test_what_a_miss_could_not_keep_is_logged_and_the_next_search_is_answered(api, sailing, caplog):
+def test_a_key_of_another_kind_where_a_miss_keeps_is_replaced_and_said(api, sailing, caplog):
     redis = get_redis_connection("default")
-    redis.rpush(cache.make_key(cache_keys.answers_listing(sailing.pk)), "not a set")  # its SADD fails: WRONGTYPE
+    listing = cache.make_key(cache_keys.answers_listing(sailing.pk))
+    redis.rpush(listing, "not a set")  # made by hand, say: its SADD meets WRONGTYPE
 
     assert api.get(SEARCH, params_of(sailing, adults="2")).status_code == 200
 
-    assert "could not keep what a request made" in caplog.text
-    assert "WRONGTYPE" in caplog.text
+    assert "replaced a key of another kind" in caplog.text
+    assert f"SADD {listing}: WRONGTYPE" in caplog.text
     assert not cache_breaker.is_open()  # Redis answered: not an outage
     assert redis_lane.owed(redis) == 0
-    # The answer its sailing's set could not list is not kept (it could not be dropped when the sailing changes);
-    # the writes after the refused one are made all the same, the lock given back at once (not left to its timeout).
-    query = parse_search_query(params_of(sailing, adults="2"))
-    key = cache_keys.answer_key(query)
-    assert not redis.exists(cache.make_key(key))
-    written_after = [cache_keys.answer_query(key), cache_keys.search_key(query.outbound)]  # the note, the leg before
-    assert redis.exists(*(cache.make_key(name) for name in written_after)) == 2
+    # The list replaced by the set listing the answer, which is kept (dropped with the sailing's availability); every
+    # write made, the lock given back at once.
+    key = cache.make_key(cache_keys.answer_key(parse_search_query(params_of(sailing, adults="2"))))
+    assert redis.type(listing) == b"set"
+    assert redis.smembers(listing) == {key.encode()}
+    assert redis.exists(key)
     assert not redis.keys(cache.make_key("ferry:lock:*"))
+    cache_service.invalidate_availability(sailing.pk)
+    assert not redis.exists(key)
     again = api.get(SEARCH, params_of(sailing, adults="2"))
     assert again.status_code == 200
     assert [row["sailing_id"] for row in again.json()["outbound"]] == [sailing.pk]
+
+
+@pytest.mark.parametrize("kind", ["answer", "leg"])
+def test_a_key_of_another_kind_where_a_search_looks_reads_as_missing_and_is_replaced(api, sailing, kind, caplog):
+    query = parse_search_query(params_of(sailing, adults="2"))
+    name = cache.make_key(cache_keys.answer_key(query) if kind == "answer" else cache_keys.search_key(query.outbound))
+    redis = get_redis_connection("default")
+    redis.rpush(name, "not an entry")  # GET on it meets WRONGTYPE
+
+    answer = api.get(SEARCH, params_of(sailing, adults="2"))
+
+    assert answer.status_code == 200
+    assert [row["sailing_id"] for row in answer.json()["outbound"]] == [sailing.pk]
+    assert not cache_breaker.is_open()  # one key's trouble: the cache stands for every other search
+    assert redis.type(name) == b"string"  # the entry made replaced it
+    assert "ferry cache unavailable" not in caplog.text
 
 
 def test_the_days_around_a_day_without_sailings_are_looked_up_together_and_their_availability_read_together(
