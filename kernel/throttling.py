@@ -139,10 +139,17 @@ for i = 1, limits do
   answers[i] = {answers[i][1], counted[i] + set_aside, oldest[2] or tostring(now), set_aside}
 end
 local function count(j)
+  local command = {'INCRBY', KEYS[j], ARGV[at + 1]}
   if ARGV[at] == 'ZINCRBY' then
-    redis.call('ZINCRBY', KEYS[j], ARGV[at + 1], ARGV[at + 2])
-  else
-    redis.call('INCRBY', KEYS[j], ARGV[at + 1])
+    command = {'ZINCRBY', KEYS[j], ARGV[at + 1], ARGV[at + 2]}
+  end
+  local answer = redis.pcall(unpack(command))
+  if type(answer) == 'table' and answer.err and string.sub(answer.err, 1, 9) == 'WRONGTYPE' then
+    redis.call('DEL', KEYS[j])  -- a key of another kind where a count goes (made by hand, say): counted afresh
+    answer = redis.pcall(unpack(command))
+  end
+  if type(answer) == 'table' and answer.err then
+    error(answer)
   end
 end
 for j = limits + 1, limits + counts + flushes do

@@ -57,15 +57,26 @@ local function entry(key)
   end
   return value
 end
+local function counted(key, amount)
+  local answer = redis.pcall('INCRBY', key, amount)
+  if type(answer) == 'table' and answer.err and string.sub(answer.err, 1, 9) == 'WRONGTYPE' then
+    redis.call('DEL', key)  -- a key of another kind where the count goes: counted afresh
+    redis.call('INCRBY', key, amount)
+  end
+end
 local function lookup_or_lock(first, entries, tokens, timeout)
   local found = {}
   for i = 1, entries do
-    local key = KEYS[first + 2 * (i - 1)]
+    local key, lock = KEYS[first + 2 * (i - 1)], KEYS[first + 2 * i - 1]
     local value = entry(key)
     if value then
       found[i] = {1, value, redis.call('PTTL', key)}
     else
-      local taken = redis.call('SET', KEYS[first + 2 * i - 1], ARGV[tokens + i - 1], 'NX', 'PX', timeout)
+      local taken = redis.call('SET', lock, ARGV[tokens + i - 1], 'NX', 'PX', timeout)
+      if not taken and redis.call('PTTL', lock) == -1 then  -- a key with no timeout is no one's lock: replaced
+        redis.call('DEL', lock)
+        taken = redis.call('SET', lock, ARGV[tokens + i - 1], 'NX', 'PX', timeout)
+      end
       found[i] = {0, '', 0, taken and 1 or 0}
     end
   end
@@ -80,7 +91,7 @@ _LOOKUP_OR_LOCK = (
     + """
 local entries = math.floor(#KEYS / 2)
 if #KEYS > 2 * entries then
-  redis.call('INCRBY', KEYS[#KEYS], entries)
+  counted(KEYS[#KEYS], entries)
 end
 return lookup_or_lock(1, entries, 1, ARGV[entries + 1])
 """
@@ -113,11 +124,12 @@ return {expires, false, lookup_or_lock(2, legs, 2, ARGV[legs + 2])}
 # locks. ARGV: the notes' ttl, the number of groups; per group its ttl, then each part as its count followed by its
 # items (a set's items: its count of members then the members), then 1 if it has a counter (else 0); then each lock's
 # token (a lock is given back only while it still holds this request's token: held past its timeout, it may be
-# another's since). A key of another kind under a name written (a hand's mistake, say) is replaced, and said. A write
-# Redis refuses all the same (no memory left) does not stop the others: every write is tried, every lock given back,
-# and each refusal or replacement (command, key, what Redis said) answered after the count of entries kept, to be
-# logged. A group's entries are dropped when one of its sets could not list them: they could not be dropped with what
-# they are made of (a sailing's availability changed, say).
+# another's since; a key of another kind under a lock's name is no one's lock, and goes). A key of another kind under
+# a name written (a hand's mistake, say) is replaced: an entry's or a note's by SET itself, a set's or a counter's by
+# DEL and the write again, said. A write Redis refuses all the same (no memory left) does not stop the others: every
+# write is tried, every lock given back, and each replacement or refusal (command, key, what Redis said) answered after
+# the count of entries kept, to be logged. A group's entries are dropped when one of its sets could not list them:
+# they could not be dropped with what they are made of (a sailing's availability changed, say).
 _KEEP = """
 local note_ttl = tonumber(ARGV[1])
 local k, a = 1, 3
@@ -182,7 +194,8 @@ for _ = 1, tonumber(ARGV[2]) do
   kept = kept + written
 end
 for i = k, #KEYS do
-  if redis.call('GET', KEYS[i]) == ARGV[a] then
+  local held = redis.pcall('GET', KEYS[i])
+  if held == ARGV[a] or (type(held) == 'table' and held.err) then  -- this request's, or of another kind: no one's
     redis.call('DEL', KEYS[i])
   end
   a = a + 1
@@ -468,6 +481,16 @@ class RedisStore(CacheStore):
 
     def reset_counters(self, names: list[str]) -> None:
         self.client.delete(*[self.key(n) for n in names])
+
+    def replace_of_another_kind(self, kinds: dict[str, bytes]) -> list[str]:
+        """Delete those of the named keys (`kinds`: each name with the type Redis should say of it) that hold another
+        kind of value, to be made afresh; answers their names."""
+        names = list(kinds)
+        found = redis_lane.round_trip(self.client, [("TYPE", self.key(name)) for name in names], check=True)
+        wrong = [name for name, kind in zip(names, found, strict=True) if kind not in (b"none", kinds[name])]
+        if wrong:
+            redis_lane.round_trip(self.client, [("DEL", *(self.key(name) for name in wrong))], check=True)
+        return wrong
 
     def lock(self, name: str, *, timeout: float) -> Lock:
         return self.client.lock(self.key(name), timeout=timeout)

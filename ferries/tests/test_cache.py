@@ -15,7 +15,7 @@ from django_redis import get_redis_connection
 from ferries.api.views import answer_bytes
 from ferries.cache import cache_service
 from ferries.cache import service as cache_service_module
-from ferries.cache.keys import AVAILABILITY_MISSES, answers_listing, availability_key
+from ferries.cache.keys import AVAILABILITY_LOOKUPS, AVAILABILITY_MISSES, answers_listing, availability_key
 from ferries.cache.redis_store import RedisStore
 from ferries.party import Party
 from ferries.queries import parse_search_query
@@ -336,6 +336,20 @@ def test_a_sailing_whose_answers_set_is_of_another_kind_has_its_availability_dro
 
     cache_service.invalidate_availability(7002)
 
-    assert cache_service.get_availability(7002) is None
-    assert not redis.exists(cache.make_key(answers_listing(7002)))
     assert not cache_service_module.cache_breaker.is_open()
+    assert not redis.exists(cache.make_key(availability_key(7002)), cache.make_key(answers_listing(7002)))
+
+
+def test_a_counter_of_another_kind_met_outside_the_scripts_is_made_afresh(caplog):
+    redis = get_redis_connection("default")
+    cache_service.set_availability(7003, {"status": "scheduled", "remaining": {"passengers": 4}})
+    counter = cache.make_key(AVAILABILITY_LOOKUPS)
+    redis.rpush(counter, "not a count")
+
+    assert cache_service.get_availability(7003) is None  # its count met WRONGTYPE: searched without the cache
+
+    assert "met a key of another kind" in caplog.text
+    assert "replaced a key of another kind: ferry:stats:availability:lookups" in caplog.text
+    assert not cache_service_module.cache_breaker.is_open()
+    assert cache_service.get_availability(7003) == {"status": "scheduled", "remaining": {"passengers": 4}}
+    assert redis.get(counter) == b"1"

@@ -190,7 +190,32 @@ def test_a_key_of_another_kind_where_a_search_looks_reads_as_missing_and_is_repl
     assert [row["sailing_id"] for row in answer.json()["outbound"]] == [sailing.pk]
     assert not cache_breaker.is_open()  # one key's trouble: the cache stands for every other search
     assert redis.type(name) == b"string"  # the entry made replaced it
-    assert "ferry cache unavailable" not in caplog.text
+    # Read as missing by the lookup itself: no error from Redis anywhere.
+    for failure in ("ferry cache unavailable", "met a key of another kind", "riding with the rate limits failed"):
+        assert failure not in caplog.text
+
+
+@pytest.mark.parametrize("kind", ["lookups counter", "leg's lock"])
+def test_a_count_or_lock_of_another_kind_is_replaced_where_the_lookup_goes(api, sailing, kind, caplog):
+    query = parse_search_query(params_of(sailing, adults="2"))
+    if kind == "lookups counter":
+        name = cache.make_key(cache_keys.SEARCH_LOOKUPS)
+    else:
+        name = cache.make_key(cache_keys.lock_for(cache_keys.search_key(query.outbound)))
+    redis = get_redis_connection("default")
+    redis.rpush(name, "not a count nor a lock")  # no timeout: a lock taken by no request
+
+    answer = api.get(SEARCH, params_of(sailing, adults="2"))
+
+    assert answer.status_code == 200
+    assert [row["sailing_id"] for row in answer.json()["outbound"]] == [sailing.pk]
+    assert not cache_breaker.is_open()
+    assert "riding with the rate limits failed" not in caplog.text
+    if kind == "lookups counter":
+        assert redis.type(name) == b"string"  # counted afresh
+    else:
+        assert not redis.exists(name)  # taken over, then given back with the keeping
+        assert redis.exists(cache.make_key(cache_keys.search_key(query.outbound)))
 
 
 def test_the_days_around_a_day_without_sailings_are_looked_up_together_and_their_availability_read_together(
