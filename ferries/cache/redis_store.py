@@ -59,7 +59,10 @@ local function entry(key)
 end
 local function counted(key, amount)
   local answer = redis.pcall('INCRBY', key, amount)
-  if type(answer) == 'table' and answer.err and string.sub(answer.err, 1, 9) == 'WRONGTYPE' then
+  if type(answer) == 'table' and answer.err then
+    if string.sub(answer.err, 1, 9) ~= 'WRONGTYPE' then
+      error(answer)
+    end
     redis.call('DEL', key)  -- a key of another kind where the count goes: counted afresh
     redis.call('INCRBY', key, amount)
   end

@@ -5,6 +5,7 @@ import select
 import socket
 import struct
 import threading
+import time
 
 import pytest
 import redis
@@ -26,6 +27,16 @@ def kept_socket(client):
 
 def client_id(client) -> int:
     return redis_lane.round_trip(client, [("CLIENT", "ID")])[0]
+
+
+def closed_in_redis(client, connection_id: int, *, within: float = 5.0) -> bool:
+    """Whether Redis lists the connection `connection_id` no more, asked until it does (`within` seconds at most)."""
+    deadline = time.monotonic() + within
+    while client.execute_command("CLIENT", "LIST", "ID", connection_id):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def test_a_thread_keeps_one_connection_and_another_thread_has_its_own(client):
@@ -149,6 +160,8 @@ def test_abandoning_closes_a_connection_that_owes_answers_without_waiting_for_th
     redis_lane.send(client, [("BLPOP", key, 2)], answered.append)  # would answer only in two seconds
 
     redis_lane.abandon()
+    # Redis sees the connection closed at its next turn, not at once: pushed before that, the BLPOP would still pop it.
+    assert closed_in_redis(client, before)
     client.rpush(key, "late")
 
     assert redis_lane.owed(client) == 0

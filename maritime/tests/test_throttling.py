@@ -145,3 +145,15 @@ def test_web_processes_taking_turns_let_a_client_through_no_more_than_its_limit(
     assert answers.count(200) == 64
     window = get_redis_connection("default").zcard(cache.make_key("throttle_anon_127.0.0.1:window"))
     assert window == answers.count(200)
+
+
+def test_a_window_of_another_kind_is_counted_afresh_and_the_limits_hold_in_redis(api, rates, caplog):
+    rates(anon="3/minute")
+    window = cache.make_key("throttle_anon_127.0.0.1:window")
+    get_redis_connection("default").rpush(window, "not a window")  # made by hand, say: ZSET commands meet WRONGTYPE
+
+    answers = [api.get(PORTS).status_code for _ in range(4)]
+
+    assert answers == [200, 200, 200, 429]  # counted in Redis, afresh
+    assert get_redis_connection("default").type(window) == b"zset"
+    assert "cache unavailable" not in caplog.text
