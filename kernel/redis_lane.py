@@ -48,6 +48,21 @@ logger = logging.getLogger(__name__)
 
 _kept = threading.local()  # this thread's connections: {id(pool): _Lane}
 
+# A Lua function for scripts writing where a key of another kind may stand (made by hand, say): `replacing(command,
+# key, ...)` makes the command; refused for the kind of value the key holds (WRONGTYPE), the key is deleted and the
+# command made again. Answers what Redis answered (an error as `redis.pcall`'s table), and the refusal that had the key
+# replaced (nil when none).
+REPLACING = """
+local function replacing(command, key, ...)
+  local answer = redis.pcall(command, key, ...)
+  if type(answer) == 'table' and answer.err and string.sub(answer.err, 1, 9) == 'WRONGTYPE' then
+    redis.call('DEL', key)
+    return redis.pcall(command, key, ...), answer.err
+  end
+  return answer, nil
+end
+"""
+
 
 @dataclass(eq=False)
 class _Lane:

@@ -88,18 +88,17 @@ _local_counts = LocMemCache("maritime-throttle-fallback", {"OPTIONS": {"MAX_ENTR
 # left, at most); the flushes whatever the limits say. Answers: per limit, 1 if allowed (and counted), the requests
 # counted in the period (the places set aside included), the oldest one's time, the places set aside (named the
 # request's member, '#', 1 to that number).
-_SLIDING_WINDOWS = """
+_SLIDING_WINDOWS = (
+    redis_lane.REPLACING
+    + """
 local now, ahead = tonumber(ARGV[1]), ARGV[5]
 local limits, counts, flushes = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local at = 5 * limits + 6
 local back = at + 3 * (counts + flushes)
 for i = 1, limits do
-  local trimmed = redis.pcall('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - tonumber(ARGV[5 * i + 2]))
+  local trimmed = replacing('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - tonumber(ARGV[5 * i + 2]))
   if type(trimmed) == 'table' and trimmed.err then
-    if string.sub(trimmed.err, 1, 9) ~= 'WRONGTYPE' then
-      error(trimmed)
-    end
-    redis.call('DEL', KEYS[i])  -- a key of another kind where a window goes (made by hand, say): counted afresh
+    error(trimmed)
   end
   local n = tonumber(ARGV[5 * i + 5])
   for first = 0, n - 1, 500 do
@@ -149,11 +148,7 @@ local function count(j)
   if ARGV[at] == 'ZINCRBY' then
     command = {'ZINCRBY', KEYS[j], ARGV[at + 1], ARGV[at + 2]}
   end
-  local answer = redis.pcall(unpack(command))
-  if type(answer) == 'table' and answer.err and string.sub(answer.err, 1, 9) == 'WRONGTYPE' then
-    redis.call('DEL', KEYS[j])  -- a key of another kind where a count goes (made by hand, say): counted afresh
-    answer = redis.pcall(unpack(command))
-  end
+  local answer = replacing(unpack(command))
   if type(answer) == 'table' and answer.err then
     error(answer)
   end
@@ -166,6 +161,7 @@ for j = limits + 1, limits + counts + flushes do
 end
 return answers
 """
+)
 _scripts: dict[int, object] = {}
 
 

@@ -49,7 +49,9 @@ _held = threading.local()
 # the locks' timeout in ms. For each entry, {1, value, ms left} when found, {0, '', 0, taken (1/0)} when not. `entry`
 # reads one: a key of another kind under its name (a hand's mistake, say) reads as missing, the entry made then
 # replacing it.
-_LOOKUP_OR_LOCK_FUNCTION = """
+_LOOKUP_OR_LOCK_FUNCTION = (
+    redis_lane.REPLACING
+    + """
 local function entry(key)
   local value = redis.pcall('GET', key)
   if type(value) == 'table' and value.err then
@@ -58,13 +60,9 @@ local function entry(key)
   return value
 end
 local function counted(key, amount)
-  local answer = redis.pcall('INCRBY', key, amount)
+  local answer = replacing('INCRBY', key, amount)
   if type(answer) == 'table' and answer.err then
-    if string.sub(answer.err, 1, 9) ~= 'WRONGTYPE' then
-      error(answer)
-    end
-    redis.call('DEL', key)  -- a key of another kind where the count goes: counted afresh
-    redis.call('INCRBY', key, amount)
+    error(answer)
   end
 end
 local function lookup_or_lock(first, entries, tokens, timeout)
@@ -86,6 +84,7 @@ local function lookup_or_lock(first, entries, tokens, timeout)
   return found
 end
 """
+)
 
 # Lookups that take each missing entry's lock: KEYS each entry then its lock, then the counter (or none); ARGV the
 # locks' tokens, then their timeout (ms).
@@ -130,23 +129,23 @@ return {expires, false, lookup_or_lock(2, legs, 2, ARGV[legs + 2])}
 # another's since; a key of another kind under a lock's name is no one's lock, and goes). A key of another kind under
 # a name written (a hand's mistake, say) is replaced: an entry's or a note's by SET itself, a set's or a counter's by
 # DEL and the write again, said. A write Redis refuses all the same (no memory left) does not stop the others: every
-# write is tried, every lock given back, and each replacement or refusal (command, key, what Redis said) answered after
-# the count of entries kept, to be logged. A group's entries are dropped when one of its sets could not list them:
-# they could not be dropped with what they are made of (a sailing's availability changed, say).
-_KEEP = """
+# write is tried, every lock given back. Answers the count of entries kept, the keys replaced and the writes refused
+# (each as its command, key and what Redis said), to be logged. A group's entries are dropped when one of its sets could
+# not list them: they could not be dropped with what they are made of (a sailing's availability changed, say).
+_KEEP = (
+    redis_lane.REPLACING
+    + """
 local note_ttl = tonumber(ARGV[1])
 local k, a = 1, 3
 local function take()
   a = a + 1
   return ARGV[a - 1]
 end
-local refused = {}
+local replaced, refused = {}, {}
 local function write(command, key, ...)
-  local answer = redis.pcall(command, key, ...)
-  if type(answer) == 'table' and answer.err and string.sub(answer.err, 1, 9) == 'WRONGTYPE' then
-    refused[#refused + 1] = command .. ' ' .. key .. ': ' .. answer.err .. ' (replaced)'
-    redis.call('DEL', key)
-    answer = redis.pcall(command, key, ...)
+  local answer, other_kind = replacing(command, key, ...)
+  if other_kind then
+    replaced[#replaced + 1] = command .. ' ' .. key .. ': ' .. other_kind
   end
   if type(answer) == 'table' and answer.err then
     refused[#refused + 1] = command .. ' ' .. key .. ': ' .. answer.err
@@ -203,8 +202,9 @@ for i = k, #KEYS do
   end
   a = a + 1
 end
-return {kept, unpack(refused)}
+return {kept, replaced, refused}
 """
+)
 
 
 @dataclass
@@ -500,12 +500,14 @@ class RedisStore(CacheStore):
 
 
 def _log_refused(answer: list) -> None:
-    """Log what Redis said of a keeping's writes (`_KEEP` answers the count of entries kept, then each key of another
-    kind it replaced and each write it refused): the others were made and the locks given back."""
-    said = [error.decode() if isinstance(error, bytes) else str(error) for error in answer[1:]]
-    replaced = [line for line in said if line.endswith(" (replaced)")]
-    refused = [line for line in said if not line.endswith(" (replaced)")]
+    """Log what Redis said of a keeping's writes (`_KEEP` answers the count of entries kept, the keys of another kind
+    it replaced, the writes it refused): the others were made and the locks given back."""
+    _kept, replaced, refused = answer
     if replaced:
-        logger.warning("the search cache replaced a key of another kind: %s", "; ".join(replaced))
+        logger.warning("the search cache replaced a key of another kind: %s", _said(replaced))
     if refused:
-        logger.warning("the search cache could not keep what a request made: %s", "; ".join(refused))
+        logger.warning("the search cache could not keep what a request made: %s", _said(refused))
+
+
+def _said(lines: list) -> str:
+    return "; ".join(line.decode() if isinstance(line, bytes) else str(line) for line in lines)
