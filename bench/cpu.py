@@ -3,7 +3,7 @@
 A process's own time and its reaped children's (`utime stime cutime cstime` of /proc/<pid>/stat) are added over
 its whole tree of live processes: gunicorn's master with its workers, Celery's with its pool. PostgreSQL runs a
 server process per connection: the backends serving the bench's database are found in pg_stat_activity, the
-bench's own connection left out.
+bench's own connections left out.
 """
 
 import contextlib
@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 
 TICK = 1 / os.sysconf("SC_CLK_TCK")
+# The application_name of this process's other connections (to another stack's database): never the stack's.
+OWN_CONNECTION = "maritime-bench"
 
 
 def _children(pid: int) -> list[int]:
@@ -46,7 +48,11 @@ def backends(database: str) -> dict[int, float]:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [database])
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() "
+            "AND application_name IS DISTINCT FROM %s",
+            [database, OWN_CONNECTION],
+        )
         pids = [row[0] for row in cursor.fetchall()]
     return {pid: _own(pid) for pid in pids}
 

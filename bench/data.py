@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import random
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import F
@@ -94,17 +95,34 @@ def booking_line(sailing_id: int) -> str:
     return f"POST {BOOKINGS} " + json.dumps(booking_body(sailing_id), separators=(",", ":"))
 
 
-def local_sailings(count: int, *, seed: int, exclude: set[int] = frozenset()) -> list[Sailing]:
-    """Sailings of our own inventory, open for sale (a few days out), picked at random."""
+def local_sailing_ids(count: int, *, seed: int, exclude: set[int] = frozenset(), using: str = "default") -> list[int]:
+    """Sailings of our own inventory, open for sale (a few days out), picked at random: their ids."""
     after = bookable_after() + dt.timedelta(days=2)
     candidates = list(
-        Sailing.objects.filter(status=Sailing.Status.SCHEDULED, departs_at__gt=after)
+        Sailing.objects.using(using)
+        .filter(status=Sailing.Status.SCHEDULED, departs_at__gt=after)
         .exclude(route__operator__code__in=REMOTE_OPERATORS)
         .exclude(pk__in=exclude)
         .values_list("pk", flat=True)
     )
-    ids = random.Random(seed).sample(candidates, count)
-    return list(Sailing.objects.filter(pk__in=ids))
+    return random.Random(seed).sample(candidates, count)
+
+
+def local_sailings(count: int, *, seed: int, exclude: set[int] = frozenset()) -> list[Sailing]:
+    return list(Sailing.objects.filter(pk__in=local_sailing_ids(count, seed=seed, exclude=exclude)))
+
+
+def sailing_legs(ids: list[int], *, using: str = "default") -> list[tuple[int, str, str, dt.date]]:
+    """(sailing id, origin port, destination port, day of departure where it departs) of each sailing of `ids`,
+    in that order; read from columns any version of the schema has (another commit's database, `using`)."""
+    rows = (
+        Sailing.objects.using(using)
+        .filter(pk__in=ids)
+        .values_list("pk", "departs_at", "route__origin__code", "route__destination__code", "route__origin__time_zone")
+    )
+    legs = {pk: (pk, origin, destination, departs.astimezone(ZoneInfo(zone)).date())
+            for pk, departs, origin, destination, zone in rows}  # fmt: skip
+    return [legs[pk] for pk in ids]
 
 
 @transaction.atomic

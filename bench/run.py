@@ -20,7 +20,8 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent))
 
-from bench import history  # noqa: E402 — the project must be on the path first
+from bench import baseline as bench_baseline  # noqa: E402 — the project must be on the path first
+from bench import history  # noqa: E402
 from bench.stack import LOAD_CPUS, STACK_CPUS, Stack, new_workdir, parse_cpus, remove_workdir  # noqa: E402
 
 FIGURES = {
@@ -393,6 +394,8 @@ def main() -> int:
     output.mkdir(parents=True, exist_ok=True)
     workdir = new_workdir()
     stack = Stack(workdir)
+    baseline = None
+    only = {int(n) for n in args.only.split(",") if n.strip()} or set(FIGURES)
     failed = False
     try:
         step(f"PostgreSQL (database {stack.database}) and two private Redis servers", started)
@@ -407,6 +410,10 @@ def main() -> int:
         import django
 
         django.setup()
+        if 9 in only:
+            step(f"figure 9's baseline: commit {bench_baseline.COMMIT}'s code, venv, database seeded alike", started)
+            baseline = bench_baseline.stack(workdir / "baseline")
+            bench_baseline.seed(baseline)
         step("gunicorn A (cache on) and B (SEARCH_CACHE=0), three workers, operator simulator, Stripe, SMTP", started)
         stack.start_app()
 
@@ -419,8 +426,7 @@ def main() -> int:
             zipf_seconds=args.zipf_seconds,
             profiles=not args.no_profiles,
         )
-        bench = Bench(stack, config, workdir)
-        only = {int(n) for n in args.only.split(",") if n.strip()} or set(FIGURES)
+        bench = Bench(stack, config, workdir, baseline)
         for number, name in FIGURES.items():
             if number not in only:
                 continue
@@ -462,6 +468,8 @@ def main() -> int:
             shutil.rmtree(logs, ignore_errors=True)
             shutil.copytree(workdir, logs, ignore=shutil.ignore_patterns("*.txt", "*.raw", "redis_*", "var"))
             print(f"logs of the stack: {logs}", file=sys.stderr)
+        if baseline is not None:
+            baseline.stop()
         stack.stop()
         remove_workdir(workdir)
         step("done", started)

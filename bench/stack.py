@@ -33,7 +33,6 @@ from bench import cpu
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-BIN = Path(PYTHON).parent
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 # A database per run (maritime_bench_<run id>): two runs at once on one server never drop each other's.
 DATABASE = "maritime_bench"
@@ -112,12 +111,13 @@ class Process:
     command: list[str]
     env: dict
     log: Path
+    cwd: Path = BASE_DIR
     popen: subprocess.Popen | None = None
 
     def start(self) -> "Process":
         self.popen = subprocess.Popen(
             self.command,
-            cwd=BASE_DIR,
+            cwd=self.cwd,
             env=self.env,
             stdout=self.log.open("ab"),
             stderr=subprocess.STDOUT,
@@ -185,8 +185,12 @@ class SmtpSink:
 
 @dataclass
 class Stack:
+    """The stack of the code in `code` (this checkout by default), run by `python` (of that code's venv)."""
+
     workdir: Path
     run_id: str = field(default_factory=lambda: secrets.token_hex(3))
+    code: Path = BASE_DIR
+    python: str = PYTHON
 
     @property
     def database(self) -> str:
@@ -289,18 +293,20 @@ class Stack:
         self.ports["web_b"] = free_port()
 
     def manage(self, *args: str) -> None:
-        result = subprocess.run(
-            [PYTHON, "manage.py", *args], cwd=BASE_DIR, env=self.env(), capture_output=True, text=True, check=False
-        )
+        command = [self.python, "manage.py", *args]
+        result = subprocess.run(command, cwd=self.code, env=self.env(), capture_output=True, text=True, check=False)
         if result.returncode:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
 
-    def start_app(self) -> None:
+    def start_app(self, sides: tuple[str, ...] = ("a", "b"), *, probe: bool = True) -> None:
+        """The operator simulator, the three workers, gunicorn of each of `sides` (A as deployed, B with the cache
+        off) and, with `probe`, the speed probe."""
         env = self.env()
+        python, bin_ = self.python, Path(self.python).parent
         port = str(self.ports["simulator"])
         latency = str(SIMULATOR_LATENCY_MS)
         self.spawn(
-            "simulator", [PYTHON, "manage.py", "run_operator_simulator", "--port", port, "--latency-ms", latency], env
+            "simulator", [python, "manage.py", "run_operator_simulator", "--port", port, "--latency-ms", latency], env
         )
         # As in the Procfile: the e-mails worker has four processes (an e-mail mostly waits for the mail server, and
         # one making a PDF must not hold up the others), the payments and bookings workers two.
@@ -309,12 +315,14 @@ class Stack:
             ("payments", "payments", "2"),
             ("bookings,default", "bookings", "2"),
         ):
-            command = [str(BIN / "celery"), "-A", "maritime", "worker", "-Q", queues, "-n", f"{name}@bench"]
+            command = [str(bin_ / "celery"), "-A", "maritime", "worker", "-Q", queues, "-n", f"{name}@bench"]
             command += ["--concurrency", processes, "--loglevel", WORKER_LOGLEVEL]
             self.spawn(f"worker_{name}", command, self.env(LOG_LEVEL=WORKER_LOGLEVEL))
         for side, extra in (("a", {}), ("b", {"SEARCH_CACHE": "0"})):
+            if side not in sides:
+                continue
             bind = f"127.0.0.1:{self.ports['web_' + side]}"
-            command = [str(BIN / "gunicorn"), "maritime.wsgi", "--bind", bind]
+            command = [str(bin_ / "gunicorn"), "maritime.wsgi", "--bind", bind]
             command += ["--workers", GUNICORN_WORKERS, "--threads", GUNICORN_THREADS, "--backlog", "2048"]
             # A socket of each worker's own (SO_REUSEPORT): the kernel spreads wrk's few long-lived connections over
             # the workers as many clients' would be. On the one shared socket, whichever worker woke first took
@@ -324,22 +332,22 @@ class Stack:
             if WEB_NICE:
                 command = ["nice", "-n", WEB_NICE, *command]
             self.spawn(f"web_{side}", command, self.env(**extra))
-        for side in ("a", "b"):
+        for side in sides:
             url = self.url(side) + "/livez"
             wait_until(f"gunicorn {side}", 60, lambda u=url: requests.get(u, timeout=2).status_code == 200)
         wait_until(
             "the simulator", 30, lambda: socket.create_connection(("127.0.0.1", int(port)), timeout=1).close() or True
         )
         self.manage("ping_queues", "emails", "payments", "bookings", "default", "--timeout", "60")
-        # Where the stack runs, the machine's speed timed every PROBE_INTERVAL s (bench/cpu.py), for each figure.
-        self.spawn("speed_probe", [PYTHON, "-c", cpu.PROBE, str(PROBE_INTERVAL)], env)
+        if probe:  # where the stack runs, the machine's speed timed every PROBE_INTERVAL s (bench/cpu.py)
+            self.spawn("speed_probe", [PYTHON, "-c", cpu.PROBE, str(PROBE_INTERVAL)], env)
 
     @property
     def probe_log(self) -> Path:
         return self.workdir / "speed_probe.log"
 
     def spawn(self, name: str, command: list[str], env: dict) -> Process:
-        process = Process(name, pinned(command, STACK_CPUS), env, self.workdir / f"{name}.log").start()
+        process = Process(name, pinned(command, STACK_CPUS), env, self.workdir / f"{name}.log", self.code).start()
         self.processes[name] = process
         return process
 
@@ -367,10 +375,13 @@ class Stack:
                 self.processes[name].stop()
         if self.stripe:
             self.stripe.stop()
+            self.stripe = None
         if self.smtp:
             self.smtp.stop()
+            self.smtp = None
         if self.created_database:
             self.psql(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
+            self.created_database = False
 
 
 def new_workdir() -> Path:
