@@ -44,13 +44,48 @@ return redis.call('DEL', KEYS[1], KEYS[2])
 _held = threading.local()
 
 
-# Looks up entries and takes the lock of each missing one: `lookup_or_lock(first, entries, tokens, timeout)`, the
-# entries KEYS[first], KEYS[first + 2], … each followed by its lock, their tokens ARGV[tokens], ARGV[tokens + 1], …,
-# the locks' timeout in ms. For each entry, {1, value, ms left} when found, {0, '', 0, taken (1/0)} when not. `entry`
-# reads one: a key of another kind under its name (a hand's mistake, say) reads as missing, the entry made then
-# replacing it.
-_LOOKUP_OR_LOCK_FUNCTION = (
+# Takes a lock: `take_lock(lock, token, timeout)` sets it to the token for `timeout` ms unless another holds it. A lock
+# of the cache's is a string that always times out: a key under its name with no timeout, or of another kind (made by
+# hand, say), is no one's lock, and is replaced — else every search of its entry would wait out the lock and compute
+# without it, for as long as the key lives. Answers whether the lock was taken, and why a key was replaced (nil when
+# none was): the refusal of the key's kind, or 'no timeout'.
+_TAKE_LOCK_FUNCTION = (
     redis_lane.REPLACING
+    + """
+local function take_lock(lock, token, timeout)
+  if redis.call('SET', lock, token, 'NX', 'PX', timeout) then
+    return true, nil
+  end
+  local _, why = replacing('GET', lock)  -- of another kind: deleted
+  if not why then
+    if redis.call('PTTL', lock) ~= -1 then
+      return false, nil  -- another request's
+    end
+    redis.call('DEL', lock)
+    why = 'no timeout'
+  end
+  return redis.call('SET', lock, token, 'NX', 'PX', timeout) ~= false, why
+end
+"""
+)
+
+# Takes one lock (`CacheLock.acquire`): KEYS the lock; ARGV its token, its timeout (ms). Answers {taken (1/0)},
+# followed by why a key under its name was replaced, if one was.
+_TAKE_LOCK = (
+    _TAKE_LOCK_FUNCTION
+    + """
+local taken, why = take_lock(KEYS[1], ARGV[1], ARGV[2])
+return {taken and 1 or 0, why}
+"""
+)
+
+# Looks up entries and takes the lock of each missing one (`take_lock`): `lookup_or_lock(first, entries, tokens,
+# timeout)`, the entries KEYS[first], KEYS[first + 2], … each followed by its lock, their tokens ARGV[tokens],
+# ARGV[tokens + 1], …, the locks' timeout in ms. For each entry, {1, value, ms left} when found, {0, '', 0, taken (1/0)}
+# when not, followed by why a key under its lock's name was replaced, if one was. `entry` reads one: a key of another
+# kind under its name (a hand's mistake, say) reads as missing, the entry made then replacing it.
+_LOOKUP_OR_LOCK_FUNCTION = (
+    _TAKE_LOCK_FUNCTION
     + """
 local function entry(key)
   local value = redis.pcall('GET', key)
@@ -73,12 +108,8 @@ local function lookup_or_lock(first, entries, tokens, timeout)
     if value then
       found[i] = {1, value, redis.call('PTTL', key)}
     else
-      local taken = redis.call('SET', lock, ARGV[tokens + i - 1], 'NX', 'PX', timeout)
-      if not taken and redis.call('PTTL', lock) == -1 then  -- a key with no timeout is no one's lock: replaced
-        redis.call('DEL', lock)
-        taken = redis.call('SET', lock, ARGV[tokens + i - 1], 'NX', 'PX', timeout)
-      end
-      found[i] = {0, '', 0, taken and 1 or 0}
+      local taken, why = take_lock(lock, ARGV[tokens + i - 1], timeout)
+      found[i] = {0, '', 0, taken and 1 or 0, why}
     end
   end
   return found
@@ -252,10 +283,29 @@ class LegLocks:
             if hit:
                 found.append((value, max(pttl, 0) / 1000, None, False))
                 continue
+            if len(taken) > 1:
+                _log_replaced_lock(lock.name, taken[1])
             if taken[0]:
                 lock.local.token = token
             found.append((None, 0.0, lock, bool(taken[0])))
         return found
+
+
+class CacheLock(Lock):
+    """redis-py's `Lock`, taken as the lookups take theirs (`take_lock`, in Lua, on this thread's connection): a key
+    under its name with no timeout, or of another kind, is no one's lock and is replaced, said in the log. Its
+    `timeout` is required: a lock of the cache's always times out."""
+
+    _script: Script | None = None
+
+    def do_acquire(self, token: bytes) -> bool:
+        if CacheLock._script is None:
+            CacheLock._script = self.redis.register_script(_TAKE_LOCK)
+        args = [token, int(self.timeout * 1000)]
+        taken, *why = redis_lane.run_script(self.redis, CacheLock._script, [self.name], args)
+        if why:
+            _log_replaced_lock(self.name, why[0])
+        return bool(taken)
 
 
 class RedisStore(CacheStore):
@@ -495,8 +545,8 @@ class RedisStore(CacheStore):
             redis_lane.round_trip(self.client, [("DEL", *(self.key(name) for name in wrong))], check=True)
         return wrong
 
-    def lock(self, name: str, *, timeout: float) -> Lock:
-        return self.client.lock(self.key(name), timeout=timeout)
+    def lock(self, name: str, *, timeout: float) -> CacheLock:
+        return self.client.lock(self.key(name), timeout=timeout, lock_class=CacheLock)
 
 
 def _log_refused(answer: list) -> None:
@@ -507,6 +557,16 @@ def _log_refused(answer: list) -> None:
         logger.warning("the search cache replaced a key of another kind: %s", _said(replaced))
     if refused:
         logger.warning("the search cache could not keep what a request made: %s", _said(refused))
+
+
+def _log_replaced_lock(name: str, why: bytes) -> None:
+    """Log a key under a lock's name that a lock taken replaced (`take_lock`): why — 'no timeout', or the refusal of
+    its kind — as Redis said it."""
+    why = why.decode() if isinstance(why, bytes) else str(why)
+    if why == "no timeout":
+        logger.warning("the search cache replaced a lock with no timeout: %s", name)
+    else:
+        logger.warning("the search cache replaced a key of another kind: GET %s: %s", name, why)
 
 
 def _said(lines: list) -> str:

@@ -4,6 +4,8 @@ import dataclasses
 import datetime as dt
 import json
 import threading
+import time
+from types import SimpleNamespace
 
 import pytest
 from django.core.cache import cache
@@ -15,8 +17,8 @@ from django_redis import get_redis_connection
 from ferries.api.views import answer_bytes
 from ferries.cache import cache_service
 from ferries.cache import service as cache_service_module
-from ferries.cache.keys import AVAILABILITY_LOOKUPS, AVAILABILITY_MISSES, answers_listing, availability_key
-from ferries.cache.redis_store import RedisStore
+from ferries.cache.keys import AVAILABILITY_LOOKUPS, AVAILABILITY_MISSES, answers_listing, availability_key, lock_for
+from ferries.cache.redis_store import CacheLock, RedisStore
 from ferries.party import Party
 from ferries.queries import parse_search_query
 from ferries.search import leg_search, sailing_search, sailing_search_answer
@@ -353,3 +355,89 @@ def test_a_counter_of_another_kind_met_outside_the_scripts_is_made_afresh(caplog
     assert not cache_service_module.cache_breaker.is_open()
     assert cache_service.get_availability(7003) == {"status": "scheduled", "remaining": {"passengers": 4}}
     assert redis.get(counter) == b"1"
+
+
+def made_by_hand(redis, lock: str, stray: str) -> str:
+    """Make under the lock's name a key no request holds (with `redis-cli`, say): a string with no timeout, or a
+    list; answers what the log says as it is replaced."""
+    redis.delete(lock)
+    if stray == "no timeout":
+        redis.set(lock, b"by hand")
+        return f"replaced a lock with no timeout: {lock}"
+    redis.rpush(lock, "not a lock")
+    return f"replaced a key of another kind: GET {lock}: WRONGTYPE"
+
+
+@pytest.mark.parametrize("stray", ["no timeout", "another kind"])
+def test_a_lock_no_request_holds_is_taken_over_by_a_warming_rather_than_waited_on(stray, caplog):
+    leg = parse_search_query({"from": "TNTUN", "to": "FRMRS", "date": in_days(34), "adults": "2"}).outbound
+    redis = get_redis_connection("default")
+    lock = cache.make_key(lock_for(cache_service.search_key(leg)))
+    said = made_by_hand(redis, lock, stray)
+    while_computing = []
+
+    def compute():
+        while_computing.append((redis.type(lock), redis.pttl(lock)))
+        return {"sailings": [], "operators": [], "warmed": True}, 300
+
+    with cache_service.warming(60):  # the lookup, then the lock taken on its own
+        found = cache_service.ferry_search_entry(leg, compute, counted=False)
+
+    assert found == ({"sailings": [], "operators": [], "warmed": True}, 300.0)
+    assert len(while_computing) == 1
+    kind, left = while_computing[0]
+    assert kind == b"string"  # computed holding the lock,
+    assert left > 0  # which times out as every lock of the cache
+    assert said in caplog.text
+    assert not redis.exists(lock)  # given back
+    assert cache_service.get_ferry_search(leg) == {"sailings": [], "operators": [], "warmed": True}
+    assert not cache_service_module.cache_breaker.is_open()
+
+
+@pytest.mark.parametrize("stray", ["another kind", "no timeout"])
+def test_a_lock_that_becomes_no_ones_while_a_search_waits_on_it_is_taken_over(stray, monkeypatch, caplog):
+    leg = parse_search_query({"from": "TNTUN", "to": "FRMRS", "date": in_days(35), "adults": "2"}).outbound
+    redis = get_redis_connection("default")
+    lock = cache.make_key(lock_for(cache_service.search_key(leg)))
+    redis.set(lock, b"another's", px=10_000)  # another request computes the search: this one waits for it
+    said = []
+
+    def meanwhile(seconds: float) -> None:  # as the waiting starts, the other's lock goes; a stray key takes its place
+        if not said:
+            said.append(made_by_hand(redis, lock, stray))
+        time.sleep(seconds)
+
+    monkeypatch.setattr(cache_service_module, "time", SimpleNamespace(monotonic=time.monotonic, sleep=meanwhile))
+    while_computing = []
+
+    def compute():
+        while_computing.append((redis.type(lock), redis.pttl(lock)))
+        return {"sailings": [], "operators": [], "waited": True}, 300
+
+    found = cache_service.ferry_search_entry(leg, compute)
+
+    assert said, "the search waited"
+    assert found == ({"sailings": [], "operators": [], "waited": True}, 300.0)
+    assert len(while_computing) == 1
+    kind, left = while_computing[0]
+    assert kind == b"string"  # computed holding the lock,
+    assert left > 0  # which times out
+    assert said[0] in caplog.text
+    assert not redis.exists(lock)  # given back
+    assert cache_service.get_ferry_search(leg) == {"sailings": [], "operators": [], "waited": True}
+    assert not cache_service_module.cache_breaker.is_open()
+
+
+def test_a_lock_taken_from_a_redis_that_forgot_the_script_is_taken_all_the_same(monkeypatch):
+    # After a restart Redis knows no script: the one taking a lock is sent again whole, and takes it.
+    redis = get_redis_connection("default")
+    store = RedisStore()
+    assert store.lock("ferry:lock:first", timeout=10).acquire(blocking=False)  # the script made known
+    monkeypatch.setattr(CacheLock._script, "sha", "0" * 40)  # a digest Redis does not know
+    redis.set(store.key("ferry:lock:second"), b"by hand")
+
+    lock = store.lock("ferry:lock:second", timeout=10)
+    assert lock.acquire(blocking=False)
+
+    assert redis.get(lock.name) == lock.local.token
+    assert redis.pttl(lock.name) > 0

@@ -195,7 +195,7 @@ def test_a_key_of_another_kind_where_a_search_looks_reads_as_missing_and_is_repl
         assert failure not in caplog.text
 
 
-@pytest.mark.parametrize("kind", ["lookups counter", "leg's lock"])
+@pytest.mark.parametrize("kind", ["lookups counter", "leg's lock", "leg's lock with a timeout"])
 def test_a_count_or_lock_of_another_kind_is_replaced_where_the_lookup_goes(api, sailing, kind, caplog):
     query = parse_search_query(params_of(sailing, adults="2"))
     if kind == "lookups counter":
@@ -203,7 +203,9 @@ def test_a_count_or_lock_of_another_kind_is_replaced_where_the_lookup_goes(api, 
     else:
         name = cache.make_key(cache_keys.lock_for(cache_keys.search_key(query.outbound)))
     redis = get_redis_connection("default")
-    redis.rpush(name, "not a count nor a lock")  # no timeout: a lock taken by no request
+    redis.rpush(name, "not a count nor a lock")  # a lock taken by no request, with a timeout or not
+    if kind == "leg's lock with a timeout":
+        redis.pexpire(name, 60_000)
 
     answer = api.get(SEARCH, params_of(sailing, adults="2"))
 
@@ -215,6 +217,7 @@ def test_a_count_or_lock_of_another_kind_is_replaced_where_the_lookup_goes(api, 
         assert redis.type(name) == b"string"  # counted afresh
     else:
         assert not redis.exists(name)  # taken over, then given back with the keeping
+        assert f"replaced a key of another kind: GET {name}: WRONGTYPE" in caplog.text
         assert redis.exists(cache.make_key(cache_keys.search_key(query.outbound)))
 
 
