@@ -5,6 +5,11 @@ class OperatorError(Exception):
     """The operator could not answer (down, slow, malformed reply). Worth retrying later."""
 
 
+class OperatorTimeout(OperatorError):
+    """The operator did not answer in time: a remote one's request ran out of OPERATOR_TIMEOUT_SECONDS (to connect,
+    or for its answer). Worth retrying later, as any OperatorError."""
+
+
 class OperatorRefused(Exception):
     """The operator answered no.
 

@@ -38,7 +38,7 @@ from django.utils.translation import gettext as _
 from ferries.cache import AVAILABILITY_TTL, PARTIAL_SEARCH_TTL, SEARCH_TTL, cache_service
 from ferries.cache.service import AnswerLookup
 from ferries.choices import CABIN_BERTHS, Accommodation, Resource
-from ferries.errors import OperatorError
+from ferries.errors import OperatorError, OperatorTimeout
 from ferries.models import Operator, Port, Route, Sailing
 from ferries.operators import adapter_for
 from ferries.operators.base import Offer
@@ -327,18 +327,22 @@ def ask_operators(
             for day, found in adapter.search_days(query, routes=own).items():
                 offers[day] += [(op, offer) for offer in found]
     done, late = wait(futures, timeout=max(deadline - time.monotonic(), 0))
-    for op in {futures[future][0] for future in late}:
-        logger.warning("operator %s did not answer within %ss", op.code, settings.OPERATOR_TIMEOUT_SECONDS)
-        statuses[op.code] = operator_status(op, "timeout", _("%(name)s did not answer in time.") % {"name": op.name})
     for future in late:
         future.cancel()
+    late_ops, failed_ops = {futures[future][0] for future in late}, set()
     for future in done:
         op, day = futures[future]
         try:
             offers[day] += [(op, offer) for offer in future.result()]
+        except OperatorTimeout:  # its request ran out of the time this wait did: late, whichever saw it first
+            late_ops.add(op)
         except OperatorError as exc:
             logger.warning("operator %s failed: %s", op.code, exc)
+            failed_ops.add(op)
             statuses[op.code] = operator_status(op, "error", _("%(name)s is not answering.") % {"name": op.name})
+    for op in late_ops - failed_ops:  # an error on another of its days says more
+        logger.warning("operator %s did not answer within %ss", op.code, settings.OPERATOR_TIMEOUT_SECONDS)
+        statuses[op.code] = operator_status(op, "timeout", _("%(name)s did not answer in time.") % {"name": op.name})
     return offers, [statuses[op.code] for op in operators]
 
 

@@ -2,12 +2,12 @@
 
 from django.conf import settings
 
-from ferries.errors import OperatorError, OperatorRefused
+from ferries.errors import OperatorError, OperatorRefused, OperatorTimeout
 from ferries.operators.base import Hold, Offer, OperatorAdapter
 from ferries.operators.http import HttpOperator
 from ferries.operators.local import LocalInventoryOperator
 
-__all__ = ["Hold", "Offer", "OperatorAdapter", "OperatorError", "OperatorRefused", "adapter_for"]
+__all__ = ["Hold", "Offer", "OperatorAdapter", "OperatorError", "OperatorRefused", "OperatorTimeout", "adapter_for"]
 
 
 def adapter_for(operator) -> OperatorAdapter:

@@ -7,13 +7,13 @@ from dataclasses import dataclass, field, replace
 from django.utils.translation import gettext as _
 
 from ferries.choices import Assistance, VehicleLoad
-from ferries.errors import OperatorError, OperatorRefused
+from ferries.errors import OperatorError, OperatorRefused, OperatorTimeout
 from ferries.party import NO_EXTRAS, Extras, Party
 from ferries.pricing import DEFAULT_FAMILY, ExtraNotSold, Quote, default_quote, extra_lines
 from ferries.queries import CalendarQuery, LegQuery
 from kernel.money import money
 
-__all__ = ["Hold", "LegOrder", "Offer", "OperatorAdapter", "OperatorError", "OperatorRefused"]
+__all__ = ["Hold", "LegOrder", "Offer", "OperatorAdapter", "OperatorError", "OperatorRefused", "OperatorTimeout"]
 
 
 @dataclass(frozen=True)

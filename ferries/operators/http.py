@@ -3,7 +3,8 @@
 Connection failures are retried at once, twice at most, and so are 502/503/504 answers to calls
 that are safe to repeat (search, availability, confirm and cancel, which operators answer the same
 way twice) — never to holds, which must not be taken twice. A request never waits
-longer than OPERATOR_TIMEOUT_SECONDS for an answer. Confirming, cancelling and sending a passenger list wait for
+longer than OPERATOR_TIMEOUT_SECONDS for an answer: one that runs out of time (to connect, after the retries, or
+for its answer, never retried) is OperatorTimeout. Confirming, cancelling and sending a passenger list wait for
 the operator's turn (ferries/operators/pacing.py). Everything else becomes OperatorError
 (could not answer) or OperatorRefused (answered no).
 """
@@ -16,7 +17,7 @@ from django.conf import settings
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from ferries.errors import OperatorError, OperatorRefused
+from ferries.errors import OperatorError, OperatorRefused, OperatorTimeout
 from ferries.operators.base import (
     Hold,
     LegOrder,
@@ -41,7 +42,9 @@ def _session(base_url: str, *, idempotent: bool) -> requests.Session:
             retry = Retry(
                 total=2,
                 connect=2,
-                read=0,
+                # An answer that does not come is not asked for again, and its error is raised as it is (with
+                # read=0, a read timeout would be "retries exhausted", which requests raises as a ConnectionError).
+                read=False,
                 status=2,
                 status_forcelist=(502, 503, 504),
                 allowed_methods=frozenset({"GET", "POST", "PUT"} if idempotent else {"GET"}),
@@ -110,6 +113,8 @@ class HttpOperator(OperatorAdapter):
         try:
             session = _session(self.base_url, idempotent=idempotent)
             response = session.request(method, self.base_url + path, json=payload, timeout=timeout)
+        except requests.Timeout as exc:  # ConnectTimeout, ReadTimeout
+            raise OperatorTimeout(f"{self.operator.code}: {type(exc).__name__}") from exc
         except requests.RequestException as exc:
             raise OperatorError(f"{self.operator.code}: {type(exc).__name__}") from exc
         try:

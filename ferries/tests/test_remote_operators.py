@@ -12,11 +12,12 @@ from django_redis import get_redis_connection
 from conftest import wait_until
 from ferries.cache import PARTIAL_SEARCH_TTL, cache_service
 from ferries.choices import Resource
-from ferries.errors import OperatorError, OperatorRefused
+from ferries.errors import OperatorError, OperatorRefused, OperatorTimeout
 from ferries.models import CapacityHold, SailingInventory
 from ferries.operators import adapter_for
 from ferries.operators.base import LegOrder
 from ferries.operators.http import HttpOperator
+from ferries.operators.local import LocalInventoryOperator
 from ferries.party import Extras, Party
 from ferries.queries import SearchQuery, parse_search_query
 from ferries.search import sailing_search
@@ -76,6 +77,38 @@ def test_a_slow_operator_is_left_out_and_flagged_without_waiting_for_it(operator
     assert slow.calls["search"] == 0, "the answer came back before the slow operator even got to answer"
 
 
+def test_a_slow_operator_is_flagged_late_even_when_its_request_gave_up_before_our_own_inventory_answered(
+    operator_simulator, settings, two_operators, monkeypatch
+):
+    """The request runs out of the same time as the search's wait for it: on a busy machine it may be seen first."""
+    local, _remote = two_operators
+    slow = operator_simulator(latency=5)
+    settings.OPERATOR_API_URLS = {"REM": slow.url_for("REM")}
+    settings.OPERATOR_TIMEOUT_SECONDS = 0.3
+    gave_up = threading.Event()
+    ask_remote, ask_own = HttpOperator.search, LocalInventoryOperator.search_days
+
+    def remote_then_tell(adapter, query):
+        try:
+            return ask_remote(adapter, query)
+        finally:
+            gave_up.set()
+
+    def own_once_the_remote_gave_up(adapter, *args, **kwargs):
+        found = ask_own(adapter, *args, **kwargs)
+        assert gave_up.wait(timeout=30), "the remote operator's request did not end"
+        return found
+
+    monkeypatch.setattr(HttpOperator, "search", remote_then_tell)
+    monkeypatch.setattr(LocalInventoryOperator, "search_days", own_once_the_remote_gave_up)
+
+    result = search()
+
+    assert [row["sailing_id"] for row in result["outbound"]] == [local.pk]
+    assert result["complete"] is False
+    assert {op["code"]: op["status"] for op in result["operators"]} == {"LOC": "ok", "REM": "timeout"}
+
+
 def test_the_simulator_closed_refuses_at_once_a_request_waiting_out_its_latency_and_reads_nothing(
     operator_simulator, two_operators
 ):
@@ -127,6 +160,30 @@ def test_an_operator_that_is_down_fails_fast_and_is_flagged(settings, two_operat
     result = search()
 
     assert {op["code"]: op["status"] for op in result["operators"]} == {"LOC": "ok", "REM": "error"}
+
+
+def test_a_request_that_runs_out_of_time_is_a_timeout_whether_it_may_be_retried_or_not(
+    operator_simulator, settings, remote_route
+):
+    sailing = sailing_factory(route=remote_route)
+    slow = operator_simulator(latency=5)
+    settings.OPERATOR_TIMEOUT_SECONDS = 0.3
+    adapter = HttpOperator(remote_route.operator, base_url=slow.url_for("REM"))
+
+    with pytest.raises(OperatorTimeout) as searched:  # a search may be retried (not after a read timeout)
+        adapter.search(leg(day=10))
+    with pytest.raises(OperatorTimeout) as held:  # a hold never is
+        adapter.hold(sailing_ref=sailing.ref, order=LegOrder(Party(adults=2)), minutes=20)
+
+    assert [str(searched.value), str(held.value)] == ["REM: ReadTimeout", "REM: ReadTimeout"]
+
+
+def test_an_operator_that_is_down_is_an_error_not_a_timeout(remote_route):
+    with pytest.raises(OperatorError) as down:
+        HttpOperator(remote_route.operator, base_url="http://127.0.0.1:9/REM").search(leg(day=10))
+
+    assert not isinstance(down.value, OperatorTimeout)
+    assert str(down.value) == "REM: ConnectionError"
 
 
 def test_hold_confirm_and_cancel_go_through_the_operator_api(operator_simulator, settings, remote_route):
