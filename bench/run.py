@@ -94,7 +94,8 @@ NOTES = {
         "traveller sees. What would close the requests/s ratio: more cores, or more concurrent clients than the "
         "uncached side has threads. The pair on 9478227, on a slower machine (speed probe 19–20 ms): the bare view "
         "2,380 and 2,286 requests/s, the uncached side 39 and 37, so 61× and 62× at most; measured 47.1× and 49.9× "
-        "(the cached side at 1,823 and 1,865)."
+        "(the cached side at 1,823 and 1,865). The pair on df2bfb9: bare view 2,152 and 2,476, uncached 39 and 42 "
+        "(55× and 59× at most), measured 57.4× and 59.6×: the cached side served as much as the bare view did."
     ),
     4: (
         "Its rounds compare like with like (both sides search the same slice of queries, in the same order: a day with "
@@ -223,7 +224,10 @@ NOTES = {
         "sleep and another woken, with the GIL handed over between four threads of a process on two cores others "
         "share. Measured and left (each under 2 % of a miss's extra): the keeping's writes as plain commands in "
         "MULTI/EXEC instead of a script (Redis 25–40 µs less a miss on the bench's misses replayed, the client 17 µs "
-        "more packing them), Redis over a Unix socket instead of TCP (about 40 µs less a miss, both sides together)."
+        "more packing them), Redis over a Unix socket instead of TCP (about 40 µs less a miss, both sides together). "
+        "The pair on df2bfb9: 1.18 then 1.05 (CPU a request, miss against no cache, 10.81 / 9.25 and 9.84 / 8.41 ms: "
+        "a miss adds 1.56 and 1.43 ms) — the first run above the second this time, so the order of the runs is not "
+        "what moved the last four pairs; over the last five pairs the figure averages 1.11."
     ),
     5: (
         "Over a fixed minute the hit rate is 1 − (distinct queries asked ÷ searches made): the first ask of each "
@@ -260,7 +264,12 @@ NOTES = {
         "times (24–999 during the others): a load of the machine's own beside the stack, heaviest in this figure (the "
         "likeliest source, not established: the events written at 200 a second churning PostgreSQL's pages). "
         "Whether it was heavier in the runs where this figure read 18–22 is not known: the counters came after them. "
-        "What would close it: the workers on cores of their own, as in any real deployment."
+        "What would close it: the workers on cores of their own, as in any real deployment. Found since: the kdamond "
+        "is the virtual machine's own proactive reclaim (DAMON, /sys/kernel/mm/damon/admin: a `pageout` scheme on "
+        "physical memory, any page not touched for 60 s paged out, up to 50 ms of CPU a second), a part of the "
+        "platform outside the stack; in the pair on df2bfb9 it took 8.5 and 6.4 s during this figure (0.7–2.9 s "
+        "during the others), and the figure read 15.4 (rounds 7.3–28.5) and 7.4 (6.1–26.4): one or two of the five "
+        "rounds at 41–64 ms in each run, whatever the code."
     ),
     8: (
         "Every queue's idle p99 is now under 50 ms: the e-mails worker runs four processes (an e-mail mostly waits "
@@ -325,8 +334,13 @@ NOTES = {
         "first run, while other work slowed the machine further (the probe 19.2–38.7 ms during this figure, median "
         "30.5), and 0.49 (245 ms) in the second, the probe steady; in probes a lifecycle is 9.6 and 12.9 against the "
         "baseline's 29.5. The constant 503 ms is the baseline's CPU on its own machine: on a slower one the same "
-        "code's ratio rises with the machine's slowness (b26a980 measured beside it in the same run would take that "
-        "out; not built)."
+        "code's ratio rises with the machine's slowness. Since e041855, b26a980 is measured beside the current code "
+        "in the same run: a stack of its own (bench/baseline.py), the two stacks' lifecycles in turn, each stack's "
+        "idle CPU read while the other's ran. The pair on df2bfb9: 235 against 496 ms (0.47) and 275 against 562 ms "
+        "(0.49), met in both and within ±15 %; the second run's machine was slower during this figure (speed probe "
+        "27.9 ms against 19.2), which against the constant would have read 0.55 — side by side it moved by 3 %. "
+        "Where a lifecycle's CPU goes, now against b26a980 (run 1): the e-mails worker 108 / 344 ms, web 38 / 64, "
+        "PostgreSQL 34 / 40, the bookings worker 20 / 24, the payments worker 18 / 20, both Redis 2 / 4."
     ),
     10: (
         "The calendar's answer is kept whole as sent, as a search's is; a cached month serves about what a cached "
