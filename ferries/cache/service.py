@@ -622,17 +622,18 @@ class FerryCacheService:
 
     # --- plumbing -------------------------------------------------------------------------------
 
-    def _replace_counts_of_another_kind(self) -> None:
+    def _replace_counts_of_another_kind(self) -> list[str] | None:
         """After a key of another kind was met outside the scripts: the cache's counts (its counters, the answers'
-        fame), which no entry's keeping replaces, are made afresh if that is what they hold. An entry of another kind
-        is replaced as it is kept again."""
+        fame), which no entry's keeping replaces, are made afresh if that is what they hold; answers their names
+        (None when Redis could not say). An entry of another kind is replaced as it is kept again."""
         kinds = dict.fromkeys(keys.COUNTERS, b"string") | {keys.POPULAR_ANSWERS: b"zset"}
         try:
             replaced = self._store().replace_of_another_kind(kinds)
         except redis.RedisError:
-            return
+            return None
         if replaced:
             logger.warning("the search cache replaced a key of another kind: %s", ", ".join(replaced))
+        return replaced
 
     def _in_redis(self) -> bool:
         return settings.CACHES["default"]["BACKEND"].startswith("django_redis.")
@@ -656,7 +657,10 @@ class FerryCacheService:
                 raise
             if _of_another_kind(exc):  # one key's trouble, not Redis's: the cache stands for every other search
                 logger.error("the search cache met a key of another kind (searched without it): %s", exc)
-                self._replace_counts_of_another_kind()
+                replaced = self._replace_counts_of_another_kind()
+                if replaced is not None and counted[0] not in replaced:
+                    # The round trip's commands all ran but the one refused: Redis counted it, and so does its twin.
+                    _count_in_prometheus(*counted)
                 return None
             cache_breaker.trip(exc, message="ferry cache unavailable, searching without it for %ss: %r", log=logger)
             return None

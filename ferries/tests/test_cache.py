@@ -17,13 +17,21 @@ from django_redis import get_redis_connection
 from ferries.api.views import answer_bytes
 from ferries.cache import cache_service
 from ferries.cache import service as cache_service_module
-from ferries.cache.keys import AVAILABILITY_LOOKUPS, AVAILABILITY_MISSES, answers_listing, availability_key, lock_for
+from ferries.cache.keys import (
+    AVAILABILITY_LOOKUPS,
+    AVAILABILITY_MISSES,
+    SEARCH_LOOKUPS,
+    answers_listing,
+    availability_key,
+    lock_for,
+)
 from ferries.cache.redis_store import CacheLock, RedisStore
 from ferries.party import Party
 from ferries.queries import parse_search_query
 from ferries.search import leg_search, sailing_search, sailing_search_answer
 from ferries.services import capacity_hold
 from ferries.tests.factories import OperatorFactory, RouteFactory, local_time, sailing_factory
+from kernel.metrics import CACHE_LOOKUPS
 
 
 def in_days(n: int) -> str:
@@ -322,10 +330,14 @@ def test_a_key_of_another_kind_read_outside_a_script_is_searched_without_and_the
     leg = parse_search_query({"from": "TNTUN", "to": "FRMRS", "date": in_days(33), "adults": "2"}).outbound
     redis = get_redis_connection("default")
     redis.rpush(cache.make_key(cache_service.search_key(leg)), "not an entry")
+    counted = redis.get(cache.make_key(SEARCH_LOOKUPS))
+    prometheus = CACHE_LOOKUPS.labels(cache="search")._value.get()
 
     assert cache_service.get_ferry_search(leg) is None  # GET meets WRONGTYPE: as missing
 
     assert "met a key of another kind" in caplog.text
+    assert int(redis.get(cache.make_key(SEARCH_LOOKUPS))) == int(counted or 0) + 1  # the lookup counted all the same
+    assert CACHE_LOOKUPS.labels(cache="search")._value.get() == prometheus + 1  # in its Prometheus twin too
     assert not cache_service_module.cache_breaker.is_open()
     cache_service.set_ferry_search(leg, {"sailings": [], "operators": []}, ttl=300)  # made again, it replaces it
     assert cache_service.get_ferry_search(leg) == {"sailings": [], "operators": []}
@@ -347,11 +359,13 @@ def test_a_counter_of_another_kind_met_outside_the_scripts_is_made_afresh(caplog
     cache_service.set_availability(7003, {"status": "scheduled", "remaining": {"passengers": 4}})
     counter = cache.make_key(AVAILABILITY_LOOKUPS)
     redis.rpush(counter, "not a count")
+    prometheus = CACHE_LOOKUPS.labels(cache="availability")._value.get()
 
     assert cache_service.get_availability(7003) is None  # its count met WRONGTYPE: searched without the cache
 
     assert "met a key of another kind" in caplog.text
     assert "replaced a key of another kind: ferry:stats:availability:lookups" in caplog.text
+    assert CACHE_LOOKUPS.labels(cache="availability")._value.get() == prometheus  # Redis did not count it: nor its twin
     assert not cache_service_module.cache_breaker.is_open()
     assert cache_service.get_availability(7003) == {"status": "scheduled", "remaining": {"passengers": 4}}
     assert redis.get(counter) == b"1"
