@@ -7,6 +7,7 @@ database, two private Redis servers, the workers, gunicorn A, the operator simul
 sink of its own), seeded alike, and driven by the same lifecycles. Nothing of it is committed anywhere.
 """
 
+import fcntl
 import hashlib
 import io
 import os
@@ -34,8 +35,15 @@ def quietly(command: list[str], **options) -> None:
 
 
 def prepare() -> tuple[Path, str]:
-    """(the baseline's code, its venv's python), made once and reused while the commit's requirements stay."""
-    code, venv = folder() / "code", folder() / "venv"
+    """(the baseline's code, its venv's python), made once and reused while the commit's requirements stay; two runs
+    at once make them one after the other."""
+    folder().mkdir(parents=True, exist_ok=True)
+    with (folder() / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _prepare(folder() / "code", folder() / "venv")
+
+
+def _prepare(code: Path, venv: Path) -> tuple[Path, str]:
     if not (code / ".complete").exists():
         archive = subprocess.run(["git", "-C", str(BASE_DIR), "archive", COMMIT], capture_output=True, check=False)
         if archive.returncode:
@@ -72,7 +80,7 @@ def stack(workdir: Path) -> Stack:
     return Stack(workdir, code=code, python=python)
 
 
-def seed(baseline: Stack) -> None:
+def seed(baseline: Stack) -> Stack:
     """Its database made and seeded as the current one's, its Redis servers and stand-ins started."""
     baseline.start_postgres()
     baseline.start_redis()

@@ -44,13 +44,14 @@ def tree(pid: int) -> float:
 
 
 def backends(database: str) -> dict[int, float]:
-    """The PostgreSQL server processes connected to `database` (but this process's own) and their CPU seconds."""
+    """The PostgreSQL server processes serving clients of `database` (but this process's own; not autovacuum's) and
+    their CPU seconds."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() "
-            "AND application_name IS DISTINCT FROM %s",
+            "AND backend_type = 'client backend' AND application_name IS DISTINCT FROM %s",
             [database, OWN_CONNECTION],
         )
         pids = [row[0] for row in cursor.fetchall()]

@@ -112,6 +112,20 @@ def local_sailings(count: int, *, seed: int, exclude: set[int] = frozenset()) ->
     return list(Sailing.objects.filter(pk__in=local_sailing_ids(count, seed=seed, exclude=exclude)))
 
 
+def same_sailings(ids: list[int], *, using: str) -> list[int | None]:
+    """The sailings of `ids` (this database's) in the database `using` (another stack's, seeded alike): the same
+    route's ports and departure; None for one it does not have."""
+
+    def identity(rows) -> dict:
+        return {(origin, destination, departs): pk for pk, origin, destination, departs in rows}
+
+    fields = ("pk", "route__origin__code", "route__destination__code", "departs_at")
+    ours = list(Sailing.objects.filter(pk__in=ids).values_list(*fields))
+    theirs = identity(Sailing.objects.using(using).filter(departs_at__in={row[3] for row in ours}).values_list(*fields))
+    by_id = {pk: theirs.get((origin, destination, departs)) for pk, origin, destination, departs in ours}
+    return [by_id.get(pk) for pk in ids]
+
+
 def sailing_legs(ids: list[int], *, using: str = "default") -> list[tuple[int, str, str, dt.date]]:
     """(sailing id, origin port, destination port, day of departure where it departs) of each sailing of `ids`,
     in that order; read from columns any version of the schema has (another commit's database, `using`)."""

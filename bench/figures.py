@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import redis
 import requests
 import stripe
 
@@ -158,8 +159,8 @@ class Bench:
         return sailings
 
     def settle(self, limit: float = 180, *, stack: Stack | None = None) -> None:
-        """Wait until the workers of `stack` (the bench's) have emptied every queue: work left by one run must not
-        weigh on the next."""
+        """Wait until the workers of `stack` (the bench's) have emptied every queue and finished every task they took:
+        work left by one run must not weigh on the next."""
         from django.test import override_settings
 
         from maritime.operations import queue_figures
@@ -168,10 +169,9 @@ class Bench:
         deadline = time.monotonic() + limit
         with override_settings(CELERY_BROKER_URL=broker):  # the same reading, of that stack's broker
             while time.monotonic() < deadline:
-                if all(figure["length"] == 0 for figure in queue_figures().values()):
-                    time.sleep(0.5)  # the last tasks taken finish
+                if all(figure["length"] == 0 for figure in queue_figures().values()) and not tasks_taken(broker):
                     return
-                time.sleep(0.2)
+                time.sleep(0.1)
         raise RuntimeError(f"the queues were not emptied within {limit:.0f} s")
 
     def lines_file(self, lines: list[str]) -> Path:
@@ -281,11 +281,11 @@ class Bench:
         (B, bench/baseline.py) started beside it, each less its own processes' CPU while the other's ran."""
         if self.baseline is None:
             raise RuntimeError("figure 9 needs the baseline's stack (bench/baseline.py), made by bench/run.py")
+        self.baseline.choose_ports()  # afresh: those chosen at the start may have been taken by figures 1–8
         self.baseline.start_app(("a",), probe=False)
-        try:
-            return self._lifecycle_cpu(self.baseline, period)
-        finally:
-            self.baseline.stop()
+        figure = self._lifecycle_cpu(self.baseline, period)
+        self.baseline.stop()  # not weighing on figure 10 (on a failure, bench/run.py stops it)
+        return figure
 
     def _lifecycle_cpu(self, baseline: Stack, period: float) -> Figure:
         from django.db import connections
@@ -313,14 +313,20 @@ class Bench:
         journeys = {side: PaymentJourney(self, stack) for side, stack in stacks.items()}
         count = max(int(self.config.seconds), 2)  # lifecycles a round, one every `period` seconds
         needed = count * (self.config.rounds + 1)
-        picked = {"a": [s.pk for s in self.pick(needed)], "b": data.local_sailing_ids(needed, seed=9, using="baseline")}
+        # The same sailings on both (the demo network is seeded alike), found in B's database by route and departure.
+        picked = {"a": [s.pk for s in self.pick(needed)]}
+        picked["b"] = data.same_sailings(picked["a"], using="baseline")
+        unmatched = picked["b"].count(None)
+        if unmatched:  # the other commit seeded differently: sailings of its own in their place
+            spare = iter(data.local_sailing_ids(unmatched, seed=9, exclude=set(picked["b"]), using="baseline"))
+            picked["b"] = [pk if pk is not None else next(spare) for pk in picked["b"]]
         sailings = {side: iter(data.sailing_legs(ids, using=aliases[side])) for side, ids in picked.items()}
         walls: dict[str, list[float]] = {"a": [], "b": []}
 
         def lifecycle(side: str, session: requests.Session, n: int) -> None:
             stack, journey = stacks[side], journeys[side]
             sailing_id, origin, destination, day = next(sailings[side])
-            session.get(stack.url("a") + data.search_path(origin, destination, day))
+            session.get(stack.url("a") + data.search_path(origin, destination, day)).raise_for_status()
             email = f"lifecycle-{n}@example.com"
             reference, intent_id = journey.hold(session, sailing_id, email)
             journey.succeed(session, intent_id)
@@ -390,7 +396,9 @@ class Bench:
                 details=[
                     f"search → hold → payment started → Stripe's signed webhook → booking confirmed and its receipt "
                     f"in the SMTP sink, {count} lifecycles a round on each stack, one every {period:.1f} s, the two "
-                    f"stacks in turn; wall time of one: p50 {ms(median(walls['a']))} now, "
+                    f"stacks in turn, the same sailings on both ({needed - unmatched} of {needed}"
+                    f"{'; the others B’s own' if unmatched else ''}); wall time of one: p50 {ms(median(walls['a']))} "
+                    f"now, "
                     f"{ms(median(walls['b']))} on {BASELINE_COMMIT}",
                     f"CPU ms per lifecycle by process, less the same processes' CPU while the other stack's "
                     f"lifecycles ran (medians of the rounds): now {by_kind(net['a'])}; {BASELINE_COMMIT} "
@@ -738,6 +746,26 @@ class Bench:
             spy.wait(timeout=60)
             parts.append(f"--- {name} ---\n{profile.summarise(out)}")
         return "\n\n".join(parts)
+
+
+_brokers: dict[str, redis.Redis] = {}
+
+
+def tasks_taken(broker: str) -> int:
+    """Tasks a worker has taken from `broker` and not finished, but those waiting out a retry's countdown: kombu's
+    Redis transport keeps each message taken in its `unacked` hash until the task ends (tasks are acknowledged late)."""
+    from django.conf import settings
+
+    client = _brokers.get(broker) or _brokers.setdefault(broker, redis.Redis.from_url(broker))
+    held = client.hvals(settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("global_keyprefix", "") + "unacked")
+    now = dt.datetime.now(dt.UTC)
+    running = 0
+    for raw in held:
+        eta = (json.loads(raw)[0].get("headers") or {}).get("eta")
+        when = dt.datetime.fromisoformat(eta) if eta else None
+        if when is None or (when if when.tzinfo else when.replace(tzinfo=dt.UTC)) <= now:
+            running += 1
+    return running
 
 
 def _percentiles(values: list[float]) -> dict[float, float]:

@@ -483,7 +483,10 @@ def main() -> int:
             shutil.copytree(workdir, logs, ignore=shutil.ignore_patterns("*.txt", "*.raw", "redis_*", "var"))
             print(f"logs of the stack: {logs}", file=sys.stderr)
         if baseline is not None:
-            baseline.stop()
+            try:
+                baseline.stop()
+            except Exception:  # the stack measured is stopped all the same
+                traceback.print_exc()
         stack.stop()
         remove_workdir(workdir)
         step("done", started)

@@ -288,9 +288,12 @@ class Stack:
 
         self.stripe = FakeStripe().start()
         self.smtp = SmtpSink().start()
-        self.ports["simulator"] = free_port()
-        self.ports["web_a"] = free_port()
-        self.ports["web_b"] = free_port()
+        self.choose_ports()
+
+    def choose_ports(self) -> None:
+        """Free ports for the operator simulator and gunicorn A and B (bound by `start_app`)."""
+        for name in ("simulator", "web_a", "web_b"):
+            self.ports[name] = free_port()
 
     def manage(self, *args: str) -> None:
         command = [self.python, "manage.py", *args]
