@@ -334,7 +334,7 @@ def ask_operators(
         op, day = futures[future]
         try:
             offers[day] += [(op, offer) for offer in future.result()]
-        except OperatorTimeout:  # its request ran out of the time this wait did: late, whichever saw it first
+        except OperatorTimeout:  # its request ran out of time (to connect, or for its answer): late either way
             late_ops.add(op)
         except OperatorError as exc:
             logger.warning("operator %s failed: %s", op.code, exc)

@@ -4,8 +4,8 @@ Connection failures are retried at once, twice at most, and so are 502/503/504 a
 that are safe to repeat (search, availability, confirm and cancel, which operators answer the same
 way twice) — never to holds, which must not be taken twice. A request never waits
 longer than OPERATOR_TIMEOUT_SECONDS for an answer: one that runs out of time (to connect, after the retries, or
-for its answer, never retried) is OperatorTimeout. Confirming, cancelling and sending a passenger list wait for
-the operator's turn (ferries/operators/pacing.py). Everything else becomes OperatorError
+for its answer, headers or body, never retried) is OperatorTimeout. Confirming, cancelling and sending a passenger
+list wait for the operator's turn (ferries/operators/pacing.py). Everything else becomes OperatorError
 (could not answer) or OperatorRefused (answered no).
 """
 
@@ -15,6 +15,7 @@ import threading
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from ferries.errors import OperatorError, OperatorRefused, OperatorTimeout
@@ -115,6 +116,11 @@ class HttpOperator(OperatorAdapter):
             response = session.request(method, self.base_url + path, json=payload, timeout=timeout)
         except requests.Timeout as exc:  # ConnectTimeout, ReadTimeout
             raise OperatorTimeout(f"{self.operator.code}: {type(exc).__name__}") from exc
+        except requests.ConnectionError as exc:
+            # A body that stops coming after the headers: requests raises that read timeout as a ConnectionError.
+            if any(isinstance(arg, ReadTimeoutError) for arg in exc.args):
+                raise OperatorTimeout(f"{self.operator.code}: ReadTimeout") from exc
+            raise OperatorError(f"{self.operator.code}: {type(exc).__name__}") from exc
         except requests.RequestException as exc:
             raise OperatorError(f"{self.operator.code}: {type(exc).__name__}") from exc
         try:

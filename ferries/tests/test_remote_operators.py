@@ -1,6 +1,7 @@
 """Remote operators through their HTTP API, played by the operator simulator on a real socket."""
 
 import datetime as dt
+import socket
 import threading
 
 import pytest
@@ -176,6 +177,45 @@ def test_a_request_that_runs_out_of_time_is_a_timeout_whether_it_may_be_retried_
         adapter.hold(sailing_ref=sailing.ref, order=LegOrder(Party(adults=2)), minutes=20)
 
     assert [str(searched.value), str(held.value)] == ["REM: ReadTimeout", "REM: ReadTimeout"]
+
+
+@pytest.fixture
+def stalling_operator():
+    """An operator API that sends its answer's headers and the start of its body, then nothing until the test ends."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.05)
+    stop, connections = threading.Event(), []
+
+    def serve():
+        while not stop.is_set():
+            try:
+                connection, _address = listener.accept()
+            except TimeoutError:
+                continue
+            connections.append(connection)
+            connection.settimeout(10)
+            connection.recv(65536)
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+            connection.sendall(head + b'{"sail')  # 6 bytes of the 100
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/REM"
+    stop.set()
+    server.join(timeout=10)
+    for connection in connections:
+        connection.close()
+    listener.close()
+
+
+def test_an_answer_whose_body_stops_coming_is_a_timeout(settings, remote_route, stalling_operator):
+    settings.OPERATOR_API_URLS = {"REM": stalling_operator}
+    settings.OPERATOR_TIMEOUT_SECONDS = 0.3
+
+    with pytest.raises(OperatorTimeout) as stalled:
+        adapter_for(remote_route.operator).search(leg(day=10))
+
+    assert str(stalled.value) == "REM: ReadTimeout"
 
 
 def test_an_operator_that_is_down_is_an_error_not_a_timeout(remote_route):
