@@ -59,6 +59,17 @@ def _session(base_url: str, *, idempotent: bool) -> requests.Session:
         return _sessions[(base_url, idempotent)]
 
 
+def _failure(code: str, exc: requests.RequestException) -> OperatorError:
+    """What a failed request means to a search: OperatorTimeout when it ran out of time (ConnectTimeout,
+    ReadTimeout, or a body that stops coming after the headers, which requests raises as a ConnectionError wrapping
+    urllib3's ReadTimeoutError), OperatorError otherwise."""
+    if isinstance(exc, requests.Timeout):
+        return OperatorTimeout(f"{code}: {type(exc).__name__}")
+    if isinstance(exc, requests.ConnectionError) and any(isinstance(arg, ReadTimeoutError) for arg in exc.args):
+        return OperatorTimeout(f"{code}: ReadTimeout")
+    return OperatorError(f"{code}: {type(exc).__name__}")
+
+
 class HttpOperator(OperatorAdapter):
     is_remote = True
 
@@ -114,15 +125,8 @@ class HttpOperator(OperatorAdapter):
         try:
             session = _session(self.base_url, idempotent=idempotent)
             response = session.request(method, self.base_url + path, json=payload, timeout=timeout)
-        except requests.Timeout as exc:  # ConnectTimeout, ReadTimeout
-            raise OperatorTimeout(f"{self.operator.code}: {type(exc).__name__}") from exc
-        except requests.ConnectionError as exc:
-            # A body that stops coming after the headers: requests raises that read timeout as a ConnectionError.
-            if any(isinstance(arg, ReadTimeoutError) for arg in exc.args):
-                raise OperatorTimeout(f"{self.operator.code}: ReadTimeout") from exc
-            raise OperatorError(f"{self.operator.code}: {type(exc).__name__}") from exc
         except requests.RequestException as exc:
-            raise OperatorError(f"{self.operator.code}: {type(exc).__name__}") from exc
+            raise _failure(self.operator.code, exc) from exc
         try:
             body = response.json()
         except ValueError:
