@@ -275,6 +275,9 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = env.bool("CELERY_TASK_EAGER_PROPAGATES", False)
 CELERY_TASK_STORE_EAGER_RESULT = True
 CELERY_BROKER_URL = CELERY_BROKER_URL or "memory://"
+# kombu's Redis transport, with one client a channel for its publishes rather than a new one each (kernel/broker.py).
+if CELERY_BROKER_URL.startswith("redis://"):
+    CELERY_BROKER_TRANSPORT = "kernel.broker:Transport"
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", "django-db")
 CELERY_RESULT_EXTENDED = True
 CELERY_RESULT_EXPIRES = env.int("CELERY_RESULT_EXPIRES", 7 * 24 * 3600, validate=validate.Range(min=3600))

@@ -150,6 +150,26 @@ def test_the_broker_defaults_to_the_database_after_the_cache_on_the_same_redis(t
     assert result.stdout.split() == ["redis://cache.internal:6380/3", "redis://cache.internal:6380/4"]
 
 
+@pytest.mark.parametrize(
+    ("broker", "transport"),
+    [
+        ("redis://broker.internal:6379/1", "kernel.broker:Transport"),
+        ("rediss://broker.internal:6380/1", "rediss"),  # kombu's, whose scheme also sets its TLS defaults
+        ("", "memory"),  # the embedded default: tasks run eagerly
+    ],
+)
+def test_a_redis_broker_is_reached_through_our_transport_others_through_kombus(tmp_path, broker, transport):
+    env = {"MARITIME_VAR_DIR": str(tmp_path), "CELERY_BROKER_URL": broker}
+
+    result = manage(
+        "shell", "-v", "0", "-c", "from maritime.celery import app; print(app.connection_for_write().transport_cls)",
+        env=env,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == transport
+
+
 STORE_A_WEBHOOK_TWICE = """
 import json, stripe
 from payments.demo import webhook_secret
