@@ -95,10 +95,11 @@ local function entry(key)
   return value
 end
 local function counted(key, amount)
-  local answer = replacing('INCRBY', key, amount)
+  local answer, why = replacing('INCRBY', key, amount)
   if type(answer) == 'table' and answer.err then
     error(answer)
   end
+  return why
 end
 local function lookup_or_lock(first, entries, tokens, timeout)
   local found = {}
@@ -118,15 +119,17 @@ end
 )
 
 # Lookups that take each missing entry's lock: KEYS each entry then its lock, then the counter (or none); ARGV the
-# locks' tokens, then their timeout (ms).
+# locks' tokens, then their timeout (ms). Answers {the lookups (`lookup_or_lock`), why a key under the counter's name
+# was replaced, if one was}.
 _LOOKUP_OR_LOCK = (
     _LOOKUP_OR_LOCK_FUNCTION
     + """
 local entries = math.floor(#KEYS / 2)
+local why = nil
 if #KEYS > 2 * entries then
-  counted(KEYS[#KEYS], entries)
+  why = counted(KEYS[#KEYS], entries)
 end
-return lookup_or_lock(1, entries, 1, ARGV[entries + 1])
+return {lookup_or_lock(1, entries, 1, ARGV[entries + 1]), why}
 """
 )
 
@@ -398,7 +401,10 @@ class RedisStore(CacheStore):
             RedisStore._lookup_script = self.client.register_script(_LOOKUP_OR_LOCK)
         locks = LegLocks.of(self, keys, lock_names, timeout=timeout)
         keys = [*locks.keys, *([self.key(counter)] if counter else [])]
-        return locks.found(redis_lane.run_script(self.client, RedisStore._lookup_script, keys, locks.args))
+        found, *replaced = redis_lane.run_script(self.client, RedisStore._lookup_script, keys, locks.args)
+        if replaced:
+            logger.warning("the search cache replaced a key of another kind: INCRBY %s: %s", keys[-1], _said(replaced))
+        return locks.found(found)
 
     def answer_script(
         self, key: str, copy_expires_ms: int | None, legs: list[str], lock_names: list[str], *, timeout: float

@@ -326,6 +326,21 @@ def test_a_counter_of_another_kind_is_replaced_said_and_the_cache_is_not_taken_f
     assert cache_service.get_availability(7001) == {"status": "scheduled", "remaining": {"passengers": 9}}
 
 
+def test_a_lookups_counter_of_another_kind_is_replaced_by_the_lookup_script_and_said(caplog):
+    leg = parse_search_query({"from": "TNTUN", "to": "FRMRS", "date": in_days(34), "adults": "2"}).outbound
+    redis = get_redis_connection("default")
+    counter = cache.make_key(SEARCH_LOOKUPS)
+    redis.delete(counter)
+    redis.rpush(counter, "not a count")
+
+    answer, _left = cache_service.ferry_search_entry(leg, lambda: ({"sailings": [], "operators": []}, 300))
+
+    assert answer == {"sailings": [], "operators": []}
+    assert f"replaced a key of another kind: INCRBY {counter}: WRONGTYPE" in caplog.text
+    assert redis.get(counter) == b"1"  # counted afresh, in the lookup's own round trip
+    assert not cache_service_module.cache_breaker.is_open()
+
+
 def test_a_key_of_another_kind_read_outside_a_script_is_searched_without_and_the_cache_stands(caplog):
     leg = parse_search_query({"from": "TNTUN", "to": "FRMRS", "date": in_days(33), "adults": "2"}).outbound
     redis = get_redis_connection("default")
