@@ -1,8 +1,10 @@
 """Tasks reach their queues through the real Redis broker, and real workers consume them."""
 
+import json
 from io import StringIO
 
 import pytest
+from celery.utils.saferepr import saferepr
 from django.core.management import CommandError, call_command
 
 from conftest import KEY_PREFIX
@@ -24,6 +26,17 @@ def test_a_task_sent_with_no_worker_waits_in_its_own_queue_only(broker, task_nam
 
     lengths = {name: broker.queue_length(name) for name in set(TASK_QUEUES.values())}
     assert lengths == {name: int(name == queue) for name in lengths}
+
+
+def test_a_task_enqueued_says_its_arguments_as_celery_would_for_flower_and_the_results(broker):
+    from notifications.tasks import send_refund_email_task
+
+    assert send_refund_email_task.enqueue(email_id=41) is True
+
+    message = json.loads(broker.client.lindex(broker.prefix + "emails", 0))
+    assert message["headers"]["task"] == send_refund_email_task.name
+    assert message["headers"]["argsrepr"] == saferepr(())
+    assert message["headers"]["kwargsrepr"] == saferepr({"email_id": 41}) == "{'email_id': 41}"
 
 
 def test_registered_tasks_of_each_app_are_routed_to_its_queue():
