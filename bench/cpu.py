@@ -139,14 +139,19 @@ def machine_counters() -> dict[str, float]:
     """What the machine's memory management has done since it booted: pages of files read again after they were
     reclaimed (the page cache's refaults), major page faults, and the CPU seconds of kdamond — DAMON, the kernel's
     proactive reclaim, which a VM may run to give memory back to its host (paging out what was not touched lately).
-    Taken at the start and the end of a figure, their differences say whether the machine was reclaiming meanwhile."""
+    Taken at the start and the end of a figure, their differences say whether the machine was reclaiming meanwhile.
+    And the CPU seconds the hypervisor gave other guests while this one had work to run (`steal` of /proc/stat, all
+    CPUs together): a machine whose cores were partly taken away."""
     global _kdamonds
     wanted = {
         "workingset_refault_file": "refaults",
         "workingset_refault_anon": "refaults",
         "pgmajfault": "major faults",
     }
-    counters = {"refaults": 0.0, "major faults": 0.0, "kdamond s": 0.0}
+    counters = {"refaults": 0.0, "major faults": 0.0, "kdamond s": 0.0, "steal s": 0.0}
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()  # cpu user nice system idle … steal
+        counters["steal s"] = int(fields[8]) * TICK
     with contextlib.suppress(OSError):
         for line in Path("/proc/vmstat").read_text().splitlines():
             name, _, value = line.partition(" ")

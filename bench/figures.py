@@ -61,6 +61,9 @@ class Figure:
     runs: dict[str, list[float]] = field(default_factory=dict)
     # The figure of each round on its own, where it is not A ÷ B of that round's runs.
     per_round: list[float] = field(default_factory=list)
+    # What the machine did in each round, both sides together (bench/cpu.machine_counters): an outlying round shows
+    # whether the VM's reclaim or its host's other guests (steal) were at work then.
+    machine: list[dict[str, float]] = field(default_factory=list)
     # The speed probe's CPU ms (bench/cpu.py) while the figure was measured, median and range: higher is a slower
     # machine.
     probe_ms: float | None = None
@@ -95,13 +98,38 @@ def median_percentiles(runs: list[Run]) -> dict[float, float]:
 
 
 def alternate(rounds: int, measure_a, measure_b) -> tuple[list[Run], list[Run]]:
-    """A then B, B then A, …: `measure_x(round)` answers one Run (after its own warm-up)."""
+    """A then B, B then A, …: `measure_x(round)` answers one Run (after its own warm-up), with what the machine did
+    meanwhile (`Run.machine`)."""
     runs: dict[str, list[Run]] = {"a": [], "b": []}
     for number in range(rounds):
         order = (("a", measure_a), ("b", measure_b)) if number % 2 == 0 else (("b", measure_b), ("a", measure_a))
         for side, measure in order:
-            runs[side].append(measure(number))
+            before = cpu.machine_counters()
+            run = measure(number)
+            after = cpu.machine_counters()
+            run.machine = {name: after[name] - before[name] for name in after}
+            runs[side].append(run)
     return runs["a"], runs["b"]
+
+
+def machine_rounds(a: list[Run], b: list[Run]) -> list[dict[str, float]]:
+    """What the machine did in each round of `alternate`, both sides together."""
+    return [
+        {name: x.machine[name] + y.machine[name] for name in x.machine}
+        for x, y in zip(a, b, strict=True)
+        if x.machine and y.machine
+    ]
+
+
+def machine_text(figure: Figure) -> str:
+    """Each round's ratio beside what the machine did meanwhile ('' when the rounds' machine is not known)."""
+    ratios = figure.round_ratios()
+    if not figure.machine or len(figure.machine) != len(ratios):
+        return ""
+    return "each round's ratio with the machine's work meanwhile (kdamond s, steal s, refaults): " + "; ".join(
+        f"{ratio:.3g} ({m['kdamond s']:.1f}, {m['steal s']:.1f}, {m['refaults']:,.0f})"
+        for ratio, m in zip(ratios, figure.machine, strict=True)
+    )
 
 
 def cpu_text(runs: list[Run]) -> str:
@@ -201,8 +229,11 @@ class Bench:
         figure.details.append(
             f"the machine meanwhile: {moved['refaults']:,.0f} pages of files read again after they were reclaimed, "
             f"{moved['major faults']:,.0f} major page faults, kdamond (the kernel's proactive reclaim) "
-            f"{moved['kdamond s']:.1f} s of CPU"
+            f"{moved['kdamond s']:.1f} s of CPU, {moved['steal s']:.1f} s of CPU taken by the host's other guests "
+            "(steal)"
         )
+        if rounds := machine_text(figure):
+            figure.details.append(rounds)
         timed = self.probes_so_far()
         if timed:
             figure.probe_ms, figure.probe_range = median(timed), (min(timed), max(timed))
@@ -238,6 +269,7 @@ class Bench:
                 details=[f"p50 {ms(median([r.p(50) for r in search]))} vs {ms(median([r.p(50) for r in livez]))}"],
                 distributions={"1 cached search": median_percentiles(search), "1 /livez": median_percentiles(livez)},
                 runs={"a": [r.rps for r in search], "b": [r.rps for r in livez]},
+                machine=machine_rounds(search, livez),
             ),
             load=self.wrk_load("a", [f"GET {self.local_search}"]),
         )  # fmt: skip
@@ -270,6 +302,7 @@ class Bench:
                 distributions={f"{number} cached": median_percentiles(cached),
                                f"{number} cache bypassed": median_percentiles(uncached)},
                 runs={"a": [r.rps for r in cached], "b": [r.rps for r in uncached]},
+                machine=machine_rounds(cached, uncached),
             ),
             load=self.wrk_load("a", [f"GET {path}"]),
         )  # fmt: skip
@@ -369,7 +402,9 @@ class Bench:
             phases[side][number] = (seconds, {other: meter.stop() for other, meter in meters.items()})
             return Run(requests=count, seconds=seconds, percentiles={})
 
-        alternate(self.config.rounds, lambda r: measured("a", r), lambda r: measured("b", r))
+        lifecycles_a, lifecycles_b = alternate(
+            self.config.rounds, lambda r: measured("a", r), lambda r: measured("b", r)
+        )
         names = [*kinds, "postgres"]
         net: dict[str, list[dict[str, float]]] = {"a": [], "b": []}  # CPU ms per lifecycle by kind, each round
         idle: dict[str, list[dict[str, float]]] = {"a": [], "b": []}
@@ -411,6 +446,7 @@ class Bench:
                     f"ms once taken as the baseline on another machine: {a / OLD_BASELINE_MS:.2f}",
                 ],
                 runs={"a": totals["a"], "b": totals["b"]},
+                machine=machine_rounds(lifecycles_a, lifecycles_b),
             ),
         )  # fmt: skip
 
@@ -435,6 +471,7 @@ class Bench:
                          f"{ms(p50_b)}"],
                 distributions={"10 cached": median_percentiles(cached), "10 computed": median_percentiles(computed)},
                 runs={"a": [r.rps for r in cached], "b": [r.rps for r in computed]},
+                machine=machine_rounds(cached, computed),
             ),
             load=self.wrk_load("a", [f"GET {path}"]),
         )  # fmt: skip
@@ -470,6 +507,7 @@ class Bench:
                 ],
                 distributions={"4 cache miss": median_percentiles(missing), "4 no cache": median_percentiles(bare)},
                 runs={"a": [r.p(50) * 1000 for r in missing], "b": [r.p(50) * 1000 for r in bare]},
+                machine=machine_rounds(missing, bare),
             ),
             load=self.wrk_load("a", [f"GET {p}" for p in next(self.miss_paths)]),
         )  # fmt: skip
@@ -551,6 +589,7 @@ class Bench:
                 distributions={"6 hot sailing": median_percentiles(hot_runs),
                                "6 100 sailings": median_percentiles(spread_runs)},
                 runs={"a": [holds(r) for r in hot_runs], "b": [holds(r) for r in spread_runs]},
+                machine=machine_rounds(hot_runs, spread_runs),
             ),
             load=self.wrk_load("a", [data.booking_line(hot[0].pk)], connections=16),
         )  # fmt: skip
@@ -627,6 +666,7 @@ class Bench:
                          f"/livez p99 {ms(median([r.p(99) for r in bare]))}; webhooks not answered 200: {bad}"],
                 distributions={"7 webhook": median_percentiles(hooks), "7 /livez": median_percentiles(bare)},
                 runs={"a": [r.p(99) * 1000 for r in hooks], "b": [r.p(50) * 1000 for r in bare]},
+                machine=machine_rounds(hooks, bare),
             ),
             load=lambda seconds: webhooks(seconds),
             processes=("web_a", "worker_payments"),
@@ -721,6 +761,7 @@ class Bench:
                 distributions={"8 task wait, half load": median_percentiles(loaded),
                                "8 task wait, idle": median_percentiles(idle)},
                 runs={"a": [r.p(99) * 1000 for r in loaded], "b": [r.p(99) * 1000 for r in idle]},
+                machine=machine_rounds(loaded, idle),
             ),
             load=half_load,
             processes=("web_a", "worker_emails", "worker_payments", "worker_bookings"),

@@ -33,6 +33,8 @@ class Run:
     errors: int = 0
     statuses: Counter = field(default_factory=Counter)
     cpu: dict[str, float] | None = None  # CPU seconds by kind of process over the run, when it was metered
+    # What the machine did meanwhile (bench/cpu.machine_counters: reclaim, the hypervisor's steal), warm-up included.
+    machine: dict[str, float] | None = None
 
     def cpu_per_request(self) -> dict[str, float]:
         """CPU milliseconds per request by kind of process (a metered run)."""

@@ -134,5 +134,28 @@ def test_the_machines_memory_counters_are_read_and_only_grow():
     Path(__file__).read_bytes()  # some work in between
     second = cpu.machine_counters()
 
-    assert set(first) == {"refaults", "major faults", "kdamond s"}
+    assert set(first) == {"refaults", "major faults", "kdamond s", "steal s"}
     assert all(second[name] >= first[name] >= 0 for name in first)
+    steal_ticks = int(Path("/proc/stat").read_text().split()[8])  # the cpu line: … irq softirq steal
+    assert first["steal s"] <= steal_ticks * cpu.TICK <= second["steal s"]
+
+
+def test_alternating_rounds_carry_what_the_machine_did_in_each_and_a_figure_lists_it_with_the_rounds_ratios():
+    from bench.figures import Figure, alternate, machine_rounds, machine_text
+    from bench.load import Run
+
+    def measure(requests):
+        return lambda _round: Run(requests=requests, seconds=1.0, percentiles={50.0: 0.01})
+
+    a, b = alternate(3, measure(300), measure(100))
+    rounds = machine_rounds(a, b)
+
+    assert len(rounds) == 3
+    for run in (*a, *b):
+        assert set(run.machine) == {"refaults", "major faults", "kdamond s", "steal s"}
+    assert rounds[0]["steal s"] == a[0].machine["steal s"] + b[0].machine["steal s"]
+    figure = Figure(1, "t", "a", "b", 300, 100, "r/s", 3.0, "≥ 1", True, runs={"a": [300, 200, 300], "b": [100] * 3})
+    assert machine_text(figure) == ""  # the rounds' machine not known
+    figure.machine = [{"kdamond s": 0.04, "steal s": 1.25, "refaults": 1234.0}, *rounds[1:]]
+    assert machine_text(figure).startswith("each round's ratio with the machine's work meanwhile (kdamond s, steal s, ")
+    assert "refaults): 3 (0.0, 1.2, 1,234); 2 (" in machine_text(figure)
