@@ -13,7 +13,7 @@ from celery import Celery
 from celery.signals import before_task_publish, task_postrun, task_prerun, worker_init, worker_ready
 from django.db import close_old_connections
 
-from kernel import metrics
+from kernel import metrics, process
 from kernel.logs import task_context_enter, task_context_leave
 
 logger = logging.getLogger(__name__)
@@ -77,6 +77,14 @@ def _pdf_library_loaded(**kwargs) -> None:
     before its pool forks, not by the first e-mail with a ticket. Web processes and commands import it only when
     they make a PDF (notifications/etickets.py)."""
     import fpdf  # noqa: F401
+
+
+@worker_init.connect(weak=False)
+def _heap_frozen(**kwargs) -> None:
+    """What the worker's main process has loaded (Django, the tasks, fpdf2: connected after `_pdf_library_loaded`) is
+    left out of garbage collections before its pool forks: the pool's processes inherit it frozen, and a collection in
+    one of them, between two tasks or during one, walks only what it made since (kernel.process.heap_frozen)."""
+    process.heap_frozen()
 
 
 # --- metrics (kernel/metrics.py) ------------------------------------------------------------------
