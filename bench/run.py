@@ -82,7 +82,8 @@ NOTES = {
         "bare view both times (3,133 and 2,818), the speed-up 7.4× and 7.8×. What is left: the fares' rows made into "
         "models. The pair on 3418f4e, on a machine a half slower (speed probe 29 ms against 19): 5.9× and 6.7×, the "
         "uncached side 297 and 349 requests/s (0.16× and 0.14× the bare view): full garbage collections no longer "
-        "walk what a web worker loaded (ceb64e2), which speeds up most the side that allocates most."
+        "walk what a web worker loaded (ceb64e2), which speeds up most the side that allocates most. The pair on "
+        "1d5a56e: 6.9× and 7.2× (uncached 346 and 306 requests/s)."
     ),
     3: (
         "Without the cache each search waits for the operator (the simulator answers in 150 ms), so the uncached side "
@@ -98,7 +99,8 @@ NOTES = {
         "measured 47.1× and 49.9× (the cached side at 1,823 and 1,865). The pair on df2bfb9: bare view 2,152 and "
         "2,476, uncached 39 and 42 (55× and 59× at most), measured 57.4× and 59.6×: the cached side served as much as "
         "the bare view did. The pair on 3418f4e (speed probe 29 ms): bare view 1,866 and 2,554, uncached 37 and 35 "
-        "(50× and 73× at most), measured 44.7× and 56.1×."
+        "(50× and 73× at most), measured 44.7× and 56.1×. The pair on 1d5a56e: bare view 2,506 and 2,293, uncached 41 "
+        "and 38 (61× and 60× at most), measured 50.7× and 49.1×."
     ),
     4: (
         "Its rounds compare like with like (both sides search the same slice of queries, in the same order: a day "
@@ -230,7 +232,7 @@ NOTES = {
         "a miss adds 1.56 and 1.43 ms) — the first run above the second this time, so the order of the runs is not "
         "what moved the last four pairs; over the last five pairs the figure averages 1.11. The pair on 3418f4e, on a "
         "machine a half slower (speed probe 29 ms against 19): 1.14 then 0.94 (rounds 0.86–1.34), outside ±15 % of "
-        "each other."
+        "each other. The pair on 1d5a56e: 1.14 then 1.05 (rounds 0.97–1.16 and 0.99–1.12)."
     ),
     5: (
         "Over a fixed minute the hit rate is 1 − (distinct queries asked ÷ searches made): the first ask of each "
@@ -286,7 +288,8 @@ NOTES = {
         "one round read 18 while the host took 10.1 s of the guest's CPU, another 62 with 7.6 s. The pair on 3418f4e, "
         "on a machine a half slower than the pairs before (speed probe 29 ms against 19): 11.88 (rounds 30.6, 39.6, "
         "11.9, 10.7, 7.46: the first two slow with neither steal nor reclaim above 0.7 s, their cause not found) and "
-        "9.00 (rounds 6.59–9.65)."
+        "9.00 (rounds 6.59–9.65). The pair on 1d5a56e (speed probe 21 and 26 ms): 7.42 (rounds 5.69–9.19) and 9.06 "
+        "(7.51–16.35), met in both, 22 % apart."
     ),
     8: (
         "Every queue's idle p99 is now under 50 ms: the e-mails worker runs four processes (an e-mail mostly waits "
@@ -327,7 +330,9 @@ NOTES = {
         "all four. What would close it: cores of the workers' own, which two shared cores cannot give. The pair on "
         "3418f4e, on a machine a half slower (speed probe 29 ms against 19; idle p99 8–24 ms a queue): 6.51 and "
         "12.95, rounds 2.42–8.69 and 3.48–14.28; in the second the host took 0.2–1.9 s of the guest's CPU a round "
-        "(steal), not in step with the rounds' ratios; at half load emails 169 ms, payments 114, bookings 50."
+        "(steal), not in step with the rounds' ratios; at half load emails 169 ms, payments 114, bookings 50. The "
+        "pair on 1d5a56e: 8.50 (rounds 3.84–11.29) and 4.57 (3.04–35.77: its first round at 35.8, with neither steal "
+        "nor reclaim); idle p99 7–12 ms a queue."
     ),
     9: (
         "Most of a lifecycle's CPU is the e-mails worker making the two PDFs once each (the invoice with the receipt, "
@@ -364,7 +369,7 @@ NOTES = {
         "3418f4e, on a machine a half slower (speed probe 29 ms against 19): 248 against 514 ms (0.48) and 307 "
         "against 591 (0.52), the second's machine slower still during this figure (probe 41 % above the first run's; "
         "the e-mails worker 148 / 402 ms against 110 / 330): the same code beside the same baseline, over by 0.02 in "
-        "the second run."
+        "the second run. The pair on 1d5a56e: 276 against 554 ms (0.499) and 293 against 581 (0.504)."
     ),
     10: (
         "The calendar's answer is kept whole as sent, as a search's is; a cached month serves about what a cached "
@@ -376,7 +381,10 @@ NOTES = {
         "(ceb64e2): 42 and 41 requests/s against 33 in the run before, on a machine a half slower (a month computes "
         "with many allocations, and each full collection walked the 150,000 objects loaded). A faster computed side "
         "lowers the ratio, and the cached side is bounded by the bare view (figure 1: 1,866 and 2,554 requests/s, so "
-        "44× and 62× at most)."
+        "44× and 62× at most). The pair on 1d5a56e: 46.2× and 43.8×, computed 41 and 37 requests/s, the cached month "
+        "1,872 and 1,608 while the machine was a fifth slower than at figure 1 (speed probe 23.1 and 24.2 ms against "
+        "18.3 and 20.9): cached as fast as the bare view at that speed, the ratio at its bound — missed in both, "
+        "because the computed side became faster."
     ),
 }
 

@@ -4,7 +4,9 @@
 Redis and every look at the search answers' copies, to tell a connection or a count of this process's from one
 inherited across a fork. `secrets.token_hex` reads the kernel's random source at every call, where a lock's token or
 a rate-limit window's member only has to be unique. Both are read once, and again in a child after each fork
-(`os.register_at_fork`: gunicorn's and Celery's workers are forked with `os.fork`)."""
+(`os.register_at_fork`: gunicorn's and Celery's workers are forked with `os.fork`).
+
+And what a server process has loaded, left out of its garbage collections once it is loaded (`heap_frozen`)."""
 
 import gc
 import itertools
