@@ -25,6 +25,7 @@ from bench import cpu, data, profile
 from bench.baseline import COMMIT as BASELINE_COMMIT
 from bench.load import ApartLoad, Run, http_request, open_loop_apart, request_lines, wrk
 from bench.stack import WEBHOOK_SECRET, Stack
+from kernel import process
 
 # Figure 2: an uncached search of our own inventory serves at least this share of the bare view's requests/s.
 UNCACHED_OF_BARE = 0.10
@@ -171,8 +172,7 @@ class Bench:
     def phases_begin(self) -> None:
         """Before a figure's timed phases: what this process holds so far is left out of its garbage collections (a
         full one over a large heap stops every thread of it — the probes' sender, the stand-ins — for as long)."""
-        gc.collect()
-        gc.freeze()
+        process.heap_frozen()
 
     # --- helpers ----------------------------------------------------------------------------------
 

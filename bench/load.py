@@ -7,7 +7,6 @@ stalled server shows as the delay travellers would see (no coordinated omission)
 """
 
 import asyncio
-import gc
 import json
 import statistics
 import subprocess
@@ -20,6 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bench.stack import BASE_DIR, LOAD_CPUS, pinned
+from kernel import process
 
 WRK_SCRIPT = Path(__file__).resolve().parent / "wrk" / "requests.lua"
 
@@ -239,8 +239,7 @@ def _run_job() -> None:
     raws = [text.encode("latin-1") for text in job["requests"]]
     # What it has loaded is left out of its garbage collections: a full one (8–15 ms here) would stop the sending
     # and the reading, counted as the stack's latency for the requests due meanwhile.
-    gc.collect()
-    gc.freeze()
+    process.heap_frozen()
     print("ready", flush=True)
     run = open_loop(
         job["url"],
