@@ -160,8 +160,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: a scrape of /metrics is answered before anything else runs, and is not itself measured.
     "maritime.metrics.MetricsEndpointMiddleware",
-    # Request counts and latency by view (django-prometheus); its pair is the last middleware.
-    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # Request counts and latency by view (django-prometheus's, recording what is read: kernel/request_metrics.py);
+    # its pair is the last middleware.
+    "kernel.request_metrics.RequestsInMiddleware",
     "kernel.logs.LogContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "kernel.csp.ContentSecurityPolicyMiddleware",
@@ -174,7 +175,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "kernel.request_metrics.ViewMetricsMiddleware",
 ]
 
 ROOT_URLCONF = "maritime.urls"

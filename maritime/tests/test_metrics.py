@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 from django.conf import settings
+from django.test import Client
+from django.urls import path
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -26,6 +28,7 @@ from ferries.cache import cache_service
 from ferries.tests.factories import VesselFactory, sailing_factory
 from maritime.celery import app as celery_app
 from maritime.tasks import ping_task
+from maritime.views import livez
 from notifications.models import Email
 from payments.models import DemoIntent
 
@@ -33,6 +36,8 @@ TOKEN = "metrics-" + "x7Qp2" * 8
 BEARER = {"HTTP_AUTHORIZATION": f"Bearer {TOKEN}"}
 BASE_DIR = Path(settings.BASE_DIR)
 ALERT_RULES = BASE_DIR / "deploy" / "prometheus" / "alerts.yml"
+RESPONSES = "django_http_responses_total_by_status_view_method_total"
+LATENCY = "django_http_requests_latency_seconds_by_view_method"
 DASHBOARD = BASE_DIR / "deploy" / "grafana" / "dashboards" / "maritime.json"
 
 
@@ -361,3 +366,73 @@ def test_promtool_accepts_the_prometheus_configuration(tmp_path):
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- requests by view -----------------------------------------------------------------------------
+
+
+def boom(request):
+    raise RuntimeError("the view failed")
+
+
+urlpatterns = [path("boom", boom, name="boom"), path("livez", livez, name="livez")]
+
+
+@pytest.mark.django_db
+def test_a_request_counts_its_response_by_status_view_and_method_and_its_latency_by_view_once(client):
+    before = scrape(client)
+
+    assert client.get("/livez").status_code == 200
+    assert client.post("/livez").status_code == 405
+
+    after = scrape(client)
+    assert moved(before, after, RESPONSES, status="200", view="livez", method="GET") == 1
+    assert moved(before, after, RESPONSES, status="405", view="livez", method="POST") == 1
+    assert moved(before, after, LATENCY + "_count", view="livez", method="GET") == 1
+    assert moved(before, after, LATENCY + "_count", view="livez", method="POST") == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.urls(__name__)
+def test_a_view_that_raises_counts_its_exception_and_one_500_with_its_latency():
+    client = Client(raise_request_exception=False)
+    before = scrape(client)
+
+    assert client.get("/boom").status_code == 500
+
+    after = scrape(client)
+    assert moved(before, after, "django_http_exceptions_total_by_type_total", type="RuntimeError") == 1
+    assert moved(before, after, "django_http_exceptions_total_by_view_total", view="boom") == 1
+    assert moved(before, after, RESPONSES, status="500", view="boom", method="GET") == 1
+    assert moved(before, after, LATENCY + "_count", view="boom", method="GET") == 1
+
+
+@pytest.mark.django_db
+def test_a_method_nobody_knows_is_counted_under_one_label_not_its_own(client):
+    before = scrape(client)
+
+    client.generic("BREW", "/livez")
+
+    after = scrape(client)
+    assert moved(before, after, RESPONSES, status="405", view="livez", method="<invalid method>") == 1
+    assert moved(before, after, LATENCY + "_count", view="livez", method="<invalid method>") == 1
+    assert not any(dict(labels).get("method") == "BREW" for _name, labels in after)
+
+
+@pytest.mark.django_db
+def test_only_the_request_families_that_are_read_are_declared(client):
+    client.get("/livez")
+    text = client.get("/metrics", **BEARER).content.decode()
+    declared = {name for name in re.findall(r"^# HELP (django_http_\S+)", text, re.M)}
+
+    assert declared == {
+        "django_http_requests_before_middlewares_total",
+        "django_http_responses_before_middlewares_total",
+        "django_http_requests_latency_including_middlewares_seconds",
+        "django_http_requests_unknown_latency_including_middlewares_total",
+        "django_http_responses_total_by_status_view_method_total",
+        "django_http_requests_latency_seconds_by_view_method",
+        "django_http_requests_unknown_latency_total",
+        "django_http_exceptions_total_by_type_total",
+        "django_http_exceptions_total_by_view_total",
+    }
