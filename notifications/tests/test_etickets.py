@@ -206,7 +206,9 @@ def test_a_name_in_an_alphabet_the_cut_fonts_leave_out_is_drawn_with_the_whole_f
 
 
 def test_the_fonts_are_chosen_by_every_character_a_document_shows():
+    assert typefaces.font_files("Łukasz Wiśniewski · Ștefan · „Zoë“ · 170,00 € → 18:05 − 5,00 €\n") == typefaces.LATIN
     assert typefaces.font_files("Łukasz Wiśniewski · Γιώργος · Пётр · 170,00 € → 18:05\n") == typefaces.PLAIN
+    assert typefaces.font_files("Nguyễn Thị Ánh") == typefaces.PLAIN  # Latin Extended Additional: the plain cut's
     assert typefaces.font_files("Łukasz Wiśniewski · محمد · Γιώργος · יוסף · Пётр · 170,00 €\n") == typefaces.CUT
     assert typefaces.font_files("Zoe\u0308 Łukasz") == typefaces.CUT  # a combining mark: shaped
     assert typefaces.font_files("Łukasz and ნინო") == typefaces.WHOLE
@@ -219,15 +221,24 @@ def test_the_plain_fonts_draw_every_character_a_document_made_without_shaping_ma
         assert set(font.getBestCmap()) == typefaces.characters(typefaces.WHOLE[style]) & typefaces.PLAIN_KEPT
         assert not set(typefaces.SHAPING_TABLES) & set(font.keys()), path.name  # kern: read when shaping only
         assert len(font.getGlyphOrder()) < len(TTFont(typefaces.CUT[style]).getGlyphOrder()) * 0.8
+    for style, path in typefaces.LATIN.items():
+        font = TTFont(path)
+        assert set(font.getBestCmap()) == typefaces.characters(typefaces.WHOLE[style]) & typefaces.LATIN_KEPT
+        assert typefaces.LATIN_KEPT < typefaces.PLAIN_KEPT
+        assert not set(typefaces.SHAPING_TABLES) & set(font.keys()), path.name
+        assert len(font.getGlyphOrder()) < len(TTFont(typefaces.PLAIN[style]).getGlyphOrder()) * 0.4
     assert {"GSUB", "GPOS"} <= set(TTFont(typefaces.CUT[""]).keys())  # the cut ones keep them, for shaping
 
 
-def test_a_document_needing_no_shaping_is_made_with_the_plain_fonts_and_one_in_arabic_with_the_shaping_ones():
-    latin = new_document(title="E-ticket", language="en", text="Łukasz Wiśniewski · Γιώργος · Пётр → 18:05")
+def test_a_document_needing_no_shaping_is_made_with_the_smallest_fonts_drawing_it_and_one_in_arabic_with_shaping():
+    latin = new_document(title="E-ticket", language="en", text="Łukasz Wiśniewski → 18:05")
+    greek = new_document(title="E-ticket", language="en", text="Łukasz Wiśniewski · Γιώργος · Пётр → 18:05")
     arabic = new_document(title="E-ticket", language="ar", text="محمد الصغير")
 
-    assert {font.ttffile for font in latin.fonts.values()} == set(typefaces.PLAIN.values())
+    assert {font.ttffile for font in latin.fonts.values()} == set(typefaces.LATIN.values())
     assert not latin.text_shaping
+    assert {font.ttffile for font in greek.fonts.values()} == set(typefaces.PLAIN.values())
+    assert not greek.text_shaping
     assert {font.ttffile for font in arabic.fonts.values()} == set(typefaces.CUT.values())
     assert arabic.text_shaping
 
@@ -276,25 +287,44 @@ def test_a_document_made_from_the_fonts_read_once_a_process_is_the_one_fpdf2_mak
     assert len(embedded_fonts(document)) == 2
 
 
-def test_every_word_of_our_languages_and_their_money_and_dates_is_drawn_by_the_cut_fonts():
-    # What a document shows besides its facts: our catalogues' translations, prices and dates in each language.
+def shown_besides_facts(languages: list[str]) -> str:
+    """What a document shows besides its facts in `languages`: our catalogues' translations (and their English
+    originals), prices and dates in each."""
     words = []
-    for po in sorted(Path(settings.BASE_DIR, "locale").glob("*/LC_MESSAGES/django.po")):
-        with po.open("rb") as file:
+    for language in languages:
+        with Path(settings.BASE_DIR, "locale", language, "LC_MESSAGES", "django.po").open("rb") as file:
             for message in read_po(file):
                 strings = message.string if isinstance(message.string, tuple) else (message.string,)
                 words += [*strings, *(message.id if isinstance(message.id, tuple) else (message.id,))]
     moment = dt.datetime(2030, 7, 30, 18, 5, tzinfo=dt.UTC)
-    for language, _name in settings.LANGUAGES:
+    for language in ["en", *languages]:
         with translation.override(language):
             words += [format_money(1234567, currency, language) for currency in ("EUR", "TND", "MAD", "GBP")]
+            words += [format_money(-1234567, "EUR", language)]  # a credit note's line
             words += [l10n.day_year_time(moment), l10n.medium_date(moment.date()), l10n.medium_date_time(moment)]
-    characters = set("".join(words)) - typefaces.LAID_OUT
+    return "".join(words)
+
+
+TRANSLATED = sorted(code for code, _name in settings.LANGUAGES if code != "en")
+
+
+def test_every_word_of_our_languages_and_their_money_and_dates_is_drawn_by_the_cut_fonts():
+    characters = set(shown_besides_facts(TRANSLATED)) - typefaces.LAID_OUT
 
     for path in typefaces.CUT.values():
         cmap = TTFont(path).getBestCmap()
         assert {char for char in characters if ord(char) not in cmap} == set(), path.name
-    assert typefaces.font_files("".join(words)) == typefaces.CUT
+    assert typefaces.font_files(shown_besides_facts(TRANSLATED)) == typefaces.CUT
+
+
+@pytest.mark.parametrize("language", [code for code in TRANSLATED if code != "ar"])
+def test_what_a_document_in_a_language_written_in_latin_letters_shows_is_drawn_by_the_latin_fonts(language):
+    shown = shown_besides_facts([language]) + "Łukasz Wiśniewski · Ștefan Țurcanu · Zoë Müller-Łęcka · İlkay Şahin"
+
+    assert typefaces.font_files(shown) == typefaces.LATIN
+    for path in typefaces.LATIN.values():
+        cmap = TTFont(path).getBestCmap()
+        assert {char for char in set(shown) - typefaces.LAID_OUT if ord(char) not in cmap} == set(), path.name
 
 
 def test_the_cut_fonts_in_place_are_those_the_command_makes_and_the_check_tells_a_stale_one(tmp_path, monkeypatch):
