@@ -68,21 +68,15 @@ class ViewMetricsMiddleware(PrometheusAfterMiddleware):
 
     def process_response(self, request, response):
         view, method = self._get_view_name(request), self._method(request)
-        key = (str(response.status_code), view, method)
-        responses = self._responses.get(key)
-        if responses is None:
-            responses = self._responses.setdefault(key, self.metrics.responses_by_status_view_method.labels(*key))
-        responses.inc()
+        status = str(response.status_code)
+        _child(self._responses, self.metrics.responses_by_status_view_method, (status, view, method)).inc()
         started = getattr(request, "prometheus_after_middleware_event", None)
         if started is None:  # a middleware before this one answered, or raised
             self.metrics.requests_unknown_latency.inc()
             return response
-        latency = self._latencies.get((view, method))
-        if latency is None:
-            latency = self._latencies.setdefault(
-                (view, method), self.metrics.requests_latency_by_view_method.labels(view, method)
-            )
-        latency.observe(TimeSince(started))
+        _child(self._latencies, self.metrics.requests_latency_by_view_method, (view, method)).observe(
+            TimeSince(started)
+        )
         return response
 
     def process_exception(self, request, exception):
@@ -91,3 +85,11 @@ class ViewMetricsMiddleware(PrometheusAfterMiddleware):
         match = getattr(request, "resolver_match", None)
         if match is not None:
             self.metrics.exceptions_by_view.labels(match.view_name or "<unnamed view>").inc()
+
+
+def _child(children: dict, metric, labels: tuple[str, ...]):
+    """The series of `metric` for `labels`, looked up once a process and kept in `children`."""
+    child = children.get(labels)
+    if child is None:
+        child = children.setdefault(labels, metric.labels(*labels))
+    return child

@@ -54,7 +54,14 @@ BLOCKS = (
     (0xFE70, 0xFEFF, "Arabic Presentation Forms-B"),
     (0xFFFD, 0xFFFD, "Replacement Character"),
 )
-KEPT = frozenset(code for first, last, _name in BLOCKS for code in range(first, last + 1))
+
+
+def code_points(blocks) -> frozenset[int]:
+    """Every code point of `blocks` ((first, last, name), both ends included)."""
+    return frozenset(code for first, last, _name in blocks for code in range(first, last + 1))
+
+
+KEPT = code_points(BLOCKS)
 # Line breaks and tabs are laid out, not drawn.
 LAID_OUT = frozenset("\n\r\t")
 
@@ -91,7 +98,7 @@ LATIN_BLOCKS = (
     (0x2212, 0x2212, "Minus Sign"),
     (0xFFFD, 0xFFFD, "Replacement Character"),
 )
-LATIN_KEPT = frozenset(code for first, last, _name in LATIN_BLOCKS for code in range(first, last + 1))
+LATIN_KEPT = code_points(LATIN_BLOCKS)
 
 
 @dataclass(frozen=True)
@@ -117,10 +124,15 @@ def font_files(text: str | None) -> dict[str, Path]:
     if text is None:
         return WHOLE
     if not shaped(text):
-        return LATIN if all(ord(char) in LATIN_KEPT for char in set(text) - LAID_OUT) else PLAIN
-    if all(ord(char) in KEPT for char in set(text) - LAID_OUT):
+        return LATIN if drawn_by(LATIN_KEPT, text) else PLAIN
+    if drawn_by(KEPT, text):
         return CUT
     return WHOLE
+
+
+def drawn_by(kept: frozenset[int], text: str) -> bool:
+    """Whether a font keeping the characters `kept` draws every character of `text` (line breaks are laid out)."""
+    return all(ord(char) in kept for char in set(text) - LAID_OUT)
 
 
 def cut(source: Path, target: Path, *, kept: frozenset[int] = KEPT, layout: bool = True) -> None:
