@@ -40,11 +40,17 @@ AVAILABILITY_PREFIX = "ferry:availability:"
 NEARBY_REACH = dt.timedelta(days=max(abs(n) for n in NEARBY_DAYS))
 
 
-def search_key(params: LegQuery) -> str:
+def _remembered(made, *args) -> str:
+    """`made(*args)`, a key remembered by its functools.lru_cache: a repeated query (queries are equal and hashable)
+    is not hashed again; one holding a list somewhere is made afresh, not remembered."""
     try:
-        return _search_key(params)
-    except TypeError:  # a query holding a list somewhere: not remembered
-        return _search_key.__wrapped__(params)
+        return made(*args)
+    except TypeError:
+        return made.__wrapped__(*args)
+
+
+def search_key(params: LegQuery) -> str:
+    return _remembered(_search_key, params)
 
 
 @functools.lru_cache(maxsize=4000)  # a miss names its leg's entry twice (looked up, then kept): hashed once
@@ -75,14 +81,24 @@ def made_of_search(name: str, *, route: str | None = None, day: dt.date | None =
 
 
 def calendar_key(query: CalendarQuery) -> str:
+    return _remembered(_calendar_key, query)
+
+
+def calendar_answer_key(query: CalendarQuery) -> str:
+    """The calendar's whole answer as sent, availability laid over (made of the same searches as its prices)."""
+    return _remembered(_calendar_answer_key, query)
+
+
+@functools.lru_cache(maxsize=1000)  # a hit names its answer's key at every request
+def _calendar_key(query: CalendarQuery) -> str:
     digest = hashlib.sha256(_canonical(query.as_dict())).hexdigest()[:32]
     days = f"{query.first.isoformat()}:{query.last.isoformat()}"
     return f"{CALENDAR_PREFIX}{query.origin}-{query.destination}:{days}:{digest}"
 
 
-def calendar_answer_key(query: CalendarQuery) -> str:
-    """The calendar's whole answer as sent, availability laid over (made of the same searches as its prices)."""
-    return calendar_key(query).replace(CALENDAR_PREFIX, CALENDAR_ANSWER_PREFIX, 1)
+@functools.lru_cache(maxsize=1000)
+def _calendar_answer_key(query: CalendarQuery) -> str:
+    return _calendar_key.__wrapped__(query).replace(CALENDAR_PREFIX, CALENDAR_ANSWER_PREFIX, 1)
 
 
 def made_of(name: str) -> list[tuple[str, dt.date, dt.date]]:
@@ -127,10 +143,7 @@ def answer_key(query: SearchQuery) -> str:
     """The whole answer's key: the query, and the active language (the request's), in which the answer names its
     price lines. A key per language costs a hit nothing, where naming the lines of an answer kept in no language
     would parse and render it again on every hit."""
-    try:
-        return _answer_key(query, get_language())
-    except TypeError:  # a query holding a list somewhere: not remembered
-        return _answer_key.__wrapped__(query, get_language())
+    return _remembered(_answer_key, query, get_language())
 
 
 @functools.lru_cache(maxsize=2000)  # a repeated search (queries are equal and hashable) does not hash again

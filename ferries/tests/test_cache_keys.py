@@ -25,6 +25,23 @@ def test_a_fare_calendar_names_its_route_and_every_day_it_shows():
     assert keys.made_of(keys.calendar_answer_key(query)) == named
 
 
+def test_a_fare_calendars_keys_are_remembered_and_the_same_as_made_afresh():
+    def query(vehicles=()) -> CalendarQuery:
+        return CalendarQuery("TNTUN", "FRMRS", dt.date(2027, 7, 1), dt.date(2027, 7, 31), Party(2, vehicles=vehicles))
+
+    keys._calendar_answer_key.cache_clear()
+    first, again = keys.calendar_answer_key(query()), keys.calendar_answer_key(query())  # equal queries: one key
+
+    assert keys._calendar_answer_key.cache_info()[:2] == (1, 1)  # hits, misses
+    assert first == again == keys._calendar_answer_key.__wrapped__(query())
+    assert first.startswith(keys.CALENDAR_ANSWER_PREFIX)
+    assert first.removeprefix(keys.CALENDAR_ANSWER_PREFIX) == keys.calendar_key(query()).removeprefix(
+        keys.CALENDAR_PREFIX
+    )
+    # A query that cannot be hashed (a list somewhere) is keyed all the same, not remembered.
+    assert keys.calendar_key(query(vehicles=[])) == keys.calendar_key(query())
+
+
 def test_a_whole_answer_names_each_legs_route_and_the_days_its_nearby_dates_may_come_from():
     back = leg("FRMRS", "TNTUN", DAY + dt.timedelta(days=5))
     query = SearchQuery(outbound=leg(), inbound=back, view=ResultsView())
