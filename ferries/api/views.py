@@ -134,7 +134,9 @@ class KeptAnswerApi(PublicApi, APIView):
 def _plain_json(request: HttpRequest) -> bool:
     """Whether DRF would answer this request in plain JSON whatever the renderers: it asks for JSON or anything, and
     names no format in its query string (a conservative test: any doubt goes through DRF's negotiation)."""
-    return request.headers.get("Accept", "*/*") in _PLAIN_JSON and "format" not in request.META.get("QUERY_STRING", "")
+    # META rather than `headers`, which would copy every header of the request first (a hit reads none other).
+    meta = request.META
+    return meta.get("HTTP_ACCEPT", "*/*") in _PLAIN_JSON and "format" not in meta.get("QUERY_STRING", "")
 
 
 _PLAIN_JSON = {"", "*/*", JSONRenderer.media_type}
