@@ -5,7 +5,9 @@ import datetime as dt
 import pytest
 from django.core.cache import cache
 from django_redis import get_redis_connection
+from rest_framework.request import Request
 from rest_framework.test import APIClient
+from rest_framework.throttling import BaseThrottle
 
 from bookings.access import access_token
 from bookings.tests.factories import held_booking, request_data
@@ -157,3 +159,28 @@ def test_a_window_of_another_kind_is_counted_afresh_and_the_limits_hold_in_redis
     assert answers == [200, 200, 200, 429]  # counted in Redis, afresh
     assert get_redis_connection("default").type(window) == b"zset"
     assert "cache unavailable" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("num_proxies", "forwarded_for", "client"),
+    [
+        (0, None, "203.0.113.7"),
+        (0, "198.51.100.1", "203.0.113.7"),  # no proxy trusted: the header is the client's own word
+        (1, None, "203.0.113.7"),
+        (1, "198.51.100.1, 192.0.2.9", "192.0.2.9"),  # the hop our proxy saw
+        (2, " 198.51.100.1 ,192.0.2.9 , 192.0.2.10 ", "192.0.2.9"),
+        (3, "198.51.100.1", "198.51.100.1"),  # fewer hops than proxies: the first
+        (None, "198.51.100.1, 192.0.2.9", "198.51.100.1,192.0.2.9"),  # DRF's default: the whole header
+        (None, "", "203.0.113.7"),
+    ],
+)
+def test_the_client_is_told_by_its_address_as_drf_tells_it(settings, rf, num_proxies, forwarded_for, client):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": num_proxies}
+    headers = {} if forwarded_for is None else {"HTTP_X_FORWARDED_FOR": forwarded_for}
+    request = rf.get(PORTS, REMOTE_ADDR="203.0.113.7", **headers)
+
+    ours = throttling.AnonThrottle().get_ident(request)
+
+    assert "headers" not in request.__dict__  # read from META: no copy of every header made for it
+    assert ours == client
+    assert ours == BaseThrottle().get_ident(Request(request))  # DRF's own, which reads request.headers
