@@ -13,7 +13,6 @@ from django.core.exceptions import ValidationError
 from django.http import QueryDict
 from django_redis import get_redis_connection
 from redis import exceptions as redis_errors
-from rest_framework import throttling
 from rest_framework.test import APIClient
 
 from ferries import search as search_module
@@ -471,13 +470,13 @@ def test_a_hit_within_the_limits_is_sent_before_drfs_request_cycle_and_anything_
 
 def test_a_search_makes_each_of_its_limits_once_and_works_out_the_client_once(api, sailing, monkeypatch):
     made, idents = [], []
-    drf_ident = throttling.BaseThrottle.get_ident
+    client_address = kernel_throttling._client_address
 
-    def counted_ident(throttle, request):
-        idents.append(type(throttle).__name__)
-        return drf_ident(throttle, request)
+    def counted_ident(meta):
+        idents.append(meta["REMOTE_ADDR"])
+        return client_address(meta)
 
-    monkeypatch.setattr(throttling.BaseThrottle, "get_ident", counted_ident)
+    monkeypatch.setattr(kernel_throttling, "_client_address", counted_ident)
     for limit in (AnonThrottle, UserThrottle):
         init = limit.__init__
         monkeypatch.setattr(limit, "__init__", lambda throttle, init=init: made.append(throttle) or init(throttle))
