@@ -98,7 +98,7 @@ def _calendar_key(query: CalendarQuery) -> str:
 
 @functools.lru_cache(maxsize=1000)
 def _calendar_answer_key(query: CalendarQuery) -> str:
-    return _calendar_key.__wrapped__(query).replace(CALENDAR_PREFIX, CALENDAR_ANSWER_PREFIX, 1)
+    return calendar_key(query).replace(CALENDAR_PREFIX, CALENDAR_ANSWER_PREFIX, 1)
 
 
 def made_of(name: str) -> list[tuple[str, dt.date, dt.date]]:
