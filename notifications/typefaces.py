@@ -114,6 +114,8 @@ class Cut:
 CUTS = (Cut(CUT, KEPT, layout=True), Cut(PLAIN, PLAIN_KEPT, layout=False), Cut(LATIN, LATIN_KEPT, layout=False))
 # The tables only text shaping (HarfBuzz) reads: layout, and the legacy kerning fpdf2 applies only when shaping.
 SHAPING_TABLES = ("GSUB", "GPOS", "GDEF", "kern")
+# The tables of TrueType hinting, which the cuts leave out (`cut`).
+HINTING_TABLES = ("fpgm", "prep", "cvt ")
 
 
 def font_files(text: str | None) -> dict[str, Path]:
@@ -153,6 +155,11 @@ def cut(source: Path, target: Path, *, kept: frozenset[int] = KEPT, layout: bool
     options.notdef_outline = True
     options.glyph_names = True
     options.legacy_kern = True
+    # Without TrueType hinting (HINTING_TABLES and each glyph's instructions): it fits the outlines to a screen's
+    # pixels at small sizes, where a PDF is printed, zoomed and drawn anti-aliased. The cuts are 16–31 % smaller,
+    # a booking's e-tickets and invoice 42 % smaller (26.8 → 15.7 kB, 21.8 → 12.6 kB), and each document's cutting
+    # has less to read and write (a booking's two e-mails with both PDFs, in one process: 78–82 → 66–72 ms of CPU).
+    options.hinting = False
     options.drop_tables += ["FFTM"]  # FontForge's timestamp: nothing reads it
     font = TTFont(source, recalcTimestamp=False)
     subsetter = subset.Subsetter(options)
@@ -162,6 +169,14 @@ def cut(source: Path, target: Path, *, kept: frozenset[int] = KEPT, layout: bool
     # Unicode platform too, which every document's cutting would read again for nothing.
     font["cmap"].tables = [table for table in font["cmap"].tables if table.platformID == 3]
     font.save(target)
+
+
+def hinting(path: Path) -> list[str]:
+    """The hinting tables a font has (`HINTING_TABLES`)."""
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(path, lazy=True)
+    return [tag.strip() for tag in HINTING_TABLES if tag in font]
 
 
 def characters(path: Path) -> set[int]:

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import translation
+from fontTools import subset
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
@@ -353,6 +354,32 @@ def test_the_cut_fonts_in_place_are_those_the_command_makes_and_the_check_tells_
     assert stale.stat().st_size < typefaces.WHOLE[""].stat().st_size / 2
     assert missing.stat().st_size < typefaces.WHOLE["B"].stat().st_size / 2
     assert (tmp_path / "plain-bold.ttf").read_bytes() == typefaces.PLAIN["B"].read_bytes()
+
+
+def test_the_cut_fonts_carry_no_hinting_and_the_check_tells_a_cut_still_hinted(tmp_path, monkeypatch):
+    for cut in typefaces.CUTS:
+        for path in cut.files.values():
+            tables = set(TTFont(path).keys())
+            assert tables & set(typefaces.HINTING_TABLES) == set(), path.name
+            glyphs = TTFont(path)["glyf"]
+            assert not any(glyphs[name].program.getBytecode() for name in ("a", "Z", "zero")), path.name
+    hinted = tmp_path / "hinted.ttf"
+    options = subset.Options(layout_features=[], notdef_outline=True, glyph_names=True)  # hinting kept, by default
+    font = TTFont(typefaces.WHOLE[""])
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=sorted(typefaces.LATIN_KEPT))
+    subsetter.subset(font)
+    font.save(hinted)  # the characters of the Latin cut, as the check expects them, but hinted
+    bold = shutil.copy(typefaces.LATIN["B"], tmp_path / "bold.ttf")
+    latin = typefaces.Cut({"": hinted, "B": bold}, typefaces.LATIN_KEPT, layout=False)
+    monkeypatch.setattr(typefaces, "CUTS", (latin,))
+
+    with pytest.raises(CommandError, match=r"hinted\.ttf is out of date \(hinted: fpgm, prep, cvt\)"):
+        call_command("cut_fonts", "--check", stdout=io.StringIO())
+    call_command("cut_fonts", stdout=io.StringIO())
+    call_command("cut_fonts", "--check", stdout=io.StringIO())
+    assert typefaces.hinting(hinted) == []
+    assert hinted.read_bytes() == typefaces.LATIN[""].read_bytes()  # made again as the committed cut
 
 
 def test_each_leg_page_is_a_boarding_document_in_port_time():

@@ -5,8 +5,9 @@ from notifications import typefaces
 
 class Command(BaseCommand):
     help = (
-        "Makes the PDFs' cut fonts (notifications/fonts/*-cut.ttf and *-plain.ttf) from the whole ones, kept to the "
-        "Unicode blocks of notifications/typefaces.py; --check only tells whether those in place draw what they should."
+        "Makes the PDFs' cut fonts (notifications/fonts/*-cut.ttf, *-plain.ttf and *-latin.ttf) from the whole ones, "
+        "kept to the Unicode blocks of notifications/typefaces.py, without hinting; --check only tells whether those "
+        "in place draw what they should and carry no hinting."
     )
 
     def add_arguments(self, parser):
@@ -28,6 +29,10 @@ class Command(BaseCommand):
     def _check(self, target, expected: set[int]) -> None:
         if not target.exists():
             raise CommandError(f"{target.name} is missing: run `manage.py cut_fonts`.")
+        hinted = typefaces.hinting(target)
+        if hinted:
+            tables = ", ".join(hinted)
+            raise CommandError(f"{target.name} is out of date (hinted: {tables}): run `manage.py cut_fonts`.")
         drawn = typefaces.characters(target)
         if drawn != expected:
             raise CommandError(
