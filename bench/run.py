@@ -384,6 +384,18 @@ NOTES = {
         "payments 22–32, bookings 19–44; payment → e-mail p95 0.32–0.37 s. At ≤ 3 a p99 of 5 ms idle leaves 15 ms "
         "under a load that keeps both cores busy, shorter than a few time slices of the five to eight threads ready "
         "to run on each core: the same physical reason as before, the ratio no nearer its target on a faster machine."
+        " This round (a machine of speed probe 18–30 ms; partial runs of figures 1 and 8): the workers and the broker"
+        " given a time slice of 100 µs (BENCH_WORKER_SLICE_US; EEVDF lets a woken process with a shorter slice take "
+        "its core at once) gave 8.38 and 5.36 against 5.76 and 4.50 without: the waits are not the order in which the"
+        " scheduler hands out turns. The number of web threads is what moves it: two a process gave 4.09 and 6.22, "
+        "one a process 1.52 in a partial run and 1.38 in a full run (BENCH_GUNICORN_THREADS=1; idle p99 10–12 ms, at "
+        "half load 17–19 ms), figure 1 unchanged (0.85–0.88). But in that full run the webhook's p99 was 42 times "
+        "/livez's p50 (figure 7, 75.9 ms: a webhook waits behind the searches its process is serving), a miss's "
+        "penalty 1.25 (figure 4), holds on one sailing 115 a second (193–206 with four threads), and figure 3 rose to"
+        " 147× only because its uncached side fell to 12 requests a second (a search waiting 150 ms for an operator "
+        "holds a whole process). On two shared cores the web tier's concurrency that figures 3, 4, 6 and 7 need is "
+        "what keeps the workers waiting for a core in figure 8: no arrangement measured meets both, and the "
+        "deployment keeps four threads a process."
     ),
     9: (
         "Most of a lifecycle's CPU is the e-mails worker making the two PDFs once each (the invoice with the receipt,"

@@ -39,7 +39,10 @@ DATABASE = "maritime_bench"
 WEBHOOK_SECRET = "whsec_bench_" + "w" * 24
 REMOTE_OPERATORS = ("CTN", "GNV")
 SIMULATOR_LATENCY_MS = 150
-# As deployed (docker-compose.yml): three processes of four threads each.
+# As deployed (docker-compose.yml): three processes of four threads each. Fewer threads trade figure 8 against the
+# others: three processes of one thread met figure 8 (1.38 in a full run) while the webhook's p99 rose to 42 times
+# /livez's p50 (figure 7), holds on one sailing fell to 115 a second, and a search waiting 150 ms for an operator held
+# a whole process (figure 3's uncached side 12 requests/s against 40–47).
 GUNICORN_WORKERS = os.environ.get("BENCH_GUNICORN_WORKERS", "3")
 GUNICORN_THREADS = os.environ.get("BENCH_GUNICORN_THREADS", "4")
 # INFO logs every task taken and its run time (bench/results/logs/worker_*.log when a run fails, or kept with
@@ -50,6 +53,26 @@ WORKER_LOGLEVEL = os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING")
 WEB_NICE = os.environ.get("BENCH_WEB_NICE", "")
 # Seconds between two timings of the speed probe's fixed work (about 17 ms of CPU each: under 1 % of a core).
 PROBE_INTERVAL = 2.0
+# The time slice (µs, 100–100,000) the kernel gives the three workers and the broker, as sched_setattr(2) sets it
+# (Linux 6.12 and later, EEVDF: a woken process with a slice shorter than the running one's may take its core at once
+# rather than wait for the running slices to end), to see whether figure 8's waits are the scheduler's: 100 µs did not
+# help (8.38 and 5.36 in partial runs, 5.76 and 4.50 without). None by default (the kernel's, 1.4 ms here).
+WORKER_SLICE_US = os.environ.get("BENCH_WORKER_SLICE_US", "")
+# Sets its own slice (SCHED_OTHER with sched_runtime; sched_setattr is system call 314 on x86-64, 274 on arm64),
+# then execs the command, whose children (the workers' pool processes) inherit it.
+SLICED = """
+import ctypes, os, platform, struct, sys
+number = {"x86_64": 314, "aarch64": 274}[platform.machine()]
+attr = ctypes.create_string_buffer(struct.pack("IIQiIQQQ", 56, 0, 0, 0, 0, int(sys.argv[1]) * 1000, 0, 0))
+if ctypes.CDLL(None, use_errno=True).syscall(number, 0, attr, 0):
+    sys.exit(f"sched_setattr: {os.strerror(ctypes.get_errno())}")
+os.execvp(sys.argv[2], sys.argv[2:])
+"""
+
+
+def sliced(command: list[str]) -> list[str]:
+    """`command` with the workers' time slice (`WORKER_SLICE_US`), if one is set."""
+    return [sys.executable, "-c", SLICED, WORKER_SLICE_US, *command] if WORKER_SLICE_US else command
 
 
 def cpu_split(available: list[int], load: str | None, stack: str | None) -> tuple[str, str]:
@@ -272,7 +295,8 @@ class Stack:
             folder = self.workdir / name
             folder.mkdir()
             command = ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--dir", str(folder)]
-            self.spawn(name, [*command, *options], env={"PATH": os.environ["PATH"]})
+            command = sliced([*command, *options]) if name == "redis_broker" else [*command, *options]
+            self.spawn(name, command, env={"PATH": os.environ["PATH"]})
         for name in shapes:
             port = self.ports[name]
             wait_until(
@@ -320,7 +344,7 @@ class Stack:
         ):
             command = [str(bin_ / "celery"), "-A", "maritime", "worker", "-Q", queues, "-n", f"{name}@bench"]
             command += ["--concurrency", processes, "--loglevel", WORKER_LOGLEVEL]
-            self.spawn(f"worker_{name}", command, self.env(LOG_LEVEL=WORKER_LOGLEVEL))
+            self.spawn(f"worker_{name}", sliced(command), self.env(LOG_LEVEL=WORKER_LOGLEVEL))
         for side, extra in (("a", {}), ("b", {"SEARCH_CACHE": "0"})):
             if side not in sides:
                 continue
