@@ -124,6 +124,11 @@ NOTES = {
         "most; the cached search served 0.86–0.90 of the bare view. A faster machine raises the bound and the figure "
         "with it; 100× would need the cached side at 4,000–4,500 requests/s, more than the bare view serves on these "
         "two cores."
+        " The pair on cdfc18e (speed probe 19 ms): 72.9× and 70.4×, the bare view at 3,403 and 3,052 requests/s, the "
+        "uncached side at 42 and 43 (81× and 71× at most). With one web thread a process (BENCH_GUNICORN_THREADS=1, a"
+        " full run) the figure read 147×, but only because the uncached side fell to 12 requests/s: three threads for"
+        " wrk's eight connections, each search holding its thread 150 ms for the operator — the cache no faster, the "
+        "site slower without it."
     ),
     4: (
         "Its rounds compare like with like (both sides search the same slice of queries, in the same order: a day "
@@ -334,6 +339,11 @@ NOTES = {
         " against 31.8 and 33.5 ms). The pairs on 85359e0, 26a0624 and 007e396, on a machine more than twice as fast "
         "(speed probe 14.6 ms): 5.88 and 5.67, 6.80 (one round at 16.4) and 6.17, 6.33 and 6.18 — met in all six, the"
         " webhook's p99 8.4–9.8 ms against /livez's p50 at 1.4–1.5 ms."
+        " The pair on cdfc18e, on a machine slower than the pairs before it (speed probe 19–28 ms during this figure,"
+        " against 14.6): 11.73 (rounds 6.77–14.22; webhook p99 20.3 ms) and 7.94 (6.36–59.50, the 59.5 round with "
+        "1,021 pages of files read again after reclaim and 0.5 s of kdamond); missed in the first run, 5.67–6.80 in "
+        "the six runs on the faster machine. With one web thread a process: 41.6 (a webhook waits behind the searches"
+        " its process serves)."
     ),
     8: (
         "Every queue's idle p99 is now under 50 ms: the e-mails worker runs four processes (an e-mail mostly waits "
@@ -396,6 +406,12 @@ NOTES = {
         "holds a whole process). On two shared cores the web tier's concurrency that figures 3, 4, 6 and 7 need is "
         "what keeps the workers waiting for a core in figure 8: no arrangement measured meets both, and the "
         "deployment keeps four threads a process."
+        " The pair on cdfc18e: 5.84 and 7.30 (rounds 3.58–28.17 and 0.06–8.16). In the second run one idle round had "
+        "every queue's p99 at 306–534 ms (5–10 ms in the other four), so the idle p99 over all rounds missed 50 ms on"
+        " every queue for that run: the third time such a round is seen (the pair on fc82375, the issue's 680 ms), "
+        "the bench's process not collecting (29 collections, the longest 1.9 ms), the machine quiet (0.2 s of "
+        "kdamond, 33 refaults); all three queues at once points to what they share, the broker or the machine, not "
+        "established."
     ),
     9: (
         "Most of a lifecycle's CPU is the e-mails worker making the two PDFs once each (the invoice with the receipt,"
@@ -448,6 +464,9 @@ NOTES = {
         "computation, gained more from the faster cores than our processes, whose share is more system calls and "
         "round trips. In speed probes a lifecycle is 12.0–12.9 now against 25.5–27.0 for b26a980 (9.3 against 21.7 on"
         " the slower machine)."
+        " The pair on cdfc18e (the cut fonts without TrueType hinting: a booking's PDFs 42 % smaller, their output 13"
+        " % less CPU): 0.42 (211 against 502 ms) and 0.43 (240 against 555 ms), the e-mails worker 88 and 100 ms "
+        "against b26a980's 348 and 360; in speed probes a lifecycle is 10.9 and 12.5 against b26a980's 26.1 and 28.9."
     ),
     10: (
         "The calendar's answer is kept whole as sent, as a search's is; a cached month serves about what a cached "
@@ -480,6 +499,9 @@ NOTES = {
         " 5–8 % slower in that pair for the same work (the change takes the same CPU off both sides). In a full run "
         "the month is measured last, and served about 5 % less than in a partial run of figures 1 and 10 alone (2,833"
         " against 2,981 on 85359e0): not investigated."
+        " The pair on cdfc18e: 70.3× and 67.4×, the cached month at 2,880 and 2,935 requests/s and the computed one "
+        "at 41 and 44 (57–63 on the faster machine before): this machine's slower cores cost the computed month, "
+        "which is PostgreSQL's and Python's work, more than the cached one."
     ),
 }
 
