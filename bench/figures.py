@@ -706,12 +706,17 @@ class Bench:
         searched = {"lookups": 0, "misses": 0}  # legs looked up and computed during the loaded phases
         self.phases_begin()
         pauses = len(self.pauses.pauses)
+        idle_began: list[dt.datetime] = []
+        for broker in ("redis_broker", "redis_cache"):
+            self.stack.redis_stalls(broker, reset=True)
 
         def phase(loaded: bool) -> Run:
             from ferries.cache import cache_service
 
             label = "loaded" if loaded else "idle"
             self.settle()
+            if not loaded:
+                idle_began.append(dt.datetime.now(dt.UTC))
             before = cache_service.stats(entries=False)["search"]
             probes = Probes(rate=30)
             payer = threading.Thread(target=payments.pay_some, args=(per_round, self.config.seconds), daemon=True)
@@ -743,6 +748,7 @@ class Bench:
             return open_loop_apart(self.stack.url("a"), raws, rate=half, seconds=seconds)
 
         loaded, idle = alternate(self.config.rounds, lambda _r: phase(True), lambda _r: phase(False))
+        broker_stalls, cache_stalls = (self.stack.redis_stalls(name) for name in ("redis_broker", "redis_cache"))
         a, b = median([r.p(99) for r in loaded]), median([r.p(99) for r in idle])
         loaded_mail = _percentiles(journeys["loaded"]) if journeys["loaded"] else {}
         p95 = loaded_mail.get(95.0, float("inf"))
@@ -773,6 +779,9 @@ class Bench:
                     "each costing PostgreSQL and the web tier a search's work)",
                     f"the bench's own process (which stamps and sends the probes) during the rounds: "
                     f"{self.pauses.since(pauses)}",
+                    "the idle rounds began at " + ", ".join(f"{when:%H:%M:%S}" for when in idle_began) + " UTC; "
+                    f"Redis's own stalls over the rounds (its latency monitor): the broker {broker_stalls}; the cache "
+                    f"{cache_stalls}",
                     f"payment (signed webhook posted) → receipt in the SMTP sink: p95 {p95:.2f} s at half load "
                     f"({len(journeys['loaded'])} payments), {idle_mail.get(95.0, float('nan')):.2f} s idle "
                     f"({len(journeys['idle'])}); {payments.missing} receipts missing",

@@ -412,6 +412,14 @@ NOTES = {
         "the bench's process not collecting (29 collections, the longest 1.9 ms), the machine quiet (0.2 s of "
         "kdamond, 33 refaults); all three queues at once points to what they share, the broker or the machine, not "
         "established."
+        " Both Redis servers now run their latency monitor (details: each one's stalls over 20 ms and its slowest "
+        "command, beside the time each idle round began). Three partial runs since: the broker never stalled (no "
+        "write waited for an fsync), while a command kept the cache's Redis from serving for 66, 43 and 88 ms at "
+        "worst; in the third, whose details name it, the rate limits' script (kernel.throttling's sliding windows), "
+        "between two rounds or in a loaded one, every web process's cache lookups and rate-limit checks waiting "
+        "behind it meanwhile. The bench raises the limits to 100,000,000 a minute, so the one client address's window"
+        " holds a minute of its requests (a production limit holds a few hundred at most): where to look for the web "
+        "tier's tail next."
     ),
     9: (
         "Most of a lifecycle's CPU is the e-mails worker making the two PDFs once each (the invoice with the receipt,"

@@ -13,6 +13,7 @@ Every process runs in a process group of its own and is stopped by its id.
 """
 
 import contextlib
+import datetime as dt
 import os
 import secrets
 import shutil
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from email import message_from_bytes
 from pathlib import Path
 
+import redis
 import requests
 
 from bench import cpu
@@ -51,6 +53,8 @@ WORKER_LOGLEVEL = os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING")
 # The web tier's niceness (`nice -n`), to see what the workers gain when the web yields the CPU to them: none by
 # default, as in the Procfile.
 WEB_NICE = os.environ.get("BENCH_WEB_NICE", "")
+# What Redis counts as a stall (ms) in its latency monitor.
+REDIS_LATENCY_MS = 20
 # Seconds between two timings of the speed probe's fixed work (about 17 ms of CPU each: under 1 % of a core).
 PROBE_INTERVAL = 2.0
 # The time slice (µs, 100–100,000) the kernel gives the three workers and the broker, as sched_setattr(2) sets it
@@ -277,6 +281,32 @@ class Stack:
         self.psql(f"CREATE DATABASE {self.database}")
         self.created_database = True
 
+    def redis_stalls(self, name: str, *, reset: bool = False) -> str:
+        """What Redis `name` recorded keeping it from serving for REDIS_LATENCY_MS or more since the last reset (its
+        LATENCY LATEST, each event with its worst, the slowest command its SLOWLOG kept, and how often its persistence
+        waited for a disk write), in words."""
+        client = redis.Redis(port=self.ports[name])
+        try:
+            if reset:
+                client.execute_command("LATENCY", "RESET")
+                client.slowlog_reset()
+                return ""
+            events = client.execute_command("LATENCY", "LATEST")
+            delayed = client.info("persistence").get("aof_delayed_fsync", 0)
+            slowest = max(client.slowlog_get(128), key=lambda entry: entry["duration"], default=None)
+        finally:
+            client.close()
+        found = [
+            f"{event.decode() if isinstance(event, bytes) else event} {worst} ms at worst (last at "
+            f"{dt.datetime.fromtimestamp(int(last), dt.UTC):%H:%M:%S})"
+            for event, last, _latest, worst, *_rest in events
+        ]
+        stalls = ", ".join(found) or f"nothing over {REDIS_LATENCY_MS} ms"
+        if slowest and slowest["duration"] >= REDIS_LATENCY_MS * 1000:  # its SLOWLOG says which command (µs)
+            command = slowest["command"].decode(errors="replace").split(" ")[:2]
+            stalls += f", the slowest command {' '.join(command)} ({slowest['duration'] / 1000:.0f} ms)"
+        return f"{stalls} ({delayed} writes delayed by an fsync since it started)"
+
     def psql(self, sql: str, *, database: str = "postgres") -> None:
         subprocess.run(["psql", f"{PG}/{database}", "-qAtc", sql], check=True, stdout=subprocess.DEVNULL)
 
@@ -295,6 +325,9 @@ class Stack:
             folder = self.workdir / name
             folder.mkdir()
             command = ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--dir", str(folder)]
+            # Redis records what kept it from serving for longer than this (LATENCY LATEST: an fsync of its
+            # append-only file, a fork, a slow command), for figure 8 to say whether a stalled round was the broker's.
+            command += ["--latency-monitor-threshold", str(REDIS_LATENCY_MS)]
             command = sliced([*command, *options]) if name == "redis_broker" else [*command, *options]
             self.spawn(name, command, env={"PATH": os.environ["PATH"]})
         for name in shapes:
