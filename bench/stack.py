@@ -327,8 +327,9 @@ class Stack:
             command = ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--dir", str(folder)]
             # Redis records what kept it from serving for longer than this (LATENCY LATEST: an fsync of its
             # append-only file, a fork, a slow command), for figure 8 to say whether a stalled round was the broker's.
-            command += ["--latency-monitor-threshold", str(REDIS_LATENCY_MS)]
-            command = sliced([*command, *options]) if name == "redis_broker" else [*command, *options]
+            command += ["--latency-monitor-threshold", str(REDIS_LATENCY_MS), *options]
+            if name == "redis_broker":
+                command = sliced(command)
             self.spawn(name, command, env={"PATH": os.environ["PATH"]})
         for name in shapes:
             port = self.ports[name]
