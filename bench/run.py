@@ -129,6 +129,8 @@ NOTES = {
         " full run) the figure read 147×, but only because the uncached side fell to 12 requests/s: three threads for"
         " wrk's eight connections, each search holding its thread 150 ms for the operator — the cache no faster, the "
         "site slower without it."
+        " The pair on b2b7ec9: 69.0× and 63.0× (the uncached search's p50 192 and 211 ms; the second run on a "
+        "machine a tenth slower, speed probe 17.3–19.0 ms against 15.7–17.5)."
     ),
     4: (
         "Its rounds compare like with like (both sides search the same slice of queries, in the same order: a day "
@@ -294,6 +296,11 @@ NOTES = {
         "ms): 206, 205, 201, 195, 198 and 193 holds a second on one sailing (ratios 0.86–0.87), never an oversell — "
         "met in all six, twice the target, as a CPU-bound figure follows the machine's speed. In one process a hold "
         "now costs the web 4.45 ms of CPU and PostgreSQL 1.9 ms (500 holds on one sailing through the WSGI handler)."
+        " The pair on b2b7ec9: 134 and 117 holds a second on one sailing (0.85 and 0.87 of 100 sailings' 159 and "
+        "134), met, on a machine slower than in the pairs on 85359e0–007e396 (193–206 at a speed probe of 14.6 "
+        "ms; here 15.7–19.0). The bench's rate limits counted over a second rather than a minute are not the "
+        "cause: partial runs of figure 6 alternating the two gave 118 and 123 over a second, 125 and 119 over a "
+        "minute."
     ),
     7: (
         "At 200 webhooks a second every one is also processed at once by the payments worker (a fetch from Stripe's "
@@ -344,6 +351,12 @@ NOTES = {
         "1,021 pages of files read again after reclaim and 0.5 s of kdamond); missed in the first run, 5.67–6.80 in "
         "the six runs on the faster machine. With one web thread a process: 41.6 (a webhook waits behind the searches"
         " its process serves)."
+        " The pair on b2b7ec9: 7.55 (rounds 7.07–9.73) and 10.05 (8.04–12.46), missed by half a percent in the "
+        "second run, the machine a tenth slower in it (speed probe 17.3–19.0 ms against 15.7–17.5; the webhook's "
+        "p50 5.8 ms against 4.6, its p99 20.1 against 13.7). The second run's profile: publishing the task "
+        "(Celery's apply_async, one Redis round trip; 440 µs of CPU an enqueue measured alone, in one process) is"
+        " 39 % of the web process's samples under this load, two thirds of a webhook's own work, and the payments"
+        " worker spends twice the web process's CPU processing the events meanwhile."
     ),
     8: (
         "Every queue's idle p99 is now under 50 ms: the e-mails worker runs four processes (an e-mail mostly waits "
@@ -420,6 +433,13 @@ NOTES = {
         "behind it meanwhile. The bench raises the limits to 100,000,000 a minute, so the one client address's window"
         " holds a minute of its requests (a production limit holds a few hundred at most): where to look for the web "
         "tier's tail next."
+        " The pair on b2b7ec9, the bench's rate limits counted over a second (a window held up to 109,255 of the "
+        "load's requests over a minute): the cache's Redis did not stop for 20 ms or more in either run (66–88 ms"
+        " before, in the rate limits' script), and figure 8 stayed where it was — 6.32 and 6.66 (rounds "
+        "4.58–14.20 and 5.61–27.57), every queue's idle p99 7–11 ms in every round, at half load (1,401 and 1,193"
+        " searches a second) emails 112 and 253 ms, payments 53 and 80, bookings 44 and 68; payment → e-mail p95 "
+        "0.49 and 0.84 s. The Redis stall was not what holds the tail: the cores are. No round where every queue "
+        "stalled at once in this pair."
     ),
     9: (
         "Most of a lifecycle's CPU is the e-mails worker making the two PDFs once each (the invoice with the receipt,"
@@ -475,6 +495,8 @@ NOTES = {
         " The pair on cdfc18e (the cut fonts without TrueType hinting: a booking's PDFs 42 % smaller, their output 13"
         " % less CPU): 0.42 (211 against 502 ms) and 0.43 (240 against 555 ms), the e-mails worker 88 and 100 ms "
         "against b26a980's 348 and 360; in speed probes a lifecycle is 10.9 and 12.5 against b26a980's 26.1 and 28.9."
+        " The pair on b2b7ec9: 0.48 and 0.46 (226 and 267 ms against b26a980's 472 and 583; one round of the "
+        "first run at 0.52), the e-mails worker 86 and 104 ms, PostgreSQL 42 and 50, the web tier 46 and 60."
     ),
     10: (
         "The calendar's answer is kept whole as sent, as a search's is; a cached month serves about what a cached "
@@ -510,6 +532,8 @@ NOTES = {
         " The pair on cdfc18e: 70.3× and 67.4×, the cached month at 2,880 and 2,935 requests/s and the computed one "
         "at 41 and 44 (57–63 on the faster machine before): this machine's slower cores cost the computed month, "
         "which is PostgreSQL's and Python's work, more than the cached one."
+        " The pair on b2b7ec9: 53.8× and 58.5× (the computed month 45 and 35 requests/s, the cached one 2,403 and"
+        " 2,069)."
     ),
 }
 
