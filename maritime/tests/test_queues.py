@@ -7,7 +7,7 @@ import pytest
 from celery.utils.saferepr import saferepr
 from django.core.management import CommandError, call_command
 
-from conftest import KEY_PREFIX
+from conftest import KEY_PREFIX, wait_until
 from maritime.celery import app as celery_app
 from maritime.tasks import ping_task
 
@@ -56,6 +56,22 @@ def test_a_real_worker_consumes_a_task_from_each_queue(celery_worker_process, br
     answered = {queue: result.get(timeout=60)["queue"] for queue, result in results.items()}
     assert answered == {queue: queue for queue in results}
     assert all(broker.queue_length(queue) == 0 for queue in results)
+
+
+@pytest.mark.worker
+def test_a_task_enqueued_before_any_worker_declared_its_queue_is_taken_by_the_worker_that_starts(
+    celery_worker_process, broker
+):
+    # Enqueueing declares nothing (kernel.tasks.Task.enqueue): the message goes to its queue by name, and the worker
+    # declares the queues it reads when it starts.
+    bindings = broker.prefix + "_kombu.binding.*"
+    assert ping_task.enqueue() is True
+
+    assert broker.queue_length("default") == 1
+    assert list(broker.client.scan_iter(match=bindings)) == []
+    celery_worker_process("default")
+    wait_until(lambda: broker.idle() and broker.queue_length("default") == 0, timeout=60, what="the task taken")
+    assert list(broker.client.scan_iter(match=bindings)) != []
 
 
 @pytest.mark.worker
