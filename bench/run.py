@@ -131,6 +131,7 @@ NOTES = {
         "site slower without it."
         " The pair on b2b7ec9: 69.0× and 63.0× (the uncached search's p50 192 and 211 ms; the second run on a "
         "machine a tenth slower, speed probe 17.3–19.0 ms against 15.7–17.5)."
+        " The pair on dae679e: 62.7× and 64.7× (the uncached side 38 and 36 requests/s)."
     ),
     4: (
         "Its rounds compare like with like (both sides search the same slice of queries, in the same order: a day "
@@ -271,6 +272,9 @@ NOTES = {
         "against 4.53–4.62, Redis 0.28–0.29 against 0.03–0.04, PostgreSQL 1.85–1.90 against 1.93–2.02): a miss adds "
         "0.58–0.68 ms, 10 % of the no-cache side's CPU, and the latency ratio moves around that within the closed "
         "loop's spread (this round's changes take the same CPU off both sides of this figure)."
+        " The pair on dae679e, on a machine slower again (speed probe 17.4–18.6 ms): 1.09 and 1.11 (rounds "
+        "1.05–1.17 and 1.04–1.15), missed by 1 % in the second run (a miss 40.9 ms, the same search without the "
+        "cache 36.8): on this machine the target's edge."
     ),
     5: (
         "Over a fixed minute the hit rate is 1 − (distinct queries asked ÷ searches made): the first ask of each "
@@ -301,6 +305,7 @@ NOTES = {
         "ms; here 15.7–19.0). The bench's rate limits counted over a second rather than a minute are not the "
         "cause: partial runs of figure 6 alternating the two gave 118 and 123 over a second, 125 and 119 over a "
         "minute."
+        " The pair on dae679e: 120 and 128 holds a second on one sailing (0.89 and 0.85 of 100 sailings')."
     ),
     7: (
         "At 200 webhooks a second every one is also processed at once by the payments worker (a fetch from Stripe's "
@@ -357,6 +362,13 @@ NOTES = {
         "(Celery's apply_async, one Redis round trip; 440 µs of CPU an enqueue measured alone, in one process) is"
         " 39 % of the web process's samples under this load, two thirds of a webhook's own work, and the payments"
         " worker spends twice the web process's CPU processing the events meanwhile."
+        " The pair on dae679e, where a publish declares nothing (a Stripe webhook's request 2,040 → 1,790–1,940 "
+        "µs of CPU in one process, alternated): 10.53 (rounds 7.51–13.49) and 8.20 (6.06–11.38), on a machine "
+        "slower again (speed probe 17.4–18.6 ms); the webhook's p50 5.5 ms against /livez's 1.9, its p99 20.5 and"
+        " 15.4 ms. The webhook's wait is not PostgreSQL's commit: this disk syncs 8 kB in 125 µs (pg_test_fsync);"
+        " a webhook's request is 1–2 ms of CPU, the rest waiting for a core beside the payments worker processing"
+        " the events and /livez's load. Over the last four runs, on this machine: 7.55, 10.05, 10.53 and 8.20 — "
+        "at the target's edge, where the run's machine decides."
     ),
     8: (
         "Every queue's idle p99 is now under 50 ms: the e-mails worker runs four processes (an e-mail mostly waits "
@@ -440,6 +452,10 @@ NOTES = {
         " searches a second) emails 112 and 253 ms, payments 53 and 80, bookings 44 and 68; payment → e-mail p95 "
         "0.49 and 0.84 s. The Redis stall was not what holds the tail: the cores are. No round where every queue "
         "stalled at once in this pair."
+        " The pair on dae679e: 9.91 and 9.36 (rounds 4.95–13.08 and 8.26–9.65), the machine slower again (speed "
+        "probe 17.4–18.6 ms): every queue's idle p99 7–14 ms in every round; at half load (1,226 and 1,232 "
+        "searches a second) emails 102 and 106 ms, payments 118 and 48, bookings 93 and 96; payment → e-mail p95 "
+        "0.86 and 0.72 s; neither Redis stopped for 20 ms."
     ),
     9: (
         "Most of a lifecycle's CPU is the e-mails worker making the two PDFs once each (the invoice with the receipt,"
@@ -497,6 +513,8 @@ NOTES = {
         "against b26a980's 348 and 360; in speed probes a lifecycle is 10.9 and 12.5 against b26a980's 26.1 and 28.9."
         " The pair on b2b7ec9: 0.48 and 0.46 (226 and 267 ms against b26a980's 472 and 583; one round of the "
         "first run at 0.52), the e-mails worker 86 and 104 ms, PostgreSQL 42 and 50, the web tier 46 and 60."
+        " The pair on dae679e: 0.49 and 0.47 (295 and 248 ms against b26a980's 605 and 532; a round of the first "
+        "run at 0.54), the e-mails worker 110 and 98 ms: on this machine a margin of a few percent."
     ),
     10: (
         "The calendar's answer is kept whole as sent, as a search's is; a cached month serves about what a cached "
@@ -534,6 +552,7 @@ NOTES = {
         "which is PostgreSQL's and Python's work, more than the cached one."
         " The pair on b2b7ec9: 53.8× and 58.5× (the computed month 45 and 35 requests/s, the cached one 2,403 and"
         " 2,069)."
+        " The pair on dae679e: 58.0× and 53.2×."
     ),
 }
 
