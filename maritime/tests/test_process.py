@@ -80,8 +80,11 @@ def test_heap_frozen_answers_the_objects_left_out_and_what_is_made_later_is_stil
         pass
 
     try:
+        gc.unfreeze()
         frozen = process.heap_frozen()
-        assert frozen == gc.get_freeze_count() > 0
+        now = gc.get_freeze_count()
+        # A frozen object freed since (a temporary of the call, another thread's) leaves the count; none joins it.
+        assert 0 < now <= frozen < now + 100
         node = Node()
         node.cycle = node  # garbage only a collection frees
         gone = weakref.ref(node)
