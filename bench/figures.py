@@ -707,8 +707,9 @@ class Bench:
         self.phases_begin()
         pauses = len(self.pauses.pauses)
         idle_began: list[dt.datetime] = []
-        for broker in ("redis_broker", "redis_cache"):
-            self.stack.redis_stalls(broker, reset=True)
+        redis_servers = ("redis_broker", "redis_cache")
+        for name in redis_servers:
+            self.stack.redis_stalls_forget(name)
 
         def phase(loaded: bool) -> Run:
             from ferries.cache import cache_service
@@ -748,7 +749,7 @@ class Bench:
             return open_loop_apart(self.stack.url("a"), raws, rate=half, seconds=seconds)
 
         loaded, idle = alternate(self.config.rounds, lambda _r: phase(True), lambda _r: phase(False))
-        broker_stalls, cache_stalls = (self.stack.redis_stalls(name) for name in ("redis_broker", "redis_cache"))
+        broker_stalls, cache_stalls = (self.stack.redis_stalls(name) for name in redis_servers)
         a, b = median([r.p(99) for r in loaded]), median([r.p(99) for r in idle])
         loaded_mail = _percentiles(journeys["loaded"]) if journeys["loaded"] else {}
         p95 = loaded_mail.get(95.0, float("inf"))

@@ -284,16 +284,21 @@ class Stack:
         self.psql(f"CREATE DATABASE {self.database}")
         self.created_database = True
 
-    def redis_stalls(self, name: str, *, reset: bool = False) -> str:
-        """What Redis `name` recorded keeping it from serving for REDIS_LATENCY_MS or more since the last reset (its
-        LATENCY LATEST, each event with its worst, the slowest command its SLOWLOG kept, and how often its persistence
-        waited for a disk write), in words."""
+    def redis_stalls_forget(self, name: str) -> None:
+        """Start Redis `name`'s record of stalls afresh (`redis_stalls` reads it)."""
         client = redis.Redis(port=self.ports[name])
         try:
-            if reset:
-                client.execute_command("LATENCY", "RESET")
-                client.slowlog_reset()
-                return ""
+            client.execute_command("LATENCY", "RESET")
+            client.slowlog_reset()
+        finally:
+            client.close()
+
+    def redis_stalls(self, name: str) -> str:
+        """What Redis `name` recorded keeping it from serving for REDIS_LATENCY_MS or more since
+        `redis_stalls_forget` (its LATENCY LATEST, each event with its worst, the slowest command its SLOWLOG kept, and
+        how often its persistence waited for a disk write), in words."""
+        client = redis.Redis(port=self.ports[name])
+        try:
             events = client.execute_command("LATENCY", "LATEST")
             delayed = client.info("persistence").get("aof_delayed_fsync", 0)
             slowest = max(client.slowlog_get(128), key=lambda entry: entry["duration"], default=None)
