@@ -40,7 +40,8 @@ class Config:
     rounds: int = 5  # enough for a median and its spread
     zipf_seconds: float = 60.0
     connections: int = 8
-    profiles: bool = True
+    profiles: bool = True  # a profile of each target missed
+    profile_all: bool = False  # and of each target met
 
 
 @dataclass
@@ -245,7 +246,7 @@ class Bench:
         self.figures.append(figure)
         status = "met" if figure.met else "NOT met"
         print(f"  figure {figure.number}: ratio {figure.ratio:.3g} (target {figure.target}): {status}", flush=True)
-        if not figure.met and load is not None and self.config.profiles:
+        if (not figure.met or self.config.profile_all) and load is not None and self.config.profiles:
             figure.profile = self.profiled(figure.number, load, processes)
             figure.profiled = ", ".join(processes)
         self.figure_began = time.time()  # the next figure's timings start here

@@ -121,10 +121,20 @@ def markdown(
             out.append("")
             if f.number in notes:
                 out += [notes[f.number], ""]
-            if f.profile:
-                out += [f"Profile under this load (py-spy, {f.profiled} with their child processes):", "", "```"]
-                out += [f.profile, "```", ""]
+            out += _profile(f)
+    profiled_met = [f for f in figures if f.met and f.profile]
+    if profiled_met:
+        out += ["## Profiles of targets met (`--profile-all`)", ""]
+        for f in profiled_met:
+            out += [f"### {f.number}. {f.title}: {_ratio(f)} (target {f.target})", "", *_profile(f)]
     return "\n".join(out) + "\n"
+
+
+def _profile(f: Figure) -> list[str]:
+    if not f.profile:
+        return []
+    heading = f"Profile under this load (py-spy, {f.profiled} with their child processes):"
+    return [heading, "", "```", f.profile, "```", ""]
 
 
 def plot(figures: list[Figure], path: Path) -> None:

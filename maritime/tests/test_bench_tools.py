@@ -20,7 +20,7 @@ def test_the_benchmarks_help_lists_their_options():
     )
 
     assert done.returncode == 0, done.stderr
-    for option in ("--only", "--rounds", "--compare", "--keep-logs"):
+    for option in ("--only", "--rounds", "--compare", "--keep-logs", "--profile-all"):
         assert option in done.stdout
     assert "±15 %" in done.stdout
 
@@ -159,3 +159,27 @@ def test_alternating_rounds_carry_what_the_machine_did_in_each_and_a_figure_list
     figure.machine = [{"kdamond s": 0.04, "steal s": 1.25, "refaults": 1234.0}, *rounds[1:]]
     assert machine_text(figure).startswith("each round's ratio with the machine's work meanwhile (kdamond s, steal s, ")
     assert "refaults): 3 (0.0, 1.2, 1,234); 2 (" in machine_text(figure)
+
+
+def test_the_results_give_a_missed_targets_note_and_profile_and_a_met_targets_profile_only_when_one_was_taken():
+    from bench import report
+    from bench.figures import Config, Figure
+
+    missed = Figure(3, "missed one", "a", "b", 60, 1, "×", 60.0, "≥ 100×", False, runs={"a": [60], "b": [1]})
+    missed.profile, missed.profiled = "--- web_a ---\n12 samples holding the GIL", "web_a"
+    met_profiled = Figure(7, "met, profiled", "a", "b", 8, 1, "ms", 8.0, "≤ 10", True, runs={"a": [8], "b": [1]})
+    met_profiled.profile, met_profiled.profiled = "--- worker_payments ---\n34 samples", "web_a, worker_payments"
+    met = Figure(9, "met, not profiled", "a", "b", 1, 2, "ms", 0.5, "≤ 0.5", True, runs={"a": [1], "b": [2]})
+    notes = {3: "Why three is missed.", 7: "Why seven stands where it does.", 9: "Why nine."}
+
+    text = report.markdown(
+        [missed, met_profiled, met], Config(), minutes=1.0, load="0.1", notes=notes, past=[], previous=None, pinning=""
+    )
+
+    not_met, _, profiles_met = text.partition("## Profiles of targets met")
+    for shown in ("### 3. missed one", "Why three is missed.", "12 samples"):
+        assert shown in not_met
+    for shown in ("### 7. met, profiled", "34 samples", "web_a, worker_payments with their child processes"):
+        assert shown in profiles_met
+    for left_out in ("Why seven", "### 9.", "Why nine."):
+        assert left_out not in text
