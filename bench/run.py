@@ -57,18 +57,19 @@ NOTES = {
         "need psycopg 3's server-side binding). Where an uncached search's CPU goes: computing the legs about 70 % "
         "(the day's inventory read, the fares' rows made into models, the pricing), the answer's JSON 7 %, DRF and "
         "the middleware 22 %. The cached side is bounded by figure 1. Met in every run since 85359e0 (6.9–8.9×; the "
-        "uncached search 0.11× the bare view in the last run, 289 against 2,726 requests/s)."
+        "uncached search 0.10× and 0.12× the bare view in the last pair, 240 against 2,304 requests/s and 285 against "
+        "2,358)."
     ),
     3: (
         "Without the cache each search waits 150 ms for the operator (the simulator), so the uncached side serves "
         "wrk's 8 connections ÷ that wait: 34–47 requests/s whatever the CPU (Little's law). The cached side is "
         "CPU-bound and can serve no more than the bare view itself (figure 1's B), so the figure's bound is the bare "
-        "view ÷ the uncached side: 45–90× on the machines measured (3,703 ÷ 41 = 90× on the fastest; 2,726 ÷ 36 = 76× "
-        "in the last run). 100× needs a cached search at 3,600–4,700 requests/s, faster than a view that does "
-        "nothing on these two shared cores; the cached search serves 0.85–0.90 of the bare view, which puts the figure "
-        "at 63–79×. What would close it: more cores, or more concurrent clients than the uncached side has threads "
-        "(with one web thread a process it read 147×, only because the uncached side fell to 12 requests/s). The "
-        "latency ratio in the details (p50) is what a traveller sees."
+        "view ÷ the uncached side: 45–90× on the machines measured (3,703 ÷ 41 = 90× on the fastest; 2,304 ÷ 38 = 61× "
+        "in the last run). 100× needs a cached search at 3,600–4,700 requests/s, faster than a view that does nothing "
+        "on these two shared cores; the cached search serves 0.80–0.90 of the bare view, which puts the figure at "
+        "46–79×. What would close it: more cores, or more concurrent clients than the uncached side has threads (with "
+        "one web thread a process it read 147×, only because the uncached side fell to 12 requests/s). The latency "
+        "ratio in the details (p50) is what a traveller sees."
     ),
     4: (
         "A miss does what a search with the cache off does, plus two Redis round trips (the answer's lookup sent with "
@@ -77,9 +78,10 @@ NOTES = {
         "of all processes' CPU per request on the two shared cores: a miss adds 0.6–0.7 ms to the no-cache side's "
         "6.4–6.7 (about 10 %; each read that waits for Redis costs the client 100–140 µs under load against 40 in a "
         "loop: a thread put to sleep and woken, the GIL handed over), and the no-cache side's own CPU per request "
-        "moves more from run to run than the gap to the target. Met in 9 of the last 12 runs, missed in the others "
-        "by 0.01–0.02 (1.11, 1.12, 1.12). Measured and left, each under 2 % of a miss's extra: the keeping's writes "
-        "as MULTI/EXEC instead of a script, Redis over a Unix socket. What would close it: Redis on a core of its own."
+        "moves more from run to run than the gap to the target. Met in 9 of the last 12 runs, missed in the others by "
+        "0.01–0.03 (1.11, then 1.13 in both runs of the pair on 0f5cb7d, the slowest machine of the twelve). Measured "
+        "and left, each under 2 % of a miss's extra: the keeping's writes as MULTI/EXEC instead of a script, Redis "
+        "over a Unix socket. What would close it: Redis on a core of its own."
     ),
     5: (
         "Over a fixed minute the hit rate is 1 − (distinct queries asked ÷ searches made): the first ask of each query "
@@ -92,9 +94,9 @@ NOTES = {
         "A hot sailing books nearly as fast as a hundred sailings (0.81–0.92 of them), so its inventory row lock is "
         "not the limit. A hold is eight statements and its transaction, its answer made of the rows written; in one "
         "process it costs the web 4.45 ms of CPU and PostgreSQL 1.9 ms. The count is CPU-bound on two cores shared "
-        "with PostgreSQL, Redis and the load, and follows the machine's speed: 193–206 holds a second at a speed probe "
-        "of 14.6 ms, 117–157 at 16–19 ms, 92–108 at 32–34 ms. Never an oversell. What would make it hold on any "
-        "machine: a database with cores of its own."
+        "with PostgreSQL, Redis and the load, and follows the machine's speed: 193–206 holds a second at a speed "
+        "probe of 14.6 ms, 117–157 at 16–19 ms, 119–126 at 25 ms, 92–108 at 32–34 ms. Never an oversell. What would "
+        "make it hold on any machine: a database with cores of its own."
     ),
     7: (
         "At 200 webhooks a second each is also processed at once by the payments worker (the PaymentIntent fetched "
@@ -104,7 +106,7 @@ NOTES = {
         "disk syncs 8 kB in 125 µs) — beside the payments worker, which spends about twice the web tier's CPU on the "
         "events. A round's p99 is the tenth-slowest of a thousand requests and moves with the host's own work (the "
         "details list each round's steal and the VM's proactive reclaim, kdamond). The figure follows the machine: "
-        "5.7–6.8 at a speed probe of 14.6 ms, 7.5–11.7 at 16–19 ms, 9–16 at 32–34 ms; missed in 3 of the last 12 runs "
+        "5.7–6.8 at a speed probe of 14.6 ms, 7.5–11.7 at 16–25 ms, 9–16 at 32–34 ms; missed in 3 of the last 12 runs "
         "(10.05–11.73). What would close it: the workers on cores of their own."
     ),
     8: (
@@ -117,9 +119,11 @@ NOTES = {
         "workers (BENCH_WORKER_SLICE_US: 8.38 and 5.36, against 5.76 and 4.50 without), one web thread a process (met "
         "at 1.38, but figure 7 read 42, figure 4 1.25, holds 115 a second and figure 3's uncached side 12 "
         "requests/s): on two shared cores the web tier's concurrency that figures 3, 4, 6 and 7 need is what keeps "
-        "the workers waiting. Its other targets are met: every queue's idle p99 7–14 ms in every round of the last "
-        "two pairs, payment → e-mail p95 0.5–0.9 s. Neither Redis stops for 20 ms since the bench's rate limits count "
-        "over a second. What would close it: cores of the workers' own."
+        "the workers waiting. Its other targets are met: every queue's idle p99 6–14 ms in every round of the last "
+        "three pairs, payment → e-mail p95 0.5–0.9 s. The cache's Redis still stops now and then: none over 20 ms in "
+        "the four runs after the bench's rate limits were counted over a second, then 27 and 65 ms in the pair on "
+        "0f5cb7d, in the rate limits' script, on a machine a third slower (a command's time includes any wait of "
+        "Redis's thread for a core). What would close it: cores of the workers' own."
     ),
     9: (
         "Most of a lifecycle's CPU is the e-mails worker making a booking's two PDFs once each (the invoice with the "
@@ -127,8 +131,8 @@ NOTES = {
         "once a process and cut to the glyphs used (a Latin cut of 570 glyphs for documents in Latin letters, no "
         "TrueType hinting), text shaped only where a script needs it, QR codes drawn once. b26a980 is measured beside "
         "the current code in the same run (bench/baseline.py), so the ratio does not move with the machine's speed as "
-        "it would against a constant. In the pair on dae679e: the e-mails worker 98–110 ms a lifecycle, the web tier "
-        "46–60, PostgreSQL 42–50. Met in every run since 43c3c38 (0.40–0.49), single rounds up to 0.54. What is left "
+        "it would against a constant. In the pair on 0f5cb7d: the e-mails worker 112–118 ms a lifecycle, the web tier "
+        "44–52, PostgreSQL 44–50. Met in every run since 43c3c38 (0.40–0.49), single rounds up to 0.54. What is left "
         "in the e-mails worker: fontTools cutting each document's fonts (a quarter of its CPU), fpdf2's line breaking "
         "(a fifth), its queries (a fifth)."
     ),
@@ -136,8 +140,8 @@ NOTES = {
         "The calendar's answer is kept whole as sent, as a search's is; a cached month serves about what a cached "
         "search serves (figure 2's A, bounded by figure 1). The computed month is PostgreSQL's and Python's work "
         "(35–63 requests/s by the machine), and the ratio follows its speed more than anything the cache does: a "
-        "cheaper computed month lowers it. Met in the last eight runs (53.2–70.3×); 45.0–49.8× in the four before, "
-        "on a machine where the computed month was faster."
+        "cheaper computed month lowers it. Met in the last ten runs (53.2–70.3×); 45.0–49.8× in the four before, on a "
+        "machine where the computed month was faster."
     ),
 }
 
