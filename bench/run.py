@@ -123,7 +123,8 @@ NOTES = {
         "three pairs, payment → e-mail p95 0.5–0.9 s. The cache's Redis still stops now and then: none over 20 ms in "
         "the four runs after the bench's rate limits were counted over a second, then 27 and 65 ms in the pair on "
         "0f5cb7d, in the rate limits' script, on a machine a third slower (a command's time includes any wait of "
-        "Redis's thread for a core). What would close it: cores of the workers' own."
+        "Redis's thread for a core: in the first run a fast command, a GET or the like, took 25 ms the same second). "
+        "What would close it: cores of the workers' own."
     ),
     9: (
         "Most of a lifecycle's CPU is the e-mails worker making a booking's two PDFs once each (the invoice with the "
