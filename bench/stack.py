@@ -286,24 +286,18 @@ class Stack:
 
     def redis_stalls_forget(self, name: str) -> None:
         """Start Redis `name`'s record of stalls afresh (`redis_stalls` reads it)."""
-        client = redis.Redis(port=self.ports[name])
-        try:
+        with redis.Redis(port=self.ports[name]) as client:
             client.execute_command("LATENCY", "RESET")
             client.slowlog_reset()
-        finally:
-            client.close()
 
     def redis_stalls(self, name: str) -> str:
         """What Redis `name` recorded keeping it from serving for REDIS_LATENCY_MS or more since
         `redis_stalls_forget` (its LATENCY LATEST, each event with its worst, the slowest command its SLOWLOG kept, and
         how often its persistence waited for a disk write), in words."""
-        client = redis.Redis(port=self.ports[name])
-        try:
+        with redis.Redis(port=self.ports[name]) as client:
             events = client.execute_command("LATENCY", "LATEST")
             delayed = client.info("persistence").get("aof_delayed_fsync", 0)
             slowest = max(client.slowlog_get(128), key=lambda entry: entry["duration"], default=None)
-        finally:
-            client.close()
         found = [
             f"{event.decode() if isinstance(event, bytes) else event} {worst} ms at worst (last at "
             f"{dt.datetime.fromtimestamp(int(last), dt.UTC):%H:%M:%S})"
