@@ -20,9 +20,8 @@ class BookingsTask(Task):
     autoretry_for = (OperatorError, OperationalError, InterfaceError)
     retry_backoff = True
     retry_backoff_max = 180
-    # 1, 2 and 4 s: the budget outlasts a database restart. Celery's jitter would draw each wait between 0 and
-    # those, and three retries could be spent in a second, failing (and refunding) a paid booking for a blip.
-    retry_jitter = False
+    # 1, 2 and 4 s (no jitter, kernel.tasks.Task): the budget outlasts a database restart, rather than failing (and
+    # refunding) a paid booking for a blip.
     max_retries = 3
 
 

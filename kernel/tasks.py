@@ -23,6 +23,12 @@ class TaskFailed(Exception):
 
 
 class Task(DjangoTask):
+    # A retry waits 1, 2, 4, 8… s exactly (up to each queue's cap). Celery's default full jitter draws each wait
+    # between 0 and that instead, and a queue's whole budget could be spent inside one database restart (a webhook's
+    # first five tries all failed within 1.6 s of one, faults/test_database_restart.py), failing work that a few
+    # seconds' patience would have done. The waits of different tasks are spread by when each failed.
+    retry_jitter = False
+
     def delay_on_commit(self, *args, **kwargs) -> None:
         """Publish once the current transaction commits (at once outside one); a broker that is down is logged."""
         transaction.on_commit(functools.partial(self.enqueue, *args, **kwargs))

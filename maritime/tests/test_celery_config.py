@@ -6,11 +6,15 @@ tests read the configuration back from the app, and check every CELERY_ setting 
 
 from celery.app.defaults import DEFAULTS
 from celery.fixups.django import DjangoWorkerFixup
+from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
+from django.db import OperationalError
 
 from maritime.celery import app as celery_app
 
 QUEUES = {"default", "emails", "payments", "bookings"}
+# How long PostgreSQL may be away while it restarts (faults/test_database_restart.py: stopped, two seconds, started).
+DATABASE_RESTART = 5
 # Read by Celery's Django fix-up (celery/fixups/django.py) rather than listed with the app's settings.
 DJANGO_FIXUP_SETTINGS = {"db_reuse_max"}
 
@@ -74,6 +78,29 @@ def test_visibility_timeout_outlasts_every_retry_countdown():
     # 600 s is Celery's own cap for a task that sets none.
     longest = max(max(getattr(task, "retry_backoff_max", 600), task.default_retry_delay) for task in ours)
     assert visibility_timeout > longest >= 600
+
+
+def shortest_retry_budget(task) -> float:
+    """The least time in which a task's retries can all be spent, the waits drawn as Celery's autoretry draws them."""
+    if not task.retry_backoff:
+        return task.default_retry_delay * task.max_retries
+    if task.retry_jitter:
+        return 0  # each wait drawn between 0 and its backoff
+    factor = int(max(1.0, task.retry_backoff))
+    return sum(
+        get_exponential_backoff_interval(factor, retries, task.retry_backoff_max, full_jitter=False)
+        for retries in range(task.max_retries)
+    )
+
+
+def test_every_task_retrying_database_errors_outlasts_a_database_restart():
+    route = celery_app.amqp.router.route
+    ours = [task for name, task in celery_app.tasks.items() if not name.startswith("celery.")]
+    retrying = [task for task in ours if OperationalError in (getattr(task, "autoretry_for", None) or ())]
+
+    assert {route({}, task.name)["queue"].name for task in retrying} == {"emails", "payments", "bookings"}
+    budgets = {task.name: shortest_retry_budget(task) for task in retrying}
+    assert {name: budget for name, budget in budgets.items() if budget < DATABASE_RESTART} == {}
 
 
 def test_publishing_gives_up_quickly_when_the_broker_is_down():
