@@ -289,10 +289,13 @@ class Bench:
         number, target = (3, 100.0) if remote else (2, 5.0)
         details = [f"p50 {ms(p50_a)} vs {ms(p50_b)}: {p50_b / p50_a:.1f}× faster"]
         met = a / b >= target
+        profiled = "a"  # the cached side, which bounds the speed-up
         if not remote:  # and the search itself, uncached, not far from what the stack serves at all
             bare = self.bare_rps or median([self.wrk_run("a", ["GET /livez"]).rps])
             met = met and b / bare >= UNCACHED_OF_BARE
             details.append(f"uncached {b:.0f} requests/s = {b / bare:.3f}× the bare view's {bare:.0f}")
+            if b / bare < UNCACHED_OF_BARE:
+                profiled = "b"  # the uncached search, which is then what misses
         where = "remote operator (simulator, 150 ms)" if remote else "local inventory"
         target_text = f"≥ {target:.0f}×" + ("" if remote else f", uncached ≥ {UNCACHED_OF_BARE:.2f}× bare")
         return self.add(
@@ -305,7 +308,8 @@ class Bench:
                 runs={"a": [r.rps for r in cached], "b": [r.rps for r in uncached]},
                 machine=machine_rounds(cached, uncached),
             ),
-            load=self.wrk_load("a", [f"GET {path}"]),
+            load=self.wrk_load(profiled, [f"GET {path}"]),
+            processes=(f"web_{profiled}",),
         )  # fmt: skip
 
     # --- 9. CPU of a booking's whole life --------------------------------------------------------------
