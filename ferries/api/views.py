@@ -37,7 +37,7 @@ from ferries.queries import (
 )
 from ferries.search import answer_lookup, give_back, kept_search_answer, sailing_search, sailing_search_answer
 from ferries.selectors import port_list, route_list
-from kernel.api import VALIDATION_ERROR_RESPONSE, api_validation_error
+from kernel.api import VALIDATION_ERROR_RESPONSE, api_validation_error, json_bytes
 from kernel.throttling import ride_along
 
 
@@ -195,7 +195,7 @@ class FareCalendarApi(KeptAnswerApi):
             query = self.query or parse_calendar_query(request.query_params)
             if request.accepted_media_type == JSONRenderer.media_type:  # sent as the bytes kept, as a search is
                 lookup = self.lookup
-                answer = fare_calendar_answer(query=query, render=JSONRenderer().render, lookup=lookup)
+                answer = fare_calendar_answer(query=query, render=json_bytes, lookup=lookup)
                 return HttpResponse(answer, content_type=JSONRenderer.media_type)
             return Response(fare_calendar(query=query))
         except DjangoValidationError as error:
@@ -204,7 +204,7 @@ class FareCalendarApi(KeptAnswerApi):
 
 def answer_bytes(results: dict) -> bytes:
     """The search's answer as the API sends it in JSON (and the cache keeps it), in the active language."""
-    return JSONRenderer().render(in_words(results))
+    return json_bytes(in_words(results))
 
 
 def in_words(results: dict) -> dict:

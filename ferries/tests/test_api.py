@@ -8,17 +8,20 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_redis import get_redis_connection
 from drf_spectacular.generators import SchemaGenerator
 from jsonschema import Draft7Validator
+from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
+from ferries.api.views import in_words
 from ferries.cache import cache_service
 from ferries.choices import PassengerType
 from ferries.models import PassengerFare, Sailing, SailingInventory
 from ferries.party import Party
 from ferries.queries import parse_search_query
+from ferries.search import sailing_search
 from ferries.services import capacity_hold
 from ferries.tests.factories import OperatorFactory, PortFactory, RouteFactory, VesselFactory, sailing_factory
 
@@ -189,6 +192,20 @@ def test_the_words_of_an_answer_kept_in_the_cache_are_never_sent_in_another_lang
     assert [labels(response.json()) for _language, response in answers] == [LABELS[lang] for lang, _ in answers]
     assert answers[2][1].content == answers[0][1].content, "the English answer, sent again from the cache"
     assert answers[3][1].content == answers[1][1].content, "the French answer, sent again from the cache"
+
+
+def test_the_plain_json_answer_is_byte_for_byte_what_drfs_renderer_makes_of_the_search(
+    api, outbound_sailing, return_sailing
+):
+    params = family_by_car(outbound_sailing, return_sailing)
+
+    with translation.override("fr"):  # words beyond ASCII in its price lines
+        sent = api.get(SEARCH, params, HTTP_ACCEPT_LANGUAGE="fr")
+        made = JSONRenderer().render(in_words(sailing_search(query=parse_search_query(params))))
+
+    assert sent.status_code == 200
+    assert "réservé" in sent.content.decode()
+    assert sent.content == made
 
 
 def test_an_indented_answer_names_its_price_lines_too(api, outbound_sailing, return_sailing):

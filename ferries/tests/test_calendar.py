@@ -15,6 +15,7 @@ from django.utils import timezone
 from django_redis import get_redis_connection
 from drf_spectacular.generators import SchemaGenerator
 from jsonschema import Draft7Validator
+from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
 from ferries.cache import cache_service
@@ -223,6 +224,15 @@ def test_a_remote_operator_is_asked_each_day_and_its_silence_leaves_days_unknown
 @pytest.fixture
 def api():
     return APIClient()
+
+
+def test_the_plain_json_answer_is_byte_for_byte_what_drfs_renderer_makes_of_the_calendar(api, network):
+    params = {"from": "TNTUN", "to": "FRMRS", "month": DAY.strftime("%Y-%m"), "adults": 1, "vehicle": "car"}
+
+    sent = api.get("/api/v1/sailings/calendar", params)
+
+    assert sent.status_code == 200
+    assert sent.content == JSONRenderer().render(fare_calendar(query=parse_calendar_query(params)))
 
 
 def test_the_api_answers_a_month_as_documented(api, network):
