@@ -18,22 +18,27 @@ from rest_framework import authentication, pagination, serializers
 from rest_framework.exceptions import AuthenticationFailed, ParseError, ValidationError
 from rest_framework.fields import SkipField, empty
 from rest_framework.parsers import JSONParser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.settings import api_settings
 from rest_framework.utils.encoders import JSONEncoder
 
-# Dates and times go to DRF's encoder (times in milliseconds, "Z" for UTC), as does anything orjson does not know
-# (Decimals written as numbers, lazy translations as their text; dataclasses refused, as DRF refuses them); keys that
-# are not strings are written as json writes them.
-_AS_DRF = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS
+# Dates and times go to DRF's encoder ("Z" for UTC), as does anything else orjson does not know (Decimals written as
+# numbers, lazy translations as their text; dataclasses refused, as DRF refuses them).
+_AS_DRF = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 _DRF_DEFAULT = JSONEncoder().default
 _LINE_SEPARATORS = {b"\xe2\x80\xa8": b"\\u2028", b"\xe2\x80\xa9": b"\\u2029"}
 
 
-def json_bytes(value) -> bytes:
-    """`value` in JSON, byte for byte as DRF's JSONRenderer writes it (compact, UTF-8, the two line separators that
-    JavaScript's strings refuse escaped), made by orjson in a fourteenth of the time: the answers sent as the cache
-    keeps them (a search's, a calendar's) are made on every miss."""
-    body = orjson.dumps(value, default=_DRF_DEFAULT, option=_AS_DRF)
+def json_bytes(value: dict | list) -> bytes:
+    """`value` in JSON as DRF's JSONRenderer writes it (compact, UTF-8, the two line separators that JavaScript's
+    strings refuse escaped), made by orjson in a fourteenth of the time: the answers sent as the cache keeps them (a
+    search's, a calendar's) are made on every miss. Byte for byte but for floats, which orjson writes in its own
+    shortest form of the same number (0.00001 for 1e-05), NaN and infinities as null where DRF refuses them; what
+    orjson refuses (keys that are not strings, integers beyond 64 bits) is written by DRF's renderer itself."""
+    try:
+        body = orjson.dumps(value, default=_DRF_DEFAULT, option=_AS_DRF)
+    except orjson.JSONEncodeError:
+        return JSONRenderer().render(value)
     for raw, escaped in _LINE_SEPARATORS.items():
         if raw in body:
             body = body.replace(raw, escaped)

@@ -26,7 +26,8 @@ class Task(DjangoTask):
     # A retry waits 1, 2, 4, 8… s exactly (up to each queue's cap). Celery's default full jitter draws each wait
     # between 0 and that instead, and a queue's whole budget could be spent inside one database restart (a webhook's
     # first five tries all failed within 1.6 s of one, faults/test_database_restart.py), failing work that a few
-    # seconds' patience would have done. The waits of different tasks are spread by when each failed.
+    # seconds' patience would have done. Tasks that failed in the same second come back in the same second, a burst a
+    # worker's few processes take in turn.
     retry_jitter = False
 
     def delay_on_commit(self, *args, **kwargs) -> None:

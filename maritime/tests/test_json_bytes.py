@@ -3,6 +3,7 @@ JSONRenderer writes them (the plain-JSON answer and the browsable or indented on
 
 import dataclasses
 import datetime as dt
+import json
 import uuid
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -37,10 +38,13 @@ VALUES = {
     "a uuid": uuid.UUID("12345678-1234-5678-1234-567812345678"),
     "a choice": Colour.BLUE,
     "keys that are not strings": {1: "one", 2: [True, None, 1.5]},
+    "a float": 1234.5,
     "text beyond ASCII": "Tunis → Marseille, Fauteuil réservé, «عربى», 🚢",
     "the line separators JavaScript refuses": "a\u2028b\u2029c",
     "quotes, backslashes and controls": 'say "hi"\\ \n\t\x01',
     "a large integer": 2**62,
+    "an integer beyond 64 bits": 2**70,
+    "keys that are numbers": {1: "one", 2.5: "two and a half"},
     "a set-free nest": [{"a": [{"b": ()}]}],
 }
 
@@ -50,6 +54,13 @@ def test_each_kind_of_value_is_written_byte_for_byte_as_drf_writes_it(name):
     value = {"value": VALUES[name]}
 
     assert json_bytes(value) == JSONRenderer().render(value)
+
+
+@pytest.mark.parametrize("number", [1e-05, 2.5e-07, 1e22, 0.1 + 0.2])
+def test_a_float_in_any_form_reads_back_as_the_same_number_as_drfs(number):
+    value = {"value": number, "price": Decimal("1e-5")}
+
+    assert json.loads(json_bytes(value)) == json.loads(JSONRenderer().render(value))
 
 
 @pytest.mark.parametrize("value", [object(), Point(3, "é")], ids=["an object", "a dataclass"])
