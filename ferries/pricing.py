@@ -85,17 +85,38 @@ class Quote:
             PriceLine(str(line["code"]), int(line["quantity"]), int(line["unit"]["amount_minor"]))
             for line in data["lines"]
         )
-        quote = cls(lines=lines, currency=str(data["total"]["currency"]), policy=dict(data["cancellation_policy"]))
+        policy = data["cancellation_policy"]
+        policy = {
+            "refund_full_days": None if policy["refund_full_days"] is None else _count(policy, "refund_full_days"),
+            "refund_partial_hours": _count(policy, "refund_partial_hours"),
+            "refund_partial_percent": _count(policy, "refund_partial_percent", most=100),
+        }
+        quote = cls(lines=lines, currency=str(data["total"]["currency"]), policy=policy)
         if family := data.get("fare_family"):
             quote = replace(quote, family={"code": str(family["code"]), "name": str(family["name"])})
         if changes := data.get("change_policy"):
-            rules = {key: changes[key] for key in ("allowed", "until_hours", "fee_percent", "max_changes")}
-            rules |= {
+            if not isinstance(changes["allowed"], bool):
+                raise ValueError(f"change_policy.allowed: {changes['allowed']!r} is not true or false")
+            rules = {
+                "allowed": changes["allowed"],
+                "until_hours": _count(changes, "until_hours"),
+                "fee_percent": _count(changes, "fee_percent", most=100),
+                "max_changes": _count(changes, "max_changes"),
                 "fee_fixed_minor": int(changes["fee_fixed"]["amount_minor"]),
                 "fee_min_minor": int(changes["fee_minimum"]["amount_minor"]),
             }
             quote = replace(quote, changes=rules)
         return quote
+
+
+def _count(rules: dict, name: str, *, most: int | None = None) -> int:
+    """A rule's whole number (days, hours, a percent, changes) as an operator sent it: refunds and fees are computed
+    from these in whole minor units, so a fraction, a string or a number out of range is a malformed reply
+    (ValueError naming the rule), never rounded into a refund."""
+    value = rules[name]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0 or (most is not None and value > most):
+        raise ValueError(f"{name}: {value!r} is not a whole number" + (f" from 0 to {most}" if most else " from 0"))
+    return value
 
 
 def change_policy_wire(changes: dict, currency: str) -> dict:

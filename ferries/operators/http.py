@@ -90,8 +90,11 @@ class HttpOperator(OperatorAdapter):
 
     def hold(self, *, sailing_ref: str, order: LegOrder, minutes: int) -> Hold:
         body = self._call("POST", "/v1/holds", {"sailing_ref": sailing_ref, "minutes": minutes, **order.as_dict()})
-        expires_at = dt.datetime.fromisoformat(body["expires_at"])
-        return Hold(hold_ref=body["hold_ref"], expires_at=expires_at, quote=Quote.from_dict(body["price"]))
+        try:
+            expires_at = dt.datetime.fromisoformat(body["expires_at"])
+            return Hold(hold_ref=body["hold_ref"], expires_at=expires_at, quote=Quote.from_dict(body["price"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise OperatorError(f"{self.operator.code}: malformed hold reply ({exc!r})") from None
 
     def confirm(self, hold_ref: str, manifest: PartyManifest | None = None) -> str:
         operator_paced(self.operator.code)

@@ -199,6 +199,36 @@ def test_an_operators_quote_without_families_reads_as_standard_with_no_changes()
     assert old.changes["allowed"] is False
 
 
+@pytest.mark.parametrize(
+    ("part", "rule", "value"),
+    [
+        ("cancellation_policy", "refund_partial_percent", 50.5),
+        ("cancellation_policy", "refund_partial_percent", 150),
+        ("cancellation_policy", "refund_full_days", "7"),
+        ("cancellation_policy", "refund_full_days", True),
+        ("cancellation_policy", "refund_partial_hours", -1),
+        ("change_policy", "fee_percent", 12.5),
+        ("change_policy", "max_changes", None),
+        ("change_policy", "allowed", "yes"),
+    ],
+)
+def test_an_operators_rule_that_is_not_a_whole_number_in_range_is_refused_naming_it(part, rule, value):
+    wire = quote(fare=FareFactory(), party=Party(), family="flex").as_dict()
+    wire[part][rule] = value
+
+    with pytest.raises(ValueError, match=rule):
+        Quote.from_dict(wire)
+
+
+def test_an_operators_rules_read_back_as_whole_numbers_and_none_where_allowed():
+    wire = quote(fare=FareFactory(), party=Party(), family="basic").as_dict()
+
+    read = Quote.from_dict(wire)
+
+    assert read.policy == {"refund_full_days": None, "refund_partial_hours": 0, "refund_partial_percent": 0}
+    assert read.changes["allowed"] is False
+
+
 def test_each_accommodations_price_is_the_default_familys_quote_for_the_party_staying_there():
     fare = FareFactory()
     FareFamily.objects.filter(fare=fare, code="standard").delete()  # the first family is then the default one

@@ -1,8 +1,10 @@
 """Remote operators through their HTTP API, played by the operator simulator on a real socket."""
 
 import datetime as dt
+import json
 import socket
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -266,6 +268,35 @@ def test_an_api_that_does_not_understand_us_is_an_operator_error_not_a_refusal(o
         HttpOperator(remote_route.operator, base_url=simulator.url_for("NOPE")).confirm("HXXXX")
     with pytest.raises(OperatorError):
         HttpOperator(remote_route.operator, base_url=simulator.url_for("REM") + "/wrong").availability(["X"])
+
+
+def test_a_hold_whose_rules_are_not_whole_numbers_is_a_malformed_reply_not_a_hold(operator_simulator, remote_route):
+    """A fraction of a percent would become a fraction of a cent in the refund: the reply is refused, naming it."""
+    sailing = sailing_factory(route=remote_route)
+    simulator = operator_simulator()
+    reply = HttpOperator(remote_route.operator, base_url=simulator.url_for("REM"))
+    price = reply.hold(sailing_ref=sailing.ref, order=LegOrder(Party()), minutes=20).price
+    price["cancellation_policy"]["refund_partial_percent"] = 33.3
+    body = json.dumps({"hold_ref": "H1", "expires_at": timezone.now().isoformat(), "price": price}).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    with ThreadingHTTPServer(("127.0.0.1", 0), Handler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        operator = HttpOperator(remote_route.operator, base_url=f"http://127.0.0.1:{server.server_address[1]}")
+        with pytest.raises(OperatorError, match=r"malformed hold reply.*refund_partial_percent"):
+            operator.hold(sailing_ref=sailing.ref, order=LegOrder(Party()), minutes=20)
+        server.shutdown()
 
 
 def test_a_remote_operator_sells_each_fare_family_with_its_rules_and_holds_the_one_asked(
