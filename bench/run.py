@@ -58,7 +58,7 @@ NOTES = {
         " 0.07–0.21 ms with its indexes after 0.4–0.7 ms of planning (EXPLAIN ANALYZE; prepared statements would need "
         "psycopg 3's server-side binding). Where an uncached search's CPU goes: computing the legs about 70 % (the "
         "day's inventory read, the fares' rows made into models, the pricing), DRF and the middleware 22 %, the "
-        "answer's JSON 7 % until e850263 wrote it with orjson, byte for byte as DRF would (kernel.api.json_bytes: 143 →"
+        "answer's JSON 7 % until 9b79bd6 wrote it with orjson, byte for byte as DRF would (kernel.api.json_bytes: 143 →"
         " 10 µs for an answer of four sailings; partial runs alternating it with 8496e78 read 455 and 428 uncached "
         "searches a second against 400 and 425, within the machine's own spread). The cached side is bounded by figure "
         "1. The speed-up is met in every run since 85359e0 (6.9–11.1×). The uncached side's share of the bare view was "
