@@ -1,5 +1,5 @@
 """Tasks of the bookings queue: thin — load by id, run a flow or a service. One retry budget for the queue:
-3 retries, 1, 2 and 4 s apart (backoff capped at 180 s), for errors an operator or the database may cure.
+3 retries, at least 1, 2 and 4 s apart (backoff capped at 180 s), for errors an operator or the database may cure.
 
 What a task runs is imported when it runs: flows enqueue these tasks, so importing the flows here, at the top,
 would make a loop.
@@ -20,7 +20,7 @@ class BookingsTask(Task):
     autoretry_for = (OperatorError, OperationalError, InterfaceError)
     retry_backoff = True
     retry_backoff_max = 180
-    # 1, 2 and 4 s (no jitter, kernel.tasks.Task): the budget outlasts a database restart, rather than failing (and
+    # At least 1, 2 and 4 s (kernel.tasks.Task): the budget outlasts a database restart, rather than failing (and
     # refunding) a paid booking for a blip.
     max_retries = 3
 

@@ -10,6 +10,7 @@ Each app's tasks module has one base class per retry budget (its queue's), built
 
 import functools
 import logging
+import random
 
 from celery.contrib.django.task import DjangoTask
 from django.db import transaction
@@ -23,12 +24,23 @@ class TaskFailed(Exception):
 
 
 class Task(DjangoTask):
-    # A retry waits 1, 2, 4, 8… s exactly (up to each queue's cap). Celery's default full jitter draws each wait
-    # between 0 and that instead, and a queue's whole budget could be spent inside one database restart (a webhook's
-    # first five tries all failed within 1.6 s of one, faults/test_database_restart.py), failing work that a few
-    # seconds' patience would have done. Tasks that failed in the same second come back in the same second, a burst a
-    # worker's few processes take in turn.
+    # A retry waits at least 1, 2, 4, 8… s (up to each queue's cap), and up to half as long again (`retry_wait`).
+    # Celery's default full jitter draws each wait between 0 and the backoff instead, and a queue's whole budget could
+    # be spent inside one database restart (a webhook's first five tries all failed within 1.6 s of one,
+    # faults/test_database_restart.py), failing work that a few seconds' patience would have done. Drawn upwards only,
+    # the waits keep that floor and still spread the tasks that failed together (a burst of Stripe's 429s, say).
     retry_jitter = False
+
+    def retry(self, *args, countdown: float | None = None, **options):
+        if countdown and self.retry_backoff:  # the exponential backoff of an automatic retry
+            countdown = self.retry_wait(countdown, cap=self.retry_backoff_max)
+        return super().retry(*args, countdown=countdown, **options)
+
+    @staticmethod
+    def retry_wait(backoff: float, *, cap: float) -> float:
+        """The wait before a retry whose backoff is `backoff`: drawn between it and half as long again, never past the
+        queue's cap (which the broker's visibility timeout outlasts) once the backoff has reached it."""
+        return min(backoff + random.uniform(0, backoff / 2), max(backoff, cap))
 
     def delay_on_commit(self, *args, **kwargs) -> None:
         """Publish once the current transaction commits (at once outside one); a broker that is down is logged."""

@@ -1,6 +1,7 @@
 """Tasks of the emails queue: one family, a task per kind of e-mail (the names the brief gives them), each taking
 an outbox row's id only (no addresses, no names: results keep arguments). One retry budget for the queue:
-3 retries, 1, 2 and 4 s apart (backoff capped at 600 s), for errors the mail server or the database may cure."""
+3 retries, at least 1, 2 and 4 s apart (backoff capped at 600 s), for errors the mail server or the database may
+cure."""
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError

@@ -1,5 +1,6 @@
-"""Tasks of the payments queue: thin — load by id, run a flow. One retry budget for the queue: 5 retries, 1, 2,
-4, 8 and 16 s apart (backoff capped at 300 s), for errors Stripe's network, Stripe itself or the database may cure.
+"""Tasks of the payments queue: thin — load by id, run a flow. One retry budget for the queue: 5 retries, at least
+1, 2, 4, 8 and 16 s apart (backoff capped at 300 s), for errors Stripe's network, Stripe itself or the database may
+cure.
 
 What a task runs is imported when it runs: flows enqueue these tasks, so importing the flows here, at the top,
 would make a loop.

@@ -4,12 +4,14 @@ Celery ignores a setting it does not know, so a misspelled CELERY_ name would pa
 tests read the configuration back from the app, and check every CELERY_ setting is a real one.
 """
 
+import pytest
 from celery.app.defaults import DEFAULTS
 from celery.fixups.django import DjangoWorkerFixup
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.db import OperationalError
 
+from kernel.tasks import Task
 from maritime.celery import app as celery_app
 
 QUEUES = {"default", "emails", "payments", "bookings"}
@@ -101,6 +103,20 @@ def test_every_task_retrying_database_errors_outlasts_a_database_restart():
     assert {route({}, task.name)["queue"].name for task in retrying} == {"emails", "payments", "bookings"}
     budgets = {task.name: shortest_retry_budget(task) for task in retrying}
     assert {name: budget for name, budget in budgets.items() if budget < DATABASE_RESTART} == {}
+
+
+@pytest.mark.parametrize("backoff", [1, 2, 4, 8, 16])
+def test_a_retry_waits_at_least_its_backoff_and_the_waits_of_tasks_failed_together_spread(backoff):
+    waits = [Task.retry_wait(backoff, cap=300) for _ in range(200)]
+
+    assert min(waits) >= backoff
+    assert max(waits) <= backoff * 1.5
+    assert max(waits) - min(waits) > backoff / 4, "the waits are drawn, not all the same"
+
+
+def test_a_retry_wait_stays_within_the_queues_cap():
+    assert {Task.retry_wait(600, cap=600) for _ in range(20)} == {600}
+    assert Task.retry_wait(400, cap=500) <= 500
 
 
 def test_publishing_gives_up_quickly_when_the_broker_is_down():
