@@ -10,7 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-import psycopg2
+import psycopg
 import redis
 
 from conftest import BASE_DIR, PrivateRedis, free_port
@@ -57,12 +57,8 @@ class PrivatePostgres:
         self._run(_postgres_bin("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
 
     def create_database(self, name: str) -> None:
-        conn = psycopg2.connect(self.url("postgres"))
-        try:
-            conn.autocommit = True
-            conn.cursor().execute(f'CREATE DATABASE "{name}"')
-        finally:
-            conn.close()
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
 
     def migrate(self, database: str, env: dict) -> None:
         """The project's migrations, as a release runs them (`manage.py migrate`)."""

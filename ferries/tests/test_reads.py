@@ -3,9 +3,10 @@
 import datetime as dt
 
 import pytest
+from django.db import connection
 
 from ferries.models import Operator, Route, Sailing, SailingInventory
-from ferries.selectors import bookable_after, local_day_bounds, routes_between, sailings_on_days
+from ferries.selectors import _routes_read, bookable_after, local_day_bounds, routes_between, sailings_on_days
 from ferries.tests.factories import OperatorFactory, PortFactory, RouteFactory, local_time, sailing_factory
 from kernel.compiled import compile_read
 
@@ -116,3 +117,17 @@ def test_a_compiled_read_says_which_mark_it_did_not_find_and_which_value_it_was_
         Route.objects.filter(origin__code="TNTUN").values_list("pk", flat=True)
     )
     assert read.rows({"origin": PortFactory(code="GRPIR").code}) == []
+
+
+def test_a_read_run_again_on_one_connection_is_prepared_and_answers_each_runs_values(routes):
+    """Server-side binding: PostgreSQL parses and plans the read once, then runs its plan with each run's values."""
+    read = _routes_read(connection.alias)
+    as_sent = read.sql % tuple(f"${position}" for position in range(1, len(read.slots) + 1))
+    for _ in range(6):
+        assert {r.pk for r in routes_between("TNTUN", "FRMRS")} == {routes["ours"].pk, routes["other"].pk}
+    assert [r.pk for r in routes_between("FRMRS", "TNTUN")] == [routes["back"].pk]
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = {statement for (statement,) in cursor.fetchall()}
+    assert as_sent in prepared

@@ -151,6 +151,25 @@ def test_the_broker_defaults_to_the_database_after_the_cache_on_the_same_redis(t
 
 
 @pytest.mark.parametrize(
+    ("value", "options"),
+    [
+        (None, {"server_side_binding": True, "prepare_threshold": 5}),
+        ("0", {}),  # behind a pooler that cannot keep prepared statements
+    ],
+)
+def test_postgresql_prepares_statements_run_again_unless_turned_off(tmp_path, value, options):
+    env = {"MARITIME_VAR_DIR": str(tmp_path), "DATABASE_URL": "postgres://maritime@db.example.com:5432/maritime"}
+    if value is not None:
+        env["DATABASE_PREPARED_STATEMENTS"] = value
+    shown = "from django.conf import settings as s; o = s.DATABASES['default']['OPTIONS']; print(sorted(o.items()))"
+
+    result = manage("shell", "-v", "0", "-c", shown, env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(sorted({"connect_timeout": 5, **options}.items()))
+
+
+@pytest.mark.parametrize(
     ("broker", "transport"),
     [
         ("redis://broker.internal:6379/1", "kernel.broker:Transport"),
