@@ -221,9 +221,9 @@ if _database["ENGINE"] == "django.db.backends.postgresql":
     _options = _database.setdefault("OPTIONS", {})
     _options.setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", 5))
     # Values sent apart from the SQL (psycopg 3's server-side binding), so that a statement run again on the same
-    # connection is prepared once and PostgreSQL no longer parses and plans it at every run: from its fifth run on
-    # (psycopg's `prepare_threshold`). Off where a pooler between us and PostgreSQL cannot keep prepared statements
-    # (PgBouncer before 1.21 in transaction mode).
+    # connection is prepared once and PostgreSQL no longer parses and plans it at every run: once it has run five
+    # times (psycopg's `prepare_threshold`). Off where a pooler between us and PostgreSQL cannot keep prepared
+    # statements (PgBouncer before 1.21 in transaction mode).
     if env.bool("DATABASE_PREPARED_STATEMENTS", True):
         _options.setdefault("server_side_binding", True)
         _options.setdefault("prepare_threshold", 5)  # Django's default is never
