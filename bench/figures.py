@@ -31,6 +31,10 @@ from kernel import process
 UNCACHED_OF_BARE = 0.10
 # Distinct searches per run of figure 4: more than a run of misses gets through (it says so when not).
 MISS_CHUNK = 3000
+# Figure 4 read again in one thread of the bench's own process, with no load: rounds of this many never-asked searches
+# a side, the same on both sides of a round (`Bench.miss_in_one_thread`).
+ONE_THREAD_SEARCHES = 200
+ONE_THREAD_ROUNDS = 6
 
 
 @dataclass
@@ -142,6 +146,23 @@ def cpu_text(runs: list[Run]) -> str:
     return f"{each}, all {median(totals):.2f} (rounds {min(totals):.2f}–{max(totals):.2f})"
 
 
+def one_thread_text(miss: list[dict[str, float]], bare: list[dict[str, float]]) -> str:
+    """Figure 4's reading in one thread (`Bench.miss_in_one_thread`): CPU ms per search by process over all the rounds
+    of a side (their mean: the rounds are the same size), each side's total and their ratio. Not the median: a
+    PostgreSQL backend's CPU is read in ticks of 10 ms, coarse for a round, and the side that searches a round's
+    queries first warms what the other then finds (as many rounds begin with each side, which the mean evens out)."""
+    kinds = list(miss[0])
+    a = {kind: statistics.fmean([r[kind] for r in miss]) for kind in kinds}
+    b = {kind: statistics.fmean([r[kind] for r in bare]) for kind in kinds}
+    total_a, total_b = sum(a.values()), sum(b.values())
+    each = ", ".join(f"{kind} {a[kind]:.2f} / {b[kind]:.2f}" for kind in kinds)
+    return (
+        f"in one thread with no load ({len(miss)} rounds of {ONE_THREAD_SEARCHES} never-asked searches a side, the "
+        f"same on both sides of a round), CPU ms per search, cache miss / no cache: {total_a:.2f} / {total_b:.2f} = "
+        f"{total_a / total_b:.2f} ({each}): what a miss costs over a search before any contention for the cores"
+    )
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
@@ -166,6 +187,7 @@ class Bench:
         known = set(misses)
         zipf_pool = [p for p in data.distinct_searches(20_000, seed=5) if p not in known]
         self.zipf_queries = zipf_pool[:5000]
+        self.asked = known | set(self.zipf_queries)  # searches a figure asks: never asked by another
         self.pauses = GcPauses()
         self.figure_began = time.time()  # wall-clock: the speed probe's timings taken since belong to this figure
         self.machine_at = cpu.machine_counters()  # and what the machine's memory management did since
@@ -501,6 +523,7 @@ class Bench:
 
         missing, bare = alternate(self.config.rounds, lambda r: misses("a", r), lambda r: misses("b", r))
         a, b = median([r.p(50) for r in missing]), median([r.p(50) for r in bare])
+        in_one_thread = self.miss_in_one_thread()
         return self.add(
             Figure(
                 4, "miss penalty", "cache miss", "no cache (SEARCH_CACHE=0)", a * 1000, b * 1000, "p50 ms", a / b,
@@ -509,6 +532,7 @@ class Bench:
                     f"requests/s {median([r.rps for r in missing]):.0f} vs {median([r.rps for r in bare]):.0f}",
                     f"CPU ms per request by process (median of the rounds): cache miss {cpu_text(missing)}; "
                     f"no cache {cpu_text(bare)}",
+                    in_one_thread,
                 ],
                 distributions={"4 cache miss": median_percentiles(missing), "4 no cache": median_percentiles(bare)},
                 runs={"a": [r.p(50) * 1000 for r in missing], "b": [r.p(50) * 1000 for r in bare]},
@@ -516,6 +540,51 @@ class Bench:
             ),
             load=self.wrk_load("a", [f"GET {p}" for p in next(self.miss_paths)]),
         )  # fmt: skip
+
+    def miss_in_one_thread(self) -> str:
+        """Figure 4 again without load, in this process's one thread (Django's test client, the stack's settings):
+        never-asked searches made with the cache on, each a miss, and the same with it off, in turn, round after
+        round. CPU per search of this thread, of the cache's Redis (its INFO, to the microsecond) and of this
+        connection's PostgreSQL backend. The wrk rounds' ratio moves with how the two shared cores are taken; this
+        one reads what a miss itself adds, so that a change to the miss path can be judged apart from the machine."""
+        from django.db import connection
+        from django.test import Client, override_settings
+
+        count = ONE_THREAD_SEARCHES * ONE_THREAD_ROUNDS
+        paths = [p for p in data.distinct_searches(3 * count, seed=7) if p not in self.asked][:count]
+        if len(paths) < count:
+            raise RuntimeError("figure 4 in one thread ran out of never-asked searches: draw more")
+        self.asked |= set(paths)
+        cache = redis.Redis.from_url(self.stack.env()["REDIS_URL"])
+        client = Client(SERVER_NAME="127.0.0.1")
+
+        def redis_cpu() -> float:
+            used = cache.info("cpu")
+            return used["used_cpu_sys"] + used["used_cpu_user"]
+
+        def searched(block: list[str], cached: bool) -> dict[str, float]:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                backend = cursor.fetchone()[0]
+            began = (time.thread_time(), redis_cpu(), cpu.tree(backend))
+            with override_settings(SEARCH_CACHE=cached):
+                for path in block:
+                    response = client.get(path)
+                    if response.status_code != 200:
+                        raise RuntimeError(f"figure 4 in one thread: {path} answered {response.status_code}")
+            ended = (time.thread_time(), redis_cpu(), cpu.tree(backend))
+            spent = [(end - start) * 1000 / len(block) for start, end in zip(began, ended, strict=True)]
+            return dict(zip(("web", "redis", "postgres"), spent, strict=True))
+
+        rounds = [paths[i : i + ONE_THREAD_SEARCHES] for i in range(0, len(paths), ONE_THREAD_SEARCHES)]
+        runs: dict[bool, list[dict[str, float]]] = {True: [], False: []}
+        try:
+            for number, block in enumerate(rounds):
+                for cached in (True, False) if number % 2 == 0 else (False, True):
+                    runs[cached].append(searched(block, cached))
+        finally:
+            cache.close()
+        return one_thread_text(runs[True], runs[False])
 
     # --- 5. hit rate, and no sale from stale availability --------------------------------------------
 

@@ -183,3 +183,16 @@ def test_the_results_give_a_missed_targets_note_and_profile_and_a_met_targets_pr
         assert shown in profiles_met
     for left_out in ("Why seven", "### 9.", "Why nine."):
         assert left_out not in text
+
+
+def test_figure_4_read_in_one_thread_gives_each_process_per_search_over_the_rounds_and_the_ratio_of_the_sides():
+    from bench.figures import one_thread_text
+
+    miss = [{"web": 3.4, "redis": 0.25, "postgres": 0.45}] * 5 + [{"web": 4.0, "redis": 0.25, "postgres": 0.45}]
+    bare = [{"web": 3.1, "redis": 0.01, "postgres": 0.4}] * 3 + [{"web": 3.1, "redis": 0.01, "postgres": 0.5}] * 3
+
+    text = one_thread_text(miss, bare)
+
+    # Over six rounds a side (the mean, not the median's 3.40): web 3.5 / 3.1, redis 0.25 / 0.01, postgres 0.45 / 0.45.
+    assert "6 rounds of 200 never-asked searches a side" in text
+    assert "4.20 / 3.56 = 1.18 (web 3.50 / 3.10, redis 0.25 / 0.01, postgres 0.45 / 0.45)" in text
