@@ -146,21 +146,44 @@ def cpu_text(runs: list[Run]) -> str:
     return f"{each}, all {median(totals):.2f} (rounds {min(totals):.2f}–{max(totals):.2f})"
 
 
-def one_thread_text(miss: list[dict[str, float]], bare: list[dict[str, float]]) -> str:
+def one_thread_text(
+    miss: list[dict[str, float]], bare: list[dict[str, float]], scripts: list[dict[str, float]] | None = None
+) -> str:
     """Figure 4's reading in one thread (`Bench.miss_in_one_thread`): CPU ms per search by process over all the rounds
     of a side (their mean: the rounds are the same size), each side's total and their ratio. Not the median: a
     PostgreSQL backend's CPU is read in ticks of 10 ms, coarse for a round, and the side that searches a round's
-    queries first warms what the other then finds (as many rounds begin with each side, which the mean evens out)."""
+    queries first warms what the other then finds (as many rounds begin with each side, which the mean evens out).
+    `scripts`: the miss side's rounds as Redis counted its scripts (`redis_scripts`), each {"ms": run time a search,
+    "calls": a search}: how much of Redis's CPU is the scripts' work, and how much the rest of serving them."""
     kinds = list(miss[0])
     a = {kind: statistics.fmean([r[kind] for r in miss]) for kind in kinds}
     b = {kind: statistics.fmean([r[kind] for r in bare]) for kind in kinds}
     total_a, total_b = sum(a.values()), sum(b.values())
     each = ", ".join(f"{kind} {a[kind]:.2f} / {b[kind]:.2f}" for kind in kinds)
-    return (
+    text = (
         f"in one thread with no load ({len(miss)} rounds of {ONE_THREAD_SEARCHES} never-asked searches a side, the "
         f"same on both sides of a round), CPU ms per search, cache miss / no cache: {total_a:.2f} / {total_b:.2f} = "
         f"{total_a / total_b:.2f} ({each}): what a miss costs over a search before any contention for the cores"
     )
+    if scripts and "redis" in a:
+        run, calls = (statistics.fmean([r[kind] for r in scripts]) for kind in ("ms", "calls"))
+        text += (
+            f"; of a miss's Redis CPU, its scripts ran {run:.2f} ms ({calls:.1f} a search, the writes and lookups "
+            f"they make included), the other {max(a['redis'] - run, 0.0):.2f} ms served them (reading and answering "
+            "the round trips, the commands sent beside them, the event loop, telling the processes of changes)"
+        )
+    return text
+
+
+def redis_scripts(before: dict, after: dict, searches: int) -> dict[str, float]:
+    """What Redis's scripts took between two readings of its INFO commandstats, per search: {"ms": their run time
+    (EVALSHA's and EVAL's, each with the commands it makes), "calls": how many ran}."""
+
+    def counted(stats: dict, field: str) -> float:
+        return sum(stats.get(f"cmdstat_{name}", {}).get(field, 0) for name in ("evalsha", "eval"))
+
+    usec, calls = (counted(after, field) - counted(before, field) for field in ("usec", "calls"))
+    return {"ms": usec / 1000 / searches, "calls": calls / searches}
 
 
 def ms(seconds: float) -> str:
@@ -545,7 +568,8 @@ class Bench:
         """Figure 4 again without load, in this process's one thread (Django's test client, the stack's settings):
         never-asked searches made with the cache on, each a miss, and the same with it off, in turn, round after
         round. CPU per search of this thread, of the cache's Redis (its INFO, to the microsecond) and of this
-        connection's PostgreSQL backend. The wrk rounds' ratio moves with how the two shared cores are taken; this
+        connection's PostgreSQL backend; of the miss side's Redis CPU, what its scripts ran (INFO commandstats). The
+        wrk rounds' ratio moves with how the two shared cores are taken; this
         one reads what a miss itself adds, so that a change to the miss path can be judged apart from the machine."""
         from django.db import connection
         from django.test import Client, override_settings
@@ -566,6 +590,7 @@ class Bench:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_backend_pid()")
                 backend = cursor.fetchone()[0]
+            counted = cache.info("commandstats")
             began = (time.thread_time(), redis_cpu(), cpu.tree(backend))
             with override_settings(SEARCH_CACHE=cached):
                 for path in block:
@@ -573,18 +598,21 @@ class Bench:
                     if response.status_code != 200:
                         raise RuntimeError(f"figure 4 in one thread: {path} answered {response.status_code}")
             ended = (time.thread_time(), redis_cpu(), cpu.tree(backend))
+            if cached:
+                scripts.append(redis_scripts(counted, cache.info("commandstats"), len(block)))
             spent = [(end - start) * 1000 / len(block) for start, end in zip(began, ended, strict=True)]
             return dict(zip(("web", "redis", "postgres"), spent, strict=True))
 
         rounds = [paths[i : i + ONE_THREAD_SEARCHES] for i in range(0, len(paths), ONE_THREAD_SEARCHES)]
         runs: dict[bool, list[dict[str, float]]] = {True: [], False: []}
+        scripts: list[dict[str, float]] = []  # the cache miss side's rounds, as Redis counted its scripts
         try:
             for number, block in enumerate(rounds):
                 for cached in (True, False) if number % 2 == 0 else (False, True):
                     runs[cached].append(searched(block, cached))
         finally:
             cache.close()
-        return one_thread_text(runs[True], runs[False])
+        return one_thread_text(runs[True], runs[False], scripts)
 
     # --- 5. hit rate, and no sale from stale availability --------------------------------------------
 

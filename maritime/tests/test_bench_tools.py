@@ -196,3 +196,33 @@ def test_figure_4_read_in_one_thread_gives_each_process_per_search_over_the_roun
     # Over six rounds a side (the mean, not the median's 3.40): web 3.5 / 3.1, redis 0.25 / 0.01, postgres 0.45 / 0.45.
     assert "6 rounds of 200 never-asked searches a side" in text
     assert "4.20 / 3.56 = 1.18 (web 3.50 / 3.10, redis 0.25 / 0.01, postgres 0.45 / 0.45)" in text
+
+
+def test_figure_4_in_one_thread_tells_a_miss_redis_cpu_its_scripts_ran_from_what_redis_counted(private_redis_server):
+    import redis
+
+    from bench.figures import one_thread_text, redis_scripts
+
+    client = redis.Redis.from_url(private_redis_server.url)
+    keep = client.register_script("redis.call('SET', KEYS[1], ARGV[1]) return 1")
+    keep(keys=["answer:0"], args=["x"])  # loaded into Redis, as a stack's scripts are by the time figure 4 runs
+    before = client.info("commandstats")
+    for search in range(4):  # four searches: a script each, and a command beside it
+        keep(keys=[f"answer:{search}"], args=["x" * 1000])
+        client.incrby("lookups", 1)
+    after = client.info("commandstats")
+    client.close()
+
+    scripts = redis_scripts(before, after, 4)
+
+    assert scripts["calls"] == 1.0  # the INCRBYs beside them, and the INFO reading itself, are not the scripts'
+    ran = after["cmdstat_evalsha"]["usec"] - before.get("cmdstat_evalsha", {}).get("usec", 0)
+    assert ran > 0
+    assert scripts["ms"] == ran / 1000 / 4
+
+    miss = [{"web": 3.5, "redis": 0.28, "postgres": 0.4}] * 2
+    bare = [{"web": 3.2, "redis": 0.01, "postgres": 0.4}] * 2
+    text = one_thread_text(miss, bare, [{"ms": 0.10, "calls": 2.5}, {"ms": 0.12, "calls": 2.3}])
+    assert "its scripts ran 0.11 ms (2.4 a search" in text
+    assert "the other 0.17 ms served them" in text
+    assert "its scripts" not in one_thread_text(miss, bare)  # a reading without them says nothing of them
