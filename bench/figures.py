@@ -569,8 +569,8 @@ class Bench:
         never-asked searches made with the cache on, each a miss, and the same with it off, in turn, round after
         round. CPU per search of this thread, of the cache's Redis (its INFO, to the microsecond) and of this
         connection's PostgreSQL backend; of the miss side's Redis CPU, what its scripts ran (INFO commandstats). The
-        wrk rounds' ratio moves with how the two shared cores are taken; this
-        one reads what a miss itself adds, so that a change to the miss path can be judged apart from the machine."""
+        wrk rounds' ratio moves with how the two shared cores are taken; this one reads what a miss itself adds, so
+        that a change to the miss path can be judged apart from the machine."""
         from django.db import connection
         from django.test import Client, override_settings
 
