@@ -30,9 +30,19 @@ def save(runs: list[dict], path: Path = HISTORY) -> None:
     path.write_text(json.dumps(runs, indent=1, ensure_ascii=False) + "\n")
 
 
-def commit() -> str:
-    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)
+# What a full run writes into the checkout it measures: a change there is no change to the code measured.
+WRITTEN = ["bench/history.json", "bench/results.md", "bench/results.png"]
+
+
+def commit(root: Path = HISTORY.parent.parent) -> str:
+    """The commit measured, followed by "+" when the checkout at `root` has changes beyond what a run writes (the
+    second of two runs back to back finds the first's results in the tree: its code is still the commit's)."""
+    git = ["git", "-C", str(root)]
+    out = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
+    left_out = [f":(exclude){path}" for path in WRITTEN]
+    dirty = subprocess.run(
+        [*git, "status", "--porcelain", "--untracked-files=no", "--", ".", *left_out], capture_output=True, text=True
+    )
     return out.stdout.strip() + ("+" if dirty.stdout.strip() else "")
 
 

@@ -99,6 +99,27 @@ def test_the_history_shows_each_runs_speed_probe_and_the_comparison_names_the_sl
     assert "16.0 → 22.4 ms of CPU for the same work (+40%): the second run's machine was slower" in text
 
 
+def test_a_runs_commit_is_marked_changed_by_code_changed_and_not_by_the_results_a_run_before_it_wrote(tmp_path):
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(tmp_path), *args], capture_output=True, text=True, check=True).stdout
+
+    git("init", "-q")
+    (tmp_path / "bench").mkdir()
+    for path in [*history.WRITTEN, "bench/figures.py"]:
+        (tmp_path / path).write_text("first\n")
+    git("add", ".")
+    git("-c", "user.name=Bench", "-c", "user.email=bench@example.com", "commit", "-q", "-m", "measured")
+    measured = git("rev-parse", "--short", "HEAD").strip()
+    assert history.commit(tmp_path) == measured
+
+    for path in history.WRITTEN:  # as the first of two runs back to back leaves the tree for the second
+        (tmp_path / path).write_text("a run's results\n")
+    assert history.commit(tmp_path) == measured
+
+    (tmp_path / "bench/figures.py").write_text("changed\n")
+    assert history.commit(tmp_path) == measured + "+"
+
+
 def test_runs_from_before_the_speed_probe_show_none_and_compare_as_before():
     before, after = _run("2026-11-01", {1: 0.90}, None), _run("2026-12-02", {1: 0.91}, 16.0)
 
