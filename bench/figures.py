@@ -147,14 +147,19 @@ def cpu_text(runs: list[Run]) -> str:
 
 
 def one_thread_text(
-    miss: list[dict[str, float]], bare: list[dict[str, float]], scripts: list[dict[str, float]] | None = None
+    miss: list[dict[str, float]],
+    bare: list[dict[str, float]],
+    scripts: list[dict[str, float]] | None = None,
+    work: tuple[list[dict[str, float]], list[dict[str, float]]] | None = None,
 ) -> str:
     """Figure 4's reading in one thread (`Bench.miss_in_one_thread`): CPU ms per search by process over all the rounds
     of a side (their mean: the rounds are the same size), each side's total and their ratio. Not the median: a
     PostgreSQL backend's CPU is read in ticks of 10 ms, coarse for a round, and the side that searches a round's
     queries first warms what the other then finds (as many rounds begin with each side, which the mean evens out).
     `scripts`: the miss side's rounds as Redis counted its scripts (`redis_scripts`), each {"ms": run time a search,
-    "calls": a search}: how much of Redis's CPU is the scripts' work, and how much the rest of serving them."""
+    "calls": a search}: how much of Redis's CPU is the scripts' work, and how much the rest of serving them. `work`:
+    each side's rounds as Redis counted what it was asked (`redis_work`), the same on any machine: what a change to
+    the miss path saves in round trips, commands and bytes shows there even where the machine's noise hides its CPU."""
     kinds = list(miss[0])
     a = {kind: statistics.fmean([r[kind] for r in miss]) for kind in kinds}
     b = {kind: statistics.fmean([r[kind] for r in bare]) for kind in kinds}
@@ -172,6 +177,13 @@ def one_thread_text(
             f"they make included), the other {max(a['redis'] - run, 0.0):.2f} ms served them (reading and answering "
             "the round trips, the commands sent beside them, the event loop, telling the processes of changes)"
         )
+    if work:
+        done = [{kind: statistics.fmean([r[kind] for r in rounds]) for kind in WORK} for rounds in work]
+        each = ", ".join(f"{done[0][kind]:.1f} / {done[1][kind]:.1f} {label}" for kind, label in WORK.items())
+        text += (
+            f"; what Redis was asked a search, cache miss / no cache (counts, which the machine's speed does not move;"
+            f" the readings' own INFO on both sides): {each}"
+        )
     return text
 
 
@@ -184,6 +196,32 @@ def redis_scripts(before: dict, after: dict, searches: int) -> dict[str, float]:
 
     usec, calls = (counted(after, field) - counted(before, field) for field in ("usec", "calls"))
     return {"ms": usec / 1000 / searches, "calls": calls / searches}
+
+
+# What `redis_work` counts, as `one_thread_text` names it.
+WORK = {
+    "reads": "requests read from its clients (a round trip, or a command sent alone)",
+    "commands": "commands run (a script's own included)",
+    "kB in": "kB received",
+    "kB out": "kB sent (answers, and the changes told to the processes listening)",
+}
+
+
+def redis_work(before: dict, after: dict, searches: int) -> dict[str, float]:
+    """What Redis was asked between two readings of its INFO stats and commandstats, per search (`WORK`): counts of
+    the work a miss makes it do, not of how long it took."""
+    commands = sum(after[name]["calls"] - before.get(name, {}).get("calls", 0) for name in after if _cmdstat(name))
+    done = {
+        "reads": after["total_reads_processed"] - before["total_reads_processed"],
+        "commands": commands,
+        "kB in": (after["total_net_input_bytes"] - before["total_net_input_bytes"]) / 1000,
+        "kB out": (after["total_net_output_bytes"] - before["total_net_output_bytes"]) / 1000,
+    }
+    return {kind: amount / searches for kind, amount in done.items()}
+
+
+def _cmdstat(name: str) -> bool:
+    return name.startswith("cmdstat_")
 
 
 def ms(seconds: float) -> str:
@@ -568,9 +606,10 @@ class Bench:
         """Figure 4 again without load, in this process's one thread (Django's test client, the stack's settings):
         never-asked searches made with the cache on, each a miss, and the same with it off, in turn, round after
         round. CPU per search of this thread, of the cache's Redis (its INFO, to the microsecond) and of this
-        connection's PostgreSQL backend; of the miss side's Redis CPU, what its scripts ran (INFO commandstats). The
-        wrk rounds' ratio moves with how the two shared cores are taken; this one reads what a miss itself adds, so
-        that a change to the miss path can be judged apart from the machine."""
+        connection's PostgreSQL backend; of the miss side's Redis CPU, what its scripts ran (INFO commandstats); and
+        what each side asked of Redis (INFO stats and commandstats: requests, commands, bytes). The wrk rounds' ratio
+        moves with how the two shared cores are taken; this one reads what a miss itself adds, so that a change to the
+        miss path can be judged apart from the machine — and its counts apart from the machine's noise too."""
         from django.db import connection
         from django.test import Client, override_settings
 
@@ -590,7 +629,7 @@ class Bench:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_backend_pid()")
                 backend = cursor.fetchone()[0]
-            counted = cache.info("commandstats") if cached else None  # only the miss side's scripts are told
+            counted = cache.info("stats", "commandstats")  # before the clocks: its own CPU is not the search's
             began = (time.thread_time(), redis_cpu(), cpu.tree(backend))
             with override_settings(SEARCH_CACHE=cached):
                 for path in block:
@@ -598,21 +637,24 @@ class Bench:
                     if response.status_code != 200:
                         raise RuntimeError(f"figure 4 in one thread: {path} answered {response.status_code}")
             ended = (time.thread_time(), redis_cpu(), cpu.tree(backend))
-            if cached:
-                scripts.append(redis_scripts(counted, cache.info("commandstats"), len(block)))
+            told = cache.info("stats", "commandstats")
+            work[cached].append(redis_work(counted, told, len(block)))
+            if cached:  # only the miss side's scripts are told
+                scripts.append(redis_scripts(counted, told, len(block)))
             spent = [(end - start) * 1000 / len(block) for start, end in zip(began, ended, strict=True)]
             return dict(zip(("web", "redis", "postgres"), spent, strict=True))
 
         rounds = [paths[i : i + ONE_THREAD_SEARCHES] for i in range(0, len(paths), ONE_THREAD_SEARCHES)]
         runs: dict[bool, list[dict[str, float]]] = {True: [], False: []}
         scripts: list[dict[str, float]] = []  # the cache miss side's rounds, as Redis counted its scripts
+        work: dict[bool, list[dict[str, float]]] = {True: [], False: []}  # each side's rounds, as Redis counted them
         try:
             for number, block in enumerate(rounds):
                 for cached in (True, False) if number % 2 == 0 else (False, True):
                     runs[cached].append(searched(block, cached))
         finally:
             cache.close()
-        return one_thread_text(runs[True], runs[False], scripts)
+        return one_thread_text(runs[True], runs[False], scripts, (work[True], work[False]))
 
     # --- 5. hit rate, and no sale from stale availability --------------------------------------------
 

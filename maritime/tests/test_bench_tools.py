@@ -219,6 +219,51 @@ def test_figure_4_read_in_one_thread_gives_each_process_per_search_over_the_roun
     assert "4.20 / 3.56 = 1.18 (web 3.50 / 3.10, redis 0.25 / 0.01, postgres 0.45 / 0.45)" in text
 
 
+def test_figure_4_in_one_thread_counts_what_each_side_asked_of_redis_a_search(private_redis_server):
+    import redis
+
+    from bench.figures import one_thread_text, redis_work
+
+    client = redis.Redis.from_url(private_redis_server.url)
+    keep = client.register_script("redis.call('SET', KEYS[1], ARGV[1]) return 1")
+    keep(keys=["answer:0"], args=["x"])  # loaded, and the connection's own greeting made, before the first reading
+
+    def side(searches: int, missing: bool) -> dict[str, float]:
+        before = client.info("stats", "commandstats")
+        for search in range(searches):
+            if missing:  # a round trip with a script making one write, then a count sent on its own
+                keep(keys=[f"answer:{search}"], args=["x" * 1000])
+                client.incrby("misses", 1)
+        return redis_work(before, client.info("stats", "commandstats"), searches)
+
+    miss, bare = side(4, True), side(4, False)
+    client.close()
+
+    # A miss: two requests read, three commands (EVALSHA, the SET it makes, INCRBY), its 1,000 bytes and more in. The
+    # readings' own INFO, alike on both sides: the second's request read, the first's command counted once it ran.
+    assert miss["reads"] == (4 * 2 + 1) / 4
+    assert miss["commands"] == (4 * 3 + 1) / 4
+    assert bare["reads"] == bare["commands"] == 1 / 4
+    assert miss["kB in"] > 1.0 > bare["kB in"]
+    assert miss["kB out"] > 0
+    assert bare["kB out"] > 0  # each reading's answer is Redis's too
+
+    times = [{"web": 3.5, "redis": 0.28, "postgres": 0.4}] * 2
+    counts = (
+        [{"reads": 3.0, "commands": 24.0, "kB in": 12.0, "kB out": 6.0}] * 2,
+        [
+            {"reads": 0.0, "commands": 0.0, "kB in": 0.0, "kB out": 0.5},
+            {"reads": 0.0, "commands": 0.0, "kB in": 0.0, "kB out": 0.7},
+        ],
+    )
+    text = one_thread_text(times, times, None, counts)
+    assert "3.0 / 0.0 requests read from its clients" in text
+    assert "24.0 / 0.0 commands run" in text
+    assert "12.0 / 0.0 kB received" in text
+    assert "6.0 / 0.6 kB sent" in text
+    assert "what Redis was asked" not in one_thread_text(times, times)  # a reading without the counts says nothing
+
+
 def test_figure_4_in_one_thread_tells_a_miss_redis_cpu_its_scripts_ran_from_what_redis_counted(private_redis_server):
     import redis
 
