@@ -210,7 +210,9 @@ WORK = {
 def redis_work(before: dict, after: dict, searches: int) -> dict[str, float]:
     """What Redis was asked between two readings of its INFO stats and commandstats, per search (`WORK`): counts of
     the work a miss makes it do, not of how long it took."""
-    commands = sum(after[name]["calls"] - before.get(name, {}).get("calls", 0) for name in after if _cmdstat(name))
+    commands = sum(
+        after[name]["calls"] - before.get(name, {}).get("calls", 0) for name in after if name.startswith("cmdstat_")
+    )
     done = {
         "reads": after["total_reads_processed"] - before["total_reads_processed"],
         "commands": commands,
@@ -218,10 +220,6 @@ def redis_work(before: dict, after: dict, searches: int) -> dict[str, float]:
         "kB out": (after["total_net_output_bytes"] - before["total_net_output_bytes"]) / 1000,
     }
     return {kind: amount / searches for kind, amount in done.items()}
-
-
-def _cmdstat(name: str) -> bool:
-    return name.startswith("cmdstat_")
 
 
 def ms(seconds: float) -> str:
@@ -629,7 +627,7 @@ class Bench:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_backend_pid()")
                 backend = cursor.fetchone()[0]
-            counted = cache.info("stats", "commandstats")  # before the clocks: its own CPU is not the search's
+            asked = cache.info("stats", "commandstats")  # before the clocks: its own CPU is not the search's
             began = (time.thread_time(), redis_cpu(), cpu.tree(backend))
             with override_settings(SEARCH_CACHE=cached):
                 for path in block:
@@ -637,10 +635,10 @@ class Bench:
                     if response.status_code != 200:
                         raise RuntimeError(f"figure 4 in one thread: {path} answered {response.status_code}")
             ended = (time.thread_time(), redis_cpu(), cpu.tree(backend))
-            told = cache.info("stats", "commandstats")
-            work[cached].append(redis_work(counted, told, len(block)))
+            asked_since = cache.info("stats", "commandstats")
+            work[cached].append(redis_work(asked, asked_since, len(block)))
             if cached:  # only the miss side's scripts are told
-                scripts.append(redis_scripts(counted, told, len(block)))
+                scripts.append(redis_scripts(asked, asked_since, len(block)))
             spent = [(end - start) * 1000 / len(block) for start, end in zip(began, ended, strict=True)]
             return dict(zip(("web", "redis", "postgres"), spent, strict=True))
 
