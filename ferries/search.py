@@ -113,9 +113,9 @@ def warm_search_answer(*, query: SearchQuery, render: Callable[[dict], bytes], m
 
 
 def _keep_answer(query: SearchQuery, render: Callable[[dict], bytes], lookup: AnswerLookup | None = None) -> bytes:
-    # What the miss keeps (its leg searches, their availability, the answer once asked again) goes to Redis in one
-    # round trip; its legs were looked up (their locks taken) with the answer, when `lookup` found it missing.
-    with cache_service.writes_together(), cache_service.legs_looked_up(lookup), cache_service.making_answer():
+    # What the miss keeps (its leg searches, their availability, the answer) goes to Redis in one round trip; its legs
+    # were looked up (their locks taken) with the answer, when `lookup` found it missing.
+    with cache_service.writes_together(), cache_service.legs_looked_up(lookup):
         answer = _search(query, counted=False)
         body = render(answer.results)
         # Rows of nearby days count as much as those listed: their places and prices make the dates offered.

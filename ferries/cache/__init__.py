@@ -15,8 +15,7 @@ How it is kept honest:
   the sets of the answers listing each sailing, and its counts, no more;
 - a burst of identical misses computes once: the first takes the search's lock (redis-py's `Lock`, taken in the
   lookup's own round trip), the others wait for its result, or for the lock to come free when it stored none;
-- a miss keeps what it made (the leg searches, their availability; the whole answer only when its searches were
-  all found kept, i.e. from the second time it is asked: most searches are asked once) and gives its lock back in
+- a miss keeps what it made (the leg searches, their availability, the whole answer) and gives its lock back in
   one command as it ends (`writes_together`: a script sent by its digest; the entries' JSON made by orjson), without
   waiting for Redis's answer, read once the response has gone (`settle`). Its
   legs are looked up (and their locks taken) by the script that finds the whole answer missing, in the rate limits'

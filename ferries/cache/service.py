@@ -75,9 +75,6 @@ _warming = threading.local()
 # Set while a miss makes its answer (`FerryCacheService.legs_looked_up`): its legs' lookups made with the answer's.
 _looked_up = threading.local()
 
-# Set while a whole answer is made (`FerryCacheService.making_answer`): how many of its searches were made afresh.
-_made = threading.local()
-
 # Set when this thread kept a whole answer whose writes are held back (`_keep_whole_answer`), until Redis's answer to
 # them is read (`FerryCacheService.settle`).
 _own_answer = threading.local()
@@ -149,7 +146,7 @@ class FerryCacheService:
             def store(results: dict, ttl: int, leg: LegQuery = params[i]) -> None:
                 self.set_ferry_search(leg, results, ttl=ttl)
 
-            made[i] = self._settle(names[i], looked_up[i], lambda leg=params[i]: _searched_afresh(compute, leg), store)
+            made[i] = self._settle(names[i], looked_up[i], lambda leg=params[i]: compute(leg), store)
         return [made[i] for i in range(len(params))]
 
     def _entry(
@@ -439,8 +436,6 @@ class FerryCacheService:
         with the searches of its legs and of the `nearby` searches it was made from (the dates it offers instead)."""
         if not settings.SEARCH_CACHE or ttl <= 0:
             return
-        if getattr(_made, "searches", None) and _warming_margin() is None:
-            return  # asked afresh: its searches are kept, the answer itself once asked again (`making_answer`)
         key = keys.answer_key(query)
         if not keys.names_all(key, nearby):  # cleared with the searches its key names only: never kept stale
             logger.error("an answer made of searches its key does not name was not kept: %s", key)
@@ -448,19 +443,6 @@ class FerryCacheService:
         sets = {keys.answers_listing(i): [key] for i in sailing_ids}
         notes = {keys.answer_query(key): keys.answer_canonical(query).encode()}
         self._keep_whole_answer(key, body, ttl, sets=sets, notes=notes)
-
-    @contextlib.contextmanager
-    def making_answer(self):
-        """Within it (in this thread), a whole answer is made, and kept by `set_search_answer` only if none of its
-        searches (its legs', the days around's) had to be made afresh, or while warming: an answer is kept whole from
-        the second time its searches are asked, which finds them kept. Most searches are asked once: their misses keep
-        the searches and their availability, not a copy of them as sent (nor its listing by each sailing, nor its note
-        for warming), and a repeated one costs one request made from its kept searches (no query, no operator)."""
-        _made.searches = 0
-        try:
-            yield
-        finally:
-            _made.searches = None
 
     def _keep_whole_answer(self, key: str, body: bytes, ttl: int, *, sets: dict, notes: dict | None = None) -> None:
         """Keep a whole answer; what Redis then says of it is read as soon as Redis has kept it (`settle`, as the
@@ -723,13 +705,6 @@ def _prometheus_twin(counter: str):
     label's lookup takes a lock and a tuple of its values at every call)."""
     metric, cache = PROMETHEUS_COUNTERS[counter]
     return metric.labels(cache=cache)
-
-
-def _searched_afresh(compute: Callable[[LegQuery], tuple[dict, int]], leg: LegQuery) -> tuple[dict, int]:
-    """`compute(leg)`, counted as a search made afresh for the whole answer being made (`making_answer`), if any."""
-    if getattr(_made, "searches", None) is not None:
-        _made.searches += 1
-    return compute(leg)
 
 
 def _warming_margin() -> float | None:

@@ -163,8 +163,7 @@ def test_a_kept_answer_goes_with_the_searches_its_key_names_and_only_with_them(s
     query = parse_search_query(
         {"from": "TNTUN", "to": "FRMRS", "date": in_days(10), "return_date": in_days(14), "adults": "2"}
     )
-    sailing_search_answer(query=query, render=answer_bytes)  # its searches made and kept
-    sailing_search_answer(query=query, render=answer_bytes)  # asked again: made of them, and kept whole
+    sailing_search_answer(query=query, render=answer_bytes)
     redis = get_redis_connection("default")
     kept = cache.make_key(cache_service.answer_key(query))
     assert redis.exists(kept)

@@ -85,8 +85,7 @@ def search_figures() -> tuple[int, int]:
 
 def test_a_repeated_search_costs_one_round_trip_with_its_rate_limits_then_none_from_the_copy(api, sailing, round_trips):
     params = params_of(sailing, adults="2")
-    api.get(SEARCH, params)  # the miss: its search computed and kept
-    api.get(SEARCH, params)  # asked again: made of the search kept, and kept whole
+    api.get(SEARCH, params)  # the miss: computed and kept
 
     trips = []
     answers = []
@@ -95,24 +94,21 @@ def test_a_repeated_search_costs_one_round_trip_with_its_rate_limits_then_none_f
         answers.append(api.get(SEARCH, params).content)
         trips.append(len(round_trips))
 
-    # Read from Redis, the limits decided on the places the second request set aside for the client in its windows (it
-    # came again within the second); then from this process's copy, which Redis tells it of any change to, on those
-    # places: no round trip; then, the places used, the limits alone, setting places aside again; then the copy.
-    assert trips == [1, 0, 1, 0]
+    # Read from Redis with the rate limits, which set places aside for the client in its windows (it came again within
+    # the second); then from this process's copy, which Redis tells it of any change to, on those places: no round
+    # trip; then, the places used, the limits alone.
+    assert trips == [1, 0, 0, 1]
     assert len(set(answers)) == 1
     assert len(cache_service.first_level) == 1
     # The copies' lookups are counted with the next request that goes to Redis (here, the figures' own).
-    assert search_figures() == (6, 5)
+    assert search_figures() == (5, 4)
     window = get_redis_connection("default").zrange(cache.make_key("throttle_anon_127.0.0.1:window"), 0, -1)
-    assert len(window) == 6  # each request once: three counted as they came, three on the places set aside
+    assert len(window) == 5  # three requests counted as they came, two on the places set aside
 
 
-def test_a_miss_looks_up_and_locks_in_one_round_trip_and_keeps_its_search_in_one_more_and_the_answer_once_asked_again(
-    api, sailing, round_trips
-):
+def test_a_miss_looks_up_and_locks_in_one_round_trip_and_keeps_all_it_made_in_one_more(api, sailing, round_trips):
     # The rate limits, then the answer's lookup, which finding nothing looks the leg up and takes its lock; then the
-    # leg's search and its availability kept, and the lock given back, together. The answer itself is not kept whole:
-    # most searches are asked once.
+    # leg's search, its availability and the answer kept, and the lock given back, together.
     answer = api.get(SEARCH, params_of(sailing, adults="2"))
 
     assert answer.status_code == 200
@@ -122,21 +118,9 @@ def test_a_miss_looks_up_and_locks_in_one_round_trip_and_keeps_its_search_in_one
     redis = get_redis_connection("default")
     kept = [cache.make_key(cache_keys.search_key(parse_search_query(params_of(sailing, adults="2")).outbound)),
             answer_name(sailing, adults="2"), cache.make_key(cache_keys.availability_key(sailing.pk))]  # fmt: skip
-    assert [bool(redis.exists(name)) for name in kept] == [True, False, True]
-    assert not redis.exists(cache.make_key(cache_keys.answers_listing(sailing.pk)))
+    assert [bool(redis.exists(name)) for name in kept] == [True, True, True]
     assert not redis.keys(cache.make_key("ferry:lock:*"))  # given back
     assert redis_lane.owed(redis) == 0  # Redis's answer to the keeping read as the request ended
-
-    # Asked again: the rate limits with the answer's lookup, which finds the leg's search; its availability read; the
-    # answer made of them kept whole, with the set of the answers listing its sailing.
-    round_trips.clear()
-    again = api.get(SEARCH, params_of(sailing, adults="2"))
-
-    assert again.content == answer.content
-    assert len(round_trips) == 3
-    assert [bool(redis.exists(name)) for name in kept] == [True, True, True]
-    assert redis.smembers(cache.make_key(cache_keys.answers_listing(sailing.pk))) == {kept[1].encode()}
-    assert search_figures() == (2, 1)  # the second lookup of the leg found it
 
 
 def test_a_miss_sends_what_it_keeps_without_waiting_and_reads_redis_answer_as_it_ends(sailing, round_trips):
@@ -149,7 +133,7 @@ def test_a_miss_sends_what_it_keeps_without_waiting_and_reads_redis_answer_as_it
     assert redis_lane.owed(redis) == 1  # not waited for
     cache_service.settle()  # as the request ends
     assert redis_lane.owed(redis) == 0
-    assert cache_service.get_ferry_search(query.outbound) is not None
+    assert cache_service.get_search_answer(query) is not None
     assert not redis.keys(cache.make_key("ferry:lock:*"))
 
 
@@ -172,8 +156,7 @@ def test_a_key_of_another_kind_where_a_miss_keeps_is_replaced_and_said(api, sail
     listing = cache.make_key(cache_keys.answers_listing(sailing.pk))
     redis.rpush(listing, "not a set")  # made by hand, say: its SADD meets WRONGTYPE
 
-    # The second keeps the answer made of the search the first kept.
-    assert [api.get(SEARCH, params_of(sailing, adults="2")).status_code for _asked in range(2)] == [200, 200]
+    assert api.get(SEARCH, params_of(sailing, adults="2")).status_code == 200
 
     assert "replaced a key of another kind" in caplog.text
     assert f"SADD {listing}: WRONGTYPE" in caplog.text
@@ -201,11 +184,9 @@ def test_a_key_of_another_kind_where_a_search_looks_reads_as_missing_and_is_repl
     redis.rpush(name, "not an entry")  # GET on it meets WRONGTYPE
 
     answer = api.get(SEARCH, params_of(sailing, adults="2"))
-    again = api.get(SEARCH, params_of(sailing, adults="2"))  # the answer kept whole, made of the search kept
 
     assert answer.status_code == 200
     assert [row["sailing_id"] for row in answer.json()["outbound"]] == [sailing.pk]
-    assert again.content == answer.content
     assert not cache_breaker.is_open()  # one key's trouble: the cache stands for every other search
     assert redis.type(name) == b"string"  # the entry made replaced it
     # Read as missing by the lookup itself: no error from Redis anywhere.
@@ -338,7 +319,6 @@ def test_a_hold_drops_the_copy_at_once_so_the_next_search_shows_the_places_taken
 ):
     params = params_of(sailing, adults="2")
     api.get(SEARCH, params)
-    api.get(SEARCH, params)  # kept whole
     before = api.get(SEARCH, params).json()["outbound"][0]["availability"]["places_left"]
     assert len(cache_service.first_level) == 1
 
@@ -395,7 +375,7 @@ def test_the_search_asked_most_is_warmed_before_it_expires_and_one_asked_once_is
 
     assert warmed == 1
     assert client.ttl(popular_name) > settings.SEARCH_WARM_WITHIN
-    assert client.ttl(once_name) == -2  # asked once: never kept whole, nor made by warming
+    assert 0 < client.ttl(once_name) <= 5
     assert search_figures() == lookups  # warming asks nothing on a traveller's behalf
     # The warmed answer is what a search would send.
     assert api.get(SEARCH, popular).content == client.get(popular_name)
@@ -468,13 +448,12 @@ def test_a_hit_within_the_limits_is_sent_before_drfs_request_cycle_and_anything_
 ):
     params = params_of(sailing, adults="2")
     computed = api.get(SEARCH, params)  # a miss: DRF's cycle computes it
-    assert api.get(SEARCH, params).content == computed.content  # made of the search kept, in DRF's cycle: kept whole
-    assert len(drf_cycles) == 2
+    assert len(drf_cycles) == 1
 
     round_trips.clear()
     hits = [api.get(SEARCH, params), api.get(SEARCH, params, HTTP_ACCEPT="application/json")]
 
-    assert len(drf_cycles) == 2  # neither hit went through it
+    assert len(drf_cycles) == 1  # neither hit went through it
     # One: the limits and the lookup together, the limits setting places aside for the client (back within the second:
     # kernel.throttling's CountedAhead); then none for the copy, let through on one of them.
     assert len(round_trips) == 1
@@ -486,7 +465,7 @@ def test_a_hit_within_the_limits_is_sent_before_drfs_request_cycle_and_anything_
     assert [indented.status_code, named.status_code] == [200, 200]
     assert indented.content.startswith(b"{\n")
     assert named.json() == computed.json()
-    assert len(drf_cycles) == 4
+    assert len(drf_cycles) == 3
 
 
 def test_a_search_makes_each_of_its_limits_once_and_works_out_the_client_once(api, sailing, monkeypatch):
@@ -524,10 +503,8 @@ def test_a_request_over_the_limit_is_refused_by_drfs_cycle_and_counted_once(
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert int(answers[2]["Retry-After"]) > 0
     # The refused request asked Redis once, on the way in: DRF's cycle reused that decision.
-    # The miss's two; the second's three (the limits and the lookup, which finds the leg's search; its availability;
-    # the answer kept whole); the refusal's one.
-    assert len(round_trips) == 2 + 3 + 1
-    assert len(drf_cycles) == 3  # the miss, the second (made of the search kept) and the refusal
+    assert len(round_trips) == 2 + 1 + 1  # the miss's two, the hit's one, the refusal's one
+    assert len(drf_cycles) == 2  # the miss and the refusal; the hit was sent before it
     window = get_redis_connection("default").zcard(cache.make_key("throttle_anon_127.0.0.1:window"))
     assert window == 2
     assert search_figures()[0] == 2  # the refused request's lookup was not counted
@@ -618,7 +595,6 @@ def listener_standing() -> bool:
 def test_a_copy_goes_as_soon_as_redis_tells_its_answer_changed_by_another_process(api, sailing, round_trips):
     params = params_of(sailing, adults="2")
     api.get(SEARCH, params)
-    api.get(SEARCH, params)  # kept whole
     kept = api.get(SEARCH, params).content
     assert len(cache_service.first_level) == 1
 
@@ -638,7 +614,6 @@ def test_a_copy_goes_as_soon_as_redis_tells_its_answer_changed_by_another_proces
 def test_a_lookup_without_a_copy_leaves_what_redis_said_for_the_next_with_one_which_sees_it(api, sailing):
     params = params_of(sailing, adults="2")
     api.get(SEARCH, params)
-    api.get(SEARCH, params)  # kept whole
     kept = api.get(SEARCH, params).content
     key = cache_keys.answer_key(parse_search_query(params))
     assert cache_service.first_level.get(key).body == kept
@@ -661,7 +636,6 @@ def test_a_lookup_without_a_copy_leaves_what_redis_said_for_the_next_with_one_wh
 def test_threads_of_a_process_check_their_copies_at_once_and_each_sees_a_change_told(api, sailing):
     params = params_of(sailing, adults="2")
     api.get(SEARCH, params)
-    api.get(SEARCH, params)  # kept whole
     kept = api.get(SEARCH, params).content
     key = cache_keys.answer_key(parse_search_query(params_of(sailing, adults="2")))
     assert cache_service.first_level.get(key).body == kept
