@@ -28,7 +28,7 @@ SIMULATOR := http://127.0.0.1:8100
 STACK_ENV := DEBUG=1 DATABASE_URL=$(PG)/maritime REDIS_URL=$(REDIS)/0 CELERY_BROKER_URL=$(REDIS)/1 \
 	OPERATOR_API_URLS=CTN=$(SIMULATOR)/CTN,GNV=$(SIMULATOR)/GNV SITE_URL="$(SITE_URL)"
 
-.PHONY: run test faults bench stack lint format migrations check-deploy clean
+.PHONY: run test faults bench bench-instructions stack lint format migrations check-deploy clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,12 @@ faults: $(VENV)/.dev $(CATALOGUES)
 bench: $(VENV)/.dev $(CATALOGUES)
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 	BENCH_PG=$(PG) $(BIN)/python bench/run.py $(ARGS)
+
+## bench-instructions: figure 4 (a cache miss against the cache off) counted in instructions by valgrind's callgrind,
+## the web process and the cache's Redis (five to ten minutes); ARGS="--against REV" measures a commit beside this
+## checkout. Needs PostgreSQL (PG), redis-server and valgrind. Never part of `make test`.
+bench-instructions: $(VENV)/.dev $(CATALOGUES)
+	BENCH_PG=$(PG) $(BIN)/python bench/instructions.py $(ARGS)
 
 ## stack: PostgreSQL + Redis, the web process, one worker per queue, beat, Flower and the operator simulator
 stack: $(VENV)/.dev $(CATALOGUES)

@@ -8,9 +8,10 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 
-from bench import cpu, history, profile
+from bench import cpu, history, instructions, profile
 from bench.load import ApartLoad, http_request
 
 
@@ -292,3 +293,58 @@ def test_figure_4_in_one_thread_tells_a_miss_redis_cpu_its_scripts_ran_from_what
     assert "its scripts ran 0.11 ms (2.4 a search" in text
     assert "the other 0.17 ms served them" in text
     assert "its scripts" not in one_thread_text(miss, bare)  # a reading without them says nothing of them
+
+
+def test_callgrinds_dumps_are_read_by_the_labels_they_were_asked_with_and_the_one_at_the_end_is_left_out(tmp_path):
+    # A process under callgrind asks for its counts to be written, as `make bench-instructions`'s searches do: after
+    # starting, after a little work, after a thousand times as much.
+    program = (
+        "import os, subprocess\n"
+        "def dump(label):\n"
+        "    command = ['callgrind_control', '--dump=' + label, str(os.getpid())]\n"
+        "    subprocess.run(command, check=True, capture_output=True)\n"
+        "dump('warm')\n"
+        "sum(range(1000)); dump('nocache 0')\n"
+        "sum(range(1000000)); dump('miss 0')\n"
+    )
+    command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp_path}/web.%p", sys.executable, "-c", program]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+
+    dumps = instructions.read_dumps(tmp_path, "web")
+
+    assert list(dumps) == ["warm", "nocache 0", "miss 0"]  # in the order written; the dump as it ended left out
+    assert len(list(tmp_path.glob("web.*"))) == 4
+    assert dumps["miss 0"] > 10 * dumps["nocache 0"]  # a million additions against a thousand and a dump's own
+
+
+def test_the_instructions_report_gives_each_process_a_search_and_what_a_change_saves_a_miss():
+    def counts(name: str, web: list[int], redis: list[int]) -> instructions.Counts:
+        labels = ["miss 0", "nocache 0", "miss 1", "nocache 1"]
+        reading = {"web": dict(zip(labels, web, strict=True)), "redis": dict(zip(labels, redis, strict=True))}
+        return instructions.Counts(instructions.Code(name, Path(".")), 10, 2, reading)
+
+    # Ten searches a round, two rounds; millions of instructions a side of a round.
+    new = counts("new", [230e6, 200e6, 210e6, 200e6], [8e6, 4e6, 8e6, 4e6])
+    old = counts("old", [240e6, 200e6, 220e6, 200e6], [10e6, 4e6, 10e6, 4e6])
+
+    assert new.per_search("web", "miss") == 22e6
+    assert new.per_search("redis", "nocache") == 0.4e6
+    assert new.both("miss", 0) == 23.8e6
+    assert round(new.ratio(0), 4) == round(23.8 / 20.4, 4)
+    assert round(new.extra()) == round(22.8e6 - 20.4e6)
+    text = instructions.report([new, old])
+    assert "| new | 22.00 / 20.00 | 0.800 / 0.400 | 2.400 | 1.118 | 1.167, 1.069 |" in text
+    assert "| old | 23.00 / 20.00 | 1.000 / 0.400 | 3.600 | 1.176 | 1.225, 1.127 |" in text
+    saved = "new against old: a miss's extra 2.400 M instructions a search against 3.600 (-33.3%)"
+    assert f"{saved}, the ratio 1.118 against 1.176." in text
+
+
+def test_the_instructions_reading_refuses_a_commit_that_is_not_one_and_bad_counts():
+    for argv, message in ((["--rounds", "0"], "at least 1"), (["--searches", "-3"], "at least 1")):
+        done = subprocess.run([sys.executable, "bench/instructions.py", *argv], cwd=settings.BASE_DIR,
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert done.returncode == 2
+        assert message in done.stderr
+    with pytest.raises(SystemExit, match="--against no-such-commit: not a commit of this repository"):
+        instructions.commit_name("no-such-commit")
