@@ -93,7 +93,9 @@ NOTES = {
         "70.3× (the bare view at 3,255 and 3,139, the bound 79× and 77×, the cached search at 0.90 and 0.93 of it). "
         "What would close it: more cores, or more concurrent clients than the uncached side has threads (with one web "
         "thread a process it read 147×, only because the uncached side fell to 12 requests/s). The latency ratio in the"
-        " details (p50) is what a traveller sees."
+        " details (p50) is what a traveller sees. On b5eb4b2 (speed probe 14.4–14.9 ms): 88.8× and 77.3×, the bound "
+        "101× in both (the bare view's 4,224 and 3,945 requests/s over the uncached side's 42 and 39): met only where "
+        "the cached side serves as fast as the bare view."
     ),
     4: (
         "A miss does what a search with the cache off does, plus two Redis round trips (the answer's lookup sent with "
@@ -113,7 +115,7 @@ NOTES = {
         " against 3.5–4.0 on the machine before, at the same speed probe). On 48a7ab5, a machine a third slower and "
         "noisier (speed probe 18.7–18.8 ms at its median, up to 33 within a figure): 1.11 and 1.13, the one-thread "
         "reading 1.12 and 1.19 (its rounds 0.97–1.29; a miss adding 0.69 and 1.04 ms of CPU to a search of 5.74 and "
-        "5.47). Met in 5 of the last 20 runs (1.08–1.10), missed in the others by 0.01–0.15. Without the load a miss "
+        "5.47). Met in 4 of the last 20 runs (1.06–1.10), missed in the others by 0.01–0.15. Without the load a miss "
         "sits at or just above the target: the details carry the figure read again in one thread of the bench's own "
         "process (no contention, the same never-asked searches on each side), 1.08–1.14 in six partial runs on the "
         "machine of 6333cac (a miss adding 0.14–0.29 ms of the thread's CPU and 0.20–0.24 of Redis's to a search of "
@@ -148,7 +150,9 @@ NOTES = {
         "and the cache layer's Python. Keeping an answer whole only from its second asking (87f5076, reverted in "
         "c5a6ccf) saved a one-off miss 0.46 M but made each answer asked again 5.3 M dearer (made of its kept searches,"
         " 7.4 M, instead of read whole, 2.05 M): on the bench's own Zipf traffic 19 G instructions more against 0.46 G "
-        "saved."
+        "saved. The pair on b5eb4b2 (speed probe 14.4–14.5 ms): 1.12 and 1.06 (rounds 1.08–1.26 and 0.82–1.23), the "
+        "one-thread timed reading 1.22 and 1.31 on this machine (a miss 23.4 commands in both), where the instructions "
+        "read 1.110."
     ),
     5: (
         "Over a fixed minute the hit rate is 1 − (distinct queries asked ÷ searches made): the first ask of each query "
@@ -175,8 +179,10 @@ NOTES = {
         "round's p99 is the tenth-slowest of a thousand requests and moves with the host's own work (the details list "
         "each round's steal and the VM's proactive reclaim, kdamond). The figure follows the machine: 5.7–6.8 at a "
         "speed probe of 14.6 ms, 7.7–9.2 at 13.8 ms (another machine), 6.1–9.4 at 12.9–13.4 ms, 7.0–11.7 at 16–25 ms, "
-        "9–16 at 32–34 ms; missed in 2 of the last 20 runs (10.05–10.53). What would close it: the workers on cores of "
-        "their own."
+        "9–16 at 32–34 ms; missed in 2 of the last 20 runs (10.53–13.56). What would close it: the workers on cores of "
+        "their own. On b5eb4b2: 8.18, then 13.56 (rounds 6.05–27.0): its round of 27 lost 1.4 s of CPU to the host's "
+        "other guests (steal) and 0.9 s to reclaim, the speed probe 19.5 ms at the figure's median (12.1–33.7) against "
+        "14–15 at the others'."
     ),
     8: (
         "The ratio compares a near-idle machine with one whose two cores are kept busy by half of the web tier's peak "
@@ -210,7 +216,8 @@ NOTES = {
         " probe 19.1–22.1 ms): 5.53 and 9.27 (rounds 3.38–10.27 and 3.84–12.41; the half load 1,472 and 1,453 searches "
         "a second, its p99 44.2 and 77.8 ms, the highest queue the bookings' at 63 then the e-mails' at 116), idle p99 "
         "4–15 ms on every queue in every round, payment → e-mail p95 0.56 and 0.60 s; the cache's Redis stopped 21 ms "
-        "once, in the rate limits' script."
+        "once, in the rate limits' script. On b5eb4b2: 6.38 and 5.95, every queue's idle p99 6–15 ms in every round, "
+        "payment → e-mail p95 0.43 and 1.09 s."
     ),
     9: (
         "Most of a lifecycle's CPU is the e-mails worker making a booking's two PDFs once each (the invoice with the "
@@ -231,7 +238,7 @@ NOTES = {
         "The calendar's answer is kept whole as sent, as a search's is; a cached month serves about what a cached "
         "search serves (figure 2's A, bounded by figure 1). The computed month is PostgreSQL's and Python's work (35–69"
         " requests/s by the machine), and the ratio follows its speed more than anything the cache does: a cheaper "
-        "computed month lowers it. Met in the last twenty-four runs (53.2–77.2×); 45.0–49.8× in the four before, on a "
+        "computed month lowers it. Met in the last twenty-six runs (53.2–77.2×); 45.0–49.8× in the four before, on a "
         "machine where the computed month was faster."
     ),
 }
