@@ -611,6 +611,8 @@ class Bench:
         from django.db import connection
         from django.test import Client, override_settings
 
+        from ferries.queries import forget_read_queries
+
         count = ONE_THREAD_SEARCHES * ONE_THREAD_ROUNDS
         paths = [p for p in data.distinct_searches(3 * count, seed=7) if p not in self.asked][:count]
         if len(paths) < count:
@@ -627,6 +629,9 @@ class Bench:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_backend_pid()")
                 backend = cursor.fetchone()[0]
+            # Each side reads the query strings afresh, as its own process (gunicorn A or B) does: else the side going
+            # second in a round would find the first's remembered, and its searches would skip reading them.
+            forget_read_queries()
             asked = cache.info("stats", "commandstats")  # before the clocks: its own CPU is not the search's
             began = (time.thread_time(), redis_cpu(), cpu.tree(backend))
             with override_settings(SEARCH_CACHE=cached):

@@ -5,8 +5,8 @@ the web process and the cache's Redis run, read by valgrind's callgrind.
     make bench-instructions ARGS="--against HEAD~1"
 
 The same never-asked searches are made in one thread of one process (Django's test client, the production settings),
-with the cache on (each a miss) and off, round after round, the side going first alternating (the first pays what
-the searches' own values cost the first time: the sum over an even number of rounds evens it out). That process and
+with the cache on (each a miss) and off, round after round, the side going first alternating; each side reads the
+query strings afresh, as a process of its own would. That process and
 a Redis of its own run under callgrind, which writes what each ran at the end of every side of every round.
 
 Instructions, not seconds: the same code, data and searches give the same count whatever else the machine does — two
@@ -51,6 +51,8 @@ import django
 django.setup()
 from django.test import Client, override_settings
 
+from ferries import queries
+
 paths, searches, rounds = json.load(open(sys.argv[1])), int(sys.argv[2]), int(sys.argv[3])
 pids = [str(os.getpid()), sys.argv[4]]
 client = Client(SERVER_NAME="127.0.0.1")
@@ -60,6 +62,8 @@ def dump(label):
         subprocess.run(["callgrind_control", "--dump=" + label, pid], check=True, capture_output=True)
 
 def made(block, cached):
+    # Each side reads the query strings afresh, as a process of its own would (a commit before the function: the same).
+    getattr(queries, "forget_read_queries", getattr(queries, "_read_lately", {}).clear)()
     with override_settings(SEARCH_CACHE=cached):
         for path in block:
             status = client.get(path).status_code

@@ -691,6 +691,13 @@ def read_calendar_query(query_string: str) -> CalendarQuery:
     return _read_remembered("calendar", query_string, lambda: parse_calendar_query(QueryDict(query_string)))
 
 
+def forget_read_queries() -> None:
+    """Forget the query strings read lately, as a process that starts knows none: for the benchmarks' readings in one
+    process, whose two sides each read the same strings as two processes would, for the first time."""
+    with _read_lately_lock:
+        _read_lately.clear()
+
+
 def _read_remembered(kind: str, query_string: str, parse: Callable[[], Any]) -> Any:
     key = (kind, query_string, searchable_days())
     with _read_lately_lock:

@@ -22,7 +22,13 @@ from ferries.cache import cache_service, first_level
 from ferries.cache import keys as cache_keys
 from ferries.cache.redis_store import RedisStore
 from ferries.party import Party
-from ferries.queries import parse_calendar_query, parse_search_query, read_calendar_query, read_search_query
+from ferries.queries import (
+    forget_read_queries,
+    parse_calendar_query,
+    parse_search_query,
+    read_calendar_query,
+    read_search_query,
+)
 from ferries.search import sailing_search_answer
 from ferries.services import capacity_hold
 from ferries.tests.factories import sailing_factory
@@ -426,6 +432,10 @@ def test_a_query_string_read_lately_is_not_read_again_and_one_in_error_is_told_e
     assert read_calendar_query(month) is calendar
     assert calendar == parse_calendar_query(QueryDict(month))
     assert read_search_query(text) is first  # each kind remembered apart
+    forget_read_queries()
+    fresh = read_search_query(text)
+    assert fresh is not first  # read again, as a process just started reads it
+    assert fresh == first
 
 
 @pytest.fixture
