@@ -38,6 +38,7 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent))
 
+from bench import history  # noqa: E402
 from bench.stack import BASE_DIR, PYTHON, Process, Stack, free_port, new_workdir, remove_workdir, wait_until  # noqa: E402
 
 SIDES = ("miss", "nocache")
@@ -268,9 +269,7 @@ def main(argv: list[str] | None = None) -> int:
                              "redis-server)")  # fmt: skip
     started = time.monotonic()
     workdir = new_workdir()
-    dirty = subprocess.run(["git", "-C", str(BASE_DIR), "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True).stdout.strip()  # fmt: skip
-    codes = [Code(commit_name() + ("+" if dirty else "") + " (this checkout)", BASE_DIR)]
+    codes = [Code(f"{history.commit(BASE_DIR)} (this checkout)", BASE_DIR)]
     if args.against:
         codes.append(archived(args.against, workdir / "against"))
     measured = [Measured(code, workdir / f"side{n}") for n, code in enumerate(codes)]
