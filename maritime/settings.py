@@ -167,6 +167,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "kernel.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A search answer kept whole is sent from here, with the parts of the layers below that it has (their language,
+    # length, X-Frame-Options, count by view): it reads no session, user or message.
+    "ferries.api.middleware.KeptAnswerMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "kernel.language.LanguageMiddleware",  # Django's LocaleMiddleware, no language read from the path
     "django.middleware.common.CommonMiddleware",

@@ -72,11 +72,12 @@ class KeptAnswerApi(PublicApi, APIView):
     answer looked up (`lookup_of`, `kept_answer`) in the round trip that checks the rate limits — or in neither, when
     the process holds a copy Redis has said nothing against and the limits let the request through in the process.
 
-    A request that finds its answer kept is sent it before DRF's request cycle (`dispatch`): bytes already made need
-    no content negotiation beyond "plain JSON", no parser, no authentication (these endpoints have none). The rate
-    limits are the view's own throttles, asked as DRF asks them; whatever is not a plain JSON hit within the limits
-    (a miss, a refusal, an error in the query, another format) goes through DRF's cycle, which finds the limits
-    decided and the answer looked up: nothing is counted twice."""
+    A request that finds its answer kept is sent it before DRF's request cycle (`kept_response`): bytes already made
+    need no content negotiation beyond "plain JSON", no parser, no authentication (these endpoints have none) — and
+    before most of Django's too (ferries.api.middleware). The rate limits are the view's own throttles, asked as DRF
+    asks them; whatever is not a plain JSON hit within the limits (a miss, a refusal, an error in the query, another
+    format) goes through DRF's cycle, which finds the limits decided and the answer looked up: nothing is counted
+    twice."""
 
     read_query: Callable[[str], object]
     lookup_of: Callable[[object], AnswerLookup | None]
@@ -87,13 +88,37 @@ class KeptAnswerApi(PublicApi, APIView):
     prepared = False
     _throttles: list | None = None
 
+    @classmethod
+    def kept_response(cls, request: HttpRequest) -> HttpResponseBase | None:
+        """The view's response to `request` when it is a plain JSON GET whose answer is kept and the rate limits let
+        it through; else None, what was done on the way left with the request for the view that will serve it."""
+        view = cls()
+        view.setup(request)
+        response = view._kept_response(request)
+        if response is None:
+            request.maritime_kept_answer_view = view
+        return response
+
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
-        if request.method == "GET" and _plain_json(request):
-            kept = self._kept(Request(request))
+        tried = request.__dict__.pop("maritime_kept_answer_view", None)  # by `kept_response`, for this request
+        if tried is not None:
+            self.query, self.lookup, self.prepared, self._throttles = (
+                tried.query, tried.lookup, tried.prepared, tried._throttles
+            )  # fmt: skip
+        else:
+            kept = self._kept_response(request)
             if kept is not None:
-                self.headers = self.default_response_headers  # as DRF's cycle would send them (Allow, Vary)
-                return self.finalize_response(request, HttpResponse(kept, content_type=JSONRenderer.media_type))
+                return kept
         return super().dispatch(request, *args, **kwargs)
+
+    def _kept_response(self, request: HttpRequest) -> HttpResponseBase | None:
+        if request.method != "GET" or not _plain_json(request):
+            return None
+        kept = self._kept(Request(request))
+        if kept is None:
+            return None
+        self.headers = self.default_response_headers  # as DRF's cycle would send them (Allow, Vary)
+        return self.finalize_response(request, HttpResponse(kept, content_type=JSONRenderer.media_type))
 
     def finalize_response(self, request, response, *args, **kwargs):
         # Whatever came of the request: the locks its lookup took for a missing answer's legs, if nothing used them.

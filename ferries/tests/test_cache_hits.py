@@ -1,22 +1,27 @@
 """A repeated search on real Redis: one round trip with its rate limits, the web process's own copies of the answers
-(and what drops them), and the warming of the most asked answers."""
+(and what drops them), the warming of the most asked answers, and a kept answer sent before the layers of the request
+cycle it needs nothing of (ferries.api.middleware)."""
 
 import dataclasses
 import datetime as dt
+import re
 import threading
 import time
 
 import pytest
 from celery import current_app as celery_app
+from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
 from django_redis import get_redis_connection
+from prometheus_client import REGISTRY
 from redis import exceptions as redis_errors
 from rest_framework.test import APIClient
 
 from ferries import search as search_module
 from ferries import warming
+from ferries.api.middleware import LATER, KeptAnswerMiddleware
 from ferries.api.views import KeptAnswerApi, answer_bytes
 from ferries.cache import cache_service, first_level
 from ferries.cache import keys as cache_keys
@@ -725,3 +730,152 @@ def test_a_copy_is_not_kept_when_redis_told_a_change_of_its_answer_while_it_was_
     assert len(copies) == 0
     copies.put("ferry:answer:en:c", **put, read_at=copies.mark())
     assert len(copies) == 1
+
+
+# --- a kept answer sent early ---------------------------------------------------------------------------------------
+
+OURS = f"{KeptAnswerMiddleware.__module__}.{KeptAnswerMiddleware.__name__}"
+
+
+def queries(sailing) -> dict[str, dict]:
+    day = sailing.departs_at.astimezone(sailing.route.origin.tz).date().isoformat()
+    return {
+        SEARCH: {"from": "TNTUN", "to": "FRMRS", "date": day, "adults": "2"},
+        CALENDAR: {"from": "TNTUN", "to": "FRMRS", "month": day[:7]},
+    }
+
+
+def without_ours(settings) -> None:
+    settings.MIDDLEWARE = [name for name in django_settings.MIDDLEWARE if name != OURS]
+
+
+class Later:
+    """A layer this middleware does not know, after it: it marks every response it sees."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response["X-Later"] = "seen"
+        return response
+
+
+def test_every_layer_after_it_in_the_settings_is_one_it_knows():
+    later = django_settings.MIDDLEWARE[django_settings.MIDDLEWARE.index(OURS) + 1 :]
+    assert later
+    assert set(later) <= set(LATER)
+
+
+@pytest.mark.parametrize("path", [SEARCH, CALENDAR])
+@pytest.mark.parametrize("language", ["", "fr", "de-DE,de;q=0.9"])
+def test_a_kept_answer_skips_the_layers_it_needs_nothing_of_and_is_the_response_the_whole_cycle_sends(
+    sailing, settings, path, language
+):
+    params = queries(sailing)[path]
+    headers = {"HTTP_ACCEPT_LANGUAGE": language} if language else {}
+    client = APIClient()
+    client.cookies["sessionid"] = "a-session-of-the-website"
+    computed = client.get(path, params, **headers)
+    early = client.get(path, params, **headers)  # from Redis
+    copied = client.get(path, params, **headers)  # from the process's copy
+    without_ours(settings)
+    cache_service.first_level.clear()
+    whole = APIClient()
+    whole.cookies["sessionid"] = "a-session-of-the-website"
+    through = whole.get(path, params, **headers)
+
+    answers = [computed, early, copied, through]
+    assert [a.status_code for a in answers] == [200] * 4
+    assert len({a.content for a in answers}) == 1
+    assert len({tuple(sorted(a.headers.items())) for a in answers}) == 1
+    assert early["Content-Language"] == ("fr" if language == "fr" else "de" if language else "en")
+    assert early["X-Frame-Options"] == "DENY"
+    assert early["Content-Length"] == str(len(early.content))
+    # The kept answers skipped the session layer (and those after it); the miss and the whole cycle went through it.
+    assert [hasattr(a.wsgi_request, "session") for a in answers] == [True, False, False, True]
+
+
+def test_a_kept_answer_sent_early_is_counted_by_view_with_its_latency(sailing):
+    labels = {"status": "200", "view": "api-sailing-search", "method": "GET"}
+
+    def counted() -> tuple[float, float]:
+        responses = REGISTRY.get_sample_value("django_http_responses_total_by_status_view_method_total", labels)
+        latencies = REGISTRY.get_sample_value(
+            "django_http_requests_latency_seconds_by_view_method_count", {"view": "api-sailing-search", "method": "GET"}
+        )
+        return responses or 0.0, latencies or 0.0
+
+    client = APIClient()
+    params = queries(sailing)[SEARCH]
+    client.get(SEARCH, params)  # computed
+    before = counted()
+    kept = [client.get(SEARCH, params) for _ in range(3)]
+
+    assert [hasattr(k.wsgi_request, "session") for k in kept] == [False] * 3  # all three sent early
+    after = counted()
+    assert (after[0] - before[0], after[1] - before[1]) == (3, 3)
+
+
+def test_with_a_layer_after_it_that_it_does_not_know_every_request_takes_the_whole_cycle(sailing, settings):
+    at = django_settings.MIDDLEWARE.index(OURS)
+    marker = f"{__name__}.Later"
+    settings.MIDDLEWARE = [*django_settings.MIDDLEWARE[: at + 1], marker, *django_settings.MIDDLEWARE[at + 1 :]]
+    client = APIClient()
+    params = queries(sailing)[SEARCH]
+
+    answers = [client.get(SEARCH, params) for _ in range(3)]
+
+    assert [a.status_code for a in answers] == [200] * 3
+    assert [a["X-Later"] for a in answers] == ["seen"] * 3  # what the layer does is done to every response
+    assert [hasattr(a.wsgi_request, "session") for a in answers] == [True] * 3
+
+
+def test_with_user_agents_refused_a_kept_answer_takes_the_whole_cycle_which_refuses_them(sailing, settings):
+    client = APIClient()
+    params = queries(sailing)[SEARCH]
+    assert client.get(SEARCH, params).status_code == 200  # kept
+    settings.DISALLOWED_USER_AGENTS = [re.compile(r"^BadBot")]
+    refused = APIClient().get(SEARCH, params, HTTP_USER_AGENT="BadBot/1.0")
+    served = APIClient().get(SEARCH, params, HTTP_USER_AGENT="Traveller/2.0")
+    without_ours(settings)
+    refused_whole = APIClient().get(SEARCH, params, HTTP_USER_AGENT="BadBot/1.0")
+
+    assert [refused.status_code, served.status_code] == [403, 200]
+    assert hasattr(served.wsgi_request, "session")  # the whole cycle, which may refuse it
+    assert sorted(refused.headers.items()) == sorted(refused_whole.headers.items())
+    assert refused.content == refused_whole.content
+
+
+@pytest.mark.parametrize(
+    ("extra", "headers"),
+    [
+        ({}, {"HTTP_ACCEPT": "text/html"}),  # the browsable API: DRF's negotiation
+        ({"format": "json"}, {}),  # a format named
+        ({"adults": "two"}, {}),  # an error in the query: told by the view
+    ],
+)
+def test_what_is_not_a_plain_json_hit_goes_through_the_whole_cycle(sailing, extra, headers):
+    client = APIClient()
+    params = queries(sailing)[SEARCH]
+    assert client.get(SEARCH, params).status_code == 200  # kept
+
+    answer = client.get(SEARCH, params | extra, **headers)
+
+    assert hasattr(answer.wsgi_request, "session")
+    assert answer.status_code == (400 if extra.get("adults") == "two" else 200)
+    if answer.status_code == 400:
+        assert "adults" in answer.json()
+
+
+def test_a_post_or_a_head_to_a_kept_answers_address_takes_the_whole_cycle(sailing):
+    client = APIClient()
+    params = queries(sailing)[SEARCH]
+    assert client.get(SEARCH, params).status_code == 200  # kept
+
+    head = client.head(SEARCH, params)
+    post = client.post(SEARCH, params)
+
+    assert [head.status_code, post.status_code] == [200, 405]
+    assert hasattr(head.wsgi_request, "session")
+    assert hasattr(post.wsgi_request, "session")
