@@ -8,9 +8,10 @@ sending its answer did.
 Placed after the security and static-file layers, this middleware answers such a request with the view's own
 `kept_response`, running only the later layers that have a part in that response — their own request and response
 methods, in the cycle's order: the language read from the request and said in the response, its length, its
-X-Frame-Options, its count and latency by view — so the response is the one the whole cycle sends. Anything else (a
-miss, a refusal, an error in the query, another format) goes on through the cycle with what was done on the way (the
-query read, the answer looked up, the rate limits decided): nothing is asked or counted twice.
+X-Frame-Options, its count and latency by view — so the response is the one the whole cycle sends (an error raised on
+the way too: the layers told of it, its response made as the cycle makes it). Anything else (a miss, a refusal, an
+error in the query, another format) goes on through the cycle with what was done on the way (the query read, the
+answer looked up, the rate limits decided): nothing is asked or counted twice.
 
 With a layer after it that it does not know (`LATER`), it steps aside for good: what that layer would do to the
 response would not be done.
@@ -19,6 +20,7 @@ response would not be done.
 import logging
 
 from django.conf import settings
+from django.core.handlers.exception import response_for_exception
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
@@ -73,7 +75,16 @@ class KeptAnswerMiddleware:
             if hasattr(layer, "process_request") and layer.process_request(request) is not None:
                 return None  # a layer answers it itself (a refused user agent, say): the whole cycle will
         request.resolver_match = match
-        response = view_class.kept_response(request)
+        try:
+            response = view_class.kept_response(request)
+        except Exception as exc:
+            # As the whole cycle does with a view's: the layers told, the last first; the error's response made.
+            response = None
+            for layer in reversed(self.layers):
+                if hasattr(layer, "process_exception") and (response := layer.process_exception(request, exc)):
+                    break
+            else:
+                response = response_for_exception(request, exc)
         if response is None:
             return None
         for layer in reversed(self.layers):

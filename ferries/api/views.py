@@ -114,7 +114,11 @@ class KeptAnswerApi(PublicApi, APIView):
     def _kept_response(self, request: HttpRequest) -> HttpResponseBase | None:
         if request.method != "GET" or not _plain_json(request):
             return None
-        kept = self._kept(Request(request))
+        try:
+            kept = self._kept(Request(request))
+        except Exception:
+            give_back(self.lookup)  # the locks its lookup may have taken: no view will finish this request
+            raise
         if kept is None:
             return None
         self.headers = self.default_response_headers  # as DRF's cycle would send them (Allow, Vary)

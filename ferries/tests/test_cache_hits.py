@@ -22,7 +22,7 @@ from rest_framework.test import APIClient
 from ferries import search as search_module
 from ferries import warming
 from ferries.api.middleware import LATER, KeptAnswerMiddleware
-from ferries.api.views import KeptAnswerApi, answer_bytes
+from ferries.api.views import KeptAnswerApi, SailingSearchApi, answer_bytes
 from ferries.cache import cache_service, first_level
 from ferries.cache import keys as cache_keys
 from ferries.cache.redis_store import RedisStore
@@ -879,3 +879,45 @@ def test_a_post_or_a_head_to_a_kept_answers_address_takes_the_whole_cycle(sailin
     assert [head.status_code, post.status_code] == [200, 405]
     assert hasattr(head.wsgi_request, "session")
     assert hasattr(post.wsgi_request, "session")
+
+
+def test_an_error_raised_while_a_kept_answer_is_sent_early_is_answered_and_counted_as_the_whole_cycle_does(
+    sailing, settings, monkeypatch
+):
+    def broken(query, lookup):
+        raise RuntimeError("a bug in sending a kept answer")
+
+    params = queries(sailing)[SEARCH]
+    assert APIClient().get(SEARCH, params).status_code == 200  # kept
+    monkeypatch.setattr(SailingSearchApi, "kept_answer", staticmethod(broken))
+    statuses = {"status": "500", "view": "api-sailing-search", "method": "GET"}
+    before = REGISTRY.get_sample_value("django_http_responses_total_by_status_view_method_total", statuses) or 0
+    raised = REGISTRY.get_sample_value("django_http_exceptions_total_by_type_total", {"type": "RuntimeError"}) or 0
+
+    early = APIClient(raise_request_exception=False).get(SEARCH, params)
+    without_ours(settings)
+    whole = APIClient(raise_request_exception=False).get(SEARCH, params)
+
+    assert [early.status_code, whole.status_code] == [500, 500]
+    assert not hasattr(early.wsgi_request, "session")  # raised on the early path
+    assert {k: v for k, v in early.headers.items() if k != "Content-Length"} == {
+        k: v for k, v in whole.headers.items() if k != "Content-Length"
+    }
+    responses = REGISTRY.get_sample_value("django_http_responses_total_by_status_view_method_total", statuses)
+    exceptions = REGISTRY.get_sample_value("django_http_exceptions_total_by_type_total", {"type": "RuntimeError"})
+    assert (responses - before, exceptions - raised) == (2, 2)
+
+
+def test_a_miss_whose_early_try_raises_gives_back_the_lock_its_lookup_took(sailing, monkeypatch):
+    decide = UserThrottle.allow_request
+
+    def broken(throttle, request, view):
+        decide(throttle, request, view)  # the limits decided, the missing answer's leg looked up and locked
+        raise RuntimeError("a bug after the lookup")
+
+    monkeypatch.setattr(UserThrottle, "allow_request", broken)
+    answer = APIClient(raise_request_exception=False).get(SEARCH, queries(sailing)[SEARCH])
+
+    assert answer.status_code == 500
+    assert not hasattr(answer.wsgi_request, "session")  # raised on the early path
+    assert not get_redis_connection("default").keys(cache.make_key("ferry:lock:*"))
