@@ -47,14 +47,14 @@ NOTES = {
         " parts of the later layers that it has (the language, Content-Length, X-Frame-Options, the count by view) run "
         "there, so its response is the whole cycle's, header for header. In one process a hit costs 159 µs against "
         "/livez's 187 (229 against 199 before). Under gunicorn and wrk the figure reads about 1.0 (a partial run 1.01 "
-        "against 0.91 for its parent measured right after it; the pair on b8ae757 1.00 and 1.07): what both pay outside"
-        " Django — gunicorn's Python, the kernel's sockets, the load generator — weighs as much as the layers saved, "
-        "and the hit sends 14 KB where /livez sends 19 bytes. A hit costs no Redis round trip: the web process's copy "
-        "of the answer is dropped when Redis says its entry changed (CLIENT TRACKING in broadcasting mode: "
-        "ferries/cache/first_level.py), and the `anon` and `user` limits of a client that comes back within a second "
-        "are decided in the process on places Redis set aside for it (kernel/throttling.py, `CountedAhead`). Met in 19 "
-        "of the last 20 runs (0.82–1.07); 0.76 in the first run of the pair on e850263 (the machine slowed under it: "
-        "the speed probe up to 23.5 ms against 13.7 at its median)."
+        "against 0.91 for its parent measured right after it; the pair on b8ae757 1.00 and 1.07, on 72903e9 1.06 and "
+        "1.04): what both pay outside Django — gunicorn's Python, the kernel's sockets, the load generator — weighs as "
+        "much as the layers saved, and the hit sends 14 KB where /livez sends 19 bytes. A hit costs no Redis round "
+        "trip: the web process's copy of the answer is dropped when Redis says its entry changed (CLIENT TRACKING in "
+        "broadcasting mode: ferries/cache/first_level.py), and the `anon` and `user` limits of a client that comes back"
+        " within a second are decided in the process on places Redis set aside for it (kernel/throttling.py, "
+        "`CountedAhead`). Met in 19 of the last 20 runs (0.82–1.07); 0.76 in the first run of the pair on e850263 (the "
+        "machine slowed under it: the speed probe up to 23.5 ms against 13.7 at its median)."
     ),
     2: (
         "The two halves pull against each other: a cheaper uncached search lowers the speed-up. Cache off, a day's "
@@ -91,11 +91,12 @@ NOTES = {
         "nine tenths of it, and is met where the bare view serves about 4,000 requests/s or more at the uncached side's"
         " 38–42 — not on this pair's machine (Intel, speed probe 16.2–18.4 ms): 79.4× and 79.2×, the bare view at 3,139"
         " and 2,655 requests/s, the uncached side at 38 and 35 (the bound 83× and 76×), the cached side at 3,012 and "
-        "2,773. What is left of a hit's cost on the two shared cores is mostly what the bare view pays too: gunicorn's "
-        "own Python per request, the kernel's sockets, the load generator. What would close it on any machine: more "
-        "cores, a faster HTTP server in front of the application, or more concurrent clients than the uncached side has"
-        " threads (with one web thread a process it read 147×, only because the uncached side fell to 12 requests/s). "
-        "The latency ratio in the details (p50) is what a traveller sees."
+        "2,773; on 72903e9 85.1× and 81.2×, the cached side at 3,377 and 2,721 against a bare view of 3,019 and 2,664 "
+        "and an uncached side of 40 and 33. What is left of a hit's cost on the two shared cores is mostly what the "
+        "bare view pays too: gunicorn's own Python per request, the kernel's sockets, the load generator. What would "
+        "close it on any machine: more cores, a faster HTTP server in front of the application, or more concurrent "
+        "clients than the uncached side has threads (with one web thread a process it read 147×, only because the "
+        "uncached side fell to 12 requests/s). The latency ratio in the details (p50) is what a traveller sees."
     ),
     4: (
         "A miss does what a search with the cache off does, plus two Redis round trips (the answer's lookup sent with "
@@ -158,8 +159,8 @@ NOTES = {
         "this machine (a miss 23.4 commands in both), where the instructions read 1.110. The pair on b8ae757 (Intel, "
         "speed probe 16.2–18.4 ms): 1.17 and 1.12, the one-thread timed reading 1.16 and 1.15 (23.4 and 23.5 commands a"
         " miss); in instructions 1.105 (a miss's extra 2.05 M against 2.08 on its parent: a kept answer's early try, "
-        "made before the whole cycle, costs a miss and a search with the cache off the same 0.12 M). Met in 3 of the "
-        "last 20 runs (1.06–1.09)."
+        "made before the whole cycle, costs a miss and a search with the cache off the same 0.12 M). On 72903e9: 1.05 "
+        "and 1.18 (+12 %), the one-thread timed reading 1.14 and 1.12. Met in 4 of the last 20 runs (1.05–1.09)."
     ),
     5: (
         "Over a fixed minute the hit rate is 1 − (distinct queries asked ÷ searches made): the first ask of each query "
@@ -189,7 +190,8 @@ NOTES = {
         "9–16 at 32–34 ms; missed in 1 of the last 20 runs (13.56). What would close it: the workers on cores of their "
         "own. On b5eb4b2: 8.18, then 13.56 (rounds 6.05–27.0): its round of 27 lost 1.4 s of CPU to the host's other "
         "guests (steal) and 0.9 s to reclaim, the speed probe 19.5 ms at the figure's median (12.1–33.7) against 14–15 "
-        "at the others'. The pair on b8ae757 (Intel, speed probe 16.2–18.4 ms): 8.88 and 8.15, met in both."
+        "at the others'. The pair on b8ae757 (Intel, speed probe 16.2–18.4 ms): 8.88 and 8.15, met in both. On 72903e9:"
+        " 7.06 and 7.72."
     ),
     8: (
         "The ratio compares a near-idle machine with one whose two cores are kept busy by half of the web tier's peak "
@@ -227,7 +229,9 @@ NOTES = {
         "payment → e-mail p95 0.43 and 1.09 s. On b8ae757 (Intel, speed probe 16.2–18.4 ms): 4.50 and 7.09 (the half "
         "load 1,565 and 1,421 searches a second, the e-mails queue's p99 the highest at 73 and 115 ms), idle p99 5–13 "
         "ms on every queue in every round, payment → e-mail p95 0.39 and 0.52 s; the cache's Redis stopped 39 and 51 ms"
-        " once each."
+        " once each. On 72903e9: 9.16 and 4.89 (−47 %; the half load 1,597 and 1,388 searches a second, the e-mails "
+        "queue's p99 97 then 45 ms, payments 50 and 53, bookings 56 and 36), idle p99 7–17 ms on every queue in every "
+        "round, payment → e-mail p95 0.73 and 0.54 s."
     ),
     9: (
         "Most of a lifecycle's CPU is the e-mails worker making a booking's two PDFs once each (the invoice with the "
@@ -248,15 +252,16 @@ NOTES = {
         "b26a980's cost less still: its e-mails worker 304 and 338 ms a lifecycle against 442 (its PDFs, made with the "
         "fonts whole and every text shaped, cost a quarter less on this processor), its web tier 78 and 88 ms against "
         "96. The ratio of two codes side by side moves with the processor where the two spend their CPU differently. "
-        "Met in 17 of the last 20 runs (0.37–0.49)."
+        "The pair on 72903e9 (no change to the lifecycle), the same machine: 0.50 and 0.49, met (271 and 261 ms against"
+        " 545 and 537). Met in 17 of the last 20 runs (0.37–0.50)."
     ),
     10: (
         "The calendar's answer is kept whole as sent, as a search's is, and since b8ae757 sent as early (figure 1: a "
         "partial run 67.9× against 53.6× for its parent measured right after it); a cached month serves about what a "
         "cached search serves (figure 2's A). The computed month is PostgreSQL's and Python's work (35–69 requests/s by"
         " the machine), and the ratio follows its speed more than anything the cache does: a cheaper computed month "
-        "lowers it. Met in the last twenty-eight runs (53.2–77.2×; 63.6× and 65.0× in the pair on b8ae757); 45.0–49.8× "
-        "in the four before, on a machine where the computed month was faster."
+        "lowers it. Met in the last thirty runs (53.2–77.2×; 63.6× and 65.0× in the pair on b8ae757, 68.8× and 65.6× on"
+        " 72903e9); 45.0–49.8× in the four before, on a machine where the computed month was faster."
     ),
 }
 
