@@ -738,10 +738,9 @@ OURS = f"{KeptAnswerMiddleware.__module__}.{KeptAnswerMiddleware.__name__}"
 
 
 def queries(sailing) -> dict[str, dict]:
-    day = sailing.departs_at.astimezone(sailing.route.origin.tz).date().isoformat()
     return {
-        SEARCH: {"from": "TNTUN", "to": "FRMRS", "date": day, "adults": "2"},
-        CALENDAR: {"from": "TNTUN", "to": "FRMRS", "month": day[:7]},
+        SEARCH: params_of(sailing, adults="2"),
+        CALENDAR: {"from": "TNTUN", "to": "FRMRS", "month": sailing_day(sailing).isoformat()[:7]},
     }
 
 
