@@ -188,7 +188,7 @@ class BookingChangesApi(BookingApi, APIView):
         responses={200: ChangeOutputSerializer(many=True)},
     )
     def get(self, request: Request, reference: str | None) -> Response:
-        booking, _actor = booking_for_request(request, reference)
+        booking, _actor = booking_for_request(request, reference, details=False)
         return Response(ChangeOutputSerializer(booking.changes.order_by("number"), many=True).data)
 
     @booking_operation(
@@ -236,7 +236,7 @@ class BookingChangeApi(BookingApi, APIView):
         responses={200: ChangeOutputSerializer},
     )
     def get(self, request: Request, reference: str | None, change_id: int) -> Response:
-        booking, _actor = booking_for_request(request, reference)
+        booking, _actor = booking_for_request(request, reference, details=False)
         return Response(ChangeOutputSerializer(_change(booking, change_id)).data)
 
 
@@ -257,7 +257,7 @@ class BookingChangeConfirmApi(BookingApi, APIView):
                    429: THROTTLED_RESPONSE},
     )  # fmt: skip
     def post(self, request: Request, reference: str | None, change_id: int) -> Response:
-        booking, _actor = booking_for_request(request, reference)
+        booking, _actor = booking_for_request(request, reference, details=False)
         try:
             change, _payment = changing.change_confirm(change=_change(booking, change_id))
         except ChangeRefused as refusal:

@@ -59,7 +59,7 @@ class BookingDisruptionAcceptApi(BookingApi, APIView):
         responses={200: BookingDetailOutputSerializer, 400: BOOKING_VALIDATION_ERROR_RESPONSE, 409: REFUSED},
     )
     def post(self, request: Request, reference: str | None) -> Response:
-        booking, actor = booking_for_request(request, reference)
+        booking, actor = booking_for_request(request, reference, details=False)
         data = DisruptionChoiceInputSerializer().run_validation(request.data)
         open_ones = booking.disruptions.filter(status=Disruption.Status.OFFERED)
         if "leg" in data:

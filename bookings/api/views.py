@@ -256,14 +256,16 @@ def _idempotency_key(request: Request) -> str | None:
     return key
 
 
-def booking_for_request(request: Request, reference: str | None) -> tuple[Booking, str]:
+def booking_for_request(request: Request, reference: str | None, *, details: bool = True) -> tuple[Booking, str]:
     """The booking if its owner's Token or its access token came with the request, and who is acting
-    (for its history); any other request is refused as if the reference did not exist (`not_opened`)."""
+    (for its history); any other request is refused as if the reference did not exist (`not_opened`).
+    `details`: the booking as `booking_details()` reads it (what it shows), else its row alone (for an operation
+    that reads what it needs itself)."""
     if reference is not None:  # None: not a reference at all (`<api_reference:…>`), not looked up
-        if booking := booking_for_owner(reference=reference, user=request.user):
+        if booking := booking_for_owner(reference=reference, user=request.user, details=details):
             return booking, f"user:{request.user.pk}"
         token = request.headers.get("X-Booking-Token", "")
-        if token and (booking := booking_for_token(reference=reference, token=token)):
+        if token and (booking := booking_for_token(reference=reference, token=token, details=details)):
             return booking, "traveller"
     raise not_opened(request, NotFound(_("Booking not found.")))
 

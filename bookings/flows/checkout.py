@@ -51,19 +51,19 @@ def payment_start(*, booking_id: int) -> Payment:
     Raises PaymentNotAllowed with a message for the traveller.
     """
     booking = Booking.objects.get(pk=booking_id)
-    for leg in booking.legs.select_related("sailing__route__operator", "sailing__route__origin"):
-        sailing = leg.sailing
+    sailings = [
+        leg.sailing
+        for leg in booking.legs.select_related(
+            "sailing__route__operator", "sailing__route__origin", "sailing__route__destination"
+        )
+    ]
+    # Every leg asked at once, the workers answering side by side: a return trip waits for the slower of its two
+    # answers, not for both one after the other.
+    asked = [_availability_question(sailing) for sailing in sailings]
+    verdicts = check_ferry_availability_task.ask_all(timeout=AVAILABILITY_TIMEOUT, each=asked)
+    for sailing in sailings:
         try:
-            verdict = check_ferry_availability_task.ask(
-                timeout=AVAILABILITY_TIMEOUT,
-                operator=sailing.route.operator.code,
-                sailing_id=sailing.ref,
-                departure_port=sailing.route.origin.code,
-                arrival_port=sailing.route.destination.code,
-                departure_time=sailing.departs_at.isoformat(),
-                # Our hold already counts the party: what is asked is whether the sailing still runs as sold.
-                passenger_count=0,
-            )
+            verdict = next(verdicts)
         except (CeleryTimeoutError, KombuOperationalError, TaskFailed) as exc:
             logger.warning("availability check for %s unanswered: %r", booking.reference, exc)
             raise services.PaymentNotAllowed(
@@ -76,6 +76,20 @@ def payment_start(*, booking_id: int) -> Payment:
         if verdict["status"] != "available":
             raise services.PaymentNotAllowed(verdict["message"])
     return payment_open(booking_id=booking_id)
+
+
+def _availability_question(sailing) -> dict:
+    """What `check_ferry_availability_task` asks the operator of a leg's sailing: whether it still runs as sold (our
+    hold already counts the party, so no places are asked for)."""
+    route = sailing.route
+    return {
+        "operator": route.operator.code,
+        "sailing_id": sailing.ref,
+        "departure_port": route.origin.code,
+        "arrival_port": route.destination.code,
+        "departure_time": sailing.departs_at.isoformat(),
+        "passenger_count": 0,
+    }
 
 
 def payment_open(*, booking_id: int) -> Payment:

@@ -73,7 +73,7 @@ class BookingPaymentApi(BookingApi, APIView):
         responses={201: PaymentOutputSerializer, 409: NOT_PAYABLE_RESPONSE, 429: THROTTLED_RESPONSE},
     )
     def post(self, request: Request, reference: str | None) -> Response:
-        booking, _actor = booking_for_request(request, reference)
+        booking, _actor = booking_for_request(request, reference, details=False)
         try:
             payment = checkout.payment_start(booking_id=booking.pk)
         except PaymentNotAllowed as refusal:
@@ -91,7 +91,7 @@ class BookingInvoicesApi(BookingApi, APIView):
         responses={200: InvoiceOutputSerializer(many=True)},
     )
     def get(self, request: Request, reference: str | None) -> Response:
-        booking, _actor = booking_for_request(request, reference)
+        booking, _actor = booking_for_request(request, reference, details=False)
         return Response(InvoiceOutputSerializer(booking_invoices(booking_id=booking.pk), many=True).data)
 
 
@@ -120,7 +120,7 @@ class DemoCardApi(BookingApi, APIView):
         if payment is None:
             raise not_opened(request, NotFound(_("No such demo payment.")))
         try:
-            booking_for_request(request, payment.booking.reference)
+            booking_for_request(request, payment.booking.reference, details=False)
         except NotFound:
             raise NotFound(_("No such demo payment.")) from None  # another's intent: as if it did not exist
         card = DemoCardInputSerializer(data=request.data)

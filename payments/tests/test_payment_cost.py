@@ -6,7 +6,9 @@ The bounds are what the code needs today; a change that needs more must say why 
 
 import pytest
 from django.utils import timezone
+from rest_framework.test import APIClient
 
+from bookings.access import access_token
 from bookings.flows import confirmation, stripe_events
 from bookings.flows.checkout import payment_open
 from bookings.models import Booking
@@ -26,6 +28,22 @@ def paid_at_stripe(fake_stripe):
     booking = held_booking()
     payment = payment_open(booking_id=booking.pk)
     return booking, fake_stripe.set_status(payment.intent_id, "succeeded")
+
+
+def test_starting_a_payment_opens_the_booking_by_its_row_and_asks_each_operator_in_a_bounded_number_of_queries(
+    fake_stripe, eager_tasks, django_assert_max_num_queries
+):
+    booking = held_booking()
+    api = APIClient(HTTP_X_BOOKING_TOKEN=access_token(booking))
+
+    # 18: the booking opened by its token, its row alone (1); read again with its legs' sailings, routes, ports and
+    # operators (2); the operator's availability check, run here in this process as the bookings worker runs it (8);
+    # the payment opened under the booking's lock, then its PaymentIntent recorded (7).
+    with django_assert_max_num_queries(18):
+        response = api.post(f"/api/v1/bookings/{booking.reference}/payment")
+
+    assert response.status_code == 201
+    assert response.json()["client_secret"]
 
 
 def deliver(client, kind: str, obj: dict) -> str:
