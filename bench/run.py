@@ -48,13 +48,13 @@ NOTES = {
         "there, so its response is the whole cycle's, header for header. In one process a hit costs 159 µs against "
         "/livez's 187 (229 against 199 before). Under gunicorn and wrk the figure reads about 1.0 (a partial run 1.01 "
         "against 0.91 for its parent measured right after it; the pair on b8ae757 1.00 and 1.07, on 72903e9 1.06 and "
-        "1.04): what both pay outside Django — gunicorn's Python, the kernel's sockets, the load generator — weighs as "
-        "much as the layers saved, and the hit sends 14 KB where /livez sends 19 bytes. A hit costs no Redis round "
-        "trip: the web process's copy of the answer is dropped when Redis says its entry changed (CLIENT TRACKING in "
-        "broadcasting mode: ferries/cache/first_level.py), and the `anon` and `user` limits of a client that comes back"
-        " within a second are decided in the process on places Redis set aside for it (kernel/throttling.py, "
-        "`CountedAhead`). Met in 19 of the last 20 runs (0.82–1.07); 0.76 in the first run of the pair on e850263 (the "
-        "machine slowed under it: the speed probe up to 23.5 ms against 13.7 at its median)."
+        "1.04, on 8bc772c 1.05 and 1.07): what both pay outside Django — gunicorn's Python, the kernel's sockets, the "
+        "load generator — weighs as much as the layers saved, and the hit sends 14 KB where /livez sends 19 bytes. A "
+        "hit costs no Redis round trip: the web process's copy of the answer is dropped when Redis says its entry "
+        "changed (CLIENT TRACKING in broadcasting mode: ferries/cache/first_level.py), and the `anon` and `user` limits"
+        " of a client that comes back within a second are decided in the process on places Redis set aside for it "
+        "(kernel/throttling.py, `CountedAhead`). Met in 19 of the last 20 runs (0.82–1.07); 0.76 in the first run of "
+        "the pair on e850263 (the machine slowed under it: the speed probe up to 23.5 ms against 13.7 at its median)."
     ),
     2: (
         "The two halves pull against each other: a cheaper uncached search lowers the speed-up. Cache off, a day's "
@@ -92,11 +92,12 @@ NOTES = {
         " 38–42 — not on this pair's machine (Intel, speed probe 16.2–18.4 ms): 79.4× and 79.2×, the bare view at 3,139"
         " and 2,655 requests/s, the uncached side at 38 and 35 (the bound 83× and 76×), the cached side at 3,012 and "
         "2,773; on 72903e9 85.1× and 81.2×, the cached side at 3,377 and 2,721 against a bare view of 3,019 and 2,664 "
-        "and an uncached side of 40 and 33. What is left of a hit's cost on the two shared cores is mostly what the "
-        "bare view pays too: gunicorn's own Python per request, the kernel's sockets, the load generator. What would "
-        "close it on any machine: more cores, a faster HTTP server in front of the application, or more concurrent "
-        "clients than the uncached side has threads (with one web thread a process it read 147×, only because the "
-        "uncached side fell to 12 requests/s). The latency ratio in the details (p50) is what a traveller sees."
+        "and an uncached side of 40 and 33; on 8bc772c 81.0× and 83.2×, the cached side at 3,097 and 2,863, the "
+        "uncached at 38 and 34. What is left of a hit's cost on the two shared cores is mostly what the bare view pays "
+        "too: gunicorn's own Python per request, the kernel's sockets, the load generator. What would close it on any "
+        "machine: more cores, a faster HTTP server in front of the application, or more concurrent clients than the "
+        "uncached side has threads (with one web thread a process it read 147×, only because the uncached side fell to "
+        "12 requests/s). The latency ratio in the details (p50) is what a traveller sees."
     ),
     4: (
         "A miss does what a search with the cache off does, plus two Redis round trips (the answer's lookup sent with "
@@ -160,7 +161,9 @@ NOTES = {
         "speed probe 16.2–18.4 ms): 1.17 and 1.12, the one-thread timed reading 1.16 and 1.15 (23.4 and 23.5 commands a"
         " miss); in instructions 1.105 (a miss's extra 2.05 M against 2.08 on its parent: a kept answer's early try, "
         "made before the whole cycle, costs a miss and a search with the cache off the same 0.12 M). On 72903e9: 1.05 "
-        "and 1.18 (+12 %), the one-thread timed reading 1.14 and 1.12. Met in 4 of the last 20 runs (1.05–1.09)."
+        "and 1.18 (+12 %), the one-thread timed reading 1.14 and 1.12. On 8bc772c (no change to a search): 1.19 and "
+        "1.21, the one-thread timed reading 1.18 and 1.14 (23.4 commands a miss). Met in 4 of the last 20 runs "
+        "(1.05–1.09); the last six on this machine 1.05–1.21."
     ),
     5: (
         "Over a fixed minute the hit rate is 1 − (distinct queries asked ÷ searches made): the first ask of each query "
@@ -191,7 +194,7 @@ NOTES = {
         "own. On b5eb4b2: 8.18, then 13.56 (rounds 6.05–27.0): its round of 27 lost 1.4 s of CPU to the host's other "
         "guests (steal) and 0.9 s to reclaim, the speed probe 19.5 ms at the figure's median (12.1–33.7) against 14–15 "
         "at the others'. The pair on b8ae757 (Intel, speed probe 16.2–18.4 ms): 8.88 and 8.15, met in both. On 72903e9:"
-        " 7.06 and 7.72."
+        " 7.06 and 7.72; on 8bc772c 6.85 and 6.89."
     ),
     8: (
         "The ratio compares a near-idle machine with one whose two cores are kept busy by half of the web tier's peak "
@@ -231,7 +234,9 @@ NOTES = {
         "ms on every queue in every round, payment → e-mail p95 0.39 and 0.52 s; the cache's Redis stopped 39 and 51 ms"
         " once each. On 72903e9: 9.16 and 4.89 (−47 %; the half load 1,597 and 1,388 searches a second, the e-mails "
         "queue's p99 97 then 45 ms, payments 50 and 53, bookings 56 and 36), idle p99 7–17 ms on every queue in every "
-        "round, payment → e-mail p95 0.73 and 0.54 s."
+        "round, payment → e-mail p95 0.73 and 0.54 s. On 8bc772c: 8.39 and 6.89 (−18 %; the half load 1,446 and 1,505 "
+        "searches a second, the e-mails queue's p99 the highest at 112 and 82 ms, payments 63 and 51, bookings 35 and "
+        "26), idle p99 5–11 ms on every queue in every round, payment → e-mail p95 0.63 and 0.54 s (0.11 s idle)."
     ),
     9: (
         "Most of a lifecycle's CPU is the e-mails worker making a booking's two PDFs once each (the invoice with the "
@@ -253,7 +258,14 @@ NOTES = {
         "fonts whole and every text shaped, cost a quarter less on this processor), its web tier 78 and 88 ms against "
         "96. The ratio of two codes side by side moves with the processor where the two spend their CPU differently. "
         "The pair on 72903e9 (no change to the lifecycle), the same machine: 0.50 and 0.49, met (271 and 261 ms against"
-        " 545 and 537). Met in 17 of the last 20 runs (0.37–0.50)."
+        " 545 and 537). 8bc772c made starting a payment read the booking's row alone (the web's queries for it 16 → 10)"
+        " and read the operators' availability answers as soon as they are written (Celery's own wait read the result "
+        "store every half second): the web tier 58 → 40 ms a lifecycle, a lifecycle's wall time 704 → 191–196 ms (p50)."
+        " The pair on it, the same machine (speed probe 15.8–18.0 ms): 0.46 and 0.43 (231 and 215 ms against 504 and "
+        "494), met. Met in 17 of the last 20 runs (0.385–0.50). What is left in the e-mails worker (85–91 ms a "
+        "lifecycle; a profile of the bench's own worker): fpdf2 writing the fonts, 27 % of its samples — fontTools "
+        "cutting each document's two fonts to its glyphs, and the glyph map fpdf2 builds for each font (a 128 kB table "
+        "made one character at a time, then compressed: 6 % on its own)."
     ),
     10: (
         "The calendar's answer is kept whole as sent, as a search's is, and since b8ae757 sent as early (figure 1: a "
@@ -261,7 +273,8 @@ NOTES = {
         "cached search serves (figure 2's A). The computed month is PostgreSQL's and Python's work (35–69 requests/s by"
         " the machine), and the ratio follows its speed more than anything the cache does: a cheaper computed month "
         "lowers it. Met in the last thirty runs (53.2–77.2×; 63.6× and 65.0× in the pair on b8ae757, 68.8× and 65.6× on"
-        " 72903e9); 45.0–49.8× in the four before, on a machine where the computed month was faster."
+        " 72903e9, 66.4× and 64.4× on 8bc772c); 45.0–49.8× in the four before, on a machine where the computed month "
+        "was faster."
     ),
 }
 
