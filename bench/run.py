@@ -163,7 +163,8 @@ NOTES = {
         "made before the whole cycle, costs a miss and a search with the cache off the same 0.12 M). On 72903e9: 1.05 "
         "and 1.18 (+12 %), the one-thread timed reading 1.14 and 1.12. On 8bc772c (no change to a search): 1.19 and "
         "1.21, the one-thread timed reading 1.18 and 1.14 (23.4 commands a miss). Met in 4 of the last 20 runs "
-        "(1.05–1.09); the last six on this machine 1.05–1.21."
+        "(1.05–1.09); the last six on this machine 1.05–1.21. Since then a miss's keys are made by joining the cache's "
+        "prefix and the name: in instructions 1.101 against 1.105."
     ),
     5: (
         "Over a fixed minute the hit rate is 1 − (distinct queries asked ÷ searches made): the first ask of each query "

@@ -37,7 +37,8 @@ def check_ferry_availability_task(
     passenger_count: int = 1,
     vehicle_count: int = 0,
 ) -> dict:
-    """The brief's availability check; callers wait for it with `.get(timeout=10)` before taking payment."""
+    """The brief's availability check; payment_start waits up to 10 s for it before taking payment (`ask_all`: the
+    brief's `.get(timeout=10)`, every leg asked at once)."""
     from bookings.availability import availability_check
 
     return availability_check(

@@ -8,7 +8,7 @@ import time
 from types import SimpleNamespace
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
@@ -470,3 +470,20 @@ def test_a_lock_taken_from_a_redis_that_forgot_the_script_is_taken_all_the_same(
 
     assert redis.get(lock.name) == lock.local.token
     assert redis.pttl(lock.name) > 0
+
+
+def _key_of_another_form(key, key_prefix, version):
+    return f"{key}@{key_prefix}:{version}"  # the name first: not a prefix before it
+
+
+@pytest.mark.parametrize("key_function", [None, f"{__name__}._key_of_another_form"])
+def test_the_store_names_each_key_as_the_cache_does_whatever_its_key_function(settings, key_function):
+    if key_function:
+        settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "KEY_FUNCTION": key_function}}
+    names = ["ferry:search:GRPIR-GRJTR:2027-01-10:0f3a", SEARCH_LOOKUPS, ""]
+
+    made = [RedisStore().key(name) for name in names]
+
+    assert made == [caches["default"].make_key(name) for name in names]
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    assert made[1] == (f"{SEARCH_LOOKUPS}@{prefix}:1" if key_function else f"{prefix}:1:{SEARCH_LOOKUPS}")
