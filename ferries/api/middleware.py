@@ -79,7 +79,6 @@ class KeptAnswerMiddleware:
             response = view_class.kept_response(request)
         except Exception as exc:
             # As the whole cycle does with a view's: the layers told, the last first; the error's response made.
-            response = None
             for layer in reversed(self.layers):
                 if hasattr(layer, "process_exception") and (response := layer.process_exception(request, exc)):
                     break
