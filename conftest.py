@@ -246,19 +246,42 @@ class PrivateRedis:
     persistence = ("--save", "", "--appendonly", "no")
 
     def start(self) -> None:
+        """Start it; on its first start, on another free port should another server have taken this one meanwhile
+        (another test run's, say): a test must never count or flush what another Redis holds. Started again, it
+        keeps its port, or fails."""
+        for _attempt in range(5):
+            if self._serving():
+                self.started = True
+                return
+            if getattr(self, "started", False):
+                raise RuntimeError(f"port {self.port} was taken while the test's Redis was stopped")
+            self.port = free_port()
+            self.url = f"redis://127.0.0.1:{self.port}/0"
+        raise RuntimeError("no free port for the test's Redis")
+
+    def _serving(self) -> bool:
+        """Whether the server started now is the one answering on its port (False: another was, and this one left)."""
         command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", *self.persistence]
         self.process = subprocess.Popen(command, cwd=self.workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
         deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    self.process.kill()
-                    raise
-                time.sleep(0.05)
+        try:
+            while True:
+                try:
+                    if client.info("server")["process_id"] == self.process.pid:
+                        return True
+                    self.process.kill()  # another server's port: this one could not bind it
+                    self.process.wait(timeout=10)
+                    return False
+                except redis.ConnectionError:
+                    if self.process.poll() is not None:
+                        return False  # it could not start on this port
+                    if time.monotonic() > deadline:
+                        self.process.kill()
+                        raise
+                    time.sleep(0.05)
+        finally:
+            client.close()
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
