@@ -134,6 +134,22 @@ def probes(log: Path, start: float, end: float) -> list[float]:
 
 _kdamonds: list[int] | None = None
 
+# The kernel's pressure stall counts (PSI, /proc/pressure/<resource>): the seconds since boot in which some task of the
+# machine waited for the resource — memory (reclaim, pages read back in), IO, a core (runnable without one).
+STALLS = {"memory": "memory stall s", "io": "io stall s", "cpu": "cpu stall s"}
+
+
+def stalled(text: str) -> float:
+    """Seconds some task waited, from a /proc/pressure file's text (its "some" line's total, in µs); 0 if unreadable."""
+    for line in text.splitlines():
+        kind, _, fields = line.partition(" ")
+        if kind == "some":
+            for field in fields.split():
+                name, _, value = field.partition("=")
+                if name == "total" and value.isdigit():
+                    return int(value) / 1e6
+    return 0.0
+
 
 def machine_counters() -> dict[str, float]:
     """What the machine's memory management has done since it booted: pages of files read again after they were
@@ -141,7 +157,8 @@ def machine_counters() -> dict[str, float]:
     proactive reclaim, which a VM may run to give memory back to its host (paging out what was not touched lately).
     Taken at the start and the end of a figure, their differences say whether the machine was reclaiming meanwhile.
     And the CPU seconds the hypervisor gave other guests while this one had work to run (`steal` of /proc/stat, all
-    CPUs together): a machine whose cores were partly taken away."""
+    CPUs together): a machine whose cores were partly taken away. And the seconds in which some task waited for memory,
+    IO or a core (`STALLS`; 0 on a kernel without PSI): a stall of every process at once shows there."""
     global _kdamonds
     wanted = {
         "workingset_refault_file": "refaults",
@@ -149,6 +166,11 @@ def machine_counters() -> dict[str, float]:
         "pgmajfault": "major faults",
     }
     counters = {"refaults": 0.0, "major faults": 0.0, "kdamond s": 0.0, "steal s": 0.0}
+    for resource, name in STALLS.items():
+        try:
+            counters[name] = stalled(Path(f"/proc/pressure/{resource}").read_text())
+        except OSError:
+            counters[name] = 0.0
     with contextlib.suppress(OSError, IndexError, ValueError):
         fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()  # cpu user nice system idle … steal
         counters["steal s"] = int(fields[8]) * TICK

@@ -127,6 +127,16 @@ def machine_rounds(a: list[Run], b: list[Run]) -> list[dict[str, float]]:
     ]
 
 
+def stalls_text(slowest: str, before: dict[str, float], after: dict[str, float]) -> str:
+    """A round's slowest probe beside the seconds some task of the machine waited for memory, IO and a core meanwhile
+    (bench/cpu.machine_counters, taken before and after it): a stall of every process at once shows there."""
+    waited = {name: after[name] - before[name] for name in cpu.STALLS.values()}
+    return (
+        f"{slowest}, memory {waited['memory stall s']:.2f} s, IO {waited['io stall s']:.2f} s, "
+        f"a core {waited['cpu stall s']:.2f} s"
+    )
+
+
 def machine_text(figure: Figure) -> str:
     """Each round's ratio beside what the machine did meanwhile ('' when the rounds' machine is not known)."""
     ratios = figure.round_ratios()
@@ -312,7 +322,8 @@ class Bench:
             f"the machine meanwhile: {moved['refaults']:,.0f} pages of files read again after they were reclaimed, "
             f"{moved['major faults']:,.0f} major page faults, kdamond (the kernel's proactive reclaim) "
             f"{moved['kdamond s']:.1f} s of CPU, {moved['steal s']:.1f} s of CPU taken by the host's other guests "
-            "(steal)"
+            f"(steal), some task waiting for memory {moved['memory stall s']:.2f} s and for IO "
+            f"{moved['io stall s']:.2f} s (the kernel's pressure counts)"
         )
         if rounds := machine_text(figure):
             figure.details.append(rounds)
@@ -854,6 +865,9 @@ class Bench:
         self.phases_begin()
         pauses = len(self.pauses.pauses)
         idle_began: list[dt.datetime] = []
+        idle_seen: list[str] = []  # each idle round's slowest probe and the machine's stalls meanwhile
+        sending: dict[str, list[float]] = {"loaded": [], "idle": []}  # how long the bench took to send each probe
+        net: dict[str, list[float]] = {"loaded": [], "idle": []}  # each round's p99 counted from the sending's end
         redis_servers = ("redis_broker", "redis_cache")
         for name in redis_servers:
             self.stack.redis_stalls_forget(name)
@@ -865,6 +879,7 @@ class Bench:
             self.settle()
             if not loaded:
                 idle_began.append(dt.datetime.now(dt.UTC))
+            machine_before = cpu.machine_counters()
             before = cache_service.stats(entries=False)["search"]
             probes = Probes(rate=30)
             payer = threading.Thread(target=payments.pay_some, args=(per_round, self.config.seconds), daemon=True)
@@ -879,6 +894,7 @@ class Bench:
             else:
                 time.sleep(self.config.seconds)
             probes.stop()
+            machine_after = cpu.machine_counters()
             payer.join()
             if loaded:
                 after = cache_service.stats(entries=False)["search"]
@@ -886,6 +902,11 @@ class Bench:
                     searched[name] += after[name] - before[name]
             journeys[label] += payments.collect()
             waits = probes.collect()
+            sending[label] += [probes.sending[task_id] for task_id in probes.waits]
+            if probes.waits:
+                net[label].append(_percentiles([w - probes.sending[t] for t, w in probes.waits.items()])[99.0])
+            if not loaded:
+                idle_seen.append(stalls_text(probes.slowest(), machine_before, machine_after))
             for queue, values in probes.by_queue.items():
                 by_queue[label].setdefault(queue, []).extend(values)
                 if not loaded:
@@ -927,6 +948,19 @@ class Bench:
                     "each costing PostgreSQL and the web tier a search's work)",
                     f"the bench's own process (which stamps and sends the probes) during the rounds: "
                     f"{self.pauses.since(pauses)}",
+                    "how long the bench took to send a probe (its wait counts from before): p50 / p99 "
+                    + ", ".join(
+                        f"{label} {ms(_percentiles(values)[50.0])} / {ms(_percentiles(values)[99.0])}"
+                        for label, values in (("half load", sending["loaded"]), ("idle", sending["idle"]))
+                        if values
+                    ),
+                    "the same counted from the end of the sending (a bound the other way: a worker may start a probe"
+                    " before the bench is back from sending it): p99 half load / idle "
+                    f"{ms(median(net['loaded']))} / {ms(median(net['idle']))}"
+                    + (f" = {median(net['loaded']) / median(net['idle']):.2f}" if median(net["idle"]) > 0 else ""),
+                    "each idle round's slowest probe (its queue, its wait and how long the bench took to send it), "
+                    "and what the kernel counted meanwhile as some task waiting for memory, IO or a core: "
+                    + "; ".join(idle_seen),
                     "the idle rounds began at " + ", ".join(f"{when:%H:%M:%S}" for when in idle_began) + " UTC; "
                     f"Redis's own stalls over the rounds (its latency monitor): the broker {broker_stalls}; the cache "
                     f"{cache_stalls}",
@@ -1154,6 +1188,8 @@ class Probes:
         self.sent: dict[str, float] = {}
         self.queue_of: dict[str, str] = {}
         self.by_queue: dict[str, list[float]] = {queue: [] for queue in self.QUEUES}
+        self.sending: dict[str, float] = {}  # how long each probe's sending took (the publish to the broker)
+        self.waits: dict[str, float] = {}  # each probe's wait, once collected
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._send, daemon=True)
 
@@ -1167,6 +1203,7 @@ class Probes:
             at = time.time()
             task_id = ping_task.apply_async(queue=queue).id
             self.sent[task_id], self.queue_of[task_id] = at, queue
+            self.sending[task_id] = time.time() - at
             n += 1
             time.sleep(max(start + n / self.rate - time.monotonic(), 0))
 
@@ -1176,6 +1213,13 @@ class Probes:
     def stop(self) -> None:
         self.stopping.set()
         self.thread.join()
+
+    def slowest(self) -> str:
+        """The probe that waited longest (collected), as its queue, its wait and how long its sending took of it."""
+        if not self.waits:
+            return "none answered"
+        task_id = max(self.waits, key=self.waits.get)
+        return f"{self.queue_of[task_id]} {ms(self.waits[task_id])} (sent in {ms(self.sending[task_id])})"
 
     def collect(self, timeout: float = 20) -> list[float]:
         from django_celery_results.models import TaskResult
@@ -1189,6 +1233,7 @@ class Probes:
                 started[task_id] = dt.datetime.fromisoformat(json.loads(result)["at"]).timestamp()
             time.sleep(0.2)
         waits = {task_id: started[task_id] - sent for task_id, sent in self.sent.items() if task_id in started}
+        self.waits = waits
         for task_id, wait in waits.items():
             self.by_queue[self.queue_of[task_id]].append(wait)
         return list(waits.values())

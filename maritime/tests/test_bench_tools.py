@@ -14,6 +14,9 @@ from django.conf import settings
 from bench import cpu, history, instructions, profile
 from bench.load import ApartLoad, http_request
 
+# What bench.cpu.machine_counters reads of the machine.
+MACHINE_COUNTERS = {"refaults", "major faults", "kdamond s", "steal s", "memory stall s", "io stall s", "cpu stall s"}
+
 
 def test_the_benchmarks_help_lists_their_options():
     done = subprocess.run(
@@ -156,10 +159,41 @@ def test_the_machines_memory_counters_are_read_and_only_grow():
     Path(__file__).read_bytes()  # some work in between
     second = cpu.machine_counters()
 
-    assert set(first) == {"refaults", "major faults", "kdamond s", "steal s"}
+    assert set(first) == MACHINE_COUNTERS
     assert all(second[name] >= first[name] >= 0 for name in first)
     steal_ticks = int(Path("/proc/stat").read_text().split()[8])  # the cpu line: … irq softirq steal
     assert first["steal s"] <= steal_ticks * cpu.TICK <= second["steal s"]
+    for resource, name in cpu.STALLS.items():  # the kernel's pressure counts, where it keeps them
+        pressure = Path(f"/proc/pressure/{resource}")
+        if pressure.exists():
+            total_us = int(pressure.read_text().split("total=")[1].split()[0])  # the "some" line comes first
+            assert first[name] <= total_us / 1e6 <= cpu.machine_counters()[name]
+
+
+def test_a_pressure_files_some_line_gives_the_seconds_some_task_waited():
+    text = "some avg10=1.25 avg60=0.50 avg300=0.10 total=2500000\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=900000\n"
+
+    assert cpu.stalled(text) == 2.5
+    assert cpu.stalled("full avg10=0.00 avg60=0.00 avg300=0.00 total=900000\n") == 0.0  # no "some" line
+    assert cpu.stalled("some avg10=0.00 total=\n") == 0.0
+    assert cpu.stalled("") == 0.0
+
+
+def test_an_idle_rounds_slowest_probe_is_told_with_its_sending_and_the_machines_stalls_meanwhile():
+    from bench.figures import Probes, stalls_text
+
+    probes = Probes(rate=30)
+    assert probes.slowest() == "none answered"
+    probes.queue_of = {"t1": "emails", "t2": "bookings", "t3": "payments"}
+    probes.sending = {"t1": 0.001, "t2": 0.0021, "t3": 0.0005}
+    probes.waits = {"t1": 0.008, "t2": 0.254, "t3": 0.012}
+    before = {"memory stall s": 1.0, "io stall s": 2.0, "cpu stall s": 3.0, "steal s": 9.0}
+    after = {"memory stall s": 1.25, "io stall s": 2.0, "cpu stall s": 3.5, "steal s": 9.5}
+
+    assert probes.slowest() == "bookings 254.0 ms (sent in 2.1 ms)"
+    assert stalls_text(probes.slowest(), before, after) == (
+        "bookings 254.0 ms (sent in 2.1 ms), memory 0.25 s, IO 0.00 s, a core 0.50 s"
+    )
 
 
 def test_alternating_rounds_carry_what_the_machine_did_in_each_and_a_figure_lists_it_with_the_rounds_ratios():
@@ -174,7 +208,7 @@ def test_alternating_rounds_carry_what_the_machine_did_in_each_and_a_figure_list
 
     assert len(rounds) == 3
     for run in (*a, *b):
-        assert set(run.machine) == {"refaults", "major faults", "kdamond s", "steal s"}
+        assert set(run.machine) == MACHINE_COUNTERS
     assert rounds[0]["steal s"] == a[0].machine["steal s"] + b[0].machine["steal s"]
     figure = Figure(1, "t", "a", "b", 300, 100, "r/s", 3.0, "≥ 1", True, runs={"a": [300, 200, 300], "b": [100] * 3})
     assert machine_text(figure) == ""  # the rounds' machine not known
