@@ -241,6 +241,7 @@ class PrivateRedis:
         self.workdir = workdir
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen | None = None
+        self.started = False  # once started, it keeps its port
 
     # Nothing kept on disk: a restart loses what was in it, as the machine's Redis here does.
     persistence = ("--save", "", "--appendonly", "no")
@@ -253,7 +254,7 @@ class PrivateRedis:
             if self._serving():
                 self.started = True
                 return
-            if getattr(self, "started", False):
+            if self.started:
                 raise RuntimeError(f"port {self.port} was taken while the test's Redis was stopped")
             self.port = free_port()
             self.url = f"redis://127.0.0.1:{self.port}/0"

@@ -1,46 +1,27 @@
 """A test's own Redis (conftest.PrivateRedis) is its own: a test counts, stops and flushes it, so it must never be
 another server that took its port between the port being found free and the server binding it."""
 
-import contextlib
-import subprocess
-import time
-
 import pytest
 import redis
 
 from conftest import PrivateRedis, free_port
 
 
-def serve(port: int, folder) -> subprocess.Popen:
-    """Another Redis server on `port`, answering once this returns."""
-    process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", *PrivateRedis.persistence],
-        cwd=folder,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    client = redis.Redis(port=port, socket_connect_timeout=0.2)
-    try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with contextlib.suppress(redis.ConnectionError):
-                if client.info("server")["process_id"] == process.pid:
-                    return process
-            time.sleep(0.05)
-        process.kill()
-        raise RuntimeError(f"the other Redis did not start on port {port}")
-    finally:
-        client.close()
+def serve(port: int, folder) -> PrivateRedis:
+    """Another Redis server on `port` (free), answering once this returns."""
+    other = PrivateRedis(folder)
+    other.port, other.url = port, f"redis://127.0.0.1:{port}/0"
+    other.start()
+    assert other.port == port
+    return other
 
 
 @pytest.fixture
 def other_server(tmp_path):
     """Another Redis server, on a port of its own."""
-    port = free_port()
-    process = serve(port, tmp_path)
-    yield port, process
-    process.terminate()
-    process.wait(timeout=10)
+    other = serve(free_port(), tmp_path)
+    yield other.port, other.process
+    other.stop()
 
 
 def test_a_private_redis_whose_port_another_server_took_starts_on_a_free_one(tmp_path, other_server):
@@ -74,6 +55,5 @@ def test_a_private_redis_started_again_keeps_its_port_or_fails(tmp_path):
         with pytest.raises(RuntimeError, match=f"port {port} was taken"):
             private.start()
     finally:
-        squatter.terminate()
-        squatter.wait(timeout=10)
+        squatter.stop()
         private.stop()
