@@ -139,6 +139,20 @@ _kdamonds: list[int] | None = None
 STALLS = {"memory": "memory stall s", "io": "io stall s", "cpu": "cpu stall s"}
 
 
+def busy(text: str) -> float:
+    """CPU seconds all the machine's cores have spent busy since it booted, from /proc/stat's text: user, nice,
+    system, irq, softirq and steal (a core the host gave its other guests is not free for ours either); idle and
+    waiting for IO are not busy. Over a window, its change ÷ the window's seconds = the cores kept busy."""
+    fields = [int(value) for value in text.split("\n", 1)[0].split()[1:9]]  # cpu user nice system idle iowait …
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) * TICK
+
+
+def busy_seconds() -> float:
+    """`busy` of this machine now."""
+    return busy(Path("/proc/stat").read_text())
+
+
 def stalled(text: str) -> float:
     """Seconds some task waited, from a /proc/pressure file's text (its "some" line's total, in µs); 0 if unreadable."""
     for line in text.splitlines():

@@ -9,6 +9,7 @@ import datetime as dt
 import gc
 import json
 import math
+import os
 import secrets
 import statistics
 import threading
@@ -35,6 +36,13 @@ MISS_CHUNK = 3000
 # a side, the same on both sides of a round (`Bench.miss_in_one_thread`).
 ONE_THREAD_SEARCHES = 200
 ONE_THREAD_ROUNDS = 6
+# Figure 7: the processes whose CPU each round is metered (PostgreSQL's backends too, and the load's own).
+WEBHOOK_PROCESSES = {
+    "web": "web_a",
+    "payments worker": "worker_payments",
+    "broker": "redis_broker",
+    "cache": "redis_cache",
+}
 
 
 @dataclass
@@ -145,6 +153,26 @@ def machine_text(figure: Figure) -> str:
     return "each round's ratio with the machine's work meanwhile (kdamond s, steal s, refaults): " + "; ".join(
         f"{ratio:.3g} ({m['kdamond s']:.1f}, {m['steal s']:.1f}, {m['refaults']:,.0f})"
         for ratio, m in zip(ratios, figure.machine, strict=True)
+    )
+
+
+def cores_text(cores: dict[str, list[float]], hooks: list[Run], worker: list[tuple[float, int]], rate: float) -> str:
+    """Figure 7's rounds against the two cores: how many were kept busy (`cores`: each round's, by side), what each
+    process took of them during the webhooks' rounds, a webhook's CPU over the stack's processes, and, in each of those
+    rounds, the events the payments worker processed a second and those left waiting at its end (`worker`)."""
+    sides = ", ".join(
+        f"{side} {median(busy):.2f} ({min(busy):.2f}–{max(busy):.2f})" for side, busy in cores.items() if busy
+    )
+    kinds = list(hooks[0].cpu or {})
+    taken = ", ".join(f"{kind} {median([r.cpu[kind] / r.seconds for r in hooks]):.2f}" for kind in kinds)
+    stack = [sum(v for kind, v in r.cpu.items() if kind != "the load") * 1000 / r.requests for r in hooks]
+    return (
+        f"the cores kept busy during the rounds, of {os.cpu_count()} (all processes and the host's other guests: "
+        f"/proc/stat; median and range): {sides}; during the webhooks' rounds, CPU seconds a second by process "
+        f"(medians): {taken}; a webhook's CPU over the stack's processes {median(stack):.2f} ms (rounds "
+        f"{min(stack):.2f}–{max(stack):.2f}); events the payments worker processed a second in each round, against "
+        f"{rate:.0f} arriving: {' / '.join(f'{done:.0f}' for done, _waiting in worker)}, and those waiting at its "
+        f"end: {' / '.join(f'{waiting:,}' for _done, waiting in worker)}"
     )
 
 
@@ -805,24 +833,41 @@ class Bench:
         intents = [self.stack.stripe.intents[intent_id] for intent_id, _email in opened.ready]
         began = dt.datetime.now(dt.UTC)
 
-        def webhooks(seconds: float) -> Run:
+        def webhooks(seconds: float) -> ApartLoad:
             bodies = [signed_webhook(url, intents[n % len(intents)]) for n in range(int(rate * seconds) + 1)]
-            return open_loop_apart(url, bodies, rate=rate, seconds=seconds)
+            return ApartLoad(url, bodies, rate=rate, seconds=seconds)
 
-        def livez(seconds: float) -> Run:
-            raw = http_request("GET", url + "/livez")
-            return open_loop_apart(url, [raw], rate=rate, seconds=seconds)
+        def livez(seconds: float) -> ApartLoad:
+            return ApartLoad(url, [http_request("GET", url + "/livez")], rate=rate, seconds=seconds)
 
-        def measured(kind):
+        # Whether the two cores can do the work asked of them at this rate: how many of them were kept busy during each
+        # round, and by which process; and how many events a second the payments worker processed meanwhile, with how
+        # many were waiting at the round's end (its warm-up's included: the queues are emptied before it).
+        cores: dict[str, list[float]] = {"webhooks": [], "/livez": []}
+        worker: list[tuple[float, int]] = []
+
+        def measured(kind, label: str):
             def measure(_r: int) -> Run:
                 self.settle()
                 if self.config.warmup:
-                    kind(min(self.config.warmup, 2))
-                return kind(self.config.seconds)
+                    kind(min(self.config.warmup, 2)).start().result()
+                load = kind(self.config.seconds).start()
+                meter = cpu.Meter(self.stack, WEBHOOK_PROCESSES)
+                meter.start()
+                busy, started, since = cpu.busy_seconds(), time.monotonic(), dt.datetime.now(dt.UTC)
+                run = load.result()
+                seconds = time.monotonic() - started
+                cores[label].append((cpu.busy_seconds() - busy) / seconds)
+                run.cpu = {**meter.stop(), **(run.cpu or {})}
+                if label == "webhooks":
+                    processed = WebhookEvent.objects.filter(processed_at__gte=since).count()
+                    waiting = WebhookEvent.objects.filter(received_at__gte=began, processed_at=None).count()
+                    worker.append((processed / seconds, waiting))
+                return run
 
             return measure
 
-        hooks, bare = alternate(self.config.rounds, measured(webhooks), measured(livez))
+        hooks, bare = alternate(self.config.rounds, measured(webhooks, "webhooks"), measured(livez, "/livez"))
         a, b = median([r.p(99) for r in hooks]), median([r.p(50) for r in bare])
         bad = sum(n for run in hooks for status, n in run.statuses.items() if status != 200)
         self.settle()
@@ -840,12 +885,13 @@ class Bench:
                          f"stand-in, applied in a transaction); {sum(outcomes.values()):,} stored, outcomes "
                          + ", ".join(f"{outcome or 'none yet'} {n:,}" for outcome, n in outcomes.most_common())
                          + "; attempts per event "
-                         + ", ".join(f"{tries}: {n:,}" for tries, n in sorted(attempts.items()))],
+                         + ", ".join(f"{tries}: {n:,}" for tries, n in sorted(attempts.items())),
+                         cores_text(cores, hooks, worker, rate)],
                 distributions={"7 webhook": median_percentiles(hooks), "7 /livez": median_percentiles(bare)},
                 runs={"a": [r.p(99) * 1000 for r in hooks], "b": [r.p(50) * 1000 for r in bare]},
                 machine=machine_rounds(hooks, bare),
             ),
-            load=lambda seconds: webhooks(seconds),
+            load=lambda seconds: webhooks(seconds).start().result(),
             processes=("web_a", "worker_payments"),
         )  # fmt: skip
 

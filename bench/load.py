@@ -225,6 +225,7 @@ class ApartLoad:
             percentiles={float(q): value for q, value in found["percentiles"].items()},
             errors=found["errors"],
             statuses=Counter({int(status): n for status, n in found["statuses"].items()}),
+            cpu={"the load": found["cpu_seconds"]},
         )
 
 
@@ -241,6 +242,7 @@ def _run_job() -> None:
     # and the reading, counted as the stack's latency for the requests due meanwhile.
     process.heap_frozen()
     print("ready", flush=True)
+    began = time.process_time()
     run = open_loop(
         job["url"],
         lambda i: raws[i % len(raws)],
@@ -255,6 +257,7 @@ def _run_job() -> None:
             "percentiles": run.percentiles,
             "errors": run.errors,
             "statuses": run.statuses,
+            "cpu_seconds": time.process_time() - began,  # what the sending and reading took of the cores
         },
         sys.stdout,
     )

@@ -228,7 +228,14 @@ NOTES = {
         "alternating the two read 14.1, 14.3, 13.0 and 19.8 against 72903e9's 12.9, 9.99, 20.5 and 16.3 — the machine, "
         "not the code. On 108754b, the same machine slower still (speed probe 41.3 and 41.0 ms at the figure's "
         "medians, up to 52): 62.07 and 26.19 (rounds 16.4–77.5 and 17.3–37.8), a webhook's p50 16.4 and 10.8 ms; the "
-        "host took 5.2 and 2.7 s of the guest's CPU over the figure, its proactive reclaim 5.1 and 4.2 s."
+        "host took 5.2 and 2.7 s of the guest's CPU over the figure, its proactive reclaim 5.1 and 4.2 s. Whether the "
+        "two cores can do what 200 a second asks, read in three partial runs on 108754b's machine since the details "
+        "say it: during the webhooks' rounds the cores were kept busy 1.91–1.93 of 2 (0.47–0.54 during /livez's at the "
+        "same rate), the web tier 0.68–0.76 s of CPU a second (3.4–3.8 ms a webhook), the payments worker 0.74–0.79, "
+        "PostgreSQL 0.21; the worker processed 29–52 events a second against the 200 arriving, 1,000–1,176 left "
+        "waiting at a round's end. About 18 ms of the worker's CPU an event: processing 200 a second would take some "
+        "3.7 cores by itself. The figure's definition keeps the processing running, so on this machine a webhook's "
+        "acknowledgement waits for a core the worker holds: physical, whatever the acknowledgement's own path costs."
     ),
     8: (
         "The ratio compares a near-idle machine with one whose two cores are kept busy by half of the web tier's peak "

@@ -81,6 +81,7 @@ def test_a_fixed_rate_load_from_a_process_of_its_own_sends_each_request_in_turn_
     assert dict(run.statuses) == {200: 20, 404: 20}
     assert sorted(seen) == ["/gone"] * 20 + ["/ok"] * 20
     assert 0 < run.p(50) <= run.p(99)
+    assert 0 < run.cpu["the load"] < 1  # what the sending and reading took of the cores, a second's run
 
 
 def _run(date: str, ratios: dict[int, float], probe: float | None) -> dict:
@@ -177,6 +178,37 @@ def test_a_pressure_files_some_line_gives_the_seconds_some_task_waited():
     assert cpu.stalled("full avg10=0.00 avg60=0.00 avg300=0.00 total=900000\n") == 0.0  # no "some" line
     assert cpu.stalled("some avg10=0.00 total=\n") == 0.0
     assert cpu.stalled("") == 0.0
+
+
+def test_the_cores_kept_busy_count_every_kind_of_busy_time_of_proc_stat_and_neither_idle_nor_waiting_for_io():
+    #       user nice system idle  iowait irq softirq steal guest guest_nice
+    text = "cpu  1000 50   300    9000  400    20  30      100   0     0\ncpu0 500 25 150 4500 200 10 15 50 0 0\n"
+
+    assert cpu.busy(text) == pytest.approx((1000 + 50 + 300 + 20 + 30 + 100) * cpu.TICK)
+    before = cpu.busy_seconds()
+    spent = time.process_time()
+    while time.process_time() - spent < 0.05:  # this process busy for 50 ms of CPU
+        pass
+    assert cpu.busy_seconds() - before >= 0.04  # the ticks of /proc/stat: 10 ms each
+
+
+def test_figure_7_tells_the_cores_kept_busy_what_each_process_took_and_how_far_the_payments_worker_kept_up():
+    from bench.figures import cores_text
+    from bench.load import Run
+
+    hooks = [
+        Run(requests=1000, seconds=5.0, percentiles={}, cpu={"web": 3.5, "payments worker": 4.0, "the load": 0.5}),
+        Run(requests=1000, seconds=5.0, percentiles={}, cpu={"web": 4.0, "payments worker": 4.5, "the load": 0.5}),
+        Run(requests=1000, seconds=5.0, percentiles={}, cpu={"web": 3.0, "payments worker": 3.5, "the load": 0.5}),
+    ]
+    cores = {"webhooks": [1.9, 1.95, 1.8], "/livez": [0.4, 0.5, 0.3]}
+
+    text = cores_text(cores, hooks, [(61.0, 1312), (58.4, 1400), (70.2, 1250)], 200.0)
+
+    assert "webhooks 1.90 (1.80–1.95), /livez 0.40 (0.30–0.50)" in text
+    assert "CPU seconds a second by process (medians): web 0.70, payments worker 0.80, the load 0.10" in text
+    assert "a webhook's CPU over the stack's processes 7.50 ms (rounds 6.50–8.50)" in text  # the load left out
+    assert "against 200 arriving: 61 / 58 / 70, and those waiting at its end: 1,312 / 1,400 / 1,250" in text
 
 
 def test_an_idle_rounds_slowest_probe_is_told_with_its_sending_and_the_machines_stalls_meanwhile():
