@@ -8,6 +8,7 @@ bench's own connections left out.
 
 import contextlib
 import os
+import time
 from pathlib import Path
 
 TICK = 1 / os.sysconf("SC_CLK_TCK")
@@ -149,8 +150,11 @@ def busy(text: str) -> float:
 
 
 def busy_seconds() -> float:
-    """`busy` of this machine now."""
-    return busy(Path("/proc/stat").read_text())
+    """`busy` of this machine now (0 where /proc/stat cannot be read)."""
+    try:
+        return busy(Path("/proc/stat").read_text())
+    except OSError:
+        return 0.0
 
 
 def stalled(text: str) -> float:
@@ -172,7 +176,8 @@ def machine_counters() -> dict[str, float]:
     Taken at the start and the end of a figure, their differences say whether the machine was reclaiming meanwhile.
     And the CPU seconds the hypervisor gave other guests while this one had work to run (`steal` of /proc/stat, all
     CPUs together): a machine whose cores were partly taken away. And the seconds in which some task waited for memory,
-    IO or a core (`STALLS`; 0 on a kernel without PSI): a stall of every process at once shows there."""
+    IO or a core (`STALLS`; 0 on a kernel without PSI): a stall of every process at once shows there. And the CPU
+    seconds all cores spent busy (`busy`) beside a clock's seconds: over a window, how many cores were kept busy."""
     global _kdamonds
     wanted = {
         "workingset_refault_file": "refaults",
@@ -200,4 +205,7 @@ def machine_counters() -> dict[str, float]:
                 if comm.read_text().startswith("kdamond"):
                     _kdamonds.append(int(comm.parent.name))
     counters["kdamond s"] = sum(_own(pid) for pid in _kdamonds)
+    # The cores kept busy over a window: the change of "busy s" ÷ the change of "wall s" (`busy`).
+    counters["busy s"] = busy_seconds()
+    counters["wall s"] = time.monotonic()
     return counters

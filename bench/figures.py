@@ -36,6 +36,8 @@ MISS_CHUNK = 3000
 # a side, the same on both sides of a round (`Bench.miss_in_one_thread`).
 ONE_THREAD_SEARCHES = 200
 ONE_THREAD_ROUNDS = 6
+# Figure 6: the processes whose CPU each round is metered (PostgreSQL's backends too).
+HOLD_PROCESSES = {"web": "web_a", "cache": "redis_cache", "broker": "redis_broker"}
 # Figure 7: the processes whose CPU each round is metered (PostgreSQL's backends too, and the load's own).
 WEBHOOK_PROCESSES = {
     "web": "web_a",
@@ -150,10 +152,21 @@ def machine_text(figure: Figure) -> str:
     ratios = figure.round_ratios()
     if not figure.machine or len(figure.machine) != len(ratios):
         return ""
-    return "each round's ratio with the machine's work meanwhile (kdamond s, steal s, refaults): " + "; ".join(
-        f"{ratio:.3g} ({m['kdamond s']:.1f}, {m['steal s']:.1f}, {m['refaults']:,.0f})"
-        for ratio, m in zip(ratios, figure.machine, strict=True)
+    return (
+        "each round's ratio with the machine's work meanwhile (kdamond s, steal s, refaults, cores busy): "
+        + "; ".join(
+            f"{ratio:.3g} ({m['kdamond s']:.1f}, {m['steal s']:.1f}, {m['refaults']:,.0f}, {cores_busy(m)})"
+            for ratio, m in zip(ratios, figure.machine, strict=True)
+        )
     )
+
+
+def cores_busy(moved: dict[str, float]) -> str:
+    """How many cores were kept busy on average over a window, from the change of bench/cpu.machine_counters over it
+    ('?' where the window's counts lack it)."""
+    if not moved.get("wall s") or "busy s" not in moved:
+        return "?"
+    return f"{moved['busy s'] / moved['wall s']:.2f}"
 
 
 def cores_text(cores: dict[str, list[float]], hooks: list[Run], worker: list[tuple[float, int]], rate: float) -> str:
@@ -351,7 +364,8 @@ class Bench:
             f"{moved['major faults']:,.0f} major page faults, kdamond (the kernel's proactive reclaim) "
             f"{moved['kdamond s']:.1f} s of CPU, {moved['steal s']:.1f} s of CPU taken by the host's other guests "
             f"(steal), some task waiting for memory {moved['memory stall s']:.2f} s and for IO "
-            f"{moved['io stall s']:.2f} s (the kernel's pressure counts)"
+            f"{moved['io stall s']:.2f} s (the kernel's pressure counts), the cores busy {cores_busy(moved)} of "
+            f"{os.cpu_count()} on average"
         )
         if rounds := machine_text(figure):
             figure.details.append(rounds)
@@ -748,12 +762,17 @@ class Bench:
         def holds(run: Run) -> float:
             return (run.requests - run.statuses["non-2xx"]) / run.seconds
 
+        # Where each side's CPU goes, per hold: the most holds the cores could make at that cost shows.
+        meters = {side: cpu.Meter(self.stack, HOLD_PROCESSES) for side in ("hot", "spread")}
         hot_runs, spread_runs = alternate(
             self.config.rounds,
-            lambda r: self.wrk_run("a", [data.booking_line(hot[r].pk)], connections=16, warm=spread_lines),
-            lambda _r: self.wrk_run("a", spread_lines, connections=16, warm=spread_lines),
+            lambda r: self.wrk_run(
+                "a", [data.booking_line(hot[r].pk)], connections=16, warm=spread_lines, meter=meters["hot"]
+            ),
+            lambda _r: self.wrk_run("a", spread_lines, connections=16, warm=spread_lines, meter=meters["spread"]),
         )
         a, b = median([holds(r) for r in hot_runs]), median([holds(r) for r in spread_runs])
+        hold_cpu = median([sum(r.cpu_per_request().values()) for r in hot_runs])  # ms, the stack's processes
         refused = sum(r.statuses["non-2xx"] + r.errors for r in hot_runs + spread_runs)
         sellout = self.sell_out()
         consistent = all(self.consistent(s.pk) for s in hot + spread)
@@ -771,6 +790,10 @@ class Bench:
                     f"{sellout['taken']} taken in the database; oversold: {sellout['oversold']}",
                     "places taken = places of the held bookings, on every sailing booked: "
                     + ("yes" if consistent else "NO"),
+                    f"CPU ms per hold by process (median of the rounds): one sailing {cpu_text(hot_runs)}; 100 "
+                    f"sailings {cpu_text(spread_runs)}; at {hold_cpu:.2f} ms a hold, the {os.cpu_count()} cores could "
+                    f"make at most {os.cpu_count() * 1000 / hold_cpu:.0f} holds a second on one sailing, if nothing "
+                    "else ran on them (the load generator, the host's other guests and the machine's own work do)",
                 ],
                 distributions={"6 hot sailing": median_percentiles(hot_runs),
                                "6 100 sailings": median_percentiles(spread_runs)},

@@ -205,7 +205,11 @@ NOTES = {
         "ms, 92–108 at 32–34 ms. Never an oversell. What would make it hold on any machine: a database with cores of "
         "its own. On 108754b, at a speed probe of 36.1 and 29.3 ms at the figure's medians (up to 51): 89 and 92 holds "
         "a second (0.96 and 0.89 of a hundred sailings), under the 100 asked, as the machines at 32–34 ms read before; "
-        "never an oversell."
+        "never an oversell. Since the details give a hold's CPU by process, the bound is read in each run: in a "
+        "partial run on that machine (speed probe 37.0 ms) a hold on one sailing cost the stack's processes 19.7 ms of "
+        "CPU (the web 16.0, PostgreSQL 3.3, the cache's Redis 0.4), so the two cores could make at most 101 holds a "
+        "second there if nothing else ran on them; the load generator, the host and the machine's own work took the "
+        "rest, and 84 were made."
     ),
     7: (
         "At 200 webhooks a second each is also processed at once by the payments worker (the PaymentIntent fetched "

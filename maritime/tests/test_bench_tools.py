@@ -15,7 +15,10 @@ from bench import cpu, history, instructions, profile
 from bench.load import ApartLoad, http_request
 
 # What bench.cpu.machine_counters reads of the machine.
-MACHINE_COUNTERS = {"refaults", "major faults", "kdamond s", "steal s", "memory stall s", "io stall s", "cpu stall s"}
+MACHINE_COUNTERS = {
+    *("refaults", "major faults", "kdamond s", "steal s", "memory stall s", "io stall s", "cpu stall s"),
+    *("busy s", "wall s"),
+}
 
 
 def test_the_benchmarks_help_lists_their_options():
@@ -229,7 +232,7 @@ def test_an_idle_rounds_slowest_probe_is_told_with_its_sending_and_the_machines_
 
 
 def test_alternating_rounds_carry_what_the_machine_did_in_each_and_a_figure_lists_it_with_the_rounds_ratios():
-    from bench.figures import Figure, alternate, machine_rounds, machine_text
+    from bench.figures import Figure, alternate, cores_busy, machine_rounds, machine_text
     from bench.load import Run
 
     def measure(requests):
@@ -246,7 +249,10 @@ def test_alternating_rounds_carry_what_the_machine_did_in_each_and_a_figure_list
     assert machine_text(figure) == ""  # the rounds' machine not known
     figure.machine = [{"kdamond s": 0.04, "steal s": 1.25, "refaults": 1234.0}, *rounds[1:]]
     assert machine_text(figure).startswith("each round's ratio with the machine's work meanwhile (kdamond s, steal s, ")
-    assert "refaults): 3 (0.0, 1.2, 1,234); 2 (" in machine_text(figure)
+    assert "refaults, cores busy): 3 (0.0, 1.2, 1,234, ?); 2 (" in machine_text(figure)  # the first's cores not known
+    assert cores_busy({"busy s": 3.0, "wall s": 2.0}) == "1.50"
+    assert rounds[1]["wall s"] > 0  # a round of the real counters: its clock moved, its cores are told
+    assert float(cores_busy(rounds[1])) >= 0
 
 
 def test_the_results_give_a_missed_targets_note_and_profile_and_a_met_targets_profile_only_when_one_was_taken():
