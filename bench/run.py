@@ -82,7 +82,9 @@ NOTES = {
         "guest's page cache meanwhile): 0.111 and 0.099 (327 and 263 requests/s against a bare view of 2,954 and "
         "2,666; 9.0× and 8.5×), the second missing by 0.001. On 108754b, the same AMD machine slower still (speed "
         "probe 36.1 and 37.6 ms at the runs' medians, up to 53 within a figure): 0.158 and 0.115 (252 and 196 "
-        "requests/s against a bare view of 1,597 and 1,703; 7.7× and 7.1×)."
+        "requests/s against a bare view of 1,597 and 1,703; 7.7× and 7.1×). On ba7834d (the same product code; speed "
+        "probe 37.4 and 38.5 ms): 0.120 and 0.131 (179 and 177 requests/s against a bare view of 1,496 and 1,354; 8.8× "
+        "and 7.2×)."
     ),
     3: (
         "Without the cache each search waits 150 ms for the operator (the simulator), so the uncached side serves "
@@ -107,7 +109,9 @@ NOTES = {
         "web thread a process it read 147×, only because the uncached side fell to 12 requests/s). The latency ratio "
         "in the details (p50) is what a traveller sees. On 108754b (speed probe 36.1 and 37.6 ms): 51.5× and 51.5×, "
         "the bare view at 1,597 and 1,703 requests/s over the uncached side's 33 and 33 (the bound 48× and 52×), the "
-        "cached side at 1,693 and 1,702 (1.06 and 1.00 of the bare view): at its bound again."
+        "cached side at 1,693 and 1,702 (1.06 and 1.00 of the bare view): at its bound again. On ba7834d: 47.6× and "
+        "50.9×, the uncached side at 31 and 35 requests/s, the bare view at 1,496 and 1,354 (the bound 48× and 39×; "
+        "the cached side served 1,804 requests/s in the second run, above the bare view's rounds)."
     ),
     4: (
         "A miss does what a search with the cache off does, plus two Redis round trips (the answer's lookup sent with "
@@ -187,7 +191,8 @@ NOTES = {
         "cache itself: the lookups, the legs' searches and the whole answer kept, and their round trips. On 108754b "
         "(speed probe 36.1 and 37.6 ms): 1.16 and 1.16 (rounds 0.97–1.34 and 1.05–1.48); the one-thread timed reading "
         "1.15 and 1.11, a search 12.9 and 12.6 ms of CPU in one thread there (3.5–5.7 on the machines before), a miss "
-        "adding 1.9 and 1.5 ms of it (24.2 commands a miss). Met in 4 of the last 20 runs (1.05–1.09)."
+        "adding 1.9 and 1.5 ms of it (24.2 commands a miss). Met in 4 of the last 20 runs (1.05–1.09). On ba7834d (the "
+        "same search code): 1.20 and 1.04 (rounds 1.01–1.42 and 0.99–1.44), the one-thread timed reading 1.12 and 1.16."
     ),
     5: (
         "Over a fixed minute the hit rate is 1 − (distinct queries asked ÷ searches made): the first ask of each query "
@@ -209,7 +214,10 @@ NOTES = {
         "partial run on that machine (speed probe 37.0 ms) a hold on one sailing cost the stack's processes 19.7 ms of "
         "CPU (the web 16.0, PostgreSQL 3.3, the cache's Redis 0.4), so the two cores could make at most 101 holds a "
         "second there if nothing else ran on them; the load generator, the host and the machine's own work took the "
-        "rest, and 84 were made."
+        "rest, and 84 were made. The pair on ba7834d: 97 and 93 holds a second (speed probe 36.8 and 42.3 ms at the "
+        "figure's medians); a hold on one sailing cost the stack's processes 16.95 and 17.73 ms of CPU, so two cores "
+        "could make at most 118 and 113 holds a second with nothing else on them, and the rounds kept 1.86–1.89 cores "
+        "busy."
     ),
     7: (
         "At 200 webhooks a second each is also processed at once by the payments worker (the PaymentIntent fetched "
@@ -239,7 +247,10 @@ NOTES = {
         "PostgreSQL 0.21; the worker processed 29–52 events a second against the 200 arriving, 1,000–1,176 left "
         "waiting at a round's end. About 18 ms of the worker's CPU an event: processing 200 a second would take some "
         "3.7 cores by itself. The figure's definition keeps the processing running, so on this machine a webhook's "
-        "acknowledgement waits for a core the worker holds: physical, whatever the acknowledgement's own path costs."
+        "acknowledgement waits for a core the worker holds: physical, whatever the acknowledgement's own path costs. "
+        "The pair on ba7834d: 18.14 and 30.77 (rounds 14.75–42.81 and 28.76–111.86), the cores busy 1.86 and 1.93 of 2 "
+        "during the webhooks' rounds (0.48 and 0.59 during /livez's), the payments worker processing 43–54 and 35–44 "
+        "events a second against 200 arriving, 1,016–1,154 waiting at a round's end."
     ),
     8: (
         "The ratio compares a near-idle machine with one whose two cores are kept busy by half of the web tier's peak "
@@ -295,7 +306,9 @@ NOTES = {
         "the payment → e-mail p95 1.23 and 1.39 s. The sending's p99 35.8 and 36.2 ms at half load against 6.5 and 6.3 "
         "idle; counted from its end the figure read 5.92 and 4.81. Each idle round's slowest probe took 11–19 ms, "
         "while the kernel counted some task waiting for a core 0.6–1.0 s of the round's 5 s: on this machine even an "
-        "idle round's cores are contended (the host's proactive reclaim, kdamond, 2.0–2.3 s of CPU over the figure)."
+        "idle round's cores are contended (the host's proactive reclaim, kdamond, 2.0–2.3 s of CPU over the figure). "
+        "The pair on ba7834d: 8.39 and 7.04, every queue's idle p99 met (6–17 ms a round), the payment → e-mail p95 "
+        "1.08 and 1.02 s; counted from the sending's end 9.30 and 6.37."
     ),
     9: (
         "Most of a lifecycle's CPU is the e-mails worker making a booking's two PDFs once each (the invoice with the "
@@ -334,7 +347,7 @@ NOTES = {
         "lowers it. Met in the last thirty runs (53.2–77.2×; 63.6× and 65.0× in the pair on b8ae757, 68.8× and 65.6× "
         "on 72903e9, 66.4× and 64.4× on 8bc772c); 45.0–49.8× in the four before, on a machine where the computed month "
         "was faster. On 108754b, an AMD machine slower again (speed probe 36.1 and 37.6 ms): 69.0× and 55.7× (the "
-        "computed month at 19 and 25 requests/s)."
+        "computed month at 19 and 25 requests/s). On ba7834d: 83.9× and 68.2×."
     ),
 }
 
