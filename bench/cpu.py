@@ -140,12 +140,16 @@ _kdamonds: list[int] | None = None
 STALLS = {"memory": "memory stall s", "io": "io stall s", "cpu": "cpu stall s"}
 
 
+def _cpu_ticks(text: str) -> list[int]:
+    """All CPUs' ticks from /proc/stat's text (its first line): user nice system idle iowait irq softirq steal …"""
+    return [int(value) for value in text.split("\n", 1)[0].split()[1:9]]
+
+
 def busy(text: str) -> float:
     """CPU seconds all the machine's cores have spent busy since it booted, from /proc/stat's text: user, nice,
     system, irq, softirq and steal (a core the host gave its other guests is not free for ours either); idle and
     waiting for IO are not busy. Over a window, its change ÷ the window's seconds = the cores kept busy."""
-    fields = [int(value) for value in text.split("\n", 1)[0].split()[1:9]]  # cpu user nice system idle iowait …
-    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    user, nice, system, _idle, _iowait, irq, softirq, steal = _cpu_ticks(text)
     return (user + nice + system + irq + softirq + steal) * TICK
 
 
@@ -184,15 +188,18 @@ def machine_counters() -> dict[str, float]:
         "workingset_refault_anon": "refaults",
         "pgmajfault": "major faults",
     }
-    counters = {"refaults": 0.0, "major faults": 0.0, "kdamond s": 0.0, "steal s": 0.0}
+    counters = {"refaults": 0.0, "major faults": 0.0, "kdamond s": 0.0, "steal s": 0.0, "busy s": 0.0}
     for resource, name in STALLS.items():
         try:
             counters[name] = stalled(Path(f"/proc/pressure/{resource}").read_text())
         except OSError:
             counters[name] = 0.0
+    # The cores kept busy over a window: the change of "busy s" ÷ the change of "wall s" (`busy`).
+    counters["wall s"] = time.monotonic()
     with contextlib.suppress(OSError, IndexError, ValueError):
-        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()  # cpu user nice system idle … steal
-        counters["steal s"] = int(fields[8]) * TICK
+        stat = Path("/proc/stat").read_text()
+        counters["steal s"] = _cpu_ticks(stat)[7] * TICK
+        counters["busy s"] = busy(stat)
     with contextlib.suppress(OSError):
         for line in Path("/proc/vmstat").read_text().splitlines():
             name, _, value = line.partition(" ")
@@ -205,7 +212,4 @@ def machine_counters() -> dict[str, float]:
                 if comm.read_text().startswith("kdamond"):
                     _kdamonds.append(int(comm.parent.name))
     counters["kdamond s"] = sum(_own(pid) for pid in _kdamonds)
-    # The cores kept busy over a window: the change of "busy s" ÷ the change of "wall s" (`busy`).
-    counters["busy s"] = busy_seconds()
-    counters["wall s"] = time.monotonic()
     return counters

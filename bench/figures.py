@@ -24,7 +24,7 @@ import stripe
 
 from bench import cpu, data, profile
 from bench.baseline import COMMIT as BASELINE_COMMIT
-from bench.load import ApartLoad, Run, http_request, open_loop_apart, request_lines, wrk
+from bench.load import LOAD_CPU, ApartLoad, Run, http_request, open_loop_apart, request_lines, wrk
 from bench.stack import WEBHOOK_SECRET, Stack
 from kernel import process
 
@@ -178,7 +178,7 @@ def cores_text(cores: dict[str, list[float]], hooks: list[Run], worker: list[tup
     )
     kinds = list(hooks[0].cpu or {})
     taken = ", ".join(f"{kind} {median([r.cpu[kind] / r.seconds for r in hooks]):.2f}" for kind in kinds)
-    stack = [sum(v for kind, v in r.cpu.items() if kind != "the load") * 1000 / r.requests for r in hooks]
+    stack = [sum(v for kind, v in r.cpu.items() if kind != LOAD_CPU) * 1000 / r.requests for r in hooks]
     return (
         f"the cores kept busy during the rounds, of {os.cpu_count()} (all processes and the host's other guests: "
         f"/proc/stat; median and range): {sides}; during the webhooks' rounds, CPU seconds a second by process "

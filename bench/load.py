@@ -183,6 +183,10 @@ def open_loop(url: str, make_request, *, rate: float, seconds: float, max_connec
     return asyncio.run(_open_loop(url, make_request, rate, seconds, max_connections))
 
 
+# What `ApartLoad` names its own CPU in the Run it answers.
+LOAD_CPU = "the load"
+
+
 class ApartLoad:
     """`open_loop` over `requests` (request i is `requests[i % len(requests)]`), run by a process of its own on the
     load generator's CPUs. In the bench's process the client's work at hundreds of requests a second holds the GIL
@@ -225,7 +229,7 @@ class ApartLoad:
             percentiles={float(q): value for q, value in found["percentiles"].items()},
             errors=found["errors"],
             statuses=Counter({int(status): n for status, n in found["statuses"].items()}),
-            cpu={"the load": found["cpu_seconds"]},
+            cpu={LOAD_CPU: found["cpu_seconds"]},
         )
 
 
