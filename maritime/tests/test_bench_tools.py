@@ -190,9 +190,9 @@ def test_the_cores_kept_busy_count_every_kind_of_busy_time_of_proc_stat_and_neit
     assert cpu.busy(text) == pytest.approx((1000 + 50 + 300 + 20 + 30 + 100) * cpu.TICK)
     before = cpu.busy_seconds()
     spent = time.process_time()
-    while time.process_time() - spent < 0.05:  # this process busy for 50 ms of CPU
+    while time.process_time() - spent < 0.1:  # this process busy for 100 ms of CPU
         pass
-    assert cpu.busy_seconds() - before >= 0.04  # the ticks of /proc/stat: 10 ms each
+    assert cpu.busy_seconds() - before >= 0.05  # counted in /proc/stat's ticks of 10 ms, a few of them maybe short
 
 
 def test_figure_7_tells_the_cores_kept_busy_what_each_process_took_and_how_far_the_payments_worker_kept_up():
