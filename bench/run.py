@@ -84,7 +84,9 @@ NOTES = {
         "probe 36.1 and 37.6 ms at the runs' medians, up to 53 within a figure): 0.158 and 0.115 (252 and 196 "
         "requests/s against a bare view of 1,597 and 1,703; 7.7× and 7.1×). On ba7834d (the same product code; speed "
         "probe 37.4 and 38.5 ms): 0.120 and 0.131 (179 and 177 requests/s against a bare view of 1,496 and 1,354; 8.8× "
-        "and 7.2×)."
+        "and 7.2×). On aca6095 (the same product code), on the same AMD machine running faster again (speed probe 22.1 "
+        "and 22.3 ms at the runs' medians): 0.109 and 0.131 (281 and 325 requests/s against a bare view of 2,587 and "
+        "2,478; 9.5× and 8.6×)."
     ),
     3: (
         "Without the cache each search waits 150 ms for the operator (the simulator), so the uncached side serves "
@@ -111,7 +113,10 @@ NOTES = {
         "the bare view at 1,597 and 1,703 requests/s over the uncached side's 33 and 33 (the bound 48× and 52×), the "
         "cached side at 1,693 and 1,702 (1.06 and 1.00 of the bare view): at its bound again. On ba7834d: 47.6× and "
         "50.9×, the uncached side at 31 and 35 requests/s, the bare view at 1,496 and 1,354 (the bound 48× and 39×; "
-        "the cached side served 1,804 requests/s in the second run, above the bare view's rounds)."
+        "the cached side served 1,804 requests/s in the second run, above the bare view's rounds). On aca6095, the "
+        "same machine running faster (speed probe 22.1 and 22.3 ms): 71.0× and 73.7×, the uncached side at 38 and 37 "
+        "requests/s, the bare view at 2,587 and 2,478 (the bound 68× and 67×), the cached side at 2,711 and 2,734 "
+        "(1.05 and 1.10 of the bare view): at its bound. Met in none of the last 20 runs."
     ),
     4: (
         "A miss does what a search with the cache off does, plus two Redis round trips (the answer's lookup sent with "
@@ -192,7 +197,10 @@ NOTES = {
         "(speed probe 36.1 and 37.6 ms): 1.16 and 1.16 (rounds 0.97–1.34 and 1.05–1.48); the one-thread timed reading "
         "1.15 and 1.11, a search 12.9 and 12.6 ms of CPU in one thread there (3.5–5.7 on the machines before), a miss "
         "adding 1.9 and 1.5 ms of it (24.2 commands a miss). Met in 4 of the last 20 runs (1.05–1.09). On ba7834d (the "
-        "same search code): 1.20 and 1.04 (rounds 1.01–1.42 and 0.99–1.44), the one-thread timed reading 1.12 and 1.16."
+        "same search code): 1.20 and 1.04 (rounds 1.01–1.42 and 0.99–1.44), the one-thread timed reading 1.12 and "
+        "1.16. On aca6095 (the same search code; speed probe 22.1 and 22.3 ms): 1.17 and 0.97 (rounds 0.86–1.28 and "
+        "0.92–1.27), the one-thread timed reading 1.08 and 1.11, 23.7 and 23.6 commands a miss. Met in 6 of the last "
+        "20 runs."
     ),
     5: (
         "Over a fixed minute the hit rate is 1 − (distinct queries asked ÷ searches made): the first ask of each query "
@@ -217,7 +225,10 @@ NOTES = {
         "rest, and 84 were made. The pair on ba7834d: 97 and 93 holds a second (speed probe 36.8 and 42.3 ms at the "
         "figure's medians); a hold on one sailing cost the stack's processes 16.95 and 17.73 ms of CPU, so two cores "
         "could make at most 118 and 113 holds a second with nothing else on them, and the rounds kept 1.86–1.89 cores "
-        "busy."
+        "busy. The pair on aca6095 (the same product code), the machine faster again (speed probe 20.6 and 19.2 ms at "
+        "the figure's medians): 126 and 147 holds a second (0.92 and 0.83 of a hundred sailings), met in both; a hold "
+        "on one sailing cost the stack's processes 12.93 and 11.36 ms of CPU, a bound of 155 and 176 holds a second, "
+        "81 and 84 % of it made: the same code that made 93–97 at 36–42 ms."
     ),
     7: (
         "At 200 webhooks a second each is also processed at once by the payments worker (the PaymentIntent fetched "
@@ -250,7 +261,12 @@ NOTES = {
         "acknowledgement waits for a core the worker holds: physical, whatever the acknowledgement's own path costs. "
         "The pair on ba7834d: 18.14 and 30.77 (rounds 14.75–42.81 and 28.76–111.86), the cores busy 1.86 and 1.93 of 2 "
         "during the webhooks' rounds (0.48 and 0.59 during /livez's), the payments worker processing 43–54 and 35–44 "
-        "events a second against 200 arriving, 1,016–1,154 waiting at a round's end."
+        "events a second against 200 arriving, 1,016–1,154 waiting at a round's end. The pair on aca6095 (the same "
+        "product code), the machine faster again (speed probe 21.0 and 19.1 ms at the figure's medians): 13.64 (rounds "
+        "7.17–21.11) and 7.65 (5.95–22.77), the webhook's p50 4.8 and 4.0 ms; the cores busy 1.84 and 1.73 of 2 during "
+        "the webhooks' rounds, the payments worker processing 62–92 and 67–109 events a second against 200 arriving "
+        "(0.92 and 0.93 s of CPU a second, some 10–14 ms an event), 633–954 waiting at a round's end. Met in 12 of the "
+        "last 20 runs."
     ),
     8: (
         "The ratio compares a near-idle machine with one whose two cores are kept busy by half of the web tier's peak "
@@ -308,7 +324,12 @@ NOTES = {
         "while the kernel counted some task waiting for a core 0.6–1.0 s of the round's 5 s: on this machine even an "
         "idle round's cores are contended (the host's proactive reclaim, kdamond, 2.0–2.3 s of CPU over the figure). "
         "The pair on ba7834d: 8.39 and 7.04, every queue's idle p99 met (6–17 ms a round), the payment → e-mail p95 "
-        "1.08 and 1.02 s; counted from the sending's end 9.30 and 6.37."
+        "1.08 and 1.02 s; counted from the sending's end 9.30 and 6.37. The pair on aca6095 (speed probe 24.4 and 19.5 "
+        "ms at the figure's medians): 6.85 and 5.77, every queue's idle p99 met (6–17 ms a round), the payment → "
+        "e-mail p95 0.42 and 0.72 s; counted from the sending's end 8.36 and 6.94. In the second run Redis's latency "
+        "monitor saw the broker stall 100 ms on one command (PUBLISH of Celery's task events) during the figure: a "
+        "command of microseconds, so Redis's own process was most likely kept from a core that long (the host took 1.6 "
+        "s of the guest's CPU over the figure)."
     ),
     9: (
         "Most of a lifecycle's CPU is the e-mails worker making a booking's two PDFs once each (the invoice with the "
@@ -347,7 +368,8 @@ NOTES = {
         "lowers it. Met in the last thirty runs (53.2–77.2×; 63.6× and 65.0× in the pair on b8ae757, 68.8× and 65.6× "
         "on 72903e9, 66.4× and 64.4× on 8bc772c); 45.0–49.8× in the four before, on a machine where the computed month "
         "was faster. On 108754b, an AMD machine slower again (speed probe 36.1 and 37.6 ms): 69.0× and 55.7× (the "
-        "computed month at 19 and 25 requests/s). On ba7834d: 83.9× and 68.2×."
+        "computed month at 19 and 25 requests/s). On ba7834d: 83.9× and 68.2×. On aca6095 (speed probe 24.9 and 19.5 "
+        "ms): 74.7× and 80.5× (the computed month at 28 and 36 requests/s)."
     ),
 }
 
