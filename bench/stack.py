@@ -53,6 +53,9 @@ WORKER_LOGLEVEL = os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING")
 # The web tier's niceness (`nice -n`), to see what the workers gain when the web yields the CPU to them: none by
 # default, as in the Procfile.
 WEB_NICE = os.environ.get("BENCH_WEB_NICE", "")
+# The three workers' niceness, to see what the web tier gains when the workers yield the CPU to it: nothing at 10
+# (figure 7 9.66, 16.23 and 15.66 in partial runs, 11.65, 9.23 and 12.06 without; figure 8 worse), so none by default.
+WORKER_NICE = os.environ.get("BENCH_WORKER_NICE", "")
 # What Redis counts as a stall (ms) in its latency monitor.
 REDIS_LATENCY_MS = 20
 # Seconds between two timings of the speed probe's fixed work (about 17 ms of CPU each: under 1 % of a core).
@@ -380,6 +383,8 @@ class Stack:
         ):
             command = [str(bin_ / "celery"), "-A", "maritime", "worker", "-Q", queues, "-n", f"{name}@bench"]
             command += ["--concurrency", processes, "--loglevel", WORKER_LOGLEVEL]
+            if WORKER_NICE:
+                command = ["nice", "-n", WORKER_NICE, *command]
             self.spawn(f"worker_{name}", sliced(command), self.env(LOG_LEVEL=WORKER_LOGLEVEL))
         for side, extra in (("a", {}), ("b", {"SEARCH_CACHE": "0"})):
             if side not in sides:
