@@ -53,7 +53,7 @@ NOTES = {
         "hit costs no Redis round trip: the web process's copy of the answer is dropped when Redis says its entry "
         "changed (CLIENT TRACKING in broadcasting mode: ferries/cache/first_level.py), and the `anon` and `user` "
         "limits of a client that comes back within a second are decided in the process on places Redis set aside for "
-        "it (kernel/throttling.py, `CountedAhead`). Met in all of the last 20 runs (0.90–1.14); the last miss was "
+        "it (kernel/throttling.py, `CountedAhead`). Met in all of the last 20 runs (0.90–1.17); the last miss was "
         "0.76, in the first run of the pair on e850263 (the machine slowed under it: the speed probe up to 23.5 ms "
         "against 13.7 at its median)."
     ),
@@ -88,7 +88,9 @@ NOTES = {
         "and 7.2×). On aca6095 (the same product code), on the same AMD machine running faster again (speed probe 22.1 "
         "and 22.3 ms at the runs' medians): 0.109 and 0.131 (281 and 325 requests/s against a bare view of 2,587 and "
         "2,478; 9.5× and 8.6×). On ba8b6dc (the same product code; speed probe 20.4 and 20.5 ms at the runs' medians): "
-        "0.120 and 0.122 (313 and 292 requests/s against a bare view of 2,610 and 2,401; 8.2× and 7.7×)."
+        "0.120 and 0.122 (313 and 292 requests/s against a bare view of 2,610 and 2,401; 8.2× and 7.7×). On 87b552b "
+        "(the same product code; speed probe 19.1 and 21.2 ms): 0.128 and 0.111 (359 and 238 requests/s against a bare "
+        "view of 2,802 and 2,142; 8.3× and 9.2×)."
     ),
     3: (
         "Without the cache each search waits 150 ms for the operator (the simulator), so the uncached side serves "
@@ -121,8 +123,10 @@ NOTES = {
         "(1.05 and 1.10 of the bare view): at its bound. On ba8b6dc (the same product code; speed probe 21.3 and 19.8 "
         "ms at the figure's medians): 65.9× and 74.9×, the uncached side at 38 and 40 requests/s, the bare view at "
         "2,610 and 2,401 (the bound 69× and 60×), the cached side at 2,527 and 2,975 (0.97 and 1.24 of the bare view "
-        "measured in figure 1): at its bound, above it in the second run as the bare view's own reading moved. Met in "
-        "none of the last 20 runs."
+        "measured in figure 1): at its bound, above it in the second run as the bare view's own reading moved. On "
+        "87b552b (speed probe 18.7 and 19.6 ms): 80.6× and 67.3×, the uncached side at 37 and 41 requests/s, the bare "
+        "view at 2,802 and 2,142 (the bound 76× and 52×), the cached side at 2,988 and 2,766. Met in none of the last "
+        "20 runs."
     ),
     4: (
         "A miss does what a search with the cache off does, plus two Redis round trips (the answer's lookup sent with "
@@ -208,7 +212,9 @@ NOTES = {
         "0.92–1.27), the one-thread timed reading 1.08 and 1.11, 23.7 and 23.6 commands a miss. On ba8b6dc (the same "
         "search code; speed probe 19.6 and 18.8 ms at the figure's medians): 1.06 and 1.22 (rounds 0.89–1.27 and "
         "0.84–1.47), the one-thread timed reading 1.14 and 1.30, 23.7 commands a miss in both: +15 % between the runs "
-        "on the same instructions. Met in 6 of the last 20 runs."
+        "on the same instructions. On 87b552b (speed probe 21.5 and 19.2 ms): 1.14 (rounds 1.00–1.45) and 1.18 "
+        "(0.81–1.26), the one-thread timed reading 1.29 and 1.20, 24.1 and 24.0 commands a miss. Met in 6 of the last "
+        "20 runs."
     ),
     5: (
         "Over a fixed minute the hit rate is 1 − (distinct queries asked ÷ searches made): the first ask of each query "
@@ -240,7 +246,9 @@ NOTES = {
         "code; speed probe 19.9 and 20.1 ms at the figure's medians): 126 holds a second in both, met; 0.98 and 0.81 "
         "of a hundred sailings, which made 129 and 154 — the ratio's −17 % between the runs is the hundred sailings' "
         "side alone. A hold on one sailing cost the stack's processes 13.62 and 13.17 ms of CPU, a bound of 147 and "
-        "152 holds a second, 86 and 83 % of it made."
+        "152 holds a second, 86 and 83 % of it made. The pair on 87b552b (speed probe 22.4 and 19.2 ms at the figure's "
+        "medians): 109 and 139 holds a second (0.79 and 0.84 of a hundred sailings), met in both; a hold cost 15.05 "
+        "and 11.93 ms of CPU, a bound of 133 and 168, 82 and 83 % of it made."
     ),
     7: (
         "At 200 webhooks a second each is also processed at once by the payments worker (the PaymentIntent fetched "
@@ -284,8 +292,12 @@ NOTES = {
         "events a second against 200 arriving (0.88 and 0.89 s of CPU a second), 789–1,070 waiting at a round's end; "
         "each run's worst round (19.4 and 25.8) had the most pages of files read again after reclaim (3,380 and 1,035; "
         "34–496 in the others). Tried before this pair, not kept: the workers at a lower priority "
-        "(BENCH_WORKER_NICE=10: 9.66, 16.23 and 15.66 in partial runs against 11.65, 9.23 and 12.06 without). Met in "
-        "12 of the last 20 runs."
+        "(BENCH_WORKER_NICE=10: 9.66, 16.23 and 15.66 in partial runs against 11.65, 9.23 and 12.06 without). The pair "
+        "on 87b552b (speed probe 24.6 and 19.0 ms at the figure's medians): 13.88 (rounds 7.69–43.64) and 7.11 "
+        "(6.62–12.49), the webhook's p50 8.3 and 4.7 ms; the cores busy 1.89 and 1.84 of 2, the payments worker "
+        "processing 43–60 and 74–94 events a second against 200 arriving, 730–1,096 waiting at a round's end; the "
+        "first run's worst round (43.6) had 76 pages of files read again after reclaim, so the refaults do not account "
+        "for every slow round. Met in 11 of the last 20 runs."
     ),
     8: (
         "The ratio compares a near-idle machine with one whose two cores are kept busy by half of the web tier's peak "
@@ -352,7 +364,10 @@ NOTES = {
         "medians): 6.07 (rounds 2.09–12.24) and 7.11 (3.47–21.36), every queue's idle p99 met (5–14 ms a round), the "
         "payment → e-mail p95 0.74 and 0.69 s; at half load (1,493 and 1,226 searches a second) emails 115 and 172 ms, "
         "payments 55 and 43, bookings 61 and 30; counted from the sending's end 7.64 and 8.61; neither Redis stalled "
-        "over 20 ms."
+        "over 20 ms. The pair on 87b552b (speed probe 23.6 and 19.0 ms): 7.52 (rounds 4.52–12.43) and 4.34 "
+        "(2.37–7.86), every queue's idle p99 met (5–13 ms a round), the payment → e-mail p95 0.88 and 0.41 s; at half "
+        "load (1,544 and 1,255 searches a second) emails 102 and 46 ms, payments 88 and 29, bookings 61 and 27; "
+        "counted from the sending's end 8.58 and 5.55; neither Redis stalled over 20 ms."
     ),
     9: (
         "Most of a lifecycle's CPU is the e-mails worker making a booking's two PDFs once each (the invoice with the "
@@ -389,12 +404,13 @@ NOTES = {
         "partial run 67.9× against 53.6× for its parent measured right after it); a cached month serves about what a "
         "cached search serves (figure 2's A). The computed month is PostgreSQL's and Python's work (35–69 requests/s "
         "by the machine), and the ratio follows its speed more than anything the cache does: a cheaper computed month "
-        "lowers it. Met in the last 42 runs (53.2–83.9×; 63.6× and 65.0× in the pair on b8ae757, 68.8× and 65.6× on "
+        "lowers it. Met in the last 44 runs (53.2–84.5×; 63.6× and 65.0× in the pair on b8ae757, 68.8× and 65.6× on "
         "72903e9, 66.4× and 64.4× on 8bc772c); 45.0–49.8× in the four before, on a machine where the computed month "
         "was faster. On 108754b, an AMD machine slower again (speed probe 36.1 and 37.6 ms): 69.0× and 55.7× (the "
         "computed month at 19 and 25 requests/s). On ba7834d: 83.9× and 68.2×. On aca6095 (speed probe 24.9 and 19.5 "
         "ms): 74.7× and 80.5× (the computed month at 28 and 36 requests/s). On ba8b6dc (speed probe 19.3 and 19.8 ms): "
-        "73.0× and 81.3× (the computed month at 39 and 36 requests/s)."
+        "73.0× and 81.3× (the computed month at 39 and 36 requests/s). On 87b552b (speed probe 19.1 and 18.8 ms): "
+        "84.5× and 77.4× (the computed month at 33 and 42 requests/s)."
     ),
 }
 
