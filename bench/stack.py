@@ -77,6 +77,11 @@ os.execvp(sys.argv[2], sys.argv[2:])
 """
 
 
+def niced(command: list[str], niceness: str) -> list[str]:
+    """`command` under `nice -n niceness`, if a niceness is set."""
+    return ["nice", "-n", niceness, *command] if niceness else command
+
+
 def sliced(command: list[str]) -> list[str]:
     """`command` with the workers' time slice (`WORKER_SLICE_US`), if one is set."""
     return [sys.executable, "-c", SLICED, WORKER_SLICE_US, *command] if WORKER_SLICE_US else command
@@ -383,9 +388,7 @@ class Stack:
         ):
             command = [str(bin_ / "celery"), "-A", "maritime", "worker", "-Q", queues, "-n", f"{name}@bench"]
             command += ["--concurrency", processes, "--loglevel", WORKER_LOGLEVEL]
-            if WORKER_NICE:
-                command = ["nice", "-n", WORKER_NICE, *command]
-            self.spawn(f"worker_{name}", sliced(command), self.env(LOG_LEVEL=WORKER_LOGLEVEL))
+            self.spawn(f"worker_{name}", sliced(niced(command, WORKER_NICE)), self.env(LOG_LEVEL=WORKER_LOGLEVEL))
         for side, extra in (("a", {}), ("b", {"SEARCH_CACHE": "0"})):
             if side not in sides:
                 continue
@@ -397,9 +400,7 @@ class Stack:
             # them all, and a round served by one process (one GIL) ran at a third of one served by three: the
             # rounds' ratios swung 0.2 to 1.3 from that alone.
             command += ["--reuse-port"]
-            if WEB_NICE:
-                command = ["nice", "-n", WEB_NICE, *command]
-            self.spawn(f"web_{side}", command, self.env(**extra))
+            self.spawn(f"web_{side}", niced(command, WEB_NICE), self.env(**extra))
         for side in sides:
             url = self.url(side) + "/livez"
             wait_until(f"gunicorn {side}", 60, lambda u=url: requests.get(u, timeout=2).status_code == 200)
